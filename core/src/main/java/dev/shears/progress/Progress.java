@@ -1,0 +1,31 @@
+package dev.shears.progress;
+
+/**
+ * Where long-running library work reports how far it is; the command line renders it as a progress
+ * bar with rate and ETA on stderr. Library code never prints.
+ */
+public interface Progress {
+    /** Reports nothing. */
+    Progress SILENT = new Progress() {
+        @Override
+        public void start(String task, long total, String unit) {
+        }
+
+        @Override
+        public void advance(long amount) {
+        }
+
+        @Override
+        public void finish() {
+        }
+    };
+
+    /** Begins a task of {@code total} units (e.g. tokens); {@code total <= 0} when unknown. */
+    void start(String task, long total, String unit);
+
+    /** {@code amount} more units are done. */
+    void advance(long amount);
+
+    /** The task is over. */
+    void finish();
+}
