@@ -33,7 +33,7 @@ public final class Parallel {
     public static void forEach(int count, IntConsumer body) {
         if (count <= 0) return;
         ForkJoinPool p = pool;
-        if (count == 1 || p.getParallelism() == 1 || ForkJoinPool.getPool() == p) {
+        if (count == 1 || p.getParallelism() == 1 || (Thread.currentThread() instanceof java.util.concurrent.ForkJoinWorkerThread worker && worker.getPool() == p)) {
             for (int i = 0; i < count; i++) body.accept(i);
             return;
         }

@@ -1,0 +1,101 @@
+package dev.shears.eval;
+
+import dev.shears.ShearsException;
+import dev.shears.kernel.LogSoftmax;
+import dev.shears.model.Activations;
+import dev.shears.model.KvCache;
+import dev.shears.model.Model;
+import dev.shears.model.Transformer;
+import dev.shears.tokenizer.Tokenizer;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.function.IntConsumer;
+
+/** Autoregressive text generation with a KV cache: greedy at temperature 0, else temperature and top-p sampling. */
+public final class Generation {
+    private Generation() {
+    }
+
+    /**
+     * @param onToken receives each new token id as soon as it is chosen (for streaming)
+     */
+    public static GenerationResult generate(Model model, Tokenizer tokenizer, String prompt, GenerationSettings settings, IntConsumer onToken) {
+        int[] text = tokenizer.encode(prompt);
+        int[] promptIds;
+        if (tokenizer.addsBos() && tokenizer.bosId() >= 0) {
+            promptIds = new int[text.length + 1];
+            promptIds[0] = tokenizer.bosId();
+            System.arraycopy(text, 0, promptIds, 1, text.length);
+        } else {
+            promptIds = text;
+        }
+        if (promptIds.length == 0) throw new ShearsException("the prompt is empty and the tokenizer adds no BOS token: nothing to continue");
+        Decoded decoded = decode(model, promptIds, settings, tokenizer.eosId(), onToken);
+        return new GenerationResult(promptIds, decoded.ids(), tokenizer.decode(decoded.ids()), decoded.tokensPerSecond());
+    }
+
+    private record Decoded(int[] ids, double tokensPerSecond) {
+    }
+
+    /**
+     * Continues {@code promptIds}; stops after {@code settings.maxTokens()}, at {@code eosId}, or when the context is full.
+     *
+     * @return the new ids (EOS excluded)
+     */
+    public static int[] generateIds(Model model, int[] promptIds, GenerationSettings settings, int eosId, IntConsumer onToken) {
+        return decode(model, promptIds, settings, eosId, onToken).ids();
+    }
+
+    private static Decoded decode(Model model, int[] promptIds, GenerationSettings settings, int eosId, IntConsumer onToken) {
+        int maxSeqLen = model.config().maxSeqLen();
+        if (promptIds.length >= maxSeqLen) {
+            throw new ShearsException("the prompt has " + promptIds.length + " tokens; the model's context is " + maxSeqLen);
+        }
+        int capacity = Math.min(maxSeqLen, promptIds.length + settings.maxTokens());
+        KvCache cache = new KvCache(model.config(), capacity);
+        Activations prefill = Activations.forInference(model.config(), 1, promptIds.length);
+        Activations step = Activations.forInference(model.config(), 1, 1);
+        SplittableRandom random = new SplittableRandom(settings.seed());
+        float[] logits = Transformer.forwardCached(model, promptIds, cache, prefill);
+        int[] out = new int[settings.maxTokens()];
+        int count = 0;
+        long start = System.nanoTime();
+        while (count < settings.maxTokens()) {
+            int next = choose(logits, settings, random);
+            if (next == eosId) break;
+            out[count++] = next;
+            onToken.accept(next);
+            if (cache.length() >= capacity) break;
+            logits = Transformer.forwardCached(model, new int[] {next}, cache, step);
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        return new Decoded(Arrays.copyOf(out, count), count / Math.max(seconds, 1e-9));
+    }
+
+    static int choose(float[] logits, GenerationSettings settings, SplittableRandom random) {
+        if (settings.temperature() == 0f) return LogSoftmax.argmax(logits, 0, logits.length);
+        int n = logits.length;
+        double max = Double.NEGATIVE_INFINITY;
+        for (float l : logits) max = Math.max(max, l);
+        double[] p = new double[n];
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            p[i] = Math.exp((logits[i] - max) / settings.temperature());
+            sum += p[i];
+        }
+        Integer[] order = new Integer[n];
+        for (int i = 0; i < n; i++) order[i] = i;
+        double[] probs = p;
+        Arrays.sort(order, (a, b) -> Double.compare(probs[b], probs[a]));
+        double kept = 0;
+        int keep = 0;
+        while (keep < n && (keep == 0 || kept < settings.topP() * sum)) kept += p[order[keep++]];
+        double r = random.nextDouble() * kept;
+        for (int i = 0; i < keep; i++) {
+            r -= p[order[i]];
+            if (r <= 0) return order[i];
+        }
+        return order[keep - 1];
+    }
+}

@@ -1,0 +1,150 @@
+package dev.shears.kernel;
+
+import dev.shears.tensor.Parallel;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Causal scaled dot-product attention with grouped-query heads (Ainslie et al. 2023), as
+ * {@code torch.nn.functional.scaled_dot_product_attention(q, repeat_kv(k), repeat_kv(v), is_causal=True)}
+ * with scale {@code 1/sqrt(headDim)}. Query head {@code h} reads key/value head {@code h / (numHeads / numKvHeads)}.
+ * Work is split over heads (independent outputs), so results do not depend on the thread count.
+ */
+public final class Attention {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+
+    private Attention() {
+    }
+
+    /** The shape of one attention call over one sequence. */
+    public record Shape(int queries, int startPos, int numHeads, int numKvHeads, int headDim) {
+        /** Keys attended by the last query. */
+        public int keys() {
+            return startPos + queries;
+        }
+    }
+
+    /**
+     * Attention for one sequence, keeping every probability for the backward pass.
+     *
+     * @param ctx   [queries, numHeads*headDim] from {@code ctxOff}, overwritten
+     * @param probs [numHeads, queries, keys] from {@code probsOff}; entries above the diagonal are written as 0
+     * @param q     [queries, numHeads*headDim] from {@code qOff}: positions startPos.. startPos+queries-1
+     * @param k     [keys, numKvHeads*headDim] from {@code kvOff}
+     * @param v     [keys, numKvHeads*headDim] from {@code kvOff}
+     */
+    public static void forward(float[] ctx, int ctxOff, float[] probs, int probsOff, float[] q, int qOff,
+                               float[] k, float[] v, int kvOff, Shape shape) {
+        int keys = shape.keys();
+        run(ctx, ctxOff, probs, probsOff, shape.queries() * keys, keys, q, qOff, k, v, kvOff, shape);
+    }
+
+    /**
+     * Attention for one sequence without keeping probabilities (scoring and generation).
+     *
+     * @param scratch [numHeads, keys] working space
+     */
+    public static void forwardInference(float[] ctx, int ctxOff, float[] scratch, float[] q, int qOff,
+                                        float[] k, float[] v, int kvOff, Shape shape) {
+        run(ctx, ctxOff, scratch, 0, shape.keys(), 0, q, qOff, k, v, kvOff, shape);
+    }
+
+    private static void run(float[] ctx, int ctxOff, float[] probs, int probsOff, int headStride, int rowStride,
+                            float[] q, int qOff, float[] k, float[] v, int kvOff, Shape shape) {
+        int hd = shape.headDim();
+        int qWidth = shape.numHeads() * hd;
+        int kvWidth = shape.numKvHeads() * hd;
+        int group = shape.numHeads() / shape.numKvHeads();
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        int keys = shape.keys();
+        Parallel.forEach(shape.numHeads(), h -> {
+            int kvHead = h / group;
+            for (int i = 0; i < shape.queries(); i++) {
+                int p = probsOff + h * headStride + i * rowStride;
+                int qi = qOff + i * qWidth + h * hd;
+                int visible = shape.startPos() + i + 1;
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < visible; j++) {
+                    float s = dot(q, qi, k, kvOff + j * kvWidth + kvHead * hd, hd) * scale;
+                    probs[p + j] = s;
+                    if (s > max) max = s;
+                }
+                float sum = 0;
+                for (int j = 0; j < visible; j++) {
+                    float e = (float) Math.exp(probs[p + j] - max);
+                    probs[p + j] = e;
+                    sum += e;
+                }
+                float inv = 1f / sum;
+                int c = ctxOff + i * qWidth + h * hd;
+                java.util.Arrays.fill(ctx, c, c + hd, 0f);
+                for (int j = 0; j < visible; j++) {
+                    float pj = probs[p + j] * inv;
+                    probs[p + j] = pj;
+                    axpy(ctx, c, pj, v, kvOff + j * kvWidth + kvHead * hd, hd);
+                }
+                if (rowStride > 0) java.util.Arrays.fill(probs, p + visible, p + keys, 0f);
+            }
+        });
+    }
+
+    /** The scalar twin of {@link #forward}: the documentation and the test oracle. */
+    public static void forwardScalar(float[] ctx, int ctxOff, float[] probs, int probsOff, float[] q, int qOff,
+                                     float[] k, float[] v, int kvOff, Shape shape) {
+        int hd = shape.headDim();
+        int qWidth = shape.numHeads() * hd;
+        int kvWidth = shape.numKvHeads() * hd;
+        int group = shape.numHeads() / shape.numKvHeads();
+        int keys = shape.keys();
+        double scale = 1.0 / Math.sqrt(hd);
+        for (int h = 0; h < shape.numHeads(); h++) {
+            int kvHead = h / group;
+            for (int i = 0; i < shape.queries(); i++) {
+                int visible = shape.startPos() + i + 1;
+                double[] score = new double[visible];
+                double max = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < visible; j++) {
+                    double s = 0;
+                    for (int d = 0; d < hd; d++) s += (double) q[qOff + i * qWidth + h * hd + d] * k[kvOff + j * kvWidth + kvHead * hd + d];
+                    score[j] = s * scale;
+                    max = Math.max(max, score[j]);
+                }
+                double sum = 0;
+                for (int j = 0; j < visible; j++) {
+                    score[j] = Math.exp(score[j] - max);
+                    sum += score[j];
+                }
+                int p = probsOff + (h * shape.queries() + i) * keys;
+                for (int j = 0; j < keys; j++) probs[p + j] = j < visible ? (float) (score[j] / sum) : 0f;
+                for (int d = 0; d < hd; d++) {
+                    double acc = 0;
+                    for (int j = 0; j < visible; j++) acc += score[j] / sum * v[kvOff + j * kvWidth + kvHead * hd + d];
+                    ctx[ctxOff + i * qWidth + h * hd + d] = (float) acc;
+                }
+            }
+        }
+    }
+
+    static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        int i = 0;
+        float sum = 0;
+        if (n >= S.length()) {
+            FloatVector acc = FloatVector.zero(S);
+            for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+                acc = FloatVector.fromArray(S, a, aOff + i).fma(FloatVector.fromArray(S, b, bOff + i), acc);
+            }
+            sum = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < n; i++) sum += a[aOff + i] * b[bOff + i];
+        return sum;
+    }
+
+    static void axpy(float[] y, int yOff, float alpha, float[] x, int xOff, int n) {
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            FloatVector.fromArray(S, x, xOff + i).fma(FloatVector.broadcast(S, alpha), FloatVector.fromArray(S, y, yOff + i)).intoArray(y, yOff + i);
+        }
+        for (; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
+    }
+}

@@ -1,0 +1,41 @@
+package dev.shears.kernel;
+
+/**
+ * Rotary position embedding in the Hugging Face "rotate half" layout ({@code apply_rotary_pos_emb}):
+ * within each head, element {@code i} pairs with {@code i + headDim/2};
+ * {@code out = x·cos + rotate_half(x)·sin}. llama2.c and GGUF files store q/k rows interleaved;
+ * the readers permute them into this layout at the boundary.
+ */
+public final class Rope {
+    private Rope() {
+    }
+
+    /**
+     * Rotates in place.
+     *
+     * @param x        [rows, numHeads * headDim]; row r holds position {@code startPos + r % seqLen}
+     * @param seqLen   rows per sequence (rows may hold several sequences back to back)
+     * @param startPos position of each sequence's first row
+     */
+    public static void forward(float[] x, int rows, int seqLen, int startPos, int numHeads, int headDim, RopeTable table) {
+        int half = headDim / 2;
+        table.ensure(startPos + seqLen);
+        float[] cos = table.cos();
+        float[] sin = table.sin();
+        int width = numHeads * headDim;
+        for (int r = 0; r < rows; r++) {
+            int t = (startPos + r % seqLen) * half;
+            for (int h = 0; h < numHeads; h++) {
+                int o = r * width + h * headDim;
+                for (int i = 0; i < half; i++) {
+                    float x1 = x[o + i];
+                    float x2 = x[o + i + half];
+                    float c = cos[t + i];
+                    float s = sin[t + i];
+                    x[o + i] = x1 * c - x2 * s;
+                    x[o + i + half] = x2 * c + x1 * s;
+                }
+            }
+        }
+    }
+}

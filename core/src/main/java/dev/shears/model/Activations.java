@@ -1,0 +1,122 @@
+package dev.shears.model;
+
+import dev.shears.kernel.RopeTable;
+
+/**
+ * Every buffer the forward pass writes, allocated once per (batch size, sequence length). In
+ * {@link Mode#TRAINING} each layer keeps its own buffers (the backward pass reads them); in
+ * {@link Mode#INFERENCE} all layers share one set and attention keeps no probabilities, which is
+ * what scoring and generation need. Buffers are sized for the widest layer.
+ */
+public final class Activations {
+    /** Whether per-layer activations are kept for a backward pass. */
+    public enum Mode { INFERENCE, TRAINING }
+
+    public final Mode mode;
+    public final int batchSize;
+    public final int seqLen;
+    /** Residual stream [B*T, dim]; after the forward pass, the input of the final norm. */
+    public final float[] residual;
+    /** Final RMSNorm output [B*T, dim]. */
+    public final float[] finalNorm;
+    /** [B*T] */
+    public final float[] finalRstd;
+    /** [B*T, vocabSize] */
+    public final float[] logits;
+    /** Rotary tables for this model's head width and scaling. */
+    public final RopeTable rope;
+    private final Layer[] layers;
+
+    /** The buffers of one decoder layer; shapes use the widest layer's widths. */
+    public static final class Layer {
+        /** Residual stream entering the layer [B*T, dim]. */
+        public final float[] input;
+        /** [B*T, dim] */
+        public final float[] attentionNorm;
+        /** [B*T] */
+        public final float[] attentionRstd;
+        /** [B*T, numHeads*headDim], after RoPE */
+        public final float[] query;
+        /** [B*T, numKvHeads*headDim], after RoPE */
+        public final float[] key;
+        /** [B*T, numKvHeads*headDim] */
+        public final float[] value;
+        /** TRAINING: [B, numHeads, T, T]; INFERENCE: per-head scratch [numHeads, T]. */
+        public final float[] probs;
+        /** Attention context before the output projection [B*T, numHeads*headDim]. */
+        public final float[] context;
+        /** Output projection [B*T, dim]. */
+        public final float[] attentionOut;
+        /** Residual stream after the attention block [B*T, dim]. */
+        public final float[] middle;
+        /** [B*T, dim] */
+        public final float[] ffnNorm;
+        /** [B*T] */
+        public final float[] ffnRstd;
+        /** [B*T, ffnDim] */
+        public final float[] gate;
+        /** [B*T, ffnDim] */
+        public final float[] up;
+        /** silu(gate)·up [B*T, ffnDim] */
+        public final float[] hidden;
+        /** Down projection [B*T, dim]. */
+        public final float[] ffnOut;
+
+        Layer(ModelConfig c, int rows, int batchSize, int seqLen, Mode mode) {
+            int dim = c.dim();
+            int q = c.maxHeads() * c.headDim();
+            int kv = c.maxKvHeads() * c.headDim();
+            int ffn = c.maxFfnDim();
+            input = new float[rows * dim];
+            attentionNorm = new float[rows * dim];
+            attentionRstd = new float[rows];
+            query = new float[rows * q];
+            key = new float[rows * kv];
+            value = new float[rows * kv];
+            probs = mode == Mode.TRAINING
+                    ? new float[Math.multiplyExact(Math.multiplyExact(batchSize * c.maxHeads(), seqLen), seqLen)]
+                    : new float[c.maxHeads() * seqLen];
+            context = new float[rows * q];
+            attentionOut = new float[rows * dim];
+            middle = new float[rows * dim];
+            ffnNorm = new float[rows * dim];
+            ffnRstd = new float[rows];
+            gate = new float[rows * ffn];
+            up = new float[rows * ffn];
+            hidden = new float[rows * ffn];
+            ffnOut = new float[rows * dim];
+        }
+    }
+
+    private Activations(ModelConfig config, int batchSize, int seqLen, Mode mode) {
+        if (batchSize < 1 || seqLen < 1) throw new IllegalArgumentException("batch " + batchSize + " × seqLen " + seqLen);
+        this.mode = mode;
+        this.batchSize = batchSize;
+        this.seqLen = seqLen;
+        int rows = Math.multiplyExact(batchSize, seqLen);
+        residual = new float[rows * config.dim()];
+        finalNorm = new float[rows * config.dim()];
+        finalRstd = new float[rows];
+        logits = new float[Math.multiplyExact(rows, config.vocabSize())];
+        rope = new RopeTable(config.ropeScaling().inverseFrequencies(config.headDim(), config.ropeTheta()));
+        layers = new Layer[mode == Mode.TRAINING ? config.numLayers() : 1];
+        for (int l = 0; l < layers.length; l++) layers[l] = new Layer(config, rows, batchSize, seqLen, mode);
+    }
+
+    public static Activations forInference(ModelConfig config, int batchSize, int seqLen) {
+        return new Activations(config, batchSize, seqLen, Mode.INFERENCE);
+    }
+
+    public static Activations forTraining(ModelConfig config, int batchSize, int seqLen) {
+        return new Activations(config, batchSize, seqLen, Mode.TRAINING);
+    }
+
+    /** The buffers of layer {@code l} (shared by all layers in inference mode). */
+    public Layer layer(int l) {
+        return layers[mode == Mode.TRAINING ? l : 0];
+    }
+
+    public int rows() {
+        return batchSize * seqLen;
+    }
+}
