@@ -7,6 +7,7 @@ package dev.shears.model;
 public final class KvCache {
     private final float[][] keys;
     private final float[][] values;
+    private final float[] scores;
     private final int capacity;
     private int length;
 
@@ -20,6 +21,7 @@ public final class KvCache {
             keys[l] = new float[capacity * width];
             values[l] = new float[capacity * width];
         }
+        scores = new float[config.maxHeads() * capacity];
     }
 
     /** Positions already cached: the position of the next token. */
@@ -39,6 +41,11 @@ public final class KvCache {
     /** [capacity, numKvHeads*headDim] of layer l */
     float[] values(int layer) {
         return values[layer];
+    }
+
+    /** Attention scratch [numHeads, capacity]. */
+    float[] scores() {
+        return scores;
     }
 
     void advance(int count) {

@@ -119,7 +119,7 @@ public final class Transformer {
                 float[] values = cache.values(l);
                 System.arraycopy(a.key, 0, keys, startPos * kvWidth, seqLen * kvWidth);
                 System.arraycopy(a.value, 0, values, startPos * kvWidth, seqLen * kvWidth);
-                Attention.forwardInference(a.context, 0, a.probs, a.query, 0, keys, values, 0, attention);
+                Attention.forwardInference(a.context, 0, cache.scores(), a.query, 0, keys, values, 0, attention);
             } else {
                 for (int b = 0; b < batchSize; b++) {
                     int qOff = b * seqLen * qWidth;
