@@ -126,6 +126,51 @@ public final class Attention {
         }
     }
 
+    /**
+     * Backward of {@link #forward} for one sequence. With {@code S = q·kᵀ·scale}, {@code P = softmax(S)},
+     * {@code ctx = P·v}: {@code dv += Pᵀ·dctx}, {@code dP = dctx·vᵀ}, {@code dS = P ⊙ (dP − rowsum(P ⊙ dP))},
+     * {@code dq += scale·dS·k}, {@code dk += scale·dSᵀ·q}. Work is split over key/value heads, each
+     * owning its own slice of dK and dV, so results do not depend on the thread count. Accumulates.
+     *
+     * @param dQ    [queries, numHeads*headDim] from {@code qOff}
+     * @param dK    [keys, numKvHeads*headDim] from {@code kvOff}
+     * @param dV    [keys, numKvHeads*headDim] from {@code kvOff}
+     * @param dCtx  [queries, numHeads*headDim] from {@code qOff}
+     * @param probs [numHeads, queries, keys] from {@code probsOff}, saved by {@link #forward}
+     */
+    public static void backward(float[] dQ, float[] dK, float[] dV, float[] dCtx, int qOff, int kvOff,
+                                float[] probs, int probsOff, float[] q, float[] k, float[] v, Shape shape) {
+        int hd = shape.headDim();
+        int qWidth = shape.numHeads() * hd;
+        int kvWidth = shape.numKvHeads() * hd;
+        int group = shape.numHeads() / shape.numKvHeads();
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        int keys = shape.keys();
+        Parallel.forEach(shape.numKvHeads(), kvHead -> {
+            float[] dP = new float[keys];
+            for (int h = kvHead * group; h < (kvHead + 1) * group; h++) {
+                for (int i = 0; i < shape.queries(); i++) {
+                    int p = probsOff + (h * shape.queries() + i) * keys;
+                    int qi = qOff + i * qWidth + h * hd;
+                    int visible = shape.startPos() + i + 1;
+                    float rowSum = 0;
+                    for (int j = 0; j < visible; j++) {
+                        int kj = kvOff + j * kvWidth + kvHead * hd;
+                        dP[j] = dot(dCtx, qi, v, kj, hd);
+                        rowSum += probs[p + j] * dP[j];
+                        axpy(dV, kj, probs[p + j], dCtx, qi, hd);
+                    }
+                    for (int j = 0; j < visible; j++) {
+                        int kj = kvOff + j * kvWidth + kvHead * hd;
+                        float dS = probs[p + j] * (dP[j] - rowSum) * scale;
+                        axpy(dQ, qi, dS, k, kj, hd);
+                        axpy(dK, kj, dS, q, qi, hd);
+                    }
+                }
+            }
+        });
+    }
+
     static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
         int i = 0;
         float sum = 0;

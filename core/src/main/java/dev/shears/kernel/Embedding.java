@@ -18,4 +18,19 @@ public final class Embedding {
             System.arraycopy(table, id * dim, out, t * dim, dim);
         }
     }
+
+    /**
+     * Backward of {@link #forward}: each token's row of the gradient is added to its table row, in token
+     * order (so the sum order, and the result, is fixed).
+     *
+     * @param dTable [vocabSize, dim], accumulated into
+     * @param dOut   [tokens.length, dim]
+     */
+    public static void backward(float[] dTable, float[] dOut, int[] tokens, int dim) {
+        for (int t = 0; t < tokens.length; t++) {
+            int row = tokens[t] * dim;
+            int o = t * dim;
+            for (int c = 0; c < dim; c++) dTable[row + c] += dOut[o + c];
+        }
+    }
 }

@@ -41,9 +41,7 @@ public final class RmsNorm {
      */
     public static void forwardMasked(float[] out, float[] rstd, float[] x, float[] weight, float[] channelGate,
                                      int rows, int dim, float eps) {
-        int kept = 0;
-        for (int c = 0; c < dim; c++) if (channelGate[c] != 0f) kept++;
-        int n = Math.max(kept, 1);
+        int n = keptChannels(channelGate);
         for (int r = 0; r < rows; r++) {
             int o = r * dim;
             float s = 1f / (float) Math.sqrt(sumOfSquares(x, o, dim) / n + eps);
@@ -83,5 +81,38 @@ public final class RmsNorm {
             v.mul(FloatVector.fromArray(S, weight, i)).intoArray(out, offset + i);
         }
         for (; i < dim; i++) out[offset + i] = weight[i] * (x[offset + i] * s);
+    }
+
+    /**
+     * Backward of {@link #forward} / {@link #forwardMasked}: with {@code y = w·x·s}, {@code s = (Σx²/n + eps)^-½},
+     * {@code dx = s·(dy⊙w) − x·s³/n·Σ(dy⊙w⊙x)} and {@code dw += Σ_rows dy⊙x·s}. Accumulates.
+     *
+     * @param dX      [rows, dim], accumulated into
+     * @param dWeight [dim], accumulated into
+     * @param dOut    [rows, dim]
+     * @param x       [rows, dim], the forward input
+     * @param rstd    [rows], saved by the forward pass
+     * @param count   n: dim, or the number of kept channels for the masked form
+     */
+    public static void backward(float[] dX, float[] dWeight, float[] dOut, float[] x, float[] weight, float[] rstd,
+                                int rows, int dim, int count) {
+        for (int r = 0; r < rows; r++) {
+            int o = r * dim;
+            float s = rstd[r];
+            double dot = 0;
+            for (int c = 0; c < dim; c++) dot += (double) dOut[o + c] * weight[c] * x[o + c];
+            float k = (float) (dot * s * s * s / count);
+            for (int c = 0; c < dim; c++) {
+                dX[o + c] += s * dOut[o + c] * weight[c] - x[o + c] * k;
+                dWeight[c] += dOut[o + c] * x[o + c] * s;
+            }
+        }
+    }
+
+    /** Number of non-zero gates: the {@code count} of the masked form. */
+    public static int keptChannels(float[] channelGate) {
+        int kept = 0;
+        for (float g : channelGate) if (g != 0f) kept++;
+        return Math.max(kept, 1);
     }
 }

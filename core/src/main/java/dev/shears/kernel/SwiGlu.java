@@ -19,4 +19,17 @@ public final class SwiGlu {
             out[i] = g / (1f + (float) Math.exp(-g)) * up[i];
         }
     }
+
+    /**
+     * Backward of {@link #forward}: {@code dUp += dOut·silu(g)}, {@code dGate += dOut·up·σ(g)·(1 + g·(1 − σ(g)))}.
+     * Accumulates.
+     */
+    public static void backward(float[] dGate, float[] dUp, float[] dOut, float[] gate, float[] up, int n) {
+        for (int i = 0; i < n; i++) {
+            float g = gate[i];
+            float sig = 1f / (1f + (float) Math.exp(-g));
+            dUp[i] += dOut[i] * g * sig;
+            dGate[i] += dOut[i] * up[i] * sig * (1f + g * (1f - sig));
+        }
+    }
 }
