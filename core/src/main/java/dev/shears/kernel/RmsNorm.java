@@ -1,7 +1,7 @@
 package dev.shears.kernel;
 
+import dev.shears.tensor.Lanes;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -69,7 +69,7 @@ public final class RmsNorm {
             FloatVector v = FloatVector.fromArray(S, x, offset + i);
             acc = v.fma(v, acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = Lanes.sum(acc);
         for (; i < n; i++) sum += x[offset + i] * x[offset + i];
         return sum;
     }
