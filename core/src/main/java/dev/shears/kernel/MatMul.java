@@ -36,4 +36,37 @@ public final class MatMul {
             for (int o = 0; o < outDim; o++) out[r * outDim + o] += bias[o];
         }
     }
+
+    /**
+     * {@code dX += dOut · weight}, the input gradient of {@link #forward}.
+     *
+     * @param dX     [rows, inDim], accumulated into
+     * @param dOut   [rows, outDim]
+     * @param weight [outDim, inDim]
+     */
+    public static void backwardInput(float[] dX, float[] dOut, float[] weight, int rows, int inDim, int outDim) {
+        for (int r = 0; r < rows; r++) {
+            for (int o = 0; o < outDim; o++) {
+                float g = dOut[r * outDim + o];
+                for (int i = 0; i < inDim; i++) dX[r * inDim + i] += g * weight[o * inDim + i];
+            }
+        }
+    }
+
+    /**
+     * {@code dWeight += dOutᵀ · x}, the weight gradient of {@link #forward}.
+     *
+     * @param dWeight [outDim, inDim], accumulated into
+     * @param dOut    [rows, outDim]
+     * @param x       [rows, inDim]
+     */
+    public static void backwardWeight(float[] dWeight, float[] dOut, float[] x, int rows, int inDim, int outDim) {
+        for (int o = 0; o < outDim; o++) {
+            for (int i = 0; i < inDim; i++) {
+                float sum = 0;
+                for (int r = 0; r < rows; r++) sum += dOut[r * outDim + o] * x[r * inDim + i];
+                dWeight[o * inDim + i] += sum;
+            }
+        }
+    }
 }

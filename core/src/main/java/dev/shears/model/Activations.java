@@ -26,6 +26,50 @@ public final class Activations {
     /** Rotary tables for this model's head width and scaling. */
     public final RopeTable rope;
     private final Layer[] layers;
+    private final Gradients gradients;
+
+    /** Gradient buffers of the backward pass (training mode only), shared by all layers. */
+    public static final class Gradients {
+        /** [B*T, vocabSize] */
+        public final float[] logits;
+        /** Gradient of the residual stream [B*T, dim]. */
+        public final float[] residual;
+        /** [B*T, dim] */
+        public final float[] norm;
+        /** [B*T, dim] */
+        public final float[] block;
+        /** [B*T, numHeads*headDim] */
+        public final float[] query;
+        /** [B*T, numKvHeads*headDim] */
+        public final float[] key;
+        /** [B*T, numKvHeads*headDim] */
+        public final float[] value;
+        /** [B*T, numHeads*headDim] */
+        public final float[] context;
+        /** [B*T, ffnDim] */
+        public final float[] gate;
+        /** [B*T, ffnDim] */
+        public final float[] up;
+        /** [B*T, ffnDim] */
+        public final float[] hidden;
+
+        Gradients(ModelConfig c, int rows) {
+            int q = c.maxHeads() * c.headDim();
+            int kv = c.maxKvHeads() * c.headDim();
+            int ffn = c.maxFfnDim();
+            logits = new float[Math.multiplyExact(rows, c.vocabSize())];
+            residual = new float[rows * c.dim()];
+            norm = new float[rows * c.dim()];
+            block = new float[rows * c.dim()];
+            query = new float[rows * q];
+            key = new float[rows * kv];
+            value = new float[rows * kv];
+            context = new float[rows * q];
+            gate = new float[rows * ffn];
+            up = new float[rows * ffn];
+            hidden = new float[rows * ffn];
+        }
+    }
 
     /** The buffers of one decoder layer; shapes use the widest layer's widths. */
     public static final class Layer {
@@ -43,9 +87,11 @@ public final class Activations {
         public final float[] value;
         /** TRAINING: [B, numHeads, T, T]; INFERENCE: per-head scratch [numHeads, T]. */
         public final float[] probs;
-        /** Attention context before the output projection [B*T, numHeads*headDim]. */
+        /** Attention context before the output projection and the head gates [B*T, numHeads*headDim]. */
         public final float[] context;
-        /** Output projection [B*T, dim]. */
+        /** The context after the head gates (the same array as {@link #context} in inference mode). */
+        public final float[] gatedContext;
+        /** Output projection, before the block gates [B*T, dim]. */
         public final float[] attentionOut;
         /** Residual stream after the attention block [B*T, dim]. */
         public final float[] middle;
@@ -57,9 +103,11 @@ public final class Activations {
         public final float[] gate;
         /** [B*T, ffnDim] */
         public final float[] up;
-        /** silu(gate)·up [B*T, ffnDim] */
+        /** silu(gate)·up, before the neuron gates [B*T, ffnDim] */
         public final float[] hidden;
-        /** Down projection [B*T, dim]. */
+        /** The FFN activation after the neuron gates (the same array as {@link #hidden} in inference mode). */
+        public final float[] gatedHidden;
+        /** Down projection, before the block gates [B*T, dim]. */
         public final float[] ffnOut;
 
         Layer(ModelConfig c, int rows, int batchSize, int seqLen, Mode mode) {
@@ -77,6 +125,7 @@ public final class Activations {
                     ? new float[Math.multiplyExact(Math.multiplyExact(batchSize * c.maxHeads(), seqLen), seqLen)]
                     : new float[c.maxHeads() * seqLen];
             context = new float[rows * q];
+            gatedContext = mode == Mode.TRAINING ? new float[rows * q] : context;
             attentionOut = new float[rows * dim];
             middle = new float[rows * dim];
             ffnNorm = new float[rows * dim];
@@ -84,6 +133,7 @@ public final class Activations {
             gate = new float[rows * ffn];
             up = new float[rows * ffn];
             hidden = new float[rows * ffn];
+            gatedHidden = mode == Mode.TRAINING ? new float[rows * ffn] : hidden;
             ffnOut = new float[rows * dim];
         }
     }
@@ -101,6 +151,7 @@ public final class Activations {
         rope = new RopeTable(config.ropeScaling().inverseFrequencies(config.headDim(), config.ropeTheta()));
         layers = new Layer[mode == Mode.TRAINING ? config.numLayers() : 1];
         for (int l = 0; l < layers.length; l++) layers[l] = new Layer(config, rows, batchSize, seqLen, mode);
+        gradients = mode == Mode.TRAINING ? new Gradients(config, rows) : null;
     }
 
     public static Activations forInference(ModelConfig config, int batchSize, int seqLen) {
@@ -114,6 +165,12 @@ public final class Activations {
     /** The buffers of layer {@code l} (shared by all layers in inference mode). */
     public Layer layer(int l) {
         return layers[mode == Mode.TRAINING ? l : 0];
+    }
+
+    /** The backward buffers; training mode only. */
+    public Gradients gradients() {
+        if (gradients == null) throw new IllegalStateException("inference activations have no gradient buffers");
+        return gradients;
     }
 
     public int rows() {

@@ -2,6 +2,7 @@ package dev.shears.model;
 
 import dev.shears.kernel.Attention;
 import dev.shears.kernel.Embedding;
+import dev.shears.kernel.GateScale;
 import dev.shears.kernel.MatMul;
 import dev.shears.kernel.RmsNorm;
 import dev.shears.kernel.Rope;
@@ -75,6 +76,148 @@ public final class Transformer {
         return last;
     }
 
+    /**
+     * The backward pass: the forward read in reverse, with the same names prefixed {@code d}. Reads the
+     * training activations of the preceding {@link #forward} call (same tokens, same masks) and the
+     * gradient of the loss with respect to the logits in {@code activations.gradients().logits}.
+     * Accumulates into {@code grads} (a tied LM head accumulates into the embedding) and, when gates
+     * are active, into {@code dMasks}.
+     *
+     * @param grads  same config as the model; accumulated into
+     * @param dMasks gate gradients with the shape of {@code masks} (ignored when masks are NONE)
+     */
+    public static void backward(Model model, int[] tokens, Activations activations, MaskSet masks, ModelWeights grads, MaskSet dMasks) {
+        if (activations.mode != Activations.Mode.TRAINING) throw new IllegalArgumentException("backward needs training activations");
+        ModelConfig c = model.config();
+        ModelWeights w = model.weights();
+        Activations.Gradients g = activations.gradients();
+        int rows = activations.rows();
+        int dim = c.dim();
+        int count = normCount(c, masks);
+        float[] dX = g.residual;
+
+        java.util.Arrays.fill(g.norm, 0, rows * dim, 0f);
+        MatMul.backwardInput(g.norm, g.logits, w.get(LM_HEAD), rows, dim, c.vocabSize());
+        MatMul.backwardWeight(grads.get(LM_HEAD), g.logits, activations.finalNorm, rows, dim, c.vocabSize());
+        java.util.Arrays.fill(dX, 0, rows * dim, 0f);
+        RmsNorm.backward(dX, grads.get(FINAL_NORM), g.norm, activations.residual, w.get(FINAL_NORM), activations.finalRstd, rows, dim, count);
+
+        for (int l = c.numLayers() - 1; l >= 0; l--) {
+            layerBackward(model, l, activations, masks, grads, dMasks, count);
+        }
+
+        if (masks.isActive()) {
+            Embedding.forward(g.norm, tokens, w.get(EMBEDDING), dim);
+            GateScale.backward(dX, g.norm, rows, dim, 1, masks.hidden(), dMasks.hidden());
+        }
+        Embedding.backward(grads.get(EMBEDDING), dX, tokens, dim);
+    }
+
+    private static void layerBackward(Model model, int l, Activations acts, MaskSet masks, ModelWeights grads, MaskSet dMasks, int count) {
+        ModelConfig c = model.config();
+        ModelWeights w = model.weights();
+        LayerShape shape = c.layer(l);
+        Activations.Layer a = acts.layer(l);
+        Activations.Gradients g = acts.gradients();
+        float[] dX = g.residual;
+        int rows = acts.rows();
+        int seqLen = acts.seqLen;
+        int dim = c.dim();
+        int hd = c.headDim();
+        boolean gated = masks.isActive();
+
+        if (shape.hasFfn()) {
+            int ffn = shape.ffnDim();
+            blockBackward(g.block, dX, a.ffnOut, rows, dim, masks, dMasks, gated ? masks.ffnLayers()[l] : 1f, gated ? dMasks.ffnLayers() : null, l);
+            float[] hidden = gated ? a.gatedHidden : a.hidden;
+            java.util.Arrays.fill(g.hidden, 0, rows * ffn, 0f);
+            MatMul.backwardInput(g.hidden, g.block, w.get(DOWN, l), rows, ffn, dim);
+            MatMul.backwardWeight(grads.get(DOWN, l), g.block, hidden, rows, ffn, dim);
+            if (gated) GateScale.backward(g.hidden, a.hidden, rows, ffn, 1, masks.ffn(l), dMasks.ffn(l));
+            java.util.Arrays.fill(g.gate, 0, rows * ffn, 0f);
+            java.util.Arrays.fill(g.up, 0, rows * ffn, 0f);
+            SwiGlu.backward(g.gate, g.up, g.hidden, a.gate, a.up, rows * ffn);
+            java.util.Arrays.fill(g.norm, 0, rows * dim, 0f);
+            MatMul.backwardInput(g.norm, g.gate, w.get(GATE, l), rows, dim, ffn);
+            MatMul.backwardInput(g.norm, g.up, w.get(UP, l), rows, dim, ffn);
+            MatMul.backwardWeight(grads.get(GATE, l), g.gate, a.ffnNorm, rows, dim, ffn);
+            MatMul.backwardWeight(grads.get(UP, l), g.up, a.ffnNorm, rows, dim, ffn);
+            RmsNorm.backward(dX, grads.get(FFN_NORM, l), g.norm, a.middle, w.get(FFN_NORM, l), a.ffnRstd, rows, dim, count);
+        }
+
+        if (shape.hasAttention()) {
+            int qWidth = shape.numHeads() * hd;
+            int kvWidth = shape.numKvHeads() * hd;
+            blockBackward(g.block, dX, a.attentionOut, rows, dim, masks, dMasks, gated ? masks.attentionLayers()[l] : 1f,
+                    gated ? dMasks.attentionLayers() : null, l);
+            float[] context = gated ? a.gatedContext : a.context;
+            java.util.Arrays.fill(g.context, 0, rows * qWidth, 0f);
+            MatMul.backwardInput(g.context, g.block, w.get(OUTPUT, l), rows, qWidth, dim);
+            MatMul.backwardWeight(grads.get(OUTPUT, l), g.block, context, rows, qWidth, dim);
+            if (gated) GateScale.backward(g.context, a.context, rows, shape.numHeads(), hd, masks.heads(l), dMasks.heads(l));
+            java.util.Arrays.fill(g.query, 0, rows * qWidth, 0f);
+            java.util.Arrays.fill(g.key, 0, rows * kvWidth, 0f);
+            java.util.Arrays.fill(g.value, 0, rows * kvWidth, 0f);
+            Attention.Shape attention = new Attention.Shape(seqLen, 0, shape.numHeads(), shape.numKvHeads(), hd);
+            for (int b = 0; b < acts.batchSize; b++) {
+                Attention.backward(g.query, g.key, g.value, g.context, b * seqLen * qWidth, b * seqLen * kvWidth,
+                        a.probs, b * shape.numHeads() * seqLen * seqLen, a.query, a.key, a.value, attention);
+            }
+            Rope.backward(g.query, rows, seqLen, 0, shape.numHeads(), hd, acts.rope);
+            Rope.backward(g.key, rows, seqLen, 0, shape.numKvHeads(), hd, acts.rope);
+            if (c.attentionBias()) {
+                addColumnSums(grads.get(QUERY_BIAS, l), g.query, rows, qWidth);
+                addColumnSums(grads.get(KEY_BIAS, l), g.key, rows, kvWidth);
+                addColumnSums(grads.get(VALUE_BIAS, l), g.value, rows, kvWidth);
+            }
+            java.util.Arrays.fill(g.norm, 0, rows * dim, 0f);
+            MatMul.backwardInput(g.norm, g.query, w.get(QUERY, l), rows, dim, qWidth);
+            MatMul.backwardInput(g.norm, g.key, w.get(KEY, l), rows, dim, kvWidth);
+            MatMul.backwardInput(g.norm, g.value, w.get(VALUE, l), rows, dim, kvWidth);
+            MatMul.backwardWeight(grads.get(QUERY, l), g.query, a.attentionNorm, rows, dim, qWidth);
+            MatMul.backwardWeight(grads.get(KEY, l), g.key, a.attentionNorm, rows, dim, kvWidth);
+            MatMul.backwardWeight(grads.get(VALUE, l), g.value, a.attentionNorm, rows, dim, kvWidth);
+            RmsNorm.backward(dX, grads.get(ATTENTION_NORM, l), g.norm, a.input, w.get(ATTENTION_NORM, l), a.attentionRstd, rows, dim, count);
+        }
+    }
+
+    /**
+     * Gradient through {@code x += out · layerGate · hidden}: {@code dOut = dX · layerGate · hidden}; with
+     * gates active, the sub-layer gate and the hidden gates receive {@code Σ dX · out · (other factor)}.
+     */
+    private static void blockBackward(float[] dOut, float[] dX, float[] out, int rows, int dim, MaskSet masks, MaskSet dMasks,
+                                      float layerGate, float[] dLayerGates, int layer) {
+        if (!masks.isActive()) {
+            System.arraycopy(dX, 0, dOut, 0, rows * dim);
+            return;
+        }
+        float[] hidden = masks.hidden();
+        float[] dHidden = dMasks.hidden();
+        double dLayer = 0;
+        for (int j = 0; j < dim; j++) {
+            double dh = 0;
+            for (int r = 0; r < rows; r++) {
+                int i = r * dim + j;
+                double product = (double) dX[i] * out[i];
+                dh += product;
+                dLayer += product * hidden[j];
+                dOut[i] = dX[i] * (layerGate * hidden[j]);
+            }
+            dHidden[j] += (float) (dh * layerGate);
+        }
+        dLayerGates[layer] += (float) dLayer;
+    }
+
+    private static void addColumnSums(float[] dBias, float[] d, int rows, int cols) {
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < cols; j++) dBias[j] += d[r * cols + j];
+        }
+    }
+
+    private static int normCount(ModelConfig c, MaskSet masks) {
+        return masks.isActive() ? RmsNorm.keptChannels(masks.hidden()) : c.dim();
+    }
+
     private static void embed(Model model, int[] tokens, float[] x, MaskSet masks) {
         int dim = model.config().dim();
         Embedding.forward(x, tokens, model.weights().get(EMBEDDING), dim);
@@ -132,10 +275,10 @@ public final class Transformer {
                     }
                 }
             }
-            if (gated) scaleHeads(a.context, rows, shape.numHeads(), hd, masks.heads(l));
-            MatMul.forward(a.attentionOut, a.context, w.get(OUTPUT, l), rows, qWidth, dim);
-            if (gated) gateBlock(a.attentionOut, rows, dim, masks.attentionLayers()[l], masks.hidden());
-            add(x, a.attentionOut, rows * dim);
+            float[] context = gated ? a.gatedContext : a.context;
+            if (gated) gateInto(context, a.context, rows, shape.numHeads(), hd, masks.heads(l));
+            MatMul.forward(a.attentionOut, context, w.get(OUTPUT, l), rows, qWidth, dim);
+            addBlock(x, a.attentionOut, rows, dim, masks, gated ? masks.attentionLayers()[l] : 1f);
         }
         if (acts.mode == Activations.Mode.TRAINING) System.arraycopy(x, 0, a.middle, 0, rows * dim);
 
@@ -145,10 +288,10 @@ public final class Transformer {
             MatMul.forward(a.gate, a.ffnNorm, w.get(GATE, l), rows, dim, ffn);
             MatMul.forward(a.up, a.ffnNorm, w.get(UP, l), rows, dim, ffn);
             SwiGlu.forward(a.hidden, a.gate, a.up, rows * ffn);
-            if (gated) scaleColumns(a.hidden, rows, ffn, masks.ffn(l));
-            MatMul.forward(a.ffnOut, a.hidden, w.get(DOWN, l), rows, ffn, dim);
-            if (gated) gateBlock(a.ffnOut, rows, dim, masks.ffnLayers()[l], masks.hidden());
-            add(x, a.ffnOut, rows * dim);
+            float[] hidden = gated ? a.gatedHidden : a.hidden;
+            if (gated) gateInto(hidden, a.hidden, rows, ffn, 1, masks.ffn(l));
+            MatMul.forward(a.ffnOut, hidden, w.get(DOWN, l), rows, ffn, dim);
+            addBlock(x, a.ffnOut, rows, dim, masks, gated ? masks.ffnLayers()[l] : 1f);
         }
     }
 
@@ -172,29 +315,24 @@ public final class Transformer {
 
     /** x[r, j] *= gate[j] */
     private static void scaleColumns(float[] x, int rows, int cols, float[] gate) {
-        for (int r = 0; r < rows; r++) {
-            for (int j = 0; j < cols; j++) x[r * cols + j] *= gate[j];
-        }
+        GateScale.forward(x, rows, cols, 1, gate);
     }
 
-    /** x[r, h*headDim + d] *= gate[h] */
-    private static void scaleHeads(float[] x, int rows, int numHeads, int headDim, float[] gate) {
-        int width = numHeads * headDim;
-        for (int r = 0; r < rows; r++) {
-            for (int h = 0; h < numHeads; h++) {
-                for (int d = 0; d < headDim; d++) x[r * width + h * headDim + d] *= gate[h];
-            }
-        }
+    /** out = x with unit u of {@code width} columns scaled by gate[u]; in place when out == x. */
+    private static void gateInto(float[] out, float[] x, int rows, int units, int width, float[] gate) {
+        if (out != x) System.arraycopy(x, 0, out, 0, rows * units * width);
+        GateScale.forward(out, rows, units, width, gate);
     }
 
-    /** A block output scaled by its sub-layer gate and the hidden-channel gates. */
-    private static void gateBlock(float[] out, int rows, int dim, float layerGate, float[] hidden) {
-        for (int r = 0; r < rows; r++) {
-            for (int j = 0; j < dim; j++) out[r * dim + j] *= layerGate * hidden[j];
+    /** The residual add of a block output, scaled by its sub-layer gate and the hidden gates when gates are active. */
+    private static void addBlock(float[] x, float[] out, int rows, int dim, MaskSet masks, float layerGate) {
+        if (!masks.isActive()) {
+            for (int i = 0; i < rows * dim; i++) x[i] += out[i];
+            return;
         }
-    }
-
-    private static void add(float[] x, float[] y, int n) {
-        for (int i = 0; i < n; i++) x[i] += y[i];
+        float[] hidden = masks.hidden();
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < dim; j++) x[r * dim + j] += out[r * dim + j] * (layerGate * hidden[j]);
+        }
     }
 }
