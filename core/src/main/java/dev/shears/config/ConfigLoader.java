@@ -1,0 +1,136 @@
+package dev.shears.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.shears.ShearsException;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/**
+ * Configuration as data: a record's defaults, then a YAML or JSON file, then {@code --set a.b=c}
+ * overrides, in that order. Unknown keys and values of the wrong type are reported with their path.
+ */
+public final class ConfigLoader {
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+    private ConfigLoader() {
+    }
+
+    /**
+     * @param defaults  the record holding every default
+     * @param file      an optional YAML ({@code .yaml}/{@code .yml}) or JSON file
+     * @param overrides {@code key.path=value}; the value is read as JSON when it parses (numbers, booleans,
+     *                  lists), else as a string
+     */
+    @SuppressWarnings("unchecked")
+    public static <T> T load(T defaults, Optional<Path> file, List<String> overrides) {
+        ObjectNode tree = JSON.valueToTree(defaults);
+        String source = "defaults";
+        if (file.isPresent()) {
+            Path path = file.get();
+            source = path.toString();
+            JsonNode fromFile;
+            try {
+                String name = path.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+                fromFile = (name.endsWith(".yaml") || name.endsWith(".yml") ? YAML : JSON).readTree(Files.readString(path));
+            } catch (JsonProcessingException e) {
+                throw new ShearsException(path + ": " + e.getOriginalMessage()
+                        + (e.getLocation() != null ? " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")" : ""));
+            } catch (IOException e) {
+                throw new ShearsException(path + ": cannot read: " + e.getMessage(), e);
+            }
+            if (fromFile != null && !fromFile.isNull()) {
+                if (!fromFile.isObject()) throw new ShearsException(path + ": the configuration must be a mapping of keys to values");
+                merge(tree, (ObjectNode) fromFile, "");
+            }
+        }
+        for (String override : overrides) {
+            int eq = override.indexOf('=');
+            if (eq <= 0) throw new ShearsException("--set " + override + ": expected key=value");
+            set(tree, override.substring(0, eq).trim(), parseValue(override.substring(eq + 1)));
+            source = source + ", --set";
+        }
+        try {
+            return (T) JSON.treeToValue(tree, defaults.getClass());
+        } catch (UnrecognizedPropertyException e) {
+            throw new ShearsException("unknown configuration key '" + path(e) + "' (" + source + "); known keys here: "
+                    + e.getKnownPropertyIds().stream().map(Object::toString).sorted().collect(Collectors.joining(", ")));
+        } catch (MismatchedInputException e) {
+            throw new ShearsException("configuration key '" + path(e) + "' (" + source + "): " + e.getOriginalMessage());
+        } catch (JsonProcessingException e) {
+            Throwable cause = e.getCause() instanceof IllegalArgumentException iae ? iae : e;
+            throw new ShearsException("configuration (" + source + "): " + cause.getMessage());
+        }
+    }
+
+    /** The resolved configuration as JSON text, written into every output folder before work starts. */
+    public static String toJson(Object config) {
+        try {
+            return JSON.writeValueAsString(config);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void merge(ObjectNode into, ObjectNode from, String prefix) {
+        Iterator<Map.Entry<String, JsonNode>> fields = from.fields();
+        while (fields.hasNext()) {
+            Map.Entry<String, JsonNode> f = fields.next();
+            JsonNode existing = into.get(f.getKey());
+            if (existing != null && existing.isObject() && f.getValue().isObject()) {
+                merge((ObjectNode) existing, (ObjectNode) f.getValue(), prefix + f.getKey() + ".");
+            } else {
+                into.set(f.getKey(), f.getValue());
+            }
+        }
+    }
+
+    private static void set(ObjectNode tree, String key, JsonNode value) {
+        String[] parts = key.split("\\.");
+        ObjectNode node = tree;
+        for (int i = 0; i < parts.length - 1; i++) {
+            JsonNode child = node.get(parts[i]);
+            if (child == null || !child.isObject()) {
+                if (child != null && !child.isNull()) throw new ShearsException("--set " + key + ": '" + parts[i] + "' is not a section");
+                child = node.putObject(parts[i]);
+            }
+            node = (ObjectNode) child;
+        }
+        node.set(parts[parts.length - 1], value);
+    }
+
+    private static JsonNode parseValue(String text) {
+        try {
+            JsonNode parsed = JSON.readTree(text);
+            if (parsed != null && !parsed.isMissingNode()) return parsed;
+        } catch (JsonProcessingException ignored) {
+            // not JSON: a plain string
+        }
+        return JsonNodeFactory.instance.textNode(text);
+    }
+
+    private static String path(MismatchedInputException e) {
+        return e.getPath().stream()
+                .map(ref -> ref.getFieldName() != null ? ref.getFieldName() : "[" + ref.getIndex() + "]")
+                .collect(Collectors.joining(".")).replace(".[", "[");
+    }
+}

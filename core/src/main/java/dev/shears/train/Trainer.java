@@ -1,0 +1,112 @@
+package dev.shears.train;
+
+import dev.shears.data.BatchSampler;
+import dev.shears.data.Split;
+import dev.shears.data.TokenDataset;
+import dev.shears.kernel.CrossEntropy;
+import dev.shears.model.Activations;
+import dev.shears.model.MaskSet;
+import dev.shears.model.Model;
+import dev.shears.model.ModelWeights;
+import dev.shears.model.Transformer;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * One optimizer step at a time: gradient accumulation over micro-batches, global-norm clipping,
+ * scheduled learning rate, AdamW. Buffers (activations, gradients, moments) are allocated once.
+ * The result of a step depends only on the weights, the optimizer state, the step number and the
+ * domain weights, so a resumed run is bit-identical to an uninterrupted one.
+ */
+public final class Trainer {
+    /** What one step did. */
+    public record StepResult(long step, double loss, double lr, double gradNorm, long tokens, double seconds) {
+    }
+
+    private final Model model;
+    private final BatchSampler sampler;
+    private final TrainConfig config;
+    private final LearningRateSchedule schedule;
+    private final AdamW optimizer;
+    private final Activations activations;
+    private final ModelWeights grads;
+    private final int[] tokens;
+    private final int[] targets;
+
+    public Trainer(Model model, BatchSampler sampler, TrainConfig config) {
+        this.model = model;
+        this.sampler = sampler;
+        this.config = config;
+        this.schedule = config.schedule();
+        this.optimizer = new AdamW(model.config(), config.optimizer());
+        this.activations = Activations.forTraining(model.config(), config.batchSize(), config.seqLen());
+        this.grads = ModelWeights.zeros(model.config());
+        this.tokens = new int[config.batchSize() * config.seqLen()];
+        this.targets = new int[tokens.length];
+    }
+
+    public Model model() {
+        return model;
+    }
+
+    public AdamW optimizer() {
+        return optimizer;
+    }
+
+    /** Runs optimizer step {@code step} (0-based) with the given domain sampling weights. */
+    public StepResult step(long step, double[] domainWeights) {
+        long start = System.nanoTime();
+        grads.forEach((role, layer, g) -> Arrays.fill(g, 0f));
+        int rows = tokens.length;
+        double loss = 0;
+        float scale = 1f / config.gradAccumulation();
+        for (int micro = 0; micro < config.gradAccumulation(); micro++) {
+            sampler.sample(step, micro, domainWeights, config.batchSize(), config.seqLen(), tokens, targets);
+            float[] logits = Transformer.forward(model, tokens, config.batchSize(), config.seqLen(), activations, MaskSet.NONE);
+            loss += CrossEntropy.forwardBackward(logits, targets, rows, model.config().vocabSize(), activations.gradients().logits, scale)
+                    / config.gradAccumulation();
+            Transformer.backward(model, tokens, activations, MaskSet.NONE, grads, MaskSet.NONE);
+        }
+        double norm = GradientClipping.clip(grads, config.gradClip());
+        double lr = schedule.at(step);
+        optimizer.update(model.weights(), grads, lr);
+        return new StepResult(step, loss, lr, norm, config.tokensPerStep(), (System.nanoTime() - start) / 1e9);
+    }
+
+    /**
+     * Mean next-token loss on each domain's held-out split (the same windows every time).
+     *
+     * @return [domains]; NaN for a domain without held-out tokens
+     */
+    public double[] evaluate(List<TokenDataset> domains, int maxWindows) {
+        return heldOutLoss(model, domains, config.seqLen(), maxWindows, MaskSet.NONE);
+    }
+
+    /** Held-out loss of any model on prepared domains, with inference buffers. */
+    public static double[] heldOutLoss(Model model, List<TokenDataset> domains, int seqLen, int maxWindows, MaskSet masks) {
+        double[] losses = new double[domains.size()];
+        Activations acts = Activations.forInference(model.config(), 1, seqLen);
+        int[] window = new int[seqLen + 1];
+        int[] input = new int[seqLen];
+        int[] target = new int[seqLen];
+        for (int d = 0; d < domains.size(); d++) {
+            TokenDataset data = domains.get(d);
+            long[] starts = BatchSampler.heldOutWindows(data, seqLen, maxWindows);
+            if (starts.length == 0) {
+                losses[d] = Double.NaN;
+                continue;
+            }
+            double sum = 0;
+            for (long s : starts) {
+                data.read(Split.HELDOUT, s, window, 0, seqLen + 1);
+                System.arraycopy(window, 0, input, 0, seqLen);
+                System.arraycopy(window, 1, target, 0, seqLen);
+                float[] logits = Transformer.forward(model, input, 1, seqLen, acts, masks);
+                sum += CrossEntropy.forwardBackward(logits, target, seqLen, model.config().vocabSize(), new float[0], 1f);
+            }
+            losses[d] = sum / starts.length;
+        }
+        return losses;
+    }
+}
