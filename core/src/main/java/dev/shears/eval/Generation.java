@@ -32,7 +32,20 @@ public final class Generation {
         }
         if (promptIds.length == 0) throw new ShearsException("the prompt is empty and the tokenizer adds no BOS token: nothing to continue");
         Decoded decoded = decode(model, promptIds, settings, tokenizer.eosId(), onToken);
-        return new GenerationResult(promptIds, decoded.ids(), tokenizer.decode(decoded.ids()), decoded.tokensPerSecond());
+        return new GenerationResult(promptIds, decoded.ids(), continuation(tokenizer, promptIds, decoded.ids()), decoded.tokensPerSecond());
+    }
+
+    /**
+     * The text that {@code generated} adds after {@code prompt}: decoded together and the prompt's text
+     * removed, so tokenizers that treat the first piece specially (a dummy-prefix space) decode a
+     * continuation correctly.
+     */
+    public static String continuation(Tokenizer tokenizer, int[] prompt, int[] generated) {
+        int[] all = java.util.Arrays.copyOf(prompt, prompt.length + generated.length);
+        System.arraycopy(generated, 0, all, prompt.length, generated.length);
+        String whole = tokenizer.decode(all);
+        String head = tokenizer.decode(prompt);
+        return whole.startsWith(head) ? whole.substring(head.length()) : tokenizer.decode(generated);
     }
 
     private record Decoded(int[] ids, double tokensPerSecond) {

@@ -1,0 +1,161 @@
+package dev.shears.io;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.ShearsException;
+import dev.shears.model.Architecture;
+import dev.shears.model.LayerShape;
+import dev.shears.model.ModelConfig;
+import dev.shears.model.RopeScaling;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * Hugging Face {@code config.json} ⇄ {@link ModelConfig}. Non-uniform models (per-layer head counts
+ * or FFN widths, as pruning makes them) keep the stock fields (set to the widest layer) and add
+ * {@code "shears_layer_shapes": [{"num_attention_heads", "num_key_value_heads", "intermediate_size"}, ...]},
+ * which Shears reads back; other tools will not understand such a model.
+ */
+public final class HfConfig {
+    public static final String LAYER_SHAPES = "shears_layer_shapes";
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private HfConfig() {
+    }
+
+    public static ModelConfig read(Path file) {
+        JsonNode n;
+        try {
+            n = JSON.readTree(file.toFile());
+        } catch (IOException e) {
+            throw new ShearsException(file + ": not valid JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
+        }
+        if (n == null || !n.isObject()) throw new ShearsException(file + ": not a JSON object");
+        return parse(file, n);
+    }
+
+    static ModelConfig parse(Path file, JsonNode n) {
+        String archName = n.path("architectures").path(0).asText("");
+        Architecture arch = Architecture.fromHfClass(archName)
+                .or(() -> Architecture.fromModelType(n.path("model_type").asText("")))
+                .orElseThrow(() -> new ShearsException(file + ": unsupported architecture '" + (archName.isEmpty() ? n.path("model_type").asText("?") : archName)
+                        + "' (supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM)"));
+        int dim = required(file, n, "hidden_size");
+        int numLayers = required(file, n, "num_hidden_layers");
+        int numHeads = required(file, n, "num_attention_heads");
+        int numKvHeads = n.hasNonNull("num_key_value_heads") ? n.get("num_key_value_heads").asInt() : numHeads;
+        int ffnDim = required(file, n, "intermediate_size");
+        int vocab = required(file, n, "vocab_size");
+        int headDim = n.hasNonNull("head_dim") ? n.get("head_dim").asInt() : dim / numHeads;
+        List<LayerShape> layers = new ArrayList<>();
+        if (n.has(LAYER_SHAPES)) {
+            JsonNode shapes = n.get(LAYER_SHAPES);
+            if (!shapes.isArray() || shapes.size() != numLayers) {
+                throw new ShearsException(file + ": " + LAYER_SHAPES + " must list " + numLayers + " layers");
+            }
+            for (JsonNode s : shapes) {
+                layers.add(layerShape(file, s.path("num_attention_heads").asInt(-1), s.path("num_key_value_heads").asInt(-1), s.path("intermediate_size").asInt(-1)));
+            }
+        } else {
+            layers.addAll(Collections.nCopies(numLayers, layerShape(file, numHeads, numKvHeads, ffnDim)));
+        }
+        boolean tied = n.path("tie_word_embeddings").asBoolean(false);
+        boolean bias = arch == Architecture.QWEN2 || n.path("attention_bias").asBoolean(false);
+        try {
+            return new ModelConfig(arch, dim, headDim, vocab, layers, (float) n.path("rms_norm_eps").asDouble(1e-6),
+                    n.path("rope_theta").asDouble(10000), ropeScaling(file, n.path("rope_scaling")),
+                    n.path("max_position_embeddings").asInt(2048), tied, bias, firstId(n.path("bos_token_id")), firstId(n.path("eos_token_id")));
+        } catch (IllegalArgumentException e) {
+            throw new ShearsException(file + ": " + e.getMessage());
+        }
+    }
+
+    private static LayerShape layerShape(Path file, int heads, int kvHeads, int ffn) {
+        try {
+            return new LayerShape(heads, kvHeads, ffn);
+        } catch (IllegalArgumentException e) {
+            throw new ShearsException(file + ": " + e.getMessage());
+        }
+    }
+
+    private static int required(Path file, JsonNode n, String key) {
+        JsonNode v = n.get(key);
+        if (v == null || !v.canConvertToInt() || v.asInt() <= 0) throw new ShearsException(file + ": missing or invalid \"" + key + "\"");
+        return v.asInt();
+    }
+
+    private static int firstId(JsonNode id) {
+        if (id.isArray()) return id.size() == 0 ? -1 : id.get(0).asInt(-1);
+        return id.isNumber() ? id.asInt() : -1;
+    }
+
+    private static RopeScaling ropeScaling(Path file, JsonNode s) {
+        if (s.isMissingNode() || s.isNull()) return RopeScaling.NONE;
+        String type = s.has("rope_type") ? s.get("rope_type").asText() : s.path("type").asText();
+        return switch (type) {
+            case "default" -> RopeScaling.NONE;
+            case "linear" -> RopeScaling.linear(s.path("factor").asDouble(1));
+            case "llama3" -> RopeScaling.llama3(s.path("factor").asDouble(), s.path("low_freq_factor").asDouble(1),
+                    s.path("high_freq_factor").asDouble(4), s.path("original_max_position_embeddings").asInt(8192));
+            default -> throw new ShearsException(file + ": unsupported rope_scaling type '" + type + "' (supported: linear, llama3)");
+        };
+    }
+
+    /** The config.json of a model, with the stock fields other tools read. */
+    public static ObjectNode toJson(ModelConfig c, String torchDtype) {
+        ObjectNode n = JSON.createObjectNode();
+        n.putArray("architectures").add(c.architecture().hfClass);
+        n.put("model_type", c.architecture().hfModelType);
+        n.put("hidden_size", c.dim());
+        n.put("intermediate_size", c.maxFfnDim());
+        n.put("num_hidden_layers", c.numLayers());
+        n.put("num_attention_heads", c.maxHeads());
+        n.put("num_key_value_heads", c.maxKvHeads());
+        n.put("head_dim", c.headDim());
+        n.put("vocab_size", c.vocabSize());
+        n.put("max_position_embeddings", c.maxSeqLen());
+        n.put("rms_norm_eps", c.normEps());
+        n.put("rope_theta", c.ropeTheta());
+        switch (c.ropeScaling().type()) {
+            case NONE -> n.putNull("rope_scaling");
+            case LINEAR -> n.putObject("rope_scaling").put("rope_type", "linear").put("factor", c.ropeScaling().factor());
+            case LLAMA3 -> n.putObject("rope_scaling").put("rope_type", "llama3").put("factor", c.ropeScaling().factor())
+                    .put("low_freq_factor", c.ropeScaling().lowFreqFactor()).put("high_freq_factor", c.ropeScaling().highFreqFactor())
+                    .put("original_max_position_embeddings", c.ropeScaling().originalMaxPositionEmbeddings());
+        }
+        n.put("hidden_act", "silu");
+        n.put("tie_word_embeddings", c.tiedEmbeddings());
+        if (c.architecture() != Architecture.QWEN2) n.put("attention_bias", c.attentionBias());
+        n.put("mlp_bias", false);
+        if (c.bosId() >= 0) n.put("bos_token_id", c.bosId());
+        if (c.eosId() >= 0) n.put("eos_token_id", c.eosId());
+        n.put("torch_dtype", torchDtype);
+        if (!c.isUniform()) {
+            ArrayNode shapes = n.putArray(LAYER_SHAPES);
+            for (LayerShape s : c.layers()) {
+                shapes.addObject().put("num_attention_heads", s.numHeads()).put("num_key_value_heads", s.numKvHeads()).put("intermediate_size", s.ffnDim());
+            }
+        }
+        return n;
+    }
+
+    public static void write(ModelConfig c, Path file, String torchDtype) {
+        try {
+            AtomicFiles.writeString(file, JSON.writeValueAsString(toJson(c, torchDtype)) + "\n");
+        } catch (IOException e) {
+            throw new ShearsException(file + ": cannot write: " + e.getMessage(), e);
+        }
+    }
+
+    static boolean exists(Path dir) {
+        return Files.isRegularFile(dir.resolve("config.json"));
+    }
+}

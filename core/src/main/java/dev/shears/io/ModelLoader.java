@@ -1,0 +1,34 @@
+package dev.shears.io;
+
+import dev.shears.ShearsException;
+import dev.shears.model.Model;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/** Loads a model from any supported location: a Hugging Face folder, a {@code .gguf} file or a llama2.c {@code .bin}. */
+public final class ModelLoader {
+    private ModelLoader() {
+    }
+
+    public static Model load(Path path) {
+        if (!Files.exists(path)) throw new ShearsException(path + ": no such file or folder");
+        if (Files.isDirectory(path)) {
+            if (!HfModel.isModelFolder(path)) throw new ShearsException(path + ": not a model folder (no config.json)");
+            return HfModel.read(path);
+        }
+        String name = path.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (name.endsWith(".gguf")) return GgufModel.read(path);
+        if (name.endsWith(".bin")) return Llama2cModel.read(path);
+        if (name.equals("config.json")) return HfModel.read(path.toAbsolutePath().getParent());
+        throw new ShearsException(path + ": unknown model format (expected a Hugging Face folder, a .gguf or a llama2.c .bin file)");
+    }
+
+    /** A short name of the format, for reports. */
+    public static String format(Path path) {
+        if (Files.isDirectory(path)) return "hf";
+        String name = path.getFileName().toString().toLowerCase(Locale.ROOT);
+        return name.endsWith(".gguf") ? "gguf" : name.endsWith(".bin") ? "llama2c" : "hf";
+    }
+}
