@@ -21,15 +21,7 @@ public final class Generation {
      * @param onToken receives each new token id as soon as it is chosen (for streaming)
      */
     public static GenerationResult generate(Model model, Tokenizer tokenizer, String prompt, GenerationSettings settings, IntConsumer onToken) {
-        int[] text = tokenizer.encode(prompt);
-        int[] promptIds;
-        if (tokenizer.addsBos() && tokenizer.bosId() >= 0) {
-            promptIds = new int[text.length + 1];
-            promptIds[0] = tokenizer.bosId();
-            System.arraycopy(text, 0, promptIds, 1, text.length);
-        } else {
-            promptIds = text;
-        }
+        int[] promptIds = promptIds(tokenizer, prompt);
         if (promptIds.length == 0) throw new ShearsException("the prompt is empty and the tokenizer adds no BOS token: nothing to continue");
         Decoded decoded = decode(model, promptIds, settings, tokenizer.eosId(), onToken);
         return new GenerationResult(promptIds, decoded.ids(), continuation(tokenizer, promptIds, decoded.ids()), decoded.tokensPerSecond());
@@ -46,6 +38,16 @@ public final class Generation {
         String whole = tokenizer.decode(all);
         String head = tokenizer.decode(prompt);
         return whole.startsWith(head) ? whole.substring(head.length()) : tokenizer.decode(generated);
+    }
+
+    /** The prompt as fed to the model: its tokens, after BOS when the tokenizer adds one. */
+    public static int[] promptIds(Tokenizer tokenizer, String prompt) {
+        int[] text = tokenizer.encode(prompt);
+        if (!tokenizer.addsBos() || tokenizer.bosId() < 0) return text;
+        int[] ids = new int[text.length + 1];
+        ids[0] = tokenizer.bosId();
+        System.arraycopy(text, 0, ids, 1, text.length);
+        return ids;
     }
 
     private record Decoded(int[] ids, double tokensPerSecond) {

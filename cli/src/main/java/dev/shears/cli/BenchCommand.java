@@ -1,0 +1,94 @@
+package dev.shears.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.model.Architecture;
+import dev.shears.model.Model;
+import dev.shears.model.ModelConfig;
+import dev.shears.recipe.ForwardBenchmark;
+import dev.shears.io.ModelLoader;
+import dev.shears.tensor.Parallel;
+import dev.shears.train.InitConfig;
+import dev.shears.train.ModelInit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.nio.file.Path;
+import java.util.Locale;
+
+/** {@code shears bench}: end-to-end throughput programs. */
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Measure throughput (tokens/s, GFLOP/s, fraction of peak).",
+        subcommands = {BenchCommand.Forward.class})
+final class BenchCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.err);
+    }
+
+    @Command(name = "forward", mixinStandardHelpOptions = true, showDefaultValues = true,
+            description = {"Prompt-processing throughput of full-sequence forward passes (median of timed passes after warm-up).",
+                    "Without MODEL, a seeded random model of the given shape is used."},
+            footerHeading = "%nExamples:%n",
+            footer = {"  shears bench forward --dim 512 --layers 8 --heads 8 --ffn 1376 --vocab 4096 --seq 512",
+                    "  shears bench forward ../shared/data/models/stories260K/hf --seq 512 --threads 1 --json"})
+    static final class Forward implements Runnable {
+        @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL", description = "A model to benchmark (default: a synthetic one).")
+        Path model;
+
+        @Option(names = "--dim", defaultValue = "512", description = "Synthetic model: hidden size.")
+        int dim;
+        @Option(names = "--layers", defaultValue = "8", description = "Synthetic model: layers.")
+        int layers;
+        @Option(names = "--heads", defaultValue = "8", description = "Synthetic model: attention heads.")
+        int heads;
+        @Option(names = "--kv-heads", description = "Synthetic model: key/value heads (default: --heads).")
+        Integer kvHeads;
+        @Option(names = "--ffn", defaultValue = "1376", description = "Synthetic model: FFN width.")
+        int ffn;
+        @Option(names = "--vocab", defaultValue = "4096", description = "Synthetic model: vocabulary size.")
+        int vocab;
+        @Option(names = "--seq", defaultValue = "512", description = "Tokens per sequence.")
+        int seq;
+        @Option(names = "--batch", defaultValue = "1", description = "Sequences per pass.")
+        int batch;
+        @Option(names = "--warmup", defaultValue = "2", description = "Untimed passes first (JIT warm-up).")
+        int warmup;
+        @Option(names = "--iterations", defaultValue = "5", description = "Timed passes (the median is reported).")
+        int iterations;
+        @Option(names = "--peak-gflops", defaultValue = "170", description = "fp32 peak of one core, for the fraction of peak (PEERS.md: ~170 on the reference Xeon).")
+        double peakPerCore;
+        @Option(names = "--json", description = "Print one JSON object on stdout.")
+        boolean json;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public void run() {
+            Model m = model != null ? ModelLoader.load(model)
+                    : ModelInit.initialize(ModelConfig.uniform(Architecture.LLAMA, dim, layers, heads, kvHeads == null ? heads : kvHeads, dim / heads,
+                    ffn, vocab, Math.max(seq, 16), 1e-5f, 10000, false, false), InitConfig.DEFAULT);
+            ForwardBenchmark.Result r = ForwardBenchmark.run(m, batch, seq, warmup, iterations, ProgressBar.stderr());
+            double peak = peakPerCore * Parallel.threads();
+            if (json) {
+                ObjectNode n = Json.object();
+                n.put("model", model == null ? "synthetic" : model.toString()).put("params", m.config().parameterCount());
+                n.put("batch", batch).put("seq", seq).put("threads", Parallel.threads());
+                n.put("tokens_per_second", r.tokensPerSecond()).put("gflops", r.gflops()).put("fraction_of_peak", r.gflops() / peak)
+                        .put("peak_gflops", peak).put("seconds_median", r.secondsMedian());
+                spec.commandLine().getOut().println(Json.text(n));
+            } else {
+                spec.commandLine().getOut().printf(Locale.ROOT,
+                        "forward %s (%,d params), batch %d × seq %d, %d thread(s):%n  %.1f tokens/s, %.1f GFLOP/s, %.1f%% of %.0f GFLOP/s peak (median of %d, %.3f s/pass)%n",
+                        model == null ? "synthetic" : model, m.config().parameterCount(), batch, seq, Parallel.threads(),
+                        r.tokensPerSecond(), r.gflops(), 100 * r.gflops() / peak, peak, iterations, r.secondsMedian());
+            }
+        }
+
+    }
+}

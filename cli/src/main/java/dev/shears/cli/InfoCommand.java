@@ -1,0 +1,97 @@
+package dev.shears.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.model.LayerShape;
+import dev.shears.model.ModelConfig;
+import dev.shears.model.TensorRole;
+import dev.shears.recipe.LoadedModel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.util.EnumMap;
+import java.util.Locale;
+import java.util.Map;
+
+/** {@code shears info}: architecture, per-layer shapes and parameter counts by tensor role. */
+@Command(name = "info", mixinStandardHelpOptions = true, showDefaultValues = true,
+        description = "Show a model's architecture, shapes per layer and parameter counts by tensor role.",
+        footerHeading = "%nExamples:%n",
+        footer = {"  shears info ../shared/data/models/stories260K/hf",
+                "  shears info model.gguf --json"})
+final class InfoCommand implements Runnable {
+    @Mixin
+    ModelOptions model;
+
+    @Option(names = "--json", description = "Print one JSON object on stdout.")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        LoadedModel loaded = model.open();
+        ObjectNode info = describe(loaded.model().config());
+        info.put("model", loaded.source().toString()).put("format", loaded.format()).put("tokenizerVocabSize", loaded.tokenizer().vocabSize());
+        if (json) {
+            spec.commandLine().getOut().println(Json.text(info));
+        } else {
+            spec.commandLine().getOut().println(text(loaded.model().config(), info));
+        }
+    }
+
+    static ObjectNode describe(ModelConfig c) {
+        ObjectNode n = Json.object();
+        n.put("architecture", c.architecture().hfClass);
+        n.put("numLayers", c.numLayers()).put("dim", c.dim()).put("headDim", c.headDim()).put("vocabSize", c.vocabSize());
+        n.put("maxSeqLen", c.maxSeqLen()).put("normEps", c.normEps()).put("ropeTheta", c.ropeTheta())
+                .put("ropeScaling", c.ropeScaling().type().name().toLowerCase(Locale.ROOT))
+                .put("tiedEmbeddings", c.tiedEmbeddings()).put("attentionBias", c.attentionBias()).put("uniform", c.isUniform());
+        ArrayNode layers = n.putArray("layers");
+        for (LayerShape s : c.layers()) layers.addObject().put("numHeads", s.numHeads()).put("numKvHeads", s.numKvHeads()).put("ffnDim", s.ffnDim());
+        ObjectNode byRole = n.putObject("paramsByRole");
+        for (Map.Entry<TensorRole, Long> e : parametersByRole(c).entrySet()) byRole.put(e.getKey().name().toLowerCase(Locale.ROOT), e.getValue());
+        n.put("params", c.parameterCount());
+        n.put("dtype", "f32");
+        return n;
+    }
+
+    static Map<TensorRole, Long> parametersByRole(ModelConfig c) {
+        Map<TensorRole, Long> counts = new EnumMap<>(TensorRole.class);
+        for (TensorRole role : TensorRole.values()) {
+            if (!role.isStored(c)) continue;
+            long total = 0;
+            for (int l = 0; l < (role.perLayer ? c.numLayers() : 1); l++) total += role.size(c, role.perLayer ? l : -1);
+            if (total > 0) counts.put(role, total);
+        }
+        return counts;
+    }
+
+    private static String text(ModelConfig c, ObjectNode info) {
+        StringBuilder s = new StringBuilder();
+        s.append(String.format(Locale.ROOT, "%s (%s, %s)%n", info.path("model").asText(), c.architecture().hfClass, info.path("format").asText()));
+        s.append(String.format(Locale.ROOT, "  parameters   %,d (fp32 %.1f MB)%n", c.parameterCount(), c.parameterCount() * 4 / 1e6));
+        s.append(String.format(Locale.ROOT, "  dim %d, head dim %d, vocabulary %d, context %d, %s embeddings%s%n", c.dim(), c.headDim(), c.vocabSize(),
+                c.maxSeqLen(), c.tiedEmbeddings() ? "tied" : "untied", c.attentionBias() ? ", q/k/v biases" : ""));
+        s.append(String.format(Locale.ROOT, "  RoPE theta %.0f, scaling %s; RMSNorm eps %.1e%n", c.ropeTheta(), info.path("ropeScaling").asText(), c.normEps()));
+        if (c.isUniform()) {
+            LayerShape l = c.layer(0);
+            s.append(String.format(Locale.ROOT, "  %d layers × (%d heads, %d kv heads, FFN %d)%n", c.numLayers(), l.numHeads(), l.numKvHeads(), l.ffnDim()));
+        } else {
+            s.append(String.format(Locale.ROOT, "  %d layers (non-uniform):%n", c.numLayers()));
+            for (int i = 0; i < c.numLayers(); i++) {
+                LayerShape l = c.layer(i);
+                s.append(String.format(Locale.ROOT, "    layer %2d: %d heads, %d kv heads, FFN %d%n", i, l.numHeads(), l.numKvHeads(), l.ffnDim()));
+            }
+        }
+        s.append("  parameters by role:\n");
+        for (Map.Entry<TensorRole, Long> e : parametersByRole(c).entrySet()) {
+            s.append(String.format(Locale.ROOT, "    %-15s %,14d  %5.1f%%%n", e.getKey().name().toLowerCase(Locale.ROOT), e.getValue(), 100.0 * e.getValue() / c.parameterCount()));
+        }
+        return s.toString().stripTrailing();
+    }
+}

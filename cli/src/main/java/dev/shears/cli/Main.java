@@ -1,0 +1,76 @@
+package dev.shears.cli;
+
+import dev.shears.ShearsException;
+import dev.shears.tensor.Parallel;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
+
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+
+/** The {@code shears} command line. */
+@Command(name = "shears", mixinStandardHelpOptions = true, version = "shears 0.1.0",
+        description = "Prune a LLaMA-family model to the shape you choose, heal it, and measure what it kept.",
+        subcommands = {InfoCommand.class, PerplexityCommand.class, GenerateCommand.class, BenchCommand.class,
+                CommandLine.HelpCommand.class},
+        footerHeading = "%nExamples:%n",
+        footer = {"  shears info ../shared/data/models/stories260K/hf",
+                "  shears perplexity ../shared/data/models/stories260K/hf --tokenizer ../shared/data/models/stories260K/tok512.bin \\",
+                "      --text ../shared/data/eval/tinystories/tinystories_val_head.txt",
+                "  shears generate ../shared/data/models/stories260K/stories260K.bin --tokenizer ../shared/data/models/stories260K/tok512.bin --prompt 'Once upon a time'",
+                "  shears bench forward --dim 512 --layers 8 --seq 512"})
+public final class Main implements Runnable {
+    @Option(names = "--threads", paramLabel = "N", scope = ScopeType.INHERIT,
+            description = "Kernel threads (default: all cores). Results are bit-identical for any value.")
+    void threads(int n) {
+        if (n < 1) throw new CommandLine.ParameterException(new CommandLine(this), "--threads must be at least 1, got " + n);
+        Parallel.setThreads(n);
+    }
+
+    @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "Print stack traces of unexpected errors.")
+    boolean verbose;
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.err);
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs the command line; returns the exit code (0 ok, 1 internal error, 2 user error). */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setOut(out);
+        cli.setErr(err);
+        cli.setCaseInsensitiveEnumValuesAllowed(true);
+        cli.setUsageHelpWidth(110);
+        cli.setUsageHelpAutoWidth(true);
+        cli.setParameterExceptionHandler((e, a) -> {
+            err.println("shears: error: " + e.getMessage());
+            err.println("Run 'shears " + commandPath(e.getCommandLine()) + "--help' for usage.");
+            return 2;
+        });
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            Throwable cause = e instanceof UncheckedIOException u ? u.getCause() : e;
+            if (cause instanceof ShearsException) {
+                err.println("shears: error: " + cause.getMessage());
+                return 2;
+            }
+            boolean verbose = System.getenv("SHEARS_DEBUG") != null || parseResult.hasMatchedOption("--verbose");
+            err.println("shears: internal error: " + cause + (verbose ? "" : " (run with --verbose for the stack trace)"));
+            if (verbose) cause.printStackTrace(err);
+            return 1;
+        });
+        return cli.execute(args);
+    }
+
+    private static String commandPath(CommandLine c) {
+        StringBuilder s = new StringBuilder();
+        for (CommandLine p = c; p.getParent() != null; p = p.getParent()) s.insert(0, p.getCommandName() + " ");
+        return s.toString();
+    }
+}

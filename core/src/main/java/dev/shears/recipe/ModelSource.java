@@ -1,0 +1,39 @@
+package dev.shears.recipe;
+
+import dev.shears.ShearsException;
+import dev.shears.io.ModelLoader;
+import dev.shears.model.Model;
+import dev.shears.tokenizer.Tokenizer;
+import dev.shears.tokenizer.TokenizerLoader;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/** Opens a model and its tokenizer the way every command does. */
+public final class ModelSource {
+    private ModelSource() {
+    }
+
+    /**
+     * @param model     a Hugging Face folder, a {@code .gguf} or a llama2.c {@code .bin}
+     * @param tokenizer an explicit tokenizer; otherwise one is looked for in the model's folder
+     */
+    public static LoadedModel open(Path model, Optional<Path> tokenizer) {
+        Model loaded = ModelLoader.load(model);
+        Tokenizer tok = tokenizer.map(TokenizerLoader::load).orElseGet(() -> findTokenizer(model));
+        if (tok.vocabSize() > loaded.config().vocabSize()) {
+            throw new ShearsException("the tokenizer has " + tok.vocabSize() + " tokens but the model only " + loaded.config().vocabSize()
+                    + " embeddings: they do not belong together");
+        }
+        return new LoadedModel(loaded, tok, model, ModelLoader.format(model));
+    }
+
+    private static Tokenizer findTokenizer(Path model) {
+        Path dir = Files.isDirectory(model) ? model : model.toAbsolutePath().getParent();
+        for (String name : new String[] {"tokenizer.json", "tokenizer.model", "tokenizer.bin"}) {
+            if (Files.isRegularFile(dir.resolve(name))) return TokenizerLoader.load(dir.resolve(name));
+        }
+        throw new ShearsException(model + ": no tokenizer found beside the model; pass --tokenizer FILE (tokenizer.json, tokenizer.model or a llama2.c tokenizer .bin)");
+    }
+}
