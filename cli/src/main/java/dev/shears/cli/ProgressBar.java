@@ -22,6 +22,7 @@ public final class ProgressBar implements Progress {
     private long started;
     private long lastDraw;
     private int lastDecile = -1;
+    private String status = "";
 
     public ProgressBar(PrintStream out, boolean terminal, LongSupplier nanoClock) {
         this.out = out;
@@ -43,6 +44,7 @@ public final class ProgressBar implements Progress {
         this.started = nanoClock.getAsLong();
         this.lastDraw = started;
         this.lastDecile = -1;
+        this.status = "";
         if (!terminal) out.println(line());
     }
 
@@ -67,6 +69,11 @@ public final class ProgressBar implements Progress {
     }
 
     @Override
+    public void status(String text) {
+        this.status = text == null ? "" : text;
+    }
+
+    @Override
     public void finish() {
         out.print((terminal ? "\r" : "") + line() + (terminal ? "\u001b[K" : "") + "\n");
         out.flush();
@@ -88,6 +95,7 @@ public final class ProgressBar implements Progress {
         }
         s.append(String.format(Locale.ROOT, " %s %s/s elapsed %s", human(rate), unit, clock(seconds)));
         if (total > 0 && rate > 0 && done < total) s.append(" ETA ").append(clock((total - done) / rate));
+        if (!status.isEmpty()) s.append("  ").append(status);
         return s.toString();
     }
 

@@ -70,8 +70,11 @@ final class ShardWriter implements AutoCloseable {
         return total;
     }
 
+    /** The shards so far, the open one with its current count. */
     List<Shard> shards() {
-        return List.copyOf(shards);
+        List<Shard> all = new ArrayList<>(shards);
+        if (out != null) all.set(all.size() - 1, new Shard(all.getLast().file(), inShard));
+        return all;
     }
 
     @Override

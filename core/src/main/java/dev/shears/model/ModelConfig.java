@@ -122,6 +122,19 @@ public record ModelConfig(
                 tiedEmbeddings, attentionBias, newBosId, newEosId);
     }
 
+    /** A one-line summary: "dim 64, 5 layers, heads 8, kv heads 4, head dim 8, ffn 172, vocab 512". */
+    public String describe() {
+        String heads = isUniform() ? layers.getFirst().numHeads() + ", kv heads " + layers.getFirst().numKvHeads()
+                + ", ffn " + layers.getFirst().ffnDim() : "per layer " + layers;
+        return "dim " + dim + ", " + numLayers() + " layers, heads " + heads + ", head dim " + headDim + ", vocab " + vocabSize;
+    }
+
+    /** Whether two configs have the same tensors (names and shapes); hyper-parameters such as RoPE may differ. */
+    public boolean sameTensorShapes(ModelConfig other) {
+        return dim == other.dim && headDim == other.headDim && vocabSize == other.vocabSize && layers.equals(other.layers)
+                && tiedEmbeddings == other.tiedEmbeddings && attentionBias == other.attentionBias;
+    }
+
     /** Layer indices, for streams. */
     public IntStream layerIndices() {
         return IntStream.range(0, numLayers());

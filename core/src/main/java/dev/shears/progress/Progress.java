@@ -26,6 +26,10 @@ public interface Progress {
     /** {@code amount} more units are done. */
     void advance(long amount);
 
+    /** A short status shown after the bar, e.g. {@code loss 2.31}; replaces the previous one. */
+    default void status(String text) {
+    }
+
     /** The task is over. */
     void finish();
 }

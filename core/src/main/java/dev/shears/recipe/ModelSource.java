@@ -6,7 +6,6 @@ import dev.shears.model.Model;
 import dev.shears.tokenizer.Tokenizer;
 import dev.shears.tokenizer.TokenizerLoader;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 
@@ -30,10 +29,7 @@ public final class ModelSource {
     }
 
     private static Tokenizer findTokenizer(Path model) {
-        Path dir = Files.isDirectory(model) ? model : model.toAbsolutePath().getParent();
-        for (String name : new String[] {"tokenizer.json", "tokenizer.model", "tokenizer.bin"}) {
-            if (Files.isRegularFile(dir.resolve(name))) return TokenizerLoader.load(dir.resolve(name));
-        }
-        throw new ShearsException(model + ": no tokenizer found beside the model; pass --tokenizer FILE (tokenizer.json, tokenizer.model or a llama2.c tokenizer .bin)");
+        return TokenizerFiles.find(model).map(TokenizerLoader::load).orElseThrow(() -> new ShearsException(
+                model + ": no tokenizer found beside the model; pass --tokenizer FILE (tokenizer.json, tokenizer.model or a llama2.c tokenizer .bin)"));
     }
 }

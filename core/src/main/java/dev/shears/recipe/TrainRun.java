@@ -1,0 +1,240 @@
+package dev.shears.recipe;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.ShearsException;
+import dev.shears.config.ConfigLoader;
+import dev.shears.data.BatchSampler;
+import dev.shears.data.TokenDataset;
+import dev.shears.io.AtomicFiles;
+import dev.shears.io.HfConfig;
+import dev.shears.io.HfModel;
+import dev.shears.io.ModelLoader;
+import dev.shears.model.Flops;
+import dev.shears.model.Model;
+import dev.shears.model.ModelConfig;
+import dev.shears.progress.Progress;
+import dev.shears.train.Checkpoint;
+import dev.shears.train.InitConfig;
+import dev.shears.train.ModelInit;
+import dev.shears.train.TrainConfig;
+import dev.shears.train.Trainer;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * {@code shears train}: continued pretraining of a model, or training from scratch, on prepared
+ * token folders. The output folder holds the resolved config ({@code train-config.json}, written
+ * before work begins), {@code metrics.jsonl} (one line per step and per evaluation), checkpoints,
+ * and at the end the trained model as a loadable Hugging Face folder with its tokenizer.
+ * A run started again with {@code resume} continues from its newest checkpoint and ends with
+ * weights bit-identical to a run that was never interrupted.
+ */
+public final class TrainRun {
+    public static final String CONFIG = "train-config.json";
+    public static final String METRICS = "metrics.jsonl";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** What a finished run did. */
+    public record Result(Path out, Model model, long steps, long resumedFrom, double lastLoss, List<String> domains,
+                         double[] heldOutLoss, double seconds, double tokensPerSecond) {
+    }
+
+    private TrainRun() {
+    }
+
+    public static Result run(TrainConfig config, Path out, boolean resume, Progress progress) {
+        List<TokenDataset> domains = openDomains(config);
+        Model model = createModel(config);
+        checkVocabulary(model, domains);
+        prepareOutput(config, out, resume);
+
+        double[] weights = config.data().stream().mapToDouble(TrainConfig.DataSource::weight).toArray();
+        Trainer trainer = new Trainer(model, new BatchSampler(domains, config.seed(), config.seqLen()), config);
+        long start = 0;
+        Optional<Path> latest = resume ? Checkpoint.latest(out) : Optional.empty();
+        if (latest.isPresent()) {
+            Checkpoint c = Checkpoint.restore(latest.get(), model, trainer.optimizer());
+            start = c.step();
+            if (c.domainWeights().length == weights.length) weights = c.domainWeights();
+        }
+        long total = config.totalSteps();
+        if (start > total) throw new ShearsException(out + ": the newest checkpoint is at step " + start + ", beyond this run's " + total + " steps");
+        List<String> names = domains.stream().map(TokenDataset::name).toList();
+        long began = System.nanoTime();
+        double lastLoss = Double.NaN;
+        double[] heldOut = new double[0];
+        long trainedTokens = 0;
+        double trainSeconds = 0;
+        try (BufferedWriter metrics = openMetrics(out, start)) {
+            progress.start("train", (total - start) * config.tokensPerStep(), "tok");
+            double flopsPerToken = Flops.trainingPerToken(model.config(), config.seqLen());
+            for (long step = start; step < total; step++) {
+                Trainer.StepResult r = trainer.step(step, weights);
+                long done = step + 1;
+                lastLoss = r.loss();
+                trainedTokens += r.tokens();
+                trainSeconds += r.seconds();
+                double tokensPerSecond = r.tokens() / r.seconds();
+                ObjectNode line = JSON.createObjectNode().put("type", "step").put("step", done).put("tokens", done * config.tokensPerStep())
+                        .put("loss", r.loss()).put("lr", r.lr()).put("gradNorm", r.gradNorm()).put("tokensPerSecond", tokensPerSecond)
+                        .put("gflops", flopsPerToken * tokensPerSecond / 1e9);
+                writeLine(metrics, line);
+                progress.status(String.format(Locale.ROOT, "step %d/%d loss %.4f lr %.2e", done, total, r.loss(), r.lr()));
+                progress.advance(r.tokens());
+                boolean last = done == total;
+                if (last || (config.evalInterval() > 0 && done % config.evalInterval() == 0)) {
+                    heldOut = trainer.evaluate(domains, config.evalWindows());
+                    ObjectNode eval = JSON.createObjectNode().put("type", "eval").put("step", done);
+                    ObjectNode losses = eval.putObject("heldOutLoss");
+                    for (int d = 0; d < names.size(); d++) losses.put(names.get(d), heldOut[d]);
+                    ObjectNode w = eval.putObject("domainWeights");
+                    for (int d = 0; d < names.size(); d++) w.put(names.get(d), weights[d]);
+                    writeLine(metrics, eval);
+                }
+                if (last || (config.checkpointInterval() > 0 && done % config.checkpointInterval() == 0)) {
+                    metrics.flush();
+                    Checkpoint.save(out, model, trainer.optimizer(), done, weights, null, config.keepCheckpoints());
+                }
+            }
+            progress.finish();
+        } catch (IOException e) {
+            throw new ShearsException(out.resolve(METRICS) + ": cannot write: " + e.getMessage(), e);
+        }
+        HfModel.write(model, out);
+        copyTokenizer(config, domains, out);
+        double seconds = (System.nanoTime() - began) / 1e9;
+        return new Result(out, model, total, start, lastLoss, names, heldOut, seconds, trainSeconds > 0 ? trainedTokens / trainSeconds : 0);
+    }
+
+    private static List<TokenDataset> openDomains(TrainConfig config) {
+        if (config.data().isEmpty()) throw new ShearsException("no training data: pass --data DIR (a folder made by 'shears data prepare')");
+        List<TokenDataset> domains = new ArrayList<>();
+        for (TrainConfig.DataSource source : config.data()) domains.add(TokenDataset.open(Path.of(source.path())));
+        if (config.data().stream().mapToDouble(TrainConfig.DataSource::weight).sum() <= 0) {
+            throw new ShearsException("the data weights sum to zero; give at least one domain a positive weight");
+        }
+        return domains;
+    }
+
+    private static Model createModel(TrainConfig config) {
+        boolean fromScratch = !config.init().isBlank();
+        boolean fromModel = !config.model().isBlank();
+        if (fromScratch == fromModel) {
+            throw new ShearsException("give exactly one of --init CONFIG.json (train from scratch) or --model PATH (continue training)");
+        }
+        if (fromModel) return ModelLoader.load(Path.of(config.model()));
+        ModelConfig shape = HfConfig.read(Path.of(config.init()));
+        return ModelInit.initialize(shape, new InitConfig(config.initStd(), true, config.seed()));
+    }
+
+    private static void checkVocabulary(Model model, List<TokenDataset> domains) {
+        for (TokenDataset d : domains) {
+            if (d.vocabSize() > model.config().vocabSize()) {
+                throw new ShearsException(d.dir() + ": prepared with a " + d.vocabSize() + "-token vocabulary, but the model has only "
+                        + model.config().vocabSize() + " embeddings");
+            }
+        }
+    }
+
+    /** Creates the output folder and writes the resolved config, or checks it against the one there when resuming. */
+    private static void prepareOutput(TrainConfig config, Path out, boolean resume) {
+        String resolved = ConfigLoader.toJson(config);
+        Path file = out.resolve(CONFIG);
+        if (Files.isRegularFile(file)) {
+            if (!resume) {
+                throw new ShearsException(out + ": already holds a training run; pass --resume to continue it, or choose another --out");
+            }
+            try {
+                JsonNode before = JSON.readTree(Files.readString(file));
+                JsonNode now = JSON.readTree(resolved);
+                if (!before.equals(now)) {
+                    List<String> changed = new ArrayList<>();
+                    now.properties().forEach(e -> {
+                        if (!e.getValue().equals(before.path(e.getKey()))) changed.add(e.getKey());
+                    });
+                    throw new ShearsException(out + ": --resume with a different configuration (changed: " + String.join(", ", changed)
+                            + "); resume with the same settings, or start a new run in another folder");
+                }
+            } catch (IOException e) {
+                throw new ShearsException(file + ": unreadable: " + e.getMessage(), e);
+            }
+            return;
+        }
+        if (Files.isDirectory(out.resolve(Checkpoint.FOLDER))) {
+            throw new ShearsException(out + ": has checkpoints but no " + CONFIG + "; choose another --out");
+        }
+        AtomicFiles.writeString(file, resolved + "\n");
+    }
+
+    /** Opens metrics.jsonl for appending, first dropping lines after the resumed step (written after the checkpoint). */
+    private static BufferedWriter openMetrics(Path out, long resumedStep) throws IOException {
+        Path file = out.resolve(METRICS);
+        if (resumedStep == 0) {
+            Files.deleteIfExists(file);
+        } else if (Files.isRegularFile(file)) {
+            List<String> kept = new ArrayList<>();
+            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                if (line.isBlank()) continue;
+                try {
+                    if (JSON.readTree(line).path("step").asLong(Long.MAX_VALUE) <= resumedStep) kept.add(line);
+                } catch (IOException e) {
+                    break; // a line cut short by the crash, and everything after it
+                }
+            }
+            AtomicFiles.writeString(file, kept.isEmpty() ? "" : String.join("\n", kept) + "\n");
+        }
+        return Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    }
+
+    private static void writeLine(BufferedWriter metrics, ObjectNode line) throws IOException {
+        metrics.write(JSON.writeValueAsString(line));
+        metrics.newLine();
+    }
+
+    /** Puts the tokenizer beside the trained weights so the output folder loads on its own. */
+    private static void copyTokenizer(TrainConfig config, List<TokenDataset> domains, Path out) {
+        Optional<Path> source = Optional.empty();
+        if (!config.tokenizer().isBlank()) {
+            source = Optional.of(Path.of(config.tokenizer()));
+        } else if (!config.model().isBlank()) {
+            source = TokenizerFiles.find(Path.of(config.model()));
+        }
+        if (source.isEmpty()) {
+            Path fromData = Path.of(domains.getFirst().tokenizer());
+            if (Files.isRegularFile(fromData)) source = Optional.of(fromData);
+        }
+        if (source.isEmpty()) return;
+        Path from = source.get();
+        if (Files.isDirectory(from)) {
+            Optional<Path> inside = TokenizerFiles.find(from);
+            if (inside.isEmpty()) return;
+            from = inside.get();
+        }
+        Path to = out.resolve(TokenizerFiles.canonicalName(from));
+        try {
+            if (!Files.isSameFile(from.toAbsolutePath().getParent(), out.toAbsolutePath()) || !from.getFileName().equals(to.getFileName())) {
+                Path tmp = Files.createTempFile(out, "." + to.getFileName() + ".", ".tmp");
+                Files.copy(from, tmp, StandardCopyOption.REPLACE_EXISTING);
+                AtomicFiles.move(tmp, to);
+            }
+            Path config2 = from.toAbsolutePath().getParent().resolve("tokenizer_config.json");
+            if (Files.isRegularFile(config2) && !Files.isSameFile(config2.getParent(), out.toAbsolutePath())) {
+                Files.copy(config2, out.resolve("tokenizer_config.json"), StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            throw new ShearsException(to + ": cannot copy the tokenizer: " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,163 @@
+package dev.shears.recipe;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.shears.ShearsException;
+import dev.shears.data.DataPreparer;
+import dev.shears.data.PrepareOptions;
+import dev.shears.io.HfConfig;
+import dev.shears.io.HfModel;
+import dev.shears.model.Architecture;
+import dev.shears.model.Model;
+import dev.shears.model.ModelConfig;
+import dev.shears.progress.Progress;
+import dev.shears.tokenizer.BpeTrainer;
+import dev.shears.tokenizer.Tokenizer;
+import dev.shears.tokenizer.TokenizerLoader;
+import dev.shears.train.Checkpoint;
+import dev.shears.train.TrainConfig;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code shears train} end to end on the demo's self-made corpus and tokenizer: outputs, metrics, exact resume. */
+class TrainRunTest {
+    @TempDir
+    static Path shared;
+    static Path data;
+    static Path initConfig;
+
+    @BeforeAll
+    static void prepare() throws IOException {
+        String text = DemoCorpus.generate(7, 400);
+        Path tokenizerFile = shared.resolve("tokenizer.bin");
+        BpeTrainer.writeLlama2c(BpeTrainer.train(text, 320), tokenizerFile);
+        Tokenizer tokenizer = TokenizerLoader.load(tokenizerFile);
+        Path corpus = shared.resolve("stories.txt");
+        Files.writeString(corpus, text);
+        data = shared.resolve("stories");
+        DataPreparer.prepare(tokenizer, tokenizerFile.toString(), List.of(corpus), data, PrepareOptions.DEFAULT, Progress.SILENT);
+        ModelConfig shape = ModelConfig.uniform(Architecture.LLAMA, 32, 2, 4, 2, 8, 64, 320, 64, 1e-5f, 10000, false, false);
+        initConfig = shared.resolve("init.json");
+        HfConfig.write(shape, initConfig, "float32");
+    }
+
+    static TrainConfig config(long steps) {
+        return new TrainConfig(initConfig.toString(), "", "", List.of(new TrainConfig.DataSource(data.toString(), 1)), 4, 32, 2, steps, 0,
+                3e-3, 3e-4, 3, dev.shears.train.LearningRateSchedule.Decay.COSINE, 0.9, 0.95, 1e-8, 0.1, 1.0, 0.02, 11, 4, 4, 3, 2);
+    }
+
+    @Test
+    void resumedRunEndsBitIdenticalToAnUninterruptedOne(@TempDir Path tmp) throws IOException {
+        Path straight = tmp.resolve("straight");
+        TrainRun.Result a = TrainRun.run(config(10), straight, false, Progress.SILENT);
+
+        Path crashed = tmp.resolve("crashed");
+        assertThrows(Crash.class, () -> TrainRun.run(config(10), crashed, false, new CrashAfter(8 * 4 * 32 * 2)));
+        assertEquals(6, Checkpoint.stepOf(Checkpoint.latest(crashed).orElseThrow()), "the newest checkpoint before the crash");
+        TrainRun.Result b = TrainRun.run(config(10), crashed, true, Progress.SILENT);
+        assertEquals(6, b.resumedFrom());
+
+        Model ma = HfModel.read(straight), mb = HfModel.read(crashed);
+        ma.weights().forEach((role, layer, values) -> assertArrayEquals(values, mb.weights().get(role, layer), role + " " + layer));
+        assertEquals(a.lastLoss(), b.lastLoss());
+        // metrics: one step line per step, no duplicates from the replayed steps
+        List<Long> steps = Files.readAllLines(crashed.resolve(TrainRun.METRICS)).stream().map(TrainRunTest::parse)
+                .filter(n -> n.path("type").asText().equals("step")).map(n -> n.path("step").asLong()).toList();
+        assertEquals(List.of(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L), steps);
+        assertEquals(2, Checkpoint.list(crashed).size(), "keeps the newest two");
+        assertTrue(Files.isRegularFile(crashed.resolve("tokenizer.bin")), "the output folder carries its tokenizer");
+        assertTrue(Files.isRegularFile(crashed.resolve(TrainRun.CONFIG)));
+    }
+
+    @Test
+    void lossFallsAndTheOutputIsALoadableModel(@TempDir Path tmp) {
+        TrainRun.Result r = TrainRun.run(config(40), tmp.resolve("run"), false, Progress.SILENT);
+        LoadedModel loaded = ModelSource.open(tmp.resolve("run"), java.util.Optional.empty());
+        assertEquals(320, loaded.tokenizer().vocabSize());
+        double initial = Math.log(320);
+        assertTrue(r.heldOutLoss()[0] < initial - 1.5, "held-out loss " + r.heldOutLoss()[0] + " vs ln(V) " + initial);
+    }
+
+    @Test
+    void corruptOrTruncatedCheckpointsAreRefused(@TempDir Path tmp) throws IOException {
+        Path run = tmp.resolve("run");
+        TrainRun.run(config(3), run, false, Progress.SILENT);
+        Path checkpoint = Checkpoint.latest(run).orElseThrow();
+        Path weights = checkpoint.resolve(HfModel.WEIGHTS);
+        try (RandomAccessFile f = new RandomAccessFile(weights.toFile(), "rw")) {
+            f.seek(f.length() - 5);
+            int b = f.read();
+            f.seek(f.length() - 5);
+            f.write(b ^ 0x40);
+        }
+        TrainConfig longer = config(3);
+        ShearsException e = assertThrows(ShearsException.class, () -> TrainRun.run(longer, run, true, Progress.SILENT));
+        assertTrue(e.getMessage().contains("CRC-32") && e.getMessage().contains(weights.toString()), e.getMessage());
+
+        try (RandomAccessFile f = new RandomAccessFile(weights.toFile(), "rw")) {
+            f.seek(f.length() - 5);
+            int b = f.read();
+            f.seek(f.length() - 5);
+            f.write(b ^ 0x40); // repaired
+        }
+        Path opt = checkpoint.resolve(Checkpoint.OPTIMIZER);
+        try (RandomAccessFile f = new RandomAccessFile(opt.toFile(), "rw")) {
+            f.setLength(f.length() / 2);
+        }
+        e = assertThrows(ShearsException.class, () -> TrainRun.run(longer, run, true, Progress.SILENT));
+        assertTrue(e.getMessage().contains("truncated"), e.getMessage());
+    }
+
+    @Test
+    void resumeRefusesAChangedConfigAndANewRunRefusesAnOldFolder(@TempDir Path tmp) {
+        Path run = tmp.resolve("run");
+        TrainRun.run(config(2), run, false, Progress.SILENT);
+        ShearsException e = assertThrows(ShearsException.class, () -> TrainRun.run(config(2), run, false, Progress.SILENT));
+        assertTrue(e.getMessage().contains("--resume"), e.getMessage());
+        e = assertThrows(ShearsException.class, () -> TrainRun.run(config(5), run, true, Progress.SILENT));
+        assertTrue(e.getMessage().contains("steps"), e.getMessage());
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode parse(String line) {
+        try {
+            return new ObjectMapper().readTree(line);
+        } catch (IOException e) {
+            throw new AssertionError(line, e);
+        }
+    }
+
+    private static final class Crash extends RuntimeException {
+    }
+
+    /** A progress sink that "kills" the run once {@code limit} tokens are done, as a crash would. */
+    private record CrashAfter(long limit, long[] done) implements Progress {
+        CrashAfter(long limit) {
+            this(limit, new long[1]);
+        }
+
+        @Override
+        public void start(String task, long total, String unit) {
+        }
+
+        @Override
+        public void advance(long amount) {
+            done[0] += amount;
+            if (done[0] >= limit) throw new Crash();
+        }
+
+        @Override
+        public void finish() {
+        }
+    }
+}
