@@ -1,0 +1,92 @@
+package dev.shears.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.data.DataPreparer;
+import dev.shears.data.DocumentSplit;
+import dev.shears.data.PrepareOptions;
+import dev.shears.data.Split;
+import dev.shears.data.TokenDataset;
+import dev.shears.tokenizer.TokenizerLoader;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+/** {@code shears data}: token data for training and evaluation. */
+@Command(name = "data", mixinStandardHelpOptions = true, description = "Prepare token data for training.",
+        subcommands = {DataCommand.Prepare.class, CommandLine.HelpCommand.class})
+final class DataCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.err);
+    }
+
+    @Command(name = "prepare", mixinStandardHelpOptions = true, showDefaultValues = true,
+            description = {"Tokenize text files and JSONL into packed token shards (uint16 when the vocabulary fits, else uint32) with",
+                    "an index of document and token counts; EOS between documents; an evenly spaced held-out split for evaluation.",
+                    "Deterministic. Streams its inputs, so they may be larger than memory. The output folder appears only when complete."},
+            footerHeading = "%nExamples:%n",
+            footer = {"  shears data prepare --tokenizer ../shared/data/models/stories260K/tok512.bin --out data/tinystories \\",
+                    "      ../shared/data/eval/tinystories/tinystories_val_head.txt",
+                    "  for d in ../shared/data/pretrain/redpajama_sample/*; do",
+                    "    shears data prepare --tokenizer ../shared/data/tokenizers/llama2/tokenizer.model --out data/$(basename $d) $d/*.jsonl; done"})
+    static final class Prepare implements Runnable {
+        @Option(names = "--tokenizer", required = true, paramLabel = "FILE", description = "tokenizer.json, tokenizer.model or a llama2.c .bin.")
+        Path tokenizer;
+
+        @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder (must not exist).")
+        Path out;
+
+        @Option(names = "--field", paramLabel = "NAME", defaultValue = "text", description = "The JSONL field holding the text.")
+        String field;
+
+        @Option(names = "--split", paramLabel = "HOW", defaultValue = "PARAGRAPH",
+                description = "How plain text is cut into documents: ${COMPLETION-CANDIDATES}.")
+        DocumentSplit split;
+
+        @Option(names = "--held-out", paramLabel = "F", defaultValue = "0.05", description = "Fraction of tokens held out for evaluation.")
+        double heldOut;
+
+        @Option(names = "--held-out-chunk", paramLabel = "N", defaultValue = "2048", description = "Held-out tokens come in evenly spaced chunks of N.")
+        int heldOutChunk;
+
+        @Option(names = "--json", description = "Print one JSON object on stdout.")
+        boolean json;
+
+        @Parameters(paramLabel = "INPUT", arity = "1..*", description = "Text (.txt) or JSONL (.jsonl) files.")
+        List<Path> inputs;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public void run() {
+            PrepareOptions options;
+            try {
+                options = new PrepareOptions(field, split, heldOut, heldOutChunk, PrepareOptions.DEFAULT.shardTokens());
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            }
+            TokenDataset d = DataPreparer.prepare(TokenizerLoader.load(tokenizer), tokenizer.toAbsolutePath().toString(), inputs, out, options,
+                    ProgressBar.stderr());
+            if (json) {
+                ObjectNode n = Json.object();
+                n.put("out", out.toString()).put("documents", d.documents()).put("trainTokens", d.tokens(Split.TRAIN))
+                        .put("heldOutTokens", d.tokens(Split.HELDOUT)).put("vocabSize", d.vocabSize());
+                spec.commandLine().getOut().println(Json.text(n));
+            } else {
+                spec.commandLine().getOut().printf(Locale.ROOT, "%s: %,d documents, %,d training tokens, %,d held-out tokens (vocabulary %d)%n",
+                        out, d.documents(), d.tokens(Split.TRAIN), d.tokens(Split.HELDOUT), d.vocabSize());
+            }
+        }
+    }
+}

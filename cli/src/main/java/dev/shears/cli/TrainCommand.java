@@ -1,0 +1,138 @@
+package dev.shears.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.ShearsException;
+import dev.shears.config.ConfigLoader;
+import dev.shears.recipe.TrainRun;
+import dev.shears.train.TrainConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/** {@code shears train}: train from scratch or continue training on prepared token folders. */
+@Command(name = "train", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
+        description = {"Train a model from scratch (--init CONFIG.json) or continue training one (--model PATH) on folders made by",
+                "'shears data prepare'. Settings come from the defaults, then --config FILE (YAML or JSON), then the options",
+                "below, then --set key=value. The resolved config, metrics.jsonl (one line per step and per evaluation) and",
+                "checkpoints go to --out; at the end --out is a loadable Hugging Face model folder with its tokenizer.",
+                "A run killed at any point continues with --resume and ends bit-identical to one never stopped.",
+                "Configuration keys (defaults): batchSize 8, seqLen 256, gradAccumulation 1, steps 1000, tokens 0 (steps win),",
+                "lr 1e-3, minLr 1e-4, warmupSteps 100, decay COSINE|LINEAR|CONSTANT, beta1 0.9, beta2 0.95, epsilon 1e-8,",
+                "weightDecay 0.1, gradClip 1.0, initStd 0.02, seed 1337, evalInterval 100, evalWindows 16,",
+                "checkpointInterval 500, keepCheckpoints 2."},
+        footerHeading = "%nExamples:%n",
+        footer = {"  shears data prepare --tokenizer ../shared/data/models/stories260K/tok512.bin --out data/tinystories \\",
+                "      ../shared/data/eval/tinystories/tinystories_val_head.txt",
+                "  shears train --init tiny-config.json --data data/tinystories --out runs/tiny --steps 500 --set lr=3e-3",
+                "  shears train --model runs/tiny --data data/a:0.7 --data data/b:0.3 --out runs/healed --config heal.yaml",
+                "  shears train --init tiny-config.json --data data/tinystories --out runs/tiny --steps 500 --resume"})
+final class TrainCommand implements Runnable {
+    @Option(names = "--config", paramLabel = "FILE", description = "A YAML or JSON file of configuration keys.")
+    Path config;
+
+    @Option(names = "--init", paramLabel = "CONFIG.json", description = "Train from scratch a model of this Hugging Face config's shape.")
+    Path init;
+
+    @Option(names = "--model", paramLabel = "PATH", description = "Continue training this model (HF folder, .gguf or llama2.c .bin).")
+    Path model;
+
+    @Option(names = "--tokenizer", paramLabel = "FILE", description = "Tokenizer to put beside the output (default: the model's, else the data's).")
+    Path tokenizer;
+
+    @Option(names = "--data", paramLabel = "DIR[:WEIGHT]", description = "A prepared token folder and its sampling weight (default 1); repeat for domains.")
+    List<String> data = new ArrayList<>();
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder.")
+    Path out;
+
+    @Option(names = "--steps", paramLabel = "N", description = "Optimizer steps.")
+    Long steps;
+
+    @Option(names = "--tokens", paramLabel = "N", description = "Token budget instead of --steps.")
+    Long tokens;
+
+    @Option(names = "--batch", paramLabel = "N", description = "Sequences per micro-batch.")
+    Integer batch;
+
+    @Option(names = "--seq", paramLabel = "N", description = "Tokens per sequence.")
+    Integer seq;
+
+    @Option(names = "--lr", paramLabel = "X", description = "Peak learning rate.")
+    Double lr;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override any configuration key (applied last).")
+    List<String> sets = new ArrayList<>();
+
+    @Option(names = "--resume", description = "Continue the run in --out from its newest checkpoint.")
+    boolean resume;
+
+    @Option(names = "--json", description = "Print one JSON object on stdout at the end.")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        List<String> overrides = new ArrayList<>();
+        if (init != null) overrides.add("init=" + init.toAbsolutePath());
+        if (model != null) overrides.add("model=" + model.toAbsolutePath());
+        if (tokenizer != null) overrides.add("tokenizer=" + tokenizer.toAbsolutePath());
+        if (!data.isEmpty()) overrides.add("data=" + dataJson(data));
+        if (steps != null) overrides.add("steps=" + steps);
+        if (tokens != null) overrides.add("tokens=" + tokens);
+        if (batch != null) overrides.add("batchSize=" + batch);
+        if (seq != null) overrides.add("seqLen=" + seq);
+        if (lr != null) overrides.add("lr=" + lr);
+        overrides.addAll(sets);
+        TrainConfig resolved = ConfigLoader.load(TrainConfig.DEFAULT, Optional.ofNullable(config), overrides);
+        TrainRun.Result r = TrainRun.run(resolved, out, resume, ProgressBar.stderr());
+        PrintWriter stdout = spec.commandLine().getOut();
+        if (json) {
+            ObjectNode n = Json.object();
+            n.put("out", out.toString()).put("steps", r.steps()).put("resumedFrom", r.resumedFrom()).put("loss", r.lastLoss())
+                    .put("seconds", r.seconds()).put("tokensPerSecond", r.tokensPerSecond()).put("params", r.model().config().parameterCount());
+            ObjectNode held = n.putObject("heldOutLoss");
+            for (int d = 0; d < r.domains().size(); d++) held.put(r.domains().get(d), r.heldOutLoss()[d]);
+            stdout.println(Json.text(n));
+        } else {
+            stdout.printf(Locale.ROOT, "trained %s (%,d parameters) for %d steps%s in %.1f s, %.0f tokens/s%n", out,
+                    r.model().config().parameterCount(), r.steps(), r.resumedFrom() > 0 ? " (resumed at step " + r.resumedFrom() + ")" : "",
+                    r.seconds(), r.tokensPerSecond());
+            stdout.printf(Locale.ROOT, "  last training loss %.4f%n", r.lastLoss());
+            for (int d = 0; d < r.domains().size(); d++) {
+                stdout.printf(Locale.ROOT, "  held-out loss %-20s %.4f (perplexity %.2f)%n", r.domains().get(d), r.heldOutLoss()[d], Math.exp(r.heldOutLoss()[d]));
+            }
+        }
+    }
+
+    /** {@code DIR[:WEIGHT]} options as the JSON list of the {@code data} key. */
+    static String dataJson(List<String> specs) {
+        ArrayNode list = Json.MAPPER.createArrayNode();
+        for (String s : specs) {
+            String path = s;
+            double weight = 1;
+            int colon = s.lastIndexOf(':');
+            if (colon > 0) {
+                try {
+                    weight = Double.parseDouble(s.substring(colon + 1));
+                    path = s.substring(0, colon);
+                } catch (NumberFormatException e) {
+                    // a colon that is part of the path
+                }
+            }
+            if (!(weight >= 0)) throw new ShearsException("--data " + s + ": the weight must be a number ≥ 0");
+            list.addObject().put("path", Path.of(path).toAbsolutePath().toString()).put("weight", weight);
+        }
+        return list.toString();
+    }
+}
