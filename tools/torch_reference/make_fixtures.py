@@ -19,50 +19,17 @@ CI never runs this; the outputs are committed.
 """
 import json
 import os
-import struct
 import sys
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import llama_reference as ref  # noqa: E402
+from safetensors_io import DTYPES, write_safetensors  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "core", "src", "test", "resources", "torchref"))
 BATCH, SEQ = 2, 11
 TRAIN = dict(train_steps=3, lr=1e-3, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1, clip=1.0)
-
-DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
-
-
-# ---------------------------------------------------------------- safetensors
-
-def tensor_bytes(t, dtype_name):
-    t = t.detach().to(DTYPES[dtype_name]).contiguous()
-    if dtype_name == "F32":
-        return t.numpy().astype("<f4").tobytes()
-    # 16-bit types: reinterpret the bits (numpy has no bfloat16)
-    return t.view(torch.int16).numpy().astype("<i2").tobytes()
-
-
-def write_safetensors(path, tensors, dtype_name="F32", metadata=None):
-    """tensors: ordered (name, tensor); all stored as dtype_name. Header padded to 8 bytes as the reference writer does."""
-    header = {}
-    if metadata:
-        header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
-    blobs = []
-    offset = 0
-    for name, t in tensors:
-        b = tensor_bytes(t, dtype_name)
-        header[name] = {"dtype": dtype_name, "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
-        blobs.append(b)
-        offset += len(b)
-    h = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
 
 
 # ---------------------------------------------------------------- models
