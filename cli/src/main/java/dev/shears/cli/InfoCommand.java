@@ -5,7 +5,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.model.LayerShape;
 import dev.shears.model.ModelConfig;
 import dev.shears.model.TensorRole;
-import dev.shears.recipe.LoadedModel;
+import dev.shears.io.ModelLoader;
+import dev.shears.model.Model;
+import dev.shears.recipe.ModelSource;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -15,6 +17,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import java.util.EnumMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /** {@code shears info}: architecture, per-layer shapes and parameter counts by tensor role. */
 @Command(name = "info", mixinStandardHelpOptions = true, showDefaultValues = true,
@@ -34,13 +37,14 @@ final class InfoCommand implements Runnable {
 
     @Override
     public void run() {
-        LoadedModel loaded = model.open();
-        ObjectNode info = describe(loaded.model().config());
-        info.put("model", loaded.source().toString()).put("format", loaded.format()).put("tokenizerVocabSize", loaded.tokenizer().vocabSize());
+        Model loaded = ModelLoader.load(model.model);
+        ObjectNode info = describe(loaded.config());
+        info.put("model", model.model.toString()).put("format", ModelLoader.format(model.model));
+        ModelSource.tokenizer(model.model, Optional.ofNullable(model.tokenizer)).ifPresent(t -> info.put("tokenizerVocabSize", t.vocabSize()));
         if (json) {
             spec.commandLine().getOut().println(Json.text(info));
         } else {
-            spec.commandLine().getOut().println(text(loaded.model().config(), info));
+            spec.commandLine().getOut().println(text(loaded.config(), info));
         }
     }
 
@@ -56,7 +60,7 @@ final class InfoCommand implements Runnable {
         ObjectNode byRole = n.putObject("paramsByRole");
         for (Map.Entry<TensorRole, Long> e : parametersByRole(c).entrySet()) byRole.put(e.getKey().name().toLowerCase(Locale.ROOT), e.getValue());
         n.put("params", c.parameterCount());
-        n.put("dtype", "f32");
+        n.put("memoryDtype", "f32");
         return n;
     }
 
@@ -64,8 +68,7 @@ final class InfoCommand implements Runnable {
         Map<TensorRole, Long> counts = new EnumMap<>(TensorRole.class);
         for (TensorRole role : TensorRole.values()) {
             if (!role.isStored(c)) continue;
-            long total = 0;
-            for (int l = 0; l < (role.perLayer ? c.numLayers() : 1); l++) total += role.size(c, role.perLayer ? l : -1);
+            long total = role.totalSize(c);
             if (total > 0) counts.put(role, total);
         }
         return counts;

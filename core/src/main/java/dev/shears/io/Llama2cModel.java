@@ -93,7 +93,7 @@ public final class Llama2cModel {
         long total = 0;
         for (TensorRole role : TensorRole.values()) {
             if (!role.isStored(c) || role == TensorRole.LM_HEAD) continue;
-            for (int l = 0; l < (role.perLayer ? c.numLayers() : 1); l++) total += role.size(c, role.perLayer ? l : -1);
+            total += role.totalSize(c);
         }
         if (!v1) total += (long) c.maxSeqLen() * c.headDim();
         if (!shared) total += (long) c.vocabSize() * c.dim();

@@ -15,7 +15,7 @@ public final class Flops {
         double matmul = 0;
         for (TensorRole role : TensorRole.values()) {
             if (role.rank() != 2 || role == TensorRole.EMBEDDING) continue;
-            for (int l = 0; l < (role.perLayer ? c.numLayers() : 1); l++) matmul += role.size(c, role.perLayer ? l : -1);
+            matmul += role.totalSize(c);
         }
         if (c.tiedEmbeddings()) matmul += (double) c.vocabSize() * c.dim();
         double attended = (seqLen + 1) / 2.0;

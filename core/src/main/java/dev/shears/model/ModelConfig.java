@@ -88,11 +88,7 @@ public record ModelConfig(
         long total = 0;
         for (TensorRole role : TensorRole.values()) {
             if (!role.isStored(this)) continue;
-            if (role.perLayer) {
-                for (int l = 0; l < numLayers(); l++) total += role.size(this, l);
-            } else {
-                total += role.size(this, -1);
-            }
+            total += role.totalSize(this);
         }
         return total;
     }

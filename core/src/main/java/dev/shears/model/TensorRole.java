@@ -100,4 +100,12 @@ public enum TensorRole {
         for (int d : shape(config, layer)) n *= d;
         return n;
     }
+
+    /** Element count over all layers (or of the one global tensor), 0 where absent. */
+    public long totalSize(ModelConfig config) {
+        if (!perLayer) return size(config, -1);
+        long total = 0;
+        for (int l = 0; l < config.numLayers(); l++) total += size(config, l);
+        return total;
+    }
 }

@@ -28,6 +28,11 @@ public final class ModelSource {
         return new LoadedModel(loaded, tok, model, ModelLoader.format(model));
     }
 
+    /** The explicit tokenizer, else the one beside the model, if any. */
+    public static Optional<Tokenizer> tokenizer(Path model, Optional<Path> explicit) {
+        return explicit.isPresent() ? explicit.map(TokenizerLoader::load) : TokenizerFiles.find(model).map(TokenizerLoader::load);
+    }
+
     private static Tokenizer findTokenizer(Path model) {
         return TokenizerFiles.find(model).map(TokenizerLoader::load).orElseThrow(() -> new ShearsException(
                 model + ": no tokenizer found beside the model; pass --tokenizer FILE (tokenizer.json, tokenizer.model or a llama2.c tokenizer .bin)"));
