@@ -1,0 +1,103 @@
+package dev.shears.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.shears.SharedData;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The command line as a user meets it: exit codes, one JSON object on stdout, one-line errors. */
+class CliTest {
+    record Run(int code, String out, String err) {
+        JsonNode json() {
+            try {
+                return Json.MAPPER.readTree(out);
+            } catch (IOException e) {
+                throw new AssertionError("stdout is not one JSON object: " + out, e);
+            }
+        }
+    }
+
+    static Run shears(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void everyCommandHasHelpWithExamples() {
+        for (String command : new String[] {"demo", "info", "perplexity", "generate", "train", "bench", "data"}) {
+            Run r = shears(command, "--help");
+            assertEquals(0, r.code(), command);
+            assertTrue(r.out().contains("Usage: shears " + command), command + ": " + r.out());
+        }
+        for (String command : new String[] {"demo", "info", "perplexity", "generate", "train"}) {
+            assertTrue(shears(command, "--help").out().contains("Examples:"), command);
+        }
+        assertTrue(shears("data", "prepare", "--help").out().contains("Examples:"));
+    }
+
+    @Test
+    void userMistakesAreOneLineErrorsWithExitCodeTwo(@TempDir Path tmp) throws IOException {
+        Run missing = shears("info", tmp.resolve("nope").toString());
+        assertEquals(2, missing.code());
+        assertTrue(missing.err().startsWith("shears: error: ") && missing.err().contains("nope"), missing.err());
+        assertFalse(missing.err().contains("\tat "), "no stack trace");
+
+        Path garbage = tmp.resolve("model.safetensors");
+        Files.write(garbage, new byte[] {1, 2, 3});
+        Run bad = shears("info", garbage.toString());
+        assertEquals(2, bad.code(), bad.err());
+        assertFalse(bad.err().contains("\tat "), bad.err());
+
+        Run unknownOption = shears("perplexity", "--bogus");
+        assertEquals(2, unknownOption.code());
+        assertTrue(unknownOption.err().contains("--help"), unknownOption.err());
+
+        Run badSet = shears("train", "--out", tmp.resolve("run").toString(), "--set", "nosuchkey=3");
+        assertEquals(2, badSet.code());
+        assertTrue(badSet.err().contains("nosuchkey"), badSet.err());
+        assertFalse(Files.exists(tmp.resolve("run")), "nothing written for a rejected config");
+    }
+
+    @Test
+    void infoAndPerplexityOnTheRealModel() {
+        Path hf = SharedData.require("models/stories260K/hf");
+        Path tok = SharedData.require("models/stories260K/tok512.bin");
+        Path text = SharedData.require("eval/tinystories/tinystories_val_head.txt");
+        JsonNode info = shears("info", hf.toString(), "--json").json();
+        assertEquals(5, info.path("numLayers").asInt());
+        assertEquals(64, info.path("dim").asInt());
+        assertEquals(512, info.path("vocabSize").asInt());
+        assertEquals(8, info.path("layers").get(0).path("numHeads").asInt());
+        assertEquals(4, info.path("layers").get(0).path("numKvHeads").asInt());
+        assertEquals(260_000, info.path("params").asDouble(), 10_000);
+
+        Run r = shears("perplexity", hf.toString(), "--tokenizer", tok.toString(), "--text", text.toString(), "--limit-chars", "20000", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode p = r.json();
+        for (String key : new String[] {"tokens", "nll", "ppl", "word_ppl", "byte_ppl", "bits_per_byte"}) assertTrue(p.has(key), key);
+        assertEquals(Math.exp(p.path("nll").asDouble()), p.path("ppl").asDouble(), 1e-9 * p.path("ppl").asDouble());
+        assertTrue(p.path("nll").asDouble() > 0.5 && p.path("nll").asDouble() < 3, "stories260K on TinyStories: " + p);
+    }
+
+    @Test
+    void generateIsGreedyAndRepeatable() {
+        Path bin = SharedData.require("models/stories260K/stories260K.bin");
+        Path tok = SharedData.require("models/stories260K/tok512.bin");
+        Run a = shears("generate", bin.toString(), "--tokenizer", tok.toString(), "--prompt", "Once upon a time", "--max-tokens", "20", "--json");
+        Run b = shears("generate", bin.toString(), "--tokenizer", tok.toString(), "--prompt", "Once upon a time", "--max-tokens", "20", "--json");
+        assertEquals(0, a.code(), a.err());
+        assertEquals(a.json().path("text"), b.json().path("text"));
+        assertFalse(a.json().path("text").asText().isBlank());
+    }
+}
