@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.model.Architecture;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
-import dev.shears.recipe.ForwardBenchmark;
+import dev.shears.recipe.ThroughputBenchmark;
 import dev.shears.io.ModelLoader;
 import dev.shears.tensor.Parallel;
 import dev.shears.train.InitConfig;
@@ -20,7 +20,7 @@ import java.util.Locale;
 
 /** {@code shears bench}: end-to-end throughput programs. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Measure throughput (tokens/s, GFLOP/s, fraction of peak).",
-        subcommands = {BenchCommand.Forward.class})
+        subcommands = {BenchCommand.Forward.class, BenchCommand.Train.class})
 final class BenchCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -36,7 +36,33 @@ final class BenchCommand implements Runnable {
             footerHeading = "%nExamples:%n",
             footer = {"  shears bench forward --dim 512 --layers 8 --heads 8 --ffn 1376 --vocab 4096 --seq 512",
                     "  shears bench forward ../shared/data/models/stories260K/hf --seq 512 --threads 1 --json"})
-    static final class Forward implements Runnable {
+    static final class Forward extends Throughput {
+        Forward() {
+            super(ThroughputBenchmark.Mode.FORWARD);
+        }
+    }
+
+    @Command(name = "train", mixinStandardHelpOptions = true, showDefaultValues = true,
+            description = {"Training-step throughput: forward, cross-entropy, backward, clipping and AdamW on one batch (median of",
+                    "timed steps after warm-up). GFLOP/s counts 3 × the forward FLOPs (model-FLOPs utilisation).",
+                    "Without MODEL, a seeded random model of the given shape is used."},
+            footerHeading = "%nExamples:%n",
+            footer = {"  shears bench train --dim 512 --layers 8 --heads 8 --ffn 1376 --vocab 4096 --seq 512",
+                    "  shears bench train --layers 1 --seq 512 --threads 1 --json"})
+    static final class Train extends Throughput {
+        Train() {
+            super(ThroughputBenchmark.Mode.TRAIN);
+        }
+    }
+
+    /** The options and the printout shared by both benchmarks. */
+    abstract static class Throughput implements Runnable {
+        private final ThroughputBenchmark.Mode mode;
+
+        Throughput(ThroughputBenchmark.Mode mode) {
+            this.mode = mode;
+        }
+
         @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL", description = "A model to benchmark (default: a synthetic one).")
         Path model;
 
@@ -60,7 +86,7 @@ final class BenchCommand implements Runnable {
         int warmup;
         @Option(names = "--iterations", defaultValue = "5", description = "Timed passes (the median is reported).")
         int iterations;
-        @Option(names = "--peak-gflops", defaultValue = "170", description = "fp32 peak of one core, for the fraction of peak (PEERS.md: ~170 on the reference Xeon).")
+        @Option(names = "--peak-gflops", defaultValue = "170", description = "fp32 peak of one core, for the fraction of peak (PEERS.md: ~170 on the reference machine).")
         double peakPerCore;
         @Option(names = "--json", description = "Print one JSON object on stdout.")
         boolean json;
@@ -73,22 +99,22 @@ final class BenchCommand implements Runnable {
             Model m = model != null ? ModelLoader.load(model)
                     : ModelInit.initialize(ModelConfig.uniform(Architecture.LLAMA, dim, layers, heads, kvHeads == null ? heads : kvHeads, dim / heads,
                     ffn, vocab, Math.max(seq, 16), 1e-5f, 10000, false, false), InitConfig.DEFAULT);
-            ForwardBenchmark.Result r = ForwardBenchmark.run(m, batch, seq, warmup, iterations, ProgressBar.stderr());
+            ThroughputBenchmark.Result r = ThroughputBenchmark.run(m, mode, batch, seq, warmup, iterations, ProgressBar.stderr());
             double peak = peakPerCore * Parallel.threads();
+            String what = mode.name().toLowerCase(Locale.ROOT);
             if (json) {
                 ObjectNode n = Json.object();
-                n.put("model", model == null ? "synthetic" : model.toString()).put("params", m.config().parameterCount());
+                n.put("benchmark", what).put("model", model == null ? "synthetic" : model.toString()).put("params", m.config().parameterCount());
                 n.put("batch", batch).put("seq", seq).put("threads", Parallel.threads());
                 n.put("tokens_per_second", r.tokensPerSecond()).put("gflops", r.gflops()).put("fraction_of_peak", r.gflops() / peak)
                         .put("peak_gflops", peak).put("seconds_median", r.secondsMedian());
                 spec.commandLine().getOut().println(Json.text(n));
             } else {
                 spec.commandLine().getOut().printf(Locale.ROOT,
-                        "forward %s (%,d params), batch %d × seq %d, %d thread(s):%n  %.1f tokens/s, %.1f GFLOP/s, %.1f%% of %.0f GFLOP/s peak (median of %d, %.3f s/pass)%n",
-                        model == null ? "synthetic" : model, m.config().parameterCount(), batch, seq, Parallel.threads(),
+                        "%s %s (%,d params), batch %d × seq %d, %d thread(s):%n  %.1f tokens/s, %.1f GFLOP/s, %.1f%% of %.0f GFLOP/s peak (median of %d, %.3f s each)%n",
+                        what, model == null ? "synthetic" : model, m.config().parameterCount(), batch, seq, Parallel.threads(),
                         r.tokensPerSecond(), r.gflops(), 100 * r.gflops() / peak, peak, iterations, r.secondsMedian());
             }
         }
-
     }
 }
