@@ -8,7 +8,7 @@ small writer below) plus expected.safetensors from llama_reference.py:
   targets        F32 [batch, seq]          next-token targets, -1 where not scored
   logits         F32 [batch, seq, vocab]   float64 forward, rounded once
   grad.<name>    F32, shape of <name>      d mean-loss / d weight at the stored weights
-  after.<name>   F32, shape of <name>      weights after 3 AdamW steps on the same batch
+  after.<name>   F32, shape of <name>      weights after 10 AdamW steps on the same batch
   __metadata__   loss64, loss32, step_losses (JSON list), lr, betas, eps, weight_decay, clip, steps
 
 A tied model has no lm_head tensor and its embedding gradient holds both uses. BF16/F16 fixtures
@@ -29,7 +29,7 @@ from safetensors_io import DTYPES, write_safetensors  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "core", "src", "test", "resources", "torchref"))
 BATCH, SEQ = 2, 11
-TRAIN = dict(train_steps=3, lr=1e-3, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1, clip=1.0)
+TRAIN = dict(train_steps=10, lr=1e-3, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1, clip=1.0)
 
 
 # ---------------------------------------------------------------- models
