@@ -40,7 +40,7 @@ TRICKY = [
     "I'M SURE YOU'RE RIGHT, DON'T", "'s 't 're 've 'm 'll 'd", 'snake_case_name = foo(bar[0]) + 1;',
     'https://example.com/path?q=1&r=2', '<s> and </s> and <unk> as text', '<0x41> looks like a byte piece',
     '▁already escaped▁', '    def f(x):\n        return x ** 2\n', 'mixed\u2028separators\u2029here',
-    'supercalifragilistic', 'Once upon a time, there was a little girl named Lily.',
+    'a supercalifragilistic word', 'Once upon a time, there was a little girl named Lily.',
 ]
 
 SPECIAL_TRICKY = [
