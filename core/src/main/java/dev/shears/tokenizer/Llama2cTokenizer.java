@@ -9,13 +9,16 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
  * The llama2.c {@code tokenizer.bin} vocabulary and its {@code encode()} (karpathy/llama2.c run.c):
  * a dummy-prefix space, one token per UTF-8 character or byte-fallback tokens ({@code <0xNN>} = id
- * byte + 3), then repeated merging of the adjacent pair whose concatenation has the highest score.
+ * byte + 3), then repeated merging of the adjacent pair whose concatenation has the highest score
+ * (the leftmost on ties), done by {@link BpeMerger} in near-linear time over the whole text.
  */
 public final class Llama2cTokenizer implements Tokenizer {
     private static final int BOS = 1;
@@ -25,11 +28,31 @@ public final class Llama2cTokenizer implements Tokenizer {
     private final String[] pieces;
     private final float[] scores;
     private final Map<String, Integer> ids = new HashMap<>();
+    /** (left, right) → merged piece and its score, for every pair whose concatenation is a piece. */
+    private final PairTable rules;
 
     Llama2cTokenizer(String[] pieces, float[] scores) {
         this.pieces = pieces;
         this.scores = scores;
-        for (int i = 0; i < pieces.length; i++) ids.putIfAbsent(pieces[i], i);
+        Map<String, List<Integer>> all = new HashMap<>();
+        for (int i = 0; i < pieces.length; i++) {
+            ids.putIfAbsent(pieces[i], i);
+            all.computeIfAbsent(pieces[i], k -> new ArrayList<>()).add(i);
+        }
+        // llama2.c looks up the concatenation of two tokens' strings and takes the first id with that
+        // string; every split of every piece into two pieces is such a pair (duplicate strings included).
+        rules = new PairTable(pieces.length * 8);
+        for (int m = 0; m < pieces.length; m++) {
+            String piece = pieces[m];
+            int merged = ids.get(piece);
+            if (merged != m) continue;
+            for (int k = 1; k < piece.length(); k++) {
+                List<Integer> lefts = all.get(piece.substring(0, k));
+                List<Integer> rights = lefts == null ? null : all.get(piece.substring(k));
+                if (rights == null) continue;
+                for (int l : lefts) for (int r : rights) rules.putIfAbsent(l, r, merged, scores[merged]);
+            }
+        }
     }
 
     public static Llama2cTokenizer read(Path file) {
@@ -71,37 +94,31 @@ public final class Llama2cTokenizer implements Tokenizer {
 
     @Override
     public int[] encode(String text) {
+        int[] tokens = initialTokens(text);
+        return BpeMerger.merge(tokens, 0, tokens.length, rules, null, null);
+    }
+
+    /** llama2.c's quadratic merge loop, verbatim in behaviour: the oracle for {@link #encode}. */
+    int[] encodeSlow(String text) {
+        return BpeMerger.mergeSlow(initialTokens(text), rules);
+    }
+
+    /** The dummy-prefix space, then one token per character, or its UTF-8 bytes when the character is not a piece. */
+    private int[] initialTokens(String text) {
         if (text.isEmpty()) return new int[0];
-        int[] tokens = new int[(text.length() + 1) * 4];
+        int[] tokens = new int[text.length() * 3 + 1];
         int n = 0;
         tokens[n++] = lookup(" ");
         for (int i = 0; i < text.length(); ) {
             int cp = text.codePointAt(i);
-            String ch = new String(Character.toChars(cp));
-            i += Character.charCount(cp);
-            Integer id = ids.get(ch);
+            int width = Character.charCount(cp);
+            Integer id = ids.get(text.substring(i, i + width));
+            i += width;
             if (id != null) {
                 tokens[n++] = id;
             } else {
-                for (byte by : ch.getBytes(StandardCharsets.UTF_8)) tokens[n++] = (by & 0xff) + BYTE_OFFSET;
+                for (byte by : Character.toString(cp).getBytes(StandardCharsets.UTF_8)) tokens[n++] = (by & 0xff) + BYTE_OFFSET;
             }
-        }
-        while (true) {
-            float best = Float.NEGATIVE_INFINITY;
-            int bestId = -1;
-            int bestAt = -1;
-            for (int i = 0; i < n - 1; i++) {
-                Integer id = ids.get(pieces[tokens[i]] + pieces[tokens[i + 1]]);
-                if (id != null && scores[id] > best) {
-                    best = scores[id];
-                    bestId = id;
-                    bestAt = i;
-                }
-            }
-            if (bestAt < 0) break;
-            tokens[bestAt] = bestId;
-            System.arraycopy(tokens, bestAt + 2, tokens, bestAt + 1, n - bestAt - 2);
-            n--;
         }
         return java.util.Arrays.copyOf(tokens, n);
     }
@@ -130,6 +147,13 @@ public final class Llama2cTokenizer implements Tokenizer {
     @Override
     public String piece(int id) {
         return pieces[id];
+    }
+
+    @Override
+    public PieceType pieceType(int id) {
+        if (id == 0) return PieceType.UNKNOWN;
+        if (id == BOS || id == EOS) return PieceType.CONTROL;
+        return ByteFallback.byteOf(pieces[id]) >= 0 ? PieceType.BYTE : PieceType.NORMAL;
     }
 
     @Override

@@ -23,6 +23,9 @@ public interface Tokenizer {
     /** End-of-sequence id, or -1. */
     int eosId();
 
+    /** What kind of entry {@code id} is (normal, control, byte, …); vocabulary pruning keeps every non-normal entry. */
+    PieceType pieceType(int id);
+
     /** Whether sequences fed to the model start with BOS (llama2.c and SentencePiece: yes; tokenizer_config.json decides for HF). */
     boolean addsBos();
 }

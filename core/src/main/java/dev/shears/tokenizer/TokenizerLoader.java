@@ -2,18 +2,27 @@ package dev.shears.tokenizer;
 
 import dev.shears.ShearsException;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 
-/** Finds and reads a tokenizer: {@code tokenizer.json}, {@code tokenizer.model} or llama2.c {@code tokenizer.bin}. */
+/**
+ * Finds and reads a tokenizer: Hugging Face {@code tokenizer.json}, SentencePiece
+ * {@code tokenizer.model} or llama2.c {@code tokenizer.bin}. A folder means the first of those
+ * three names in it; a file is read by its extension, or by its first bytes when the name says
+ * nothing ({'{'} → JSON, a protobuf field-1 tag → SentencePiece, otherwise llama2.c).
+ */
 public final class TokenizerLoader {
+    private static final String[] FOLDER_NAMES = {"tokenizer.json", "tokenizer.model", "tokenizer.bin"};
+
     private TokenizerLoader() {
     }
 
     public static Tokenizer load(Path path) {
         if (Files.isDirectory(path)) {
-            for (String name : new String[] {"tokenizer.json", "tokenizer.model", "tokenizer.bin"}) {
+            for (String name : FOLDER_NAMES) {
                 Path candidate = path.resolve(name);
                 if (Files.isRegularFile(candidate)) return load(candidate);
             }
@@ -21,7 +30,23 @@ public final class TokenizerLoader {
         }
         if (!Files.isRegularFile(path)) throw new ShearsException(path + ": no such tokenizer file");
         String name = path.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (name.endsWith(".json")) return HfTokenizer.read(path);
+        if (name.endsWith(".model")) return SentencePieceTokenizer.read(path);
         if (name.endsWith(".bin")) return Llama2cTokenizer.read(path);
-        throw new ShearsException(path + ": unsupported tokenizer file (expected tokenizer.json, tokenizer.model or a llama2.c .bin)");
+        byte[] head = head(path, 64);
+        int firstText = 0;
+        while (firstText < head.length && Character.isWhitespace(head[firstText])) firstText++;
+        if (firstText < head.length && head[firstText] == '{') return HfTokenizer.read(path);
+        if (head.length > 0 && head[0] == 0x0a) return SentencePieceTokenizer.read(path); // field 1 (pieces), length-delimited
+        if (head.length > 0) return Llama2cTokenizer.read(path);
+        throw new ShearsException(path + ": empty file; expected tokenizer.json, tokenizer.model or a llama2.c tokenizer.bin");
+    }
+
+    private static byte[] head(Path path, int n) {
+        try (InputStream in = Files.newInputStream(path)) {
+            return in.readNBytes(n);
+        } catch (IOException e) {
+            throw new ShearsException(path + ": cannot read: " + e.getMessage(), e);
+        }
     }
 }

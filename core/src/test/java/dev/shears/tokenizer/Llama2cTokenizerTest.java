@@ -1,0 +1,71 @@
+package dev.shears.tokenizer;
+
+import dev.shears.SharedData;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The near-linear llama2.c encode against llama2.c's own quadratic loop, its speed, and piece types. */
+class Llama2cTokenizerTest {
+    private static Llama2cTokenizer load(String relative) {
+        return Llama2cTokenizer.read(SharedData.require(relative));
+    }
+
+    @Test
+    void fastEncodeGivesTheQuadraticLoopsIdsOnRandomAndRealText() throws IOException {
+        String story = Files.readString(SharedData.require("eval/tinystories/tinystories_val_head.txt")).substring(0, 6000);
+        String wiki = Files.readString(SharedData.require("eval/wikitext-2/wiki.test.raw")).substring(0, 6000);
+        Random random = new Random(7);
+        String alphabet = "aaaabbbcc  \n\t.,é中😀eeeettthhh";
+        for (String file : new String[] {"models/stories260K/tok512.bin", "tokenizers/llama2/tokenizer.bin"}) {
+            Llama2cTokenizer t = load(file);
+            for (int trial = 0; trial < 300; trial++) {
+                StringBuilder s = new StringBuilder();
+                int length = random.nextInt(60);
+                for (int i = 0; i < length; i++) s.appendCodePoint(alphabet.codePointAt(alphabet.offsetByCodePoints(0, random.nextInt(alphabet.codePointCount(0, alphabet.length())))));
+                assertArrayEquals(t.encodeSlow(s.toString()), t.encode(s.toString()), file + ": " + s);
+            }
+            for (int start = 0; start < 5000; start += 997) {
+                String chunk = story.substring(start, start + 900);
+                assertArrayEquals(t.encodeSlow(chunk), t.encode(chunk), file + " story at " + start);
+                chunk = wiki.substring(start, start + 900);
+                assertArrayEquals(t.encodeSlow(chunk), t.encode(chunk), file + " wiki at " + start);
+            }
+        }
+    }
+
+    @Test
+    void encodesAMegabyteInAboutASecond() throws IOException {
+        Llama2cTokenizer t = load("tokenizers/llama2/tokenizer.bin");
+        for (String file : new String[] {"eval/tinystories/tinystories_val_head.txt", "eval/wikitext-2/wiki.test.raw"}) {
+            String text = Files.readString(SharedData.require(file));
+            t.encode(text.substring(0, 20000)); // warm up
+            long start = System.nanoTime();
+            int[] ids = t.encode(text);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            System.out.printf("llama2.c encode of %s: %d chars -> %d ids in %.2f s%n", Path.of(file).getFileName(), text.length(), ids.length, seconds);
+            // ~1 s on a quiet core; the bound leaves room for a loaded CI machine, and is still far below the quadratic loop's hours
+            assertTrue(seconds < 15, file + " took " + seconds + " s");
+            assertEquals(text, t.decode(ids));
+        }
+    }
+
+    @Test
+    void roundTripsAndTypesPieces() {
+        Llama2cTokenizer t = load("tokenizers/llama2/tokenizer.bin");
+        for (String s : TokenizerStrings.ROUND_TRIP) assertEquals(s, t.decode(t.encode(s)), s);
+        assertEquals(PieceType.UNKNOWN, t.pieceType(0));
+        assertEquals(PieceType.CONTROL, t.pieceType(1));
+        assertEquals(PieceType.CONTROL, t.pieceType(2));
+        assertEquals(PieceType.BYTE, t.pieceType(3));
+        assertEquals(PieceType.BYTE, t.pieceType(258));
+        assertEquals(PieceType.NORMAL, t.pieceType(259));
+    }
+}
