@@ -90,6 +90,33 @@ class TrainRunTest {
     }
 
     @Test
+    void heldOutLossFallsOnRealTinyStories(@TempDir Path tmp) {
+        Path text = dev.shears.SharedData.require("eval/tinystories/tinystories_val_head.txt");
+        Path tok = dev.shears.SharedData.require("models/stories260K/tok512.bin");
+        Path prepared = tmp.resolve("tinystories");
+        DataPreparer.prepare(TokenizerLoader.load(tok), tok.toString(), List.of(text), prepared, PrepareOptions.DEFAULT, Progress.SILENT);
+        ModelConfig shape = ModelConfig.uniform(Architecture.LLAMA, 48, 2, 4, 2, 12, 128, 512, 64, 1e-5f, 10000, true, false);
+        Path init = tmp.resolve("init.json");
+        HfConfig.write(shape, init, "float32");
+        TrainConfig c = new TrainConfig(init.toString(), "", tok.toString(), List.of(new TrainConfig.DataSource(prepared.toString(), 1)), 8, 64, 1, 60, 0,
+                1e-2, 1e-3, 5, dev.shears.train.LearningRateSchedule.Decay.COSINE, 0.9, 0.95, 1e-8, 0.1, 1.0, 0.02, 5, 30, 8, 0, 1);
+        TrainRun.Result r = TrainRun.run(c, tmp.resolve("run"), false, Progress.SILENT);
+        List<Double> evals = new java.util.ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(tmp.resolve("run").resolve(TrainRun.METRICS))) {
+                var n = parse(line);
+                if (n.path("type").asText().equals("eval")) evals.add(n.path("heldOutLoss").path("tinystories").asDouble());
+            }
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+        assertEquals(2, evals.size(), "evaluations at steps 30 and 60");
+        assertTrue(evals.get(0) < Math.log(512) - 1, "after 30 steps: " + evals);
+        assertTrue(evals.get(1) < evals.get(0) - 0.1, "keeps falling: " + evals);
+        assertEquals(evals.get(1), r.heldOutLoss()[0]);
+    }
+
+    @Test
     void corruptOrTruncatedCheckpointsAreRefused(@TempDir Path tmp) throws IOException {
         Path run = tmp.resolve("run");
         TrainRun.run(config(3), run, false, Progress.SILENT);
