@@ -32,6 +32,7 @@ public final class HfConfig {
     }
 
     public static ModelConfig read(Path file) {
+        if (!Files.isRegularFile(file)) throw new ShearsException(file + ": missing (a Hugging Face model folder needs config.json)");
         JsonNode n;
         try {
             n = JSON.readTree(file.toFile());
@@ -50,13 +51,18 @@ public final class HfConfig {
                         + "' (supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM)"));
         int dim = required(file, n, "hidden_size");
         int numLayers = required(file, n, "num_hidden_layers");
-        int numHeads = required(file, n, "num_attention_heads");
-        int numKvHeads = n.hasNonNull("num_key_value_heads") ? n.get("num_key_value_heads").asInt() : numHeads;
-        int ffnDim = required(file, n, "intermediate_size");
         int vocab = required(file, n, "vocab_size");
-        int headDim = n.hasNonNull("head_dim") ? n.get("head_dim").asInt() : dim / numHeads;
+        boolean perLayer = n.has(LAYER_SHAPES);
+        // with per-layer shapes the stock fields are only the widest layer's (0 where every layer lost its attention)
+        int numHeads = perLayer ? n.path("num_attention_heads").asInt(0) : required(file, n, "num_attention_heads");
+        int numKvHeads = n.hasNonNull("num_key_value_heads") ? n.get("num_key_value_heads").asInt() : numHeads;
+        int ffnDim = perLayer ? n.path("intermediate_size").asInt(0) : required(file, n, "intermediate_size");
+        int headDim;
+        if (n.hasNonNull("head_dim")) headDim = n.get("head_dim").asInt();
+        else if (numHeads > 0 && dim % numHeads == 0) headDim = dim / numHeads;
+        else throw new ShearsException(file + ": hidden_size " + dim + " is not a multiple of num_attention_heads " + numHeads + " and there is no head_dim");
         List<LayerShape> layers = new ArrayList<>();
-        if (n.has(LAYER_SHAPES)) {
+        if (perLayer) {
             JsonNode shapes = n.get(LAYER_SHAPES);
             if (!shapes.isArray() || shapes.size() != numLayers) {
                 throw new ShearsException(file + ": " + LAYER_SHAPES + " must list " + numLayers + " layers");
@@ -68,7 +74,8 @@ public final class HfConfig {
             layers.addAll(Collections.nCopies(numLayers, layerShape(file, numHeads, numKvHeads, ffnDim)));
         }
         boolean tied = n.path("tie_word_embeddings").asBoolean(false);
-        boolean bias = arch == Architecture.QWEN2 || n.path("attention_bias").asBoolean(false);
+        // Qwen2 configs have no attention_bias field: their projections always carry biases
+        boolean bias = n.path("attention_bias").asBoolean(arch == Architecture.QWEN2);
         try {
             return new ModelConfig(arch, dim, headDim, vocab, layers, (float) n.path("rms_norm_eps").asDouble(1e-6),
                     n.path("rope_theta").asDouble(10000), ropeScaling(file, n.path("rope_scaling")),
@@ -133,7 +140,7 @@ public final class HfConfig {
         }
         n.put("hidden_act", "silu");
         n.put("tie_word_embeddings", c.tiedEmbeddings());
-        if (c.architecture() != Architecture.QWEN2) n.put("attention_bias", c.attentionBias());
+        n.put("attention_bias", c.attentionBias());
         n.put("mlp_bias", false);
         if (c.bosId() >= 0) n.put("bos_token_id", c.bosId());
         if (c.eosId() >= 0) n.put("eos_token_id", c.eosId());

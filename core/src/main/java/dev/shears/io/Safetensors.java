@@ -32,7 +32,9 @@ import java.util.Map;
 public final class Safetensors {
     /** Headers larger than this are refused as corrupt. */
     static final long MAX_HEADER = 100L << 20;
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private Safetensors() {
@@ -80,7 +82,8 @@ public final class Safetensors {
         public TensorData read(String name) {
             Entry e = entries.get(name);
             if (e == null) throw new ShearsException(path + ": no tensor named " + name);
-            int n = Math.toIntExact(e.elements());
+            if (e.elements() > Integer.MAX_VALUE - 8) throw new ShearsException(path + ": tensor " + name + " has " + e.elements() + " elements, too many for one array");
+            int n = (int) e.elements();
             float[] values = new float[n];
             MemorySegment s = data.asSlice(e.begin(), e.end() - e.begin());
             switch (e.dtype()) {
@@ -124,6 +127,7 @@ public final class Safetensors {
             while (fields.hasNext()) {
                 Map.Entry<String, JsonNode> f = fields.next();
                 if (f.getKey().equals("__metadata__")) {
+                    if (!f.getValue().isObject()) throw new ShearsException(path + ": safetensors __metadata__ is not a JSON object");
                     f.getValue().fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
                     continue;
                 }
@@ -142,18 +146,25 @@ public final class Safetensors {
 
     private static Entry entry(Path path, String name, JsonNode node, long dataSize) {
         String where = path + ": tensor " + name;
+        if (!node.isObject()) throw new ShearsException(where + " has a header entry that is not a JSON object");
         String dtypeName = node.path("dtype").asText();
         DType dtype = DType.fromSafetensors(dtypeName)
                 .orElseThrow(() -> new ShearsException(where + " has unsupported dtype '" + dtypeName + "' (supported: F32, F16, BF16)"));
         JsonNode shapeNode = node.path("shape");
         JsonNode offsets = node.path("data_offsets");
-        if (!shapeNode.isArray() || !offsets.isArray() || offsets.size() != 2) throw new ShearsException(where + " has a malformed header entry");
+        if (!shapeNode.isArray() || !offsets.isArray() || offsets.size() != 2) {
+            throw new ShearsException(where + " has a malformed header entry (needs \"dtype\", \"shape\" and two \"data_offsets\")");
+        }
+        if (!offsets.get(0).canConvertToLong() || !offsets.get(1).canConvertToLong() || !offsets.get(0).isIntegralNumber() || !offsets.get(1).isIntegralNumber()) {
+            throw new ShearsException(where + " has non-integer data offsets " + offsets);
+        }
         int[] shape = new int[shapeNode.size()];
         long elements = 1;
         for (int i = 0; i < shape.length; i++) {
-            long d = shapeNode.get(i).asLong(-1);
+            long d = shapeNode.get(i).isIntegralNumber() && shapeNode.get(i).canConvertToLong() ? shapeNode.get(i).asLong() : -1;
             if (d < 0 || d > Integer.MAX_VALUE) throw new ShearsException(where + " has an invalid dimension " + shapeNode.get(i));
             shape[i] = (int) d;
+            if (d != 0 && elements > Long.MAX_VALUE / 8 / d) throw new ShearsException(where + " has an impossible shape " + shapeNode);
             elements *= d;
         }
         long begin = offsets.get(0).asLong(-1);
@@ -184,6 +195,11 @@ public final class Safetensors {
      * @param metadata the {@code __metadata__} strings (e.g. {"format": "pt"})
      */
     public static void write(Path path, List<TensorData> tensors, DType dtype, Map<String, String> metadata) {
+        AtomicFiles.write(path, content(tensors, dtype, metadata));
+    }
+
+    /** The bytes of a file of these tensors, for {@link AtomicFiles}. */
+    public static AtomicFiles.Content content(List<TensorData> tensors, DType dtype, Map<String, String> metadata) {
         List<TensorData> sorted = new ArrayList<>(tensors);
         sorted.sort(Comparator.comparing(TensorData::name));
         ObjectNode header = JSON.createObjectNode();
@@ -193,6 +209,7 @@ public final class Safetensors {
         }
         long offset = 0;
         for (TensorData t : sorted) {
+            if (t.name().equals("__metadata__") || header.has(t.name())) throw new IllegalArgumentException("two tensors are named " + t.name());
             ObjectNode e = header.putObject(t.name());
             e.put("dtype", dtype.safetensorsName);
             var shape = e.putArray("shape");
@@ -205,7 +222,7 @@ public final class Safetensors {
         int padded = (json.length + 7) / 8 * 8;
         byte[] headerBytes = java.util.Arrays.copyOf(json, padded);
         java.util.Arrays.fill(headerBytes, json.length, padded, (byte) ' ');
-        AtomicFiles.write(path, out -> {
+        return out -> {
             ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
             out.write(length.array());
             out.write(headerBytes);
@@ -219,7 +236,7 @@ public final class Safetensors {
                 }
             }
             flush(buffer, out);
-        });
+        };
     }
 
     private static void flush(ByteBuffer buffer, OutputStream out) throws IOException {
