@@ -125,7 +125,7 @@ public final class GgufFile implements AutoCloseable {
             return new GgufFile(path, arena, channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena));
         } catch (IOException e) {
             arena.close();
-            throw new ShearsException(path + ": cannot read: " + e.getMessage(), e);
+            throw Printable.error(path + ": cannot read: " + e.getMessage(), e);
         } catch (RuntimeException e) {
             arena.close();
             throw e;
@@ -282,7 +282,7 @@ public final class GgufFile implements AutoCloseable {
     }
 
     private ShearsException error(String message) {
-        return new ShearsException(path + ": " + message);
+        return Printable.error(path + ": " + message);
     }
 
     @Override

@@ -66,7 +66,7 @@ public final class GgufModelWriter {
         String arch = GgufModel.archName(c.architecture());
         switch (c.ropeScaling().type()) {
             case NONE, LINEAR -> { }
-            case LLAMA3 -> throw new ShearsException(path + ": cannot write GGUF: llama3 rope scaling (a rope_freqs tensor) is not supported yet");
+            case LLAMA3 -> throw Printable.error(path + ": cannot write GGUF: llama3 rope scaling (a rope_freqs tensor) is not supported yet");
         }
         GgufWriter w = new GgufWriter();
         w.putString("general.architecture", arch);
@@ -97,7 +97,7 @@ public final class GgufModelWriter {
         if (options.tokenizer().isPresent()) {
             GgufTokenizerData t = options.tokenizer().get();
             if (t.tokens().size() != c.vocabSize()) {
-                throw new ShearsException(path + ": cannot write GGUF: the tokenizer has " + t.tokens().size() + " tokens, the model's vocabulary " + c.vocabSize());
+                throw Printable.error(path + ": cannot write GGUF: the tokenizer has " + t.tokens().size() + " tokens, the model's vocabulary " + c.vocabSize());
             }
             t.writeTo(w);
         } else {

@@ -85,7 +85,7 @@ public record GgufTokenizerData(String model, String pre, List<String> tokens, f
                     flag(gguf, "add_bos_token", defaultAddBos(model)), flag(gguf, "add_eos_token", defaultAddEos(model)),
                     m.containsKey("tokenizer.chat_template") ? string(gguf, "tokenizer.chat_template") : ""));
         } catch (IllegalArgumentException e) {
-            throw new ShearsException(gguf.path() + ": tokenizer metadata: " + e.getMessage());
+            throw Printable.error(gguf.path() + ": tokenizer metadata: " + e.getMessage());
         }
     }
 
@@ -108,22 +108,22 @@ public record GgufTokenizerData(String model, String pre, List<String> tokens, f
 
     private static String string(GgufFile gguf, String key) {
         if (gguf.metadata().get(key) instanceof String s) return s;
-        throw new ShearsException(gguf.path() + ": metadata " + key + " is not a string");
+        throw Printable.error(gguf.path() + ": metadata " + key + " is not a string");
     }
 
     private static List<?> list(GgufFile gguf, String key) {
         Object v = gguf.metadata().get(key);
         if (v == null) return List.of();
         if (v instanceof List<?> l) return l;
-        throw new ShearsException(gguf.path() + ": metadata " + key + " is not an array");
+        throw Printable.error(gguf.path() + ": metadata " + key + " is not an array");
     }
 
     private static List<String> strings(GgufFile gguf, String key, boolean required) {
-        if (required && !gguf.metadata().containsKey(key)) throw new ShearsException(gguf.path() + ": tokenizer metadata has no " + key);
+        if (required && !gguf.metadata().containsKey(key)) throw Printable.error(gguf.path() + ": tokenizer metadata has no " + key);
         List<?> l = list(gguf, key);
         List<String> out = new ArrayList<>(l.size());
         for (Object o : l) {
-            if (!(o instanceof String s)) throw new ShearsException(gguf.path() + ": metadata " + key + " is not an array of strings");
+            if (!(o instanceof String s)) throw Printable.error(gguf.path() + ": metadata " + key + " is not an array of strings");
             out.add(s);
         }
         return out;
@@ -131,21 +131,21 @@ public record GgufTokenizerData(String model, String pre, List<String> tokens, f
 
     private static Number number(GgufFile gguf, String key, Object o) {
         if (o instanceof Number n) return n;
-        throw new ShearsException(gguf.path() + ": metadata " + key + " is not an array of numbers");
+        throw Printable.error(gguf.path() + ": metadata " + key + " is not an array of numbers");
     }
 
     private static int id(GgufFile gguf, String key) {
         Object v = gguf.metadata().get(PREFIX + key);
         if (v == null) return -1;
         if (v instanceof Long n && n >= 0 && n <= Integer.MAX_VALUE) return n.intValue();
-        throw new ShearsException(gguf.path() + ": metadata " + PREFIX + key + " is not a token id: " + v);
+        throw Printable.error(gguf.path() + ": metadata " + PREFIX + key + " is not a token id: " + v);
     }
 
     private static boolean flag(GgufFile gguf, String key, boolean fallback) {
         Object v = gguf.metadata().get(PREFIX + key);
         if (v == null) return fallback;
         if (v instanceof Boolean b) return b;
-        throw new ShearsException(gguf.path() + ": metadata " + PREFIX + key + " is not a bool");
+        throw Printable.error(gguf.path() + ": metadata " + PREFIX + key + " is not a bool");
     }
 
     @Override

@@ -32,14 +32,14 @@ public final class HfConfig {
     }
 
     public static ModelConfig read(Path file) {
-        if (!Files.isRegularFile(file)) throw new ShearsException(file + ": missing (a Hugging Face model folder needs config.json)");
+        if (!Files.isRegularFile(file)) throw Printable.error(file + ": missing (a Hugging Face model folder needs config.json)");
         JsonNode n;
         try {
             n = JSON.readTree(file.toFile());
         } catch (IOException e) {
-            throw new ShearsException(file + ": not valid JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
+            throw Printable.error(file + ": not valid JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
         }
-        if (n == null || !n.isObject()) throw new ShearsException(file + ": not a JSON object");
+        if (n == null || !n.isObject()) throw Printable.error(file + ": not a JSON object");
         return parse(file, n);
     }
 
@@ -47,7 +47,7 @@ public final class HfConfig {
         String archName = n.path("architectures").path(0).asText("");
         Architecture arch = Architecture.fromHfClass(archName)
                 .or(() -> Architecture.fromModelType(n.path("model_type").asText("")))
-                .orElseThrow(() -> new ShearsException(file + ": unsupported architecture '" + (archName.isEmpty() ? n.path("model_type").asText("?") : archName)
+                .orElseThrow(() -> Printable.error(file + ": unsupported architecture '" + (archName.isEmpty() ? n.path("model_type").asText("?") : archName)
                         + "' (supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM)"));
         int dim = required(file, n, "hidden_size");
         int numLayers = required(file, n, "num_hidden_layers");
@@ -60,12 +60,12 @@ public final class HfConfig {
         int headDim;
         if (n.hasNonNull("head_dim")) headDim = n.get("head_dim").asInt();
         else if (numHeads > 0 && dim % numHeads == 0) headDim = dim / numHeads;
-        else throw new ShearsException(file + ": hidden_size " + dim + " is not a multiple of num_attention_heads " + numHeads + " and there is no head_dim");
+        else throw Printable.error(file + ": hidden_size " + dim + " is not a multiple of num_attention_heads " + numHeads + " and there is no head_dim");
         List<LayerShape> layers = new ArrayList<>();
         if (perLayer) {
             JsonNode shapes = n.get(LAYER_SHAPES);
             if (!shapes.isArray() || shapes.size() != numLayers) {
-                throw new ShearsException(file + ": " + LAYER_SHAPES + " must list " + numLayers + " layers");
+                throw Printable.error(file + ": " + LAYER_SHAPES + " must list " + numLayers + " layers");
             }
             for (JsonNode s : shapes) {
                 layers.add(layerShape(file, s.path("num_attention_heads").asInt(-1), s.path("num_key_value_heads").asInt(-1), s.path("intermediate_size").asInt(-1)));
@@ -81,7 +81,7 @@ public final class HfConfig {
                     n.path("rope_theta").asDouble(10000), ropeScaling(file, n.path("rope_scaling")),
                     n.path("max_position_embeddings").asInt(2048), tied, bias, firstId(n.path("bos_token_id")), firstId(n.path("eos_token_id")));
         } catch (IllegalArgumentException e) {
-            throw new ShearsException(file + ": " + e.getMessage());
+            throw Printable.error(file + ": " + e.getMessage());
         }
     }
 
@@ -89,13 +89,13 @@ public final class HfConfig {
         try {
             return new LayerShape(heads, kvHeads, ffn);
         } catch (IllegalArgumentException e) {
-            throw new ShearsException(file + ": " + e.getMessage());
+            throw Printable.error(file + ": " + e.getMessage());
         }
     }
 
     private static int required(Path file, JsonNode n, String key) {
         JsonNode v = n.get(key);
-        if (v == null || !v.canConvertToInt() || v.asInt() <= 0) throw new ShearsException(file + ": missing or invalid \"" + key + "\"");
+        if (v == null || !v.canConvertToInt() || v.asInt() <= 0) throw Printable.error(file + ": missing or invalid \"" + key + "\"");
         return v.asInt();
     }
 
@@ -112,7 +112,7 @@ public final class HfConfig {
             case "linear" -> RopeScaling.linear(s.path("factor").asDouble(1));
             case "llama3" -> RopeScaling.llama3(s.path("factor").asDouble(), s.path("low_freq_factor").asDouble(1),
                     s.path("high_freq_factor").asDouble(4), s.path("original_max_position_embeddings").asInt(8192));
-            default -> throw new ShearsException(file + ": unsupported rope_scaling type '" + type + "' (supported: linear, llama3)");
+            default -> throw Printable.error(file + ": unsupported rope_scaling type '" + type + "' (supported: linear, llama3)");
         };
     }
 
@@ -158,7 +158,7 @@ public final class HfConfig {
         try {
             AtomicFiles.writeString(file, JSON.writeValueAsString(toJson(c, torchDtype)) + "\n");
         } catch (IOException e) {
-            throw new ShearsException(file + ": cannot write: " + e.getMessage(), e);
+            throw Printable.error(file + ": cannot write: " + e.getMessage(), e);
         }
     }
 

@@ -61,7 +61,7 @@ public final class HfModel {
             Model model = Model.zeros(config);
             model.weights().forEach((role, layer, values) -> {
                 String name = HfNames.name(role, layer);
-                if (!found.containsKey(name)) throw new ShearsException(dir + ": missing tensor '" + name + "'");
+                if (!found.containsKey(name)) throw Printable.error(dir + ": missing tensor '" + name + "'");
             });
             for (Map.Entry<String, Safetensors.File> e : found.entrySet()) {
                 HfNames.Key key = keys.get(e.getKey());
@@ -77,24 +77,24 @@ public final class HfModel {
     private static HfNames.Key check(ModelConfig config, Map<String, Path> index, Safetensors.File file, Safetensors.Entry e, Map<String, Safetensors.File> found) {
         Path shard = file.path();
         String name = e.name();
-        if (found.containsKey(name)) throw new ShearsException(shard + ": tensor '" + name + "' is also in " + found.get(name).path());
+        if (found.containsKey(name)) throw Printable.error(shard + ": tensor '" + name + "' is also in " + found.get(name).path());
         Path listed = index.get(name);
         if (listed != null && !listed.equals(shard)) {
-            throw new ShearsException(shard + ": holds tensor '" + name + "', which " + INDEX + " places in " + listed.getFileName());
+            throw Printable.error(shard + ": holds tensor '" + name + "', which " + INDEX + " places in " + listed.getFileName());
         }
         HfNames.Key key = HfNames.parse(name)
-                .orElseThrow(() -> new ShearsException(shard + ": unknown tensor '" + name + "' for " + config.architecture().hfClass));
+                .orElseThrow(() -> Printable.error(shard + ": unknown tensor '" + name + "' for " + config.architecture().hfClass));
         if (key.role() == TensorRole.LM_HEAD && config.tiedEmbeddings()) return key;
         if (key.role().perLayer && key.layer() >= config.numLayers()) {
-            throw new ShearsException(shard + ": tensor '" + name + "' is for layer " + key.layer() + " but the config has " + config.numLayers() + " layers");
+            throw Printable.error(shard + ": tensor '" + name + "' is for layer " + key.layer() + " but the config has " + config.numLayers() + " layers");
         }
         if (!key.role().isPresent(config, key.layer())) {
-            throw new ShearsException(shard + ": unexpected tensor '" + name + "' (the config has no such weight"
+            throw Printable.error(shard + ": unexpected tensor '" + name + "' (the config has no such weight"
                     + (key.role().name().endsWith("_BIAS") ? ": attention_bias is false" : "") + ")");
         }
         int[] expected = key.role().shape(config, key.layer());
         if (!Arrays.equals(expected, e.shape())) {
-            throw new ShearsException(shard + ": tensor '" + name + "' has shape " + Arrays.toString(e.shape()) + ", the config implies " + Arrays.toString(expected));
+            throw Printable.error(shard + ": tensor '" + name + "' has shape " + Arrays.toString(e.shape()) + ", the config implies " + Arrays.toString(expected));
         }
         return key;
     }
@@ -110,24 +110,24 @@ public final class HfModel {
             try {
                 map = JSON.readTree(index.toFile()).path("weight_map");
             } catch (IOException e) {
-                throw new ShearsException(index + ": not valid JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
+                throw Printable.error(index + ": not valid JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
             }
-            if (!map.isObject() || map.isEmpty()) throw new ShearsException(index + ": no weight_map");
+            if (!map.isObject() || map.isEmpty()) throw Printable.error(index + ": no weight_map");
             Map<String, Path> out = new LinkedHashMap<>();
             Path root = dir.toAbsolutePath().normalize();
             for (Map.Entry<String, JsonNode> e : map.properties()) {
                 String f = e.getValue().asText("");
                 Path p = root.resolve(f).normalize();
                 if (!e.getValue().isTextual() || f.isEmpty() || !p.getParent().equals(root)) {
-                    throw new ShearsException(index + ": tensor " + e.getKey() + " is placed in '" + f + "', which is not a file name in the folder");
+                    throw Printable.error(index + ": tensor " + e.getKey() + " is placed in '" + f + "', which is not a file name in the folder");
                 }
-                if (!Files.isRegularFile(p)) throw new ShearsException(index + ": lists shard " + f + ", which is missing");
+                if (!Files.isRegularFile(p)) throw Printable.error(index + ": lists shard " + f + ", which is missing");
                 out.put(e.getKey(), p.toAbsolutePath().normalize());
             }
             return out;
         }
         Path single = dir.resolve(WEIGHTS);
-        if (!Files.isRegularFile(single)) throw new ShearsException(dir + ": no " + WEIGHTS + " or " + INDEX);
+        if (!Files.isRegularFile(single)) throw Printable.error(dir + ": no " + WEIGHTS + " or " + INDEX);
         return Map.of(WEIGHTS_KEY, single.toAbsolutePath().normalize());
     }
 
@@ -191,7 +191,7 @@ public final class HfModel {
                 if (ours && !written.contains(name)) Files.deleteIfExists(p);
             }
         } catch (IOException e) {
-            throw new ShearsException(dir + ": cannot remove the weight files of an earlier write: " + e.getMessage(), e);
+            throw Printable.error(dir + ": cannot remove the weight files of an earlier write: " + e.getMessage(), e);
         }
     }
 

@@ -81,8 +81,8 @@ public final class Safetensors {
         /** Reads and converts one tensor to fp32. */
         public TensorData read(String name) {
             Entry e = entries.get(name);
-            if (e == null) throw new ShearsException(path + ": no tensor named " + name);
-            if (e.elements() > Integer.MAX_VALUE - 8) throw new ShearsException(path + ": tensor " + name + " has " + e.elements() + " elements, too many for one array");
+            if (e == null) throw Printable.error(path + ": no tensor named " + name);
+            if (e.elements() > Integer.MAX_VALUE - 8) throw Printable.error(path + ": tensor " + name + " has " + e.elements() + " elements, too many for one array");
             int n = (int) e.elements();
             float[] values = new float[n];
             MemorySegment s = data.asSlice(e.begin(), e.end() - e.begin());
@@ -106,20 +106,20 @@ public final class Safetensors {
         Arena arena = Arena.ofShared();
         try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = channel.size();
-            if (size < 8) throw new ShearsException(path + ": truncated safetensors file (" + size + " bytes, no header)");
+            if (size < 8) throw Printable.error(path + ": truncated safetensors file (" + size + " bytes, no header)");
             MemorySegment all = channel.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             long headerLength = all.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
             if (headerLength < 2 || headerLength > MAX_HEADER || headerLength > size - 8) {
-                throw new ShearsException(path + ": safetensors header length " + headerLength + " is impossible for a file of " + size + " bytes");
+                throw Printable.error(path + ": safetensors header length " + headerLength + " is impossible for a file of " + size + " bytes");
             }
             byte[] headerBytes = all.asSlice(8, headerLength).toArray(ValueLayout.JAVA_BYTE);
             JsonNode header;
             try {
                 header = JSON.readTree(new String(headerBytes, StandardCharsets.UTF_8));
             } catch (IOException e) {
-                throw new ShearsException(path + ": safetensors header is not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
+                throw Printable.error(path + ": safetensors header is not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
             }
-            if (header == null || !header.isObject()) throw new ShearsException(path + ": safetensors header is not a JSON object");
+            if (header == null || !header.isObject()) throw Printable.error(path + ": safetensors header is not a JSON object");
             MemorySegment data = all.asSlice(8 + headerLength);
             Map<String, Entry> entries = new LinkedHashMap<>();
             Map<String, String> metadata = new LinkedHashMap<>();
@@ -127,7 +127,7 @@ public final class Safetensors {
             while (fields.hasNext()) {
                 Map.Entry<String, JsonNode> f = fields.next();
                 if (f.getKey().equals("__metadata__")) {
-                    if (!f.getValue().isObject()) throw new ShearsException(path + ": safetensors __metadata__ is not a JSON object");
+                    if (!f.getValue().isObject()) throw Printable.error(path + ": safetensors __metadata__ is not a JSON object");
                     f.getValue().fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
                     continue;
                 }
@@ -137,7 +137,7 @@ public final class Safetensors {
             return new File(path, arena, data, entries, metadata);
         } catch (IOException e) {
             arena.close();
-            throw new ShearsException(path + ": cannot read: " + e.getMessage(), e);
+            throw Printable.error(path + ": cannot read: " + e.getMessage(), e);
         } catch (RuntimeException e) {
             arena.close();
             throw e;
@@ -146,34 +146,34 @@ public final class Safetensors {
 
     private static Entry entry(Path path, String name, JsonNode node, long dataSize) {
         String where = path + ": tensor " + name;
-        if (!node.isObject()) throw new ShearsException(where + " has a header entry that is not a JSON object");
+        if (!node.isObject()) throw Printable.error(where + " has a header entry that is not a JSON object");
         String dtypeName = node.path("dtype").asText();
         DType dtype = DType.fromSafetensors(dtypeName)
-                .orElseThrow(() -> new ShearsException(where + " has unsupported dtype '" + dtypeName + "' (supported: F32, F16, BF16)"));
+                .orElseThrow(() -> Printable.error(where + " has unsupported dtype '" + dtypeName + "' (supported: F32, F16, BF16)"));
         JsonNode shapeNode = node.path("shape");
         JsonNode offsets = node.path("data_offsets");
         if (!shapeNode.isArray() || !offsets.isArray() || offsets.size() != 2) {
-            throw new ShearsException(where + " has a malformed header entry (needs \"dtype\", \"shape\" and two \"data_offsets\")");
+            throw Printable.error(where + " has a malformed header entry (needs \"dtype\", \"shape\" and two \"data_offsets\")");
         }
         if (!offsets.get(0).canConvertToLong() || !offsets.get(1).canConvertToLong() || !offsets.get(0).isIntegralNumber() || !offsets.get(1).isIntegralNumber()) {
-            throw new ShearsException(where + " has non-integer data offsets " + offsets);
+            throw Printable.error(where + " has non-integer data offsets " + offsets);
         }
         int[] shape = new int[shapeNode.size()];
         long elements = 1;
         for (int i = 0; i < shape.length; i++) {
             long d = shapeNode.get(i).isIntegralNumber() && shapeNode.get(i).canConvertToLong() ? shapeNode.get(i).asLong() : -1;
-            if (d < 0 || d > Integer.MAX_VALUE) throw new ShearsException(where + " has an invalid dimension " + shapeNode.get(i));
+            if (d < 0 || d > Integer.MAX_VALUE) throw Printable.error(where + " has an invalid dimension " + shapeNode.get(i));
             shape[i] = (int) d;
-            if (d != 0 && elements > Long.MAX_VALUE / 8 / d) throw new ShearsException(where + " has an impossible shape " + shapeNode);
+            if (d != 0 && elements > Long.MAX_VALUE / 8 / d) throw Printable.error(where + " has an impossible shape " + shapeNode);
             elements *= d;
         }
         long begin = offsets.get(0).asLong(-1);
         long end = offsets.get(1).asLong(-1);
         if (begin < 0 || end < begin || end > dataSize) {
-            throw new ShearsException(where + " has data offsets [" + begin + ", " + end + "] outside the " + dataSize + " data bytes (truncated file?)");
+            throw Printable.error(where + " has data offsets [" + begin + ", " + end + "] outside the " + dataSize + " data bytes (truncated file?)");
         }
         if (end - begin != elements * dtype.bytes) {
-            throw new ShearsException(where + ": shape " + java.util.Arrays.toString(shape) + " × " + dtype + " needs " + elements * dtype.bytes
+            throw Printable.error(where + ": shape " + java.util.Arrays.toString(shape) + " × " + dtype + " needs " + elements * dtype.bytes
                     + " bytes but its data range holds " + (end - begin));
         }
         return new Entry(name, dtype, shape, begin, end);
@@ -184,7 +184,7 @@ public final class Safetensors {
         sorted.sort(Comparator.comparingLong(Entry::begin));
         for (int i = 1; i < sorted.size(); i++) {
             if (sorted.get(i).begin() < sorted.get(i - 1).end()) {
-                throw new ShearsException(path + ": tensors " + sorted.get(i - 1).name() + " and " + sorted.get(i).name() + " overlap");
+                throw Printable.error(path + ": tensors " + sorted.get(i - 1).name() + " and " + sorted.get(i).name() + " overlap");
             }
         }
     }
