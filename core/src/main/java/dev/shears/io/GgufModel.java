@@ -1,6 +1,5 @@
 package dev.shears.io;
 
-import dev.shears.ShearsException;
 import dev.shears.model.Architecture;
 import dev.shears.model.LayerShape;
 import dev.shears.model.Model;

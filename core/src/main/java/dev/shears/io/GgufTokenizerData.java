@@ -1,6 +1,5 @@
 package dev.shears.io;
 
-import dev.shears.ShearsException;
 
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.shears.ShearsException;
 import dev.shears.model.Architecture;
 import dev.shears.model.LayerShape;
 import dev.shears.model.ModelConfig;

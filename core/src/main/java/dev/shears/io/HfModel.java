@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.shears.ShearsException;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
 import dev.shears.model.TensorRole;
