@@ -9,8 +9,17 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
-/** Writes a file to a temporary sibling, then moves it into place: readers never see half a file. */
+/**
+ * Writes a file to a temporary sibling, then moves it into place: readers never see half a file,
+ * and a write that fails leaves neither a partial target nor a temporary file behind. A
+ * {@link Batch} does the same for several files (a model folder): every file is written first, and
+ * only when all succeeded are they moved into place.
+ */
 public final class AtomicFiles {
     private AtomicFiles() {
     }
@@ -22,26 +31,72 @@ public final class AtomicFiles {
     }
 
     public static void write(Path path, Content content) {
-        Path target = path.toAbsolutePath();
-        Path tmp = null;
-        try {
-            Files.createDirectories(target.getParent());
-            tmp = Files.createTempFile(target.getParent(), "." + target.getFileName() + ".", ".tmp");
-            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
-                content.writeTo(out);
-            }
-            move(tmp, target);
-        } catch (IOException e) {
-            deleteQuietly(tmp);
-            throw new ShearsException(path + ": cannot write: " + e.getMessage(), e);
-        } catch (RuntimeException e) {
-            deleteQuietly(tmp);
-            throw e;
+        try (Batch batch = new Batch()) {
+            batch.add(path, content);
+            batch.commit();
         }
     }
 
     public static void writeString(Path path, String text) {
         write(path, out -> out.write(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    }
+
+    /**
+     * Files written to temporary siblings by {@link #add}, moved into place by {@link #commit} in the
+     * order they were added; {@link #close} deletes whatever was not committed.
+     */
+    public static final class Batch implements AutoCloseable {
+        private final Map<Path, Path> staged = new LinkedHashMap<>();
+
+        /** Writes one file's content to a temporary sibling of {@code path}. */
+        public void add(Path path, Content content) {
+            Path target = path.toAbsolutePath().normalize();
+            if (staged.containsKey(target)) throw new IllegalArgumentException(target + " is already in this batch");
+            Path tmp = null;
+            try {
+                Files.createDirectories(target.getParent());
+                tmp = Files.createTempFile(target.getParent(), "." + target.getFileName() + ".", ".tmp");
+                try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
+                    content.writeTo(out);
+                }
+                staged.put(target, tmp);
+            } catch (IOException e) {
+                deleteQuietly(tmp);
+                throw new ShearsException(path + ": cannot write: " + e.getMessage(), e);
+            } catch (RuntimeException | Error e) {
+                deleteQuietly(tmp);
+                throw e;
+            }
+        }
+
+        /**
+         * Moves every staged file into place. Targets that cannot be replaced by a file (folders)
+         * are found before anything moves, so the common failures leave the old files untouched.
+         */
+        public void commit() {
+            for (Path target : staged.keySet()) {
+                if (Files.isDirectory(target)) throw new ShearsException(target + ": cannot write: a folder is in the way");
+            }
+            List<Path> done = new ArrayList<>();
+            try {
+                for (Map.Entry<Path, Path> e : staged.entrySet()) {
+                    try {
+                        move(e.getValue(), e.getKey());
+                    } catch (IOException failure) {
+                        throw new ShearsException(e.getKey() + ": cannot move the written file into place: " + failure, failure);
+                    }
+                    done.add(e.getKey());
+                }
+            } finally {
+                done.forEach(staged::remove);
+            }
+        }
+
+        @Override
+        public void close() {
+            staged.values().forEach(AtomicFiles::deleteQuietly);
+            staged.clear();
+        }
     }
 
     /** Renames atomically where the file system can, replacing the target. */

@@ -1,6 +1,5 @@
 package dev.shears.io;
 
-import dev.shears.ShearsException;
 import dev.shears.model.Architecture;
 import dev.shears.model.LayerShape;
 import dev.shears.model.Model;
@@ -28,37 +27,56 @@ public final class GgufModel {
     public static Model read(Path path) {
         try (GgufFile gguf = GgufFile.open(path)) {
             ModelConfig config = config(gguf);
-            Model model = Model.zeros(config);
-            Set<String> loaded = new HashSet<>();
+            // every name and shape is config before any weight is allocated: corrupt metadata must not ask for gigabytes
+            Map<GgufFile.Tensor, HfNames.Key> found = new java.util.LinkedHashMap<>();
+            Set<String> names = new HashSet<>();
             for (GgufFile.Tensor t : gguf.tensors().values()) {
                 if (t.name().equals("rope_freqs.weight")) {
-                    throw new ShearsException(path + ": rope_freqs (llama3-style frequency factors stored as a tensor) is not supported yet");
+                    throw Printable.error(path + ": rope_freqs (llama3-style frequency factors stored as a tensor) is not supported yet");
                 }
                 HfNames.Key key = GgufNames.parse(t.name())
-                        .orElseThrow(() -> new ShearsException(path + ": unknown tensor '" + t.name() + "'"));
+                        .orElseThrow(() -> Printable.error(path + ": unknown tensor '" + t.name() + "'"));
                 if (key.role() == TensorRole.LM_HEAD && config.tiedEmbeddings()) continue;
                 if (key.role().perLayer && key.layer() >= config.numLayers() || !key.role().isPresent(config, key.layer())) {
-                    throw new ShearsException(path + ": unexpected tensor '" + t.name() + "' for this configuration");
+                    throw Printable.error(path + ": unexpected tensor '" + t.name() + "' for this configuration");
                 }
                 int[] expected = key.role().shape(config, key.layer());
                 if (!Arrays.equals(expected, t.shape())) {
-                    throw new ShearsException(path + ": tensor '" + t.name() + "' has shape " + Arrays.toString(t.shape()) + ", the metadata implies " + Arrays.toString(expected));
+                    throw Printable.error(path + ": tensor '" + t.name() + "' has shape " + Arrays.toString(t.shape()) + ", the metadata implies " + Arrays.toString(expected));
                 }
-                model.weights().set(key.role(), key.layer(), gguf.read(t));
-                loaded.add(t.name());
+                found.put(t, key);
+                names.add(t.name());
             }
-            model.weights().forEach((role, layer, values) -> {
-                if (!loaded.contains(GgufNames.name(role, layer))) throw new ShearsException(path + ": missing tensor '" + GgufNames.name(role, layer) + "'");
-            });
+            for (TensorRole role : TensorRole.values()) {
+                if (!role.isStored(config)) continue;
+                for (int l = role.perLayer ? 0 : -1; l < (role.perLayer ? config.numLayers() : 0); l++) {
+                    if (role.perLayer && !role.isPresent(config, l)) continue;
+                    if (!names.contains(GgufNames.name(role, l))) throw Printable.error(path + ": missing tensor '" + GgufNames.name(role, l) + "'");
+                }
+            }
+            Model model = Model.zeros(config);
+            found.forEach((t, key) -> model.weights().set(key.role(), key.layer(), gguf.read(t)));
             if (interleavedRope(config)) {
                 for (int l = 0; l < config.numLayers(); l++) {
                     LayerShape s = config.layer(l);
                     if (!s.hasAttention()) continue;
                     RopeLayout.interleavedToHalves(model.weights().get(TensorRole.QUERY, l), s.numHeads(), config.headDim(), config.dim());
                     RopeLayout.interleavedToHalves(model.weights().get(TensorRole.KEY, l), s.numKvHeads(), config.headDim(), config.dim());
+                    if (config.attentionBias()) {
+                        // the bias of a row moves with its row (convert_hf_to_gguf permutes q_proj.bias and k_proj.bias too)
+                        RopeLayout.interleavedToHalves(model.weights().get(TensorRole.QUERY_BIAS, l), s.numHeads(), config.headDim(), 1);
+                        RopeLayout.interleavedToHalves(model.weights().get(TensorRole.KEY_BIAS, l), s.numKvHeads(), config.headDim(), 1);
+                    }
                 }
             }
             return model;
+        }
+    }
+
+    /** The tokenizer data in a GGUF file's metadata, or empty where it has none. */
+    public static java.util.Optional<GgufTokenizerData> readTokenizer(Path path) {
+        try (GgufFile gguf = GgufFile.open(path)) {
+            return GgufTokenizerData.read(gguf);
         }
     }
 
@@ -79,62 +97,83 @@ public final class GgufModel {
             case "llama" -> Architecture.LLAMA;
             case "mistral" -> Architecture.MISTRAL;
             case "qwen2" -> Architecture.QWEN2;
-            default -> throw new ShearsException(path + ": unsupported architecture '" + arch + "' (supported: llama, mistral, qwen2)");
+            default -> throw Printable.error(path + ": unsupported architecture '" + arch + "' (supported: llama, mistral, qwen2)");
         };
         int dim = integer(gguf, arch + ".embedding_length");
         int numLayers = integer(gguf, arch + ".block_count");
+        if (numLayers > 100_000) throw Printable.error(path + ": implausible " + arch + ".block_count " + numLayers);
         int[] heads = perLayer(gguf, arch + ".attention.head_count", numLayers, null);
         int[] kvHeads = perLayer(gguf, arch + ".attention.head_count_kv", numLayers, heads);
         int[] ffn = perLayer(gguf, arch + ".feed_forward_length", numLayers, null);
         int maxHeads = Arrays.stream(heads).max().orElse(1);
-        int headDim = m.containsKey(arch + ".attention.key_length") ? integer(gguf, arch + ".attention.key_length") : dim / maxHeads;
+        int headDim;
+        if (m.containsKey(arch + ".attention.key_length")) headDim = integer(gguf, arch + ".attention.key_length");
+        else if (maxHeads > 0 && dim % maxHeads == 0) headDim = dim / maxHeads;
+        else throw Printable.error(path + ": cannot tell the head width (no " + arch + ".attention.key_length)");
+        if (m.containsKey(arch + ".attention.value_length") && integer(gguf, arch + ".attention.value_length") != headDim) {
+            throw Printable.error(path + ": value heads narrower or wider than key heads are not supported");
+        }
         int vocab;
-        if (m.get(arch + ".vocab_size") instanceof Number n) vocab = n.intValue();
+        if (m.containsKey(arch + ".vocab_size")) vocab = integer(gguf, arch + ".vocab_size");
         else if (m.get("tokenizer.ggml.tokens") instanceof List<?> tokens) vocab = tokens.size();
         else if (gguf.tensors().containsKey("token_embd.weight")) vocab = gguf.tensors().get("token_embd.weight").shape()[0];
-        else throw new ShearsException(path + ": cannot tell the vocabulary size");
-        List<LayerShape> layers = new ArrayList<>();
-        for (int l = 0; l < numLayers; l++) layers.add(new LayerShape(heads[l], kvHeads[l], ffn[l]));
+        else throw Printable.error(path + ": cannot tell the vocabulary size");
         RopeScaling scaling = RopeScaling.NONE;
         Object type = m.get(arch + ".rope.scaling.type");
         if ("linear".equals(type)) scaling = RopeScaling.linear(number(gguf, arch + ".rope.scaling.factor"));
-        else if (type != null && !"none".equals(type)) throw new ShearsException(path + ": unsupported rope scaling '" + type + "'");
-        boolean tied = !gguf.tensors().containsKey("output.weight");
-        boolean bias = gguf.tensors().containsKey("blk.0.attn_q.bias");
+        else if (type != null && !"none".equals(type)) throw Printable.error(path + ": unsupported rope scaling '" + type + "'");
+        boolean tied = !gguf.tensors().containsKey(GgufNames.name(TensorRole.LM_HEAD, -1));
+        boolean bias = gguf.tensors().keySet().stream().anyMatch(n -> n.endsWith("." + "attn_q.bias"));
         try {
+            List<LayerShape> layers = new ArrayList<>();
+            for (int l = 0; l < numLayers; l++) layers.add(new LayerShape(heads[l], kvHeads[l], ffn[l]));
             return new ModelConfig(architecture, dim, headDim, vocab, layers,
-                    (float) (m.get(arch + ".attention.layer_norm_rms_epsilon") instanceof Number n ? n.doubleValue() : 1e-5),
-                    m.get(arch + ".rope.freq_base") instanceof Number n ? n.doubleValue() : 10000, scaling,
-                    m.get(arch + ".context_length") instanceof Number n ? n.intValue() : 2048, tied, bias,
-                    m.get("tokenizer.ggml.bos_token_id") instanceof Number n ? n.intValue() : 1,
-                    m.get("tokenizer.ggml.eos_token_id") instanceof Number n ? n.intValue() : 2);
+                    (float) (m.containsKey(arch + ".attention.layer_norm_rms_epsilon") ? number(gguf, arch + ".attention.layer_norm_rms_epsilon") : 1e-5),
+                    m.containsKey(arch + ".rope.freq_base") ? number(gguf, arch + ".rope.freq_base") : 10000, scaling,
+                    m.containsKey(arch + ".context_length") ? integer(gguf, arch + ".context_length") : 2048, tied, bias,
+                    tokenId(gguf, "tokenizer.ggml.bos_token_id"), tokenId(gguf, "tokenizer.ggml.eos_token_id"));
         } catch (IllegalArgumentException e) {
-            throw new ShearsException(path + ": " + e.getMessage());
+            throw Printable.error(path + ": " + e.getMessage());
         }
     }
 
+    /** A positive int. */
     private static int integer(GgufFile gguf, String key) {
-        if (gguf.metadata().get(key) instanceof Number n) return n.intValue();
-        throw new ShearsException(gguf.path() + ": missing metadata " + key);
+        Object v = gguf.metadata().get(key);
+        if (v == null) throw Printable.error(gguf.path() + ": missing metadata " + key);
+        if (v instanceof Long n && n > 0 && n <= Integer.MAX_VALUE) return n.intValue();
+        throw Printable.error(gguf.path() + ": metadata " + key + " is " + v + ", not a positive integer");
+    }
+
+    private static int tokenId(GgufFile gguf, String key) {
+        Object v = gguf.metadata().get(key);
+        if (v == null) return -1;
+        if (v instanceof Long n && n >= 0 && n <= Integer.MAX_VALUE) return n.intValue();
+        throw Printable.error(gguf.path() + ": metadata " + key + " is " + v + ", not a token id");
     }
 
     private static double number(GgufFile gguf, String key) {
         if (gguf.metadata().get(key) instanceof Number n) return n.doubleValue();
-        throw new ShearsException(gguf.path() + ": missing metadata " + key);
+        throw Printable.error(gguf.path() + ": missing or non-numeric metadata " + key);
     }
 
     /** A per-layer value stored as a scalar or as an array with one entry per layer. */
     private static int[] perLayer(GgufFile gguf, String key, int numLayers, int[] fallback) {
         Object v = gguf.metadata().get(key);
         int[] out = new int[numLayers];
-        if (v instanceof Number n) {
+        if (v instanceof Long n && n >= 0 && n <= Integer.MAX_VALUE) {
             Arrays.fill(out, n.intValue());
         } else if (v instanceof List<?> list && list.size() == numLayers) {
-            for (int l = 0; l < numLayers; l++) out[l] = ((Number) list.get(l)).intValue();
+            for (int l = 0; l < numLayers; l++) {
+                if (!(list.get(l) instanceof Long n) || n < 0 || n > Integer.MAX_VALUE) {
+                    throw Printable.error(gguf.path() + ": metadata " + key + " has " + list.get(l) + " for layer " + l);
+                }
+                out[l] = n.intValue();
+            }
         } else if (v == null && fallback != null) {
             return fallback.clone();
         } else {
-            throw new ShearsException(gguf.path() + ": missing or malformed metadata " + key);
+            throw Printable.error(gguf.path() + ": missing or malformed metadata " + key);
         }
         return out;
     }

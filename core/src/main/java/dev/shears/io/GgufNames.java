@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
 /** The one table of GGUF (llama.cpp) tensor names. */
 public final class GgufNames {
     private static final Map<TensorRole, String> NAMES = new EnumMap<>(TensorRole.class);
-    private static final Pattern LAYER = Pattern.compile("blk\\.(\\d+)\\.(.+)");
+    private static final Pattern LAYER = Pattern.compile("blk\\.(\\d{1,9})\\.(.+)");
 
     static {
         NAMES.put(TensorRole.EMBEDDING, "token_embd.weight");

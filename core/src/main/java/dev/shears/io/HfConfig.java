@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.shears.ShearsException;
 import dev.shears.model.Architecture;
 import dev.shears.model.LayerShape;
 import dev.shears.model.ModelConfig;
@@ -32,13 +31,14 @@ public final class HfConfig {
     }
 
     public static ModelConfig read(Path file) {
+        if (!Files.isRegularFile(file)) throw Printable.error(file + ": missing (a Hugging Face model folder needs config.json)");
         JsonNode n;
         try {
             n = JSON.readTree(file.toFile());
         } catch (IOException e) {
-            throw new ShearsException(file + ": not valid JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
+            throw Printable.error(file + ": not valid JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
         }
-        if (n == null || !n.isObject()) throw new ShearsException(file + ": not a JSON object");
+        if (n == null || !n.isObject()) throw Printable.error(file + ": not a JSON object");
         return parse(file, n);
     }
 
@@ -46,20 +46,25 @@ public final class HfConfig {
         String archName = n.path("architectures").path(0).asText("");
         Architecture arch = Architecture.fromHfClass(archName)
                 .or(() -> Architecture.fromModelType(n.path("model_type").asText("")))
-                .orElseThrow(() -> new ShearsException(file + ": unsupported architecture '" + (archName.isEmpty() ? n.path("model_type").asText("?") : archName)
+                .orElseThrow(() -> Printable.error(file + ": unsupported architecture '" + (archName.isEmpty() ? n.path("model_type").asText("?") : archName)
                         + "' (supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM)"));
         int dim = required(file, n, "hidden_size");
         int numLayers = required(file, n, "num_hidden_layers");
-        int numHeads = required(file, n, "num_attention_heads");
-        int numKvHeads = n.hasNonNull("num_key_value_heads") ? n.get("num_key_value_heads").asInt() : numHeads;
-        int ffnDim = required(file, n, "intermediate_size");
         int vocab = required(file, n, "vocab_size");
-        int headDim = n.hasNonNull("head_dim") ? n.get("head_dim").asInt() : dim / numHeads;
+        boolean perLayer = n.has(LAYER_SHAPES);
+        // with per-layer shapes the stock fields are only the widest layer's (0 where every layer lost its attention)
+        int numHeads = perLayer ? n.path("num_attention_heads").asInt(0) : required(file, n, "num_attention_heads");
+        int numKvHeads = n.hasNonNull("num_key_value_heads") ? n.get("num_key_value_heads").asInt() : numHeads;
+        int ffnDim = perLayer ? n.path("intermediate_size").asInt(0) : required(file, n, "intermediate_size");
+        int headDim;
+        if (n.hasNonNull("head_dim")) headDim = n.get("head_dim").asInt();
+        else if (numHeads > 0 && dim % numHeads == 0) headDim = dim / numHeads;
+        else throw Printable.error(file + ": hidden_size " + dim + " is not a multiple of num_attention_heads " + numHeads + " and there is no head_dim");
         List<LayerShape> layers = new ArrayList<>();
-        if (n.has(LAYER_SHAPES)) {
+        if (perLayer) {
             JsonNode shapes = n.get(LAYER_SHAPES);
             if (!shapes.isArray() || shapes.size() != numLayers) {
-                throw new ShearsException(file + ": " + LAYER_SHAPES + " must list " + numLayers + " layers");
+                throw Printable.error(file + ": " + LAYER_SHAPES + " must list " + numLayers + " layers");
             }
             for (JsonNode s : shapes) {
                 layers.add(layerShape(file, s.path("num_attention_heads").asInt(-1), s.path("num_key_value_heads").asInt(-1), s.path("intermediate_size").asInt(-1)));
@@ -68,13 +73,14 @@ public final class HfConfig {
             layers.addAll(Collections.nCopies(numLayers, layerShape(file, numHeads, numKvHeads, ffnDim)));
         }
         boolean tied = n.path("tie_word_embeddings").asBoolean(false);
-        boolean bias = arch == Architecture.QWEN2 || n.path("attention_bias").asBoolean(false);
+        // Qwen2 configs have no attention_bias field: their projections always carry biases
+        boolean bias = n.path("attention_bias").asBoolean(arch == Architecture.QWEN2);
         try {
             return new ModelConfig(arch, dim, headDim, vocab, layers, (float) n.path("rms_norm_eps").asDouble(1e-6),
                     n.path("rope_theta").asDouble(10000), ropeScaling(file, n.path("rope_scaling")),
                     n.path("max_position_embeddings").asInt(2048), tied, bias, firstId(n.path("bos_token_id")), firstId(n.path("eos_token_id")));
         } catch (IllegalArgumentException e) {
-            throw new ShearsException(file + ": " + e.getMessage());
+            throw Printable.error(file + ": " + e.getMessage());
         }
     }
 
@@ -82,13 +88,13 @@ public final class HfConfig {
         try {
             return new LayerShape(heads, kvHeads, ffn);
         } catch (IllegalArgumentException e) {
-            throw new ShearsException(file + ": " + e.getMessage());
+            throw Printable.error(file + ": " + e.getMessage());
         }
     }
 
     private static int required(Path file, JsonNode n, String key) {
         JsonNode v = n.get(key);
-        if (v == null || !v.canConvertToInt() || v.asInt() <= 0) throw new ShearsException(file + ": missing or invalid \"" + key + "\"");
+        if (v == null || !v.canConvertToInt() || v.asInt() <= 0) throw Printable.error(file + ": missing or invalid \"" + key + "\"");
         return v.asInt();
     }
 
@@ -105,7 +111,7 @@ public final class HfConfig {
             case "linear" -> RopeScaling.linear(s.path("factor").asDouble(1));
             case "llama3" -> RopeScaling.llama3(s.path("factor").asDouble(), s.path("low_freq_factor").asDouble(1),
                     s.path("high_freq_factor").asDouble(4), s.path("original_max_position_embeddings").asInt(8192));
-            default -> throw new ShearsException(file + ": unsupported rope_scaling type '" + type + "' (supported: linear, llama3)");
+            default -> throw Printable.error(file + ": unsupported rope_scaling type '" + type + "' (supported: linear, llama3)");
         };
     }
 
@@ -133,7 +139,7 @@ public final class HfConfig {
         }
         n.put("hidden_act", "silu");
         n.put("tie_word_embeddings", c.tiedEmbeddings());
-        if (c.architecture() != Architecture.QWEN2) n.put("attention_bias", c.attentionBias());
+        n.put("attention_bias", c.attentionBias());
         n.put("mlp_bias", false);
         if (c.bosId() >= 0) n.put("bos_token_id", c.bosId());
         if (c.eosId() >= 0) n.put("eos_token_id", c.eosId());
@@ -151,7 +157,7 @@ public final class HfConfig {
         try {
             AtomicFiles.writeString(file, JSON.writeValueAsString(toJson(c, torchDtype)) + "\n");
         } catch (IOException e) {
-            throw new ShearsException(file + ": cannot write: " + e.getMessage(), e);
+            throw Printable.error(file + ": cannot write: " + e.getMessage(), e);
         }
     }
 

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.shears.ShearsException;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
 import dev.shears.model.TensorRole;
@@ -14,7 +13,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashSet;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -41,64 +41,93 @@ public final class HfModel {
 
     public static Model read(Path dir) {
         ModelConfig config = HfConfig.read(dir.resolve("config.json"));
-        Model model = Model.zeros(config);
-        Set<String> loaded = new HashSet<>();
-        for (Path shard : shards(dir)) {
-            try (Safetensors.File file = Safetensors.open(shard)) {
+        Map<String, Path> index = shards(dir);
+        List<Safetensors.File> files = new ArrayList<>();
+        try {
+            for (Path shard : new LinkedHashSet<>(index.values())) files.add(Safetensors.open(shard));
+            // every name and shape is checked before any weight is allocated: a corrupt config must not ask for gigabytes
+            Map<String, Safetensors.File> found = new LinkedHashMap<>();
+            Map<String, HfNames.Key> keys = new HashMap<>();
+            for (Safetensors.File file : files) {
                 for (Safetensors.Entry e : file.entries().values()) {
-                    String name = e.name();
-                    if (HfNames.isIgnorable(name)) continue;
-                    HfNames.Key key = HfNames.parse(name)
-                            .orElseThrow(() -> new ShearsException(shard + ": unknown tensor '" + name + "' for " + config.architecture().hfClass));
+                    if (HfNames.isIgnorable(e.name())) continue;
+                    HfNames.Key key = check(config, index, file, e, found);
                     if (key.role() == TensorRole.LM_HEAD && config.tiedEmbeddings()) continue;
-                    if (key.role().perLayer && key.layer() >= config.numLayers()) {
-                        throw new ShearsException(shard + ": tensor '" + name + "' is for layer " + key.layer() + " but the config has " + config.numLayers() + " layers");
-                    }
-                    if (!key.role().isPresent(config, key.layer())) {
-                        throw new ShearsException(shard + ": unexpected tensor '" + name + "' (the config has no such weight"
-                                + (key.role().name().endsWith("_BIAS") ? ": attention_bias is false" : "") + ")");
-                    }
-                    int[] expected = key.role().shape(config, key.layer());
-                    if (!Arrays.equals(expected, e.shape())) {
-                        throw new ShearsException(shard + ": tensor '" + name + "' has shape " + Arrays.toString(e.shape())
-                                + ", the config implies " + Arrays.toString(expected));
-                    }
-                    model.weights().set(key.role(), key.layer(), file.read(name).values());
-                    loaded.add(name);
+                    found.put(e.name(), file);
+                    keys.put(e.name(), key);
                 }
             }
+            Model model = Model.zeros(config);
+            model.weights().forEach((role, layer, values) -> {
+                String name = HfNames.name(role, layer);
+                if (!found.containsKey(name)) throw Printable.error(dir + ": missing tensor '" + name + "'");
+            });
+            for (Map.Entry<String, Safetensors.File> e : found.entrySet()) {
+                HfNames.Key key = keys.get(e.getKey());
+                model.weights().set(key.role(), key.layer(), e.getValue().read(e.getKey()).values());
+            }
+            return model;
+        } finally {
+            files.forEach(Safetensors.File::close);
         }
-        model.weights().forEach((role, layer, values) -> {
-            String name = HfNames.name(role, layer);
-            if (!loaded.contains(name)) throw new ShearsException(dir + ": missing tensor '" + name + "'");
-        });
-        return model;
     }
 
-    /** The weight files of a folder, from the index when there is one. */
-    static List<Path> shards(Path dir) {
+    /** The role of one stored tensor, checked against the config and the index. */
+    private static HfNames.Key check(ModelConfig config, Map<String, Path> index, Safetensors.File file, Safetensors.Entry e, Map<String, Safetensors.File> found) {
+        Path shard = file.path();
+        String name = e.name();
+        if (found.containsKey(name)) throw Printable.error(shard + ": tensor '" + name + "' is also in " + found.get(name).path());
+        Path listed = index.get(name);
+        if (listed != null && !listed.equals(shard)) {
+            throw Printable.error(shard + ": holds tensor '" + name + "', which " + INDEX + " places in " + listed.getFileName());
+        }
+        HfNames.Key key = HfNames.parse(name)
+                .orElseThrow(() -> Printable.error(shard + ": unknown tensor '" + name + "' for " + config.architecture().hfClass));
+        if (key.role() == TensorRole.LM_HEAD && config.tiedEmbeddings()) return key;
+        if (key.role().perLayer && key.layer() >= config.numLayers()) {
+            throw Printable.error(shard + ": tensor '" + name + "' is for layer " + key.layer() + " but the config has " + config.numLayers() + " layers");
+        }
+        if (!key.role().isPresent(config, key.layer())) {
+            throw Printable.error(shard + ": unexpected tensor '" + name + "' (the config has no such weight"
+                    + (key.role().name().endsWith("_BIAS") ? ": attention_bias is false" : "") + ")");
+        }
+        int[] expected = key.role().shape(config, key.layer());
+        if (!Arrays.equals(expected, e.shape())) {
+            throw Printable.error(shard + ": tensor '" + name + "' has shape " + Arrays.toString(e.shape()) + ", the config implies " + Arrays.toString(expected));
+        }
+        return key;
+    }
+
+    /** Marks the single-file layout in {@link #shards}' map, which then has no per-tensor entries. */
+    private static final String WEIGHTS_KEY = "";
+
+    /** Tensor name → weight file, from the index when there is one ({@link #WEIGHTS_KEY} → the single file otherwise). */
+    static Map<String, Path> shards(Path dir) {
         Path index = dir.resolve(INDEX);
         if (Files.isRegularFile(index)) {
             JsonNode map;
             try {
                 map = JSON.readTree(index.toFile()).path("weight_map");
             } catch (IOException e) {
-                throw new ShearsException(index + ": not valid JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
+                throw Printable.error(index + ": not valid JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
             }
-            if (!map.isObject()) throw new ShearsException(index + ": no weight_map");
-            Set<String> files = new LinkedHashSet<>();
-            map.fields().forEachRemaining(e -> files.add(e.getValue().asText()));
-            List<Path> paths = new ArrayList<>();
-            for (String f : files) {
-                Path p = dir.resolve(f);
-                if (!Files.isRegularFile(p)) throw new ShearsException(index + ": lists shard " + f + ", which is missing");
-                paths.add(p);
+            if (!map.isObject() || map.isEmpty()) throw Printable.error(index + ": no weight_map");
+            Map<String, Path> out = new LinkedHashMap<>();
+            Path root = dir.toAbsolutePath().normalize();
+            for (Map.Entry<String, JsonNode> e : map.properties()) {
+                String f = e.getValue().asText("");
+                Path p = root.resolve(f).normalize();
+                if (!e.getValue().isTextual() || f.isEmpty() || !p.getParent().equals(root)) {
+                    throw Printable.error(index + ": tensor " + e.getKey() + " is placed in '" + f + "', which is not a file name in the folder");
+                }
+                if (!Files.isRegularFile(p)) throw Printable.error(index + ": lists shard " + f + ", which is missing");
+                out.put(e.getKey(), p.toAbsolutePath().normalize());
             }
-            return paths;
+            return out;
         }
         Path single = dir.resolve(WEIGHTS);
-        if (!Files.isRegularFile(single)) throw new ShearsException(dir + ": no " + WEIGHTS + " or " + INDEX);
-        return List.of(single);
+        if (!Files.isRegularFile(single)) throw Printable.error(dir + ": no " + WEIGHTS + " or " + INDEX);
+        return Map.of(WEIGHTS_KEY, single.toAbsolutePath().normalize());
     }
 
     /** Writes a model folder in fp32, one file when it fits in {@link #DEFAULT_SHARD_BYTES}. */
@@ -125,31 +154,45 @@ public final class HfModel {
             shards.getLast().add(t);
             current += bytes;
         }
-        try {
-            Files.createDirectories(dir);
-            Files.deleteIfExists(dir.resolve(INDEX));
-        } catch (IOException e) {
-            throw new ShearsException(dir + ": cannot create: " + e.getMessage(), e);
-        }
         Map<String, String> meta = Map.of("format", "pt");
-        if (shards.size() == 1) {
-            Safetensors.write(dir.resolve(WEIGHTS), shards.getFirst(), dtype, meta);
-        } else {
-            ObjectNode index = JSON.createObjectNode();
-            index.putObject("metadata").put("total_size", total);
-            ObjectNode map = index.putObject("weight_map");
-            for (int i = 0; i < shards.size(); i++) {
-                String file = String.format("model-%05d-of-%05d.safetensors", i + 1, shards.size());
-                Safetensors.write(dir.resolve(file), shards.get(i), dtype, meta);
-                for (TensorData t : shards.get(i)) map.put(t.name(), file);
+        Set<String> written = new LinkedHashSet<>();
+        try (AtomicFiles.Batch batch = new AtomicFiles.Batch()) {
+            if (shards.size() == 1) {
+                batch.add(dir.resolve(WEIGHTS), Safetensors.content(shards.getFirst(), dtype, meta));
+                written.add(WEIGHTS);
+            } else {
+                ObjectNode index = JSON.createObjectNode();
+                index.putObject("metadata").put("total_size", total);
+                ObjectNode map = index.putObject("weight_map");
+                for (int i = 0; i < shards.size(); i++) {
+                    String file = String.format("model-%05d-of-%05d.safetensors", i + 1, shards.size());
+                    batch.add(dir.resolve(file), Safetensors.content(shards.get(i), dtype, meta));
+                    written.add(file);
+                    for (TensorData t : shards.get(i)) map.put(t.name(), file);
+                }
+                String indexText = index.toPrettyString() + "\n";
+                batch.add(dir.resolve(INDEX), out -> out.write(indexText.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+                written.add(INDEX);
             }
-            try {
-                AtomicFiles.writeString(dir.resolve(INDEX), JSON.writeValueAsString(index) + "\n");
-                Files.deleteIfExists(dir.resolve(WEIGHTS));
-            } catch (IOException e) {
-                throw new ShearsException(dir + ": cannot write the shard index: " + e.getMessage(), e);
-            }
+            String configText = HfConfig.toJson(c, dtype == DType.F32 ? "float32" : dtype == DType.F16 ? "float16" : "bfloat16").toPrettyString() + "\n";
+            batch.add(dir.resolve("config.json"), out -> out.write(configText.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            batch.commit();
         }
-        HfConfig.write(c, dir.resolve("config.json"), dtype == DType.F32 ? "float32" : dtype == DType.F16 ? "float16" : "bfloat16");
+        removeStale(dir, written);
     }
+
+    /** Deletes weight files of an earlier write that the new one does not use, so they cannot be read with it. */
+    private static void removeStale(Path dir, Set<String> written) {
+        try (var files = Files.list(dir)) {
+            for (Path p : files.toList()) {
+                String name = p.getFileName().toString();
+                boolean ours = name.equals(WEIGHTS) || name.equals(INDEX) || SHARD.matcher(name).matches();
+                if (ours && !written.contains(name)) Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            throw Printable.error(dir + ": cannot remove the weight files of an earlier write: " + e.getMessage(), e);
+        }
+    }
+
+    private static final java.util.regex.Pattern SHARD = java.util.regex.Pattern.compile("model-\\d{5}-of-\\d{5}\\.safetensors");
 }

@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
 /** The one table of Hugging Face tensor names (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM). */
 public final class HfNames {
     private static final Map<TensorRole, String> NAMES = new EnumMap<>(TensorRole.class);
-    private static final Pattern LAYER = Pattern.compile("model\\.layers\\.(\\d+)\\.(.+)");
+    private static final Pattern LAYER = Pattern.compile("model\\.layers\\.(\\d{1,9})\\.(.+)");
 
     static {
         NAMES.put(TensorRole.EMBEDDING, "model.embed_tokens.weight");

@@ -1,6 +1,5 @@
 package dev.shears.io;
 
-import dev.shears.ShearsException;
 import dev.shears.model.Architecture;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
@@ -29,15 +28,19 @@ public final class Llama2cModel {
         ByteBuffer buffer;
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = channel.size();
-            if (size < 28) throw new ShearsException(file + ": truncated llama2.c checkpoint (" + size + " bytes, the header needs 28)");
-            if (size > Integer.MAX_VALUE) throw new ShearsException(file + ": llama2.c checkpoints over 2 GB are not supported");
+            if (size < 28) throw Printable.error(file + ": truncated llama2.c checkpoint (" + size + " bytes, the header needs 28)");
+            if (size > Integer.MAX_VALUE) throw Printable.error(file + ": llama2.c checkpoints over 2 GB are not supported");
             buffer = channel.map(FileChannel.MapMode.READ_ONLY, 0, size).order(ByteOrder.LITTLE_ENDIAN);
         } catch (IOException e) {
-            throw new ShearsException(file + ": cannot read: " + e.getMessage(), e);
+            throw Printable.error(file + ": cannot read: " + e.getMessage(), e);
         }
         boolean v1 = buffer.getInt(0) == MAGIC;
         int base = v1 ? 8 : 0;
-        if (v1 && buffer.getInt(4) != 1) throw new ShearsException(file + ": llama2.c export version " + buffer.getInt(4) + " is not supported (fp32 version 1 is)");
+        int headerBytes = v1 ? 256 : 28;
+        if (v1 && buffer.getInt(4) != 1) throw Printable.error(file + ": llama2.c export version " + buffer.getInt(4) + " is not supported (fp32 version 1 is)");
+        if (buffer.capacity() < headerBytes) {
+            throw Printable.error(file + ": truncated llama2.c checkpoint (" + buffer.capacity() + " bytes, the version 1 header needs 256)");
+        }
         int dim = buffer.getInt(base);
         int hidden = buffer.getInt(base + 4);
         int layers = buffer.getInt(base + 8);
@@ -46,21 +49,25 @@ public final class Llama2cModel {
         int vocab = buffer.getInt(base + 20);
         int seqLen = buffer.getInt(base + 24);
         boolean shared = v1 ? buffer.get(base + 28) != 0 : vocab > 0;
-        vocab = Math.abs(vocab);
+        vocab = vocab == Integer.MIN_VALUE ? 0 : Math.abs(vocab);
         if (dim <= 0 || hidden <= 0 || layers <= 0 || heads <= 0 || kvHeads <= 0 || vocab <= 0 || seqLen <= 0
-                || dim % heads != 0 || heads % kvHeads != 0 || dim > 1 << 16 || layers > 1024 || vocab > 1 << 22) {
-            throw new ShearsException(file + ": not a llama2.c checkpoint (implausible header: dim " + dim + ", hidden " + hidden + ", layers " + layers
+                || dim % heads != 0 || heads % kvHeads != 0 || (dim / heads) % 2 != 0 || dim > 1 << 16 || layers > 1024 || vocab > 1 << 22) {
+            throw Printable.error(file + ": not a llama2.c checkpoint (implausible header: dim " + dim + ", hidden " + hidden + ", layers " + layers
                     + ", heads " + heads + ", kv heads " + kvHeads + ", vocab " + vocab + ", seq_len " + seqLen + ")");
         }
         int headDim = dim / heads;
         ModelConfig config = ModelConfig.uniform(Architecture.LLAMA, dim, layers, heads, kvHeads, headDim, hidden, vocab, seqLen,
                 1e-5f, 10000, shared, false);
-        Model model = Model.zeros(config);
-        FloatBuffer f = buffer.position(v1 ? 256 : 28).slice().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        // checked before allocating: a corrupt header must not ask for gigabytes
         long needed = expectedFloats(config, v1, shared);
-        if (f.remaining() < needed) {
-            throw new ShearsException(file + ": truncated llama2.c checkpoint: " + (4L * f.remaining()) + " weight bytes, the header implies " + 4 * needed);
+        long weightBytes = buffer.capacity() - headerBytes;
+        if (weightBytes != 4 * needed) {
+            throw Printable.error(file + ": " + (weightBytes < 4 * needed ? "truncated llama2.c checkpoint" : "llama2.c checkpoint larger than its header implies")
+                    + ": " + weightBytes + " weight bytes, the header (dim " + dim + ", hidden " + hidden + ", layers " + layers + ", heads " + heads
+                    + ", kv heads " + kvHeads + ", vocab " + vocab + (shared ? " shared" : " unshared") + ", seq_len " + seqLen + ") implies " + 4 * needed);
         }
+        Model model = Model.zeros(config);
+        FloatBuffer f = buffer.position(headerBytes).slice().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
         if (v1) {
             readLayers(f, model, TensorRole.ATTENTION_NORM);
             readLayers(f, model, TensorRole.FFN_NORM);

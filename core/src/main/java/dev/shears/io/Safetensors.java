@@ -3,7 +3,6 @@ package dev.shears.io;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.shears.ShearsException;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -14,7 +13,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -32,7 +30,9 @@ import java.util.Map;
 public final class Safetensors {
     /** Headers larger than this are refused as corrupt. */
     static final long MAX_HEADER = 100L << 20;
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private Safetensors() {
@@ -79,8 +79,9 @@ public final class Safetensors {
         /** Reads and converts one tensor to fp32. */
         public TensorData read(String name) {
             Entry e = entries.get(name);
-            if (e == null) throw new ShearsException(path + ": no tensor named " + name);
-            int n = Math.toIntExact(e.elements());
+            if (e == null) throw Printable.error(path + ": no tensor named " + name);
+            if (e.elements() > Integer.MAX_VALUE - 8) throw Printable.error(path + ": tensor " + name + " has " + e.elements() + " elements, too many for one array");
+            int n = (int) e.elements();
             float[] values = new float[n];
             MemorySegment s = data.asSlice(e.begin(), e.end() - e.begin());
             switch (e.dtype()) {
@@ -103,20 +104,20 @@ public final class Safetensors {
         Arena arena = Arena.ofShared();
         try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = channel.size();
-            if (size < 8) throw new ShearsException(path + ": truncated safetensors file (" + size + " bytes, no header)");
+            if (size < 8) throw Printable.error(path + ": truncated safetensors file (" + size + " bytes, no header)");
             MemorySegment all = channel.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             long headerLength = all.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
             if (headerLength < 2 || headerLength > MAX_HEADER || headerLength > size - 8) {
-                throw new ShearsException(path + ": safetensors header length " + headerLength + " is impossible for a file of " + size + " bytes");
+                throw Printable.error(path + ": safetensors header length " + headerLength + " is impossible for a file of " + size + " bytes");
             }
             byte[] headerBytes = all.asSlice(8, headerLength).toArray(ValueLayout.JAVA_BYTE);
             JsonNode header;
             try {
                 header = JSON.readTree(new String(headerBytes, StandardCharsets.UTF_8));
             } catch (IOException e) {
-                throw new ShearsException(path + ": safetensors header is not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
+                throw Printable.error(path + ": safetensors header is not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
             }
-            if (header == null || !header.isObject()) throw new ShearsException(path + ": safetensors header is not a JSON object");
+            if (header == null || !header.isObject()) throw Printable.error(path + ": safetensors header is not a JSON object");
             MemorySegment data = all.asSlice(8 + headerLength);
             Map<String, Entry> entries = new LinkedHashMap<>();
             Map<String, String> metadata = new LinkedHashMap<>();
@@ -124,6 +125,7 @@ public final class Safetensors {
             while (fields.hasNext()) {
                 Map.Entry<String, JsonNode> f = fields.next();
                 if (f.getKey().equals("__metadata__")) {
+                    if (!f.getValue().isObject()) throw Printable.error(path + ": safetensors __metadata__ is not a JSON object");
                     f.getValue().fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
                     continue;
                 }
@@ -133,7 +135,7 @@ public final class Safetensors {
             return new File(path, arena, data, entries, metadata);
         } catch (IOException e) {
             arena.close();
-            throw new ShearsException(path + ": cannot read: " + e.getMessage(), e);
+            throw Printable.error(path + ": cannot read: " + e.getMessage(), e);
         } catch (RuntimeException e) {
             arena.close();
             throw e;
@@ -142,27 +144,34 @@ public final class Safetensors {
 
     private static Entry entry(Path path, String name, JsonNode node, long dataSize) {
         String where = path + ": tensor " + name;
+        if (!node.isObject()) throw Printable.error(where + " has a header entry that is not a JSON object");
         String dtypeName = node.path("dtype").asText();
         DType dtype = DType.fromSafetensors(dtypeName)
-                .orElseThrow(() -> new ShearsException(where + " has unsupported dtype '" + dtypeName + "' (supported: F32, F16, BF16)"));
+                .orElseThrow(() -> Printable.error(where + " has unsupported dtype '" + dtypeName + "' (supported: F32, F16, BF16)"));
         JsonNode shapeNode = node.path("shape");
         JsonNode offsets = node.path("data_offsets");
-        if (!shapeNode.isArray() || !offsets.isArray() || offsets.size() != 2) throw new ShearsException(where + " has a malformed header entry");
+        if (!shapeNode.isArray() || !offsets.isArray() || offsets.size() != 2) {
+            throw Printable.error(where + " has a malformed header entry (needs \"dtype\", \"shape\" and two \"data_offsets\")");
+        }
+        if (!offsets.get(0).canConvertToLong() || !offsets.get(1).canConvertToLong() || !offsets.get(0).isIntegralNumber() || !offsets.get(1).isIntegralNumber()) {
+            throw Printable.error(where + " has non-integer data offsets " + offsets);
+        }
         int[] shape = new int[shapeNode.size()];
         long elements = 1;
         for (int i = 0; i < shape.length; i++) {
-            long d = shapeNode.get(i).asLong(-1);
-            if (d < 0 || d > Integer.MAX_VALUE) throw new ShearsException(where + " has an invalid dimension " + shapeNode.get(i));
+            long d = shapeNode.get(i).isIntegralNumber() && shapeNode.get(i).canConvertToLong() ? shapeNode.get(i).asLong() : -1;
+            if (d < 0 || d > Integer.MAX_VALUE) throw Printable.error(where + " has an invalid dimension " + shapeNode.get(i));
             shape[i] = (int) d;
+            if (d != 0 && elements > Long.MAX_VALUE / 8 / d) throw Printable.error(where + " has an impossible shape " + shapeNode);
             elements *= d;
         }
         long begin = offsets.get(0).asLong(-1);
         long end = offsets.get(1).asLong(-1);
         if (begin < 0 || end < begin || end > dataSize) {
-            throw new ShearsException(where + " has data offsets [" + begin + ", " + end + "] outside the " + dataSize + " data bytes (truncated file?)");
+            throw Printable.error(where + " has data offsets [" + begin + ", " + end + "] outside the " + dataSize + " data bytes (truncated file?)");
         }
         if (end - begin != elements * dtype.bytes) {
-            throw new ShearsException(where + ": shape " + java.util.Arrays.toString(shape) + " × " + dtype + " needs " + elements * dtype.bytes
+            throw Printable.error(where + ": shape " + java.util.Arrays.toString(shape) + " × " + dtype + " needs " + elements * dtype.bytes
                     + " bytes but its data range holds " + (end - begin));
         }
         return new Entry(name, dtype, shape, begin, end);
@@ -173,7 +182,7 @@ public final class Safetensors {
         sorted.sort(Comparator.comparingLong(Entry::begin));
         for (int i = 1; i < sorted.size(); i++) {
             if (sorted.get(i).begin() < sorted.get(i - 1).end()) {
-                throw new ShearsException(path + ": tensors " + sorted.get(i - 1).name() + " and " + sorted.get(i).name() + " overlap");
+                throw Printable.error(path + ": tensors " + sorted.get(i - 1).name() + " and " + sorted.get(i).name() + " overlap");
             }
         }
     }
@@ -184,6 +193,11 @@ public final class Safetensors {
      * @param metadata the {@code __metadata__} strings (e.g. {"format": "pt"})
      */
     public static void write(Path path, List<TensorData> tensors, DType dtype, Map<String, String> metadata) {
+        AtomicFiles.write(path, content(tensors, dtype, metadata));
+    }
+
+    /** The bytes of a file of these tensors, for {@link AtomicFiles}. */
+    public static AtomicFiles.Content content(List<TensorData> tensors, DType dtype, Map<String, String> metadata) {
         List<TensorData> sorted = new ArrayList<>(tensors);
         sorted.sort(Comparator.comparing(TensorData::name));
         ObjectNode header = JSON.createObjectNode();
@@ -193,6 +207,7 @@ public final class Safetensors {
         }
         long offset = 0;
         for (TensorData t : sorted) {
+            if (t.name().equals("__metadata__") || header.has(t.name())) throw new IllegalArgumentException("two tensors are named " + t.name());
             ObjectNode e = header.putObject(t.name());
             e.put("dtype", dtype.safetensorsName);
             var shape = e.putArray("shape");
@@ -205,7 +220,7 @@ public final class Safetensors {
         int padded = (json.length + 7) / 8 * 8;
         byte[] headerBytes = java.util.Arrays.copyOf(json, padded);
         java.util.Arrays.fill(headerBytes, json.length, padded, (byte) ' ');
-        AtomicFiles.write(path, out -> {
+        return out -> {
             ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
             out.write(length.array());
             out.write(headerBytes);
@@ -219,7 +234,7 @@ public final class Safetensors {
                 }
             }
             flush(buffer, out);
-        });
+        };
     }
 
     private static void flush(ByteBuffer buffer, OutputStream out) throws IOException {

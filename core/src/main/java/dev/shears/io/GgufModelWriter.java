@@ -1,0 +1,146 @@
+package dev.shears.io;
+
+import dev.shears.model.LayerShape;
+import dev.shears.model.Model;
+import dev.shears.model.ModelConfig;
+import dev.shears.model.TensorRole;
+
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.function.ToIntFunction;
+
+/**
+ * {@link Model} → GGUF, as llama.cpp's {@code convert_hf_to_gguf.py} lays out a llama-family model:
+ * {@code general.*} and {@code <arch>.*} hyper-parameters, optional {@code tokenizer.ggml.*} data,
+ * and the tensors named by {@link GgufNames}. Query and key rows (and their biases) go back to the
+ * interleaved RoPE layout for llama/mistral. Matrices are stored in the chosen type (Q8_0 only where
+ * rows are a multiple of 32, F32 otherwise, as ggml cannot block them); norms and biases stay F32.
+ * Per-layer head counts and FFN widths of a non-uniform model are written as arrays, which
+ * llama.cpp's loader accepts for those keys.
+ */
+public final class GgufModelWriter {
+    private GgufModelWriter() {
+    }
+
+    /**
+     * How to write.
+     *
+     * @param matrixType storage of the 2-D weights: F32, F16, BF16 or Q8_0
+     * @param tokenizer  tokenizer metadata to embed (its token count must be the vocabulary size)
+     * @param name       {@code general.name}, or "" for none
+     */
+    public record Options(GgufType matrixType, Optional<GgufTokenizerData> tokenizer, String name) {
+        public Options {
+            if (!matrixType.isSupported()) throw new IllegalArgumentException("cannot write matrices as " + matrixType + " (F32, F16, BF16, Q8_0 are supported)");
+        }
+
+        public static Options defaults() {
+            return new Options(GgufType.F32, Optional.empty(), "");
+        }
+
+        public Options withMatrixType(GgufType type) {
+            return new Options(type, tokenizer, name);
+        }
+
+        public Options withTokenizer(GgufTokenizerData data) {
+            return new Options(matrixType, Optional.of(data), name);
+        }
+
+        public Options withName(String newName) {
+            return new Options(matrixType, tokenizer, newName);
+        }
+    }
+
+    public static void write(Model model, Path path) {
+        write(model, path, Options.defaults());
+    }
+
+    /** Writes {@code model} to {@code path} atomically. */
+    public static void write(Model model, Path path, Options options) {
+        writer(model, path, options).write(path);
+    }
+
+    static GgufWriter writer(Model model, Path path, Options options) {
+        ModelConfig c = model.config();
+        String arch = GgufModel.archName(c.architecture());
+        switch (c.ropeScaling().type()) {
+            case NONE, LINEAR -> { }
+            case LLAMA3 -> throw Printable.error(path + ": cannot write GGUF: llama3 rope scaling (a rope_freqs tensor) is not supported yet");
+        }
+        GgufWriter w = new GgufWriter();
+        w.putString("general.architecture", arch);
+        if (!options.name().isEmpty()) w.putString("general.name", options.name());
+        w.putU32("general.file_type", switch (options.matrixType()) {
+            case F16 -> 1;
+            case Q8_0 -> 7;
+            case BF16 -> 32;
+            default -> 0;
+        });
+        w.putU32("general.quantization_version", 2);
+        w.putU32(arch + ".vocab_size", c.vocabSize());
+        w.putU32(arch + ".context_length", c.maxSeqLen());
+        w.putU32(arch + ".embedding_length", c.dim());
+        w.putU32(arch + ".block_count", c.numLayers());
+        perLayer(w, c, arch + ".feed_forward_length", LayerShape::ffnDim);
+        perLayer(w, c, arch + ".attention.head_count", LayerShape::numHeads);
+        perLayer(w, c, arch + ".attention.head_count_kv", LayerShape::numKvHeads);
+        w.putU32(arch + ".attention.key_length", c.headDim());
+        w.putU32(arch + ".attention.value_length", c.headDim());
+        w.putU32(arch + ".rope.dimension_count", c.headDim());
+        w.putF32(arch + ".rope.freq_base", (float) c.ropeTheta());
+        w.putF32(arch + ".attention.layer_norm_rms_epsilon", c.normEps());
+        if (c.ropeScaling().type() == dev.shears.model.RopeScaling.Type.LINEAR) {
+            w.putString(arch + ".rope.scaling.type", "linear");
+            w.putF32(arch + ".rope.scaling.factor", (float) c.ropeScaling().factor());
+        }
+        if (options.tokenizer().isPresent()) {
+            GgufTokenizerData t = options.tokenizer().get();
+            if (t.tokens().size() != c.vocabSize()) {
+                throw Printable.error(path + ": cannot write GGUF: the tokenizer has " + t.tokens().size() + " tokens, the model's vocabulary " + c.vocabSize());
+            }
+            t.writeTo(w);
+        } else {
+            if (c.bosId() >= 0) w.putU32("tokenizer.ggml.bos_token_id", c.bosId());
+            if (c.eosId() >= 0) w.putU32("tokenizer.ggml.eos_token_id", c.eosId());
+        }
+        for (TensorRole role : TensorRole.values()) {
+            if (!role.perLayer && role.isStored(c)) tensor(w, model, options, role, -1);
+        }
+        for (int l = 0; l < c.numLayers(); l++) {
+            for (TensorRole role : TensorRole.values()) {
+                if (role.perLayer && role.isStored(c) && role.isPresent(c, l)) tensor(w, model, options, role, l);
+            }
+        }
+        return w;
+    }
+
+    private static void perLayer(GgufWriter w, ModelConfig c, String key, ToIntFunction<LayerShape> field) {
+        int[] values = c.layers().stream().mapToInt(field).toArray();
+        if (c.isUniform()) w.putU32(key, values[0]);
+        else w.putI32s(key, values);
+    }
+
+    private static void tensor(GgufWriter w, Model model, Options options, TensorRole role, int layer) {
+        ModelConfig c = model.config();
+        int[] shape = role.shape(c, layer);
+        float[] values = model.weights().get(role, layer);
+        if (GgufModel.interleavedRope(c) && role.perLayer) {
+            LayerShape s = c.layer(layer);
+            int cols = role.rank() == 2 ? shape[1] : 1;
+            switch (role) {
+                case QUERY, QUERY_BIAS -> {
+                    values = values.clone();
+                    RopeLayout.halvesToInterleaved(values, s.numHeads(), c.headDim(), cols);
+                }
+                case KEY, KEY_BIAS -> {
+                    values = values.clone();
+                    RopeLayout.halvesToInterleaved(values, s.numKvHeads(), c.headDim(), cols);
+                }
+                default -> { }
+            }
+        }
+        GgufType type = GgufType.F32;
+        if (role.rank() == 2 && shape[1] % options.matrixType().blockSize == 0) type = options.matrixType();
+        w.tensor(GgufNames.name(role, layer), shape, type, values);
+    }
+}
