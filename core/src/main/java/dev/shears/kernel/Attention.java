@@ -60,13 +60,15 @@ public final class Attention {
         int keys = shape.keys();
         Parallel.forEach(shape.numHeads(), h -> {
             int kvHead = h / group;
+            float[] lanes = new float[4 * S.length()];
             for (int i = 0; i < shape.queries(); i++) {
                 int p = probsOff + h * headStride + i * rowStride;
                 int qi = qOff + i * qWidth + h * hd;
                 int visible = shape.startPos() + i + 1;
+                dots(probs, p, q, qi, k, kvOff + kvHead * hd, kvWidth, visible, hd, lanes);
                 float max = Float.NEGATIVE_INFINITY;
                 for (int j = 0; j < visible; j++) {
-                    float s = dot(q, qi, k, kvOff + j * kvWidth + kvHead * hd, hd) * scale;
+                    float s = probs[p + j] * scale;
                     probs[p + j] = s;
                     if (s > max) max = s;
                 }
@@ -148,15 +150,16 @@ public final class Attention {
         int keys = shape.keys();
         Parallel.forEach(shape.numKvHeads(), kvHead -> {
             float[] dP = new float[keys];
+            float[] lanes = new float[4 * S.length()];
             for (int h = kvHead * group; h < (kvHead + 1) * group; h++) {
                 for (int i = 0; i < shape.queries(); i++) {
                     int p = probsOff + (h * shape.queries() + i) * keys;
                     int qi = qOff + i * qWidth + h * hd;
                     int visible = shape.startPos() + i + 1;
+                    dots(dP, 0, dCtx, qi, v, kvOff + kvHead * hd, kvWidth, visible, hd, lanes);
                     float rowSum = 0;
                     for (int j = 0; j < visible; j++) {
                         int kj = kvOff + j * kvWidth + kvHead * hd;
-                        dP[j] = dot(dCtx, qi, v, kj, hd);
                         rowSum += probs[p + j] * dP[j];
                         axpy(dV, kj, probs[p + j], dCtx, qi, hd);
                     }
@@ -169,6 +172,56 @@ public final class Attention {
                 }
             }
         });
+    }
+
+    /**
+     * {@code out[outOff + j] = dot(a[aOff..], b[bOff + j·bStride ..], n)} for j in [0, count), bit for bit
+     * what {@link #dot} gives for each j, four rows of b at a time: the loads of a are shared, and the
+     * four fixed-order lane sums run side by side instead of one long dependent chain each, with no
+     * allocation ({@link Lanes#sum} copies the lanes to a new array).
+     *
+     * @param lanes scratch of at least 4 × lanes floats
+     */
+    static void dots(float[] out, int outOff, float[] a, int aOff, float[] b, int bOff, int bStride, int count, int n, float[] lanes) {
+        int len = S.length();
+        int bound = n >= len ? S.loopBound(n) : 0;
+        int j = 0;
+        for (; j + 4 <= count; j += 4) {
+            int b0 = bOff + j * bStride, b1 = b0 + bStride, b2 = b1 + bStride, b3 = b2 + bStride;
+            float d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+            if (bound > 0) {
+                FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
+                for (int i = 0; i < bound; i += len) {
+                    FloatVector av = FloatVector.fromArray(S, a, aOff + i);
+                    s0 = av.fma(FloatVector.fromArray(S, b, b0 + i), s0);
+                    s1 = av.fma(FloatVector.fromArray(S, b, b1 + i), s1);
+                    s2 = av.fma(FloatVector.fromArray(S, b, b2 + i), s2);
+                    s3 = av.fma(FloatVector.fromArray(S, b, b3 + i), s3);
+                }
+                s0.intoArray(lanes, 0);
+                s1.intoArray(lanes, len);
+                s2.intoArray(lanes, 2 * len);
+                s3.intoArray(lanes, 3 * len);
+                for (int l = 0; l < len; l++) { // left to right, as Lanes.sum
+                    d0 += lanes[l];
+                    d1 += lanes[len + l];
+                    d2 += lanes[2 * len + l];
+                    d3 += lanes[3 * len + l];
+                }
+            }
+            for (int i = bound; i < n; i++) {
+                float ai = a[aOff + i];
+                d0 += ai * b[b0 + i];
+                d1 += ai * b[b1 + i];
+                d2 += ai * b[b2 + i];
+                d3 += ai * b[b3 + i];
+            }
+            out[outOff + j] = d0;
+            out[outOff + j + 1] = d1;
+            out[outOff + j + 2] = d2;
+            out[outOff + j + 3] = d3;
+        }
+        for (; j < count; j++) out[outOff + j] = dot(a, aOff, b, bOff + j * bStride, n);
     }
 
     static float dot(float[] a, int aOff, float[] b, int bOff, int n) {

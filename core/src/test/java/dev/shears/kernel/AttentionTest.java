@@ -5,6 +5,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import static dev.shears.tensor.Close.assertClose;
 
 class AttentionTest {
@@ -37,5 +39,19 @@ class AttentionTest {
         float[] ctxInference = new float[ctx.length];
         Attention.forwardInference(ctxInference, 0, new float[heads * keys], q, qOff, k, v, kvOff, shape);
         assertClose("inference context", ctx, ctxInference, 0, 0);
+    }
+
+    @ParameterizedTest(name = "n {0}, count {1}")
+    @CsvSource({"1,1", "7,5", "16,4", "17,9", "64,13", "100,3", "128,8"})
+    void dotsEqualDotBitForBit(int n, int count) {
+        Random r = new Random(n * 7L + count);
+        int stride = n + 3;
+        float[] a = random(r, 2 + n);
+        float[] b = random(r, 5 + count * stride);
+        float[] out = new float[1 + count];
+        Attention.dots(out, 1, a, 2, b, 5, stride, count, n, new float[64]);
+        for (int j = 0; j < count; j++) {
+            assertEquals(Float.floatToRawIntBits(Attention.dot(a, 2, b, 5 + j * stride, n)), Float.floatToRawIntBits(out[1 + j]), "key " + j);
+        }
     }
 }
