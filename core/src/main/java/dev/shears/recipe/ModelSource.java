@@ -1,6 +1,7 @@
 package dev.shears.recipe;
 
 import dev.shears.ShearsException;
+import dev.shears.io.GgufModel;
 import dev.shears.io.ModelLoader;
 import dev.shears.model.Model;
 import dev.shears.tokenizer.Tokenizer;
@@ -20,7 +21,8 @@ public final class ModelSource {
      */
     public static LoadedModel open(Path model, Optional<Path> tokenizer) {
         Model loaded = ModelLoader.load(model);
-        Tokenizer tok = tokenizer.map(TokenizerLoader::load).orElseGet(() -> findTokenizer(model));
+        Tokenizer tok = tokenizer(model, tokenizer).orElseThrow(() -> new ShearsException(model
+                + ": no tokenizer found beside the model; pass --tokenizer FILE (tokenizer.json, tokenizer.model or a llama2.c tokenizer .bin)"));
         if (tok.vocabSize() > loaded.config().vocabSize()) {
             throw new ShearsException("the tokenizer has " + tok.vocabSize() + " tokens but the model only " + loaded.config().vocabSize()
                     + " embeddings: they do not belong together");
@@ -28,13 +30,11 @@ public final class ModelSource {
         return new LoadedModel(loaded, tok, model, ModelLoader.format(model));
     }
 
-    /** The explicit tokenizer, else the one beside the model, if any. */
+    /** The explicit tokenizer, else the one beside the model, else the one inside a GGUF file, if any. */
     public static Optional<Tokenizer> tokenizer(Path model, Optional<Path> explicit) {
-        return explicit.isPresent() ? explicit.map(TokenizerLoader::load) : TokenizerFiles.find(model).map(TokenizerLoader::load);
-    }
-
-    private static Tokenizer findTokenizer(Path model) {
-        return TokenizerFiles.find(model).map(TokenizerLoader::load).orElseThrow(() -> new ShearsException(
-                model + ": no tokenizer found beside the model; pass --tokenizer FILE (tokenizer.json, tokenizer.model or a llama2.c tokenizer .bin)"));
+        if (explicit.isPresent()) return explicit.map(TokenizerLoader::load);
+        Optional<Tokenizer> beside = TokenizerFiles.find(model).map(TokenizerLoader::load);
+        if (beside.isPresent() || !"gguf".equals(ModelLoader.format(model))) return beside;
+        return GgufModel.readTokenizer(model).map(data -> GgufTokenizers.of(data, model));
     }
 }

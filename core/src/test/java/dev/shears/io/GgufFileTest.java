@@ -214,6 +214,11 @@ class GgufFileTest {
         int[] ids = {1, 403, 407, 261, 378, 434, 267, 360, 412, 267, 300, 358, 298, 426};
         assertArrayEquals(logits(bin, ids), logits(gguf, ids), "identical logits");
         assertEquals(tokenizer, GgufModel.readTokenizer(file).orElseThrow());
+        // the tokenizer inside the file serves the model on its own, with the ids of the llama2.c tokenizer
+        dev.shears.recipe.LoadedModel opened = dev.shears.recipe.ModelSource.open(file, java.util.Optional.empty());
+        String prompt = "Once upon a time, there was a little girl named Lily.";
+        assertArrayEquals(dev.shears.tokenizer.TokenizerLoader.load(models.resolve("tok512.bin")).encode(prompt), opened.tokenizer().encode(prompt));
+        assertEquals(prompt, opened.tokenizer().decode(opened.tokenizer().encode(prompt)));
         try (GgufFile g = GgufFile.open(file)) {
             assertEquals("stories260K", g.metadata().get("general.name"));
             assertEquals(512L, g.metadata().get("llama.context_length"));
