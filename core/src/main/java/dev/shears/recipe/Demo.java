@@ -50,7 +50,7 @@ public record Demo(Path out, Optional<Path> data, long steps, long seed, boolean
     static final int SEQ_LEN = 128;
     static final int STORIES = 6000;
     static final int EVAL_STORIES = 200;
-    static final String PROMPT = "Once upon a time";
+    static final String PROMPT = "Once upon a time, there was a little";
 
     /** What the demo made. */
     public record Result(Path out, Path parent, ModelConfig parentConfig, TrainRun.Result training, Optional<PerplexityResult> perplexity,
