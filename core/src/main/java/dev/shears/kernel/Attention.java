@@ -60,12 +60,11 @@ public final class Attention {
         int keys = shape.keys();
         Parallel.forEach(shape.numHeads(), h -> {
             int kvHead = h / group;
-            float[] lanes = new float[4 * S.length()];
             for (int i = 0; i < shape.queries(); i++) {
                 int p = probsOff + h * headStride + i * rowStride;
                 int qi = qOff + i * qWidth + h * hd;
                 int visible = shape.startPos() + i + 1;
-                dots(probs, p, q, qi, k, kvOff + kvHead * hd, kvWidth, visible, hd, lanes);
+                dots(probs, p, q, qi, k, kvOff + kvHead * hd, kvWidth, visible, hd);
                 float max = Float.NEGATIVE_INFINITY;
                 for (int j = 0; j < visible; j++) {
                     float s = probs[p + j] * scale;
@@ -79,13 +78,10 @@ public final class Attention {
                     sum += e;
                 }
                 float inv = 1f / sum;
+                for (int j = 0; j < visible; j++) probs[p + j] *= inv;
                 int c = ctxOff + i * qWidth + h * hd;
                 java.util.Arrays.fill(ctx, c, c + hd, 0f);
-                for (int j = 0; j < visible; j++) {
-                    float pj = probs[p + j] * inv;
-                    probs[p + j] = pj;
-                    axpy(ctx, c, pj, v, kvOff + j * kvWidth + kvHead * hd, hd);
-                }
+                accumulate(ctx, c, probs, p, 1, v, kvOff + kvHead * hd, kvWidth, visible, hd);
                 if (rowStride > 0) java.util.Arrays.fill(probs, p + visible, p + keys, 0f);
             }
         });
@@ -148,41 +144,48 @@ public final class Attention {
         int group = shape.numHeads() / shape.numKvHeads();
         float scale = (float) (1.0 / Math.sqrt(hd));
         int keys = shape.keys();
+        int queries = shape.queries();
+        int start = shape.startPos();
         Parallel.forEach(shape.numKvHeads(), kvHead -> {
-            float[] dP = new float[keys];
-            float[] lanes = new float[4 * S.length()];
+            float[] dS = SCRATCH.get();
+            if (dS.length < queries * keys) {
+                dS = new float[queries * keys];
+                SCRATCH.set(dS);
+            }
+            int kvCol = kvOff + kvHead * hd;
             for (int h = kvHead * group; h < (kvHead + 1) * group; h++) {
-                for (int i = 0; i < shape.queries(); i++) {
-                    int p = probsOff + (h * shape.queries() + i) * keys;
-                    int qi = qOff + i * qWidth + h * hd;
-                    int visible = shape.startPos() + i + 1;
-                    dots(dP, 0, dCtx, qi, v, kvOff + kvHead * hd, kvWidth, visible, hd, lanes);
+                int ph = probsOff + h * queries * keys;
+                int qCol = qOff + h * hd;
+                for (int i = 0; i < queries; i++) {
+                    int p = ph + i * keys;
+                    int row = i * keys;
+                    int visible = start + i + 1;
+                    dots(dS, row, dCtx, qCol + i * qWidth, v, kvCol, kvWidth, visible, hd); // dP
                     float rowSum = 0;
-                    for (int j = 0; j < visible; j++) {
-                        int kj = kvOff + j * kvWidth + kvHead * hd;
-                        rowSum += probs[p + j] * dP[j];
-                        axpy(dV, kj, probs[p + j], dCtx, qi, hd);
-                    }
-                    for (int j = 0; j < visible; j++) {
-                        int kj = kvOff + j * kvWidth + kvHead * hd;
-                        float dS = probs[p + j] * (dP[j] - rowSum) * scale;
-                        axpy(dQ, qi, dS, k, kj, hd);
-                        axpy(dK, kj, dS, q, qi, hd);
-                    }
+                    for (int j = 0; j < visible; j++) rowSum += probs[p + j] * dS[row + j];
+                    for (int j = 0; j < visible; j++) dS[row + j] = probs[p + j] * (dS[row + j] - rowSum) * scale;
+                    accumulate(dQ, qCol + i * qWidth, dS, row, 1, k, kvCol, kvWidth, visible, hd);
+                }
+                // key j is seen by queries i >= j - startPos; dV and dK gather over them in query order
+                for (int j = 0; j < keys; j++) {
+                    int first = Math.max(0, j - start);
+                    if (first >= queries) continue;
+                    int kj = kvOff + j * kvWidth + kvHead * hd;
+                    accumulate(dV, kj, probs, ph + first * keys + j, keys, dCtx, qCol + first * qWidth, qWidth, queries - first, hd);
+                    accumulate(dK, kj, dS, first * keys + j, keys, q, qCol + first * qWidth, qWidth, queries - first, hd);
                 }
             }
         });
     }
 
+    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
+
     /**
      * {@code out[outOff + j] = dot(a[aOff..], b[bOff + j·bStride ..], n)} for j in [0, count), bit for bit
      * what {@link #dot} gives for each j, four rows of b at a time: the loads of a are shared, and the
-     * four fixed-order lane sums run side by side instead of one long dependent chain each, with no
-     * allocation ({@link Lanes#sum} copies the lanes to a new array).
-     *
-     * @param lanes scratch of at least 4 × lanes floats
+     * four fixed-order lane sums run side by side instead of one long dependent chain each.
      */
-    static void dots(float[] out, int outOff, float[] a, int aOff, float[] b, int bOff, int bStride, int count, int n, float[] lanes) {
+    static void dots(float[] out, int outOff, float[] a, int aOff, float[] b, int bOff, int bStride, int count, int n) {
         int len = S.length();
         int bound = n >= len ? S.loopBound(n) : 0;
         int j = 0;
@@ -198,16 +201,10 @@ public final class Attention {
                     s2 = av.fma(FloatVector.fromArray(S, b, b2 + i), s2);
                     s3 = av.fma(FloatVector.fromArray(S, b, b3 + i), s3);
                 }
-                s0.intoArray(lanes, 0);
-                s1.intoArray(lanes, len);
-                s2.intoArray(lanes, 2 * len);
-                s3.intoArray(lanes, 3 * len);
-                for (int l = 0; l < len; l++) { // left to right, as Lanes.sum
-                    d0 += lanes[l];
-                    d1 += lanes[len + l];
-                    d2 += lanes[2 * len + l];
-                    d3 += lanes[3 * len + l];
-                }
+                d0 = Lanes.sum(s0);
+                d1 = Lanes.sum(s1);
+                d2 = Lanes.sum(s2);
+                d3 = Lanes.sum(s3);
             }
             for (int i = bound; i < n; i++) {
                 float ai = a[aOff + i];
@@ -238,11 +235,53 @@ public final class Attention {
         return sum;
     }
 
-    static void axpy(float[] y, int yOff, float alpha, float[] x, int xOff, int n) {
-        int i = 0;
-        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
-            FloatVector.fromArray(S, x, xOff + i).fma(FloatVector.broadcast(S, alpha), FloatVector.fromArray(S, y, yOff + i)).intoArray(y, yOff + i);
+    /**
+     * {@code y[yOff + d] += Σ_t w[wOff + t·wStride] · x[xOff + t·xStride + d]} for d in [0, n), the terms
+     * added one at a time in t order (fused multiply-adds in the vector part) — bit for bit a loop of
+     * {@code y += w_t · x_t} over t — with y held in registers, up to four vectors at a time.
+     */
+    static void accumulate(float[] y, int yOff, float[] w, int wOff, int wStride, float[] x, int xOff, int xStride, int count, int n) {
+        int len = S.length();
+        int bound = S.loopBound(n);
+        int d = 0;
+        for (; d + 4 * len <= bound; d += 4 * len) {
+            FloatVector a0 = FloatVector.fromArray(S, y, yOff + d), a1 = FloatVector.fromArray(S, y, yOff + d + len);
+            FloatVector a2 = FloatVector.fromArray(S, y, yOff + d + 2 * len), a3 = FloatVector.fromArray(S, y, yOff + d + 3 * len);
+            for (int t = 0, wi = wOff, xi = xOff + d; t < count; t++, wi += wStride, xi += xStride) {
+                FloatVector wt = FloatVector.broadcast(S, w[wi]);
+                a0 = FloatVector.fromArray(S, x, xi).fma(wt, a0);
+                a1 = FloatVector.fromArray(S, x, xi + len).fma(wt, a1);
+                a2 = FloatVector.fromArray(S, x, xi + 2 * len).fma(wt, a2);
+                a3 = FloatVector.fromArray(S, x, xi + 3 * len).fma(wt, a3);
+            }
+            a0.intoArray(y, yOff + d);
+            a1.intoArray(y, yOff + d + len);
+            a2.intoArray(y, yOff + d + 2 * len);
+            a3.intoArray(y, yOff + d + 3 * len);
         }
-        for (; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
+        if (d + 2 * len <= bound) {
+            FloatVector a0 = FloatVector.fromArray(S, y, yOff + d), a1 = FloatVector.fromArray(S, y, yOff + d + len);
+            for (int t = 0, wi = wOff, xi = xOff + d; t < count; t++, wi += wStride, xi += xStride) {
+                FloatVector wt = FloatVector.broadcast(S, w[wi]);
+                a0 = FloatVector.fromArray(S, x, xi).fma(wt, a0);
+                a1 = FloatVector.fromArray(S, x, xi + len).fma(wt, a1);
+            }
+            a0.intoArray(y, yOff + d);
+            a1.intoArray(y, yOff + d + len);
+            d += 2 * len;
+        }
+        if (d < bound) {
+            FloatVector a0 = FloatVector.fromArray(S, y, yOff + d);
+            for (int t = 0, wi = wOff, xi = xOff + d; t < count; t++, wi += wStride, xi += xStride) {
+                a0 = FloatVector.fromArray(S, x, xi).fma(FloatVector.broadcast(S, w[wi]), a0);
+            }
+            a0.intoArray(y, yOff + d);
+            d += len;
+        }
+        for (; d < n; d++) {
+            float acc = y[yOff + d];
+            for (int t = 0, wi = wOff, xi = xOff + d; t < count; t++, wi += wStride, xi += xStride) acc += w[wi] * x[xi];
+            y[yOff + d] = acc;
+        }
     }
 }

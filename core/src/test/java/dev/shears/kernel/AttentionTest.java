@@ -49,9 +49,41 @@ class AttentionTest {
         float[] a = random(r, 2 + n);
         float[] b = random(r, 5 + count * stride);
         float[] out = new float[1 + count];
-        Attention.dots(out, 1, a, 2, b, 5, stride, count, n, new float[64]);
+        Attention.dots(out, 1, a, 2, b, 5, stride, count, n);
         for (int j = 0; j < count; j++) {
             assertEquals(Float.floatToRawIntBits(Attention.dot(a, 2, b, 5 + j * stride, n)), Float.floatToRawIntBits(out[1 + j]), "key " + j);
+        }
+    }
+
+    @ParameterizedTest(name = "n {0}, count {1}")
+    @CsvSource({"1,1", "7,5", "16,4", "17,9", "48,13", "64,3", "100,7", "128,8", "200,2"})
+    void accumulateIsAnOrderedLoopOfMultiplyAdds(int n, int count) {
+        Random r = new Random(n * 31L + count);
+        int xStride = n + 5, wStride = 3;
+        float[] w = random(r, 1 + count * wStride);
+        float[] x = random(r, 2 + count * xStride);
+        float[] y = random(r, 4 + n);
+        float[] expected = y.clone();
+        int vectorPart = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.loopBound(n);
+        for (int t = 0; t < count; t++) {
+            for (int d = 0; d < n; d++) {
+                float wt = w[1 + t * wStride], xt = x[2 + t * xStride + d];
+                expected[4 + d] = d < vectorPart ? Math.fma(xt, wt, expected[4 + d]) : expected[4 + d] + wt * xt;
+            }
+        }
+        Attention.accumulate(y, 4, w, 1, wStride, x, 2, xStride, count, n);
+        for (int d = 0; d < y.length; d++) assertEquals(Float.floatToRawIntBits(expected[d]), Float.floatToRawIntBits(y[d]), "element " + d);
+    }
+
+    @org.junit.jupiter.api.Test
+    void laneSumsFollowTheirScalarTwin() {
+        Random r = new Random(5);
+        int n = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length();
+        for (int trial = 0; trial < 200; trial++) {
+            float[] lanes = new float[n];
+            for (int i = 0; i < n; i++) lanes[i] = (float) (r.nextGaussian() * Math.pow(10, r.nextInt(8) - 4));
+            float vector = dev.shears.tensor.Lanes.sum(jdk.incubator.vector.FloatVector.fromArray(jdk.incubator.vector.FloatVector.SPECIES_PREFERRED, lanes, 0));
+            assertEquals(Float.floatToRawIntBits(dev.shears.tensor.Lanes.sumScalar(lanes)), Float.floatToRawIntBits(vector));
         }
     }
 }
