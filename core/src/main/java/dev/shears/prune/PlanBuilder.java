@@ -21,7 +21,7 @@ public final class PlanBuilder {
     }
 
     public static PruningPlan build(ModelConfig parent, ImportanceScores scores, PruneTarget target) {
-        validate(parent, target);
+        check(parent, target);
         boolean[] droppedLayer = chooseDroppedLayers(parent, scores, target);
         int[] hidden = topK(scores.hidden(), target.dim());
         boolean[] noAttention = dropSubLayers(scores.attentionLayers(), droppedLayer, target.attentionLayersToDrop(), "attention");
@@ -67,7 +67,8 @@ public final class PlanBuilder {
         return plan;
     }
 
-    private static void validate(ModelConfig parent, PruneTarget t) {
+    /** Checks that a target fits the parent, before any work: every message names the axis and the limit. */
+    public static void check(ModelConfig parent, PruneTarget t) {
         if (t.numLayers() < 1 || t.numLayers() > parent.numLayers()) {
             throw new ShearsException("target keeps " + t.numLayers() + " layers; the model has " + parent.numLayers());
         }

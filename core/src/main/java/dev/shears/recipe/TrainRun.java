@@ -26,7 +26,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
@@ -215,26 +214,6 @@ public final class TrainRun {
             Path fromData = Path.of(domains.getFirst().tokenizer());
             if (Files.isRegularFile(fromData)) source = Optional.of(fromData);
         }
-        if (source.isEmpty()) return;
-        Path from = source.get();
-        if (Files.isDirectory(from)) {
-            Optional<Path> inside = TokenizerFiles.find(from);
-            if (inside.isEmpty()) return;
-            from = inside.get();
-        }
-        Path to = out.resolve(TokenizerFiles.canonicalName(from));
-        try {
-            if (!Files.isSameFile(from.toAbsolutePath().getParent(), out.toAbsolutePath()) || !from.getFileName().equals(to.getFileName())) {
-                Path tmp = Files.createTempFile(out, "." + to.getFileName() + ".", ".tmp");
-                Files.copy(from, tmp, StandardCopyOption.REPLACE_EXISTING);
-                AtomicFiles.move(tmp, to);
-            }
-            Path config2 = from.toAbsolutePath().getParent().resolve("tokenizer_config.json");
-            if (Files.isRegularFile(config2) && !Files.isSameFile(config2.getParent(), out.toAbsolutePath())) {
-                Files.copy(config2, out.resolve("tokenizer_config.json"), StandardCopyOption.REPLACE_EXISTING);
-            }
-        } catch (IOException e) {
-            throw new ShearsException(to + ": cannot copy the tokenizer: " + e.getMessage(), e);
-        }
+        source.ifPresent(from -> TokenizerFiles.copyInto(from, out));
     }
 }

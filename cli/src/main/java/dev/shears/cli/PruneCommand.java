@@ -1,0 +1,232 @@
+package dev.shears.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.ShearsException;
+import dev.shears.io.AtomicFiles;
+import dev.shears.io.HfConfig;
+import dev.shears.model.LayerShape;
+import dev.shears.model.ModelConfig;
+import dev.shears.model.TensorRole;
+import dev.shears.prune.Criterion;
+import dev.shears.prune.LayerPlan;
+import dev.shears.prune.TargetParser;
+import dev.shears.recipe.PruneRun;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/** {@code shears prune}: one-shot structured pruning to a chosen shape. */
+@Command(name = "prune", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
+        description = {"Prune a model to a smaller shape in one shot: score every unit (layers, attention heads by KV group, FFN",
+                "neurons, hidden channels) on calibration data or data-free, keep the best, slice the weights. Writes a loadable",
+                "model folder (weights, config, tokenizer, pruning-plan.json, importance.json) and a report (report.md, .json, .html).",
+                "Targets: fractions to remove per axis, exact kept counts (--target) or another config's shape (--target-config).",
+                "Criteria (METHODS.md): widths magnitude | random | activation | taylor; layers block-influence | angular |",
+                "every-k | taylor | magnitude | random. Defaults: taylor and block-influence with --calibration, else magnitude and every-k."},
+        footerHeading = "%nExamples:%n",
+        footer = {"  shears prune ../shared/data/models/stories260K/hf --tokenizer ../shared/data/models/stories260K/tok512.bin \\",
+                "      --calibration ../shared/data/eval/tinystories/tinystories_val_head.txt --ffn 0.5 --out /tmp/half-ffn",
+                "  shears prune MODEL --layers 0.2 --layer-importance angular --calibration data/ts --out pruned",
+                "  shears prune MODEL --target layers=4,hidden=48,heads=4,kv-heads=2,ffn=96 --importance activation --calibration text.txt --out p",
+                "  shears prune MODEL --drop-layers 2,3 --out p        (Jha et al.: explicit layers, data-free)",
+                "  shears prune MODEL --heads 0.5 --head-mode per-group --non-uniform --scores earlier/importance.json --out p"})
+final class PruneCommand implements Runnable {
+    @Parameters(index = "0", paramLabel = "MODEL", description = "A Hugging Face folder, a .gguf file or a llama2.c .bin.")
+    Path model;
+
+    @Option(names = "--tokenizer", paramLabel = "FILE", description = "Tokenizer (needed for llama2.c checkpoints; found beside the model otherwise).")
+    Path tokenizer;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output model folder (must not exist or be empty).")
+    Path out;
+
+    @Option(names = "--layers", paramLabel = "F", description = "Fraction of layers to remove.")
+    Double layers;
+
+    @Option(names = "--heads", paramLabel = "F", description = "Fraction of attention heads to remove (see --head-mode).")
+    Double heads;
+
+    @Option(names = "--ffn", paramLabel = "F", description = "Fraction of FFN neurons to remove.")
+    Double ffn;
+
+    @Option(names = "--hidden", paramLabel = "F", description = "Fraction of hidden channels to remove.")
+    Double hidden;
+
+    @Option(names = "--target", paramLabel = "SHAPE", description = "Exact kept counts, e.g. layers=12,hidden=512,heads=8,kv-heads=4,ffn=1376.")
+    String target;
+
+    @Option(names = "--target-config", paramLabel = "CONFIG.json", description = "Prune to the shape of this Hugging Face config.")
+    Path targetConfig;
+
+    @Option(names = "--drop-layers", paramLabel = "I,J", split = ",", description = "Remove exactly these layers (0-based).")
+    List<Integer> dropLayers = new ArrayList<>();
+
+    @Option(names = "--drop-attention", paramLabel = "N", defaultValue = "0", description = "Remove N attention sub-layers (least important).")
+    int dropAttention;
+
+    @Option(names = "--drop-ffn", paramLabel = "N", defaultValue = "0", description = "Remove N FFN sub-layers (least important).")
+    int dropFfn;
+
+    @Option(names = "--head-mode", paramLabel = "MODE", defaultValue = "GROUPS",
+            description = "GROUPS drops whole KV groups; PER_GROUP drops query heads evenly from every group. ${COMPLETION-CANDIDATES}")
+    TargetParser.HeadMode headMode;
+
+    @Option(names = "--non-uniform", description = "Let per-layer head and FFN counts follow importance (same total).")
+    boolean nonUniform;
+
+    @Option(names = "--multiple-of", paramLabel = "N", defaultValue = "1", description = "Round kept hidden and FFN widths to a multiple of N.")
+    int multipleOf;
+
+    @Option(names = "--importance", paramLabel = "CRITERION", description = "How widths are ranked (default: taylor with calibration, else magnitude).")
+    String importance;
+
+    @Option(names = "--layer-importance", paramLabel = "CRITERION", description = "How layers are ranked (default: block-influence with calibration, else every-k).")
+    String layerImportance;
+
+    @Option(names = "--calibration", paramLabel = "FILE|DIR", description = "Calibration text file or prepared token folder.")
+    Path calibration;
+
+    @Option(names = "--samples", paramLabel = "N", defaultValue = "32", description = "Calibration sequences.")
+    int samples;
+
+    @Option(names = "--seq-len", paramLabel = "N", defaultValue = "128", description = "Tokens per calibration sequence.")
+    int seqLen;
+
+    @Option(names = "--scores", paramLabel = "FILE", description = "Reuse importance.json from an earlier prune of the same model.")
+    Path scores;
+
+    @Option(names = "--angular-span", paramLabel = "N", defaultValue = "0", description = "Block length for the angular criterion (0: the layers removed).")
+    int angularSpan;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "1337", description = "Seed of the random criterion.")
+    long seed;
+
+    @Option(names = "--json", description = "Print one JSON object on stdout.")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        Map<String, Double> ratios = new LinkedHashMap<>();
+        if (layers != null) ratios.put("layers", layers);
+        if (heads != null) ratios.put("heads", heads);
+        if (ffn != null) ratios.put("ffn", ffn);
+        if (hidden != null) ratios.put("hidden", hidden);
+        TargetParser.Spec s = new TargetParser.Spec(ratios, target == null ? Map.of() : TargetParser.parseExact(target),
+                Optional.ofNullable(targetConfig).map(HfConfig::read), dropLayers, dropAttention, dropFfn, headMode, multipleOf, nonUniform);
+        if (s.isEmpty()) throw new ShearsException("nothing to prune: give --layers, --heads, --ffn, --hidden, --target, --target-config or --drop-layers");
+        PruneRun.Result r = new PruneRun(model, Optional.ofNullable(tokenizer), out, s, Optional.ofNullable(importance).map(PruneCommand::criterion),
+                Optional.ofNullable(layerImportance).map(PruneCommand::criterion), Optional.ofNullable(calibration), samples, seqLen,
+                Optional.ofNullable(scores), seed, angularSpan).run(ProgressBar.stderr(), m -> System.err.println("prune: " + m));
+        ObjectNode summary = summary(r);
+        writeReport(r, summary);
+        PrintWriter stdout = spec.commandLine().getOut();
+        if (json) {
+            stdout.println(Json.text(summary));
+            return;
+        }
+        stdout.printf(Locale.ROOT, "pruned %s -> %s in %.1f s%n", model, out, r.seconds());
+        stdout.printf(Locale.ROOT, "  parameters %,d -> %,d (%.1f%% kept)%n", r.parent().parameterCount(), r.pruned().parameterCount(),
+                100.0 * r.pruned().parameterCount() / r.parent().parameterCount());
+        stdout.printf("  shape %s -> %s%n", r.parent().describe(), r.pruned().describe());
+        r.perplexityBefore().ifPresent(b -> stdout.printf(Locale.ROOT, "  calibration perplexity %.3f -> %.3f (%d sequences)%n", b,
+                r.perplexityAfter().orElseThrow(), r.calibrationSequences()));
+        stdout.printf("  report: %s%n", out.resolve("report.html").toAbsolutePath());
+    }
+
+    static Criterion criterion(String name) {
+        try {
+            return Criterion.valueOf(name.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
+        } catch (IllegalArgumentException e) {
+            throw new ShearsException("unknown importance criterion '" + name + "' (known: magnitude, random, activation, taylor, block-influence, angular, every-k)");
+        }
+    }
+
+    private static String name(Criterion c) {
+        return c.name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    private static ObjectNode summary(PruneRun.Result r) {
+        ObjectNode n = Json.object();
+        n.put("out", r.out().toString()).put("seconds", r.seconds()).put("widthCriterion", name(r.widthCriterion()))
+                .put("layerCriterion", name(r.layerCriterion())).put("calibrationSequences", r.calibrationSequences());
+        n.put("paramsBefore", r.parent().parameterCount()).put("paramsAfter", r.pruned().parameterCount());
+        r.perplexityBefore().ifPresent(p -> n.put("calibrationPerplexityBefore", p));
+        r.perplexityAfter().ifPresent(p -> n.put("calibrationPerplexityAfter", p));
+        n.set("before", InfoCommand.describe(r.parent()));
+        n.set("after", InfoCommand.describe(r.pruned()));
+        ArrayNode layers = n.putArray("keptPerLayer");
+        for (int l = 0; l < r.plan().layers().size(); l++) {
+            LayerPlan p = r.plan().layers().get(l);
+            layers.addObject().put("layer", l).put("kept", p.kept()).put("heads", p.heads().length).put("kvHeads", p.kvHeads().length)
+                    .put("ffn", p.ffn().length);
+        }
+        n.put("hiddenKept", r.plan().hidden().length);
+        return n;
+    }
+
+    private static void writeReport(PruneRun.Result r, ObjectNode summary) {
+        ModelConfig a = r.parent(), b = r.pruned();
+        Map<TensorRole, Long> before = InfoCommand.parametersByRole(a), after = InfoCommand.parametersByRole(b);
+        StringBuilder md = new StringBuilder("# Pruning report\n\n");
+        md.append(String.format(Locale.ROOT, "%s → %s in %.1f s; widths ranked by **%s**, layers by **%s**, %d calibration sequences.%n%n",
+                a.describe(), b.describe(), r.seconds(), name(r.widthCriterion()), name(r.layerCriterion()), r.calibrationSequences()));
+        r.perplexityBefore().ifPresent(p -> md.append(String.format(Locale.ROOT, "Calibration perplexity: **%.3f → %.3f**%n%n", p, r.perplexityAfter().orElseThrow())));
+        md.append("| tensor role | parameters before | after | kept |\n|---|---:|---:|---:|\n");
+        StringBuilder rolesHtml = new StringBuilder();
+        for (Map.Entry<TensorRole, Long> e : before.entrySet()) {
+            long kept = after.getOrDefault(e.getKey(), 0L);
+            String role = e.getKey().name().toLowerCase(Locale.ROOT);
+            md.append(String.format(Locale.ROOT, "| %s | %,d | %,d | %.1f%% |%n", role, e.getValue(), kept, 100.0 * kept / e.getValue()));
+            rolesHtml.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%,d</td><td>%,d</td><td>%.1f%%</td></tr>", role, e.getValue(), kept, 100.0 * kept / e.getValue()));
+        }
+        md.append(String.format(Locale.ROOT, "| **total** | %,d | %,d | %.1f%% |%n%n", a.parameterCount(), b.parameterCount(), 100.0 * b.parameterCount() / a.parameterCount()));
+        md.append("| layer | kept | heads | kv heads | FFN |\n|---:|---|---:|---:|---:|\n");
+        StringBuilder layersHtml = new StringBuilder();
+        List<double[]> headPoints = new ArrayList<>(), ffnPoints = new ArrayList<>();
+        for (int l = 0; l < r.plan().layers().size(); l++) {
+            LayerPlan p = r.plan().layers().get(l);
+            LayerShape s = a.layer(l);
+            String row = String.format(Locale.ROOT, "%d|%s|%d / %d|%d / %d|%d / %d", l, p.kept() ? "yes" : "removed", p.heads().length, s.numHeads(),
+                    p.kvHeads().length, s.numKvHeads(), p.ffn().length, s.ffnDim());
+            md.append("| ").append(row.replace("|", " | ")).append(" |\n");
+            layersHtml.append("<tr><td>").append(row.replace("|", "</td><td>")).append("</td></tr>");
+            headPoints.add(new double[] {l, s.numHeads() == 0 ? 0 : (double) p.heads().length / s.numHeads()});
+            ffnPoints.add(new double[] {l, s.ffnDim() == 0 ? 0 : (double) p.ffn().length / s.ffnDim()});
+        }
+        md.append(String.format(Locale.ROOT, "%nHidden channels kept: %d / %d.%n", r.plan().hidden().length, a.dim()));
+        String chart = Charts.line("Kept fraction per layer", "layer", "fraction kept", List.of(
+                new Charts.Series("attention heads", headPoints.stream().mapToDouble(p -> p[0]).toArray(), headPoints.stream().mapToDouble(p -> p[1]).toArray()),
+                new Charts.Series("FFN neurons", ffnPoints.stream().mapToDouble(p -> p[0]).toArray(), ffnPoints.stream().mapToDouble(p -> p[1]).toArray())));
+        String html = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Shears pruning report</title><style>"
+                + "body{font-family:sans-serif;max-width:900px;margin:2em auto;color:#222}table{border-collapse:collapse;margin-bottom:1em}"
+                + "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}</style></head><body>"
+                + "<h1>Pruning report</h1><p>" + Charts.esc(a.describe()) + " → <b>" + Charts.esc(b.describe()) + "</b></p>"
+                + String.format(Locale.ROOT, "<p>Parameters %,d → <b>%,d</b> (%.1f%% kept). Widths ranked by %s, layers by %s; %d calibration sequences; %.1f s.</p>",
+                a.parameterCount(), b.parameterCount(), 100.0 * b.parameterCount() / a.parameterCount(), name(r.widthCriterion()), name(r.layerCriterion()),
+                r.calibrationSequences(), r.seconds())
+                + r.perplexityBefore().map(p -> String.format(Locale.ROOT, "<p>Calibration perplexity %.3f → <b>%.3f</b></p>", p, r.perplexityAfter().orElseThrow())).orElse("")
+                + "<h2>Parameters by tensor role</h2><table><tr><th>role</th><th>before</th><th>after</th><th>kept</th></tr>" + rolesHtml + "</table>"
+                + "<h2>Kept units per layer</h2>" + chart
+                + "<table><tr><th>layer</th><th>kept</th><th>heads</th><th>kv heads</th><th>FFN</th></tr>" + layersHtml + "</table>"
+                + String.format(Locale.ROOT, "<p>Hidden channels kept: %d / %d.</p>", r.plan().hidden().length, a.dim())
+                + "</body></html>\n";
+        AtomicFiles.writeString(r.out().resolve("report.md"), md.toString());
+        AtomicFiles.writeString(r.out().resolve("report.json"), Json.text(summary) + "\n");
+        AtomicFiles.writeString(r.out().resolve("report.html"), html);
+    }
+}

@@ -1,0 +1,198 @@
+package dev.shears.recipe;
+
+import dev.shears.ShearsException;
+import dev.shears.data.Split;
+import dev.shears.data.TokenDataset;
+import dev.shears.io.HfModel;
+import dev.shears.kernel.CrossEntropy;
+import dev.shears.model.Activations;
+import dev.shears.model.MaskSet;
+import dev.shears.model.Model;
+import dev.shears.model.ModelConfig;
+import dev.shears.model.Transformer;
+import dev.shears.progress.Progress;
+import dev.shears.prune.Criterion;
+import dev.shears.prune.ImportanceScores;
+import dev.shears.prune.Importance;
+import dev.shears.prune.PlanBuilder;
+import dev.shears.prune.PlanFiles;
+import dev.shears.prune.PruneTarget;
+import dev.shears.prune.PruningPlan;
+import dev.shears.prune.Slicer;
+import dev.shears.prune.TargetParser;
+import dev.shears.tokenizer.Tokenizer;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+/**
+ * {@code shears prune}: one-shot structured pruning. Checks the target against the model, scores
+ * every unit on calibration data (or data-free), builds a GQA-aware plan, slices the weights and
+ * writes a loadable model folder with its tokenizer, {@code pruning-plan.json} and
+ * {@code importance.json}. Calibration perplexity is measured before and after on the same windows.
+ *
+ * @param model         the parent
+ * @param tokenizer     an explicit tokenizer for the parent
+ * @param out           the output folder (must not exist or be empty)
+ * @param spec          the target
+ * @param widthCriterion how heads, FFN neurons and hidden channels are ranked
+ * @param layerCriterion how layers and sub-layers are ranked
+ * @param calibration   a text file or a prepared token folder
+ * @param samples       calibration sequences
+ * @param seqLen        tokens per calibration sequence
+ * @param scores        saved scores to reuse instead of calibrating
+ * @param seed          seeds the random criterion
+ * @param angularSpan   block length of the angular criterion (0: the number of layers removed)
+ */
+public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetParser.Spec spec, Optional<Criterion> widthCriterion,
+                       Optional<Criterion> layerCriterion, Optional<Path> calibration, int samples, int seqLen, Optional<Path> scores, long seed,
+                       int angularSpan) {
+    private static final Set<Criterion> LAYER_ONLY = EnumSet.of(Criterion.BLOCK_INFLUENCE, Criterion.ANGULAR, Criterion.EVERY_K);
+
+    /** What the pruning did. */
+    public record Result(Path out, ModelConfig parent, ModelConfig pruned, PruningPlan plan, PruneTarget target, Criterion widthCriterion,
+                         Criterion layerCriterion, int calibrationSequences, Optional<Double> perplexityBefore, Optional<Double> perplexityAfter,
+                         double seconds) {
+    }
+
+    public PruneRun {
+        if (samples < 1) throw new ShearsException("--samples must be at least 1, got " + samples);
+        if (seqLen < 2) throw new ShearsException("--seq-len must be at least 2, got " + seqLen);
+        widthCriterion.ifPresent(c -> {
+            if (LAYER_ONLY.contains(c)) throw new ShearsException("--importance " + name(c) + " ranks layers only; use it with --layer-importance");
+        });
+        layerCriterion.ifPresent(c -> {
+            if (c == Criterion.ACTIVATION) throw new ShearsException("--layer-importance activation is not defined for layers; use block-influence, angular, taylor, magnitude, random or every-k");
+        });
+    }
+
+    public Result run(Progress progress, Consumer<String> log) {
+        long began = System.nanoTime();
+        LoadedModel parent = ModelSource.open(model, tokenizer);
+        ModelConfig pc = parent.model().config();
+        PruneTarget target = TargetParser.resolve(pc, spec);
+        PlanBuilder.check(pc, target);
+        checkOutput(out);
+        Criterion width = widthCriterion.orElse(calibration.isPresent() ? Criterion.TAYLOR : Criterion.MAGNITUDE);
+        Criterion layers = layerCriterion.orElse(calibration.isPresent() ? Criterion.BLOCK_INFLUENCE : Criterion.EVERY_K);
+        boolean prunesWidth = target.dim() < pc.dim() || target.nonUniform() || pc.layers().stream().anyMatch(s ->
+                s.hasAttention() && (s.numHeads() > target.numHeads() || s.numKvHeads() > target.numKvHeads()) || s.hasFfn() && s.ffnDim() > target.ffnDim());
+        boolean prunesDepth = target.numLayers() < pc.numLayers() || target.attentionLayersToDrop() > 0 || target.ffnLayersToDrop() > 0;
+        boolean needsData = scores.isEmpty() && (prunesWidth && needsData(width) || prunesDepth && target.dropLayers().isEmpty() && needsData(layers));
+        if (needsData && calibration.isEmpty()) {
+            throw new ShearsException("the " + (prunesWidth && needsData(width) ? name(width) : name(layers))
+                    + " criterion needs calibration data: pass --calibration FILE|DIR, or choose magnitude, random or every-k");
+        }
+
+        List<int[]> windows = calibration.map(c -> calibrationWindows(c, parent.tokenizer(), samples, seqLen, log)).orElse(List.of());
+        Optional<Double> before = windows.isEmpty() ? Optional.empty() : Optional.of(perplexity(parent.model(), windows, progress));
+
+        ImportanceScores merged;
+        if (scores.isPresent()) {
+            merged = PlanFiles.readScores(scores.get(), pc);
+        } else {
+            ImportanceScores w = prunesWidth ? Importance.compute(parent.model(), width, windows, seed, 1, progress) : null;
+            int span = angularSpan > 0 ? angularSpan : Math.max(1, pc.numLayers() - target.numLayers());
+            boolean explicitOnly = !target.dropLayers().isEmpty() && target.attentionLayersToDrop() == 0 && target.ffnLayersToDrop() == 0;
+            Criterion depth = prunesDepth && !explicitOnly ? layers : Criterion.EVERY_K; // every-k: data-free, and unused when nothing is ranked
+            ImportanceScores d = prunesDepth || w == null ? Importance.compute(parent.model(), depth, windows, seed, span, progress) : null;
+            merged = merge(w != null ? w : d, d != null ? d : w);
+        }
+        PruningPlan plan = PlanBuilder.build(pc, merged, target);
+        Model pruned = Slicer.slice(parent.model(), plan);
+        Optional<Double> after = windows.isEmpty() ? Optional.empty() : Optional.of(perplexity(pruned, windows, progress));
+
+        HfModel.write(pruned, out);
+        PlanFiles.writePlan(plan, pc, out.resolve(PlanFiles.PLAN));
+        PlanFiles.writeScores(merged, out.resolve(PlanFiles.SCORES));
+        tokenizer.or(() -> TokenizerFiles.find(model)).ifPresent(t -> TokenizerFiles.copyInto(t, out));
+        return new Result(out, pc, pruned.config(), plan, target, width, layers, windows.size(), before, after, (System.nanoTime() - began) / 1e9);
+    }
+
+    /** Width scores from one criterion and depth scores from another, as one record. */
+    private static ImportanceScores merge(ImportanceScores width, ImportanceScores depth) {
+        return new ImportanceScores(depth.criterion(), width.hidden(), width.heads(), width.ffn(), depth.layers(), depth.attentionLayers(),
+                depth.ffnLayers(), Math.max(width.samples(), depth.samples()));
+    }
+
+    private static boolean needsData(Criterion c) {
+        return c == Criterion.TAYLOR || c == Criterion.ACTIVATION || c == Criterion.BLOCK_INFLUENCE || c == Criterion.ANGULAR;
+    }
+
+    static String name(Criterion c) {
+        return c.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    }
+
+    private static void checkOutput(Path out) {
+        if (!Files.exists(out)) return;
+        try (Stream<Path> s = Files.list(out)) {
+            if (s.findAny().isPresent()) throw new ShearsException(out + ": already exists and is not empty; choose another --out");
+        } catch (IOException e) {
+            throw new ShearsException(out + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * {@code samples} windows of {@code seqLen + 1} tokens, evenly spaced over a prepared folder's
+     * training split or a tokenized text file (windows overlap when the text is short).
+     */
+    static List<int[]> calibrationWindows(Path source, Tokenizer tokenizer, int samples, int seqLen, Consumer<String> log) {
+        int need = seqLen + 1;
+        List<int[]> windows = new ArrayList<>();
+        if (Files.isDirectory(source)) {
+            TokenDataset data = TokenDataset.open(source);
+            if (data.vocabSize() > tokenizer.vocabSize()) {
+                throw new ShearsException(source + ": prepared with a " + data.vocabSize() + "-token vocabulary, not this model's tokenizer");
+            }
+            long tokens = data.tokens(Split.TRAIN);
+            if (tokens < need) throw new ShearsException(source + ": " + tokens + " tokens, fewer than one calibration sequence of " + need);
+            for (int i = 0; i < samples; i++) {
+                int[] w = new int[need];
+                data.read(Split.TRAIN, samples == 1 ? 0 : (tokens - need) * i / (samples - 1), w, 0, need);
+                windows.add(w);
+            }
+            return windows;
+        }
+        if (!Files.isRegularFile(source)) throw new ShearsException(source + ": no such calibration file or folder");
+        String text;
+        try {
+            text = Files.readString(source);
+        } catch (IOException e) {
+            throw new ShearsException(source + ": cannot read as UTF-8 text: " + e.getMessage(), e);
+        }
+        int[] ids = tokenizer.encode(text);
+        if (ids.length < need) throw new ShearsException(source + ": " + ids.length + " tokens, fewer than one calibration sequence of " + need);
+        if ((long) samples * need > ids.length) log.accept(source + " holds " + ids.length + " tokens: the " + samples + " calibration windows overlap");
+        for (int i = 0; i < samples; i++) {
+            int start = samples == 1 ? 0 : (int) ((long) (ids.length - need) * i / (samples - 1));
+            windows.add(java.util.Arrays.copyOfRange(ids, start, start + need));
+        }
+        return windows;
+    }
+
+    /** exp of the mean next-token loss over the windows. */
+    static double perplexity(Model model, List<int[]> windows, Progress progress) {
+        int seqLen = windows.getFirst().length - 1;
+        Activations acts = Activations.forInference(model.config(), 1, seqLen);
+        int[] input = new int[seqLen], target = new int[seqLen];
+        double sum = 0;
+        progress.start("calibration perplexity", windows.size(), "seq");
+        for (int[] w : windows) {
+            System.arraycopy(w, 0, input, 0, seqLen);
+            System.arraycopy(w, 1, target, 0, seqLen);
+            float[] logits = Transformer.forward(model, input, 1, seqLen, acts, MaskSet.NONE);
+            sum += CrossEntropy.forwardBackward(logits, target, seqLen, model.config().vocabSize(), new float[0], 1f);
+            progress.advance(1);
+        }
+        progress.finish();
+        return Math.exp(sum / windows.size());
+    }
+}
