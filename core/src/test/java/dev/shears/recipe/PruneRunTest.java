@@ -1,0 +1,111 @@
+package dev.shears.recipe;
+
+import dev.shears.SharedData;
+import dev.shears.ShearsException;
+import dev.shears.io.ModelLoader;
+import dev.shears.model.Model;
+import dev.shears.model.ModelConfig;
+import dev.shears.progress.Progress;
+import dev.shears.prune.Criterion;
+import dev.shears.prune.PlanFiles;
+import dev.shears.prune.PruneTarget;
+import dev.shears.prune.PruningPlan;
+import dev.shears.prune.Slicer;
+import dev.shears.prune.TargetParser;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code shears prune} on the real stories260K: outputs, targets, errors, and data beating chance. */
+class PruneRunTest {
+    static final String MODEL = "models/stories260K/hf";
+    static final String TOKENIZER = "models/stories260K/tok512.bin";
+    static final String TEXT = "eval/tinystories/tinystories_val_head.txt";
+
+    static TargetParser.Spec ratios(Map<String, Double> r) {
+        return new TargetParser.Spec(r, Map.of(), Optional.empty(), List.of(), 0, 0, TargetParser.HeadMode.GROUPS, 1, false);
+    }
+
+    static PruneRun.Result prune(Path out, TargetParser.Spec spec, Criterion width, Criterion layers) {
+        return new PruneRun(SharedData.require(MODEL), Optional.of(SharedData.require(TOKENIZER)), out, spec, Optional.ofNullable(width),
+                Optional.ofNullable(layers), Optional.of(SharedData.require(TEXT)), 16, 128, Optional.empty(), 7, 0).run(Progress.SILENT, m -> { });
+    }
+
+    @Test
+    void writesALoadableModelWithItsPlanScoresAndTokenizer(@TempDir Path tmp) {
+        Path out = tmp.resolve("pruned");
+        PruneRun.Result r = prune(out, ratios(Map.of("ffn", 0.5, "heads", 0.5, "layers", 0.2)), Criterion.TAYLOR, Criterion.BLOCK_INFLUENCE);
+        assertEquals(4, r.pruned().numLayers());
+        assertEquals(4, r.pruned().layer(0).numHeads());
+        assertEquals(2, r.pruned().layer(0).numKvHeads());
+        assertEquals(86, r.pruned().layer(0).ffnDim());
+        LoadedModel reloaded = ModelSource.open(out, Optional.empty());
+        assertEquals(r.pruned().describe(), reloaded.model().config().describe());
+        assertEquals(r.pruned().parameterCount(), Slicer.parameterCount(r.parent(), r.plan()), "plan count = sliced count");
+        PruningPlan plan = PlanFiles.readPlan(out.resolve(PlanFiles.PLAN));
+        assertEquals(r.plan(), plan);
+        Model again = Slicer.slice(ModelLoader.load(SharedData.require(MODEL)), plan);
+        again.weights().forEach((role, layer, v) -> assertTrue(java.util.Arrays.equals(v, reloaded.model().weights().get(role, layer)), role + " " + layer));
+        assertTrue(Files.isRegularFile(out.resolve("tokenizer.bin")));
+        assertTrue(r.perplexityAfter().orElseThrow() > r.perplexityBefore().orElseThrow());
+
+        // the saved scores serve a second pruning without calibration, with the same plan
+        Path second = tmp.resolve("second");
+        PruneRun.Result again2 = new PruneRun(SharedData.require(MODEL), Optional.of(SharedData.require(TOKENIZER)), second,
+                ratios(Map.of("ffn", 0.5, "heads", 0.5, "layers", 0.2)), Optional.empty(), Optional.empty(), Optional.empty(), 16, 128,
+                Optional.of(out.resolve(PlanFiles.SCORES)), 7, 0).run(Progress.SILENT, m -> { });
+        assertEquals(r.plan(), again2.plan());
+    }
+
+    @Test
+    void dataDrivenCriteriaBeatRandomOnStories260K(@TempDir Path tmp) {
+        double random = prune(tmp.resolve("r"), ratios(Map.of("ffn", 0.5)), Criterion.RANDOM, null).perplexityAfter().orElseThrow();
+        for (Criterion c : List.of(Criterion.ACTIVATION, Criterion.TAYLOR, Criterion.MAGNITUDE)) {
+            double ppl = prune(tmp.resolve(c.name()), ratios(Map.of("ffn", 0.5)), c, null).perplexityAfter().orElseThrow();
+            assertTrue(ppl < random, "FFN 50% by " + c + ": " + ppl + " vs random " + random);
+        }
+        double layersRandom = prune(tmp.resolve("lr"), ratios(Map.of("layers", 0.4)), null, Criterion.RANDOM).perplexityAfter().orElseThrow();
+        double influence = prune(tmp.resolve("bi"), ratios(Map.of("layers", 0.4)), null, Criterion.BLOCK_INFLUENCE).perplexityAfter().orElseThrow();
+        assertTrue(influence < layersRandom, "2 layers by block influence " + influence + " vs random " + layersRandom);
+    }
+
+    @Test
+    void targetsResolveExactlyAndImpossibleOnesFailBeforeWork(@TempDir Path tmp) {
+        ModelConfig c = ModelLoader.load(SharedData.require(MODEL)).config(); // 5 layers, 8 heads over 4 kv heads, FFN 172, dim 64
+        PruneTarget exact = TargetParser.resolve(c, new TargetParser.Spec(Map.of(), TargetParser.parseExact("layers=3,hidden=48,heads=4,ffn=100"),
+                Optional.empty(), List.of(), 0, 0, TargetParser.HeadMode.GROUPS, 1, false));
+        assertEquals(List.of(3, 48, 4, 2, 100), List.of(exact.numLayers(), exact.dim(), exact.numHeads(), exact.numKvHeads(), exact.ffnDim()));
+        PruneTarget perGroup = TargetParser.resolve(c, new TargetParser.Spec(Map.of("heads", 0.5), Map.of(), Optional.empty(), List.of(), 0, 0,
+                TargetParser.HeadMode.PER_GROUP, 1, false));
+        assertEquals(List.of(4, 4), List.of(perGroup.numHeads(), perGroup.numKvHeads()));
+        PruneTarget rounded = TargetParser.resolve(c, new TargetParser.Spec(Map.of("ffn", 0.3, "hidden", 0.3), Map.of(), Optional.empty(), List.of(), 0, 0,
+                TargetParser.HeadMode.GROUPS, 16, false));
+        assertEquals(List.of(128, 48), List.of(rounded.ffnDim(), rounded.dim()));
+
+        for (String bad : List.of("heads=16", "heads=6,kv-heads=4", "kv-heads=8", "layers=9", "ffn=0", "hidden=65", "heads=6,kv-heads=2")) {
+            ShearsException e = assertThrows(ShearsException.class, () -> TargetParser.resolve(c, new TargetParser.Spec(Map.of(),
+                    TargetParser.parseExact(bad), Optional.empty(), List.of(), 0, 0, TargetParser.HeadMode.GROUPS, 1, false)), bad);
+            assertFalse(e.getMessage().isBlank());
+        }
+        assertThrows(ShearsException.class, () -> TargetParser.parseExact("layers=two"));
+        assertThrows(ShearsException.class, () -> TargetParser.parseExact("depth=3"));
+        assertThrows(ShearsException.class, () -> ratios(Map.of("ffn", 1.0)));
+
+        Path out = tmp.resolve("never");
+        ShearsException needsData = assertThrows(ShearsException.class, () -> new PruneRun(SharedData.require(MODEL), Optional.of(SharedData.require(TOKENIZER)),
+                out, ratios(Map.of("ffn", 0.5)), Optional.of(Criterion.TAYLOR), Optional.empty(), Optional.empty(), 16, 128, Optional.empty(), 7, 0)
+                .run(Progress.SILENT, m -> { }));
+        assertTrue(needsData.getMessage().contains("calibration"), needsData.getMessage());
+        assertFalse(Files.exists(out), "nothing written before the error");
+    }
+}
