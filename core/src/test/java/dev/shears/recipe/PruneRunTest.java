@@ -68,6 +68,20 @@ class PruneRunTest {
     }
 
     @Test
+    void nonUniformWidthsSaveReloadAndRun(@TempDir Path tmp) {
+        Path out = tmp.resolve("nonuniform");
+        PruneRun.Result r = prune(out, new TargetParser.Spec(Map.of("ffn", 0.5, "heads", 0.5), Map.of(), Optional.empty(), List.of(), 0, 0,
+                TargetParser.HeadMode.GROUPS, 1, true), Criterion.ACTIVATION, null);
+        assertFalse(r.pruned().isUniform(), "widths follow importance: " + r.pruned().layers());
+        assertEquals(5 * 86, r.pruned().layers().stream().mapToInt(dev.shears.model.LayerShape::ffnDim).sum(), "same total as uniform");
+        LoadedModel reloaded = ModelSource.open(out, Optional.empty());
+        assertEquals(r.pruned().layers(), reloaded.model().config().layers());
+        dev.shears.eval.PerplexityResult p = dev.shears.eval.Perplexity.evaluate(reloaded.model(), reloaded.tokenizer(),
+                "Once upon a time, there was a little girl named Lily. She liked to play in the park.", 64, Progress.SILENT);
+        assertTrue(Double.isFinite(p.ppl()) && p.ppl() > 1);
+    }
+
+    @Test
     void dataDrivenCriteriaBeatRandomOnStories260K(@TempDir Path tmp) {
         double random = prune(tmp.resolve("r"), ratios(Map.of("ffn", 0.5)), Criterion.RANDOM, null).perplexityAfter().orElseThrow();
         for (Criterion c : List.of(Criterion.ACTIVATION, Criterion.TAYLOR, Criterion.MAGNITUDE)) {
