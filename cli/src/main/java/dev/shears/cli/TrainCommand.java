@@ -28,13 +28,16 @@ import java.util.Optional;
                 "Configuration keys (defaults): batchSize 8, seqLen 256, gradAccumulation 1, steps 1000, tokens 0 (steps win),",
                 "lr 1e-3, minLr 1e-4, warmupSteps 100, decay COSINE|LINEAR|CONSTANT, beta1 0.9, beta2 0.95, epsilon 1e-8,",
                 "weightDecay 0.1, gradClip 1.0, initStd 0.02, seed 1337, evalInterval 100, evalWindows 16,",
-                "checkpointInterval 500, keepCheckpoints 2."},
+                "checkpointInterval 500, keepCheckpoints 2; dynamicBatchLoading.{enabled false, referenceLosses {domain: loss},",
+                "smoothing 1e-4, clamp false, referenceModel \"\"} (Sheared-LLaMA: domain weights move toward lagging domains)."},
         footerHeading = "%nExamples:%n",
         footer = {"  shears data prepare --tokenizer ../shared/data/models/stories260K/tok512.bin --out data/tinystories \\",
                 "      ../shared/data/eval/tinystories/tinystories_val_head.txt",
                 "  shears train --init tiny-config.json --data data/tinystories --out runs/tiny --steps 500 --set lr=3e-3",
                 "  shears train --model runs/tiny --data data/a:0.7 --data data/b:0.3 --out runs/healed --config heal.yaml",
-                "  shears train --init tiny-config.json --data data/tinystories --out runs/tiny --steps 500 --resume"})
+                "  shears train --init tiny-config.json --data data/tinystories --out runs/tiny --steps 500 --resume",
+                "  shears train --model pruned --data rp/wiki --data rp/book --data rp/github --out healed \\",
+                "      --dynamic-batch-loading --reference-model parent --set evalInterval=50"})
 final class TrainCommand implements Runnable {
     @Option(names = "--config", paramLabel = "FILE", description = "A YAML or JSON file of configuration keys.")
     Path config;
@@ -72,6 +75,15 @@ final class TrainCommand implements Runnable {
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override any configuration key (applied last).")
     List<String> sets = new ArrayList<>();
 
+    @Option(names = "--dynamic-batch-loading", description = "Re-weight domains toward those whose held-out loss lags the reference.")
+    boolean dynamicBatchLoading;
+
+    @Option(names = "--reference-losses", paramLabel = "FILE", description = "JSON {\"domain\": loss} of reference losses for dynamic batch loading.")
+    Path referenceLosses;
+
+    @Option(names = "--reference-model", paramLabel = "PATH", description = "Measure reference losses as this model's held-out loss per domain.")
+    Path referenceModel;
+
     @Option(names = "--resume", description = "Continue the run in --out from its newest checkpoint.")
     boolean resume;
 
@@ -93,6 +105,9 @@ final class TrainCommand implements Runnable {
         if (batch != null) overrides.add("batchSize=" + batch);
         if (seq != null) overrides.add("seqLen=" + seq);
         if (lr != null) overrides.add("lr=" + lr);
+        if (dynamicBatchLoading) overrides.add("dynamicBatchLoading.enabled=true");
+        if (referenceModel != null) overrides.add("dynamicBatchLoading.referenceModel=" + referenceModel.toAbsolutePath());
+        if (referenceLosses != null) overrides.add("dynamicBatchLoading.referenceLosses=" + PerplexityCommand.read(referenceLosses).strip());
         overrides.addAll(sets);
         TrainConfig resolved = ConfigLoader.load(TrainConfig.DEFAULT, Optional.ofNullable(config), overrides);
         TrainRun.Result r = TrainRun.run(resolved, out, resume, ProgressBar.stderr());

@@ -16,6 +16,7 @@ import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
 import dev.shears.progress.Progress;
 import dev.shears.train.Checkpoint;
+import dev.shears.train.DynamicBatchLoading;
 import dev.shears.train.InitConfig;
 import dev.shears.train.ModelInit;
 import dev.shears.train.TrainConfig;
@@ -57,6 +58,7 @@ public final class TrainRun {
         List<TokenDataset> domains = openDomains(config);
         Model model = createModel(config);
         checkVocabulary(model, domains);
+        double[] reference = referenceLosses(config, domains);
         prepareOutput(config, out, resume);
 
         double[] weights = config.data().stream().mapToDouble(TrainConfig.DataSource::weight).toArray();
@@ -95,6 +97,8 @@ public final class TrainRun {
                 boolean last = done == total;
                 if (last || (config.evalInterval() > 0 && done % config.evalInterval() == 0)) {
                     heldOut = trainer.evaluate(domains, config.evalWindows());
+                    DynamicBatchLoading dbl = config.dynamicBatchLoading();
+                    if (dbl.enabled()) weights = DynamicBatchLoading.update(weights, heldOut, reference, dbl.smoothing(), dbl.clamp());
                     ObjectNode eval = JSON.createObjectNode().put("type", "eval").put("step", done);
                     ObjectNode losses = eval.putObject("heldOutLoss");
                     for (int d = 0; d < names.size(); d++) losses.put(names.get(d), heldOut[d]);
@@ -125,6 +129,33 @@ public final class TrainRun {
             throw new ShearsException("the data weights sum to zero; give at least one domain a positive weight");
         }
         return domains;
+    }
+
+    /** Reference loss per domain (in data order) when dynamic batch loading is on; checked before any work. */
+    private static double[] referenceLosses(TrainConfig config, List<TokenDataset> domains) {
+        DynamicBatchLoading dbl = config.dynamicBatchLoading();
+        double[] reference = new double[domains.size()];
+        if (!dbl.enabled()) return reference;
+        double[] measured = dbl.referenceModel().isBlank() ? null
+                : Trainer.heldOutLoss(ModelLoader.load(Path.of(dbl.referenceModel())), domains, config.seqLen(), config.evalWindows(), dev.shears.model.MaskSet.NONE);
+        List<String> missing = new ArrayList<>();
+        for (int d = 0; d < domains.size(); d++) {
+            Double r = dbl.referenceLosses().get(domains.get(d).name());
+            if (r == null && measured != null && !Double.isNaN(measured[d])) r = measured[d];
+            if (r == null) missing.add(domains.get(d).name());
+            else reference[d] = r;
+        }
+        if (!missing.isEmpty()) {
+            throw new ShearsException("dynamic batch loading needs a reference loss for every domain; missing: " + String.join(", ", missing)
+                    + " (set dynamicBatchLoading.referenceModel, or dynamicBatchLoading.referenceLosses, e.g. --set 'dynamicBatchLoading.referenceLosses={\"" + missing.getFirst() + "\": 2.5}')");
+        }
+        for (String name : dbl.referenceLosses().keySet()) {
+            if (domains.stream().noneMatch(d -> d.name().equals(name))) {
+                throw new ShearsException("dynamicBatchLoading.referenceLosses names '" + name + "', which is not one of the domains "
+                        + domains.stream().map(TokenDataset::name).toList());
+            }
+        }
+        return reference;
     }
 
     private static Model createModel(TrainConfig config) {

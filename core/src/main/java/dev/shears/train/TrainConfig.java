@@ -30,6 +30,7 @@ import java.util.List;
  * @param evalWindows        held-out windows per domain per evaluation
  * @param checkpointInterval steps between checkpoints (0 for none until the end)
  * @param keepCheckpoints    how many recent checkpoints to keep
+ * @param dynamicBatchLoading domain weights re-weighted toward lagging domains at every evaluation
  */
 public record TrainConfig(
         String init,
@@ -55,7 +56,8 @@ public record TrainConfig(
         int evalInterval,
         int evalWindows,
         int checkpointInterval,
-        int keepCheckpoints) {
+        int keepCheckpoints,
+        DynamicBatchLoading dynamicBatchLoading) {
 
     /** One prepared token folder and its sampling weight. */
     public record DataSource(String path, double weight) {
@@ -67,10 +69,11 @@ public record TrainConfig(
 
     public static final TrainConfig DEFAULT = new TrainConfig("", "", "", List.of(), 8, 256, 1, 1000, 0,
             1e-3, 1e-4, 100, LearningRateSchedule.Decay.COSINE, 0.9, 0.95, 1e-8, 0.1, 1.0, 0.02, 1337,
-            100, 16, 500, 2);
+            100, 16, 500, 2, DynamicBatchLoading.OFF);
 
     public TrainConfig {
         data = data == null ? List.of() : List.copyOf(data);
+        if (dynamicBatchLoading == null) dynamicBatchLoading = DynamicBatchLoading.OFF;
         if (batchSize < 1) throw new IllegalArgumentException("batchSize must be ≥ 1, got " + batchSize);
         if (seqLen < 2) throw new IllegalArgumentException("seqLen must be ≥ 2, got " + seqLen);
         if (gradAccumulation < 1) throw new IllegalArgumentException("gradAccumulation must be ≥ 1, got " + gradAccumulation);

@@ -24,6 +24,7 @@ import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -54,7 +55,7 @@ class TrainRunTest {
 
     static TrainConfig config(long steps) {
         return new TrainConfig(initConfig.toString(), "", "", List.of(new TrainConfig.DataSource(data.toString(), 1)), 4, 32, 2, steps, 0,
-                3e-3, 3e-4, 3, dev.shears.train.LearningRateSchedule.Decay.COSINE, 0.9, 0.95, 1e-8, 0.1, 1.0, 0.02, 11, 4, 4, 3, 2);
+                3e-3, 3e-4, 3, dev.shears.train.LearningRateSchedule.Decay.COSINE, 0.9, 0.95, 1e-8, 0.1, 1.0, 0.02, 11, 4, 4, 3, 2, null);
     }
 
     @Test
@@ -99,7 +100,7 @@ class TrainRunTest {
         Path init = tmp.resolve("init.json");
         HfConfig.write(shape, init, "float32");
         TrainConfig c = new TrainConfig(init.toString(), "", tok.toString(), List.of(new TrainConfig.DataSource(prepared.toString(), 1)), 8, 64, 1, 60, 0,
-                1e-2, 1e-3, 5, dev.shears.train.LearningRateSchedule.Decay.COSINE, 0.9, 0.95, 1e-8, 0.1, 1.0, 0.02, 5, 30, 8, 0, 1);
+                1e-2, 1e-3, 5, dev.shears.train.LearningRateSchedule.Decay.COSINE, 0.9, 0.95, 1e-8, 0.1, 1.0, 0.02, 5, 30, 8, 0, 1, null);
         TrainRun.Result r = TrainRun.run(c, tmp.resolve("run"), false, Progress.SILENT);
         List<Double> evals = new java.util.ArrayList<>();
         try {
@@ -114,6 +115,50 @@ class TrainRunTest {
         assertTrue(evals.get(0) < Math.log(512) - 1, "after 30 steps: " + evals);
         assertTrue(evals.get(1) < evals.get(0) - 0.1, "keeps falling: " + evals);
         assertEquals(evals.get(1), r.heldOutLoss()[0]);
+    }
+
+    @Test
+    void dynamicBatchLoadingMovesWeightTowardTheDomainThatLagsItsReference(@TempDir Path tmp) throws IOException {
+        Tokenizer tokenizer = TokenizerLoader.load(shared.resolve("tokenizer.bin"));
+        Path corpus = tmp.resolve("other.txt");
+        Files.writeString(corpus, DemoCorpus.generate(99, 300));
+        Path other = tmp.resolve("other");
+        DataPreparer.prepare(tokenizer, shared.resolve("tokenizer.bin").toString(), List.of(corpus), other, PrepareOptions.DEFAULT, Progress.SILENT);
+        TrainConfig base = config(12);
+        // "stories" is asked to reach a loss of 0 (it lags), "other" is already below its reference of 20
+        TrainConfig c = new TrainConfig(base.init(), "", "", List.of(new TrainConfig.DataSource(data.toString(), 1), new TrainConfig.DataSource(other.toString(), 1)),
+                base.batchSize(), base.seqLen(), base.gradAccumulation(), 12, 0, base.lr(), base.minLr(), base.warmupSteps(), base.decay(), base.beta1(),
+                base.beta2(), base.epsilon(), base.weightDecay(), base.gradClip(), base.initStd(), base.seed(), 4, 2, 6, 2,
+                new dev.shears.train.DynamicBatchLoading(true, Map.of("stories", 0.0, "other", 20.0), 1e-4, false, ""));
+        Path run = tmp.resolve("run");
+        TrainRun.run(c, run, false, Progress.SILENT);
+        List<Double> storiesWeight = Files.readAllLines(run.resolve(TrainRun.METRICS)).stream().map(TrainRunTest::parse)
+                .filter(n -> n.path("type").asText().equals("eval")).map(n -> n.path("domainWeights").path("stories").asDouble()).toList();
+        assertEquals(3, storiesWeight.size());
+        assertTrue(storiesWeight.get(0) > 0.99 && storiesWeight.get(2) > 0.99, "the lagging domain takes (nearly) all the weight: " + storiesWeight);
+
+        // resumed from the checkpoint at step 6, the weights in force are restored: identical final weights
+        Path crashed = tmp.resolve("crashed");
+        assertThrows(Crash.class, () -> TrainRun.run(c, crashed, false, new CrashAfter(8L * c.tokensPerStep())));
+        TrainRun.run(c, crashed, true, Progress.SILENT);
+        Model a = HfModel.read(run), b = HfModel.read(crashed);
+        a.weights().forEach((role, layer, values) -> assertArrayEquals(values, b.weights().get(role, layer)));
+
+        ShearsException missing = assertThrows(ShearsException.class, () -> TrainRun.run(new TrainConfig(c.init(), "", "", c.data(), 4, 32, 1, 2, 0,
+                1e-3, 1e-4, 1, c.decay(), 0.9, 0.95, 1e-8, 0.1, 1, 0.02, 1, 1, 1, 1, 1,
+                new dev.shears.train.DynamicBatchLoading(true, Map.of("stories", 1.0), 1e-4, false, "")), tmp.resolve("x"), false, Progress.SILENT));
+        assertTrue(missing.getMessage().contains("other"), missing.getMessage());
+    }
+
+    @Test
+    void dynamicBatchLoadingUpdateFollowsThePublishedFormula() {
+        double[] w = dev.shears.train.DynamicBatchLoading.update(new double[] {0.5, 0.3, 0.2}, new double[] {2.0, 3.0, Double.NaN},
+                new double[] {2.5, 2.0, 1.0}, 1e-4, false);
+        double[] logits = {Math.log(0.5) - 0.5, Math.log(0.3) + 1.0, Math.log(0.2)};
+        double z = Math.exp(logits[0]) + Math.exp(logits[1]) + Math.exp(logits[2]);
+        for (int d = 0; d < 3; d++) assertEquals((1 - 1e-4) * Math.exp(logits[d]) / z + 1e-4 / 3, w[d], 1e-12);
+        double[] clamped = dev.shears.train.DynamicBatchLoading.update(new double[] {0.5, 0.5}, new double[] {1.0, 3.0}, new double[] {2.0, 2.0}, 0, true);
+        assertEquals(0.5 / (0.5 + 0.5 * Math.E), clamped[0], 1e-12, "a domain below its reference is not pushed down beyond the others' rise");
     }
 
     @Test
