@@ -29,7 +29,8 @@ import java.util.Optional;
                 "lr 1e-3, minLr 1e-4, warmupSteps 100, decay COSINE|LINEAR|CONSTANT, beta1 0.9, beta2 0.95, epsilon 1e-8,",
                 "weightDecay 0.1, gradClip 1.0, initStd 0.02, seed 1337, evalInterval 100, evalWindows 16,",
                 "checkpointInterval 500, keepCheckpoints 2; dynamicBatchLoading.{enabled false, referenceLosses {domain: loss},",
-                "smoothing 1e-4, clamp false, referenceModel \"\"} (Sheared-LLaMA: domain weights move toward lagging domains)."},
+                "smoothing 1e-4, clamp false, referenceModel \"\"} (Sheared-LLaMA: domain weights move toward lagging domains);",
+                "distill.{teacher \"\", temperature 2.0, alpha 0.5}: loss = (1 − alpha)·CE + alpha·T²·KL(teacher ‖ student)."},
         footerHeading = "%nExamples:%n",
         footer = {"  shears data prepare --tokenizer ../shared/data/models/stories260K/tok512.bin --out data/tinystories \\",
                 "      ../shared/data/eval/tinystories/tinystories_val_head.txt",
@@ -37,7 +38,8 @@ import java.util.Optional;
                 "  shears train --model runs/tiny --data data/a:0.7 --data data/b:0.3 --out runs/healed --config heal.yaml",
                 "  shears train --init tiny-config.json --data data/tinystories --out runs/tiny --steps 500 --resume",
                 "  shears train --model pruned --data rp/wiki --data rp/book --data rp/github --out healed \\",
-                "      --dynamic-batch-loading --reference-model parent --set evalInterval=50"})
+                "      --dynamic-batch-loading --reference-model parent --set evalInterval=50",
+                "  shears train --model pruned --teacher parent --data data/ts --out distilled --set distill.alpha=0.9 --set distill.temperature=1"})
 final class TrainCommand implements Runnable {
     @Option(names = "--config", paramLabel = "FILE", description = "A YAML or JSON file of configuration keys.")
     Path config;
@@ -84,6 +86,9 @@ final class TrainCommand implements Runnable {
     @Option(names = "--reference-model", paramLabel = "PATH", description = "Measure reference losses as this model's held-out loss per domain.")
     Path referenceModel;
 
+    @Option(names = "--teacher", paramLabel = "MODEL", description = "Distil from this model's logits (same vocabulary); see distill.temperature/alpha.")
+    Path teacher;
+
     @Option(names = "--resume", description = "Continue the run in --out from its newest checkpoint.")
     boolean resume;
 
@@ -105,6 +110,7 @@ final class TrainCommand implements Runnable {
         if (batch != null) overrides.add("batchSize=" + batch);
         if (seq != null) overrides.add("seqLen=" + seq);
         if (lr != null) overrides.add("lr=" + lr);
+        if (teacher != null) overrides.add("distill.teacher=" + teacher.toAbsolutePath());
         if (dynamicBatchLoading) overrides.add("dynamicBatchLoading.enabled=true");
         if (referenceModel != null) overrides.add("dynamicBatchLoading.referenceModel=" + referenceModel.toAbsolutePath());
         if (referenceLosses != null) overrides.add("dynamicBatchLoading.referenceLosses=" + PerplexityCommand.read(referenceLosses).strip());

@@ -105,7 +105,7 @@ public record Demo(Path out, Optional<Path> data, long steps, long seed, boolean
         TrainConfig train = new TrainConfig(init.toAbsolutePath().toString(), "", tokenizerFile.toAbsolutePath().toString(),
                 List.of(new TrainConfig.DataSource(tokens.toAbsolutePath().toString(), 1)), 16, SEQ_LEN, 1, steps, 0,
                 3e-3, 3e-4, Math.max(1, steps / 20), LearningRateSchedule.Decay.COSINE, 0.9, 0.95, 1e-8, 0.1, 1.0, 0.02, seed,
-                (int) Math.max(1, steps / 10), 32, (int) Math.max(1, steps / 5), 1, null);
+                (int) Math.max(1, steps / 10), 32, (int) Math.max(1, steps / 5), 1, null, null);
         log.accept(String.format(Locale.ROOT, "training the parent (%s, %,d parameters) for %d steps of %d tokens",
                 shape.describe(), shape.parameterCount(), steps, train.tokensPerStep()));
         TrainRun.Result trained = TrainRun.run(train, parent, resume && Files.isDirectory(parent), progress);

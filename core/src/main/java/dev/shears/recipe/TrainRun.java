@@ -58,11 +58,12 @@ public final class TrainRun {
         List<TokenDataset> domains = openDomains(config);
         Model model = createModel(config);
         checkVocabulary(model, domains);
+        Model teacher = loadTeacher(config, model);
         double[] reference = referenceLosses(config, domains);
         prepareOutput(config, out, resume);
 
         double[] weights = config.data().stream().mapToDouble(TrainConfig.DataSource::weight).toArray();
-        Trainer trainer = new Trainer(model, new BatchSampler(domains, config.seed(), config.seqLen()), config);
+        Trainer trainer = new Trainer(model, teacher, new BatchSampler(domains, config.seed(), config.seqLen()), config);
         long start = 0;
         Optional<Path> latest = resume ? Checkpoint.latest(out) : Optional.empty();
         if (latest.isPresent()) {
@@ -167,6 +168,18 @@ public final class TrainRun {
         if (fromModel) return ModelLoader.load(Path.of(config.model()));
         ModelConfig shape = HfConfig.read(Path.of(config.init()));
         return ModelInit.initialize(shape, new InitConfig(config.initStd(), true, config.seed()));
+    }
+
+    /** The distillation teacher, checked against the student before any work; null without distillation. */
+    private static Model loadTeacher(TrainConfig config, Model student) {
+        if (!config.distill().enabled()) return null;
+        Path path = Path.of(config.distill().teacher());
+        Model teacher = ModelLoader.load(path);
+        if (teacher.config().vocabSize() != student.config().vocabSize()) {
+            throw new ShearsException(path + ": the teacher has " + teacher.config().vocabSize() + " vocabulary entries, the student "
+                    + student.config().vocabSize() + "; distillation needs the same vocabulary");
+        }
+        return teacher;
     }
 
     private static void checkVocabulary(Model model, List<TokenDataset> domains) {

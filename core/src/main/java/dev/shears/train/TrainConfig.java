@@ -31,6 +31,7 @@ import java.util.List;
  * @param checkpointInterval steps between checkpoints (0 for none until the end)
  * @param keepCheckpoints    how many recent checkpoints to keep
  * @param dynamicBatchLoading domain weights re-weighted toward lagging domains at every evaluation
+ * @param distill            training against a teacher's logits (off when its teacher is "")
  */
 public record TrainConfig(
         String init,
@@ -57,7 +58,30 @@ public record TrainConfig(
         int evalWindows,
         int checkpointInterval,
         int keepCheckpoints,
-        DynamicBatchLoading dynamicBatchLoading) {
+        DynamicBatchLoading dynamicBatchLoading,
+        Distill distill) {
+
+    /**
+     * Distillation from a teacher run in the same process (forward only): the loss is
+     * {@code (1 − alpha)·CE + alpha·T²·KL(teacher ‖ student)} at temperature T.
+     *
+     * @param teacher     the teacher model ("" for none); it must share the student's vocabulary
+     * @param temperature T
+     * @param alpha       weight of the distillation term (1: pure distillation)
+     */
+    public record Distill(String teacher, double temperature, double alpha) {
+        public static final Distill OFF = new Distill("", 2.0, 0.5);
+
+        public Distill {
+            teacher = teacher == null ? "" : teacher;
+            if (!(temperature > 0)) throw new IllegalArgumentException("distill.temperature must be positive, got " + temperature);
+            if (!(alpha >= 0 && alpha <= 1)) throw new IllegalArgumentException("distill.alpha must be in [0, 1], got " + alpha);
+        }
+
+        public boolean enabled() {
+            return !teacher.isBlank();
+        }
+    }
 
     /** One prepared token folder and its sampling weight. */
     public record DataSource(String path, double weight) {
@@ -69,11 +93,12 @@ public record TrainConfig(
 
     public static final TrainConfig DEFAULT = new TrainConfig("", "", "", List.of(), 8, 256, 1, 1000, 0,
             1e-3, 1e-4, 100, LearningRateSchedule.Decay.COSINE, 0.9, 0.95, 1e-8, 0.1, 1.0, 0.02, 1337,
-            100, 16, 500, 2, DynamicBatchLoading.OFF);
+            100, 16, 500, 2, DynamicBatchLoading.OFF, Distill.OFF);
 
     public TrainConfig {
         data = data == null ? List.of() : List.copyOf(data);
         if (dynamicBatchLoading == null) dynamicBatchLoading = DynamicBatchLoading.OFF;
+        if (distill == null) distill = Distill.OFF;
         if (batchSize < 1) throw new IllegalArgumentException("batchSize must be ≥ 1, got " + batchSize);
         if (seqLen < 2) throw new IllegalArgumentException("seqLen must be ≥ 2, got " + seqLen);
         if (gradAccumulation < 1) throw new IllegalArgumentException("gradAccumulation must be ≥ 1, got " + gradAccumulation);

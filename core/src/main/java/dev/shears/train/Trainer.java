@@ -4,6 +4,7 @@ import dev.shears.data.BatchSampler;
 import dev.shears.data.Split;
 import dev.shears.data.TokenDataset;
 import dev.shears.kernel.CrossEntropy;
+import dev.shears.kernel.Distillation;
 import dev.shears.model.Activations;
 import dev.shears.model.MaskSet;
 import dev.shears.model.Model;
@@ -33,8 +34,15 @@ public final class Trainer {
     private final ModelWeights grads;
     private final int[] tokens;
     private final int[] targets;
+    private final Model teacher;
+    private final Activations teacherActivations;
 
     public Trainer(Model model, BatchSampler sampler, TrainConfig config) {
+        this(model, null, sampler, config);
+    }
+
+    /** @param teacher a teacher for distillation (config.distill()), or null */
+    public Trainer(Model model, Model teacher, BatchSampler sampler, TrainConfig config) {
         this.model = model;
         this.sampler = sampler;
         this.config = config;
@@ -44,6 +52,8 @@ public final class Trainer {
         this.grads = ModelWeights.zeros(model.config());
         this.tokens = new int[config.batchSize() * config.seqLen()];
         this.targets = new int[tokens.length];
+        this.teacher = teacher;
+        this.teacherActivations = teacher == null ? null : Activations.forInference(teacher.config(), config.batchSize(), config.seqLen());
     }
 
     public Model model() {
@@ -64,8 +74,17 @@ public final class Trainer {
         for (int micro = 0; micro < config.gradAccumulation(); micro++) {
             sampler.sample(step, micro, domainWeights, config.batchSize(), config.seqLen(), tokens, targets);
             float[] logits = Transformer.forward(model, tokens, config.batchSize(), config.seqLen(), activations, MaskSet.NONE);
-            loss += CrossEntropy.forwardBackward(logits, targets, rows, model.config().vocabSize(), activations.gradients().logits, scale)
-                    / config.gradAccumulation();
+            int vocab = model.config().vocabSize();
+            float[] dLogits = activations.gradients().logits;
+            if (teacher == null) {
+                loss += CrossEntropy.forwardBackward(logits, targets, rows, vocab, dLogits, scale) / config.gradAccumulation();
+            } else {
+                double alpha = config.distill().alpha();
+                float[] teacherLogits = Transformer.forward(teacher, tokens, config.batchSize(), config.seqLen(), teacherActivations, MaskSet.NONE);
+                loss += ((1 - alpha) * CrossEntropy.forwardBackward(logits, targets, rows, vocab, dLogits, (float) (scale * (1 - alpha)))
+                        + alpha * Distillation.forwardBackward(logits, teacherLogits, targets, rows, vocab, dLogits, (float) (scale * alpha),
+                        config.distill().temperature())) / config.gradAccumulation();
+            }
             Transformer.backward(model, tokens, activations, MaskSet.NONE, grads, MaskSet.NONE);
         }
         double norm = GradientClipping.clip(grads, config.gradClip());

@@ -174,4 +174,34 @@ class KernelGradientTest {
         check("cross-entropy dLogits", logits, d, loss, logits.length, 1e-3, 1e-4, 1e-2);
         for (int i = vocab; i < 2 * vocab; i++) org.junit.jupiter.api.Assertions.assertEquals(0f, d[i], "ignored row has no gradient");
     }
+
+    @Test
+    void distillation() {
+        Random r = new Random(9);
+        int rows = 4, vocab = 11;
+        float[] student = gaussian(r, rows * vocab, 2);
+        float[] teacher = gaussian(r, rows * vocab, 2);
+        int[] targets = {3, CrossEntropy.IGNORE, 10, 0};
+        double temperature = 2.0;
+        java.util.function.Supplier<Double> loss = () -> Distillation.forwardBackward(student, teacher, targets, rows, vocab, new float[0], 1f, temperature);
+        float[] d = new float[student.length];
+        double l = Distillation.forwardBackward(student, teacher, targets, rows, vocab, d, 1f, temperature);
+        org.junit.jupiter.api.Assertions.assertEquals(loss.get(), l, 0.0);
+        check("distillation dStudent", student, d, loss, student.length, 1e-3, 1e-4, 1e-2);
+        org.junit.jupiter.api.Assertions.assertEquals(0, Distillation.forwardBackward(teacher, teacher, targets, rows, vocab, new float[0], 1f, temperature), 1e-12,
+                "a student equal to its teacher has no distillation loss");
+        // the loss by hand for one row: T² Σ p (log p − log q)
+        double kl = 0, tz = 0, sz = 0;
+        for (int i = 0; i < vocab; i++) {
+            tz += Math.exp(teacher[i] / temperature);
+            sz += Math.exp(student[i] / temperature);
+        }
+        for (int i = 0; i < vocab; i++) {
+            double p = Math.exp(teacher[i] / temperature) / tz, q = Math.exp(student[i] / temperature) / sz;
+            kl += p * Math.log(p / q);
+        }
+        int[] firstOnly = {3, CrossEntropy.IGNORE, CrossEntropy.IGNORE, CrossEntropy.IGNORE};
+        org.junit.jupiter.api.Assertions.assertEquals(temperature * temperature * kl,
+                Distillation.forwardBackward(student, teacher, firstOnly, rows, vocab, new float[0], 1f, temperature), 1e-9);
+    }
 }

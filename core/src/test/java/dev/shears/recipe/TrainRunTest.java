@@ -55,7 +55,7 @@ class TrainRunTest {
 
     static TrainConfig config(long steps) {
         return new TrainConfig(initConfig.toString(), "", "", List.of(new TrainConfig.DataSource(data.toString(), 1)), 4, 32, 2, steps, 0,
-                3e-3, 3e-4, 3, dev.shears.train.LearningRateSchedule.Decay.COSINE, 0.9, 0.95, 1e-8, 0.1, 1.0, 0.02, 11, 4, 4, 3, 2, null);
+                3e-3, 3e-4, 3, dev.shears.train.LearningRateSchedule.Decay.COSINE, 0.9, 0.95, 1e-8, 0.1, 1.0, 0.02, 11, 4, 4, 3, 2, null, null);
     }
 
     @Test
@@ -100,7 +100,7 @@ class TrainRunTest {
         Path init = tmp.resolve("init.json");
         HfConfig.write(shape, init, "float32");
         TrainConfig c = new TrainConfig(init.toString(), "", tok.toString(), List.of(new TrainConfig.DataSource(prepared.toString(), 1)), 8, 64, 1, 60, 0,
-                1e-2, 1e-3, 5, dev.shears.train.LearningRateSchedule.Decay.COSINE, 0.9, 0.95, 1e-8, 0.1, 1.0, 0.02, 5, 30, 8, 0, 1, null);
+                1e-2, 1e-3, 5, dev.shears.train.LearningRateSchedule.Decay.COSINE, 0.9, 0.95, 1e-8, 0.1, 1.0, 0.02, 5, 30, 8, 0, 1, null, null);
         TrainRun.Result r = TrainRun.run(c, tmp.resolve("run"), false, Progress.SILENT);
         List<Double> evals = new java.util.ArrayList<>();
         try {
@@ -129,7 +129,7 @@ class TrainRunTest {
         TrainConfig c = new TrainConfig(base.init(), "", "", List.of(new TrainConfig.DataSource(data.toString(), 1), new TrainConfig.DataSource(other.toString(), 1)),
                 base.batchSize(), base.seqLen(), base.gradAccumulation(), 12, 0, base.lr(), base.minLr(), base.warmupSteps(), base.decay(), base.beta1(),
                 base.beta2(), base.epsilon(), base.weightDecay(), base.gradClip(), base.initStd(), base.seed(), 4, 2, 6, 2,
-                new dev.shears.train.DynamicBatchLoading(true, Map.of("stories", 0.0, "other", 20.0), 1e-4, false, ""));
+                new dev.shears.train.DynamicBatchLoading(true, Map.of("stories", 0.0, "other", 20.0), 1e-4, false, ""), null);
         Path run = tmp.resolve("run");
         TrainRun.run(c, run, false, Progress.SILENT);
         List<Double> storiesWeight = Files.readAllLines(run.resolve(TrainRun.METRICS)).stream().map(TrainRunTest::parse)
@@ -146,8 +146,37 @@ class TrainRunTest {
 
         ShearsException missing = assertThrows(ShearsException.class, () -> TrainRun.run(new TrainConfig(c.init(), "", "", c.data(), 4, 32, 1, 2, 0,
                 1e-3, 1e-4, 1, c.decay(), 0.9, 0.95, 1e-8, 0.1, 1, 0.02, 1, 1, 1, 1, 1,
-                new dev.shears.train.DynamicBatchLoading(true, Map.of("stories", 1.0), 1e-4, false, "")), tmp.resolve("x"), false, Progress.SILENT));
+                new dev.shears.train.DynamicBatchLoading(true, Map.of("stories", 1.0), 1e-4, false, ""), null), tmp.resolve("x"), false, Progress.SILENT));
         assertTrue(missing.getMessage().contains("other"), missing.getMessage());
+    }
+
+    @Test
+    void distillationPullsTheStudentTowardItsTeacher(@TempDir Path tmp) {
+        Path teacher = tmp.resolve("teacher");
+        TrainRun.run(config(30), teacher, false, Progress.SILENT);
+        TrainConfig base = config(20);
+        TrainConfig distilled = new TrainConfig(base.init(), "", "", base.data(), base.batchSize(), base.seqLen(), base.gradAccumulation(), 20, 0,
+                base.lr(), base.minLr(), base.warmupSteps(), base.decay(), base.beta1(), base.beta2(), base.epsilon(), base.weightDecay(), base.gradClip(),
+                base.initStd(), 99, 4, 4, 0, 1, null, new TrainConfig.Distill(teacher.toString(), 1.0, 1.0));
+        TrainConfig plain = new TrainConfig(base.init(), "", "", base.data(), base.batchSize(), base.seqLen(), base.gradAccumulation(), 20, 0,
+                base.lr(), base.minLr(), base.warmupSteps(), base.decay(), base.beta1(), base.beta2(), base.epsilon(), base.weightDecay(), base.gradClip(),
+                base.initStd(), 99, 4, 4, 0, 1, null, null);
+        Model t = HfModel.read(teacher);
+        Model withTeacher = TrainRun.run(distilled, tmp.resolve("d"), false, Progress.SILENT).model();
+        Model without = TrainRun.run(plain, tmp.resolve("p"), false, Progress.SILENT).model();
+        double klWith = klTo(t, withTeacher), klWithout = klTo(t, without);
+        assertTrue(klWith < klWithout, "KL(teacher ‖ student) after distillation " + klWith + " vs plain training " + klWithout);
+    }
+
+    /** Mean KL(teacher ‖ student) per token on a fixed sequence. */
+    private static double klTo(Model teacher, Model student) {
+        int seq = 32;
+        int[] ids = new int[seq];
+        for (int i = 0; i < seq; i++) ids[i] = 3 + (i * 37) % 300;
+        int[] targets = new int[seq];
+        float[] tl = dev.shears.model.Transformer.forward(teacher, ids, 1, seq, dev.shears.model.Activations.forInference(teacher.config(), 1, seq), dev.shears.model.MaskSet.NONE).clone();
+        float[] sl = dev.shears.model.Transformer.forward(student, ids, 1, seq, dev.shears.model.Activations.forInference(student.config(), 1, seq), dev.shears.model.MaskSet.NONE);
+        return dev.shears.kernel.Distillation.forwardBackward(sl, tl, targets, seq, teacher.config().vocabSize(), new float[0], 1f, 1.0);
     }
 
     @Test
