@@ -14,6 +14,11 @@ final class Charts {
     private Charts() {
     }
 
+    /** A series from (x, y) pairs. */
+    static Series series(String name, List<double[]> points) {
+        return new Series(name, points.stream().mapToDouble(p -> p[0]).toArray(), points.stream().mapToDouble(p -> p[1]).toArray());
+    }
+
     /** A line chart with axes, ticks and a legend. */
     static String line(String title, String xLabel, String yLabel, List<Series> series) {
         int w = 640, h = 320, left = 60, right = 150, top = 30, bottom = 45;

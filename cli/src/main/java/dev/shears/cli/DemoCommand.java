@@ -101,7 +101,7 @@ final class DemoCommand implements Runnable {
             throw new ShearsException(r.parent().resolve(TrainRun.METRICS) + ": cannot read: " + e.getMessage(), e);
         }
         String chart = Charts.line("Parent training", "step", "loss (nats/token)",
-                List.of(series("training loss", train), series("held-out loss", eval)));
+                List.of(Charts.series("training loss", train), Charts.series("held-out loss", eval)));
         Optional<PerplexityResult> p = r.perplexity();
         StringBuilder md = new StringBuilder("# Shears demo\n\n");
         md.append("| stage | model | parameters | held-out loss | perplexity (token / word) | bits per byte |\n|---|---|---:|---:|---:|---:|\n");
@@ -130,9 +130,5 @@ final class DemoCommand implements Runnable {
         AtomicFiles.writeString(dir.resolve("report.md"), md.toString());
         AtomicFiles.writeString(dir.resolve("report.html"), html);
         return dir.resolve("report.html");
-    }
-
-    private static Charts.Series series(String name, List<double[]> points) {
-        return new Charts.Series(name, points.stream().mapToDouble(p -> p[0]).toArray(), points.stream().mapToDouble(p -> p[1]).toArray());
     }
 }

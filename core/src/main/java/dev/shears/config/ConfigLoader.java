@@ -48,16 +48,7 @@ public final class ConfigLoader {
         if (file.isPresent()) {
             Path path = file.get();
             source = path.toString();
-            JsonNode fromFile;
-            try {
-                String name = path.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
-                fromFile = (name.endsWith(".yaml") || name.endsWith(".yml") ? YAML : JSON).readTree(Files.readString(path));
-            } catch (JsonProcessingException e) {
-                throw new ShearsException(path + ": " + e.getOriginalMessage()
-                        + (e.getLocation() != null ? " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")" : ""));
-            } catch (IOException e) {
-                throw new ShearsException(path + ": cannot read: " + e.getMessage(), e);
-            }
+            JsonNode fromFile = readTree(path);
             if (fromFile != null && !fromFile.isNull()) {
                 if (!fromFile.isObject()) throw new ShearsException(path + ": the configuration must be a mapping of keys to values");
                 merge(tree, (ObjectNode) fromFile, "");
@@ -79,6 +70,44 @@ public final class ConfigLoader {
         } catch (JsonProcessingException e) {
             Throwable cause = e.getCause() instanceof IllegalArgumentException iae ? iae : e;
             throw new ShearsException("configuration (" + source + "): " + cause.getMessage());
+        }
+    }
+
+    /**
+     * Defaults overlaid with one section of a larger file (e.g. a pipeline stage); errors name the
+     * key as {@code where.key}.
+     */
+    @SuppressWarnings("unchecked")
+    public static <T> T section(T defaults, JsonNode section, String where) {
+        ObjectNode tree = JSON.valueToTree(defaults);
+        if (section != null && !section.isNull()) {
+            if (!section.isObject()) throw new ShearsException(where + ": expected a mapping of keys to values");
+            merge(tree, (ObjectNode) section, "");
+        }
+        try {
+            return (T) JSON.treeToValue(tree, defaults.getClass());
+        } catch (UnrecognizedPropertyException e) {
+            throw new ShearsException(where + "." + path(e) + ": unknown key; known keys here: "
+                    + e.getKnownPropertyIds().stream().map(Object::toString).sorted().collect(Collectors.joining(", ")));
+        } catch (MismatchedInputException e) {
+            throw new ShearsException(where + "." + path(e) + ": " + e.getOriginalMessage());
+        } catch (JsonProcessingException e) {
+            Throwable cause = e.getCause() instanceof IllegalArgumentException iae ? iae : e;
+            throw new ShearsException(where + ": " + cause.getMessage());
+        }
+    }
+
+    /** Reads a YAML or JSON file as a tree, with the line of a syntax error. */
+    public static JsonNode readTree(Path path) {
+        try {
+            String name = path.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+            JsonNode node = (name.endsWith(".yaml") || name.endsWith(".yml") ? YAML : JSON).readTree(Files.readString(path));
+            return node == null ? JSON.nullNode() : node;
+        } catch (JsonProcessingException e) {
+            throw new ShearsException(path + ": " + e.getOriginalMessage()
+                    + (e.getLocation() != null ? " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")" : ""));
+        } catch (IOException e) {
+            throw new ShearsException(path + ": cannot read: " + e.getMessage(), e);
         }
     }
 

@@ -80,7 +80,7 @@ public record Checkpoint(Path dir, long step, double[] domainWeights, ObjectNode
                 }
             }
             AtomicFiles.writeString(tmp.resolve(STATE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(state) + "\n");
-            deleteTree(target);
+            AtomicFiles.deleteTree(target);
             AtomicFiles.move(tmp, target);
         } catch (IOException e) {
             deleteQuietly(tmp);
@@ -213,16 +213,9 @@ public record Checkpoint(Path dir, long step, double[] domainWeights, ObjectNode
         return m.matches() ? Long.parseLong(m.group(1)) : -1;
     }
 
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) return;
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
-        }
-    }
-
     private static void deleteQuietly(Path dir) {
         try {
-            deleteTree(dir);
+            AtomicFiles.deleteTree(dir);
         } catch (IOException ignored) {
             // a leftover temporary folder is named as such and ignored by list()
         }

@@ -1,0 +1,262 @@
+package dev.shears.recipe;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.ShearsException;
+import dev.shears.config.ConfigLoader;
+import dev.shears.data.TokenDataset;
+import dev.shears.io.AtomicFiles;
+import dev.shears.io.HfConfig;
+import dev.shears.io.ModelLoader;
+import dev.shears.model.LayerShape;
+import dev.shears.model.ModelConfig;
+import dev.shears.progress.Progress;
+import dev.shears.prune.PlanBuilder;
+import dev.shears.prune.PruneTarget;
+import dev.shears.prune.TargetParser;
+import dev.shears.train.TrainConfig;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+/**
+ * {@code shears pipeline run}: compression in stages (OpenBA-V2: prune a little, heal, prune more,
+ * heal, ...). Each stage's output folder is the next stage's input model; a finished stage leaves
+ * {@code stage.json}, so a killed pipeline resumes at the stage (and, for training, the step) where
+ * it stopped. The whole file is validated before any work: unknown keys, missing data and targets
+ * the model will not have room for at that stage are reported with the YAML path of the problem.
+ *
+ * <pre>
+ * model: ../shared/data/models/stories260K/hf      # or, with a first train stage: omit it and give train.init
+ * tokenizer: ../shared/data/models/stories260K/tok512.bin
+ * stages:
+ *   - name: drop-a-layer
+ *     prune: {layers: 0.2, layerImportance: block-influence, calibration: ts.txt}
+ *   - name: heal
+ *     train: {data: [{path: data/ts, weight: 1}], steps: 200, lr: 3.0e-4}
+ * </pre>
+ */
+public final class Pipeline {
+    public static final String DONE = "stage.json";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final List<String> KINDS = List.of("prune", "train");
+
+    /** One stage: its position, name, kind and typed settings ({@link PruneStage} or {@link TrainConfig}). */
+    public record Stage(int index, String name, String kind, Object settings) {
+        /** The stage's folder name, e.g. {@code 02-heal}. */
+        public String folder() {
+            return String.format(Locale.ROOT, "%02d-%s", index + 1, name);
+        }
+    }
+
+    /** A loaded, validated pipeline. */
+    public record Plan(Path file, Path base, Optional<Path> model, Optional<Path> tokenizer, List<Stage> stages, List<ModelConfig> shapes) {
+    }
+
+    /** What one stage did. */
+    public record StageResult(Stage stage, Path out, ModelConfig shape, double seconds, boolean skipped, ObjectNode summary) {
+    }
+
+    private Pipeline() {
+    }
+
+    /** Reads and validates a pipeline file; nothing is written. */
+    public static Plan load(Path file) {
+        JsonNode root = ConfigLoader.readTree(file);
+        if (!root.isObject()) throw new ShearsException(file + ": a pipeline is a mapping with 'model', 'tokenizer' and 'stages'");
+        Path base = file.toAbsolutePath().getParent();
+        List<String> unknown = new ArrayList<>();
+        root.fieldNames().forEachRemaining(k -> {
+            if (!List.of("model", "tokenizer", "stages").contains(k)) unknown.add(k);
+        });
+        if (!unknown.isEmpty()) throw new ShearsException(file + ": unknown key(s) " + unknown + " at the top (known: model, tokenizer, stages)");
+        Optional<Path> model = text(root, "model").map(base::resolve);
+        Optional<Path> tokenizer = text(root, "tokenizer").map(base::resolve);
+        JsonNode stagesNode = root.path("stages");
+        if (!stagesNode.isArray() || stagesNode.isEmpty()) throw new ShearsException(file + ": 'stages' must be a non-empty list");
+        List<Stage> stages = new ArrayList<>();
+        for (int i = 0; i < stagesNode.size(); i++) stages.add(stage(file, base, stagesNode.get(i), i, model.isEmpty()));
+        List<String> names = stages.stream().map(Stage::name).toList();
+        for (String n : names) {
+            if (Collections.frequency(names, n) > 1) throw new ShearsException(file + ": two stages are named '" + n + "'");
+        }
+        return new Plan(file, base, model, tokenizer, stages, simulate(file, model, tokenizer, stages));
+    }
+
+    private static Stage stage(Path file, Path base, JsonNode node, int i, boolean noModel) {
+        String where = file.getFileName() + ": stages[" + i + "]";
+        if (!node.isObject()) throw new ShearsException(where + ": expected a mapping such as {name: heal, train: {...}}");
+        List<String> kinds = new ArrayList<>();
+        node.fieldNames().forEachRemaining(k -> {
+            if (!k.equals("name")) kinds.add(k);
+        });
+        if (kinds.size() != 1 || !KINDS.contains(kinds.getFirst())) {
+            throw new ShearsException(where + ": a stage has a name and exactly one of " + KINDS + "; got " + kinds);
+        }
+        String kind = kinds.getFirst();
+        String name = node.path("name").asText(kind + (i + 1)).replaceAll("[^A-Za-z0-9._-]", "-");
+        String at = where + "." + kind;
+        Object settings = switch (kind) {
+            case "prune" -> {
+                PruneStage p = ConfigLoader.section(PruneStage.DEFAULT, node.get(kind), at);
+                try {
+                    p.spec(base);
+                } catch (ShearsException e) {
+                    throw new ShearsException(at + ": " + e.getMessage());
+                }
+                yield p;
+            }
+            case "train" -> {
+                TrainConfig t = ConfigLoader.section(TrainConfig.DEFAULT, node.get(kind), at);
+                if (!t.model().isBlank()) throw new ShearsException(at + ".model: a stage trains the previous stage's model; remove this key");
+                if (!t.init().isBlank() && !(i == 0 && noModel)) {
+                    throw new ShearsException(at + ".init: only a first stage of a pipeline without 'model' trains from scratch");
+                }
+                if (i == 0 && noModel && t.init().isBlank()) throw new ShearsException(at + ": the pipeline has no 'model', so this first stage needs 'init'");
+                if (t.data().isEmpty()) throw new ShearsException(at + ".data: give at least one prepared folder, e.g. [{path: data/ts, weight: 1}]");
+                List<TrainConfig.DataSource> data = new ArrayList<>();
+                for (int d = 0; d < t.data().size(); d++) {
+                    Path p = base.resolve(t.data().get(d).path());
+                    if (!Files.isRegularFile(p.resolve(TokenDataset.INDEX))) {
+                        throw new ShearsException(at + ".data[" + d + "].path: " + p + " is not a prepared token folder (made by 'shears data prepare')");
+                    }
+                    data.add(new TrainConfig.DataSource(p.toString(), t.data().get(d).weight()));
+                }
+                yield withData(t, data, t.init().isBlank() ? "" : base.resolve(t.init()).toString());
+            }
+            default -> throw new IllegalStateException(kind);
+        };
+        return new Stage(i, name, kind, settings);
+    }
+
+    private static TrainConfig withData(TrainConfig t, List<TrainConfig.DataSource> data, String init) {
+        return new TrainConfig(init, t.model(), t.tokenizer(), data, t.batchSize(), t.seqLen(), t.gradAccumulation(), t.steps(), t.tokens(), t.lr(),
+                t.minLr(), t.warmupSteps(), t.decay(), t.beta1(), t.beta2(), t.epsilon(), t.weightDecay(), t.gradClip(), t.initStd(), t.seed(),
+                t.evalInterval(), t.evalWindows(), t.checkpointInterval(), t.keepCheckpoints(), t.dynamicBatchLoading(), t.distill());
+    }
+
+    /** The model shape after each stage, checking every prune target against the shape it will meet. */
+    private static List<ModelConfig> simulate(Path file, Optional<Path> model, Optional<Path> tokenizer, List<Stage> stages) {
+        ModelConfig shape = model.map(m -> ModelLoader.load(m).config()).orElse(null);
+        if (model.isPresent() && tokenizer.isEmpty() && TokenizerFiles.find(model.get()).isEmpty() && !"gguf".equals(ModelLoader.format(model.get()))) {
+            throw new ShearsException(file + ": model " + model.get() + " has no tokenizer beside it; add 'tokenizer: FILE'");
+        }
+        List<ModelConfig> shapes = new ArrayList<>();
+        for (Stage s : stages) {
+            String at = file.getFileName() + ": stages[" + s.index() + "]." + s.kind();
+            if (s.settings() instanceof TrainConfig t && shape == null) shape = HfConfig.read(Path.of(t.init()));
+            if (s.settings() instanceof PruneStage p) {
+                PruneTarget target;
+                try {
+                    target = TargetParser.resolve(shape, p.spec(file.toAbsolutePath().getParent()));
+                    PlanBuilder.check(shape, target);
+                } catch (ShearsException e) {
+                    throw new ShearsException(at + ": " + e.getMessage() + " (the model has " + shape.describe() + " at this stage)");
+                }
+                shape = new ModelConfig(shape.architecture(), target.dim(), shape.headDim(), shape.vocabSize(),
+                        Collections.nCopies(target.numLayers(), new LayerShape(target.numHeads(), target.numKvHeads(), target.ffnDim())),
+                        shape.normEps(), shape.ropeTheta(), shape.ropeScaling(), shape.maxSeqLen(), shape.tiedEmbeddings(), shape.attentionBias(),
+                        shape.bosId(), shape.eosId());
+            }
+            shapes.add(shape);
+        }
+        return shapes;
+    }
+
+    /** Runs (or, with {@code resume}, continues) every stage into {@code out}. */
+    public static List<StageResult> run(Plan plan, Path out, boolean resume, Progress progress, Consumer<String> log, Consumer<StageResult> onStage) {
+        if (!resume && Files.isDirectory(out) && !isEmpty(out)) {
+            throw new ShearsException(out + ": already exists; pass --resume to continue that pipeline, or choose another --out");
+        }
+        AtomicFiles.writeString(out.resolve("pipeline.json"), ConfigLoader.toJson(plan.stages().stream()
+                .map(s -> JSON.createObjectNode().put("name", s.name()).put("kind", s.kind()).set("settings", JSON.valueToTree(s.settings()))).toList()) + "\n");
+        Path current = plan.model().orElse(null);
+        Optional<Path> tokenizer = plan.tokenizer();
+        List<StageResult> results = new ArrayList<>();
+        for (Stage s : plan.stages()) {
+            Path dir = out.resolve(s.folder());
+            long began = System.nanoTime();
+            if (Files.isRegularFile(dir.resolve(DONE))) {
+                log.accept("stage " + s.folder() + ": done earlier, skipped");
+                StageResult r = new StageResult(s, dir, ModelLoader.load(dir).config(), 0, true, readSummary(dir));
+                results.add(r);
+                onStage.accept(r);
+                current = dir;
+                tokenizer = Optional.empty();
+                continue;
+            }
+            log.accept("stage " + s.folder() + " (" + s.kind() + ")");
+            ObjectNode summary = JSON.createObjectNode().put("name", s.name()).put("kind", s.kind());
+            ModelConfig shape = switch (s.settings()) {
+                case PruneStage p -> {
+                    try {
+                        AtomicFiles.deleteTree(dir); // an unfinished prune is redone from the start
+                    } catch (IOException e) {
+                        throw new ShearsException(dir + ": cannot clear an unfinished stage: " + e.getMessage(), e);
+                    }
+                    PruneRun.Result r = p.run(current, tokenizer, dir, plan.base()).run(progress, log);
+                    summary.put("paramsBefore", r.parent().parameterCount()).put("paramsAfter", r.pruned().parameterCount());
+                    r.perplexityBefore().ifPresent(x -> summary.put("calibrationPerplexityBefore", x));
+                    r.perplexityAfter().ifPresent(x -> summary.put("calibrationPerplexityAfter", x));
+                    yield r.pruned();
+                }
+                case TrainConfig t -> {
+                    TrainConfig config = t.init().isBlank() ? withModel(t, current, tokenizer) : t;
+                    boolean started = Files.isRegularFile(dir.resolve(TrainRun.CONFIG));
+                    TrainRun.Result r = TrainRun.run(config, dir, started, progress);
+                    summary.put("steps", r.steps()).put("lastLoss", r.lastLoss()).put("resumedFrom", r.resumedFrom());
+                    ObjectNode held = summary.putObject("heldOutLoss");
+                    for (int d = 0; d < r.domains().size(); d++) held.put(r.domains().get(d), r.heldOutLoss()[d]);
+                    yield r.model().config();
+                }
+                default -> throw new IllegalStateException(s.kind());
+            };
+            double seconds = (System.nanoTime() - began) / 1e9;
+            summary.put("seconds", seconds).put("params", shape.parameterCount()).put("shape", shape.describe());
+            AtomicFiles.writeString(dir.resolve(DONE), ConfigLoader.toJson(summary) + "\n");
+            StageResult r = new StageResult(s, dir, shape, seconds, false, summary);
+            results.add(r);
+            onStage.accept(r);
+            current = dir;
+            tokenizer = Optional.empty();
+        }
+        return results;
+    }
+
+    private static TrainConfig withModel(TrainConfig t, Path model, Optional<Path> tokenizer) {
+        return new TrainConfig("", model.toString(), tokenizer.map(Path::toString).orElse(t.tokenizer()), t.data(), t.batchSize(), t.seqLen(),
+                t.gradAccumulation(), t.steps(), t.tokens(), t.lr(), t.minLr(), t.warmupSteps(), t.decay(), t.beta1(), t.beta2(), t.epsilon(),
+                t.weightDecay(), t.gradClip(), t.initStd(), t.seed(), t.evalInterval(), t.evalWindows(), t.checkpointInterval(), t.keepCheckpoints(),
+                t.dynamicBatchLoading(), t.distill());
+    }
+
+    private static ObjectNode readSummary(Path dir) {
+        try {
+            return (ObjectNode) JSON.readTree(Files.readString(dir.resolve(DONE)));
+        } catch (IOException | ClassCastException e) {
+            throw new ShearsException(dir.resolve(DONE) + ": unreadable stage record; delete it to redo the stage");
+        }
+    }
+
+    private static Optional<String> text(JsonNode root, String key) {
+        JsonNode n = root.get(key);
+        return n == null || n.isNull() || n.asText().isBlank() ? Optional.empty() : Optional.of(n.asText());
+    }
+
+    private static boolean isEmpty(Path dir) {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.findAny().isEmpty();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+}

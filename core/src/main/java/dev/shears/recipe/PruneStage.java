@@ -1,0 +1,62 @@
+package dev.shears.recipe;
+
+import dev.shears.ShearsException;
+import dev.shears.io.HfConfig;
+import dev.shears.prune.Criterion;
+import dev.shears.prune.TargetParser;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The settings of a prune step, as a pipeline stage or a config file spells them; the same names as
+ * {@code shears prune}'s options. Ratios are fractions to remove; null leaves an axis alone.
+ */
+public record PruneStage(Double layers, Double heads, Double ffn, Double hidden, String target, String targetConfig, List<Integer> dropLayers,
+                         int dropAttention, int dropFfn, TargetParser.HeadMode headMode, int multipleOf, boolean nonUniform, String importance,
+                         String layerImportance, String calibration, int samples, int seqLen, long seed, int angularSpan) {
+    public static final PruneStage DEFAULT = new PruneStage(null, null, null, null, "", "", List.of(), 0, 0, TargetParser.HeadMode.GROUPS, 1, false,
+            "", "", "", 32, 128, 1337, 0);
+
+    public PruneStage {
+        dropLayers = dropLayers == null ? List.of() : List.copyOf(dropLayers);
+        target = target == null ? "" : target;
+        targetConfig = targetConfig == null ? "" : targetConfig;
+        importance = importance == null ? "" : importance;
+        layerImportance = layerImportance == null ? "" : layerImportance;
+        calibration = calibration == null ? "" : calibration;
+    }
+
+    /** The target, with relative paths resolved against {@code base}. */
+    public TargetParser.Spec spec(Path base) {
+        Map<String, Double> ratios = new LinkedHashMap<>();
+        if (layers != null) ratios.put("layers", layers);
+        if (heads != null) ratios.put("heads", heads);
+        if (ffn != null) ratios.put("ffn", ffn);
+        if (hidden != null) ratios.put("hidden", hidden);
+        TargetParser.Spec spec = new TargetParser.Spec(ratios, target.isBlank() ? Map.of() : TargetParser.parseExact(target),
+                targetConfig.isBlank() ? Optional.empty() : Optional.of(HfConfig.read(base.resolve(targetConfig))), dropLayers, dropAttention, dropFfn,
+                headMode, multipleOf, nonUniform);
+        if (spec.isEmpty()) throw new ShearsException("nothing to prune: give layers, heads, ffn, hidden, target, targetConfig or dropLayers");
+        return spec;
+    }
+
+    /** The run that carries this stage out on {@code model}. */
+    public PruneRun run(Path model, Optional<Path> tokenizer, Path out, Path base) {
+        return new PruneRun(model, tokenizer, out, spec(base), criterion(importance), criterion(layerImportance),
+                calibration.isBlank() ? Optional.empty() : Optional.of(base.resolve(calibration)), samples, seqLen, Optional.empty(), seed, angularSpan);
+    }
+
+    static Optional<Criterion> criterion(String name) {
+        if (name.isBlank()) return Optional.empty();
+        try {
+            return Optional.of(Criterion.valueOf(name.trim().toUpperCase(Locale.ROOT).replace('-', '_')));
+        } catch (IllegalArgumentException e) {
+            throw new ShearsException("unknown importance criterion '" + name + "' (known: magnitude, random, activation, taylor, block-influence, angular, every-k)");
+        }
+    }
+}
