@@ -1,0 +1,116 @@
+package dev.shears.recipe;
+
+import dev.shears.SharedData;
+import dev.shears.ShearsException;
+import dev.shears.data.DataPreparer;
+import dev.shears.data.PrepareOptions;
+import dev.shears.io.HfModel;
+import dev.shears.model.Model;
+import dev.shears.progress.Progress;
+import dev.shears.tokenizer.TokenizerLoader;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Multi-stage pipelines on the real stories260K: validation with YAML paths, stage outputs, resume. */
+class PipelineTest {
+    @TempDir
+    static Path dir;
+
+    @BeforeAll
+    static void data() {
+        Path tok = SharedData.require("models/stories260K/tok512.bin");
+        DataPreparer.prepare(TokenizerLoader.load(tok), tok.toString(), List.of(SharedData.require("eval/tinystories/tinystories_val_head.txt")),
+                dir.resolve("ts"), PrepareOptions.DEFAULT, Progress.SILENT);
+    }
+
+    static Path pipeline(String name, String stages) throws IOException {
+        Path file = dir.resolve(name);
+        Files.writeString(file, "model: " + SharedData.require("models/stories260K/hf") + "\ntokenizer: " + SharedData.require("models/stories260K/tok512.bin")
+                + "\nstages:\n" + stages);
+        return file;
+    }
+
+    static final String TWO_STAGES = """
+              - name: drop
+                prune: {dropLayers: [2]}
+              - name: heal
+                train: {data: [{path: ts, weight: 1}], steps: 8, batchSize: 2, seqLen: 32, evalInterval: 4, checkpointInterval: 3, evalWindows: 2}
+              - name: narrow
+                prune: {ffn: 0.5, importance: magnitude}
+            """;
+
+    @Test
+    void stagesChainAndAKilledPipelineResumesToTheSameModel() throws IOException {
+        Pipeline.Plan plan = Pipeline.load(pipeline("p.yaml", TWO_STAGES));
+        assertEquals(List.of(4, 4, 4), plan.shapes().stream().map(s -> s.numLayers()).toList());
+        assertEquals(86, plan.shapes().get(2).layer(0).ffnDim());
+
+        Path straight = dir.resolve("straight");
+        List<Pipeline.StageResult> results = Pipeline.run(plan, straight, false, Progress.SILENT, m -> { }, r -> { });
+        assertEquals(3, results.size());
+        assertEquals(86, HfModel.read(straight.resolve("03-narrow")).config().layer(0).ffnDim());
+        assertTrue(Files.isRegularFile(straight.resolve("03-narrow/tokenizer.bin")), "the tokenizer travels through the stages");
+
+        Path crashed = dir.resolve("crashed");
+        long crashAt = 6L * 2 * 32;
+        assertThrows(IllegalStateException.class, () -> Pipeline.run(plan, crashed, false, new Progress() {
+            long done;
+
+            @Override
+            public void start(String task, long total, String unit) {
+            }
+
+            @Override
+            public void advance(long amount) {
+                if (unitIsTokens && (done += amount) >= crashAt) throw new IllegalStateException("killed");
+            }
+
+            boolean unitIsTokens;
+
+            @Override
+            public void status(String text) {
+                unitIsTokens = text.startsWith("step");
+            }
+
+            @Override
+            public void finish() {
+            }
+        }, m -> { }, r -> { }));
+        assertTrue(Files.isRegularFile(crashed.resolve("01-drop").resolve(Pipeline.DONE)));
+        assertFalse(Files.exists(crashed.resolve("02-heal").resolve(Pipeline.DONE)));
+        List<String> log = new java.util.ArrayList<>();
+        List<Pipeline.StageResult> resumed = Pipeline.run(plan, crashed, true, Progress.SILENT, log::add, r -> { });
+        assertTrue(resumed.getFirst().skipped());
+        Model a = HfModel.read(straight.resolve("03-narrow")), b = HfModel.read(crashed.resolve("03-narrow"));
+        a.weights().forEach((role, layer, v) -> assertArrayEquals(v, b.weights().get(role, layer), role + " " + layer));
+    }
+
+    @Test
+    void problemsAreReportedWithTheirYamlPathBeforeAnyWork() throws IOException {
+        record Case(String stages, String expected) {
+        }
+        for (Case c : List.of(
+                new Case("  - prune: {fnn: 0.5}\n", "stages[0].prune.fnn"),
+                new Case("  - prune: {ffn: 0.5}\n  - prune: {target: \"layers=9\"}\n", "stages[1].prune"),
+                new Case("  - train: {data: [{path: nowhere, weight: 1}]}\n", "stages[0].train.data[0].path"),
+                new Case("  - train: {data: [{path: ts, weight: 1}], lr: fast}\n", "stages[0].train.lr"),
+                new Case("  - squeeze: {}\n", "stages[0]"),
+                new Case("  - prune: {heads: 0.5}\n  - prune: {target: \"heads=8,kv-heads=4\"}\n", "stages[1].prune"))) {
+            Path file = pipeline("bad.yaml", c.stages());
+            ShearsException e = assertThrows(ShearsException.class, () -> Pipeline.load(file), c.stages());
+            assertTrue(e.getMessage().contains(c.expected()), c.expected() + " in: " + e.getMessage());
+        }
+    }
+}
