@@ -2,9 +2,7 @@ package dev.shears.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.shears.ShearsException;
 import dev.shears.io.AtomicFiles;
-import dev.shears.io.HfConfig;
 import dev.shears.model.LayerShape;
 import dev.shears.model.ModelConfig;
 import dev.shears.model.TensorRole;
@@ -12,6 +10,7 @@ import dev.shears.prune.Criterion;
 import dev.shears.prune.LayerPlan;
 import dev.shears.prune.TargetParser;
 import dev.shears.recipe.PruneRun;
+import dev.shears.recipe.PruneStage;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -21,7 +20,6 @@ import picocli.CommandLine.Model.CommandSpec;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -121,17 +119,11 @@ final class PruneCommand implements Runnable {
 
     @Override
     public void run() {
-        Map<String, Double> ratios = new LinkedHashMap<>();
-        if (layers != null) ratios.put("layers", layers);
-        if (heads != null) ratios.put("heads", heads);
-        if (ffn != null) ratios.put("ffn", ffn);
-        if (hidden != null) ratios.put("hidden", hidden);
-        TargetParser.Spec s = new TargetParser.Spec(ratios, target == null ? Map.of() : TargetParser.parseExact(target),
-                Optional.ofNullable(targetConfig).map(HfConfig::read), dropLayers, dropAttention, dropFfn, headMode, multipleOf, nonUniform);
-        if (s.isEmpty()) throw new ShearsException("nothing to prune: give --layers, --heads, --ffn, --hidden, --target, --target-config or --drop-layers");
-        PruneRun.Result r = new PruneRun(model, Optional.ofNullable(tokenizer), out, s, Optional.ofNullable(importance).map(PruneCommand::criterion),
-                Optional.ofNullable(layerImportance).map(PruneCommand::criterion), Optional.ofNullable(calibration), samples, seqLen,
-                Optional.ofNullable(scores), seed, angularSpan).run(ProgressBar.stderr(), m -> System.err.println("prune: " + m));
+        PruneStage stage = new PruneStage(layers, heads, ffn, hidden, target, targetConfig == null ? "" : targetConfig.toString(), dropLayers,
+                dropAttention, dropFfn, headMode, multipleOf, nonUniform, importance, layerImportance,
+                calibration == null ? "" : calibration.toString(), samples, seqLen, seed, angularSpan);
+        PruneRun.Result r = stage.run(model, Optional.ofNullable(tokenizer), out, Path.of(""), Optional.ofNullable(scores))
+                .run(ProgressBar.stderr(), m -> System.err.println("prune: " + m));
         ObjectNode summary = summary(r);
         writeReport(r, summary);
         PrintWriter stdout = spec.commandLine().getOut();
@@ -146,14 +138,6 @@ final class PruneCommand implements Runnable {
         r.perplexityBefore().ifPresent(b -> stdout.printf(Locale.ROOT, "  calibration perplexity %.3f -> %.3f (%d sequences)%n", b,
                 r.perplexityAfter().orElseThrow(), r.calibrationSequences()));
         stdout.printf("  report: %s%n", out.resolve("report.html").toAbsolutePath());
-    }
-
-    static Criterion criterion(String name) {
-        try {
-            return Criterion.valueOf(name.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
-        } catch (IllegalArgumentException e) {
-            throw new ShearsException("unknown importance criterion '" + name + "' (known: magnitude, random, activation, taylor, block-influence, angular, every-k)");
-        }
     }
 
     private static String name(Criterion c) {

@@ -203,7 +203,7 @@ public final class Pipeline {
                     } catch (IOException e) {
                         throw new ShearsException(dir + ": cannot clear an unfinished stage: " + e.getMessage(), e);
                     }
-                    PruneRun.Result r = p.run(current, tokenizer, dir, plan.base()).run(progress, log);
+                    PruneRun.Result r = p.run(current, tokenizer, dir, plan.base(), Optional.empty()).run(progress, log);
                     summary.put("paramsBefore", r.parent().parameterCount()).put("paramsAfter", r.pruned().parameterCount());
                     r.perplexityBefore().ifPresent(x -> summary.put("calibrationPerplexityBefore", x));
                     r.perplexityAfter().ifPresent(x -> summary.put("calibrationPerplexityAfter", x));

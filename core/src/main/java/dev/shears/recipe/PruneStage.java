@@ -45,10 +45,10 @@ public record PruneStage(Double layers, Double heads, Double ffn, Double hidden,
         return spec;
     }
 
-    /** The run that carries this stage out on {@code model}. */
-    public PruneRun run(Path model, Optional<Path> tokenizer, Path out, Path base) {
+    /** The run that carries this stage out on {@code model}; {@code scores} reuses an earlier importance.json. */
+    public PruneRun run(Path model, Optional<Path> tokenizer, Path out, Path base, Optional<Path> scores) {
         return new PruneRun(model, tokenizer, out, spec(base), criterion(importance), criterion(layerImportance),
-                calibration.isBlank() ? Optional.empty() : Optional.of(base.resolve(calibration)), samples, seqLen, Optional.empty(), seed, angularSpan);
+                calibration.isBlank() ? Optional.empty() : Optional.of(base.resolve(calibration)), samples, seqLen, scores, seed, angularSpan);
     }
 
     static Optional<Criterion> criterion(String name) {
