@@ -9,7 +9,7 @@ import java.util.Arrays;
  * The result of choosing a pruned vocabulary: new id {@code i} is old id {@code kept[i]}.
  *
  * @param kept          old ids, strictly increasing
- * @param mandatory     ids kept whatever the counts (special, byte, dummy-prefix, user-listed entries and their merge ancestry)
+ * @param mandatory     ids kept whatever the counts (special, byte, dummy-prefix, user-listed entries, characters by {@link CharacterPolicy#SEEN}, and their merge ancestry)
  * @param byFrequency   ids chosen for their counts
  * @param byAncestry    ids kept only because a piece chosen for its count is built through them
  * @param coveredTokens counted tokens whose id is kept

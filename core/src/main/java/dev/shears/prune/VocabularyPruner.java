@@ -16,7 +16,8 @@ import java.util.stream.IntStream;
  * up to a size, plus every entry a sound tokenizer needs; then slice the embedding and LM-head rows
  * ({@link #prune}) and write a matching tokenizer ({@link dev.shears.tokenizer.TokenizerWriter}).
  *
- * <p>The rule (see {@link VocabularyConstraints}): the mandatory entries stay, and every kept
+ * <p>The rule (see {@link VocabularyConstraints}): the mandatory entries stay (and, on request,
+ * every single-character piece seen in the corpus: {@link CharacterPolicy}), and every kept
  * piece's merge ancestry stays with it. Pieces are taken by count (descending, then lower id),
  * each together with the part of its ancestry not kept yet; a piece whose ancestry would overshoot
  * the target is skipped for the next one. Text whose original encoding uses only kept ids then
@@ -41,13 +42,20 @@ public final class VocabularyPruner {
             if (id < 0 || id >= v) throw new ShearsException("cannot keep token id " + id + ": the vocabulary has ids 0.." + (v - 1));
             keepWithAncestry(tokenizer, id, kept, size);
         }
+        if (options.characters() == CharacterPolicy.SEEN) {
+            for (int id = 0; id < v; id++) {
+                String p = tokenizer.piece(id);
+                if (counts.count(id) > 0 && !p.isEmpty() && p.codePointCount(0, p.length()) == 1) keepWithAncestry(tokenizer, id, kept, size);
+            }
+        }
         int mandatory = size[0];
         int normal = (int) IntStream.range(0, v).filter(id -> tokenizer.pieceType(id) == PieceType.NORMAL).count();
         int target = options.target().resolve(v, normal);
         if (target > v) throw new ShearsException("vocabulary target " + options.target() + " (" + target + " ids) is larger than the vocabulary of " + v);
         if (target < mandatory) {
             throw new ShearsException("vocabulary target " + options.target() + " (" + target + " ids) is smaller than the " + mandatory
-                    + " ids that must stay (special, byte and user-listed tokens with their merge ancestry); ask for at least " + mandatory);
+                    + " ids that must stay (special, byte and user-listed tokens"
+                    + (options.characters() == CharacterPolicy.SEEN ? ", characters seen in the corpus" : "") + " with their merge ancestry); ask for at least " + mandatory);
         }
         List<Integer> candidates = new ArrayList<>();
         for (int id = 0; id < v; id++) if (!kept[id]) candidates.add(id);

@@ -61,8 +61,14 @@ class VocabularyPrunerTest {
                 () -> VocabularyPruner.select(t, counts, VocabularyOptions.of(VocabTarget.size(mandatory.length - 1))));
         assertTrue(tooSmall.getMessage().contains("ask for at least 260"), tooSmall.getMessage());
         assertFalse(tooSmall.getMessage().contains("\n"));
-        ShearsException half = assertThrows(ShearsException.class, () -> VocabularyPruner.select(t, counts, VocabularyOptions.of(VocabTarget.fraction(0.5))));
-        assertTrue(half.getMessage().contains("256 ids") && half.getMessage().contains("260"), half.getMessage());
+        ShearsException half = assertThrows(ShearsException.class, () -> VocabularyPruner.select(t, counts, VocabularyOptions.of(VocabTarget.fraction(0.5)).withCharacters(CharacterPolicy.SEEN)));
+        assertTrue(half.getMessage().contains("256 ids") && half.getMessage().contains("characters seen"), half.getMessage());
+        // on request every character seen in the corpus stays a piece (no byte fallback on seen text)
+        KeptVocabulary seen = VocabularyPruner.select(t, counts, VocabularyOptions.of(VocabTarget.size(400)).withCharacters(CharacterPolicy.SEEN));
+        for (int id = 0; id < t.vocabSize(); id++) {
+            if (t.piece(id).length() == 1 && counts.count(id) > 0) assertTrue(seen.newId(id) >= 0, "seen character '" + t.piece(id) + "'");
+        }
+        assertTrue(seen.mandatory() > 260, seen.toString());
         assertThrows(ShearsException.class, () -> VocabularyPruner.select(t, counts, VocabularyOptions.of(VocabTarget.size(513))));
         assertThrows(ShearsException.class, () -> VocabTarget.fraction(1.5));
         assertThrows(ShearsException.class, () -> VocabTarget.size(0));
