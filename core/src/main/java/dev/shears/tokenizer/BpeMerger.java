@@ -88,6 +88,11 @@ final class BpeMerger {
 
     /** The quadratic reference: scan every adjacent pair, merge the best (strictly greater wins, so the leftmost on ties). */
     static int[] mergeSlow(int[] ids, PairTable rules) {
+        return mergeSlow(ids, rules, null);
+    }
+
+    /** As {@link #mergeSlow(int[], PairTable)}, appending each merged id, in merge order, to {@code trace} when it is not null. */
+    static int[] mergeSlow(int[] ids, PairTable rules, IntList trace) {
         int[] tokens = ids.clone();
         int n = tokens.length;
         while (true) {
@@ -104,6 +109,7 @@ final class BpeMerger {
             }
             if (bestAt < 0) return Arrays.copyOf(tokens, n);
             tokens[bestAt] = rules.mergedAt(bestSlot);
+            if (trace != null) trace.add(tokens[bestAt]);
             System.arraycopy(tokens, bestAt + 2, tokens, bestAt + 1, n - bestAt - 2);
             n--;
         }

@@ -27,6 +27,11 @@ final class ByteLevel {
     }
 
     /** The UTF-8 bytes of {@code text}, one mapped character per byte. */
+    /** The visible character that stands for byte {@code b} (0..255). */
+    static char charOf(int b) {
+        return BYTE_TO_CHAR[b];
+    }
+
     static String encode(String text) {
         byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
         char[] out = new char[bytes.length];

@@ -618,6 +618,45 @@ public final class HfTokenizer implements Tokenizer {
         return BpeMerger.merge(ids, 0, ids.length, rules, null, null);
     }
 
+    /**
+     * The pieces the BPE model passes through when it builds piece {@code id} from the piece's own
+     * characters (initial single-character pieces and every intermediate merge, without {@code id}
+     * itself), or null when merges never produce {@code id} (added tokens, pieces reachable only as a
+     * whole word with {@code ignore_merges}). See {@link Llama2cTokenizer#mergeAncestry}.
+     */
+    int[] mergeAncestry(int id) {
+        String piece = pieces[id];
+        if (piece.isEmpty() || types[id] != PieceType.NORMAL || !Integer.valueOf(id).equals(vocab.get(piece))) return null;
+        IntList initial = new IntList(piece.length());
+        for (int i = 0; i < piece.length(); ) {
+            int width = Character.charCount(piece.codePointAt(i));
+            Integer single = vocab.get(piece.substring(i, i + width));
+            if (single == null) return null; // byte-fallback or unknown symbols never merge
+            initial.add(single);
+            i += width;
+        }
+        IntList trace = new IntList(initial.size());
+        int[] merged = BpeMerger.mergeSlow(initial.toArray(), rules, trace);
+        if (merged.length != 1 || merged[0] != id) return null;
+        IntList out = new IntList(initial.size() * 2);
+        out.addAll(initial.toArray());
+        out.addAll(trace.toArray());
+        return out.toArray();
+    }
+
+    /** Whether characters outside the vocabulary become {@code <0xNN>} pieces. */
+    boolean byteFallback() {
+        return byteFallback;
+    }
+
+    /** The id of a vocabulary entry (model vocab or added token), or -1. */
+    int idOf(String piece) {
+        Integer id = vocab.get(piece);
+        if (id != null) return id;
+        for (Added a : added) if (a.content.equals(piece)) return a.id;
+        return -1;
+    }
+
     @Override
     public String decode(int[] ids) {
         List<String> tokens = new ArrayList<>(ids.length);

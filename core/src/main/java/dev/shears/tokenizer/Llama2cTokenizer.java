@@ -103,6 +103,39 @@ public final class Llama2cTokenizer implements Tokenizer {
         return BpeMerger.mergeSlow(initialTokens(text), rules);
     }
 
+    /**
+     * The pieces the encoder passes through when it builds piece {@code id} from the piece's own
+     * characters (the initial per-character pieces and every intermediate merge, without {@code id}
+     * itself), or null when the encoder never produces {@code id} as one token. Merges never cross the
+     * boundary of a final token and, inside it, happen in the same order as in isolation, so this is
+     * what every occurrence of {@code id} in any encoding was built from.
+     */
+    int[] mergeAncestry(int id) {
+        String piece = pieces[id];
+        if (piece.isEmpty() || pieceType(id) != PieceType.NORMAL) return null;
+        IntList initial = new IntList(piece.length());
+        for (int i = 0; i < piece.length(); ) {
+            int cp = piece.codePointAt(i);
+            int width = Character.charCount(cp);
+            Integer single = ids.get(piece.substring(i, i + width));
+            if (single == null) return null; // built from byte tokens, which never merge
+            initial.add(single);
+            i += width;
+        }
+        IntList trace = new IntList(initial.size());
+        int[] merged = BpeMerger.mergeSlow(initial.toArray(), rules, trace);
+        if (merged.length != 1 || merged[0] != id) return null;
+        IntList out = new IntList(initial.size() * 2);
+        out.addAll(initial.toArray());
+        out.addAll(trace.toArray());
+        return out.toArray();
+    }
+
+    /** The score of one piece (its merge priority). */
+    public float score(int id) {
+        return scores[id];
+    }
+
     /** The dummy-prefix space, then one token per character, or its UTF-8 bytes when the character is not a piece. */
     private int[] initialTokens(String text) {
         if (text.isEmpty()) return new int[0];

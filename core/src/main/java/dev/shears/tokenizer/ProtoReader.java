@@ -39,6 +39,11 @@ final class ProtoReader {
         return pos;
     }
 
+    /** A copy of the raw bytes {@code [from, to)}, for writing a field back unchanged. */
+    byte[] bytes(int from, int to) {
+        return java.util.Arrays.copyOfRange(buf, from, to);
+    }
+
     /** The next tag: field number {@code << 3 | wire type}. */
     int tag() {
         long tag = varint();

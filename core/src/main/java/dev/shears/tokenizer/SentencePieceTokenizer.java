@@ -249,6 +249,42 @@ public final class SentencePieceTokenizer implements Tokenizer {
                 byteFallback, addDummyPrefix, removeExtraWhitespaces, escapeWhitespaces, unkSurface);
     }
 
+    /**
+     * The pieces the encoder passes through when it builds piece {@code id} from the piece's own
+     * characters (initial single-character pieces and every intermediate merge, without {@code id}
+     * itself; characters that are only atoms are left out), or null when {@code id} is not a mergeable
+     * piece the encoder produces as one symbol. See {@link Llama2cTokenizer#mergeAncestry}.
+     */
+    int[] mergeAncestry(int id) {
+        String piece = pieces[id];
+        if (piece.isEmpty() || mergeable.get(piece) == null || mergeable.get(piece) != id) return null;
+        IntList initial = new IntList(piece.length());
+        for (int i = 0; i < piece.length(); ) {
+            int width = Character.charCount(piece.codePointAt(i));
+            int symbol = symbolId(piece.substring(i, i + width));
+            if (symbol < 0) return null;
+            initial.add(symbol);
+            i += width;
+        }
+        IntList trace = new IntList(initial.size());
+        int[] merged = BpeMerger.mergeSlow(initial.toArray(), rules, trace);
+        if (merged.length != 1 || merged[0] != id) return null;
+        IntList out = new IntList(initial.size() * 2);
+        for (int s : initial.toArray()) if (s < pieces.length) out.add(s);
+        for (int s : trace.toArray()) if (s < pieces.length) out.add(s);
+        return out.toArray();
+    }
+
+    /** Whether characters outside the vocabulary become {@code <0xNN>} pieces (else the unknown piece). */
+    boolean byteFallback() {
+        return byteFallback;
+    }
+
+    /** Whether the normalizer adds a dummy-prefix space. */
+    boolean addsDummyPrefix() {
+        return addDummyPrefix;
+    }
+
     /** SentencePiece's normalizer without a character map: optional whitespace squeezing, the dummy prefix, {@code ' '} → {@code '▁'}. */
     private String normalize(String text) {
         String s = text;
