@@ -1,19 +1,17 @@
 package dev.shears.kernel;
 
-import dev.shears.tensor.Lanes;
 import dev.shears.tensor.Parallel;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Causal scaled dot-product attention with grouped-query heads (Ainslie et al. 2023), as
  * {@code torch.nn.functional.scaled_dot_product_attention(q, repeat_kv(k), repeat_kv(v), is_causal=True)}
  * with scale {@code 1/sqrt(headDim)}. Query head {@code h} reads key/value head {@code h / (numHeads / numKvHeads)}.
- * Work is split over heads (independent outputs), so results do not depend on the thread count.
+ * Work is split over heads (independent outputs), so results do not depend on the thread count. The
+ * products inside a head run in register tiles of four rows ({@link HeadProducts}): a score is one fused
+ * multiply-add chain over the head dimension against a transposed copy of the keys, a weighted sum of
+ * rows adds its terms in key (or query) order, whatever the grouping of rows into tiles.
  */
 public final class Attention {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-
     private Attention() {
     }
 
@@ -58,33 +56,65 @@ public final class Attention {
         int group = shape.numHeads() / shape.numKvHeads();
         float scale = (float) (1.0 / Math.sqrt(hd));
         int keys = shape.keys();
+        int ldk = HeadProducts.padded(keys);
+        int queries = shape.queries();
+        int start = shape.startPos();
         Parallel.forEach(shape.numHeads(), h -> {
-            int kvHead = h / group;
-            for (int i = 0; i < shape.queries(); i++) {
-                int p = probsOff + h * headStride + i * rowStride;
-                int qi = qOff + i * qWidth + h * hd;
-                int visible = shape.startPos() + i + 1;
-                dots(probs, p, q, qi, k, kvOff + kvHead * hd, kvWidth, visible, hd);
-                float max = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j < visible; j++) {
-                    float s = probs[p + j] * scale;
-                    probs[p + j] = s;
-                    if (s > max) max = s;
+            Work work = Work.get(hd * ldk, HeadProducts.ROWS * ldk, 0);
+            float[] kt = work.transposed, sc = work.scores;
+            int kvCol = kvOff + (h / group) * hd;
+            HeadProducts.transpose(kt, ldk, k, kvCol, kvWidth, keys, hd);
+            for (int i0 = 0; i0 < queries; i0 += HeadProducts.ROWS) {
+                int rows = Math.min(HeadProducts.ROWS, queries - i0);
+                int q0 = qOff + i0 * qWidth + h * hd;
+                HeadProducts.scores(sc, 0, ldk, q, q0, qWidth, rows, kt, ldk, start + i0 + rows, hd);
+                // training keeps each row's probabilities; inference turns the scores into them in place
+                float[] p = rowStride > 0 ? probs : sc;
+                int p0 = rowStride > 0 ? probsOff + h * headStride + i0 * rowStride : 0;
+                int pRow = rowStride > 0 ? rowStride : ldk;
+                for (int r = 0; r < rows; r++) {
+                    int pr = p0 + r * pRow, sr = r * ldk;
+                    int visible = start + i0 + r + 1;
+                    float max = Float.NEGATIVE_INFINITY;
+                    for (int j = 0; j < visible; j++) {
+                        float s = sc[sr + j] * scale;
+                        p[pr + j] = s;
+                        if (s > max) max = s;
+                    }
+                    float sum = 0;
+                    for (int j = 0; j < visible; j++) {
+                        float e = (float) Math.exp(p[pr + j] - max);
+                        p[pr + j] = e;
+                        sum += e;
+                    }
+                    float inv = 1f / sum;
+                    for (int j = 0; j < visible; j++) p[pr + j] *= inv;
+                    if (rowStride > 0) java.util.Arrays.fill(probs, pr + visible, pr + keys, 0f);
+                    int c = ctxOff + (i0 + r) * qWidth + h * hd;
+                    java.util.Arrays.fill(ctx, c, c + hd, 0f);
                 }
-                float sum = 0;
-                for (int j = 0; j < visible; j++) {
-                    float e = (float) Math.exp(probs[p + j] - max);
-                    probs[p + j] = e;
-                    sum += e;
-                }
-                float inv = 1f / sum;
-                for (int j = 0; j < visible; j++) probs[p + j] *= inv;
-                int c = ctxOff + i * qWidth + h * hd;
-                java.util.Arrays.fill(ctx, c, c + hd, 0f);
-                accumulate(ctx, c, probs, p, 1, v, kvOff + kvHead * hd, kvWidth, visible, hd);
-                if (rowStride > 0) java.util.Arrays.fill(probs, p + visible, p + keys, 0f);
+                weightedRows(ctx, ctxOff + i0 * qWidth + h * hd, qWidth, p, p0, pRow, 1, v, kvCol, kvWidth,
+                        rows, start + i0 + 1, 1, hd);
             }
         });
+    }
+
+    /**
+     * {@code rows} rows of {@link HeadProducts#accumulate}: row r adds terms t &lt; {@code count + r·countStep}
+     * of {@code w[wOff + r·wRowStride + t·wStride]·x[t]} into {@code y[yOff + r·yStride ..]}, four rows at a
+     * time over the terms they share, then each row's own remaining terms, so every row keeps its t order.
+     */
+    private static void weightedRows(float[] y, int yOff, int yStride, float[] w, int wOff, int wRowStride, int wStride,
+                                     float[] x, int xOff, int xStride, int rows, int count, int countStep, int n) {
+        int shared = 0;
+        if (rows == HeadProducts.ROWS) {
+            shared = count;
+            HeadProducts.accumulate4(y, yOff, yStride, w, wOff, wRowStride, wStride, x, xOff, xStride, shared, n);
+        }
+        for (int r = 0; r < rows; r++) {
+            HeadProducts.accumulate(y, yOff + r * yStride, w, wOff + r * wRowStride + shared * wStride, wStride,
+                    x, xOff + shared * xStride, xStride, count + r * countStep - shared, n);
+        }
     }
 
     /** The scalar twin of {@link #forward}: the documentation and the test oracle. */
@@ -146,142 +176,69 @@ public final class Attention {
         int keys = shape.keys();
         int queries = shape.queries();
         int start = shape.startPos();
+        int ldk = HeadProducts.padded(keys);
+        int rowsMax = HeadProducts.ROWS;
         Parallel.forEach(shape.numKvHeads(), kvHead -> {
-            float[] dS = SCRATCH.get();
-            if (dS.length < queries * keys) {
-                dS = new float[queries * keys];
-                SCRATCH.set(dS);
-            }
+            Work work = Work.get(hd * ldk, rowsMax * ldk, queries * keys);
+            float[] vt = work.transposed, sc = work.scores, dS = work.dScores;
             int kvCol = kvOff + kvHead * hd;
+            HeadProducts.transpose(vt, ldk, v, kvCol, kvWidth, keys, hd);
             for (int h = kvHead * group; h < (kvHead + 1) * group; h++) {
                 int ph = probsOff + h * queries * keys;
                 int qCol = qOff + h * hd;
-                for (int i = 0; i < queries; i++) {
-                    int p = ph + i * keys;
-                    int row = i * keys;
-                    int visible = start + i + 1;
-                    dots(dS, row, dCtx, qCol + i * qWidth, v, kvCol, kvWidth, visible, hd); // dP
-                    float rowSum = 0;
-                    for (int j = 0; j < visible; j++) rowSum += probs[p + j] * dS[row + j];
-                    for (int j = 0; j < visible; j++) dS[row + j] = probs[p + j] * (dS[row + j] - rowSum) * scale;
-                    accumulate(dQ, qCol + i * qWidth, dS, row, 1, k, kvCol, kvWidth, visible, hd);
+                for (int i0 = 0; i0 < queries; i0 += rowsMax) {
+                    int rows = Math.min(rowsMax, queries - i0);
+                    HeadProducts.scores(sc, 0, ldk, dCtx, qCol + i0 * qWidth, qWidth, rows, vt, ldk, start + i0 + rows, hd); // dP
+                    for (int r = 0; r < rows; r++) {
+                        int i = i0 + r;
+                        int p = ph + i * keys, row = i * keys, sr = r * ldk;
+                        int visible = start + i + 1;
+                        float rowSum = 0;
+                        for (int j = 0; j < visible; j++) rowSum += probs[p + j] * sc[sr + j];
+                        for (int j = 0; j < visible; j++) dS[row + j] = probs[p + j] * (sc[sr + j] - rowSum) * scale;
+                    }
+                    weightedRows(dQ, qCol + i0 * qWidth, qWidth, dS, i0 * keys, keys, 1, k, kvCol, kvWidth,
+                            rows, start + i0 + 1, 1, hd);
                 }
-                // key j is seen by queries i >= j - startPos; dV and dK gather over them in query order
-                for (int j = 0; j < keys; j++) {
-                    int first = Math.max(0, j - start);
-                    if (first >= queries) continue;
-                    int kj = kvOff + j * kvWidth + kvHead * hd;
-                    accumulate(dV, kj, probs, ph + first * keys + j, keys, dCtx, qCol + first * qWidth, qWidth, queries - first, hd);
-                    accumulate(dK, kj, dS, first * keys + j, keys, q, qCol + first * qWidth, qWidth, queries - first, hd);
+                // key j is seen by queries i >= j - startPos; dV and dK gather over them in query order,
+                // four keys at a time over the queries all four see
+                for (int j0 = 0; j0 < keys; j0 += rowsMax) {
+                    int group4 = Math.min(rowsMax, keys - j0);
+                    int lastFirst = Math.max(0, j0 + group4 - 1 - start);
+                    boolean joint = group4 == rowsMax && lastFirst < queries;
+                    for (int r = 0; r < group4; r++) {
+                        int first = Math.max(0, j0 + r - start);
+                        if (first >= queries) break;
+                        int upTo = joint ? lastFirst : queries;
+                        int kj = kvOff + (j0 + r) * kvWidth + kvHead * hd;
+                        HeadProducts.accumulate(dV, kj, probs, ph + first * keys + j0 + r, keys, dCtx, qCol + first * qWidth, qWidth, upTo - first, hd);
+                        HeadProducts.accumulate(dK, kj, dS, first * keys + j0 + r, keys, q, qCol + first * qWidth, qWidth, upTo - first, hd);
+                    }
+                    if (joint) {
+                        int kj = kvOff + j0 * kvWidth + kvHead * hd;
+                        HeadProducts.accumulate4(dV, kj, kvWidth, probs, ph + lastFirst * keys + j0, 1, keys,
+                                dCtx, qCol + lastFirst * qWidth, qWidth, queries - lastFirst, hd);
+                        HeadProducts.accumulate4(dK, kj, kvWidth, dS, lastFirst * keys + j0, 1, keys,
+                                q, qCol + lastFirst * qWidth, qWidth, queries - lastFirst, hd);
+                    }
                 }
             }
         });
     }
 
-    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
+    /** Per-thread working space, grown on demand. */
+    private static final class Work {
+        private static final ThreadLocal<Work> LOCAL = ThreadLocal.withInitial(Work::new);
+        float[] transposed = new float[0];
+        float[] scores = new float[0];
+        float[] dScores = new float[0];
 
-    /**
-     * {@code out[outOff + j] = dot(a[aOff..], b[bOff + j·bStride ..], n)} for j in [0, count), bit for bit
-     * what {@link #dot} gives for each j, four rows of b at a time: the loads of a are shared, and the
-     * four fixed-order lane sums run side by side instead of one long dependent chain each.
-     */
-    static void dots(float[] out, int outOff, float[] a, int aOff, float[] b, int bOff, int bStride, int count, int n) {
-        int len = S.length();
-        int bound = n >= len ? S.loopBound(n) : 0;
-        int j = 0;
-        for (; j + 4 <= count; j += 4) {
-            int b0 = bOff + j * bStride, b1 = b0 + bStride, b2 = b1 + bStride, b3 = b2 + bStride;
-            float d0 = 0, d1 = 0, d2 = 0, d3 = 0;
-            if (bound > 0) {
-                FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
-                for (int i = 0; i < bound; i += len) {
-                    FloatVector av = FloatVector.fromArray(S, a, aOff + i);
-                    s0 = av.fma(FloatVector.fromArray(S, b, b0 + i), s0);
-                    s1 = av.fma(FloatVector.fromArray(S, b, b1 + i), s1);
-                    s2 = av.fma(FloatVector.fromArray(S, b, b2 + i), s2);
-                    s3 = av.fma(FloatVector.fromArray(S, b, b3 + i), s3);
-                }
-                d0 = Lanes.sum(s0);
-                d1 = Lanes.sum(s1);
-                d2 = Lanes.sum(s2);
-                d3 = Lanes.sum(s3);
-            }
-            for (int i = bound; i < n; i++) {
-                float ai = a[aOff + i];
-                d0 += ai * b[b0 + i];
-                d1 += ai * b[b1 + i];
-                d2 += ai * b[b2 + i];
-                d3 += ai * b[b3 + i];
-            }
-            out[outOff + j] = d0;
-            out[outOff + j + 1] = d1;
-            out[outOff + j + 2] = d2;
-            out[outOff + j + 3] = d3;
-        }
-        for (; j < count; j++) out[outOff + j] = dot(a, aOff, b, bOff + j * bStride, n);
-    }
-
-    static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
-        int i = 0;
-        float sum = 0;
-        if (n >= S.length()) {
-            FloatVector acc = FloatVector.zero(S);
-            for (int bound = S.loopBound(n); i < bound; i += S.length()) {
-                acc = FloatVector.fromArray(S, a, aOff + i).fma(FloatVector.fromArray(S, b, bOff + i), acc);
-            }
-            sum = Lanes.sum(acc);
-        }
-        for (; i < n; i++) sum += a[aOff + i] * b[bOff + i];
-        return sum;
-    }
-
-    /**
-     * {@code y[yOff + d] += Σ_t w[wOff + t·wStride] · x[xOff + t·xStride + d]} for d in [0, n), the terms
-     * added one at a time in t order (fused multiply-adds in the vector part) — bit for bit a loop of
-     * {@code y += w_t · x_t} over t — with y held in registers, up to four vectors at a time.
-     */
-    static void accumulate(float[] y, int yOff, float[] w, int wOff, int wStride, float[] x, int xOff, int xStride, int count, int n) {
-        int len = S.length();
-        int bound = S.loopBound(n);
-        int d = 0;
-        for (; d + 4 * len <= bound; d += 4 * len) {
-            FloatVector a0 = FloatVector.fromArray(S, y, yOff + d), a1 = FloatVector.fromArray(S, y, yOff + d + len);
-            FloatVector a2 = FloatVector.fromArray(S, y, yOff + d + 2 * len), a3 = FloatVector.fromArray(S, y, yOff + d + 3 * len);
-            for (int t = 0, wi = wOff, xi = xOff + d; t < count; t++, wi += wStride, xi += xStride) {
-                FloatVector wt = FloatVector.broadcast(S, w[wi]);
-                a0 = FloatVector.fromArray(S, x, xi).fma(wt, a0);
-                a1 = FloatVector.fromArray(S, x, xi + len).fma(wt, a1);
-                a2 = FloatVector.fromArray(S, x, xi + 2 * len).fma(wt, a2);
-                a3 = FloatVector.fromArray(S, x, xi + 3 * len).fma(wt, a3);
-            }
-            a0.intoArray(y, yOff + d);
-            a1.intoArray(y, yOff + d + len);
-            a2.intoArray(y, yOff + d + 2 * len);
-            a3.intoArray(y, yOff + d + 3 * len);
-        }
-        if (d + 2 * len <= bound) {
-            FloatVector a0 = FloatVector.fromArray(S, y, yOff + d), a1 = FloatVector.fromArray(S, y, yOff + d + len);
-            for (int t = 0, wi = wOff, xi = xOff + d; t < count; t++, wi += wStride, xi += xStride) {
-                FloatVector wt = FloatVector.broadcast(S, w[wi]);
-                a0 = FloatVector.fromArray(S, x, xi).fma(wt, a0);
-                a1 = FloatVector.fromArray(S, x, xi + len).fma(wt, a1);
-            }
-            a0.intoArray(y, yOff + d);
-            a1.intoArray(y, yOff + d + len);
-            d += 2 * len;
-        }
-        if (d < bound) {
-            FloatVector a0 = FloatVector.fromArray(S, y, yOff + d);
-            for (int t = 0, wi = wOff, xi = xOff + d; t < count; t++, wi += wStride, xi += xStride) {
-                a0 = FloatVector.fromArray(S, x, xi).fma(FloatVector.broadcast(S, w[wi]), a0);
-            }
-            a0.intoArray(y, yOff + d);
-            d += len;
-        }
-        for (; d < n; d++) {
-            float acc = y[yOff + d];
-            for (int t = 0, wi = wOff, xi = xOff + d; t < count; t++, wi += wStride, xi += xStride) acc += w[wi] * x[xi];
-            y[yOff + d] = acc;
+        static Work get(int transposedSize, int scoresSize, int dScoresSize) {
+            Work w = LOCAL.get();
+            if (w.transposed.length < transposedSize) w.transposed = new float[transposedSize];
+            if (w.scores.length < scoresSize) w.scores = new float[scoresSize];
+            if (w.dScores.length < dScoresSize) w.dScores = new float[dScoresSize];
+            return w;
         }
     }
 }

@@ -5,6 +5,9 @@ import dev.shears.model.ModelWeights;
 import dev.shears.model.TensorRole;
 import dev.shears.tensor.Parallel;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.util.ArrayList;
 import java.util.List;
 
@@ -15,6 +18,7 @@ import java.util.List;
  * Weight decay applies to matrices (rank-2 roles) only. Moments are allocated once, shaped like the weights.
  */
 public final class AdamW {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private final AdamWConfig config;
     private final ModelWeights firstMoment;
     private final ModelWeights secondMoment;
@@ -65,16 +69,35 @@ public final class AdamW {
             float decay = role.rank() == 2 ? (float) (1 - lr * config.weightDecay()) : 1f;
             float bc2 = (float) bias2Sqrt;
             tensors.add(() -> {
-                for (int i = 0; i < p.length; i++) {
-                    float gi = g[i];
-                    m[i] = m[i] * b1 + oneMinusB1 * gi;
-                    v[i] = v[i] * b2 + oneMinusB2 * (gi * gi);
-                    float denom = (float) Math.sqrt(v[i]) / bc2 + eps;
-                    p[i] = p[i] * decay - stepSize * (m[i] / denom);
+                int i = 0;
+                for (int bound = S.loopBound(p.length); i < bound; i += S.length()) {
+                    FloatVector gi = FloatVector.fromArray(S, g, i);
+                    FloatVector mi = FloatVector.fromArray(S, m, i).mul(b1).add(gi.mul(oneMinusB1));
+                    FloatVector vi = FloatVector.fromArray(S, v, i).mul(b2).add(gi.mul(gi).mul(oneMinusB2));
+                    mi.intoArray(m, i);
+                    vi.intoArray(v, i);
+                    FloatVector denom = vi.sqrt().div(bc2).add(eps);
+                    FloatVector.fromArray(S, p, i).mul(decay).sub(mi.div(denom).mul(stepSize)).intoArray(p, i);
                 }
+                updateScalar(p, g, m, v, i, b1, b2, oneMinusB1, oneMinusB2, bc2, eps, decay, stepSize);
             });
         });
         Parallel.forEach(tensors.size(), i -> tensors.get(i).run());
+    }
+
+    /**
+     * The scalar twin of the vector loop in {@link #update}, for elements [from, p.length): the same
+     * IEEE operations in the same order (sqrt and division are correctly rounded in both), so the same bits.
+     */
+    static void updateScalar(float[] p, float[] g, float[] m, float[] v, int from, float b1, float b2, float oneMinusB1,
+                             float oneMinusB2, float bc2, float eps, float decay, float stepSize) {
+        for (int i = from; i < p.length; i++) {
+            float gi = g[i];
+            m[i] = m[i] * b1 + oneMinusB1 * gi;
+            v[i] = v[i] * b2 + oneMinusB2 * (gi * gi);
+            float denom = (float) Math.sqrt(v[i]) / bc2 + eps;
+            p[i] = p[i] * decay - stepSize * (m[i] / denom);
+        }
     }
 
     /** Whether a role is decayed: matrices yes, norms and biases no. */

@@ -41,18 +41,41 @@ class AttentionTest {
         assertClose("inference context", ctx, ctxInference, 0, 0);
     }
 
-    @ParameterizedTest(name = "n {0}, count {1}")
-    @CsvSource({"1,1", "7,5", "16,4", "17,9", "64,13", "100,3", "128,8"})
-    void dotsEqualDotBitForBit(int n, int count) {
-        Random r = new Random(n * 7L + count);
-        int stride = n + 3;
-        float[] a = random(r, 2 + n);
-        float[] b = random(r, 5 + count * stride);
-        float[] out = new float[1 + count];
-        Attention.dots(out, 1, a, 2, b, 5, stride, count, n);
-        for (int j = 0; j < count; j++) {
-            assertEquals(Float.floatToRawIntBits(Attention.dot(a, 2, b, 5 + j * stride, n)), Float.floatToRawIntBits(out[1 + j]), "key " + j);
+    @ParameterizedTest(name = "n {0}, count {1}, rows {2}")
+    @CsvSource({"1,1,1", "7,5,4", "16,4,3", "17,9,4", "64,13,2", "100,3,4", "128,8,1", "48,33,4", "9,16,4", "64,17,4"})
+    void scoresAreFmaChainsAgainstTheTransposedKeys(int n, int count, int rows) {
+        Random r = new Random(n * 7L + count + rows);
+        int stride = n + 3, qStride = n + 2;
+        float[] q = random(r, 2 + rows * qStride);
+        float[] k = random(r, 5 + count * stride);
+        int ldk = HeadProducts.padded(count);
+        float[] kt = new float[n * ldk];
+        HeadProducts.transpose(kt, ldk, k, 5, stride, count, n);
+        float[] out = new float[1 + HeadProducts.ROWS * ldk];
+        HeadProducts.scores(out, 1, ldk, q, 2, qStride, rows, kt, ldk, count, n);
+        float[] expected = new float[count];
+        for (int row = 0; row < rows; row++) {
+            HeadProducts.scoresScalar(expected, 0, q, 2 + row * qStride, k, 5, stride, count, n);
+            for (int j = 0; j < count; j++) {
+                assertEquals(Float.floatToRawIntBits(expected[j]), Float.floatToRawIntBits(out[1 + row * ldk + j]), "row " + row + " key " + j);
+            }
         }
+    }
+
+    @ParameterizedTest(name = "n {0}, count {1}")
+    @CsvSource({"1,1", "7,5", "16,4", "17,9", "48,13", "64,3", "100,7", "128,8", "200,2", "64,0"})
+    void fourRowsAccumulateAsFourSingleRows(int n, int count) {
+        Random r = new Random(n * 13L + count);
+        int xStride = n + 5, wStride = 3, wRowStride = 1 + count * wStride, yStride = n + 1;
+        float[] w = random(r, 1 + 4 * wRowStride);
+        float[] x = random(r, 2 + count * xStride);
+        float[] y = random(r, 4 + 4 * yStride);
+        float[] expected = y.clone();
+        for (int row = 0; row < 4; row++) {
+            HeadProducts.accumulate(expected, 4 + row * yStride, w, 1 + row * wRowStride, wStride, x, 2, xStride, count, n);
+        }
+        HeadProducts.accumulate4(y, 4, yStride, w, 1, wRowStride, wStride, x, 2, xStride, count, n);
+        for (int d = 0; d < y.length; d++) assertEquals(Float.floatToRawIntBits(expected[d]), Float.floatToRawIntBits(y[d]), "element " + d);
     }
 
     @ParameterizedTest(name = "n {0}, count {1}")
@@ -71,7 +94,7 @@ class AttentionTest {
                 expected[4 + d] = d < vectorPart ? Math.fma(xt, wt, expected[4 + d]) : expected[4 + d] + wt * xt;
             }
         }
-        Attention.accumulate(y, 4, w, 1, wStride, x, 2, xStride, count, n);
+        HeadProducts.accumulate(y, 4, w, 1, wStride, x, 2, xStride, count, n);
         for (int d = 0; d < y.length; d++) assertEquals(Float.floatToRawIntBits(expected[d]), Float.floatToRawIntBits(y[d]), "element " + d);
     }
 

@@ -56,7 +56,10 @@ class TorchReferenceTest {
     private static final double LOGIT_TOL = 1e-4;      // abs error / max |logit|
     private static final double LOSS_TOL = 1e-5;       // nats, absolute
     private static final double GRAD_TOL = 1e-4;       // abs error / max |gradient| of the tensor
-    private static final double WEIGHT_TOL = 1e-5;     // abs error after 10 AdamW steps
+    // abs error after 10 AdamW steps. Adam divides by √v, so an element whose gradient shrinks towards zero in
+    // later steps amplifies fp32 rounding: mistral lm_head[598] moved from 7e-6 to 1.3e-5 when attention's
+    // dot products changed summation order, while every gradient stayed within 2e-6·max of float64.
+    private static final double WEIGHT_TOL = 2e-5;
     private static final double ILL_CONDITIONED = 1e-5; // |gradient| / max |gradient| below which Adam's direction is noise
 
     static Stream<String> fixtures() {
