@@ -19,7 +19,8 @@ import java.util.function.BiFunction;
  * them: context and continuation are tokenized jointly and split where the context's own tokens end
  * ({@code _encode_pair}, trailing spaces of the context moved to the continuation), the sequence is
  * left-truncated to the context length plus one ({@code (context_enc + continuation_enc)[-(max_length+1):][:-1]}),
- * and the continuation's log-probabilities are summed.
+ * and the continuation's log-probabilities are summed (of a continuation longer than the context length, only the
+ * last context-length tokens can be predicted and are summed).
  *
  * <p>The token prefix shared by all choices of one item (the context, for ordinary multiple choice) runs once
  * into a KV cache; each choice then runs only its own tokens after it. Items of a batch are scored in parallel,
@@ -92,13 +93,14 @@ public final class LoglikelihoodScorer {
         for (int r = 0; r < k; r++) {
             Encoded e = encode(choices.get(r).context(), choices.get(r).continuation());
             int m = e.continuation().length;
-            if (m > maxLength) throw new ShearsException("a continuation of " + m + " tokens does not fit the context length " + maxLength);
             int[] full = new int[e.context().length + m];
             System.arraycopy(e.context(), 0, full, 0, e.context().length);
             System.arraycopy(e.continuation(), 0, full, e.context().length, m);
             if (full.length > maxLength + 1) full = Arrays.copyOfRange(full, full.length - maxLength - 1, full.length);
             inputs[r] = Arrays.copyOf(full, full.length - 1);
-            targets[r] = e.continuation();
+            // a continuation longer than the context length: only its last maxLength tokens can be predicted
+            if (m > inputs[r].length) m = inputs[r].length;
+            targets[r] = Arrays.copyOfRange(e.continuation(), e.continuation().length - m, e.continuation().length);
             first[r] = inputs[r].length - m;
         }
         int prefix = first[0];
