@@ -44,6 +44,7 @@ class CliTest {
             assertTrue(shears(command, "--help").out().contains("Examples:"), command);
         }
         assertTrue(shears("data", "prepare", "--help").out().contains("Examples:"));
+        assertTrue(shears("bench", "eval", "--help").out().contains("Examples:"));
     }
 
     @Test
