@@ -20,7 +20,7 @@ import java.util.Locale;
 
 /** {@code shears bench}: end-to-end throughput programs. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Measure throughput (tokens/s, GFLOP/s, fraction of peak).",
-        subcommands = {BenchCommand.Forward.class, BenchCommand.Train.class})
+        subcommands = {BenchCommand.Forward.class, BenchCommand.Train.class, BenchEvalCommand.class})
 final class BenchCommand implements Runnable {
     @Spec
     CommandSpec spec;

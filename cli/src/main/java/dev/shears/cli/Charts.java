@@ -84,6 +84,62 @@ final class Charts {
         return svg.append("</svg>").toString();
     }
 
+    /** One model's bars: a value (and a standard error, NaN for none) per category. */
+    record Bars(String name, double[] values, double[] errors) {
+    }
+
+    /** A grouped bar chart from zero: one group per category (metric), one bar per series (model), error whiskers. */
+    static String bars(String title, String yLabel, List<String> categories, List<Bars> series) {
+        int w = 640, h = 280, left = 60, right = 170, top = 30, bottom = 40;
+        double maxY = 0;
+        for (Bars b : series) {
+            for (int i = 0; i < b.values().length; i++) {
+                double e = Double.isFinite(b.errors()[i]) ? b.errors()[i] : 0;
+                if (Double.isFinite(b.values()[i])) maxY = Math.max(maxY, b.values()[i] + e);
+            }
+        }
+        if (maxY <= 0) maxY = 1;
+        maxY *= 1.08;
+        double plotW = w - left - right, plotH = h - top - bottom;
+        StringBuilder svg = new StringBuilder(String.format(Locale.ROOT,
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"%s\">", w, h, w, h, esc(title)));
+        svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"18\" font-size=\"14\" font-weight=\"bold\">%s</text>", left, esc(title)));
+        svg.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#999\"/>", left, top, plotW, plotH));
+        for (int t = 0; t <= 4; t++) {
+            double py = top + plotH - plotH * t / 4;
+            svg.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>", left, left + plotW, py, py));
+            svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">%s</text>", left - 4, py + 4, tick(maxY * t / 4)));
+        }
+        svg.append(String.format(Locale.ROOT, "<text x=\"14\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 14 %.1f)\">%s</text>",
+                top + plotH / 2, top + plotH / 2, esc(yLabel)));
+        double group = plotW / Math.max(1, categories.size());
+        double bar = group * 0.8 / Math.max(1, series.size());
+        for (int c = 0; c < categories.size(); c++) {
+            double gx = left + group * c + group * 0.1;
+            svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">%s</text>",
+                    left + group * c + group / 2, top + plotH + 15, esc(categories.get(c))));
+            for (int k = 0; k < series.size(); k++) {
+                double v = series.get(k).values()[c];
+                if (!Double.isFinite(v)) continue;
+                double x = gx + bar * k, y = top + plotH - plotH * v / maxY;
+                svg.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>%s %s = %s</title></rect>",
+                        x, y, bar * 0.9, top + plotH - y, COLORS[k % COLORS.length], esc(series.get(k).name()), esc(categories.get(c)), tick(v)));
+                double e = series.get(k).errors()[c];
+                if (Double.isFinite(e) && e > 0) {
+                    double cx = x + bar * 0.45;
+                    svg.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>", cx, cx,
+                            top + plotH - plotH * (v - e) / maxY, top + plotH - plotH * (v + e) / maxY));
+                }
+            }
+        }
+        for (int k = 0; k < series.size(); k++) {
+            double ly = top + 12 + 16 * k;
+            svg.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"10\" fill=\"%s\"/>", left + plotW + 10, ly - 6, COLORS[k % COLORS.length]));
+            svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">%s</text>", left + plotW + 28, ly + 4, esc(series.get(k).name())));
+        }
+        return svg.append("</svg>").toString();
+    }
+
     private static String tick(double v) {
         double a = Math.abs(v);
         if (a >= 1e4) return String.format(Locale.ROOT, "%.3g", v);

@@ -35,15 +35,16 @@ class CliTest {
 
     @Test
     void everyCommandHasHelpWithExamples() {
-        for (String command : new String[] {"demo", "info", "perplexity", "generate", "train", "bench", "data"}) {
+        for (String command : new String[] {"demo", "info", "perplexity", "generate", "train", "bench", "data", "eval"}) {
             Run r = shears(command, "--help");
             assertEquals(0, r.code(), command);
             assertTrue(r.out().contains("Usage: shears " + command), command + ": " + r.out());
         }
-        for (String command : new String[] {"demo", "info", "perplexity", "generate", "train"}) {
+        for (String command : new String[] {"demo", "info", "perplexity", "generate", "train", "eval"}) {
             assertTrue(shears(command, "--help").out().contains("Examples:"), command);
         }
         assertTrue(shears("data", "prepare", "--help").out().contains("Examples:"));
+        assertTrue(shears("bench", "eval", "--help").out().contains("Examples:"));
     }
 
     @Test
@@ -99,5 +100,50 @@ class CliTest {
         assertEquals(0, a.code(), a.err());
         assertEquals(a.json().path("text"), b.json().path("text"));
         assertFalse(a.json().path("text").asText().isBlank());
+    }
+
+    @Test
+    void evalPutsModelsSideBySide(@TempDir Path tmp) throws IOException {
+        Path dir = SharedData.require("models/stories260K");
+        Path data = SharedData.require("eval");
+        Path json = tmp.resolve("eval.json");
+        Run r = shears("eval", dir.resolve("stories260K.bin") + "=" + dir.resolve("tok512.bin"), dir.resolve("hf").toString(),
+                "--tokenizer", dir.resolve("tok512.bin").toString(), "--tasks", "copa,lambada_openai,tinystories", "--limit", "6",
+                "--data-dir", data.toString(), "--json", json.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("| task | items | metric | stories260K.bin | stories260K/hf |"), r.out());
+        assertTrue(r.out().contains("| copa | 6 | acc_norm |"), r.out());
+        assertTrue(r.out().contains("| lambada_openai | 6 | perplexity |"), r.out());
+        assertTrue(r.out().contains("Harness format: shears-eval/"), r.out());
+        JsonNode report = Json.MAPPER.readTree(json.toFile());
+        assertEquals(2, report.path("models").size());
+        JsonNode a = report.path("models").get(0).path("results"), b = report.path("models").get(1).path("results");
+        // the same weights in two formats score the same
+        assertEquals(a.path("copa").path("acc").asDouble(), b.path("copa").path("acc").asDouble());
+        assertEquals(a.path("tinystories").path("word_perplexity").asDouble(), b.path("tinystories").path("word_perplexity").asDouble(), 1e-3);
+        assertTrue(a.path("copa").has("acc_stderr"));
+        assertEquals(6, report.path("settings").path("limit").asInt());
+        String html = Files.readString(tmp.resolve("eval.html"));
+        assertEquals(3, html.split("<svg", -1).length - 1, "one chart per task");
+    }
+
+    @Test
+    void evalErrorsNameThePathAndTheLine(@TempDir Path tmp) throws IOException {
+        Path model = SharedData.require("models/stories260K/stories260K.bin");
+        Path tok = SharedData.require("models/stories260K/tok512.bin");
+        Run missing = shears("eval", model.toString(), "--tokenizer", tok.toString(), "--tasks", "copa", "--data-dir", tmp.resolve("nowhere").toString());
+        assertEquals(2, missing.code(), missing.err());
+        assertTrue(missing.err().contains(tmp.resolve("nowhere").toString()), missing.err());
+
+        Files.writeString(tmp.resolve("t.jsonl"), "{\"q\": \"a\", \"c\": [\"x\", \"y\"], \"g\": 0}\n{\"q\": 3}\n");
+        Files.writeString(tmp.resolve("t.yaml"), "name: mine\nfile: t.jsonl\ncontext: \"{q}\"\nchoices: c\ngold: g\n");
+        Run bad = shears("eval", model.toString(), "--tokenizer", tok.toString(), "--tasks", tmp.resolve("t.yaml").toString(), "--data-dir", tmp.toString());
+        assertEquals(2, bad.code(), bad.err());
+        assertTrue(bad.err().contains("t.jsonl:2: \"q\" must be a string"), bad.err());
+        assertFalse(bad.err().contains("\tat "), bad.err());
+
+        Run unknown = shears("eval", model.toString(), "--tasks", "piqq");
+        assertEquals(2, unknown.code());
+        assertTrue(unknown.err().contains("unknown task \"piqq\""), unknown.err());
     }
 }

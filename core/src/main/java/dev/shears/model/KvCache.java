@@ -52,6 +52,12 @@ public final class KvCache {
         length += count;
     }
 
+    /** Forgets every position from {@code length} on, keeping the prefix before it (to score several continuations of it). */
+    public void truncate(int length) {
+        if (length < 0 || length > this.length) throw new IllegalArgumentException("cannot truncate " + this.length + " cached positions to " + length);
+        this.length = length;
+    }
+
     /** Forgets everything (positions start again at 0). */
     public void clear() {
         length = 0;

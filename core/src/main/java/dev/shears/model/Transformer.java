@@ -58,6 +58,25 @@ public final class Transformer {
      */
     public static float[] forwardCached(Model model, int[] tokens, KvCache cache, Activations activations) {
         int n = tokens.length;
+        forwardCached(model, tokens, cache, activations, n - 1);
+        float[] last = new float[model.config().vocabSize()];
+        System.arraycopy(activations.logits, 0, last, 0, last.length);
+        return last;
+    }
+
+    /**
+     * Extends the cached sequence like {@link #forwardCached(Model, int[], KvCache, Activations)} but keeps
+     * the logits of every new position from {@code logitsFrom} on: scoring a continuation after a cached
+     * prefix (lm-evaluation-harness log-likelihoods with the shared context computed once).
+     *
+     * @param tokens     the new tokens, at positions {@code cache.length()...}
+     * @param logitsFrom the first new position (0-based within {@code tokens}) whose logits are wanted;
+     *                   {@code tokens.length} computes none (filling the cache only)
+     * @return the {@code activations.logits} buffer: [tokens.length - logitsFrom, vocabSize] from row 0
+     */
+    public static float[] forwardCached(Model model, int[] tokens, KvCache cache, Activations activations, int logitsFrom) {
+        int n = tokens.length;
+        if (logitsFrom < 0 || logitsFrom > n) throw new IllegalArgumentException("logits from " + logitsFrom + " of " + n + " tokens");
         if (n == 0 || n > activations.seqLen || activations.batchSize != 1) {
             throw new IllegalArgumentException(n + " tokens for activations of batch " + activations.batchSize + " × " + activations.seqLen);
         }
@@ -69,11 +88,9 @@ public final class Transformer {
         for (int l = 0; l < c.numLayers(); l++) {
             layer(model, l, activations, 1, n, cache.length(), cache, MaskSet.NONE);
         }
-        head(model, activations, n - 1, 1, MaskSet.NONE);
+        if (logitsFrom < n) head(model, activations, logitsFrom, n - logitsFrom, MaskSet.NONE);
         cache.advance(n);
-        float[] last = new float[c.vocabSize()];
-        System.arraycopy(activations.logits, 0, last, 0, last.length);
-        return last;
+        return activations.logits;
     }
 
     /**

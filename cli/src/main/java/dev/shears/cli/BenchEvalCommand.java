@@ -1,0 +1,82 @@
+package dev.shears.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.eval.ContextStart;
+import dev.shears.eval.EvalSettings;
+import dev.shears.eval.Evaluator;
+import dev.shears.eval.Task;
+import dev.shears.eval.TaskResult;
+import dev.shears.progress.Progress;
+import dev.shears.recipe.LoadedModel;
+import dev.shears.tensor.Parallel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Optional;
+
+/** {@code shears bench eval}: scoring throughput of one task (items/s), after an untimed warm-up run. */
+@Command(name = "eval", mixinStandardHelpOptions = true, showDefaultValues = true,
+        description = {"Scoring throughput of one zero-shot task: items/s and scored tokens/s of a timed run after an untimed",
+                "warm-up run on the first items (JIT). Scoring is forward-only with the shared context of each item computed once."},
+        footerHeading = "%nExamples:%n",
+        footer = {"  shears bench eval ../shared/data/models/stories260K/stories260K.bin --tokenizer ../shared/data/models/stories260K/tok512.bin \\",
+                "      --task hellaswag --limit 200",
+                "  shears bench eval model/ --task piqa --limit 500 --batch 32 --json"})
+final class BenchEvalCommand implements Runnable {
+    @Parameters(index = "0", paramLabel = "MODEL[=TOKENIZER]", description = "A Hugging Face folder, .gguf or llama2.c .bin, optionally =its tokenizer.")
+    String model;
+
+    @Option(names = "--tokenizer", paramLabel = "FILE", description = "The model's tokenizer (else MODEL=TOKENIZER or the one beside the model).")
+    Path tokenizer;
+
+    @Option(names = "--task", defaultValue = "hellaswag", description = "Task name or task file.")
+    String task;
+
+    @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "../shared/data/eval", description = "Folder of the evaluation data.")
+    Path dataDir;
+
+    @Option(names = "--limit", paramLabel = "N", defaultValue = "200", description = "Items in the timed run (first N).")
+    int limit;
+
+    @Option(names = "--warmup", paramLabel = "N", defaultValue = "32", description = "Items of the untimed warm-up run.")
+    int warmup;
+
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "16", description = "Items scored in parallel.")
+    int batch;
+
+    @Option(names = "--json", description = "Print one JSON object on stdout.")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        Task t = EvalCommand.task(task);
+        Path data = EvalCommand.dataDir(dataDir);
+        LoadedModel loaded = EvalCommand.open(model, Optional.ofNullable(tokenizer));
+        EvalSettings settings = new EvalSettings(limit, EvalSettings.Sampling.FIRST, 0, batch, 0, ContextStart.BOS);
+        Evaluator.Items items = Evaluator.load(t, data, settings);
+        if (warmup > 0) {
+            Evaluator.Items first = Evaluator.load(t, data, settings.withLimit(warmup));
+            Evaluator.run(loaded.model(), loaded.tokenizer(), first, settings, Progress.SILENT);
+        }
+        TaskResult r = Evaluator.run(loaded.model(), loaded.tokenizer(), items, settings, Progress.SILENT);
+        double tokensPerSecond = r.tokens() / r.seconds();
+        if (json) {
+            ObjectNode n = Json.object();
+            n.put("model", model).put("task", r.task()).put("items", r.items()).put("seconds", r.seconds())
+                    .put("items_per_second", r.itemsPerSecond()).put("scored_tokens_per_second", tokensPerSecond)
+                    .put("batch", batch).put("threads", Parallel.threads());
+            spec.commandLine().getOut().println(Json.text(n));
+        } else {
+            spec.commandLine().getOut().printf(Locale.ROOT, "%s on %s: %d items in %.2f s = %.1f items/s (%.0f scored tokens/s; batch %d, %d threads)%n",
+                    r.task(), model, r.items(), r.seconds(), r.itemsPerSecond(), tokensPerSecond, batch, Parallel.threads());
+        }
+    }
+}

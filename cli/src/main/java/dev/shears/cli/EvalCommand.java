@@ -1,0 +1,137 @@
+package dev.shears.cli;
+
+import dev.shears.ShearsException;
+import dev.shears.eval.ContextStart;
+import dev.shears.eval.EvalSettings;
+import dev.shears.eval.Evaluator;
+import dev.shears.eval.Task;
+import dev.shears.eval.TaskCatalog;
+import dev.shears.eval.TaskFile;
+import dev.shears.eval.TaskResult;
+import dev.shears.io.AtomicFiles;
+import dev.shears.recipe.LoadedModel;
+import dev.shears.recipe.ModelSource;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/** {@code shears eval}: zero-shot tasks scored as lm-evaluation-harness scores them, several models side by side. */
+@Command(name = "eval", mixinStandardHelpOptions = true, showDefaultValues = true,
+        description = {"Zero-shot tasks scored as lm-evaluation-harness scores them (log-likelihood of each choice, acc and acc_norm",
+                "with standard errors; LAMBADA greedy accuracy and perplexity; rolling word/byte perplexity), for one or more",
+                "models side by side: a markdown table on the console, and with --json/--html a JSON file and an HTML page",
+                "with a chart per task. Every number is printed next to its metric name.",
+                "",
+                "Each MODEL may name its tokenizer as MODEL=TOKENIZER; otherwise --tokenizer (for every model), else the",
+                "tokenizer beside the model.",
+                "",
+                "Tasks: piqa, arc_easy, arc_challenge, boolq, openbookqa, copa, siqa, commonsense_qa, hellaswag, winogrande,",
+                "wsc273, lambada_openai, wikitext, tinystories, or a task file (.yaml/.json, see docs/evaluation.md)."},
+        footerHeading = "%nExamples:%n",
+        footer = {"  shears eval ../shared/data/models/stories260K/stories260K.bin --tokenizer ../shared/data/models/stories260K/tok512.bin \\",
+                "      --tasks lambada_openai,tinystories --limit 200",
+                "  shears eval parent/ pruned/ healed/ --tasks piqa,arc_easy,hellaswag,winogrande --limit 500 --json eval.json",
+                "  shears eval ../shared/data/models/stories260K/stories260K.bin=../shared/data/models/stories260K/tok512.bin \\",
+                "      ../shared/data/models/aidreams260K/aidreams260K.bin=../shared/data/models/aidreams260K/tok512.bin --tasks copa,tinystories",
+                "  shears eval model/ --tasks my_task.yaml --data-dir ~/eval-data"})
+final class EvalCommand implements Runnable {
+    @Parameters(arity = "1..*", paramLabel = "MODEL[=TOKENIZER]",
+            description = "Hugging Face folders, .gguf files or llama2.c .bin checkpoints, each optionally =its tokenizer file.")
+    List<String> models;
+
+    @Option(names = "--tokenizer", paramLabel = "FILE", description = "Tokenizer for every MODEL that does not name its own.")
+    Path tokenizer;
+
+    @Option(names = "--tasks", required = true, split = ",", paramLabel = "TASK", description = "Comma-separated task names or task files.")
+    List<String> tasks;
+
+    @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "../shared/data/eval", description = "Folder of the evaluation data (relative to the working directory).")
+    Path dataDir;
+
+    @Option(names = "--limit", paramLabel = "N", defaultValue = "0", description = "Items per task (0: all).")
+    int limit;
+
+    @Option(names = "--sample", paramLabel = "HOW", defaultValue = "seeded",
+            description = "Which N items with --limit: seeded (a seeded random sample, in file order) or first (lm-eval's --limit).")
+    EvalSettings.Sampling sampling;
+
+    @Option(names = "--seed", defaultValue = "1234", description = "Seed of the seeded sample.")
+    long seed;
+
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "16", description = "Items scored in parallel.")
+    int batch;
+
+    @Option(names = "--context", paramLabel = "N", defaultValue = "0", description = "Context length in tokens (0: the model's maximum).")
+    int context;
+
+    @Option(names = "--start", paramLabel = "HOW", defaultValue = "bos",
+            description = "Sequence start: bos (as the model was trained; lm-eval add_bos_token=True) or none (lm-eval's default for HF models).")
+    ContextStart start;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Write the results as JSON (and an HTML page beside it unless --html is given).")
+    Path json;
+
+    @Option(names = "--html", paramLabel = "FILE", description = "Write an HTML page with a chart per task.")
+    Path html;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        EvalSettings settings = new EvalSettings(limit, sampling, seed, batch, context, start);
+        List<Task> taskList = tasks.stream().map(EvalCommand::task).toList();
+        Path data = dataDir(dataDir);
+        List<EvalReport.ModelRun> runs = new ArrayList<>();
+        List<Evaluator.Items> items = taskList.stream().map(t -> Evaluator.load(t, data, settings)).toList();
+        for (String spec : models) {
+            LoadedModel loaded = open(spec, Optional.ofNullable(tokenizer));
+            List<TaskResult> results = new ArrayList<>();
+            for (Evaluator.Items i : items) results.add(Evaluator.run(loaded.model(), loaded.tokenizer(), i, settings, ProgressBar.stderr()));
+            runs.add(new EvalReport.ModelRun(EvalReport.label(spec, models), loaded, results));
+        }
+        EvalReport report = new EvalReport(runs, settings, data, taskList);
+        var out = spec.commandLine().getOut();
+        out.print(report.markdown());
+        if (json != null) {
+            AtomicFiles.writeString(json, Json.text(report.json()) + "\n");
+            out.println("JSON: " + json.toAbsolutePath());
+        }
+        Path page = html != null ? html : json != null ? json.resolveSibling(json.getFileName().toString().replaceFirst("\\.json$", "") + ".html") : null;
+        if (page != null) {
+            AtomicFiles.writeString(page, report.html());
+            out.println("HTML: " + page.toAbsolutePath());
+        }
+    }
+
+    /** A built-in task by name, or a task file. */
+    static Task task(String name) {
+        return TaskFile.isTaskFile(name) ? TaskFile.load(Path.of(name)) : TaskCatalog.task(name.strip());
+    }
+
+    /** The evaluation data folder, resolved against the working directory; a clear error when it is not there. */
+    static Path dataDir(Path dir) {
+        Path abs = dir.toAbsolutePath().normalize();
+        if (!Files.isDirectory(abs)) {
+            throw new ShearsException("evaluation data folder " + abs + " does not exist; pass --data-dir DIR (the folder holding mc/, hellaswag/, wikitext-2/, tinystories/)");
+        }
+        return abs;
+    }
+
+    /** MODEL or MODEL=TOKENIZER. */
+    static LoadedModel open(String spec, Optional<Path> defaultTokenizer) {
+        int eq = spec.lastIndexOf('=');
+        if (eq > 0 && !Files.exists(Path.of(spec))) {
+            return ModelSource.open(Path.of(spec.substring(0, eq)), Optional.of(Path.of(spec.substring(eq + 1))));
+        }
+        return ModelSource.open(Path.of(spec), defaultTokenizer);
+    }
+}

@@ -1,0 +1,186 @@
+package dev.shears.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.eval.EvalSettings;
+import dev.shears.eval.Metric;
+import dev.shears.eval.Task;
+import dev.shears.eval.TaskCatalog;
+import dev.shears.eval.TaskResult;
+import dev.shears.model.ModelConfig;
+import dev.shears.recipe.LoadedModel;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+
+/** The side-by-side report of {@code shears eval}: markdown for the console, JSON, and an HTML page with a chart per task. */
+final class EvalReport {
+    /** One model's results, in task order. */
+    record ModelRun(String label, LoadedModel model, List<TaskResult> results) {
+    }
+
+    private final List<ModelRun> runs;
+    private final EvalSettings settings;
+    private final Path dataDir;
+    private final List<Task> tasks;
+
+    EvalReport(List<ModelRun> runs, EvalSettings settings, Path dataDir, List<Task> tasks) {
+        this.runs = List.copyOf(runs);
+        this.settings = settings;
+        this.dataDir = dataDir;
+        this.tasks = List.copyOf(tasks);
+    }
+
+    /** A short column name: the file or folder name, with its parent when that is ambiguous (hf/, model/). */
+    static String label(String spec, List<String> all) {
+        Path p = Path.of(spec.contains("=") ? spec.substring(0, spec.lastIndexOf('=')) : spec).normalize();
+        String name = p.getFileName() == null ? spec : p.getFileName().toString();
+        long same = all.stream().map(s -> Path.of(s.contains("=") ? s.substring(0, s.lastIndexOf('=')) : s).normalize().getFileName())
+                .filter(f -> f != null && f.toString().equals(name)).count();
+        boolean generic = Set.of("hf", "model", "out", "final").contains(name);
+        return (same > 1 || generic) && p.getParent() != null && p.getParent().getFileName() != null ? p.getParent().getFileName() + "/" + name : name;
+    }
+
+    String settingsLine() {
+        return String.format(Locale.ROOT, "limit %s, sample %s (seed %d), batch %d, context %s, start %s, data %s",
+                settings.limit() == 0 ? "all" : settings.limit(), settings.sampling().name().toLowerCase(Locale.ROOT), settings.seed(), settings.batchSize(),
+                settings.contextLength() == 0 ? "model maximum" : settings.contextLength(), settings.start().name().toLowerCase(Locale.ROOT), dataDir);
+    }
+
+    String markdown() {
+        StringBuilder md = new StringBuilder();
+        md.append("Harness format: ").append(TaskCatalog.FORMAT_VERSION).append('\n');
+        md.append("Settings: ").append(settingsLine()).append("\n\n");
+        md.append("| model | shape | parameters | tokenizer |\n|---|---|---:|---|\n");
+        for (ModelRun r : runs) {
+            ModelConfig c = r.model().model().config();
+            md.append(String.format(Locale.ROOT, "| %s | %s | %,d | %d tokens |%n", r.label(), c.describe(), c.parameterCount(), r.model().tokenizer().vocabSize()));
+        }
+        md.append("\n| task | items | metric |");
+        for (ModelRun r : runs) md.append(' ').append(r.label()).append(" |");
+        md.append("\n|---|---:|---|");
+        md.append("---:|".repeat(runs.size())).append('\n');
+        for (int t = 0; t < tasks.size(); t++) {
+            int task = t;
+            TaskResult first = runs.get(0).results().get(t);
+            for (String metric : metricNames(t)) {
+                md.append("| ").append(first.task()).append(" | ").append(first.items()).append(" | ").append(metric).append(" |");
+                for (ModelRun r : runs) md.append(' ').append(cell(r.results().get(task).metric(metric))).append(" |");
+                md.append('\n');
+            }
+        }
+        md.append("\nSpeed (items/s):");
+        for (ModelRun r : runs) {
+            md.append(' ').append(r.label()).append(" [");
+            List<String> speeds = new ArrayList<>();
+            for (TaskResult x : r.results()) speeds.add(x.task() + " " + String.format(Locale.ROOT, "%.1f", x.itemsPerSecond()));
+            md.append(String.join(", ", speeds)).append(']');
+        }
+        return md.append('\n').toString();
+    }
+
+    private List<String> metricNames(int task) {
+        Set<String> names = new LinkedHashSet<>();
+        for (ModelRun r : runs) for (Metric m : r.results().get(task).metrics()) names.add(m.name());
+        return new ArrayList<>(names);
+    }
+
+    static String cell(Optional<Metric> metric) {
+        if (metric.isEmpty()) return "–";
+        Metric m = metric.get();
+        String v = format(m.value());
+        return Double.isFinite(m.stderr()) ? v + " ± " + format(m.stderr()) : v;
+    }
+
+    private static String format(double v) {
+        return Math.abs(v) >= 1000 ? String.format(Locale.ROOT, "%.1f", v) : String.format(Locale.ROOT, "%.4f", v);
+    }
+
+    ObjectNode json() {
+        ObjectNode root = Json.object();
+        root.put("harness_format", TaskCatalog.FORMAT_VERSION);
+        ObjectNode s = root.putObject("settings");
+        s.put("limit", settings.limit()).put("sample", settings.sampling().name().toLowerCase(Locale.ROOT)).put("seed", settings.seed())
+                .put("batch", settings.batchSize()).put("context", settings.contextLength()).put("start", settings.start().name().toLowerCase(Locale.ROOT))
+                .put("data_dir", dataDir.toString());
+        ArrayNode models = root.putArray("models");
+        for (ModelRun r : runs) {
+            ModelConfig c = r.model().model().config();
+            ObjectNode m = models.addObject();
+            m.put("label", r.label()).put("path", r.model().source().toString()).put("format", r.model().format())
+                    .put("shape", c.describe()).put("parameters", c.parameterCount()).put("context", c.maxSeqLen())
+                    .put("tokenizer_vocab", r.model().tokenizer().vocabSize());
+            ObjectNode results = m.putObject("results");
+            for (TaskResult x : r.results()) {
+                ObjectNode t = results.putObject(x.task());
+                t.put("items", x.items()).put("available", x.available()).put("tokens", x.tokens())
+                        .put("seconds", x.seconds()).put("items_per_second", x.itemsPerSecond());
+                for (Metric metric : x.metrics()) {
+                    t.put(metric.name(), metric.value());
+                    if (Double.isFinite(metric.stderr())) t.put(metric.name() + "_stderr", metric.stderr());
+                }
+            }
+        }
+        ArrayNode taskNodes = root.putArray("tasks");
+        for (int t = 0; t < tasks.size(); t++) {
+            TaskResult first = runs.get(0).results().get(t);
+            taskNodes.addObject().put("task", first.task()).put("kind", first.kind().name().toLowerCase(Locale.ROOT))
+                    .put("file", tasks.get(t).file()).put("reference", first.reference());
+        }
+        return root;
+    }
+
+    String html() {
+        StringBuilder h = new StringBuilder("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Shears evaluation</title><style>"
+                + "body{font-family:sans-serif;max-width:960px;margin:2em auto;color:#222}table{border-collapse:collapse;margin-bottom:1em}"
+                + "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
+                + ".ref{color:#666;font-size:90%}</style></head><body><h1>Shears evaluation</h1>");
+        h.append("<p>Harness format: ").append(Charts.esc(TaskCatalog.FORMAT_VERSION)).append("<br>Settings: ").append(Charts.esc(settingsLine())).append("</p>");
+        h.append("<h2>Models</h2><table><tr><th>model</th><th>shape</th><th>parameters</th><th>path</th></tr>");
+        for (ModelRun r : runs) {
+            ModelConfig c = r.model().model().config();
+            h.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%s</td><td>%,d</td><td>%s</td></tr>", Charts.esc(r.label()), Charts.esc(c.describe()),
+                    c.parameterCount(), Charts.esc(r.model().source().toString())));
+        }
+        h.append("</table>");
+        for (int t = 0; t < tasks.size(); t++) {
+            TaskResult first = runs.get(0).results().get(t);
+            List<String> metrics = metricNames(t);
+            h.append("<h2>").append(Charts.esc(first.task())).append("</h2><p class=\"ref\">").append(first.items()).append(" items · ")
+                    .append(Charts.esc(first.reference())).append("</p><table><tr><th>metric</th>");
+            for (ModelRun r : runs) h.append("<th>").append(Charts.esc(r.label())).append("</th>");
+            h.append("</tr>");
+            for (String metric : metrics) {
+                h.append("<tr><td>").append(Charts.esc(metric)).append("</td>");
+                for (ModelRun r : runs) h.append("<td>").append(Charts.esc(cell(r.results().get(t).metric(metric)))).append("</td>");
+                h.append("</tr>");
+            }
+            h.append("</table>");
+            h.append(chart(t, metrics, first));
+        }
+        return h.append("</body></html>\n").toString();
+    }
+
+    /** Accuracies together on one chart; perplexities (different scales) each compared across models. */
+    private String chart(int task, List<String> metrics, TaskResult first) {
+        List<String> shown = metrics.stream().filter(m -> !m.equals("token_perplexity") || metrics.size() == 1).toList();
+        if (first.kind() != dev.shears.eval.TaskKind.MULTIPLE_CHOICE) shown = metrics.stream().filter(m -> m.equals("acc") || m.equals("bits_per_byte")).toList();
+        if (shown.isEmpty()) shown = metrics.subList(0, 1);
+        List<Charts.Bars> bars = new ArrayList<>();
+        for (ModelRun r : runs) {
+            double[] v = new double[shown.size()], e = new double[shown.size()];
+            for (int i = 0; i < shown.size(); i++) {
+                Optional<Metric> m = r.results().get(task).metric(shown.get(i));
+                v[i] = m.map(Metric::value).orElse(Double.NaN);
+                e[i] = m.map(Metric::stderr).orElse(Double.NaN);
+            }
+            bars.add(new Charts.Bars(r.label(), v, e));
+        }
+        return Charts.bars(first.task(), String.join(" / ", shown), shown, bars);
+    }
+}

@@ -1,0 +1,33 @@
+package dev.shears.eval;
+
+/**
+ * How tasks are run; written into every report so a number can be reproduced.
+ *
+ * @param limit         items per task, 0 for all
+ * @param sampling      which items when {@code limit} is below a task's size
+ * @param seed          seed of the {@link Sampling#SEEDED} sample
+ * @param batchSize     items scored in parallel (one per kernel thread at a time)
+ * @param contextLength tokens of context, 0 for the model's maximum
+ * @param start         whether sequences begin with BOS
+ */
+public record EvalSettings(int limit, Sampling sampling, long seed, int batchSize, int contextLength, ContextStart start) {
+    /** Which items a limited run scores. */
+    public enum Sampling {
+        /** The first N, in file order (lm-eval's {@code --limit}). */
+        FIRST,
+        /** N items drawn with a seeded shuffle, then put back in file order (the same N for every model). */
+        SEEDED
+    }
+
+    public static final EvalSettings DEFAULTS = new EvalSettings(0, Sampling.SEEDED, 1234, 16, 0, ContextStart.BOS);
+
+    public EvalSettings {
+        if (limit < 0) throw new IllegalArgumentException("limit must be at least 0, got " + limit);
+        if (batchSize < 1) throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
+        if (contextLength < 0) throw new IllegalArgumentException("context length must be at least 0, got " + contextLength);
+    }
+
+    public EvalSettings withLimit(int n) {
+        return new EvalSettings(n, sampling, seed, batchSize, contextLength, start);
+    }
+}

@@ -1,0 +1,127 @@
+package dev.shears.eval;
+
+import dev.shears.ShearsException;
+import dev.shears.model.Model;
+import dev.shears.progress.Progress;
+import dev.shears.tokenizer.Tokenizer;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+/** Runs zero-shot tasks on a model and computes their metrics as lm-evaluation-harness does. */
+public final class Evaluator {
+    private Evaluator() {
+    }
+
+    /** A task's items, limited and sampled as the settings say. */
+    public record Items(Task task, List<Item> items, int available) {
+    }
+
+    /** Reads a task's file from the data folder and applies the limit and sampling. */
+    public static Items load(Task task, Path dataDir, EvalSettings settings) {
+        Path file = dataDir.resolve(task.file());
+        if (!Files.isRegularFile(file)) {
+            throw new ShearsException(task.name() + ": data file " + file.toAbsolutePath().normalize() + " is missing (is --data-dir right?)");
+        }
+        List<Item> all = task.source().read(file);
+        return new Items(task, sample(all, settings), all.size());
+    }
+
+    static List<Item> sample(List<Item> all, EvalSettings settings) {
+        int n = settings.limit();
+        if (n == 0 || n >= all.size()) return all;
+        if (settings.sampling() == EvalSettings.Sampling.FIRST) return all.subList(0, n);
+        Integer[] order = new Integer[all.size()];
+        for (int i = 0; i < order.length; i++) order[i] = i;
+        java.util.Collections.shuffle(Arrays.asList(order), new Random(settings.seed()));
+        int[] picked = new int[n];
+        for (int i = 0; i < n; i++) picked[i] = order[i];
+        Arrays.sort(picked);
+        List<Item> out = new ArrayList<>(n);
+        for (int i : picked) out.add(all.get(i));
+        return out;
+    }
+
+    /** Scores the items on the model and computes the task's metrics. */
+    public static TaskResult run(Model model, Tokenizer tokenizer, Items items, EvalSettings settings, Progress progress) {
+        int context = settings.contextLength() == 0 ? model.config().maxSeqLen() : settings.contextLength();
+        LoglikelihoodScorer scorer = new LoglikelihoodScorer(model, tokenizer, context, settings.start());
+        Task task = items.task();
+        List<Item> list = items.items();
+        long startNanos = System.nanoTime();
+        progress.start(task.name(), list.size(), "items");
+        List<Metric> metrics;
+        long tokens = 0;
+        if (task.kind() == TaskKind.ROLLING_PERPLEXITY) {
+            List<LoglikelihoodScorer.Score> scores = scorer.map(list, settings.batchSize(),
+                    (item, buffers) -> scorer.rolling(document(task, item).text(), buffers), progress::advance);
+            double ll = 0;
+            long words = 0, bytes = 0;
+            for (int i = 0; i < list.size(); i++) {
+                Item.Document d = document(task, list.get(i));
+                ll += scores.get(i).logLikelihood();
+                tokens += scores.get(i).tokens();
+                words += d.words();
+                bytes += d.bytes();
+            }
+            metrics = List.of(new Metric("word_perplexity", Math.exp(-ll / words), Double.NaN),
+                    new Metric("byte_perplexity", Math.exp(-ll / bytes), Double.NaN),
+                    new Metric("bits_per_byte", -ll / bytes / Math.log(2), Double.NaN),
+                    new Metric("token_perplexity", Math.exp(-ll / tokens), Double.NaN));
+        } else {
+            List<List<LoglikelihoodScorer.Score>> scores = scorer.map(list, settings.batchSize(),
+                    (item, buffers) -> scorer.score(multipleChoice(task, item).choices(), buffers), progress::advance);
+            int n = list.size();
+            double[] acc = new double[n], accNorm = new double[n];
+            double sumLl = 0, chance = 0;
+            for (int i = 0; i < n; i++) {
+                Item.MultipleChoice mc = multipleChoice(task, list.get(i));
+                List<LoglikelihoodScorer.Score> s = scores.get(i);
+                for (LoglikelihoodScorer.Score x : s) tokens += x.tokens();
+                if (task.kind() == TaskKind.LAST_WORD) {
+                    acc[i] = s.get(mc.gold()).greedy() ? 1 : 0;
+                    sumLl += s.get(mc.gold()).logLikelihood();
+                } else {
+                    acc[i] = argmax(s, mc, false) == mc.gold() ? 1 : 0;
+                    accNorm[i] = argmax(s, mc, true) == mc.gold() ? 1 : 0;
+                    chance += 1.0 / s.size();
+                }
+            }
+            metrics = task.kind() == TaskKind.LAST_WORD
+                    ? List.of(Metric.mean("acc", acc), new Metric("perplexity", Math.exp(-sumLl / n), Double.NaN))
+                    : List.of(Metric.mean("acc", acc), Metric.mean("acc_norm", accNorm), new Metric("chance", chance / n, Double.NaN));
+        }
+        progress.finish();
+        double seconds = (System.nanoTime() - startNanos) / 1e9;
+        return new TaskResult(task.name(), task.kind(), task.reference(), list.size(), items.available(), metrics, tokens, seconds);
+    }
+
+    /** lm-eval's {@code np.argmax(lls)} / {@code np.argmax(lls / completion_len)}: the first of equal maxima. */
+    static int argmax(List<LoglikelihoodScorer.Score> scores, Item.MultipleChoice item, boolean normalized) {
+        int best = 0;
+        double bestValue = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < scores.size(); i++) {
+            double v = scores.get(i).logLikelihood();
+            if (normalized) v /= Math.max(1, item.choices().get(i).chars());
+            if (v > bestValue) {
+                bestValue = v;
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    private static Item.Document document(Task task, Item item) {
+        if (item instanceof Item.Document d) return d;
+        throw new IllegalStateException(task.name() + ": a perplexity task read a multiple-choice item");
+    }
+
+    private static Item.MultipleChoice multipleChoice(Task task, Item item) {
+        if (item instanceof Item.MultipleChoice m) return m;
+        throw new IllegalStateException(task.name() + ": a scored task read a document");
+    }
+}

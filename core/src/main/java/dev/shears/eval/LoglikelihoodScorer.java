@@ -1,0 +1,210 @@
+package dev.shears.eval;
+
+import dev.shears.ShearsException;
+import dev.shears.kernel.LogSoftmax;
+import dev.shears.model.Activations;
+import dev.shears.model.KvCache;
+import dev.shears.model.Model;
+import dev.shears.model.Transformer;
+import dev.shears.tensor.Parallel;
+import dev.shears.tokenizer.Tokenizer;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.BiFunction;
+
+/**
+ * Log-likelihoods of continuations, forward-only, as lm-evaluation-harness's {@code HFLM.loglikelihood} computes
+ * them: context and continuation are tokenized jointly and split where the context's own tokens end
+ * ({@code _encode_pair}, trailing spaces of the context moved to the continuation), the sequence is
+ * left-truncated to the context length plus one ({@code (context_enc + continuation_enc)[-(max_length+1):][:-1]}),
+ * and the continuation's log-probabilities are summed (of a continuation longer than the context length, only the
+ * last context-length tokens can be predicted and are summed).
+ *
+ * <p>The token prefix shared by all choices of one item (the context, for ordinary multiple choice) runs once
+ * into a KV cache; each choice then runs only its own tokens after it. Items of a batch are scored in parallel,
+ * one per kernel thread, each with its own buffers, so results do not depend on the batch size or thread count.
+ */
+public final class LoglikelihoodScorer {
+    /** The log-likelihood of one continuation and whether greedy decoding would have produced it. */
+    public record Score(double logLikelihood, boolean greedy, int tokens) {
+    }
+
+    /** Token ids of a request: what conditions and what is scored. */
+    record Encoded(int[] context, int[] continuation) {
+    }
+
+    private final Model model;
+    private final Tokenizer tokenizer;
+    private final int maxLength;
+    private final ContextStart start;
+
+    /**
+     * @param maxLength the context length (at most the model's maximum)
+     * @param start     whether sequences begin with BOS
+     */
+    public LoglikelihoodScorer(Model model, Tokenizer tokenizer, int maxLength, ContextStart start) {
+        if (maxLength < 2 || maxLength > model.config().maxSeqLen()) {
+            throw new ShearsException("context length " + maxLength + " must be between 2 and the model's maximum " + model.config().maxSeqLen());
+        }
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.maxLength = maxLength;
+        this.start = start;
+    }
+
+    public int maxLength() {
+        return maxLength;
+    }
+
+    /** lm-eval {@code _encode_pair}; an empty context becomes the prefix token (BOS, else EOS), as lm-eval does. */
+    Encoded encode(String context, String continuation) {
+        if (context.isEmpty()) return new Encoded(new int[] {prefixToken()}, tokenizer.encode(continuation));
+        int keep = context.length();
+        while (keep > 0 && Character.isWhitespace(context.charAt(keep - 1))) keep--;
+        String ctx = context.substring(0, keep);
+        String cont = context.substring(keep) + continuation;
+        int[] whole = tokenizer.encode(ctx + cont);
+        int[] contextIds = tokenizer.encode(ctx);
+        int[] continuationIds = Arrays.copyOfRange(whole, Math.min(contextIds.length, whole.length), whole.length);
+        if (start == ContextStart.BOS && tokenizer.bosId() >= 0) {
+            int[] withBos = new int[contextIds.length + 1];
+            withBos[0] = tokenizer.bosId();
+            System.arraycopy(contextIds, 0, withBos, 1, contextIds.length);
+            contextIds = withBos;
+        }
+        if (contextIds.length == 0) contextIds = new int[] {prefixToken()};
+        return new Encoded(contextIds, continuationIds);
+    }
+
+    private int prefixToken() {
+        int prefix = tokenizer.bosId() >= 0 ? tokenizer.bosId() : tokenizer.eosId();
+        if (prefix < 0) throw new ShearsException("the tokenizer has neither a BOS nor an EOS token to start an empty context");
+        return prefix;
+    }
+
+    /** Scores every choice of one item, the shared token prefix computed once. */
+    List<Score> score(List<Choice> choices, Buffers buffers) {
+        int k = choices.size();
+        int[][] inputs = new int[k][];
+        int[][] targets = new int[k][];
+        int[] first = new int[k];
+        for (int r = 0; r < k; r++) {
+            Encoded e = encode(choices.get(r).context(), choices.get(r).continuation());
+            int m = e.continuation().length;
+            int[] full = new int[e.context().length + m];
+            System.arraycopy(e.context(), 0, full, 0, e.context().length);
+            System.arraycopy(e.continuation(), 0, full, e.context().length, m);
+            if (full.length > maxLength + 1) full = Arrays.copyOfRange(full, full.length - maxLength - 1, full.length);
+            inputs[r] = Arrays.copyOf(full, full.length - 1);
+            // a continuation longer than the context length: only its last maxLength tokens can be predicted
+            if (m > inputs[r].length) m = inputs[r].length;
+            targets[r] = Arrays.copyOfRange(e.continuation(), e.continuation().length - m, e.continuation().length);
+            first[r] = inputs[r].length - m;
+        }
+        int prefix = first[0];
+        for (int r = 1; r < k; r++) prefix = Math.min(Math.min(prefix, first[r]), commonPrefix(inputs[0], inputs[r]));
+        int longest = 0;
+        for (int[] in : inputs) longest = Math.max(longest, in.length);
+        KvCache cache = buffers.cache(Buffers.grown(longest, maxLength));
+        cache.clear();
+        if (prefix > 0) Transformer.forwardCached(model, Arrays.copyOf(inputs[0], prefix), cache, buffers.activations(prefix), prefix);
+        int vocab = model.config().vocabSize();
+        List<Score> scores = new ArrayList<>(k);
+        for (int r = 0; r < k; r++) {
+            int m = targets[r].length;
+            if (m == 0) {
+                scores.add(new Score(0, true, 0));
+                continue;
+            }
+            cache.truncate(prefix);
+            int[] rest = Arrays.copyOfRange(inputs[r], prefix, inputs[r].length);
+            float[] logits = Transformer.forwardCached(model, rest, cache, buffers.activations(rest.length), first[r] - prefix);
+            double ll = 0;
+            boolean greedy = true;
+            for (int i = 0; i < m; i++) {
+                ll += LogSoftmax.logProbability(logits, i, vocab, targets[r][i]);
+                greedy &= LogSoftmax.argmax(logits, i, vocab) == targets[r][i];
+            }
+            scores.add(new Score(ll, greedy, m));
+        }
+        return scores;
+    }
+
+    /** Rolling log-likelihood of a whole text (lm-eval {@code loglikelihood_rolling}, see {@link Perplexity}). */
+    Score rolling(String text, Buffers buffers) {
+        int[] tokens = tokenizer.encode(text);
+        if (tokens.length == 0) return new Score(0, true, 0);
+        KvCache cache = buffers.cache(maxLength);
+        int vocab = model.config().vocabSize();
+        double ll = 0;
+        for (Perplexity.Window w : Perplexity.windows(tokens, prefixToken(), maxLength)) {
+            int n = w.input().length;
+            int scored = w.targets().length;
+            cache.clear();
+            float[] logits = Transformer.forwardCached(model, w.input(), cache, buffers.activations(n), n - scored);
+            for (int i = 0; i < scored; i++) ll += LogSoftmax.logProbability(logits, i, vocab, w.targets()[i]);
+        }
+        return new Score(ll, false, tokens.length);
+    }
+
+    /**
+     * Applies {@code scoring} to every item, {@code batchSize} items at a time in parallel, results in item order.
+     *
+     * @param afterBatch called with the number of items done after each batch (progress)
+     */
+    <T> List<T> map(List<Item> items, int batchSize, BiFunction<Item, Buffers, T> scoring, java.util.function.IntConsumer afterBatch) {
+        int width = Math.max(1, batchSize);
+        Buffers[] buffers = new Buffers[Math.min(width, Math.max(1, items.size()))];
+        for (int i = 0; i < buffers.length; i++) buffers[i] = new Buffers(model);
+        List<T> out = new ArrayList<>(items.size());
+        for (int from = 0; from < items.size(); from += width) {
+            int count = Math.min(width, items.size() - from);
+            Object[] results = new Object[count];
+            int base = from;
+            Parallel.forEach(count, i -> results[i] = scoring.apply(items.get(base + i), buffers[i]));
+            for (Object r : results) {
+                @SuppressWarnings("unchecked") T t = (T) r;
+                out.add(t);
+            }
+            afterBatch.accept(count);
+        }
+        return out;
+    }
+
+    private static int commonPrefix(int[] a, int[] b) {
+        int n = Math.min(a.length, b.length);
+        int i = 0;
+        while (i < n && a[i] == b[i]) i++;
+        return i;
+    }
+
+    /** One worker's KV cache and activations, grown on demand (never larger than the context length). */
+    static final class Buffers {
+        private final Model model;
+        private KvCache cache;
+        private Activations activations;
+
+        Buffers(Model model) {
+            this.model = model;
+        }
+
+        KvCache cache(int capacity) {
+            if (cache == null || cache.capacity() < capacity) cache = new KvCache(model.config(), capacity);
+            return cache;
+        }
+
+        Activations activations(int rows) {
+            if (activations == null || activations.seqLen < rows) {
+                activations = Activations.forInference(model.config(), 1, grown(rows, model.config().maxSeqLen()));
+            }
+            return activations;
+        }
+
+        /** {@code needed} rounded up to a power of two, capped at {@code most} (so buffers are reallocated rarely). */
+        static int grown(int needed, int most) {
+            return Math.max(needed, Math.min(most, Integer.highestOneBit(Math.max(1, needed - 1)) << 1));
+        }
+    }
+}
