@@ -39,7 +39,8 @@ import java.util.Optional;
                 "  shears prune MODEL --layers 0.2 --layer-importance angular --calibration data/ts --out pruned",
                 "  shears prune MODEL --target layers=4,hidden=48,heads=4,kv-heads=2,ffn=96 --importance activation --calibration text.txt --out p",
                 "  shears prune MODEL --drop-layers 2,3 --out p        (Jha et al.: explicit layers, data-free)",
-                "  shears prune MODEL --heads 0.5 --head-mode per-group --non-uniform --scores earlier/importance.json --out p"})
+                "  shears prune MODEL --heads 0.5 --head-mode per-group --non-uniform --scores earlier/importance.json --out p",
+                "  shears prune MODEL --vocab 0.5 --vocab-corpus ../shared/data/eval/tinystories/tinystories_val_head.txt --out p   (OpenBA-V2)"})
 final class PruneCommand implements Runnable {
     @Parameters(index = "0", paramLabel = "MODEL", description = "A Hugging Face folder, a .gguf file or a llama2.c .bin.")
     Path model;
@@ -61,6 +62,18 @@ final class PruneCommand implements Runnable {
 
     @Option(names = "--hidden", paramLabel = "F", description = "Fraction of hidden channels to remove.")
     Double hidden;
+
+    @Option(names = "--vocab", paramLabel = "F", description = "Fraction of the normal vocabulary pieces to remove (least frequent first; special and byte entries always stay).")
+    Double vocab;
+
+    @Option(names = "--vocab-size", paramLabel = "N", description = "Exact vocabulary size to keep instead of --vocab.")
+    Integer vocabSize;
+
+    @Option(names = "--vocab-corpus", paramLabel = "FILE|DIR", description = "Where token frequencies are counted (default: --calibration).")
+    Path vocabCorpus;
+
+    @Option(names = "--keep-tokens", paramLabel = "PIECE", split = ",", description = "Vocabulary pieces that must stay.")
+    List<String> keepTokens = new ArrayList<>();
 
     @Option(names = "--target", paramLabel = "SHAPE", description = "Exact kept counts, e.g. layers=12,hidden=512,heads=8,kv-heads=4,ffn=1376.")
     String target;
@@ -121,7 +134,8 @@ final class PruneCommand implements Runnable {
     public void run() {
         PruneStage stage = new PruneStage(layers, heads, ffn, hidden, target, targetConfig == null ? "" : targetConfig.toString(), dropLayers,
                 dropAttention, dropFfn, headMode, multipleOf, nonUniform, importance, layerImportance,
-                calibration == null ? "" : calibration.toString(), samples, seqLen, seed, angularSpan);
+                calibration == null ? "" : calibration.toString(), samples, seqLen, seed, angularSpan, vocab, vocabSize,
+                vocabCorpus == null ? "" : vocabCorpus.toString(), keepTokens);
         PruneRun.Result r = stage.run(model, Optional.ofNullable(tokenizer), out, Path.of(""), Optional.ofNullable(scores))
                 .run(ProgressBar.stderr(), m -> System.err.println("prune: " + m));
         ObjectNode summary = summary(r);
@@ -135,9 +149,20 @@ final class PruneCommand implements Runnable {
         stdout.printf(Locale.ROOT, "  parameters %,d -> %,d (%.1f%% kept)%n", r.parent().parameterCount(), r.pruned().parameterCount(),
                 100.0 * r.pruned().parameterCount() / r.parent().parameterCount());
         stdout.printf("  shape %s -> %s%n", r.parent().describe(), r.pruned().describe());
-        r.perplexityBefore().ifPresent(b -> stdout.printf(Locale.ROOT, "  calibration perplexity %.3f -> %.3f (%d sequences)%n", b,
-                r.perplexityAfter().orElseThrow(), r.calibrationSequences()));
+        r.vocabulary().ifPresent(v -> stdout.printf(Locale.ROOT, "  vocabulary %d -> %d (covers %.1f%% of the counted tokens)%n",
+                r.parent().vocabSize(), v.size(), 100 * v.coverage()));
+        r.perplexityBefore().ifPresent(b -> stdout.printf(Locale.ROOT, "  calibration perplexity %.3f -> %s (%d sequences%s)%n", b,
+                r.perplexityAfter().map(a -> String.format(Locale.ROOT, "%.3f", a)).orElse("n/a"), r.calibrationSequences(),
+                r.vocabulary().isPresent() ? "; compared on the " + r.perplexityWindowsAfter() + " made only of kept tokens" : ""));
         stdout.printf("  report: %s%n", out.resolve("report.html").toAbsolutePath());
+    }
+
+    private static String after(PruneRun.Result r) {
+        return r.perplexityAfter().map(x -> String.format(Locale.ROOT, "%.3f", x)).orElse("n/a");
+    }
+
+    private static String afterNote(PruneRun.Result r) {
+        return r.vocabulary().isPresent() ? " (both on the " + r.perplexityWindowsAfter() + " windows made only of kept tokens)" : "";
     }
 
     private static String name(Criterion c) {
@@ -151,6 +176,9 @@ final class PruneCommand implements Runnable {
         n.put("paramsBefore", r.parent().parameterCount()).put("paramsAfter", r.pruned().parameterCount());
         r.perplexityBefore().ifPresent(p -> n.put("calibrationPerplexityBefore", p));
         r.perplexityAfter().ifPresent(p -> n.put("calibrationPerplexityAfter", p));
+        r.vocabulary().ifPresent(v -> n.putObject("vocabulary").put("before", r.parent().vocabSize()).put("after", v.size()).put("mandatory", v.mandatory())
+                .put("byFrequency", v.byFrequency()).put("byAncestry", v.byAncestry()).put("coverage", v.coverage())
+                .put("perplexityWindowsAfter", r.perplexityWindowsAfter()));
         n.set("before", InfoCommand.describe(r.parent()));
         n.set("after", InfoCommand.describe(r.pruned()));
         ArrayNode layers = n.putArray("keptPerLayer");
@@ -169,7 +197,9 @@ final class PruneCommand implements Runnable {
         StringBuilder md = new StringBuilder("# Pruning report\n\n");
         md.append(String.format(Locale.ROOT, "%s → %s in %.1f s; widths ranked by **%s**, layers by **%s**, %d calibration sequences.%n%n",
                 a.describe(), b.describe(), r.seconds(), name(r.widthCriterion()), name(r.layerCriterion()), r.calibrationSequences()));
-        r.perplexityBefore().ifPresent(p -> md.append(String.format(Locale.ROOT, "Calibration perplexity: **%.3f → %.3f**%n%n", p, r.perplexityAfter().orElseThrow())));
+        r.perplexityBefore().ifPresent(p -> md.append(String.format(Locale.ROOT, "Calibration perplexity: **%.3f → %s**%s%n%n", p, after(r), afterNote(r))));
+        r.vocabulary().ifPresent(v -> md.append(String.format(Locale.ROOT, "Vocabulary: %d → **%d** entries (%d mandatory, %d by frequency, %d merge ancestors), covering %.1f%% of the counted tokens.%n%n",
+                a.vocabSize(), v.size(), v.mandatory(), v.byFrequency(), v.byAncestry(), 100 * v.coverage())));
         md.append("| tensor role | parameters before | after | kept |\n|---|---:|---:|---:|\n");
         StringBuilder rolesHtml = new StringBuilder();
         for (Map.Entry<TensorRole, Long> e : before.entrySet()) {
@@ -203,7 +233,9 @@ final class PruneCommand implements Runnable {
                 + String.format(Locale.ROOT, "<p>Parameters %,d → <b>%,d</b> (%.1f%% kept). Widths ranked by %s, layers by %s; %d calibration sequences; %.1f s.</p>",
                 a.parameterCount(), b.parameterCount(), 100.0 * b.parameterCount() / a.parameterCount(), name(r.widthCriterion()), name(r.layerCriterion()),
                 r.calibrationSequences(), r.seconds())
-                + r.perplexityBefore().map(p -> String.format(Locale.ROOT, "<p>Calibration perplexity %.3f → <b>%.3f</b></p>", p, r.perplexityAfter().orElseThrow())).orElse("")
+                + r.perplexityBefore().map(p -> String.format(Locale.ROOT, "<p>Calibration perplexity %.3f → <b>%s</b>%s</p>", p, after(r), Charts.esc(afterNote(r)))).orElse("")
+                + r.vocabulary().map(v -> String.format(Locale.ROOT, "<p>Vocabulary %d → <b>%d</b> entries, covering %.1f%% of the counted tokens.</p>",
+                a.vocabSize(), v.size(), 100 * v.coverage())).orElse("")
                 + "<h2>Parameters by tensor role</h2><table><tr><th>role</th><th>before</th><th>after</th><th>kept</th></tr>" + rolesHtml + "</table>"
                 + "<h2>Kept units per layer</h2>" + chart
                 + "<table><tr><th>layer</th><th>kept</th><th>heads</th><th>kv heads</th><th>FFN</th></tr>" + layersHtml + "</table>"

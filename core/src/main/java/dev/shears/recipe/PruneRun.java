@@ -12,6 +12,10 @@ import dev.shears.model.ModelConfig;
 import dev.shears.model.Transformer;
 import dev.shears.progress.Progress;
 import dev.shears.prune.Criterion;
+import dev.shears.prune.KeptVocabulary;
+import dev.shears.prune.TokenCounts;
+import dev.shears.prune.VocabularyOptions;
+import dev.shears.prune.VocabularyPruner;
 import dev.shears.prune.ImportanceScores;
 import dev.shears.prune.Importance;
 import dev.shears.prune.PlanBuilder;
@@ -21,6 +25,7 @@ import dev.shears.prune.PruningPlan;
 import dev.shears.prune.Slicer;
 import dev.shears.prune.TargetParser;
 import dev.shears.tokenizer.Tokenizer;
+import dev.shears.tokenizer.TokenizerWriter;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -51,16 +56,25 @@ import java.util.stream.Stream;
  * @param scores        saved scores to reuse instead of calibrating
  * @param seed          seeds the random criterion
  * @param angularSpan   block length of the angular criterion (0: the number of layers removed)
+ * @param vocabulary    vocabulary pruning by token frequency, applied in the same slice
  */
 public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetParser.Spec spec, Optional<Criterion> widthCriterion,
                        Optional<Criterion> layerCriterion, Optional<Path> calibration, int samples, int seqLen, Optional<Path> scores, long seed,
-                       int angularSpan) {
+                       int angularSpan, Optional<VocabularyRequest> vocabulary) {
+    /**
+     * Which vocabulary entries to keep: the most frequent in {@code corpus} (a text file or prepared
+     * token folder; the calibration data when absent), plus every special and byte entry and the
+     * merge ancestry of each kept piece (docs/pruning.md).
+     */
+    public record VocabularyRequest(VocabularyOptions options, Optional<Path> corpus) {
+    }
+
     private static final Set<Criterion> LAYER_ONLY = EnumSet.of(Criterion.BLOCK_INFLUENCE, Criterion.ANGULAR, Criterion.EVERY_K);
 
     /** What the pruning did. */
     public record Result(Path out, ModelConfig parent, ModelConfig pruned, PruningPlan plan, PruneTarget target, Criterion widthCriterion,
                          Criterion layerCriterion, int calibrationSequences, Optional<Double> perplexityBefore, Optional<Double> perplexityAfter,
-                         double seconds) {
+                         Optional<KeptVocabulary> vocabulary, int perplexityWindowsAfter, double seconds) {
     }
 
     public PruneRun {
@@ -85,6 +99,9 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
         Criterion layers = layerCriterion.orElse(calibration.isPresent() ? Criterion.BLOCK_INFLUENCE : Criterion.EVERY_K);
         boolean prunesWidth = target.dim() < pc.dim() || target.nonUniform() || pc.layers().stream().anyMatch(s ->
                 s.hasAttention() && (s.numHeads() > target.numHeads() || s.numKvHeads() > target.numKvHeads()) || s.hasFfn() && s.ffnDim() > target.ffnDim());
+        if (spec.isEmpty() && vocabulary.isEmpty()) {
+            throw new ShearsException("nothing to prune: give layers, heads, ffn, hidden, target, targetConfig, dropLayers or vocab");
+        }
         boolean prunesDepth = target.numLayers() < pc.numLayers() || target.attentionLayersToDrop() > 0 || target.ffnLayersToDrop() > 0;
         boolean needsData = scores.isEmpty() && (prunesWidth && needsData(width) || prunesDepth && target.dropLayers().isEmpty() && needsData(layers));
         if (needsData && calibration.isEmpty()) {
@@ -92,8 +109,18 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
                     + " criterion needs calibration data: pass --calibration FILE|DIR, or choose magnitude, random or every-k");
         }
 
+        Optional<Path> tokenizerFile = tokenizer.or(() -> TokenizerFiles.find(model));
+        if (vocabulary.isPresent() && tokenizerFile.isEmpty()) {
+            throw new ShearsException(model + ": vocabulary pruning rewrites the tokenizer file; pass --tokenizer FILE");
+        }
         List<int[]> windows = calibration.map(c -> calibrationWindows(c, parent.tokenizer(), samples, seqLen, log)).orElse(List.of());
-        Optional<Double> before = windows.isEmpty() ? Optional.empty() : Optional.of(perplexity(parent.model(), windows, progress));
+        Optional<KeptVocabulary> kept = vocabulary.map(v -> keptVocabulary(v, parent.tokenizer(), log, progress));
+        // with a pruned vocabulary, before and after are compared on the windows made only of kept tokens (renumbered after)
+        List<int[]> compared = kept.map(k -> windows.stream().filter(k::keepsAll).toList()).orElse(windows);
+        if (kept.isPresent() && !windows.isEmpty()) {
+            log.accept(compared.size() + " of " + windows.size() + " calibration windows use only kept tokens; perplexity before and after is measured on those");
+        }
+        Optional<Double> before = compared.isEmpty() ? Optional.empty() : Optional.of(perplexity(parent.model(), compared, progress));
 
         ImportanceScores merged;
         if (scores.isPresent()) {
@@ -107,14 +134,33 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
             merged = merge(w != null ? w : d, d != null ? d : w);
         }
         PruningPlan plan = PlanBuilder.build(pc, merged, target);
+        if (kept.isPresent()) plan = plan.withVocab(kept.get().kept());
         Model pruned = Slicer.slice(parent.model(), plan);
-        Optional<Double> after = windows.isEmpty() ? Optional.empty() : Optional.of(perplexity(pruned, windows, progress));
+        List<int[]> afterWindows = kept.map(k -> compared.stream().map(k::remap).toList()).orElse(compared);
+        Optional<Double> after = afterWindows.isEmpty() ? Optional.empty() : Optional.of(perplexity(pruned, afterWindows, progress));
 
         HfModel.write(pruned, out);
         PlanFiles.writePlan(plan, pc, out.resolve(PlanFiles.PLAN));
         PlanFiles.writeScores(merged, out.resolve(PlanFiles.SCORES));
-        tokenizer.or(() -> TokenizerFiles.find(model)).ifPresent(t -> TokenizerFiles.copyInto(t, out));
-        return new Result(out, pc, pruned.config(), plan, target, width, layers, windows.size(), before, after, (System.nanoTime() - began) / 1e9);
+        if (kept.isPresent()) {
+            TokenizerWriter.writePruned(parent.tokenizer(), tokenizerFile.get(), kept.get().kept(), out);
+        } else {
+            tokenizerFile.ifPresent(t -> TokenizerFiles.copyInto(t, out));
+        }
+        return new Result(out, pc, pruned.config(), plan, target, width, layers, windows.size(), before, after, kept, afterWindows.size(),
+                (System.nanoTime() - began) / 1e9);
+    }
+
+    private KeptVocabulary keptVocabulary(VocabularyRequest v, Tokenizer tok, Consumer<String> log, Progress progress) {
+        Path corpus = v.corpus().or(() -> calibration).orElseThrow(() -> new ShearsException(
+                "vocabulary pruning counts tokens on a corpus: pass --vocab-corpus FILE|DIR (or --calibration)"));
+        TokenCounts counts = Files.isDirectory(corpus)
+                ? TokenCounts.ofDataset(TokenDataset.open(corpus), Split.TRAIN, tok.vocabSize(), progress)
+                : TokenCounts.ofText(tok, corpus, progress);
+        KeptVocabulary kept = VocabularyPruner.select(tok, counts, v.options());
+        log.accept(String.format(java.util.Locale.ROOT, "vocabulary: %d of %d entries kept (%d mandatory, %d by frequency, %d merge ancestors), covering %.1f%% of %s's tokens",
+                kept.size(), tok.vocabSize(), kept.mandatory(), kept.byFrequency(), kept.byAncestry(), 100 * kept.coverage(), corpus.getFileName()));
+        return kept;
     }
 
     /** Width scores from one criterion and depth scores from another, as one record. */

@@ -4,6 +4,8 @@ import dev.shears.ShearsException;
 import dev.shears.io.HfConfig;
 import dev.shears.prune.Criterion;
 import dev.shears.prune.TargetParser;
+import dev.shears.prune.VocabTarget;
+import dev.shears.prune.VocabularyOptions;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -18,9 +20,10 @@ import java.util.Optional;
  */
 public record PruneStage(Double layers, Double heads, Double ffn, Double hidden, String target, String targetConfig, List<Integer> dropLayers,
                          int dropAttention, int dropFfn, TargetParser.HeadMode headMode, int multipleOf, boolean nonUniform, String importance,
-                         String layerImportance, String calibration, int samples, int seqLen, long seed, int angularSpan) {
+                         String layerImportance, String calibration, int samples, int seqLen, long seed, int angularSpan, Double vocab, Integer vocabSize,
+                         String vocabCorpus, List<String> keepTokens) {
     public static final PruneStage DEFAULT = new PruneStage(null, null, null, null, "", "", List.of(), 0, 0, TargetParser.HeadMode.GROUPS, 1, false,
-            "", "", "", 32, 128, 1337, 0);
+            "", "", "", 32, 128, 1337, 0, null, null, "", List.of());
 
     public PruneStage {
         dropLayers = dropLayers == null ? List.of() : List.copyOf(dropLayers);
@@ -29,6 +32,18 @@ public record PruneStage(Double layers, Double heads, Double ffn, Double hidden,
         importance = importance == null ? "" : importance;
         layerImportance = layerImportance == null ? "" : layerImportance;
         calibration = calibration == null ? "" : calibration;
+        vocabCorpus = vocabCorpus == null ? "" : vocabCorpus;
+        keepTokens = keepTokens == null ? List.of() : List.copyOf(keepTokens);
+        if (vocab != null && vocabSize != null) throw new ShearsException("give vocab (a fraction to remove) or vocabSize, not both");
+        if (vocab != null && !(vocab >= 0 && vocab < 1)) throw new ShearsException("vocab " + vocab + ": the fraction to remove must be in [0, 1)");
+    }
+
+    /** The vocabulary pruning asked for, if any: {@code vocab} removes that fraction of the normal pieces. */
+    public Optional<PruneRun.VocabularyRequest> vocabulary(Path base) {
+        if (vocab == null && vocabSize == null) return Optional.empty();
+        VocabularyOptions options = VocabularyOptions.of(vocabSize != null ? VocabTarget.size(vocabSize) : VocabTarget.normalFraction(1 - vocab))
+                .keepingPieces(keepTokens.toArray(String[]::new));
+        return Optional.of(new PruneRun.VocabularyRequest(options, vocabCorpus.isBlank() ? Optional.empty() : Optional.of(base.resolve(vocabCorpus))));
     }
 
     /** The target, with relative paths resolved against {@code base}. */
@@ -41,14 +56,17 @@ public record PruneStage(Double layers, Double heads, Double ffn, Double hidden,
         TargetParser.Spec spec = new TargetParser.Spec(ratios, target.isBlank() ? Map.of() : TargetParser.parseExact(target),
                 targetConfig.isBlank() ? Optional.empty() : Optional.of(HfConfig.read(base.resolve(targetConfig))), dropLayers, dropAttention, dropFfn,
                 headMode, multipleOf, nonUniform);
-        if (spec.isEmpty()) throw new ShearsException("nothing to prune: give layers, heads, ffn, hidden, target, targetConfig or dropLayers");
+        if (spec.isEmpty() && vocab == null && vocabSize == null) {
+            throw new ShearsException("nothing to prune: give layers, heads, ffn, hidden, target, targetConfig, dropLayers, vocab or vocabSize");
+        }
         return spec;
     }
 
     /** The run that carries this stage out on {@code model}; {@code scores} reuses an earlier importance.json. */
     public PruneRun run(Path model, Optional<Path> tokenizer, Path out, Path base, Optional<Path> scores) {
         return new PruneRun(model, tokenizer, out, spec(base), criterion(importance), criterion(layerImportance),
-                calibration.isBlank() ? Optional.empty() : Optional.of(base.resolve(calibration)), samples, seqLen, scores, seed, angularSpan);
+                calibration.isBlank() ? Optional.empty() : Optional.of(base.resolve(calibration)), samples, seqLen, scores, seed, angularSpan,
+                vocabulary(base));
     }
 
     static Optional<Criterion> criterion(String name) {

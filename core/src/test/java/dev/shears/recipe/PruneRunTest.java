@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -38,7 +39,7 @@ class PruneRunTest {
 
     static PruneRun.Result prune(Path out, TargetParser.Spec spec, Criterion width, Criterion layers) {
         return new PruneRun(SharedData.require(MODEL), Optional.of(SharedData.require(TOKENIZER)), out, spec, Optional.ofNullable(width),
-                Optional.ofNullable(layers), Optional.of(SharedData.require(TEXT)), 16, 128, Optional.empty(), 7, 0).run(Progress.SILENT, m -> { });
+                Optional.ofNullable(layers), Optional.of(SharedData.require(TEXT)), 16, 128, Optional.empty(), 7, 0, Optional.empty()).run(Progress.SILENT, m -> { });
     }
 
     @Test
@@ -63,7 +64,7 @@ class PruneRunTest {
         Path second = tmp.resolve("second");
         PruneRun.Result again2 = new PruneRun(SharedData.require(MODEL), Optional.of(SharedData.require(TOKENIZER)), second,
                 ratios(Map.of("ffn", 0.5, "heads", 0.5, "layers", 0.2)), Optional.empty(), Optional.empty(), Optional.empty(), 16, 128,
-                Optional.of(out.resolve(PlanFiles.SCORES)), 7, 0).run(Progress.SILENT, m -> { });
+                Optional.of(out.resolve(PlanFiles.SCORES)), 7, 0, Optional.empty()).run(Progress.SILENT, m -> { });
         assertEquals(r.plan(), again2.plan());
     }
 
@@ -79,6 +80,28 @@ class PruneRunTest {
         dev.shears.eval.PerplexityResult p = dev.shears.eval.Perplexity.evaluate(reloaded.model(), reloaded.tokenizer(),
                 "Once upon a time, there was a little girl named Lily. She liked to play in the park.", 64, Progress.SILENT);
         assertTrue(Double.isFinite(p.ppl()) && p.ppl() > 1);
+    }
+
+    @Test
+    void vocabularyPruningRewritesTheTokenizerAndKeepsKeptTokenTextIntact(@TempDir Path tmp) {
+        Path out = tmp.resolve("vocab");
+        PruneRun.Result r = new PruneRun(SharedData.require(MODEL), Optional.of(SharedData.require(TOKENIZER)), out, ratios(Map.of("ffn", 0.25)),
+                Optional.of(Criterion.ACTIVATION), Optional.empty(), Optional.of(SharedData.require(TEXT)), 32, 128, Optional.empty(), 7, 0,
+                Optional.of(new PruneRun.VocabularyRequest(dev.shears.prune.VocabularyOptions.of(dev.shears.prune.VocabTarget.normalFraction(0.75)), Optional.empty())))
+                .run(Progress.SILENT, m -> { });
+        int size = r.vocabulary().orElseThrow().size();
+        assertTrue(size < 512 && size > 259, "kept " + size);
+        assertEquals(size, r.pruned().vocabSize());
+        assertEquals(129, r.pruned().layer(0).ffnDim());
+        LoadedModel reloaded = ModelSource.open(out, Optional.empty());
+        assertEquals(size, reloaded.tokenizer().vocabSize());
+        String text = "Once upon a time, there was a little girl.";
+        int[] before = dev.shears.tokenizer.TokenizerLoader.load(SharedData.require(TOKENIZER)).encode(text);
+        assertTrue(r.vocabulary().orElseThrow().keepsAll(before), "a common sentence is made of kept tokens");
+        assertArrayEquals(r.vocabulary().orElseThrow().remap(before), reloaded.tokenizer().encode(text));
+        assertEquals(text, reloaded.tokenizer().decode(reloaded.tokenizer().encode(text)));
+        assertTrue(r.perplexityWindowsAfter() > 0 && r.perplexityAfter().isPresent());
+        assertEquals(size, PlanFiles.readPlan(out.resolve(PlanFiles.PLAN)).vocab().length);
     }
 
     @Test
@@ -117,7 +140,7 @@ class PruneRunTest {
 
         Path out = tmp.resolve("never");
         ShearsException needsData = assertThrows(ShearsException.class, () -> new PruneRun(SharedData.require(MODEL), Optional.of(SharedData.require(TOKENIZER)),
-                out, ratios(Map.of("ffn", 0.5)), Optional.of(Criterion.TAYLOR), Optional.empty(), Optional.empty(), 16, 128, Optional.empty(), 7, 0)
+                out, ratios(Map.of("ffn", 0.5)), Optional.of(Criterion.TAYLOR), Optional.empty(), Optional.empty(), 16, 128, Optional.empty(), 7, 0, Optional.empty())
                 .run(Progress.SILENT, m -> { }));
         assertTrue(needsData.getMessage().contains("calibration"), needsData.getMessage());
         assertFalse(Files.exists(out), "nothing written before the error");
