@@ -122,7 +122,7 @@ public final class TrainRun {
         return new Result(out, model, total, start, lastLoss, names, heldOut, seconds, trainSeconds > 0 ? trainedTokens / trainSeconds : 0);
     }
 
-    private static List<TokenDataset> openDomains(TrainConfig config) {
+    static List<TokenDataset> openDomains(TrainConfig config) {
         if (config.data().isEmpty()) throw new ShearsException("no training data: pass --data DIR (a folder made by 'shears data prepare')");
         List<TokenDataset> domains = new ArrayList<>();
         for (TrainConfig.DataSource source : config.data()) domains.add(TokenDataset.open(Path.of(source.path())));
@@ -133,7 +133,7 @@ public final class TrainRun {
     }
 
     /** Reference loss per domain (in data order) when dynamic batch loading is on; checked before any work. */
-    private static double[] referenceLosses(TrainConfig config, List<TokenDataset> domains) {
+    static double[] referenceLosses(TrainConfig config, List<TokenDataset> domains) {
         DynamicBatchLoading dbl = config.dynamicBatchLoading();
         double[] reference = new double[domains.size()];
         if (!dbl.enabled()) return reference;
@@ -182,7 +182,7 @@ public final class TrainRun {
         return teacher;
     }
 
-    private static void checkVocabulary(Model model, List<TokenDataset> domains) {
+    static void checkVocabulary(Model model, List<TokenDataset> domains) {
         for (TokenDataset d : domains) {
             if (d.vocabSize() > model.config().vocabSize()) {
                 throw new ShearsException(d.dir() + ": prepared with a " + d.vocabSize() + "-token vocabulary, but the model has only "
@@ -193,8 +193,13 @@ public final class TrainRun {
 
     /** Creates the output folder and writes the resolved config, or checks it against the one there when resuming. */
     private static void prepareOutput(TrainConfig config, Path out, boolean resume) {
+        prepareOutput(config, CONFIG, out, resume);
+    }
+
+    /** As above for any recipe's config record, written as {@code fileName}. */
+    static void prepareOutput(Object config, String fileName, Path out, boolean resume) {
         String resolved = ConfigLoader.toJson(config);
-        Path file = out.resolve(CONFIG);
+        Path file = out.resolve(fileName);
         if (Files.isRegularFile(file)) {
             if (!resume) {
                 throw new ShearsException(out + ": already holds a training run; pass --resume to continue it, or choose another --out");
@@ -216,13 +221,13 @@ public final class TrainRun {
             return;
         }
         if (Files.isDirectory(out.resolve(Checkpoint.FOLDER))) {
-            throw new ShearsException(out + ": has checkpoints but no " + CONFIG + "; choose another --out");
+            throw new ShearsException(out + ": has checkpoints but no " + fileName + "; choose another --out");
         }
         AtomicFiles.writeString(file, resolved + "\n");
     }
 
     /** Opens metrics.jsonl for appending, first dropping lines after the resumed step (written after the checkpoint). */
-    private static BufferedWriter openMetrics(Path out, long resumedStep) throws IOException {
+    static BufferedWriter openMetrics(Path out, long resumedStep) throws IOException {
         Path file = out.resolve(METRICS);
         if (resumedStep == 0) {
             Files.deleteIfExists(file);
@@ -241,13 +246,13 @@ public final class TrainRun {
         return Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }
 
-    private static void writeLine(BufferedWriter metrics, ObjectNode line) throws IOException {
+    static void writeLine(BufferedWriter metrics, ObjectNode line) throws IOException {
         metrics.write(JSON.writeValueAsString(line));
         metrics.newLine();
     }
 
     /** Puts the tokenizer beside the trained weights so the output folder loads on its own. */
-    private static void copyTokenizer(TrainConfig config, List<TokenDataset> domains, Path out) {
+    static void copyTokenizer(TrainConfig config, List<TokenDataset> domains, Path out) {
         Optional<Path> source = Optional.empty();
         if (!config.tokenizer().isBlank()) {
             source = Optional.of(Path.of(config.tokenizer()));

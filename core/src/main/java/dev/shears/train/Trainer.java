@@ -66,6 +66,15 @@ public final class Trainer {
 
     /** Runs optimizer step {@code step} (0-based) with the given domain sampling weights. */
     public StepResult step(long step, double[] domainWeights) {
+        return step(step, domainWeights, MaskSet.NONE, MaskSet.NONE);
+    }
+
+    /**
+     * Runs optimizer step {@code step} of the model under gates (learned masks): every micro-batch runs with
+     * {@code masks}, and the gradient of the step's mean loss with respect to each gate is accumulated into
+     * {@code dMasks} (the caller zeroes it). Only the model weights are updated here.
+     */
+    public StepResult step(long step, double[] domainWeights, MaskSet masks, MaskSet dMasks) {
         long start = System.nanoTime();
         grads.forEach((role, layer, g) -> Arrays.fill(g, 0f));
         int rows = tokens.length;
@@ -73,7 +82,7 @@ public final class Trainer {
         float scale = 1f / config.gradAccumulation();
         for (int micro = 0; micro < config.gradAccumulation(); micro++) {
             sampler.sample(step, micro, domainWeights, config.batchSize(), config.seqLen(), tokens, targets);
-            float[] logits = Transformer.forward(model, tokens, config.batchSize(), config.seqLen(), activations, MaskSet.NONE);
+            float[] logits = Transformer.forward(model, tokens, config.batchSize(), config.seqLen(), activations, masks);
             int vocab = model.config().vocabSize();
             float[] dLogits = activations.gradients().logits;
             if (teacher == null) {
@@ -85,7 +94,7 @@ public final class Trainer {
                         + alpha * Distillation.forwardBackward(logits, teacherLogits, targets, rows, vocab, dLogits, (float) (scale * alpha),
                         config.distill().temperature())) / config.gradAccumulation();
             }
-            Transformer.backward(model, tokens, activations, MaskSet.NONE, grads, MaskSet.NONE);
+            Transformer.backward(model, tokens, activations, masks, grads, dMasks);
         }
         double norm = GradientClipping.clip(grads, config.gradClip());
         double lr = schedule.at(step);

@@ -1,0 +1,235 @@
+package dev.shears.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.ShearsException;
+import dev.shears.config.ConfigLoader;
+import dev.shears.io.AtomicFiles;
+import dev.shears.recipe.ShearConfig;
+import dev.shears.recipe.ShearRun;
+import dev.shears.train.TrainConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/** {@code shears shear}: prune to an exact target shape with learned hard-concrete masks (Sheared-LLaMA). */
+@Command(name = "shear", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
+        description = {"Prune a model to an exact target shape with learned masks (Sheared-LLaMA, METHODS.md §2): a hard-concrete gate",
+                "on every hidden channel, KV group, query head, FFN neuron and sub-layer of the pruned axes; the model weights, the",
+                "gates and the Lagrange multipliers are optimised jointly (LM loss + λ1·(ŝ − t) + λ2·(ŝ − t)² per axis, λ by gradient",
+                "ascent, the target t ramped up over --lagrangian-warmup of the steps). At the end the gates are made deterministic,",
+                "top-k per layer lands exactly on the target, the gate values are folded into the weights and the rest is sliced away.",
+                "--out receives the pruned model (loadable, with its tokenizer), gates.json, pruning-plan.json, metrics.jsonl,",
+                "checkpoints and report.md/.json/.html. A run killed at any point continues with --resume, bit-identically.",
+                "Other training keys (evalInterval 50, evalWindows 16, checkpointInterval 500, seed 1337, warmupSteps 0, decay CONSTANT,",
+                "weightDecay 0, gradClip 1.0, gradAccumulation 1, ...) are set with --set key=value as for 'shears train'."},
+        footerHeading = "%nExamples:%n",
+        footer = {"  shears data prepare --tokenizer ../shared/data/models/stories260K/tok512.bin --out data/tinystories \\",
+                "      ../shared/data/eval/tinystories/tinystories_val_head.txt",
+                "  shears shear ../shared/data/models/stories260K/hf --target layers=4,ffn=86 --data data/tinystories \\",
+                "      --steps 200 --batch 8 --seq 64 --out runs/sheared",
+                "  shears shear MODEL --target-config small/config.json --data rp/wiki --data rp/book --data rp/github \\",
+                "      --dynamic-batch-loading --reference-model small --out sheared --steps 3200",
+                "  shears shear MODEL --target layers=4,ffn=86 --data data/tinystories --out runs/sheared --resume"})
+final class ShearCommand implements Runnable {
+    @Parameters(index = "0", paramLabel = "MODEL", description = "The model to prune: a Hugging Face folder, a .gguf file or a llama2.c .bin.")
+    Path model;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder.")
+    Path out;
+
+    @Option(names = "--target", paramLabel = "SHAPE", description = "Exact kept counts, e.g. layers=4,hidden=48,heads=4,kv-heads=2,ffn=86.")
+    String target;
+
+    @Option(names = "--target-config", paramLabel = "CONFIG.json", description = "Prune to the shape of this Hugging Face config.")
+    Path targetConfig;
+
+    @Option(names = "--data", required = true, paramLabel = "DIR[:WEIGHT]", description = "A prepared token folder and its sampling weight (default 1); repeat for domains.")
+    List<String> data = new ArrayList<>();
+
+    @Option(names = "--tokenizer", paramLabel = "FILE", description = "Tokenizer to put beside the output (default: the model's, else the data's).")
+    Path tokenizer;
+
+    @Option(names = "--dynamic-batch-loading", description = "Re-weight domains toward those whose held-out loss lags the reference.")
+    boolean dynamicBatchLoading;
+
+    @Option(names = "--reference-losses", paramLabel = "FILE", description = "JSON {\"domain\": loss} of reference losses for dynamic batch loading.")
+    Path referenceLosses;
+
+    @Option(names = "--reference-model", paramLabel = "PATH", description = "Measure reference losses as this model's held-out loss per domain.")
+    Path referenceModel;
+
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "3200", description = "Pruning steps (published: 3,200).")
+    long steps;
+
+    @Option(names = "--lagrangian-warmup", paramLabel = "F", defaultValue = "0.2", description = "Fraction of the steps over which the target ramps up from 0.")
+    double lagrangianWarmup;
+
+    @Option(names = "--lr", paramLabel = "X", defaultValue = "1e-4", description = "Model learning rate (AdamW).")
+    double lr;
+
+    @Option(names = "--gate-lr", paramLabel = "X", defaultValue = "1.0", description = "Learning rate of the gates' logAlpha (Adam).")
+    double gateLr;
+
+    @Option(names = "--lambda-lr", paramLabel = "X", defaultValue = "1.0", description = "Learning rate of the Lagrange multipliers (Adam ascent).")
+    double lambdaLr;
+
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "8", description = "Sequences per micro-batch.")
+    int batch;
+
+    @Option(names = "--seq", paramLabel = "N", defaultValue = "256", description = "Tokens per sequence.")
+    int seq;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override any training key (applied last).")
+    List<String> sets = new ArrayList<>();
+
+    @Option(names = "--resume", description = "Continue the run in --out from its newest checkpoint.")
+    boolean resume;
+
+    @Option(names = "--json", description = "Print one JSON object on stdout at the end.")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        if ((target == null) == (targetConfig == null)) throw new ShearsException("give exactly one of --target SHAPE or --target-config CONFIG.json");
+        List<String> overrides = new ArrayList<>();
+        overrides.add("model=" + model.toAbsolutePath());
+        if (tokenizer != null) overrides.add("tokenizer=" + tokenizer.toAbsolutePath());
+        overrides.add("data=" + TrainCommand.dataJson(data));
+        overrides.add("steps=" + steps);
+        overrides.add("batchSize=" + batch);
+        overrides.add("seqLen=" + seq);
+        overrides.add("lr=" + lr);
+        overrides.add("minLr=" + lr);
+        if (dynamicBatchLoading) overrides.add("dynamicBatchLoading.enabled=true");
+        if (referenceModel != null) overrides.add("dynamicBatchLoading.referenceModel=" + referenceModel.toAbsolutePath());
+        if (referenceLosses != null) overrides.add("dynamicBatchLoading.referenceLosses=" + PerplexityCommand.read(referenceLosses).strip());
+        overrides.addAll(sets);
+        TrainConfig train = ConfigLoader.load(ShearConfig.DEFAULT.train(), Optional.empty(), overrides);
+        ShearConfig config = new ShearConfig(train, target == null ? "" : target, targetConfig == null ? "" : targetConfig.toAbsolutePath().toString(),
+                gateLr, lambdaLr, lagrangianWarmup);
+        ShearRun.Result r = ShearRun.run(config, out, resume, ProgressBar.stderr());
+        ObjectNode summary = summary(r);
+        writeReport(r, summary, train.dynamicBatchLoading().enabled());
+        PrintWriter stdout = spec.commandLine().getOut();
+        if (json) {
+            stdout.println(Json.text(summary));
+            return;
+        }
+        stdout.printf(Locale.ROOT, "sheared %s -> %s: %d steps%s in %.1f s%n", model, out, r.steps(),
+                r.resumedFrom() > 0 ? " (resumed at step " + r.resumedFrom() + ")" : "", r.seconds());
+        stdout.printf(Locale.ROOT, "  parameters %,d -> %,d (%.1f%% kept)%n", r.parent().parameterCount(), r.pruned().parameterCount(),
+                100.0 * r.pruned().parameterCount() / r.parent().parameterCount());
+        stdout.printf("  shape %s -> %s%n", r.parent().describe(), r.pruned().describe());
+        for (int d = 0; d < r.domains().size(); d++) {
+            stdout.printf(Locale.ROOT, "  held-out loss %-20s %.4f (pruned model; gated parent %.4f)%n", r.domains().get(d), r.prunedHeldOutLoss()[d],
+                    r.gatedHeldOutLoss()[d]);
+        }
+        stdout.printf("  report: %s%n", out.resolve("report.html").toAbsolutePath());
+    }
+
+    private static ObjectNode summary(ShearRun.Result r) {
+        ObjectNode n = Json.object();
+        n.put("out", r.out().toString()).put("steps", r.steps()).put("resumedFrom", r.resumedFrom()).put("seconds", r.seconds())
+                .put("lastLoss", r.lastLoss()).put("paramsBefore", r.parent().parameterCount()).put("paramsAfter", r.pruned().parameterCount())
+                .put("expectedParamsAtEnd", r.expectedParameters());
+        n.set("before", InfoCommand.describe(r.parent()));
+        n.set("after", InfoCommand.describe(r.pruned()));
+        ObjectNode held = n.putObject("heldOutLoss");
+        for (int d = 0; d < r.domains().size(); d++) {
+            held.putObject(r.domains().get(d)).put("pruned", r.prunedHeldOutLoss()[d]).put("gatedParent", r.gatedHeldOutLoss()[d]);
+        }
+        return n;
+    }
+
+    private static void writeReport(ShearRun.Result r, ObjectNode summary, boolean dynamicBatchLoading) {
+        List<JsonNode> steps = new ArrayList<>(), evals = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(r.out().resolve(ShearRun.METRICS))) {
+                if (line.isBlank()) continue;
+                JsonNode n = Json.MAPPER.readTree(line);
+                (n.path("type").asText().equals("step") ? steps : evals).add(n);
+            }
+        } catch (IOException e) {
+            throw new ShearsException(r.out().resolve(ShearRun.METRICS) + ": unreadable: " + e.getMessage(), e);
+        }
+        double[] x = steps.stream().mapToDouble(n -> n.path("step").asDouble()).toArray();
+        List<Charts.Series> kept = new ArrayList<>();
+        Map<String, double[]> finals = new LinkedHashMap<>();
+        if (!steps.isEmpty()) {
+            steps.getLast().path("axes").properties().forEach(e -> {
+                String axis = e.getKey();
+                kept.add(new Charts.Series(axis + " expected", x, steps.stream().mapToDouble(n -> 1 - n.path("axes").path(axis).path("expectedSparsity").asDouble()).toArray()));
+                kept.add(new Charts.Series(axis + " target", x, steps.stream().mapToDouble(n -> 1 - n.path("axes").path(axis).path("target").asDouble()).toArray()));
+                finals.put(axis, new double[] {1 - e.getValue().path("expectedSparsity").asDouble(), 1 - e.getValue().path("finalTarget").asDouble(),
+                        e.getValue().path("lambda1").asDouble(), e.getValue().path("lambda2").asDouble()});
+            });
+        }
+        String sizeChart = Charts.line("Expected kept fraction vs target, per axis", "step", "kept fraction", kept);
+        String paramChart = Charts.line("Expected parameters vs target", "step", "parameters", List.of(
+                new Charts.Series("expected", x, steps.stream().mapToDouble(n -> n.path("expectedParams").asDouble()).toArray()),
+                new Charts.Series("target", x, steps.stream().mapToDouble(n -> n.path("targetParams").asDouble()).toArray())));
+        String lossChart = Charts.line("Loss", "step", "loss", List.of(
+                new Charts.Series("LM loss (sampled gates)", x, steps.stream().mapToDouble(n -> n.path("loss").asDouble()).toArray()),
+                new Charts.Series("Lagrangian", x, steps.stream().mapToDouble(n -> n.path("lagrangian").asDouble()).toArray())));
+        String weightChart = "";
+        if (dynamicBatchLoading && !evals.isEmpty()) {
+            double[] ex = evals.stream().mapToDouble(n -> n.path("step").asDouble()).toArray();
+            List<Charts.Series> ws = new ArrayList<>();
+            for (String d : r.domains()) ws.add(new Charts.Series(d, ex, evals.stream().mapToDouble(n -> n.path("domainWeights").path(d).asDouble()).toArray()));
+            weightChart = "<h2>Domain weights (dynamic batch loading)</h2>" + Charts.line("Domain weights", "step", "weight", ws);
+        }
+        StringBuilder md = new StringBuilder("# Shearing report\n\n");
+        md.append(String.format(Locale.ROOT, "%s → **%s** in %d steps (%.1f s).%n%n", r.parent().describe(), r.pruned().describe(), r.steps(), r.seconds()));
+        md.append(String.format(Locale.ROOT, "Parameters %,d → **%,d** (%.1f%% kept).%n%n", r.parent().parameterCount(), r.pruned().parameterCount(),
+                100.0 * r.pruned().parameterCount() / r.parent().parameterCount()));
+        md.append("| axis | expected kept fraction at the end | target | λ1 | λ2 |\n|---|---:|---:|---:|---:|\n");
+        StringBuilder axesHtml = new StringBuilder();
+        finals.forEach((axis, v) -> {
+            String row = String.format(Locale.ROOT, "%s|%.4f|%.4f|%.3f|%.3f", axis, v[0], v[1], v[2], v[3]);
+            md.append("| ").append(row.replace("|", " | ")).append(" |\n");
+            axesHtml.append("<tr><td>").append(row.replace("|", "</td><td>")).append("</td></tr>");
+        });
+        md.append("\n| domain | held-out loss, pruned | gated parent (deterministic gates) |\n|---|---:|---:|\n");
+        StringBuilder lossHtml = new StringBuilder();
+        for (int d = 0; d < r.domains().size(); d++) {
+            String row = String.format(Locale.ROOT, "%s|%.4f|%.4f", r.domains().get(d), r.prunedHeldOutLoss()[d], r.gatedHeldOutLoss()[d]);
+            md.append("| ").append(row.replace("|", " | ")).append(" |\n");
+            lossHtml.append("<tr><td>").append(row.replace("|", "</td><td>")).append("</td></tr>");
+        }
+        md.append("\nThe trajectory of expected size vs target per axis is in metrics.jsonl and report.html.\n");
+        String html = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Shears shearing report</title><style>"
+                + "body{font-family:sans-serif;max-width:900px;margin:2em auto;color:#222}table{border-collapse:collapse;margin-bottom:1em}"
+                + "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}</style></head><body>"
+                + "<h1>Shearing report</h1><p>" + Charts.esc(r.parent().describe()) + " → <b>" + Charts.esc(r.pruned().describe()) + "</b></p>"
+                + String.format(Locale.ROOT, "<p>Parameters %,d → <b>%,d</b> (%.1f%% kept); %d steps, %.1f s.</p>", r.parent().parameterCount(),
+                r.pruned().parameterCount(), 100.0 * r.pruned().parameterCount() / r.parent().parameterCount(), r.steps(), r.seconds())
+                + "<h2>Expected size vs target</h2>" + sizeChart + paramChart
+                + "<table><tr><th>axis</th><th>expected kept fraction</th><th>target</th><th>λ1</th><th>λ2</th></tr>" + axesHtml + "</table>"
+                + "<h2>Loss</h2>" + lossChart
+                + "<table><tr><th>domain</th><th>held-out loss, pruned</th><th>gated parent</th></tr>" + lossHtml + "</table>"
+                + weightChart + "</body></html>\n";
+        ArrayNode axes = summary.putArray("axes");
+        finals.forEach((axis, v) -> axes.addObject().put("axis", axis).put("expectedKept", v[0]).put("targetKept", v[1]).put("lambda1", v[2]).put("lambda2", v[3]));
+        AtomicFiles.writeString(r.out().resolve("report.md"), md.toString());
+        AtomicFiles.writeString(r.out().resolve("report.json"), Json.text(summary) + "\n");
+        AtomicFiles.writeString(r.out().resolve("report.html"), html);
+    }
+}

@@ -1,0 +1,130 @@
+package dev.shears.l0;
+
+import dev.shears.model.Axis;
+import dev.shears.model.ModelConfig;
+import dev.shears.model.TensorRole;
+
+/**
+ * The closed-form expected size of the pruned model under independent keep probabilities
+ * {@code p = P(z > 0)} (Sheared-LLaMA, METHODS.md §2), read from the tensor-role table so it counts
+ * exactly what the Slicer keeps: a tensor's expected size is its sub-layer's keep probability times the
+ * product over its dimensions of the expected kept extent along that dimension's axis, where
+ * <ul>
+ *   <li>hidden: {@code Σ_j p_hidden[j]};</li>
+ *   <li>query heads: {@code headDim · Σ_h p_group[h / groupSize] · p_head[h]};</li>
+ *   <li>key/value heads: {@code headDim · Σ_g p_group[g]};</li>
+ *   <li>FFN: {@code Σ_i p_ffn[i]}; vocabulary: unpruned.</li>
+ * </ul>
+ * At 0/1 probabilities of a valid plan this is the plan's parameter count. Per axis, the expected
+ * sparsity is {@code ŝ = 1 − mean over layers (Σ p / units)}, the quantity the Lagrangian holds to its target.
+ */
+public final class ExpectedSize {
+    private ExpectedSize() {
+    }
+
+    /** Expected parameter count of the pruned model. */
+    public static double parameters(L0Gates gates, double[] keep) {
+        ModelConfig c = gates.parent();
+        double hidden = sum(keep, gates.offset(GateAxis.HIDDEN, 0), c.dim());
+        double total = 0;
+        for (TensorRole role : TensorRole.values()) {
+            if (!role.isStored(c)) continue;
+            if (!role.perLayer) {
+                total += extentProduct(role, c, -1, gates, keep, hidden);
+                continue;
+            }
+            for (int l = 0; l < c.numLayers(); l++) {
+                if (!role.isPresent(c, l)) continue;
+                double presence = switch (role) {
+                    case ATTENTION_NORM, QUERY, KEY, VALUE, QUERY_BIAS, KEY_BIAS, VALUE_BIAS, OUTPUT ->
+                            keep[gates.offset(GateAxis.ATTENTION_LAYER, 0) + l];
+                    default -> keep[gates.offset(GateAxis.FFN_LAYER, 0) + l];
+                };
+                total += presence * extentProduct(role, c, l, gates, keep, hidden);
+            }
+        }
+        return total;
+    }
+
+    private static double extentProduct(TensorRole role, ModelConfig c, int layer, L0Gates gates, double[] keep, double hidden) {
+        double product = 1;
+        for (Axis axis : role.axes()) {
+            product *= switch (axis) {
+                case HIDDEN -> hidden;
+                case VOCAB -> c.vocabSize();
+                case FFN -> sum(keep, gates.offset(GateAxis.FFN, layer), gates.units(GateAxis.FFN, layer));
+                case KV_HEAD -> c.headDim() * sum(keep, gates.offset(GateAxis.KV_GROUP, layer), gates.units(GateAxis.KV_GROUP, layer));
+                case HEAD -> c.headDim() * expectedHeads(gates, keep, layer);
+            };
+        }
+        return product;
+    }
+
+    private static double expectedHeads(L0Gates gates, double[] keep, int layer) {
+        int group = gates.parent().layer(layer).groupSize();
+        int g0 = gates.offset(GateAxis.KV_GROUP, layer), h0 = gates.offset(GateAxis.HEAD, layer);
+        double s = 0;
+        for (int h = 0; h < gates.units(GateAxis.HEAD, layer); h++) s += keep[g0 + h / group] * keep[h0 + h];
+        return s;
+    }
+
+    private static double sum(double[] x, int offset, int n) {
+        double s = 0;
+        for (int i = 0; i < n; i++) s += x[offset + i];
+        return s;
+    }
+
+    /** Rows of an axis that hold units in the parent: the rows the per-axis mean runs over. */
+    static int countedRows(L0Gates gates, GateAxis axis) {
+        int rows = 0;
+        for (int r = 0; r < gates.rows(axis); r++) if (gates.countedUnits(axis, r) > 0) rows++;
+        return rows;
+    }
+
+    /** ŝ of one axis: {@code 1 − mean_rows(Σ_counted p / countedUnits)}. */
+    public static double sparsity(L0Gates gates, double[] keep, GateAxis axis) {
+        int rows = countedRows(gates, axis);
+        if (rows == 0) return 0;
+        double kept = 0;
+        for (int r = 0; r < gates.rows(axis); r++) {
+            int n = gates.countedUnits(axis, r);
+            if (n == 0) continue;
+            double s = 0;
+            for (int i = 0; i < gates.units(axis, r); i++) if (gates.counts(axis, r, i)) s += keep[gates.offset(axis, r) + i];
+            kept += s / n;
+        }
+        return 1 - kept / rows;
+    }
+
+    /**
+     * Adds {@code scale · dŝ/dlogAlpha} of one axis into {@code dLogAlpha}:
+     * {@code dŝ/dlogAlpha_i = −p'(logAlpha_i) / (countedUnits · rows)}.
+     *
+     * @param keepGradient dP(z > 0)/dlogAlpha of every gate
+     */
+    public static void addSparsityGradient(L0Gates gates, double[] keepGradient, GateAxis axis, double scale, double[] dLogAlpha) {
+        int rows = countedRows(gates, axis);
+        if (rows == 0) return;
+        for (int r = 0; r < gates.rows(axis); r++) {
+            int n = gates.countedUnits(axis, r);
+            if (n == 0) continue;
+            for (int i = 0; i < gates.units(axis, r); i++) {
+                if (!gates.counts(axis, r, i)) continue;
+                int k = gates.offset(axis, r) + i;
+                dLogAlpha[k] -= scale * keepGradient[k] / ((double) n * rows);
+            }
+        }
+    }
+
+    /** The target sparsity of one axis: {@code 1 − mean_rows(kept / countedUnits)}. */
+    public static double targetSparsity(L0Gates gates, GateAxis axis) {
+        int rows = countedRows(gates, axis);
+        if (rows == 0) return 0;
+        double kept = 0;
+        for (int r = 0; r < gates.rows(axis); r++) {
+            int n = gates.countedUnits(axis, r);
+            if (n > 0) kept += (double) Math.min(gates.target().kept(axis, gates.parent(), r), n) / n;
+        }
+        return 1 - kept / rows;
+    }
+}

@@ -1,0 +1,246 @@
+package dev.shears.l0;
+
+import dev.shears.model.LayerShape;
+import dev.shears.model.MaskSet;
+import dev.shears.model.ModelConfig;
+
+import java.util.Arrays;
+import java.util.Random;
+import java.util.SplittableRandom;
+
+/**
+ * Learnable hard-concrete gates of every {@link GateAxis}, stored as one flat {@code logAlpha} vector
+ * (so the optimizer, clamping and checkpoints treat them as one tensor). Axis {@code a}, row {@code r}
+ * (a layer, or 0 for the one-row axes) occupies {@code [offset(a, r), offset(a, r) + units(a, r))}.
+ * Axes the target does not prune are inactive: their gates stay exactly 1, are never sampled and
+ * carry no Lagrangian term (as Sheared-LLaMA creates masks only for pruned modules).
+ * <p>
+ * The gates act on the model through a {@link MaskSet}: hidden, FFN and sub-layer gates directly; the
+ * gate at query head h of layer l is {@code z[KV_GROUP, l, h / groupSize] · z[HEAD, l, h]}.
+ */
+public final class L0Gates {
+    /** Mean of the initial logAlpha: every unit starts on (Sheared-LLaMA: N(5, 0.01)). */
+    public static final double INIT_MEAN = 5;
+    public static final double INIT_STD = 0.01;
+
+    private final ModelConfig parent;
+    private final ShearTarget target;
+    private final int[][] offsets;
+    private final int[][] units;
+    private final boolean[] active;
+    private final int size;
+    private final double[] logAlpha;
+    private final double[] u;
+    private final double[] z;
+    private final MaskSet masks;
+
+    public L0Gates(ModelConfig parent, ShearTarget target) {
+        this.parent = parent;
+        this.target = target;
+        int n = parent.numLayers();
+        GateAxis[] axes = GateAxis.values();
+        offsets = new int[axes.length][];
+        units = new int[axes.length][];
+        active = new boolean[axes.length];
+        int next = 0;
+        for (GateAxis a : axes) {
+            int rows = switch (a) {
+                case HIDDEN, ATTENTION_LAYER, FFN_LAYER -> 1;
+                default -> n;
+            };
+            offsets[a.ordinal()] = new int[rows];
+            units[a.ordinal()] = new int[rows];
+            for (int r = 0; r < rows; r++) {
+                LayerShape s = rows == 1 ? null : parent.layer(r);
+                int count = switch (a) {
+                    case HIDDEN -> parent.dim();
+                    case KV_GROUP -> s.numKvHeads();
+                    case HEAD -> s.numHeads();
+                    case FFN -> s.ffnDim();
+                    case ATTENTION_LAYER, FFN_LAYER -> n;
+                };
+                offsets[a.ordinal()][r] = next;
+                units[a.ordinal()][r] = count;
+                next += count;
+                int counted = countedUnits(a, r);
+                if (counted > 0 && target.kept(a, parent, r) < counted) active[a.ordinal()] = true;
+            }
+        }
+        size = next;
+        logAlpha = new double[size];
+        u = new double[size];
+        z = new double[size];
+        Arrays.fill(logAlpha, INIT_MEAN);
+        Arrays.fill(z, 1);
+        masks = MaskSet.ones(parent);
+    }
+
+    /** logAlpha ~ N(5, 0.01) on active axes, seeded. */
+    public void initialize(long seed) {
+        Random r = new Random(seed);
+        for (int i = 0; i < size; i++) logAlpha[i] = INIT_MEAN + INIT_STD * r.nextGaussian();
+    }
+
+    public ModelConfig parent() {
+        return parent;
+    }
+
+    public ShearTarget target() {
+        return target;
+    }
+
+    /** Number of gates of all axes together. */
+    public int size() {
+        return size;
+    }
+
+    /** The flat logAlpha vector, live: the optimizer updates it in place. */
+    public double[] logAlpha() {
+        return logAlpha;
+    }
+
+    public int rows(GateAxis axis) {
+        return offsets[axis.ordinal()].length;
+    }
+
+    public int offset(GateAxis axis, int row) {
+        return offsets[axis.ordinal()][row];
+    }
+
+    public int units(GateAxis axis, int row) {
+        return units[axis.ordinal()][row];
+    }
+
+    /** Whether the target prunes this axis (otherwise its gates are fixed at 1). */
+    public boolean isActive(GateAxis axis) {
+        return active[axis.ordinal()];
+    }
+
+    /** Whether a unit exists in the parent: a sub-layer gate of a layer without that sub-layer gates nothing. */
+    public boolean counts(GateAxis axis, int row, int unit) {
+        return switch (axis) {
+            case ATTENTION_LAYER -> parent.layer(unit).hasAttention();
+            case FFN_LAYER -> parent.layer(unit).hasFfn();
+            default -> true;
+        };
+    }
+
+    /** Units of a row that exist in the parent. */
+    public int countedUnits(GateAxis axis, int row) {
+        int c = 0;
+        for (int i = 0; i < units(axis, row); i++) if (counts(axis, row, i)) c++;
+        return c;
+    }
+
+    /** The axis of a flat index. */
+    public GateAxis axisOf(int index) {
+        GateAxis found = GateAxis.HIDDEN;
+        for (GateAxis a : GateAxis.values()) if (offset(a, 0) <= index) found = a;
+        return found;
+    }
+
+    /**
+     * Draws a training sample: for every active gate {@code u ~ U(0, 1)} from a generator seeded by
+     * (seed, step), so a resumed run draws the same gates, and {@code z = HardConcrete.sample(logAlpha, u)}.
+     *
+     * @return the gates as a MaskSet (one buffer, overwritten by the next call)
+     */
+    public MaskSet sample(long seed, long step) {
+        SplittableRandom random = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + step);
+        for (int i = 0; i < size; i++) {
+            u[i] = random.nextDouble();
+            z[i] = isActive(axisOf(i)) ? HardConcrete.sample(logAlpha[i], u[i]) : 1;
+        }
+        return write(z);
+    }
+
+    /** Sets explicit uniforms (for tests) and returns the sample they give. */
+    public MaskSet sampleWith(double[] uniforms) {
+        System.arraycopy(uniforms, 0, u, 0, size);
+        for (int i = 0; i < size; i++) z[i] = isActive(axisOf(i)) ? HardConcrete.sample(logAlpha[i], u[i]) : 1;
+        return write(z);
+    }
+
+    /** The gate values of the last sample (flat). */
+    public double[] lastSample() {
+        return z.clone();
+    }
+
+    /** Writes flat gate values into the MaskSet buffer: head sites get the product of group and head gates. */
+    public MaskSet write(double[] values) {
+        int n = parent.numLayers();
+        copy(values, offset(GateAxis.HIDDEN, 0), masks.hidden());
+        copy(values, offset(GateAxis.ATTENTION_LAYER, 0), masks.attentionLayers());
+        copy(values, offset(GateAxis.FFN_LAYER, 0), masks.ffnLayers());
+        for (int l = 0; l < n; l++) {
+            copy(values, offset(GateAxis.FFN, l), masks.ffn(l));
+            float[] heads = masks.heads(l);
+            int group = parent.layer(l).groupSize();
+            int g0 = offset(GateAxis.KV_GROUP, l), h0 = offset(GateAxis.HEAD, l);
+            for (int h = 0; h < heads.length; h++) heads[h] = (float) (values[g0 + h / group] * values[h0 + h]);
+        }
+        return masks;
+    }
+
+    private static void copy(double[] from, int offset, float[] to) {
+        for (int i = 0; i < to.length; i++) to[i] = (float) from[offset + i];
+    }
+
+    /**
+     * The chain rule from the gate sites to logAlpha, for the last sample:
+     * {@code dLogAlpha += dL/dz · dz/dlogAlpha} with {@code dz/dlogAlpha = HardConcrete.sampleGradient}, where a
+     * head site's gradient splits as {@code dz_head = dm·z_group} and {@code dz_group = Σ_heads dm·z_head}.
+     *
+     * @param dMasks    gradients of the loss at the gate sites (from {@code Transformer.backward})
+     * @param dLogAlpha [size], accumulated into
+     */
+    public void backward(MaskSet dMasks, double[] dLogAlpha) {
+        double[] dz = new double[size];
+        add(dMasks.hidden(), dz, offset(GateAxis.HIDDEN, 0));
+        add(dMasks.attentionLayers(), dz, offset(GateAxis.ATTENTION_LAYER, 0));
+        add(dMasks.ffnLayers(), dz, offset(GateAxis.FFN_LAYER, 0));
+        for (int l = 0; l < parent.numLayers(); l++) {
+            add(dMasks.ffn(l), dz, offset(GateAxis.FFN, l));
+            float[] dHeads = dMasks.heads(l);
+            int group = parent.layer(l).groupSize();
+            int g0 = offset(GateAxis.KV_GROUP, l), h0 = offset(GateAxis.HEAD, l);
+            for (int h = 0; h < dHeads.length; h++) {
+                dz[h0 + h] += dHeads[h] * z[g0 + h / group];
+                dz[g0 + h / group] += dHeads[h] * z[h0 + h];
+            }
+        }
+        for (int i = 0; i < size; i++) {
+            if (isActive(axisOf(i))) dLogAlpha[i] += dz[i] * HardConcrete.sampleGradient(logAlpha[i], u[i]);
+        }
+    }
+
+    private static void add(float[] from, double[] to, int offset) {
+        for (int i = 0; i < from.length; i++) to[offset + i] += from[i];
+    }
+
+    /** P(z > 0) of every gate (1 on inactive axes). */
+    public double[] keepProbabilities() {
+        double[] p = new double[size];
+        for (int i = 0; i < size; i++) p[i] = isActive(axisOf(i)) ? HardConcrete.keepProbability(logAlpha[i]) : 1;
+        return p;
+    }
+
+    /** dP(z > 0)/dlogAlpha of every gate (0 on inactive axes). */
+    public double[] keepProbabilityGradients() {
+        double[] d = new double[size];
+        for (int i = 0; i < size; i++) d[i] = isActive(axisOf(i)) ? HardConcrete.keepProbabilityGradient(logAlpha[i]) : 0;
+        return d;
+    }
+
+    /** The deterministic scores {@code σ(logAlpha/β·0.8)} (1 on inactive axes). */
+    public double[] scores() {
+        double[] s = new double[size];
+        for (int i = 0; i < size; i++) s[i] = isActive(axisOf(i)) ? HardConcrete.deterministicScore(logAlpha[i]) : 1;
+        return s;
+    }
+
+    /** Clamps every logAlpha to [log 1e-2, log 1e2], as after each optimizer step. */
+    public void clamp() {
+        for (int i = 0; i < size; i++) logAlpha[i] = HardConcrete.clampLogAlpha(logAlpha[i]);
+    }
+}

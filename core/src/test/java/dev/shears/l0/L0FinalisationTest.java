@@ -1,0 +1,69 @@
+package dev.shears.l0;
+
+import dev.shears.model.Activations;
+import dev.shears.model.Architecture;
+import dev.shears.model.MaskSet;
+import dev.shears.model.Model;
+import dev.shears.model.ModelConfig;
+import dev.shears.model.TinyModels;
+import dev.shears.model.Transformer;
+import dev.shears.prune.PruningPlan;
+import dev.shears.tensor.Close;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.Random;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Finalisation: the exact target shape, and the folded, sliced model's logits equal the gated parent's. */
+class L0FinalisationTest {
+    static Stream<Arguments> cases() {
+        ModelConfig untied = ModelConfig.uniform(Architecture.LLAMA, 24, 4, 6, 2, 4, 32, 40, 64, 1e-5f, 10000, false, true);
+        return Stream.of(
+                Arguments.of("gqa tied, every axis", TinyModels.gqa(), new ShearTarget(2, 16, 1, 1, 20, 0, 0)),
+                Arguments.of("gqa tied, groups kept", TinyModels.gqa(), new ShearTarget(3, 20, 2, 2, 33, 0, 0)),
+                Arguments.of("untied bias, heads inside groups", untied, new ShearTarget(3, 24, 4, 2, 32, 0, 0)),
+                Arguments.of("untied bias, a sub-layer dropped", untied, new ShearTarget(3, 18, 3, 1, 12, 1, 1)));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void finalisedModelHasTheTargetShapeAndTheGatedLogits(String name, ModelConfig config, ShearTarget target) {
+        Model parent = TinyModels.random(config, 9);
+        L0Gates gates = new L0Gates(config, target);
+        Random r = new Random(name.hashCode());
+        // scores spread over (0, 1): kept units carry gate values far from 1, so folding is exercised
+        for (int i = 0; i < gates.size(); i++) gates.logAlpha()[i] = r.nextGaussian() * 2;
+        PruningPlan plan = Finalisation.plan(gates);
+        MaskSet masks = Finalisation.masks(gates, plan);
+        Model pruned = Finalisation.finalise(parent, gates, plan);
+
+        ModelConfig c = pruned.config();
+        assertEquals(target.numLayers(), c.numLayers());
+        assertEquals(target.dim(), c.dim());
+        long withAttention = c.layers().stream().filter(s -> s.hasAttention()).count();
+        long withFfn = c.layers().stream().filter(s -> s.hasFfn()).count();
+        assertEquals(target.numLayers() - target.attentionLayersToDrop(), withAttention);
+        assertEquals(target.numLayers() - target.ffnLayersToDrop(), withFfn);
+        c.layers().stream().filter(s -> s.hasAttention()).forEach(s -> {
+            assertEquals(target.numHeads(), s.numHeads());
+            assertEquals(target.numKvHeads(), s.numKvHeads());
+        });
+        c.layers().stream().filter(s -> s.hasFfn()).forEach(s -> assertEquals(target.ffnDim(), s.ffnDim()));
+        if (target.attentionLayersToDrop() == 0 && target.ffnLayersToDrop() == 0) assertEquals(target.config(config), c);
+
+        int seqLen = 7;
+        int[] tokens = new int[seqLen];
+        for (int i = 0; i < seqLen; i++) tokens[i] = r.nextInt(config.vocabSize());
+        float[] gated = Transformer.forward(parent, tokens, 1, seqLen, Activations.forInference(config, 1, seqLen), masks).clone();
+        float[] sliced = Transformer.forward(pruned, tokens, 1, seqLen, Activations.forInference(c, 1, seqLen), MaskSet.NONE);
+        Close.assertClose(name + " logits", gated, sliced, 1e-5, 1e-5);
+        boolean foldedSomething = false;
+        for (float g : masks.hidden()) foldedSomething |= g != 0f && Math.abs(g - 1) > 0.05;
+        assertTrue(foldedSomething || !gates.isActive(GateAxis.HIDDEN), "gate values away from 1 were folded");
+    }
+}
