@@ -14,7 +14,7 @@ import java.io.UncheckedIOException;
 @Command(name = "shears", mixinStandardHelpOptions = true, version = "shears 0.1.0",
         description = "Prune a LLaMA-family model to the shape you choose, heal it, and measure what it kept.",
         subcommands = {DemoCommand.class, InfoCommand.class, PerplexityCommand.class, GenerateCommand.class, DataCommand.class, TrainCommand.class,
-                PruneCommand.class, ShearCommand.class, PipelineCommand.class, EvalCommand.class,
+                PruneCommand.class, ShearCommand.class, PipelineCommand.class, EvalCommand.class, ExportCommand.class,
                 BenchCommand.class,
                 CommandLine.HelpCommand.class},
         footerHeading = "%nExamples:%n",

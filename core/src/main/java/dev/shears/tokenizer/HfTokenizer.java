@@ -668,6 +668,11 @@ public final class HfTokenizer implements Tokenizer {
         return String.join("", tokens);
     }
 
+    /** Whether this is a byte-level BPE (GPT-2 / Llama 3 / Qwen2 style) rather than a SentencePiece-style one. */
+    public boolean isByteLevel() {
+        return byteLevelInput;
+    }
+
     @Override
     public int vocabSize() {
         return pieces.length;

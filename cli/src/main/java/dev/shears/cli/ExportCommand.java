@@ -1,0 +1,73 @@
+package dev.shears.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.recipe.Export;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/** {@code shears export}: a model as files other tools load. */
+@Command(name = "export", mixinStandardHelpOptions = true, showDefaultValues = true,
+        description = {"Write a model for other tools: a Hugging Face folder (safetensors, sharded above --shard-size; config.json with",
+                "head_dim and per-layer fields when shapes differ; tokenizer files), or one GGUF v3 file (llama metadata, q/k rows in",
+                "the interleaved RoPE layout llama.cpp expects, per-layer head counts and FFN widths as arrays when non-uniform,",
+                "the tokenizer in the metadata). F32 exports round-trip bit for bit; loading the GGUF gives the HF folder's logits."},
+        footerHeading = "%nExamples:%n",
+        footer = {"  shears export runs/healed --format gguf --dtype q8_0 --out healed-q8_0.gguf",
+                "  shears export ../shared/data/models/stories260K/stories260K.bin --tokenizer ../shared/data/models/stories260K/tok512.bin \\",
+                "      --format hf --dtype bf16 --out stories260K-bf16"})
+final class ExportCommand implements Runnable {
+    @Mixin
+    ModelOptions model;
+
+    @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "hf", description = "hf or gguf.")
+    String format;
+
+    @Option(names = "--dtype", paramLabel = "TYPE", defaultValue = "f32", description = "f32, f16, bf16, or q8_0 (gguf only; norms and biases stay f32).")
+    String dtype;
+
+    @Option(names = "--out", required = true, paramLabel = "PATH", description = "The folder (hf) or .gguf file to write.")
+    Path out;
+
+    @Option(names = "--shard-size", paramLabel = "BYTES", defaultValue = "2147483648", description = "Largest safetensors shard (hf).")
+    long shardBytes;
+
+    @Option(names = "--json", description = "Print one JSON object on stdout.")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        Path written = new Export(model.model, Optional.ofNullable(model.tokenizer), format, dtype, out, shardBytes).run();
+        long bytes = size(written);
+        if (json) {
+            ObjectNode n = Json.object().put("model", model.model.toString()).put("format", format).put("dtype", dtype)
+                    .put("out", written.toString()).put("bytes", bytes);
+            spec.commandLine().getOut().println(Json.text(n));
+        } else {
+            spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s (%s, %s, %.2f MB)%n", written, format, dtype, bytes / 1e6);
+            if (format.equalsIgnoreCase("hf") && Stream.of("tokenizer.json", "tokenizer.model", "tokenizer.bin").noneMatch(n -> Files.exists(written.resolve(n)))) {
+                System.err.println("shears: note: no tokenizer file was written (none was given or found beside the model); pass --tokenizer FILE");
+            }
+        }
+    }
+
+    private static long size(Path p) {
+        try (Stream<Path> files = Files.walk(p)) {
+            return files.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,58 @@
+package dev.shears.recipe;
+
+import dev.shears.ShearsException;
+import dev.shears.io.DType;
+import dev.shears.io.GgufModelWriter;
+import dev.shears.io.GgufType;
+import dev.shears.io.HfModel;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * {@code shears export}: a model as files other tools load. {@code hf}: a Hugging Face folder
+ * (safetensors, sharded above {@code shardBytes}; {@code config.json} with {@code head_dim} and
+ * per-layer fields when shapes differ; the tokenizer files). {@code gguf}: one GGUF v3 file with
+ * llama-architecture metadata, the interleaved q/k RoPE layout and the tokenizer in its metadata.
+ *
+ * @param model      what to export
+ * @param tokenizer  an explicit tokenizer
+ * @param format     {@code hf} or {@code gguf}
+ * @param dtype      {@code f32}, {@code f16}, {@code bf16} or (GGUF only) {@code q8_0}
+ * @param out        a folder ({@code hf}) or a {@code .gguf} file
+ * @param shardBytes largest safetensors shard ({@code hf})
+ */
+public record Export(Path model, Optional<Path> tokenizer, String format, String dtype, Path out, long shardBytes) {
+    public Export {
+        format = format.toLowerCase(Locale.ROOT);
+        dtype = dtype.toLowerCase(Locale.ROOT);
+        if (!format.equals("hf") && !format.equals("gguf")) throw new ShearsException("--format must be hf or gguf, got '" + format + "'");
+        if (!java.util.List.of("f32", "f16", "bf16", "q8_0").contains(dtype)) throw new ShearsException("--dtype must be f32, f16, bf16 or q8_0, got '" + dtype + "'");
+        if (format.equals("hf") && dtype.equals("q8_0")) throw new ShearsException("safetensors has no q8_0; use --format gguf for q8_0, or f32/f16/bf16");
+        if (shardBytes < 1) throw new ShearsException("--shard-size must be positive");
+    }
+
+    /** Writes the export; returns what was written (the folder or the file). */
+    public Path run() {
+        LoadedModel loaded = ModelSource.open(model, tokenizer);
+        Optional<Path> tokenizerFile = tokenizer.or(() -> TokenizerFiles.find(model));
+        if (format.equals("hf")) {
+            if (Files.isRegularFile(out)) throw new ShearsException(out + ": is a file; an hf export is a folder");
+            HfModel.write(loaded.model(), out, DType.valueOf(dtype.toUpperCase(Locale.ROOT)), shardBytes);
+            tokenizerFile.ifPresent(t -> TokenizerFiles.copyInto(t, out));
+            return out;
+        }
+        if (Files.isDirectory(out)) throw new ShearsException(out + ": is a folder; a gguf export is one file (e.g. model.gguf)");
+        GgufModelWriter.Options options = GgufModelWriter.Options.defaults().withMatrixType(GgufType.valueOf(dtype.toUpperCase(Locale.ROOT)))
+                .withName(model.toAbsolutePath().getFileName().toString());
+        if (tokenizerFile.isPresent()) {
+            options = options.withTokenizer(GgufTokenizers.toData(loaded.tokenizer(), tokenizerFile.get()));
+        } else if ("gguf".equals(loaded.format())) {
+            options = dev.shears.io.GgufModel.readTokenizer(model).map(options::withTokenizer).orElse(options);
+        }
+        GgufModelWriter.write(loaded.model(), out, options);
+        return out;
+    }
+}

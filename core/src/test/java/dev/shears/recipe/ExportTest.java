@@ -1,0 +1,84 @@
+package dev.shears.recipe;
+
+import dev.shears.SharedData;
+import dev.shears.ShearsException;
+import dev.shears.io.HfModel;
+import dev.shears.io.ModelLoader;
+import dev.shears.model.Activations;
+import dev.shears.model.MaskSet;
+import dev.shears.model.Model;
+import dev.shears.model.Transformer;
+import dev.shears.progress.Progress;
+import dev.shears.prune.Criterion;
+import dev.shears.prune.TargetParser;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code shears export}: exact F32 round trips, GGUF with the HF folder's logits and tokenizer, non-uniform shapes. */
+class ExportTest {
+    static final int[] IDS = {1, 403, 407, 261, 378, 434, 267, 360, 412, 267, 300, 358, 298, 426};
+
+    static float[] logits(Model m) {
+        return Transformer.forward(m, IDS, 1, IDS.length, Activations.forInference(m.config(), 1, IDS.length), MaskSet.NONE).clone();
+    }
+
+    @Test
+    void ggufAndHfExportsOfStories260KGiveIdenticalLogitsAndTokens(@TempDir Path tmp) {
+        Path hf = SharedData.require("models/stories260K/hf");
+        Path tok = SharedData.require("models/stories260K/tok512.bin");
+        Model parent = ModelLoader.load(hf);
+        Path gguf = new Export(hf, Optional.of(tok), "gguf", "f32", tmp.resolve("s.gguf"), 1L << 31).run();
+        assertArrayEquals(logits(parent), logits(ModelLoader.load(gguf)), "GGUF F32 gives the HF folder's logits");
+        LoadedModel fromGguf = ModelSource.open(gguf, Optional.empty());
+        String text = "Lily and Ben went to the park. They saw a big dog!";
+        assertArrayEquals(dev.shears.tokenizer.TokenizerLoader.load(tok).encode(text), fromGguf.tokenizer().encode(text), "the tokenizer travels in the metadata");
+
+        Path folder = new Export(gguf, Optional.empty(), "hf", "f32", tmp.resolve("back"), 1L << 31).run();
+        Model back = HfModel.read(folder);
+        parent.weights().forEach((role, layer, v) -> assertArrayEquals(v, back.weights().get(role, layer), role + " " + layer));
+        assertTrue(back.config().sameTensorShapes(parent.config()));
+
+        Path sharded = new Export(hf, Optional.of(tok), "hf", "bf16", tmp.resolve("bf16"), 60_000).run();
+        assertTrue(Files.isRegularFile(sharded.resolve(HfModel.INDEX)), "small shards force an index");
+        assertTrue(Files.isRegularFile(sharded.resolve("tokenizer.bin")));
+        float[] exact = logits(parent), bf16 = logits(HfModel.read(sharded));
+        for (int i = 0; i < exact.length; i++) assertEquals(exact[i], bf16[i], 0.1 + 0.02 * Math.abs(exact[i]), "bf16 logit " + i);
+
+        Path q8 = new Export(hf, Optional.of(tok), "gguf", "q8_0", tmp.resolve("q8.gguf"), 1L << 31).run();
+        assertTrue(q8.toFile().length() < gguf.toFile().length() / 2, "Q8_0 is about a quarter of F32");
+    }
+
+    @Test
+    void nonUniformPrunedModelsExportToBothFormats(@TempDir Path tmp) {
+        Path pruned = tmp.resolve("pruned");
+        new PruneRun(SharedData.require("models/stories260K/hf"), Optional.of(SharedData.require("models/stories260K/tok512.bin")), pruned,
+                new TargetParser.Spec(Map.of("ffn", 0.5, "heads", 0.5), Map.of(), Optional.empty(), List.of(), 0, 0, TargetParser.HeadMode.GROUPS, 1, true),
+                Optional.of(Criterion.ACTIVATION), Optional.empty(), Optional.of(SharedData.require("eval/tinystories/tinystories_val_head.txt")), 8, 64,
+                Optional.empty(), 1, 0, Optional.empty()).run(Progress.SILENT, m -> { });
+        Model model = HfModel.read(pruned);
+        assertFalse(model.config().isUniform());
+        Model viaGguf = ModelLoader.load(new Export(pruned, Optional.empty(), "gguf", "f32", tmp.resolve("p.gguf"), 1L << 31).run());
+        assertEquals(model.config().layers(), viaGguf.config().layers(), "per-layer shapes survive GGUF");
+        assertArrayEquals(logits(model), logits(viaGguf));
+    }
+
+    @Test
+    void impossibleRequestsAreRefusedInOneLine(@TempDir Path tmp) {
+        Path hf = SharedData.require("models/stories260K/hf");
+        assertThrows(ShearsException.class, () -> new Export(hf, Optional.empty(), "hf", "q8_0", tmp.resolve("x"), 1));
+        assertThrows(ShearsException.class, () -> new Export(hf, Optional.empty(), "onnx", "f32", tmp.resolve("x"), 1));
+        assertThrows(ShearsException.class, () -> new Export(hf, Optional.empty(), "gguf", "int4", tmp.resolve("x"), 1));
+    }
+}
