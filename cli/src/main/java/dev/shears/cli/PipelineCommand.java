@@ -112,7 +112,9 @@ final class PipelineCommand implements Runnable {
                 JsonNode s = r.summary();
                 String result = s.has("calibrationPerplexityAfter")
                         ? String.format(Locale.ROOT, "calibration perplexity %.3f → %.3f", s.path("calibrationPerplexityBefore").asDouble(), s.path("calibrationPerplexityAfter").asDouble())
-                        : s.has("lastLoss") ? String.format(Locale.ROOT, "%d steps, loss %.4f", s.path("steps").asLong(), s.path("lastLoss").asDouble()) : "";
+                        : s.has("lastLoss") ? String.format(Locale.ROOT, "%d steps, loss %.4f", s.path("steps").asLong(), s.path("lastLoss").asDouble())
+                        : s.has("metrics") ? metrics(s.path("metrics"))
+                        : s.has("written") ? "wrote " + s.path("written").asText() : "";
                 md.append(String.format(Locale.ROOT, "| %s | %s | %s | %,d | %s |%n", r.stage().folder(), r.stage().kind(), r.shape().describe(), r.shape().parameterCount(), result));
                 rows.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%,d</td><td>%s</td></tr>", Charts.esc(r.stage().folder()),
                         r.stage().kind(), Charts.esc(r.shape().describe()), r.shape().parameterCount(), Charts.esc(result)));
@@ -155,6 +157,13 @@ final class PipelineCommand implements Runnable {
             AtomicFiles.writeString(dir.resolve("report.json"), Json.text(summary) + "\n");
             AtomicFiles.writeString(dir.resolve("report.html"), html);
             return dir.resolve("report.html");
+        }
+
+        private static String metrics(JsonNode tasks) {
+            List<String> parts = new ArrayList<>();
+            tasks.properties().forEach(t -> t.getValue().properties().forEach(m ->
+                    parts.add(String.format(Locale.ROOT, "%s %s %.4g", t.getKey(), m.getKey(), m.getValue().asDouble()))));
+            return String.join("; ", parts);
         }
     }
 }

@@ -15,6 +15,7 @@ import dev.shears.progress.Progress;
 import dev.shears.prune.PlanBuilder;
 import dev.shears.prune.PruneTarget;
 import dev.shears.prune.TargetParser;
+import dev.shears.train.DynamicBatchLoading;
 import dev.shears.train.TrainConfig;
 
 import java.io.IOException;
@@ -48,7 +49,7 @@ import java.util.stream.Stream;
 public final class Pipeline {
     public static final String DONE = "stage.json";
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final List<String> KINDS = List.of("prune", "train");
+    private static final List<String> KINDS = List.of("prune", "shear", "train", "eval", "export");
 
     /** One stage: its position, name, kind and typed settings ({@link PruneStage} or {@link TrainConfig}). */
     public record Stage(int index, String name, String kind, Object settings) {
@@ -122,26 +123,67 @@ public final class Pipeline {
                     throw new ShearsException(at + ".init: only a first stage of a pipeline without 'model' trains from scratch");
                 }
                 if (i == 0 && noModel && t.init().isBlank()) throw new ShearsException(at + ": the pipeline has no 'model', so this first stage needs 'init'");
-                if (t.data().isEmpty()) throw new ShearsException(at + ".data: give at least one prepared folder, e.g. [{path: data/ts, weight: 1}]");
-                List<TrainConfig.DataSource> data = new ArrayList<>();
-                for (int d = 0; d < t.data().size(); d++) {
-                    Path p = base.resolve(t.data().get(d).path());
-                    if (!Files.isRegularFile(p.resolve(TokenDataset.INDEX))) {
-                        throw new ShearsException(at + ".data[" + d + "].path: " + p + " is not a prepared token folder (made by 'shears data prepare')");
-                    }
-                    data.add(new TrainConfig.DataSource(p.toString(), t.data().get(d).weight()));
+                yield withData(t, dataSources(at, base, t), t.init().isBlank() ? "" : base.resolve(t.init()).toString(), base);
+            }
+            case "shear" -> {
+                ShearConfig c = ConfigLoader.section(ShearConfig.DEFAULT, node.get(kind), at);
+                if (c.target().isBlank() == c.targetConfig().isBlank()) throw new ShearsException(at + ": give exactly one of target or targetConfig");
+                TrainConfig t = c.train();
+                if (!t.model().isBlank() || !t.init().isBlank()) throw new ShearsException(at + ".train: a stage shears the previous stage's model; remove model/init");
+                yield new ShearConfig(withData(t, dataSources(at + ".train", base, t), "", base), c.target(),
+                        c.targetConfig().isBlank() ? "" : base.resolve(c.targetConfig()).toString(), c.gateLr(), c.lambdaLr(), c.lagrangianWarmup());
+            }
+            case "eval" -> {
+                EvalStage e = ConfigLoader.section(EvalStage.DEFAULT, node.get(kind), at);
+                try {
+                    e.resolve(base);
+                } catch (ShearsException ex) {
+                    throw new ShearsException(at + "." + ex.getMessage());
                 }
-                yield withData(t, data, t.init().isBlank() ? "" : base.resolve(t.init()).toString());
+                yield e;
+            }
+            case "export" -> {
+                ExportStage e = ConfigLoader.section(ExportStage.DEFAULT, node.get(kind), at);
+                try {
+                    e.export(base, base);
+                } catch (ShearsException ex) {
+                    throw new ShearsException(at + ": " + ex.getMessage());
+                }
+                yield e;
             }
             default -> throw new IllegalStateException(kind);
         };
+        if (i == 0 && noModel && !(settings instanceof TrainConfig)) {
+            throw new ShearsException(where + ": the pipeline has no 'model', so it must start with a train stage that has 'init'");
+        }
         return new Stage(i, name, kind, settings);
     }
 
-    private static TrainConfig withData(TrainConfig t, List<TrainConfig.DataSource> data, String init) {
-        return new TrainConfig(init, t.model(), t.tokenizer(), data, t.batchSize(), t.seqLen(), t.gradAccumulation(), t.steps(), t.tokens(), t.lr(),
+    /** The prepared folders of a training section, resolved against the pipeline's folder and checked. */
+    private static List<TrainConfig.DataSource> dataSources(String at, Path base, TrainConfig t) {
+        if (t.data().isEmpty()) throw new ShearsException(at + ".data: give at least one prepared folder, e.g. [{path: data/ts, weight: 1}]");
+        List<TrainConfig.DataSource> data = new ArrayList<>();
+        for (int d = 0; d < t.data().size(); d++) {
+            Path p = base.resolve(t.data().get(d).path());
+            if (!Files.isRegularFile(p.resolve(TokenDataset.INDEX))) {
+                throw new ShearsException(at + ".data[" + d + "].path: " + p + " is not a prepared token folder (made by 'shears data prepare')");
+            }
+            data.add(new TrainConfig.DataSource(p.toString(), t.data().get(d).weight()));
+        }
+        return data;
+    }
+
+    /** A training section with its paths (data, init, reference model, teacher, tokenizer) resolved against the pipeline's folder. */
+    private static TrainConfig withData(TrainConfig t, List<TrainConfig.DataSource> data, String init, Path base) {
+        DynamicBatchLoading d = t.dynamicBatchLoading();
+        DynamicBatchLoading dbl = new DynamicBatchLoading(d.enabled(), d.referenceLosses(), d.smoothing(), d.clamp(),
+                d.referenceModel().isBlank() ? "" : base.resolve(d.referenceModel()).toString());
+        TrainConfig.Distill distill = new TrainConfig.Distill(t.distill().enabled() ? base.resolve(t.distill().teacher()).toString() : "",
+                t.distill().temperature(), t.distill().alpha());
+        String tokenizer = t.tokenizer().isBlank() ? "" : base.resolve(t.tokenizer()).toString();
+        return new TrainConfig(init, t.model(), tokenizer, data, t.batchSize(), t.seqLen(), t.gradAccumulation(), t.steps(), t.tokens(), t.lr(),
                 t.minLr(), t.warmupSteps(), t.decay(), t.beta1(), t.beta2(), t.epsilon(), t.weightDecay(), t.gradClip(), t.initStd(), t.seed(),
-                t.evalInterval(), t.evalWindows(), t.checkpointInterval(), t.keepCheckpoints(), t.dynamicBatchLoading(), t.distill());
+                t.evalInterval(), t.evalWindows(), t.checkpointInterval(), t.keepCheckpoints(), dbl, distill);
     }
 
     /** The model shape after each stage, checking every prune target against the shape it will meet. */
@@ -154,10 +196,17 @@ public final class Pipeline {
         for (Stage s : stages) {
             String at = file.getFileName() + ": stages[" + s.index() + "]." + s.kind();
             if (s.settings() instanceof TrainConfig t && shape == null) shape = HfConfig.read(Path.of(t.init()));
-            if (s.settings() instanceof PruneStage p) {
+            TargetParser.Spec spec = switch (s.settings()) {
+                case PruneStage p -> p.spec(file.toAbsolutePath().getParent());
+                case ShearConfig c -> new TargetParser.Spec(java.util.Map.of(), c.target().isBlank() ? java.util.Map.of() : TargetParser.parseExact(c.target()),
+                        c.targetConfig().isBlank() ? Optional.empty() : Optional.of(HfConfig.read(Path.of(c.targetConfig()))), List.of(), 0, 0,
+                        TargetParser.HeadMode.GROUPS, 1, false);
+                default -> null;
+            };
+            if (spec != null) {
                 PruneTarget target;
                 try {
-                    target = TargetParser.resolve(shape, p.spec(file.toAbsolutePath().getParent()));
+                    target = TargetParser.resolve(shape, spec);
                     PlanBuilder.check(shape, target);
                 } catch (ShearsException e) {
                     throw new ShearsException(at + ": " + e.getMessage() + " (the model has " + shape.describe() + " at this stage)");
@@ -182,27 +231,29 @@ public final class Pipeline {
         Path current = plan.model().orElse(null);
         Optional<Path> tokenizer = plan.tokenizer();
         List<StageResult> results = new ArrayList<>();
+        boolean passThrough;
         for (Stage s : plan.stages()) {
             Path dir = out.resolve(s.folder());
             long began = System.nanoTime();
             if (Files.isRegularFile(dir.resolve(DONE))) {
                 log.accept("stage " + s.folder() + ": done earlier, skipped");
-                StageResult r = new StageResult(s, dir, ModelLoader.load(dir).config(), 0, true, readSummary(dir));
+                ObjectNode done = readSummary(dir);
+                boolean through = done.path("passThrough").asBoolean(false);
+                StageResult r = new StageResult(s, dir, ModelLoader.load(through ? current : dir).config(), 0, true, done);
                 results.add(r);
                 onStage.accept(r);
-                current = dir;
-                tokenizer = Optional.empty();
+                if (!through) {
+                    current = dir;
+                    tokenizer = Optional.empty();
+                }
                 continue;
             }
             log.accept("stage " + s.folder() + " (" + s.kind() + ")");
+            passThrough = false;
             ObjectNode summary = JSON.createObjectNode().put("name", s.name()).put("kind", s.kind());
             ModelConfig shape = switch (s.settings()) {
                 case PruneStage p -> {
-                    try {
-                        AtomicFiles.deleteTree(dir); // an unfinished prune is redone from the start
-                    } catch (IOException e) {
-                        throw new ShearsException(dir + ": cannot clear an unfinished stage: " + e.getMessage(), e);
-                    }
+                    deleteQuietly(dir); // an unfinished prune is redone from the start
                     PruneRun.Result r = p.run(current, tokenizer, dir, plan.base(), Optional.empty()).run(progress, log);
                     summary.put("paramsBefore", r.parent().parameterCount()).put("paramsAfter", r.pruned().parameterCount());
                     r.perplexityBefore().ifPresent(x -> summary.put("calibrationPerplexityBefore", x));
@@ -218,16 +269,42 @@ public final class Pipeline {
                     for (int d = 0; d < r.domains().size(); d++) held.put(r.domains().get(d), r.heldOutLoss()[d]);
                     yield r.model().config();
                 }
+                case ShearConfig c -> {
+                    ShearConfig config = new ShearConfig(withModel(c.train(), current, tokenizer), c.target(), c.targetConfig(), c.gateLr(), c.lambdaLr(),
+                            c.lagrangianWarmup());
+                    boolean started = Files.isRegularFile(dir.resolve(ShearRun.CONFIG));
+                    ShearRun.Result r = ShearRun.run(config, dir, started, progress);
+                    summary.put("steps", r.steps()).put("lastLoss", r.lastLoss()).put("resumedFrom", r.resumedFrom())
+                            .put("paramsBefore", r.parent().parameterCount()).put("paramsAfter", r.pruned().parameterCount());
+                    yield r.pruned();
+                }
+                case EvalStage e -> {
+                    LoadedModel loaded = ModelSource.open(current, tokenizer);
+                    e.run(loaded, plan.base(), summary, progress);
+                    summary.put("model", current.toString());
+                    passThrough = true;
+                    yield loaded.model().config();
+                }
+                case ExportStage e -> {
+                    deleteQuietly(dir);
+                    Path written = e.export(current, dir).run();
+                    summary.put("model", current.toString()).put("written", written.toString());
+                    passThrough = true;
+                    yield ModelLoader.load(current).config();
+                }
                 default -> throw new IllegalStateException(s.kind());
             };
             double seconds = (System.nanoTime() - began) / 1e9;
             summary.put("seconds", seconds).put("params", shape.parameterCount()).put("shape", shape.describe());
+            summary.put("passThrough", passThrough);
             AtomicFiles.writeString(dir.resolve(DONE), ConfigLoader.toJson(summary) + "\n");
             StageResult r = new StageResult(s, dir, shape, seconds, false, summary);
             results.add(r);
             onStage.accept(r);
-            current = dir;
-            tokenizer = Optional.empty();
+            if (!passThrough) {
+                current = dir;
+                tokenizer = Optional.empty();
+            }
         }
         return results;
     }
@@ -237,6 +314,14 @@ public final class Pipeline {
                 t.gradAccumulation(), t.steps(), t.tokens(), t.lr(), t.minLr(), t.warmupSteps(), t.decay(), t.beta1(), t.beta2(), t.epsilon(),
                 t.weightDecay(), t.gradClip(), t.initStd(), t.seed(), t.evalInterval(), t.evalWindows(), t.checkpointInterval(), t.keepCheckpoints(),
                 t.dynamicBatchLoading(), t.distill());
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try {
+            AtomicFiles.deleteTree(dir);
+        } catch (IOException e) {
+            throw new ShearsException(dir + ": cannot clear an unfinished stage: " + e.getMessage(), e);
+        }
     }
 
     private static ObjectNode readSummary(Path dir) {
