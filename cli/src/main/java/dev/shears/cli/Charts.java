@@ -21,6 +21,11 @@ final class Charts {
 
     /** A line chart with axes, ticks and a legend. */
     static String line(String title, String xLabel, String yLabel, List<Series> series) {
+        return line(title, xLabel, yLabel, series, new double[0]);
+    }
+
+    /** A line chart with dashed vertical markers at {@code markers} (e.g. stage boundaries). */
+    static String line(String title, String xLabel, String yLabel, List<Series> series, double[] markers) {
         int w = 640, h = 320, left = 60, right = 150, top = 30, bottom = 45;
         double minX = Double.MAX_VALUE, maxX = -Double.MAX_VALUE, minY = Double.MAX_VALUE, maxY = -Double.MAX_VALUE;
         for (Series s : series) {
@@ -55,6 +60,11 @@ final class Charts {
             svg.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>", left, left + plotW, py, py));
             svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">%s</text>", left - 4, py + 4, tick(fy)));
             svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">%s</text>", px, top + plotH + 15, tick(fx)));
+        }
+        for (double m : markers) {
+            if (m < minX || m > maxX) continue;
+            double px = left + plotW * (m - minX) / (maxX - minX);
+            svg.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%.1f\" stroke=\"#888\" stroke-dasharray=\"4 3\"/>", px, px, top, top + plotH));
         }
         svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" font-size=\"12\" text-anchor=\"middle\">%s</text>", left + plotW / 2, h - 8, esc(xLabel)));
         svg.append(String.format(Locale.ROOT, "<text x=\"14\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 14 %.1f)\">%s</text>",

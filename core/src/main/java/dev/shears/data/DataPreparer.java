@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
+import dev.shears.io.AtomicFiles;
 import dev.shears.progress.Progress;
 import dev.shears.tokenizer.Tokenizer;
 
@@ -51,6 +52,7 @@ public final class DataPreparer {
         try {
             Files.createDirectories(parent);
             tmp = Files.createTempDirectory(parent, "." + outDir.getFileName() + ".tmp-");
+            AtomicFiles.readableByAll(tmp);
         } catch (IOException e) {
             throw new ShearsException(outDir + ": cannot create: " + e.getMessage(), e);
         }

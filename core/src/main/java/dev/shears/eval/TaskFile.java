@@ -22,7 +22,8 @@ import java.util.regex.Pattern;
  * line's string fields in braces; {@code {{} and {@code }}} write literal braces.
  * <pre>
  * name: piqa_foundry          # the name in reports
- * kind: multiple_choice       # or last_word (LAMBADA-style: acc = greedy match, perplexity)
+ * kind: multiple_choice       # or last_word (LAMBADA-style: acc = greedy match, perplexity), or perplexity
+ *                             # (rolling token/word/byte perplexity of a text file, documents separated by blank lines)
  * file: mc/piqa.jsonl         # relative to the evaluation data folder, or absolute
  * context: "{query}Answer:"   # the prompt
  * choices: choices            # array field: each choice scored as context + delimiter + choice
@@ -67,12 +68,16 @@ public final class TaskFile {
         TaskKind kind = switch (kindName) {
             case "multiple_choice" -> TaskKind.MULTIPLE_CHOICE;
             case "last_word" -> TaskKind.LAST_WORD;
-            default -> throw new ShearsException(file + ": unknown kind \"" + kindName + "\"; one of multiple_choice, last_word");
+            case "perplexity" -> TaskKind.ROLLING_PERPLEXITY;
+            default -> throw new ShearsException(file + ": unknown kind \"" + kindName + "\"; one of multiple_choice, last_word, perplexity");
         };
         String data = required(file, root, "file");
         String delimiter = root.path("delimiter").asText(" ");
         String goldField = root.path("gold").asText("gold");
         String reference = root.path("reference").asText("task file " + file.getFileName());
+        if (kind == TaskKind.ROLLING_PERPLEXITY) {
+            return new Task(name, kind, data, TextDocuments.PARAGRAPHS, reference); // a text file, one document per blank-line separated paragraph
+        }
         JsonlItems.Format format;
         if (kind == TaskKind.LAST_WORD) {
             String context = required(file, root, "context");

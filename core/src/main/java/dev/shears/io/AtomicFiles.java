@@ -59,6 +59,7 @@ public final class AtomicFiles {
                 try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
                     content.writeTo(out);
                 }
+                readableByAll(tmp);
                 staged.put(target, tmp);
             } catch (IOException e) {
                 deleteQuietly(tmp);
@@ -96,6 +97,13 @@ public final class AtomicFiles {
         public void close() {
             staged.values().forEach(AtomicFiles::deleteQuietly);
             staged.clear();
+        }
+    }
+
+    /** Temporary files and folders are created owner-only; what they become is ordinary output (rw-r--r--, folders rwxr-xr-x). */
+    public static void readableByAll(Path path) throws IOException {
+        if (path.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            Files.setPosixFilePermissions(path, java.nio.file.attribute.PosixFilePermissions.fromString(Files.isDirectory(path) ? "rwxr-xr-x" : "rw-r--r--"));
         }
     }
 

@@ -5,10 +5,7 @@ import dev.shears.data.DataPreparer;
 import dev.shears.data.PrepareOptions;
 import dev.shears.data.TokenDataset;
 import dev.shears.eval.Generation;
-import dev.shears.eval.GenerationResult;
 import dev.shears.eval.GenerationSettings;
-import dev.shears.eval.Perplexity;
-import dev.shears.eval.PerplexityResult;
 import dev.shears.io.AtomicFiles;
 import dev.shears.io.HfConfig;
 import dev.shears.model.Architecture;
@@ -17,8 +14,6 @@ import dev.shears.progress.Progress;
 import dev.shears.tokenizer.BpeTrainer;
 import dev.shears.tokenizer.Tokenizer;
 import dev.shears.tokenizer.TokenizerLoader;
-import dev.shears.train.LearningRateSchedule;
-import dev.shears.train.TrainConfig;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -32,33 +27,34 @@ import java.util.stream.Stream;
 
 /**
  * {@code shears demo}: the whole journey on a machine with nothing on it. It writes its own corpus
- * (or takes {@code --data}), trains its own BPE tokenizer, prepares token shards, trains a small
- * LLaMA parent from scratch, measures its perplexity on text it never saw and lets it write a story.
- * Later stages (pruning, healing, evaluation, export) extend this journey. Every stage keeps its
- * output in the demo folder, so a second run with {@code resume} skips what is done and continues
- * the training from its newest checkpoint.
+ * (or takes {@code --data}), trains its own BPE tokenizer and prepares token shards, then runs a
+ * pipeline it writes into the demo folder ({@code demo-pipeline.yaml}, re-runnable with
+ * {@code shears pipeline run}): train a small LLaMA parent from scratch, evaluate it, prune depth and
+ * heal with distillation from the parent, prune width and heal, prune the vocabulary, evaluate
+ * again and export to GGUF. A second run with {@code resume} continues where the first stopped.
  *
- * @param out        the demo folder
- * @param data       a folder of .txt/.jsonl files (or one file) to use instead of the generated stories
- * @param steps      training steps of the parent
- * @param seed       seeds the corpus, the initialisation and the batch order
- * @param resume     continue an earlier demo in {@code out}
+ * @param out    the demo folder
+ * @param data   a folder of .txt/.jsonl files (or one file) to use instead of the generated stories
+ * @param steps  training steps of the parent (the healing stages take a fraction of it)
+ * @param seed   seeds the corpus, the initialisation and the batch order
+ * @param resume continue an earlier demo in {@code out}
  */
 public record Demo(Path out, Optional<Path> data, long steps, long seed, boolean resume) {
-    /** The parent's shape: small enough to train in minutes on two cores, big enough to learn the stories. */
     static final int VOCAB = 512;
     static final int SEQ_LEN = 128;
     static final int STORIES = 6000;
     static final int EVAL_STORIES = 200;
+    static final int RECALL_ITEMS = 200;
     static final String PROMPT = "Once upon a time, there was a little";
+    public static final String PIPELINE = "demo-pipeline.yaml";
 
-    /** What the demo made. */
-    public record Result(Path out, Path parent, ModelConfig parentConfig, TrainRun.Result training, Optional<PerplexityResult> perplexity,
-                         String prompt, String greedy, String sampled, double seconds) {
+    /** What the demo made: the pipeline's stages, and a story from the parent and from the final model. */
+    public record Result(Path out, Path pipelineFile, List<Pipeline.StageResult> stages, Path parent, Path last, String prompt,
+                         String parentText, String lastText, double seconds) {
     }
 
     public Demo {
-        if (steps < 1) throw new ShearsException("--steps must be at least 1, got " + steps);
+        if (steps < 10) throw new ShearsException("--steps must be at least 10, got " + steps);
     }
 
     public Result run(Progress progress, Consumer<String> log) {
@@ -77,8 +73,23 @@ public record Demo(Path out, Optional<Path> data, long steps, long seed, boolean
             Path eval = corpusDir.resolve("stories-eval.txt");
             if (!Files.isRegularFile(train)) {
                 log.accept("writing " + STORIES + " generated stories to " + train);
-                AtomicFiles.writeString(train, DemoCorpus.generate(seed, STORIES));
                 AtomicFiles.writeString(eval, DemoCorpus.generate(seed + 1, EVAL_STORIES));
+                AtomicFiles.writeString(corpusDir.resolve("name-recall.jsonl"), DemoCorpus.nameRecallItems(seed + 2, RECALL_ITEMS));
+                AtomicFiles.writeString(corpusDir.resolve("name-recall.yaml"), """
+                        name: name_recall
+                        kind: last_word
+                        file: name-recall.jsonl
+                        context: "{context}"
+                        continuation: "{name}"
+                        reference: "shears demo: a story's hero named again at its end (LAMBADA-style greedy accuracy)"
+                        """);
+                AtomicFiles.writeString(corpusDir.resolve("stories-perplexity.yaml"), """
+                        name: unseen_stories
+                        kind: perplexity
+                        file: stories-eval.txt
+                        reference: "shears demo: rolling perplexity of generated stories never trained on"
+                        """);
+                AtomicFiles.writeString(train, DemoCorpus.generate(seed, STORIES));
             }
             inputs = List.of(train);
             evalText = Optional.of(eval);
@@ -90,30 +101,63 @@ public record Demo(Path out, Optional<Path> data, long steps, long seed, boolean
             BpeTrainer.writeLlama2c(BpeTrainer.train(sample(inputs.getFirst(), 1 << 21), VOCAB), tokenizerFile);
         }
         Tokenizer tokenizer = TokenizerLoader.load(tokenizerFile);
-
         Path tokens = out.resolve("data");
         if (!Files.isRegularFile(tokens.resolve(TokenDataset.INDEX))) {
             DataPreparer.prepare(tokenizer, tokenizerFile.toAbsolutePath().toString(), inputs, tokens,
                     new PrepareOptions("text", dev.shears.data.DocumentSplit.PARAGRAPH, 0.05, 1024, PrepareOptions.DEFAULT.shardTokens()), progress);
         }
-
         ModelConfig shape = ModelConfig.uniform(Architecture.LLAMA, 128, 4, 4, 2, 32, 384, tokenizer.vocabSize(), SEQ_LEN, 1e-5f, 10000, true, false)
                 .withTokens(tokenizer.bosId(), tokenizer.eosId());
         Path init = out.resolve("parent-config.json");
         if (!Files.isRegularFile(init)) HfConfig.write(shape, init, "float32");
-        Path parent = out.resolve("parent");
-        TrainConfig train = new TrainConfig(init.toAbsolutePath().toString(), "", tokenizerFile.toAbsolutePath().toString(),
-                List.of(new TrainConfig.DataSource(tokens.toAbsolutePath().toString(), 1)), 16, SEQ_LEN, 1, steps, 0,
-                3e-3, 3e-4, Math.max(1, steps / 20), LearningRateSchedule.Decay.COSINE, 0.9, 0.95, 1e-8, 0.1, 1.0, 0.02, seed,
-                (int) Math.max(1, steps / 10), 32, (int) Math.max(1, steps / 5), 1, null, null);
-        log.accept(String.format(Locale.ROOT, "training the parent (%s, %,d parameters) for %d steps of %d tokens",
-                shape.describe(), shape.parameterCount(), steps, train.tokensPerStep()));
-        TrainRun.Result trained = TrainRun.run(train, parent, resume && Files.isDirectory(parent), progress);
+        Path calibration = evalText.orElse(inputs.getFirst());
+        Path pipelineFile = out.resolve(PIPELINE);
+        AtomicFiles.writeString(pipelineFile, pipeline(out, calibration, evalText.isPresent()));
+        Pipeline.Plan plan = Pipeline.load(pipelineFile);
+        log.accept(String.format(Locale.ROOT, "running %s: %d stages, from a %,d-parameter parent (%s)", pipelineFile, plan.stages().size(),
+                shape.parameterCount(), shape.describe()));
+        List<Pipeline.StageResult> stages = Pipeline.run(plan, out, true, progress, // the demo folder already holds its corpus and data
+                log, r -> log.accept(String.format(Locale.ROOT, "stage %s done: %s (%,d parameters)", r.stage().folder(), r.shape().describe(), r.shape().parameterCount())));
+        Path parent = stages.getFirst().out();
+        Path last = stages.stream().filter(r -> !r.summary().path("passThrough").asBoolean(false)).reduce((a, b) -> b).orElseThrow().out();
+        String parentText = story(parent);
+        String lastText = story(last);
+        return new Result(out, pipelineFile, stages, parent, last, PROMPT, parentText, lastText, (System.nanoTime() - began) / 1e9);
+    }
 
-        Optional<PerplexityResult> ppl = evalText.map(file -> Perplexity.evaluate(trained.model(), tokenizer, read(file), SEQ_LEN, progress));
-        GenerationResult greedy = Generation.generate(trained.model(), tokenizer, PROMPT, GenerationSettings.greedy(80), id -> { });
-        GenerationResult sampled = Generation.generate(trained.model(), tokenizer, PROMPT, new GenerationSettings(80, 0.8f, 0.95f, seed), id -> { });
-        return new Result(out, parent, shape, trained, ppl, PROMPT, greedy.text(), sampled.text(), (System.nanoTime() - began) / 1e9);
+    private String story(Path model) {
+        LoadedModel m = ModelSource.open(model, Optional.empty());
+        return Generation.generate(m.model(), m.tokenizer(), PROMPT, new GenerationSettings(60, 0.8f, 0.95f, seed), id -> { }).text();
+    }
+
+    /** The demo's pipeline, relative to the demo folder. */
+    private String pipeline(Path out, Path calibration, boolean ownCorpus) {
+        String cal = out.toAbsolutePath().relativize(calibration.toAbsolutePath()).toString();
+        long heal = Math.max(10, steps / 4);
+        String train = "data: [{path: data, weight: 1}], batchSize: 16, seqLen: " + SEQ_LEN + ", seed: " + seed;
+        String evalStage = ownCorpus
+                ? "    eval: {tasks: [corpus/name-recall.yaml, corpus/stories-perplexity.yaml], dataDir: corpus, limit: " + RECALL_ITEMS + "}\n"
+                : null;
+        StringBuilder y = new StringBuilder("# Written by shears demo; run it again with: shears pipeline run " + PIPELINE + " --out . --resume\n");
+        y.append("stages:\n");
+        y.append("  - name: parent\n    train: {init: parent-config.json, tokenizer: tokenizer.bin, ").append(train)
+                .append(", steps: ").append(steps).append(", lr: 3.0e-3, minLr: 3.0e-4, warmupSteps: ").append(Math.max(1, steps / 20))
+                .append(", evalInterval: ").append(Math.max(1, steps / 10)).append(", evalWindows: 32, checkpointInterval: ").append(Math.max(1, steps / 5))
+                .append(", keepCheckpoints: 1}\n");
+        if (evalStage != null) y.append("  - name: eval-parent\n").append(evalStage);
+        y.append("  - name: depth\n    prune: {layers: 0.25, layerImportance: block-influence, calibration: ").append(cal).append("}\n");
+        y.append("  - name: heal-depth\n    train: {").append(train).append(", steps: ").append(heal)
+                .append(", lr: 1.0e-3, minLr: 1.0e-4, warmupSteps: 5, evalInterval: ").append(Math.max(1, heal / 5))
+                .append(", checkpointInterval: ").append(heal).append(", keepCheckpoints: 1, distill: {teacher: 01-parent, temperature: 2.0, alpha: 0.5}}\n");
+        y.append("  - name: width\n    prune: {ffn: 0.5, heads: 0.5, headMode: PER_GROUP, importance: activation, calibration: ").append(cal).append("}\n");
+        y.append("  - name: heal-width\n    train: {").append(train).append(", steps: ").append(heal)
+                .append(", lr: 1.0e-3, minLr: 1.0e-4, warmupSteps: 5, evalInterval: ").append(Math.max(1, heal / 5))
+                .append(", checkpointInterval: ").append(heal).append(", keepCheckpoints: 1, distill: {teacher: 01-parent, temperature: 2.0, alpha: 0.5}}\n");
+        if (evalStage != null) y.append("  - name: eval-healed\n").append(evalStage);
+        y.append("  - name: vocabulary\n    prune: {vocab: 0.15, vocabCorpus: data, samples: 64, seqLen: 32, calibration: ").append(cal).append("}\n");
+        if (evalStage != null) y.append("  - name: eval-final\n").append(evalStage);
+        y.append("  - name: export\n    export: {format: gguf, dtype: q8_0}\n");
+        return y.toString();
     }
 
     private static List<Path> listInputs(Path data) {

@@ -33,6 +33,26 @@ final class DemoCorpus {
         return text.append('\n').toString();
     }
 
+    /**
+     * Name-recall items, LAMBADA-style: a story cut just before its last sentence's hero name
+     * ({@code ... At the end of the day,} → {@code Lily}). The name appears earlier in the story, so
+     * a model that follows the story can say it; one JSON object per line with {@code context} and {@code name}.
+     */
+    static String nameRecallItems(long seed, int items) {
+        SplittableRandom random = new SplittableRandom(seed);
+        StringBuilder out = new StringBuilder();
+        String cue = "At the end of the day,";
+        for (int i = 0; i < items; i++) {
+            StringBuilder s = new StringBuilder();
+            story(random, s);
+            int at = s.indexOf(cue) + cue.length();
+            String rest = s.substring(at + 1);
+            String name = rest.substring(0, rest.indexOf(' '));
+            out.append("{\"context\": \"").append(s.substring(0, at).replace("\"", "\\\"")).append("\", \"name\": \"").append(name).append("\"}\n");
+        }
+        return out.toString();
+    }
+
     private static void story(SplittableRandom r, StringBuilder s) {
         String hero = pick(r, NAMES);
         String friend = pick(r, NAMES.stream().filter(n -> !n.equals(hero)).toList());

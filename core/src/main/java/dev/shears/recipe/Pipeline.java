@@ -239,7 +239,7 @@ public final class Pipeline {
                 log.accept("stage " + s.folder() + ": done earlier, skipped");
                 ObjectNode done = readSummary(dir);
                 boolean through = done.path("passThrough").asBoolean(false);
-                StageResult r = new StageResult(s, dir, ModelLoader.load(through ? current : dir).config(), 0, true, done);
+                StageResult r = new StageResult(s, dir, ModelLoader.load(through ? current : dir).config(), done.path("seconds").asDouble(), true, done);
                 results.add(r);
                 onStage.accept(r);
                 if (!through) {

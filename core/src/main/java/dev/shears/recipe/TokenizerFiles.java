@@ -42,6 +42,7 @@ final class TokenizerFiles {
             if (Files.exists(to) && Files.isSameFile(from, to)) return;
             Path tmp = Files.createTempFile(modelDir, "." + to.getFileName() + ".", ".tmp");
             Files.copy(from, tmp, StandardCopyOption.REPLACE_EXISTING);
+            AtomicFiles.readableByAll(tmp);
             AtomicFiles.move(tmp, to);
             Path config = from.toAbsolutePath().getParent().resolve("tokenizer_config.json");
             Path configTo = modelDir.resolve("tokenizer_config.json");

@@ -62,6 +62,7 @@ public record Checkpoint(Path dir, long step, double[] domainWeights, ObjectNode
         try {
             Files.createDirectories(parent);
             tmp = Files.createTempDirectory(parent, ".step-" + step + ".tmp-");
+            AtomicFiles.readableByAll(tmp);
         } catch (IOException e) {
             throw new ShearsException(parent + ": cannot create a checkpoint folder: " + e.getMessage(), e);
         }

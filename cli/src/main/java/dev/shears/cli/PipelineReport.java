@@ -1,0 +1,216 @@
+package dev.shears.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.ShearsException;
+import dev.shears.io.AtomicFiles;
+import dev.shears.model.LayerShape;
+import dev.shears.model.ModelConfig;
+import dev.shears.recipe.Pipeline;
+import dev.shears.recipe.TrainRun;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * The report of a pipeline (and of {@code shears demo}): a self-contained HTML page (inline SVG, no
+ * scripts or fonts), the same facts as markdown and JSON. It shows the stages as a timeline, the
+ * model's shape after every stage, the loss curves of every training stage on one axis with the
+ * stage boundaries, the domain weights over time, the evaluation scores of every eval stage, and the
+ * time and tokens each stage spent.
+ */
+final class PipelineReport {
+    private final String title;
+    private final List<Pipeline.StageResult> results;
+    private final List<double[]> trainLoss = new ArrayList<>();
+    private final List<double[]> heldOutLoss = new ArrayList<>();
+    private final Map<String, List<double[]>> domainWeights = new LinkedHashMap<>();
+    private final List<Double> boundaries = new ArrayList<>();
+    private final Map<String, Long> tokens = new LinkedHashMap<>();
+
+    PipelineReport(String title, List<Pipeline.StageResult> results) {
+        this.title = title;
+        this.results = results;
+        long offset = 0;
+        for (Pipeline.StageResult r : results) {
+            Path metrics = r.out().resolve(TrainRun.METRICS);
+            if (!Files.isRegularFile(metrics)) continue;
+            boundaries.add((double) offset);
+            long last = 0, lastTokens = 0;
+            try {
+                for (String line : Files.readAllLines(metrics)) {
+                    JsonNode m = Json.MAPPER.readTree(line);
+                    long step = m.path("step").asLong();
+                    last = Math.max(last, step);
+                    lastTokens = Math.max(lastTokens, m.path("tokens").asLong());
+                    if (m.path("type").asText().equals("step")) trainLoss.add(new double[] {offset + step, m.path("loss").asDouble()});
+                    if (m.path("type").asText().equals("eval")) {
+                        double sum = 0;
+                        int n = 0;
+                        for (JsonNode v : m.path("heldOutLoss")) {
+                            sum += v.asDouble();
+                            n++;
+                        }
+                        heldOutLoss.add(new double[] {offset + step, sum / Math.max(1, n)});
+                        long at = offset + step;
+                        m.path("domainWeights").properties().forEach(e ->
+                                domainWeights.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(new double[] {at, e.getValue().asDouble()}));
+                    }
+                }
+            } catch (IOException e) {
+                throw new ShearsException(metrics + ": cannot read: " + e.getMessage(), e);
+            }
+            tokens.put(r.stage().folder(), lastTokens);
+            offset += last;
+        }
+    }
+
+    /** Writes report.html, report.md and report.json into {@code dir}; {@code extraHtml}/{@code extraMd} go first. */
+    Path write(Path dir, ObjectNode json, String extraHtml, String extraMd) {
+        StringBuilder md = new StringBuilder("# ").append(title).append("\n\n").append(extraMd);
+        md.append("| stage | kind | layers | heads / kv | FFN | hidden | vocab | parameters | time (s) | tokens | result |\n");
+        md.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        StringBuilder rows = new StringBuilder();
+        ArrayNode stages = json.putArray("stages");
+        for (Pipeline.StageResult r : results) {
+            ModelConfig c = r.shape();
+            String widths = widths(c);
+            String result = result(r.summary());
+            long t = tokens.getOrDefault(r.stage().folder(), 0L);
+            md.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %d | %d | %,d | %.1f | %,d | %s |%n", r.stage().folder(), r.stage().kind(),
+                    c.numLayers(), widths.split(";")[0], widths.split(";")[1], c.dim(), c.vocabSize(), c.parameterCount(), r.seconds(), t, result));
+            rows.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%s</td><td>%d</td><td>%s</td><td>%s</td><td>%d</td><td>%d</td><td>%,d</td><td>%.1f</td><td>%,d</td><td class=\"l\">%s</td></tr>",
+                    Charts.esc(r.stage().folder()), r.stage().kind(), c.numLayers(), widths.split(";")[0], widths.split(";")[1], c.dim(), c.vocabSize(),
+                    c.parameterCount(), r.seconds(), t, Charts.esc(result)));
+            stages.add(r.summary().deepCopy().put("folder", r.stage().folder()).put("skipped", r.skipped()).put("tokens", t));
+        }
+        StringBuilder html = new StringBuilder("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>")
+                .append(Charts.esc(title)).append("</title><style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}")
+                .append("table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}")
+                .append("td.l,th.l{text-align:left}blockquote{background:#f6f6f6;padding:8px 12px;margin:0 0 1em 0}</style></head><body>")
+                .append("<h1>").append(Charts.esc(title)).append("</h1>").append(extraHtml)
+                .append("<h2>Stages</h2>").append(timeline())
+                .append("<table><tr><th class=\"l\">stage</th><th class=\"l\">kind</th><th>layers</th><th>heads / kv</th><th>FFN</th><th>hidden</th>")
+                .append("<th>vocab</th><th>parameters</th><th>time (s)</th><th>tokens</th><th class=\"l\">result</th></tr>").append(rows).append("</table>")
+                .append("<h2>Shape after each stage</h2>").append(shapeChart());
+        if (!trainLoss.isEmpty()) {
+            html.append("<h2>Loss</h2>").append(Charts.line("Loss across the training stages (dashed: stage starts)", "training step, all stages",
+                    "loss (nats/token)", List.of(Charts.series("training loss", trainLoss), Charts.series("held-out (mean)", heldOutLoss)),
+                    boundaries.stream().mapToDouble(Double::doubleValue).toArray()));
+        }
+        if (domainWeights.size() > 1) {
+            List<Charts.Series> w = new ArrayList<>();
+            domainWeights.forEach((name, points) -> w.add(Charts.series(name, points)));
+            html.append("<h2>Domain weights</h2>").append(Charts.line("Sampling weight per domain", "training step, all stages", "weight", w,
+                    boundaries.stream().mapToDouble(Double::doubleValue).toArray()));
+        }
+        html.append(evaluations());
+        html.append("</body></html>\n");
+        AtomicFiles.writeString(dir.resolve("report.md"), md.toString());
+        AtomicFiles.writeString(dir.resolve("report.json"), Json.text(json) + "\n");
+        AtomicFiles.writeString(dir.resolve("report.html"), html.toString());
+        return dir.resolve("report.html");
+    }
+
+    private static String widths(ModelConfig c) {
+        if (c.isUniform()) {
+            LayerShape l = c.layer(0);
+            return l.numHeads() + " / " + l.numKvHeads() + ";" + l.ffnDim();
+        }
+        int heads = c.layers().stream().mapToInt(LayerShape::numHeads).sum(), ffn = c.layers().stream().mapToInt(LayerShape::ffnDim).sum();
+        return "Σ " + heads + " (per layer);Σ " + ffn + " (per layer)";
+    }
+
+    private static String result(JsonNode s) {
+        if (s.has("calibrationPerplexityAfter")) {
+            return String.format(Locale.ROOT, "calibration perplexity %.3f → %.3f", s.path("calibrationPerplexityBefore").asDouble(), s.path("calibrationPerplexityAfter").asDouble());
+        }
+        if (s.has("lastLoss")) return String.format(Locale.ROOT, "%d steps, loss %.4f", s.path("steps").asLong(), s.path("lastLoss").asDouble());
+        if (s.has("metrics")) {
+            List<String> parts = new ArrayList<>();
+            s.path("metrics").properties().forEach(t -> t.getValue().properties().forEach(m ->
+                    parts.add(String.format(Locale.ROOT, "%s %s %.4g", t.getKey(), m.getKey(), m.getValue().asDouble()))));
+            return String.join("; ", parts);
+        }
+        if (s.has("written")) return "wrote " + s.path("written").asText();
+        return "";
+    }
+
+    /** The stages as a horizontal timeline, each bar as long as the stage took. */
+    private String timeline() {
+        double total = Math.max(1e-9, results.stream().mapToDouble(Pipeline.StageResult::seconds).sum());
+        int w = 900, h = 54;
+        StringBuilder svg = new StringBuilder(String.format(Locale.ROOT,
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"timeline\">", w, h));
+        double x = 0;
+        Map<String, String> colors = Map.of("train", "#1f77b4", "prune", "#d62728", "shear", "#9467bd", "eval", "#2ca02c", "export", "#7f7f7f");
+        for (Pipeline.StageResult r : results) {
+            double width = Math.max(2, (w - 2) * r.seconds() / total);
+            svg.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"4\" width=\"%.1f\" height=\"26\" fill=\"%s\" stroke=\"#fff\"><title>%s: %.1f s</title></rect>",
+                    x, width, colors.getOrDefault(r.stage().kind(), "#999"), Charts.esc(r.stage().folder()), r.seconds()));
+            if (width > 60) {
+                svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"21\" font-size=\"11\" fill=\"#fff\">%s</text>", x + 4, Charts.esc(r.stage().name())));
+            }
+            x += width;
+        }
+        svg.append(String.format(Locale.ROOT, "<text x=\"0\" y=\"48\" font-size=\"11\">0 s</text><text x=\"%d\" y=\"48\" font-size=\"11\" text-anchor=\"end\">%.0f s</text>",
+                w - 2, total));
+        return svg.append("</svg>").toString();
+    }
+
+    /** Layers, heads, FFN width, hidden size, vocabulary and parameters per stage, relative to the first stage's model. */
+    private String shapeChart() {
+        List<String> names = results.stream().map(r -> r.stage().name()).toList();
+        ModelConfig first = results.getFirst().shape();
+        List<Charts.Bars> bars = new ArrayList<>();
+        String[] axes = {"layers", "heads", "FFN", "hidden", "vocabulary", "parameters"};
+        for (String axis : axes) {
+            double[] v = new double[results.size()];
+            for (int i = 0; i < v.length; i++) v[i] = measure(results.get(i).shape(), axis) / measure(first, axis);
+            bars.add(new Charts.Bars(axis, v, new double[v.length]));
+        }
+        return Charts.bars("Shape after each stage, relative to '" + names.getFirst() + "'", "fraction of the first stage's", names, bars);
+    }
+
+    private static double measure(ModelConfig c, String axis) {
+        return switch (axis) {
+            case "layers" -> c.numLayers();
+            case "heads" -> c.layers().stream().mapToInt(LayerShape::numHeads).sum();
+            case "FFN" -> c.layers().stream().mapToInt(LayerShape::ffnDim).sum();
+            case "hidden" -> c.dim();
+            case "vocabulary" -> c.vocabSize();
+            default -> c.parameterCount();
+        };
+    }
+
+    /** Every eval stage's metrics side by side. */
+    private String evaluations() {
+        List<Pipeline.StageResult> evals = results.stream().filter(r -> r.summary().has("metrics")).toList();
+        if (evals.isEmpty()) return "";
+        TreeSet<String> keys = new TreeSet<>();
+        for (Pipeline.StageResult r : evals) {
+            r.summary().path("metrics").properties().forEach(t -> t.getValue().properties().forEach(m -> keys.add(t.getKey() + " · " + m.getKey())));
+        }
+        StringBuilder t = new StringBuilder("<h2>Evaluation</h2><table><tr><th class=\"l\">task · metric</th>");
+        for (Pipeline.StageResult r : evals) t.append("<th>").append(Charts.esc(r.stage().folder())).append("</th>");
+        t.append("</tr>");
+        for (String key : keys) {
+            String[] parts = key.split(" · ");
+            t.append("<tr><td class=\"l\">").append(Charts.esc(key)).append("</td>");
+            for (Pipeline.StageResult r : evals) {
+                JsonNode v = r.summary().path("metrics").path(parts[0]).path(parts[1]);
+                t.append("<td>").append(v.isMissingNode() ? "–" : String.format(Locale.ROOT, "%.4g", v.asDouble())).append("</td>");
+            }
+            t.append("</tr>");
+        }
+        return t.append("</table>").toString();
+    }
+}
