@@ -31,7 +31,7 @@ import java.util.Optional;
                 "neurons, hidden channels) on calibration data or data-free, keep the best, slice the weights. Writes a loadable",
                 "model folder (weights, config, tokenizer, pruning-plan.json, importance.json) and a report (report.md, .json, .html).",
                 "Targets: fractions to remove per axis, exact kept counts (--target) or another config's shape (--target-config).",
-                "Criteria (METHODS.md): widths magnitude | random | activation | taylor; layers block-influence | angular |",
+                "Criteria (METHODS.md): widths magnitude | random | activation | taylor | taylor-second-order; layers block-influence | angular |",
                 "every-k | taylor | magnitude | random. Defaults: taylor and block-influence with --calibration, else magnitude and every-k."},
         footerHeading = "%nExamples:%n",
         footer = {"  shears prune ../shared/data/models/stories260K/hf --tokenizer ../shared/data/models/stories260K/tok512.bin \\",

@@ -10,6 +10,8 @@ public enum Criterion {
     ACTIVATION,
     /** LLM-Pruner first order: |∂L/∂gate| at gate = 1, summed over calibration batches. */
     TAYLOR,
+    /** LLM-Pruner with its second-order term: |−g + ½·g²| per sequence, the Hessian diagonal approximated by the Fisher. */
+    TAYLOR_SECOND_ORDER,
     /** ShortGPT Block Influence, layers only: 1 − cos(h_in, h_out), averaged over tokens. */
     BLOCK_INFLUENCE,
     /** Gromov et al., layers only: angular distance arccos(cos(h_l, h_{l+n}))/π over n consecutive layers. */

@@ -32,7 +32,7 @@ public final class Importance {
             case MAGNITUDE -> magnitude(model);
             case RANDOM -> random(model.config(), seed);
             case EVERY_K -> everyK(model.config());
-            case ACTIVATION, TAYLOR, BLOCK_INFLUENCE, ANGULAR -> calibrated(model, criterion, calibration, angularSpan, progress);
+            case ACTIVATION, TAYLOR, TAYLOR_SECOND_ORDER, BLOCK_INFLUENCE, ANGULAR -> calibrated(model, criterion, calibration, angularSpan, progress);
         };
     }
 
@@ -135,9 +135,11 @@ public final class Importance {
         }
         ImportanceScores s = empty(c, criterion, calibration.size());
         Activations acts = Activations.forTraining(c, 1, seqLen);
-        MaskSet masks = criterion == Criterion.TAYLOR ? MaskSet.ones(c) : MaskSet.NONE;
-        MaskSet dMasks = criterion == Criterion.TAYLOR ? MaskSet.filled(c, 0f) : MaskSet.NONE;
-        ModelWeights grads = criterion == Criterion.TAYLOR ? ModelWeights.zeros(c) : null;
+        boolean taylor = criterion == Criterion.TAYLOR || criterion == Criterion.TAYLOR_SECOND_ORDER;
+        boolean secondOrder = criterion == Criterion.TAYLOR_SECOND_ORDER;
+        MaskSet masks = taylor ? MaskSet.ones(c) : MaskSet.NONE;
+        MaskSet dMasks = taylor ? MaskSet.filled(c, 0f) : MaskSet.NONE;
+        ModelWeights grads = taylor ? ModelWeights.zeros(c) : null;
         int[] input = new int[seqLen];
         int[] target = new int[seqLen];
         progress.start("calibrating (" + criterion.name().toLowerCase(java.util.Locale.ROOT) + ")", calibration.size(), "seq");
@@ -147,11 +149,11 @@ public final class Importance {
             System.arraycopy(sequence, 1, target, 0, seqLen);
             float[] logits = Transformer.forward(model, input, 1, seqLen, acts, masks);
             switch (criterion) {
-                case TAYLOR -> {
+                case TAYLOR, TAYLOR_SECOND_ORDER -> {
                     CrossEntropy.forwardBackward(logits, target, seqLen, c.vocabSize(), acts.gradients().logits, 1f);
                     MaskSet batch = MaskSet.filled(c, 0f);
                     Transformer.backward(model, input, acts, masks, grads, batch);
-                    addAbsolute(s, c, batch);
+                    addAbsolute(s, c, batch, secondOrder);
                 }
                 case ACTIVATION -> addActivations(s, c, acts, seqLen);
                 case BLOCK_INFLUENCE -> addBlockInfluence(s, c, acts, seqLen);
@@ -177,19 +179,28 @@ public final class Importance {
         return s;
     }
 
-    private static void addAbsolute(ImportanceScores s, ModelConfig c, MaskSet d) {
-        addAbs(s.hidden(), d.hidden());
-        addAbs(s.attentionLayers(), d.attentionLayers());
-        addAbs(s.ffnLayers(), d.ffnLayers());
+    /**
+     * Per sequence, the estimated loss change of removing each unit (its gate going from 1 to 0):
+     * first order |−g|; with {@code secondOrder}, |−g + ½·g²|, the diagonal Hessian approximated by
+     * the Fisher g² (LLM-Pruner's second-order term).
+     */
+    private static void addAbsolute(ImportanceScores s, ModelConfig c, MaskSet d, boolean secondOrder) {
+        addAbs(s.hidden(), d.hidden(), secondOrder);
+        addAbs(s.attentionLayers(), d.attentionLayers(), secondOrder);
+        addAbs(s.ffnLayers(), d.ffnLayers(), secondOrder);
         for (int l = 0; l < c.numLayers(); l++) {
-            addAbs(s.heads()[l], d.heads(l));
-            addAbs(s.ffn()[l], d.ffn(l));
-            s.layers()[l] += Math.abs(d.attentionLayers()[l]) + Math.abs(d.ffnLayers()[l]);
+            addAbs(s.heads()[l], d.heads(l), secondOrder);
+            addAbs(s.ffn()[l], d.ffn(l), secondOrder);
+            s.layers()[l] += change(d.attentionLayers()[l], secondOrder) + change(d.ffnLayers()[l], secondOrder);
         }
     }
 
-    private static void addAbs(double[] into, float[] g) {
-        for (int i = 0; i < into.length; i++) into[i] += Math.abs(g[i]);
+    private static void addAbs(double[] into, float[] g, boolean secondOrder) {
+        for (int i = 0; i < into.length; i++) into[i] += change(g[i], secondOrder);
+    }
+
+    private static double change(double g, boolean secondOrder) {
+        return secondOrder ? Math.abs(-g + 0.5 * g * g) : Math.abs(g);
     }
 
     /** Minitron: per sequence the mean over positions of |activation|, squared and summed (L2 over the batch after sqrt). */

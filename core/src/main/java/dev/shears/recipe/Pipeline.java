@@ -49,7 +49,7 @@ import java.util.stream.Stream;
 public final class Pipeline {
     public static final String DONE = "stage.json";
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final List<String> KINDS = List.of("prune", "shear", "train", "eval", "export");
+    private static final List<String> KINDS = List.of("prune", "shear", "train", "distill", "eval", "export");
 
     /** One stage: its position, name, kind and typed settings ({@link PruneStage} or {@link TrainConfig}). */
     public record Stage(int index, String name, String kind, Object settings) {
@@ -85,7 +85,7 @@ public final class Pipeline {
         JsonNode stagesNode = root.path("stages");
         if (!stagesNode.isArray() || stagesNode.isEmpty()) throw new ShearsException(file + ": 'stages' must be a non-empty list");
         List<Stage> stages = new ArrayList<>();
-        for (int i = 0; i < stagesNode.size(); i++) stages.add(stage(file, base, stagesNode.get(i), i, model.isEmpty()));
+        for (int i = 0; i < stagesNode.size(); i++) stages.add(stage(file, base, stagesNode.get(i), i, model));
         List<String> names = stages.stream().map(Stage::name).toList();
         for (String n : names) {
             if (Collections.frequency(names, n) > 1) throw new ShearsException(file + ": two stages are named '" + n + "'");
@@ -93,7 +93,8 @@ public final class Pipeline {
         return new Plan(file, base, model, tokenizer, stages, simulate(file, model, tokenizer, stages));
     }
 
-    private static Stage stage(Path file, Path base, JsonNode node, int i, boolean noModel) {
+    private static Stage stage(Path file, Path base, JsonNode node, int i, Optional<Path> model) {
+        boolean noModel = model.isEmpty();
         String where = file.getFileName() + ": stages[" + i + "]";
         if (!node.isObject()) throw new ShearsException(where + ": expected a mapping such as {name: heal, train: {...}}");
         List<String> kinds = new ArrayList<>();
@@ -116,8 +117,18 @@ public final class Pipeline {
                 }
                 yield p;
             }
-            case "train" -> {
+            case "train", "distill" -> {
                 TrainConfig t = ConfigLoader.section(TrainConfig.DEFAULT, node.get(kind), at);
+                if (kind.equals("distill")) {
+                    // continued training against a teacher: the pipeline's parent unless another is named
+                    if (t.distill().alpha() == 0) throw new ShearsException(at + ".distill.alpha: a distill stage needs alpha > 0");
+                    if (!t.distill().enabled() && noModel) throw new ShearsException(at + ".distill.teacher: name the teacher (the pipeline has no 'model')");
+                    String teacher = t.distill().enabled() ? t.distill().teacher() : model.orElseThrow().toString();
+                    t = new TrainConfig(t.init(), t.model(), t.tokenizer(), t.data(), t.batchSize(), t.seqLen(), t.gradAccumulation(), t.steps(), t.tokens(),
+                            t.lr(), t.minLr(), t.warmupSteps(), t.decay(), t.beta1(), t.beta2(), t.epsilon(), t.weightDecay(), t.gradClip(), t.initStd(),
+                            t.seed(), t.evalInterval(), t.evalWindows(), t.checkpointInterval(), t.keepCheckpoints(), t.dynamicBatchLoading(),
+                            new TrainConfig.Distill(teacher, t.distill().temperature(), t.distill().alpha()));
+                }
                 if (!t.model().isBlank()) throw new ShearsException(at + ".model: a stage trains the previous stage's model; remove this key");
                 if (!t.init().isBlank() && !(i == 0 && noModel)) {
                     throw new ShearsException(at + ".init: only a first stage of a pipeline without 'model' trains from scratch");

@@ -170,7 +170,7 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
     }
 
     private static boolean needsData(Criterion c) {
-        return c == Criterion.TAYLOR || c == Criterion.ACTIVATION || c == Criterion.BLOCK_INFLUENCE || c == Criterion.ANGULAR;
+        return c == Criterion.TAYLOR || c == Criterion.TAYLOR_SECOND_ORDER || c == Criterion.ACTIVATION || c == Criterion.BLOCK_INFLUENCE || c == Criterion.ANGULAR;
     }
 
     static String name(Criterion c) {

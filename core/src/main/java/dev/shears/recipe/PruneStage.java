@@ -74,7 +74,7 @@ public record PruneStage(Double layers, Double heads, Double ffn, Double hidden,
         try {
             return Optional.of(Criterion.valueOf(name.trim().toUpperCase(Locale.ROOT).replace('-', '_')));
         } catch (IllegalArgumentException e) {
-            throw new ShearsException("unknown importance criterion '" + name + "' (known: magnitude, random, activation, taylor, block-influence, angular, every-k)");
+            throw new ShearsException("unknown importance criterion '" + name + "' (known: magnitude, random, activation, taylor, taylor-second-order, block-influence, angular, every-k)");
         }
     }
 }

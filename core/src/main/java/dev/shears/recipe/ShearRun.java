@@ -26,7 +26,6 @@ import dev.shears.prune.PlanFiles;
 import dev.shears.prune.PruningPlan;
 import dev.shears.prune.TargetParser;
 import dev.shears.train.Checkpoint;
-import dev.shears.train.DynamicBatchLoading;
 import dev.shears.train.TrainConfig;
 import dev.shears.train.Trainer;
 
@@ -147,14 +146,7 @@ public final class ShearRun {
                 if (last || (tc.evalInterval() > 0 && done % tc.evalInterval() == 0)) {
                     MaskSet deterministic = Finalisation.masks(gates, Finalisation.plan(gates));
                     heldOut = Trainer.heldOutLoss(model, domains, tc.seqLen(), tc.evalWindows(), deterministic);
-                    DynamicBatchLoading dbl = tc.dynamicBatchLoading();
-                    if (dbl.enabled()) weights = DynamicBatchLoading.update(weights, heldOut, reference, dbl.smoothing(), dbl.clamp());
-                    ObjectNode eval = JSON.createObjectNode().put("type", "eval").put("step", done);
-                    ObjectNode losses = eval.putObject("heldOutLoss");
-                    for (int d = 0; d < names.size(); d++) losses.put(names.get(d), heldOut[d]);
-                    ObjectNode w = eval.putObject("domainWeights");
-                    for (int d = 0; d < names.size(); d++) w.put(names.get(d), weights[d]);
-                    TrainRun.writeLine(metrics, eval);
+                    weights = TrainRun.afterEvaluation(tc, heldOut, weights, reference, done, names, metrics);
                 }
                 if (last || (tc.checkpointInterval() > 0 && done % tc.checkpointInterval() == 0)) {
                     metrics.flush();

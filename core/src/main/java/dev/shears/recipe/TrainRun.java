@@ -98,14 +98,7 @@ public final class TrainRun {
                 boolean last = done == total;
                 if (last || (config.evalInterval() > 0 && done % config.evalInterval() == 0)) {
                     heldOut = trainer.evaluate(domains, config.evalWindows());
-                    DynamicBatchLoading dbl = config.dynamicBatchLoading();
-                    if (dbl.enabled()) weights = DynamicBatchLoading.update(weights, heldOut, reference, dbl.smoothing(), dbl.clamp());
-                    ObjectNode eval = JSON.createObjectNode().put("type", "eval").put("step", done);
-                    ObjectNode losses = eval.putObject("heldOutLoss");
-                    for (int d = 0; d < names.size(); d++) losses.put(names.get(d), heldOut[d]);
-                    ObjectNode w = eval.putObject("domainWeights");
-                    for (int d = 0; d < names.size(); d++) w.put(names.get(d), weights[d]);
-                    writeLine(metrics, eval);
+                    weights = afterEvaluation(config, heldOut, weights, reference, done, names, metrics);
                 }
                 if (last || (config.checkpointInterval() > 0 && done % config.checkpointInterval() == 0)) {
                     metrics.flush();
@@ -244,6 +237,23 @@ public final class TrainRun {
             AtomicFiles.writeString(file, kept.isEmpty() ? "" : String.join("\n", kept) + "\n");
         }
         return Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    }
+
+    /**
+     * After a held-out evaluation: the dynamic batch loading update (when on) and the metrics line
+     * with every domain's loss and weight; returns the weights in force from now on.
+     */
+    static double[] afterEvaluation(TrainConfig config, double[] heldOut, double[] weights, double[] reference, long step, List<String> names,
+                                    BufferedWriter metrics) throws IOException {
+        DynamicBatchLoading dbl = config.dynamicBatchLoading();
+        double[] next = dbl.enabled() ? DynamicBatchLoading.update(weights, heldOut, reference, dbl.smoothing(), dbl.clamp()) : weights;
+        ObjectNode eval = JSON.createObjectNode().put("type", "eval").put("step", step);
+        ObjectNode losses = eval.putObject("heldOutLoss");
+        for (int d = 0; d < names.size(); d++) losses.put(names.get(d), heldOut[d]);
+        ObjectNode w = eval.putObject("domainWeights");
+        for (int d = 0; d < names.size(); d++) w.put(names.get(d), next[d]);
+        writeLine(metrics, eval);
+        return next;
     }
 
     static void writeLine(BufferedWriter metrics, ObjectNode line) throws IOException {

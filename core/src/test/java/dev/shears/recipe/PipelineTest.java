@@ -98,6 +98,22 @@ class PipelineTest {
     }
 
     @Test
+    void aDistillStageLearnsFromTheParentByDefault() throws IOException {
+        Path file = pipeline("d.yaml", """
+                  - name: drop
+                    prune: {dropLayers: [1]}
+                  - name: distil
+                    distill: {data: [{path: ts, weight: 1}], steps: 3, batchSize: 2, seqLen: 32, evalInterval: 3, evalWindows: 1, distill: {alpha: 1.0, temperature: 1.0}}
+                """);
+        Path out = dir.resolve("distilled");
+        List<Pipeline.StageResult> results = Pipeline.run(Pipeline.load(file), out, false, Progress.SILENT, m -> { }, r -> { });
+        assertEquals("distill", results.get(1).stage().kind());
+        String resolved = Files.readString(out.resolve("02-distil").resolve(TrainRun.CONFIG));
+        assertTrue(resolved.contains(SharedData.require("models/stories260K/hf").toString()), "the teacher is the pipeline's parent: " + resolved);
+        assertTrue(results.get(1).summary().path("lastLoss").asDouble() > 0);
+    }
+
+    @Test
     void problemsAreReportedWithTheirYamlPathBeforeAnyWork() throws IOException {
         record Case(String stages, String expected) {
         }
@@ -107,7 +123,10 @@ class PipelineTest {
                 new Case("  - train: {data: [{path: nowhere, weight: 1}]}\n", "stages[0].train.data[0].path"),
                 new Case("  - train: {data: [{path: ts, weight: 1}], lr: fast}\n", "stages[0].train.lr"),
                 new Case("  - squeeze: {}\n", "stages[0]"),
-                new Case("  - prune: {heads: 0.5}\n  - prune: {target: \"heads=8,kv-heads=4\"}\n", "stages[1].prune"))) {
+                new Case("  - prune: {heads: 0.5}\n  - prune: {target: \"heads=8,kv-heads=4\"}\n", "stages[1].prune"),
+                new Case("  - distill: {data: [{path: ts, weight: 1}], distill: {alpha: 0.0}}\n", "stages[0].distill.distill.alpha"),
+                new Case("  - eval: {tasks: [no_such_task], dataDir: .}\n", "stages[0].eval"),
+                new Case("  - export: {format: onnx}\n", "stages[0].export"))) {
             Path file = pipeline("bad.yaml", c.stages());
             ShearsException e = assertThrows(ShearsException.class, () -> Pipeline.load(file), c.stages());
             assertTrue(e.getMessage().contains(c.expected()), c.expected() + " in: " + e.getMessage());
