@@ -154,7 +154,7 @@ public record Demo(Path out, Optional<Path> data, long steps, long seed, boolean
                 .append(", lr: 1.0e-3, minLr: 1.0e-4, warmupSteps: 5, evalInterval: ").append(Math.max(1, heal / 5))
                 .append(", checkpointInterval: ").append(heal).append(", keepCheckpoints: 1, distill: {teacher: 01-parent, temperature: 2.0, alpha: 0.5}}\n");
         if (evalStage != null) y.append("  - name: eval-healed\n").append(evalStage);
-        y.append("  - name: vocabulary\n    prune: {vocab: 0.15, vocabCorpus: data, samples: 64, seqLen: 32, calibration: ").append(cal).append("}\n");
+        y.append("  - name: vocabulary\n    prune: {vocab: 0.1, vocabCorpus: data, samples: 64, seqLen: 32, calibration: ").append(cal).append("}\n");
         if (evalStage != null) y.append("  - name: eval-final\n").append(evalStage);
         y.append("  - name: export\n    export: {format: gguf, dtype: q8_0}\n");
         return y.toString();
