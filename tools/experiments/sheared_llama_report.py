@@ -49,7 +49,7 @@ runs = {}
 for s in STARTS:
     for m in ('static', 'dbl'):
         name = f'cont-{s}-{m}'
-        if os.path.exists(os.path.join(W, name, 'metrics.jsonl')):
+        if os.path.exists(os.path.join(W, name, 'model.safetensors')):
             runs[(s, m)] = evals(name)
             if tok_per_step is None:
                 tc = json.load(open(os.path.join(W, name, 'train-config.json')))
@@ -168,7 +168,7 @@ if runs:
     # 1. average
     ser = [(pts(k, avg), COLORS[k[0]], k[1] == 'dbl') for k in runs]
     ys = [y for p, _, _ in ser for _, y in p]
-    top = min(max(ys), avg(ref) + 2.5)
+    top = max(y for (p, _, _), k in zip(ser, runs) if k[0] != 'c' for _, y in p) + 0.1   # (c) starts far above: clipped
     body = chart(0, 0, 420, 260, ser, 'Average held-out loss (7 domains) vs continued-training tokens',
                  xmax, min(min(ys), avg(ref)) - 0.05, top, hline=avg(ref), xlabel='tokens')
     svg('sheared-llama-average.svg', 600, 270, body + '\n' + legend(430, 40))
@@ -180,7 +180,7 @@ if runs:
         ser = [(pts(k, f), COLORS[k[0]], k[1] == 'dbl') for k in runs]
         ys = [y for p, _, _ in ser for _, y in p]
         lo = min(min(ys), ref[d]) - 0.05
-        hi = min(max(ys), lo + 3.0)
+        hi = max(y for (p, _, _), k in zip(ser, runs) if k[0] != 'c' for _, y in p) + 0.1
         parts.append(chart(200 * (i % 4), 150 * (i // 4), 195, 140, ser, d, xmax, lo, hi, hline=ref[d]))
     parts.append(legend(610, 175))
     svg('sheared-llama-domains.svg', 800, 300, '\n'.join(parts))
@@ -188,9 +188,9 @@ if runs:
     # 3. worst-domain excess
     def worst(l): return max(l[d] - ref[d] for d in DOMAINS)
     ser = [(pts(k, worst), COLORS[k[0]], k[1] == 'dbl') for k in runs]
-    ys = [y for p, _, _ in ser for _, y in p]
+    ys = [y for (p, _, _), k in zip(ser, runs) for x, y in p if not (k[0] == 'c' and x == 0)]   # (c) at 0: clipped
     body = chart(0, 0, 420, 260, ser, 'Worst domain\'s excess loss over the parent', xmax,
-                 min(ys) - 0.05, min(max(ys), min(ys) + 3.0), xlabel='tokens')
+                 min(ys) - 0.05, max(ys) + 0.05, hline=0.0, xlabel='tokens')
     svg('sheared-llama-worst-excess.svg', 600, 270, body + '\n' + legend(430, 40))
 
     # 4. domain weights of the DBL runs
