@@ -38,14 +38,9 @@ public final class Attention {
         run(ctx, ctxOff, probs, probsOff, shape.queries() * keys, keys, q, qOff, k, v, kvOff, shape);
     }
 
-    /**
-     * Attention for one sequence without keeping probabilities (scoring and generation).
-     *
-     * @param scratch [numHeads, keys] working space
-     */
-    public static void forwardInference(float[] ctx, int ctxOff, float[] scratch, float[] q, int qOff,
-                                        float[] k, float[] v, int kvOff, Shape shape) {
-        run(ctx, ctxOff, scratch, 0, shape.keys(), 0, q, qOff, k, v, kvOff, shape);
+    /** Attention for one sequence without keeping probabilities (scoring and generation; per-thread scratch). */
+    public static void forwardInference(float[] ctx, int ctxOff, float[] q, int qOff, float[] k, float[] v, int kvOff, Shape shape) {
+        run(ctx, ctxOff, null, 0, 0, 0, q, qOff, k, v, kvOff, shape);
     }
 
     private static void run(float[] ctx, int ctxOff, float[] probs, int probsOff, int headStride, int rowStride,

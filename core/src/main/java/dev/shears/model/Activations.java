@@ -123,7 +123,7 @@ public final class Activations {
             value = new float[rows * kv];
             probs = mode == Mode.TRAINING
                     ? new float[Math.multiplyExact(Math.multiplyExact(batchSize * c.maxHeads(), seqLen), seqLen)]
-                    : new float[c.maxHeads() * seqLen];
+                    : new float[0]; // inference attention keeps no probabilities
             context = new float[rows * q];
             gatedContext = mode == Mode.TRAINING ? new float[rows * q] : context;
             attentionOut = new float[rows * dim];

@@ -7,7 +7,6 @@ package dev.shears.model;
 public final class KvCache {
     private final float[][] keys;
     private final float[][] values;
-    private final float[] scores;
     private final int capacity;
     private int length;
 
@@ -21,7 +20,6 @@ public final class KvCache {
             keys[l] = new float[capacity * width];
             values[l] = new float[capacity * width];
         }
-        scores = new float[config.maxHeads() * capacity];
     }
 
     /** Positions already cached: the position of the next token. */
@@ -41,11 +39,6 @@ public final class KvCache {
     /** [capacity, numKvHeads*headDim] of layer l */
     float[] values(int layer) {
         return values[layer];
-    }
-
-    /** Attention scratch [numHeads, capacity]. */
-    float[] scores() {
-        return scores;
     }
 
     void advance(int count) {

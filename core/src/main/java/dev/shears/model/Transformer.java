@@ -279,7 +279,7 @@ public final class Transformer {
                 float[] values = cache.values(l);
                 System.arraycopy(a.key, 0, keys, startPos * kvWidth, seqLen * kvWidth);
                 System.arraycopy(a.value, 0, values, startPos * kvWidth, seqLen * kvWidth);
-                Attention.forwardInference(a.context, 0, cache.scores(), a.query, 0, keys, values, 0, attention);
+                Attention.forwardInference(a.context, 0, a.query, 0, keys, values, 0, attention);
             } else {
                 for (int b = 0; b < batchSize; b++) {
                     int qOff = b * seqLen * qWidth;
@@ -288,7 +288,7 @@ public final class Transformer {
                         int probsOff = b * shape.numHeads() * seqLen * seqLen;
                         Attention.forward(a.context, qOff, a.probs, probsOff, a.query, qOff, a.key, a.value, kvOff, attention);
                     } else {
-                        Attention.forwardInference(a.context, qOff, a.probs, a.query, qOff, a.key, a.value, kvOff, attention);
+                        Attention.forwardInference(a.context, qOff, a.query, qOff, a.key, a.value, kvOff, attention);
                     }
                 }
             }
