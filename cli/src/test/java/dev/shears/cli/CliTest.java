@@ -35,15 +35,17 @@ class CliTest {
 
     @Test
     void everyCommandHasHelpWithExamples() {
-        for (String command : new String[] {"demo", "info", "perplexity", "generate", "train", "bench", "data", "eval"}) {
+        for (String command : new String[] {"demo", "info", "perplexity", "generate", "train", "bench", "data", "eval", "prune", "shear", "pipeline", "export"}) {
             Run r = shears(command, "--help");
             assertEquals(0, r.code(), command);
             assertTrue(r.out().contains("Usage: shears " + command), command + ": " + r.out());
         }
-        for (String command : new String[] {"demo", "info", "perplexity", "generate", "train", "eval"}) {
+        for (String command : new String[] {"demo", "info", "perplexity", "generate", "train", "eval", "prune", "shear", "export"}) {
             assertTrue(shears(command, "--help").out().contains("Examples:"), command);
         }
-        assertTrue(shears("data", "prepare", "--help").out().contains("Examples:"));
+        for (String[] sub : new String[][] {{"data", "prepare"}, {"pipeline", "run"}, {"pipeline", "check"}, {"bench", "forward"}, {"bench", "train"}}) {
+            assertTrue(shears(sub[0], sub[1], "--help").out().contains("Examples:"), String.join(" ", sub));
+        }
         assertTrue(shears("bench", "eval", "--help").out().contains("Examples:"));
     }
 
