@@ -87,7 +87,7 @@ public final class ShearRun {
         Lagrangian lagrangian = new Lagrangian(gates, config.lagrangianWarmup(), total);
         GateAdam gateOptimizer = new GateAdam(gates.size(), tc.beta1(), tc.beta2(), tc.epsilon());
         GateAdam lambdaOptimizer = new GateAdam(lagrangian.lambda().length, tc.beta1(), tc.beta2(), tc.epsilon());
-        double[] weights = tc.data().stream().mapToDouble(TrainConfig.DataSource::weight).toArray();
+        double[] weights = TrainRun.normalised(tc.data().stream().mapToDouble(TrainConfig.DataSource::weight).toArray());
         Trainer trainer = new Trainer(model, new BatchSampler(domains, tc.seed(), tc.seqLen()), tc);
 
         long start = 0;

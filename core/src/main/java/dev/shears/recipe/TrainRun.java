@@ -62,7 +62,7 @@ public final class TrainRun {
         double[] reference = referenceLosses(config, domains);
         prepareOutput(config, out, resume);
 
-        double[] weights = config.data().stream().mapToDouble(TrainConfig.DataSource::weight).toArray();
+        double[] weights = normalised(config.data().stream().mapToDouble(TrainConfig.DataSource::weight).toArray());
         Trainer trainer = new Trainer(model, teacher, new BatchSampler(domains, config.seed(), config.seqLen()), config);
         long start = 0;
         Optional<Path> latest = resume ? Checkpoint.latest(out) : Optional.empty();
@@ -80,6 +80,16 @@ public final class TrainRun {
         long trainedTokens = 0;
         double trainSeconds = 0;
         try (BufferedWriter metrics = openMetrics(out, start)) {
+            if (start == 0) {
+                // where training starts from: the reference losses (with dynamic batch loading) and a step-0 evaluation
+                if (config.dynamicBatchLoading().enabled()) {
+                    ObjectNode ref = JSON.createObjectNode().put("type", "reference").put("step", 0);
+                    ObjectNode losses = ref.putObject("referenceLoss");
+                    for (int d = 0; d < names.size(); d++) losses.put(names.get(d), reference[d]);
+                    writeLine(metrics, ref);
+                }
+                if (config.evalInterval() > 0) logEvaluation(trainer.evaluate(domains, config.evalWindows()), weights, 0, names, metrics);
+            }
             progress.start("train", (total - start) * config.tokensPerStep(), "tok");
             double flopsPerToken = Flops.trainingPerToken(model.config(), config.seqLen());
             for (long step = start; step < total; step++) {
@@ -247,13 +257,26 @@ public final class TrainRun {
                                     BufferedWriter metrics) throws IOException {
         DynamicBatchLoading dbl = config.dynamicBatchLoading();
         double[] next = dbl.enabled() ? DynamicBatchLoading.update(weights, heldOut, reference, dbl.smoothing(), dbl.clamp()) : weights;
+        logEvaluation(heldOut, next, step, names, metrics);
+        return next;
+    }
+
+    private static void logEvaluation(double[] heldOut, double[] weights, long step, List<String> names, BufferedWriter metrics) throws IOException {
         ObjectNode eval = JSON.createObjectNode().put("type", "eval").put("step", step);
         ObjectNode losses = eval.putObject("heldOutLoss");
         for (int d = 0; d < names.size(); d++) losses.put(names.get(d), heldOut[d]);
         ObjectNode w = eval.putObject("domainWeights");
-        for (int d = 0; d < names.size(); d++) w.put(names.get(d), next[d]);
+        for (int d = 0; d < names.size(); d++) w.put(names.get(d), weights[d]);
         writeLine(metrics, eval);
-        return next;
+    }
+
+    /** Sampling weights as fractions summing to 1 (how they are logged and updated). */
+    static double[] normalised(double[] weights) {
+        double total = 0;
+        for (double w : weights) total += w;
+        double[] out = new double[weights.length];
+        for (int i = 0; i < out.length; i++) out[i] = weights[i] / total;
+        return out;
     }
 
     static void writeLine(BufferedWriter metrics, ObjectNode line) throws IOException {

@@ -103,6 +103,8 @@ public record TrainConfig(
         if (seqLen < 2) throw new IllegalArgumentException("seqLen must be ≥ 2, got " + seqLen);
         if (gradAccumulation < 1) throw new IllegalArgumentException("gradAccumulation must be ≥ 1, got " + gradAccumulation);
         if (steps < 1 && tokens < 1) throw new IllegalArgumentException("steps or tokens must be positive");
+        if (!(lr > 0)) throw new IllegalArgumentException("lr must be positive, got " + lr);
+        if (!(minLr >= 0)) throw new IllegalArgumentException("minLr must be ≥ 0, got " + minLr);
         if (evalWindows < 1) throw new IllegalArgumentException("evalWindows must be ≥ 1, got " + evalWindows);
         if (keepCheckpoints < 1) throw new IllegalArgumentException("keepCheckpoints must be ≥ 1, got " + keepCheckpoints);
     }

@@ -111,10 +111,11 @@ class TrainRunTest {
         } catch (IOException e) {
             throw new AssertionError(e);
         }
-        assertEquals(2, evals.size(), "evaluations at steps 30 and 60");
-        assertTrue(evals.get(0) < Math.log(512) - 1, "after 30 steps: " + evals);
-        assertTrue(evals.get(1) < evals.get(0) - 0.1, "keeps falling: " + evals);
-        assertEquals(evals.get(1), r.heldOutLoss()[0]);
+        assertEquals(3, evals.size(), "evaluations at steps 0, 30 and 60");
+        assertEquals(Math.log(512), evals.get(0), 0.5, "an untrained model starts near ln(V)");
+        assertTrue(evals.get(1) < Math.log(512) - 1, "after 30 steps: " + evals);
+        assertTrue(evals.get(2) < evals.get(1) - 0.1, "keeps falling: " + evals);
+        assertEquals(evals.get(2), r.heldOutLoss()[0]);
     }
 
     @Test
@@ -134,8 +135,11 @@ class TrainRunTest {
         TrainRun.run(c, run, false, Progress.SILENT);
         List<Double> storiesWeight = Files.readAllLines(run.resolve(TrainRun.METRICS)).stream().map(TrainRunTest::parse)
                 .filter(n -> n.path("type").asText().equals("eval")).map(n -> n.path("domainWeights").path("stories").asDouble()).toList();
-        assertEquals(3, storiesWeight.size());
-        assertTrue(storiesWeight.get(0) > 0.99 && storiesWeight.get(2) > 0.99, "the lagging domain takes (nearly) all the weight: " + storiesWeight);
+        assertEquals(4, storiesWeight.size(), "evaluations at steps 0, 4, 8, 12");
+        assertEquals(0.5, storiesWeight.get(0), 1e-12, "the given weights, normalised, before any update");
+        assertTrue(storiesWeight.get(1) > 0.99 && storiesWeight.get(3) > 0.99, "the lagging domain takes (nearly) all the weight: " + storiesWeight);
+        assertTrue(Files.readString(run.resolve(TrainRun.METRICS)).contains("\"referenceLoss\":{\"stories\":0.0,\"other\":20.0}"),
+                "the reference losses are logged");
 
         // resumed from the checkpoint at step 6, the weights in force are restored: identical final weights
         Path crashed = tmp.resolve("crashed");
