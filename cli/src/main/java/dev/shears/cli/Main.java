@@ -67,7 +67,12 @@ public final class Main implements Runnable {
             if (verbose) cause.printStackTrace(err);
             return 1;
         });
-        return cli.execute(args);
+        try {
+            return cli.execute(args);
+        } finally {
+            out.flush(); // print() without a newline is not flushed by autoflush
+            err.flush();
+        }
     }
 
     private static String commandPath(CommandLine c) {

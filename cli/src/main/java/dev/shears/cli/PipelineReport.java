@@ -33,6 +33,7 @@ final class PipelineReport {
     private final List<double[]> trainLoss = new ArrayList<>();
     private final List<double[]> heldOutLoss = new ArrayList<>();
     private final Map<String, List<double[]>> domainWeights = new LinkedHashMap<>();
+    private final Map<String, List<double[]>> domainLoss = new LinkedHashMap<>();
     private final List<Double> boundaries = new ArrayList<>();
     private final Map<String, Long> tokens = new LinkedHashMap<>();
 
@@ -61,6 +62,8 @@ final class PipelineReport {
                         }
                         heldOutLoss.add(new double[] {offset + step, sum / Math.max(1, n)});
                         long at = offset + step;
+                        m.path("heldOutLoss").properties().forEach(e ->
+                                domainLoss.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(new double[] {at, e.getValue().asDouble()}));
                         m.path("domainWeights").properties().forEach(e ->
                                 domainWeights.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(new double[] {at, e.getValue().asDouble()}));
                     }
@@ -104,6 +107,12 @@ final class PipelineReport {
         if (!trainLoss.isEmpty()) {
             html.append("<h2>Loss</h2>").append(Charts.line("Loss across the training stages (dashed: stage starts)", "training step, all stages",
                     "loss (nats/token)", List.of(Charts.series("training loss", trainLoss), Charts.series("held-out (mean)", heldOutLoss)),
+                    boundaries.stream().mapToDouble(Double::doubleValue).toArray()));
+        }
+        if (domainLoss.size() > 1) {
+            List<Charts.Series> l = new ArrayList<>();
+            domainLoss.forEach((name, points) -> l.add(Charts.series(name, points)));
+            html.append(Charts.line("Held-out loss per domain", "training step, all stages", "loss (nats/token)", l,
                     boundaries.stream().mapToDouble(Double::doubleValue).toArray()));
         }
         if (domainWeights.size() > 1) {
