@@ -127,6 +127,9 @@ class CliTest {
         assertEquals(6, report.path("settings").path("limit").asInt());
         String html = Files.readString(tmp.resolve("eval.html"));
         assertEquals(3, html.split("<svg", -1).length - 1, "one chart per task");
+        Run plain = shears("eval", dir.resolve("hf").toString(), "--tokenizer", dir.resolve("tok512.bin").toString(), "--tasks", "copa", "--limit", "2",
+                "--data-dir", data.toString());
+        assertTrue(plain.out().contains("| copa | 2 | acc |"), "the table reaches stdout without --json too: " + plain.out());
     }
 
     @Test
