@@ -58,7 +58,7 @@ final class ExportCommand implements Runnable {
         } else {
             spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s (%s, %s, %.2f MB)%n", written, format, dtype, bytes / 1e6);
             if (format.equalsIgnoreCase("hf") && Stream.of("tokenizer.json", "tokenizer.model", "tokenizer.bin").noneMatch(n -> Files.exists(written.resolve(n)))) {
-                System.err.println("shears: note: no tokenizer file was written (none was given or found beside the model); pass --tokenizer FILE");
+                System.err.println("shears: note: no tokenizer file was written (none was given, found beside the model, or convertible from the GGUF); pass --tokenizer FILE");
             }
         }
     }

@@ -41,7 +41,11 @@ public record Export(Path model, Optional<Path> tokenizer, String format, String
         if (format.equals("hf")) {
             if (Files.isRegularFile(out)) throw new ShearsException(out + ": is a file; an hf export is a folder");
             HfModel.write(loaded.model(), out, DType.valueOf(dtype.toUpperCase(Locale.ROOT)), shardBytes);
-            tokenizerFile.ifPresent(t -> TokenizerFiles.copyInto(t, out));
+            if (tokenizerFile.isPresent()) {
+                TokenizerFiles.copyInto(tokenizerFile.get(), out);
+            } else if ("gguf".equals(loaded.format())) {
+                dev.shears.io.GgufModel.readTokenizer(model).ifPresent(data -> GgufTokenizers.writeFiles(data, out));
+            }
             return out;
         }
         if (Files.isDirectory(out)) throw new ShearsException(out + ": is a folder; a gguf export is one file (e.g. model.gguf)");

@@ -75,6 +75,36 @@ class ExportTest {
     }
 
     @Test
+    void aGgufTokenizerBecomesATokenizerFileAgainOnHfExport(@TempDir Path tmp) {
+        Path tok = SharedData.require("models/stories260K/tok512.bin");
+        Path gguf = new Export(SharedData.require("models/stories260K/hf"), Optional.of(tok), "gguf", "f32", tmp.resolve("s.gguf"), 1L << 31).run();
+        Path folder = new Export(gguf, Optional.empty(), "hf", "f32", tmp.resolve("hf"), 1L << 31).run();
+        assertTrue(Files.isRegularFile(folder.resolve("tokenizer.bin")));
+        dev.shears.tokenizer.Tokenizer original = dev.shears.tokenizer.TokenizerLoader.load(tok), back = ModelSource.open(folder, Optional.empty()).tokenizer();
+        for (String text : List.of("Once upon a time, there was a little girl named Lily.", "Tom's dog ran fast!\n\n\"Hello,\" said Sue. 123 €")) {
+            assertArrayEquals(original.encode(text), back.encode(text), text);
+        }
+    }
+
+    @Test
+    void byteLevelTokenizersSurviveGgufMetadataAndComeBackAsTokenizerJson(@TempDir Path tmp) throws java.io.IOException, java.net.URISyntaxException {
+        for (String family : List.of("gpt2", "llama3", "qwen2")) {
+            Path file = Path.of(ExportTest.class.getResource("/tokenizer/bytelevel/" + family + "/tokenizer.json").toURI());
+            dev.shears.tokenizer.HfTokenizer original = dev.shears.tokenizer.HfTokenizer.read(file);
+            dev.shears.io.GgufTokenizerData data = GgufTokenizers.toData(original, file);
+            dev.shears.tokenizer.Tokenizer fromGguf = GgufTokenizers.of(data, file);
+            Path dir = Files.createDirectories(tmp.resolve(family));
+            Path written = GgufTokenizers.writeFiles(data, dir).orElseThrow();
+            dev.shears.tokenizer.Tokenizer fromFile = dev.shears.tokenizer.TokenizerLoader.load(written);
+            for (String text : List.of("Hello world", "It's 2024: numbers 1234567 and   spaces\n\nnew lines", "naïve café — emoji 🎉 done", "<|endoftext|>after")) {
+                assertArrayEquals(original.encode(text), fromGguf.encode(text), family + " via GGUF metadata: " + text);
+                assertArrayEquals(original.encode(text), fromFile.encode(text), family + " via the written tokenizer.json: " + text);
+                assertEquals(original.decode(original.encode(text)), fromFile.decode(fromFile.encode(text)), "decodes as the original (specials decode to nothing)");
+            }
+        }
+    }
+
+    @Test
     void impossibleRequestsAreRefusedInOneLine(@TempDir Path tmp) {
         Path hf = SharedData.require("models/stories260K/hf");
         assertThrows(ShearsException.class, () -> new Export(hf, Optional.empty(), "hf", "q8_0", tmp.resolve("x"), 1));
