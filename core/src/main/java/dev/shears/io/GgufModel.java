@@ -31,9 +31,7 @@ public final class GgufModel {
             Map<GgufFile.Tensor, HfNames.Key> found = new java.util.LinkedHashMap<>();
             Set<String> names = new HashSet<>();
             for (GgufFile.Tensor t : gguf.tensors().values()) {
-                if (t.name().equals("rope_freqs.weight")) {
-                    throw Printable.error(path + ": rope_freqs (llama3-style frequency factors stored as a tensor) is not supported yet");
-                }
+                if (t.name().equals(ROPE_FREQS)) continue; // read into the config's rope scaling
                 HfNames.Key key = GgufNames.parse(t.name())
                         .orElseThrow(() -> Printable.error(path + ": unknown tensor '" + t.name() + "'"));
                 if (key.role() == TensorRole.LM_HEAD && config.tiedEmbeddings()) continue;
@@ -122,6 +120,8 @@ public final class GgufModel {
         Object type = m.get(arch + ".rope.scaling.type");
         if ("linear".equals(type)) scaling = RopeScaling.linear(number(gguf, arch + ".rope.scaling.factor"));
         else if (type != null && !"none".equals(type)) throw Printable.error(path + ": unsupported rope scaling '" + type + "'");
+        double theta = m.containsKey(arch + ".rope.freq_base") ? number(gguf, arch + ".rope.freq_base") : 10000;
+        if (gguf.tensors().containsKey(ROPE_FREQS)) scaling = llama3Scaling(gguf, path, headDim, theta);
         boolean tied = !gguf.tensors().containsKey(GgufNames.name(TensorRole.LM_HEAD, -1));
         boolean bias = gguf.tensors().keySet().stream().anyMatch(n -> n.endsWith("." + "attn_q.bias"));
         try {
@@ -129,7 +129,7 @@ public final class GgufModel {
             for (int l = 0; l < numLayers; l++) layers.add(new LayerShape(heads[l], kvHeads[l], ffn[l]));
             return new ModelConfig(architecture, dim, headDim, vocab, layers,
                     (float) (m.containsKey(arch + ".attention.layer_norm_rms_epsilon") ? number(gguf, arch + ".attention.layer_norm_rms_epsilon") : 1e-5),
-                    m.containsKey(arch + ".rope.freq_base") ? number(gguf, arch + ".rope.freq_base") : 10000, scaling,
+                    theta, scaling,
                     m.containsKey(arch + ".context_length") ? integer(gguf, arch + ".context_length") : 2048, tied, bias,
                     tokenId(gguf, "tokenizer.ggml.bos_token_id"), tokenId(gguf, "tokenizer.ggml.eos_token_id"));
         } catch (IllegalArgumentException e) {
@@ -150,6 +150,38 @@ public final class GgufModel {
         if (v == null) return -1;
         if (v instanceof Long n && n >= 0 && n <= Integer.MAX_VALUE) return n.intValue();
         throw Printable.error(gguf.path() + ": metadata " + key + " is " + v + ", not a token id");
+    }
+
+    /** llama.cpp's per-frequency RoPE factors (llama3 scaling); Shears also writes the parameters under {@link #ROPE_KEY}. */
+    public static final String ROPE_FREQS = "rope_freqs.weight";
+    public static final String ROPE_KEY = "shears.rope_scaling.";
+    /** Published llama3 scalings, recognised from their factors in files without Shears' keys: Llama 3.1, Llama 3.2. */
+    private static final List<RopeScaling> KNOWN_LLAMA3 = List.of(RopeScaling.llama3(8, 1, 4, 8192), RopeScaling.llama3(32, 1, 4, 8192));
+
+    /** llama.cpp's factors: each rotary pair's wavelength is multiplied by its factor (base inverse frequency / scaled one). */
+    static float[] ropeFactors(int headDim, double theta, RopeScaling scaling) {
+        double[] base = RopeScaling.NONE.inverseFrequencies(headDim, theta), scaled = scaling.inverseFrequencies(headDim, theta);
+        float[] factors = new float[base.length];
+        for (int i = 0; i < factors.length; i++) factors[i] = (float) (base[i] / scaled[i]);
+        return factors;
+    }
+
+    /** The llama3 scaling a rope_freqs tensor encodes: Shears' own parameters, else a published scaling with the same factors. */
+    private static RopeScaling llama3Scaling(GgufFile gguf, Path path, int headDim, double theta) {
+        GgufFile.Tensor t = gguf.tensors().get(ROPE_FREQS);
+        if (t.elements() != headDim / 2) throw Printable.error(path + ": " + ROPE_FREQS + " has " + t.elements() + " factors, expected " + headDim / 2);
+        float[] factors = gguf.read(t);
+        List<RopeScaling> candidates = gguf.metadata().containsKey(ROPE_KEY + "factor")
+                ? List.of(RopeScaling.llama3(number(gguf, ROPE_KEY + "factor"), number(gguf, ROPE_KEY + "low_freq_factor"),
+                        number(gguf, ROPE_KEY + "high_freq_factor"), integer(gguf, ROPE_KEY + "original_max_position_embeddings")))
+                : KNOWN_LLAMA3;
+        for (RopeScaling s : candidates) {
+            float[] expected = ropeFactors(headDim, theta, s);
+            boolean same = true;
+            for (int i = 0; i < factors.length && same; i++) same = Math.abs(factors[i] - expected[i]) <= 1e-5f * Math.abs(expected[i]);
+            if (same) return s;
+        }
+        throw Printable.error(path + ": " + ROPE_FREQS + " holds RoPE factors of no llama3 scaling Shears recognises");
     }
 
     private static double number(GgufFile gguf, String key) {

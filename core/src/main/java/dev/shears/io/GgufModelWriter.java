@@ -3,6 +3,7 @@ package dev.shears.io;
 import dev.shears.model.LayerShape;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
+import dev.shears.model.RopeScaling;
 import dev.shears.model.TensorRole;
 
 import java.nio.file.Path;
@@ -63,10 +64,6 @@ public final class GgufModelWriter {
     static GgufWriter writer(Model model, Path path, Options options) {
         ModelConfig c = model.config();
         String arch = GgufModel.archName(c.architecture());
-        switch (c.ropeScaling().type()) {
-            case NONE, LINEAR -> { }
-            case LLAMA3 -> throw Printable.error(path + ": cannot write GGUF: llama3 rope scaling (a rope_freqs tensor) is not supported yet");
-        }
         GgufWriter w = new GgufWriter();
         w.putString("general.architecture", arch);
         if (!options.name().isEmpty()) w.putString("general.name", options.name());
@@ -93,6 +90,15 @@ public final class GgufModelWriter {
             w.putString(arch + ".rope.scaling.type", "linear");
             w.putF32(arch + ".rope.scaling.factor", (float) c.ropeScaling().factor());
         }
+        RopeScaling rope = c.ropeScaling();
+        if (rope.type() == RopeScaling.Type.LLAMA3) {
+            // llama.cpp reads llama3 scaling as per-frequency factors (rope_freqs.weight); the parameters go along for an exact reload
+            w.putString(GgufModel.ROPE_KEY + "type", "llama3");
+            w.putF64(GgufModel.ROPE_KEY + "factor", rope.factor());
+            w.putF64(GgufModel.ROPE_KEY + "low_freq_factor", rope.lowFreqFactor());
+            w.putF64(GgufModel.ROPE_KEY + "high_freq_factor", rope.highFreqFactor());
+            w.putU32(GgufModel.ROPE_KEY + "original_max_position_embeddings", rope.originalMaxPositionEmbeddings());
+        }
         if (options.tokenizer().isPresent()) {
             GgufTokenizerData t = options.tokenizer().get();
             if (t.tokens().size() != c.vocabSize()) {
@@ -105,6 +111,10 @@ public final class GgufModelWriter {
         }
         for (TensorRole role : TensorRole.values()) {
             if (!role.perLayer && role.isStored(c)) tensor(w, model, options, role, -1);
+        }
+        if (rope.type() == RopeScaling.Type.LLAMA3) {
+            float[] factors = GgufModel.ropeFactors(c.headDim(), c.ropeTheta(), rope);
+            w.tensor(GgufModel.ROPE_FREQS, new int[] {factors.length}, GgufType.F32, factors);
         }
         for (int l = 0; l < c.numLayers(); l++) {
             for (TensorRole role : TensorRole.values()) {

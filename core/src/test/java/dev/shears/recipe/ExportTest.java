@@ -105,6 +105,24 @@ class ExportTest {
     }
 
     @Test
+    void llama3RopeScalingTravelsThroughGgufAsFrequencyFactors(@TempDir Path tmp) throws java.net.URISyntaxException {
+        Path folder = Path.of(ExportTest.class.getResource("/torchref/llama3_rope_head_dim").toURI());
+        Model hf = ModelLoader.load(folder);
+        assertEquals(dev.shears.model.RopeScaling.Type.LLAMA3, hf.config().ropeScaling().type());
+        Path gguf = tmp.resolve("l3.gguf");
+        dev.shears.io.GgufModelWriter.write(hf, gguf);
+        Model back = ModelLoader.load(gguf);
+        assertEquals(hf.config().ropeScaling(), back.config().ropeScaling(), "the exact parameters come back");
+        int[] ids = {1, 5, 9, 2, 7, 3, 8, 4};
+        float[] a = Transformer.forward(hf, ids, 1, ids.length, Activations.forInference(hf.config(), 1, ids.length), MaskSet.NONE).clone();
+        float[] b = Transformer.forward(back, ids, 1, ids.length, Activations.forInference(back.config(), 1, ids.length), MaskSet.NONE);
+        assertArrayEquals(a, b);
+        try (dev.shears.io.GgufFile f = dev.shears.io.GgufFile.open(gguf)) {
+            assertTrue(f.tensors().containsKey("rope_freqs.weight"), "llama.cpp's factors tensor is written");
+        }
+    }
+
+    @Test
     void impossibleRequestsAreRefusedInOneLine(@TempDir Path tmp) {
         Path hf = SharedData.require("models/stories260K/hf");
         assertThrows(ShearsException.class, () -> new Export(hf, Optional.empty(), "hf", "q8_0", tmp.resolve("x"), 1));
