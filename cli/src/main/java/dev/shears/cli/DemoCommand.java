@@ -14,7 +14,7 @@ import java.util.Locale;
 import java.util.Optional;
 
 /** {@code shears demo}: the whole journey on its own data, ending in a report. */
-@Command(name = "demo", mixinStandardHelpOptions = true, showDefaultValues = true,
+@Command(name = "demo", header = "The whole journey on self-made data: a parent trained from scratch, pruned and healed in stages, evaluated, exported, with a report.", mixinStandardHelpOptions = true, showDefaultValues = true,
         description = {"Run the Shears journey end to end with nothing but this repository: write a corpus of short stories (or use",
                 "--data), train a BPE tokenizer, prepare token shards, then run a pipeline (written to DIR/demo-pipeline.yaml): train",
                 "a small LLaMA parent from scratch, evaluate it, prune a layer and heal with distillation from the parent, prune half",

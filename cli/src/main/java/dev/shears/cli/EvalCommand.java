@@ -24,7 +24,7 @@ import java.util.List;
 import java.util.Optional;
 
 /** {@code shears eval}: zero-shot tasks scored as lm-evaluation-harness scores them, several models side by side. */
-@Command(name = "eval", mixinStandardHelpOptions = true, showDefaultValues = true,
+@Command(name = "eval", header = "Zero-shot tasks scored as lm-evaluation-harness scores them, several models side by side.", mixinStandardHelpOptions = true, showDefaultValues = true,
         description = {"Zero-shot tasks scored as lm-evaluation-harness scores them (log-likelihood of each choice, acc and acc_norm",
                 "with standard errors; LAMBADA greedy accuracy and perplexity; rolling word/byte perplexity), for one or more",
                 "models side by side: a markdown table on the console, and with --json/--html a JSON file and an HTML page",

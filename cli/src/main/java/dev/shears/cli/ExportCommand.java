@@ -16,7 +16,7 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 /** {@code shears export}: a model as files other tools load. */
-@Command(name = "export", mixinStandardHelpOptions = true, showDefaultValues = true,
+@Command(name = "export", header = "Write a model for other tools: a Hugging Face folder or a GGUF file.", mixinStandardHelpOptions = true, showDefaultValues = true,
         description = {"Write a model for other tools: a Hugging Face folder (safetensors, sharded above --shard-size; config.json with",
                 "head_dim and per-layer fields when shapes differ; tokenizer files), or one GGUF v3 file (llama metadata, q/k rows in",
                 "the interleaved RoPE layout llama.cpp expects, per-layer head counts and FFN widths as arrays when non-uniform,",

@@ -18,11 +18,14 @@ import java.io.UncheckedIOException;
                 BenchCommand.class,
                 CommandLine.HelpCommand.class},
         footerHeading = "%nExamples:%n",
-        footer = {"  shears info ../shared/data/models/stories260K/hf",
-                "  shears perplexity ../shared/data/models/stories260K/hf --tokenizer ../shared/data/models/stories260K/tok512.bin \\",
-                "      --text ../shared/data/eval/tinystories/tinystories_val_head.txt",
-                "  shears generate ../shared/data/models/stories260K/stories260K.bin --tokenizer ../shared/data/models/stories260K/tok512.bin --prompt 'Once upon a time'",
-                "  shears bench forward --dim 512 --layers 8 --seq 512"})
+        footer = {"  shears demo                                     (the whole journey, ~5 minutes on 2 cores)",
+                "  shears info ../shared/data/models/stories260K/hf",
+                "  shears prune ../shared/data/models/stories260K/hf --tokenizer ../shared/data/models/stories260K/tok512.bin \\",
+                "      --calibration ../shared/data/eval/tinystories/tinystories_val_head.txt --ffn 0.5 --out /tmp/pruned",
+                "  shears eval /tmp/pruned --tasks tinystories,lambada_openai --limit 200",
+                "  shears pipeline run examples/openba-v2.yaml --out runs/openba",
+                "  shears export /tmp/pruned --format gguf --dtype q8_0 --out /tmp/pruned.gguf",
+                "Every command has --help with its own examples."})
 public final class Main implements Runnable {
     @Option(names = "--threads", paramLabel = "N", scope = ScopeType.INHERIT,
             description = "Kernel threads (default: all cores). Results are bit-identical for any value.")

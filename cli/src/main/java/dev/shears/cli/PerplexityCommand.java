@@ -18,7 +18,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 
 /** {@code shears perplexity}: rolling perplexity of a text, as lm-evaluation-harness computes it. */
-@Command(name = "perplexity", mixinStandardHelpOptions = true, showDefaultValues = true,
+@Command(name = "perplexity", header = "Rolling perplexity of a text file, as lm-evaluation-harness computes it.", mixinStandardHelpOptions = true, showDefaultValues = true,
         description = {"Rolling perplexity of a text file, as lm-evaluation-harness computes it: the whole text is tokenized once,",
                 "then scored in disjoint windows of the context length, the first prefixed with BOS, every token predicted once."},
         footerHeading = "%nExamples:%n",

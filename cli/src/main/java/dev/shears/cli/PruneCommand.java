@@ -26,7 +26,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /** {@code shears prune}: one-shot structured pruning to a chosen shape. */
-@Command(name = "prune", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
+@Command(name = "prune", header = "One-shot structured pruning by importance: layers, heads, FFN, hidden channels, vocabulary.", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
         description = {"Prune a model to a smaller shape in one shot: score every unit (layers, attention heads by KV group, FFN",
                 "neurons, hidden channels) on calibration data or data-free, keep the best, slice the weights. Writes a loadable",
                 "model folder (weights, config, tokenizer, pruning-plan.json, importance.json) and a report (report.md, .json, .html).",

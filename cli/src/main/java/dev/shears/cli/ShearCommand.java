@@ -27,7 +27,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /** {@code shears shear}: prune to an exact target shape with learned hard-concrete masks (Sheared-LLaMA). */
-@Command(name = "shear", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
+@Command(name = "shear", header = "Learned hard-concrete masks to an exact target shape (Sheared-LLaMA).", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
         description = {"Prune a model to an exact target shape with learned masks (Sheared-LLaMA, METHODS.md §2): a hard-concrete gate",
                 "on every hidden channel, KV group, query head, FFN neuron and sub-layer of the pruned axes; the model weights, the",
                 "gates and the Lagrange multipliers are optimised jointly (LM loss + λ1·(ŝ − t) + λ2·(ŝ − t)² per axis, λ by gradient",

@@ -19,7 +19,7 @@ import java.util.Locale;
 import java.util.Optional;
 
 /** {@code shears train}: train from scratch or continue training on prepared token folders. */
-@Command(name = "train", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
+@Command(name = "train", header = "Train a model from scratch or continue training it on prepared token folders.", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
         description = {"Train a model from scratch (--init CONFIG.json) or continue training one (--model PATH) on folders made by",
                 "'shears data prepare'. Settings come from the defaults, then --config FILE (YAML or JSON), then the options",
                 "below, then --set key=value. The resolved config, metrics.jsonl (one line per step and per evaluation) and",
