@@ -75,6 +75,9 @@ final class PruneCommand implements Runnable {
     @Option(names = "--keep-tokens", paramLabel = "PIECE", split = ",", description = "Vocabulary pieces that must stay.")
     List<String> keepTokens = new ArrayList<>();
 
+    @Option(names = "--keep-seen-characters", description = "Keep every single character seen in the corpus (a dropped one falls back to byte tokens).")
+    boolean keepSeenCharacters;
+
     @Option(names = "--target", paramLabel = "SHAPE", description = "Exact kept counts, e.g. layers=12,hidden=512,heads=8,kv-heads=4,ffn=1376.")
     String target;
 
@@ -135,7 +138,7 @@ final class PruneCommand implements Runnable {
         PruneStage stage = new PruneStage(layers, heads, ffn, hidden, target, targetConfig == null ? "" : targetConfig.toString(), dropLayers,
                 dropAttention, dropFfn, headMode, multipleOf, nonUniform, importance, layerImportance,
                 calibration == null ? "" : calibration.toString(), samples, seqLen, seed, angularSpan, vocab, vocabSize,
-                vocabCorpus == null ? "" : vocabCorpus.toString(), keepTokens);
+                vocabCorpus == null ? "" : vocabCorpus.toString(), keepTokens, keepSeenCharacters);
         PruneRun.Result r = stage.run(model, Optional.ofNullable(tokenizer), out, Path.of(""), Optional.ofNullable(scores))
                 .run(ProgressBar.stderr(), m -> System.err.println("prune: " + m));
         ObjectNode summary = summary(r);

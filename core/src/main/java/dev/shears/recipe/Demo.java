@@ -112,7 +112,7 @@ public record Demo(Path out, Optional<Path> data, long steps, long seed, boolean
         if (!Files.isRegularFile(init)) HfConfig.write(shape, init, "float32");
         Path calibration = evalText.orElse(inputs.getFirst());
         Path pipelineFile = out.resolve(PIPELINE);
-        AtomicFiles.writeString(pipelineFile, pipeline(out, calibration, evalText.isPresent()));
+        AtomicFiles.writeString(pipelineFile, pipeline(out, calibration, inputs.getFirst(), evalText.isPresent()));
         Pipeline.Plan plan = Pipeline.load(pipelineFile);
         log.accept(String.format(Locale.ROOT, "running %s: %d stages, from a %,d-parameter parent (%s)", pipelineFile, plan.stages().size(),
                 shape.parameterCount(), shape.describe()));
@@ -131,8 +131,9 @@ public record Demo(Path out, Optional<Path> data, long steps, long seed, boolean
     }
 
     /** The demo's pipeline, relative to the demo folder. */
-    private String pipeline(Path out, Path calibration, boolean ownCorpus) {
+    private String pipeline(Path out, Path calibration, Path text, boolean ownCorpus) {
         String cal = out.toAbsolutePath().relativize(calibration.toAbsolutePath()).toString();
+        String textPath = out.toAbsolutePath().relativize(text.toAbsolutePath()).toString();
         long heal = Math.max(10, steps / 4);
         String train = "data: [{path: data, weight: 1}], batchSize: 16, seqLen: " + SEQ_LEN + ", seed: " + seed;
         String evalStage = ownCorpus
@@ -155,6 +156,11 @@ public record Demo(Path out, Optional<Path> data, long steps, long seed, boolean
                 .append(", checkpointInterval: ").append(heal).append(", keepCheckpoints: 1, distill: {teacher: 01-parent, temperature: 2.0, alpha: 0.5}}\n");
         if (evalStage != null) y.append("  - name: eval-healed\n").append(evalStage);
         y.append("  - name: vocabulary\n    prune: {vocab: 0.1, vocabCorpus: data, samples: 64, seqLen: 32, calibration: ").append(cal).append("}\n");
+        // the vocabulary changed, so the heal re-tokenizes the text with the pruned tokenizer
+        y.append("  - name: heal-vocabulary\n    train: {data: [{path: ").append(textPath).append(", weight: 1}], batchSize: 16, seqLen: ").append(SEQ_LEN)
+                .append(", seed: ").append(seed).append(", steps: ").append(Math.max(10, heal / 2))
+                .append(", lr: 1.0e-3, minLr: 1.0e-4, warmupSteps: 5, evalInterval: ").append(Math.max(1, heal / 10))
+                .append(", checkpointInterval: ").append(heal).append(", keepCheckpoints: 1}\n");
         if (evalStage != null) y.append("  - name: eval-final\n").append(evalStage);
         y.append("  - name: export\n    export: {format: gguf, dtype: q8_0}\n");
         return y.toString();

@@ -176,8 +176,9 @@ public final class Pipeline {
         List<TrainConfig.DataSource> data = new ArrayList<>();
         for (int d = 0; d < t.data().size(); d++) {
             Path p = base.resolve(t.data().get(d).path());
-            if (!Files.isRegularFile(p.resolve(TokenDataset.INDEX))) {
-                throw new ShearsException(at + ".data[" + d + "].path: " + p + " is not a prepared token folder (made by 'shears data prepare')");
+            if (!Files.isRegularFile(p.resolve(TokenDataset.INDEX)) && !Files.isRegularFile(p)) {
+                throw new ShearsException(at + ".data[" + d + "].path: " + p + " is neither a prepared token folder (made by 'shears data prepare') "
+                        + "nor a text/JSONL file (tokenized with the stage's model's tokenizer)");
             }
             data.add(new TrainConfig.DataSource(p.toString(), t.data().get(d).weight()));
         }
@@ -273,6 +274,7 @@ public final class Pipeline {
                 }
                 case TrainConfig t -> {
                     TrainConfig config = t.init().isBlank() ? withModel(t, current, tokenizer) : t;
+                    config = preparedFiles(config, t.init().isBlank() ? ModelSource.tokenizer(current, tokenizer) : Optional.empty(), dir, progress);
                     boolean started = Files.isRegularFile(dir.resolve(TrainRun.CONFIG));
                     TrainRun.Result r = TrainRun.run(config, dir, started, progress);
                     summary.put("steps", r.steps()).put("lastLoss", r.lastLoss()).put("resumedFrom", r.resumedFrom());
@@ -318,6 +320,32 @@ public final class Pipeline {
             }
         }
         return results;
+    }
+
+    /**
+     * Text and JSONL files named as training data are tokenized with the stage's input tokenizer into
+     * {@code dir/data-N} (once; a resumed stage reuses them), so a stage can train after the vocabulary changed.
+     */
+    private static TrainConfig preparedFiles(TrainConfig t, Optional<dev.shears.tokenizer.Tokenizer> tokenizer, Path dir, Progress progress) {
+        if (t.data().stream().noneMatch(d -> Files.isRegularFile(Path.of(d.path())))) return t;
+        dev.shears.tokenizer.Tokenizer tok = tokenizer.orElseThrow(() -> new ShearsException(dir + ": text files as training data need the model's tokenizer"));
+        List<TrainConfig.DataSource> data = new ArrayList<>();
+        for (int d = 0; d < t.data().size(); d++) {
+            TrainConfig.DataSource source = t.data().get(d);
+            Path file = Path.of(source.path());
+            if (!Files.isRegularFile(file)) {
+                data.add(source);
+                continue;
+            }
+            Path prepared = dir.resolve("data-" + (d + 1));
+            if (!Files.isRegularFile(prepared.resolve(TokenDataset.INDEX))) {
+                dev.shears.data.DataPreparer.prepare(tok, file.toString(), List.of(file), prepared, dev.shears.data.PrepareOptions.DEFAULT, progress);
+            }
+            data.add(new TrainConfig.DataSource(prepared.toString(), source.weight()));
+        }
+        return new TrainConfig(t.init(), t.model(), t.tokenizer(), data, t.batchSize(), t.seqLen(), t.gradAccumulation(), t.steps(), t.tokens(), t.lr(),
+                t.minLr(), t.warmupSteps(), t.decay(), t.beta1(), t.beta2(), t.epsilon(), t.weightDecay(), t.gradClip(), t.initStd(), t.seed(),
+                t.evalInterval(), t.evalWindows(), t.checkpointInterval(), t.keepCheckpoints(), t.dynamicBatchLoading(), t.distill());
     }
 
     private static TrainConfig withModel(TrainConfig t, Path model, Optional<Path> tokenizer) {

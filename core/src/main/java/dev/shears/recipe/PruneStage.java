@@ -2,6 +2,7 @@ package dev.shears.recipe;
 
 import dev.shears.ShearsException;
 import dev.shears.io.HfConfig;
+import dev.shears.prune.CharacterPolicy;
 import dev.shears.prune.Criterion;
 import dev.shears.prune.TargetParser;
 import dev.shears.prune.VocabTarget;
@@ -21,9 +22,9 @@ import java.util.Optional;
 public record PruneStage(Double layers, Double heads, Double ffn, Double hidden, String target, String targetConfig, List<Integer> dropLayers,
                          int dropAttention, int dropFfn, TargetParser.HeadMode headMode, int multipleOf, boolean nonUniform, String importance,
                          String layerImportance, String calibration, int samples, int seqLen, long seed, int angularSpan, Double vocab, Integer vocabSize,
-                         String vocabCorpus, List<String> keepTokens) {
+                         String vocabCorpus, List<String> keepTokens, boolean keepSeenCharacters) {
     public static final PruneStage DEFAULT = new PruneStage(null, null, null, null, "", "", List.of(), 0, 0, TargetParser.HeadMode.GROUPS, 1, false,
-            "", "", "", 32, 128, 1337, 0, null, null, "", List.of());
+            "", "", "", 32, 128, 1337, 0, null, null, "", List.of(), false);
 
     public PruneStage {
         dropLayers = dropLayers == null ? List.of() : List.copyOf(dropLayers);
@@ -42,7 +43,8 @@ public record PruneStage(Double layers, Double heads, Double ffn, Double hidden,
     public Optional<PruneRun.VocabularyRequest> vocabulary(Path base) {
         if (vocab == null && vocabSize == null) return Optional.empty();
         VocabularyOptions options = VocabularyOptions.of(vocabSize != null ? VocabTarget.size(vocabSize) : VocabTarget.normalFraction(1 - vocab))
-                .keepingPieces(keepTokens.toArray(String[]::new));
+                .keepingPieces(keepTokens.toArray(String[]::new))
+                .withCharacters(keepSeenCharacters ? CharacterPolicy.SEEN : CharacterPolicy.BY_FREQUENCY);
         return Optional.of(new PruneRun.VocabularyRequest(options, vocabCorpus.isBlank() ? Optional.empty() : Optional.of(base.resolve(vocabCorpus))));
     }
 
