@@ -50,7 +50,7 @@ final class Charts {
         maxY += pad;
         double plotW = w - left - right, plotH = h - top - bottom;
         StringBuilder svg = new StringBuilder();
-        svg.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"%s\">",
+        svg.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" style=\"max-width:100%%;height:auto\" role=\"img\" aria-label=\"%s\">",
                 w, h, w, h, esc(title)));
         svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"18\" font-size=\"14\" font-weight=\"bold\">%s</text>", left, esc(title)));
         svg.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#999\"/>", left, top, plotW, plotH));
@@ -100,7 +100,8 @@ final class Charts {
 
     /** A grouped bar chart from zero: one group per category (metric), one bar per series (model), error whiskers. */
     static String bars(String title, String yLabel, List<String> categories, List<Bars> series) {
-        int w = 640, h = 280, left = 60, right = 170, top = 30, bottom = 40;
+        int left = 60, right = 170, top = 30, bottom = 40, h = 280;
+        int w = Math.max(640, left + right + 95 * categories.size()); // room for every category's label
         double maxY = 0;
         for (Bars b : series) {
             for (int i = 0; i < b.values().length; i++) {
@@ -112,7 +113,7 @@ final class Charts {
         maxY *= 1.08;
         double plotW = w - left - right, plotH = h - top - bottom;
         StringBuilder svg = new StringBuilder(String.format(Locale.ROOT,
-                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"%s\">", w, h, w, h, esc(title)));
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" style=\"max-width:100%%;height:auto\" role=\"img\" aria-label=\"%s\">", w, h, w, h, esc(title)));
         svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"18\" font-size=\"14\" font-weight=\"bold\">%s</text>", left, esc(title)));
         svg.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#999\"/>", left, top, plotW, plotH));
         for (int t = 0; t <= 4; t++) {

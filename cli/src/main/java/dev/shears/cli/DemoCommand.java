@@ -51,10 +51,11 @@ final class DemoCommand implements Runnable {
         Demo.Result r = new Demo(out, Optional.ofNullable(data), steps, seed, resume).run(ProgressBar.stderr(), m -> System.err.println("demo: " + m));
         ObjectNode summary = Json.object().put("out", r.out().toString()).put("pipeline", r.pipelineFile().toString()).put("seconds", r.seconds())
                 .put("prompt", r.prompt()).put("parentText", r.parentText()).put("finalText", r.lastText());
-        String html = String.format(Locale.ROOT, "<p>The whole journey in %.0f s, from nothing: a corpus, a tokenizer, a parent trained from scratch, "
+        double total = r.stages().stream().mapToDouble(Pipeline.StageResult::seconds).sum();
+        String html = String.format(Locale.ROOT, "<p>The whole journey in %.0f s of stages, from nothing: a corpus, a tokenizer, a parent trained from scratch, "
                         + "then the pipeline <code>%s</code>.</p><h2>Stories</h2><p>The parent (sampled, temperature 0.8):</p><blockquote><b>%s</b>%s</blockquote>"
                         + "<p>The final model, %.0f%% of the parent's parameters:</p><blockquote><b>%s</b>%s</blockquote>",
-                r.seconds(), Charts.esc(r.pipelineFile().getFileName().toString()), Charts.esc(r.prompt()), Charts.esc(r.parentText()),
+                total, Charts.esc(r.pipelineFile().getFileName().toString()), Charts.esc(r.prompt()), Charts.esc(r.parentText()),
                 100.0 * r.stages().getLast().shape().parameterCount() / r.stages().getFirst().shape().parameterCount(),
                 Charts.esc(r.prompt()), Charts.esc(r.lastText()));
         String md = String.format(Locale.ROOT, "**Parent:** %s%s%n%n**Final model:** %s%s%n%n", r.prompt(), r.parentText(), r.prompt(), r.lastText());

@@ -34,6 +34,7 @@ final class PipelineReport {
     private final List<double[]> heldOutLoss = new ArrayList<>();
     private final Map<String, List<double[]>> domainWeights = new LinkedHashMap<>();
     private final Map<String, List<double[]>> domainLoss = new LinkedHashMap<>();
+    private int mostDomains;
     private final List<Double> boundaries = new ArrayList<>();
     private final Map<String, Long> tokens = new LinkedHashMap<>();
 
@@ -61,6 +62,7 @@ final class PipelineReport {
                             n++;
                         }
                         heldOutLoss.add(new double[] {offset + step, sum / Math.max(1, n)});
+                        mostDomains = Math.max(mostDomains, n);
                         long at = offset + step;
                         m.path("heldOutLoss").properties().forEach(e ->
                                 domainLoss.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(new double[] {at, e.getValue().asDouble()}));
@@ -109,13 +111,13 @@ final class PipelineReport {
                     "loss (nats/token)", List.of(Charts.series("training loss", trainLoss), Charts.series("held-out (mean)", heldOutLoss)),
                     boundaries.stream().mapToDouble(Double::doubleValue).toArray()));
         }
-        if (domainLoss.size() > 1) {
+        if (mostDomains > 1) { // several domains in one stage (names may differ between stages)
             List<Charts.Series> l = new ArrayList<>();
             domainLoss.forEach((name, points) -> l.add(Charts.series(name, points)));
             html.append(Charts.line("Held-out loss per domain", "training step, all stages", "loss (nats/token)", l,
                     boundaries.stream().mapToDouble(Double::doubleValue).toArray()));
         }
-        if (domainWeights.size() > 1) {
+        if (mostDomains > 1) {
             List<Charts.Series> w = new ArrayList<>();
             domainWeights.forEach((name, points) -> w.add(Charts.series(name, points)));
             html.append("<h2>Domain weights</h2>").append(Charts.line("Sampling weight per domain", "training step, all stages", "weight", w,
