@@ -104,11 +104,17 @@ public final class ConfigLoader {
             JsonNode node = (name.endsWith(".yaml") || name.endsWith(".yml") ? YAML : JSON).readTree(Files.readString(path));
             return node == null ? JSON.nullNode() : node;
         } catch (JsonProcessingException e) {
-            throw new ShearsException(path + ": " + e.getOriginalMessage()
+            throw new ShearsException(path + ": " + oneLine(e.getOriginalMessage())
                     + (e.getLocation() != null ? " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")" : ""));
         } catch (IOException e) {
             throw new ShearsException(path + ": cannot read: " + e.getMessage(), e);
         }
+    }
+
+    /** A parser's message on one line: YAML's quotes the offending source over several indented lines, which the location replaces. */
+    static String oneLine(String message) {
+        return message.lines().filter(l -> !l.isBlank() && !Character.isWhitespace(l.charAt(0))).map(String::strip)
+                .collect(Collectors.joining("; "));
     }
 
     /** The resolved configuration as JSON text, written into every output folder before work starts. */

@@ -131,5 +131,9 @@ class PipelineTest {
             ShearsException e = assertThrows(ShearsException.class, () -> Pipeline.load(file), c.stages());
             assertTrue(e.getMessage().contains(c.expected()), c.expected() + " in: " + e.getMessage());
         }
+        Path broken = pipeline("broken.yaml", "  - prune: {ffn: 0.5\n");
+        ShearsException syntax = assertThrows(ShearsException.class, () -> Pipeline.load(broken));
+        assertTrue(syntax.getMessage().contains("broken.yaml") && syntax.getMessage().contains("(line ") && !syntax.getMessage().contains("\n"),
+                "a YAML syntax error is one line with its position: " + syntax.getMessage());
     }
 }
