@@ -124,10 +124,7 @@ public final class Pipeline {
                     if (t.distill().alpha() == 0) throw new ShearsException(at + ".distill.alpha: a distill stage needs alpha > 0");
                     if (!t.distill().enabled() && noModel) throw new ShearsException(at + ".distill.teacher: name the teacher (the pipeline has no 'model')");
                     String teacher = t.distill().enabled() ? t.distill().teacher() : model.orElseThrow().toString();
-                    t = new TrainConfig(t.init(), t.model(), t.tokenizer(), t.data(), t.batchSize(), t.seqLen(), t.gradAccumulation(), t.steps(), t.tokens(),
-                            t.lr(), t.minLr(), t.warmupSteps(), t.decay(), t.beta1(), t.beta2(), t.epsilon(), t.weightDecay(), t.gradClip(), t.initStd(),
-                            t.seed(), t.evalInterval(), t.evalWindows(), t.checkpointInterval(), t.keepCheckpoints(), t.dynamicBatchLoading(),
-                            new TrainConfig.Distill(teacher, t.distill().temperature(), t.distill().alpha()));
+                    t = t.withGuidance(t.dynamicBatchLoading(), new TrainConfig.Distill(teacher, t.distill().temperature(), t.distill().alpha()));
                 }
                 if (!t.model().isBlank()) throw new ShearsException(at + ".model: a stage trains the previous stage's model; remove this key");
                 if (!t.init().isBlank() && !(i == 0 && noModel)) {
@@ -193,9 +190,7 @@ public final class Pipeline {
         TrainConfig.Distill distill = new TrainConfig.Distill(t.distill().enabled() ? base.resolve(t.distill().teacher()).toString() : "",
                 t.distill().temperature(), t.distill().alpha());
         String tokenizer = t.tokenizer().isBlank() ? "" : base.resolve(t.tokenizer()).toString();
-        return new TrainConfig(init, t.model(), tokenizer, data, t.batchSize(), t.seqLen(), t.gradAccumulation(), t.steps(), t.tokens(), t.lr(),
-                t.minLr(), t.warmupSteps(), t.decay(), t.beta1(), t.beta2(), t.epsilon(), t.weightDecay(), t.gradClip(), t.initStd(), t.seed(),
-                t.evalInterval(), t.evalWindows(), t.checkpointInterval(), t.keepCheckpoints(), dbl, distill);
+        return t.withInputs(init, t.model(), tokenizer, data).withGuidance(dbl, distill);
     }
 
     /** The model shape after each stage, checking every prune target against the shape it will meet. */
@@ -343,16 +338,11 @@ public final class Pipeline {
             }
             data.add(new TrainConfig.DataSource(prepared.toString(), source.weight()));
         }
-        return new TrainConfig(t.init(), t.model(), t.tokenizer(), data, t.batchSize(), t.seqLen(), t.gradAccumulation(), t.steps(), t.tokens(), t.lr(),
-                t.minLr(), t.warmupSteps(), t.decay(), t.beta1(), t.beta2(), t.epsilon(), t.weightDecay(), t.gradClip(), t.initStd(), t.seed(),
-                t.evalInterval(), t.evalWindows(), t.checkpointInterval(), t.keepCheckpoints(), t.dynamicBatchLoading(), t.distill());
+        return t.withInputs(t.init(), t.model(), t.tokenizer(), data);
     }
 
     private static TrainConfig withModel(TrainConfig t, Path model, Optional<Path> tokenizer) {
-        return new TrainConfig("", model.toString(), tokenizer.map(Path::toString).orElse(t.tokenizer()), t.data(), t.batchSize(), t.seqLen(),
-                t.gradAccumulation(), t.steps(), t.tokens(), t.lr(), t.minLr(), t.warmupSteps(), t.decay(), t.beta1(), t.beta2(), t.epsilon(),
-                t.weightDecay(), t.gradClip(), t.initStd(), t.seed(), t.evalInterval(), t.evalWindows(), t.checkpointInterval(), t.keepCheckpoints(),
-                t.dynamicBatchLoading(), t.distill());
+        return t.withInputs("", model.toString(), tokenizer.map(Path::toString).orElse(t.tokenizer()), t.data());
     }
 
     private static void deleteQuietly(Path dir) {

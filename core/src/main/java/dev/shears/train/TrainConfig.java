@@ -109,6 +109,20 @@ public record TrainConfig(
         if (keepCheckpoints < 1) throw new IllegalArgumentException("keepCheckpoints must be ≥ 1, got " + keepCheckpoints);
     }
 
+    /** The same settings with other inputs: where the model comes from, its tokenizer and the data. */
+    public TrainConfig withInputs(String newInit, String newModel, String newTokenizer, List<DataSource> newData) {
+        return new TrainConfig(newInit, newModel, newTokenizer, newData, batchSize, seqLen, gradAccumulation, steps, tokens, lr, minLr, warmupSteps,
+                decay, beta1, beta2, epsilon, weightDecay, gradClip, initStd, seed, evalInterval, evalWindows, checkpointInterval, keepCheckpoints,
+                dynamicBatchLoading, distill);
+    }
+
+    /** The same settings with other dynamic batch loading and distillation. */
+    public TrainConfig withGuidance(DynamicBatchLoading newDynamicBatchLoading, Distill newDistill) {
+        return new TrainConfig(init, model, tokenizer, data, batchSize, seqLen, gradAccumulation, steps, tokens, lr, minLr, warmupSteps,
+                decay, beta1, beta2, epsilon, weightDecay, gradClip, initStd, seed, evalInterval, evalWindows, checkpointInterval, keepCheckpoints,
+                newDynamicBatchLoading, newDistill);
+    }
+
     /** Tokens per optimizer step. */
     public long tokensPerStep() {
         return (long) batchSize * seqLen * gradAccumulation;

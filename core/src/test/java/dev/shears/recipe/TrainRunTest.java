@@ -158,13 +158,8 @@ class TrainRunTest {
     void distillationPullsTheStudentTowardItsTeacher(@TempDir Path tmp) {
         Path teacher = tmp.resolve("teacher");
         TrainRun.run(config(30), teacher, false, Progress.SILENT);
-        TrainConfig base = config(20);
-        TrainConfig distilled = new TrainConfig(base.init(), "", "", base.data(), base.batchSize(), base.seqLen(), base.gradAccumulation(), 20, 0,
-                base.lr(), base.minLr(), base.warmupSteps(), base.decay(), base.beta1(), base.beta2(), base.epsilon(), base.weightDecay(), base.gradClip(),
-                base.initStd(), 99, 4, 4, 0, 1, null, new TrainConfig.Distill(teacher.toString(), 1.0, 1.0));
-        TrainConfig plain = new TrainConfig(base.init(), "", "", base.data(), base.batchSize(), base.seqLen(), base.gradAccumulation(), 20, 0,
-                base.lr(), base.minLr(), base.warmupSteps(), base.decay(), base.beta1(), base.beta2(), base.epsilon(), base.weightDecay(), base.gradClip(),
-                base.initStd(), 99, 4, 4, 0, 1, null, null);
+        TrainConfig plain = config(20);
+        TrainConfig distilled = plain.withGuidance(null, new TrainConfig.Distill(teacher.toString(), 1.0, 1.0));
         Model t = HfModel.read(teacher);
         Model withTeacher = TrainRun.run(distilled, tmp.resolve("d"), false, Progress.SILENT).model();
         Model without = TrainRun.run(plain, tmp.resolve("p"), false, Progress.SILENT).model();
