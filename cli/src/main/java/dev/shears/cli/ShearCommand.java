@@ -11,6 +11,7 @@ import dev.shears.recipe.ShearRun;
 import dev.shears.train.TrainConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -64,14 +65,8 @@ final class ShearCommand implements Runnable {
     @Option(names = "--tokenizer", paramLabel = "FILE", description = "Tokenizer to put beside the output (default: the model's, else the data's).")
     Path tokenizer;
 
-    @Option(names = "--dynamic-batch-loading", description = "Re-weight domains toward those whose held-out loss lags the reference.")
-    boolean dynamicBatchLoading;
-
-    @Option(names = "--reference-losses", paramLabel = "FILE", description = "JSON {\"domain\": loss} of reference losses for dynamic batch loading.")
-    Path referenceLosses;
-
-    @Option(names = "--reference-model", paramLabel = "PATH", description = "Measure reference losses as this model's held-out loss per domain.")
-    Path referenceModel;
+    @Mixin
+    DomainWeightOptions domains;
 
     @Option(names = "--steps", paramLabel = "N", defaultValue = "3200", description = "Pruning steps (published: 3,200).")
     long steps;
@@ -118,9 +113,7 @@ final class ShearCommand implements Runnable {
         overrides.add("seqLen=" + seq);
         overrides.add("lr=" + lr);
         overrides.add("minLr=" + lr);
-        if (dynamicBatchLoading) overrides.add("dynamicBatchLoading.enabled=true");
-        if (referenceModel != null) overrides.add("dynamicBatchLoading.referenceModel=" + referenceModel.toAbsolutePath());
-        if (referenceLosses != null) overrides.add("dynamicBatchLoading.referenceLosses=" + PerplexityCommand.read(referenceLosses).strip());
+        overrides.addAll(domains.overrides());
         overrides.addAll(sets);
         TrainConfig train = ConfigLoader.load(ShearConfig.DEFAULT.train(), Optional.empty(), overrides);
         ShearConfig config = new ShearConfig(train, target == null ? "" : target, targetConfig == null ? "" : targetConfig.toAbsolutePath().toString(),

@@ -7,6 +7,7 @@ import dev.shears.config.ConfigLoader;
 import dev.shears.recipe.TrainRun;
 import dev.shears.train.TrainConfig;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -77,14 +78,8 @@ final class TrainCommand implements Runnable {
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override any configuration key (applied last).")
     List<String> sets = new ArrayList<>();
 
-    @Option(names = "--dynamic-batch-loading", description = "Re-weight domains toward those whose held-out loss lags the reference.")
-    boolean dynamicBatchLoading;
-
-    @Option(names = "--reference-losses", paramLabel = "FILE", description = "JSON {\"domain\": loss} of reference losses for dynamic batch loading.")
-    Path referenceLosses;
-
-    @Option(names = "--reference-model", paramLabel = "PATH", description = "Measure reference losses as this model's held-out loss per domain.")
-    Path referenceModel;
+    @Mixin
+    DomainWeightOptions domains;
 
     @Option(names = "--teacher", paramLabel = "MODEL", description = "Distil from this model's logits (same vocabulary); see distill.temperature/alpha.")
     Path teacher;
@@ -111,9 +106,7 @@ final class TrainCommand implements Runnable {
         if (seq != null) overrides.add("seqLen=" + seq);
         if (lr != null) overrides.add("lr=" + lr);
         if (teacher != null) overrides.add("distill.teacher=" + teacher.toAbsolutePath());
-        if (dynamicBatchLoading) overrides.add("dynamicBatchLoading.enabled=true");
-        if (referenceModel != null) overrides.add("dynamicBatchLoading.referenceModel=" + referenceModel.toAbsolutePath());
-        if (referenceLosses != null) overrides.add("dynamicBatchLoading.referenceLosses=" + PerplexityCommand.read(referenceLosses).strip());
+        overrides.addAll(domains.overrides());
         overrides.addAll(sets);
         TrainConfig resolved = ConfigLoader.load(TrainConfig.DEFAULT, Optional.ofNullable(config), overrides);
         TrainRun.Result r = TrainRun.run(resolved, out, resume, ProgressBar.stderr());
