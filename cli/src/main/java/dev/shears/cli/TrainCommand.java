@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
 import dev.shears.config.ConfigLoader;
+import dev.shears.recipe.Pipeline;
 import dev.shears.recipe.TrainRun;
 import dev.shears.train.TrainConfig;
 import picocli.CommandLine.Command;
@@ -110,13 +111,19 @@ final class TrainCommand implements Runnable {
         overrides.addAll(sets);
         TrainConfig resolved = ConfigLoader.load(TrainConfig.DEFAULT, Optional.ofNullable(config), overrides);
         TrainRun.Result r = TrainRun.run(resolved, out, resume, ProgressBar.stderr());
+        ObjectNode n = Json.object();
+        n.put("out", out.toString()).put("steps", r.steps()).put("resumedFrom", r.resumedFrom()).put("loss", r.lastLoss())
+                .put("seconds", r.seconds()).put("tokensPerSecond", r.tokensPerSecond()).put("params", r.model().config().parameterCount());
+        ObjectNode held = n.putObject("heldOutLoss");
+        for (int d = 0; d < r.domains().size(); d++) held.put(r.domains().get(d), r.heldOutLoss()[d]);
+        // the run's report: the same page a pipeline gets, for its one stage
+        ObjectNode stage = n.deepCopy().put("name", "train").put("kind", "train").put("lastLoss", r.lastLoss());
+        Path report = new PipelineReport("Training " + out.getFileName(), List.of(new Pipeline.StageResult(
+                new Pipeline.Stage(0, "train", "train", resolved), out, r.model().config(), r.seconds(), false, stage)))
+                .write(out, Json.object().put("out", out.toString()), "", "");
+        n.put("report", report.toString());
         PrintWriter stdout = spec.commandLine().getOut();
         if (json) {
-            ObjectNode n = Json.object();
-            n.put("out", out.toString()).put("steps", r.steps()).put("resumedFrom", r.resumedFrom()).put("loss", r.lastLoss())
-                    .put("seconds", r.seconds()).put("tokensPerSecond", r.tokensPerSecond()).put("params", r.model().config().parameterCount());
-            ObjectNode held = n.putObject("heldOutLoss");
-            for (int d = 0; d < r.domains().size(); d++) held.put(r.domains().get(d), r.heldOutLoss()[d]);
             stdout.println(Json.text(n));
         } else {
             stdout.printf(Locale.ROOT, "trained %s (%,d parameters) for %d steps%s in %.1f s, %.0f tokens/s%n", out,
@@ -126,6 +133,7 @@ final class TrainCommand implements Runnable {
             for (int d = 0; d < r.domains().size(); d++) {
                 stdout.printf(Locale.ROOT, "  held-out loss %-20s %.4f (perplexity %.2f)%n", r.domains().get(d), r.heldOutLoss()[d], Math.exp(r.heldOutLoss()[d]));
             }
+            stdout.printf("  report: %s%n", report.toAbsolutePath());
         }
     }
 
