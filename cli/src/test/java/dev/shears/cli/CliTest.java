@@ -151,4 +151,19 @@ class CliTest {
         assertEquals(2, unknown.code());
         assertTrue(unknown.err().contains("unknown task \"piqq\""), unknown.err());
     }
+
+    @Test
+    void dataPrepareThenTrainFromScratchWithAReport(@TempDir Path tmp) throws IOException {
+        Path tok = SharedData.require("models/stories260K/tok512.bin");
+        Path text = SharedData.require("eval/tinystories/tinystories_val_head.txt");
+        Run prepared = shears("data", "prepare", "--tokenizer", tok.toString(), "--out", tmp.resolve("ts").toString(), text.toString(), "--json");
+        assertEquals(0, prepared.code(), prepared.err());
+        assertTrue(prepared.json().path("trainTokens").asLong() > 100_000);
+        Run trained = shears("train", "--init", SharedData.require("models/stories260K/hf/config.json").toString(), "--data", tmp.resolve("ts").toString(),
+                "--out", tmp.resolve("run").toString(), "--steps", "6", "--batch", "2", "--seq", "32", "--set", "evalInterval=3", "--json");
+        assertEquals(0, trained.code(), trained.err());
+        assertEquals(6, trained.json().path("steps").asInt());
+        assertTrue(Files.readString(tmp.resolve("run/report.html")).contains("<svg"), "a report with its charts");
+        assertTrue(Files.isRegularFile(tmp.resolve("run/tokenizer.bin")) && Files.isRegularFile(tmp.resolve("run/model.safetensors")));
+    }
 }
