@@ -82,6 +82,20 @@ class TrainRunTest {
     }
 
     @Test
+    void trainingIsBitIdenticalForAnyThreadCount(@TempDir Path tmp) {
+        int before = dev.shears.tensor.Parallel.threads();
+        try {
+            dev.shears.tensor.Parallel.setThreads(1);
+            Model one = TrainRun.run(config(4), tmp.resolve("one"), false, Progress.SILENT).model();
+            dev.shears.tensor.Parallel.setThreads(3);
+            Model three = TrainRun.run(config(4), tmp.resolve("three"), false, Progress.SILENT).model();
+            one.weights().forEach((role, layer, values) -> assertArrayEquals(values, three.weights().get(role, layer), role + " " + layer));
+        } finally {
+            dev.shears.tensor.Parallel.setThreads(before);
+        }
+    }
+
+    @Test
     void lossFallsAndTheOutputIsALoadableModel(@TempDir Path tmp) {
         TrainRun.Result r = TrainRun.run(config(40), tmp.resolve("run"), false, Progress.SILENT);
         LoadedModel loaded = ModelSource.open(tmp.resolve("run"), java.util.Optional.empty());
