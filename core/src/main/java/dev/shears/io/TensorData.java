@@ -14,7 +14,4 @@ public record TensorData(String name, int[] shape, float[] values) {
         if (n != values.length) throw new IllegalArgumentException(name + ": shape holds " + n + " elements, got " + values.length);
     }
 
-    public String shapeText() {
-        return java.util.Arrays.toString(shape);
-    }
 }

@@ -19,10 +19,6 @@ public final class RopeTable {
         for (int i = 0; i < inverseFrequencies.length; i++) this.inverseFrequencies[i] = (float) inverseFrequencies[i];
     }
 
-    public int halfDim() {
-        return inverseFrequencies.length;
-    }
-
     /** Makes positions {@code [0, count)} available. Not thread-safe: call before parallel work. */
     public synchronized void ensure(int count) {
         if (count <= positions) return;

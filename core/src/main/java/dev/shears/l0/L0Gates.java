@@ -161,11 +161,6 @@ public final class L0Gates {
         return write(z);
     }
 
-    /** The gate values of the last sample (flat). */
-    public double[] lastSample() {
-        return z.clone();
-    }
-
     /** Writes flat gate values into the MaskSet buffer: head sites get the product of group and head gates. */
     public MaskSet write(double[] values) {
         int n = parent.numLayers();

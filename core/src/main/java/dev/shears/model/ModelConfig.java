@@ -2,7 +2,6 @@ package dev.shears.model;
 
 import java.util.Collections;
 import java.util.List;
-import java.util.stream.IntStream;
 
 /**
  * The complete shape and hyper-parameters of a LLaMA-family decoder. Every width is explicit:
@@ -108,11 +107,6 @@ public record ModelConfig(
                 tiedEmbeddings, attentionBias, bosId, eosId);
     }
 
-    public ModelConfig withRopeScaling(RopeScaling scaling) {
-        return new ModelConfig(architecture, dim, headDim, vocabSize, layers, normEps, ropeTheta, scaling, maxSeqLen,
-                tiedEmbeddings, attentionBias, bosId, eosId);
-    }
-
     public ModelConfig withTokens(int newBosId, int newEosId) {
         return new ModelConfig(architecture, dim, headDim, vocabSize, layers, normEps, ropeTheta, ropeScaling, maxSeqLen,
                 tiedEmbeddings, attentionBias, newBosId, newEosId);
@@ -131,8 +125,4 @@ public record ModelConfig(
                 && tiedEmbeddings == other.tiedEmbeddings && attentionBias == other.attentionBias;
     }
 
-    /** Layer indices, for streams. */
-    public IntStream layerIndices() {
-        return IntStream.range(0, numLayers());
-    }
 }

@@ -42,10 +42,6 @@ public record PruningPlan(int[] hidden, List<LayerPlan> layers, int[] vocab) {
         return vocab.clone();
     }
 
-    public PruningPlan withHidden(int[] newHidden) {
-        return new PruningPlan(newHidden, layers, vocab);
-    }
-
     public PruningPlan withLayers(List<LayerPlan> newLayers) {
         return new PruningPlan(hidden, newLayers, vocab);
     }
