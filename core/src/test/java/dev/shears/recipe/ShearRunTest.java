@@ -113,7 +113,7 @@ class ShearRunTest {
         Path straight = tmp.resolve("straight");
         ShearRun.Result a = ShearRun.run(c, straight, false, Progress.SILENT);
         Path crashed = tmp.resolve("crashed");
-        assertThrows(Crash.class, () -> ShearRun.run(c, crashed, false, new CrashAfter(7L * c.train().tokensPerStep())));
+        assertThrows(TrainRunTest.Crash.class, () -> ShearRun.run(c, crashed, false, new TrainRunTest.CrashAfter(7L * c.train().tokensPerStep())));
         assertEquals(4, Checkpoint.stepOf(Checkpoint.latest(crashed).orElseThrow()));
         ShearRun.Result b = ShearRun.run(c, crashed, true, Progress.SILENT);
         assertEquals(4, b.resumedFrom());
@@ -146,28 +146,5 @@ class ShearRunTest {
         assertEquals(r.gatedHeldOutLoss()[0], r.prunedHeldOutLoss()[0], 1e-4);
         assertTrue(Files.isRegularFile(run.resolve("tok512.bin")) || Files.isRegularFile(run.resolve("tokenizer.bin"))
                 || Files.isRegularFile(run.resolve("tokenizer.json")), "tokenizer beside the weights");
-    }
-
-    private static final class Crash extends RuntimeException {
-    }
-
-    private record CrashAfter(long limit, long[] done) implements Progress {
-        CrashAfter(long limit) {
-            this(limit, new long[1]);
-        }
-
-        @Override
-        public void start(String task, long total, String unit) {
-        }
-
-        @Override
-        public void advance(long amount) {
-            done[0] += amount;
-            if (done[0] >= limit) throw new Crash();
-        }
-
-        @Override
-        public void finish() {
-        }
     }
 }

@@ -251,11 +251,12 @@ class TrainRunTest {
         }
     }
 
-    private static final class Crash extends RuntimeException {
+    /** What a killed process looks like to the code that was running. */
+    static final class Crash extends RuntimeException {
     }
 
     /** A progress sink that "kills" the run once {@code limit} tokens are done, as a crash would. */
-    private record CrashAfter(long limit, long[] done) implements Progress {
+    record CrashAfter(long limit, long[] done) implements Progress {
         CrashAfter(long limit) {
             this(limit, new long[1]);
         }
