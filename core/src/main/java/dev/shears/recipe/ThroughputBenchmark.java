@@ -51,11 +51,10 @@ public final class ThroughputBenchmark {
         Runnable pass = () -> {
             float[] logits = Transformer.forward(model, tokens, batch, seqLen, acts, MaskSet.NONE);
             if (!train) return;
-            grads.forEach((role, layer, g) -> Arrays.fill(g, 0f));
             CrossEntropy.forwardBackward(logits, targets, tokens.length, vocab, acts.gradients().logits, 1f);
             Transformer.backward(model, tokens, acts, MaskSet.NONE, grads, MaskSet.NONE);
-            GradientClipping.clip(grads, 1.0);
-            adam.update(model.weights(), grads, 1e-5);
+            double norm = GradientClipping.globalNorm(grads);
+            adam.update(model.weights(), grads, 1e-5, GradientClipping.scale(norm, 1.0), true); // as Trainer.step
         };
         progress.start(train ? "train step" : "forward", warmup + iterations, train ? "step" : "pass");
         for (int i = 0; i < warmup; i++) {

@@ -51,6 +51,14 @@ public final class AdamW {
 
     /** One update of every tensor of {@code weights} from {@code grads} at learning rate {@code lr}. */
     public void update(ModelWeights weights, ModelWeights grads, double lr) {
+        update(weights, grads, lr, 1f, false);
+    }
+
+    /**
+     * One update from {@code grads · gradScale} (the clipping factor, applied as {@link GradientClipping#clip}
+     * would: the same bits), optionally zeroing the gradients for the next step in the same pass.
+     */
+    public void update(ModelWeights weights, ModelWeights grads, double lr, float gradScale, boolean clearGrads) {
         step++;
         double bias1 = 1 - Math.pow(config.beta1(), step);
         double bias2Sqrt = Math.sqrt(1 - Math.pow(config.beta2(), step));
@@ -70,8 +78,11 @@ public final class AdamW {
             float bc2 = (float) bias2Sqrt;
             tensors.add(() -> {
                 int i = 0;
+                FloatVector zero = FloatVector.zero(S);
                 for (int bound = S.loopBound(p.length); i < bound; i += S.length()) {
                     FloatVector gi = FloatVector.fromArray(S, g, i);
+                    if (gradScale != 1f) gi = gi.mul(gradScale);
+                    if (clearGrads) zero.intoArray(g, i);
                     FloatVector mi = FloatVector.fromArray(S, m, i).mul(b1).add(gi.mul(oneMinusB1));
                     FloatVector vi = FloatVector.fromArray(S, v, i).mul(b2).add(gi.mul(gi).mul(oneMinusB2));
                     mi.intoArray(m, i);
@@ -79,7 +90,7 @@ public final class AdamW {
                     FloatVector denom = vi.sqrt().div(bc2).add(eps);
                     FloatVector.fromArray(S, p, i).mul(decay).sub(mi.div(denom).mul(stepSize)).intoArray(p, i);
                 }
-                updateScalar(p, g, m, v, i, b1, b2, oneMinusB1, oneMinusB2, bc2, eps, decay, stepSize);
+                updateScalar(p, g, m, v, i, b1, b2, oneMinusB1, oneMinusB2, bc2, eps, decay, stepSize, gradScale, clearGrads);
             });
         });
         Parallel.forEach(tensors.size(), i -> tensors.get(i).run());
@@ -90,9 +101,10 @@ public final class AdamW {
      * IEEE operations in the same order (sqrt and division are correctly rounded in both), so the same bits.
      */
     static void updateScalar(float[] p, float[] g, float[] m, float[] v, int from, float b1, float b2, float oneMinusB1,
-                             float oneMinusB2, float bc2, float eps, float decay, float stepSize) {
+                             float oneMinusB2, float bc2, float eps, float decay, float stepSize, float gradScale, boolean clearGrads) {
         for (int i = from; i < p.length; i++) {
-            float gi = g[i];
+            float gi = gradScale != 1f ? g[i] * gradScale : g[i];
+            if (clearGrads) g[i] = 0f;
             m[i] = m[i] * b1 + oneMinusB1 * gi;
             v[i] = v[i] * b2 + oneMinusB2 * (gi * gi);
             float denom = (float) Math.sqrt(v[i]) / bc2 + eps;

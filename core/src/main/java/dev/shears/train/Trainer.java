@@ -11,7 +11,6 @@ import dev.shears.model.Model;
 import dev.shears.model.ModelWeights;
 import dev.shears.model.Transformer;
 
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -76,7 +75,7 @@ public final class Trainer {
      */
     public StepResult step(long step, double[] domainWeights, MaskSet masks, MaskSet dMasks) {
         long start = System.nanoTime();
-        grads.forEach((role, layer, g) -> Arrays.fill(g, 0f));
+        // gradients are zero here: allocated so, and cleared by the previous update
         int rows = tokens.length;
         double loss = 0;
         float scale = 1f / config.gradAccumulation();
@@ -96,9 +95,9 @@ public final class Trainer {
             }
             Transformer.backward(model, tokens, activations, masks, grads, dMasks);
         }
-        double norm = GradientClipping.clip(grads, config.gradClip());
+        double norm = GradientClipping.globalNorm(grads);
         double lr = schedule.at(step);
-        optimizer.update(model.weights(), grads, lr);
+        optimizer.update(model.weights(), grads, lr, GradientClipping.scale(norm, config.gradClip()), true);
         return new StepResult(step, loss, lr, norm, config.tokensPerStep(), (System.nanoTime() - start) / 1e9);
     }
 
