@@ -14,6 +14,17 @@ final class Charts {
     private Charts() {
     }
 
+    private static final String STYLE = "body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
+            + "table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
+            + "td:first-child,th:first-child,td.l,th.l{text-align:left}blockquote{background:#f6f6f6;padding:8px 12px;margin:0 0 1em 0}"
+            + ".ref{color:#666;font-size:90%}";
+
+    /** A self-contained report page (no scripts, fonts or links) around {@code body}, which starts with its own heading. */
+    static String page(String title, String body) {
+        return "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + esc(title) + "</title><style>" + STYLE
+                + "</style></head><body>" + body + "</body></html>\n";
+    }
+
     /** A series from (x, y) pairs. */
     static Series series(String name, List<double[]> points) {
         return new Series(name, points.stream().mapToDouble(p -> p[0]).toArray(), points.stream().mapToDouble(p -> p[1]).toArray());

@@ -136,10 +136,7 @@ final class EvalReport {
     }
 
     String html() {
-        StringBuilder h = new StringBuilder("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Shears evaluation</title><style>"
-                + "body{font-family:sans-serif;max-width:960px;margin:2em auto;color:#222}table{border-collapse:collapse;margin-bottom:1em}"
-                + "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
-                + ".ref{color:#666;font-size:90%}</style></head><body><h1>Shears evaluation</h1>");
+        StringBuilder h = new StringBuilder("<h1>Shears evaluation</h1>");
         h.append("<p>Harness format: ").append(Charts.esc(TaskCatalog.FORMAT_VERSION)).append("<br>Settings: ").append(Charts.esc(settingsLine())).append("</p>");
         h.append("<h2>Models</h2><table><tr><th>model</th><th>shape</th><th>parameters</th><th>path</th></tr>");
         for (ModelRun r : runs) {
@@ -163,7 +160,7 @@ final class EvalReport {
             h.append("</table>");
             h.append(chart(t, metrics, first));
         }
-        return h.append("</body></html>\n").toString();
+        return Charts.page("Shears evaluation", h.toString());
     }
 
     /** Accuracies together on one chart; perplexities (different scales) each compared across models. */

@@ -97,11 +97,7 @@ final class PipelineReport {
                     c.parameterCount(), r.seconds(), t, Charts.esc(result)));
             stages.add(r.summary().deepCopy().put("folder", r.stage().folder()).put("skipped", r.skipped()).put("tokens", t));
         }
-        StringBuilder html = new StringBuilder("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>")
-                .append(Charts.esc(title)).append("</title><style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}")
-                .append("table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}")
-                .append("td.l,th.l{text-align:left}blockquote{background:#f6f6f6;padding:8px 12px;margin:0 0 1em 0}</style></head><body>")
-                .append("<h1>").append(Charts.esc(title)).append("</h1>").append(extraHtml)
+        StringBuilder html = new StringBuilder("<h1>").append(Charts.esc(title)).append("</h1>").append(extraHtml)
                 .append("<h2>Stages</h2>").append(timeline())
                 .append("<table><tr><th class=\"l\">stage</th><th class=\"l\">kind</th><th>layers</th><th>heads / kv</th><th>FFN</th><th>hidden</th>")
                 .append("<th>vocab</th><th>parameters</th><th>time (s)</th><th>tokens</th><th class=\"l\">result</th></tr>").append(rows).append("</table>")
@@ -124,10 +120,9 @@ final class PipelineReport {
                     boundaries.stream().mapToDouble(Double::doubleValue).toArray()));
         }
         html.append(evaluations());
-        html.append("</body></html>\n");
         AtomicFiles.writeString(dir.resolve("report.md"), md.toString());
         AtomicFiles.writeString(dir.resolve("report.json"), Json.text(json) + "\n");
-        AtomicFiles.writeString(dir.resolve("report.html"), html.toString());
+        AtomicFiles.writeString(dir.resolve("report.html"), Charts.page(title, html.toString()));
         return dir.resolve("report.html");
     }
 

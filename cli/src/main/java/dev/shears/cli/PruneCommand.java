@@ -6,7 +6,6 @@ import dev.shears.io.AtomicFiles;
 import dev.shears.model.LayerShape;
 import dev.shears.model.ModelConfig;
 import dev.shears.model.TensorRole;
-import dev.shears.prune.Criterion;
 import dev.shears.prune.LayerPlan;
 import dev.shears.prune.TargetParser;
 import dev.shears.recipe.PruneRun;
@@ -168,14 +167,10 @@ final class PruneCommand implements Runnable {
         return r.vocabulary().isPresent() ? " (both on the " + r.perplexityWindowsAfter() + " windows made only of kept tokens)" : "";
     }
 
-    private static String name(Criterion c) {
-        return c.name().toLowerCase(Locale.ROOT).replace('_', '-');
-    }
-
     private static ObjectNode summary(PruneRun.Result r) {
         ObjectNode n = Json.object();
-        n.put("out", r.out().toString()).put("seconds", r.seconds()).put("widthCriterion", name(r.widthCriterion()))
-                .put("layerCriterion", name(r.layerCriterion())).put("calibrationSequences", r.calibrationSequences());
+        n.put("out", r.out().toString()).put("seconds", r.seconds()).put("widthCriterion", PruneRun.name(r.widthCriterion()))
+                .put("layerCriterion", PruneRun.name(r.layerCriterion())).put("calibrationSequences", r.calibrationSequences());
         n.put("paramsBefore", r.parent().parameterCount()).put("paramsAfter", r.pruned().parameterCount());
         r.perplexityBefore().ifPresent(p -> n.put("calibrationPerplexityBefore", p));
         r.perplexityAfter().ifPresent(p -> n.put("calibrationPerplexityAfter", p));
@@ -199,7 +194,7 @@ final class PruneCommand implements Runnable {
         Map<TensorRole, Long> before = InfoCommand.parametersByRole(a), after = InfoCommand.parametersByRole(b);
         StringBuilder md = new StringBuilder("# Pruning report\n\n");
         md.append(String.format(Locale.ROOT, "%s → %s in %.1f s; widths ranked by **%s**, layers by **%s**, %d calibration sequences.%n%n",
-                a.describe(), b.describe(), r.seconds(), name(r.widthCriterion()), name(r.layerCriterion()), r.calibrationSequences()));
+                a.describe(), b.describe(), r.seconds(), PruneRun.name(r.widthCriterion()), PruneRun.name(r.layerCriterion()), r.calibrationSequences()));
         r.perplexityBefore().ifPresent(p -> md.append(String.format(Locale.ROOT, "Calibration perplexity: **%.3f → %s**%s%n%n", p, after(r), afterNote(r))));
         r.vocabulary().ifPresent(v -> md.append(String.format(Locale.ROOT, "Vocabulary: %d → **%d** entries (%d mandatory, %d by frequency, %d merge ancestors), covering %.1f%% of the counted tokens.%n%n",
                 a.vocabSize(), v.size(), v.mandatory(), v.byFrequency(), v.byAncestry(), 100 * v.coverage())));
@@ -227,14 +222,10 @@ final class PruneCommand implements Runnable {
         }
         md.append(String.format(Locale.ROOT, "%nHidden channels kept: %d / %d.%n", r.plan().hidden().length, a.dim()));
         String chart = Charts.line("Kept fraction per layer", "layer", "fraction kept", List.of(
-                new Charts.Series("attention heads", headPoints.stream().mapToDouble(p -> p[0]).toArray(), headPoints.stream().mapToDouble(p -> p[1]).toArray()),
-                new Charts.Series("FFN neurons", ffnPoints.stream().mapToDouble(p -> p[0]).toArray(), ffnPoints.stream().mapToDouble(p -> p[1]).toArray())));
-        String html = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Shears pruning report</title><style>"
-                + "body{font-family:sans-serif;max-width:900px;margin:2em auto;color:#222}table{border-collapse:collapse;margin-bottom:1em}"
-                + "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}</style></head><body>"
-                + "<h1>Pruning report</h1><p>" + Charts.esc(a.describe()) + " → <b>" + Charts.esc(b.describe()) + "</b></p>"
+                Charts.series("attention heads", headPoints), Charts.series("FFN neurons", ffnPoints)));
+        String html = Charts.page("Shears pruning report", "<h1>Pruning report</h1><p>" + Charts.esc(a.describe()) + " → <b>" + Charts.esc(b.describe()) + "</b></p>"
                 + String.format(Locale.ROOT, "<p>Parameters %,d → <b>%,d</b> (%.1f%% kept). Widths ranked by %s, layers by %s; %d calibration sequences; %.1f s.</p>",
-                a.parameterCount(), b.parameterCount(), 100.0 * b.parameterCount() / a.parameterCount(), name(r.widthCriterion()), name(r.layerCriterion()),
+                a.parameterCount(), b.parameterCount(), 100.0 * b.parameterCount() / a.parameterCount(), PruneRun.name(r.widthCriterion()), PruneRun.name(r.layerCriterion()),
                 r.calibrationSequences(), r.seconds())
                 + r.perplexityBefore().map(p -> String.format(Locale.ROOT, "<p>Calibration perplexity %.3f → <b>%s</b>%s</p>", p, after(r), Charts.esc(afterNote(r)))).orElse("")
                 + r.vocabulary().map(v -> String.format(Locale.ROOT, "<p>Vocabulary %d → <b>%d</b> entries, covering %.1f%% of the counted tokens.</p>",
@@ -242,8 +233,7 @@ final class PruneCommand implements Runnable {
                 + "<h2>Parameters by tensor role</h2><table><tr><th>role</th><th>before</th><th>after</th><th>kept</th></tr>" + rolesHtml + "</table>"
                 + "<h2>Kept units per layer</h2>" + chart
                 + "<table><tr><th>layer</th><th>kept</th><th>heads</th><th>kv heads</th><th>FFN</th></tr>" + layersHtml + "</table>"
-                + String.format(Locale.ROOT, "<p>Hidden channels kept: %d / %d.</p>", r.plan().hidden().length, a.dim())
-                + "</body></html>\n";
+                + String.format(Locale.ROOT, "<p>Hidden channels kept: %d / %d.</p>", r.plan().hidden().length, a.dim()));
         AtomicFiles.writeString(r.out().resolve("report.md"), md.toString());
         AtomicFiles.writeString(r.out().resolve("report.json"), Json.text(summary) + "\n");
         AtomicFiles.writeString(r.out().resolve("report.html"), html);

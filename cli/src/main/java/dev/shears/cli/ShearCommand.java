@@ -208,17 +208,14 @@ final class ShearCommand implements Runnable {
             lossHtml.append("<tr><td>").append(row.replace("|", "</td><td>")).append("</td></tr>");
         }
         md.append("\nThe trajectory of expected size vs target per axis is in metrics.jsonl and report.html.\n");
-        String html = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Shears shearing report</title><style>"
-                + "body{font-family:sans-serif;max-width:900px;margin:2em auto;color:#222}table{border-collapse:collapse;margin-bottom:1em}"
-                + "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}</style></head><body>"
-                + "<h1>Shearing report</h1><p>" + Charts.esc(r.parent().describe()) + " → <b>" + Charts.esc(r.pruned().describe()) + "</b></p>"
+        String html = Charts.page("Shears shearing report", "<h1>Shearing report</h1><p>" + Charts.esc(r.parent().describe()) + " → <b>" + Charts.esc(r.pruned().describe()) + "</b></p>"
                 + String.format(Locale.ROOT, "<p>Parameters %,d → <b>%,d</b> (%.1f%% kept); %d steps, %.1f s.</p>", r.parent().parameterCount(),
                 r.pruned().parameterCount(), 100.0 * r.pruned().parameterCount() / r.parent().parameterCount(), r.steps(), r.seconds())
                 + "<h2>Expected size vs target</h2>" + sizeChart + paramChart
                 + "<table><tr><th>axis</th><th>expected kept fraction</th><th>target</th><th>λ1</th><th>λ2</th></tr>" + axesHtml + "</table>"
                 + "<h2>Loss</h2>" + lossChart
                 + "<table><tr><th>domain</th><th>held-out loss, pruned</th><th>gated parent</th></tr>" + lossHtml + "</table>"
-                + weightChart + "</body></html>\n";
+                + weightChart);
         ArrayNode axes = summary.putArray("axes");
         finals.forEach((axis, v) -> axes.addObject().put("axis", axis).put("expectedKept", v[0]).put("targetKept", v[1]).put("lambda1", v[2]).put("lambda2", v[3]));
         AtomicFiles.writeString(r.out().resolve("report.md"), md.toString());

@@ -15,9 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 
 /**
  * {@code shears data prepare}: text and JSONL files → packed token shards plus {@code index.json}.
@@ -104,10 +102,10 @@ public final class DataPreparer {
             Files.move(tmp, outDir, StandardCopyOption.ATOMIC_MOVE);
             return TokenDataset.open(outDir);
         } catch (IOException e) {
-            deleteQuietly(tmp);
+            AtomicFiles.deleteTreeQuietly(tmp);
             throw new UncheckedIOException(e);
         } catch (RuntimeException e) {
-            deleteQuietly(tmp);
+            AtomicFiles.deleteTreeQuietly(tmp);
             throw e;
         }
     }
@@ -172,11 +170,4 @@ public final class DataPreparer {
         }
     }
 
-    private static void deleteQuietly(Path dir) {
-        try (Stream<Path> files = Files.walk(dir)) {
-            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException ignored) {
-            // best effort: a leftover temporary folder is named as such
-        }
-    }
 }

@@ -132,4 +132,23 @@ public final class AtomicFiles {
             for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
         }
     }
+
+    /** {@link #deleteTree}, ignoring failure: for temporary folders, which are named as such and ignored by readers. */
+    public static void deleteTreeQuietly(Path path) {
+        try {
+            deleteTree(path);
+        } catch (IOException ignored) {
+            // best effort
+        }
+    }
+
+    /** Whether an output folder can be written without losing anything: it does not exist, or holds nothing. */
+    public static boolean isMissingOrEmpty(Path dir) {
+        if (!Files.exists(dir)) return true;
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            return s.findAny().isEmpty();
+        } catch (IOException e) {
+            throw new ShearsException(dir + ": cannot read: " + e.getMessage(), e);
+        }
+    }
 }

@@ -59,7 +59,7 @@ public record Demo(Path out, Optional<Path> data, long steps, long seed, boolean
 
     public Result run(Progress progress, Consumer<String> log) {
         long began = System.nanoTime();
-        if (Files.exists(out) && !resume && !isEmpty(out)) {
+        if (!resume && !AtomicFiles.isMissingOrEmpty(out)) {
             throw new ShearsException(out + ": already exists; pass --resume to continue that demo, or choose another --out");
         }
         Path corpusDir = out.resolve("corpus");
@@ -206,19 +206,4 @@ public record Demo(Path out, Optional<Path> data, long steps, long seed, boolean
         return s.length() > maxChars ? s.substring(0, maxChars) : s.toString();
     }
 
-    private static String read(Path file) {
-        try {
-            return Files.readString(file);
-        } catch (IOException e) {
-            throw new ShearsException(file + ": cannot read as UTF-8 text: " + e.getMessage(), e);
-        }
-    }
-
-    private static boolean isEmpty(Path dir) {
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.findAny().isEmpty();
-        } catch (IOException e) {
-            return false;
-        }
-    }
 }

@@ -27,7 +27,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
 
 /**
  * {@code shears pipeline run}: compression in stages (OpenBA-V2: prune a little, heal, prune more,
@@ -230,7 +229,7 @@ public final class Pipeline {
 
     /** Runs (or, with {@code resume}, continues) every stage into {@code out}. */
     public static List<StageResult> run(Plan plan, Path out, boolean resume, Progress progress, Consumer<String> log, Consumer<StageResult> onStage) {
-        if (!resume && Files.isDirectory(out) && !isEmpty(out)) {
+        if (!resume && !AtomicFiles.isMissingOrEmpty(out)) {
             throw new ShearsException(out + ": already exists; pass --resume to continue that pipeline, or choose another --out");
         }
         AtomicFiles.writeString(out.resolve("pipeline.json"), ConfigLoader.toJson(plan.stages().stream()
@@ -260,7 +259,7 @@ public final class Pipeline {
             ObjectNode summary = JSON.createObjectNode().put("name", s.name()).put("kind", s.kind());
             ModelConfig shape = switch (s.settings()) {
                 case PruneStage p -> {
-                    deleteQuietly(dir); // an unfinished prune is redone from the start
+                    clearStage(dir); // an unfinished prune is redone from the start
                     PruneRun.Result r = p.run(current, tokenizer, dir, plan.base(), Optional.empty()).run(progress, log);
                     summary.put("paramsBefore", r.parent().parameterCount()).put("paramsAfter", r.pruned().parameterCount());
                     r.perplexityBefore().ifPresent(x -> summary.put("calibrationPerplexityBefore", x));
@@ -294,7 +293,7 @@ public final class Pipeline {
                     yield loaded.model().config();
                 }
                 case ExportStage e -> {
-                    deleteQuietly(dir);
+                    clearStage(dir);
                     Path written = e.export(current, dir).run();
                     summary.put("model", current.toString()).put("written", written.toString());
                     passThrough = true;
@@ -345,7 +344,7 @@ public final class Pipeline {
         return t.withInputs("", model.toString(), tokenizer.map(Path::toString).orElse(t.tokenizer()), t.data());
     }
 
-    private static void deleteQuietly(Path dir) {
+    private static void clearStage(Path dir) {
         try {
             AtomicFiles.deleteTree(dir);
         } catch (IOException e) {
@@ -366,11 +365,4 @@ public final class Pipeline {
         return n == null || n.isNull() || n.asText().isBlank() ? Optional.empty() : Optional.of(n.asText());
     }
 
-    private static boolean isEmpty(Path dir) {
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.findAny().isEmpty();
-        } catch (IOException e) {
-            return false;
-        }
-    }
 }

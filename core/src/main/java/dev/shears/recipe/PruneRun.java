@@ -3,6 +3,7 @@ package dev.shears.recipe;
 import dev.shears.ShearsException;
 import dev.shears.data.Split;
 import dev.shears.data.TokenDataset;
+import dev.shears.io.AtomicFiles;
 import dev.shears.io.HfModel;
 import dev.shears.kernel.CrossEntropy;
 import dev.shears.model.Activations;
@@ -36,7 +37,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
 
 /**
  * {@code shears prune}: one-shot structured pruning. Checks the target against the model, scores
@@ -173,17 +173,13 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
         return c == Criterion.TAYLOR || c == Criterion.TAYLOR_SECOND_ORDER || c == Criterion.ACTIVATION || c == Criterion.BLOCK_INFLUENCE || c == Criterion.ANGULAR;
     }
 
-    static String name(Criterion c) {
+    /** A criterion as users write it: {@code block-influence}. */
+    public static String name(Criterion c) {
         return c.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
     }
 
     private static void checkOutput(Path out) {
-        if (!Files.exists(out)) return;
-        try (Stream<Path> s = Files.list(out)) {
-            if (s.findAny().isPresent()) throw new ShearsException(out + ": already exists and is not empty; choose another --out");
-        } catch (IOException e) {
-            throw new ShearsException(out + ": cannot read: " + e.getMessage(), e);
-        }
+        if (!AtomicFiles.isMissingOrEmpty(out)) throw new ShearsException(out + ": already exists and is not empty; choose another --out");
     }
 
     /**

@@ -84,14 +84,14 @@ public record Checkpoint(Path dir, long step, double[] domainWeights, ObjectNode
             AtomicFiles.deleteTree(target);
             AtomicFiles.move(tmp, target);
         } catch (IOException e) {
-            deleteQuietly(tmp);
+            AtomicFiles.deleteTreeQuietly(tmp);
             throw new ShearsException(target + ": cannot write the checkpoint: " + e.getMessage(), e);
         } catch (RuntimeException e) {
-            deleteQuietly(tmp);
+            AtomicFiles.deleteTreeQuietly(tmp);
             throw e;
         }
         List<Path> all = list(runDir);
-        for (int i = 0; i < all.size() - keep; i++) deleteQuietly(all.get(i));
+        for (int i = 0; i < all.size() - keep; i++) AtomicFiles.deleteTreeQuietly(all.get(i));
         return target;
     }
 
@@ -214,11 +214,4 @@ public record Checkpoint(Path dir, long step, double[] domainWeights, ObjectNode
         return m.matches() ? Long.parseLong(m.group(1)) : -1;
     }
 
-    private static void deleteQuietly(Path dir) {
-        try {
-            AtomicFiles.deleteTree(dir);
-        } catch (IOException ignored) {
-            // a leftover temporary folder is named as such and ignored by list()
-        }
-    }
 }
