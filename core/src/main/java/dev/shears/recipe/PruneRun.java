@@ -5,12 +5,9 @@ import dev.shears.data.Split;
 import dev.shears.data.TokenDataset;
 import dev.shears.io.AtomicFiles;
 import dev.shears.io.HfModel;
-import dev.shears.kernel.CrossEntropy;
-import dev.shears.model.Activations;
 import dev.shears.model.MaskSet;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
-import dev.shears.model.Transformer;
 import dev.shears.progress.Progress;
 import dev.shears.prune.Criterion;
 import dev.shears.prune.KeptVocabulary;
@@ -26,6 +23,7 @@ import dev.shears.prune.PruningPlan;
 import dev.shears.prune.Slicer;
 import dev.shears.prune.TargetParser;
 import dev.shears.tokenizer.Tokenizer;
+import dev.shears.train.Trainer;
 import dev.shears.tokenizer.TokenizerWriter;
 
 import java.io.IOException;
@@ -222,19 +220,6 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
 
     /** exp of the mean next-token loss over the windows. */
     static double perplexity(Model model, List<int[]> windows, Progress progress) {
-        int seqLen = windows.getFirst().length - 1;
-        Activations acts = Activations.forInference(model.config(), 1, seqLen);
-        int[] input = new int[seqLen], target = new int[seqLen];
-        double sum = 0;
-        progress.start("calibration perplexity", windows.size(), "seq");
-        for (int[] w : windows) {
-            System.arraycopy(w, 0, input, 0, seqLen);
-            System.arraycopy(w, 1, target, 0, seqLen);
-            float[] logits = Transformer.forward(model, input, 1, seqLen, acts, MaskSet.NONE);
-            sum += CrossEntropy.forwardBackward(logits, target, seqLen, model.config().vocabSize(), new float[0], 1f);
-            progress.advance(1);
-        }
-        progress.finish();
-        return Math.exp(sum / windows.size());
+        return Math.exp(Trainer.meanLoss(model, windows, MaskSet.NONE, progress));
     }
 }

@@ -113,27 +113,37 @@ public final class Trainer {
     /** Held-out loss of any model on prepared domains, with inference buffers. */
     public static double[] heldOutLoss(Model model, List<TokenDataset> domains, int seqLen, int maxWindows, MaskSet masks) {
         double[] losses = new double[domains.size()];
-        Activations acts = Activations.forInference(model.config(), 1, seqLen);
-        int[] window = new int[seqLen + 1];
-        int[] input = new int[seqLen];
-        int[] target = new int[seqLen];
         for (int d = 0; d < domains.size(); d++) {
             TokenDataset data = domains.get(d);
-            long[] starts = BatchSampler.heldOutWindows(data, seqLen, maxWindows);
-            if (starts.length == 0) {
-                losses[d] = Double.NaN;
-                continue;
-            }
-            double sum = 0;
-            for (long s : starts) {
+            List<int[]> windows = new java.util.ArrayList<>();
+            for (long s : BatchSampler.heldOutWindows(data, seqLen, maxWindows)) {
+                int[] window = new int[seqLen + 1];
                 data.read(Split.HELDOUT, s, window, 0, seqLen + 1);
-                System.arraycopy(window, 0, input, 0, seqLen);
-                System.arraycopy(window, 1, target, 0, seqLen);
-                float[] logits = Transformer.forward(model, input, 1, seqLen, acts, masks);
-                sum += CrossEntropy.forwardBackward(logits, target, seqLen, model.config().vocabSize(), new float[0], 1f);
+                windows.add(window);
             }
-            losses[d] = sum / starts.length;
+            losses[d] = windows.isEmpty() ? Double.NaN : meanLoss(model, windows, masks, dev.shears.progress.Progress.SILENT);
         }
         return losses;
+    }
+
+    /**
+     * Mean next-token loss (nats) over windows of equal length, each {@code seqLen + 1} tokens: the
+     * first {@code seqLen} are the input, the last {@code seqLen} the targets.
+     */
+    public static double meanLoss(Model model, List<int[]> windows, MaskSet masks, dev.shears.progress.Progress progress) {
+        int seqLen = windows.getFirst().length - 1;
+        Activations acts = Activations.forInference(model.config(), 1, seqLen);
+        int[] input = new int[seqLen], target = new int[seqLen];
+        double sum = 0;
+        progress.start("loss", windows.size(), "seq");
+        for (int[] w : windows) {
+            System.arraycopy(w, 0, input, 0, seqLen);
+            System.arraycopy(w, 1, target, 0, seqLen);
+            float[] logits = Transformer.forward(model, input, 1, seqLen, acts, masks);
+            sum += CrossEntropy.forwardBackward(logits, target, seqLen, model.config().vocabSize(), new float[0], 1f);
+            progress.advance(1);
+        }
+        progress.finish();
+        return sum / windows.size();
     }
 }
