@@ -1,19 +1,24 @@
 package dev.shears.io;
 
+import dev.shears.tensor.Encoding;
+
 import java.util.Arrays;
 import java.util.Optional;
 
 /** Element types of stored tensors; all are converted to fp32 on load. */
 public enum DType {
-    F32("F32", 4), F16("F16", 2), BF16("BF16", 2);
+    F32("F32", 4, Encoding.F32), F16("F16", 2, Encoding.F16), BF16("BF16", 2, Encoding.BF16);
 
     /** The safetensors header name. */
     public final String safetensorsName;
     public final int bytes;
+    /** How mapped tensors of this type are widened. */
+    public final Encoding encoding;
 
-    DType(String safetensorsName, int bytes) {
+    DType(String safetensorsName, int bytes, Encoding encoding) {
         this.safetensorsName = safetensorsName;
         this.bytes = bytes;
+        this.encoding = encoding;
     }
 
     public static Optional<DType> fromSafetensors(String name) {
@@ -22,23 +27,11 @@ public enum DType {
 
     /** fp32 → this type's bits (round to nearest even for the 16-bit types). */
     int encode(float value) {
-        return switch (this) {
-            case F32 -> Float.floatToRawIntBits(value);
-            case F16 -> Float.floatToFloat16(value) & 0xffff;
-            case BF16 -> {
-                int bits = Float.floatToRawIntBits(value);
-                if (Float.isNaN(value)) yield (bits >>> 16) | 0x40;
-                yield ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
-            }
-        };
+        return this == F32 ? Float.floatToRawIntBits(value) : encoding.encode16(value);
     }
 
     /** This type's bits → fp32. */
     float decode(int bits) {
-        return switch (this) {
-            case F32 -> Float.intBitsToFloat(bits);
-            case F16 -> Float.float16ToFloat((short) bits);
-            case BF16 -> Float.intBitsToFloat(bits << 16);
-        };
+        return this == F32 ? Float.intBitsToFloat(bits) : encoding.decode16(bits);
     }
 }

@@ -3,6 +3,9 @@ package dev.shears.io;
 import dev.shears.ShearsException;
 
 import java.io.IOException;
+import dev.shears.tensor.Encoding;
+import dev.shears.tensor.MappedTensor;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -158,33 +161,26 @@ public final class GgufFile implements AutoCloseable {
         return dataStart + t.offset();
     }
 
-    /** Reads one tensor as fp32; Q8_0 is dequantised as ggml's {@code dequantize_row_q8_0} does ({@code d * q}). */
+    /** Reads one tensor widened to fp32 (see {@link #mapped}). */
     public float[] read(Tensor t) {
-        if (!t.type().isSupported()) {
-            throw error("tensor " + t.name() + " has type " + t.type() + ", which Shears cannot read (supported: F32, F16, BF16, Q8_0)");
-        }
         if (t.elements() > Integer.MAX_VALUE - 8) throw error("tensor " + t.name() + " has " + t.elements() + " elements, too many for one array");
-        int n = (int) t.elements();
-        float[] out = new float[n];
-        long base = dataPosition(t);
-        switch (t.type()) {
-            case F32 -> MemorySegment.copy(file, F, base, out, 0, n);
-            case F16 -> {
-                for (int i = 0; i < n; i++) out[i] = Float.float16ToFloat(file.get(I16, base + 2L * i));
-            }
-            case BF16 -> {
-                for (int i = 0; i < n; i++) out[i] = Float.intBitsToFloat((file.get(I16, base + 2L * i) & 0xffff) << 16);
-            }
-            case Q8_0 -> {
-                for (int b = 0; b < n / 32; b++) {
-                    long block = base + 34L * b;
-                    float d = Float.float16ToFloat(file.get(I16, block));
-                    for (int i = 0; i < 32; i++) out[b * 32 + i] = file.get(ValueLayout.JAVA_BYTE, block + 2 + i) * d;
-                }
-            }
-            default -> throw new AssertionError(t.type());
-        }
-        return out;
+        return mapped(t, 1, (int) t.elements()).toArray();
+    }
+
+    /**
+     * One tensor read in place as a [rows, cols] matrix, valid until this file is closed; Q8_0 widens
+     * as ggml's {@code dequantize_row_q8_0} does ({@code d * q}).
+     */
+    public MappedTensor mapped(Tensor t, int rows, int cols) {
+        Encoding encoding = switch (t.type()) {
+            case F32 -> Encoding.F32;
+            case F16 -> Encoding.F16;
+            case BF16 -> Encoding.BF16;
+            case Q8_0 -> Encoding.Q8_0;
+            default -> throw error("tensor " + t.name() + " has type " + t.type() + ", which Shears cannot read (supported: F32, F16, BF16, Q8_0)");
+        };
+        if ((long) rows * cols != t.elements()) throw new IllegalArgumentException(t.name() + " has " + t.elements() + " elements, not " + rows + " × " + cols);
+        return MappedTensor.of(file.asSlice(dataPosition(t), t.byteSize()), encoding, rows, cols);
     }
 
     private Object value(int type, String key, int depth) {

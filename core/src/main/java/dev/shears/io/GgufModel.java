@@ -5,7 +5,10 @@ import dev.shears.model.LayerShape;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
 import dev.shears.model.RopeScaling;
+import dev.shears.model.ModelWeights;
 import dev.shears.model.TensorRole;
+import dev.shears.tensor.DenseTensor;
+import dev.shears.tensor.MappedTensor;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,12 +27,24 @@ public final class GgufModel {
     private GgufModel() {
     }
 
+    /** Reads a GGUF model with every weight widened to fp32 on the heap (what training needs). */
     public static Model read(Path path) {
-        try (GgufFile gguf = GgufFile.open(path)) {
+        try (Model mapped = open(path)) {
+            return new Model(mapped.config(), mapped.weights().copy());
+        }
+    }
+
+    /**
+     * Opens a GGUF model with its matrices read in place from the mapped file, in their type (F32,
+     * F16, BF16, Q8_0); interleaved query/key rows are read in rotate-half order through a row
+     * permutation, and vectors are widened onto the heap. The model owns the mapping: close it.
+     */
+    public static Model open(Path path) {
+        GgufFile gguf = GgufFile.open(path);
+        try {
             ModelConfig config = config(gguf);
-            // every name and shape is config before any weight is allocated: corrupt metadata must not ask for gigabytes
-            Map<GgufFile.Tensor, HfNames.Key> found = new java.util.LinkedHashMap<>();
-            Set<String> names = new HashSet<>();
+            // every name and shape is checked before any weight is touched: corrupt metadata must not ask for gigabytes
+            Map<String, GgufFile.Tensor> found = new java.util.HashMap<>();
             for (GgufFile.Tensor t : gguf.tensors().values()) {
                 if (t.name().equals(ROPE_FREQS)) continue; // read into the config's rope scaling
                 HfNames.Key key = GgufNames.parse(t.name())
@@ -42,32 +57,29 @@ public final class GgufModel {
                 if (!Arrays.equals(expected, t.shape())) {
                     throw Printable.error(path + ": tensor '" + t.name() + "' has shape " + Arrays.toString(t.shape()) + ", the metadata implies " + Arrays.toString(expected));
                 }
-                found.put(t, key);
-                names.add(t.name());
+                found.put(t.name(), t);
             }
-            for (TensorRole role : TensorRole.values()) {
-                if (!role.isStored(config)) continue;
-                for (int l = role.perLayer ? 0 : -1; l < (role.perLayer ? config.numLayers() : 0); l++) {
-                    if (role.perLayer && !role.isPresent(config, l)) continue;
-                    if (!names.contains(GgufNames.name(role, l))) throw Printable.error(path + ": missing tensor '" + GgufNames.name(role, l) + "'");
+            boolean interleaved = interleavedRope(config);
+            ModelWeights weights = ModelWeights.of(config, (role, layer) -> {
+                GgufFile.Tensor t = found.get(GgufNames.name(role, layer));
+                if (t == null) throw Printable.error(path + ": missing tensor '" + GgufNames.name(role, layer) + "'");
+                boolean rotary = interleaved && (role == TensorRole.QUERY || role == TensorRole.KEY
+                        || role == TensorRole.QUERY_BIAS || role == TensorRole.KEY_BIAS);
+                int heads = role == TensorRole.QUERY || role == TensorRole.QUERY_BIAS ? config.layer(Math.max(layer, 0)).numHeads()
+                        : config.layer(Math.max(layer, 0)).numKvHeads();
+                if (role.rank() == 1) {
+                    // the bias of a row moves with its row (convert_hf_to_gguf permutes q_proj.bias and k_proj.bias too)
+                    float[] values = gguf.mapped(t, 1, t.shape()[0]).toArray();
+                    if (rotary) RopeLayout.interleavedToHalves(values, heads, config.headDim(), 1);
+                    return DenseTensor.vector(values);
                 }
-            }
-            Model model = Model.zeros(config);
-            found.forEach((t, key) -> model.weights().set(key.role(), key.layer(), gguf.read(t)));
-            if (interleavedRope(config)) {
-                for (int l = 0; l < config.numLayers(); l++) {
-                    LayerShape s = config.layer(l);
-                    if (!s.hasAttention()) continue;
-                    RopeLayout.interleavedToHalves(model.weights().get(TensorRole.QUERY, l), s.numHeads(), config.headDim(), config.dim());
-                    RopeLayout.interleavedToHalves(model.weights().get(TensorRole.KEY, l), s.numKvHeads(), config.headDim(), config.dim());
-                    if (config.attentionBias()) {
-                        // the bias of a row moves with its row (convert_hf_to_gguf permutes q_proj.bias and k_proj.bias too)
-                        RopeLayout.interleavedToHalves(model.weights().get(TensorRole.QUERY_BIAS, l), s.numHeads(), config.headDim(), 1);
-                        RopeLayout.interleavedToHalves(model.weights().get(TensorRole.KEY_BIAS, l), s.numKvHeads(), config.headDim(), 1);
-                    }
-                }
-            }
-            return model;
+                MappedTensor m = gguf.mapped(t, t.shape()[0], t.shape()[1]);
+                return rotary ? m.withRowOrder(RopeLayout.interleavedRows(heads, config.headDim())) : m;
+            }, List.of(gguf));
+            return new Model(config, weights);
+        } catch (RuntimeException e) {
+            gguf.close();
+            throw e;
         }
     }
 

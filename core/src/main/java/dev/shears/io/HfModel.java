@@ -6,14 +6,16 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
+import dev.shears.model.ModelWeights;
 import dev.shears.model.TensorRole;
+import dev.shears.tensor.DenseTensor;
+import dev.shears.tensor.MappedTensor;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -39,36 +41,45 @@ public final class HfModel {
         return Files.isDirectory(dir) && Files.isRegularFile(dir.resolve("config.json"));
     }
 
+    /** Reads a model folder with every weight widened to fp32 on the heap (what training needs). */
     public static Model read(Path dir) {
+        try (Model mapped = open(dir)) {
+            return new Model(mapped.config(), mapped.weights().copy());
+        }
+    }
+
+    /**
+     * Opens a model folder with its matrices read in place from the memory-mapped shards, in their
+     * dtype; vectors (norms, biases) are widened onto the heap. The model owns the mappings: close it.
+     * Only headers are read here, and every name and shape is checked against the config first.
+     */
+    public static Model open(Path dir) {
         ModelConfig config = HfConfig.read(dir.resolve("config.json"));
         Map<String, Path> index = shards(dir);
         List<Safetensors.File> files = new ArrayList<>();
         try {
             for (Path shard : new LinkedHashSet<>(index.values())) files.add(Safetensors.open(shard));
-            // every name and shape is checked before any weight is allocated: a corrupt config must not ask for gigabytes
             Map<String, Safetensors.File> found = new LinkedHashMap<>();
-            Map<String, HfNames.Key> keys = new HashMap<>();
             for (Safetensors.File file : files) {
                 for (Safetensors.Entry e : file.entries().values()) {
                     if (HfNames.isIgnorable(e.name())) continue;
                     HfNames.Key key = check(config, index, file, e, found);
                     if (key.role() == TensorRole.LM_HEAD && config.tiedEmbeddings()) continue;
                     found.put(e.name(), file);
-                    keys.put(e.name(), key);
                 }
             }
-            Model model = Model.zeros(config);
-            model.weights().forEach((role, layer, values) -> {
+            ModelWeights weights = ModelWeights.of(config, (role, layer) -> {
                 String name = HfNames.name(role, layer);
-                if (!found.containsKey(name)) throw Printable.error(dir + ": missing tensor '" + name + "'");
-            });
-            for (Map.Entry<String, Safetensors.File> e : found.entrySet()) {
-                HfNames.Key key = keys.get(e.getKey());
-                model.weights().set(key.role(), key.layer(), e.getValue().read(e.getKey()).values());
-            }
-            return model;
-        } finally {
+                Safetensors.File file = found.get(name);
+                if (file == null) throw Printable.error(dir + ": missing tensor '" + name + "'");
+                int[] shape = role.shape(config, layer);
+                MappedTensor t = file.mapped(name, shape.length == 2 ? shape[0] : 1, shape[shape.length - 1]);
+                return shape.length == 2 ? t : DenseTensor.vector(t.toArray());
+            }, files);
+            return new Model(config, weights);
+        } catch (RuntimeException e) {
             files.forEach(Safetensors.File::close);
+            throw e;
         }
     }
 

@@ -12,16 +12,28 @@ public final class ModelLoader {
     private ModelLoader() {
     }
 
+    /** Loads a model with every weight on the heap in fp32: what training needs. */
     public static Model load(Path path) {
+        try (Model opened = open(path)) {
+            return new Model(opened.config(), opened.weights().isDense() ? opened.weights() : opened.weights().copy());
+        }
+    }
+
+    /**
+     * Opens a model with its weights read in place from the memory-mapped file where the format
+     * allows (Hugging Face safetensors, GGUF), in the file's dtype; llama2.c checkpoints are read onto
+     * the heap. Close the model when done with it.
+     */
+    public static Model open(Path path) {
         if (!Files.exists(path)) throw new ShearsException(path + ": no such file or folder");
         if (Files.isDirectory(path)) {
             if (!HfModel.isModelFolder(path)) throw new ShearsException(path + ": not a model folder (no config.json)");
-            return HfModel.read(path);
+            return HfModel.open(path);
         }
         String name = path.getFileName().toString().toLowerCase(Locale.ROOT);
         if (name.endsWith(".gguf")) return GgufModel.read(path);
         if (name.endsWith(".bin")) return Llama2cModel.read(path);
-        if (name.equals("config.json")) return HfModel.read(path.toAbsolutePath().getParent());
+        if (name.equals("config.json")) return HfModel.open(path.toAbsolutePath().getParent());
         throw new ShearsException(path + ": unknown model format (expected a Hugging Face folder, a .gguf or a llama2.c .bin file)");
     }
 

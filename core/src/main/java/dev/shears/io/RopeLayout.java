@@ -20,6 +20,21 @@ public final class RopeLayout {
         permute(w, heads, headDim, cols, false);
     }
 
+    /**
+     * The stored row of each logical row when interleaved rows are read as halves: logical row
+     * {@code h·hd + p·hd/2 + i} is stored row {@code h·hd + 2i + p} (the same move as {@link #interleavedToHalves}).
+     */
+    public static int[] interleavedRows(int heads, int headDim) {
+        int half = headDim / 2;
+        int[] order = new int[heads * headDim];
+        for (int h = 0; h < heads; h++) {
+            for (int i = 0; i < half; i++) {
+                for (int p = 0; p < 2; p++) order[h * headDim + p * half + i] = h * headDim + 2 * i + p;
+            }
+        }
+        return order;
+    }
+
     private static void permute(float[] w, int heads, int headDim, int cols, boolean toHalves) {
         int half = headDim / 2;
         float[] head = new float[headDim * cols];

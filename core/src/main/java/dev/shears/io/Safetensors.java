@@ -3,6 +3,7 @@ package dev.shears.io;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.tensor.MappedTensor;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -91,6 +92,14 @@ public final class Safetensors {
                 }
             }
             return new TensorData(name, e.shape(), values);
+        }
+
+        /** One tensor read in place as a [rows, cols] matrix; valid until this file is closed. */
+        public MappedTensor mapped(String name, int rows, int cols) {
+            Entry e = entries.get(name);
+            if (e == null) throw Printable.error(path + ": no tensor named " + name);
+            if ((long) rows * cols != e.elements()) throw new IllegalArgumentException(name + " has " + e.elements() + " elements, not " + rows + " × " + cols);
+            return MappedTensor.of(data.asSlice(e.begin(), e.end() - e.begin()), e.dtype().encoding, rows, cols);
         }
 
         @Override

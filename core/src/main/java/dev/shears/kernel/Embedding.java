@@ -1,5 +1,7 @@
 package dev.shears.kernel;
 
+import dev.shears.tensor.Tensor;
+
 /** Token embedding lookup, as {@code torch.nn.Embedding}. */
 public final class Embedding {
     private Embedding() {
@@ -16,6 +18,21 @@ public final class Embedding {
             int id = tokens[t];
             if (id < 0 || id >= vocab) throw new IllegalArgumentException("token id " + id + " at position " + t + " is outside the vocabulary [0, " + vocab + ")");
             System.arraycopy(table, id * dim, out, t * dim, dim);
+        }
+    }
+
+    /**
+     * The same lookup from a table wherever it lives (heap or mapped file): rows widened to fp32.
+     *
+     * @param out   [tokens.length, table.cols()], overwritten
+     * @param table [vocabSize, dim]
+     */
+    public static void forward(float[] out, int[] tokens, Tensor table) {
+        int dim = table.cols();
+        for (int t = 0; t < tokens.length; t++) {
+            int id = tokens[t];
+            if (id < 0 || id >= table.rows()) throw new IllegalArgumentException("token id " + id + " at position " + t + " is outside the vocabulary [0, " + table.rows() + ")");
+            table.read(id, 0, dim, out, t * dim);
         }
     }
 

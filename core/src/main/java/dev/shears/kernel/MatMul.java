@@ -1,6 +1,8 @@
 package dev.shears.kernel;
 
+import dev.shears.tensor.DenseTensor;
 import dev.shears.tensor.Parallel;
+import dev.shears.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -29,6 +31,10 @@ import java.util.Arrays;
  * <p>Generation ({@code rows} ≤ {@value #SKINNY_ROWS} in {@link #forward}) is memory-bound: it takes a
  * matrix–vector path instead, dot products along inDim with vector accumulators reduced in a fixed
  * lane order, split over blocks of output rows (again bit-identical for any thread count).
+ *
+ * <p>Weights may be a {@link Tensor} mapped from a file in bf16, f16 or Q8_0: they are widened to fp32
+ * while B is packed (and, in the matrix–vector path, four rows at a time into a per-thread buffer), so
+ * every product sums the same floats in the same order as on the widened copy: the same bits.
  */
 public final class MatMul {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -70,15 +76,37 @@ public final class MatMul {
      * @param bias [outDim], or null for none
      */
     public static void forward(float[] out, float[] x, float[] weight, float[] bias, int rows, int inDim, int outDim) {
+        check(weight, outDim, inDim, "weight");
+        forward(out, x, weight, null, bias, rows, inDim, outDim);
+    }
+
+    /** {@code out = x · weightᵀ} with the weight wherever it lives (heap or mapped file). */
+    public static void forward(float[] out, float[] x, Tensor weight, int rows, int inDim, int outDim) {
+        forward(out, x, weight, null, rows, inDim, outDim);
+    }
+
+    /**
+     * {@code out = x · weightᵀ (+ bias)} with the weight wherever it lives (heap or mapped file).
+     *
+     * @param weight [outDim, inDim]
+     * @param bias   [outDim], or null for none
+     */
+    public static void forward(float[] out, float[] x, Tensor weight, float[] bias, int rows, int inDim, int outDim) {
+        check(weight, outDim, inDim);
+        if (weight instanceof DenseTensor d) forward(out, x, d.values(), null, bias, rows, inDim, outDim);
+        else forward(out, x, null, weight, bias, rows, inDim, outDim);
+    }
+
+    /** The weight is {@code weight} when on the heap, else {@code mapped}. */
+    private static void forward(float[] out, float[] x, float[] weight, Tensor mapped, float[] bias, int rows, int inDim, int outDim) {
         check(out, rows, outDim, "out");
         check(x, rows, inDim, "x");
-        check(weight, outDim, inDim, "weight");
         if (bias != null && bias.length < outDim) throw new IllegalArgumentException("bias has " + bias.length + " < " + outDim + " elements");
         if (rows <= SKINNY_ROWS) {
-            skinnyForward(out, x, weight, bias, rows, inDim, outDim);
+            skinnyForward(out, x, weight, mapped, bias, rows, inDim, outDim);
             return;
         }
-        new Gemm(rows, outDim, inDim, x, inDim, 1, weight, inDim, true, out, false, bias).run();
+        new Gemm(rows, outDim, inDim, x, inDim, 1, weight, mapped, inDim, true, out, false, bias).run();
     }
 
     /**
@@ -89,10 +117,21 @@ public final class MatMul {
      * @param weight [outDim, inDim]
      */
     public static void backwardInput(float[] dX, float[] dOut, float[] weight, int rows, int inDim, int outDim) {
+        check(weight, outDim, inDim, "weight");
+        backwardInput(dX, dOut, weight, null, rows, inDim, outDim);
+    }
+
+    /** {@link #backwardInput(float[], float[], float[], int, int, int)} with the weight wherever it lives. */
+    public static void backwardInput(float[] dX, float[] dOut, Tensor weight, int rows, int inDim, int outDim) {
+        check(weight, outDim, inDim);
+        if (weight instanceof DenseTensor d) backwardInput(dX, dOut, d.values(), null, rows, inDim, outDim);
+        else backwardInput(dX, dOut, null, weight, rows, inDim, outDim);
+    }
+
+    private static void backwardInput(float[] dX, float[] dOut, float[] weight, Tensor mapped, int rows, int inDim, int outDim) {
         check(dX, rows, inDim, "dX");
         check(dOut, rows, outDim, "dOut");
-        check(weight, outDim, inDim, "weight");
-        new Gemm(rows, inDim, outDim, dOut, outDim, 1, weight, inDim, false, dX, true, null).run();
+        new Gemm(rows, inDim, outDim, dOut, outDim, 1, weight, mapped, inDim, false, dX, true, null).run();
     }
 
     /**
@@ -107,7 +146,13 @@ public final class MatMul {
         check(dWeight, outDim, inDim, "dWeight");
         check(dOut, rows, outDim, "dOut");
         check(x, rows, inDim, "x");
-        new Gemm(outDim, inDim, rows, dOut, 1, outDim, x, inDim, false, dWeight, true, null).run();
+        new Gemm(outDim, inDim, rows, dOut, 1, outDim, x, null, inDim, false, dWeight, true, null).run();
+    }
+
+    private static void check(Tensor weight, int outDim, int inDim) {
+        if (weight.rows() != outDim || weight.cols() != inDim) {
+            throw new IllegalArgumentException("weight is " + weight.rows() + " × " + weight.cols() + ", needs " + outDim + " × " + inDim);
+        }
     }
 
     private static void check(float[] a, int rows, int cols, String name) {
@@ -120,9 +165,10 @@ public final class MatMul {
     /**
      * {@code C[M,N] (+)= A[M,K]·B[K,N]} with A(m,k) = {@code a[m·aRs + k·aKs]}, B(k,n) = {@code b[n·ldb + k]}
      * when {@code bT} (a weight read as its transpose) or {@code b[k·ldb + n]}, and C dense with row
-     * stride N.
+     * stride N. A weight not on the heap is {@code mapped} instead of {@code b} (same indexing, read
+     * through {@link Tensor#read} while packing).
      */
-    private record Gemm(int m, int n, int k, float[] a, int aRs, int aKs, float[] b, int ldb, boolean bT,
+    private record Gemm(int m, int n, int k, float[] a, int aRs, int aKs, float[] b, Tensor mapped, int ldb, boolean bT,
                         float[] c, boolean accumulate, float[] bias) {
         void run() {
             if (m == 0 || n == 0) return;
@@ -190,7 +236,9 @@ public final class MatMul {
             for (int jr = n0, p = 0; jr < n1; jr += NR, p++) {
                 int nv = Math.min(NR, n1 - jr);
                 int base = p * KC * NR;
-                if (bT) {
+                if (mapped != null) {
+                    packMapped(dst, base, pc, kc, jr, nv);
+                } else if (bT) {
                     int j = 0;
                     for (; j + 4 <= nv; j += 4) {
                         int s0 = (jr + j) * ldb + pc, s1 = s0 + ldb, s2 = s1 + ldb, s3 = s2 + ldb;
@@ -220,6 +268,26 @@ public final class MatMul {
                         System.arraycopy(b, (pc + kk) * ldb + jr, dst, d, nv);
                         Arrays.fill(dst, d + nv, d + NR, 0f);
                     }
+                }
+            }
+        }
+
+        /** {@link #packB}'s panel from a mapped weight: rows widened into a per-thread buffer (bT) or straight into the panel. */
+        private void packMapped(float[] dst, int base, int pc, int kc, int jr, int nv) {
+            if (bT) {
+                float[] row = SCRATCH.get().row;
+                for (int j = 0; j < nv; j++) {
+                    mapped.read(jr + j, pc, kc, row, 0);
+                    for (int kk = 0, d = base + j; kk < kc; kk++, d += NR) dst[d] = row[kk];
+                }
+                if (nv < NR) {
+                    for (int kk = 0; kk < kc; kk++) Arrays.fill(dst, base + kk * NR + nv, base + kk * NR + NR, 0f);
+                }
+            } else {
+                for (int kk = 0; kk < kc; kk++) {
+                    int d = base + kk * NR;
+                    mapped.read(pc + kk, jr, nv, dst, d);
+                    Arrays.fill(dst, d + nv, d + NR, 0f);
                 }
             }
         }
@@ -298,17 +366,30 @@ public final class MatMul {
 
     // ---------------------------------------------------------------- matrix–vector path
 
-    private static void skinnyForward(float[] out, float[] x, float[] weight, float[] bias, int rows, int inDim, int outDim) {
+    /** The weight is {@code weight} when on the heap, else {@code mapped}, whose rows are widened four at a time. */
+    private static void skinnyForward(float[] out, float[] x, float[] weight, Tensor mapped, float[] bias, int rows, int inDim, int outDim) {
         if (rows == 0 || outDim == 0) return;
         Parallel.forEach(ceilDiv(outDim, SKINNY_BLOCK), t -> {
-            float[] lanes = SCRATCH.get().lanes;
+            Scratch s = SCRATCH.get();
+            float[] lanes = s.lanes;
+            float[] w = mapped == null ? weight : s.rows(4 * inDim);
             int o1 = Math.min(outDim, (t + 1) * SKINNY_BLOCK);
             int o = t * SKINNY_BLOCK;
             for (; o + 4 <= o1; o += 4) {
-                for (int r = 0; r < rows; r++) dot4(out, r * outDim + o, x, r * inDim, weight, o * inDim, inDim, lanes);
+                int wOff = o * inDim;
+                if (mapped != null) {
+                    for (int j = 0; j < 4; j++) mapped.read(o + j, 0, inDim, w, j * inDim);
+                    wOff = 0;
+                }
+                for (int r = 0; r < rows; r++) dot4(out, r * outDim + o, x, r * inDim, w, wOff, inDim, lanes);
             }
             for (; o < o1; o++) {
-                for (int r = 0; r < rows; r++) out[r * outDim + o] = dot(x, r * inDim, weight, o * inDim, inDim, lanes);
+                int wOff = o * inDim;
+                if (mapped != null) {
+                    mapped.read(o, 0, inDim, w, 0);
+                    wOff = 0;
+                }
+                for (int r = 0; r < rows; r++) out[r * outDim + o] = dot(x, r * inDim, w, wOff, inDim, lanes);
             }
             if (bias != null) {
                 for (int r = 0; r < rows; r++) {
@@ -375,5 +456,14 @@ public final class MatMul {
         final float[] a = new float[KC * MR];
         final float[] c = new float[MR * NR];
         final float[] lanes = new float[L];
+        /** One row of a mapped weight, widened ({@link Gemm#packMapped}). */
+        final float[] row = new float[KC];
+        private float[] rows = new float[0];
+
+        /** A buffer for widened rows of a mapped weight, grown on demand. */
+        float[] rows(int length) {
+            if (rows.length < length) rows = new float[length];
+            return rows;
+        }
     }
 }

@@ -114,7 +114,7 @@ public final class Transformer {
         float[] dX = g.residual;
 
         java.util.Arrays.fill(g.norm, 0, rows * dim, 0f);
-        MatMul.backwardInput(g.norm, g.logits, w.get(LM_HEAD), rows, dim, c.vocabSize());
+        MatMul.backwardInput(g.norm, g.logits, w.tensor(LM_HEAD), rows, dim, c.vocabSize());
         MatMul.backwardWeight(grads.get(LM_HEAD), g.logits, activations.finalNorm, rows, dim, c.vocabSize());
         java.util.Arrays.fill(dX, 0, rows * dim, 0f);
         RmsNorm.backward(dX, grads.get(FINAL_NORM), g.norm, activations.residual, w.get(FINAL_NORM), activations.finalRstd, rows, dim, count);
@@ -124,7 +124,7 @@ public final class Transformer {
         }
 
         if (masks.isActive()) {
-            Embedding.forward(g.norm, tokens, w.get(EMBEDDING), dim);
+            Embedding.forward(g.norm, tokens, w.tensor(EMBEDDING));
             GateScale.backward(dX, g.norm, rows, dim, 1, masks.hidden(), dMasks.hidden());
         }
         Embedding.backward(grads.get(EMBEDDING), dX, tokens, dim);
@@ -148,15 +148,15 @@ public final class Transformer {
             blockBackward(g.block, dX, a.ffnOut, rows, dim, masks, dMasks, gated ? masks.ffnLayers()[l] : 1f, gated ? dMasks.ffnLayers() : null, l);
             float[] hidden = gated ? a.gatedHidden : a.hidden;
             java.util.Arrays.fill(g.hidden, 0, rows * ffn, 0f);
-            MatMul.backwardInput(g.hidden, g.block, w.get(DOWN, l), rows, ffn, dim);
+            MatMul.backwardInput(g.hidden, g.block, w.tensor(DOWN, l), rows, ffn, dim);
             MatMul.backwardWeight(grads.get(DOWN, l), g.block, hidden, rows, ffn, dim);
             if (gated) GateScale.backward(g.hidden, a.hidden, rows, ffn, 1, masks.ffn(l), dMasks.ffn(l));
             java.util.Arrays.fill(g.gate, 0, rows * ffn, 0f);
             java.util.Arrays.fill(g.up, 0, rows * ffn, 0f);
             SwiGlu.backward(g.gate, g.up, g.hidden, a.gate, a.up, rows * ffn);
             java.util.Arrays.fill(g.norm, 0, rows * dim, 0f);
-            MatMul.backwardInput(g.norm, g.gate, w.get(GATE, l), rows, dim, ffn);
-            MatMul.backwardInput(g.norm, g.up, w.get(UP, l), rows, dim, ffn);
+            MatMul.backwardInput(g.norm, g.gate, w.tensor(GATE, l), rows, dim, ffn);
+            MatMul.backwardInput(g.norm, g.up, w.tensor(UP, l), rows, dim, ffn);
             MatMul.backwardWeight(grads.get(GATE, l), g.gate, a.ffnNorm, rows, dim, ffn);
             MatMul.backwardWeight(grads.get(UP, l), g.up, a.ffnNorm, rows, dim, ffn);
             RmsNorm.backward(dX, grads.get(FFN_NORM, l), g.norm, a.middle, w.get(FFN_NORM, l), a.ffnRstd, rows, dim, count);
@@ -169,7 +169,7 @@ public final class Transformer {
                     gated ? dMasks.attentionLayers() : null, l);
             float[] context = gated ? a.gatedContext : a.context;
             java.util.Arrays.fill(g.context, 0, rows * qWidth, 0f);
-            MatMul.backwardInput(g.context, g.block, w.get(OUTPUT, l), rows, qWidth, dim);
+            MatMul.backwardInput(g.context, g.block, w.tensor(OUTPUT, l), rows, qWidth, dim);
             MatMul.backwardWeight(grads.get(OUTPUT, l), g.block, context, rows, qWidth, dim);
             if (gated) GateScale.backward(g.context, a.context, rows, shape.numHeads(), hd, masks.heads(l), dMasks.heads(l));
             java.util.Arrays.fill(g.query, 0, rows * qWidth, 0f);
@@ -188,9 +188,9 @@ public final class Transformer {
                 addColumnSums(grads.get(VALUE_BIAS, l), g.value, rows, kvWidth);
             }
             java.util.Arrays.fill(g.norm, 0, rows * dim, 0f);
-            MatMul.backwardInput(g.norm, g.query, w.get(QUERY, l), rows, dim, qWidth);
-            MatMul.backwardInput(g.norm, g.key, w.get(KEY, l), rows, dim, kvWidth);
-            MatMul.backwardInput(g.norm, g.value, w.get(VALUE, l), rows, dim, kvWidth);
+            MatMul.backwardInput(g.norm, g.query, w.tensor(QUERY, l), rows, dim, qWidth);
+            MatMul.backwardInput(g.norm, g.key, w.tensor(KEY, l), rows, dim, kvWidth);
+            MatMul.backwardInput(g.norm, g.value, w.tensor(VALUE, l), rows, dim, kvWidth);
             MatMul.backwardWeight(grads.get(QUERY, l), g.query, a.attentionNorm, rows, dim, qWidth);
             MatMul.backwardWeight(grads.get(KEY, l), g.key, a.attentionNorm, rows, dim, kvWidth);
             MatMul.backwardWeight(grads.get(VALUE, l), g.value, a.attentionNorm, rows, dim, kvWidth);
@@ -237,7 +237,7 @@ public final class Transformer {
 
     private static void embed(Model model, int[] tokens, float[] x, MaskSet masks) {
         int dim = model.config().dim();
-        Embedding.forward(x, tokens, model.weights().get(EMBEDDING), dim);
+        Embedding.forward(x, tokens, model.weights().tensor(EMBEDDING));
         if (masks.isActive()) scaleColumns(x, tokens.length, dim, masks.hidden());
     }
 
@@ -263,13 +263,13 @@ public final class Transformer {
             int kvWidth = shape.numKvHeads() * hd;
             norm(a.attentionNorm, a.attentionRstd, x, w.get(ATTENTION_NORM, l), rows, c, masks);
             if (c.attentionBias()) {
-                MatMul.forward(a.query, a.attentionNorm, w.get(QUERY, l), w.get(QUERY_BIAS, l), rows, dim, qWidth);
-                MatMul.forward(a.key, a.attentionNorm, w.get(KEY, l), w.get(KEY_BIAS, l), rows, dim, kvWidth);
-                MatMul.forward(a.value, a.attentionNorm, w.get(VALUE, l), w.get(VALUE_BIAS, l), rows, dim, kvWidth);
+                MatMul.forward(a.query, a.attentionNorm, w.tensor(QUERY, l), w.get(QUERY_BIAS, l), rows, dim, qWidth);
+                MatMul.forward(a.key, a.attentionNorm, w.tensor(KEY, l), w.get(KEY_BIAS, l), rows, dim, kvWidth);
+                MatMul.forward(a.value, a.attentionNorm, w.tensor(VALUE, l), w.get(VALUE_BIAS, l), rows, dim, kvWidth);
             } else {
-                MatMul.forward(a.query, a.attentionNorm, w.get(QUERY, l), rows, dim, qWidth);
-                MatMul.forward(a.key, a.attentionNorm, w.get(KEY, l), rows, dim, kvWidth);
-                MatMul.forward(a.value, a.attentionNorm, w.get(VALUE, l), rows, dim, kvWidth);
+                MatMul.forward(a.query, a.attentionNorm, w.tensor(QUERY, l), rows, dim, qWidth);
+                MatMul.forward(a.key, a.attentionNorm, w.tensor(KEY, l), rows, dim, kvWidth);
+                MatMul.forward(a.value, a.attentionNorm, w.tensor(VALUE, l), rows, dim, kvWidth);
             }
             Rope.forward(a.query, rows, seqLen, startPos, shape.numHeads(), hd, acts.rope);
             Rope.forward(a.key, rows, seqLen, startPos, shape.numKvHeads(), hd, acts.rope);
@@ -294,7 +294,7 @@ public final class Transformer {
             }
             float[] context = gated ? a.gatedContext : a.context;
             if (gated) gateInto(context, a.context, rows, shape.numHeads(), hd, masks.heads(l));
-            MatMul.forward(a.attentionOut, context, w.get(OUTPUT, l), rows, qWidth, dim);
+            MatMul.forward(a.attentionOut, context, w.tensor(OUTPUT, l), rows, qWidth, dim);
             addBlock(x, a.attentionOut, rows, dim, masks, gated ? masks.attentionLayers()[l] : 1f);
         }
         if (acts.mode == Activations.Mode.TRAINING) System.arraycopy(x, 0, a.middle, 0, rows * dim);
@@ -302,12 +302,12 @@ public final class Transformer {
         if (shape.hasFfn()) {
             int ffn = shape.ffnDim();
             norm(a.ffnNorm, a.ffnRstd, x, w.get(FFN_NORM, l), rows, c, masks);
-            MatMul.forward(a.gate, a.ffnNorm, w.get(GATE, l), rows, dim, ffn);
-            MatMul.forward(a.up, a.ffnNorm, w.get(UP, l), rows, dim, ffn);
+            MatMul.forward(a.gate, a.ffnNorm, w.tensor(GATE, l), rows, dim, ffn);
+            MatMul.forward(a.up, a.ffnNorm, w.tensor(UP, l), rows, dim, ffn);
             SwiGlu.forward(a.hidden, a.gate, a.up, rows * ffn);
             float[] hidden = gated ? a.gatedHidden : a.hidden;
             if (gated) gateInto(hidden, a.hidden, rows, ffn, 1, masks.ffn(l));
-            MatMul.forward(a.ffnOut, hidden, w.get(DOWN, l), rows, ffn, dim);
+            MatMul.forward(a.ffnOut, hidden, w.tensor(DOWN, l), rows, ffn, dim);
             addBlock(x, a.ffnOut, rows, dim, masks, gated ? masks.ffnLayers()[l] : 1f);
         }
     }
@@ -319,7 +319,7 @@ public final class Transformer {
         float[] x = acts.residual;
         if (firstRow != 0) System.arraycopy(x, firstRow * dim, x, 0, count * dim);
         norm(acts.finalNorm, acts.finalRstd, x, model.weights().get(FINAL_NORM), count, c, masks);
-        MatMul.forward(acts.logits, acts.finalNorm, model.weights().get(LM_HEAD), count, dim, c.vocabSize());
+        MatMul.forward(acts.logits, acts.finalNorm, model.weights().tensor(LM_HEAD), count, dim, c.vocabSize());
     }
 
     private static void norm(float[] out, float[] rstd, float[] x, float[] weight, int rows, ModelConfig c, MaskSet masks) {
