@@ -37,14 +37,20 @@ final class InfoCommand implements Runnable {
 
     @Override
     public void run() {
-        Model loaded = ModelLoader.load(model.model);
-        ObjectNode info = describe(loaded.config());
+        ModelConfig config;
+        String dtype;
+        try (Model opened = ModelLoader.open(model.model)) { // headers only: the weights stay unread in their files
+            config = opened.config();
+            dtype = opened.weights().tensor(TensorRole.EMBEDDING).encoding().name().toLowerCase(Locale.ROOT);
+        }
+        ObjectNode info = describe(config);
+        info.put("memoryDtype", dtype).put("weightBytes", weightBytes(config, dtype));
         info.put("model", model.model.toString()).put("format", ModelLoader.format(model.model));
         ModelSource.tokenizer(model.model, Optional.ofNullable(model.tokenizer)).ifPresent(t -> info.put("tokenizerVocabSize", t.vocabSize()));
         if (json) {
             spec.commandLine().getOut().println(Json.text(info));
         } else {
-            spec.commandLine().getOut().println(text(loaded.config(), info));
+            spec.commandLine().getOut().println(text(config, info));
         }
     }
 
@@ -60,8 +66,13 @@ final class InfoCommand implements Runnable {
         ObjectNode byRole = n.putObject("paramsByRole");
         for (Map.Entry<TensorRole, Long> e : parametersByRole(c).entrySet()) byRole.put(e.getKey().name().toLowerCase(Locale.ROOT), e.getValue());
         n.put("params", c.parameterCount());
-        n.put("memoryDtype", "f32");
         return n;
+    }
+
+    /** Bytes of the weights in their file's dtype (matrices; norms and biases are counted at the same width). */
+    private static long weightBytes(ModelConfig c, String dtype) {
+        return dev.shears.tensor.Encoding.valueOf(dtype.toUpperCase(Locale.ROOT)).bytes(c.parameterCount() / 32 * 32)
+                + 4L * (c.parameterCount() % 32);
     }
 
     static Map<TensorRole, Long> parametersByRole(ModelConfig c) {
@@ -77,7 +88,8 @@ final class InfoCommand implements Runnable {
     private static String text(ModelConfig c, ObjectNode info) {
         StringBuilder s = new StringBuilder();
         s.append(String.format(Locale.ROOT, "%s (%s, %s)%n", info.path("model").asText(), c.architecture().hfClass, info.path("format").asText()));
-        s.append(String.format(Locale.ROOT, "  parameters   %,d (fp32 %.1f MB)%n", c.parameterCount(), c.parameterCount() * 4 / 1e6));
+        s.append(String.format(Locale.ROOT, "  parameters   %,d (%s %.1f MB in the file, fp32 %.1f MB)%n", c.parameterCount(), info.path("memoryDtype").asText(),
+                info.path("weightBytes").asLong() / 1e6, c.parameterCount() * 4 / 1e6));
         s.append(String.format(Locale.ROOT, "  dim %d, head dim %d, vocabulary %d, context %d, %s embeddings%s%n", c.dim(), c.headDim(), c.vocabSize(),
                 c.maxSeqLen(), c.tiedEmbeddings() ? "tied" : "untied", c.attentionBias() ? ", q/k/v biases" : ""));
         s.append(String.format(Locale.ROOT, "  RoPE theta %.0f, scaling %s; RMSNorm eps %.1e%n", c.ropeTheta(), info.path("ropeScaling").asText(), c.normEps()));

@@ -1,6 +1,7 @@
 package dev.shears.cli;
 
 import dev.shears.ShearsException;
+import dev.shears.recipe.MemoryPlan;
 import dev.shears.tensor.Parallel;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -13,7 +14,7 @@ import java.io.UncheckedIOException;
 /** The {@code shears} command line. */
 @Command(name = "shears", mixinStandardHelpOptions = true, version = "shears 0.1.0",
         description = "Prune a LLaMA-family model to the shape you choose, heal it, and measure what it kept.",
-        subcommands = {DemoCommand.class, InfoCommand.class, PerplexityCommand.class, GenerateCommand.class, DataCommand.class, TrainCommand.class,
+        subcommands = {DemoCommand.class, InfoCommand.class, InitCommand.class, PerplexityCommand.class, GenerateCommand.class, DataCommand.class, TrainCommand.class,
                 PruneCommand.class, ShearCommand.class, PipelineCommand.class, EvalCommand.class, ExportCommand.class,
                 BenchCommand.class,
                 CommandLine.HelpCommand.class},
@@ -64,6 +65,11 @@ public final class Main implements Runnable {
             if (cause instanceof ShearsException) {
                 err.println("shears: error: " + cause.getMessage());
                 return 2;
+            }
+            if (cause instanceof OutOfMemoryError) {
+                err.println("shears: error: out of memory (" + cause.getMessage() + ") with a heap limit of " + MemoryPlan.gigabytes(Runtime.getRuntime().maxMemory())
+                        + "; nothing was left half-written. " + MemoryPlan.HOW_TO_RAISE);
+                return 1;
             }
             boolean verbose = System.getenv("SHEARS_DEBUG") != null || parseResult.hasMatchedOption("--verbose");
             err.println("shears: internal error: " + cause + (verbose ? "" : " (run with --verbose for the stack trace)"));

@@ -129,6 +129,9 @@ final class PruneCommand implements Runnable {
     @Option(names = "--json", description = "Print one JSON object on stdout.")
     boolean json;
 
+    @Option(names = "--dtype", paramLabel = "TYPE", description = "The child's dtype: f32, f16 or bf16 (default: the parent's; f16 for a Q8_0 GGUF parent).")
+    String dtype;
+
     @Spec
     CommandSpec spec;
 
@@ -137,7 +140,7 @@ final class PruneCommand implements Runnable {
         PruneStage stage = new PruneStage(layers, heads, ffn, hidden, target, targetConfig == null ? "" : targetConfig.toString(), dropLayers,
                 dropAttention, dropFfn, headMode, multipleOf, nonUniform, importance, layerImportance,
                 calibration == null ? "" : calibration.toString(), samples, seqLen, seed, angularSpan, vocab, vocabSize,
-                vocabCorpus == null ? "" : vocabCorpus.toString(), keepTokens, keepSeenCharacters);
+                vocabCorpus == null ? "" : vocabCorpus.toString(), keepTokens, keepSeenCharacters, dtype == null ? "" : dtype);
         PruneRun.Result r = stage.run(model, Optional.ofNullable(tokenizer), out, Path.of(""), Optional.ofNullable(scores))
                 .run(ProgressBar.stderr(), m -> System.err.println("prune: " + m));
         ObjectNode summary = summary(r);

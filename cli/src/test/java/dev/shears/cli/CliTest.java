@@ -35,12 +35,12 @@ class CliTest {
 
     @Test
     void everyCommandHasHelpWithExamples() {
-        for (String command : new String[] {"demo", "info", "perplexity", "generate", "train", "bench", "data", "eval", "prune", "shear", "pipeline", "export"}) {
+        for (String command : new String[] {"demo", "info", "init", "perplexity", "generate", "train", "bench", "data", "eval", "prune", "shear", "pipeline", "export"}) {
             Run r = shears(command, "--help");
             assertEquals(0, r.code(), command);
             assertTrue(r.out().contains("Usage: shears " + command), command + ": " + r.out());
         }
-        for (String command : new String[] {"demo", "info", "perplexity", "generate", "train", "eval", "prune", "shear", "export"}) {
+        for (String command : new String[] {"demo", "info", "init", "perplexity", "generate", "train", "eval", "prune", "shear", "export"}) {
             assertTrue(shears(command, "--help").out().contains("Examples:"), command);
         }
         for (String[] sub : new String[][] {{"data", "prepare"}, {"pipeline", "run"}, {"pipeline", "check"}, {"bench", "forward"}, {"bench", "train"}}) {

@@ -142,6 +142,38 @@ public final class AtomicFiles {
         }
     }
 
+    /** Fills a folder. */
+    @FunctionalInterface
+    public interface FolderContent {
+        void writeTo(Path folder) throws IOException;
+    }
+
+    /**
+     * Builds an output folder under a temporary sibling name ({@code .NAME.partial-*}) and renames it into
+     * place only when complete, so a crash or an error never leaves a half-written model where the output
+     * should be. The target must be missing or empty (an empty folder is replaced).
+     */
+    public static void writeFolder(Path out, FolderContent content) {
+        Path target = out.toAbsolutePath().normalize();
+        if (!isMissingOrEmpty(target)) throw new ShearsException(out + ": already exists and is not empty; choose another --out");
+        Path tmp = null;
+        try {
+            Files.createDirectories(target.getParent());
+            tmp = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".partial-");
+            content.writeTo(tmp);
+            readableByAll(tmp);
+            if (!isMissingOrEmpty(target)) throw new ShearsException(out + ": was filled by someone else while it was being written");
+            Files.deleteIfExists(target);
+            move(tmp, target);
+        } catch (IOException e) {
+            deleteTreeQuietly(tmp);
+            throw new ShearsException(out + ": cannot write: " + e.getMessage(), e);
+        } catch (RuntimeException | Error e) {
+            if (tmp != null) deleteTreeQuietly(tmp);
+            throw e;
+        }
+    }
+
     /** Whether an output folder can be written without losing anything: it does not exist, or holds nothing. */
     public static boolean isMissingOrEmpty(Path dir) {
         if (!Files.exists(dir)) return true;

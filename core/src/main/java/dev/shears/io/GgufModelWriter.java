@@ -5,6 +5,9 @@ import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
 import dev.shears.model.RopeScaling;
 import dev.shears.model.TensorRole;
+import dev.shears.tensor.DenseTensor;
+import dev.shears.tensor.SlicedTensor;
+import dev.shears.tensor.Tensor;
 
 import java.nio.file.Path;
 import java.util.Optional;
@@ -133,20 +136,20 @@ public final class GgufModelWriter {
     private static void tensor(GgufWriter w, Model model, Options options, TensorRole role, int layer) {
         ModelConfig c = model.config();
         int[] shape = role.shape(c, layer);
-        float[] values = model.weights().get(role, layer);
+        Tensor values = model.weights().tensor(role, layer);
         if (GgufModel.interleavedRope(c) && role.perLayer) {
             LayerShape s = c.layer(layer);
-            int cols = role.rank() == 2 ? shape[1] : 1;
-            switch (role) {
-                case QUERY, QUERY_BIAS -> {
-                    values = values.clone();
-                    RopeLayout.halvesToInterleaved(values, s.numHeads(), c.headDim(), cols);
-                }
-                case KEY, KEY_BIAS -> {
-                    values = values.clone();
-                    RopeLayout.halvesToInterleaved(values, s.numKvHeads(), c.headDim(), cols);
-                }
-                default -> { }
+            int heads = switch (role) {
+                case QUERY, QUERY_BIAS -> s.numHeads();
+                case KEY, KEY_BIAS -> s.numKvHeads();
+                default -> 0;
+            };
+            if (heads > 0 && role.rank() == 2) {
+                values = SlicedTensor.rows(values, RopeLayout.halvesRows(heads, c.headDim()));
+            } else if (heads > 0) {
+                float[] bias = values.toArray();
+                RopeLayout.halvesToInterleaved(bias, heads, c.headDim(), 1);
+                values = DenseTensor.vector(bias);
             }
         }
         GgufType type = GgufType.F32;

@@ -1,5 +1,8 @@
 package dev.shears.io;
 
+import dev.shears.tensor.DenseTensor;
+import dev.shears.tensor.Tensor;
+
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -26,7 +29,7 @@ public final class GgufWriter {
     private record Value(int type, int elementType, Object value) {
     }
 
-    private record Entry(String name, int[] shape, GgufType type, float[] values) {
+    private record Entry(String name, int[] shape, GgufType type, Tensor values) {
     }
 
     private final Map<String, Value> metadata = new LinkedHashMap<>();
@@ -93,11 +96,27 @@ public final class GgufWriter {
      * @param values row-major, {@code product(shape)} elements; not copied
      */
     public GgufWriter tensor(String name, int[] shape, GgufType type, float[] values) {
+        int cols = shape.length == 0 ? 0 : shape[shape.length - 1];
+        if (cols == 0 || values.length % cols != 0) {
+            throw new IllegalArgumentException("tensor " + name + ": shape " + Arrays.toString(shape) + " does not fit " + values.length + " elements");
+        }
+        return tensor(name, shape, type, new DenseTensor(values, values.length / cols, cols));
+    }
+
+    /**
+     * Adds a tensor whose rows (the innermost dimension) are read one at a time while the file is
+     * written, wherever they live.
+     *
+     * @param shape outermost first (the file stores it innermost first)
+     */
+    public GgufWriter tensor(String name, int[] shape, GgufType type, Tensor values) {
         if (!type.isSupported()) throw new IllegalArgumentException("cannot write tensor " + name + " as " + type + " (F32, F16, BF16 and Q8_0 are supported)");
         if (shape.length < 1 || shape.length > 4) throw new IllegalArgumentException("tensor " + name + " has " + shape.length + " dimensions (1 to 4 allowed)");
         long n = 1;
         for (int d : shape) n *= d;
-        if (n != values.length) throw new IllegalArgumentException("tensor " + name + ": shape " + Arrays.toString(shape) + " holds " + n + " elements, got " + values.length);
+        if (n != values.size() || values.cols() != shape[shape.length - 1]) {
+            throw new IllegalArgumentException("tensor " + name + ": shape " + Arrays.toString(shape) + " holds " + n + " elements, got " + values.rows() + " × " + values.cols());
+        }
         if (shape[shape.length - 1] % type.blockSize != 0) {
             throw new IllegalArgumentException("tensor " + name + ": rows of " + shape[shape.length - 1] + " are not a multiple of the " + type + " block size " + type.blockSize);
         }
@@ -134,23 +153,28 @@ public final class GgufWriter {
             header.string(t.name()).i32(t.shape().length);
             for (int d = t.shape().length - 1; d >= 0; d--) header.i64(t.shape()[d]);
             header.i32(t.type().id).i64(offset);
-            offset = align(offset + t.type().bytes(t.values().length), alignment);
+            offset = align(offset + t.type().bytes(t.values().size()), alignment);
         }
         header.pad(alignment);
         for (Entry t : tensors.values()) {
-            switch (t.type()) {
-                case F32 -> {
-                    for (float v : t.values()) header.i32(Float.floatToRawIntBits(v));
+            float[] row = new float[t.values().cols()];
+            for (int r = 0; r < t.values().rows(); r++) {
+                t.values().read(r, 0, row.length, row, 0);
+                switch (t.type()) {
+                    case F32 -> {
+                        for (float v : row) header.i32(Float.floatToRawIntBits(v));
+                    }
+                    case F16 -> {
+                        for (float v : row) header.i16(DType.F16.encode(v));
+                    }
+                    case BF16 -> {
+                        for (float v : row) header.i16(DType.BF16.encode(v));
+                    }
+                    case Q8_0 -> quantizeQ8_0(row, header);
+                    default -> throw new AssertionError(t.type());
                 }
-                case F16 -> {
-                    for (float v : t.values()) header.i16(DType.F16.encode(v));
-                }
-                case BF16 -> {
-                    for (float v : t.values()) header.i16(DType.BF16.encode(v));
-                }
-                case Q8_0 -> quantizeQ8_0(t.values(), header);
-                default -> throw new AssertionError(t.type());
             }
+            t.values().release();
             header.pad(alignment);
         }
         header.flush();

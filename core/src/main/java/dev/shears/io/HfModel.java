@@ -30,8 +30,8 @@ import java.util.Set;
 public final class HfModel {
     public static final String WEIGHTS = "model.safetensors";
     public static final String INDEX = "model.safetensors.index.json";
-    /** Default shard size when writing (HF's save_pretrained uses 5 GB; smaller shards suit 24 GB machines). */
-    public static final long DEFAULT_SHARD_BYTES = 2L << 30;
+    /** Default shard size when writing: 5 GB, as HF's {@code save_pretrained}. */
+    public static final long DEFAULT_SHARD_BYTES = 5_000_000_000L;
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private HfModel() {
@@ -146,17 +146,23 @@ public final class HfModel {
         write(model, dir, DType.F32, DEFAULT_SHARD_BYTES);
     }
 
+    /**
+     * Writes a model folder in {@code dtype}, in shards of at most {@code maxShardBytes} (a tensor larger
+     * than that gets a shard of its own) with an index when there are several. Tensors are streamed
+     * row by row from wherever they live, so writing needs one row of memory; each file is written
+     * to a temporary name and all are moved into place together, weights before the config.
+     */
     public static void write(Model model, Path dir, DType dtype, long maxShardBytes) {
         ModelConfig c = model.config();
-        List<TensorData> tensors = new ArrayList<>();
-        model.weights().forEach((role, layer, values) -> tensors.add(new TensorData(HfNames.name(role, layer), role.shape(c, layer), values)));
-        tensors.sort(java.util.Comparator.comparing(TensorData::name));
-        List<List<TensorData>> shards = new ArrayList<>();
+        List<NamedTensor> tensors = new ArrayList<>();
+        model.weights().forEachTensor((role, layer, t) -> tensors.add(new NamedTensor(HfNames.name(role, layer), role.shape(c, layer), t)));
+        tensors.sort(java.util.Comparator.comparing(NamedTensor::name));
+        List<List<NamedTensor>> shards = new ArrayList<>();
         shards.add(new ArrayList<>());
         long current = 0;
         long total = 0;
-        for (TensorData t : tensors) {
-            long bytes = (long) t.values().length * dtype.bytes;
+        for (NamedTensor t : tensors) {
+            long bytes = t.tensor().size() * dtype.bytes;
             total += bytes;
             if (current > 0 && current + bytes > maxShardBytes) {
                 shards.add(new ArrayList<>());
@@ -179,13 +185,13 @@ public final class HfModel {
                     String file = String.format("model-%05d-of-%05d.safetensors", i + 1, shards.size());
                     batch.add(dir.resolve(file), Safetensors.content(shards.get(i), dtype, meta));
                     written.add(file);
-                    for (TensorData t : shards.get(i)) map.put(t.name(), file);
+                    for (NamedTensor t : shards.get(i)) map.put(t.name(), file);
                 }
                 String indexText = index.toPrettyString() + "\n";
                 batch.add(dir.resolve(INDEX), out -> out.write(indexText.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
                 written.add(INDEX);
             }
-            String configText = HfConfig.toJson(c, dtype == DType.F32 ? "float32" : dtype == DType.F16 ? "float16" : "bfloat16").toPrettyString() + "\n";
+            String configText = HfConfig.toJson(c, dtype.torchName).toPrettyString() + "\n";
             batch.add(dir.resolve("config.json"), out -> out.write(configText.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
             batch.commit();
         }

@@ -2,6 +2,7 @@ package dev.shears.io;
 
 import dev.shears.ShearsException;
 import dev.shears.model.Model;
+import dev.shears.model.ModelConfig;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,6 +36,13 @@ public final class ModelLoader {
         if (name.endsWith(".bin")) return Llama2cModel.read(path);
         if (name.equals("config.json")) return HfModel.open(path.toAbsolutePath().getParent());
         throw new ShearsException(path + ": unknown model format (expected a Hugging Face folder, a .gguf or a llama2.c .bin file)");
+    }
+
+    /** A model's config, from its headers alone (the weights stay unread). */
+    public static ModelConfig config(Path path) {
+        try (Model opened = open(path)) {
+            return opened.config();
+        }
     }
 
     /** A short name of the format, for reports. */

@@ -35,6 +35,14 @@ public final class RopeLayout {
         return order;
     }
 
+    /** The inverse of {@link #interleavedRows}: the halves row stored at each interleaved row (for writing). */
+    public static int[] halvesRows(int heads, int headDim) {
+        int[] toInterleaved = interleavedRows(heads, headDim);
+        int[] order = new int[toInterleaved.length];
+        for (int r = 0; r < order.length; r++) order[toInterleaved[r]] = r;
+        return order;
+    }
+
     private static void permute(float[] w, int heads, int headDim, int cols, boolean toHalves) {
         int half = headDim / 2;
         float[] head = new float[headDim * cols];

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.tensor.MappedTensor;
+import dev.shears.tensor.Tensor;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -202,26 +203,30 @@ public final class Safetensors {
      * @param metadata the {@code __metadata__} strings (e.g. {"format": "pt"})
      */
     public static void write(Path path, List<TensorData> tensors, DType dtype, Map<String, String> metadata) {
-        AtomicFiles.write(path, content(tensors, dtype, metadata));
+        AtomicFiles.write(path, content(tensors.stream().map(TensorData::named).toList(), dtype, metadata));
     }
 
-    /** The bytes of a file of these tensors, for {@link AtomicFiles}. */
-    public static AtomicFiles.Content content(List<TensorData> tensors, DType dtype, Map<String, String> metadata) {
-        List<TensorData> sorted = new ArrayList<>(tensors);
-        sorted.sort(Comparator.comparing(TensorData::name));
+    /**
+     * The bytes of a file of these tensors, for {@link AtomicFiles}: the header first (every size is
+     * known from the shapes), then each tensor streamed one row at a time in {@code dtype}, so writing
+     * holds one row, whatever the tensors' size and wherever they live.
+     */
+    public static AtomicFiles.Content content(List<NamedTensor> tensors, DType dtype, Map<String, String> metadata) {
+        List<NamedTensor> sorted = new ArrayList<>(tensors);
+        sorted.sort(Comparator.comparing(NamedTensor::name));
         ObjectNode header = JSON.createObjectNode();
         if (!metadata.isEmpty()) {
             ObjectNode meta = header.putObject("__metadata__");
             metadata.forEach(meta::put);
         }
         long offset = 0;
-        for (TensorData t : sorted) {
+        for (NamedTensor t : sorted) {
             if (t.name().equals("__metadata__") || header.has(t.name())) throw new IllegalArgumentException("two tensors are named " + t.name());
             ObjectNode e = header.putObject(t.name());
             e.put("dtype", dtype.safetensorsName);
             var shape = e.putArray("shape");
             for (int d : t.shape()) shape.add(d);
-            long bytes = (long) t.values().length * dtype.bytes;
+            long bytes = t.tensor().size() * dtype.bytes;
             e.putArray("data_offsets").add(offset).add(offset + bytes);
             offset += bytes;
         }
@@ -234,13 +239,19 @@ public final class Safetensors {
             out.write(length.array());
             out.write(headerBytes);
             ByteBuffer buffer = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
-            for (TensorData t : sorted) {
-                for (float v : t.values()) {
-                    if (buffer.remaining() < 4) flush(buffer, out);
-                    int bits = dtype.encode(v);
-                    if (dtype.bytes == 4) buffer.putInt(bits);
-                    else buffer.putShort((short) bits);
+            for (NamedTensor t : sorted) {
+                Tensor tensor = t.tensor();
+                float[] row = new float[tensor.cols()];
+                for (int r = 0; r < tensor.rows(); r++) {
+                    tensor.read(r, 0, row.length, row, 0);
+                    for (float v : row) {
+                        if (buffer.remaining() < 4) flush(buffer, out);
+                        int bits = dtype.encode(v);
+                        if (dtype.bytes == 4) buffer.putInt(bits);
+                        else buffer.putShort((short) bits);
+                    }
                 }
+                tensor.release();
             }
             flush(buffer, out);
         };

@@ -1,5 +1,7 @@
 package dev.shears.io;
 
+import dev.shears.tensor.DenseTensor;
+
 /**
  * A named tensor in fp32 with its shape, as read from or written to a file.
  *
@@ -12,6 +14,11 @@ public record TensorData(String name, int[] shape, float[] values) {
         long n = 1;
         for (int d : shape) n *= d;
         if (n != values.length) throw new IllegalArgumentException(name + ": shape holds " + n + " elements, got " + values.length);
+    }
+
+    /** The same values as a tensor to write. */
+    public NamedTensor named() {
+        return new NamedTensor(name, shape, DenseTensor.vector(values));
     }
 
 }

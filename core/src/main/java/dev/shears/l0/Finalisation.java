@@ -149,7 +149,7 @@ public final class Finalisation {
 
     /** The finalised model: plan, deterministic gates, folding, slicing. */
     public static Model finalise(Model parent, L0Gates gates, PruningPlan plan) {
-        return Slicer.slice(fold(parent, masks(gates, plan)), plan);
+        return Slicer.slice(fold(parent, masks(gates, plan)), plan).dense();
     }
 
     private static void keep(double[] values, double[] scores, int offset, int[] kept) {

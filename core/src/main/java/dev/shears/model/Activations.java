@@ -52,6 +52,8 @@ public final class Activations {
         public final float[] up;
         /** [B*T, ffnDim] */
         public final float[] hidden;
+        /** [dim]: where norm weight gradients go when only gate gradients are wanted. */
+        final float[] discarded;
 
         Gradients(ModelConfig c, int rows) {
             int q = c.maxHeads() * c.headDim();
@@ -68,6 +70,7 @@ public final class Activations {
             gate = new float[rows * ffn];
             up = new float[rows * ffn];
             hidden = new float[rows * ffn];
+            discarded = new float[c.dim()];
         }
     }
 
@@ -139,6 +142,10 @@ public final class Activations {
     }
 
     private Activations(ModelConfig config, int batchSize, int seqLen, Mode mode) {
+        this(config, batchSize, seqLen, mode, mode == Mode.TRAINING ? config.numLayers() : 1);
+    }
+
+    private Activations(ModelConfig config, int batchSize, int seqLen, Mode mode, int layerSets) {
         if (batchSize < 1 || seqLen < 1) throw new IllegalArgumentException("batch " + batchSize + " × seqLen " + seqLen);
         this.mode = mode;
         this.batchSize = batchSize;
@@ -149,7 +156,7 @@ public final class Activations {
         finalRstd = new float[rows];
         logits = new float[Math.multiplyExact(rows, config.vocabSize())];
         rope = new RopeTable(config.ropeScaling().inverseFrequencies(config.headDim(), config.ropeTheta()));
-        layers = new Layer[mode == Mode.TRAINING ? config.numLayers() : 1];
+        layers = new Layer[layerSets];
         for (int l = 0; l < layers.length; l++) layers[l] = new Layer(config, rows, batchSize, seqLen, mode);
         gradients = mode == Mode.TRAINING ? new Gradients(config, rows) : null;
     }
@@ -162,9 +169,17 @@ public final class Activations {
         return new Activations(config, batchSize, seqLen, Mode.TRAINING);
     }
 
-    /** The buffers of layer {@code l} (shared by all layers in inference mode). */
+    /**
+     * Training buffers for one layer at a time ({@link Transformer#layerForward} then
+     * {@link Transformer#layerBackward} of the same layer): memory for one layer, whatever the depth.
+     */
+    public static Activations forLayerwise(ModelConfig config, int batchSize, int seqLen) {
+        return new Activations(config, batchSize, seqLen, Mode.TRAINING, 1);
+    }
+
+    /** The buffers of layer {@code l} (one set shared by all layers in inference and layerwise modes). */
     public Layer layer(int l) {
-        return layers[mode == Mode.TRAINING ? l : 0];
+        return layers[layers.length == 1 ? 0 : l];
     }
 
     /** The backward buffers; training mode only. */

@@ -187,8 +187,8 @@ public final class ModelWeights implements AutoCloseable {
 
     private static float[] dense(Tensor t, TensorRole role, int layer) {
         if (t instanceof DenseTensor d) return d.values();
-        throw new IllegalStateException(where(role, layer) + " is mapped from its file in " + t.encoding()
-                + "; widen the weights first (ModelWeights.copy)");
+        throw new IllegalStateException(where(role, layer) + " is not an array on the heap (it is read through a "
+                + t.getClass().getSimpleName() + "); widen the weights first (Model.dense)");
     }
 
     private static String where(TensorRole role, int layer) {

@@ -8,6 +8,8 @@ import dev.shears.kernel.RmsNorm;
 import dev.shears.kernel.Rope;
 import dev.shears.kernel.SwiGlu;
 
+import java.util.Optional;
+
 import static dev.shears.model.TensorRole.*;
 
 /**
@@ -104,33 +106,82 @@ public final class Transformer {
      * @param dMasks gate gradients with the shape of {@code masks} (ignored when masks are NONE)
      */
     public static void backward(Model model, int[] tokens, Activations activations, MaskSet masks, ModelWeights grads, MaskSet dMasks) {
-        if (activations.mode != Activations.Mode.TRAINING) throw new IllegalArgumentException("backward needs training activations");
-        ModelConfig c = model.config();
-        ModelWeights w = model.weights();
-        Activations.Gradients g = activations.gradients();
-        int rows = activations.rows();
-        int dim = c.dim();
-        int count = normCount(c, masks);
-        float[] dX = g.residual;
-
-        java.util.Arrays.fill(g.norm, 0, rows * dim, 0f);
-        MatMul.backwardInput(g.norm, g.logits, w.tensor(LM_HEAD), rows, dim, c.vocabSize());
-        MatMul.backwardWeight(grads.get(LM_HEAD), g.logits, activations.finalNorm, rows, dim, c.vocabSize());
-        java.util.Arrays.fill(dX, 0, rows * dim, 0f);
-        RmsNorm.backward(dX, grads.get(FINAL_NORM), g.norm, activations.residual, w.get(FINAL_NORM), activations.finalRstd, rows, dim, count);
-
-        for (int l = c.numLayers() - 1; l >= 0; l--) {
-            layerBackward(model, l, activations, masks, grads, dMasks, count);
-        }
-
-        if (masks.isActive()) {
-            Embedding.forward(g.norm, tokens, w.tensor(EMBEDDING));
-            GateScale.backward(dX, g.norm, rows, dim, 1, masks.hidden(), dMasks.hidden());
-        }
-        Embedding.backward(grads.get(EMBEDDING), dX, tokens, dim);
+        Optional<ModelWeights> dW = Optional.of(grads);
+        headBackward(model, activations, masks, dW);
+        for (int l = model.config().numLayers() - 1; l >= 0; l--) layerBackward(model, l, activations, masks, dW, dMasks);
+        embedBackward(model, tokens, activations, masks, dW, dMasks);
     }
 
-    private static void layerBackward(Model model, int l, Activations acts, MaskSet masks, ModelWeights grads, MaskSet dMasks, int count) {
+    // ---------------------------------------------------------------- one layer at a time
+    // The forward and backward above, cut at layer boundaries, for passes that touch one layer's
+    // weights at a time (streamed calibration over a model larger than memory): the residual stream
+    // enters and leaves each piece in activations.residual (forward) and gradients().residual
+    // (backward). With Activations.forLayerwise one set of layer buffers serves every layer, so a
+    // layer's backward must follow its own forward. Same kernels, same order: the same bits.
+
+    /** The embedding lookup (and hidden gates) into {@code acts.residual}. */
+    public static void embed(Model model, int[] tokens, Activations acts, MaskSet masks) {
+        embed(model, tokens, acts.residual, masks);
+    }
+
+    /** Layer {@code l} on {@code acts.residual}, in place, keeping what its backward reads. */
+    public static void layerForward(Model model, int l, Activations acts, MaskSet masks) {
+        layer(model, l, acts, acts.batchSize, acts.seqLen, 0, null, masks);
+    }
+
+    /** Final norm and LM head on {@code acts.residual}; returns the logits buffer. */
+    public static float[] headForward(Model model, Activations acts, MaskSet masks) {
+        head(model, acts, 0, acts.rows(), masks);
+        return acts.logits;
+    }
+
+    /**
+     * From {@code gradients().logits} to the gradient of the residual stream leaving the last layer,
+     * in {@code gradients().residual}.
+     *
+     * @param grads weight gradients to accumulate into, or empty for none (gate gradients only)
+     */
+    public static void headBackward(Model model, Activations acts, MaskSet masks, Optional<ModelWeights> grads) {
+        if (acts.mode != Activations.Mode.TRAINING) throw new IllegalArgumentException("backward needs training activations");
+        ModelConfig c = model.config();
+        ModelWeights w = model.weights();
+        Activations.Gradients g = acts.gradients();
+        int rows = acts.rows();
+        int dim = c.dim();
+        java.util.Arrays.fill(g.norm, 0, rows * dim, 0f);
+        MatMul.backwardInput(g.norm, g.logits, w.tensor(LM_HEAD), rows, dim, c.vocabSize());
+        if (grads.isPresent()) MatMul.backwardWeight(grads.get().get(LM_HEAD), g.logits, acts.finalNorm, rows, dim, c.vocabSize());
+        java.util.Arrays.fill(g.residual, 0, rows * dim, 0f);
+        RmsNorm.backward(g.residual, dNorm(grads, FINAL_NORM, -1, g), g.norm, acts.residual, w.get(FINAL_NORM), acts.finalRstd, rows, dim,
+                normCount(c, masks));
+    }
+
+    /**
+     * Layer {@code l}'s backward on {@code gradients().residual}, in place, after its forward.
+     *
+     * @param grads weight gradients to accumulate into, or empty for none (gate gradients only)
+     */
+    public static void layerBackward(Model model, int l, Activations acts, MaskSet masks, Optional<ModelWeights> grads, MaskSet dMasks) {
+        layerBackward(model, l, acts, masks, grads, dMasks, normCount(model.config(), masks));
+    }
+
+    /** The embedding's backward: hidden gate gradients and, with {@code grads}, the table's. */
+    public static void embedBackward(Model model, int[] tokens, Activations acts, MaskSet masks, Optional<ModelWeights> grads, MaskSet dMasks) {
+        ModelConfig c = model.config();
+        Activations.Gradients g = acts.gradients();
+        if (masks.isActive()) {
+            Embedding.forward(g.norm, tokens, model.weights().tensor(EMBEDDING));
+            GateScale.backward(g.residual, g.norm, acts.rows(), c.dim(), 1, masks.hidden(), dMasks.hidden());
+        }
+        if (grads.isPresent()) Embedding.backward(grads.get().get(EMBEDDING), g.residual, tokens, c.dim());
+    }
+
+    /** A norm's weight gradient, or a scratch row when only gate gradients are wanted. */
+    private static float[] dNorm(Optional<ModelWeights> grads, TensorRole role, int layer, Activations.Gradients g) {
+        return grads.isPresent() ? grads.get().get(role, layer) : g.discarded;
+    }
+
+    private static void layerBackward(Model model, int l, Activations acts, MaskSet masks, Optional<ModelWeights> grads, MaskSet dMasks, int count) {
         ModelConfig c = model.config();
         ModelWeights w = model.weights();
         LayerShape shape = c.layer(l);
@@ -149,7 +200,7 @@ public final class Transformer {
             float[] hidden = gated ? a.gatedHidden : a.hidden;
             java.util.Arrays.fill(g.hidden, 0, rows * ffn, 0f);
             MatMul.backwardInput(g.hidden, g.block, w.tensor(DOWN, l), rows, ffn, dim);
-            MatMul.backwardWeight(grads.get(DOWN, l), g.block, hidden, rows, ffn, dim);
+            if (grads.isPresent()) MatMul.backwardWeight(grads.get().get(DOWN, l), g.block, hidden, rows, ffn, dim);
             if (gated) GateScale.backward(g.hidden, a.hidden, rows, ffn, 1, masks.ffn(l), dMasks.ffn(l));
             java.util.Arrays.fill(g.gate, 0, rows * ffn, 0f);
             java.util.Arrays.fill(g.up, 0, rows * ffn, 0f);
@@ -157,9 +208,9 @@ public final class Transformer {
             java.util.Arrays.fill(g.norm, 0, rows * dim, 0f);
             MatMul.backwardInput(g.norm, g.gate, w.tensor(GATE, l), rows, dim, ffn);
             MatMul.backwardInput(g.norm, g.up, w.tensor(UP, l), rows, dim, ffn);
-            MatMul.backwardWeight(grads.get(GATE, l), g.gate, a.ffnNorm, rows, dim, ffn);
-            MatMul.backwardWeight(grads.get(UP, l), g.up, a.ffnNorm, rows, dim, ffn);
-            RmsNorm.backward(dX, grads.get(FFN_NORM, l), g.norm, a.middle, w.get(FFN_NORM, l), a.ffnRstd, rows, dim, count);
+            if (grads.isPresent()) MatMul.backwardWeight(grads.get().get(GATE, l), g.gate, a.ffnNorm, rows, dim, ffn);
+            if (grads.isPresent()) MatMul.backwardWeight(grads.get().get(UP, l), g.up, a.ffnNorm, rows, dim, ffn);
+            RmsNorm.backward(dX, dNorm(grads, FFN_NORM, l, g), g.norm, a.middle, w.get(FFN_NORM, l), a.ffnRstd, rows, dim, count);
         }
 
         if (shape.hasAttention()) {
@@ -170,7 +221,7 @@ public final class Transformer {
             float[] context = gated ? a.gatedContext : a.context;
             java.util.Arrays.fill(g.context, 0, rows * qWidth, 0f);
             MatMul.backwardInput(g.context, g.block, w.tensor(OUTPUT, l), rows, qWidth, dim);
-            MatMul.backwardWeight(grads.get(OUTPUT, l), g.block, context, rows, qWidth, dim);
+            if (grads.isPresent()) MatMul.backwardWeight(grads.get().get(OUTPUT, l), g.block, context, rows, qWidth, dim);
             if (gated) GateScale.backward(g.context, a.context, rows, shape.numHeads(), hd, masks.heads(l), dMasks.heads(l));
             java.util.Arrays.fill(g.query, 0, rows * qWidth, 0f);
             java.util.Arrays.fill(g.key, 0, rows * kvWidth, 0f);
@@ -183,18 +234,18 @@ public final class Transformer {
             Rope.backward(g.query, rows, seqLen, 0, shape.numHeads(), hd, acts.rope);
             Rope.backward(g.key, rows, seqLen, 0, shape.numKvHeads(), hd, acts.rope);
             if (c.attentionBias()) {
-                addColumnSums(grads.get(QUERY_BIAS, l), g.query, rows, qWidth);
-                addColumnSums(grads.get(KEY_BIAS, l), g.key, rows, kvWidth);
-                addColumnSums(grads.get(VALUE_BIAS, l), g.value, rows, kvWidth);
+                if (grads.isPresent()) addColumnSums(grads.get().get(QUERY_BIAS, l), g.query, rows, qWidth);
+                if (grads.isPresent()) addColumnSums(grads.get().get(KEY_BIAS, l), g.key, rows, kvWidth);
+                if (grads.isPresent()) addColumnSums(grads.get().get(VALUE_BIAS, l), g.value, rows, kvWidth);
             }
             java.util.Arrays.fill(g.norm, 0, rows * dim, 0f);
             MatMul.backwardInput(g.norm, g.query, w.tensor(QUERY, l), rows, dim, qWidth);
             MatMul.backwardInput(g.norm, g.key, w.tensor(KEY, l), rows, dim, kvWidth);
             MatMul.backwardInput(g.norm, g.value, w.tensor(VALUE, l), rows, dim, kvWidth);
-            MatMul.backwardWeight(grads.get(QUERY, l), g.query, a.attentionNorm, rows, dim, qWidth);
-            MatMul.backwardWeight(grads.get(KEY, l), g.key, a.attentionNorm, rows, dim, kvWidth);
-            MatMul.backwardWeight(grads.get(VALUE, l), g.value, a.attentionNorm, rows, dim, kvWidth);
-            RmsNorm.backward(dX, grads.get(ATTENTION_NORM, l), g.norm, a.input, w.get(ATTENTION_NORM, l), a.attentionRstd, rows, dim, count);
+            if (grads.isPresent()) MatMul.backwardWeight(grads.get().get(QUERY, l), g.query, a.attentionNorm, rows, dim, qWidth);
+            if (grads.isPresent()) MatMul.backwardWeight(grads.get().get(KEY, l), g.key, a.attentionNorm, rows, dim, kvWidth);
+            if (grads.isPresent()) MatMul.backwardWeight(grads.get().get(VALUE, l), g.value, a.attentionNorm, rows, dim, kvWidth);
+            RmsNorm.backward(dX, dNorm(grads, ATTENTION_NORM, l, g), g.norm, a.input, w.get(ATTENTION_NORM, l), a.attentionRstd, rows, dim, count);
         }
     }
 

@@ -8,11 +8,11 @@ import dev.shears.model.LayerShape;
 import dev.shears.model.MaskSet;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
-import dev.shears.model.ModelWeights;
 import dev.shears.model.Transformer;
 import dev.shears.progress.Progress;
 
 import java.util.List;
+import java.util.Optional;
 import java.util.SplittableRandom;
 
 /**
@@ -47,18 +47,23 @@ public final class Importance {
         return new ImportanceScores(criterion, new double[c.dim()], heads, ffn, new double[n], new double[n], new double[n], samples);
     }
 
-    /** L2 norm of the weights of each unit, read through the tensor-role table. */
+    /** The mean next-token loss over calibration windows, one layer's weights at a time (see {@link LayerwisePass}). */
+    public static double meanLoss(Model model, List<int[]> windows, Progress progress) {
+        return LayerwisePass.meanLoss(model, windows, progress);
+    }
+
+    /** L2 norm of the weights of each unit, read through the tensor-role table one row at a time (mapped weights stream). */
     static ImportanceScores magnitude(Model model) {
         ModelConfig c = model.config();
         ImportanceScores s = empty(c, Criterion.MAGNITUDE, 0);
-        model.weights().forEach((role, layer, values) -> {
+        model.weights().forEachTensor((role, layer, tensor) -> {
             Axis[] axes = role.axes();
-            int cols = axes.length == 2 ? role.shape(c, layer)[1] : values.length;
-            int rows = axes.length == 2 ? role.shape(c, layer)[0] : 1;
+            float[] row = new float[tensor.cols()];
             double total = 0;
-            for (int r = 0; r < rows; r++) {
-                for (int j = 0; j < cols; j++) {
-                    double sq = (double) values[r * cols + j] * values[r * cols + j];
+            for (int r = 0; r < tensor.rows(); r++) {
+                tensor.read(r, 0, row.length, row, 0);
+                for (int j = 0; j < row.length; j++) {
+                    double sq = (double) row[j] * row[j];
                     total += sq;
                     if (axes.length == 2) {
                         accumulate(s, c, layer, axes[0], r, sq);
@@ -68,6 +73,7 @@ public final class Importance {
                     }
                 }
             }
+            tensor.release();
             if (layer >= 0) {
                 s.layers()[layer] += total;
                 boolean attention = switch (role) {
@@ -126,50 +132,65 @@ public final class Importance {
         return s;
     }
 
+    /**
+     * Data-driven scores from a {@link LayerwisePass}: layers outermost, so one layer's weights are
+     * touched at a time. Taylor saves each layer's input on the way up, then goes down layer by layer,
+     * recomputing that layer's forward from its saved input and back-propagating through it to the
+     * gate gradients alone (no weight gradients exist). Every sum runs over the sequences in order, so
+     * the scores are those of a whole-model forward and backward per sequence, bit for bit.
+     */
     private static ImportanceScores calibrated(Model model, Criterion criterion, List<int[]> calibration, int span, Progress progress) {
         if (calibration.isEmpty()) throw new ShearsException(criterion + " importance needs calibration data");
         ModelConfig c = model.config();
         int seqLen = calibration.getFirst().length - 1;
+        for (int[] sequence : calibration) {
+            if (sequence.length != seqLen + 1) throw new ShearsException("calibration sequences must all have " + (seqLen + 1) + " tokens");
+        }
         if (criterion == Criterion.ANGULAR && (span < 1 || span >= c.numLayers() + 1)) {
             throw new ShearsException("angular distance needs a block of 1.." + c.numLayers() + " layers, got " + span);
         }
-        ImportanceScores s = empty(c, criterion, calibration.size());
-        Activations acts = Activations.forTraining(c, 1, seqLen);
+        int n = calibration.size();
+        int rows = seqLen * c.dim();
+        ImportanceScores s = empty(c, criterion, n);
         boolean taylor = criterion == Criterion.TAYLOR || criterion == Criterion.TAYLOR_SECOND_ORDER;
-        boolean secondOrder = criterion == Criterion.TAYLOR_SECOND_ORDER;
         MaskSet masks = taylor ? MaskSet.ones(c) : MaskSet.NONE;
-        MaskSet dMasks = taylor ? MaskSet.filled(c, 0f) : MaskSet.NONE;
-        ModelWeights grads = taylor ? ModelWeights.zeros(c) : null;
-        int[] input = new int[seqLen];
-        int[] target = new int[seqLen];
-        progress.start("calibrating (" + criterion.name().toLowerCase(java.util.Locale.ROOT) + ")", calibration.size(), "seq");
-        for (int[] sequence : calibration) {
-            if (sequence.length != seqLen + 1) throw new ShearsException("calibration sequences must all have " + (seqLen + 1) + " tokens");
-            System.arraycopy(sequence, 0, input, 0, seqLen);
-            System.arraycopy(sequence, 1, target, 0, seqLen);
-            float[] logits = Transformer.forward(model, input, 1, seqLen, acts, masks);
+        Activations acts = Activations.forLayerwise(c, 1, seqLen);
+        LayerwisePass pass = new LayerwisePass(model, calibration);
+        float[][][] inputs = taylor ? new float[c.numLayers()][n][] : null;
+        double[][] hidden = criterion == Criterion.ACTIVATION ? new double[n][c.dim()] : null;
+        // angular: the last span + 1 layer boundaries of every sequence (boundary k is layer k's input)
+        float[][][] boundaries = criterion == Criterion.ANGULAR ? new float[span + 1][n][] : null;
+        String label = "calibrating (" + criterion.name().toLowerCase(java.util.Locale.ROOT) + ")";
+        pass.forward(acts, masks, (l, i, input, a) -> {
+            Activations.Layer layer = a.layer(l);
             switch (criterion) {
-                case TAYLOR, TAYLOR_SECOND_ORDER -> {
-                    CrossEntropy.forwardBackward(logits, target, seqLen, c.vocabSize(), acts.gradients().logits, 1f);
-                    MaskSet batch = MaskSet.filled(c, 0f);
-                    Transformer.backward(model, input, acts, masks, grads, batch);
-                    addAbsolute(s, c, batch, secondOrder);
+                case TAYLOR, TAYLOR_SECOND_ORDER -> inputs[l][i] = input.clone();
+                case ACTIVATION -> {
+                    addActivations(s, c, l, layer, seqLen, hidden[i]);
+                    addBlockInfluence(s, c, l, input, layer.middle, a.residual, seqLen);
                 }
-                case ACTIVATION -> addActivations(s, c, acts, seqLen);
-                case BLOCK_INFLUENCE -> addBlockInfluence(s, c, acts, seqLen);
-                case ANGULAR -> addAngular(s, c, acts, seqLen, span);
+                case BLOCK_INFLUENCE -> addBlockInfluence(s, c, l, input, layer.middle, a.residual, seqLen);
+                case ANGULAR -> {
+                    if (l == 0) boundaries[0][i] = input.clone();
+                    int k = l + 1;
+                    boundaries[k % (span + 1)][i] = java.util.Arrays.copyOf(a.residual, rows);
+                    if (k >= span) addAngular(s, c, k - span, boundaries[(k - span) % (span + 1)][i], boundaries[k % (span + 1)][i], seqLen);
+                }
                 default -> throw new IllegalStateException(criterion.name());
             }
-            progress.advance(1);
-        }
-        progress.finish();
-        double n = calibration.size();
+        }, progress, label);
+        if (taylor) taylorBackward(model, pass, acts, masks, inputs, s, criterion == Criterion.TAYLOR_SECOND_ORDER, progress);
         switch (criterion) {
-            case ACTIVATION -> sqrtAll(s);
+            case ACTIVATION -> {
+                for (double[] h : hidden) {
+                    for (int j = 0; j < c.dim(); j++) s.hidden()[j] += h[j] * h[j];
+                }
+                sqrtAll(s);
+            }
             case BLOCK_INFLUENCE, ANGULAR -> {
-                scale(s.layers(), 1 / n);
-                scale(s.attentionLayers(), 1 / n);
-                scale(s.ffnLayers(), 1 / n);
+                scale(s.layers(), 1.0 / n);
+                scale(s.attentionLayers(), 1.0 / n);
+                scale(s.ffnLayers(), 1.0 / n);
                 if (criterion == Criterion.ANGULAR) {
                     for (int l = c.numLayers() - span + 1; l < c.numLayers(); l++) s.layers()[l] = Double.POSITIVE_INFINITY;
                 }
@@ -177,6 +198,45 @@ public final class Importance {
             default -> { }
         }
         return s;
+    }
+
+    /**
+     * Taylor's way down: the loss gradient at the top of every sequence, then for each layer from the
+     * last, its forward recomputed from the saved input and its backward to the gate gradients.
+     */
+    private static void taylorBackward(Model model, LayerwisePass pass, Activations acts, MaskSet masks, float[][][] inputs, ImportanceScores s,
+                                       boolean secondOrder, Progress progress) {
+        ModelConfig c = model.config();
+        int n = inputs[0].length;
+        int rows = pass.seqLen() * c.dim();
+        float[][] dResidual = new float[n][];
+        MaskSet[] dMasks = new MaskSet[n];
+        for (int i = 0; i < n; i++) {
+            float[] logits = pass.head(i, acts, masks);
+            CrossEntropy.forwardBackward(logits, pass.target(i), pass.seqLen(), c.vocabSize(), acts.gradients().logits, 1f);
+            Transformer.headBackward(model, acts, masks, Optional.empty());
+            dResidual[i] = java.util.Arrays.copyOf(acts.gradients().residual, rows);
+            dMasks[i] = MaskSet.filled(c, 0f);
+        }
+        progress.start("back-propagating to the gates", c.numLayers(), "layer");
+        for (int l = c.numLayers() - 1; l >= 0; l--) {
+            for (int i = 0; i < n; i++) {
+                System.arraycopy(inputs[l][i], 0, acts.residual, 0, rows);
+                Transformer.layerForward(model, l, acts, masks);
+                System.arraycopy(dResidual[i], 0, acts.gradients().residual, 0, rows);
+                Transformer.layerBackward(model, l, acts, masks, Optional.empty(), dMasks[i]);
+                System.arraycopy(acts.gradients().residual, 0, dResidual[i], 0, rows);
+            }
+            inputs[l] = null;
+            model.weights().release(l);
+            progress.advance(1);
+        }
+        progress.finish();
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(dResidual[i], 0, acts.gradients().residual, 0, rows);
+            Transformer.embedBackward(model, pass.input(i), acts, masks, Optional.empty(), dMasks[i]);
+            addAbsolute(s, c, dMasks[i], secondOrder);
+        }
     }
 
     /**
@@ -203,38 +263,37 @@ public final class Importance {
         return secondOrder ? Math.abs(-g + 0.5 * g * g) : Math.abs(g);
     }
 
-    /** Minitron: per sequence the mean over positions of |activation|, squared and summed (L2 over the batch after sqrt). */
-    private static void addActivations(ImportanceScores s, ModelConfig c, Activations acts, int seqLen) {
+    /**
+     * Minitron, one layer of one sequence: the mean over positions of |activation| per head (L2 over
+     * the head's width), neuron and hidden channel; heads and neurons are squared and summed over
+     * sequences (L2 over the batch after sqrt); hidden channels add up over layers in {@code hidden}
+     * first and are squared per sequence at the end.
+     */
+    private static void addActivations(ImportanceScores s, ModelConfig c, int l, Activations.Layer a, int seqLen, double[] hidden) {
         int dim = c.dim();
         int hd = c.headDim();
-        double[] hidden = new double[dim];
-        for (int l = 0; l < c.numLayers(); l++) {
-            LayerShape shape = c.layer(l);
-            Activations.Layer a = acts.layer(l);
-            if (shape.hasAttention()) {
-                int width = shape.numHeads() * hd;
-                for (int h = 0; h < shape.numHeads(); h++) {
-                    double mean = 0;
-                    for (int t = 0; t < seqLen; t++) {
-                        double norm = 0;
-                        for (int d = 0; d < hd; d++) norm += (double) a.context[t * width + h * hd + d] * a.context[t * width + h * hd + d];
-                        mean += Math.sqrt(norm);
-                    }
-                    mean /= seqLen;
-                    s.heads()[l][h] += mean * mean;
+        LayerShape shape = c.layer(l);
+        if (shape.hasAttention()) {
+            int width = shape.numHeads() * hd;
+            for (int h = 0; h < shape.numHeads(); h++) {
+                double mean = 0;
+                for (int t = 0; t < seqLen; t++) {
+                    double norm = 0;
+                    for (int d = 0; d < hd; d++) norm += (double) a.context[t * width + h * hd + d] * a.context[t * width + h * hd + d];
+                    mean += Math.sqrt(norm);
                 }
-                addMeanAbsColumns(hidden, a.attentionNorm, seqLen, dim);
+                mean /= seqLen;
+                s.heads()[l][h] += mean * mean;
             }
-            if (shape.hasFfn()) {
-                int ffn = shape.ffnDim();
-                double[] neurons = new double[ffn];
-                addMeanAbsColumns(neurons, a.hidden, seqLen, ffn);
-                for (int i = 0; i < ffn; i++) s.ffn()[l][i] += neurons[i] * neurons[i];
-                addMeanAbsColumns(hidden, a.ffnNorm, seqLen, dim);
-            }
+            addMeanAbsColumns(hidden, a.attentionNorm, seqLen, dim);
         }
-        for (int j = 0; j < dim; j++) s.hidden()[j] += hidden[j] * hidden[j];
-        addBlockInfluence(s, c, acts, seqLen);
+        if (shape.hasFfn()) {
+            int ffn = shape.ffnDim();
+            double[] neurons = new double[ffn];
+            addMeanAbsColumns(neurons, a.hidden, seqLen, ffn);
+            for (int i = 0; i < ffn; i++) s.ffn()[l][i] += neurons[i] * neurons[i];
+            addMeanAbsColumns(hidden, a.ffnNorm, seqLen, dim);
+        }
     }
 
     private static void addMeanAbsColumns(double[] into, float[] x, int rows, int cols) {
@@ -243,27 +302,18 @@ public final class Importance {
         }
     }
 
-    /** ShortGPT: 1 − cos(h_in, h_out) averaged over positions, for each layer and sub-layer. */
-    private static void addBlockInfluence(ImportanceScores s, ModelConfig c, Activations acts, int seqLen) {
-        for (int l = 0; l < c.numLayers(); l++) {
-            float[] in = acts.layer(l).input;
-            float[] middle = acts.layer(l).middle;
-            float[] out = l + 1 < c.numLayers() ? acts.layer(l + 1).input : acts.residual;
-            s.layers()[l] += 1 - meanCosine(in, out, seqLen, c.dim());
-            s.attentionLayers()[l] += 1 - meanCosine(in, middle, seqLen, c.dim());
-            s.ffnLayers()[l] += 1 - meanCosine(middle, out, seqLen, c.dim());
-        }
+    /** ShortGPT, one layer of one sequence: 1 − cos(h_in, h_out) averaged over positions, for the layer and each sub-layer. */
+    private static void addBlockInfluence(ImportanceScores s, ModelConfig c, int l, float[] in, float[] middle, float[] out, int seqLen) {
+        s.layers()[l] += 1 - meanCosine(in, out, seqLen, c.dim());
+        s.attentionLayers()[l] += 1 - meanCosine(in, middle, seqLen, c.dim());
+        s.ffnLayers()[l] += 1 - meanCosine(middle, out, seqLen, c.dim());
     }
 
-    /** Gromov et al.: arccos(cos(h_l, h_{l+n}))/π averaged over positions, for each start l. */
-    private static void addAngular(ImportanceScores s, ModelConfig c, Activations acts, int seqLen, int span) {
-        for (int l = 0; l + span <= c.numLayers(); l++) {
-            float[] in = acts.layer(l).input;
-            float[] out = l + span < c.numLayers() ? acts.layer(l + span).input : acts.residual;
-            double sum = 0;
-            for (int t = 0; t < seqLen; t++) sum += Math.acos(Math.max(-1, Math.min(1, cosine(in, out, t, c.dim())))) / Math.PI;
-            s.layers()[l] += sum / seqLen;
-        }
+    /** Gromov et al., one block of one sequence: arccos(cos(h_l, h_{l+n}))/π averaged over positions. */
+    private static void addAngular(ImportanceScores s, ModelConfig c, int l, float[] in, float[] out, int seqLen) {
+        double sum = 0;
+        for (int t = 0; t < seqLen; t++) sum += Math.acos(Math.max(-1, Math.min(1, cosine(in, out, t, c.dim())))) / Math.PI;
+        s.layers()[l] += sum / seqLen;
     }
 
     private static double meanCosine(float[] a, float[] b, int rows, int dim) {

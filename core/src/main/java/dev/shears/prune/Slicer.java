@@ -3,6 +3,10 @@ package dev.shears.prune;
 import dev.shears.model.Axis;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
+import dev.shears.model.ModelWeights;
+import dev.shears.tensor.DenseTensor;
+import dev.shears.tensor.SlicedTensor;
+import dev.shears.tensor.Tensor;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -10,7 +14,9 @@ import java.util.List;
 /**
  * Cuts a model to a {@link PruningPlan}, driven only by the tensor-role table: each dimension of each
  * tensor keeps the indices of its axis (hidden channels, heads × headDim rows, kv heads, neurons,
- * vocabulary rows). Removed layers are dropped and the rest renumbered.
+ * vocabulary rows). Removed layers are dropped and the rest renumbered. The cut matrices are views of
+ * the parent's ({@link SlicedTensor}): nothing is copied until the child is written, streamed row by
+ * row into its file, or widened for training; the parent must stay open while the child is used.
  */
 public final class Slicer {
     private Slicer() {
@@ -20,20 +26,20 @@ public final class Slicer {
         ModelConfig c = parent.config();
         plan.validate(c);
         ModelConfig result = plan.resultConfig(c);
-        Model sliced = Model.zeros(result);
         List<Integer> keptLayers = new ArrayList<>();
         for (int l = 0; l < c.numLayers(); l++) if (plan.layers().get(l).kept()) keptLayers.add(l);
-        sliced.weights().forEach((role, newLayer, values) -> {
+        ModelWeights weights = ModelWeights.of(result, (role, newLayer) -> {
             int oldLayer = role.perLayer ? keptLayers.get(newLayer) : -1;
-            float[] source = parent.weights().get(role, oldLayer);
+            Tensor source = parent.weights().tensor(role, oldLayer);
             Axis[] axes = role.axes();
-            int[] shape = role.shape(c, oldLayer);
-            float[] cut = axes.length == 1
-                    ? IndexSets.gather(source, shape[0], new int[] {0}, kept(plan, c, oldLayer, axes[0]))
-                    : IndexSets.gather(source, shape[1], kept(plan, c, oldLayer, axes[0]), kept(plan, c, oldLayer, axes[1]));
-            sliced.weights().set(role, newLayer, cut);
-        });
-        return sliced;
+            if (axes.length == 1) {
+                int[] kept = kept(plan, c, oldLayer, axes[0]);
+                SlicedTensor cut = new SlicedTensor(source, new int[] {0}, kept);
+                return DenseTensor.vector(cut.toArray());
+            }
+            return new SlicedTensor(source, kept(plan, c, oldLayer, axes[0]), kept(plan, c, oldLayer, axes[1]));
+        }, List.of());
+        return new Model(result, weights);
     }
 
     /** The kept element indices along one axis of one layer. */

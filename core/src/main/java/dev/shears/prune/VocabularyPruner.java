@@ -80,7 +80,7 @@ public final class VocabularyPruner {
 
     /** The model with only the kept embedding and LM-head rows (and BOS/EOS ids remapped). */
     public static Model prune(Model model, KeptVocabulary vocabulary) {
-        return Slicer.slice(model, vocabulary.plan(model.config()));
+        return Slicer.slice(model, vocabulary.plan(model.config())).dense();
     }
 
     private static void keepWithAncestry(Tokenizer t, int id, boolean[] kept, int[] size) {

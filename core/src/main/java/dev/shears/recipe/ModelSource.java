@@ -16,16 +16,24 @@ public final class ModelSource {
     }
 
     /**
+     * Opens a model with its weights mapped where the format allows (see {@link ModelLoader#open}).
+     *
      * @param model     a Hugging Face folder, a {@code .gguf} or a llama2.c {@code .bin}
      * @param tokenizer an explicit tokenizer; otherwise one is looked for in the model's folder
      */
     public static LoadedModel open(Path model, Optional<Path> tokenizer) {
-        Model loaded = ModelLoader.load(model);
-        Tokenizer tok = tokenizer(model, tokenizer).orElseThrow(() -> new ShearsException(model
-                + ": no tokenizer found beside the model; pass --tokenizer FILE (tokenizer.json, tokenizer.model or a llama2.c tokenizer .bin)"));
-        if (tok.vocabSize() > loaded.config().vocabSize()) {
-            throw new ShearsException("the tokenizer has " + tok.vocabSize() + " tokens but the model only " + loaded.config().vocabSize()
-                    + " embeddings: they do not belong together");
+        Model loaded = ModelLoader.open(model);
+        Tokenizer tok;
+        try {
+            tok = tokenizer(model, tokenizer).orElseThrow(() -> new ShearsException(model
+                    + ": no tokenizer found beside the model; pass --tokenizer FILE (tokenizer.json, tokenizer.model or a llama2.c tokenizer .bin)"));
+            if (tok.vocabSize() > loaded.config().vocabSize()) {
+                throw new ShearsException("the tokenizer has " + tok.vocabSize() + " tokens but the model only " + loaded.config().vocabSize()
+                        + " embeddings: they do not belong together");
+            }
+        } catch (RuntimeException e) {
+            loaded.close();
+            throw e;
         }
         return new LoadedModel(loaded, tok, model, ModelLoader.format(model));
     }

@@ -194,7 +194,7 @@ public final class Pipeline {
 
     /** The model shape after each stage, checking every prune target against the shape it will meet. */
     private static List<ModelConfig> simulate(Path file, Optional<Path> model, Optional<Path> tokenizer, List<Stage> stages) {
-        ModelConfig shape = model.map(m -> ModelLoader.load(m).config()).orElse(null);
+        ModelConfig shape = model.map(m -> ModelLoader.config(m)).orElse(null);
         if (model.isPresent() && tokenizer.isEmpty() && TokenizerFiles.find(model.get()).isEmpty() && !"gguf".equals(ModelLoader.format(model.get()))) {
             throw new ShearsException(file + ": model " + model.get() + " has no tokenizer beside it; add 'tokenizer: FILE'");
         }
@@ -245,7 +245,7 @@ public final class Pipeline {
                 log.accept("stage " + s.folder() + ": done earlier, skipped");
                 ObjectNode done = readSummary(dir);
                 boolean through = done.path("passThrough").asBoolean(false);
-                StageResult r = new StageResult(s, dir, ModelLoader.load(through ? current : dir).config(), done.path("seconds").asDouble(), true, done);
+                StageResult r = new StageResult(s, dir, ModelLoader.config(through ? current : dir), done.path("seconds").asDouble(), true, done);
                 results.add(r);
                 onStage.accept(r);
                 if (!through) {
@@ -297,7 +297,7 @@ public final class Pipeline {
                     Path written = e.export(current, dir).run();
                     summary.put("model", current.toString()).put("written", written.toString());
                     passThrough = true;
-                    yield ModelLoader.load(current).config();
+                    yield ModelLoader.config(current);
                 }
                 default -> throw new IllegalStateException(s.kind());
             };

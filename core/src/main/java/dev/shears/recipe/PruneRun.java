@@ -4,8 +4,8 @@ import dev.shears.ShearsException;
 import dev.shears.data.Split;
 import dev.shears.data.TokenDataset;
 import dev.shears.io.AtomicFiles;
+import dev.shears.io.DType;
 import dev.shears.io.HfModel;
-import dev.shears.model.MaskSet;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
 import dev.shears.progress.Progress;
@@ -23,7 +23,6 @@ import dev.shears.prune.PruningPlan;
 import dev.shears.prune.Slicer;
 import dev.shears.prune.TargetParser;
 import dev.shears.tokenizer.Tokenizer;
-import dev.shears.train.Trainer;
 import dev.shears.tokenizer.TokenizerWriter;
 
 import java.io.IOException;
@@ -55,10 +54,11 @@ import java.util.function.Consumer;
  * @param seed          seeds the random criterion
  * @param angularSpan   block length of the angular criterion (0: the number of layers removed)
  * @param vocabulary    vocabulary pruning by token frequency, applied in the same slice
+ * @param dtype         the child's dtype (default: the parent's; f16 for a Q8_0 parent)
  */
 public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetParser.Spec spec, Optional<Criterion> widthCriterion,
                        Optional<Criterion> layerCriterion, Optional<Path> calibration, int samples, int seqLen, Optional<Path> scores, long seed,
-                       int angularSpan, Optional<VocabularyRequest> vocabulary) {
+                       int angularSpan, Optional<VocabularyRequest> vocabulary, Optional<DType> dtype) {
     /**
      * Which vocabulary entries to keep: the most frequent in {@code corpus} (a text file or prepared
      * token folder; the calibration data when absent), plus every special and byte entry and the
@@ -87,8 +87,18 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
     }
 
     public Result run(Progress progress, Consumer<String> log) {
+        try (LoadedModel parent = ModelSource.open(model, tokenizer)) {
+            return run(parent, progress, log);
+        }
+    }
+
+    /**
+     * The parent's weights stay mapped in their dtype: calibration and perplexity run layer by layer
+     * ({@link Importance#meanLoss}), the child is a view of the parent streamed into its folder, which
+     * appears only when complete.
+     */
+    private Result run(LoadedModel parent, Progress progress, Consumer<String> log) {
         long began = System.nanoTime();
-        LoadedModel parent = ModelSource.open(model, tokenizer);
         ModelConfig pc = parent.model().config();
         PruneTarget target = TargetParser.resolve(pc, spec);
         PlanBuilder.check(pc, target);
@@ -107,6 +117,11 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
                     + " criterion needs calibration data: pass --calibration FILE|DIR, or choose magnitude, random or every-k");
         }
 
+        long[] weightBytes = {0};
+        parent.model().weights().forEachTensor((role, layer, t) -> weightBytes[0] += t.bytes());
+        int span = angularSpan > 0 ? angularSpan : Math.max(1, pc.numLayers() - target.numLayers());
+        MemoryPlan.prune(pc, calibration.isPresent() ? samples : 0, seqLen, prunesWidth ? width : Criterion.MAGNITUDE,
+                prunesDepth ? layers : Criterion.EVERY_K, span, weightBytes[0]).check();
         Optional<Path> tokenizerFile = tokenizer.or(() -> TokenizerFiles.find(model));
         if (vocabulary.isPresent() && tokenizerFile.isEmpty()) {
             throw new ShearsException(model + ": vocabulary pruning rewrites the tokenizer file; pass --tokenizer FILE");
@@ -125,7 +140,6 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
             merged = PlanFiles.readScores(scores.get(), pc);
         } else {
             ImportanceScores w = prunesWidth ? Importance.compute(parent.model(), width, windows, seed, 1, progress) : null;
-            int span = angularSpan > 0 ? angularSpan : Math.max(1, pc.numLayers() - target.numLayers());
             boolean explicitOnly = !target.dropLayers().isEmpty() && target.attentionLayersToDrop() == 0 && target.ffnLayersToDrop() == 0;
             Criterion depth = prunesDepth && !explicitOnly ? layers : Criterion.EVERY_K; // every-k: data-free, and unused when nothing is ranked
             ImportanceScores d = prunesDepth || w == null ? Importance.compute(parent.model(), depth, windows, seed, span, progress) : null;
@@ -137,14 +151,18 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
         List<int[]> afterWindows = kept.map(k -> compared.stream().map(k::remap).toList()).orElse(compared);
         Optional<Double> after = afterWindows.isEmpty() ? Optional.empty() : Optional.of(perplexity(pruned, afterWindows, progress));
 
-        HfModel.write(pruned, out);
-        PlanFiles.writePlan(plan, pc, out.resolve(PlanFiles.PLAN));
-        PlanFiles.writeScores(merged, out.resolve(PlanFiles.SCORES));
-        if (kept.isPresent()) {
-            TokenizerWriter.writePruned(parent.tokenizer(), tokenizerFile.get(), kept.get().kept(), out);
-        } else {
-            tokenizerFile.ifPresent(t -> TokenizerFiles.copyInto(t, out));
-        }
+        PruningPlan finalPlan = plan;
+        DType written = dtype.orElse(DType.of(parent.model().weights().tensor(dev.shears.model.TensorRole.EMBEDDING).encoding()));
+        AtomicFiles.writeFolder(out, dir -> {
+            HfModel.write(pruned, dir, written, HfModel.DEFAULT_SHARD_BYTES);
+            PlanFiles.writePlan(finalPlan, pc, dir.resolve(PlanFiles.PLAN));
+            PlanFiles.writeScores(merged, dir.resolve(PlanFiles.SCORES));
+            if (kept.isPresent()) {
+                TokenizerWriter.writePruned(parent.tokenizer(), tokenizerFile.get(), kept.get().kept(), dir);
+            } else {
+                tokenizerFile.ifPresent(t -> TokenizerFiles.copyInto(t, dir));
+            }
+        });
         return new Result(out, pc, pruned.config(), plan, target, width, layers, windows.size(), before, after, kept, afterWindows.size(),
                 (System.nanoTime() - began) / 1e9);
     }
@@ -218,8 +236,8 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
         return windows;
     }
 
-    /** exp of the mean next-token loss over the windows. */
+    /** exp of the mean next-token loss over the windows, one layer's weights at a time. */
     static double perplexity(Model model, List<int[]> windows, Progress progress) {
-        return Math.exp(Trainer.meanLoss(model, windows, MaskSet.NONE, progress));
+        return Math.exp(Importance.meanLoss(model, windows, progress));
     }
 }

@@ -1,6 +1,7 @@
 package dev.shears.recipe;
 
 import dev.shears.ShearsException;
+import dev.shears.io.DType;
 import dev.shears.io.HfConfig;
 import dev.shears.prune.CharacterPolicy;
 import dev.shears.prune.Criterion;
@@ -22,9 +23,9 @@ import java.util.Optional;
 public record PruneStage(Double layers, Double heads, Double ffn, Double hidden, String target, String targetConfig, List<Integer> dropLayers,
                          int dropAttention, int dropFfn, TargetParser.HeadMode headMode, int multipleOf, boolean nonUniform, String importance,
                          String layerImportance, String calibration, int samples, int seqLen, long seed, int angularSpan, Double vocab, Integer vocabSize,
-                         String vocabCorpus, List<String> keepTokens, boolean keepSeenCharacters) {
+                         String vocabCorpus, List<String> keepTokens, boolean keepSeenCharacters, String dtype) {
     public static final PruneStage DEFAULT = new PruneStage(null, null, null, null, "", "", List.of(), 0, 0, TargetParser.HeadMode.GROUPS, 1, false,
-            "", "", "", 32, 128, 1337, 0, null, null, "", List.of(), false);
+            "", "", "", 32, 128, 1337, 0, null, null, "", List.of(), false, "");
 
     public PruneStage {
         dropLayers = dropLayers == null ? List.of() : List.copyOf(dropLayers);
@@ -35,6 +36,8 @@ public record PruneStage(Double layers, Double heads, Double ffn, Double hidden,
         calibration = calibration == null ? "" : calibration;
         vocabCorpus = vocabCorpus == null ? "" : vocabCorpus;
         keepTokens = keepTokens == null ? List.of() : List.copyOf(keepTokens);
+        dtype = dtype == null ? "" : dtype;
+        if (!dtype.isBlank() && DType.parse(dtype).isEmpty()) throw new ShearsException("dtype must be f32, f16 or bf16, got '" + dtype + "'");
         if (vocab != null && vocabSize != null) throw new ShearsException("give vocab (a fraction to remove) or vocabSize, not both");
         if (vocab != null && !(vocab >= 0 && vocab < 1)) throw new ShearsException("vocab " + vocab + ": the fraction to remove must be in [0, 1)");
     }
@@ -68,7 +71,7 @@ public record PruneStage(Double layers, Double heads, Double ffn, Double hidden,
     public PruneRun run(Path model, Optional<Path> tokenizer, Path out, Path base, Optional<Path> scores) {
         return new PruneRun(model, tokenizer, out, spec(base), criterion(importance), criterion(layerImportance),
                 calibration.isBlank() ? Optional.empty() : Optional.of(base.resolve(calibration)), samples, seqLen, scores, seed, angularSpan,
-                vocabulary(base));
+                vocabulary(base), dtype.isBlank() ? Optional.empty() : DType.parse(dtype));
     }
 
     static Optional<Criterion> criterion(String name) {

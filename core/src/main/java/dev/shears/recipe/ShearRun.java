@@ -74,6 +74,7 @@ public final class ShearRun {
             throw new ShearsException("give exactly one of --target SHAPE or --target-config CONFIG.json");
         }
         List<TokenDataset> domains = TrainRun.openDomains(tc);
+        MemoryPlan.training("shearing", ModelLoader.config(Path.of(tc.model())), tc.batchSize(), tc.seqLen()).check();
         Model model = ModelLoader.load(Path.of(tc.model()));
         ModelConfig parent = model.config();
         ShearTarget target = ShearTarget.of(TargetParser.resolve(parent, spec(config)));

@@ -141,7 +141,7 @@ public final class TrainRun {
         double[] reference = new double[domains.size()];
         if (!dbl.enabled()) return reference;
         double[] measured = dbl.referenceModel().isBlank() ? null
-                : Trainer.heldOutLoss(ModelLoader.load(Path.of(dbl.referenceModel())), domains, config.seqLen(), config.evalWindows(), dev.shears.model.MaskSet.NONE);
+                : Trainer.heldOutLoss(ModelLoader.open(Path.of(dbl.referenceModel())), domains, config.seqLen(), config.evalWindows(), dev.shears.model.MaskSet.NONE);
         List<String> missing = new ArrayList<>();
         for (int d = 0; d < domains.size(); d++) {
             Double r = dbl.referenceLosses().get(domains.get(d).name());
@@ -168,8 +168,9 @@ public final class TrainRun {
         if (fromScratch == fromModel) {
             throw new ShearsException("give exactly one of --init CONFIG.json (train from scratch) or --model PATH (continue training)");
         }
+        ModelConfig shape = fromModel ? ModelLoader.config(Path.of(config.model())) : HfConfig.read(Path.of(config.init()));
+        MemoryPlan.training("training", shape, config.batchSize(), config.seqLen()).check();
         if (fromModel) return ModelLoader.load(Path.of(config.model()));
-        ModelConfig shape = HfConfig.read(Path.of(config.init()));
         return ModelInit.initialize(shape, new InitConfig(config.initStd(), true, config.seed()));
     }
 
@@ -177,7 +178,7 @@ public final class TrainRun {
     private static Model loadTeacher(TrainConfig config, Model student) {
         if (!config.distill().enabled()) return null;
         Path path = Path.of(config.distill().teacher());
-        Model teacher = ModelLoader.load(path);
+        Model teacher = ModelLoader.open(path); // forward only: its weights stay mapped in their dtype
         if (teacher.config().vocabSize() != student.config().vocabSize()) {
             throw new ShearsException(path + ": the teacher has " + teacher.config().vocabSize() + " vocabulary entries, the student "
                     + student.config().vocabSize() + "; distillation needs the same vocabulary");

@@ -2,11 +2,12 @@ package dev.shears.tensor;
 
 /**
  * A read-only row-major weight matrix [rows, cols] (a vector is one row): fp32 on the heap
- * ({@link DenseTensor}), or mapped from a model file in the file's own encoding ({@link MappedTensor}),
- * widened to fp32 only as kernels read it. Reading the same elements from either gives the same
- * floats, so kernels give the same bits on both.
+ * ({@link DenseTensor}), mapped from a model file in the file's own encoding ({@link MappedTensor}),
+ * or a view computed row by row from another ({@link SlicedTensor}, random initialisation), widened to
+ * fp32 only as it is read. Reading the same elements from any of them gives the same floats, so
+ * kernels give the same bits on each, and writers stream any of them to a file one row at a time.
  */
-public sealed interface Tensor permits DenseTensor, MappedTensor {
+public interface Tensor {
     int rows();
 
     int cols();

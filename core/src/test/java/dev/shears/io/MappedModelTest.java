@@ -72,9 +72,34 @@ class MappedModelTest {
         HfModel.write(source, folder, DType.BF16, HfModel.DEFAULT_SHARD_BYTES);
         try (Model mapped = HfModel.open(folder)) {
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> mapped.weights().get(dev.shears.model.TensorRole.QUERY, 0));
-            assertTrue(e.getMessage().contains("mapped"), e.getMessage());
+            assertTrue(e.getMessage().contains("MappedTensor"), e.getMessage());
             assertTrue(mapped.dense().weights().isDense());
         }
+    }
+
+    @Test
+    void slicingAMappedParentStreamsTheSameFileAsSlicingInMemory() throws Exception {
+        ModelConfig c = TinyModels.gqa();
+        Path parentDir = dir.resolve("parent");
+        HfModel.write(TinyModels.random(c, 3), parentDir, DType.BF16, HfModel.DEFAULT_SHARD_BYTES);
+        dev.shears.prune.PruningPlan plan = dev.shears.prune.PlanBuilder.build(c,
+                dev.shears.prune.Importance.compute(HfModel.read(parentDir), dev.shears.prune.Criterion.RANDOM, java.util.List.of(), 5, 1,
+                        dev.shears.progress.Progress.SILENT),
+                dev.shears.prune.TargetParser.resolve(c, new dev.shears.prune.TargetParser.Spec(java.util.Map.of("ffn", 0.5, "hidden", 0.25, "heads", 0.5, "layers", 0.34),
+                        java.util.Map.of(), java.util.Optional.empty(), java.util.List.of(), 0, 0, dev.shears.prune.TargetParser.HeadMode.GROUPS, 1, false)));
+        Path streamed = dir.resolve("streamed"), inMemory = dir.resolve("in-memory");
+        try (Model mapped = HfModel.open(parentDir)) {
+            // a small shard size: several shards and an index
+            HfModel.write(dev.shears.prune.Slicer.slice(mapped, plan), streamed, DType.BF16, 2_000);
+        }
+        HfModel.write(dev.shears.prune.Slicer.slice(HfModel.read(parentDir), plan).dense(), inMemory, DType.BF16, 2_000);
+        try (var files = java.nio.file.Files.list(inMemory)) {
+            for (Path f : files.toList()) {
+                assertArrayEquals(java.nio.file.Files.readAllBytes(f), java.nio.file.Files.readAllBytes(streamed.resolve(f.getFileName())), f.getFileName().toString());
+            }
+        }
+        assertTrue(java.nio.file.Files.isRegularFile(streamed.resolve(HfModel.INDEX)));
+        assertTrue(java.nio.file.Files.readString(streamed.resolve("config.json")).contains("\"bfloat16\""));
     }
 
     @ParameterizedTest

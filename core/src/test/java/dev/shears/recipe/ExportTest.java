@@ -66,7 +66,7 @@ class ExportTest {
         new PruneRun(SharedData.require("models/stories260K/hf"), Optional.of(SharedData.require("models/stories260K/tok512.bin")), pruned,
                 new TargetParser.Spec(Map.of("ffn", 0.5, "heads", 0.5), Map.of(), Optional.empty(), List.of(), 0, 0, TargetParser.HeadMode.GROUPS, 1, true),
                 Optional.of(Criterion.ACTIVATION), Optional.empty(), Optional.of(SharedData.require("eval/tinystories/tinystories_val_head.txt")), 8, 64,
-                Optional.empty(), 1, 0, Optional.empty()).run(Progress.SILENT, m -> { });
+                Optional.empty(), 1, 0, Optional.empty(), Optional.empty()).run(Progress.SILENT, m -> { });
         Model model = HfModel.read(pruned);
         assertFalse(model.config().isUniform());
         Model viaGguf = ModelLoader.load(new Export(pruned, Optional.empty(), "gguf", "f32", tmp.resolve("p.gguf"), 1L << 31).run());

@@ -1,0 +1,78 @@
+package dev.shears.recipe;
+
+import dev.shears.ShearsException;
+import dev.shears.io.AtomicFiles;
+import dev.shears.io.DType;
+import dev.shears.io.HfConfig;
+import dev.shears.io.HfModel;
+import dev.shears.model.KnownShape;
+import dev.shears.model.Model;
+import dev.shears.model.ModelConfig;
+import dev.shears.model.ModelWeights;
+import dev.shears.tensor.RandomTensor;
+import dev.shears.tokenizer.Tokenizer;
+import dev.shears.tokenizer.TokenizerLoader;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * {@code shears init}: a checkpoint of a given shape with seeded random weights (matrices uniform with
+ * standard deviation {@value #STD}, norms 1, biases 0), written as a Hugging Face folder in the chosen
+ * dtype, sharded, streamed one row at a time (constant memory at any size), with the tokenizer copied
+ * beside it under its standard name. For sizing hardware before downloading and for testing and
+ * benchmarking at real size.
+ *
+ * @param shape      a published shape, or a config file when empty
+ * @param config     a Hugging Face config.json (when no shape is named)
+ * @param dtype      the weights' dtype in the file
+ * @param tokenizer  copied beside the weights; its vocabulary must fit the model's
+ * @param out        the folder to write (missing or empty)
+ * @param seed       the random seed
+ * @param shardBytes the largest shard
+ */
+public record InitRun(Optional<KnownShape> shape, Optional<Path> config, DType dtype, Optional<Path> tokenizer, Path out, long seed, long shardBytes) {
+    static final double STD = 0.02;
+
+    public InitRun {
+        if (shape.isPresent() == config.isPresent()) throw new ShearsException("give exactly one of --shape NAME (" + KnownShape.names() + ") or --config CONFIG.json");
+        if (shardBytes < 1) throw new ShearsException("--shard-size must be positive, got " + shardBytes);
+    }
+
+    /** What was written. */
+    public record Result(Path out, ModelConfig config, DType dtype, long bytes, double seconds) {
+    }
+
+    public Result run() {
+        long began = System.nanoTime();
+        ModelConfig c = shape.map(s -> s.config).orElseGet(() -> HfConfig.read(config.get()));
+        Optional<Tokenizer> tok = tokenizer.map(TokenizerLoader::load);
+        if (tok.isPresent() && tok.get().vocabSize() > c.vocabSize()) {
+            throw new ShearsException(tokenizer.get() + ": has " + tok.get().vocabSize() + " tokens, more than the model's " + c.vocabSize() + " embeddings");
+        }
+        Model model = random(c, seed);
+        AtomicFiles.writeFolder(out, dir -> {
+            HfModel.write(model, dir, dtype, shardBytes);
+            tokenizer.ifPresent(t -> TokenizerFiles.copyInto(t, dir));
+        });
+        return new Result(out, c, dtype, c.parameterCount() * dtype.bytes, (System.nanoTime() - began) / 1e9);
+    }
+
+    /** A model whose every tensor is a {@link RandomTensor}: nothing is computed until it is read. */
+    static Model random(ModelConfig c, long seed) {
+        long[] next = {seed};
+        ModelWeights weights = ModelWeights.of(c, (role, layer) -> {
+            int[] shape = role.shape(c, layer);
+            int rows = shape.length == 2 ? shape[0] : 1;
+            int cols = shape[shape.length - 1];
+            long tensorSeed = next[0]++;
+            return switch (role) {
+                case ATTENTION_NORM, FFN_NORM, FINAL_NORM -> new RandomTensor(rows, cols, 0, 1f, tensorSeed);
+                case QUERY_BIAS, KEY_BIAS, VALUE_BIAS -> new RandomTensor(rows, cols, 0, 0f, tensorSeed);
+                default -> new RandomTensor(rows, cols, STD, 0f, tensorSeed * 0x2545F4914F6CDD1DL);
+            };
+        }, List.of());
+        return new Model(c, weights);
+    }
+}

@@ -1,0 +1,118 @@
+package dev.shears.recipe;
+
+import dev.shears.ShearsException;
+import dev.shears.model.ModelConfig;
+import dev.shears.prune.Criterion;
+
+import java.util.Locale;
+
+/**
+ * What a command will hold at its peak, estimated from the config and the options before any work:
+ * heap bytes (activations, calibration states, trained weights with their gradients and AdamW
+ * moments) and the mapped weight bytes it touches at once (one layer while streaming). A command
+ * whose heap plan exceeds the heap this JVM may grow to refuses in one line instead of failing
+ * hours in.
+ *
+ * @param what        the work, for the message
+ * @param heapBytes   peak heap
+ * @param mappedBytes mapped weight bytes resident at once
+ */
+public record MemoryPlan(String what, long heapBytes, long mappedBytes) {
+    /** The JVM itself, loaded classes, tokenizers and buffers: a floor under every plan. */
+    static final long BASELINE = 64L << 20;
+    public static final String HOW_TO_RAISE = "Raise the heap with SHEARS_JAVA_OPTS=-Xmx<N>g (the launcher's default is 60% of this machine's memory).";
+
+    /** Refuses when the plan's heap exceeds what this JVM may use. */
+    public MemoryPlan check() {
+        long max = Runtime.getRuntime().maxMemory();
+        if (heapBytes > max) {
+            throw new ShearsException(what + " needs about " + gigabytes(heapBytes) + " of heap but may use " + gigabytes(max)
+                    + " (this machine has " + gigabytes(physicalMemory()) + "). " + HOW_TO_RAISE);
+        }
+        return this;
+    }
+
+    public static String gigabytes(long bytes) {
+        return String.format(Locale.ROOT, "%.1f GB", bytes / 1e9);
+    }
+
+    private static long physicalMemory() {
+        return java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.OperatingSystemMXBean.class).getTotalMemorySize();
+    }
+
+    /** A forward pass over {@code rows} positions with mapped weights (perplexity, evaluation, generation): every layer is touched per pass. */
+    public static MemoryPlan inference(String what, ModelConfig c, int rows, long weightBytes) {
+        return new MemoryPlan(what, BASELINE + vectors(c) + 4 * inferenceActivations(c, rows), weightBytes);
+    }
+
+    /**
+     * One-shot pruning: calibration states of every window at a layer boundary (Taylor also keeps each
+     * layer's inputs and the gradients at the boundary), one layer's training buffers, its mapped weights.
+     */
+    public static MemoryPlan prune(ModelConfig c, int windows, int seqLen, Criterion width, Criterion depth, int angularSpan, long weightBytes) {
+        long boundary = (long) windows * seqLen * c.dim();
+        long floats = boundary + layerwiseActivations(c, seqLen);
+        boolean taylor = isTaylor(width) || isTaylor(depth);
+        if (taylor) floats += (long) c.numLayers() * boundary + boundary + (long) windows * gates(c);
+        if (width == Criterion.ACTIVATION) floats += 2L * windows * c.dim();
+        if (depth == Criterion.ANGULAR) floats += (long) (angularSpan + 1) * boundary;
+        long layerBytes = c.numLayers() == 0 ? 0 : weightBytes / (c.numLayers() + 1);
+        return new MemoryPlan("pruning with " + windows + " calibration windows of " + seqLen + " tokens", BASELINE + vectors(c) + 4 * floats, layerBytes);
+    }
+
+    /**
+     * Training or shearing: fp32 master weights, gradients and two AdamW moments, and every layer's
+     * activations; the refusal names the largest model that would fit beside the same activations.
+     */
+    public static MemoryPlan training(String what, ModelConfig c, int batchSize, int seqLen) {
+        long rows = (long) batchSize * seqLen;
+        long activations = 4 * ((long) c.numLayers() * trainingLayer(c, batchSize, seqLen) + gradientBuffers(c, rows) + 2 * rows * c.dim()
+                + rows * c.vocabSize());
+        long heap = BASELINE + 16 * c.parameterCount() + activations;
+        long fits = Math.max(0, (Runtime.getRuntime().maxMemory() - BASELINE - activations) / 16);
+        return new MemoryPlan(String.format(Locale.ROOT, "%s of %,d parameters (fp32 weights, gradients and AdamW moments: 16 bytes each; about %,d would fit)",
+                what, c.parameterCount(), fits), heap, 0);
+    }
+
+    private static boolean isTaylor(Criterion c) {
+        return c == Criterion.TAYLOR || c == Criterion.TAYLOR_SECOND_ORDER;
+    }
+
+    private static long vectors(ModelConfig c) {
+        return 4L * (2L * c.numLayers() + 1) * c.dim();
+    }
+
+    private static long gates(ModelConfig c) {
+        long n = c.dim() + 2L * c.numLayers();
+        for (int l = 0; l < c.numLayers(); l++) n += c.layer(l).numHeads() + c.layer(l).ffnDim();
+        return n;
+    }
+
+    private static long qWidth(ModelConfig c) {
+        return (long) c.maxHeads() * c.headDim();
+    }
+
+    private static long kvWidth(ModelConfig c) {
+        return (long) c.maxKvHeads() * c.headDim();
+    }
+
+    /** Floats of inference buffers: one layer set shared by all layers, plus the logits. */
+    private static long inferenceActivations(ModelConfig c, long rows) {
+        return rows * (8L * c.dim() + 2 * qWidth(c) + 2 * kvWidth(c) + 3L * c.maxFfnDim() + c.vocabSize());
+    }
+
+    /** Floats of one layer's training buffers (attention probabilities included). */
+    private static long trainingLayer(ModelConfig c, int batchSize, int seqLen) {
+        long rows = (long) batchSize * seqLen;
+        return rows * (6L * c.dim() + 3 * qWidth(c) + 2 * kvWidth(c) + 4L * c.maxFfnDim()) + (long) batchSize * c.maxHeads() * seqLen * seqLen;
+    }
+
+    private static long gradientBuffers(ModelConfig c, long rows) {
+        return rows * (3L * c.dim() + 2 * qWidth(c) + 2 * kvWidth(c) + 3L * c.maxFfnDim() + c.vocabSize());
+    }
+
+    /** Floats of {@code Activations.forLayerwise}: one layer's training buffers and the gradient buffers. */
+    private static long layerwiseActivations(ModelConfig c, int seqLen) {
+        return trainingLayer(c, 1, seqLen) + gradientBuffers(c, seqLen) + 2L * seqLen * c.dim() + (long) seqLen * c.vocabSize();
+    }
+}
