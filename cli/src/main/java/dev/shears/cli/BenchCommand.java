@@ -96,7 +96,8 @@ final class BenchCommand implements Runnable {
 
         @Override
         public void run() {
-            Model m = model != null ? ModelLoader.load(model)
+            // forward reads the weights mapped in their file's dtype, as every inference command does; training needs fp32 copies
+            Model m = model != null ? (mode == ThroughputBenchmark.Mode.FORWARD ? ModelLoader.open(model) : ModelLoader.load(model))
                     : ModelInit.initialize(ModelConfig.uniform(Architecture.LLAMA, dim, layers, heads, kvHeads == null ? heads : kvHeads, dim / heads,
                     ffn, vocab, Math.max(seq, 16), 1e-5f, 10000, false, false), InitConfig.DEFAULT);
             ThroughputBenchmark.Result r = ThroughputBenchmark.run(m, mode, batch, seq, warmup, iterations, ProgressBar.stderr());

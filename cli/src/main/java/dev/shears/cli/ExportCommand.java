@@ -32,13 +32,14 @@ final class ExportCommand implements Runnable {
     @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "hf", description = "hf or gguf.")
     String format;
 
-    @Option(names = "--dtype", paramLabel = "TYPE", defaultValue = "f32", description = "f32, f16, bf16, or q8_0 (gguf only; norms and biases stay f32).")
+    @Option(names = "--dtype", paramLabel = "TYPE", defaultValue = "", showDefaultValue = picocli.CommandLine.Help.Visibility.NEVER,
+            description = "f32, f16, bf16, or q8_0 (gguf only; norms and biases stay f32). Default: the source's dtype (f16 for a q8_0 source as hf).")
     String dtype;
 
     @Option(names = "--out", required = true, paramLabel = "PATH", description = "The folder (hf) or .gguf file to write.")
     Path out;
 
-    @Option(names = "--shard-size", paramLabel = "BYTES", defaultValue = "2147483648", description = "Largest safetensors shard (hf).")
+    @Option(names = "--shard-size", paramLabel = "BYTES", defaultValue = "" + dev.shears.io.HfModel.DEFAULT_SHARD_BYTES, description = "Largest safetensors shard (hf).")
     long shardBytes;
 
     @Option(names = "--json", description = "Print one JSON object on stdout.")
@@ -49,14 +50,15 @@ final class ExportCommand implements Runnable {
 
     @Override
     public void run() {
-        Path written = new Export(model.model, Optional.ofNullable(model.tokenizer), format, dtype, out, shardBytes).run();
+        Export.Written w = new Export(model.model, Optional.ofNullable(model.tokenizer), format, dtype, out, shardBytes).run();
+        Path written = w.path();
         long bytes = size(written);
         if (json) {
-            ObjectNode n = Json.object().put("model", model.model.toString()).put("format", format).put("dtype", dtype)
+            ObjectNode n = Json.object().put("model", model.model.toString()).put("format", format).put("dtype", w.dtype())
                     .put("out", written.toString()).put("bytes", bytes);
             spec.commandLine().getOut().println(Json.text(n));
         } else {
-            spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s (%s, %s, %.2f MB)%n", written, format, dtype, bytes / 1e6);
+            spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s (%s, %s, %.2f MB)%n", written, format, w.dtype(), bytes / 1e6);
             if (format.equalsIgnoreCase("hf") && Stream.of("tokenizer.json", "tokenizer.model", "tokenizer.bin").noneMatch(n -> Files.exists(written.resolve(n)))) {
                 System.err.println("shears: note: no tokenizer file was written (none was given, found beside the model, or convertible from the GGUF); pass --tokenizer FILE");
             }

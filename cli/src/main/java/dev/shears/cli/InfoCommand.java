@@ -39,12 +39,14 @@ final class InfoCommand implements Runnable {
     public void run() {
         ModelConfig config;
         String dtype;
+        long bytes;
         try (Model opened = ModelLoader.open(model.model)) { // headers only: the weights stay unread in their files
             config = opened.config();
-            dtype = opened.weights().tensor(TensorRole.EMBEDDING).encoding().name().toLowerCase(Locale.ROOT);
+            dtype = opened.weights().encoding().name().toLowerCase(Locale.ROOT);
+            bytes = opened.weights().bytes();
         }
         ObjectNode info = describe(config);
-        info.put("memoryDtype", dtype).put("weightBytes", weightBytes(config, dtype));
+        info.put("memoryDtype", dtype).put("weightBytes", bytes);
         info.put("model", model.model.toString()).put("format", ModelLoader.format(model.model));
         ModelSource.tokenizer(model.model, Optional.ofNullable(model.tokenizer)).ifPresent(t -> info.put("tokenizerVocabSize", t.vocabSize()));
         if (json) {
@@ -69,11 +71,7 @@ final class InfoCommand implements Runnable {
         return n;
     }
 
-    /** Bytes of the weights in their file's dtype (matrices; norms and biases are counted at the same width). */
-    private static long weightBytes(ModelConfig c, String dtype) {
-        return dev.shears.tensor.Encoding.valueOf(dtype.toUpperCase(Locale.ROOT)).bytes(c.parameterCount() / 32 * 32)
-                + 4L * (c.parameterCount() % 32);
-    }
+
 
     static Map<TensorRole, Long> parametersByRole(ModelConfig c) {
         Map<TensorRole, Long> counts = new EnumMap<>(TensorRole.class);

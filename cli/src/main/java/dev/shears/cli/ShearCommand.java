@@ -92,6 +92,9 @@ final class ShearCommand implements Runnable {
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override any training key (applied last).")
     List<String> sets = new ArrayList<>();
 
+    @Option(names = "--dtype", paramLabel = "TYPE", description = "The final model's dtype: f32, f16 or bf16 (default: the starting model's; f32 from scratch). Checkpoints keep fp32.")
+    String dtype;
+
     @Option(names = "--resume", description = "Continue the run in --out from its newest checkpoint.")
     boolean resume;
 
@@ -113,6 +116,7 @@ final class ShearCommand implements Runnable {
         overrides.add("seqLen=" + seq);
         overrides.add("lr=" + lr);
         overrides.add("minLr=" + lr);
+        if (dtype != null) overrides.add("dtype=" + dtype);
         overrides.addAll(domains.overrides());
         overrides.addAll(sets);
         TrainConfig train = ConfigLoader.load(ShearConfig.DEFAULT.train(), Optional.empty(), overrides);

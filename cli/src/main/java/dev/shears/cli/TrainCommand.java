@@ -85,6 +85,9 @@ final class TrainCommand implements Runnable {
     @Option(names = "--teacher", paramLabel = "MODEL", description = "Distil from this model's logits (same vocabulary); see distill.temperature/alpha.")
     Path teacher;
 
+    @Option(names = "--dtype", paramLabel = "TYPE", description = "The final model's dtype: f32, f16 or bf16 (default: the starting model's; f32 from scratch). Checkpoints keep fp32.")
+    String dtype;
+
     @Option(names = "--resume", description = "Continue the run in --out from its newest checkpoint.")
     boolean resume;
 
@@ -107,6 +110,7 @@ final class TrainCommand implements Runnable {
         if (seq != null) overrides.add("seqLen=" + seq);
         if (lr != null) overrides.add("lr=" + lr);
         if (teacher != null) overrides.add("distill.teacher=" + teacher.toAbsolutePath());
+        if (dtype != null) overrides.add("dtype=" + dtype);
         overrides.addAll(domains.overrides());
         overrides.addAll(sets);
         TrainConfig resolved = ConfigLoader.load(TrainConfig.DEFAULT, Optional.ofNullable(config), overrides);

@@ -32,7 +32,7 @@ public final class ModelLoader {
             return HfModel.open(path);
         }
         String name = path.getFileName().toString().toLowerCase(Locale.ROOT);
-        if (name.endsWith(".gguf")) return GgufModel.read(path);
+        if (name.endsWith(".gguf")) return GgufModel.open(path);
         if (name.endsWith(".bin")) return Llama2cModel.read(path);
         if (name.equals("config.json")) return HfModel.open(path.toAbsolutePath().getParent());
         throw new ShearsException(path + ": unknown model format (expected a Hugging Face folder, a .gguf or a llama2.c .bin file)");

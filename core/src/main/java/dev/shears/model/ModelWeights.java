@@ -1,6 +1,7 @@
 package dev.shears.model;
 
 import dev.shears.tensor.DenseTensor;
+import dev.shears.tensor.Encoding;
 import dev.shears.tensor.MappedTensor;
 import dev.shears.tensor.Tensor;
 
@@ -104,6 +105,22 @@ public final class ModelWeights implements AutoCloseable {
         boolean[] dense = {true};
         forEachTensor((role, layer, t) -> dense[0] &= t instanceof DenseTensor);
         return dense[0];
+    }
+
+    /** The encoding most of the weights are in (what a file's "dtype" means; GGUF files may keep some matrices wider). */
+    public Encoding encoding() {
+        long[] elements = new long[Encoding.values().length];
+        forEachTensor((role, layer, t) -> elements[t.encoding().ordinal()] += t.size());
+        int best = 0;
+        for (int e = 1; e < elements.length; e++) if (elements[e] > elements[best]) best = e;
+        return Encoding.values()[best];
+    }
+
+    /** Bytes of all weights where they live (in the file's encoding for mapped tensors). */
+    public long bytes() {
+        long[] total = {0};
+        forEachTensor((role, layer, t) -> total[0] += t.bytes());
+        return total[0];
     }
 
     /** Visits every stored tensor once (a tied LM head is not visited separately); layer is -1 for model-level tensors. */

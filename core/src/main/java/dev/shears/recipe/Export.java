@@ -5,6 +5,7 @@ import dev.shears.io.DType;
 import dev.shears.io.GgufModelWriter;
 import dev.shears.io.GgufType;
 import dev.shears.io.HfModel;
+import dev.shears.tensor.Encoding;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,7 +21,8 @@ import java.util.Optional;
  * @param model      what to export
  * @param tokenizer  an explicit tokenizer
  * @param format     {@code hf} or {@code gguf}
- * @param dtype      {@code f32}, {@code f16}, {@code bf16} or (GGUF only) {@code q8_0}
+ * @param dtype      {@code f32}, {@code f16}, {@code bf16} or (GGUF only) {@code q8_0}; "" for the source's own (f16 for a
+ *                   Q8_0 source written as safetensors)
  * @param out        a folder ({@code hf}) or a {@code .gguf} file
  * @param shardBytes largest safetensors shard ({@code hf})
  */
@@ -29,15 +31,28 @@ public record Export(Path model, Optional<Path> tokenizer, String format, String
         format = format.toLowerCase(Locale.ROOT);
         dtype = dtype.toLowerCase(Locale.ROOT);
         if (!format.equals("hf") && !format.equals("gguf")) throw new ShearsException("--format must be hf or gguf, got '" + format + "'");
-        if (!java.util.List.of("f32", "f16", "bf16", "q8_0").contains(dtype)) throw new ShearsException("--dtype must be f32, f16, bf16 or q8_0, got '" + dtype + "'");
+        if (!java.util.List.of("", "f32", "f16", "bf16", "q8_0").contains(dtype)) throw new ShearsException("--dtype must be f32, f16, bf16 or q8_0, got '" + dtype + "'");
         if (format.equals("hf") && dtype.equals("q8_0")) throw new ShearsException("safetensors has no q8_0; use --format gguf for q8_0, or f32/f16/bf16");
         if (shardBytes < 1) throw new ShearsException("--shard-size must be positive");
     }
 
-    /** Writes the export; returns what was written (the folder or the file). */
-    public Path run() {
-        LoadedModel loaded = ModelSource.open(model, tokenizer);
+    /** What was written: the folder or the file, and the dtype of its matrices. */
+    public record Written(Path path, String dtype) {
+    }
+
+    /** Writes the export. */
+    public Written run() {
+        try (LoadedModel loaded = ModelSource.open(model, tokenizer)) {
+            return run(loaded);
+        }
+    }
+
+    /** The source's weights stay mapped and are streamed into the output one row at a time. */
+    private Written run(LoadedModel loaded) {
         Optional<Path> tokenizerFile = tokenizer.or(() -> TokenizerFiles.find(model));
+        Encoding source = loaded.model().weights().encoding();
+        String dtype = !this.dtype.isEmpty() ? this.dtype : format.equals("gguf") ? source.name().toLowerCase(Locale.ROOT)
+                : DType.of(source).name().toLowerCase(Locale.ROOT);
         if (format.equals("hf")) {
             if (Files.isRegularFile(out)) throw new ShearsException(out + ": is a file; an hf export is a folder");
             HfModel.write(loaded.model(), out, DType.valueOf(dtype.toUpperCase(Locale.ROOT)), shardBytes);
@@ -46,7 +61,7 @@ public record Export(Path model, Optional<Path> tokenizer, String format, String
             } else if ("gguf".equals(loaded.format())) {
                 dev.shears.io.GgufModel.readTokenizer(model).ifPresent(data -> GgufTokenizers.writeFiles(data, out));
             }
-            return out;
+            return new Written(out, dtype);
         }
         if (Files.isDirectory(out)) throw new ShearsException(out + ": is a folder; a gguf export is one file (e.g. model.gguf)");
         GgufModelWriter.Options options = GgufModelWriter.Options.defaults().withMatrixType(GgufType.valueOf(dtype.toUpperCase(Locale.ROOT)))
@@ -57,6 +72,6 @@ public record Export(Path model, Optional<Path> tokenizer, String format, String
             options = dev.shears.io.GgufModel.readTokenizer(model).map(options::withTokenizer).orElse(options);
         }
         GgufModelWriter.write(loaded.model(), out, options);
-        return out;
+        return new Written(out, dtype);
     }
 }

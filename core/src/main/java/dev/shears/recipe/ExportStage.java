@@ -8,11 +8,11 @@ import java.util.Optional;
  * model passes through unchanged.
  *
  * @param format     hf or gguf
- * @param dtype      f32, f16, bf16 or q8_0 (gguf)
+ * @param dtype      f32, f16, bf16 or q8_0 (gguf); "" for the model's own
  * @param shardBytes largest safetensors shard (hf)
  */
 public record ExportStage(String format, String dtype, long shardBytes) {
-    public static final ExportStage DEFAULT = new ExportStage("gguf", "f32", 2L << 30);
+    public static final ExportStage DEFAULT = new ExportStage("gguf", "", dev.shears.io.HfModel.DEFAULT_SHARD_BYTES);
 
     /** The export of {@code model} into {@code dir} (a {@code model.gguf} file there for GGUF); checks the settings on construction. */
     Export export(Path model, Path dir) {

@@ -294,7 +294,7 @@ public final class Pipeline {
                 }
                 case ExportStage e -> {
                     clearStage(dir);
-                    Path written = e.export(current, dir).run();
+                    Path written = e.export(current, dir).run().path();
                     summary.put("model", current.toString()).put("written", written.toString());
                     passThrough = true;
                     yield ModelLoader.config(current);

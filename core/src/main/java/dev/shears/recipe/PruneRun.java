@@ -117,11 +117,9 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
                     + " criterion needs calibration data: pass --calibration FILE|DIR, or choose magnitude, random or every-k");
         }
 
-        long[] weightBytes = {0};
-        parent.model().weights().forEachTensor((role, layer, t) -> weightBytes[0] += t.bytes());
         int span = angularSpan > 0 ? angularSpan : Math.max(1, pc.numLayers() - target.numLayers());
         MemoryPlan.prune(pc, calibration.isPresent() ? samples : 0, seqLen, prunesWidth ? width : Criterion.MAGNITUDE,
-                prunesDepth ? layers : Criterion.EVERY_K, span, weightBytes[0]).check();
+                prunesDepth ? layers : Criterion.EVERY_K, span, parent.model().weights().bytes()).check();
         Optional<Path> tokenizerFile = tokenizer.or(() -> TokenizerFiles.find(model));
         if (vocabulary.isPresent() && tokenizerFile.isEmpty()) {
             throw new ShearsException(model + ": vocabulary pruning rewrites the tokenizer file; pass --tokenizer FILE");
@@ -152,7 +150,7 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
         Optional<Double> after = afterWindows.isEmpty() ? Optional.empty() : Optional.of(perplexity(pruned, afterWindows, progress));
 
         PruningPlan finalPlan = plan;
-        DType written = dtype.orElse(DType.of(parent.model().weights().tensor(dev.shears.model.TensorRole.EMBEDDING).encoding()));
+        DType written = dtype.orElse(DType.of(parent.model().weights().encoding()));
         AtomicFiles.writeFolder(out, dir -> {
             HfModel.write(pruned, dir, written, HfModel.DEFAULT_SHARD_BYTES);
             PlanFiles.writePlan(finalPlan, pc, dir.resolve(PlanFiles.PLAN));

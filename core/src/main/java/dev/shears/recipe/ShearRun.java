@@ -165,7 +165,7 @@ public final class ShearRun {
         if (heldOut.length == 0) heldOut = Trainer.heldOutLoss(model, domains, tc.seqLen(), tc.evalWindows(), deterministic);
         Model pruned = Finalisation.finalise(model, gates, plan);
         double[] prunedLoss = Trainer.heldOutLoss(pruned, domains, tc.seqLen(), tc.evalWindows(), MaskSet.NONE);
-        HfModel.write(pruned, out);
+        HfModel.write(pruned, out, TrainRun.finalDtype(tc), HfModel.DEFAULT_SHARD_BYTES);
         TrainRun.copyTokenizer(tc, domains, out);
         PlanFiles.writePlan(plan, parent, out.resolve(PlanFiles.PLAN));
         AtomicFiles.writeString(out.resolve(GATES), gatesJson(gates, plan) + "\n");

@@ -8,6 +8,7 @@ import dev.shears.config.ConfigLoader;
 import dev.shears.data.BatchSampler;
 import dev.shears.data.TokenDataset;
 import dev.shears.io.AtomicFiles;
+import dev.shears.io.DType;
 import dev.shears.io.HfConfig;
 import dev.shears.io.HfModel;
 import dev.shears.io.ModelLoader;
@@ -119,7 +120,7 @@ public final class TrainRun {
         } catch (IOException e) {
             throw new ShearsException(out.resolve(METRICS) + ": cannot write: " + e.getMessage(), e);
         }
-        HfModel.write(model, out);
+        HfModel.write(model, out, finalDtype(config), HfModel.DEFAULT_SHARD_BYTES);
         copyTokenizer(config, domains, out);
         double seconds = (System.nanoTime() - began) / 1e9;
         return new Result(out, model, total, start, lastLoss, names, heldOut, seconds, trainSeconds > 0 ? trainedTokens / trainSeconds : 0);
@@ -172,6 +173,15 @@ public final class TrainRun {
         MemoryPlan.training("training", shape, config.batchSize(), config.seqLen()).check();
         if (fromModel) return ModelLoader.load(Path.of(config.model()));
         return ModelInit.initialize(shape, new InitConfig(config.initStd(), true, config.seed()));
+    }
+
+    /** The dtype the final model is written in: the configured one, else the starting model's file dtype (f32 from scratch). */
+    static DType finalDtype(TrainConfig config) {
+        if (!config.dtype().isBlank()) return DType.parse(config.dtype()).orElseThrow();
+        if (config.model().isBlank()) return DType.F32;
+        try (Model source = ModelLoader.open(Path.of(config.model()))) {
+            return DType.of(source.weights().encoding());
+        }
     }
 
     /** The distillation teacher, checked against the student before any work; null without distillation. */

@@ -32,6 +32,8 @@ import java.util.List;
  * @param keepCheckpoints    how many recent checkpoints to keep
  * @param dynamicBatchLoading domain weights re-weighted toward lagging domains at every evaluation
  * @param distill            training against a teacher's logits (off when its teacher is "")
+ * @param dtype              the final model's dtype: f32, f16 or bf16 ("" for the starting model's, f32 from scratch);
+ *                           checkpoints always keep fp32 master weights
  */
 public record TrainConfig(
         String init,
@@ -59,7 +61,8 @@ public record TrainConfig(
         int checkpointInterval,
         int keepCheckpoints,
         DynamicBatchLoading dynamicBatchLoading,
-        Distill distill) {
+        Distill distill,
+        String dtype) {
 
     /**
      * Distillation from a teacher run in the same process (forward only): the loss is
@@ -93,12 +96,16 @@ public record TrainConfig(
 
     public static final TrainConfig DEFAULT = new TrainConfig("", "", "", List.of(), 8, 256, 1, 1000, 0,
             1e-3, 1e-4, 100, LearningRateSchedule.Decay.COSINE, 0.9, 0.95, 1e-8, 0.1, 1.0, 0.02, 1337,
-            100, 16, 500, 2, DynamicBatchLoading.OFF, Distill.OFF);
+            100, 16, 500, 2, DynamicBatchLoading.OFF, Distill.OFF, "");
 
     public TrainConfig {
         data = data == null ? List.of() : List.copyOf(data);
         if (dynamicBatchLoading == null) dynamicBatchLoading = DynamicBatchLoading.OFF;
         if (distill == null) distill = Distill.OFF;
+        if (dtype == null) dtype = "";
+        if (!dtype.isBlank() && !java.util.List.of("f32", "f16", "bf16", "float32", "float16", "bfloat16").contains(dtype.toLowerCase(java.util.Locale.ROOT))) {
+            throw new IllegalArgumentException("dtype must be f32, f16 or bf16, got '" + dtype + "'");
+        }
         if (batchSize < 1) throw new IllegalArgumentException("batchSize must be ≥ 1, got " + batchSize);
         if (seqLen < 2) throw new IllegalArgumentException("seqLen must be ≥ 2, got " + seqLen);
         if (gradAccumulation < 1) throw new IllegalArgumentException("gradAccumulation must be ≥ 1, got " + gradAccumulation);
@@ -113,14 +120,14 @@ public record TrainConfig(
     public TrainConfig withInputs(String newInit, String newModel, String newTokenizer, List<DataSource> newData) {
         return new TrainConfig(newInit, newModel, newTokenizer, newData, batchSize, seqLen, gradAccumulation, steps, tokens, lr, minLr, warmupSteps,
                 decay, beta1, beta2, epsilon, weightDecay, gradClip, initStd, seed, evalInterval, evalWindows, checkpointInterval, keepCheckpoints,
-                dynamicBatchLoading, distill);
+                dynamicBatchLoading, distill, dtype);
     }
 
     /** The same settings with other dynamic batch loading and distillation. */
     public TrainConfig withGuidance(DynamicBatchLoading newDynamicBatchLoading, Distill newDistill) {
         return new TrainConfig(init, model, tokenizer, data, batchSize, seqLen, gradAccumulation, steps, tokens, lr, minLr, warmupSteps,
                 decay, beta1, beta2, epsilon, weightDecay, gradClip, initStd, seed, evalInterval, evalWindows, checkpointInterval, keepCheckpoints,
-                newDynamicBatchLoading, newDistill);
+                newDynamicBatchLoading, newDistill, dtype);
     }
 
     /** Tokens per optimizer step. */

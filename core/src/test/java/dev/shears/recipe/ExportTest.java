@@ -35,29 +35,37 @@ class ExportTest {
     }
 
     @Test
-    void ggufAndHfExportsOfStories260KGiveIdenticalLogitsAndTokens(@TempDir Path tmp) {
+    void ggufAndHfExportsOfStories260KGiveIdenticalLogitsAndTokens(@TempDir Path tmp) throws java.io.IOException {
         Path hf = SharedData.require("models/stories260K/hf");
         Path tok = SharedData.require("models/stories260K/tok512.bin");
         Model parent = ModelLoader.load(hf);
-        Path gguf = new Export(hf, Optional.of(tok), "gguf", "f32", tmp.resolve("s.gguf"), 1L << 31).run();
+        Path gguf = new Export(hf, Optional.of(tok), "gguf", "f32", tmp.resolve("s.gguf"), 1L << 31).run().path();
         assertArrayEquals(logits(parent), logits(ModelLoader.load(gguf)), "GGUF F32 gives the HF folder's logits");
         LoadedModel fromGguf = ModelSource.open(gguf, Optional.empty());
         String text = "Lily and Ben went to the park. They saw a big dog!";
         assertArrayEquals(dev.shears.tokenizer.TokenizerLoader.load(tok).encode(text), fromGguf.tokenizer().encode(text), "the tokenizer travels in the metadata");
 
-        Path folder = new Export(gguf, Optional.empty(), "hf", "f32", tmp.resolve("back"), 1L << 31).run();
+        Path folder = new Export(gguf, Optional.empty(), "hf", "f32", tmp.resolve("back"), 1L << 31).run().path();
         Model back = HfModel.read(folder);
         parent.weights().forEach((role, layer, v) -> assertArrayEquals(v, back.weights().get(role, layer), role + " " + layer));
         assertTrue(back.config().sameTensorShapes(parent.config()));
 
-        Path sharded = new Export(hf, Optional.of(tok), "hf", "bf16", tmp.resolve("bf16"), 60_000).run();
+        Path sharded = new Export(hf, Optional.of(tok), "hf", "bf16", tmp.resolve("bf16"), 60_000).run().path();
         assertTrue(Files.isRegularFile(sharded.resolve(HfModel.INDEX)), "small shards force an index");
         assertTrue(Files.isRegularFile(sharded.resolve("tokenizer.bin")));
         float[] exact = logits(parent), bf16 = logits(HfModel.read(sharded));
         for (int i = 0; i < exact.length; i++) assertEquals(exact[i], bf16[i], 0.1 + 0.02 * Math.abs(exact[i]), "bf16 logit " + i);
 
-        Path q8 = new Export(hf, Optional.of(tok), "gguf", "q8_0", tmp.resolve("q8.gguf"), 1L << 31).run();
+        Path q8 = new Export(hf, Optional.of(tok), "gguf", "q8_0", tmp.resolve("q8.gguf"), 1L << 31).run().path();
         assertTrue(q8.toFile().length() < gguf.toFile().length() / 2, "Q8_0 is about a quarter of F32");
+
+        // without --dtype an export keeps the source's: bf16 stays bf16 in both formats, q8_0 becomes f16 in safetensors
+        Export.Written same = new Export(sharded, Optional.empty(), "gguf", "", tmp.resolve("same.gguf"), 1L << 31).run();
+        assertEquals("bf16", same.dtype());
+        assertArrayEquals(bf16, logits(ModelLoader.load(same.path())), "the bf16 GGUF holds the bf16 folder's weights");
+        Export.Written fromQ8 = new Export(q8, Optional.empty(), "hf", "", tmp.resolve("from-q8"), 1L << 31).run();
+        assertEquals("f16", fromQ8.dtype());
+        assertTrue(Files.readString(fromQ8.path().resolve("config.json")).contains("\"float16\""));
     }
 
     @Test
@@ -69,7 +77,7 @@ class ExportTest {
                 Optional.empty(), 1, 0, Optional.empty(), Optional.empty()).run(Progress.SILENT, m -> { });
         Model model = HfModel.read(pruned);
         assertFalse(model.config().isUniform());
-        Model viaGguf = ModelLoader.load(new Export(pruned, Optional.empty(), "gguf", "f32", tmp.resolve("p.gguf"), 1L << 31).run());
+        Model viaGguf = ModelLoader.load(new Export(pruned, Optional.empty(), "gguf", "f32", tmp.resolve("p.gguf"), 1L << 31).run().path());
         assertEquals(model.config().layers(), viaGguf.config().layers(), "per-layer shapes survive GGUF");
         assertArrayEquals(logits(model), logits(viaGguf));
     }
@@ -77,8 +85,8 @@ class ExportTest {
     @Test
     void aGgufTokenizerBecomesATokenizerFileAgainOnHfExport(@TempDir Path tmp) {
         Path tok = SharedData.require("models/stories260K/tok512.bin");
-        Path gguf = new Export(SharedData.require("models/stories260K/hf"), Optional.of(tok), "gguf", "f32", tmp.resolve("s.gguf"), 1L << 31).run();
-        Path folder = new Export(gguf, Optional.empty(), "hf", "f32", tmp.resolve("hf"), 1L << 31).run();
+        Path gguf = new Export(SharedData.require("models/stories260K/hf"), Optional.of(tok), "gguf", "f32", tmp.resolve("s.gguf"), 1L << 31).run().path();
+        Path folder = new Export(gguf, Optional.empty(), "hf", "f32", tmp.resolve("hf"), 1L << 31).run().path();
         assertTrue(Files.isRegularFile(folder.resolve("tokenizer.bin")));
         dev.shears.tokenizer.Tokenizer original = dev.shears.tokenizer.TokenizerLoader.load(tok), back = ModelSource.open(folder, Optional.empty()).tokenizer();
         for (String text : List.of("Once upon a time, there was a little girl named Lily.", "Tom's dog ran fast!\n\n\"Hello,\" said Sue. 123 €")) {

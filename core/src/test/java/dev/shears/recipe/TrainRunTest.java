@@ -55,7 +55,7 @@ class TrainRunTest {
 
     static TrainConfig config(long steps) {
         return new TrainConfig(initConfig.toString(), "", "", List.of(new TrainConfig.DataSource(data.toString(), 1)), 4, 32, 2, steps, 0,
-                3e-3, 3e-4, 3, dev.shears.train.LearningRateSchedule.Decay.COSINE, 0.9, 0.95, 1e-8, 0.1, 1.0, 0.02, 11, 4, 4, 3, 2, null, null);
+                3e-3, 3e-4, 3, dev.shears.train.LearningRateSchedule.Decay.COSINE, 0.9, 0.95, 1e-8, 0.1, 1.0, 0.02, 11, 4, 4, 3, 2, null, null, null);
     }
 
     @Test
@@ -114,7 +114,7 @@ class TrainRunTest {
         Path init = tmp.resolve("init.json");
         HfConfig.write(shape, init, "float32");
         TrainConfig c = new TrainConfig(init.toString(), "", tok.toString(), List.of(new TrainConfig.DataSource(prepared.toString(), 1)), 8, 64, 1, 60, 0,
-                1e-2, 1e-3, 5, dev.shears.train.LearningRateSchedule.Decay.COSINE, 0.9, 0.95, 1e-8, 0.1, 1.0, 0.02, 5, 30, 8, 0, 1, null, null);
+                1e-2, 1e-3, 5, dev.shears.train.LearningRateSchedule.Decay.COSINE, 0.9, 0.95, 1e-8, 0.1, 1.0, 0.02, 5, 30, 8, 0, 1, null, null, null);
         TrainRun.Result r = TrainRun.run(c, tmp.resolve("run"), false, Progress.SILENT);
         List<Double> evals = new java.util.ArrayList<>();
         try {
@@ -144,7 +144,7 @@ class TrainRunTest {
         TrainConfig c = new TrainConfig(base.init(), "", "", List.of(new TrainConfig.DataSource(data.toString(), 1), new TrainConfig.DataSource(other.toString(), 1)),
                 base.batchSize(), base.seqLen(), base.gradAccumulation(), 12, 0, base.lr(), base.minLr(), base.warmupSteps(), base.decay(), base.beta1(),
                 base.beta2(), base.epsilon(), base.weightDecay(), base.gradClip(), base.initStd(), base.seed(), 4, 2, 6, 2,
-                new dev.shears.train.DynamicBatchLoading(true, Map.of("stories", 0.0, "other", 20.0), 1e-4, false, ""), null);
+                new dev.shears.train.DynamicBatchLoading(true, Map.of("stories", 0.0, "other", 20.0), 1e-4, false, ""), null, null);
         Path run = tmp.resolve("run");
         TrainRun.run(c, run, false, Progress.SILENT);
         List<Double> storiesWeight = Files.readAllLines(run.resolve(TrainRun.METRICS)).stream().map(TrainRunTest::parse)
@@ -164,7 +164,7 @@ class TrainRunTest {
 
         ShearsException missing = assertThrows(ShearsException.class, () -> TrainRun.run(new TrainConfig(c.init(), "", "", c.data(), 4, 32, 1, 2, 0,
                 1e-3, 1e-4, 1, c.decay(), 0.9, 0.95, 1e-8, 0.1, 1, 0.02, 1, 1, 1, 1, 1,
-                new dev.shears.train.DynamicBatchLoading(true, Map.of("stories", 1.0), 1e-4, false, ""), null), tmp.resolve("x"), false, Progress.SILENT));
+                new dev.shears.train.DynamicBatchLoading(true, Map.of("stories", 1.0), 1e-4, false, ""), null, null), tmp.resolve("x"), false, Progress.SILENT));
         assertTrue(missing.getMessage().contains("other"), missing.getMessage());
     }
 
