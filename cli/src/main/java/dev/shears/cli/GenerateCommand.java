@@ -5,6 +5,7 @@ import dev.shears.eval.Generation;
 import dev.shears.eval.GenerationResult;
 import dev.shears.eval.GenerationSettings;
 import dev.shears.recipe.LoadedModel;
+import dev.shears.recipe.MemoryPlan;
 import dev.shears.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -62,6 +63,7 @@ final class GenerateCommand implements Runnable {
         }
         List<Integer> sofar = new ArrayList<>();
         int[] promptIds = Generation.promptIds(tok, prompt);
+        MemoryPlan.inference("generation", loaded.model().config(), promptIds.length, promptIds.length + maxTokens, loaded.model().weights().bytes()).check();
         String[] printed = {""};
         if (!json) out.print(prompt);
         GenerationResult r = Generation.generate(loaded.model(), tok, prompt, settings, id -> {

@@ -5,6 +5,7 @@ import dev.shears.ShearsException;
 import dev.shears.eval.Perplexity;
 import dev.shears.eval.PerplexityResult;
 import dev.shears.recipe.LoadedModel;
+import dev.shears.recipe.MemoryPlan;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -50,6 +51,7 @@ final class PerplexityCommand implements Runnable {
         String content = read(text);
         if (limitChars != null) content = content.substring(0, Math.min(content.length(), Math.max(0, limitChars)));
         int window = context != null ? context : loaded.model().config().maxSeqLen();
+        MemoryPlan.inference("perplexity with a context of " + window, loaded.model().config(), window, 0, loaded.model().weights().bytes()).check();
         PerplexityResult r = Perplexity.evaluate(loaded.model(), loaded.tokenizer(), content, window, ProgressBar.stderr());
         if (json) {
             ObjectNode n = Json.object();

@@ -5,7 +5,7 @@ import dev.shears.tensor.Encoding;
 import java.util.Arrays;
 import java.util.Optional;
 
-/** Element types of stored tensors; all are converted to fp32 on load. */
+/** Element types of safetensors tensors; mapped tensors are widened to fp32 as they are read ({@link Encoding}). */
 public enum DType {
     F32("F32", 4, Encoding.F32, "float32"), F16("F16", 2, Encoding.F16, "float16"), BF16("BF16", 2, Encoding.BF16, "bfloat16");
 
@@ -50,10 +50,5 @@ public enum DType {
     /** fp32 → this type's bits (round to nearest even for the 16-bit types). */
     int encode(float value) {
         return this == F32 ? Float.floatToRawIntBits(value) : encoding.encode16(value);
-    }
-
-    /** This type's bits → fp32. */
-    float decode(int bits) {
-        return this == F32 ? Float.intBitsToFloat(bits) : encoding.decode16(bits);
     }
 }

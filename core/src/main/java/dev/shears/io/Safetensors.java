@@ -35,7 +35,6 @@ public final class Safetensors {
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
-    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private Safetensors() {
     }
@@ -78,21 +77,12 @@ public final class Safetensors {
             return metadata;
         }
 
-        /** Reads and converts one tensor to fp32. */
+        /** Reads and converts one tensor to fp32 (as {@link #mapped} widens it). */
         public TensorData read(String name) {
             Entry e = entries.get(name);
             if (e == null) throw Printable.error(path + ": no tensor named " + name);
             if (e.elements() > Integer.MAX_VALUE - 8) throw Printable.error(path + ": tensor " + name + " has " + e.elements() + " elements, too many for one array");
-            int n = (int) e.elements();
-            float[] values = new float[n];
-            MemorySegment s = data.asSlice(e.begin(), e.end() - e.begin());
-            switch (e.dtype()) {
-                case F32 -> MemorySegment.copy(s, ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, values, 0, n);
-                case F16, BF16 -> {
-                    for (int i = 0; i < n; i++) values[i] = e.dtype().decode(s.get(I16, 2L * i) & 0xffff);
-                }
-            }
-            return new TensorData(name, e.shape(), values);
+            return new TensorData(name, e.shape(), mapped(name, 1, (int) e.elements()).toArray());
         }
 
         /** One tensor read in place as a [rows, cols] matrix; valid until this file is closed. */

@@ -32,7 +32,7 @@ public final class Importance {
             case MAGNITUDE -> magnitude(model);
             case RANDOM -> random(model.config(), seed);
             case EVERY_K -> everyK(model.config());
-            case ACTIVATION, TAYLOR, TAYLOR_SECOND_ORDER, BLOCK_INFLUENCE, ANGULAR -> calibrated(model, criterion, calibration, angularSpan, progress);
+            case ACTIVATION, TAYLOR, TAYLOR_SECOND_ORDER, BLOCK_INFLUENCE, ANGULAR -> calibrated(model, criterion, calibration, angularSpan, progress).scores();
         };
     }
 
@@ -45,6 +45,19 @@ public final class Importance {
             ffn[l] = new double[c.layer(l).ffnDim()];
         }
         return new ImportanceScores(criterion, new double[c.dim()], heads, ffn, new double[n], new double[n], new double[n], samples);
+    }
+
+    /**
+     * Scores with a data-driven criterion and, from the same forward pass, the mean next-token loss of
+     * the calibration windows (for the perplexity before pruning): one pass over a large model instead
+     * of two. With {@link Criterion#ACTIVATION}, the layer scores are block influence's, from the same pass.
+     */
+    public record Calibrated(ImportanceScores scores, double meanLoss) {
+    }
+
+    /** {@link #compute} for a data-driven criterion, with the windows' mean loss. */
+    public static Calibrated calibrate(Model model, Criterion criterion, List<int[]> calibration, int angularSpan, Progress progress) {
+        return calibrated(model, criterion, calibration, angularSpan, progress);
     }
 
     /** The mean next-token loss over calibration windows, one layer's weights at a time (see {@link LayerwisePass}). */
@@ -139,7 +152,7 @@ public final class Importance {
      * gate gradients alone (no weight gradients exist). Every sum runs over the sequences in order, so
      * the scores are those of a whole-model forward and backward per sequence, bit for bit.
      */
-    private static ImportanceScores calibrated(Model model, Criterion criterion, List<int[]> calibration, int span, Progress progress) {
+    private static Calibrated calibrated(Model model, Criterion criterion, List<int[]> calibration, int span, Progress progress) {
         if (calibration.isEmpty()) throw new ShearsException(criterion + " importance needs calibration data");
         ModelConfig c = model.config();
         int seqLen = calibration.getFirst().length - 1;
@@ -179,13 +192,19 @@ public final class Importance {
                 default -> throw new IllegalStateException(criterion.name());
             }
         }, progress, label);
-        if (taylor) taylorBackward(model, pass, acts, masks, inputs, s, criterion == Criterion.TAYLOR_SECOND_ORDER, progress);
+        double loss = taylor ? taylorBackward(model, pass, acts, masks, inputs, s, criterion == Criterion.TAYLOR_SECOND_ORDER, progress)
+                : meanLoss(model, pass, acts, masks);
         switch (criterion) {
             case ACTIVATION -> {
                 for (double[] h : hidden) {
                     for (int j = 0; j < c.dim(); j++) s.hidden()[j] += h[j] * h[j];
                 }
-                sqrtAll(s);
+                sqrt(s.hidden());
+                for (double[] h : s.heads()) sqrt(h);
+                for (double[] f : s.ffn()) sqrt(f);
+                scale(s.layers(), 1.0 / n);
+                scale(s.attentionLayers(), 1.0 / n);
+                scale(s.ffnLayers(), 1.0 / n);
             }
             case BLOCK_INFLUENCE, ANGULAR -> {
                 scale(s.layers(), 1.0 / n);
@@ -197,23 +216,37 @@ public final class Importance {
             }
             default -> { }
         }
-        return s;
+        return new Calibrated(s, loss);
+    }
+
+    /** The mean next-token loss of the windows whose final residuals a pass holds. */
+    private static double meanLoss(Model model, LayerwisePass pass, Activations acts, MaskSet masks) {
+        double sum = 0;
+        int n = pass.residual.length;
+        for (int i = 0; i < n; i++) {
+            float[] logits = pass.head(i, acts, masks);
+            sum += CrossEntropy.forwardBackward(logits, pass.target(i), pass.seqLen(), model.config().vocabSize(), new float[0], 1f);
+        }
+        return sum / n;
     }
 
     /**
      * Taylor's way down: the loss gradient at the top of every sequence, then for each layer from the
      * last, its forward recomputed from the saved input and its backward to the gate gradients.
+     *
+     * @return the windows' mean loss
      */
-    private static void taylorBackward(Model model, LayerwisePass pass, Activations acts, MaskSet masks, float[][][] inputs, ImportanceScores s,
+    private static double taylorBackward(Model model, LayerwisePass pass, Activations acts, MaskSet masks, float[][][] inputs, ImportanceScores s,
                                        boolean secondOrder, Progress progress) {
         ModelConfig c = model.config();
         int n = inputs[0].length;
         int rows = pass.seqLen() * c.dim();
         float[][] dResidual = new float[n][];
         MaskSet[] dMasks = new MaskSet[n];
+        double loss = 0;
         for (int i = 0; i < n; i++) {
             float[] logits = pass.head(i, acts, masks);
-            CrossEntropy.forwardBackward(logits, pass.target(i), pass.seqLen(), c.vocabSize(), acts.gradients().logits, 1f);
+            loss += CrossEntropy.forwardBackward(logits, pass.target(i), pass.seqLen(), c.vocabSize(), acts.gradients().logits, 1f);
             Transformer.headBackward(model, acts, masks, Optional.empty());
             dResidual[i] = java.util.Arrays.copyOf(acts.gradients().residual, rows);
             dMasks[i] = MaskSet.filled(c, 0f);
@@ -237,6 +270,7 @@ public final class Importance {
             Transformer.embedBackward(model, pass.input(i), acts, masks, Optional.empty(), dMasks[i]);
             addAbsolute(s, c, dMasks[i], secondOrder);
         }
+        return loss / n;
     }
 
     /**

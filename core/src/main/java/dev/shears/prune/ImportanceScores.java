@@ -15,6 +15,11 @@ package dev.shears.prune;
  */
 public record ImportanceScores(Criterion criterion, double[] hidden, double[][] heads, double[][] ffn, double[] layers,
                                double[] attentionLayers, double[] ffnLayers, int samples) {
+    /** The same scores recorded as computed by another criterion (block influence from an activation pass). */
+    public ImportanceScores as(Criterion other) {
+        return new ImportanceScores(other, hidden, heads, ffn, layers, attentionLayers, ffnLayers, samples);
+    }
+
     /** Score of each KV group of a layer: the sum of its query heads' scores. */
     public double[] kvGroups(int layer, int groupSize) {
         double[] h = heads[layer];

@@ -29,15 +29,4 @@ public final class IndexSets {
         }
         return null;
     }
-
-    /** Rows of a row-major [rows, cols] matrix, then columns: {@code out[i][j] = x[rows[i]][cols[j]]}. */
-    public static float[] gather(float[] x, int cols, int[] keptRows, int[] keptCols) {
-        float[] out = new float[keptRows.length * keptCols.length];
-        for (int i = 0; i < keptRows.length; i++) {
-            int src = keptRows[i] * cols;
-            int dst = i * keptCols.length;
-            for (int j = 0; j < keptCols.length; j++) out[dst + j] = x[src + keptCols[j]];
-        }
-        return out;
-    }
 }

@@ -40,9 +40,13 @@ public record MemoryPlan(String what, long heapBytes, long mappedBytes) {
         return java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.OperatingSystemMXBean.class).getTotalMemorySize();
     }
 
-    /** A forward pass over {@code rows} positions with mapped weights (perplexity, evaluation, generation): every layer is touched per pass. */
-    public static MemoryPlan inference(String what, ModelConfig c, int rows, long weightBytes) {
-        return new MemoryPlan(what, BASELINE + vectors(c) + 4 * inferenceActivations(c, rows), weightBytes);
+    /**
+     * A forward pass over {@code rows} positions with mapped weights (perplexity, evaluation, generation),
+     * with a KV cache of {@code cached} positions: every layer's weights are touched per pass.
+     */
+    public static MemoryPlan inference(String what, ModelConfig c, int rows, int cached, long weightBytes) {
+        long cache = 2L * c.numLayers() * cached * kvWidth(c);
+        return new MemoryPlan(what, BASELINE + vectors(c) + 4 * (inferenceActivations(c, rows) + cache), weightBytes);
     }
 
     /**

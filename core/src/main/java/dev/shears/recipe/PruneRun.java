@@ -32,6 +32,7 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.Set;
 import java.util.function.Consumer;
 
@@ -131,18 +132,39 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
         if (kept.isPresent() && !windows.isEmpty()) {
             log.accept(compared.size() + " of " + windows.size() + " calibration windows use only kept tokens; perplexity before and after is measured on those");
         }
-        Optional<Double> before = compared.isEmpty() ? Optional.empty() : Optional.of(perplexity(parent.model(), compared, progress));
-
+        // each calibration pass also gives the windows' loss: the perplexity before comes free when it is measured on the same windows
+        OptionalDouble calibrationLoss = OptionalDouble.empty();
         ImportanceScores merged;
         if (scores.isPresent()) {
             merged = PlanFiles.readScores(scores.get(), pc);
         } else {
-            ImportanceScores w = prunesWidth ? Importance.compute(parent.model(), width, windows, seed, 1, progress) : null;
+            ImportanceScores w = null;
+            if (prunesWidth && needsData(width)) {
+                Importance.Calibrated c = Importance.calibrate(parent.model(), width, windows, 1, progress);
+                w = c.scores();
+                calibrationLoss = OptionalDouble.of(c.meanLoss());
+            } else if (prunesWidth) {
+                w = Importance.compute(parent.model(), width, windows, seed, 1, progress);
+            }
             boolean explicitOnly = !target.dropLayers().isEmpty() && target.attentionLayersToDrop() == 0 && target.ffnLayersToDrop() == 0;
             Criterion depth = prunesDepth && !explicitOnly ? layers : Criterion.EVERY_K; // every-k: data-free, and unused when nothing is ranked
-            ImportanceScores d = prunesDepth || w == null ? Importance.compute(parent.model(), depth, windows, seed, span, progress) : null;
+            ImportanceScores d = null;
+            if (prunesDepth || w == null) {
+                if (w != null && w.criterion() == Criterion.ACTIVATION && depth == Criterion.BLOCK_INFLUENCE) {
+                    d = w.as(Criterion.BLOCK_INFLUENCE); // the activation pass scored the layers by block influence already
+                } else if (needsData(depth)) {
+                    Importance.Calibrated c = Importance.calibrate(parent.model(), depth, windows, span, progress);
+                    d = c.scores();
+                    calibrationLoss = OptionalDouble.of(c.meanLoss());
+                } else {
+                    d = Importance.compute(parent.model(), depth, windows, seed, span, progress);
+                }
+            }
             merged = merge(w != null ? w : d, d != null ? d : w);
         }
+        OptionalDouble loss = calibrationLoss;
+        Optional<Double> before = compared.isEmpty() ? Optional.empty()
+                : Optional.of(compared == windows && loss.isPresent() ? Math.exp(loss.getAsDouble()) : perplexity(parent.model(), compared, progress));
         PruningPlan plan = PlanBuilder.build(pc, merged, target);
         if (kept.isPresent()) plan = plan.withVocab(kept.get().kept());
         Model pruned = Slicer.slice(parent.model(), plan);

@@ -36,13 +36,4 @@ public enum Encoding {
             default -> throw new IllegalStateException(this + " is not a 16-bit encoding");
         };
     }
-
-    /** Bits of a 16-bit encoding → fp32. */
-    public float decode16(int bits) {
-        return switch (this) {
-            case F16 -> Float.float16ToFloat((short) bits);
-            case BF16 -> Float.intBitsToFloat(bits << 16);
-            default -> throw new IllegalStateException(this + " is not a 16-bit encoding");
-        };
-    }
 }

@@ -81,6 +81,22 @@ public final class MappedTensor implements Tensor {
         return encoding;
     }
 
+    /** The bytes, row-major in stored order (see {@link #rowOffset}); valid while the file is open. */
+    public MemorySegment data() {
+        return data;
+    }
+
+    /** The byte offset of logical row {@code row} in {@link #data}. */
+    public long rowOffset(int row) {
+        return storedRow(row) * rowBytes;
+    }
+
+    /** One vector of bf16 values at {@code offset}, widened exactly as {@link #read} widens them. */
+    public static FloatVector bf16(MemorySegment data, long offset) {
+        ShortVector bits = ShortVector.fromMemorySegment(HALF, data, offset, ByteOrder.LITTLE_ENDIAN);
+        return ((IntVector) bits.convertShape(VectorOperators.S2I, INT, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
     private int storedRow(int row) {
         return rowOrder == null ? row : rowOrder[row];
     }
@@ -104,11 +120,7 @@ public final class MappedTensor implements Tensor {
     /** bf16 → fp32 is a 16-bit shift: widen a vector of shorts to ints, shift, reinterpret. */
     private static void readBf16(MemorySegment data, long offset, int n, float[] dst, int dstOff) {
         int i = 0;
-        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
-            ShortVector bits = ShortVector.fromMemorySegment(HALF, data, offset + 2L * i, ByteOrder.LITTLE_ENDIAN);
-            ((IntVector) bits.convertShape(VectorOperators.S2I, INT, 0)).lanewise(VectorOperators.LSHL, 16)
-                    .reinterpretAsFloats().intoArray(dst, dstOff + i);
-        }
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) bf16(data, offset + 2L * i).intoArray(dst, dstOff + i);
         for (; i < n; i++) dst[dstOff + i] = Float.intBitsToFloat((data.get(I16, offset + 2L * i) & 0xffff) << 16);
     }
 

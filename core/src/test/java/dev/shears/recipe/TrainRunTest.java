@@ -82,6 +82,25 @@ class TrainRunTest {
     }
 
     @Test
+    void theFinalModelIsWrittenInTheStartingModelsDtypeWhileCheckpointsKeepFp32(@TempDir Path tmp) throws IOException {
+        Path first = tmp.resolve("first");
+        TrainRun.run(config(2), first, false, Progress.SILENT);
+        Path bf16 = tmp.resolve("bf16");
+        TrainRun.run(new TrainConfig(initConfig.toString(), "", "", config(2).data(), 4, 32, 2, 2, 0, 3e-3, 3e-4, 3,
+                dev.shears.train.LearningRateSchedule.Decay.COSINE, 0.9, 0.95, 1e-8, 0.1, 1.0, 0.02, 11, 4, 4, 3, 2, null, null, "bf16"), bf16, false, Progress.SILENT);
+        assertTrue(Files.readString(first.resolve("config.json")).contains("\"float32\""), "from scratch: fp32");
+        assertTrue(Files.readString(bf16.resolve("config.json")).contains("\"bfloat16\""), "--dtype bf16");
+        Path checkpoint = Checkpoint.latest(bf16).orElseThrow();
+        try (Model saved = dev.shears.io.ModelLoader.open(checkpoint)) {
+            assertEquals(dev.shears.tensor.Encoding.F32, saved.weights().encoding(), "checkpoints keep fp32 master weights");
+        }
+        // continuing a bf16 model writes bf16 again without being told
+        Path more = tmp.resolve("more");
+        TrainRun.run(config(2).withInputs("", bf16.toString(), "", config(2).data()), more, false, Progress.SILENT);
+        assertTrue(Files.readString(more.resolve("config.json")).contains("\"bfloat16\""), "the starting model's dtype");
+    }
+
+    @Test
     void trainingIsBitIdenticalForAnyThreadCount(@TempDir Path tmp) {
         int before = dev.shears.tensor.Parallel.threads();
         try {

@@ -1,0 +1,36 @@
+package dev.shears.recipe;
+
+import dev.shears.ShearsException;
+import dev.shears.model.KnownShape;
+import dev.shears.model.ModelConfig;
+import dev.shears.prune.Criterion;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Memory plans at real sizes: what pruning and training Llama-2-7B hold, and the one-line refusal. */
+class MemoryPlanTest {
+    private static final ModelConfig LLAMA_7B = KnownShape.LLAMA_2_7B.config;
+    private static final long BF16_BYTES = 2 * LLAMA_7B.parameterCount();
+
+    @Test
+    void pruningHoldsCalibrationStatesAndOneLayerNotTheModel() {
+        MemoryPlan activation = MemoryPlan.prune(LLAMA_7B, 16, 256, Criterion.ACTIVATION, Criterion.EVERY_K, 1, BF16_BYTES);
+        // 16 × 256 × 4096 floats of hidden state (64 MB), one layer's buffers: well under a gigabyte
+        assertTrue(activation.heapBytes() < 1_000_000_000L, MemoryPlan.gigabytes(activation.heapBytes()));
+        assertTrue(activation.mappedBytes() < 500_000_000L, "one layer of bf16 weights at once: " + MemoryPlan.gigabytes(activation.mappedBytes()));
+        MemoryPlan taylor = MemoryPlan.prune(LLAMA_7B, 16, 256, Criterion.TAYLOR, Criterion.BLOCK_INFLUENCE, 1, BF16_BYTES);
+        // Taylor keeps every layer's input (32 × 64 MB) for the way down
+        assertTrue(taylor.heapBytes() > 2_000_000_000L && taylor.heapBytes() < 3_500_000_000L, MemoryPlan.gigabytes(taylor.heapBytes()));
+    }
+
+    @Test
+    void trainingA7bModelIsRefusedInOneLineNamingWhatWouldFit() {
+        MemoryPlan plan = MemoryPlan.training("training", LLAMA_7B, 1, 256);
+        assertTrue(plan.heapBytes() > 16 * LLAMA_7B.parameterCount(), "weights, gradients and two moments in fp32");
+        ShearsException e = assertThrows(ShearsException.class, plan::check);
+        assertTrue(e.getMessage().contains("would fit") && e.getMessage().contains("SHEARS_JAVA_OPTS=-Xmx") && !e.getMessage().contains("\n"),
+                e.getMessage());
+    }
+}
