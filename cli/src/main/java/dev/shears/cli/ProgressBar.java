@@ -93,7 +93,9 @@ public final class ProgressBar implements Progress {
         } else {
             s.append(done).append(' ').append(unit);
         }
-        s.append(String.format(Locale.ROOT, " %s %s/s elapsed %s", human(rate), unit, clock(seconds)));
+        // slow work (a layer of a 7B model over the calibration windows) reads better as seconds per unit
+        String speed = rate > 0 && rate < 1 ? String.format(Locale.ROOT, "%.1f s/%s", 1 / rate, unit) : human(rate) + " " + unit + "/s";
+        s.append(String.format(Locale.ROOT, " %s elapsed %s", speed, clock(seconds)));
         if (total > 0 && rate > 0 && done < total) s.append(" ETA ").append(clock((total - done) / rate));
         if (!status.isEmpty()) s.append("  ").append(status);
         return s.toString();

@@ -2,7 +2,6 @@ package dev.shears.model;
 
 import dev.shears.tensor.DenseTensor;
 import dev.shears.tensor.Encoding;
-import dev.shears.tensor.MappedTensor;
 import dev.shears.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -140,10 +139,13 @@ public final class ModelWeights implements AutoCloseable {
         return copy;
     }
 
-    /** Lets the operating system drop one layer's mapped pages (after a streamed pass has used them). */
+    /**
+     * Lets the operating system drop one layer's mapped pages after a streamed pass has used them
+     * (those of a pruned view are its parent's); heap tensors stay.
+     */
     public void release(int layer) {
         for (Tensor t : layers[layer]) {
-            if (t instanceof MappedTensor) t.release();
+            if (t != null) t.release();
         }
     }
 

@@ -126,8 +126,9 @@ public record Demo(Path out, Optional<Path> data, long steps, long seed, boolean
     }
 
     private String story(Path model) {
-        LoadedModel m = ModelSource.open(model, Optional.empty());
-        return Generation.generate(m.model(), m.tokenizer(), PROMPT, new GenerationSettings(60, 0.8f, 0.95f, seed), id -> { }).text();
+        try (LoadedModel m = ModelSource.open(model, Optional.empty())) {
+            return Generation.generate(m.model(), m.tokenizer(), PROMPT, new GenerationSettings(60, 0.8f, 0.95f, seed), id -> { }).text();
+        }
     }
 
     /** The demo's pipeline, relative to the demo folder. */

@@ -286,11 +286,12 @@ public final class Pipeline {
                     yield r.pruned();
                 }
                 case EvalStage e -> {
-                    LoadedModel loaded = ModelSource.open(current, tokenizer);
-                    e.run(loaded, plan.base(), summary, progress);
+                    try (LoadedModel loaded = ModelSource.open(current, tokenizer)) {
+                        e.run(loaded, plan.base(), summary, progress);
+                    }
                     summary.put("model", current.toString());
                     passThrough = true;
-                    yield loaded.model().config();
+                    yield ModelLoader.config(current);
                 }
                 case ExportStage e -> {
                     clearStage(dir);

@@ -1,5 +1,6 @@
 package dev.shears.tensor;
 
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -22,6 +23,7 @@ public final class MappedTensor implements Tensor {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Short> HALF = VectorSpecies.of(short.class, VectorShape.forBitSize(S.vectorBitSize() / 2));
     private static final VectorSpecies<Integer> INT = VectorSpecies.of(int.class, S.vectorShape());
+    private static final VectorSpecies<Byte> BYTES = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, S.vectorBitSize() / 4)));
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
@@ -124,7 +126,10 @@ public final class MappedTensor implements Tensor {
         for (; i < n; i++) dst[dstOff + i] = Float.intBitsToFloat((data.get(I16, offset + 2L * i) & 0xffff) << 16);
     }
 
-    /** ggml's {@code dequantize_row_q8_0}: element i of a block is {@code q[i] · d}, d the block's f16 scale. */
+    /**
+     * ggml's {@code dequantize_row_q8_0}: element i of a block is {@code q[i] · d}, d the block's f16
+     * scale (an int8 widens to float exactly, so vector lanes give the scalar loop's products).
+     */
     private void readQ8(long rowBase, int col, int n, float[] dst, int dstOff) {
         int end = col + n;
         int e = col;
@@ -133,6 +138,13 @@ public final class MappedTensor implements Tensor {
             long at = rowBase + 34L * block;
             float d = Float.float16ToFloat(data.get(I16, at));
             int stop = Math.min(end, block * 32 + 32);
+            if (e == block * 32 && stop == e + 32 && 32 % S.length() == 0 && BYTES.length() == S.length()) {
+                for (int v = 0; v < 32; v += S.length()) {
+                    ((FloatVector) ByteVector.fromMemorySegment(BYTES, data, at + 2 + v, ByteOrder.LITTLE_ENDIAN)
+                            .convertShape(VectorOperators.B2F, S, 0)).mul(d).intoArray(dst, dstOff + e - col + v);
+                }
+                e = stop;
+            }
             for (; e < stop; e++) dst[dstOff + e - col] = data.get(ValueLayout.JAVA_BYTE, at + 2 + (e - block * 32)) * d;
         }
     }

@@ -23,6 +23,7 @@ import java.util.Arrays;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -118,6 +119,17 @@ class MappedModelTest {
         }
         MappedTensor t = MappedTensor.of(java.lang.foreign.MemorySegment.ofArray(bytes), encoding, rows, cols);
         float[] all = t.toArray();
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < all.length; i++) {
+            // the definition of each encoding, element by element
+            float expected = switch (encoding) {
+                case F32 -> b.getFloat(4 * i);
+                case F16 -> Float.float16ToFloat(b.getShort(2 * i));
+                case BF16 -> Float.intBitsToFloat((b.getShort(2 * i) & 0xffff) << 16);
+                case Q8_0 -> bytes[34 * (i / 32) + 2 + i % 32] * Float.float16ToFloat(b.getShort(34 * (i / 32)));
+            };
+            assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(all[i]), encoding + " element " + i);
+        }
         for (int row = 0; row < rows; row++) {
             for (int col = 0; col < cols; col += 7) {
                 int n = Math.min(cols - col, 1 + r.nextInt(40));
