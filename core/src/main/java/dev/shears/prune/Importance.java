@@ -13,6 +13,7 @@ import dev.shears.progress.Progress;
 
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.SplittableRandom;
 
 /**
@@ -48,11 +49,11 @@ public final class Importance {
     }
 
     /**
-     * Scores with a data-driven criterion and, from the same forward pass, the mean next-token loss of
-     * the calibration windows (for the perplexity before pruning): one pass over a large model instead
-     * of two. With {@link Criterion#ACTIVATION}, the layer scores are block influence's, from the same pass.
+     * Scores and, for a data-driven criterion, the mean next-token loss of the calibration windows from
+     * the same forward pass (for the perplexity before pruning): one pass over a large model instead of
+     * two. With {@link Criterion#ACTIVATION}, the layer scores are block influence's, from the same pass.
      */
-    public record Calibrated(ImportanceScores scores, double meanLoss) {
+    public record Calibrated(ImportanceScores scores, OptionalDouble meanLoss) {
     }
 
     /** {@link #compute} for a data-driven criterion, with the windows' mean loss. */
@@ -216,7 +217,7 @@ public final class Importance {
             }
             default -> { }
         }
-        return new Calibrated(s, loss);
+        return new Calibrated(s, OptionalDouble.of(loss));
     }
 
     /** The mean next-token loss of the windows whose final residuals a pass holds. */

@@ -132,39 +132,25 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
         if (kept.isPresent() && !windows.isEmpty()) {
             log.accept(compared.size() + " of " + windows.size() + " calibration windows use only kept tokens; perplexity before and after is measured on those");
         }
-        // each calibration pass also gives the windows' loss: the perplexity before comes free when it is measured on the same windows
-        OptionalDouble calibrationLoss = OptionalDouble.empty();
         ImportanceScores merged;
+        // each calibration pass also gives the windows' loss: the perplexity before comes free when it is measured on the same windows
+        OptionalDouble loss = OptionalDouble.empty();
         if (scores.isPresent()) {
             merged = PlanFiles.readScores(scores.get(), pc);
         } else {
-            ImportanceScores w = null;
-            if (prunesWidth && needsData(width)) {
-                Importance.Calibrated c = Importance.calibrate(parent.model(), width, windows, 1, progress);
-                w = c.scores();
-                calibrationLoss = OptionalDouble.of(c.meanLoss());
-            } else if (prunesWidth) {
-                w = Importance.compute(parent.model(), width, windows, seed, 1, progress);
-            }
+            Importance.Calibrated w = prunesWidth ? score(parent.model(), width, windows, 1, progress) : null;
             boolean explicitOnly = !target.dropLayers().isEmpty() && target.attentionLayersToDrop() == 0 && target.ffnLayersToDrop() == 0;
             Criterion depth = prunesDepth && !explicitOnly ? layers : Criterion.EVERY_K; // every-k: data-free, and unused when nothing is ranked
-            ImportanceScores d = null;
-            if (prunesDepth || w == null) {
-                if (w != null && w.criterion() == Criterion.ACTIVATION && depth == Criterion.BLOCK_INFLUENCE) {
-                    d = w.as(Criterion.BLOCK_INFLUENCE); // the activation pass scored the layers by block influence already
-                } else if (needsData(depth)) {
-                    Importance.Calibrated c = Importance.calibrate(parent.model(), depth, windows, span, progress);
-                    d = c.scores();
-                    calibrationLoss = OptionalDouble.of(c.meanLoss());
-                } else {
-                    d = Importance.compute(parent.model(), depth, windows, seed, span, progress);
-                }
-            }
-            merged = merge(w != null ? w : d, d != null ? d : w);
+            Importance.Calibrated d = !prunesDepth && w != null ? w
+                    : w != null && w.scores().criterion() == Criterion.ACTIVATION && depth == Criterion.BLOCK_INFLUENCE
+                    ? new Importance.Calibrated(w.scores().as(depth), w.meanLoss()) // the activation pass scored the layers by block influence already
+                    : score(parent.model(), depth, windows, span, progress);
+            merged = merge((w != null ? w : d).scores(), d.scores());
+            loss = d.meanLoss().isPresent() ? d.meanLoss() : w != null ? w.meanLoss() : OptionalDouble.empty();
         }
-        OptionalDouble loss = calibrationLoss;
-        Optional<Double> before = compared.isEmpty() ? Optional.empty()
-                : Optional.of(compared == windows && loss.isPresent() ? Math.exp(loss.getAsDouble()) : perplexity(parent.model(), compared, progress));
+        OptionalDouble calibrationLoss = loss;
+        Optional<Double> before = compared.isEmpty() ? Optional.empty() : Optional.of(compared == windows && calibrationLoss.isPresent()
+                ? Math.exp(calibrationLoss.getAsDouble()) : perplexity(parent.model(), compared, progress));
         PruningPlan plan = PlanBuilder.build(pc, merged, target);
         if (kept.isPresent()) plan = plan.withVocab(kept.get().kept());
         Model pruned = Slicer.slice(parent.model(), plan);
@@ -197,6 +183,12 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
         log.accept(String.format(java.util.Locale.ROOT, "vocabulary: %d of %d entries kept (%d mandatory, %d by frequency, %d merge ancestors), covering %.1f%% of %s's tokens",
                 kept.size(), tok.vocabSize(), kept.mandatory(), kept.byFrequency(), kept.byAncestry(), 100 * kept.coverage(), corpus.getFileName()));
         return kept;
+    }
+
+    /** Scores by one criterion: data-driven ones come with the calibration windows' mean loss from the same pass. */
+    private Importance.Calibrated score(Model parent, Criterion criterion, List<int[]> windows, int span, Progress progress) {
+        return needsData(criterion) ? Importance.calibrate(parent, criterion, windows, span, progress)
+                : new Importance.Calibrated(Importance.compute(parent, criterion, windows, seed, span, progress), OptionalDouble.empty());
     }
 
     /** Width scores from one criterion and depth scores from another, as one record. */
