@@ -93,10 +93,12 @@ final class EvalCommand implements Runnable {
         List<EvalReport.ModelRun> runs = new ArrayList<>();
         List<Evaluator.Items> items = taskList.stream().map(t -> Evaluator.load(t, data, settings)).toList();
         for (String spec : models) {
-            LoadedModel loaded = open(spec, Optional.ofNullable(tokenizer));
             List<TaskResult> results = new ArrayList<>();
-            for (Evaluator.Items i : items) results.add(Evaluator.run(loaded.model(), loaded.tokenizer(), i, settings, ProgressBar.stderr()));
-            runs.add(new EvalReport.ModelRun(EvalReport.label(spec, models), loaded, results));
+            // one model's weights at a time: each is closed (unmapped) after its tasks, so side by side costs no more memory than one
+            try (LoadedModel loaded = open(spec, Optional.ofNullable(tokenizer))) {
+                for (Evaluator.Items i : items) results.add(Evaluator.run(loaded.model(), loaded.tokenizer(), i, settings, ProgressBar.stderr()));
+                runs.add(new EvalReport.ModelRun(EvalReport.label(spec, models), loaded, results));
+            }
         }
         EvalReport report = new EvalReport(runs, settings, data, taskList);
         var out = spec.commandLine().getOut();

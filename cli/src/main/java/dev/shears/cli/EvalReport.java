@@ -20,7 +20,7 @@ import java.util.Set;
 
 /** The side-by-side report of {@code shears eval}: markdown for the console, JSON, and an HTML page with a chart per task. */
 final class EvalReport {
-    /** One model's results, in task order. */
+    /** One model's results, in task order; the model is closed by then (its config, tokenizer and source remain). */
     record ModelRun(String label, LoadedModel model, List<TaskResult> results) {
     }
 
