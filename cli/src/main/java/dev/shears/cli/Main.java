@@ -10,6 +10,7 @@ import picocli.CommandLine.ScopeType;
 
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.util.List;
 
 /** The {@code shears} command line. */
 @Command(name = "shears", mixinStandardHelpOptions = true, version = "shears 0.1.0",
@@ -47,8 +48,18 @@ public final class Main implements Runnable {
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 
-    /** Runs the command line; returns the exit code (0 ok, 1 internal error, 2 user error). */
+    /**
+     * Runs the command line; returns the exit code (0 ok, 1 internal error, 2 user error). With
+     * {@code --heap-plan} first, runs nothing: prints the heap in bytes the command plans to need (for
+     * the launcher's {@code -Xmx}), or nothing when the command has no plan or its input is wrong
+     * (the real run then says what is wrong).
+     */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        if (args.length > 0 && args[0].equals(HEAP_PLAN)) {
+            heapPlan(java.util.Arrays.copyOfRange(args, 1, args.length), out);
+            out.flush();
+            return 0;
+        }
         CommandLine cli = new CommandLine(new Main());
         cli.setOut(out);
         cli.setErr(err);
@@ -81,6 +92,19 @@ public final class Main implements Runnable {
         } finally {
             out.flush(); // print() without a newline is not flushed by autoflush
             err.flush();
+        }
+    }
+
+    static final String HEAP_PLAN = "--heap-plan";
+
+    private static void heapPlan(String[] args, PrintWriter out) {
+        try {
+            CommandLine cli = new CommandLine(new Main());
+            cli.setCaseInsensitiveEnumValuesAllowed(true);
+            List<CommandLine> parsed = cli.parseArgs(args).asCommandLineList();
+            if (parsed.getLast().getCommand() instanceof Planned planned) out.println(planned.plan().heapBytes());
+        } catch (RuntimeException e) {
+            // no plan: the launcher keeps its default heap and the run reports the problem
         }
     }
 

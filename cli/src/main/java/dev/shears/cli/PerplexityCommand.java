@@ -26,7 +26,7 @@ import java.util.Locale;
         footer = {"  shears perplexity ../shared/data/models/stories260K/hf --tokenizer ../shared/data/models/stories260K/tok512.bin \\",
                 "      --text ../shared/data/eval/tinystories/tinystories_val_head.txt",
                 "  shears perplexity model/ --text ../shared/data/eval/wikitext-2/wiki.test.raw --context 1024 --json"})
-final class PerplexityCommand implements Runnable {
+final class PerplexityCommand implements Runnable, Planned {
     @Mixin
     ModelOptions model;
 
@@ -46,12 +46,24 @@ final class PerplexityCommand implements Runnable {
     CommandSpec spec;
 
     @Override
+    public MemoryPlan plan() {
+        try (LoadedModel loaded = model.open()) {
+            return plan(loaded);
+        }
+    }
+
+    private MemoryPlan plan(LoadedModel loaded) {
+        int window = context != null ? context : loaded.model().config().maxSeqLen();
+        return MemoryPlan.inference("perplexity with a context of " + window, loaded.model().config(), window, 0, loaded.model().weights().bytes());
+    }
+
+    @Override
     public void run() {
         LoadedModel loaded = model.open();
         String content = read(text);
         if (limitChars != null) content = content.substring(0, Math.min(content.length(), Math.max(0, limitChars)));
         int window = context != null ? context : loaded.model().config().maxSeqLen();
-        MemoryPlan.inference("perplexity with a context of " + window, loaded.model().config(), window, 0, loaded.model().weights().bytes()).check();
+        plan(loaded).check();
         PerplexityResult r = Perplexity.evaluate(loaded.model(), loaded.tokenizer(), content, window, ProgressBar.stderr());
         if (json) {
             ObjectNode n = Json.object();

@@ -8,6 +8,7 @@ import dev.shears.model.ModelConfig;
 import dev.shears.model.TensorRole;
 import dev.shears.prune.LayerPlan;
 import dev.shears.prune.TargetParser;
+import dev.shears.recipe.MemoryPlan;
 import dev.shears.recipe.PruneRun;
 import dev.shears.recipe.PruneStage;
 import picocli.CommandLine.Command;
@@ -40,7 +41,7 @@ import java.util.Optional;
                 "  shears prune MODEL --drop-layers 2,3 --out p        (Jha et al.: explicit layers, data-free)",
                 "  shears prune MODEL --heads 0.5 --head-mode per-group --non-uniform --scores earlier/importance.json --out p",
                 "  shears prune MODEL --vocab 0.5 --vocab-corpus ../shared/data/eval/tinystories/tinystories_val_head.txt --out p   (OpenBA-V2)"})
-final class PruneCommand implements Runnable {
+final class PruneCommand implements Runnable, Planned {
     @Parameters(index = "0", paramLabel = "MODEL", description = "A Hugging Face folder, a .gguf file or a llama2.c .bin.")
     Path model;
 
@@ -135,14 +136,22 @@ final class PruneCommand implements Runnable {
     @Spec
     CommandSpec spec;
 
-    @Override
-    public void run() {
+    private PruneRun request() {
         PruneStage stage = new PruneStage(layers, heads, ffn, hidden, target, targetConfig == null ? "" : targetConfig.toString(), dropLayers,
                 dropAttention, dropFfn, headMode, multipleOf, nonUniform, importance, layerImportance,
                 calibration == null ? "" : calibration.toString(), samples, seqLen, seed, angularSpan, vocab, vocabSize,
                 vocabCorpus == null ? "" : vocabCorpus.toString(), keepTokens, keepSeenCharacters, dtype == null ? "" : dtype);
-        PruneRun.Result r = stage.run(model, Optional.ofNullable(tokenizer), out, Path.of(""), Optional.ofNullable(scores))
-                .run(ProgressBar.stderr(), m -> System.err.println("prune: " + m));
+        return stage.run(model, Optional.ofNullable(tokenizer), out, Path.of(""), Optional.ofNullable(scores));
+    }
+
+    @Override
+    public MemoryPlan plan() {
+        return request().plan();
+    }
+
+    @Override
+    public void run() {
+        PruneRun.Result r = request().run(ProgressBar.stderr(), m -> System.err.println("prune: " + m));
         ObjectNode summary = summary(r);
         writeReport(r, summary);
         PrintWriter stdout = spec.commandLine().getOut();

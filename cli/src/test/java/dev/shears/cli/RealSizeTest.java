@@ -91,6 +91,24 @@ class RealSizeTest {
         assertFalse(Files.exists(out));
     }
 
+    @Test
+    void theLauncherAsksForAHeapPlanBeforeRunning(@TempDir Path tmp) throws IOException {
+        Path model = init(tmp, "5000000000");
+        CliTest.Run plan = shears("--heap-plan", "prune", model.toString(), "--calibration", calibration(tmp).toString(), "--samples", "4",
+                "--seq-len", "32", "--importance", "taylor", "--ffn", "0.5", "--out", tmp.resolve("never").toString());
+        assertEquals(0, plan.code(), plan.err());
+        long bytes = Long.parseLong(plan.out().strip());
+        assertTrue(bytes > 64L << 20 && bytes < 1L << 30, "a small calibration of a 160M model plans well under a gigabyte: " + bytes);
+        assertFalse(Files.exists(tmp.resolve("never")), "planning runs nothing");
+        CliTest.Run perplexity = shears("--heap-plan", "perplexity", model.toString(), "--text", calibration(tmp).toString(), "--context", "64");
+        assertTrue(Long.parseLong(perplexity.out().strip()) > 0, perplexity.out());
+        CliTest.Run none = shears("--heap-plan", "info", model.toString());
+        assertEquals("", none.out().strip(), "commands without a plan print nothing (the launcher's default applies)");
+        CliTest.Run wrong = shears("--heap-plan", "prune", tmp.resolve("missing").toString(), "--ffn", "0.5", "--out", tmp.resolve("x").toString());
+        assertEquals(0, wrong.code());
+        assertEquals("", wrong.out().strip(), "bad input gets no plan; the real run reports it");
+    }
+
     /** A forked JVM with a 300 MB heap prunes a model whose fp32 weights take 657 MB: nothing proportional to the model is on the heap. */
     @Test
     void pruneStreamsUnderAHeapSmallerThanTheModel(@TempDir Path tmp) throws Exception {

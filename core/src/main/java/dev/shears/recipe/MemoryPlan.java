@@ -20,7 +20,8 @@ import java.util.Locale;
 public record MemoryPlan(String what, long heapBytes, long mappedBytes) {
     /** The JVM itself, loaded classes, tokenizers and buffers: a floor under every plan. */
     static final long BASELINE = 64L << 20;
-    public static final String HOW_TO_RAISE = "Raise the heap with SHEARS_JAVA_OPTS=-Xmx<N>g (the launcher's default is 60% of this machine's memory).";
+    public static final String HOW_TO_RAISE = "Raise the heap with SHEARS_JAVA_OPTS=-Xmx<N>g (the launcher sizes it from this plan for prune and"
+            + " perplexity, else gives 60% of this machine's memory).";
 
     /** Refuses when the plan's heap exceeds what this JVM may use. */
     public MemoryPlan check() {

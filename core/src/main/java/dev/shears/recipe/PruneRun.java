@@ -93,17 +93,22 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
         }
     }
 
-    /**
-     * The parent's weights stay mapped in their dtype: calibration and perplexity run layer by layer
-     * ({@link Importance#meanLoss}), the child is a view of the parent streamed into its folder, which
-     * appears only when complete.
-     */
-    private Result run(LoadedModel parent, Progress progress, Consumer<String> log) {
-        long began = System.nanoTime();
+    /** What this pruning will hold at its peak, from the parent's headers and the options alone. */
+    public MemoryPlan plan() {
+        try (LoadedModel parent = ModelSource.open(model, tokenizer)) {
+            return setup(parent).plan();
+        }
+    }
+
+    /** The resolved target and criteria, checked before any work. */
+    private record Setup(ModelConfig parent, PruneTarget target, Criterion width, Criterion layers, boolean prunesWidth, boolean prunesDepth,
+                         int span, MemoryPlan plan) {
+    }
+
+    private Setup setup(LoadedModel parent) {
         ModelConfig pc = parent.model().config();
         PruneTarget target = TargetParser.resolve(pc, spec);
         PlanBuilder.check(pc, target);
-        checkOutput(out);
         Criterion width = widthCriterion.orElse(calibration.isPresent() ? Criterion.TAYLOR : Criterion.MAGNITUDE);
         Criterion layers = layerCriterion.orElse(calibration.isPresent() ? Criterion.BLOCK_INFLUENCE : Criterion.EVERY_K);
         boolean prunesWidth = target.dim() < pc.dim() || target.nonUniform() || pc.layers().stream().anyMatch(s ->
@@ -112,15 +117,35 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
             throw new ShearsException("nothing to prune: give layers, heads, ffn, hidden, target, targetConfig, dropLayers or vocab");
         }
         boolean prunesDepth = target.numLayers() < pc.numLayers() || target.attentionLayersToDrop() > 0 || target.ffnLayersToDrop() > 0;
+        int span = angularSpan > 0 ? angularSpan : Math.max(1, pc.numLayers() - target.numLayers());
+        MemoryPlan plan = MemoryPlan.prune(pc, calibration.isPresent() ? samples : 0, seqLen, prunesWidth ? width : Criterion.MAGNITUDE,
+                prunesDepth ? layers : Criterion.EVERY_K, span, parent.model().weights().bytes());
+        return new Setup(pc, target, width, layers, prunesWidth, prunesDepth, span, plan);
+    }
+
+    /**
+     * The parent's weights stay mapped in their dtype: calibration and perplexity run layer by layer
+     * ({@link Importance#meanLoss}), the child is a view of the parent streamed into its folder, which
+     * appears only when complete.
+     */
+    private Result run(LoadedModel parent, Progress progress, Consumer<String> log) {
+        long began = System.nanoTime();
+        Setup setup = setup(parent);
+        checkOutput(out);
+        ModelConfig pc = setup.parent();
+        PruneTarget target = setup.target();
+        Criterion width = setup.width();
+        Criterion layers = setup.layers();
+        boolean prunesWidth = setup.prunesWidth();
+        boolean prunesDepth = setup.prunesDepth();
+        int span = setup.span();
         boolean needsData = scores.isEmpty() && (prunesWidth && needsData(width) || prunesDepth && target.dropLayers().isEmpty() && needsData(layers));
         if (needsData && calibration.isEmpty()) {
             throw new ShearsException("the " + (prunesWidth && needsData(width) ? name(width) : name(layers))
                     + " criterion needs calibration data: pass --calibration FILE|DIR, or choose magnitude, random or every-k");
         }
 
-        int span = angularSpan > 0 ? angularSpan : Math.max(1, pc.numLayers() - target.numLayers());
-        MemoryPlan.prune(pc, calibration.isPresent() ? samples : 0, seqLen, prunesWidth ? width : Criterion.MAGNITUDE,
-                prunesDepth ? layers : Criterion.EVERY_K, span, parent.model().weights().bytes()).check();
+        setup.plan().check();
         Optional<Path> tokenizerFile = tokenizer.or(() -> TokenizerFiles.find(model));
         if (vocabulary.isPresent() && tokenizerFile.isEmpty()) {
             throw new ShearsException(model + ": vocabulary pruning rewrites the tokenizer file; pass --tokenizer FILE");
