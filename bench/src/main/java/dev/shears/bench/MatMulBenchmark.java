@@ -44,11 +44,10 @@ public class MatMulBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        String[] p = shape.split("x");
-        rows = Integer.parseInt(p[0]);
-        in = Integer.parseInt(p[1]);
-        out = Integer.parseInt(p[2]);
-        Parallel.setThreads(threads == 0 ? Runtime.getRuntime().availableProcessors() : threads);
+        int[] p = setUp(shape, threads);
+        rows = p[0];
+        in = p[1];
+        out = p[2];
         Random r = new Random(1);
         x = fill(r, rows * in);
         w = fill(r, out * in);
@@ -77,6 +76,12 @@ public class MatMulBenchmark {
         if (impl.equals("simd")) MatMul.backwardWeight(dW, dOut, x, rows, in, out);
         else MatMulScalar.backwardWeight(dW, dOut, x, rows, in, out);
         return dW;
+    }
+
+    /** Parses "rows x in x out" and sets the kernel threads (0 = all cores). */
+    static int[] setUp(String shape, int threads) {
+        Parallel.setThreads(threads == 0 ? Runtime.getRuntime().availableProcessors() : threads);
+        return java.util.Arrays.stream(shape.split("x")).mapToInt(Integer::parseInt).toArray();
     }
 
     static float[] fill(Random r, int n) {

@@ -4,7 +4,6 @@ import dev.shears.kernel.MatMul;
 import dev.shears.tensor.DenseTensor;
 import dev.shears.tensor.Encoding;
 import dev.shears.tensor.MappedTensor;
-import dev.shears.tensor.Parallel;
 import dev.shears.tensor.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -56,11 +55,10 @@ public class WeightEncodingBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        String[] p = shape.split("x");
-        rows = Integer.parseInt(p[0]);
-        in = Integer.parseInt(p[1]);
-        out = Integer.parseInt(p[2]);
-        Parallel.setThreads(threads == 0 ? Runtime.getRuntime().availableProcessors() : threads);
+        int[] p = MatMulBenchmark.setUp(shape, threads);
+        rows = p[0];
+        in = p[1];
+        out = p[2];
         Random r = new Random(1);
         x = MatMulBenchmark.fill(r, rows * in);
         y = new float[rows * out];
