@@ -47,6 +47,10 @@ class CliTest {
             assertTrue(shears(sub[0], sub[1], "--help").out().contains("Examples:"), String.join(" ", sub));
         }
         assertTrue(shears("bench", "eval", "--help").out().contains("Examples:"));
+        String initHelp = shears("init", "--help").out();
+        for (dev.shears.model.KnownShape shape : dev.shears.model.KnownShape.values()) {
+            assertTrue(initHelp.contains(shape.userName), "init --help lists " + shape.userName);
+        }
     }
 
     @Test

@@ -13,10 +13,8 @@ import dev.shears.tensor.MappedTensor;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * GGUF ⇄ {@link Model} for the llama family ({@code general.architecture} llama, mistral or qwen2).
@@ -30,7 +28,7 @@ public final class GgufModel {
     /** Reads a GGUF model with every weight widened to fp32 on the heap (what training needs). */
     public static Model read(Path path) {
         try (Model mapped = open(path)) {
-            return new Model(mapped.config(), mapped.weights().copy());
+            return mapped.dense();
         }
     }
 
@@ -59,28 +57,37 @@ public final class GgufModel {
                 }
                 found.put(t.name(), t);
             }
-            boolean interleaved = interleavedRope(config);
             ModelWeights weights = ModelWeights.of(config, (role, layer) -> {
                 GgufFile.Tensor t = found.get(GgufNames.name(role, layer));
                 if (t == null) throw Printable.error(path + ": missing tensor '" + GgufNames.name(role, layer) + "'");
-                boolean rotary = interleaved && (role == TensorRole.QUERY || role == TensorRole.KEY
-                        || role == TensorRole.QUERY_BIAS || role == TensorRole.KEY_BIAS);
-                int heads = role == TensorRole.QUERY || role == TensorRole.QUERY_BIAS ? config.layer(Math.max(layer, 0)).numHeads()
-                        : config.layer(Math.max(layer, 0)).numKvHeads();
+                int heads = interleavedHeads(config, role, layer);
                 if (role.rank() == 1) {
                     // the bias of a row moves with its row (convert_hf_to_gguf permutes q_proj.bias and k_proj.bias too)
                     float[] values = gguf.mapped(t, 1, t.shape()[0]).toArray();
-                    if (rotary) RopeLayout.interleavedToHalves(values, heads, config.headDim(), 1);
+                    if (heads > 0) RopeLayout.interleavedToHalves(values, heads, config.headDim(), 1);
                     return DenseTensor.vector(values);
                 }
                 MappedTensor m = gguf.mapped(t, t.shape()[0], t.shape()[1]);
-                return rotary ? m.withRowOrder(RopeLayout.interleavedRows(heads, config.headDim())) : m;
+                return heads > 0 ? m.withRowOrder(RopeLayout.interleavedRows(heads, config.headDim())) : m;
             }, List.of(gguf));
             return new Model(config, weights);
         } catch (RuntimeException e) {
             gguf.close();
             throw e;
         }
+    }
+
+    /**
+     * The heads whose query or key rows (and biases) a GGUF file stores in the interleaved RoPE layout
+     * for this tensor, or 0 when it stores it as Shears does (other roles, NeoX-layout architectures).
+     */
+    static int interleavedHeads(ModelConfig c, TensorRole role, int layer) {
+        if (!interleavedRope(c)) return 0;
+        return switch (role) {
+            case QUERY, QUERY_BIAS -> c.layer(layer).numHeads();
+            case KEY, KEY_BIAS -> c.layer(layer).numKvHeads();
+            default -> 0;
+        };
     }
 
     /** The tokenizer data in a GGUF file's metadata, or empty where it has none. */

@@ -137,20 +137,13 @@ public final class GgufModelWriter {
         ModelConfig c = model.config();
         int[] shape = role.shape(c, layer);
         Tensor values = model.weights().tensor(role, layer);
-        if (GgufModel.interleavedRope(c) && role.perLayer) {
-            LayerShape s = c.layer(layer);
-            int heads = switch (role) {
-                case QUERY, QUERY_BIAS -> s.numHeads();
-                case KEY, KEY_BIAS -> s.numKvHeads();
-                default -> 0;
-            };
-            if (heads > 0 && role.rank() == 2) {
-                values = SlicedTensor.rows(values, RopeLayout.halvesRows(heads, c.headDim()));
-            } else if (heads > 0) {
-                float[] bias = values.toArray();
-                RopeLayout.halvesToInterleaved(bias, heads, c.headDim(), 1);
-                values = DenseTensor.vector(bias);
-            }
+        int heads = GgufModel.interleavedHeads(c, role, layer);
+        if (heads > 0 && role.rank() == 2) {
+            values = SlicedTensor.rows(values, RopeLayout.halvesRows(heads, c.headDim()));
+        } else if (heads > 0) {
+            float[] bias = values.toArray();
+            RopeLayout.halvesToInterleaved(bias, heads, c.headDim(), 1);
+            values = DenseTensor.vector(bias);
         }
         GgufType type = GgufType.F32;
         if (role.rank() == 2 && shape[1] % options.matrixType().blockSize == 0) type = options.matrixType();

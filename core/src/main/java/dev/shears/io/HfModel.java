@@ -44,7 +44,7 @@ public final class HfModel {
     /** Reads a model folder with every weight widened to fp32 on the heap (what training needs). */
     public static Model read(Path dir) {
         try (Model mapped = open(dir)) {
-            return new Model(mapped.config(), mapped.weights().copy());
+            return mapped.dense();
         }
     }
 
@@ -72,9 +72,8 @@ public final class HfModel {
                 String name = HfNames.name(role, layer);
                 Safetensors.File file = found.get(name);
                 if (file == null) throw Printable.error(dir + ": missing tensor '" + name + "'");
-                int[] shape = role.shape(config, layer);
-                MappedTensor t = file.mapped(name, shape.length == 2 ? shape[0] : 1, shape[shape.length - 1]);
-                return shape.length == 2 ? t : DenseTensor.vector(t.toArray());
+                MappedTensor t = file.mapped(name, role.rows(config, layer), role.cols(config, layer));
+                return role.rank() == 2 ? t : DenseTensor.vector(t.toArray());
             }, files);
             return new Model(config, weights);
         } catch (RuntimeException e) {

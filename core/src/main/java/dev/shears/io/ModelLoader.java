@@ -16,7 +16,7 @@ public final class ModelLoader {
     /** Loads a model with every weight on the heap in fp32: what training needs. */
     public static Model load(Path path) {
         try (Model opened = open(path)) {
-            return new Model(opened.config(), opened.weights().isDense() ? opened.weights() : opened.weights().copy());
+            return opened.dense(); // a model already on the heap holds no files, so closing it takes nothing away
         }
     }
 

@@ -32,9 +32,7 @@ public final class ModelWeights implements AutoCloseable {
     public static ModelWeights zeros(ModelConfig config) {
         ModelWeights w = new ModelWeights(config);
         w.forEachSlot((role, layer) -> {
-            int[] shape = role.shape(config, layer);
-            int rows = shape.length == 2 ? shape[0] : 1;
-            int cols = shape[shape.length - 1];
+            int rows = role.rows(config, layer), cols = role.cols(config, layer);
             w.slot(role, layer, new DenseTensor(new float[Math.toIntExact((long) rows * cols)], rows, cols));
         });
         return w;
@@ -91,10 +89,9 @@ public final class ModelWeights implements AutoCloseable {
 
     /** Replaces a tensor with another of the same shape (read from a file, say). */
     public void put(TensorRole role, int layer, Tensor tensor) {
-        int[] shape = role.shape(config, layer);
-        int rows = shape.length == 2 ? shape[0] : 1;
-        if (tensor.rows() != rows || tensor.cols() != shape[shape.length - 1]) {
-            throw new IllegalArgumentException(where(role, layer) + " is " + Arrays.toString(shape) + ", got " + tensor.rows() + " × " + tensor.cols());
+        if (tensor.rows() != role.rows(config, layer) || tensor.cols() != role.cols(config, layer)) {
+            throw new IllegalArgumentException(where(role, layer) + " is " + Arrays.toString(role.shape(config, layer)) + ", got "
+                    + tensor.rows() + " × " + tensor.cols());
         }
         slot(role, layer, tensor);
     }

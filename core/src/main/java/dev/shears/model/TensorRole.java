@@ -93,6 +93,16 @@ public enum TensorRole {
         return shape;
     }
 
+    /** Rows of this tensor as a matrix in layer {@code layer}: its first dimension, or 1 for a vector. */
+    public int rows(ModelConfig config, int layer) {
+        return axes.length == 2 ? extent(config, layer, axes[0]) : 1;
+    }
+
+    /** Columns of this tensor as a matrix in layer {@code layer}: its last dimension. */
+    public int cols(ModelConfig config, int layer) {
+        return extent(config, layer, axes[axes.length - 1]);
+    }
+
     /** Element count, 0 where the tensor is absent. */
     public long size(ModelConfig config, int layer) {
         if (!isPresent(config, layer)) return 0;

@@ -111,10 +111,15 @@ public final class Importance {
     }
 
     private static void sqrtAll(ImportanceScores s) {
-        sqrt(s.hidden());
+        sqrtUnits(s);
         sqrt(s.layers());
         sqrt(s.attentionLayers());
         sqrt(s.ffnLayers());
+    }
+
+    /** Square roots of the per-unit sums of squares: hidden channels, heads, neurons. */
+    private static void sqrtUnits(ImportanceScores s) {
+        sqrt(s.hidden());
         for (double[] h : s.heads()) sqrt(h);
         for (double[] f : s.ffn()) sqrt(f);
     }
@@ -194,41 +199,23 @@ public final class Importance {
             }
         }, progress, label);
         double loss = taylor ? taylorBackward(model, pass, acts, masks, inputs, s, criterion == Criterion.TAYLOR_SECOND_ORDER, progress)
-                : meanLoss(model, pass, acts, masks);
-        switch (criterion) {
-            case ACTIVATION -> {
-                for (double[] h : hidden) {
-                    for (int j = 0; j < c.dim(); j++) s.hidden()[j] += h[j] * h[j];
-                }
-                sqrt(s.hidden());
-                for (double[] h : s.heads()) sqrt(h);
-                for (double[] f : s.ffn()) sqrt(f);
-                scale(s.layers(), 1.0 / n);
-                scale(s.attentionLayers(), 1.0 / n);
-                scale(s.ffnLayers(), 1.0 / n);
+                : pass.meanLoss(acts, masks);
+        if (criterion == Criterion.ACTIVATION) {
+            for (double[] h : hidden) {
+                for (int j = 0; j < c.dim(); j++) s.hidden()[j] += h[j] * h[j];
             }
-            case BLOCK_INFLUENCE, ANGULAR -> {
-                scale(s.layers(), 1.0 / n);
-                scale(s.attentionLayers(), 1.0 / n);
-                scale(s.ffnLayers(), 1.0 / n);
-                if (criterion == Criterion.ANGULAR) {
-                    for (int l = c.numLayers() - span + 1; l < c.numLayers(); l++) s.layers()[l] = Double.POSITIVE_INFINITY;
-                }
-            }
-            default -> { }
+            sqrtUnits(s);
+        }
+        if (criterion == Criterion.ACTIVATION || criterion == Criterion.BLOCK_INFLUENCE || criterion == Criterion.ANGULAR) {
+            // layer scores are means over the windows (an activation pass scores layers by block influence)
+            scale(s.layers(), 1.0 / n);
+            scale(s.attentionLayers(), 1.0 / n);
+            scale(s.ffnLayers(), 1.0 / n);
+        }
+        if (criterion == Criterion.ANGULAR) {
+            for (int l = c.numLayers() - span + 1; l < c.numLayers(); l++) s.layers()[l] = Double.POSITIVE_INFINITY;
         }
         return new Calibrated(s, OptionalDouble.of(loss));
-    }
-
-    /** The mean next-token loss of the windows whose final residuals a pass holds. */
-    private static double meanLoss(Model model, LayerwisePass pass, Activations acts, MaskSet masks) {
-        double sum = 0;
-        int n = pass.residual.length;
-        for (int i = 0; i < n; i++) {
-            float[] logits = pass.head(i, acts, masks);
-            sum += CrossEntropy.forwardBackward(logits, pass.target(i), pass.seqLen(), model.config().vocabSize(), new float[0], 1f);
-        }
-        return sum / n;
     }
 
     /**

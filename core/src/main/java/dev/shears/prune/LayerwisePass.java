@@ -31,7 +31,7 @@ final class LayerwisePass {
     private final List<int[]> windows;
     private final int seqLen;
     /** Each window's residual stream at the current layer boundary. */
-    final float[][] residual;
+    private final float[][] residual;
 
     /** @param windows sequences of seqLen + 1 tokens (inputs and next-token targets) */
     LayerwisePass(Model model, List<int[]> windows) {
@@ -83,6 +83,15 @@ final class LayerwisePass {
         return Transformer.headForward(model, acts, masks);
     }
 
+    /** After {@link #forward}: the windows' mean next-token loss. */
+    double meanLoss(Activations acts, MaskSet masks) {
+        double sum = 0;
+        for (int n = 0; n < windows.size(); n++) {
+            sum += CrossEntropy.forwardBackward(head(n, acts, masks), target(n), seqLen, model.config().vocabSize(), new float[0], 1f);
+        }
+        return sum / windows.size();
+    }
+
     /**
      * The mean next-token loss over the windows, as {@code Trainer.meanLoss} computes it (same bits),
      * one layer's weights at a time.
@@ -91,11 +100,6 @@ final class LayerwisePass {
         LayerwisePass pass = new LayerwisePass(model, windows);
         Activations acts = Activations.forInference(model.config(), 1, pass.seqLen);
         pass.forward(acts, MaskSet.NONE, (l, n, in, a) -> { }, progress, "loss");
-        double sum = 0;
-        for (int n = 0; n < windows.size(); n++) {
-            float[] logits = pass.head(n, acts, MaskSet.NONE);
-            sum += CrossEntropy.forwardBackward(logits, pass.target(n), pass.seqLen, model.config().vocabSize(), new float[0], 1f);
-        }
-        return sum / windows.size();
+        return pass.meanLoss(acts, MaskSet.NONE);
     }
 }

@@ -63,9 +63,7 @@ public record InitRun(Optional<KnownShape> shape, Optional<Path> config, DType d
     static Model random(ModelConfig c, long seed) {
         long[] next = {seed};
         ModelWeights weights = ModelWeights.of(c, (role, layer) -> {
-            int[] shape = role.shape(c, layer);
-            int rows = shape.length == 2 ? shape[0] : 1;
-            int cols = shape[shape.length - 1];
+            int rows = role.rows(c, layer), cols = role.cols(c, layer);
             long tensorSeed = next[0]++;
             return switch (role) {
                 case ATTENTION_NORM, FFN_NORM, FINAL_NORM -> new RandomTensor(rows, cols, 0, 1f, tensorSeed);

@@ -173,9 +173,8 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
             merged = merge((w != null ? w : d).scores(), d.scores());
             loss = d.meanLoss().isPresent() ? d.meanLoss() : w != null ? w.meanLoss() : OptionalDouble.empty();
         }
-        OptionalDouble calibrationLoss = loss;
-        Optional<Double> before = compared.isEmpty() ? Optional.empty() : Optional.of(compared == windows && calibrationLoss.isPresent()
-                ? Math.exp(calibrationLoss.getAsDouble()) : perplexity(parent.model(), compared, progress));
+        Optional<Double> before = compared.isEmpty() ? Optional.empty()
+                : Optional.of(compared == windows && loss.isPresent() ? Math.exp(loss.getAsDouble()) : perplexity(parent.model(), compared, progress));
         PruningPlan plan = PlanBuilder.build(pc, merged, target);
         if (kept.isPresent()) plan = plan.withVocab(kept.get().kept());
         Model pruned = Slicer.slice(parent.model(), plan);
