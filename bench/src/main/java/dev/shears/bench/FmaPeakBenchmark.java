@@ -1,5 +1,6 @@
 package dev.shears.bench;
 
+import dev.shears.kernel.FmaPeak;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;

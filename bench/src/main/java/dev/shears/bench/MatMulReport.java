@@ -1,5 +1,6 @@
 package dev.shears.bench;
 
+import dev.shears.kernel.FmaPeak;
 import dev.shears.kernel.MatMul;
 import dev.shears.kernel.MatMulScalar;
 import dev.shears.tensor.Parallel;
@@ -17,10 +18,11 @@ import java.util.Random;
  * memory-bound) the weight bandwidth in GB/s is 2 × the GFLOP/s figure.
  *
  * <p>Usage: {@code java --add-modules=jdk.incubator.vector -cp bench/target/benchmarks.jar
- * dev.shears.bench.MatMulReport [seconds per measurement, default 1] [--no-scalar]}
+ * dev.shears.bench.MatMulReport [seconds per measurement, default 1] [--no-scalar] [ROWSxINxOUT ...]}
+ * (shapes given replace the default ones).
  */
 public final class MatMulReport {
-    private static final int[][] SHAPES = {{512, 512, 1376}, {512, 1376, 512}, {1, 512, 1376}, {1, 1376, 512}, {1, 4096, 4096}};
+    private static final int[][] DEFAULT_SHAPES = {{512, 512, 1376}, {512, 1376, 512}, {1, 512, 1376}, {1, 1376, 512}, {1, 4096, 4096}};
     private static final String[] OPS = {"forward", "backwardInput", "backwardWeight"};
 
     private MatMulReport() {
@@ -29,8 +31,11 @@ public final class MatMulReport {
     public static void main(String[] args) throws Exception {
         double seconds = args.length > 0 && !args[0].startsWith("--") ? Double.parseDouble(args[0]) : 1.0;
         boolean scalar = !Arrays.asList(args).contains("--no-scalar");
+        int[][] given = Arrays.stream(args).filter(a -> a.matches("\\d+x\\d+x\\d+"))
+                .map(a -> Arrays.stream(a.split("x")).mapToInt(Integer::parseInt).toArray()).toArray(int[][]::new);
+        int[][] shapes = given.length > 0 ? given : DEFAULT_SHAPES;
         int cores = Runtime.getRuntime().availableProcessors();
-        for (int[] s : SHAPES) { // JIT warm-up of every path before anything is timed
+        for (int[] s : shapes) { // JIT warm-up of every path before anything is timed
             for (String op : OPS) {
                 if (s[0] == 1 && !op.equals("forward")) continue;
                 for (int threads : new int[] {1, cores}) {
@@ -45,7 +50,7 @@ public final class MatMulReport {
         System.out.printf(Locale.ROOT, "measured FMA peak: %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads%n%n", peak1, peakN, cores);
         System.out.printf(Locale.ROOT, "| rows x in x out | op | scalar 1T GFLOP/s | SIMD 1T GFLOP/s | of 1T peak | SIMD %dT GFLOP/s | of %dT peak |%n", cores, cores);
         System.out.println("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
-        for (int[] s : SHAPES) {
+        for (int[] s : shapes) {
             for (String op : OPS) {
                 if (s[0] == 1 && !op.equals("forward")) continue;
                 double flops = 2.0 * s[0] * s[1] * s[2];

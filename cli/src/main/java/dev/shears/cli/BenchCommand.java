@@ -1,6 +1,7 @@
 package dev.shears.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.kernel.FmaPeak;
 import dev.shears.model.Architecture;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
@@ -86,8 +87,9 @@ final class BenchCommand implements Runnable {
         int warmup;
         @Option(names = "--iterations", defaultValue = "5", description = "Timed passes (the median is reported).")
         int iterations;
-        @Option(names = "--peak-gflops", defaultValue = "170", description = "fp32 peak of one core, for the fraction of peak (PEERS.md: ~170 on the reference machine).")
-        double peakPerCore;
+        @Option(names = "--peak-gflops", paramLabel = "GFLOPS",
+                description = "fp32 peak of all the threads together, for the fraction of peak (default: measured before the run, 1 s of vector FMAs on as many threads).")
+        Double peakGflops;
         @Option(names = "--json", description = "Print one JSON object on stdout.")
         boolean json;
 
@@ -100,21 +102,31 @@ final class BenchCommand implements Runnable {
             Model m = model != null ? (mode == ThroughputBenchmark.Mode.FORWARD ? ModelLoader.open(model) : ModelLoader.load(model))
                     : ModelInit.initialize(ModelConfig.uniform(Architecture.LLAMA, dim, layers, heads, kvHeads == null ? heads : kvHeads, dim / heads,
                     ffn, vocab, Math.max(seq, 16), 1e-5f, 10000, false, false), InitConfig.DEFAULT);
+            double peak = peakGflops != null ? peakGflops : measuredPeak();
             ThroughputBenchmark.Result r = ThroughputBenchmark.run(m, mode, batch, seq, warmup, iterations, ProgressBar.stderr());
-            double peak = peakPerCore * Parallel.threads();
             String what = mode.name().toLowerCase(Locale.ROOT);
             if (json) {
                 ObjectNode n = Json.object();
                 n.put("benchmark", what).put("model", model == null ? "synthetic" : model.toString()).put("params", m.config().parameterCount());
                 n.put("batch", batch).put("seq", seq).put("threads", Parallel.threads());
                 n.put("tokens_per_second", r.tokensPerSecond()).put("gflops", r.gflops()).put("fraction_of_peak", r.gflops() / peak)
-                        .put("peak_gflops", peak).put("seconds_median", r.secondsMedian());
+                        .put("peak_gflops", peak).put("peak_measured", peakGflops == null).put("seconds_median", r.secondsMedian());
                 spec.commandLine().getOut().println(Json.text(n));
             } else {
                 spec.commandLine().getOut().printf(Locale.ROOT,
                         "%s %s (%,d params), batch %d × seq %d, %d thread(s):%n  %.1f tokens/s, %.1f GFLOP/s, %.1f%% of %.0f GFLOP/s peak (median of %d, %.3f s each)%n",
                         what, model == null ? "synthetic" : model, m.config().parameterCount(), batch, seq, Parallel.threads(),
                         r.tokensPerSecond(), r.gflops(), 100 * r.gflops() / peak, peak, iterations, r.secondsMedian());
+            }
+        }
+
+        /** The FMA peak of {@link Parallel#threads()} threads, measured now (an interrupt leaves the run with no peak to report). */
+        private static double measuredPeak() {
+            try {
+                return FmaPeak.measure(Parallel.threads(), 1.0);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while measuring the FMA peak", e);
             }
         }
     }

@@ -1,7 +1,8 @@
 package dev.shears.tensor;
 
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.RecursiveAction;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 
 /**
@@ -9,9 +10,19 @@ import java.util.function.IntConsumer;
  * outputs, never inside one reduction, so results are bit-identical whatever the thread count.
  * The thread count comes from the system property {@code shears.threads} (default: all cores) and
  * is set once by the command line ({@code --threads}).
+ *
+ * <p>How: the caller and {@code threads − 1} workers take indices from one counter until none are
+ * left. A worker that runs out of work spins for {@value #SPIN_NANOS} ns before it parks, so the
+ * next call, usually microseconds away (a layer is a few dozen calls), finds it awake: waking a
+ * parked thread costs 50–100 µs on a virtual machine, as long as a whole matrix–vector product of
+ * generation. A call made while another is running (nested inside a body, or from another thread)
+ * runs on its caller alone.
  */
 public final class Parallel {
-    private static volatile ForkJoinPool pool = newPool(Integer.getInteger("shears.threads", Runtime.getRuntime().availableProcessors()));
+    /** How long an idle worker (or a waiting caller) spins before it parks. */
+    static final long SPIN_NANOS = 2_000_000;
+
+    private static volatile Team team = new Team(Integer.getInteger("shears.threads", Runtime.getRuntime().availableProcessors()));
 
     private Parallel() {
     }
@@ -19,50 +30,117 @@ public final class Parallel {
     /** Sets the number of kernel threads (1 runs everything on the caller's thread). */
     public static synchronized void setThreads(int threads) {
         if (threads < 1) throw new IllegalArgumentException("threads must be at least 1, got " + threads);
-        if (threads == pool.getParallelism()) return;
-        ForkJoinPool old = pool;
-        pool = newPool(threads);
-        old.shutdown();
+        if (threads == team.threads) return;
+        Team old = team;
+        team = new Team(threads);
+        old.close();
     }
 
     public static int threads() {
-        return pool.getParallelism();
+        return team.threads;
     }
 
     /** Calls {@code body.accept(i)} for every i in [0, count), spread over the kernel threads. */
     public static void forEach(int count, IntConsumer body) {
         if (count <= 0) return;
-        ForkJoinPool p = pool;
-        if (count == 1 || p.getParallelism() == 1 || (Thread.currentThread() instanceof java.util.concurrent.ForkJoinWorkerThread worker && worker.getPool() == p)) {
+        Team t = team;
+        if (count == 1 || t.threads == 1 || !t.busy.compareAndSet(false, true)) {
             for (int i = 0; i < count; i++) body.accept(i);
             return;
         }
-        p.invoke(new Range(body, 0, count));
+        try {
+            t.run(new Job(body, count));
+        } finally {
+            t.busy.set(false);
+        }
     }
 
-    private static ForkJoinPool newPool(int threads) {
-        return new ForkJoinPool(Math.max(1, threads));
-    }
+    /** One call's work: indices handed out by a counter, and who waits for the last to finish. */
+    private static final class Job {
+        final IntConsumer body;
+        final int count;
+        final AtomicInteger next = new AtomicInteger();
+        final AtomicInteger finished = new AtomicInteger();
+        volatile Thread waiter;
+        volatile Throwable error;
 
-    private static final class Range extends RecursiveAction {
-        private final IntConsumer body;
-        private final int from;
-        private final int to;
-
-        Range(IntConsumer body, int from, int to) {
+        Job(IntConsumer body, int count) {
             this.body = body;
-            this.from = from;
-            this.to = to;
+            this.count = count;
         }
 
-        @Override
-        protected void compute() {
-            if (to - from == 1) {
-                body.accept(from);
-                return;
+        /** Takes indices until none are left; after a failure, the rest are counted as finished without running. */
+        void work() {
+            for (int i; (i = next.getAndIncrement()) < count; ) {
+                if (error == null) {
+                    try {
+                        body.accept(i);
+                    } catch (Throwable e) {
+                        if (error == null) error = e;
+                    }
+                }
+                if (finished.incrementAndGet() == count) {
+                    Thread w = waiter;
+                    if (w != null) LockSupport.unpark(w);
+                }
             }
-            int mid = (from + to) >>> 1;
-            invokeAll(new Range(body, from, mid), new Range(body, mid, to));
+        }
+
+        boolean done() {
+            return finished.get() == count;
+        }
+    }
+
+    private static final class Team {
+        final int threads;
+        final AtomicBoolean busy = new AtomicBoolean();
+        private final Thread[] workers;
+        private volatile Job job;
+        private volatile boolean closed;
+
+        Team(int threads) {
+            this.threads = Math.max(1, threads);
+            workers = new Thread[this.threads - 1];
+            for (int w = 0; w < workers.length; w++) {
+                workers[w] = Thread.ofPlatform().daemon().name("shears-kernel-" + (w + 1)).unstarted(this::loop);
+                workers[w].start();
+            }
+        }
+
+        void run(Job j) {
+            job = j;
+            for (Thread w : workers) LockSupport.unpark(w);
+            j.work();
+            long spinEnd = System.nanoTime() + SPIN_NANOS;
+            while (!j.done() && System.nanoTime() < spinEnd) Thread.onSpinWait();
+            if (!j.done()) {
+                j.waiter = Thread.currentThread();
+                while (!j.done()) LockSupport.park(this);
+            }
+            Throwable e = j.error;
+            if (e instanceof RuntimeException r) throw r;
+            if (e instanceof Error r) throw r;
+            if (e != null) throw new IllegalStateException(e);
+        }
+
+        private void loop() {
+            Job seen = null;
+            while (!closed) {
+                Job j = job;
+                if (j != seen) {
+                    seen = j;
+                    j.work();
+                    continue;
+                }
+                long spinEnd = System.nanoTime() + SPIN_NANOS;
+                while (job == seen && !closed && System.nanoTime() < spinEnd) Thread.onSpinWait();
+                if (job == seen && !closed) LockSupport.park(this);
+            }
+        }
+
+        void close() {
+            closed = true;
+            for (Thread w : workers) LockSupport.unpark(w);
         }
     }
 }

@@ -1,4 +1,4 @@
-package dev.shears.bench;
+package dev.shears.kernel;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -9,7 +9,7 @@ import jdk.incubator.vector.VectorSpecies;
  * The chains converge to a fixed point (multiplier &lt; 1), so values stay normal.
  */
 public final class FmaPeak {
-    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    public static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     /** Independent accumulator chains. */
     public static final int CHAINS = 12;
 
@@ -70,5 +70,5 @@ public final class FmaPeak {
         return best;
     }
 
-    static volatile float sink;
+    private static volatile float sink;
 }
