@@ -6,7 +6,7 @@ import dev.shears.model.Architecture;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
 import dev.shears.recipe.ThroughputBenchmark;
-import dev.shears.io.ModelLoader;
+import dev.shears.format.ModelLoader;
 import dev.shears.tensor.Parallel;
 import dev.shears.train.InitConfig;
 import dev.shears.train.ModelInit;

@@ -39,7 +39,7 @@ final class ExportCommand implements Runnable {
     @Option(names = "--out", required = true, paramLabel = "PATH", description = "The folder (hf) or .gguf file to write.")
     Path out;
 
-    @Option(names = "--shard-size", paramLabel = "BYTES", defaultValue = "" + dev.shears.io.HfModel.DEFAULT_SHARD_BYTES, description = "Largest safetensors shard (hf).")
+    @Option(names = "--shard-size", paramLabel = "BYTES", defaultValue = "" + dev.shears.format.hf.HfModel.DEFAULT_SHARD_BYTES, description = "Largest safetensors shard (hf).")
     long shardBytes;
 
     @Option(names = "--json", description = "Print one JSON object on stdout.")

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.model.LayerShape;
 import dev.shears.model.ModelConfig;
 import dev.shears.model.TensorRole;
-import dev.shears.io.ModelLoader;
+import dev.shears.format.ModelLoader;
 import dev.shears.model.Model;
 import dev.shears.recipe.ModelSource;
 import picocli.CommandLine.Command;

@@ -3,7 +3,7 @@ package dev.shears.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
 import dev.shears.io.DType;
-import dev.shears.io.HfModel;
+import dev.shears.format.hf.HfModel;
 import dev.shears.model.KnownShape;
 import dev.shears.recipe.InitRun;
 import picocli.CommandLine.Command;

@@ -48,7 +48,7 @@ public enum DType {
     }
 
     /** fp32 → this type's bits (round to nearest even for the 16-bit types). */
-    int encode(float value) {
+    public int encode(float value) {
         return this == F32 ? Float.floatToRawIntBits(value) : encoding.encode16(value);
     }
 }

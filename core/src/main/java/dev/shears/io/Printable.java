@@ -6,13 +6,13 @@ import dev.shears.ShearsException;
  * Error messages that quote names read from a file (tensor names, metadata keys) stay one line and
  * short, whatever the file holds: control characters are escaped and very long messages cut.
  */
-final class Printable {
+public final class Printable {
     private static final int MAX = 600;
 
     private Printable() {
     }
 
-    static String line(String message) {
+    public static String line(String message) {
         StringBuilder out = new StringBuilder(Math.min(message.length(), MAX + 8));
         for (int i = 0; i < message.length(); i++) {
             if (out.length() >= MAX) {
@@ -26,11 +26,11 @@ final class Printable {
         return out.toString();
     }
 
-    static ShearsException error(String message) {
+    public static ShearsException error(String message) {
         return new ShearsException(line(message));
     }
 
-    static ShearsException error(String message, Throwable cause) {
+    public static ShearsException error(String message, Throwable cause) {
         return new ShearsException(line(message), cause);
     }
 }

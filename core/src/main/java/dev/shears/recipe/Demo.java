@@ -7,7 +7,7 @@ import dev.shears.data.TokenDataset;
 import dev.shears.eval.Generation;
 import dev.shears.eval.GenerationSettings;
 import dev.shears.io.AtomicFiles;
-import dev.shears.io.HfConfig;
+import dev.shears.format.hf.HfConfig;
 import dev.shears.model.Architecture;
 import dev.shears.model.ModelConfig;
 import dev.shears.progress.Progress;

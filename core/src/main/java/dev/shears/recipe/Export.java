@@ -1,10 +1,11 @@
 package dev.shears.recipe;
 
+import dev.shears.format.gguf.GgufTokenizers;
 import dev.shears.ShearsException;
 import dev.shears.io.DType;
-import dev.shears.io.GgufModelWriter;
-import dev.shears.io.GgufType;
-import dev.shears.io.HfModel;
+import dev.shears.format.gguf.GgufModelWriter;
+import dev.shears.format.gguf.GgufType;
+import dev.shears.format.hf.HfModel;
 import dev.shears.tensor.Encoding;
 
 import java.nio.file.Files;
@@ -59,7 +60,7 @@ public record Export(Path model, Optional<Path> tokenizer, String format, String
             if (tokenizerFile.isPresent()) {
                 TokenizerFiles.copyInto(tokenizerFile.get(), out);
             } else if ("gguf".equals(loaded.format())) {
-                dev.shears.io.GgufModel.readTokenizer(model).ifPresent(data -> GgufTokenizers.writeFiles(data, out));
+                dev.shears.format.gguf.GgufModel.readTokenizer(model).ifPresent(data -> GgufTokenizers.writeFiles(data, out));
             }
             return new Written(out, dtype);
         }
@@ -69,7 +70,7 @@ public record Export(Path model, Optional<Path> tokenizer, String format, String
         if (tokenizerFile.isPresent()) {
             options = options.withTokenizer(GgufTokenizers.toData(loaded.tokenizer(), tokenizerFile.get()));
         } else if ("gguf".equals(loaded.format())) {
-            options = dev.shears.io.GgufModel.readTokenizer(model).map(options::withTokenizer).orElse(options);
+            options = dev.shears.format.gguf.GgufModel.readTokenizer(model).map(options::withTokenizer).orElse(options);
         }
         GgufModelWriter.write(loaded.model(), out, options);
         return new Written(out, dtype);

@@ -12,7 +12,7 @@ import java.util.Optional;
  * @param shardBytes largest safetensors shard (hf)
  */
 public record ExportStage(String format, String dtype, long shardBytes) {
-    public static final ExportStage DEFAULT = new ExportStage("gguf", "", dev.shears.io.HfModel.DEFAULT_SHARD_BYTES);
+    public static final ExportStage DEFAULT = new ExportStage("gguf", "", dev.shears.format.hf.HfModel.DEFAULT_SHARD_BYTES);
 
     /** The export of {@code model} into {@code dir} (a {@code model.gguf} file there for GGUF); checks the settings on construction. */
     Export export(Path model, Path dir) {

@@ -5,7 +5,7 @@ import dev.shears.data.Split;
 import dev.shears.data.TokenDataset;
 import dev.shears.io.AtomicFiles;
 import dev.shears.io.DType;
-import dev.shears.io.HfModel;
+import dev.shears.format.hf.HfModel;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
 import dev.shears.progress.Progress;

@@ -2,7 +2,7 @@ package dev.shears.recipe;
 
 import dev.shears.ShearsException;
 import dev.shears.io.DType;
-import dev.shears.io.HfConfig;
+import dev.shears.format.hf.HfConfig;
 import dev.shears.prune.CharacterPolicy;
 import dev.shears.prune.Criterion;
 import dev.shears.prune.TargetParser;

@@ -1,7 +1,7 @@
 package dev.shears.eval;
 
 import dev.shears.SharedData;
-import dev.shears.io.ModelLoader;
+import dev.shears.format.ModelLoader;
 import dev.shears.model.Model;
 import dev.shears.progress.Progress;
 import dev.shears.prune.LayerPlan;

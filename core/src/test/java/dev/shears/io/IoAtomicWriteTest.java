@@ -1,5 +1,8 @@
 package dev.shears.io;
 
+import dev.shears.format.IoTestFiles;
+import dev.shears.format.gguf.GgufModelWriter;
+import dev.shears.format.hf.HfModel;
 import dev.shears.ShearsException;
 import dev.shears.model.Model;
 import dev.shears.model.TinyModels;

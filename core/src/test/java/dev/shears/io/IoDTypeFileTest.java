@@ -1,5 +1,7 @@
 package dev.shears.io;
 
+import dev.shears.format.IoTestFiles;
+import dev.shears.format.hf.Safetensors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * even, subnormals, ±0, ±inf, NaN, overflow) and the exact value of every one of the 65536 bit
  * patterns on load, against an oracle written here in exact double arithmetic.
  */
-class IoDTypeFileTest {
+public class IoDTypeFileTest {
     /** Round to nearest even into a binary format with {@code mantissaBits} stored bits, exponents [minExp, maxExp]. */
     private static float round(float x, int mantissaBits, int minExp, int maxExp) {
         if (Float.isNaN(x) || Float.isInfinite(x) || x == 0) return x;
@@ -34,11 +36,11 @@ class IoDTypeFileTest {
         return (float) Math.copySign(r, x);
     }
 
-    static float f16(float x) {
+    public static float f16(float x) {
         return round(x, 10, -14, 15);
     }
 
-    static float bf16(float x) {
+    public static float bf16(float x) {
         return round(x, 7, -126, 127);
     }
 

@@ -1,7 +1,7 @@
 package dev.shears.prune;
 
 import dev.shears.SharedData;
-import dev.shears.io.HfModel;
+import dev.shears.format.hf.HfModel;
 import dev.shears.model.Activations;
 import dev.shears.model.MaskSet;
 import dev.shears.model.Model;

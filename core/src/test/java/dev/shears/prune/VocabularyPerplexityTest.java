@@ -3,7 +3,7 @@ package dev.shears.prune;
 import dev.shears.SharedData;
 import dev.shears.eval.Perplexity;
 import dev.shears.eval.PerplexityResult;
-import dev.shears.io.HfModel;
+import dev.shears.format.hf.HfModel;
 import dev.shears.model.Model;
 import dev.shears.progress.Progress;
 import dev.shears.tokenizer.Tokenizer;

@@ -1,9 +1,10 @@
 package dev.shears.recipe;
 
+import dev.shears.format.gguf.GgufTokenizers;
 import dev.shears.SharedData;
 import dev.shears.ShearsException;
-import dev.shears.io.HfModel;
-import dev.shears.io.ModelLoader;
+import dev.shears.format.hf.HfModel;
+import dev.shears.format.ModelLoader;
 import dev.shears.model.Activations;
 import dev.shears.model.MaskSet;
 import dev.shears.model.Model;
@@ -99,7 +100,7 @@ class ExportTest {
         for (String family : List.of("gpt2", "llama3", "qwen2")) {
             Path file = Path.of(ExportTest.class.getResource("/tokenizer/bytelevel/" + family + "/tokenizer.json").toURI());
             dev.shears.tokenizer.HfTokenizer original = dev.shears.tokenizer.HfTokenizer.read(file);
-            dev.shears.io.GgufTokenizerData data = GgufTokenizers.toData(original, file);
+            dev.shears.format.gguf.GgufTokenizerData data = GgufTokenizers.toData(original, file);
             dev.shears.tokenizer.Tokenizer fromGguf = GgufTokenizers.of(data, file);
             Path dir = Files.createDirectories(tmp.resolve(family));
             Path written = GgufTokenizers.writeFiles(data, dir).orElseThrow();
@@ -118,14 +119,14 @@ class ExportTest {
         Model hf = ModelLoader.load(folder);
         assertEquals(dev.shears.model.RopeScaling.Type.LLAMA3, hf.config().ropeScaling().type());
         Path gguf = tmp.resolve("l3.gguf");
-        dev.shears.io.GgufModelWriter.write(hf, gguf);
+        dev.shears.format.gguf.GgufModelWriter.write(hf, gguf);
         Model back = ModelLoader.load(gguf);
         assertEquals(hf.config().ropeScaling(), back.config().ropeScaling(), "the exact parameters come back");
         int[] ids = {1, 5, 9, 2, 7, 3, 8, 4};
         float[] a = Transformer.forward(hf, ids, 1, ids.length, Activations.forInference(hf.config(), 1, ids.length), MaskSet.NONE).clone();
         float[] b = Transformer.forward(back, ids, 1, ids.length, Activations.forInference(back.config(), 1, ids.length), MaskSet.NONE);
         assertArrayEquals(a, b);
-        try (dev.shears.io.GgufFile f = dev.shears.io.GgufFile.open(gguf)) {
+        try (dev.shears.format.gguf.GgufFile f = dev.shears.format.gguf.GgufFile.open(gguf)) {
             assertTrue(f.tensors().containsKey("rope_freqs.weight"), "llama.cpp's factors tensor is written");
         }
     }

@@ -4,7 +4,7 @@ import dev.shears.SharedData;
 import dev.shears.ShearsException;
 import dev.shears.data.DataPreparer;
 import dev.shears.data.PrepareOptions;
-import dev.shears.io.HfModel;
+import dev.shears.format.hf.HfModel;
 import dev.shears.model.Model;
 import dev.shears.progress.Progress;
 import dev.shears.tokenizer.TokenizerLoader;

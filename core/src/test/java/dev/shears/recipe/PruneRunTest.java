@@ -2,7 +2,7 @@ package dev.shears.recipe;
 
 import dev.shears.SharedData;
 import dev.shears.ShearsException;
-import dev.shears.io.ModelLoader;
+import dev.shears.format.ModelLoader;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
 import dev.shears.progress.Progress;

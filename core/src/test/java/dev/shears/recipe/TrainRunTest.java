@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shears.ShearsException;
 import dev.shears.data.DataPreparer;
 import dev.shears.data.PrepareOptions;
-import dev.shears.io.HfConfig;
-import dev.shears.io.HfModel;
+import dev.shears.format.hf.HfConfig;
+import dev.shears.format.hf.HfModel;
 import dev.shears.model.Architecture;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
@@ -91,7 +91,7 @@ class TrainRunTest {
         assertTrue(Files.readString(first.resolve("config.json")).contains("\"float32\""), "from scratch: fp32");
         assertTrue(Files.readString(bf16.resolve("config.json")).contains("\"bfloat16\""), "--dtype bf16");
         Path checkpoint = Checkpoint.latest(bf16).orElseThrow();
-        try (Model saved = dev.shears.io.ModelLoader.open(checkpoint)) {
+        try (Model saved = dev.shears.format.ModelLoader.open(checkpoint)) {
             assertEquals(dev.shears.tensor.Encoding.F32, saved.weights().encoding(), "checkpoints keep fp32 master weights");
         }
         // continuing a bf16 model writes bf16 again without being told

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shears.SharedData;
 import dev.shears.eval.Generation;
 import dev.shears.eval.GenerationSettings;
-import dev.shears.io.ModelLoader;
+import dev.shears.format.ModelLoader;
 import dev.shears.kernel.LogSoftmax;
 import dev.shears.model.Activations;
 import dev.shears.model.MaskSet;

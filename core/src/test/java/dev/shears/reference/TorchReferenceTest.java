@@ -1,9 +1,9 @@
 package dev.shears.reference;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.shears.io.HfNames;
-import dev.shears.io.ModelLoader;
-import dev.shears.io.Safetensors;
+import dev.shears.format.hf.HfNames;
+import dev.shears.format.ModelLoader;
+import dev.shears.format.hf.Safetensors;
 import dev.shears.kernel.CrossEntropy;
 import dev.shears.model.Activations;
 import dev.shears.model.Architecture;

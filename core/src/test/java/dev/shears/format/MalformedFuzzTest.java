@@ -1,5 +1,13 @@
-package dev.shears.io;
+package dev.shears.format;
 
+import dev.shears.io.DType;
+import dev.shears.format.gguf.GgufFile;
+import dev.shears.format.gguf.GgufModel;
+import dev.shears.format.gguf.GgufModelWriter;
+import dev.shears.format.gguf.GgufTokenizerData;
+import dev.shears.format.gguf.GgufType;
+import dev.shears.format.hf.HfModel;
+import dev.shears.format.llama2c.Llama2cModel;
 import dev.shears.ShearsException;
 import dev.shears.model.Architecture;
 import dev.shears.model.Model;

@@ -1,5 +1,10 @@
-package dev.shears.io;
+package dev.shears.format.hf;
 
+import dev.shears.io.DType;
+import dev.shears.io.NamedTensor;
+import dev.shears.io.Printable;
+import dev.shears.io.TensorData;
+import dev.shears.io.AtomicFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;

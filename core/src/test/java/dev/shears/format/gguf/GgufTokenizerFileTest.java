@@ -1,5 +1,7 @@
-package dev.shears.io;
+package dev.shears.format.gguf;
 
+import dev.shears.format.IoTestFiles;
+import dev.shears.format.ModelLoader;
 import dev.shears.model.Model;
 import dev.shears.model.TinyModels;
 import org.junit.jupiter.api.Test;

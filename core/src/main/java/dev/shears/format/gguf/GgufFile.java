@@ -1,5 +1,6 @@
-package dev.shears.io;
+package dev.shears.format.gguf;
 
+import dev.shears.io.Printable;
 import dev.shears.ShearsException;
 
 import java.io.IOException;

@@ -1,5 +1,7 @@
-package dev.shears.io;
+package dev.shears.format.gguf;
 
+import dev.shears.io.Printable;
+import dev.shears.format.hf.HfNames;
 import dev.shears.model.Architecture;
 import dev.shears.model.LayerShape;
 import dev.shears.model.Model;

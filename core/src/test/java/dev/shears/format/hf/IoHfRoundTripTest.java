@@ -1,5 +1,9 @@
-package dev.shears.io;
+package dev.shears.format.hf;
 
+import dev.shears.io.DType;
+import dev.shears.io.IoDTypeFileTest;
+import dev.shears.format.IoTestFiles;
+import dev.shears.format.ModelLoader;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shears.model.Architecture;
@@ -20,7 +24,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 
-import static dev.shears.io.IoTestFiles.assertSameWeights;
+import static dev.shears.format.IoTestFiles.assertSameWeights;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,4 +1,4 @@
-package dev.shears.io;
+package dev.shears.format.gguf;
 
 import java.util.Optional;
 

@@ -1,5 +1,16 @@
-package dev.shears.io;
+package dev.shears.format;
 
+import dev.shears.io.DType;
+import dev.shears.io.TensorData;
+import dev.shears.format.gguf.GgufFile;
+import dev.shears.format.gguf.GgufModelWriter;
+import dev.shears.format.gguf.GgufNames;
+import dev.shears.format.gguf.GgufType;
+import dev.shears.format.gguf.GgufWriter;
+import dev.shears.format.hf.HfModel;
+import dev.shears.format.hf.HfNames;
+import dev.shears.format.hf.Safetensors;
+import dev.shears.format.llama2c.Llama2cModel;
 import dev.shears.model.Model;
 import dev.shears.model.TensorRole;
 import dev.shears.model.TinyModels;
@@ -17,8 +28,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
-import static dev.shears.io.IoTestFiles.assertFails;
-import static dev.shears.io.IoTestFiles.rawSafetensors;
+import static dev.shears.format.IoTestFiles.assertFails;
+import static dev.shears.format.IoTestFiles.rawSafetensors;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**

@@ -1,5 +1,6 @@
-package dev.shears.io;
+package dev.shears.format;
 
+import dev.shears.format.gguf.GgufTokenizerData;
 import dev.shears.ShearsException;
 import dev.shears.model.Activations;
 import dev.shears.model.MaskSet;
@@ -23,12 +24,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Helpers shared by the io tests: hand-made files, weight comparison, forward passes, failure checks. */
-final class IoTestFiles {
+public final class IoTestFiles {
     private IoTestFiles() {
     }
 
     /** A safetensors file with exactly this header text and data bytes. */
-    static Path rawSafetensors(Path file, String header, byte[] data) throws IOException {
+    public static Path rawSafetensors(Path file, String header, byte[] data) throws IOException {
         byte[] h = header.getBytes(StandardCharsets.UTF_8);
         ByteBuffer b = ByteBuffer.allocate(8 + h.length + data.length).order(ByteOrder.LITTLE_ENDIAN);
         b.putLong(h.length).put(h).put(data);
@@ -37,7 +38,7 @@ final class IoTestFiles {
     }
 
     /** Every stored tensor bit for bit (NaN payloads included). */
-    static void assertSameWeights(Model expected, Model actual) {
+    public static void assertSameWeights(Model expected, Model actual) {
         assertEquals(expected.config(), actual.config());
         expected.weights().forEach((role, layer, values) -> {
             float[] got = actual.weights().get(role, layer);
@@ -50,18 +51,18 @@ final class IoTestFiles {
         });
     }
 
-    static float[] logits(Model model, int[] ids) {
+    public static float[] logits(Model model, int[] ids) {
         return Transformer.forward(model, ids, 1, ids.length, Activations.forInference(model.config(), 1, ids.length), MaskSet.NONE);
     }
 
-    static int[] ids(int vocab, int n) {
+    public static int[] ids(int vocab, int n) {
         int[] ids = new int[n];
         for (int i = 0; i < n; i++) ids[i] = (i * 7 + 3) % vocab;
         return ids;
     }
 
     /** The call throws a ShearsException whose one-line message names the file and contains every fragment. */
-    static ShearsException assertFails(Path file, Executable call, String... fragments) {
+    public static ShearsException assertFails(Path file, Executable call, String... fragments) {
         ShearsException e = assertThrows(ShearsException.class, call);
         String m = e.getMessage();
         assertFalse(m.contains("\n"), "message is one line: " + m);
@@ -71,7 +72,7 @@ final class IoTestFiles {
     }
 
     /** A llama2.c tokenizer.bin as GGUF tokenizer data (SentencePiece conventions: '▁' for space, byte and control tokens typed). */
-    static GgufTokenizerData llama2cTokenizer(Path file, int vocab) throws IOException {
+    public static GgufTokenizerData llama2cTokenizer(Path file, int vocab) throws IOException {
         ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
         b.getInt(); // max token length
         List<String> tokens = new ArrayList<>();

@@ -1,4 +1,4 @@
-package dev.shears.io;
+package dev.shears.format.gguf;
 
 /**
  * Conversions between rotary layouts of query/key rows. Shears (like Hugging Face) rotates element

@@ -1,8 +1,7 @@
-package dev.shears.recipe;
+package dev.shears.format.gguf;
 
 import dev.shears.ShearsException;
 import dev.shears.io.AtomicFiles;
-import dev.shears.io.GgufTokenizerData;
 import dev.shears.tokenizer.HfTokenizer;
 import dev.shears.tokenizer.Llama2cTokenizer;
 import dev.shears.tokenizer.PieceType;
@@ -16,11 +15,11 @@ import java.util.Locale;
 import java.util.Optional;
 
 /** The tokenizer a GGUF file carries in its metadata, as llama.cpp builds it. */
-final class GgufTokenizers {
+public final class GgufTokenizers {
     private GgufTokenizers() {
     }
 
-    static Tokenizer of(GgufTokenizerData data, Path file) {
+    public static Tokenizer of(GgufTokenizerData data, Path file) {
         int n = data.tokens().size();
         return switch (data.model()) {
             case "llama" -> {
@@ -53,7 +52,7 @@ final class GgufTokenizers {
      *
      * @param file the tokenizer's file (for byte-level merges)
      */
-    static GgufTokenizerData toData(Tokenizer tokenizer, Path file) {
+    public static GgufTokenizerData toData(Tokenizer tokenizer, Path file) {
         int n = tokenizer.vocabSize();
         List<String> tokens = new ArrayList<>(n);
         int[] types = new int[n];
@@ -94,7 +93,7 @@ final class GgufTokenizers {
      *
      * @return the file written, or empty when the vocabulary has no such layout
      */
-    static Optional<Path> writeFiles(GgufTokenizerData data, Path dir) {
+    public static Optional<Path> writeFiles(GgufTokenizerData data, Path dir) {
         int n = data.tokens().size();
         if (data.model().equals("llama")) {
             boolean llamaLayout = n >= 259 && data.bos() == 1 && data.eos() == 2 && data.scores().length == n;

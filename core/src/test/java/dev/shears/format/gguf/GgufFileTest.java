@@ -1,5 +1,8 @@
-package dev.shears.io;
+package dev.shears.format.gguf;
 
+import dev.shears.io.IoDTypeFileTest;
+import dev.shears.format.IoTestFiles;
+import dev.shears.format.ModelLoader;
 import dev.shears.SharedData;
 import dev.shears.model.Architecture;
 import dev.shears.model.LayerShape;
@@ -21,9 +24,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
-import static dev.shears.io.IoTestFiles.assertSameWeights;
-import static dev.shears.io.IoTestFiles.ids;
-import static dev.shears.io.IoTestFiles.logits;
+import static dev.shears.format.IoTestFiles.assertSameWeights;
+import static dev.shears.format.IoTestFiles.ids;
+import static dev.shears.format.IoTestFiles.logits;
 import static dev.shears.tensor.Close.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

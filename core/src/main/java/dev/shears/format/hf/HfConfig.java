@@ -1,5 +1,7 @@
-package dev.shears.io;
+package dev.shears.format.hf;
 
+import dev.shears.io.Printable;
+import dev.shears.io.AtomicFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;

@@ -1,6 +1,7 @@
-package dev.shears.io;
+package dev.shears.format.gguf;
 
 
+import dev.shears.io.Printable;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -1,5 +1,6 @@
-package dev.shears.io;
+package dev.shears.format.gguf;
 
+import dev.shears.io.Printable;
 import dev.shears.model.LayerShape;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
@@ -64,7 +65,7 @@ public final class GgufModelWriter {
         writer(model, path, options).write(path);
     }
 
-    static GgufWriter writer(Model model, Path path, Options options) {
+    public static GgufWriter writer(Model model, Path path, Options options) {
         ModelConfig c = model.config();
         String arch = GgufModel.archName(c.architecture());
         GgufWriter w = new GgufWriter();

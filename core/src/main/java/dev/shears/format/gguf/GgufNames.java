@@ -1,5 +1,6 @@
-package dev.shears.io;
+package dev.shears.format.gguf;
 
+import dev.shears.format.hf.HfNames;
 import dev.shears.model.TensorRole;
 
 import java.util.EnumMap;
