@@ -11,6 +11,7 @@ import dev.shears.tensor.Parallel;
 import dev.shears.train.InitConfig;
 import dev.shears.train.ModelInit;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -90,11 +91,8 @@ final class BenchCommand implements Runnable {
         @Option(names = "--peak-gflops", paramLabel = "GFLOPS",
                 description = "fp32 peak of all the threads together, for the fraction of peak (default: measured before the run, 1 s of vector FMAs on as many threads).")
         Double peakGflops;
-        @Option(names = "--json", description = "Print one JSON object on stdout.")
-        boolean json;
-
-        @Spec
-        CommandSpec spec;
+        @Mixin
+        JsonOutput output;
 
         @Override
         public void run() {
@@ -105,15 +103,15 @@ final class BenchCommand implements Runnable {
             double peak = peakGflops != null ? peakGflops : measuredPeak();
             ThroughputBenchmark.Result r = ThroughputBenchmark.run(m, mode, batch, seq, warmup, iterations, ProgressBar.stderr());
             String what = mode.name().toLowerCase(Locale.ROOT);
-            if (json) {
+            if (output.json) {
                 ObjectNode n = Json.object();
                 n.put("benchmark", what).put("model", model == null ? "synthetic" : model.toString()).put("params", m.config().parameterCount());
                 n.put("batch", batch).put("seq", seq).put("threads", Parallel.threads());
                 n.put("tokens_per_second", r.tokensPerSecond()).put("gflops", r.gflops()).put("fraction_of_peak", r.gflops() / peak)
                         .put("peak_gflops", peak).put("peak_measured", peakGflops == null).put("seconds_median", r.secondsMedian());
-                spec.commandLine().getOut().println(Json.text(n));
+                output.print(n);
             } else {
-                spec.commandLine().getOut().printf(Locale.ROOT,
+                output.out().printf(Locale.ROOT,
                         "%s %s (%,d params), batch %d × seq %d, %d thread(s):%n  %.1f tokens/s, %.1f GFLOP/s, %.1f%% of %.0f GFLOP/s peak (median of %d, %.3f s each)%n",
                         what, model == null ? "synthetic" : model, m.config().parameterCount(), batch, seq, Parallel.threads(),
                         r.tokensPerSecond(), r.gflops(), 100 * r.gflops() / peak, peak, iterations, r.secondsMedian());

@@ -10,10 +10,9 @@ import dev.shears.progress.Progress;
 import dev.shears.recipe.LoadedModel;
 import dev.shears.tensor.Parallel;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
 import java.util.Locale;
@@ -49,11 +48,9 @@ final class BenchEvalCommand implements Runnable {
     @Option(names = "--batch", paramLabel = "N", defaultValue = "16", description = "Items scored in parallel.")
     int batch;
 
-    @Option(names = "--json", description = "Print one JSON object on stdout.")
-    boolean json;
+    @Mixin
+    JsonOutput output;
 
-    @Spec
-    CommandSpec spec;
 
     @Override
     public void run() {
@@ -68,14 +65,14 @@ final class BenchEvalCommand implements Runnable {
         }
         TaskResult r = Evaluator.run(loaded.model(), loaded.tokenizer(), items, settings, Progress.SILENT);
         double tokensPerSecond = r.tokens() / r.seconds();
-        if (json) {
+        if (output.json) {
             ObjectNode n = Json.object();
             n.put("model", model).put("task", r.task()).put("items", r.items()).put("seconds", r.seconds())
                     .put("items_per_second", r.itemsPerSecond()).put("scored_tokens_per_second", tokensPerSecond)
                     .put("batch", batch).put("threads", Parallel.threads());
-            spec.commandLine().getOut().println(Json.text(n));
+            output.print(n);
         } else {
-            spec.commandLine().getOut().printf(Locale.ROOT, "%s on %s: %d items in %.2f s = %.1f items/s (%.0f scored tokens/s; batch %d, %d threads)%n",
+            output.out().printf(Locale.ROOT, "%s on %s: %d items in %.2f s = %.1f items/s (%.0f scored tokens/s; batch %d, %d threads)%n",
                     r.task(), model, r.items(), r.seconds(), r.itemsPerSecond(), tokensPerSecond, batch, Parallel.threads());
         }
     }

@@ -9,6 +9,7 @@ import dev.shears.data.TokenDataset;
 import dev.shears.tokenizer.TokenizerLoader;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -59,8 +60,8 @@ final class DataCommand implements Runnable {
         @Option(names = "--held-out-chunk", paramLabel = "N", defaultValue = "2048", description = "Held-out tokens come in evenly spaced chunks of N.")
         int heldOutChunk;
 
-        @Option(names = "--json", description = "Print one JSON object on stdout.")
-        boolean json;
+        @Mixin
+        JsonOutput output;
 
         @Parameters(paramLabel = "INPUT", arity = "1..*", description = "Text (.txt) or JSONL (.jsonl) files.")
         List<Path> inputs;
@@ -78,13 +79,13 @@ final class DataCommand implements Runnable {
             }
             TokenDataset d = DataPreparer.prepare(TokenizerLoader.load(tokenizer), tokenizer.toAbsolutePath().toString(), inputs, out, options,
                     ProgressBar.stderr());
-            if (json) {
+            if (output.json) {
                 ObjectNode n = Json.object();
                 n.put("out", out.toString()).put("documents", d.documents()).put("trainTokens", d.tokens(Split.TRAIN))
                         .put("heldOutTokens", d.tokens(Split.HELDOUT)).put("vocabSize", d.vocabSize());
-                spec.commandLine().getOut().println(Json.text(n));
+                output.print(n);
             } else {
-                spec.commandLine().getOut().printf(Locale.ROOT, "%s: %,d documents, %,d training tokens, %,d held-out tokens (vocabulary %d)%n",
+                output.out().printf(Locale.ROOT, "%s: %,d documents, %,d training tokens, %,d held-out tokens (vocabulary %d)%n",
                         out, d.documents(), d.tokens(Split.TRAIN), d.tokens(Split.HELDOUT), d.vocabSize());
             }
         }

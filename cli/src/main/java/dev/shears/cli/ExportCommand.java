@@ -5,8 +5,6 @@ import dev.shears.recipe.Export;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -42,23 +40,21 @@ final class ExportCommand implements Runnable {
     @Option(names = "--shard-size", paramLabel = "BYTES", defaultValue = "" + dev.shears.format.hf.HfModel.DEFAULT_SHARD_BYTES, description = "Largest safetensors shard (hf).")
     long shardBytes;
 
-    @Option(names = "--json", description = "Print one JSON object on stdout.")
-    boolean json;
+    @Mixin
+    JsonOutput output;
 
-    @Spec
-    CommandSpec spec;
 
     @Override
     public void run() {
         Export.Written w = new Export(model.model, Optional.ofNullable(model.tokenizer), format, dtype, out, shardBytes).run();
         Path written = w.path();
         long bytes = size(written);
-        if (json) {
+        if (output.json) {
             ObjectNode n = Json.object().put("model", model.model.toString()).put("format", format).put("dtype", w.dtype())
                     .put("out", written.toString()).put("bytes", bytes);
-            spec.commandLine().getOut().println(Json.text(n));
+            output.print(n);
         } else {
-            spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s (%s, %s, %.2f MB)%n", written, format, w.dtype(), bytes / 1e6);
+            output.out().printf(Locale.ROOT, "wrote %s (%s, %s, %.2f MB)%n", written, format, w.dtype(), bytes / 1e6);
             if (format.equalsIgnoreCase("hf") && Stream.of("tokenizer.json", "tokenizer.model", "tokenizer.bin").noneMatch(n -> Files.exists(written.resolve(n)))) {
                 System.err.println("shears: note: no tokenizer file was written (none was given, found beside the model, or convertible from the GGUF); pass --tokenizer FILE");
             }

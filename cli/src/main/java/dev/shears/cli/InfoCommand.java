@@ -11,8 +11,6 @@ import dev.shears.recipe.ModelSource;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 import java.util.EnumMap;
 import java.util.Locale;
@@ -29,11 +27,9 @@ final class InfoCommand implements Runnable {
     @Mixin
     ModelOptions model;
 
-    @Option(names = "--json", description = "Print one JSON object on stdout.")
-    boolean json;
+    @Mixin
+    JsonOutput output;
 
-    @Spec
-    CommandSpec spec;
 
     @Override
     public void run() {
@@ -49,10 +45,10 @@ final class InfoCommand implements Runnable {
         info.put("memoryDtype", dtype).put("weightBytes", bytes);
         info.put("model", model.model.toString()).put("format", ModelLoader.format(model.model));
         ModelSource.tokenizer(model.model, Optional.ofNullable(model.tokenizer)).ifPresent(t -> info.put("tokenizerVocabSize", t.vocabSize()));
-        if (json) {
-            spec.commandLine().getOut().println(Json.text(info));
+        if (output.json) {
+            output.print(info);
         } else {
-            spec.commandLine().getOut().println(text(config, info));
+            output.out().println(text(config, info));
         }
     }
 

@@ -7,9 +7,8 @@ import dev.shears.format.hf.HfModel;
 import dev.shears.model.KnownShape;
 import dev.shears.recipe.InitRun;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
 import java.util.Locale;
@@ -48,11 +47,9 @@ final class InitCommand implements Runnable {
     @Option(names = "--shard-size", paramLabel = "BYTES", defaultValue = "" + HfModel.DEFAULT_SHARD_BYTES, description = "Largest safetensors shard.")
     long shardBytes;
 
-    @Option(names = "--json", description = "Print one JSON object on stdout.")
-    boolean json;
+    @Mixin
+    JsonOutput output;
 
-    @Spec
-    CommandSpec spec;
 
     @Override
     public void run() {
@@ -60,12 +57,12 @@ final class InitCommand implements Runnable {
                 .orElseThrow(() -> new ShearsException("--shape must be one of " + KnownShape.names() + ", got '" + name + "'")));
         InitRun.Result r = new InitRun(known, Optional.ofNullable(config), DType.parse(dtype).orElseThrow(() -> new ShearsException("--dtype must be f32, f16 or bf16, got '" + dtype + "'")),
                 Optional.ofNullable(tokenizer), out, seed, shardBytes).run();
-        if (json) {
+        if (output.json) {
             ObjectNode n = Json.object().put("out", r.out().toString()).put("dtype", dtype.toLowerCase(Locale.ROOT))
                     .put("params", r.config().parameterCount()).put("bytes", r.bytes()).put("seconds", r.seconds());
-            spec.commandLine().getOut().println(Json.text(n));
+            output.print(n);
         } else {
-            spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s: %,d parameters, %s, %.2f GB in %.1f s%n", r.out(), r.config().parameterCount(),
+            output.out().printf(Locale.ROOT, "wrote %s: %,d parameters, %s, %.2f GB in %.1f s%n", r.out(), r.config().parameterCount(),
                     dtype.toLowerCase(Locale.ROOT), r.bytes() / 1e9, r.seconds());
         }
     }

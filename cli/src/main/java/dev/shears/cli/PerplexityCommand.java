@@ -9,8 +9,6 @@ import dev.shears.recipe.MemoryPlan;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
@@ -39,11 +37,9 @@ final class PerplexityCommand implements Runnable, Planned {
     @Option(names = "--limit-chars", paramLabel = "N", description = "Score only the first N characters of the text.")
     Integer limitChars;
 
-    @Option(names = "--json", description = "Print one JSON object on stdout.")
-    boolean json;
+    @Mixin
+    JsonOutput output;
 
-    @Spec
-    CommandSpec spec;
 
     @Override
     public MemoryPlan plan() {
@@ -65,15 +61,15 @@ final class PerplexityCommand implements Runnable, Planned {
         int window = context != null ? context : loaded.model().config().maxSeqLen();
         plan(loaded).check();
         PerplexityResult r = Perplexity.evaluate(loaded.model(), loaded.tokenizer(), content, window, ProgressBar.stderr());
-        if (json) {
+        if (output.json) {
             ObjectNode n = Json.object();
             n.put("model", model.model.toString()).put("text", text.toString());
             n.put("tokens", r.tokens()).put("nll", r.nll()).put("ppl", r.ppl()).put("word_ppl", r.wordPpl())
                     .put("byte_ppl", r.bytePpl()).put("bits_per_byte", r.bitsPerByte());
             n.put("words", r.words()).put("bytes", r.bytes()).put("context", r.contextLength()).put("windows", r.windows());
-            spec.commandLine().getOut().println(Json.text(n));
+            output.print(n);
         } else {
-            var out = spec.commandLine().getOut();
+            var out = output.out();
             out.printf(Locale.ROOT, "%s on %s (context %d, %d windows)%n", model.model, text, r.contextLength(), r.windows());
             out.printf(Locale.ROOT, "  tokens             %d%n", r.tokens());
             out.printf(Locale.ROOT, "  nll (nats/token)   %.4f%n", r.nll());

@@ -5,6 +5,7 @@ import dev.shears.model.ModelConfig;
 import dev.shears.recipe.Pipeline;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -67,11 +68,8 @@ final class PipelineCommand implements Runnable {
         @Option(names = "--resume", description = "Continue an interrupted pipeline in --out.")
         boolean resume;
 
-        @Option(names = "--json", description = "Print one JSON object on stdout.")
-        boolean json;
-
-        @Spec
-        CommandSpec spec;
+        @Mixin
+        JsonOutput output;
 
         @Override
         public void run() {
@@ -80,12 +78,12 @@ final class PipelineCommand implements Runnable {
             ObjectNode summary = Json.object().put("pipeline", file.toString()).put("out", out.toString());
             Path report = new PipelineReport("Pipeline " + file.getFileName(), results).write(out, summary,
                     "<p>" + Charts.esc(file.toAbsolutePath().toString()) + "</p>", "Pipeline `" + file + "`.\n\n");
-            if (json) {
+            if (output.json) {
                 summary.put("report", report.toString());
-                spec.commandLine().getOut().println(Json.text(summary));
+                output.print(summary);
                 return;
             }
-            var stdout = spec.commandLine().getOut();
+            var stdout = output.out();
             for (Pipeline.StageResult r : results) {
                 stdout.printf(Locale.ROOT, "%-22s %-6s %s (%,d parameters)%s%n", r.stage().folder(), r.stage().kind(), r.shape().describe(),
                         r.shape().parameterCount(), r.skipped() ? " [done earlier]" : String.format(Locale.ROOT, " %.1f s", r.seconds()));

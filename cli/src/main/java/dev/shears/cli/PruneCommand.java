@@ -12,10 +12,9 @@ import dev.shears.recipe.MemoryPlan;
 import dev.shears.recipe.PruneRun;
 import dev.shears.recipe.PruneStage;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -127,14 +126,12 @@ final class PruneCommand implements Runnable, Planned {
     @Option(names = "--seed", paramLabel = "S", defaultValue = "1337", description = "Seed of the random criterion.")
     long seed;
 
-    @Option(names = "--json", description = "Print one JSON object on stdout.")
-    boolean json;
+    @Mixin
+    JsonOutput output;
 
     @Option(names = "--dtype", paramLabel = "TYPE", description = "The child's dtype: f32, f16 or bf16 (default: the parent's; f16 for a Q8_0 GGUF parent).")
     String dtype;
 
-    @Spec
-    CommandSpec spec;
 
     private PruneRun request() {
         PruneStage stage = new PruneStage(layers, heads, ffn, hidden, target, targetConfig == null ? "" : targetConfig.toString(), dropLayers,
@@ -154,8 +151,8 @@ final class PruneCommand implements Runnable, Planned {
         PruneRun.Result r = request().run(ProgressBar.stderr(), m -> System.err.println("prune: " + m));
         ObjectNode summary = summary(r);
         writeReport(r, summary);
-        PrintWriter stdout = spec.commandLine().getOut();
-        if (json) {
+        PrintWriter stdout = output.out();
+        if (output.json) {
             stdout.println(Json.text(summary));
             return;
         }

@@ -10,11 +10,9 @@ import dev.shears.recipe.ShearConfig;
 import dev.shears.recipe.ShearRun;
 import dev.shears.train.TrainConfig;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -35,7 +33,7 @@ import java.util.Optional;
                 "ascent, the target t ramped up over --lagrangian-warmup of the steps). At the end the gates are made deterministic,",
                 "top-k per layer lands exactly on the target, the gate values are folded into the weights and the rest is sliced away.",
                 "--out receives the pruned model (loadable, with its tokenizer), gates.json, pruning-plan.json, metrics.jsonl,",
-                "checkpoints and report.md/.json/.html. A run killed at any point continues with --resume, bit-identically.",
+                "checkpoints and report.md/.json/.html. A run killed at any point continues with --training.resume, bit-identically.",
                 "Other training keys (evalInterval 50, evalWindows 16, checkpointInterval 500, seed 1337, warmupSteps 0, decay CONSTANT,",
                 "weightDecay 0, gradClip 1.0, gradAccumulation 1, ...) are set with --set key=value as for 'shears train'."},
         footerHeading = "%nExamples:%n",
@@ -62,11 +60,8 @@ final class ShearCommand implements Runnable {
     @Option(names = "--data", required = true, paramLabel = "DIR[:WEIGHT]", description = "A prepared token folder and its sampling weight (default 1); repeat for domains.")
     List<String> data = new ArrayList<>();
 
-    @Option(names = "--tokenizer", paramLabel = "FILE", description = "Tokenizer to put beside the output (default: the model's, else the data's).")
-    Path tokenizer;
-
     @Mixin
-    DomainWeightOptions domains;
+    TrainingOptions training;
 
     @Option(names = "--steps", paramLabel = "N", defaultValue = "3200", description = "Pruning steps (published: 3,200).")
     long steps;
@@ -89,44 +84,29 @@ final class ShearCommand implements Runnable {
     @Option(names = "--seq", paramLabel = "N", defaultValue = "256", description = "Tokens per sequence.")
     int seq;
 
-    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override any training key (applied last).")
-    List<String> sets = new ArrayList<>();
-
-    @Option(names = "--dtype", paramLabel = "TYPE", description = "The final model's dtype: f32, f16 or bf16 (default: the starting model's; f32 from scratch). Checkpoints keep fp32.")
-    String dtype;
-
-    @Option(names = "--resume", description = "Continue the run in --out from its newest checkpoint.")
-    boolean resume;
-
-    @Option(names = "--json", description = "Print one JSON object on stdout at the end.")
-    boolean json;
-
-    @Spec
-    CommandSpec spec;
+    @Mixin
+    JsonOutput output;
 
     @Override
     public void run() {
         if ((target == null) == (targetConfig == null)) throw new ShearsException("give exactly one of --target SHAPE or --target-config CONFIG.json");
         List<String> overrides = new ArrayList<>();
         overrides.add("model=" + model.toAbsolutePath());
-        if (tokenizer != null) overrides.add("tokenizer=" + tokenizer.toAbsolutePath());
         overrides.add("data=" + TrainCommand.dataJson(data));
         overrides.add("steps=" + steps);
         overrides.add("batchSize=" + batch);
         overrides.add("seqLen=" + seq);
         overrides.add("lr=" + lr);
         overrides.add("minLr=" + lr);
-        if (dtype != null) overrides.add("dtype=" + dtype);
-        overrides.addAll(domains.overrides());
-        overrides.addAll(sets);
+        overrides.addAll(training.overrides());
         TrainConfig train = ConfigLoader.load(ShearConfig.DEFAULT.train(), Optional.empty(), overrides);
         ShearConfig config = new ShearConfig(train, target == null ? "" : target, targetConfig == null ? "" : targetConfig.toAbsolutePath().toString(),
                 gateLr, lambdaLr, lagrangianWarmup);
-        ShearRun.Result r = ShearRun.run(config, out, resume, ProgressBar.stderr());
+        ShearRun.Result r = ShearRun.run(config, out, training.resume, ProgressBar.stderr());
         ObjectNode summary = summary(r);
         writeReport(r, summary, train.dynamicBatchLoading().enabled());
-        PrintWriter stdout = spec.commandLine().getOut();
-        if (json) {
+        PrintWriter stdout = output.out();
+        if (output.json) {
             stdout.println(Json.text(summary));
             return;
         }

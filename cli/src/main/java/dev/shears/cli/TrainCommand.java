@@ -10,8 +10,6 @@ import dev.shears.train.TrainConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -52,9 +50,6 @@ final class TrainCommand implements Runnable {
     @Option(names = "--model", paramLabel = "PATH", description = "Continue training this model (HF folder, .gguf or llama2.c .bin).")
     Path model;
 
-    @Option(names = "--tokenizer", paramLabel = "FILE", description = "Tokenizer to put beside the output (default: the model's, else the data's).")
-    Path tokenizer;
-
     @Option(names = "--data", paramLabel = "DIR[:WEIGHT]", description = "A prepared token folder and its sampling weight (default 1); repeat for domains.")
     List<String> data = new ArrayList<>();
 
@@ -76,33 +71,20 @@ final class TrainCommand implements Runnable {
     @Option(names = "--lr", paramLabel = "X", description = "Peak learning rate.")
     Double lr;
 
-    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override any configuration key (applied last).")
-    List<String> sets = new ArrayList<>();
-
     @Mixin
-    DomainWeightOptions domains;
+    TrainingOptions training;
 
     @Option(names = "--teacher", paramLabel = "MODEL", description = "Distil from this model's logits (same vocabulary); see distill.temperature/alpha.")
     Path teacher;
 
-    @Option(names = "--dtype", paramLabel = "TYPE", description = "The final model's dtype: f32, f16 or bf16 (default: the starting model's; f32 from scratch). Checkpoints keep fp32.")
-    String dtype;
-
-    @Option(names = "--resume", description = "Continue the run in --out from its newest checkpoint.")
-    boolean resume;
-
-    @Option(names = "--json", description = "Print one JSON object on stdout at the end.")
-    boolean json;
-
-    @Spec
-    CommandSpec spec;
+    @Mixin
+    JsonOutput output;
 
     @Override
     public void run() {
         List<String> overrides = new ArrayList<>();
         if (init != null) overrides.add("init=" + init.toAbsolutePath());
         if (model != null) overrides.add("model=" + model.toAbsolutePath());
-        if (tokenizer != null) overrides.add("tokenizer=" + tokenizer.toAbsolutePath());
         if (!data.isEmpty()) overrides.add("data=" + dataJson(data));
         if (steps != null) overrides.add("steps=" + steps);
         if (tokens != null) overrides.add("tokens=" + tokens);
@@ -110,11 +92,9 @@ final class TrainCommand implements Runnable {
         if (seq != null) overrides.add("seqLen=" + seq);
         if (lr != null) overrides.add("lr=" + lr);
         if (teacher != null) overrides.add("distill.teacher=" + teacher.toAbsolutePath());
-        if (dtype != null) overrides.add("dtype=" + dtype);
-        overrides.addAll(domains.overrides());
-        overrides.addAll(sets);
+        overrides.addAll(training.overrides());
         TrainConfig resolved = ConfigLoader.load(TrainConfig.DEFAULT, Optional.ofNullable(config), overrides);
-        TrainRun.Result r = TrainRun.run(resolved, out, resume, ProgressBar.stderr());
+        TrainRun.Result r = TrainRun.run(resolved, out, training.resume, ProgressBar.stderr());
         ObjectNode n = Json.object();
         n.put("out", out.toString()).put("steps", r.steps()).put("resumedFrom", r.resumedFrom()).put("loss", r.lastLoss())
                 .put("seconds", r.seconds()).put("tokensPerSecond", r.tokensPerSecond()).put("params", r.model().config().parameterCount());
@@ -126,8 +106,8 @@ final class TrainCommand implements Runnable {
                 new Pipeline.Stage(0, "train", "train", resolved), out, r.model().config(), r.seconds(), false, stage)))
                 .write(out, Json.object().put("out", out.toString()), "", "");
         n.put("report", report.toString());
-        PrintWriter stdout = spec.commandLine().getOut();
-        if (json) {
+        PrintWriter stdout = output.out();
+        if (output.json) {
             stdout.println(Json.text(n));
         } else {
             stdout.printf(Locale.ROOT, "trained %s (%,d parameters) for %d steps%s in %.1f s, %.0f tokens/s%n", out,
