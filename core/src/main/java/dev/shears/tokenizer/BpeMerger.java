@@ -1,6 +1,7 @@
 package dev.shears.tokenizer;
 
 import java.util.Arrays;
+import java.util.function.ToIntFunction;
 
 /**
  * The BPE merge loop shared by every tokenizer here: repeatedly merge the adjacent pair with the
@@ -87,6 +88,32 @@ final class BpeMerger {
     }
 
     /** The quadratic reference: scan every adjacent pair, merge the best (strictly greater wins, so the leftmost on ties). */
+    /**
+     * The pieces BPE passes through when it builds {@code piece} (id {@code id}) from its own characters:
+     * the initial single-character symbols and every intermediate merge, without {@code id} itself, or
+     * null when the merges never produce {@code id} from them. {@code symbol} gives a character's symbol
+     * id (negative when it has none: byte-fallback or unknown characters never merge); symbols at or
+     * above {@code pieceCount} are internal to the encoder and left out. Shared by the three BPE
+     * tokenizers for vocabulary pruning (see {@link VocabularyConstraints#mergeAncestry}).
+     */
+    static int[] ancestry(String piece, int id, ToIntFunction<String> symbol, PairTable rules, int pieceCount) {
+        IntList initial = new IntList(piece.length());
+        for (int i = 0; i < piece.length(); ) {
+            int width = Character.charCount(piece.codePointAt(i));
+            int s = symbol.applyAsInt(piece.substring(i, i + width));
+            if (s < 0) return null;
+            initial.add(s);
+            i += width;
+        }
+        IntList trace = new IntList(initial.size());
+        int[] merged = mergeSlow(initial.toArray(), rules, trace);
+        if (merged.length != 1 || merged[0] != id) return null;
+        IntList out = new IntList(initial.size() * 2);
+        for (int s : initial.toArray()) if (s < pieceCount) out.add(s);
+        for (int s : trace.toArray()) if (s < pieceCount) out.add(s);
+        return out.toArray();
+    }
+
     static int[] mergeSlow(int[] ids, PairTable rules) {
         return mergeSlow(ids, rules, null);
     }

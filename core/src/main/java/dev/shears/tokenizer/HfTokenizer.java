@@ -1,25 +1,17 @@
 package dev.shears.tokenizer;
 
-import com.fasterxml.jackson.core.JacksonException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shears.ShearsException;
+import dev.shears.tokenizer.HfTokenizerReader.Added;
+import dev.shears.tokenizer.HfTokenizerReader.Builder;
+import dev.shears.tokenizer.HfTokenizerReader.PreStep;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.text.Normalizer;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.function.UnaryOperator;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /**
  * A Hugging Face {@code tokenizer.json} with a BPE model (huggingface/tokenizers), in its two common
@@ -56,17 +48,7 @@ public final class HfTokenizer implements Tokenizer {
         }
     }
 
-    private static final char METASPACE = '\u2581';
     private static final int CACHE_LIMIT = 200_000;
-
-    /** One literal token matched before the model. */
-    private record Added(String content, int id, boolean special, boolean lstrip, boolean rstrip, boolean singleWord) {
-    }
-
-    /** A pre-tokenizer step: one piece in, pieces out; {@code first} is whether the piece starts the text. */
-    private interface PreStep {
-        void apply(String piece, boolean first, List<String> out);
-    }
 
     private final String source;
     private final String[] pieces;
@@ -97,7 +79,7 @@ public final class HfTokenizer implements Tokenizer {
         this.added = b.added;
         int size = 0;
         for (int id : vocab.values()) size = Math.max(size, id + 1);
-        for (Added a : added) size = Math.max(size, a.id + 1);
+        for (Added a : added) size = Math.max(size, a.id() + 1);
         pieces = new String[size];
         types = new PieceType[size];
         for (Map.Entry<String, Integer> e : vocab.entrySet()) pieces[e.getValue()] = e.getKey();
@@ -113,9 +95,9 @@ public final class HfTokenizer implements Tokenizer {
             }
         }
         for (Added a : added) {
-            if (!a.content.isEmpty()) addedFirstChars.add(a.content.charAt(0));
-            pieces[a.id] = a.content;
-            types[a.id] = a.special ? PieceType.CONTROL : PieceType.USER_DEFINED;
+            if (!a.content().isEmpty()) addedFirstChars.add(a.content().charAt(0));
+            pieces[a.id()] = a.content();
+            types[a.id()] = a.special() ? PieceType.CONTROL : PieceType.USER_DEFINED;
         }
         this.unkId = b.unkToken == null ? -1 : vocab.getOrDefault(b.unkToken, -1);
         if (unkId >= 0) types[unkId] = PieceType.UNKNOWN;
@@ -156,361 +138,12 @@ public final class HfTokenizer implements Tokenizer {
     /** As {@link #byteLevel(List, List, Collection, int, int, boolean)}, with the split pattern of another family (GGUF {@code tokenizer.ggml.pre}). */
     public static HfTokenizer byteLevel(List<String> vocab, List<String> merges, Collection<Integer> specialIds, int bosId, int eosId, boolean addBos,
                                         SplitPattern pattern) {
-        Builder b = new Builder("byte-level vocabulary");
-        for (int i = 0; i < vocab.size(); i++) b.vocab.putIfAbsent(vocab.get(i), i);
-        for (String m : merges) b.merges.add(splitMerge(b.source, m));
-        for (int id : specialIds) {
-            if (id < 0 || id >= vocab.size()) throw new ShearsException(b.source + ": special token id " + id + " is outside the " + vocab.size() + " tokens");
-            b.added.add(new Added(vocab.get(id), id, true, false, false, false));
-        }
-        Pattern split = compile(b.source, pattern.regex());
-        b.preSteps.add(splitStep(split, "Isolated", b.source));
-        b.byteLevelInput = true;
-        b.decoders.add(tokens -> List.of(ByteLevel.decode(String.join("", tokens))));
-        b.bosId = bosId;
-        b.eosId = eosId;
-        b.addBos = addBos;
-        return new HfTokenizer(b);
+        return new HfTokenizer(HfTokenizerReader.byteLevel(vocab, merges, specialIds, bosId, eosId, addBos, pattern.regex()));
     }
 
     /** Reads {@code tokenizer.json}, and {@code tokenizer_config.json} beside it when there is one. */
     public static HfTokenizer read(Path file) {
-        JsonNode root = readJson(file);
-        if (!root.isObject()) throw new ShearsException(file + ": not a tokenizer.json (top level is not an object)");
-        Builder b = new Builder(file.toString());
-        JsonNode model = root.path("model");
-        if (!model.isObject()) throw new ShearsException(file + ": no \"model\" object");
-        String type = model.path("type").asText(model.has("merges") ? "BPE" : "");
-        if (!type.equals("BPE")) throw new ShearsException(file + ": model type '" + type + "' is not supported (only BPE)");
-        JsonNode vocab = model.path("vocab");
-        if (!vocab.isObject() || vocab.isEmpty()) throw new ShearsException(file + ": model.vocab is missing or empty");
-        vocab.properties().forEach(e -> b.vocab.put(e.getKey(), e.getValue().asInt()));
-        for (JsonNode m : model.path("merges")) {
-            if (m.isTextual()) {
-                b.merges.add(splitMerge(b.source, m.asText()));
-            } else if (m.isArray() && m.size() == 2) {
-                b.merges.add(new String[] {m.get(0).asText(), m.get(1).asText()});
-            } else {
-                throw new ShearsException(file + ": merge " + b.merges.size() + " is neither \"a b\" nor [a, b]: " + m);
-            }
-        }
-        for (String unsupported : new String[] {"continuing_subword_prefix", "end_of_word_suffix"}) {
-            if (!model.path(unsupported).asText("").isEmpty()) throw new ShearsException(file + ": model." + unsupported + " is not supported");
-        }
-        b.byteFallback = model.path("byte_fallback").asBoolean(false);
-        b.fuseUnk = model.path("fuse_unk").asBoolean(false);
-        b.ignoreMerges = model.path("ignore_merges").asBoolean(false);
-        b.unkToken = model.path("unk_token").isTextual() ? model.path("unk_token").asText() : null;
-        for (JsonNode a : root.path("added_tokens")) {
-            b.added.add(new Added(a.path("content").asText(), a.path("id").asInt(), a.path("special").asBoolean(false),
-                    a.path("lstrip").asBoolean(false), a.path("rstrip").asBoolean(false), a.path("single_word").asBoolean(false)));
-        }
-        normalizer(b, root.path("normalizer"));
-        preTokenizer(b, root.path("pre_tokenizer"));
-        decoder(b, root.path("decoder"));
-
-        // BOS: tokenizer_config.json's add_bos_token, else the post-processor's template
-        JsonNode template = findTemplate(root.path("post_processor"));
-        String templateBos = null;
-        if (template != null) {
-            JsonNode first = template.path("single").path(0);
-            if (first.has("SpecialToken")) templateBos = first.path("SpecialToken").path("id").asText();
-        }
-        Path configFile = file.resolveSibling("tokenizer_config.json");
-        JsonNode config = Files.isRegularFile(configFile) ? readJson(configFile) : null;
-        String bosToken = config == null ? null : tokenName(config.path("bos_token"));
-        String eosToken = config == null ? null : tokenName(config.path("eos_token"));
-        if (bosToken == null) bosToken = templateBos;
-        b.bosId = idOf(b, bosToken);
-        b.eosId = idOf(b, eosToken);
-        JsonNode addBos = config == null ? null : config.get("add_bos_token");
-        b.addBos = addBos != null && addBos.isBoolean() ? addBos.asBoolean() : templateBos != null;
-        return new HfTokenizer(b);
-    }
-
-    private static JsonNode readJson(Path file) {
-        try {
-            return new ObjectMapper().readTree(file.toFile());
-        } catch (JacksonException e) {
-            String message = e.getOriginalMessage().lines().findFirst().orElse("");
-            var where = e.getLocation();
-            throw new ShearsException(file + ": bad JSON" + (where != null ? " at line " + where.getLineNr() + ", column " + where.getColumnNr() : "") + ": " + message, e);
-        } catch (IOException e) {
-            throw new ShearsException(file + ": cannot read: " + e.getMessage(), e);
-        }
-    }
-
-    private static String tokenName(JsonNode node) {
-        if (node.isTextual()) return node.asText();
-        if (node.isObject() && node.path("content").isTextual()) return node.path("content").asText();
-        return null;
-    }
-
-    private static int idOf(Builder b, String token) {
-        if (token == null) return -1;
-        for (Added a : b.added) if (a.content.equals(token)) return a.id;
-        return b.vocab.getOrDefault(token, -1);
-    }
-
-    private static JsonNode findTemplate(JsonNode post) {
-        if (post == null || post.isNull() || post.isMissingNode()) return null;
-        if ("TemplateProcessing".equals(post.path("type").asText())) return post;
-        for (JsonNode p : post.path("processors")) {
-            JsonNode t = findTemplate(p);
-            if (t != null) return t;
-        }
-        return null;
-    }
-
-    private static String[] splitMerge(String source, String merge) {
-        int space = merge.indexOf(' ', 1);
-        if (space < 0) throw new ShearsException(source + ": merge '" + merge + "' has no space between its two tokens");
-        return new String[] {merge.substring(0, space), merge.substring(space + 1)};
-    }
-
-    /** Compiles a tokenizers (Oniguruma/Rust) regex as Java: \s means Unicode White_Space; script names get Java's "Is". */
-    private static Pattern compile(String source, String regex) {
-        int flags = Pattern.UNICODE_CHARACTER_CLASS | Pattern.UNICODE_CASE;
-        try {
-            return Pattern.compile(regex, flags);
-        } catch (PatternSyntaxException first) {
-            String translated = regex.replaceAll("\\\\p\\{([A-Z][a-z]+)}", "\\\\p{Is$1}");
-            try {
-                return Pattern.compile(translated, flags);
-            } catch (PatternSyntaxException e) {
-                throw new ShearsException(source + ": the split regex cannot be compiled as a Java regex: " + e.getDescription() + " in " + regex, e);
-            }
-        }
-    }
-
-    // ------------------------------------------------------------------ components
-
-    private static void normalizer(Builder b, JsonNode n) {
-        if (n.isNull() || n.isMissingNode()) return;
-        String type = n.path("type").asText();
-        switch (type) {
-            case "Sequence" -> {
-                for (JsonNode inner : n.path("normalizers")) normalizer(b, inner);
-            }
-            case "Prepend" -> {
-                String prepend = n.path("prepend").asText();
-                b.normalizers.add(s -> s.isEmpty() ? s : prepend + s);
-            }
-            case "Replace" -> {
-                String content = n.path("content").asText();
-                JsonNode pattern = n.path("pattern");
-                if (pattern.has("String")) {
-                    String target = pattern.path("String").asText();
-                    b.normalizers.add(s -> s.replace(target, content));
-                } else {
-                    Pattern p = compile(b.source, pattern.path("Regex").asText());
-                    String replacement = Matcher.quoteReplacement(content);
-                    b.normalizers.add(s -> p.matcher(s).replaceAll(replacement));
-                }
-            }
-            case "NFC" -> b.normalizers.add(s -> Normalizer.normalize(s, Normalizer.Form.NFC));
-            case "NFD" -> b.normalizers.add(s -> Normalizer.normalize(s, Normalizer.Form.NFD));
-            case "NFKC" -> b.normalizers.add(s -> Normalizer.normalize(s, Normalizer.Form.NFKC));
-            case "NFKD" -> b.normalizers.add(s -> Normalizer.normalize(s, Normalizer.Form.NFKD));
-            case "Lowercase" -> b.normalizers.add(s -> s.toLowerCase(Locale.ROOT));
-            case "Strip" -> {
-                boolean left = n.path("strip_left").asBoolean(false);
-                boolean right = n.path("strip_right").asBoolean(false);
-                b.normalizers.add(s -> left && right ? s.strip() : left ? s.stripLeading() : right ? s.stripTrailing() : s);
-            }
-            default -> throw new ShearsException(b.source + ": normalizer type '" + type + "' is not supported");
-        }
-    }
-
-    private static void preTokenizer(Builder b, JsonNode n) {
-        if (n.isNull() || n.isMissingNode()) return;
-        String type = n.path("type").asText();
-        switch (type) {
-            case "Sequence" -> {
-                for (JsonNode inner : n.path("pretokenizers")) preTokenizer(b, inner);
-            }
-            case "ByteLevel" -> {
-                if (n.path("add_prefix_space").asBoolean(false)) {
-                    b.preSteps.add((piece, first, out) -> out.add(piece.startsWith(" ") ? piece : " " + piece));
-                }
-                if (n.path("use_regex").asBoolean(true)) b.preSteps.add(splitStep(compile(b.source, SplitPattern.GPT2.regex()), "Isolated", b.source));
-                b.byteLevelInput = true;
-            }
-            case "Split" -> {
-                if (n.path("invert").asBoolean(false)) throw new ShearsException(b.source + ": Split pre-tokenizer with invert=true is not supported");
-                JsonNode pattern = n.path("pattern");
-                Pattern p = pattern.has("String") ? Pattern.compile(Pattern.quote(pattern.path("String").asText())) : compile(b.source, pattern.path("Regex").asText());
-                b.preSteps.add(splitStep(p, n.path("behavior").asText(), b.source));
-            }
-            case "Digits" -> b.preSteps.add(splitStep(Pattern.compile(n.path("individual_digits").asBoolean(false) ? "\\p{N}" : "\\p{N}+"), "Isolated", b.source));
-            case "Metaspace" -> {
-                String replacement = n.path("replacement").asText("\u2581");
-                String scheme = n.has("prepend_scheme") ? n.path("prepend_scheme").asText() : n.path("add_prefix_space").asBoolean(true) ? "always" : "never";
-                boolean split = n.path("split").asBoolean(true);
-                b.preSteps.add((piece, first, out) -> {
-                    String s = piece.replace(" ", replacement);
-                    boolean prepend = scheme.equals("always") || (scheme.equals("first") && first);
-                    if (prepend && !s.startsWith(replacement)) s = replacement + s;
-                    if (!split) {
-                        out.add(s);
-                        return;
-                    }
-                    int start = 0; // split before each replacement character (MergedWithNext)
-                    for (int i = s.indexOf(replacement, 1); i >= 0; i = s.indexOf(replacement, i + 1)) {
-                        if (i > start) out.add(s.substring(start, i));
-                        start = i;
-                    }
-                    if (start < s.length()) out.add(s.substring(start));
-                });
-            }
-            default -> throw new ShearsException(b.source + ": pre_tokenizer type '" + type + "' is not supported");
-        }
-    }
-
-    /** tokenizers' {@code split} with a delimiter behavior. */
-    private static PreStep splitStep(Pattern pattern, String behavior, String source) {
-        if (!List.of("Isolated", "Removed", "MergedWithPrevious", "MergedWithNext", "Contiguous").contains(behavior)) {
-            throw new ShearsException(source + ": Split behavior '" + behavior + "' is not supported");
-        }
-        return (piece, first, out) -> {
-            Matcher m = pattern.matcher(piece);
-            int at = 0;
-            List<String> parts = new ArrayList<>();
-            List<Boolean> isMatch = new ArrayList<>();
-            while (m.find()) {
-                if (m.end() == m.start()) continue;
-                if (m.start() > at) {
-                    parts.add(piece.substring(at, m.start()));
-                    isMatch.add(false);
-                }
-                parts.add(m.group());
-                isMatch.add(true);
-                at = m.end();
-            }
-            if (at < piece.length()) {
-                parts.add(piece.substring(at));
-                isMatch.add(false);
-            }
-            switch (behavior) {
-                case "Isolated" -> out.addAll(parts);
-                case "Removed" -> {
-                    for (int i = 0; i < parts.size(); i++) if (!isMatch.get(i)) out.add(parts.get(i));
-                }
-                case "MergedWithPrevious" -> {
-                    StringBuilder current = new StringBuilder();
-                    for (int i = 0; i < parts.size(); i++) {
-                        current.append(parts.get(i));
-                        if (isMatch.get(i)) {
-                            out.add(current.toString());
-                            current.setLength(0);
-                        }
-                    }
-                    if (!current.isEmpty()) out.add(current.toString());
-                }
-                case "MergedWithNext" -> {
-                    StringBuilder current = new StringBuilder();
-                    for (int i = 0; i < parts.size(); i++) {
-                        if (isMatch.get(i) && !current.isEmpty()) {
-                            out.add(current.toString());
-                            current.setLength(0);
-                        }
-                        current.append(parts.get(i));
-                    }
-                    if (!current.isEmpty()) out.add(current.toString());
-                }
-                default -> { // Contiguous: adjacent matches form one piece
-                    StringBuilder current = new StringBuilder();
-                    boolean inMatch = false;
-                    for (int i = 0; i < parts.size(); i++) {
-                        if (!current.isEmpty() && isMatch.get(i) != inMatch) {
-                            out.add(current.toString());
-                            current.setLength(0);
-                        }
-                        current.append(parts.get(i));
-                        inMatch = isMatch.get(i);
-                    }
-                    if (!current.isEmpty()) out.add(current.toString());
-                }
-            }
-        };
-    }
-
-    private static void decoder(Builder b, JsonNode n) {
-        if (n.isNull() || n.isMissingNode()) return;
-        String type = n.path("type").asText();
-        switch (type) {
-            case "Sequence" -> {
-                for (JsonNode inner : n.path("decoders")) decoder(b, inner);
-            }
-            case "ByteLevel" -> b.decoders.add(tokens -> List.of(ByteLevel.decode(String.join("", tokens))));
-            case "Replace" -> {
-                String content = n.path("content").asText();
-                JsonNode pattern = n.path("pattern");
-                if (pattern.has("String")) {
-                    String target = pattern.path("String").asText();
-                    b.decoders.add(tokens -> tokens.stream().map(t -> t.replace(target, content)).toList());
-                } else {
-                    Pattern p = compile(b.source, pattern.path("Regex").asText());
-                    String replacement = Matcher.quoteReplacement(content);
-                    b.decoders.add(tokens -> tokens.stream().map(t -> p.matcher(t).replaceAll(replacement)).toList());
-                }
-            }
-            case "ByteFallback" -> b.decoders.add(HfTokenizer::byteFallbackDecode);
-            case "Fuse" -> b.decoders.add(tokens -> List.of(String.join("", tokens)));
-            case "Strip" -> {
-                String content = n.path("content").asText(" ");
-                int start = n.path("start").asInt(0);
-                int stop = n.path("stop").asInt(0);
-                b.decoders.add(tokens -> tokens.stream().map(t -> strip(t, content, start, stop)).toList());
-            }
-            case "Metaspace" -> {
-                String replacement = n.path("replacement").asText("\u2581");
-                String scheme = n.has("prepend_scheme") ? n.path("prepend_scheme").asText() : n.path("add_prefix_space").asBoolean(true) ? "always" : "never";
-                b.decoders.add(tokens -> {
-                    List<String> out = new ArrayList<>(tokens.size());
-                    for (int i = 0; i < tokens.size(); i++) {
-                        String t = tokens.get(i).replace(replacement, " ");
-                        if (i == 0 && !scheme.equals("never") && t.startsWith(" ")) t = t.substring(1);
-                        out.add(t);
-                    }
-                    return out;
-                });
-            }
-            default -> throw new ShearsException(b.source + ": decoder type '" + type + "' is not supported");
-        }
-    }
-
-    /** Runs of {@code <0xNN>} tokens become their UTF-8 text, or one U+FFFD per byte when that is malformed (as tokenizers does). */
-    private static List<String> byteFallbackDecode(List<String> tokens) {
-        List<String> out = new ArrayList<>(tokens.size());
-        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
-        for (int i = 0; i <= tokens.size(); i++) {
-            int b = i < tokens.size() ? ByteFallback.byteOf(tokens.get(i)) : -1;
-            if (b >= 0) {
-                bytes.write(b);
-                continue;
-            }
-            if (bytes.size() > 0) {
-                byte[] raw = bytes.toByteArray();
-                var decoder = StandardCharsets.UTF_8.newDecoder();
-                try {
-                    out.add(decoder.decode(java.nio.ByteBuffer.wrap(raw)).toString());
-                } catch (java.nio.charset.CharacterCodingException e) {
-                    out.add("\uFFFD".repeat(raw.length));
-                }
-                bytes.reset();
-            }
-            if (i < tokens.size()) out.add(tokens.get(i));
-        }
-        return out;
-    }
-
-    private static String strip(String t, String content, int start, int stop) {
-        int from = 0;
-        int to = t.length();
-        for (int k = 0; k < start && t.startsWith(content, from); k++) from += content.length();
-        for (int k = 0; k < stop && to - content.length() >= from && t.startsWith(content, to - content.length()); k++) to -= content.length();
-        return t.substring(from, to);
+        return new HfTokenizer(HfTokenizerReader.read(file));
     }
 
     // ------------------------------------------------------------------ encode / decode
@@ -528,12 +161,12 @@ public final class HfTokenizer implements Tokenizer {
                 continue;
             }
             int start = at;
-            int end = at + match.content.length();
-            if (match.lstrip) while (start > plain && Character.isWhitespace(text.charAt(start - 1))) start--;
-            if (match.rstrip) while (end < text.length() && Character.isWhitespace(text.charAt(end))) end++;
+            int end = at + match.content().length();
+            if (match.lstrip()) while (start > plain && Character.isWhitespace(text.charAt(start - 1))) start--;
+            if (match.rstrip()) while (end < text.length() && Character.isWhitespace(text.charAt(end))) end++;
             if (start > plain) encodeSegment(text.substring(plain, start), first, out);
             first = false;
-            out.add(match.id);
+            out.add(match.id());
             at = end;
             plain = end;
         }
@@ -545,10 +178,10 @@ public final class HfTokenizer implements Tokenizer {
     private Added matchAdded(String text, int at) {
         Added best = null;
         for (Added a : added) {
-            if (a.content.isEmpty() || (best != null && a.content.length() <= best.content.length())) continue;
-            if (!text.startsWith(a.content, at)) continue;
-            if (a.singleWord) {
-                int end = at + a.content.length();
+            if (a.content().isEmpty() || (best != null && a.content().length() <= best.content().length())) continue;
+            if (!text.startsWith(a.content(), at)) continue;
+            if (a.singleWord()) {
+                int end = at + a.content().length();
                 if ((at > 0 && Character.isLetterOrDigit(text.charAt(at - 1))) || (end < text.length() && Character.isLetterOrDigit(text.charAt(end)))) continue;
             }
             best = a;
@@ -627,21 +260,7 @@ public final class HfTokenizer implements Tokenizer {
     int[] mergeAncestry(int id) {
         String piece = pieces[id];
         if (piece.isEmpty() || types[id] != PieceType.NORMAL || !Integer.valueOf(id).equals(vocab.get(piece))) return null;
-        IntList initial = new IntList(piece.length());
-        for (int i = 0; i < piece.length(); ) {
-            int width = Character.charCount(piece.codePointAt(i));
-            Integer single = vocab.get(piece.substring(i, i + width));
-            if (single == null) return null; // byte-fallback or unknown symbols never merge
-            initial.add(single);
-            i += width;
-        }
-        IntList trace = new IntList(initial.size());
-        int[] merged = BpeMerger.mergeSlow(initial.toArray(), rules, trace);
-        if (merged.length != 1 || merged[0] != id) return null;
-        IntList out = new IntList(initial.size() * 2);
-        out.addAll(initial.toArray());
-        out.addAll(trace.toArray());
-        return out.toArray();
+        return BpeMerger.ancestry(piece, id, c -> vocab.getOrDefault(c, -1), rules, Integer.MAX_VALUE);
     }
 
     /** Whether characters outside the vocabulary become {@code <0xNN>} pieces. */
@@ -653,7 +272,7 @@ public final class HfTokenizer implements Tokenizer {
     int idOf(String piece) {
         Integer id = vocab.get(piece);
         if (id != null) return id;
-        for (Added a : added) if (a.content.equals(piece)) return a.id;
+        for (Added a : added) if (a.content().equals(piece)) return a.id();
         return -1;
     }
 
@@ -701,28 +320,5 @@ public final class HfTokenizer implements Tokenizer {
     @Override
     public boolean addsBos() {
         return addBos;
-    }
-
-    /** The parts of a tokenizer.json as they are read. */
-    private static final class Builder {
-        final String source;
-        final Map<String, Integer> vocab = new HashMap<>();
-        final List<String[]> merges = new ArrayList<>();
-        final List<Added> added = new ArrayList<>();
-        final List<UnaryOperator<String>> normalizers = new ArrayList<>();
-        final List<PreStep> preSteps = new ArrayList<>();
-        final List<UnaryOperator<List<String>>> decoders = new ArrayList<>();
-        boolean byteLevelInput;
-        boolean byteFallback;
-        boolean fuseUnk;
-        boolean ignoreMerges;
-        String unkToken;
-        int bosId = -1;
-        int eosId = -1;
-        boolean addBos;
-
-        Builder(String source) {
-            this.source = source;
-        }
     }
 }

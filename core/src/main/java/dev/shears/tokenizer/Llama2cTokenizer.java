@@ -113,22 +113,7 @@ public final class Llama2cTokenizer implements Tokenizer {
     int[] mergeAncestry(int id) {
         String piece = pieces[id];
         if (piece.isEmpty() || pieceType(id) != PieceType.NORMAL) return null;
-        IntList initial = new IntList(piece.length());
-        for (int i = 0; i < piece.length(); ) {
-            int cp = piece.codePointAt(i);
-            int width = Character.charCount(cp);
-            Integer single = ids.get(piece.substring(i, i + width));
-            if (single == null) return null; // built from byte tokens, which never merge
-            initial.add(single);
-            i += width;
-        }
-        IntList trace = new IntList(initial.size());
-        int[] merged = BpeMerger.mergeSlow(initial.toArray(), rules, trace);
-        if (merged.length != 1 || merged[0] != id) return null;
-        IntList out = new IntList(initial.size() * 2);
-        out.addAll(initial.toArray());
-        out.addAll(trace.toArray());
-        return out.toArray();
+        return BpeMerger.ancestry(piece, id, c -> ids.getOrDefault(c, -1), rules, Integer.MAX_VALUE); // byte tokens never merge
     }
 
     /** The score of one piece (its merge priority). */

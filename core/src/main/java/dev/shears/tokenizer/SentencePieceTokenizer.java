@@ -258,21 +258,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
     int[] mergeAncestry(int id) {
         String piece = pieces[id];
         if (piece.isEmpty() || mergeable.get(piece) == null || mergeable.get(piece) != id) return null;
-        IntList initial = new IntList(piece.length());
-        for (int i = 0; i < piece.length(); ) {
-            int width = Character.charCount(piece.codePointAt(i));
-            int symbol = symbolId(piece.substring(i, i + width));
-            if (symbol < 0) return null;
-            initial.add(symbol);
-            i += width;
-        }
-        IntList trace = new IntList(initial.size());
-        int[] merged = BpeMerger.mergeSlow(initial.toArray(), rules, trace);
-        if (merged.length != 1 || merged[0] != id) return null;
-        IntList out = new IntList(initial.size() * 2);
-        for (int s : initial.toArray()) if (s < pieces.length) out.add(s);
-        for (int s : trace.toArray()) if (s < pieces.length) out.add(s);
-        return out.toArray();
+        return BpeMerger.ancestry(piece, id, this::symbolId, rules, pieces.length);
     }
 
     /** Whether characters outside the vocabulary become {@code <0xNN>} pieces (else the unknown piece). */
