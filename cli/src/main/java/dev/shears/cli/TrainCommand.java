@@ -6,6 +6,7 @@ import dev.shears.ShearsException;
 import dev.shears.config.ConfigLoader;
 import dev.shears.recipe.Pipeline;
 import dev.shears.recipe.TrainRun;
+import dev.shears.recipe.TrainStage;
 import dev.shears.train.TrainConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -103,7 +104,7 @@ final class TrainCommand implements Runnable {
         // the run's report: the same page a pipeline gets, for its one stage
         ObjectNode stage = n.deepCopy().put("name", "train").put("kind", "train").put("lastLoss", r.lastLoss());
         Path report = new PipelineReport("Training " + out.getFileName(), List.of(new Pipeline.StageResult(
-                new Pipeline.Stage(0, "train", "train", resolved), out, r.model().config(), r.seconds(), false, stage)))
+                new Pipeline.Stage(0, "train", new TrainStage(resolved, false)), out, r.model().config(), r.seconds(), false, stage)))
                 .write(out, Json.object().put("out", out.toString()), "", "");
         n.put("report", report.toString());
         PrintWriter stdout = output.out();

@@ -25,7 +25,12 @@ import java.util.List;
  * @param seed    seeds the item sample
  * @param context context length (0: the model's)
  */
-public record EvalStage(List<String> tasks, String dataDir, int limit, long seed, int context) {
+public record EvalStage(List<String> tasks, String dataDir, int limit, long seed, int context) implements StageSettings {
+    @Override
+    public String kind() {
+        return "eval";
+    }
+
     public static final EvalStage DEFAULT = new EvalStage(List.of(), "", 200, 1234, 0);
 
     public EvalStage {

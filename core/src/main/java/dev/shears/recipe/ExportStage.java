@@ -11,7 +11,12 @@ import java.util.Optional;
  * @param dtype      f32, f16, bf16 or q8_0 (gguf); "" for the model's own
  * @param shardBytes largest safetensors shard (hf)
  */
-public record ExportStage(String format, String dtype, long shardBytes) {
+public record ExportStage(String format, String dtype, long shardBytes) implements StageSettings {
+    @Override
+    public String kind() {
+        return "export";
+    }
+
     public static final ExportStage DEFAULT = new ExportStage("gguf", "", dev.shears.format.hf.HfModel.DEFAULT_SHARD_BYTES);
 
     /** The export of {@code model} into {@code dir} (a {@code model.gguf} file there for GGUF); checks the settings on construction. */

@@ -50,8 +50,13 @@ public final class Pipeline {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> KINDS = List.of("prune", "shear", "train", "distill", "eval", "export");
 
-    /** One stage: its position, name, kind and typed settings ({@link PruneStage} or {@link TrainConfig}). */
-    public record Stage(int index, String name, String kind, Object settings) {
+    /** One stage: its position, name and typed settings. */
+    public record Stage(int index, String name, StageSettings settings) {
+        /** The stage's kind: its key in the pipeline file. */
+        public String kind() {
+            return settings.kind();
+        }
+
         /** The stage's folder name, e.g. {@code 02-heal}. */
         public String folder() {
             return String.format(Locale.ROOT, "%02d-%s", index + 1, name);
@@ -106,7 +111,7 @@ public final class Pipeline {
         String kind = kinds.getFirst();
         String name = node.path("name").asText(kind + (i + 1)).replaceAll("[^A-Za-z0-9._-]", "-");
         String at = where + "." + kind;
-        Object settings = switch (kind) {
+        StageSettings settings = switch (kind) {
             case "prune" -> {
                 PruneStage p = ConfigLoader.section(PruneStage.DEFAULT, node.get(kind), at);
                 try {
@@ -130,7 +135,8 @@ public final class Pipeline {
                     throw new ShearsException(at + ".init: only a first stage of a pipeline without 'model' trains from scratch");
                 }
                 if (i == 0 && noModel && t.init().isBlank()) throw new ShearsException(at + ": the pipeline has no 'model', so this first stage needs 'init'");
-                yield withData(t, dataSources(at, base, t), t.init().isBlank() ? "" : base.resolve(t.init()).toString(), base);
+                yield new TrainStage(withData(t, dataSources(at, base, t), t.init().isBlank() ? "" : base.resolve(t.init()).toString(), base),
+                        kind.equals("distill"));
             }
             case "shear" -> {
                 ShearConfig c = ConfigLoader.section(ShearConfig.DEFAULT, node.get(kind), at);
@@ -160,10 +166,10 @@ public final class Pipeline {
             }
             default -> throw new IllegalStateException(kind);
         };
-        if (i == 0 && noModel && !(settings instanceof TrainConfig)) {
+        if (i == 0 && noModel && !(settings instanceof TrainStage)) {
             throw new ShearsException(where + ": the pipeline has no 'model', so it must start with a train stage that has 'init'");
         }
-        return new Stage(i, name, kind, settings);
+        return new Stage(i, name, settings);
     }
 
     /** The prepared folders of a training section, resolved against the pipeline's folder and checked. */
@@ -201,13 +207,15 @@ public final class Pipeline {
         List<ModelConfig> shapes = new ArrayList<>();
         for (Stage s : stages) {
             String at = file.getFileName() + ": stages[" + s.index() + "]." + s.kind();
-            if (s.settings() instanceof TrainConfig t && shape == null) shape = HfConfig.read(Path.of(t.init()));
+            if (s.settings() instanceof TrainStage t && shape == null) shape = HfConfig.read(Path.of(t.config().init()));
             TargetParser.Spec spec = switch (s.settings()) {
                 case PruneStage p -> p.spec(file.toAbsolutePath().getParent());
                 case ShearConfig c -> new TargetParser.Spec(java.util.Map.of(), c.target().isBlank() ? java.util.Map.of() : TargetParser.parseExact(c.target()),
                         c.targetConfig().isBlank() ? Optional.empty() : Optional.of(HfConfig.read(Path.of(c.targetConfig()))), List.of(), 0, 0,
                         TargetParser.HeadMode.GROUPS, 1, false);
-                default -> null;
+                case TrainStage t -> null;
+                case EvalStage e -> null;
+                case ExportStage e -> null;
             };
             if (spec != null) {
                 PruneTarget target;
@@ -266,7 +274,8 @@ public final class Pipeline {
                     r.perplexityAfter().ifPresent(x -> summary.put("calibrationPerplexityAfter", x));
                     yield r.pruned();
                 }
-                case TrainConfig t -> {
+                case TrainStage stage -> {
+                    TrainConfig t = stage.config();
                     TrainConfig config = t.init().isBlank() ? withModel(t, current, tokenizer) : t;
                     config = preparedFiles(config, t.init().isBlank() ? ModelSource.tokenizer(current, tokenizer) : Optional.empty(), dir, progress);
                     boolean started = Files.isRegularFile(dir.resolve(TrainRun.CONFIG));
@@ -300,7 +309,6 @@ public final class Pipeline {
                     passThrough = true;
                     yield ModelLoader.config(current);
                 }
-                default -> throw new IllegalStateException(s.kind());
             };
             double seconds = (System.nanoTime() - began) / 1e9;
             summary.put("seconds", seconds).put("params", shape.parameterCount()).put("shape", shape.describe());

@@ -23,7 +23,12 @@ import java.util.Optional;
 public record PruneStage(Double layers, Double heads, Double ffn, Double hidden, String target, String targetConfig, List<Integer> dropLayers,
                          int dropAttention, int dropFfn, TargetParser.HeadMode headMode, int multipleOf, boolean nonUniform, String importance,
                          String layerImportance, String calibration, int samples, int seqLen, long seed, int angularSpan, Double vocab, Integer vocabSize,
-                         String vocabCorpus, List<String> keepTokens, boolean keepSeenCharacters, String dtype) {
+                         String vocabCorpus, List<String> keepTokens, boolean keepSeenCharacters, String dtype) implements StageSettings {
+    @Override
+    public String kind() {
+        return "prune";
+    }
+
     public static final PruneStage DEFAULT = new PruneStage(null, null, null, null, "", "", List.of(), 0, 0, TargetParser.HeadMode.GROUPS, 1, false,
             "", "", "", 32, 128, 1337, 0, null, null, "", List.of(), false, "");
 

@@ -15,7 +15,12 @@ import dev.shears.train.TrainConfig;
  * @param lambdaLr         Adam learning rate of the Lagrange multipliers' ascent (published: 1.0)
  * @param lagrangianWarmup fraction of the steps over which the target sparsity ramps up from 0 (published: 0.2)
  */
-public record ShearConfig(TrainConfig train, String target, String targetConfig, double gateLr, double lambdaLr, double lagrangianWarmup) {
+public record ShearConfig(TrainConfig train, String target, String targetConfig, double gateLr, double lambdaLr, double lagrangianWarmup) implements StageSettings {
+    @Override
+    public String kind() {
+        return "shear";
+    }
+
     /** Published settings: model lr 1e-4 (constant after a short warm-up), gate and λ lr 1.0, target ramp over 20%. */
     public static final ShearConfig DEFAULT = new ShearConfig(new TrainConfig("", "", "", java.util.List.of(), 8, 256, 1, 3200, 0,
             1e-4, 1e-4, 0, dev.shears.train.LearningRateSchedule.Decay.CONSTANT, 0.9, 0.95, 1e-8, 0.0, 1.0, 0.02, 1337, 50, 16, 500, 2, null, null, null),
