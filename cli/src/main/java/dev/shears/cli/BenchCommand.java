@@ -1,21 +1,21 @@
 package dev.shears.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.format.ModelLoader;
 import dev.shears.kernel.FmaPeak;
 import dev.shears.model.Architecture;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
 import dev.shears.recipe.ThroughputBenchmark;
-import dev.shears.format.ModelLoader;
 import dev.shears.tensor.Parallel;
 import dev.shears.train.InitConfig;
 import dev.shears.train.ModelInit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 import java.nio.file.Path;
 import java.util.Locale;

@@ -2,11 +2,11 @@ package dev.shears.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.format.ModelLoader;
 import dev.shears.model.LayerShape;
+import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
 import dev.shears.model.TensorRole;
-import dev.shears.format.ModelLoader;
-import dev.shears.model.Model;
 import dev.shears.recipe.ModelSource;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

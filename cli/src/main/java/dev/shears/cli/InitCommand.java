@@ -2,8 +2,8 @@ package dev.shears.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
-import dev.shears.io.DType;
 import dev.shears.format.hf.HfModel;
+import dev.shears.io.DType;
 import dev.shears.model.KnownShape;
 import dev.shears.recipe.InitRun;
 import picocli.CommandLine.Command;

@@ -1,9 +1,9 @@
 package dev.shears.format;
 
+import dev.shears.ShearsException;
 import dev.shears.format.gguf.GgufModel;
 import dev.shears.format.hf.HfModel;
 import dev.shears.format.llama2c.Llama2cModel;
-import dev.shears.ShearsException;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
 

@@ -1,11 +1,11 @@
 package dev.shears.recipe;
 
-import dev.shears.format.gguf.GgufTokenizers;
 import dev.shears.ShearsException;
-import dev.shears.io.DType;
 import dev.shears.format.gguf.GgufModelWriter;
+import dev.shears.format.gguf.GgufTokenizers;
 import dev.shears.format.gguf.GgufType;
 import dev.shears.format.hf.HfModel;
+import dev.shears.io.DType;
 import dev.shears.tensor.Encoding;
 
 import java.nio.file.Files;

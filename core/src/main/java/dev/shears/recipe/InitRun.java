@@ -1,10 +1,10 @@
 package dev.shears.recipe;
 
 import dev.shears.ShearsException;
-import dev.shears.io.AtomicFiles;
-import dev.shears.io.DType;
 import dev.shears.format.hf.HfConfig;
 import dev.shears.format.hf.HfModel;
+import dev.shears.io.AtomicFiles;
+import dev.shears.io.DType;
 import dev.shears.model.KnownShape;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;

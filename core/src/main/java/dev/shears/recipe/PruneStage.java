@@ -1,8 +1,8 @@
 package dev.shears.recipe;
 
 import dev.shears.ShearsException;
-import dev.shears.io.DType;
 import dev.shears.format.hf.HfConfig;
+import dev.shears.io.DType;
 import dev.shears.prune.CharacterPolicy;
 import dev.shears.prune.Criterion;
 import dev.shears.prune.TargetParser;

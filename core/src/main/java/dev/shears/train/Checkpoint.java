@@ -5,12 +5,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
+import dev.shears.format.hf.HfModel;
+import dev.shears.format.hf.Safetensors;
 import dev.shears.io.AtomicFiles;
 import dev.shears.io.DType;
-import dev.shears.format.hf.HfModel;
-import dev.shears.format.hf.HfNames;
-import dev.shears.format.hf.Safetensors;
 import dev.shears.io.TensorData;
+import dev.shears.io.TensorNames;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
 import dev.shears.model.ModelWeights;
@@ -182,14 +182,14 @@ public record Checkpoint(Path dir, long step, double[] domainWeights, ObjectNode
     private static List<TensorData> momentTensors(AdamW optimizer) {
         List<TensorData> tensors = new ArrayList<>();
         ModelConfig c = optimizer.firstMoment().config();
-        optimizer.firstMoment().forEach((role, layer, v) -> tensors.add(new TensorData("m." + HfNames.name(role, layer), role.shape(c, layer), v)));
-        optimizer.secondMoment().forEach((role, layer, v) -> tensors.add(new TensorData("v." + HfNames.name(role, layer), role.shape(c, layer), v)));
+        optimizer.firstMoment().forEach((role, layer, v) -> tensors.add(new TensorData("m." + TensorNames.HF.name(role, layer), role.shape(c, layer), v)));
+        optimizer.secondMoment().forEach((role, layer, v) -> tensors.add(new TensorData("v." + TensorNames.HF.name(role, layer), role.shape(c, layer), v)));
         return tensors;
     }
 
     private static void restoreMoments(Safetensors.File file, String prefix, ModelWeights into, Path path) {
         into.forEach((role, layer, values) -> {
-            String name = prefix + HfNames.name(role, layer);
+            String name = prefix + TensorNames.HF.name(role, layer);
             if (!file.entries().containsKey(name)) throw new ShearsException(path + ": missing optimizer tensor " + name);
             float[] saved = file.read(name).values();
             if (saved.length != values.length) {

@@ -1,7 +1,7 @@
 package dev.shears.format;
 
-import dev.shears.format.gguf.GgufTokenizerData;
 import dev.shears.ShearsException;
+import dev.shears.format.gguf.GgufTokenizerData;
 import dev.shears.model.Activations;
 import dev.shears.model.MaskSet;
 import dev.shears.model.Model;

@@ -1,6 +1,6 @@
 package dev.shears.format;
 
-import dev.shears.io.DType;
+import dev.shears.ShearsException;
 import dev.shears.format.gguf.GgufFile;
 import dev.shears.format.gguf.GgufModel;
 import dev.shears.format.gguf.GgufModelWriter;
@@ -8,7 +8,7 @@ import dev.shears.format.gguf.GgufTokenizerData;
 import dev.shears.format.gguf.GgufType;
 import dev.shears.format.hf.HfModel;
 import dev.shears.format.llama2c.Llama2cModel;
-import dev.shears.ShearsException;
+import dev.shears.io.DType;
 import dev.shears.model.Architecture;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;

@@ -1,16 +1,15 @@
 package dev.shears.format;
 
-import dev.shears.io.DType;
-import dev.shears.io.TensorData;
 import dev.shears.format.gguf.GgufFile;
 import dev.shears.format.gguf.GgufModelWriter;
-import dev.shears.format.gguf.GgufNames;
 import dev.shears.format.gguf.GgufType;
 import dev.shears.format.gguf.GgufWriter;
 import dev.shears.format.hf.HfModel;
-import dev.shears.format.hf.HfNames;
 import dev.shears.format.hf.Safetensors;
 import dev.shears.format.llama2c.Llama2cModel;
+import dev.shears.io.DType;
+import dev.shears.io.TensorData;
+import dev.shears.io.TensorNames;
 import dev.shears.model.Model;
 import dev.shears.model.TensorRole;
 import dev.shears.model.TinyModels;
@@ -123,7 +122,7 @@ class MalformedInputTest {
     private static void rewriteWeights(Path folder, java.util.function.Consumer<List<TensorData>> edit) {
         Model model = HfModel.read(folder);
         List<TensorData> tensors = new ArrayList<>();
-        model.weights().forEach((role, layer, values) -> tensors.add(new TensorData(HfNames.name(role, layer), role.shape(model.config(), layer), values)));
+        model.weights().forEach((role, layer, values) -> tensors.add(new TensorData(TensorNames.HF.name(role, layer), role.shape(model.config(), layer), values)));
         edit.accept(tensors);
         Safetensors.write(folder.resolve(HfModel.WEIGHTS), tensors, DType.F32, Map.of());
     }
@@ -334,6 +333,6 @@ class MalformedInputTest {
         w.tensor("blk.9.attn_q.weight", new int[] {24, 24}, GgufType.F32, new float[24 * 24]);
         w.write(file);
         assertFails(file, () -> ModelLoader.load(file), "unexpected tensor 'blk.9.attn_q.weight'");
-        assertEquals(TensorRole.QUERY, GgufNames.parse("blk.9.attn_q.weight").orElseThrow().role());
+        assertEquals(TensorRole.QUERY, TensorNames.GGUF.parse("blk.9.attn_q.weight").orElseThrow().role());
     }
 }

@@ -1,10 +1,10 @@
 package dev.shears.format;
 
-import dev.shears.io.DType;
 import dev.shears.format.gguf.GgufModel;
 import dev.shears.format.gguf.GgufModelWriter;
 import dev.shears.format.gguf.GgufType;
 import dev.shears.format.hf.HfModel;
+import dev.shears.io.DType;
 import dev.shears.kernel.CrossEntropy;
 import dev.shears.model.Activations;
 import dev.shears.model.Architecture;

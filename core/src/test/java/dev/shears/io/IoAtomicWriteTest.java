@@ -1,9 +1,9 @@
 package dev.shears.io;
 
+import dev.shears.ShearsException;
 import dev.shears.format.IoTestFiles;
 import dev.shears.format.gguf.GgufModelWriter;
 import dev.shears.format.hf.HfModel;
-import dev.shears.ShearsException;
 import dev.shears.model.Model;
 import dev.shears.model.TinyModels;
 import org.junit.jupiter.api.Test;

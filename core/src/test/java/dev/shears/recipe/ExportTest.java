@@ -1,10 +1,10 @@
 package dev.shears.recipe;
 
-import dev.shears.format.gguf.GgufTokenizers;
 import dev.shears.SharedData;
 import dev.shears.ShearsException;
-import dev.shears.format.hf.HfModel;
 import dev.shears.format.ModelLoader;
+import dev.shears.format.gguf.GgufTokenizers;
+import dev.shears.format.hf.HfModel;
 import dev.shears.model.Activations;
 import dev.shears.model.MaskSet;
 import dev.shears.model.Model;

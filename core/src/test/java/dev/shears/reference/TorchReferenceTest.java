@@ -1,9 +1,9 @@
 package dev.shears.reference;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.shears.format.hf.HfNames;
 import dev.shears.format.ModelLoader;
 import dev.shears.format.hf.Safetensors;
+import dev.shears.io.TensorNames;
 import dev.shears.kernel.CrossEntropy;
 import dev.shears.model.Activations;
 import dev.shears.model.Architecture;
@@ -165,7 +165,7 @@ class TorchReferenceTest {
         assertEquals(f.meta("loss64"), loss, LOSS_TOL, name + ": training-mode loss");
         double[] worst = {0};
         grads.forEach((role, layer, g) -> {
-            String tensor = HfNames.name(role, layer);
+            String tensor = TensorNames.HF.name(role, layer);
             float[] expected = f.tensor("grad." + tensor);
             double scale = maxAbs(expected);
             worst[0] = Math.max(worst[0], maxAbsError(expected, g) / scale);
@@ -195,7 +195,7 @@ class TorchReferenceTest {
         double[] worst = {0};
         int[] illConditioned = {0};
         f.model().weights().forEach((role, layer, w) -> {
-            String tensor = HfNames.name(role, layer);
+            String tensor = TensorNames.HF.name(role, layer);
             float[] expected = f.tensor("after." + tensor);
             // Adam's first step is lr·g/(|g| + eps) ≈ lr·sign(g): where the reference gradient is within fp32
             // noise of zero (but not exactly zero, as for unused embedding rows) the direction is arbitrary in

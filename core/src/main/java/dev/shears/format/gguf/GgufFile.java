@@ -1,11 +1,11 @@
 package dev.shears.format.gguf;
 
-import dev.shears.io.Printable;
 import dev.shears.ShearsException;
+import dev.shears.io.Printable;
 
-import java.io.IOException;
 import dev.shears.tensor.Encoding;
 import dev.shears.tensor.MappedTensor;
+import java.io.IOException;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

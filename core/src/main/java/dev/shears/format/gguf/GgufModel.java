@@ -1,13 +1,13 @@
 package dev.shears.format.gguf;
 
 import dev.shears.io.Printable;
-import dev.shears.format.hf.HfNames;
+import dev.shears.io.TensorNames;
 import dev.shears.model.Architecture;
 import dev.shears.model.LayerShape;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
-import dev.shears.model.RopeScaling;
 import dev.shears.model.ModelWeights;
+import dev.shears.model.RopeScaling;
 import dev.shears.model.TensorRole;
 import dev.shears.tensor.DenseTensor;
 import dev.shears.tensor.MappedTensor;
@@ -47,7 +47,7 @@ public final class GgufModel {
             Map<String, GgufFile.Tensor> found = new java.util.HashMap<>();
             for (GgufFile.Tensor t : gguf.tensors().values()) {
                 if (t.name().equals(ROPE_FREQS)) continue; // read into the config's rope scaling
-                HfNames.Key key = GgufNames.parse(t.name())
+                TensorNames.Key key = TensorNames.GGUF.parse(t.name())
                         .orElseThrow(() -> Printable.error(path + ": unknown tensor '" + t.name() + "'"));
                 if (key.role() == TensorRole.LM_HEAD && config.tiedEmbeddings()) continue;
                 if (key.role().perLayer && key.layer() >= config.numLayers() || !key.role().isPresent(config, key.layer())) {
@@ -60,8 +60,8 @@ public final class GgufModel {
                 found.put(t.name(), t);
             }
             ModelWeights weights = ModelWeights.of(config, (role, layer) -> {
-                GgufFile.Tensor t = found.get(GgufNames.name(role, layer));
-                if (t == null) throw Printable.error(path + ": missing tensor '" + GgufNames.name(role, layer) + "'");
+                GgufFile.Tensor t = found.get(TensorNames.GGUF.name(role, layer));
+                if (t == null) throw Printable.error(path + ": missing tensor '" + TensorNames.GGUF.name(role, layer) + "'");
                 int heads = interleavedHeads(config, role, layer);
                 if (role.rank() == 1) {
                     // the bias of a row moves with its row (convert_hf_to_gguf permutes q_proj.bias and k_proj.bias too)
@@ -143,7 +143,7 @@ public final class GgufModel {
         else if (type != null && !"none".equals(type)) throw Printable.error(path + ": unsupported rope scaling '" + type + "'");
         double theta = m.containsKey(arch + ".rope.freq_base") ? number(gguf, arch + ".rope.freq_base") : 10000;
         if (gguf.tensors().containsKey(ROPE_FREQS)) scaling = llama3Scaling(gguf, path, headDim, theta);
-        boolean tied = !gguf.tensors().containsKey(GgufNames.name(TensorRole.LM_HEAD, -1));
+        boolean tied = !gguf.tensors().containsKey(TensorNames.GGUF.name(TensorRole.LM_HEAD, -1));
         boolean bias = gguf.tensors().keySet().stream().anyMatch(n -> n.endsWith("." + "attn_q.bias"));
         try {
             List<LayerShape> layers = new ArrayList<>();

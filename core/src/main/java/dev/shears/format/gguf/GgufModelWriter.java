@@ -1,6 +1,7 @@
 package dev.shears.format.gguf;
 
 import dev.shears.io.Printable;
+import dev.shears.io.TensorNames;
 import dev.shears.model.LayerShape;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
@@ -17,7 +18,7 @@ import java.util.function.ToIntFunction;
 /**
  * {@link Model} → GGUF, as llama.cpp's {@code convert_hf_to_gguf.py} lays out a llama-family model:
  * {@code general.*} and {@code <arch>.*} hyper-parameters, optional {@code tokenizer.ggml.*} data,
- * and the tensors named by {@link GgufNames}. Query and key rows (and their biases) go back to the
+ * and the tensors named by {@link TensorNames#GGUF}. Query and key rows (and their biases) go back to the
  * interleaved RoPE layout for llama/mistral. Matrices are stored in the chosen type (Q8_0 only where
  * rows are a multiple of 32, F32 otherwise, as ggml cannot block them); norms and biases stay F32.
  * Per-layer head counts and FFN widths of a non-uniform model are written as arrays, which
@@ -148,6 +149,6 @@ public final class GgufModelWriter {
         }
         GgufType type = GgufType.F32;
         if (role.rank() == 2 && shape[1] % options.matrixType().blockSize == 0) type = options.matrixType();
-        w.tensor(GgufNames.name(role, layer), shape, type, values);
+        w.tensor(TensorNames.GGUF.name(role, layer), shape, type, values);
     }
 }

@@ -1,7 +1,7 @@
 package dev.shears.format.gguf;
 
-import dev.shears.io.DType;
 import dev.shears.io.AtomicFiles;
+import dev.shears.io.DType;
 import dev.shears.tensor.DenseTensor;
 import dev.shears.tensor.Tensor;
 

@@ -1,12 +1,12 @@
 package dev.shears.format.hf;
 
-import dev.shears.io.Printable;
-import dev.shears.io.AtomicFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.io.AtomicFiles;
+import dev.shears.io.Printable;
 import dev.shears.model.Architecture;
 import dev.shears.model.LayerShape;
 import dev.shears.model.ModelConfig;

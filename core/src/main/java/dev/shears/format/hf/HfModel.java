@@ -1,13 +1,14 @@
 package dev.shears.format.hf;
 
-import dev.shears.io.DType;
-import dev.shears.io.NamedTensor;
-import dev.shears.io.Printable;
-import dev.shears.io.AtomicFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.io.AtomicFiles;
+import dev.shears.io.DType;
+import dev.shears.io.NamedTensor;
+import dev.shears.io.Printable;
+import dev.shears.io.TensorNames;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
 import dev.shears.model.ModelWeights;
@@ -66,14 +67,14 @@ public final class HfModel {
             Map<String, Safetensors.File> found = new LinkedHashMap<>();
             for (Safetensors.File file : files) {
                 for (Safetensors.Entry e : file.entries().values()) {
-                    if (HfNames.isIgnorable(e.name())) continue;
-                    HfNames.Key key = check(config, index, file, e, found);
+                    if (TensorNames.HF.isIgnorable(e.name())) continue;
+                    TensorNames.Key key = check(config, index, file, e, found);
                     if (key.role() == TensorRole.LM_HEAD && config.tiedEmbeddings()) continue;
                     found.put(e.name(), file);
                 }
             }
             ModelWeights weights = ModelWeights.of(config, (role, layer) -> {
-                String name = HfNames.name(role, layer);
+                String name = TensorNames.HF.name(role, layer);
                 Safetensors.File file = found.get(name);
                 if (file == null) throw Printable.error(dir + ": missing tensor '" + name + "'");
                 MappedTensor t = file.mapped(name, role.rows(config, layer), role.cols(config, layer));
@@ -87,7 +88,7 @@ public final class HfModel {
     }
 
     /** The role of one stored tensor, checked against the config and the index. */
-    private static HfNames.Key check(ModelConfig config, Map<String, Path> index, Safetensors.File file, Safetensors.Entry e, Map<String, Safetensors.File> found) {
+    private static TensorNames.Key check(ModelConfig config, Map<String, Path> index, Safetensors.File file, Safetensors.Entry e, Map<String, Safetensors.File> found) {
         Path shard = file.path();
         String name = e.name();
         if (found.containsKey(name)) throw Printable.error(shard + ": tensor '" + name + "' is also in " + found.get(name).path());
@@ -95,7 +96,7 @@ public final class HfModel {
         if (listed != null && !listed.equals(shard)) {
             throw Printable.error(shard + ": holds tensor '" + name + "', which " + INDEX + " places in " + listed.getFileName());
         }
-        HfNames.Key key = HfNames.parse(name)
+        TensorNames.Key key = TensorNames.HF.parse(name)
                 .orElseThrow(() -> Printable.error(shard + ": unknown tensor '" + name + "' for " + config.architecture().hfClass));
         if (key.role() == TensorRole.LM_HEAD && config.tiedEmbeddings()) return key;
         if (key.role().perLayer && key.layer() >= config.numLayers()) {
@@ -158,7 +159,7 @@ public final class HfModel {
     public static void write(Model model, Path dir, DType dtype, long maxShardBytes) {
         ModelConfig c = model.config();
         List<NamedTensor> tensors = new ArrayList<>();
-        model.weights().forEachTensor((role, layer, t) -> tensors.add(new NamedTensor(HfNames.name(role, layer), role.shape(c, layer), t)));
+        model.weights().forEachTensor((role, layer, t) -> tensors.add(new NamedTensor(TensorNames.HF.name(role, layer), role.shape(c, layer), t)));
         tensors.sort(java.util.Comparator.comparing(NamedTensor::name));
         List<List<NamedTensor>> shards = new ArrayList<>();
         shards.add(new ArrayList<>());

@@ -1,13 +1,13 @@
 package dev.shears.format.hf;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.io.AtomicFiles;
 import dev.shears.io.DType;
 import dev.shears.io.NamedTensor;
 import dev.shears.io.Printable;
 import dev.shears.io.TensorData;
-import dev.shears.io.AtomicFiles;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.tensor.MappedTensor;
 import dev.shears.tensor.Tensor;
 

@@ -1,7 +1,7 @@
 package dev.shears.format.llama2c;
 
-import dev.shears.io.Printable;
 import dev.shears.format.gguf.RopeLayout;
+import dev.shears.io.Printable;
 import dev.shears.model.Architecture;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;

@@ -1,9 +1,9 @@
 package dev.shears.format.gguf;
 
-import dev.shears.io.IoDTypeFileTest;
+import dev.shears.SharedData;
 import dev.shears.format.IoTestFiles;
 import dev.shears.format.ModelLoader;
-import dev.shears.SharedData;
+import dev.shears.io.IoDTypeFileTest;
 import dev.shears.model.Architecture;
 import dev.shears.model.LayerShape;
 import dev.shears.model.Model;

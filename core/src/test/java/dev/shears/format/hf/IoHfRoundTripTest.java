@@ -1,11 +1,11 @@
 package dev.shears.format.hf;
 
-import dev.shears.io.DType;
-import dev.shears.io.IoDTypeFileTest;
-import dev.shears.format.IoTestFiles;
-import dev.shears.format.ModelLoader;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.shears.format.IoTestFiles;
+import dev.shears.format.ModelLoader;
+import dev.shears.io.DType;
+import dev.shears.io.IoDTypeFileTest;
 import dev.shears.model.Architecture;
 import dev.shears.model.LayerShape;
 import dev.shears.model.Model;
