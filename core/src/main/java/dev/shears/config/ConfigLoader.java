@@ -68,7 +68,7 @@ public final class ConfigLoader {
         } catch (MismatchedInputException e) {
             throw new ShearsException("configuration key '" + path(e) + "' (" + source + "): " + e.getOriginalMessage());
         } catch (JsonProcessingException e) {
-            Throwable cause = e.getCause() instanceof IllegalArgumentException iae ? iae : e;
+            Throwable cause = e.getCause() instanceof ShearsException invalid ? invalid : e; // a record's own validation
             throw new ShearsException("configuration (" + source + "): " + cause.getMessage());
         }
     }
@@ -92,7 +92,7 @@ public final class ConfigLoader {
         } catch (MismatchedInputException e) {
             throw new ShearsException(where + "." + path(e) + ": " + e.getOriginalMessage());
         } catch (JsonProcessingException e) {
-            Throwable cause = e.getCause() instanceof IllegalArgumentException iae ? iae : e;
+            Throwable cause = e.getCause() instanceof ShearsException invalid ? invalid : e; // a record's own validation
             throw new ShearsException(where + ": " + cause.getMessage());
         }
     }

@@ -1,5 +1,7 @@
 package dev.shears.eval;
 
+import dev.shears.ShearsException;
+
 /**
  * How tasks are run; written into every report so a number can be reproduced.
  *
@@ -22,9 +24,9 @@ public record EvalSettings(int limit, Sampling sampling, long seed, int batchSiz
     public static final EvalSettings DEFAULTS = new EvalSettings(0, Sampling.SEEDED, 1234, 16, 0, ContextStart.BOS);
 
     public EvalSettings {
-        if (limit < 0) throw new IllegalArgumentException("limit must be at least 0, got " + limit);
-        if (batchSize < 1) throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
-        if (contextLength < 0) throw new IllegalArgumentException("context length must be at least 0, got " + contextLength);
+        if (limit < 0) throw new ShearsException("limit must be at least 0, got " + limit);
+        if (batchSize < 1) throw new ShearsException("batch size must be at least 1, got " + batchSize);
+        if (contextLength < 0) throw new ShearsException("context length must be at least 0, got " + contextLength);
     }
 
     public EvalSettings withLimit(int n) {

@@ -1,5 +1,7 @@
 package dev.shears.eval;
 
+import dev.shears.ShearsException;
+
 /**
  * How to continue a prompt.
  *
@@ -10,9 +12,9 @@ package dev.shears.eval;
  */
 public record GenerationSettings(int maxTokens, float temperature, float topP, long seed) {
     public GenerationSettings {
-        if (maxTokens < 0) throw new IllegalArgumentException("maxTokens must be ≥ 0, got " + maxTokens);
-        if (temperature < 0) throw new IllegalArgumentException("temperature must be ≥ 0, got " + temperature);
-        if (!(topP > 0 && topP <= 1)) throw new IllegalArgumentException("topP must be in (0, 1], got " + topP);
+        if (maxTokens < 0) throw new ShearsException("maxTokens must be ≥ 0, got " + maxTokens);
+        if (temperature < 0) throw new ShearsException("temperature must be ≥ 0, got " + temperature);
+        if (!(topP > 0 && topP <= 1)) throw new ShearsException("topP must be in (0, 1], got " + topP);
     }
 
     public static GenerationSettings greedy(int maxTokens) {

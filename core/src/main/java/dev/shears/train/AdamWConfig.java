@@ -1,5 +1,7 @@
 package dev.shears.train;
 
+import dev.shears.ShearsException;
+
 /**
  * AdamW hyper-parameters (Loshchilov &amp; Hutter 2019), as {@code torch.optim.AdamW}.
  *
@@ -12,9 +14,9 @@ public record AdamWConfig(double beta1, double beta2, double epsilon, double wei
     public static final AdamWConfig DEFAULT = new AdamWConfig(0.9, 0.95, 1e-8, 0.1);
 
     public AdamWConfig {
-        if (!(beta1 >= 0 && beta1 < 1)) throw new IllegalArgumentException("beta1 must be in [0, 1), got " + beta1);
-        if (!(beta2 >= 0 && beta2 < 1)) throw new IllegalArgumentException("beta2 must be in [0, 1), got " + beta2);
-        if (!(epsilon > 0)) throw new IllegalArgumentException("epsilon must be positive, got " + epsilon);
-        if (!(weightDecay >= 0)) throw new IllegalArgumentException("weightDecay must be ≥ 0, got " + weightDecay);
+        if (!(beta1 >= 0 && beta1 < 1)) throw new ShearsException("beta1 must be in [0, 1), got " + beta1);
+        if (!(beta2 >= 0 && beta2 < 1)) throw new ShearsException("beta2 must be in [0, 1), got " + beta2);
+        if (!(epsilon > 0)) throw new ShearsException("epsilon must be positive, got " + epsilon);
+        if (!(weightDecay >= 0)) throw new ShearsException("weightDecay must be ≥ 0, got " + weightDecay);
     }
 }

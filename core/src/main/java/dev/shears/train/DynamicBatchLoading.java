@@ -1,5 +1,6 @@
 package dev.shears.train;
 
+import dev.shears.ShearsException;
 import java.util.Map;
 
 /**
@@ -22,7 +23,7 @@ public record DynamicBatchLoading(boolean enabled, Map<String, Double> reference
     public DynamicBatchLoading {
         referenceLosses = referenceLosses == null ? Map.of() : Map.copyOf(referenceLosses);
         referenceModel = referenceModel == null ? "" : referenceModel;
-        if (!(smoothing >= 0 && smoothing < 1)) throw new IllegalArgumentException("dynamicBatchLoading.smoothing must be in [0, 1), got " + smoothing);
+        if (!(smoothing >= 0 && smoothing < 1)) throw new ShearsException("dynamicBatchLoading.smoothing must be in [0, 1), got " + smoothing);
     }
 
     /**

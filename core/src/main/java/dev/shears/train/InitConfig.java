@@ -1,5 +1,7 @@
 package dev.shears.train;
 
+import dev.shears.ShearsException;
+
 /**
  * Seeded initialisation for training from scratch (GPT-2 / nanoGPT style).
  *
@@ -13,6 +15,6 @@ public record InitConfig(double std, boolean scaleResidualProjections, long seed
     public static final InitConfig DEFAULT = new InitConfig(0.02, true, 1337);
 
     public InitConfig {
-        if (!(std > 0)) throw new IllegalArgumentException("init std must be positive, got " + std);
+        if (!(std > 0)) throw new ShearsException("init std must be positive, got " + std);
     }
 }

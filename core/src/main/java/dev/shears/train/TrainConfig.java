@@ -1,5 +1,6 @@
 package dev.shears.train;
 
+import dev.shears.ShearsException;
 import java.util.List;
 
 /**
@@ -77,8 +78,8 @@ public record TrainConfig(
 
         public Distill {
             teacher = teacher == null ? "" : teacher;
-            if (!(temperature > 0)) throw new IllegalArgumentException("distill.temperature must be positive, got " + temperature);
-            if (!(alpha >= 0 && alpha <= 1)) throw new IllegalArgumentException("distill.alpha must be in [0, 1], got " + alpha);
+            if (!(temperature > 0)) throw new ShearsException("distill.temperature must be positive, got " + temperature);
+            if (!(alpha >= 0 && alpha <= 1)) throw new ShearsException("distill.alpha must be in [0, 1], got " + alpha);
         }
 
         public boolean enabled() {
@@ -89,8 +90,8 @@ public record TrainConfig(
     /** One prepared token folder and its sampling weight. */
     public record DataSource(String path, double weight) {
         public DataSource {
-            if (path == null || path.isBlank()) throw new IllegalArgumentException("data path is empty");
-            if (!(weight >= 0)) throw new IllegalArgumentException("data weight must be ≥ 0, got " + weight);
+            if (path == null || path.isBlank()) throw new ShearsException("data path is empty");
+            if (!(weight >= 0)) throw new ShearsException("data weight must be ≥ 0, got " + weight);
         }
     }
 
@@ -104,16 +105,16 @@ public record TrainConfig(
         if (distill == null) distill = Distill.OFF;
         if (dtype == null) dtype = "";
         if (!dtype.isBlank() && !java.util.List.of("f32", "f16", "bf16", "float32", "float16", "bfloat16").contains(dtype.toLowerCase(java.util.Locale.ROOT))) {
-            throw new IllegalArgumentException("dtype must be f32, f16 or bf16, got '" + dtype + "'");
+            throw new ShearsException("dtype must be f32, f16 or bf16, got '" + dtype + "'");
         }
-        if (batchSize < 1) throw new IllegalArgumentException("batchSize must be ≥ 1, got " + batchSize);
-        if (seqLen < 2) throw new IllegalArgumentException("seqLen must be ≥ 2, got " + seqLen);
-        if (gradAccumulation < 1) throw new IllegalArgumentException("gradAccumulation must be ≥ 1, got " + gradAccumulation);
-        if (steps < 1 && tokens < 1) throw new IllegalArgumentException("steps or tokens must be positive");
-        if (!(lr > 0)) throw new IllegalArgumentException("lr must be positive, got " + lr);
-        if (!(minLr >= 0)) throw new IllegalArgumentException("minLr must be ≥ 0, got " + minLr);
-        if (evalWindows < 1) throw new IllegalArgumentException("evalWindows must be ≥ 1, got " + evalWindows);
-        if (keepCheckpoints < 1) throw new IllegalArgumentException("keepCheckpoints must be ≥ 1, got " + keepCheckpoints);
+        if (batchSize < 1) throw new ShearsException("batchSize must be ≥ 1, got " + batchSize);
+        if (seqLen < 2) throw new ShearsException("seqLen must be ≥ 2, got " + seqLen);
+        if (gradAccumulation < 1) throw new ShearsException("gradAccumulation must be ≥ 1, got " + gradAccumulation);
+        if (steps < 1 && tokens < 1) throw new ShearsException("steps or tokens must be positive");
+        if (!(lr > 0)) throw new ShearsException("lr must be positive, got " + lr);
+        if (!(minLr >= 0)) throw new ShearsException("minLr must be ≥ 0, got " + minLr);
+        if (evalWindows < 1) throw new ShearsException("evalWindows must be ≥ 1, got " + evalWindows);
+        if (keepCheckpoints < 1) throw new ShearsException("keepCheckpoints must be ≥ 1, got " + keepCheckpoints);
     }
 
     /** The same settings with other inputs: where the model comes from, its tokenizer and the data. */
