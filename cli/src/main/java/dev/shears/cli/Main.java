@@ -61,6 +61,7 @@ public final class Main implements Runnable {
             return 0;
         }
         CommandLine cli = new CommandLine(new Main());
+        ConfigHelp.install(cli);
         cli.setOut(out);
         cli.setErr(err);
         cli.setCaseInsensitiveEnumValuesAllowed(true);
