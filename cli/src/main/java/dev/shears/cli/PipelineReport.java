@@ -7,7 +7,12 @@ import dev.shears.ShearsException;
 import dev.shears.io.AtomicFiles;
 import dev.shears.model.LayerShape;
 import dev.shears.model.ModelConfig;
+import dev.shears.recipe.EvalStage;
+import dev.shears.recipe.ExportStage;
 import dev.shears.recipe.Pipeline;
+import dev.shears.recipe.PruneStage;
+import dev.shears.recipe.ShearConfig;
+import dev.shears.recipe.TrainStage;
 import dev.shears.recipe.TrainRun;
 
 import java.io.IOException;
@@ -88,7 +93,7 @@ final class PipelineReport {
         for (Pipeline.StageResult r : results) {
             ModelConfig c = r.shape();
             String widths = widths(c);
-            String result = result(r.summary());
+            String result = result(r);
             long t = tokens.getOrDefault(r.stage().folder(), 0L);
             md.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %d | %d | %,d | %.1f | %,d | %s |%n", r.stage().folder(), r.stage().kind(),
                     c.numLayers(), widths.split(";")[0], widths.split(";")[1], c.dim(), c.vocabSize(), c.parameterCount(), r.seconds(), t, result));
@@ -135,19 +140,28 @@ final class PipelineReport {
         return "Σ " + heads + " (per layer);Σ " + ffn + " (per layer)";
     }
 
-    private static String result(JsonNode s) {
-        if (s.has("calibrationPerplexityAfter")) {
-            return String.format(Locale.ROOT, "calibration perplexity %.3f → %.3f", s.path("calibrationPerplexityBefore").asDouble(), s.path("calibrationPerplexityAfter").asDouble());
-        }
-        if (s.has("lastLoss")) return String.format(Locale.ROOT, "%d steps, loss %.4f", s.path("steps").asLong(), s.path("lastLoss").asDouble());
-        if (s.has("metrics")) {
-            List<String> parts = new ArrayList<>();
-            s.path("metrics").properties().forEach(t -> t.getValue().properties().forEach(m ->
-                    parts.add(String.format(Locale.ROOT, "%s %s %.4g", t.getKey(), m.getKey(), m.getValue().asDouble()))));
-            return String.join("; ", parts);
-        }
-        if (s.has("written")) return "wrote " + s.path("written").asText();
-        return "";
+    /** One line on what a stage did, read from its summary by the stage's type. */
+    private static String result(Pipeline.StageResult r) {
+        JsonNode s = r.summary();
+        return switch (r.stage().settings()) {
+            case PruneStage p -> s.has("calibrationPerplexityAfter")
+                    ? String.format(Locale.ROOT, "calibration perplexity %.3f → %.3f", s.path("calibrationPerplexityBefore").asDouble(),
+                            s.path("calibrationPerplexityAfter").asDouble())
+                    : "";
+            case TrainStage t -> steps(s);
+            case ShearConfig c -> steps(s);
+            case EvalStage e -> {
+                List<String> parts = new ArrayList<>();
+                s.path("metrics").properties().forEach(t -> t.getValue().properties().forEach(m ->
+                        parts.add(String.format(Locale.ROOT, "%s %s %.4g", t.getKey(), m.getKey(), m.getValue().asDouble()))));
+                yield String.join("; ", parts);
+            }
+            case ExportStage e -> "wrote " + s.path("written").asText();
+        };
+    }
+
+    private static String steps(JsonNode s) {
+        return String.format(Locale.ROOT, "%d steps, loss %.4f", s.path("steps").asLong(), s.path("lastLoss").asDouble());
     }
 
     /** The stages as a horizontal timeline, each bar as long as the stage took. */
@@ -199,7 +213,7 @@ final class PipelineReport {
 
     /** Every eval stage's metrics side by side. */
     private String evaluations() {
-        List<Pipeline.StageResult> evals = results.stream().filter(r -> r.summary().has("metrics")).toList();
+        List<Pipeline.StageResult> evals = results.stream().filter(r -> r.stage().settings() instanceof EvalStage).toList();
         if (evals.isEmpty()) return "";
         TreeSet<String> keys = new TreeSet<>();
         for (Pipeline.StageResult r : evals) {
