@@ -6,7 +6,7 @@ import dev.shears.kernel.FmaPeak;
 import dev.shears.model.Architecture;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
-import dev.shears.recipe.ThroughputBenchmark;
+import dev.shears.benchmark.ThroughputBenchmark;
 import dev.shears.tensor.Parallel;
 import dev.shears.train.InitConfig;
 import dev.shears.train.ModelInit;

@@ -1,7 +1,7 @@
 package dev.shears.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.shears.recipe.Demo;
+import dev.shears.demo.Demo;
 import dev.shears.recipe.Pipeline;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

@@ -1,5 +1,6 @@
 package dev.shears.recipe;
 
+import dev.shears.demo.DemoCorpus;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shears.SharedData;

@@ -1,5 +1,8 @@
-package dev.shears.recipe;
+package dev.shears.demo;
 
+import dev.shears.recipe.LoadedModel;
+import dev.shears.recipe.ModelSource;
+import dev.shears.recipe.Pipeline;
 import dev.shears.ShearsException;
 import dev.shears.data.DataPreparer;
 import dev.shears.data.PrepareOptions;

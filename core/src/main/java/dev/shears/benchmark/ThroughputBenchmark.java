@@ -1,4 +1,4 @@
-package dev.shears.recipe;
+package dev.shears.benchmark;
 
 import dev.shears.kernel.CrossEntropy;
 import dev.shears.model.Activations;

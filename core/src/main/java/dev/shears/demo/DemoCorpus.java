@@ -1,4 +1,4 @@
-package dev.shears.recipe;
+package dev.shears.demo;
 
 import java.util.List;
 import java.util.SplittableRandom;
@@ -9,7 +9,7 @@ import java.util.SplittableRandom;
  * agreement between a character and what it does, a beginning, middle and end) that a tiny model
  * visibly learns it in a few minutes, and enough variety that it cannot just memorise.
  */
-final class DemoCorpus {
+public final class DemoCorpus {
     private static final List<String> NAMES = List.of("Tom", "Lily", "Ben", "Mia", "Sam", "Anna", "Max", "Lucy", "Tim", "Sue", "Jack", "Emma");
     private static final List<String> ANIMALS = List.of("cat", "dog", "bird", "fish", "frog", "bunny", "duck", "bear", "mouse", "fox");
     private static final List<String> PLACES = List.of("park", "garden", "forest", "house", "river", "beach", "farm", "hill", "town", "school");
@@ -23,7 +23,7 @@ final class DemoCorpus {
     }
 
     /** {@code stories} stories separated by blank lines (the document separator of data preparation). */
-    static String generate(long seed, int stories) {
+    public static String generate(long seed, int stories) {
         SplittableRandom random = new SplittableRandom(seed);
         StringBuilder text = new StringBuilder();
         for (int i = 0; i < stories; i++) {
