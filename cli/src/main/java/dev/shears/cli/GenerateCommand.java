@@ -1,12 +1,9 @@
 package dev.shears.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.shears.eval.Generation;
 import dev.shears.eval.GenerationResult;
 import dev.shears.eval.GenerationSettings;
-import dev.shears.recipe.LoadedModel;
-import dev.shears.recipe.MemoryPlan;
-import dev.shears.tokenizer.Tokenizer;
+import dev.shears.recipe.GenerateRun;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -14,9 +11,8 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 
 /** {@code shears generate}: continue a prompt, streaming the text. */
 @Command(name = "generate", mixinStandardHelpOptions = true, showDefaultValues = true,
@@ -52,30 +48,16 @@ final class GenerateCommand implements Runnable {
 
     @Override
     public void run() {
-        LoadedModel loaded = model.open();
-        Tokenizer tok = loaded.tokenizer();
         PrintWriter out = spec.commandLine().getOut();
-        GenerationSettings settings;
-        try {
-            settings = new GenerationSettings(maxTokens, temperature, topP, seed);
-        } catch (IllegalArgumentException e) {
-            throw new dev.shears.ShearsException(e.getMessage());
-        }
-        List<Integer> sofar = new ArrayList<>();
-        int[] promptIds = Generation.promptIds(tok, prompt);
-        MemoryPlan.inference("generation", loaded.model().config(), promptIds.length, promptIds.length + maxTokens, loaded.model().weights().bytes()).check();
-        String[] printed = {""};
-        if (!json) out.print(prompt);
-        GenerationResult r = Generation.generate(loaded.model(), tok, prompt, settings, id -> {
+        GenerateRun.Request request = new GenerateRun.Request(model.model, Optional.ofNullable(model.tokenizer), prompt,
+                new GenerationSettings(maxTokens, temperature, topP, seed));
+        boolean[] promptShown = {false}; // shown with the first text, after the run has checked its memory plan
+        GenerationResult r = GenerateRun.run(request, text -> {
             if (json) return;
-            sofar.add(id);
-            String text = Generation.continuation(tok, promptIds, sofar.stream().mapToInt(Integer::intValue).toArray());
-            // print only complete characters: wait while the tail is an unfinished byte sequence
-            if (!text.endsWith("\uFFFD") && text.startsWith(printed[0])) {
-                out.print(text.substring(printed[0].length()));
-                out.flush();
-                printed[0] = text;
-            }
+            if (!promptShown[0]) out.print(prompt);
+            promptShown[0] = true;
+            out.print(text);
+            out.flush();
         });
         if (json) {
             ObjectNode n = Json.object();
@@ -84,7 +66,7 @@ final class GenerateCommand implements Runnable {
             for (int id : r.generatedIds()) ids.add(id);
             out.println(Json.text(n));
         } else {
-            if (r.text().startsWith(printed[0])) out.print(r.text().substring(printed[0].length()));
+            if (!promptShown[0]) out.print(prompt);
             out.println();
             out.flush();
             System.err.printf(Locale.ROOT, "%d tokens, %.1f tokens/s%n", r.generatedIds().length, r.tokensPerSecond());

@@ -1,20 +1,17 @@
 package dev.shears.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.shears.ShearsException;
-import dev.shears.eval.Perplexity;
 import dev.shears.eval.PerplexityResult;
-import dev.shears.recipe.LoadedModel;
 import dev.shears.recipe.MemoryPlan;
+import dev.shears.recipe.PerplexityRun;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
-import java.nio.charset.CharacterCodingException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Optional;
+import java.util.OptionalInt;
 
 /** {@code shears perplexity}: rolling perplexity of a text, as lm-evaluation-harness computes it. */
 @Command(name = "perplexity", header = "Rolling perplexity of a text file, as lm-evaluation-harness computes it.", mixinStandardHelpOptions = true, showDefaultValues = true,
@@ -41,26 +38,19 @@ final class PerplexityCommand implements Runnable, Planned {
     JsonOutput output;
 
 
-    @Override
-    public MemoryPlan plan() {
-        try (LoadedModel loaded = model.open()) {
-            return plan(loaded);
-        }
+    private PerplexityRun.Request request() {
+        return new PerplexityRun.Request(model.model, Optional.ofNullable(model.tokenizer), text,
+                context == null ? OptionalInt.empty() : OptionalInt.of(context), limitChars == null ? OptionalInt.empty() : OptionalInt.of(limitChars));
     }
 
-    private MemoryPlan plan(LoadedModel loaded) {
-        int window = context != null ? context : loaded.model().config().maxSeqLen();
-        return MemoryPlan.inference("perplexity with a context of " + window, loaded.model().config(), window, 0, loaded.model().weights().bytes());
+    @Override
+    public MemoryPlan plan() {
+        return PerplexityRun.plan(request());
     }
 
     @Override
     public void run() {
-        LoadedModel loaded = model.open();
-        String content = read(text);
-        if (limitChars != null) content = content.substring(0, Math.min(content.length(), Math.max(0, limitChars)));
-        int window = context != null ? context : loaded.model().config().maxSeqLen();
-        plan(loaded).check();
-        PerplexityResult r = Perplexity.evaluate(loaded.model(), loaded.tokenizer(), content, window, ProgressBar.stderr());
+        PerplexityResult r = PerplexityRun.run(request(), ProgressBar.stderr());
         if (output.json) {
             ObjectNode n = Json.object();
             n.put("model", model.model.toString()).put("text", text.toString());
@@ -77,16 +67,6 @@ final class PerplexityCommand implements Runnable, Planned {
             out.printf(Locale.ROOT, "  word perplexity    %.4f   (%d words)%n", r.wordPpl(), r.words());
             out.printf(Locale.ROOT, "  byte perplexity    %.4f   (%d bytes)%n", r.bytePpl(), r.bytes());
             out.printf(Locale.ROOT, "  bits per byte      %.4f%n", r.bitsPerByte());
-        }
-    }
-
-    static String read(Path file) {
-        try {
-            return Files.readString(file);
-        } catch (CharacterCodingException e) {
-            throw new ShearsException(file + ": not valid UTF-8 text");
-        } catch (IOException e) {
-            throw new ShearsException(file + ": cannot read: " + (e instanceof java.nio.file.NoSuchFileException ? "no such file" : e.getMessage()));
         }
     }
 }

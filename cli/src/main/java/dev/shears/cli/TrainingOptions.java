@@ -1,5 +1,6 @@
 package dev.shears.cli;
 
+import dev.shears.recipe.PerplexityRun;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -39,7 +40,7 @@ final class TrainingOptions {
         if (dtype != null) out.add("dtype=" + dtype);
         if (dynamicBatchLoading) out.add("dynamicBatchLoading.enabled=true");
         if (referenceModel != null) out.add("dynamicBatchLoading.referenceModel=" + referenceModel.toAbsolutePath());
-        if (referenceLosses != null) out.add("dynamicBatchLoading.referenceLosses=" + PerplexityCommand.read(referenceLosses).strip());
+        if (referenceLosses != null) out.add("dynamicBatchLoading.referenceLosses=" + PerplexityRun.read(referenceLosses).strip());
         out.addAll(sets);
         return out;
     }
