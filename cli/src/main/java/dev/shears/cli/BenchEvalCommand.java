@@ -51,7 +51,6 @@ final class BenchEvalCommand implements Runnable {
     @Mixin
     JsonOutput output;
 
-
     @Override
     public void run() {
         Task t = EvalCommand.task(task);

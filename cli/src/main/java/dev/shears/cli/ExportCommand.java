@@ -43,7 +43,6 @@ final class ExportCommand implements Runnable {
     @Mixin
     JsonOutput output;
 
-
     @Override
     public void run() {
         Export.Written w = new Export(model.model, Optional.ofNullable(model.tokenizer), format, dtype, out, shardBytes).run();

@@ -30,7 +30,6 @@ final class InfoCommand implements Runnable {
     @Mixin
     JsonOutput output;
 
-
     @Override
     public void run() {
         ModelConfig config;
@@ -66,8 +65,6 @@ final class InfoCommand implements Runnable {
         n.put("params", c.parameterCount());
         return n;
     }
-
-
 
     static Map<TensorRole, Long> parametersByRole(ModelConfig c) {
         Map<TensorRole, Long> counts = new EnumMap<>(TensorRole.class);

@@ -50,7 +50,6 @@ final class InitCommand implements Runnable {
     @Mixin
     JsonOutput output;
 
-
     @Override
     public void run() {
         Optional<KnownShape> known = Optional.ofNullable(shape).map(name -> KnownShape.byName(name)

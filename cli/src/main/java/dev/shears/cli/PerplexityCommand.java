@@ -37,7 +37,6 @@ final class PerplexityCommand implements Runnable, Planned {
     @Mixin
     JsonOutput output;
 
-
     private PerplexityRun.Request request() {
         return new PerplexityRun.Request(model.model, Optional.ofNullable(model.tokenizer), text,
                 context == null ? OptionalInt.empty() : OptionalInt.of(context), limitChars == null ? OptionalInt.empty() : OptionalInt.of(limitChars));

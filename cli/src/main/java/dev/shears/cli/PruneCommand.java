@@ -132,7 +132,6 @@ final class PruneCommand implements Runnable, Planned {
     @Option(names = "--dtype", paramLabel = "TYPE", description = "The child's dtype: f32, f16 or bf16 (default: the parent's; f16 for a Q8_0 GGUF parent).")
     String dtype;
 
-
     private PruneRun request() {
         PruneStage stage = new PruneStage(layers, heads, ffn, hidden, target, targetConfig == null ? "" : targetConfig.toString(), dropLayers,
                 dropAttention, dropFfn, headMode, multipleOf, nonUniform, importance, layerImportance,
