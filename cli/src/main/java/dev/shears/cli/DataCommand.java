@@ -1,12 +1,11 @@
 package dev.shears.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.shears.data.DataPreparer;
 import dev.shears.data.DocumentSplit;
 import dev.shears.data.PrepareOptions;
 import dev.shears.data.Split;
 import dev.shears.data.TokenDataset;
-import dev.shears.tokenizer.TokenizerLoader;
+import dev.shears.recipe.DataPrepareRun;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -77,8 +76,7 @@ final class DataCommand implements Runnable {
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }
-            TokenDataset d = DataPreparer.prepare(TokenizerLoader.load(tokenizer), tokenizer.toAbsolutePath().toString(), inputs, out, options,
-                    ProgressBar.stderr());
+            TokenDataset d = DataPrepareRun.run(new DataPrepareRun.Request(tokenizer, inputs, out, options), ProgressBar.stderr());
             if (output.json) {
                 ObjectNode n = Json.object();
                 n.put("out", out.toString()).put("documents", d.documents()).put("trainTokens", d.tokens(Split.TRAIN))

@@ -2,12 +2,10 @@ package dev.shears.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.shears.format.ModelLoader;
 import dev.shears.model.LayerShape;
-import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
 import dev.shears.model.TensorRole;
-import dev.shears.recipe.ModelSource;
+import dev.shears.recipe.InfoRun;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -32,18 +30,12 @@ final class InfoCommand implements Runnable {
 
     @Override
     public void run() {
-        ModelConfig config;
-        String dtype;
-        long bytes;
-        try (Model opened = ModelLoader.open(model.model)) { // headers only: the weights stay unread in their files
-            config = opened.config();
-            dtype = opened.weights().encoding().name().toLowerCase(Locale.ROOT);
-            bytes = opened.weights().bytes();
-        }
+        InfoRun.Result r = InfoRun.run(model.model, Optional.ofNullable(model.tokenizer));
+        ModelConfig config = r.config();
         ObjectNode info = describe(config);
-        info.put("memoryDtype", dtype).put("weightBytes", bytes);
-        info.put("model", model.model.toString()).put("format", ModelLoader.format(model.model));
-        ModelSource.tokenizer(model.model, Optional.ofNullable(model.tokenizer)).ifPresent(t -> info.put("tokenizerVocabSize", t.vocabSize()));
+        info.put("memoryDtype", r.memoryDtype()).put("weightBytes", r.weightBytes());
+        info.put("model", model.model.toString()).put("format", r.format());
+        r.tokenizerVocabSize().ifPresent(v -> info.put("tokenizerVocabSize", v));
         if (output.json) {
             output.print(info);
         } else {
