@@ -87,7 +87,6 @@ final class BpeMerger {
         }
     }
 
-    /** The quadratic reference: scan every adjacent pair, merge the best (strictly greater wins, so the leftmost on ties). */
     /**
      * The pieces BPE passes through when it builds {@code piece} (id {@code id}) from its own characters:
      * the initial single-character symbols and every intermediate merge, without {@code id} itself, or
@@ -114,6 +113,7 @@ final class BpeMerger {
         return out.toArray();
     }
 
+    /** The quadratic reference: scan every adjacent pair, merge the best (strictly greater wins, so the leftmost on ties). */
     static int[] mergeSlow(int[] ids, PairTable rules) {
         return mergeSlow(ids, rules, null);
     }
