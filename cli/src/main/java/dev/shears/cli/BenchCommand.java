@@ -1,15 +1,11 @@
 package dev.shears.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.shears.format.ModelLoader;
-import dev.shears.kernel.FmaPeak;
-import dev.shears.model.Architecture;
-import dev.shears.model.Model;
-import dev.shears.model.ModelConfig;
 import dev.shears.benchmark.ThroughputBenchmark;
+import dev.shears.model.Architecture;
+import dev.shears.model.ModelConfig;
+import dev.shears.recipe.BenchRun;
 import dev.shears.tensor.Parallel;
-import dev.shears.train.InitConfig;
-import dev.shears.train.ModelInit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -19,6 +15,8 @@ import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Optional;
+import java.util.OptionalDouble;
 
 /** {@code shears bench}: end-to-end throughput programs. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Measure throughput (tokens/s, GFLOP/s, fraction of peak).",
@@ -96,16 +94,16 @@ final class BenchCommand implements Runnable {
 
         @Override
         public void run() {
-            // forward reads the weights mapped in their file's dtype, as every inference command does; training needs fp32 copies
-            Model m = model != null ? (mode == ThroughputBenchmark.Mode.FORWARD ? ModelLoader.open(model) : ModelLoader.load(model))
-                    : ModelInit.initialize(ModelConfig.uniform(Architecture.LLAMA, dim, layers, heads, kvHeads == null ? heads : kvHeads, dim / heads,
-                    ffn, vocab, Math.max(seq, 16), 1e-5f, 10000, false, false), InitConfig.DEFAULT);
-            double peak = peakGflops != null ? peakGflops : measuredPeak();
-            ThroughputBenchmark.Result r = ThroughputBenchmark.run(m, mode, batch, seq, warmup, iterations, ProgressBar.stderr());
+            BenchRun.Result b = BenchRun.run(new BenchRun.Request(Optional.ofNullable(model),
+                    ModelConfig.uniform(Architecture.LLAMA, dim, layers, heads, kvHeads == null ? heads : kvHeads, dim / heads, ffn, vocab, Math.max(seq, 16),
+                            1e-5f, 10000, false, false), mode, batch, seq, warmup, iterations,
+                    peakGflops == null ? OptionalDouble.empty() : OptionalDouble.of(peakGflops)), ProgressBar.stderr());
+            ThroughputBenchmark.Result r = b.throughput();
+            double peak = b.peakGflops();
             String what = mode.name().toLowerCase(Locale.ROOT);
             if (output.json) {
                 ObjectNode n = Json.object();
-                n.put("benchmark", what).put("model", model == null ? "synthetic" : model.toString()).put("params", m.config().parameterCount());
+                n.put("benchmark", what).put("model", model == null ? "synthetic" : model.toString()).put("params", b.params());
                 n.put("batch", batch).put("seq", seq).put("threads", Parallel.threads());
                 n.put("tokens_per_second", r.tokensPerSecond()).put("gflops", r.gflops()).put("fraction_of_peak", r.gflops() / peak)
                         .put("peak_gflops", peak).put("peak_measured", peakGflops == null).put("seconds_median", r.secondsMedian());
@@ -113,18 +111,8 @@ final class BenchCommand implements Runnable {
             } else {
                 output.out().printf(Locale.ROOT,
                         "%s %s (%,d params), batch %d × seq %d, %d thread(s):%n  %.1f tokens/s, %.1f GFLOP/s, %.1f%% of %.0f GFLOP/s peak (median of %d, %.3f s each)%n",
-                        what, model == null ? "synthetic" : model, m.config().parameterCount(), batch, seq, Parallel.threads(),
+                        what, model == null ? "synthetic" : model, b.params(), batch, seq, Parallel.threads(),
                         r.tokensPerSecond(), r.gflops(), 100 * r.gflops() / peak, peak, iterations, r.secondsMedian());
-            }
-        }
-
-        /** The FMA peak of {@link Parallel#threads()} threads, measured now (an interrupt leaves the run with no peak to report). */
-        private static double measuredPeak() {
-            try {
-                return FmaPeak.measure(Parallel.threads(), 1.0);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while measuring the FMA peak", e);
             }
         }
     }

@@ -3,11 +3,8 @@ package dev.shears.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.eval.ContextStart;
 import dev.shears.eval.EvalSettings;
-import dev.shears.eval.Evaluator;
-import dev.shears.eval.Task;
 import dev.shears.eval.TaskResult;
-import dev.shears.progress.Progress;
-import dev.shears.recipe.LoadedModel;
+import dev.shears.recipe.EvalRun;
 import dev.shears.tensor.Parallel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -53,16 +50,8 @@ final class BenchEvalCommand implements Runnable {
 
     @Override
     public void run() {
-        Task t = EvalCommand.task(task);
-        Path data = EvalCommand.dataDir(dataDir);
-        LoadedModel loaded = EvalCommand.open(model, Optional.ofNullable(tokenizer));
         EvalSettings settings = new EvalSettings(limit, EvalSettings.Sampling.FIRST, 0, batch, 0, ContextStart.BOS);
-        Evaluator.Items items = Evaluator.load(t, data, settings);
-        if (warmup > 0) {
-            Evaluator.Items first = Evaluator.load(t, data, settings.withLimit(warmup));
-            Evaluator.run(loaded.model(), loaded.tokenizer(), first, settings, Progress.SILENT);
-        }
-        TaskResult r = Evaluator.run(loaded.model(), loaded.tokenizer(), items, settings, Progress.SILENT);
+        TaskResult r = EvalRun.throughput(model, Optional.ofNullable(tokenizer), task, dataDir, settings, warmup);
         double tokensPerSecond = r.tokens() / r.seconds();
         if (output.json) {
             ObjectNode n = Json.object();

@@ -1,25 +1,16 @@
 package dev.shears.cli;
 
-import dev.shears.ShearsException;
 import dev.shears.eval.ContextStart;
 import dev.shears.eval.EvalSettings;
-import dev.shears.eval.Evaluator;
-import dev.shears.eval.Task;
-import dev.shears.eval.TaskCatalog;
-import dev.shears.eval.TaskFile;
-import dev.shears.eval.TaskResult;
 import dev.shears.io.AtomicFiles;
-import dev.shears.recipe.LoadedModel;
-import dev.shears.recipe.ModelSource;
+import dev.shears.recipe.EvalRun;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -88,19 +79,10 @@ final class EvalCommand implements Runnable {
     @Override
     public void run() {
         EvalSettings settings = new EvalSettings(limit, sampling, seed, batch, context, start);
-        List<Task> taskList = tasks.stream().map(EvalCommand::task).toList();
-        Path data = dataDir(dataDir);
-        List<EvalReport.ModelRun> runs = new ArrayList<>();
-        List<Evaluator.Items> items = taskList.stream().map(t -> Evaluator.load(t, data, settings)).toList();
-        for (String spec : models) {
-            List<TaskResult> results = new ArrayList<>();
-            // one model's weights at a time: each is closed (unmapped) after its tasks, so side by side costs no more memory than one
-            try (LoadedModel loaded = open(spec, Optional.ofNullable(tokenizer))) {
-                for (Evaluator.Items i : items) results.add(Evaluator.run(loaded.model(), loaded.tokenizer(), i, settings, ProgressBar.stderr()));
-                runs.add(new EvalReport.ModelRun(EvalReport.label(spec, models), loaded, results));
-            }
-        }
-        EvalReport report = new EvalReport(runs, settings, data, taskList);
+        EvalRun.Result result = EvalRun.run(new EvalRun.Request(models, Optional.ofNullable(tokenizer), tasks, dataDir, settings), ProgressBar.stderr());
+        List<EvalReport.ModelRun> runs = result.models().stream()
+                .map(m -> new EvalReport.ModelRun(EvalReport.label(m.spec(), models), m.model(), m.results())).toList();
+        EvalReport report = new EvalReport(runs, settings, result.dataDir(), result.tasks());
         var out = spec.commandLine().getOut();
         out.print(report.markdown());
         if (json != null) {
@@ -112,28 +94,5 @@ final class EvalCommand implements Runnable {
             AtomicFiles.writeString(page, report.html());
             out.println("HTML: " + page.toAbsolutePath());
         }
-    }
-
-    /** A built-in task by name, or a task file. */
-    static Task task(String name) {
-        return TaskFile.isTaskFile(name) ? TaskFile.load(Path.of(name)) : TaskCatalog.task(name.strip());
-    }
-
-    /** The evaluation data folder, resolved against the working directory; a clear error when it is not there. */
-    static Path dataDir(Path dir) {
-        Path abs = dir.toAbsolutePath().normalize();
-        if (!Files.isDirectory(abs)) {
-            throw new ShearsException("evaluation data folder " + abs + " does not exist; pass --data-dir DIR (the folder holding mc/, hellaswag/, wikitext-2/, tinystories/)");
-        }
-        return abs;
-    }
-
-    /** MODEL or MODEL=TOKENIZER. */
-    static LoadedModel open(String spec, Optional<Path> defaultTokenizer) {
-        int eq = spec.lastIndexOf('=');
-        if (eq > 0 && !Files.exists(Path.of(spec))) {
-            return ModelSource.open(Path.of(spec.substring(0, eq)), Optional.of(Path.of(spec.substring(eq + 1))));
-        }
-        return ModelSource.open(Path.of(spec), defaultTokenizer);
     }
 }

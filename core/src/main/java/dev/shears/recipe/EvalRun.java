@@ -1,0 +1,93 @@
+package dev.shears.recipe;
+
+import dev.shears.ShearsException;
+import dev.shears.eval.EvalSettings;
+import dev.shears.eval.Evaluator;
+import dev.shears.eval.Task;
+import dev.shears.eval.TaskCatalog;
+import dev.shears.eval.TaskFile;
+import dev.shears.eval.TaskResult;
+import dev.shears.progress.Progress;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/** {@code shears eval} and {@code bench eval}: tasks scored as lm-evaluation-harness scores them, models side by side. */
+public final class EvalRun {
+    private EvalRun() {
+    }
+
+    /**
+     * @param models    {@code MODEL} or {@code MODEL=TOKENIZER}, in report order
+     * @param tokenizer the tokenizer of models given without one (else each model's own)
+     * @param tasks     built-in task names or task files
+     * @param dataDir   the evaluation data folder
+     */
+    public record Request(List<String> models, Optional<Path> tokenizer, List<String> tasks, Path dataDir, EvalSettings settings) {
+    }
+
+    /** One model's results in task order; its weights are closed by then (its config, tokenizer and source remain). */
+    public record Evaluated(String spec, LoadedModel model, List<TaskResult> results) {
+    }
+
+    /** What was run: the tasks, the data folder resolved, and each model's results. */
+    public record Result(List<Task> tasks, Path dataDir, List<Evaluated> models) {
+    }
+
+    public static Result run(Request request, Progress progress) {
+        List<Task> tasks = request.tasks().stream().map(EvalRun::task).toList();
+        Path data = dataDir(request.dataDir());
+        List<Evaluator.Items> items = tasks.stream().map(t -> Evaluator.load(t, data, request.settings())).toList();
+        List<Evaluated> models = new ArrayList<>();
+        for (String spec : request.models()) {
+            List<TaskResult> results = new ArrayList<>();
+            // one model's weights at a time: each is closed (unmapped) after its tasks, so side by side costs no more memory than one
+            try (LoadedModel loaded = open(spec, request.tokenizer())) {
+                for (Evaluator.Items i : items) results.add(Evaluator.run(loaded.model(), loaded.tokenizer(), i, request.settings(), progress));
+                models.add(new Evaluated(spec, loaded, results));
+            }
+        }
+        return new Result(tasks, data, models);
+    }
+
+    /**
+     * {@code bench eval}: one task on one model, after {@code warmup} untimed items (JIT compilation).
+     *
+     * @return the timed run's result
+     */
+    public static TaskResult throughput(String model, Optional<Path> tokenizer, String task, Path dataDir, EvalSettings settings, int warmup) {
+        Task t = task(task);
+        Path data = dataDir(dataDir);
+        try (LoadedModel loaded = open(model, tokenizer)) {
+            Evaluator.Items items = Evaluator.load(t, data, settings);
+            if (warmup > 0) Evaluator.run(loaded.model(), loaded.tokenizer(), Evaluator.load(t, data, settings.withLimit(warmup)), settings, Progress.SILENT);
+            return Evaluator.run(loaded.model(), loaded.tokenizer(), items, settings, Progress.SILENT);
+        }
+    }
+
+    /** A built-in task by name, or a task file. */
+    static Task task(String name) {
+        return TaskFile.isTaskFile(name) ? TaskFile.load(Path.of(name)) : TaskCatalog.task(name.strip());
+    }
+
+    /** The evaluation data folder, resolved against the working directory; a clear error when it is not there. */
+    static Path dataDir(Path dir) {
+        Path abs = dir.toAbsolutePath().normalize();
+        if (!Files.isDirectory(abs)) {
+            throw new ShearsException("evaluation data folder " + abs + " does not exist; pass --data-dir DIR (the folder holding mc/, hellaswag/, wikitext-2/, tinystories/)");
+        }
+        return abs;
+    }
+
+    /** MODEL or MODEL=TOKENIZER. */
+    static LoadedModel open(String spec, Optional<Path> defaultTokenizer) {
+        int eq = spec.lastIndexOf('=');
+        if (eq > 0 && !Files.exists(Path.of(spec))) {
+            return ModelSource.open(Path.of(spec.substring(0, eq)), Optional.of(Path.of(spec.substring(eq + 1))));
+        }
+        return ModelSource.open(Path.of(spec), defaultTokenizer);
+    }
+}
