@@ -1,20 +1,18 @@
 package dev.shears.format.gguf;
 
 import dev.shears.ShearsException;
+import dev.shears.io.MappedFiles;
 import dev.shears.io.Printable;
 
 import dev.shears.tensor.Encoding;
 import dev.shears.tensor.MappedTensor;
-import java.io.IOException;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -124,16 +122,7 @@ public final class GgufFile implements AutoCloseable {
     }
 
     public static GgufFile open(Path path) {
-        Arena arena = Arena.ofShared();
-        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-            return new GgufFile(path, arena, channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena));
-        } catch (IOException e) {
-            arena.close();
-            throw Printable.error(path + ": cannot read: " + e.getMessage(), e);
-        } catch (RuntimeException e) {
-            arena.close();
-            throw e;
-        }
+        return MappedFiles.map(path, (arena, file) -> new GgufFile(path, arena, file));
     }
 
     public Path path() {

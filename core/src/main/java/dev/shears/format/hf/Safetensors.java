@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.io.AtomicFiles;
 import dev.shears.io.DType;
+import dev.shears.io.MappedFiles;
 import dev.shears.io.NamedTensor;
 import dev.shears.io.Printable;
 import dev.shears.io.TensorData;
@@ -18,10 +19,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Iterator;
@@ -106,45 +105,39 @@ public final class Safetensors {
 
     /** Opens and validates a safetensors file. */
     public static File open(Path path) {
-        Arena arena = Arena.ofShared();
-        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-            long size = channel.size();
-            if (size < 8) throw Printable.error(path + ": truncated safetensors file (" + size + " bytes, no header)");
-            MemorySegment all = channel.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-            long headerLength = all.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
-            if (headerLength < 2 || headerLength > MAX_HEADER || headerLength > size - 8) {
-                throw Printable.error(path + ": safetensors header length " + headerLength + " is impossible for a file of " + size + " bytes");
-            }
-            byte[] headerBytes = all.asSlice(8, headerLength).toArray(ValueLayout.JAVA_BYTE);
-            JsonNode header;
-            try {
-                header = JSON.readTree(new String(headerBytes, StandardCharsets.UTF_8));
-            } catch (IOException e) {
-                throw Printable.error(path + ": safetensors header is not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
-            }
-            if (header == null || !header.isObject()) throw Printable.error(path + ": safetensors header is not a JSON object");
-            MemorySegment data = all.asSlice(8 + headerLength);
-            Map<String, Entry> entries = new LinkedHashMap<>();
-            Map<String, String> metadata = new LinkedHashMap<>();
-            Iterator<Map.Entry<String, JsonNode>> fields = header.fields();
-            while (fields.hasNext()) {
-                Map.Entry<String, JsonNode> f = fields.next();
-                if (f.getKey().equals("__metadata__")) {
-                    if (!f.getValue().isObject()) throw Printable.error(path + ": safetensors __metadata__ is not a JSON object");
-                    f.getValue().fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
-                    continue;
-                }
-                entries.put(f.getKey(), entry(path, f.getKey(), f.getValue(), data.byteSize()));
-            }
-            checkOverlaps(path, entries.values());
-            return new File(path, arena, data, entries, metadata);
-        } catch (IOException e) {
-            arena.close();
-            throw Printable.error(path + ": cannot read: " + e.getMessage(), e);
-        } catch (RuntimeException e) {
-            arena.close();
-            throw e;
+        return MappedFiles.map(path, (arena, all) -> read(path, arena, all));
+    }
+
+    private static File read(Path path, Arena arena, MemorySegment all) {
+        long size = all.byteSize();
+        if (size < 8) throw Printable.error(path + ": truncated safetensors file (" + size + " bytes, no header)");
+        long headerLength = all.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
+        if (headerLength < 2 || headerLength > MAX_HEADER || headerLength > size - 8) {
+            throw Printable.error(path + ": safetensors header length " + headerLength + " is impossible for a file of " + size + " bytes");
         }
+        byte[] headerBytes = all.asSlice(8, headerLength).toArray(ValueLayout.JAVA_BYTE);
+        JsonNode header;
+        try {
+            header = JSON.readTree(new String(headerBytes, StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw Printable.error(path + ": safetensors header is not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
+        }
+        if (header == null || !header.isObject()) throw Printable.error(path + ": safetensors header is not a JSON object");
+        MemorySegment data = all.asSlice(8 + headerLength);
+        Map<String, Entry> entries = new LinkedHashMap<>();
+        Map<String, String> metadata = new LinkedHashMap<>();
+        Iterator<Map.Entry<String, JsonNode>> fields = header.fields();
+        while (fields.hasNext()) {
+            Map.Entry<String, JsonNode> f = fields.next();
+            if (f.getKey().equals("__metadata__")) {
+                if (!f.getValue().isObject()) throw Printable.error(path + ": safetensors __metadata__ is not a JSON object");
+                f.getValue().fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
+                continue;
+            }
+            entries.put(f.getKey(), entry(path, f.getKey(), f.getValue(), data.byteSize()));
+        }
+        checkOverlaps(path, entries.values());
+        return new File(path, arena, data, entries, metadata);
     }
 
     private static Entry entry(Path path, String name, JsonNode node, long dataSize) {
