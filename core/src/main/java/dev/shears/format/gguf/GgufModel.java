@@ -132,10 +132,11 @@ public final class GgufModel {
         if (m.containsKey(arch + ".attention.value_length") && integer(gguf, arch + ".attention.value_length") != headDim) {
             throw Printable.error(path + ": value heads narrower or wider than key heads are not supported");
         }
+        GgufFile.Tensor embedding = gguf.tensors().get(TensorNames.GGUF.name(TensorRole.EMBEDDING, -1));
         int vocab;
         if (m.containsKey(arch + ".vocab_size")) vocab = integer(gguf, arch + ".vocab_size");
         else if (m.get("tokenizer.ggml.tokens") instanceof List<?> tokens) vocab = tokens.size();
-        else if (gguf.tensors().containsKey("token_embd.weight")) vocab = gguf.tensors().get("token_embd.weight").shape()[0];
+        else if (embedding != null) vocab = embedding.shape()[0];
         else throw Printable.error(path + ": cannot tell the vocabulary size");
         RopeScaling scaling = RopeScaling.NONE;
         Object type = m.get(arch + ".rope.scaling.type");
@@ -144,7 +145,7 @@ public final class GgufModel {
         double theta = m.containsKey(arch + ".rope.freq_base") ? number(gguf, arch + ".rope.freq_base") : 10000;
         if (gguf.tensors().containsKey(ROPE_FREQS)) scaling = llama3Scaling(gguf, path, headDim, theta);
         boolean tied = !gguf.tensors().containsKey(TensorNames.GGUF.name(TensorRole.LM_HEAD, -1));
-        boolean bias = gguf.tensors().keySet().stream().anyMatch(n -> n.endsWith("." + "attn_q.bias"));
+        boolean bias = gguf.tensors().keySet().stream().anyMatch(n -> TensorNames.GGUF.parse(n).filter(k -> k.role() == TensorRole.QUERY_BIAS).isPresent());
         try {
             List<LayerShape> layers = new ArrayList<>();
             for (int l = 0; l < numLayers; l++) layers.add(new LayerShape(heads[l], kvHeads[l], ffn[l]));
