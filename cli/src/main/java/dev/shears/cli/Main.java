@@ -60,11 +60,9 @@ public final class Main implements Runnable {
             out.flush();
             return 0;
         }
-        CommandLine cli = new CommandLine(new Main());
-        ConfigHelp.install(cli);
+        CommandLine cli = commandLine();
         cli.setOut(out);
         cli.setErr(err);
-        cli.setCaseInsensitiveEnumValuesAllowed(true);
         cli.setUsageHelpWidth(110);
         cli.setUsageHelpAutoWidth(true);
         cli.setParameterExceptionHandler((e, a) -> {
@@ -100,13 +98,19 @@ public final class Main implements Runnable {
 
     private static void heapPlan(String[] args, PrintWriter out) {
         try {
-            CommandLine cli = new CommandLine(new Main());
-            cli.setCaseInsensitiveEnumValuesAllowed(true);
-            List<CommandLine> parsed = cli.parseArgs(args).asCommandLineList();
+            List<CommandLine> parsed = commandLine().parseArgs(args).asCommandLineList();
             if (parsed.getLast().getCommand() instanceof Planned planned) out.println(planned.plan().heapBytes());
         } catch (RuntimeException e) {
             // no plan: the launcher keeps its default heap and the run reports the problem
         }
+    }
+
+    /** The commands as every entry point parses them. */
+    private static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new Main());
+        ConfigHelp.install(cli);
+        cli.setCaseInsensitiveEnumValuesAllowed(true);
+        return cli;
     }
 
     private static String commandPath(CommandLine c) {

@@ -152,7 +152,7 @@ final class PruneCommand implements Runnable, Planned {
         writeReport(r, summary);
         PrintWriter stdout = output.out();
         if (output.json) {
-            stdout.println(Json.text(summary));
+            output.print(summary);
             return;
         }
         stdout.printf(Locale.ROOT, "pruned %s -> %s in %.1f s%n", model, out, r.seconds());

@@ -106,7 +106,7 @@ final class ShearCommand implements Runnable {
         writeReport(r, summary, train.dynamicBatchLoading().enabled());
         PrintWriter stdout = output.out();
         if (output.json) {
-            stdout.println(Json.text(summary));
+            output.print(summary);
             return;
         }
         stdout.printf(Locale.ROOT, "sheared %s -> %s: %d steps%s in %.1f s%n", model, out, r.steps(),

@@ -106,7 +106,7 @@ final class TrainCommand implements Runnable {
         n.put("report", report.toString());
         PrintWriter stdout = output.out();
         if (output.json) {
-            stdout.println(Json.text(n));
+            output.print(n);
         } else {
             stdout.printf(Locale.ROOT, "trained %s (%,d parameters) for %d steps%s in %.1f s, %.0f tokens/s%n", out,
                     r.model().config().parameterCount(), r.steps(), r.resumedFrom() > 0 ? " (resumed at step " + r.resumedFrom() + ")" : "",
