@@ -8,8 +8,8 @@ import java.nio.file.Path;
 
 /**
  * The real models and datasets in {@code ../shared/data}. Tests that need them run whenever the folder
- * is there (CI always has it). Where it is absent they are skipped with a loud message, except on CI
- * ({@code CI=true}), where a missing folder fails the test.
+ * is there (CI always has it). Where it is absent they fail under {@code CI=true}, which {@code .ci/run}
+ * (the full test command) always sets; only a targeted run outside it skips them, with a loud message.
  */
 public final class SharedData {
     private SharedData() {
