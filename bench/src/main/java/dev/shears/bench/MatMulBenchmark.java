@@ -81,6 +81,11 @@ public class MatMulBenchmark {
     /** Parses "rows x in x out" and sets the kernel threads (0 = all cores). */
     static int[] setUp(String shape, int threads) {
         Parallel.setThreads(threads == 0 ? Runtime.getRuntime().availableProcessors() : threads);
+        return shape(shape);
+    }
+
+    /** "rows x in x out", e.g. {@code 256x2048x5632}, as {rows, in, out}. */
+    static int[] shape(String shape) {
         return java.util.Arrays.stream(shape.split("x")).mapToInt(Integer::parseInt).toArray();
     }
 

@@ -32,7 +32,7 @@ public final class MatMulReport {
         double seconds = args.length > 0 && !args[0].startsWith("--") ? Double.parseDouble(args[0]) : 1.0;
         boolean scalar = !Arrays.asList(args).contains("--no-scalar");
         int[][] given = Arrays.stream(args).filter(a -> a.matches("\\d+x\\d+x\\d+"))
-                .map(a -> Arrays.stream(a.split("x")).mapToInt(Integer::parseInt).toArray()).toArray(int[][]::new);
+                .map(MatMulBenchmark::shape).toArray(int[][]::new);
         int[][] shapes = given.length > 0 ? given : DEFAULT_SHAPES;
         int cores = Runtime.getRuntime().availableProcessors();
         for (int[] s : shapes) { // JIT warm-up of every path before anything is timed
