@@ -52,13 +52,12 @@ final class GenerateCommand implements Runnable {
         GenerateRun.Request request = new GenerateRun.Request(model.model, Optional.ofNullable(model.tokenizer), prompt,
                 new GenerationSettings(maxTokens, temperature, topP, seed));
         boolean[] promptShown = {false}; // shown with the first text, after the run has checked its memory plan
-        GenerationResult r = GenerateRun.run(request, text -> {
-            if (json) return;
+        GenerationResult r = GenerateRun.run(request, json ? Optional.empty() : Optional.of(text -> {
             if (!promptShown[0]) out.print(prompt);
             promptShown[0] = true;
             out.print(text);
             out.flush();
-        });
+        }));
         if (json) {
             ObjectNode n = Json.object();
             n.put("prompt", prompt).put("text", r.text()).put("tokens", r.generatedIds().length).put("tokens_per_second", r.tokensPerSecond());

@@ -22,17 +22,19 @@ public final class GenerateRun {
     }
 
     /**
-     * Generates after checking the memory plan. {@code onText} receives the continuation in pieces as it
-     * grows, never splitting a character: while the tail decodes to an unfinished byte sequence it waits.
-     * Their concatenation is the result's text.
+     * Generates after checking the memory plan. {@code onText}, when present, receives the continuation in
+     * pieces as it grows, never splitting a character: while the tail decodes to an unfinished byte sequence
+     * it waits. Their concatenation is the result's text. Without it nothing is decoded until the end, so
+     * the timed decoding loop holds the model's work alone.
      */
-    public static GenerationResult run(Request request, Consumer<String> onText) {
+    public static GenerationResult run(Request request, Optional<Consumer<String>> onText) {
         try (LoadedModel loaded = ModelSource.open(request.model(), request.tokenizer())) {
             Tokenizer tok = loaded.tokenizer();
             int[] promptIds = Generation.promptIds(tok, request.prompt());
             MemoryPlan.inference("generation", loaded.model().config(), promptIds.length, promptIds.length + request.settings().maxTokens(),
                     loaded.model().weights().bytes()).check();
-            Streamed streamed = new Streamed(tok, promptIds, onText);
+            if (onText.isEmpty()) return Generation.generate(loaded.model(), tok, request.prompt(), request.settings(), id -> { });
+            Streamed streamed = new Streamed(tok, promptIds, onText.get());
             GenerationResult r = Generation.generate(loaded.model(), tok, request.prompt(), request.settings(), streamed::add);
             streamed.finish(r.text());
             return r;
