@@ -3,6 +3,7 @@ package dev.shears.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.io.AtomicFiles;
+import dev.shears.model.Axis;
 import dev.shears.model.LayerShape;
 import dev.shears.model.ModelConfig;
 import dev.shears.model.TensorRole;
@@ -190,8 +191,8 @@ final class PruneCommand implements Runnable, Planned {
         ArrayNode layers = n.putArray("keptPerLayer");
         for (int l = 0; l < r.plan().layers().size(); l++) {
             LayerPlan p = r.plan().layers().get(l);
-            layers.addObject().put("layer", l).put("kept", p.kept()).put("heads", p.heads().length).put("kvHeads", p.kvHeads().length)
-                    .put("ffn", p.ffn().length);
+            layers.addObject().put("layer", l).put("kept", p.kept()).put("heads", p.count(Axis.HEAD)).put("kvHeads", p.count(Axis.KV_HEAD))
+                    .put("ffn", p.count(Axis.FFN));
         }
         n.put("hiddenKept", r.plan().hidden().length);
         return n;
@@ -221,12 +222,12 @@ final class PruneCommand implements Runnable, Planned {
         for (int l = 0; l < r.plan().layers().size(); l++) {
             LayerPlan p = r.plan().layers().get(l);
             LayerShape s = a.layer(l);
-            String row = String.format(Locale.ROOT, "%d|%s|%d / %d|%d / %d|%d / %d", l, p.kept() ? "yes" : "removed", p.heads().length, s.numHeads(),
-                    p.kvHeads().length, s.numKvHeads(), p.ffn().length, s.ffnDim());
+            String row = String.format(Locale.ROOT, "%d|%s|%d / %d|%d / %d|%d / %d", l, p.kept() ? "yes" : "removed", p.count(Axis.HEAD), s.numHeads(),
+                    p.count(Axis.KV_HEAD), s.numKvHeads(), p.count(Axis.FFN), s.ffnDim());
             md.append("| ").append(row.replace("|", " | ")).append(" |\n");
             layersHtml.append("<tr><td>").append(row.replace("|", "</td><td>")).append("</td></tr>");
-            headPoints.add(new double[] {l, s.numHeads() == 0 ? 0 : (double) p.heads().length / s.numHeads()});
-            ffnPoints.add(new double[] {l, s.ffnDim() == 0 ? 0 : (double) p.ffn().length / s.ffnDim()});
+            headPoints.add(new double[] {l, s.numHeads() == 0 ? 0 : (double) p.count(Axis.HEAD) / s.numHeads()});
+            ffnPoints.add(new double[] {l, s.ffnDim() == 0 ? 0 : (double) p.count(Axis.FFN) / s.ffnDim()});
         }
         md.append(String.format(Locale.ROOT, "%nHidden channels kept: %d / %d.%n", r.plan().hidden().length, a.dim()));
         String chart = Charts.line("Kept fraction per layer", "layer", "fraction kept", List.of(

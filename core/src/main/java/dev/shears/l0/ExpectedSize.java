@@ -25,7 +25,7 @@ public final class ExpectedSize {
     /** Expected parameter count of the pruned model. */
     public static double parameters(L0Gates gates, double[] keep) {
         ModelConfig c = gates.parent();
-        double hidden = sum(keep, gates.offset(GateAxis.HIDDEN, 0), c.dim());
+        double hidden = sum(keep, gates.offset(Axis.HIDDEN, 0), c.dim());
         double total = 0;
         for (TensorRole role : TensorRole.values()) {
             if (!role.isStored(c)) continue;
@@ -35,36 +35,31 @@ public final class ExpectedSize {
             }
             for (int l = 0; l < c.numLayers(); l++) {
                 if (!role.isPresent(c, l)) continue;
-                double presence = switch (role) {
-                    case ATTENTION_NORM, QUERY, KEY, VALUE, QUERY_BIAS, KEY_BIAS, VALUE_BIAS, OUTPUT ->
-                            keep[gates.offset(GateAxis.ATTENTION_LAYER, 0) + l];
-                    default -> keep[gates.offset(GateAxis.FFN_LAYER, 0) + l];
-                };
+                double presence = keep[gates.offset(role.subLayer().axis(), 0) + l];
                 total += presence * extentProduct(role, c, l, gates, keep, hidden);
             }
         }
         return total;
     }
 
+    /** The product over the role's dimensions of the expected kept extent: gated axes by their keep probabilities, others whole. */
     private static double extentProduct(TensorRole role, ModelConfig c, int layer, L0Gates gates, double[] keep, double hidden) {
         double product = 1;
         for (Axis axis : role.axes()) {
-            product *= switch (axis) {
-                case HIDDEN -> hidden;
-                case VOCAB -> c.vocabSize();
-                case FFN -> sum(keep, gates.offset(GateAxis.FFN, layer), gates.units(GateAxis.FFN, layer));
-                case KV_HEAD -> c.headDim() * sum(keep, gates.offset(GateAxis.KV_GROUP, layer), gates.units(GateAxis.KV_GROUP, layer));
-                case HEAD -> c.headDim() * expectedHeads(gates, keep, layer);
-            };
+            int row = axis.perLayer() ? layer : 0;
+            product *= axis == Axis.HIDDEN ? hidden
+                    : axis == Axis.HEAD ? c.headDim() * expectedHeads(gates, keep, layer)
+                    : axis.gated() ? axis.unitWidth(c) * sum(keep, gates.offset(axis, row), gates.units(axis, row))
+                    : TensorRole.extent(c, layer, axis);
         }
         return product;
     }
 
     private static double expectedHeads(L0Gates gates, double[] keep, int layer) {
         int group = gates.parent().layer(layer).groupSize();
-        int g0 = gates.offset(GateAxis.KV_GROUP, layer), h0 = gates.offset(GateAxis.HEAD, layer);
+        int g0 = gates.offset(Axis.KV_HEAD, layer), h0 = gates.offset(Axis.HEAD, layer);
         double s = 0;
-        for (int h = 0; h < gates.units(GateAxis.HEAD, layer); h++) s += keep[g0 + h / group] * keep[h0 + h];
+        for (int h = 0; h < gates.units(Axis.HEAD, layer); h++) s += keep[g0 + h / group] * keep[h0 + h];
         return s;
     }
 
@@ -75,14 +70,14 @@ public final class ExpectedSize {
     }
 
     /** Rows of an axis that hold units in the parent: the rows the per-axis mean runs over. */
-    static int countedRows(L0Gates gates, GateAxis axis) {
+    static int countedRows(L0Gates gates, Axis axis) {
         int rows = 0;
         for (int r = 0; r < gates.rows(axis); r++) if (gates.countedUnits(axis, r) > 0) rows++;
         return rows;
     }
 
     /** ŝ of one axis: {@code 1 − mean_rows(Σ_counted p / countedUnits)}. */
-    public static double sparsity(L0Gates gates, double[] keep, GateAxis axis) {
+    public static double sparsity(L0Gates gates, double[] keep, Axis axis) {
         int rows = countedRows(gates, axis);
         if (rows == 0) return 0;
         double kept = 0;
@@ -102,7 +97,7 @@ public final class ExpectedSize {
      *
      * @param keepGradient dP(z > 0)/dlogAlpha of every gate
      */
-    public static void addSparsityGradient(L0Gates gates, double[] keepGradient, GateAxis axis, double scale, double[] dLogAlpha) {
+    public static void addSparsityGradient(L0Gates gates, double[] keepGradient, Axis axis, double scale, double[] dLogAlpha) {
         int rows = countedRows(gates, axis);
         if (rows == 0) return;
         for (int r = 0; r < gates.rows(axis); r++) {
@@ -117,13 +112,13 @@ public final class ExpectedSize {
     }
 
     /** The target sparsity of one axis: {@code 1 − mean_rows(kept / countedUnits)}. */
-    public static double targetSparsity(L0Gates gates, GateAxis axis) {
+    public static double targetSparsity(L0Gates gates, Axis axis) {
         int rows = countedRows(gates, axis);
         if (rows == 0) return 0;
         double kept = 0;
         for (int r = 0; r < gates.rows(axis); r++) {
             int n = gates.countedUnits(axis, r);
-            if (n > 0) kept += (double) Math.min(gates.target().kept(axis, gates.parent(), r), n) / n;
+            if (n > 0) kept += (double) Math.min(gates.keptInRow(axis, r), n) / n;
         }
         return 1 - kept / rows;
     }

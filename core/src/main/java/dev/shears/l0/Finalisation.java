@@ -1,19 +1,23 @@
 package dev.shears.l0;
 
+import dev.shears.model.Axis;
 import dev.shears.model.LayerShape;
 import dev.shears.model.MaskSet;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
 import dev.shears.model.ModelWeights;
+import dev.shears.model.SubLayer;
 import dev.shears.model.TensorRole;
 import dev.shears.prune.IndexSets;
 import dev.shears.prune.LayerPlan;
+import dev.shears.prune.PruneTarget;
 import dev.shears.prune.PruningPlan;
 import dev.shears.prune.Slicer;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.IntStream;
 
 /**
@@ -36,17 +40,17 @@ public final class Finalisation {
     /** The kept units: top-k of the deterministic scores in every row, at the target counts. */
     public static PruningPlan plan(L0Gates gates) {
         ModelConfig c = gates.parent();
-        ShearTarget t = gates.target();
+        PruneTarget t = gates.target();
         double[] s = gates.scores();
         int n = c.numLayers();
         double[] layerScore = new double[n];
-        double[] attn = row(s, gates, GateAxis.ATTENTION_LAYER, 0);
-        double[] ffnLayer = row(s, gates, GateAxis.FFN_LAYER, 0);
+        double[] attn = row(s, gates, Axis.ATTENTION_LAYER, 0);
+        double[] ffnLayer = row(s, gates, Axis.FFN_LAYER, 0);
         for (int l = 0; l < n; l++) layerScore[l] = attn[l] + ffnLayer[l];
-        boolean[] keptLayer = mark(n, topK(layerScore, t.numLayers()));
-        boolean[] noAttention = dropAmong(attn, keptLayer, t.attentionLayersToDrop());
-        boolean[] noFfn = dropAmong(ffnLayer, keptLayer, t.ffnLayersToDrop());
-        int[] hidden = topK(row(s, gates, GateAxis.HIDDEN, 0), t.dim());
+        boolean[] keptLayer = mark(n, topK(layerScore, t.kept(Axis.LAYER)));
+        boolean[] noAttention = dropAmong(attn, keptLayer, t.dropped(SubLayer.ATTENTION));
+        boolean[] noFfn = dropAmong(ffnLayer, keptLayer, t.dropped(SubLayer.FFN));
+        int[] hidden = topK(row(s, gates, Axis.HIDDEN, 0), t.kept(Axis.HIDDEN));
         List<LayerPlan> layers = new ArrayList<>();
         for (int l = 0; l < n; l++) {
             if (!keptLayer[l]) {
@@ -56,8 +60,8 @@ public final class Finalisation {
             LayerShape shape = c.layer(l);
             int[] kv = new int[0], heads = new int[0], ffn = new int[0];
             if (shape.hasAttention() && !noAttention[l]) {
-                kv = topK(row(s, gates, GateAxis.KV_GROUP, l), t.numKvHeads());
-                double[] headScores = row(s, gates, GateAxis.HEAD, l);
+                kv = topK(row(s, gates, Axis.KV_HEAD, l), t.kept(Axis.KV_HEAD));
+                double[] headScores = row(s, gates, Axis.HEAD, l);
                 int group = shape.groupSize(), per = t.headsPerGroup();
                 heads = new int[kv.length * per];
                 for (int g = 0; g < kv.length; g++) {
@@ -65,8 +69,8 @@ public final class Finalisation {
                     for (int i = 0; i < per; i++) heads[g * per + i] = kv[g] * group + best[i];
                 }
             }
-            if (shape.hasFfn() && !noFfn[l]) ffn = topK(row(s, gates, GateAxis.FFN, l), t.ffnDim());
-            layers.add(new LayerPlan(true, heads, kv, ffn));
+            if (shape.hasFfn() && !noFfn[l]) ffn = topK(row(s, gates, Axis.FFN, l), t.kept(Axis.FFN));
+            layers.add(LayerPlan.of(Map.of(Axis.HEAD, heads, Axis.KV_HEAD, kv, Axis.FFN, ffn)));
         }
         PruningPlan plan = new PruningPlan(hidden, layers, IndexSets.range(c.vocabSize()));
         plan.validate(c);
@@ -77,28 +81,18 @@ public final class Finalisation {
     public static MaskSet masks(L0Gates gates, PruningPlan plan) {
         double[] s = gates.scores();
         double[] values = new double[s.length];
-        keep(values, s, gates.offset(GateAxis.HIDDEN, 0), plan.hidden());
+        keep(values, s, gates.offset(Axis.HIDDEN, 0), plan.hidden());
         int n = gates.parent().numLayers();
         for (int l = 0; l < n; l++) {
             LayerPlan p = plan.layers().get(l);
             if (!p.kept()) continue;
-            keep(values, s, gates.offset(GateAxis.KV_GROUP, l), p.kvHeads());
-            keep(values, s, gates.offset(GateAxis.HEAD, l), p.heads());
-            keep(values, s, gates.offset(GateAxis.FFN, l), p.ffn());
-            if (p.heads().length > 0) keep(values, s, gates.offset(GateAxis.ATTENTION_LAYER, 0), new int[] {l});
-            if (p.ffn().length > 0) keep(values, s, gates.offset(GateAxis.FFN_LAYER, 0), new int[] {l});
+            keep(values, s, gates.offset(Axis.KV_HEAD, l), p.kept(Axis.KV_HEAD));
+            keep(values, s, gates.offset(Axis.HEAD, l), p.kept(Axis.HEAD));
+            keep(values, s, gates.offset(Axis.FFN, l), p.kept(Axis.FFN));
+            if (p.count(Axis.HEAD) > 0) keep(values, s, gates.offset(Axis.ATTENTION_LAYER, 0), new int[] {l});
+            if (p.count(Axis.FFN) > 0) keep(values, s, gates.offset(Axis.FFN_LAYER, 0), new int[] {l});
         }
-        MaskSet written = gates.write(values);
-        // a copy: the gates' buffer is reused by the next sample
-        MaskSet copy = MaskSet.filled(gates.parent(), 0f);
-        System.arraycopy(written.hidden(), 0, copy.hidden(), 0, copy.hidden().length);
-        System.arraycopy(written.attentionLayers(), 0, copy.attentionLayers(), 0, n);
-        System.arraycopy(written.ffnLayers(), 0, copy.ffnLayers(), 0, n);
-        for (int l = 0; l < n; l++) {
-            System.arraycopy(written.heads(l), 0, copy.heads(l), 0, copy.heads(l).length);
-            System.arraycopy(written.ffn(l), 0, copy.ffn(l), 0, copy.ffn(l).length);
-        }
-        return copy;
+        return gates.write(values).copy(); // the gates' buffer is reused by the next sample
     }
 
     /**
@@ -116,7 +110,7 @@ public final class Finalisation {
         ModelConfig c = parent.config();
         ModelWeights w = parent.weights().copy();
         int dim = c.dim();
-        float[] hidden = masks.hidden();
+        float[] hidden = masks.get(Axis.HIDDEN);
         float[] embedding = w.get(TensorRole.EMBEDDING);
         for (int v = 0; v < c.vocabSize(); v++) {
             for (int j = 0; j < dim; j++) embedding[v * dim + j] *= hidden[j];
@@ -130,17 +124,17 @@ public final class Finalisation {
             if (s.hasAttention()) {
                 int cols = s.numHeads() * c.headDim();
                 float[] out = w.get(TensorRole.OUTPUT, l);
-                float layerGate = masks.attentionLayers()[l];
+                float layerGate = masks.get(Axis.ATTENTION_LAYER)[l];
                 for (int j = 0; j < dim; j++) {
-                    for (int k = 0; k < cols; k++) out[j * cols + k] *= layerGate * hidden[j] * masks.heads(l)[k / c.headDim()];
+                    for (int k = 0; k < cols; k++) out[j * cols + k] *= layerGate * hidden[j] * masks.get(Axis.HEAD, l)[k / c.headDim()];
                 }
             }
             if (s.hasFfn()) {
                 int cols = s.ffnDim();
                 float[] down = w.get(TensorRole.DOWN, l);
-                float layerGate = masks.ffnLayers()[l];
+                float layerGate = masks.get(Axis.FFN_LAYER)[l];
                 for (int j = 0; j < dim; j++) {
-                    for (int k = 0; k < cols; k++) down[j * cols + k] *= layerGate * hidden[j] * masks.ffn(l)[k];
+                    for (int k = 0; k < cols; k++) down[j * cols + k] *= layerGate * hidden[j] * masks.get(Axis.FFN, l)[k];
                 }
             }
         }
@@ -156,7 +150,7 @@ public final class Finalisation {
         for (int i : kept) values[offset + i] = scores[offset + i];
     }
 
-    private static double[] row(double[] flat, L0Gates gates, GateAxis axis, int row) {
+    private static double[] row(double[] flat, L0Gates gates, Axis axis, int row) {
         int o = gates.offset(axis, row);
         return Arrays.copyOfRange(flat, o, o + gates.units(axis, row));
     }

@@ -1,22 +1,24 @@
 package dev.shears.l0;
 
+import dev.shears.model.Axis;
 import dev.shears.model.LayerShape;
 import dev.shears.model.MaskSet;
 import dev.shears.model.ModelConfig;
+import dev.shears.prune.PruneTarget;
 
 import java.util.Arrays;
 import java.util.Random;
 import java.util.SplittableRandom;
 
 /**
- * Learnable hard-concrete gates of every {@link GateAxis}, stored as one flat {@code logAlpha} vector
+ * Learnable hard-concrete gates of every gated {@link Axis}, stored as one flat {@code logAlpha} vector
  * (so the optimizer, clamping and checkpoints treat them as one tensor). Axis {@code a}, row {@code r}
  * (a layer, or 0 for the one-row axes) occupies {@code [offset(a, r), offset(a, r) + units(a, r))}.
  * Axes the target does not prune are inactive: their gates stay exactly 1, are never sampled and
  * carry no Lagrangian term (as Sheared-LLaMA creates masks only for pruned modules).
  * <p>
  * The gates act on the model through a {@link MaskSet}: hidden, FFN and sub-layer gates directly; the
- * gate at query head h of layer l is {@code z[KV_GROUP, l, h / groupSize] · z[HEAD, l, h]}.
+ * gate at query head h of layer l is {@code z[KV_HEAD, l, h / groupSize] · z[HEAD, l, h]}.
  */
 public final class L0Gates {
     /** Mean of the initial logAlpha: every unit starts on (Sheared-LLaMA: N(5, 0.01)). */
@@ -24,7 +26,7 @@ public final class L0Gates {
     public static final double INIT_STD = 0.01;
 
     private final ModelConfig parent;
-    private final ShearTarget target;
+    private final PruneTarget target;
     private final int[][] offsets;
     private final int[][] units;
     private final boolean[] active;
@@ -34,36 +36,25 @@ public final class L0Gates {
     private final double[] z;
     private final MaskSet masks;
 
-    public L0Gates(ModelConfig parent, ShearTarget target) {
+    public L0Gates(ModelConfig parent, PruneTarget target) {
         this.parent = parent;
         this.target = target;
-        int n = parent.numLayers();
-        GateAxis[] axes = GateAxis.values();
-        offsets = new int[axes.length][];
-        units = new int[axes.length][];
-        active = new boolean[axes.length];
+        int axes = Axis.values().length;
+        offsets = new int[axes][0];
+        units = new int[axes][0];
+        active = new boolean[axes];
         int next = 0;
-        for (GateAxis a : axes) {
-            int rows = switch (a) {
-                case HIDDEN, ATTENTION_LAYER, FFN_LAYER -> 1;
-                default -> n;
-            };
+        for (Axis a : Axis.gatedAxes()) {
+            int rows = a.rows(parent);
             offsets[a.ordinal()] = new int[rows];
             units[a.ordinal()] = new int[rows];
             for (int r = 0; r < rows; r++) {
-                LayerShape s = rows == 1 ? null : parent.layer(r);
-                int count = switch (a) {
-                    case HIDDEN -> parent.dim();
-                    case KV_GROUP -> s.numKvHeads();
-                    case HEAD -> s.numHeads();
-                    case FFN -> s.ffnDim();
-                    case ATTENTION_LAYER, FFN_LAYER -> n;
-                };
+                int count = a.units(parent, r);
                 offsets[a.ordinal()][r] = next;
                 units[a.ordinal()][r] = count;
                 next += count;
                 int counted = countedUnits(a, r);
-                if (counted > 0 && target.kept(a, parent, r) < counted) active[a.ordinal()] = true;
+                if (counted > 0 && keptInRow(a, r) < counted) active[a.ordinal()] = true;
             }
         }
         size = next;
@@ -85,7 +76,7 @@ public final class L0Gates {
         return parent;
     }
 
-    public ShearTarget target() {
+    public PruneTarget target() {
         return target;
     }
 
@@ -99,43 +90,50 @@ public final class L0Gates {
         return logAlpha;
     }
 
-    public int rows(GateAxis axis) {
+    public int rows(Axis axis) {
         return offsets[axis.ordinal()].length;
     }
 
-    public int offset(GateAxis axis, int row) {
+    public int offset(Axis axis, int row) {
         return offsets[axis.ordinal()][row];
     }
 
-    public int units(GateAxis axis, int row) {
+    public int units(Axis axis, int row) {
         return units[axis.ordinal()][row];
     }
 
+    /**
+     * Units of one row the target keeps; for {@link Axis#HEAD} the kept query heads if every group kept
+     * {@link PruneTarget#headsPerGroup()} of its heads, so the kept fraction is the within-group fraction.
+     */
+    int keptInRow(Axis axis, int row) {
+        if (!axis.perLayer()) return target.kept(axis);
+        LayerShape shape = parent.layer(row);
+        if (!axis.subLayer().isIn(shape)) return 0;
+        return axis == Axis.HEAD ? target.headsPerGroup() * shape.numKvHeads() : target.kept(axis);
+    }
+
     /** Whether the target prunes this axis (otherwise its gates are fixed at 1). */
-    public boolean isActive(GateAxis axis) {
+    public boolean isActive(Axis axis) {
         return active[axis.ordinal()];
     }
 
     /** Whether a unit exists in the parent: a sub-layer gate of a layer without that sub-layer gates nothing. */
-    public boolean counts(GateAxis axis, int row, int unit) {
-        return switch (axis) {
-            case ATTENTION_LAYER -> parent.layer(unit).hasAttention();
-            case FFN_LAYER -> parent.layer(unit).hasFfn();
-            default -> true;
-        };
+    public boolean counts(Axis axis, int row, int unit) {
+        return axis.exists(parent, row, unit);
     }
 
     /** Units of a row that exist in the parent. */
-    public int countedUnits(GateAxis axis, int row) {
+    public int countedUnits(Axis axis, int row) {
         int c = 0;
         for (int i = 0; i < units(axis, row); i++) if (counts(axis, row, i)) c++;
         return c;
     }
 
     /** The axis of a flat index. */
-    public GateAxis axisOf(int index) {
-        GateAxis found = GateAxis.HIDDEN;
-        for (GateAxis a : GateAxis.values()) if (offset(a, 0) <= index) found = a;
+    public Axis axisOf(int index) {
+        Axis found = Axis.HIDDEN;
+        for (Axis a : Axis.gatedAxes()) if (offset(a, 0) <= index) found = a;
         return found;
     }
 
@@ -164,14 +162,14 @@ public final class L0Gates {
     /** Writes flat gate values into the MaskSet buffer: head sites get the product of group and head gates. */
     public MaskSet write(double[] values) {
         int n = parent.numLayers();
-        copy(values, offset(GateAxis.HIDDEN, 0), masks.hidden());
-        copy(values, offset(GateAxis.ATTENTION_LAYER, 0), masks.attentionLayers());
-        copy(values, offset(GateAxis.FFN_LAYER, 0), masks.ffnLayers());
+        copy(values, offset(Axis.HIDDEN, 0), masks.get(Axis.HIDDEN));
+        copy(values, offset(Axis.ATTENTION_LAYER, 0), masks.get(Axis.ATTENTION_LAYER));
+        copy(values, offset(Axis.FFN_LAYER, 0), masks.get(Axis.FFN_LAYER));
         for (int l = 0; l < n; l++) {
-            copy(values, offset(GateAxis.FFN, l), masks.ffn(l));
-            float[] heads = masks.heads(l);
+            copy(values, offset(Axis.FFN, l), masks.get(Axis.FFN, l));
+            float[] heads = masks.get(Axis.HEAD, l);
             int group = parent.layer(l).groupSize();
-            int g0 = offset(GateAxis.KV_GROUP, l), h0 = offset(GateAxis.HEAD, l);
+            int g0 = offset(Axis.KV_HEAD, l), h0 = offset(Axis.HEAD, l);
             for (int h = 0; h < heads.length; h++) heads[h] = (float) (values[g0 + h / group] * values[h0 + h]);
         }
         return masks;
@@ -191,14 +189,14 @@ public final class L0Gates {
      */
     public void backward(MaskSet dMasks, double[] dLogAlpha) {
         double[] dz = new double[size];
-        add(dMasks.hidden(), dz, offset(GateAxis.HIDDEN, 0));
-        add(dMasks.attentionLayers(), dz, offset(GateAxis.ATTENTION_LAYER, 0));
-        add(dMasks.ffnLayers(), dz, offset(GateAxis.FFN_LAYER, 0));
+        add(dMasks.get(Axis.HIDDEN), dz, offset(Axis.HIDDEN, 0));
+        add(dMasks.get(Axis.ATTENTION_LAYER), dz, offset(Axis.ATTENTION_LAYER, 0));
+        add(dMasks.get(Axis.FFN_LAYER), dz, offset(Axis.FFN_LAYER, 0));
         for (int l = 0; l < parent.numLayers(); l++) {
-            add(dMasks.ffn(l), dz, offset(GateAxis.FFN, l));
-            float[] dHeads = dMasks.heads(l);
+            add(dMasks.get(Axis.FFN, l), dz, offset(Axis.FFN, l));
+            float[] dHeads = dMasks.get(Axis.HEAD, l);
             int group = parent.layer(l).groupSize();
-            int g0 = offset(GateAxis.KV_GROUP, l), h0 = offset(GateAxis.HEAD, l);
+            int g0 = offset(Axis.KV_HEAD, l), h0 = offset(Axis.HEAD, l);
             for (int h = 0; h < dHeads.length; h++) {
                 dz[h0 + h] += dHeads[h] * z[g0 + h / group];
                 dz[g0 + h / group] += dHeads[h] * z[h0 + h];

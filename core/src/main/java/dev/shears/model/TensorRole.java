@@ -7,29 +7,36 @@ package dev.shears.model;
  * {@code nn.Linear} layout, {@code [outFeatures, inFeatures]}.
  */
 public enum TensorRole {
-    EMBEDDING(false, Axis.VOCAB, Axis.HIDDEN),
-    ATTENTION_NORM(true, Axis.HIDDEN),
-    QUERY(true, Axis.HEAD, Axis.HIDDEN),
-    KEY(true, Axis.KV_HEAD, Axis.HIDDEN),
-    VALUE(true, Axis.KV_HEAD, Axis.HIDDEN),
-    QUERY_BIAS(true, Axis.HEAD),
-    KEY_BIAS(true, Axis.KV_HEAD),
-    VALUE_BIAS(true, Axis.KV_HEAD),
-    OUTPUT(true, Axis.HIDDEN, Axis.HEAD),
-    FFN_NORM(true, Axis.HIDDEN),
-    GATE(true, Axis.FFN, Axis.HIDDEN),
-    UP(true, Axis.FFN, Axis.HIDDEN),
-    DOWN(true, Axis.HIDDEN, Axis.FFN),
-    FINAL_NORM(false, Axis.HIDDEN),
-    LM_HEAD(false, Axis.VOCAB, Axis.HIDDEN);
+    EMBEDDING(null, Axis.VOCAB, Axis.HIDDEN),
+    ATTENTION_NORM(SubLayer.ATTENTION, Axis.HIDDEN),
+    QUERY(SubLayer.ATTENTION, Axis.HEAD, Axis.HIDDEN),
+    KEY(SubLayer.ATTENTION, Axis.KV_HEAD, Axis.HIDDEN),
+    VALUE(SubLayer.ATTENTION, Axis.KV_HEAD, Axis.HIDDEN),
+    QUERY_BIAS(SubLayer.ATTENTION, Axis.HEAD),
+    KEY_BIAS(SubLayer.ATTENTION, Axis.KV_HEAD),
+    VALUE_BIAS(SubLayer.ATTENTION, Axis.KV_HEAD),
+    OUTPUT(SubLayer.ATTENTION, Axis.HIDDEN, Axis.HEAD),
+    FFN_NORM(SubLayer.FFN, Axis.HIDDEN),
+    GATE(SubLayer.FFN, Axis.FFN, Axis.HIDDEN),
+    UP(SubLayer.FFN, Axis.FFN, Axis.HIDDEN),
+    DOWN(SubLayer.FFN, Axis.HIDDEN, Axis.FFN),
+    FINAL_NORM(null, Axis.HIDDEN),
+    LM_HEAD(null, Axis.VOCAB, Axis.HIDDEN);
 
     /** One tensor per decoder layer, or one per model. */
     public final boolean perLayer;
+    private final SubLayer subLayer;
     private final Axis[] axes;
 
-    TensorRole(boolean perLayer, Axis... axes) {
-        this.perLayer = perLayer;
+    TensorRole(SubLayer subLayer, Axis... axes) {
+        this.perLayer = subLayer != null;
+        this.subLayer = subLayer;
         this.axes = axes;
+    }
+
+    /** The sub-layer a per-layer tensor belongs to (it goes when that sub-layer is removed); null for model-level tensors. */
+    public SubLayer subLayer() {
+        return subLayer;
     }
 
     /** The prunable axis of each dimension, outermost first. */
@@ -57,33 +64,12 @@ public enum TensorRole {
     /** Whether layer {@code layer} has this tensor: a layer whose attention or FFN was removed has none of its weights. */
     public boolean isPresent(ModelConfig config, int layer) {
         if (!isPresent(config)) return false;
-        if (!perLayer) return true;
-        LayerShape shape = config.layer(layer);
-        return switch (this) {
-            case ATTENTION_NORM, QUERY, KEY, VALUE, QUERY_BIAS, KEY_BIAS, VALUE_BIAS, OUTPUT -> shape.hasAttention();
-            case FFN_NORM, GATE, UP, DOWN -> shape.hasFfn();
-            default -> true;
-        };
+        return !perLayer || subLayer.isIn(config.layer(layer));
     }
 
     /** The length of one dimension along an axis in a given layer. */
     public static int extent(ModelConfig config, int layer, Axis axis) {
-        return switch (axis) {
-            case HIDDEN -> config.dim();
-            case HEAD -> config.layer(layer).numHeads() * config.headDim();
-            case KV_HEAD -> config.layer(layer).numKvHeads() * config.headDim();
-            case FFN -> config.layer(layer).ffnDim();
-            case VOCAB -> config.vocabSize();
-        };
-    }
-
-    /** Units along an axis (heads, not head rows). */
-    public static int units(ModelConfig config, int layer, Axis axis) {
-        return switch (axis) {
-            case HEAD -> config.layer(layer).numHeads();
-            case KV_HEAD -> config.layer(layer).numKvHeads();
-            default -> extent(config, layer, axis);
-        };
+        return axis.units(config, layer) * axis.unitWidth(config);
     }
 
     /** The shape of this tensor in layer {@code layer} (ignored for model-level roles). */

@@ -171,7 +171,7 @@ public final class Transformer {
         Activations.Gradients g = acts.gradients();
         if (masks.isActive()) {
             Embedding.forward(g.norm, tokens, model.weights().tensor(EMBEDDING));
-            GateScale.backward(g.residual, g.norm, acts.rows(), c.dim(), 1, masks.hidden(), dMasks.hidden());
+            GateScale.backward(g.residual, g.norm, acts.rows(), c.dim(), 1, masks.get(Axis.HIDDEN), dMasks.get(Axis.HIDDEN));
         }
         if (grads.isPresent()) Embedding.backward(grads.get().get(EMBEDDING), g.residual, tokens, c.dim());
     }
@@ -196,12 +196,12 @@ public final class Transformer {
 
         if (shape.hasFfn()) {
             int ffn = shape.ffnDim();
-            blockBackward(g.block, dX, a.ffnOut, rows, dim, masks, dMasks, gated ? masks.ffnLayers()[l] : 1f, gated ? dMasks.ffnLayers() : null, l);
+            blockBackward(g.block, dX, a.ffnOut, rows, dim, masks, dMasks, gated ? masks.get(Axis.FFN_LAYER)[l] : 1f, gated ? dMasks.get(Axis.FFN_LAYER) : null, l);
             float[] hidden = gated ? a.gatedHidden : a.hidden;
             java.util.Arrays.fill(g.hidden, 0, rows * ffn, 0f);
             MatMul.backwardInput(g.hidden, g.block, w.tensor(DOWN, l), rows, ffn, dim);
             if (grads.isPresent()) MatMul.backwardWeight(grads.get().get(DOWN, l), g.block, hidden, rows, ffn, dim);
-            if (gated) GateScale.backward(g.hidden, a.hidden, rows, ffn, 1, masks.ffn(l), dMasks.ffn(l));
+            if (gated) GateScale.backward(g.hidden, a.hidden, rows, ffn, 1, masks.get(Axis.FFN, l), dMasks.get(Axis.FFN, l));
             java.util.Arrays.fill(g.gate, 0, rows * ffn, 0f);
             java.util.Arrays.fill(g.up, 0, rows * ffn, 0f);
             SwiGlu.backward(g.gate, g.up, g.hidden, a.gate, a.up, rows * ffn);
@@ -216,13 +216,13 @@ public final class Transformer {
         if (shape.hasAttention()) {
             int qWidth = shape.numHeads() * hd;
             int kvWidth = shape.numKvHeads() * hd;
-            blockBackward(g.block, dX, a.attentionOut, rows, dim, masks, dMasks, gated ? masks.attentionLayers()[l] : 1f,
-                    gated ? dMasks.attentionLayers() : null, l);
+            blockBackward(g.block, dX, a.attentionOut, rows, dim, masks, dMasks, gated ? masks.get(Axis.ATTENTION_LAYER)[l] : 1f,
+                    gated ? dMasks.get(Axis.ATTENTION_LAYER) : null, l);
             float[] context = gated ? a.gatedContext : a.context;
             java.util.Arrays.fill(g.context, 0, rows * qWidth, 0f);
             MatMul.backwardInput(g.context, g.block, w.tensor(OUTPUT, l), rows, qWidth, dim);
             if (grads.isPresent()) MatMul.backwardWeight(grads.get().get(OUTPUT, l), g.block, context, rows, qWidth, dim);
-            if (gated) GateScale.backward(g.context, a.context, rows, shape.numHeads(), hd, masks.heads(l), dMasks.heads(l));
+            if (gated) GateScale.backward(g.context, a.context, rows, shape.numHeads(), hd, masks.get(Axis.HEAD, l), dMasks.get(Axis.HEAD, l));
             java.util.Arrays.fill(g.query, 0, rows * qWidth, 0f);
             java.util.Arrays.fill(g.key, 0, rows * kvWidth, 0f);
             java.util.Arrays.fill(g.value, 0, rows * kvWidth, 0f);
@@ -259,8 +259,8 @@ public final class Transformer {
             System.arraycopy(dX, 0, dOut, 0, rows * dim);
             return;
         }
-        float[] hidden = masks.hidden();
-        float[] dHidden = dMasks.hidden();
+        float[] hidden = masks.get(Axis.HIDDEN);
+        float[] dHidden = dMasks.get(Axis.HIDDEN);
         double dLayer = 0;
         for (int j = 0; j < dim; j++) {
             double dh = 0;
@@ -283,13 +283,13 @@ public final class Transformer {
     }
 
     private static int normCount(ModelConfig c, MaskSet masks) {
-        return masks.isActive() ? RmsNorm.keptChannels(masks.hidden()) : c.dim();
+        return masks.isActive() ? RmsNorm.keptChannels(masks.get(Axis.HIDDEN)) : c.dim();
     }
 
     private static void embed(Model model, int[] tokens, float[] x, MaskSet masks) {
         int dim = model.config().dim();
         Embedding.forward(x, tokens, model.weights().tensor(EMBEDDING));
-        if (masks.isActive()) scaleColumns(x, tokens.length, dim, masks.hidden());
+        if (masks.isActive()) scaleColumns(x, tokens.length, dim, masks.get(Axis.HIDDEN));
     }
 
     /**
@@ -344,9 +344,9 @@ public final class Transformer {
                 }
             }
             float[] context = gated ? a.gatedContext : a.context;
-            if (gated) gateInto(context, a.context, rows, shape.numHeads(), hd, masks.heads(l));
+            if (gated) gateInto(context, a.context, rows, shape.numHeads(), hd, masks.get(Axis.HEAD, l));
             MatMul.forward(a.attentionOut, context, w.tensor(OUTPUT, l), rows, qWidth, dim);
-            addBlock(x, a.attentionOut, rows, dim, masks, gated ? masks.attentionLayers()[l] : 1f);
+            addBlock(x, a.attentionOut, rows, dim, masks, gated ? masks.get(Axis.ATTENTION_LAYER)[l] : 1f);
         }
         if (acts.mode == Activations.Mode.TRAINING) System.arraycopy(x, 0, a.middle, 0, rows * dim);
 
@@ -357,9 +357,9 @@ public final class Transformer {
             MatMul.forward(a.up, a.ffnNorm, w.tensor(UP, l), rows, dim, ffn);
             SwiGlu.forward(a.hidden, a.gate, a.up, rows * ffn);
             float[] hidden = gated ? a.gatedHidden : a.hidden;
-            if (gated) gateInto(hidden, a.hidden, rows, ffn, 1, masks.ffn(l));
+            if (gated) gateInto(hidden, a.hidden, rows, ffn, 1, masks.get(Axis.FFN, l));
             MatMul.forward(a.ffnOut, hidden, w.tensor(DOWN, l), rows, ffn, dim);
-            addBlock(x, a.ffnOut, rows, dim, masks, gated ? masks.ffnLayers()[l] : 1f);
+            addBlock(x, a.ffnOut, rows, dim, masks, gated ? masks.get(Axis.FFN_LAYER)[l] : 1f);
         }
     }
 
@@ -375,7 +375,7 @@ public final class Transformer {
 
     private static void norm(float[] out, float[] rstd, float[] x, float[] weight, int rows, ModelConfig c, MaskSet masks) {
         if (masks.isActive()) {
-            RmsNorm.forwardMasked(out, rstd, x, weight, masks.hidden(), rows, c.dim(), c.normEps());
+            RmsNorm.forwardMasked(out, rstd, x, weight, masks.get(Axis.HIDDEN), rows, c.dim(), c.normEps());
         } else {
             RmsNorm.forward(out, rstd, x, weight, rows, c.dim(), c.normEps());
         }
@@ -398,7 +398,7 @@ public final class Transformer {
             for (int i = 0; i < rows * dim; i++) x[i] += out[i];
             return;
         }
-        float[] hidden = masks.hidden();
+        float[] hidden = masks.get(Axis.HIDDEN);
         for (int r = 0; r < rows; r++) {
             for (int j = 0; j < dim; j++) x[r * dim + j] += out[r * dim + j] * (layerGate * hidden[j]);
         }

@@ -37,17 +37,6 @@ public final class Importance {
         };
     }
 
-    private static ImportanceScores empty(ModelConfig c, Criterion criterion, int samples) {
-        int n = c.numLayers();
-        double[][] heads = new double[n][];
-        double[][] ffn = new double[n][];
-        for (int l = 0; l < n; l++) {
-            heads[l] = new double[c.layer(l).numHeads()];
-            ffn[l] = new double[c.layer(l).ffnDim()];
-        }
-        return new ImportanceScores(criterion, new double[c.dim()], heads, ffn, new double[n], new double[n], new double[n], samples);
-    }
-
     /**
      * Scores and, for a data-driven criterion, the mean next-token loss of the calibration windows from
      * the same forward pass (for the perplexity before pruning): one pass over a large model instead of
@@ -69,7 +58,7 @@ public final class Importance {
     /** L2 norm of the weights of each unit, read through the tensor-role table one row at a time (mapped weights stream). */
     static ImportanceScores magnitude(Model model) {
         ModelConfig c = model.config();
-        ImportanceScores s = empty(c, Criterion.MAGNITUDE, 0);
+        ImportanceScores s = ImportanceScores.zeros(c, Criterion.MAGNITUDE, 0);
         model.weights().forEachTensor((role, layer, tensor) -> {
             Axis[] axes = role.axes();
             float[] row = new float[tensor.cols()];
@@ -88,40 +77,22 @@ public final class Importance {
                 }
             }
             tensor.release();
-            if (layer >= 0) {
-                s.layers()[layer] += total;
-                boolean attention = switch (role) {
-                    case ATTENTION_NORM, QUERY, KEY, VALUE, QUERY_BIAS, KEY_BIAS, VALUE_BIAS, OUTPUT -> true;
-                    default -> false;
-                };
-                (attention ? s.attentionLayers() : s.ffnLayers())[layer] += total;
+            if (role.perLayer) {
+                s.of(Axis.LAYER)[layer] += total;
+                s.of(role.subLayer().axis())[layer] += total;
             }
         });
         sqrtAll(s);
         return s;
     }
 
+    /** Adds a squared weight to the unit it belongs to along one dimension (axes without scores of their own are skipped). */
     private static void accumulate(ImportanceScores s, ModelConfig c, int layer, Axis axis, int index, double sq) {
-        switch (axis) {
-            case HIDDEN -> s.hidden()[index] += sq;
-            case HEAD -> s.heads()[layer][index / c.headDim()] += sq;
-            case FFN -> s.ffn()[layer][index] += sq;
-            case KV_HEAD, VOCAB -> { }
-        }
+        if (ImportanceScores.scores(axis)) s.of(axis, axis.perLayer() ? layer : 0)[index / axis.unitWidth(c)] += sq;
     }
 
     private static void sqrtAll(ImportanceScores s) {
-        sqrtUnits(s);
-        sqrt(s.layers());
-        sqrt(s.attentionLayers());
-        sqrt(s.ffnLayers());
-    }
-
-    /** Square roots of the per-unit sums of squares: hidden channels, heads, neurons. */
-    private static void sqrtUnits(ImportanceScores s) {
-        sqrt(s.hidden());
-        for (double[] h : s.heads()) sqrt(h);
-        for (double[] f : s.ffn()) sqrt(f);
+        s.forEachRow(Importance::sqrt);
     }
 
     private static void sqrt(double[] x) {
@@ -129,14 +100,9 @@ public final class Importance {
     }
 
     static ImportanceScores random(ModelConfig c, long seed) {
-        ImportanceScores s = empty(c, Criterion.RANDOM, 0);
+        ImportanceScores s = ImportanceScores.zeros(c, Criterion.RANDOM, 0);
         SplittableRandom r = new SplittableRandom(seed);
-        fill(s.hidden(), r);
-        fill(s.layers(), r);
-        fill(s.attentionLayers(), r);
-        fill(s.ffnLayers(), r);
-        for (double[] h : s.heads()) fill(h, r);
-        for (double[] f : s.ffn()) fill(f, r);
+        s.forEachRow(row -> fill(row, r));
         return s;
     }
 
@@ -146,8 +112,8 @@ public final class Importance {
 
     /** Layers scored by position only; the plan builder picks every k-th layer or explicit indices. */
     static ImportanceScores everyK(ModelConfig c) {
-        ImportanceScores s = empty(c, Criterion.EVERY_K, 0);
-        for (int l = 0; l < c.numLayers(); l++) s.layers()[l] = l;
+        ImportanceScores s = ImportanceScores.zeros(c, Criterion.EVERY_K, 0);
+        for (int l = 0; l < c.numLayers(); l++) s.of(Axis.LAYER)[l] = l;
         return s;
     }
 
@@ -170,7 +136,7 @@ public final class Importance {
         }
         int n = calibration.size();
         int rows = seqLen * c.dim();
-        ImportanceScores s = empty(c, criterion, n);
+        ImportanceScores s = ImportanceScores.zeros(c, criterion, n);
         boolean taylor = criterion == Criterion.TAYLOR || criterion == Criterion.TAYLOR_SECOND_ORDER;
         MaskSet masks = taylor ? MaskSet.ones(c) : MaskSet.NONE;
         Activations acts = Activations.forLayerwise(c, 1, seqLen);
@@ -202,18 +168,16 @@ public final class Importance {
                 : pass.meanLoss(acts, masks);
         if (criterion == Criterion.ACTIVATION) {
             for (double[] h : hidden) {
-                for (int j = 0; j < c.dim(); j++) s.hidden()[j] += h[j] * h[j];
+                for (int j = 0; j < c.dim(); j++) s.of(Axis.HIDDEN)[j] += h[j] * h[j];
             }
-            sqrtUnits(s);
+            for (Axis a : ImportanceScores.AXES) if (!a.isDepth()) for (double[] row : s.rows().get(a)) sqrt(row);
         }
         if (criterion == Criterion.ACTIVATION || criterion == Criterion.BLOCK_INFLUENCE || criterion == Criterion.ANGULAR) {
             // layer scores are means over the windows (an activation pass scores layers by block influence)
-            scale(s.layers(), 1.0 / n);
-            scale(s.attentionLayers(), 1.0 / n);
-            scale(s.ffnLayers(), 1.0 / n);
+            for (Axis a : ImportanceScores.AXES) if (a.isDepth()) scale(s.of(a), 1.0 / n);
         }
         if (criterion == Criterion.ANGULAR) {
-            for (int l = c.numLayers() - span + 1; l < c.numLayers(); l++) s.layers()[l] = Double.POSITIVE_INFINITY;
+            for (int l = c.numLayers() - span + 1; l < c.numLayers(); l++) s.of(Axis.LAYER)[l] = Double.POSITIVE_INFINITY;
         }
         return new Calibrated(s, OptionalDouble.of(loss));
     }
@@ -267,13 +231,13 @@ public final class Importance {
      * the Fisher g² (LLM-Pruner's second-order term).
      */
     private static void addAbsolute(ImportanceScores s, ModelConfig c, MaskSet d, boolean secondOrder) {
-        addAbs(s.hidden(), d.hidden(), secondOrder);
-        addAbs(s.attentionLayers(), d.attentionLayers(), secondOrder);
-        addAbs(s.ffnLayers(), d.ffnLayers(), secondOrder);
+        addAbs(s.of(Axis.HIDDEN), d.get(Axis.HIDDEN), secondOrder);
+        addAbs(s.of(Axis.ATTENTION_LAYER), d.get(Axis.ATTENTION_LAYER), secondOrder);
+        addAbs(s.of(Axis.FFN_LAYER), d.get(Axis.FFN_LAYER), secondOrder);
         for (int l = 0; l < c.numLayers(); l++) {
-            addAbs(s.heads()[l], d.heads(l), secondOrder);
-            addAbs(s.ffn()[l], d.ffn(l), secondOrder);
-            s.layers()[l] += change(d.attentionLayers()[l], secondOrder) + change(d.ffnLayers()[l], secondOrder);
+            addAbs(s.of(Axis.HEAD, l), d.get(Axis.HEAD, l), secondOrder);
+            addAbs(s.of(Axis.FFN, l), d.get(Axis.FFN, l), secondOrder);
+            s.of(Axis.LAYER)[l] += change(d.get(Axis.ATTENTION_LAYER)[l], secondOrder) + change(d.get(Axis.FFN_LAYER)[l], secondOrder);
         }
     }
 
@@ -305,7 +269,7 @@ public final class Importance {
                     mean += Math.sqrt(norm);
                 }
                 mean /= seqLen;
-                s.heads()[l][h] += mean * mean;
+                s.of(Axis.HEAD, l)[h] += mean * mean;
             }
             addMeanAbsColumns(hidden, a.attentionNorm, seqLen, dim);
         }
@@ -313,7 +277,7 @@ public final class Importance {
             int ffn = shape.ffnDim();
             double[] neurons = new double[ffn];
             addMeanAbsColumns(neurons, a.hidden, seqLen, ffn);
-            for (int i = 0; i < ffn; i++) s.ffn()[l][i] += neurons[i] * neurons[i];
+            for (int i = 0; i < ffn; i++) s.of(Axis.FFN, l)[i] += neurons[i] * neurons[i];
             addMeanAbsColumns(hidden, a.ffnNorm, seqLen, dim);
         }
     }
@@ -326,16 +290,16 @@ public final class Importance {
 
     /** ShortGPT, one layer of one sequence: 1 − cos(h_in, h_out) averaged over positions, for the layer and each sub-layer. */
     private static void addBlockInfluence(ImportanceScores s, ModelConfig c, int l, float[] in, float[] middle, float[] out, int seqLen) {
-        s.layers()[l] += 1 - meanCosine(in, out, seqLen, c.dim());
-        s.attentionLayers()[l] += 1 - meanCosine(in, middle, seqLen, c.dim());
-        s.ffnLayers()[l] += 1 - meanCosine(middle, out, seqLen, c.dim());
+        s.of(Axis.LAYER)[l] += 1 - meanCosine(in, out, seqLen, c.dim());
+        s.of(Axis.ATTENTION_LAYER)[l] += 1 - meanCosine(in, middle, seqLen, c.dim());
+        s.of(Axis.FFN_LAYER)[l] += 1 - meanCosine(middle, out, seqLen, c.dim());
     }
 
     /** Gromov et al., one block of one sequence: arccos(cos(h_l, h_{l+n}))/π averaged over positions. */
     private static void addAngular(ImportanceScores s, ModelConfig c, int l, float[] in, float[] out, int seqLen) {
         double sum = 0;
         for (int t = 0; t < seqLen; t++) sum += Math.acos(Math.max(-1, Math.min(1, cosine(in, out, t, c.dim())))) / Math.PI;
-        s.layers()[l] += sum / seqLen;
+        s.of(Axis.LAYER)[l] += sum / seqLen;
     }
 
     private static double meanCosine(float[] a, float[] b, int rows, int dim) {

@@ -1,13 +1,16 @@
 package dev.shears.prune;
 
 import dev.shears.ShearsException;
+import dev.shears.model.Axis;
 import dev.shears.model.LayerShape;
 import dev.shears.model.ModelConfig;
+import dev.shears.model.SubLayer;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.IntStream;
 
 /**
@@ -23,23 +26,23 @@ public final class PlanBuilder {
     public static PruningPlan build(ModelConfig parent, ImportanceScores scores, PruneTarget target) {
         check(parent, target);
         boolean[] droppedLayer = chooseDroppedLayers(parent, scores, target);
-        int[] hidden = topK(scores.hidden(), target.dim());
-        boolean[] noAttention = dropSubLayers(scores.attentionLayers(), droppedLayer, target.attentionLayersToDrop(), "attention");
-        boolean[] noFfn = dropSubLayers(scores.ffnLayers(), droppedLayer, target.ffnLayersToDrop(), "FFN");
+        int[] hidden = topK(scores.of(Axis.HIDDEN), target.kept(Axis.HIDDEN));
+        boolean[] noAttention = dropSubLayers(scores.of(Axis.ATTENTION_LAYER), droppedLayer, target.dropped(SubLayer.ATTENTION), "attention");
+        boolean[] noFfn = dropSubLayers(scores.of(Axis.FFN_LAYER), droppedLayer, target.dropped(SubLayer.FFN), "FFN");
 
         int[] ffnCounts = new int[parent.numLayers()];
         int[] groupCounts = new int[parent.numLayers()];
         for (int l = 0; l < parent.numLayers(); l++) {
-            ffnCounts[l] = target.ffnDim();
-            groupCounts[l] = target.numKvHeads();
+            ffnCounts[l] = target.kept(Axis.FFN);
+            groupCounts[l] = target.kept(Axis.KV_HEAD);
         }
         if (target.nonUniform()) {
-            ffnCounts = distribute(scores.ffn(), droppedLayer, noFfn, target.ffnDim());
+            ffnCounts = distribute(scores.perLayer(Axis.FFN), droppedLayer, noFfn, target.kept(Axis.FFN));
             double[][] groups = new double[parent.numLayers()][];
             for (int l = 0; l < parent.numLayers(); l++) groups[l] = scores.kvGroups(l, parent.layer(l).groupSize());
-            groupCounts = distribute(groups, droppedLayer, noAttention, target.numKvHeads());
+            groupCounts = distribute(groups, droppedLayer, noAttention, target.kept(Axis.KV_HEAD));
         }
-        int headsPerGroup = target.numHeads() / target.numKvHeads();
+        int headsPerGroup = target.kept(Axis.HEAD) / target.kept(Axis.KV_HEAD);
 
         List<LayerPlan> layers = new ArrayList<>();
         for (int l = 0; l < parent.numLayers(); l++) {
@@ -54,13 +57,13 @@ public final class PlanBuilder {
                 kv = topK(scores.kvGroups(l, s.groupSize()), groupCounts[l]);
                 heads = new int[kv.length * headsPerGroup];
                 for (int g = 0; g < kv.length; g++) {
-                    double[] inGroup = Arrays.copyOfRange(scores.heads()[l], kv[g] * s.groupSize(), (kv[g] + 1) * s.groupSize());
+                    double[] inGroup = Arrays.copyOfRange(scores.of(Axis.HEAD, l), kv[g] * s.groupSize(), (kv[g] + 1) * s.groupSize());
                     int[] best = topK(inGroup, headsPerGroup);
                     for (int i = 0; i < best.length; i++) heads[g * headsPerGroup + i] = kv[g] * s.groupSize() + best[i];
                 }
             }
-            int[] ffn = !noFfn[l] && s.hasFfn() ? topK(scores.ffn()[l], ffnCounts[l]) : new int[0];
-            layers.add(new LayerPlan(true, heads, kv, ffn));
+            int[] ffn = !noFfn[l] && s.hasFfn() ? topK(scores.of(Axis.FFN, l), ffnCounts[l]) : new int[0];
+            layers.add(LayerPlan.of(Map.of(Axis.HEAD, heads, Axis.KV_HEAD, kv, Axis.FFN, ffn)));
         }
         PruningPlan plan = new PruningPlan(hidden, layers, IndexSets.range(parent.vocabSize()));
         plan.validate(parent);
@@ -69,32 +72,32 @@ public final class PlanBuilder {
 
     /** Checks that a target fits the parent, before any work: every message names the axis and the limit. */
     public static void check(ModelConfig parent, PruneTarget t) {
-        if (t.numLayers() < 1 || t.numLayers() > parent.numLayers()) {
-            throw new ShearsException("target keeps " + t.numLayers() + " layers; the model has " + parent.numLayers());
+        if (t.kept(Axis.LAYER) < 1 || t.kept(Axis.LAYER) > parent.numLayers()) {
+            throw new ShearsException("target keeps " + t.kept(Axis.LAYER) + " layers; the model has " + parent.numLayers());
         }
-        if (t.dim() < 1 || t.dim() > parent.dim()) throw new ShearsException("target hidden size " + t.dim() + " is outside 1.." + parent.dim());
-        if (t.numKvHeads() < 1 || t.numHeads() % t.numKvHeads() != 0) {
-            throw new ShearsException("target heads " + t.numHeads() + " must be a positive multiple of target kv heads " + t.numKvHeads());
+        if (t.kept(Axis.HIDDEN) < 1 || t.kept(Axis.HIDDEN) > parent.dim()) throw new ShearsException("target hidden size " + t.kept(Axis.HIDDEN) + " is outside 1.." + parent.dim());
+        if (t.kept(Axis.KV_HEAD) < 1 || t.kept(Axis.HEAD) % t.kept(Axis.KV_HEAD) != 0) {
+            throw new ShearsException("target heads " + t.kept(Axis.HEAD) + " must be a positive multiple of target kv heads " + t.kept(Axis.KV_HEAD));
         }
         for (int l = 0; l < parent.numLayers(); l++) {
             LayerShape s = parent.layer(l);
             if (!s.hasAttention()) continue;
-            if (t.numKvHeads() > s.numKvHeads() || t.numHeads() / t.numKvHeads() > s.groupSize()) {
-                throw new ShearsException("target " + t.numHeads() + " heads / " + t.numKvHeads() + " kv heads does not fit layer " + l
+            if (t.kept(Axis.KV_HEAD) > s.numKvHeads() || t.kept(Axis.HEAD) / t.kept(Axis.KV_HEAD) > s.groupSize()) {
+                throw new ShearsException("target " + t.kept(Axis.HEAD) + " heads / " + t.kept(Axis.KV_HEAD) + " kv heads does not fit layer " + l
                         + " (" + s.numHeads() + " heads / " + s.numKvHeads() + " kv heads): kv heads ≤ " + s.numKvHeads()
                         + " and heads per kv head ≤ " + s.groupSize());
             }
-            if (t.ffnDim() > s.ffnDim()) throw new ShearsException("target FFN width " + t.ffnDim() + " exceeds layer " + l + "'s " + s.ffnDim());
+            if (t.kept(Axis.FFN) > s.ffnDim()) throw new ShearsException("target FFN width " + t.kept(Axis.FFN) + " exceeds layer " + l + "'s " + s.ffnDim());
         }
     }
 
     private static boolean[] chooseDroppedLayers(ModelConfig parent, ImportanceScores scores, PruneTarget t) {
         int n = parent.numLayers();
-        int drop = n - t.numLayers();
+        int drop = n - t.kept(Axis.LAYER);
         boolean[] dropped = new boolean[n];
         if (!t.dropLayers().isEmpty()) {
             if (t.dropLayers().size() != drop) {
-                throw new ShearsException("explicit layers to drop " + t.dropLayers() + " must number " + drop + " to keep " + t.numLayers());
+                throw new ShearsException("explicit layers to drop " + t.dropLayers() + " must number " + drop + " to keep " + t.kept(Axis.LAYER));
             }
             for (int l : t.dropLayers()) {
                 if (l < 0 || l >= n) throw new ShearsException("layer " + l + " to drop is outside 0.." + (n - 1));
@@ -106,7 +109,7 @@ public final class PlanBuilder {
         switch (scores.criterion()) {
             case ANGULAR -> {
                 int start = 0;
-                for (int l = 1; l + drop <= n; l++) if (scores.layers()[l] < scores.layers()[start]) start = l;
+                for (int l = 1; l + drop <= n; l++) if (scores.of(Axis.LAYER)[l] < scores.of(Axis.LAYER)[start]) start = l;
                 for (int l = start; l < start + drop; l++) dropped[l] = true;
             }
             case EVERY_K -> {
@@ -114,7 +117,7 @@ public final class PlanBuilder {
                 for (int i = 0; i < drop; i++) dropped[(int) Math.round((i + 1) * (double) n / (drop + 1))] = true;
             }
             default -> {
-                for (int l : bottomK(scores.layers(), drop)) dropped[l] = true;
+                for (int l : bottomK(scores.of(Axis.LAYER), drop)) dropped[l] = true;
             }
         }
         return dropped;

@@ -7,14 +7,17 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
 import dev.shears.io.AtomicFiles;
+import dev.shears.model.Axis;
 import dev.shears.model.ModelConfig;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * {@code pruning-plan.json} (kept indices per axis and layer, with the parent's shape) and
@@ -35,9 +38,7 @@ public final class PlanFiles {
         ArrayNode layers = root.putArray("layers");
         for (LayerPlan l : plan.layers()) {
             ObjectNode n = layers.addObject().put("kept", l.kept());
-            ints(n.putArray("heads"), l.heads());
-            ints(n.putArray("kvHeads"), l.kvHeads());
-            ints(n.putArray("ffn"), l.ffn());
+            for (Axis a : LayerPlan.AXES) ints(n.putArray(a.key()), l.kept(a));
         }
         ints(root.putArray("vocab"), plan.vocab());
         write(file, root);
@@ -47,7 +48,9 @@ public final class PlanFiles {
         JsonNode root = read(file, "shears-pruning-plan");
         List<LayerPlan> layers = new ArrayList<>();
         for (JsonNode n : root.path("layers")) {
-            layers.add(new LayerPlan(n.path("kept").asBoolean(), ints(n.path("heads")), ints(n.path("kvHeads")), ints(n.path("ffn"))));
+            Map<Axis, int[]> units = new EnumMap<>(Axis.class);
+            for (Axis a : LayerPlan.AXES) units.put(a, ints(n.path(a.key())));
+            layers.add(new LayerPlan(n.path("kept").asBoolean(), units));
         }
         return new PruningPlan(ints(root.path("hidden")), layers, ints(root.path("vocab")));
     }
@@ -55,13 +58,11 @@ public final class PlanFiles {
     public static void writeScores(ImportanceScores s, Path file) {
         ObjectNode root = JSON.createObjectNode().put("format", "shears-importance").put("version", 1)
                 .put("criterion", s.criterion().name().toLowerCase(Locale.ROOT)).put("samples", s.samples());
-        doubles(root.putArray("hidden"), s.hidden());
-        ArrayNode heads = root.putArray("heads"), ffn = root.putArray("ffn");
-        for (double[] h : s.heads()) doubles(heads.addArray(), h);
-        for (double[] f : s.ffn()) doubles(ffn.addArray(), f);
-        doubles(root.putArray("layers"), s.layers());
-        doubles(root.putArray("attentionLayers"), s.attentionLayers());
-        doubles(root.putArray("ffnLayers"), s.ffnLayers());
+        for (Axis a : ImportanceScores.AXES) {
+            ArrayNode array = root.putArray(a.key());
+            if (!a.perLayer()) doubles(array, s.of(a));
+            else for (double[] row : s.perLayer(a)) doubles(array.addArray(), row);
+        }
         write(file, root);
     }
 
@@ -74,16 +75,18 @@ public final class PlanFiles {
         } catch (IllegalArgumentException e) {
             throw new ShearsException(file + ": unknown criterion '" + root.path("criterion").asText() + "'");
         }
-        int n = model.numLayers();
-        double[][] heads = new double[root.path("heads").size()][], ffn = new double[root.path("ffn").size()][];
-        for (int l = 0; l < heads.length; l++) heads[l] = doubles(root.path("heads").get(l));
-        for (int l = 0; l < ffn.length; l++) ffn[l] = doubles(root.path("ffn").get(l));
-        ImportanceScores s = new ImportanceScores(criterion, doubles(root.path("hidden")), heads, ffn, doubles(root.path("layers")),
-                doubles(root.path("attentionLayers")), doubles(root.path("ffnLayers")), root.path("samples").asInt());
-        boolean fits = s.hidden().length == model.dim() && heads.length == n && ffn.length == n && s.layers().length == n
-                && s.attentionLayers().length == n && s.ffnLayers().length == n;
-        for (int l = 0; fits && l < n; l++) fits = heads[l].length == model.layer(l).numHeads() && ffn[l].length == model.layer(l).ffnDim();
+        Map<Axis, double[][]> rows = new EnumMap<>(Axis.class);
+        boolean fits = true;
+        for (Axis a : ImportanceScores.AXES) {
+            JsonNode node = root.path(a.key());
+            double[][] r = a.perLayer() ? new double[node.size()][] : new double[][] {doubles(node)};
+            if (a.perLayer()) for (int l = 0; l < r.length; l++) r[l] = doubles(node.get(l));
+            rows.put(a, r);
+            fits &= r.length == a.rows(model);
+            for (int l = 0; fits && l < r.length; l++) fits = r[l].length == a.units(model, l);
+        }
         if (!fits) throw new ShearsException(file + ": these scores were computed for a model of another shape than " + model.describe());
+        ImportanceScores s = new ImportanceScores(criterion, rows, root.path("samples").asInt());
         return s;
     }
 

@@ -1,6 +1,7 @@
 package dev.shears.prune;
 
 import dev.shears.ShearsException;
+import dev.shears.model.Axis;
 import dev.shears.model.LayerShape;
 import dev.shears.model.MaskSet;
 import dev.shears.model.ModelConfig;
@@ -28,7 +29,7 @@ public record PruningPlan(int[] hidden, List<LayerPlan> layers, int[] vocab) {
     /** The plan that keeps everything. */
     public static PruningPlan keepAll(ModelConfig parent) {
         List<LayerPlan> layers = new ArrayList<>();
-        for (LayerShape s : parent.layers()) layers.add(LayerPlan.all(s.numHeads(), s.numKvHeads(), s.ffnDim()));
+        for (int l = 0; l < parent.numLayers(); l++) layers.add(LayerPlan.all(parent, l));
         return new PruningPlan(IndexSets.range(parent.dim()), layers, IndexSets.range(parent.vocabSize()));
     }
 
@@ -40,6 +41,18 @@ public record PruningPlan(int[] hidden, List<LayerPlan> layers, int[] vocab) {
     @Override
     public int[] vocab() {
         return vocab.clone();
+    }
+
+    /** The kept unit indices along any axis but the depth axes: per layer for per-layer axes ({@code layer} is ignored otherwise). */
+    public int[] kept(Axis axis, int layer) {
+        return switch (axis) {
+            case HIDDEN -> hidden();
+            case VOCAB -> vocab();
+            default -> {
+                if (!axis.perLayer()) throw new IllegalArgumentException(axis.key() + ": a plan keeps layers, not a list of " + axis.key());
+                yield layers.get(layer).kept(axis);
+            }
+        };
     }
 
     public PruningPlan withLayers(List<LayerPlan> newLayers) {
@@ -65,15 +78,13 @@ public record PruningPlan(int[] hidden, List<LayerPlan> layers, int[] vocab) {
             LayerShape s = parent.layer(l);
             String where = "layer " + l;
             if (!p.kept()) {
-                if (p.heads().length + p.kvHeads().length + p.ffn().length > 0) throw new ShearsException(where + " is removed but lists kept units");
+                if (LayerPlan.AXES.stream().anyMatch(a -> p.count(a) > 0)) throw new ShearsException(where + " is removed but lists kept units");
                 continue;
             }
             keptLayers++;
-            require(IndexSets.problem(p.heads(), s.numHeads()), where + " heads");
-            require(IndexSets.problem(p.kvHeads(), s.numKvHeads()), where + " kv heads");
-            require(IndexSets.problem(p.ffn(), s.ffnDim()), where + " ffn");
-            int[] heads = p.heads();
-            int[] kvHeads = p.kvHeads();
+            for (Axis a : LayerPlan.AXES) require(IndexSets.problem(p.kept(a), a.units(parent, l)), where + " " + a.key());
+            int[] heads = p.kept(Axis.HEAD);
+            int[] kvHeads = p.kept(Axis.KV_HEAD);
             if ((heads.length == 0) != (kvHeads.length == 0)) {
                 throw new ShearsException(where + ": keeps " + heads.length + " query heads but " + kvHeads.length + " kv heads");
             }
@@ -99,7 +110,7 @@ public record PruningPlan(int[] hidden, List<LayerPlan> layers, int[] vocab) {
     public ModelConfig resultConfig(ModelConfig parent) {
         List<LayerShape> shapes = new ArrayList<>();
         for (LayerPlan p : layers) {
-            if (p.kept()) shapes.add(new LayerShape(p.heads().length, p.kvHeads().length, p.ffn().length));
+            if (p.kept()) shapes.add(new LayerShape(p.count(Axis.HEAD), p.count(Axis.KV_HEAD), p.count(Axis.FFN)));
         }
         return parent.withLayers(shapes).withDim(hidden.length).withVocabSize(vocab.length)
                 .withTokens(remap(parent.bosId()), remap(parent.eosId()));
@@ -111,14 +122,14 @@ public record PruningPlan(int[] hidden, List<LayerPlan> layers, int[] vocab) {
      */
     public MaskSet toMasks(ModelConfig parent) {
         MaskSet masks = MaskSet.filled(parent, 0f);
-        for (int c : hidden) masks.hidden()[c] = 1f;
+        for (int c : hidden) masks.get(Axis.HIDDEN)[c] = 1f;
         for (int l = 0; l < layers.size(); l++) {
             LayerPlan p = layers.get(l);
             if (!p.kept()) continue;
-            for (int h : p.heads()) masks.heads(l)[h] = 1f;
-            for (int i : p.ffn()) masks.ffn(l)[i] = 1f;
-            masks.attentionLayers()[l] = p.heads().length > 0 ? 1f : 0f;
-            masks.ffnLayers()[l] = p.ffn().length > 0 ? 1f : 0f;
+            for (int h : p.kept(Axis.HEAD)) masks.get(Axis.HEAD, l)[h] = 1f;
+            for (int i : p.kept(Axis.FFN)) masks.get(Axis.FFN, l)[i] = 1f;
+            masks.get(Axis.ATTENTION_LAYER)[l] = p.count(Axis.HEAD) > 0 ? 1f : 0f;
+            masks.get(Axis.FFN_LAYER)[l] = p.count(Axis.FFN) > 0 ? 1f : 0f;
         }
         return masks;
     }

@@ -44,13 +44,7 @@ public final class Slicer {
 
     /** The kept element indices along one axis of one layer. */
     static int[] kept(PruningPlan plan, ModelConfig c, int layer, Axis axis) {
-        return switch (axis) {
-            case HIDDEN -> plan.hidden();
-            case HEAD -> IndexSets.expand(plan.layers().get(layer).heads(), c.headDim());
-            case KV_HEAD -> IndexSets.expand(plan.layers().get(layer).kvHeads(), c.headDim());
-            case FFN -> plan.layers().get(layer).ffn();
-            case VOCAB -> plan.vocab();
-        };
+        return IndexSets.expand(plan.kept(axis, layer), axis.unitWidth(c));
     }
 
     /** Parameters the pruned model will have, from the plan alone (equals the sliced tensors' sizes). */

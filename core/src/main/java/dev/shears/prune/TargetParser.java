@@ -1,6 +1,7 @@
 package dev.shears.prune;
 
 import dev.shears.ShearsException;
+import dev.shears.model.Axis;
 import dev.shears.model.LayerShape;
 import dev.shears.model.ModelConfig;
 
@@ -27,8 +28,8 @@ public final class TargetParser {
     /**
      * What was asked.
      *
-     * @param ratios        fraction of each axis to remove: keys {@code layers, heads, ffn, hidden}
-     * @param exact         kept counts: keys {@code layers, hidden, heads, kv-heads, ffn}
+     * @param ratios        fraction of each axis to remove, on the axes of {@link #RATIO_AXES}
+     * @param exact         kept counts, on the axes of {@link #EXACT_AXES}
      * @param targetShape   another config whose shape is the target
      * @param dropLayers    explicit layers to remove
      * @param dropAttention attention sub-layers to remove
@@ -37,16 +38,16 @@ public final class TargetParser {
      * @param multipleOf    round kept hidden and FFN widths to a multiple of this (1 = no rounding)
      * @param nonUniform    per-layer widths follow importance
      */
-    public record Spec(Map<String, Double> ratios, Map<String, Integer> exact, Optional<ModelConfig> targetShape, List<Integer> dropLayers,
+    public record Spec(Map<Axis, Double> ratios, Map<Axis, Integer> exact, Optional<ModelConfig> targetShape, List<Integer> dropLayers,
                        int dropAttention, int dropFfn, HeadMode headMode, int multipleOf, boolean nonUniform) {
         public Spec {
             ratios = Map.copyOf(ratios);
             exact = Map.copyOf(exact);
             dropLayers = List.copyOf(dropLayers);
-            for (Map.Entry<String, Double> e : ratios.entrySet()) {
-                if (!List.of("layers", "heads", "ffn", "hidden").contains(e.getKey())) throw new ShearsException("unknown pruning axis '" + e.getKey() + "'");
+            for (Map.Entry<Axis, Double> e : ratios.entrySet()) {
+                if (!RATIO_AXES.contains(e.getKey())) throw new ShearsException("unknown pruning axis '" + e.getKey().option() + "'");
                 if (!(e.getValue() >= 0 && e.getValue() < 1)) {
-                    throw new ShearsException("--" + e.getKey() + " " + e.getValue() + ": the fraction to remove must be in [0, 1)");
+                    throw new ShearsException("--" + e.getKey().option() + " " + e.getValue() + ": the fraction to remove must be in [0, 1)");
                 }
             }
             if (multipleOf < 1) throw new ShearsException("--multiple-of must be at least 1, got " + multipleOf);
@@ -62,23 +63,27 @@ public final class TargetParser {
         }
     }
 
+    /** The axes a ratio (a fraction to remove) can be given for. */
+    public static final List<Axis> RATIO_AXES = List.of(Axis.LAYER, Axis.HEAD, Axis.FFN, Axis.HIDDEN);
+    /** The axes {@code --target} takes kept counts for. */
+    public static final List<Axis> EXACT_AXES = List.of(Axis.LAYER, Axis.HIDDEN, Axis.HEAD, Axis.KV_HEAD, Axis.FFN);
+
     private TargetParser() {
     }
 
     /** Parses {@code layers=12,hidden=512,heads=8,kv-heads=4,ffn=1376}. */
-    public static Map<String, Integer> parseExact(String text) {
-        Map<String, Integer> out = new LinkedHashMap<>();
+    public static Map<Axis, Integer> parseExact(String text) {
+        Map<Axis, Integer> out = new LinkedHashMap<>();
         for (String part : text.split(",")) {
             String p = part.trim();
             if (p.isEmpty()) continue;
             int eq = p.indexOf('=');
             if (eq <= 0) throw new ShearsException("--target " + text + ": expected key=value pairs, got '" + p + "'");
             String key = p.substring(0, eq).trim().toLowerCase(Locale.ROOT);
-            if (!List.of("layers", "hidden", "heads", "kv-heads", "ffn").contains(key)) {
-                throw new ShearsException("--target: unknown key '" + key + "' (known: layers, hidden, heads, kv-heads, ffn)");
-            }
+            Axis axis = EXACT_AXES.stream().filter(a -> a.option().equals(key)).findFirst().orElseThrow(() -> new ShearsException(
+                    "--target: unknown key '" + key + "' (known: " + String.join(", ", EXACT_AXES.stream().map(Axis::option).toList()) + ")"));
             try {
-                out.put(key, Integer.parseInt(p.substring(eq + 1).trim()));
+                out.put(axis, Integer.parseInt(p.substring(eq + 1).trim()));
             } catch (NumberFormatException e) {
                 throw new ShearsException("--target: " + key + " must be a whole number, got '" + p.substring(eq + 1).trim() + "'");
             }
@@ -103,22 +108,22 @@ public final class TargetParser {
             kv = t.layer(0).numKvHeads();
             ffn = t.layer(0).ffnDim();
         } else if (!spec.exact().isEmpty()) {
-            Map<String, Integer> e = spec.exact();
-            layers = e.getOrDefault("layers", layers);
-            dim = e.getOrDefault("hidden", dim);
-            ffn = e.getOrDefault("ffn", ffn);
-            if (e.containsKey("heads") && !e.containsKey("kv-heads")) {
-                int h = e.get("heads");
+            Map<Axis, Integer> e = spec.exact();
+            layers = e.getOrDefault(Axis.LAYER, layers);
+            dim = e.getOrDefault(Axis.HIDDEN, dim);
+            ffn = e.getOrDefault(Axis.FFN, ffn);
+            if (e.containsKey(Axis.HEAD) && !e.containsKey(Axis.KV_HEAD)) {
+                int h = e.get(Axis.HEAD);
                 kv = h % base.groupSize() == 0 && h / base.groupSize() <= base.numKvHeads() ? h / base.groupSize() : Math.min(kv, h);
             }
-            heads = e.getOrDefault("heads", heads);
-            kv = e.getOrDefault("kv-heads", kv);
+            heads = e.getOrDefault(Axis.HEAD, heads);
+            kv = e.getOrDefault(Axis.KV_HEAD, kv);
         } else {
-            Map<String, Double> r = spec.ratios();
-            layers = keep(layers, r.getOrDefault("layers", 0.0));
-            dim = keep(dim, r.getOrDefault("hidden", 0.0));
-            ffn = keep(ffn, r.getOrDefault("ffn", 0.0));
-            double hr = r.getOrDefault("heads", 0.0);
+            Map<Axis, Double> r = spec.ratios();
+            layers = keep(layers, r.getOrDefault(Axis.LAYER, 0.0));
+            dim = keep(dim, r.getOrDefault(Axis.HIDDEN, 0.0));
+            ffn = keep(ffn, r.getOrDefault(Axis.FFN, 0.0));
+            double hr = r.getOrDefault(Axis.HEAD, 0.0);
             if (hr > 0) {
                 if (spec.headMode() == HeadMode.GROUPS) {
                     if (kv == 1) throw new ShearsException("--heads: the model has one KV head per layer, so whole KV groups cannot be dropped; use --head-mode per-group");
@@ -133,11 +138,12 @@ public final class TargetParser {
             dim = roundTo(dim, spec.multipleOf(), parent.dim());
             ffn = roundTo(ffn, spec.multipleOf(), base.ffnDim());
         }
-        if (!spec.dropLayers().isEmpty() && spec.exact().isEmpty() && spec.targetShape().isEmpty() && !spec.ratios().containsKey("layers")) {
+        if (!spec.dropLayers().isEmpty() && spec.exact().isEmpty() && spec.targetShape().isEmpty() && !spec.ratios().containsKey(Axis.LAYER)) {
             layers = parent.numLayers() - spec.dropLayers().size();
         }
         check(parent, base, layers, dim, heads, kv, ffn);
-        return new PruneTarget(layers, heads, kv, ffn, dim, spec.dropAttention(), spec.dropFfn(), spec.dropLayers(), spec.nonUniform());
+        return PruneTarget.uniform(layers, dim, heads, kv, ffn).droppingSubLayers(spec.dropAttention(), spec.dropFfn())
+                .with(spec.dropLayers(), spec.nonUniform());
     }
 
     private static void check(ModelConfig parent, LayerShape base, int layers, int dim, int heads, int kv, int ffn) {

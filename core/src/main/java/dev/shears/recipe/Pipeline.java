@@ -9,7 +9,6 @@ import dev.shears.data.TokenDataset;
 import dev.shears.format.ModelLoader;
 import dev.shears.format.hf.HfConfig;
 import dev.shears.io.AtomicFiles;
-import dev.shears.model.LayerShape;
 import dev.shears.model.ModelConfig;
 import dev.shears.progress.Progress;
 import dev.shears.prune.PlanBuilder;
@@ -210,9 +209,7 @@ public final class Pipeline {
             if (s.settings() instanceof TrainStage t && shape == null) shape = HfConfig.read(Path.of(t.config().init()));
             TargetParser.Spec spec = switch (s.settings()) {
                 case PruneStage p -> p.spec(file.toAbsolutePath().getParent());
-                case ShearConfig c -> new TargetParser.Spec(java.util.Map.of(), c.target().isBlank() ? java.util.Map.of() : TargetParser.parseExact(c.target()),
-                        c.targetConfig().isBlank() ? Optional.empty() : Optional.of(HfConfig.read(Path.of(c.targetConfig()))), List.of(), 0, 0,
-                        TargetParser.HeadMode.GROUPS, 1, false);
+                case ShearConfig c -> ShearRun.spec(c);
                 case TrainStage t -> null;
                 case EvalStage e -> null;
                 case ExportStage e -> null;
@@ -225,10 +222,8 @@ public final class Pipeline {
                 } catch (ShearsException e) {
                     throw new ShearsException(at + ": " + e.getMessage() + " (the model has " + shape.describe() + " at this stage)");
                 }
-                shape = new ModelConfig(shape.architecture(), target.dim(), shape.headDim(), shape.vocabSize(),
-                        Collections.nCopies(target.numLayers(), new LayerShape(target.numHeads(), target.numKvHeads(), target.ffnDim())),
-                        shape.normEps(), shape.ropeTheta(), shape.ropeScaling(), shape.maxSeqLen(), shape.tiedEmbeddings(), shape.attentionBias(),
-                        shape.bosId(), shape.eosId());
+                // the widths of every kept layer (a dropped sub-layer is not followed: later stages see it whole)
+                shape = target.droppingSubLayers(0, 0).config(shape);
             }
             shapes.add(shape);
         }

@@ -6,8 +6,10 @@ import dev.shears.data.TokenDataset;
 import dev.shears.format.hf.HfModel;
 import dev.shears.io.AtomicFiles;
 import dev.shears.io.DType;
+import dev.shears.model.Axis;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
+import dev.shears.model.SubLayer;
 import dev.shears.progress.Progress;
 import dev.shears.prune.Criterion;
 import dev.shears.prune.Importance;
@@ -111,13 +113,13 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
         PlanBuilder.check(pc, target);
         Criterion width = widthCriterion.orElse(calibration.isPresent() ? Criterion.TAYLOR : Criterion.MAGNITUDE);
         Criterion layers = layerCriterion.orElse(calibration.isPresent() ? Criterion.BLOCK_INFLUENCE : Criterion.EVERY_K);
-        boolean prunesWidth = target.dim() < pc.dim() || target.nonUniform() || pc.layers().stream().anyMatch(s ->
-                s.hasAttention() && (s.numHeads() > target.numHeads() || s.numKvHeads() > target.numKvHeads()) || s.hasFfn() && s.ffnDim() > target.ffnDim());
+        boolean prunesWidth = target.kept(Axis.HIDDEN) < pc.dim() || target.nonUniform() || pc.layers().stream().anyMatch(s ->
+                s.hasAttention() && (s.numHeads() > target.kept(Axis.HEAD) || s.numKvHeads() > target.kept(Axis.KV_HEAD)) || s.hasFfn() && s.ffnDim() > target.kept(Axis.FFN));
         if (spec.isEmpty() && vocabulary.isEmpty()) {
             throw new ShearsException("nothing to prune: give layers, heads, ffn, hidden, target, targetConfig, dropLayers or vocab");
         }
-        boolean prunesDepth = target.numLayers() < pc.numLayers() || target.attentionLayersToDrop() > 0 || target.ffnLayersToDrop() > 0;
-        int span = angularSpan > 0 ? angularSpan : Math.max(1, pc.numLayers() - target.numLayers());
+        boolean prunesDepth = target.kept(Axis.LAYER) < pc.numLayers() || target.dropped(SubLayer.ATTENTION) > 0 || target.dropped(SubLayer.FFN) > 0;
+        int span = angularSpan > 0 ? angularSpan : Math.max(1, pc.numLayers() - target.kept(Axis.LAYER));
         MemoryPlan plan = MemoryPlan.prune(pc, calibration.isPresent() ? samples : 0, seqLen, prunesWidth ? width : Criterion.MAGNITUDE,
                 prunesDepth ? layers : Criterion.EVERY_K, span, parent.model().weights().bytes());
         return new Setup(pc, target, width, layers, prunesWidth, prunesDepth, span, plan);
@@ -164,13 +166,13 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
             merged = PlanFiles.readScores(scores.get(), pc);
         } else {
             Importance.Calibrated w = prunesWidth ? score(parent.model(), width, windows, 1, progress) : null;
-            boolean explicitOnly = !target.dropLayers().isEmpty() && target.attentionLayersToDrop() == 0 && target.ffnLayersToDrop() == 0;
+            boolean explicitOnly = !target.dropLayers().isEmpty() && target.dropped(SubLayer.ATTENTION) == 0 && target.dropped(SubLayer.FFN) == 0;
             Criterion depth = prunesDepth && !explicitOnly ? layers : Criterion.EVERY_K; // every-k: data-free, and unused when nothing is ranked
             Importance.Calibrated d = !prunesDepth && w != null ? w
                     : w != null && w.scores().criterion() == Criterion.ACTIVATION && depth == Criterion.BLOCK_INFLUENCE
                     ? new Importance.Calibrated(w.scores().as(depth), w.meanLoss()) // the activation pass scored the layers by block influence already
                     : score(parent.model(), depth, windows, span, progress);
-            merged = merge((w != null ? w : d).scores(), d.scores());
+            merged = (w != null ? w : d).scores().withDepthFrom(d.scores());
             loss = d.meanLoss().isPresent() ? d.meanLoss() : w != null ? w.meanLoss() : OptionalDouble.empty();
         }
         Optional<Double> before = compared.isEmpty() ? Optional.empty()
@@ -213,12 +215,6 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
     private Importance.Calibrated score(Model parent, Criterion criterion, List<int[]> windows, int span, Progress progress) {
         return needsData(criterion) ? Importance.calibrate(parent, criterion, windows, span, progress)
                 : new Importance.Calibrated(Importance.compute(parent, criterion, windows, seed, span, progress), OptionalDouble.empty());
-    }
-
-    /** Width scores from one criterion and depth scores from another, as one record. */
-    private static ImportanceScores merge(ImportanceScores width, ImportanceScores depth) {
-        return new ImportanceScores(depth.criterion(), width.hidden(), width.heads(), width.ffn(), depth.layers(), depth.attentionLayers(),
-                depth.ffnLayers(), Math.max(width.samples(), depth.samples()));
     }
 
     private static boolean needsData(Criterion c) {

@@ -3,6 +3,7 @@ package dev.shears.recipe;
 import dev.shears.ShearsException;
 import dev.shears.format.hf.HfConfig;
 import dev.shears.io.DType;
+import dev.shears.model.Axis;
 import dev.shears.prune.CharacterPolicy;
 import dev.shears.prune.Criterion;
 import dev.shears.prune.TargetParser;
@@ -58,11 +59,11 @@ public record PruneStage(Double layers, Double heads, Double ffn, Double hidden,
 
     /** The target, with relative paths resolved against {@code base}. */
     public TargetParser.Spec spec(Path base) {
-        Map<String, Double> ratios = new LinkedHashMap<>();
-        if (layers != null) ratios.put("layers", layers);
-        if (heads != null) ratios.put("heads", heads);
-        if (ffn != null) ratios.put("ffn", ffn);
-        if (hidden != null) ratios.put("hidden", hidden);
+        Map<Axis, Double> ratios = new LinkedHashMap<>();
+        if (layers != null) ratios.put(Axis.LAYER, layers);
+        if (heads != null) ratios.put(Axis.HEAD, heads);
+        if (ffn != null) ratios.put(Axis.FFN, ffn);
+        if (hidden != null) ratios.put(Axis.HIDDEN, hidden);
         TargetParser.Spec spec = new TargetParser.Spec(ratios, target.isBlank() ? Map.of() : TargetParser.parseExact(target),
                 targetConfig.isBlank() ? Optional.empty() : Optional.of(HfConfig.read(base.resolve(targetConfig))), dropLayers, dropAttention, dropFfn,
                 headMode, multipleOf, nonUniform);

@@ -14,10 +14,10 @@ import dev.shears.io.AtomicFiles;
 import dev.shears.l0.ExpectedSize;
 import dev.shears.l0.Finalisation;
 import dev.shears.l0.GateAdam;
-import dev.shears.l0.GateAxis;
+import dev.shears.model.Axis;
 import dev.shears.l0.L0Gates;
 import dev.shears.l0.Lagrangian;
-import dev.shears.l0.ShearTarget;
+import dev.shears.prune.PruneTarget;
 import dev.shears.model.MaskSet;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
@@ -59,7 +59,7 @@ public final class ShearRun {
     private static final long GATE_SEED_SALT = 0x6A7E5EEDL;
 
     /** What a finished run did. */
-    public record Result(Path out, ModelConfig parent, ModelConfig pruned, PruningPlan plan, ShearTarget target, long steps, long resumedFrom,
+    public record Result(Path out, ModelConfig parent, ModelConfig pruned, PruningPlan plan, PruneTarget target, long steps, long resumedFrom,
                          double lastLoss, List<String> domains, double[] gatedHeldOutLoss, double[] prunedHeldOutLoss,
                          double expectedParameters, double seconds) {
     }
@@ -77,7 +77,7 @@ public final class ShearRun {
         MemoryPlan.training("shearing", ModelLoader.config(Path.of(tc.model())), tc.batchSize(), tc.seqLen()).check();
         Model model = ModelLoader.load(Path.of(tc.model()));
         ModelConfig parent = model.config();
-        ShearTarget target = ShearTarget.of(TargetParser.resolve(parent, spec(config)));
+        PruneTarget target = TargetParser.resolve(parent, spec(config));
         TrainRun.checkVocabulary(model, domains);
         double[] reference = TrainRun.referenceLosses(tc, domains);
         TrainRun.prepareOutput(config, CONFIG, out, resume);
@@ -113,7 +113,7 @@ public final class ShearRun {
             progress.start("shear", (total - start) * tc.tokensPerStep(), "tok");
             for (long step = start; step < total; step++) {
                 MaskSet masks = gates.sample(gateSeed, step);
-                zero(dMasks, parent);
+                dMasks.fill(0f);
                 Trainer.StepResult r = trainer.step(step, weights, masks, dMasks);
 
                 Arrays.fill(dLogAlpha, 0);
@@ -133,9 +133,9 @@ public final class ShearRun {
                         .put("expectedParams", ExpectedSize.parameters(gates, keep)).put("targetParams", targetParameters)
                         .put("tokensPerSecond", r.tokens() / r.seconds());
                 ObjectNode axes = line.putObject("axes");
-                for (GateAxis a : GateAxis.values()) {
+                for (Axis a : Axis.gatedAxes()) {
                     if (!gates.isActive(a)) continue;
-                    int i = a.ordinal();
+                    int i = Lagrangian.slot(a);
                     axes.putObject(a.key()).put("expectedSparsity", terms.sparsity()[i]).put("target", terms.target()[i])
                             .put("finalTarget", lagrangian.finalTarget(a)).put("lambda1", lagrangian.lambda()[2 * i])
                             .put("lambda2", lagrangian.lambda()[2 * i + 1]).put("term", terms.value()[i]);
@@ -181,18 +181,8 @@ public final class ShearRun {
                 List.of(), 0, 0, TargetParser.HeadMode.GROUPS, 1, false);
     }
 
-    private static double targetParameters(ModelConfig parent, ShearTarget t) {
-        return t.attentionLayersToDrop() == 0 && t.ffnLayersToDrop() == 0 ? t.config(parent).parameterCount() : Double.NaN;
-    }
-
-    private static void zero(MaskSet m, ModelConfig c) {
-        Arrays.fill(m.hidden(), 0f);
-        Arrays.fill(m.attentionLayers(), 0f);
-        Arrays.fill(m.ffnLayers(), 0f);
-        for (int l = 0; l < c.numLayers(); l++) {
-            Arrays.fill(m.heads(l), 0f);
-            Arrays.fill(m.ffn(l), 0f);
-        }
+    private static double targetParameters(ModelConfig parent, PruneTarget t) {
+        return t.dropsSubLayers() ? Double.NaN : t.config(parent).parameterCount();
     }
 
     /** Gates, λ and both optimizers' state for the checkpoint (doubles round-trip exactly through JSON). */
@@ -223,9 +213,9 @@ public final class ShearRun {
     static String gatesJson(L0Gates gates, PruningPlan plan) {
         double[] keep = gates.keepProbabilities(), scores = gates.scores();
         ObjectNode n = JSON.createObjectNode();
-        n.put("method", "hard-concrete L0 gates (Sheared-LLaMA); head gate = kv_group gate × head gate");
+        n.put("method", "hard-concrete L0 gates (Sheared-LLaMA); head gate = kvHeads gate × heads gate");
         ObjectNode axes = n.putObject("axes");
-        for (GateAxis a : GateAxis.values()) {
+        for (Axis a : Axis.gatedAxes()) {
             if (!gates.isActive(a)) continue;
             ArrayNode rows = axes.putArray(a.key());
             for (int r = 0; r < gates.rows(a); r++) {

@@ -8,6 +8,7 @@ import dev.shears.io.DType;
 import dev.shears.kernel.CrossEntropy;
 import dev.shears.model.Activations;
 import dev.shears.model.Architecture;
+import dev.shears.model.Axis;
 import dev.shears.model.KvCache;
 import dev.shears.model.MaskSet;
 import dev.shears.model.Model;
@@ -25,6 +26,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -91,7 +93,7 @@ class MappedModelTest {
         dev.shears.prune.PruningPlan plan = dev.shears.prune.PlanBuilder.build(c,
                 dev.shears.prune.Importance.compute(HfModel.read(parentDir), dev.shears.prune.Criterion.RANDOM, java.util.List.of(), 5, 1,
                         dev.shears.progress.Progress.SILENT),
-                dev.shears.prune.TargetParser.resolve(c, new dev.shears.prune.TargetParser.Spec(java.util.Map.of("ffn", 0.5, "hidden", 0.25, "heads", 0.5, "layers", 0.34),
+                dev.shears.prune.TargetParser.resolve(c, new dev.shears.prune.TargetParser.Spec(java.util.Map.of(Axis.FFN, 0.5, Axis.HIDDEN, 0.25, Axis.HEAD, 0.5, Axis.LAYER, 0.34),
                         java.util.Map.of(), java.util.Optional.empty(), java.util.List.of(), 0, 0, dev.shears.prune.TargetParser.HeadMode.GROUPS, 1, false)));
         Path streamed = dir.resolve("streamed"), inMemory = dir.resolve("in-memory");
         try (Model mapped = HfModel.open(parentDir)) {
@@ -180,10 +182,10 @@ class MappedModelTest {
             grads[i] = ModelWeights.zeros(c);
             Transformer.backward(models[i], tokens, acts, masks, grads[i], dMasks[i]);
         }
-        assertArrayEquals(dMasks[0].hidden(), dMasks[1].hidden(), "hidden gate gradients");
+        assertArrayEquals(dMasks[0].get(Axis.HIDDEN), dMasks[1].get(Axis.HIDDEN), "hidden gate gradients");
         for (int l = 0; l < c.numLayers(); l++) {
-            if (c.layer(l).hasAttention()) assertArrayEquals(dMasks[0].heads(l), dMasks[1].heads(l), "head gate gradients " + l);
-            if (c.layer(l).hasFfn()) assertArrayEquals(dMasks[0].ffn(l), dMasks[1].ffn(l), "neuron gate gradients " + l);
+            if (c.layer(l).hasAttention()) assertArrayEquals(dMasks[0].get(Axis.HEAD, l), dMasks[1].get(Axis.HEAD, l), "head gate gradients " + l);
+            if (c.layer(l).hasFfn()) assertArrayEquals(dMasks[0].get(Axis.FFN, l), dMasks[1].get(Axis.FFN, l), "neuron gate gradients " + l);
         }
         grads[0].forEach((role, layer, values) -> assertArrayEquals(values, grads[1].get(role, layer), role + " gradient " + layer));
     }

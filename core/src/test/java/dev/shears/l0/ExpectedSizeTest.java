@@ -1,10 +1,12 @@
 package dev.shears.l0;
 
+import dev.shears.model.Axis;
 import dev.shears.model.LayerShape;
 import dev.shears.model.ModelConfig;
 import dev.shears.model.TinyModels;
 import dev.shears.prune.IndexSets;
 import dev.shears.prune.LayerPlan;
+import dev.shears.prune.PruneTarget;
 import dev.shears.prune.PruningPlan;
 import dev.shears.prune.Slicer;
 import org.junit.jupiter.api.Test;
@@ -12,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -22,7 +25,7 @@ class ExpectedSizeTest {
     void equalsTheSlicedParameterCountAtZeroOneGatesOfRandomPlans() {
         ModelConfig big = ModelConfig.uniform(dev.shears.model.Architecture.LLAMA, 32, 4, 8, 4, 6, 48, 70, 64, 1e-5f, 10000, false, false);
         for (ModelConfig c : List.of(TinyModels.gqa(), TinyModels.nonUniformWithBias(), big)) {
-            L0Gates gates = new L0Gates(c, new ShearTarget(1, 1, 1, 1, 1, 0, 0));
+            L0Gates gates = new L0Gates(c, PruneTarget.uniform(1, 1, 1, 1, 1));
             Random r = new Random(c.hashCode());
             for (int trial = 0; trial < 40; trial++) {
                 PruningPlan plan = randomPlan(c, r);
@@ -36,13 +39,13 @@ class ExpectedSizeTest {
     @Test
     void sparsityIsZeroAtKeepAllAndTheTargetAtTheTargetPlan() {
         ModelConfig c = ModelConfig.uniform(dev.shears.model.Architecture.LLAMA, 32, 4, 8, 4, 6, 48, 70, 64, 1e-5f, 10000, true, false);
-        ShearTarget t = new ShearTarget(4, 20, 4, 4, 30, 0, 0); // all layers: a removed layer's width gates are moot
+        PruneTarget t = PruneTarget.uniform(4, 20, 4, 4, 30); // all layers: a removed layer's width gates are moot
         L0Gates gates = new L0Gates(c, t);
         Random r = new Random(3);
         for (int i = 0; i < gates.size(); i++) gates.logAlpha()[i] = r.nextGaussian() * 3;
         PruningPlan plan = Finalisation.plan(gates);
         double[] keep = zeroOne(gates, plan);
-        for (GateAxis a : GateAxis.values()) {
+        for (Axis a : Axis.gatedAxes()) {
             assertEquals(0, ExpectedSize.sparsity(gates, ones(gates), a), 1e-12, a.key());
             assertEquals(ExpectedSize.targetSparsity(gates, a), ExpectedSize.sparsity(gates, keep, a), 1e-12, a.key());
         }
@@ -58,15 +61,15 @@ class ExpectedSizeTest {
     /** Keep probabilities 1 on the plan's kept units, 0 elsewhere. */
     static double[] zeroOne(L0Gates gates, PruningPlan plan) {
         double[] p = new double[gates.size()];
-        for (int j : plan.hidden()) p[gates.offset(GateAxis.HIDDEN, 0) + j] = 1;
+        for (int j : plan.hidden()) p[gates.offset(Axis.HIDDEN, 0) + j] = 1;
         for (int l = 0; l < plan.layers().size(); l++) {
             LayerPlan lp = plan.layers().get(l);
             if (!lp.kept()) continue;
-            for (int g : lp.kvHeads()) p[gates.offset(GateAxis.KV_GROUP, l) + g] = 1;
-            for (int h : lp.heads()) p[gates.offset(GateAxis.HEAD, l) + h] = 1;
-            for (int i : lp.ffn()) p[gates.offset(GateAxis.FFN, l) + i] = 1;
-            if (lp.heads().length > 0) p[gates.offset(GateAxis.ATTENTION_LAYER, 0) + l] = 1;
-            if (lp.ffn().length > 0) p[gates.offset(GateAxis.FFN_LAYER, 0) + l] = 1;
+            for (int g : lp.kept(Axis.KV_HEAD)) p[gates.offset(Axis.KV_HEAD, l) + g] = 1;
+            for (int h : lp.kept(Axis.HEAD)) p[gates.offset(Axis.HEAD, l) + h] = 1;
+            for (int i : lp.kept(Axis.FFN)) p[gates.offset(Axis.FFN, l) + i] = 1;
+            if (lp.count(Axis.HEAD) > 0) p[gates.offset(Axis.ATTENTION_LAYER, 0) + l] = 1;
+            if (lp.count(Axis.FFN) > 0) p[gates.offset(Axis.FFN_LAYER, 0) + l] = 1;
         }
         return p;
     }
@@ -89,7 +92,7 @@ class ExpectedSizeTest {
                 for (int i = 0; i < per; i++) heads[g * per + i] = kv[g] * s.groupSize() + in[i];
             }
             int[] ffn = s.hasFfn() && r.nextDouble() < 0.85 ? subset(r, s.ffnDim()) : new int[0];
-            layers.add(new LayerPlan(true, heads, kv, ffn));
+            layers.add(LayerPlan.of(Map.of(Axis.HEAD, heads, Axis.KV_HEAD, kv, Axis.FFN, ffn)));
         }
         return new PruningPlan(subset(r, c.dim()), layers, IndexSets.range(c.vocabSize()));
     }

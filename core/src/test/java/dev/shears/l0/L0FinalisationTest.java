@@ -2,11 +2,14 @@ package dev.shears.l0;
 
 import dev.shears.model.Activations;
 import dev.shears.model.Architecture;
+import dev.shears.model.Axis;
 import dev.shears.model.MaskSet;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
+import dev.shears.model.SubLayer;
 import dev.shears.model.TinyModels;
 import dev.shears.model.Transformer;
+import dev.shears.prune.PruneTarget;
 import dev.shears.prune.PruningPlan;
 import dev.shears.tensor.Close;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -24,15 +27,15 @@ class L0FinalisationTest {
     static Stream<Arguments> cases() {
         ModelConfig untied = ModelConfig.uniform(Architecture.LLAMA, 24, 4, 6, 2, 4, 32, 40, 64, 1e-5f, 10000, false, true);
         return Stream.of(
-                Arguments.of("gqa tied, every axis", TinyModels.gqa(), new ShearTarget(2, 16, 1, 1, 20, 0, 0)),
-                Arguments.of("gqa tied, groups kept", TinyModels.gqa(), new ShearTarget(3, 20, 2, 2, 33, 0, 0)),
-                Arguments.of("untied bias, heads inside groups", untied, new ShearTarget(3, 24, 4, 2, 32, 0, 0)),
-                Arguments.of("untied bias, a sub-layer dropped", untied, new ShearTarget(3, 18, 3, 1, 12, 1, 1)));
+                Arguments.of("gqa tied, every axis", TinyModels.gqa(), PruneTarget.uniform(2, 16, 1, 1, 20)),
+                Arguments.of("gqa tied, groups kept", TinyModels.gqa(), PruneTarget.uniform(3, 20, 2, 2, 33)),
+                Arguments.of("untied bias, heads inside groups", untied, PruneTarget.uniform(3, 24, 4, 2, 32)),
+                Arguments.of("untied bias, a sub-layer dropped", untied, PruneTarget.uniform(3, 18, 3, 1, 12).droppingSubLayers(1, 1)));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
-    void finalisedModelHasTheTargetShapeAndTheGatedLogits(String name, ModelConfig config, ShearTarget target) {
+    void finalisedModelHasTheTargetShapeAndTheGatedLogits(String name, ModelConfig config, PruneTarget target) {
         Model parent = TinyModels.random(config, 9);
         L0Gates gates = new L0Gates(config, target);
         Random r = new Random(name.hashCode());
@@ -43,18 +46,18 @@ class L0FinalisationTest {
         Model pruned = Finalisation.finalise(parent, gates, plan);
 
         ModelConfig c = pruned.config();
-        assertEquals(target.numLayers(), c.numLayers());
-        assertEquals(target.dim(), c.dim());
+        assertEquals(target.kept(Axis.LAYER), c.numLayers());
+        assertEquals(target.kept(Axis.HIDDEN), c.dim());
         long withAttention = c.layers().stream().filter(s -> s.hasAttention()).count();
         long withFfn = c.layers().stream().filter(s -> s.hasFfn()).count();
-        assertEquals(target.numLayers() - target.attentionLayersToDrop(), withAttention);
-        assertEquals(target.numLayers() - target.ffnLayersToDrop(), withFfn);
+        assertEquals(target.kept(Axis.LAYER) - target.dropped(SubLayer.ATTENTION), withAttention);
+        assertEquals(target.kept(Axis.LAYER) - target.dropped(SubLayer.FFN), withFfn);
         c.layers().stream().filter(s -> s.hasAttention()).forEach(s -> {
-            assertEquals(target.numHeads(), s.numHeads());
-            assertEquals(target.numKvHeads(), s.numKvHeads());
+            assertEquals(target.kept(Axis.HEAD), s.numHeads());
+            assertEquals(target.kept(Axis.KV_HEAD), s.numKvHeads());
         });
-        c.layers().stream().filter(s -> s.hasFfn()).forEach(s -> assertEquals(target.ffnDim(), s.ffnDim()));
-        if (target.attentionLayersToDrop() == 0 && target.ffnLayersToDrop() == 0) assertEquals(target.config(config), c);
+        c.layers().stream().filter(s -> s.hasFfn()).forEach(s -> assertEquals(target.kept(Axis.FFN), s.ffnDim()));
+        if (target.dropped(SubLayer.ATTENTION) == 0 && target.dropped(SubLayer.FFN) == 0) assertEquals(target.config(config), c);
 
         int seqLen = 7;
         int[] tokens = new int[seqLen];
@@ -63,7 +66,7 @@ class L0FinalisationTest {
         float[] sliced = Transformer.forward(pruned, tokens, 1, seqLen, Activations.forInference(c, 1, seqLen), MaskSet.NONE);
         Close.assertClose(name + " logits", gated, sliced, 1e-5, 1e-5);
         boolean foldedSomething = false;
-        for (float g : masks.hidden()) foldedSomething |= g != 0f && Math.abs(g - 1) > 0.05;
-        assertTrue(foldedSomething || !gates.isActive(GateAxis.HIDDEN), "gate values away from 1 were folded");
+        for (float g : masks.get(Axis.HIDDEN)) foldedSomething |= g != 0f && Math.abs(g - 1) > 0.05;
+        assertTrue(foldedSomething || !gates.isActive(Axis.HIDDEN), "gate values away from 1 were folded");
     }
 }

@@ -2,12 +2,14 @@ package dev.shears.l0;
 
 import dev.shears.kernel.CrossEntropy;
 import dev.shears.model.Activations;
+import dev.shears.model.Axis;
 import dev.shears.model.MaskSet;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
 import dev.shears.model.ModelWeights;
 import dev.shears.model.TinyModels;
 import dev.shears.model.Transformer;
+import dev.shears.prune.PruneTarget;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
@@ -24,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 class LagrangianGradientTest {
     /** A GQA model (4 heads over 2 KV heads, 3 layers) and a target that prunes every gate axis. */
     static final ModelConfig CONFIG = TinyModels.gqa();
-    static final ShearTarget TARGET = new ShearTarget(2, 16, 1, 1, 20, 0, 0);
+    static final PruneTarget TARGET = PruneTarget.uniform(2, 16, 1, 1, 20);
 
     static L0Gates gates(long seed) {
         L0Gates gates = new L0Gates(CONFIG, TARGET);
@@ -43,7 +45,7 @@ class LagrangianGradientTest {
     @Test
     void everyAxisIsActive() {
         L0Gates g = gates(1);
-        for (GateAxis a : GateAxis.values()) assertTrue(g.isActive(a), a.key());
+        for (Axis a : Axis.gatedAxes()) assertTrue(g.isActive(a), a.key());
     }
 
     @Test

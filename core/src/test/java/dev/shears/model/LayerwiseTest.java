@@ -57,12 +57,12 @@ class LayerwiseTest {
         Transformer.embedBackward(model, tokens, one, masks, Optional.empty(), dLayerwise);
 
         assertArrayEquals(whole.gradients().residual, one.gradients().residual, "embedding output gradient");
-        assertArrayEquals(dWhole.hidden(), dLayerwise.hidden(), "hidden gates");
-        assertArrayEquals(dWhole.attentionLayers(), dLayerwise.attentionLayers(), "attention gates");
-        assertArrayEquals(dWhole.ffnLayers(), dLayerwise.ffnLayers(), "ffn gates");
+        assertArrayEquals(dWhole.get(Axis.HIDDEN), dLayerwise.get(Axis.HIDDEN), "hidden gates");
+        assertArrayEquals(dWhole.get(Axis.ATTENTION_LAYER), dLayerwise.get(Axis.ATTENTION_LAYER), "attention gates");
+        assertArrayEquals(dWhole.get(Axis.FFN_LAYER), dLayerwise.get(Axis.FFN_LAYER), "ffn gates");
         for (int l = 0; l < c.numLayers(); l++) {
-            if (c.layer(l).hasAttention()) assertArrayEquals(dWhole.heads(l), dLayerwise.heads(l), "head gates " + l);
-            if (c.layer(l).hasFfn()) assertArrayEquals(dWhole.ffn(l), dLayerwise.ffn(l), "neuron gates " + l);
+            if (c.layer(l).hasAttention()) assertArrayEquals(dWhole.get(Axis.HEAD, l), dLayerwise.get(Axis.HEAD, l), "head gates " + l);
+            if (c.layer(l).hasFfn()) assertArrayEquals(dWhole.get(Axis.FFN, l), dLayerwise.get(Axis.FFN, l), "neuron gates " + l);
         }
     }
 }

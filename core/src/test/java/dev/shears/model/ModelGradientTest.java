@@ -54,24 +54,24 @@ class ModelGradientTest {
                 GradCheck.check(name + " d" + role + (layer >= 0 ? "[" + layer + "]" : ""), values, grads.get(role, layer), loss, 12,
                         1e-2, 1e-4, 3e-2));
         if (gated) {
-            GradCheck.check(name + " dHiddenGate", masks.hidden(), dMasks.hidden(), loss, 8, 1e-2, 1e-4, 3e-2);
-            GradCheck.check(name + " dAttentionLayerGate", masks.attentionLayers(), dMasks.attentionLayers(), loss, 8, 1e-2, 1e-4, 3e-2);
-            GradCheck.check(name + " dFfnLayerGate", masks.ffnLayers(), dMasks.ffnLayers(), loss, 8, 1e-2, 1e-4, 3e-2);
+            GradCheck.check(name + " dHiddenGate", masks.get(Axis.HIDDEN), dMasks.get(Axis.HIDDEN), loss, 8, 1e-2, 1e-4, 3e-2);
+            GradCheck.check(name + " dAttentionLayerGate", masks.get(Axis.ATTENTION_LAYER), dMasks.get(Axis.ATTENTION_LAYER), loss, 8, 1e-2, 1e-4, 3e-2);
+            GradCheck.check(name + " dFfnLayerGate", masks.get(Axis.FFN_LAYER), dMasks.get(Axis.FFN_LAYER), loss, 8, 1e-2, 1e-4, 3e-2);
             for (int l = 0; l < config.numLayers(); l++) {
-                GradCheck.check(name + " dHeadGate[" + l + "]", masks.heads(l), dMasks.heads(l), loss, 8, 1e-2, 1e-4, 3e-2);
-                GradCheck.check(name + " dNeuronGate[" + l + "]", masks.ffn(l), dMasks.ffn(l), loss, 8, 1e-2, 1e-4, 3e-2);
+                GradCheck.check(name + " dHeadGate[" + l + "]", masks.get(Axis.HEAD, l), dMasks.get(Axis.HEAD, l), loss, 8, 1e-2, 1e-4, 3e-2);
+                GradCheck.check(name + " dNeuronGate[" + l + "]", masks.get(Axis.FFN, l), dMasks.get(Axis.FFN, l), loss, 8, 1e-2, 1e-4, 3e-2);
             }
         }
     }
 
     private static MaskSet randomGates(ModelConfig config, Random r) {
         MaskSet masks = MaskSet.ones(config);
-        fill(masks.hidden(), r);
-        fill(masks.attentionLayers(), r);
-        fill(masks.ffnLayers(), r);
+        fill(masks.get(Axis.HIDDEN), r);
+        fill(masks.get(Axis.ATTENTION_LAYER), r);
+        fill(masks.get(Axis.FFN_LAYER), r);
         for (int l = 0; l < config.numLayers(); l++) {
-            fill(masks.heads(l), r);
-            fill(masks.ffn(l), r);
+            fill(masks.get(Axis.HEAD, l), r);
+            fill(masks.get(Axis.FFN, l), r);
         }
         return masks;
     }

@@ -2,6 +2,7 @@ package dev.shears.prune;
 
 import dev.shears.ShearsException;
 import dev.shears.model.Activations;
+import dev.shears.model.Axis;
 import dev.shears.model.LayerShape;
 import dev.shears.model.MaskSet;
 import dev.shears.model.Model;
@@ -15,6 +16,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 import static dev.shears.tensor.Close.assertClose;
@@ -54,7 +56,7 @@ class MaskedEqualsSlicedTest {
                 for (int i = 0; i < perGroup; i++) heads[g * perGroup + i] = kv[g] * s.groupSize() + inGroup[i];
             }
             int[] ffn = s.hasFfn() && r.nextDouble() < 0.85 ? subset(r, s.ffnDim(), 1) : new int[0];
-            layers.add(new LayerPlan(true, heads, kv, ffn));
+            layers.add(LayerPlan.of(Map.of(Axis.HEAD, heads, Axis.KV_HEAD, kv, Axis.FFN, ffn)));
         }
         int[] vocab = subset(r, c.vocabSize(), 1);
         java.util.TreeSet<Integer> v = new java.util.TreeSet<>();
@@ -112,12 +114,12 @@ class MaskedEqualsSlicedTest {
         ModelConfig config = TinyModels.gqa(); // 4 heads, 2 kv heads: heads 0,1 → kv 0; heads 2,3 → kv 1
         PruningPlan all = PruningPlan.keepAll(config);
         List<LayerPlan> layers = new ArrayList<>(all.layers());
-        layers.set(0, new LayerPlan(true, new int[] {0, 2}, new int[] {0}, IndexSets.range(40)));
+        layers.set(0, LayerPlan.of(Map.of(Axis.HEAD, new int[] {0, 2}, Axis.KV_HEAD, new int[] {0}, Axis.FFN, IndexSets.range(40))));
         ShearsException e = assertThrows(ShearsException.class, () -> all.withLayers(layers).validate(config));
         assertTrue(e.getMessage().contains("layer 0"), e.getMessage());
-        layers.set(0, new LayerPlan(true, new int[] {0, 1, 2}, new int[] {0, 1}, IndexSets.range(40)));
+        layers.set(0, LayerPlan.of(Map.of(Axis.HEAD, new int[] {0, 1, 2}, Axis.KV_HEAD, new int[] {0, 1}, Axis.FFN, IndexSets.range(40))));
         assertThrows(ShearsException.class, () -> all.withLayers(layers).validate(config));
-        layers.set(0, new LayerPlan(true, new int[] {1, 3}, new int[] {0, 1}, IndexSets.range(40)));
+        layers.set(0, LayerPlan.of(Map.of(Axis.HEAD, new int[] {1, 3}, Axis.KV_HEAD, new int[] {0, 1}, Axis.FFN, IndexSets.range(40))));
         all.withLayers(layers).validate(config);
     }
 }

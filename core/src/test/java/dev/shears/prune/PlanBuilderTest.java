@@ -2,6 +2,7 @@ package dev.shears.prune;
 
 import dev.shears.ShearsException;
 import dev.shears.model.Activations;
+import dev.shears.model.Axis;
 import dev.shears.model.LayerShape;
 import dev.shears.model.MaskSet;
 import dev.shears.model.Model;
@@ -47,7 +48,7 @@ class PlanBuilderTest {
         ModelConfig c = sixLayers();
         Model model = TinyModels.random(c, 4);
         ImportanceScores scores = Importance.compute(model, criterion, calibration(c, 3, 8), 1, 2, Progress.SILENT);
-        PruneTarget target = new PruneTarget(4, 2, 1, 24, 16, 0, 0, List.of(), false);
+        PruneTarget target = PruneTarget.uniform(4, 16, 2, 1, 24);
         PruningPlan plan = PlanBuilder.build(c, scores, target);
         Model pruned = Slicer.slice(model, plan);
         ModelConfig p = pruned.config();
@@ -75,11 +76,11 @@ class PlanBuilderTest {
         for (int r = 0; r < c.dim(); r++) down[r * 40 + 7] = 0f;
 
         ImportanceScores s = Importance.compute(model, Criterion.MAGNITUDE, List.of(), 0, 0, Progress.SILENT);
-        assertEquals(0.0, s.heads()[1][3], 1e-12);
-        assertEquals(0.0, s.ffn()[0][7], 1e-12);
-        PruningPlan plan = PlanBuilder.build(c, s, new PruneTarget(3, 2, 2, 39, 24, 0, 0, List.of(), false));
-        assertArrayEquals(new int[] {0, 2}, plan.layers().get(1).heads(), "one head per group kept; the zero head 3 is not");
-        assertFalse(Arrays.stream(plan.layers().get(0).ffn()).anyMatch(i -> i == 7));
+        assertEquals(0.0, s.of(Axis.HEAD, 1)[3], 1e-12);
+        assertEquals(0.0, s.of(Axis.FFN, 0)[7], 1e-12);
+        PruningPlan plan = PlanBuilder.build(c, s, PruneTarget.uniform(3, 24, 2, 2, 39));
+        assertArrayEquals(new int[] {0, 2}, plan.layers().get(1).kept(Axis.HEAD), "one head per group kept; the zero head 3 is not");
+        assertFalse(Arrays.stream(plan.layers().get(0).kept(Axis.FFN)).anyMatch(i -> i == 7));
     }
 
     @Test
@@ -89,8 +90,8 @@ class PlanBuilderTest {
         Arrays.fill(model.weights().get(TensorRole.OUTPUT, 3), 0f);
         Arrays.fill(model.weights().get(TensorRole.DOWN, 3), 0f);
         ImportanceScores s = Importance.compute(model, Criterion.BLOCK_INFLUENCE, calibration(c, 2, 6), 0, 0, Progress.SILENT);
-        assertEquals(0.0, s.layers()[3], 1e-6, "an identity layer has no influence");
-        PruningPlan plan = PlanBuilder.build(c, s, new PruneTarget(5, 4, 2, 40, 24, 0, 0, List.of(), false));
+        assertEquals(0.0, s.of(Axis.LAYER)[3], 1e-6, "an identity layer has no influence");
+        PruningPlan plan = PlanBuilder.build(c, s, PruneTarget.uniform(5, 24, 4, 2, 40));
         assertFalse(plan.layers().get(3).kept());
     }
 
@@ -99,18 +100,18 @@ class PlanBuilderTest {
         ModelConfig c = sixLayers();
         Model model = TinyModels.random(c, 8);
         ImportanceScores angular = Importance.compute(model, Criterion.ANGULAR, calibration(c, 2, 6), 0, 2, Progress.SILENT);
-        PruningPlan plan = PlanBuilder.build(c, angular, new PruneTarget(4, 4, 2, 40, 24, 0, 0, List.of(), false));
+        PruningPlan plan = PlanBuilder.build(c, angular, PruneTarget.uniform(4, 24, 4, 2, 40));
         int first = -1;
         for (int l = 0; l < 6; l++) if (!plan.layers().get(l).kept()) { first = l; break; }
         assertFalse(plan.layers().get(first + 1).kept(), "the two dropped layers are consecutive");
 
         ImportanceScores everyK = Importance.compute(model, Criterion.EVERY_K, List.of(), 0, 0, Progress.SILENT);
-        PruningPlan even = PlanBuilder.build(c, everyK, new PruneTarget(4, 4, 2, 40, 24, 0, 0, List.of(), false));
+        PruningPlan even = PlanBuilder.build(c, everyK, PruneTarget.uniform(4, 24, 4, 2, 40));
         boolean[] kept = new boolean[6];
         for (int l = 0; l < 6; l++) kept[l] = even.layers().get(l).kept();
         assertArrayEquals(new boolean[] {true, true, false, true, false, true}, kept);
 
-        PruningPlan explicit = PlanBuilder.build(c, everyK, new PruneTarget(4, 4, 2, 40, 24, 0, 0, List.of(0, 5), false));
+        PruningPlan explicit = PlanBuilder.build(c, everyK, PruneTarget.uniform(4, 24, 4, 2, 40).droppingSubLayers(0, 0).with(List.of(0, 5), false));
         assertFalse(explicit.layers().get(0).kept());
         assertFalse(explicit.layers().get(5).kept());
     }
@@ -120,7 +121,7 @@ class PlanBuilderTest {
         ModelConfig c = sixLayers();
         Model model = TinyModels.random(c, 10);
         ImportanceScores s = Importance.compute(model, Criterion.TAYLOR, calibration(c, 2, 6), 0, 0, Progress.SILENT);
-        PruningPlan plan = PlanBuilder.build(c, s, new PruneTarget(6, 2, 1, 20, 24, 1, 2, List.of(), true));
+        PruningPlan plan = PlanBuilder.build(c, s, PruneTarget.uniform(6, 24, 2, 1, 20).droppingSubLayers(1, 2).with(List.of(), true));
         ModelConfig p = plan.resultConfig(c);
         int attention = 0, ffnLayers = 0, ffnTotal = 0, kvTotal = 0;
         for (LayerShape shape : p.layers()) {
@@ -141,9 +142,9 @@ class PlanBuilderTest {
     void impossibleTargetsAreRefusedClearly() {
         ModelConfig c = TinyModels.gqa();
         ImportanceScores s = Importance.compute(TinyModels.random(c, 1), Criterion.RANDOM, List.of(), 3, 0, Progress.SILENT);
-        ShearsException e = assertThrows(ShearsException.class, () -> PlanBuilder.build(c, s, new PruneTarget(3, 6, 3, 40, 24, 0, 0, List.of(), false)));
+        ShearsException e = assertThrows(ShearsException.class, () -> PlanBuilder.build(c, s, PruneTarget.uniform(3, 24, 6, 3, 40)));
         assertTrue(e.getMessage().contains("kv heads"), e.getMessage());
-        assertThrows(ShearsException.class, () -> PlanBuilder.build(c, s, new PruneTarget(4, 4, 2, 40, 24, 0, 0, List.of(), false)));
-        assertThrows(ShearsException.class, () -> PlanBuilder.build(c, s, new PruneTarget(3, 4, 2, 41, 24, 0, 0, List.of(), false)));
+        assertThrows(ShearsException.class, () -> PlanBuilder.build(c, s, PruneTarget.uniform(4, 24, 4, 2, 40)));
+        assertThrows(ShearsException.class, () -> PlanBuilder.build(c, s, PruneTarget.uniform(3, 24, 4, 2, 41)));
     }
 }

@@ -6,6 +6,7 @@ import dev.shears.format.ModelLoader;
 import dev.shears.format.gguf.GgufTokenizers;
 import dev.shears.format.hf.HfModel;
 import dev.shears.model.Activations;
+import dev.shears.model.Axis;
 import dev.shears.model.MaskSet;
 import dev.shears.model.Model;
 import dev.shears.model.Transformer;
@@ -73,7 +74,7 @@ class ExportTest {
     void nonUniformPrunedModelsExportToBothFormats(@TempDir Path tmp) {
         Path pruned = tmp.resolve("pruned");
         new PruneRun(SharedData.require("models/stories260K/hf"), Optional.of(SharedData.require("models/stories260K/tok512.bin")), pruned,
-                new TargetParser.Spec(Map.of("ffn", 0.5, "heads", 0.5), Map.of(), Optional.empty(), List.of(), 0, 0, TargetParser.HeadMode.GROUPS, 1, true),
+                new TargetParser.Spec(Map.of(Axis.FFN, 0.5, Axis.HEAD, 0.5), Map.of(), Optional.empty(), List.of(), 0, 0, TargetParser.HeadMode.GROUPS, 1, true),
                 Optional.of(Criterion.ACTIVATION), Optional.empty(), Optional.of(SharedData.require("eval/tinystories/tinystories_val_head.txt")), 8, 64,
                 Optional.empty(), 1, 0, Optional.empty(), Optional.empty()).run(Progress.SILENT, m -> { });
         Model model = HfModel.read(pruned);

@@ -3,6 +3,7 @@ package dev.shears.recipe;
 import dev.shears.SharedData;
 import dev.shears.ShearsException;
 import dev.shears.format.ModelLoader;
+import dev.shears.model.Axis;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
 import dev.shears.progress.Progress;
@@ -33,7 +34,7 @@ class PruneRunTest {
     static final String TOKENIZER = "models/stories260K/tok512.bin";
     static final String TEXT = "eval/tinystories/tinystories_val_head.txt";
 
-    static TargetParser.Spec ratios(Map<String, Double> r) {
+    static TargetParser.Spec ratios(Map<Axis, Double> r) {
         return new TargetParser.Spec(r, Map.of(), Optional.empty(), List.of(), 0, 0, TargetParser.HeadMode.GROUPS, 1, false);
     }
 
@@ -54,7 +55,7 @@ class PruneRunTest {
     @Test
     void writesALoadableModelWithItsPlanScoresAndTokenizer(@TempDir Path tmp) {
         Path out = tmp.resolve("pruned");
-        PruneRun.Result r = prune(out, ratios(Map.of("ffn", 0.5, "heads", 0.5, "layers", 0.2)), Criterion.TAYLOR, Criterion.BLOCK_INFLUENCE);
+        PruneRun.Result r = prune(out, ratios(Map.of(Axis.FFN, 0.5, Axis.HEAD, 0.5, Axis.LAYER, 0.2)), Criterion.TAYLOR, Criterion.BLOCK_INFLUENCE);
         assertEquals(4, r.pruned().numLayers());
         assertEquals(4, r.pruned().layer(0).numHeads());
         assertEquals(2, r.pruned().layer(0).numKvHeads());
@@ -73,7 +74,7 @@ class PruneRunTest {
         // the saved scores serve a second pruning without calibration, with the same plan
         Path second = tmp.resolve("second");
         PruneRun.Result again2 = new PruneRun(SharedData.require(MODEL), Optional.of(SharedData.require(TOKENIZER)), second,
-                ratios(Map.of("ffn", 0.5, "heads", 0.5, "layers", 0.2)), Optional.empty(), Optional.empty(), Optional.empty(), 16, 128,
+                ratios(Map.of(Axis.FFN, 0.5, Axis.HEAD, 0.5, Axis.LAYER, 0.2)), Optional.empty(), Optional.empty(), Optional.empty(), 16, 128,
                 Optional.of(out.resolve(PlanFiles.SCORES)), 7, 0, Optional.empty(), Optional.empty()).run(Progress.SILENT, m -> { });
         assertEquals(r.plan(), again2.plan());
     }
@@ -81,7 +82,7 @@ class PruneRunTest {
     @Test
     void nonUniformWidthsSaveReloadAndRun(@TempDir Path tmp) {
         Path out = tmp.resolve("nonuniform");
-        PruneRun.Result r = prune(out, new TargetParser.Spec(Map.of("ffn", 0.5, "heads", 0.5), Map.of(), Optional.empty(), List.of(), 0, 0,
+        PruneRun.Result r = prune(out, new TargetParser.Spec(Map.of(Axis.FFN, 0.5, Axis.HEAD, 0.5), Map.of(), Optional.empty(), List.of(), 0, 0,
                 TargetParser.HeadMode.GROUPS, 1, true), Criterion.ACTIVATION, null);
         assertFalse(r.pruned().isUniform(), "widths follow importance: " + r.pruned().layers());
         assertEquals(5 * 86, r.pruned().layers().stream().mapToInt(dev.shears.model.LayerShape::ffnDim).sum(), "same total as uniform");
@@ -95,7 +96,7 @@ class PruneRunTest {
     @Test
     void vocabularyPruningRewritesTheTokenizerAndKeepsKeptTokenTextIntact(@TempDir Path tmp) {
         Path out = tmp.resolve("vocab");
-        PruneRun.Result r = new PruneRun(SharedData.require(MODEL), Optional.of(SharedData.require(TOKENIZER)), out, ratios(Map.of("ffn", 0.25)),
+        PruneRun.Result r = new PruneRun(SharedData.require(MODEL), Optional.of(SharedData.require(TOKENIZER)), out, ratios(Map.of(Axis.FFN, 0.25)),
                 Optional.of(Criterion.ACTIVATION), Optional.empty(), Optional.of(SharedData.require(TEXT)), 32, 128, Optional.empty(), 7, 0,
                 Optional.of(new PruneRun.VocabularyRequest(dev.shears.prune.VocabularyOptions.of(dev.shears.prune.VocabTarget.normalFraction(0.75)), Optional.empty())), Optional.empty())
                 .run(Progress.SILENT, m -> { });
@@ -116,13 +117,13 @@ class PruneRunTest {
 
     @Test
     void dataDrivenCriteriaBeatRandomOnStories260K(@TempDir Path tmp) {
-        double random = prune(tmp.resolve("r"), ratios(Map.of("ffn", 0.5)), Criterion.RANDOM, null).perplexityAfter().orElseThrow();
+        double random = prune(tmp.resolve("r"), ratios(Map.of(Axis.FFN, 0.5)), Criterion.RANDOM, null).perplexityAfter().orElseThrow();
         for (Criterion c : List.of(Criterion.ACTIVATION, Criterion.TAYLOR, Criterion.TAYLOR_SECOND_ORDER, Criterion.MAGNITUDE)) {
-            double ppl = prune(tmp.resolve(c.name()), ratios(Map.of("ffn", 0.5)), c, null).perplexityAfter().orElseThrow();
+            double ppl = prune(tmp.resolve(c.name()), ratios(Map.of(Axis.FFN, 0.5)), c, null).perplexityAfter().orElseThrow();
             assertTrue(ppl < random, "FFN 50% by " + c + ": " + ppl + " vs random " + random);
         }
-        double layersRandom = prune(tmp.resolve("lr"), ratios(Map.of("layers", 0.4)), null, Criterion.RANDOM).perplexityAfter().orElseThrow();
-        double influence = prune(tmp.resolve("bi"), ratios(Map.of("layers", 0.4)), null, Criterion.BLOCK_INFLUENCE).perplexityAfter().orElseThrow();
+        double layersRandom = prune(tmp.resolve("lr"), ratios(Map.of(Axis.LAYER, 0.4)), null, Criterion.RANDOM).perplexityAfter().orElseThrow();
+        double influence = prune(tmp.resolve("bi"), ratios(Map.of(Axis.LAYER, 0.4)), null, Criterion.BLOCK_INFLUENCE).perplexityAfter().orElseThrow();
         assertTrue(influence < layersRandom, "2 layers by block influence " + influence + " vs random " + layersRandom);
     }
 
@@ -131,13 +132,13 @@ class PruneRunTest {
         ModelConfig c = ModelLoader.load(SharedData.require(MODEL)).config(); // 5 layers, 8 heads over 4 kv heads, FFN 172, dim 64
         PruneTarget exact = TargetParser.resolve(c, new TargetParser.Spec(Map.of(), TargetParser.parseExact("layers=3,hidden=48,heads=4,ffn=100"),
                 Optional.empty(), List.of(), 0, 0, TargetParser.HeadMode.GROUPS, 1, false));
-        assertEquals(List.of(3, 48, 4, 2, 100), List.of(exact.numLayers(), exact.dim(), exact.numHeads(), exact.numKvHeads(), exact.ffnDim()));
-        PruneTarget perGroup = TargetParser.resolve(c, new TargetParser.Spec(Map.of("heads", 0.5), Map.of(), Optional.empty(), List.of(), 0, 0,
+        assertEquals(List.of(3, 48, 4, 2, 100), List.of(exact.kept(Axis.LAYER), exact.kept(Axis.HIDDEN), exact.kept(Axis.HEAD), exact.kept(Axis.KV_HEAD), exact.kept(Axis.FFN)));
+        PruneTarget perGroup = TargetParser.resolve(c, new TargetParser.Spec(Map.of(Axis.HEAD, 0.5), Map.of(), Optional.empty(), List.of(), 0, 0,
                 TargetParser.HeadMode.PER_GROUP, 1, false));
-        assertEquals(List.of(4, 4), List.of(perGroup.numHeads(), perGroup.numKvHeads()));
-        PruneTarget rounded = TargetParser.resolve(c, new TargetParser.Spec(Map.of("ffn", 0.3, "hidden", 0.3), Map.of(), Optional.empty(), List.of(), 0, 0,
+        assertEquals(List.of(4, 4), List.of(perGroup.kept(Axis.HEAD), perGroup.kept(Axis.KV_HEAD)));
+        PruneTarget rounded = TargetParser.resolve(c, new TargetParser.Spec(Map.of(Axis.FFN, 0.3, Axis.HIDDEN, 0.3), Map.of(), Optional.empty(), List.of(), 0, 0,
                 TargetParser.HeadMode.GROUPS, 16, false));
-        assertEquals(List.of(128, 48), List.of(rounded.ffnDim(), rounded.dim()));
+        assertEquals(List.of(128, 48), List.of(rounded.kept(Axis.FFN), rounded.kept(Axis.HIDDEN)));
 
         for (String bad : List.of("heads=16", "heads=6,kv-heads=4", "kv-heads=8", "layers=9", "ffn=0", "hidden=65", "heads=6,kv-heads=2")) {
             ShearsException e = assertThrows(ShearsException.class, () -> TargetParser.resolve(c, new TargetParser.Spec(Map.of(),
@@ -146,11 +147,11 @@ class PruneRunTest {
         }
         assertThrows(ShearsException.class, () -> TargetParser.parseExact("layers=two"));
         assertThrows(ShearsException.class, () -> TargetParser.parseExact("depth=3"));
-        assertThrows(ShearsException.class, () -> ratios(Map.of("ffn", 1.0)));
+        assertThrows(ShearsException.class, () -> ratios(Map.of(Axis.FFN, 1.0)));
 
         Path out = tmp.resolve("never");
         ShearsException needsData = assertThrows(ShearsException.class, () -> new PruneRun(SharedData.require(MODEL), Optional.of(SharedData.require(TOKENIZER)),
-                out, ratios(Map.of("ffn", 0.5)), Optional.of(Criterion.TAYLOR), Optional.empty(), Optional.empty(), 16, 128, Optional.empty(), 7, 0, Optional.empty(), Optional.empty())
+                out, ratios(Map.of(Axis.FFN, 0.5)), Optional.of(Criterion.TAYLOR), Optional.empty(), Optional.empty(), 16, 128, Optional.empty(), 7, 0, Optional.empty(), Optional.empty())
                 .run(Progress.SILENT, m -> { }));
         assertTrue(needsData.getMessage().contains("calibration"), needsData.getMessage());
         assertFalse(Files.exists(out), "nothing written before the error");

@@ -96,7 +96,7 @@ class ShearRunTest {
         List<JsonNode> steps = metrics(run, "step");
         assertEquals(40, steps.size());
         JsonNode last = steps.getLast().path("axes");
-        for (String axis : List.of("hidden", "kv_group", "head", "ffn", "attention_layer", "ffn_layer")) {
+        for (String axis : List.of("hidden", "kvHeads", "heads", "ffn", "attentionLayers", "ffnLayers")) {
             JsonNode a = last.path(axis);
             assertTrue(a.isObject(), "axis " + axis + " is pruned and logged");
             assertEquals(a.path("finalTarget").asDouble(), a.path("target").asDouble(), 1e-12, axis + ": the target has ramped up fully");
