@@ -1,6 +1,7 @@
 package dev.shears.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.shears.config.ConfigLoader;
 import dev.shears.recipe.ShearConfig;
 import dev.shears.train.TrainConfig;
 import picocli.CommandLine;
@@ -42,7 +43,7 @@ final class ConfigHelp {
     /** {@code lead} and then {@code key value} pairs, nested records as {@code name.{key value, ...}}, wrapped. */
     static List<String> lines(String lead, Object defaults) {
         List<String> items = new ArrayList<>();
-        for (Map.Entry<String, JsonNode> e : Json.MAPPER.valueToTree(defaults).properties()) {
+        for (Map.Entry<String, JsonNode> e : ConfigLoader.toTree(defaults).properties()) {
             if (OPTIONS.contains(e.getKey())) continue;
             items.add(item(e.getKey(), e.getValue()));
         }
@@ -71,7 +72,8 @@ final class ConfigHelp {
     }
 
     private static String value(JsonNode v) {
-        if (v.isTextual()) return v.asText().isEmpty() ? "\"\"" : v.asText();
+        if (v.isNull() || v.isTextual() && v.asText().isEmpty()) return "\"\""; // an absent path or setting
+        if (v.isTextual()) return v.asText();
         if (v.isFloatingPointNumber()) {
             double d = v.asDouble();
             if (d != 0 && Math.abs(d) < 1e-3) return String.format(Locale.ROOT, "%.0e", d).replace("e-0", "e-");

@@ -54,12 +54,12 @@ class CliTest {
         // the configuration defaults in the help come from the defaults records, whitespace aside
         String trainHelp = shears("train", "--help").out().replaceAll("\\s+", " ");
         dev.shears.train.TrainConfig t = dev.shears.train.TrainConfig.DEFAULT;
-        for (String item : new String[] {"steps " + t.steps(), "evalInterval " + t.evalInterval(), "seed " + t.seed(), "decay " + t.decay(), "lr 0.001"}) {
+        for (String item : new String[] {"steps " + t.schedule().steps(), "evalInterval " + t.evaluation().evalInterval(), "seed " + t.batching().seed(), "decay " + t.schedule().decay(), "lr 0.001"}) {
             assertTrue(trainHelp.contains(item + ","), "train --help lists " + item);
         }
         String shearHelp = shears("shear", "--help").out().replaceAll("\\s+", " ");
         dev.shears.train.TrainConfig s = dev.shears.recipe.ShearConfig.DEFAULT.train();
-        for (String item : new String[] {"steps " + s.steps(), "evalInterval " + s.evalInterval(), "decay " + s.decay(), "lr 1e-4"}) {
+        for (String item : new String[] {"steps " + s.schedule().steps(), "evalInterval " + s.evaluation().evalInterval(), "decay " + s.schedule().decay(), "lr 1e-4"}) {
             assertTrue(shearHelp.contains(item + ","), "shear --help lists " + item);
         }
     }

@@ -1,20 +1,29 @@
 package dev.shears.config;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.deser.std.StdDeserializer;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
+import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.shears.ShearsException;
 
 import java.io.IOException;
+import java.lang.reflect.RecordComponent;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -24,9 +33,13 @@ import java.util.stream.Collectors;
 /**
  * Configuration as data: a record's defaults, then a YAML or JSON file, then {@code --set a.b=c}
  * overrides, in that order. Unknown keys and values of the wrong type are reported with their path.
+ * Records group their settings in small {@link Flat} records that files spell as keys of the
+ * enclosing object; paths are plain strings in files, and an absent optional path is {@code null} or {@code ""}.
  */
 public final class ConfigLoader {
     private static final ObjectMapper JSON = new ObjectMapper()
+            .registerModule(new Jdk8Module())
+            .registerModule(new SimpleModule().addSerializer(Path.class, ToStringSerializer.instance).addDeserializer(Path.class, new PathFromText()))
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .enable(SerializationFeature.INDENT_OUTPUT);
@@ -43,7 +56,7 @@ public final class ConfigLoader {
      */
     @SuppressWarnings("unchecked")
     public static <T> T load(T defaults, Optional<Path> file, List<String> overrides) {
-        ObjectNode tree = JSON.valueToTree(defaults);
+        ObjectNode tree = toTree(defaults);
         String source = "defaults";
         if (file.isPresent()) {
             Path path = file.get();
@@ -60,11 +73,11 @@ public final class ConfigLoader {
             set(tree, override.substring(0, eq).trim(), parseValue(override.substring(eq + 1)));
             source = source + ", --set";
         }
+        nest(tree, defaults.getClass());
         try {
             return (T) JSON.treeToValue(tree, defaults.getClass());
         } catch (UnrecognizedPropertyException e) {
-            throw new ShearsException("unknown configuration key '" + path(e) + "' (" + source + "); known keys here: "
-                    + e.getKnownPropertyIds().stream().map(Object::toString).sorted().collect(Collectors.joining(", ")));
+            throw new ShearsException("unknown configuration key '" + path(e) + "' (" + source + "); known keys here: " + knownKeys(e));
         } catch (MismatchedInputException e) {
             throw new ShearsException("configuration key '" + path(e) + "' (" + source + "): " + e.getOriginalMessage());
         } catch (JsonProcessingException e) {
@@ -79,16 +92,16 @@ public final class ConfigLoader {
      */
     @SuppressWarnings("unchecked")
     public static <T> T section(T defaults, JsonNode section, String where) {
-        ObjectNode tree = JSON.valueToTree(defaults);
+        ObjectNode tree = toTree(defaults);
         if (section != null && !section.isNull()) {
             if (!section.isObject()) throw new ShearsException(where + ": expected a mapping of keys to values");
             merge(tree, (ObjectNode) section, "");
         }
+        nest(tree, defaults.getClass());
         try {
             return (T) JSON.treeToValue(tree, defaults.getClass());
         } catch (UnrecognizedPropertyException e) {
-            throw new ShearsException(where + "." + path(e) + ": unknown key; known keys here: "
-                    + e.getKnownPropertyIds().stream().map(Object::toString).sorted().collect(Collectors.joining(", ")));
+            throw new ShearsException(where + "." + path(e) + ": unknown key; known keys here: " + knownKeys(e));
         } catch (MismatchedInputException e) {
             throw new ShearsException(where + "." + path(e) + ": " + e.getOriginalMessage());
         } catch (JsonProcessingException e) {
@@ -120,9 +133,71 @@ public final class ConfigLoader {
     /** The resolved configuration as JSON text, written into every output folder before work starts. */
     public static String toJson(Object config) {
         try {
-            return JSON.writeValueAsString(config);
+            return JSON.writeValueAsString(config instanceof Record ? toTree(config) : config);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    /** A configuration record as files spell it: {@link Flat} groups' keys in their enclosing object. */
+    public static ObjectNode toTree(Object config) {
+        ObjectNode tree = JSON.valueToTree(config);
+        flatten(tree, config.getClass());
+        return tree;
+    }
+
+    /** The keys a record reads from its own object: its components, a {@link Flat} group's replaced by the group's keys. */
+    public static List<String> keys(Class<?> type) {
+        List<String> keys = new ArrayList<>();
+        for (RecordComponent c : type.getRecordComponents()) {
+            if (c.isAnnotationPresent(Flat.class)) keys.addAll(keys(c.getType()));
+            else keys.add(c.getName());
+        }
+        return keys;
+    }
+
+    private static void flatten(ObjectNode tree, Class<?> type) {
+        if (!type.isRecord()) return;
+        ObjectNode out = JSON.createObjectNode();
+        for (RecordComponent c : type.getRecordComponents()) {
+            JsonNode value = tree.get(c.getName());
+            if (value instanceof ObjectNode child && c.getType().isRecord()) flatten(child, c.getType());
+            if (c.isAnnotationPresent(Flat.class) && value instanceof ObjectNode child) out.setAll(child);
+            else if (value != null) out.set(c.getName(), value);
+        }
+        tree.removeAll();
+        tree.setAll(out);
+    }
+
+    /** The inverse of {@link #flatten}: each {@link Flat} group's keys moved into an object of its own, as the records read them. */
+    private static void nest(ObjectNode tree, Class<?> type) {
+        if (!type.isRecord()) return;
+        for (RecordComponent c : type.getRecordComponents()) {
+            if (c.isAnnotationPresent(Flat.class)) {
+                ObjectNode child = JSON.createObjectNode();
+                for (String key : keys(c.getType())) {
+                    JsonNode value = tree.remove(key);
+                    if (value != null) child.set(key, value);
+                }
+                nest(child, c.getType());
+                tree.set(c.getName(), child);
+            } else if (c.getType().isRecord() && tree.get(c.getName()) instanceof ObjectNode child) {
+                nest(child, c.getType());
+            }
+        }
+    }
+
+    /** A plain string, not a URI; blank is no path. */
+    private static final class PathFromText extends StdDeserializer<Path> {
+        PathFromText() {
+            super(Path.class);
+        }
+
+        @Override
+        public Path deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+            String text = p.getValueAsString();
+            if (text == null) return (Path) ctxt.handleUnexpectedToken(Path.class, p);
+            return text.isBlank() ? null : Path.of(text);
         }
     }
 
@@ -153,6 +228,16 @@ public final class ConfigLoader {
         node.set(parts[parts.length - 1], value);
     }
 
+    private static boolean isFlatGroup(JsonMappingException.Reference ref) {
+        Object from = ref.getFrom();
+        Class<?> type = from instanceof Class<?> c ? c : from == null ? null : from.getClass();
+        if (type == null || !type.isRecord() || ref.getFieldName() == null) return false;
+        for (RecordComponent c : type.getRecordComponents()) {
+            if (c.getName().equals(ref.getFieldName())) return c.isAnnotationPresent(Flat.class);
+        }
+        return false;
+    }
+
     private static JsonNode parseValue(String text) {
         try {
             JsonNode parsed = JSON.readTree(text);
@@ -163,8 +248,15 @@ public final class ConfigLoader {
         return JsonNodeFactory.instance.textNode(text);
     }
 
+    private static String knownKeys(UnrecognizedPropertyException e) {
+        Class<?> at = e.getReferringClass();
+        List<String> known = at != null && at.isRecord() ? keys(at) : e.getKnownPropertyIds().stream().map(Object::toString).toList();
+        return known.stream().sorted().collect(Collectors.joining(", "));
+    }
+
+    /** The key path of an error as files spell it ({@link Flat} groups are not part of it). */
     private static String path(MismatchedInputException e) {
-        return e.getPath().stream()
+        return e.getPath().stream().filter(ref -> !isFlatGroup(ref))
                 .map(ref -> ref.getFieldName() != null ? ref.getFieldName() : "[" + ref.getIndex() + "]")
                 .collect(Collectors.joining(".")).replace(".[", "[");
     }

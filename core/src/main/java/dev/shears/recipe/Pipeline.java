@@ -126,23 +126,24 @@ public final class Pipeline {
                     // continued training against a teacher: the pipeline's parent unless another is named
                     if (t.distill().alpha() == 0) throw new ShearsException(at + ".distill.alpha: a distill stage needs alpha > 0");
                     if (!t.distill().enabled() && noModel) throw new ShearsException(at + ".distill.teacher: name the teacher (the pipeline has no 'model')");
-                    String teacher = t.distill().enabled() ? t.distill().teacher() : model.orElseThrow().toString();
-                    t = t.withGuidance(t.dynamicBatchLoading(), new TrainConfig.Distill(teacher, t.distill().temperature(), t.distill().alpha()));
+                    if (!t.distill().enabled()) t = t.with(t.distill().withTeacher(model));
                 }
-                if (!t.model().isBlank()) throw new ShearsException(at + ".model: a stage trains the previous stage's model; remove this key");
-                if (!t.init().isBlank() && !(i == 0 && noModel)) {
+                Optional<Path> init = t.source().init();
+                if (t.source().model().isPresent()) throw new ShearsException(at + ".model: a stage trains the previous stage's model; remove this key");
+                if (init.isPresent() && !(i == 0 && noModel)) {
                     throw new ShearsException(at + ".init: only a first stage of a pipeline without 'model' trains from scratch");
                 }
-                if (i == 0 && noModel && t.init().isBlank()) throw new ShearsException(at + ": the pipeline has no 'model', so this first stage needs 'init'");
-                yield new TrainStage(withData(t, dataSources(at, base, t), t.init().isBlank() ? "" : base.resolve(t.init()).toString(), base),
-                        kind.equals("distill"));
+                if (i == 0 && noModel && init.isEmpty()) throw new ShearsException(at + ": the pipeline has no 'model', so this first stage needs 'init'");
+                yield new TrainStage(withData(t, dataSources(at, base, t), init.map(base::resolve), base), kind.equals("distill"));
             }
             case "shear" -> {
                 ShearConfig c = ConfigLoader.section(ShearConfig.DEFAULT, node.get(kind), at);
                 if (c.target().isBlank() == c.targetConfig().isBlank()) throw new ShearsException(at + ": give exactly one of target or targetConfig");
                 TrainConfig t = c.train();
-                if (!t.model().isBlank() || !t.init().isBlank()) throw new ShearsException(at + ".train: a stage shears the previous stage's model; remove model/init");
-                yield new ShearConfig(withData(t, dataSources(at + ".train", base, t), "", base), c.target(),
+                if (t.source().model().isPresent() || t.source().init().isPresent()) {
+                    throw new ShearsException(at + ".train: a stage shears the previous stage's model; remove model/init");
+                }
+                yield new ShearConfig(withData(t, dataSources(at + ".train", base, t), Optional.empty(), base), c.target(),
                         c.targetConfig().isBlank() ? "" : base.resolve(c.targetConfig()).toString(), c.gateLr(), c.lambdaLr(), c.lagrangianWarmup());
             }
             case "eval" -> {
@@ -173,28 +174,27 @@ public final class Pipeline {
 
     /** The prepared folders of a training section, resolved against the pipeline's folder and checked. */
     private static List<TrainConfig.DataSource> dataSources(String at, Path base, TrainConfig t) {
-        if (t.data().isEmpty()) throw new ShearsException(at + ".data: give at least one prepared folder, e.g. [{path: data/ts, weight: 1}]");
+        List<TrainConfig.DataSource> sources = t.batching().data();
+        if (sources.isEmpty()) throw new ShearsException(at + ".data: give at least one prepared folder, e.g. [{path: data/ts, weight: 1}]");
         List<TrainConfig.DataSource> data = new ArrayList<>();
-        for (int d = 0; d < t.data().size(); d++) {
-            Path p = base.resolve(t.data().get(d).path());
+        for (int d = 0; d < sources.size(); d++) {
+            Path p = base.resolve(sources.get(d).path());
             if (!Files.isRegularFile(p.resolve(TokenDataset.INDEX)) && !Files.isRegularFile(p)) {
                 throw new ShearsException(at + ".data[" + d + "].path: " + p + " is neither a prepared token folder (made by 'shears data prepare') "
                         + "nor a text/JSONL file (tokenized with the stage's model's tokenizer)");
             }
-            data.add(new TrainConfig.DataSource(p.toString(), t.data().get(d).weight()));
+            data.add(new TrainConfig.DataSource(p, sources.get(d).weight()));
         }
         return data;
     }
 
     /** A training section with its paths (data, init, reference model, teacher, tokenizer) resolved against the pipeline's folder. */
-    private static TrainConfig withData(TrainConfig t, List<TrainConfig.DataSource> data, String init, Path base) {
+    private static TrainConfig withData(TrainConfig t, List<TrainConfig.DataSource> data, Optional<Path> init, Path base) {
         DynamicBatchLoading d = t.dynamicBatchLoading();
         DynamicBatchLoading dbl = new DynamicBatchLoading(d.enabled(), d.referenceLosses(), d.smoothing(), d.clamp(),
                 d.referenceModel().isBlank() ? "" : base.resolve(d.referenceModel()).toString());
-        TrainConfig.Distill distill = new TrainConfig.Distill(t.distill().enabled() ? base.resolve(t.distill().teacher()).toString() : "",
-                t.distill().temperature(), t.distill().alpha());
-        String tokenizer = t.tokenizer().isBlank() ? "" : base.resolve(t.tokenizer()).toString();
-        return t.withInputs(init, t.model(), tokenizer, data).withGuidance(dbl, distill);
+        return t.with(t.source().from(init, t.source().model(), t.source().tokenizer().map(base::resolve))).with(t.batching().withData(data))
+                .with(dbl).with(t.distill().withTeacher(t.distill().teacher().map(base::resolve)));
     }
 
     /** The model shape after each stage, checking every prune target against the shape it will meet. */
@@ -206,7 +206,7 @@ public final class Pipeline {
         List<ModelConfig> shapes = new ArrayList<>();
         for (Stage s : stages) {
             String at = file.getFileName() + ": stages[" + s.index() + "]." + s.kind();
-            if (s.settings() instanceof TrainStage t && shape == null) shape = HfConfig.read(Path.of(t.config().init()));
+            if (s.settings() instanceof TrainStage t && shape == null) shape = HfConfig.read(t.config().source().init().orElseThrow());
             TargetParser.Spec spec = switch (s.settings()) {
                 case PruneStage p -> p.spec(file.toAbsolutePath().getParent());
                 case ShearConfig c -> ShearRun.spec(c);
@@ -236,7 +236,7 @@ public final class Pipeline {
             throw new ShearsException(out + ": already exists; pass --resume to continue that pipeline, or choose another --out");
         }
         AtomicFiles.writeString(out.resolve("pipeline.json"), ConfigLoader.toJson(plan.stages().stream()
-                .map(s -> JSON.createObjectNode().put("name", s.name()).put("kind", s.kind()).set("settings", JSON.valueToTree(s.settings()))).toList()) + "\n");
+                .map(s -> JSON.createObjectNode().put("name", s.name()).put("kind", s.kind()).set("settings", ConfigLoader.toTree(s.settings()))).toList()) + "\n");
         Path current = plan.model().orElse(null);
         Optional<Path> tokenizer = plan.tokenizer();
         List<StageResult> results = new ArrayList<>();
@@ -271,8 +271,9 @@ public final class Pipeline {
                 }
                 case TrainStage stage -> {
                     TrainConfig t = stage.config();
-                    TrainConfig config = t.init().isBlank() ? withModel(t, current, tokenizer) : t;
-                    config = preparedFiles(config, t.init().isBlank() ? ModelSource.tokenizer(current, tokenizer) : Optional.empty(), dir, progress);
+                    boolean fromScratch = t.source().init().isPresent();
+                    TrainConfig config = fromScratch ? t : withModel(t, current, tokenizer);
+                    config = preparedFiles(config, fromScratch ? Optional.empty() : ModelSource.tokenizer(current, tokenizer), dir, progress);
                     boolean started = Files.isRegularFile(dir.resolve(TrainRun.CONFIG));
                     TrainRun.Result r = TrainRun.run(config, dir, started, progress);
                     summary.put("steps", r.steps()).put("lastLoss", r.lastLoss()).put("resumedFrom", r.resumedFrom());
@@ -325,12 +326,13 @@ public final class Pipeline {
      * {@code dir/data-N} (once; a resumed stage reuses them), so a stage can train after the vocabulary changed.
      */
     private static TrainConfig preparedFiles(TrainConfig t, Optional<dev.shears.tokenizer.Tokenizer> tokenizer, Path dir, Progress progress) {
-        if (t.data().stream().noneMatch(d -> Files.isRegularFile(Path.of(d.path())))) return t;
+        List<TrainConfig.DataSource> sources = t.batching().data();
+        if (sources.stream().noneMatch(d -> Files.isRegularFile(d.path()))) return t;
         dev.shears.tokenizer.Tokenizer tok = tokenizer.orElseThrow(() -> new ShearsException(dir + ": text files as training data need the model's tokenizer"));
         List<TrainConfig.DataSource> data = new ArrayList<>();
-        for (int d = 0; d < t.data().size(); d++) {
-            TrainConfig.DataSource source = t.data().get(d);
-            Path file = Path.of(source.path());
+        for (int d = 0; d < sources.size(); d++) {
+            TrainConfig.DataSource source = sources.get(d);
+            Path file = source.path();
             if (!Files.isRegularFile(file)) {
                 data.add(source);
                 continue;
@@ -339,13 +341,14 @@ public final class Pipeline {
             if (!Files.isRegularFile(prepared.resolve(TokenDataset.INDEX))) {
                 dev.shears.data.DataPreparer.prepare(tok, file.toString(), List.of(file), prepared, dev.shears.data.PrepareOptions.DEFAULT, progress);
             }
-            data.add(new TrainConfig.DataSource(prepared.toString(), source.weight()));
+            data.add(new TrainConfig.DataSource(prepared, source.weight()));
         }
-        return t.withInputs(t.init(), t.model(), t.tokenizer(), data);
+        return t.with(t.batching().withData(data));
     }
 
+    /** A stage's training settings continuing from {@code model}, with the pipeline's tokenizer when it names one. */
     private static TrainConfig withModel(TrainConfig t, Path model, Optional<Path> tokenizer) {
-        return t.withInputs("", model.toString(), tokenizer.map(Path::toString).orElse(t.tokenizer()), t.data());
+        return t.with(t.source().from(Optional.empty(), Optional.of(model), tokenizer.or(() -> t.source().tokenizer())));
     }
 
     private static void clearStage(Path dir) {

@@ -1,6 +1,7 @@
 package dev.shears.recipe;
 
 import dev.shears.ShearsException;
+import dev.shears.train.LearningRateSchedule;
 import dev.shears.train.TrainConfig;
 
 /**
@@ -22,8 +23,10 @@ public record ShearConfig(TrainConfig train, String target, String targetConfig,
     }
 
     /** Published settings: model lr 1e-4 (constant after a short warm-up), gate and λ lr 1.0, target ramp over 20%. */
-    public static final ShearConfig DEFAULT = new ShearConfig(new TrainConfig("", "", "", java.util.List.of(), 8, 256, 1, 3200, 0,
-            1e-4, 1e-4, 0, dev.shears.train.LearningRateSchedule.Decay.CONSTANT, 0.9, 0.95, 1e-8, 0.0, 1.0, 0.02, 1337, 50, 16, 500, 2, null, null, null),
+    public static final ShearConfig DEFAULT = new ShearConfig(TrainConfig.DEFAULT
+            .with(new TrainConfig.Schedule(3200, 0, 1e-4, 1e-4, 0, LearningRateSchedule.Decay.CONSTANT))
+            .with(new TrainConfig.Optimiser(0.9, 0.95, 1e-8, 0.0, 1.0))
+            .with(new TrainConfig.Evaluation(50, 16)),
             "", "", 1.0, 1.0, 0.2);
 
     public ShearConfig {

@@ -69,13 +69,13 @@ public final class ShearRun {
 
     public static Result run(ShearConfig config, Path out, boolean resume, Progress progress) {
         TrainConfig tc = config.train();
-        if (tc.model().isBlank()) throw new ShearsException("shear needs a model to prune (MODEL)");
+        Path parentPath = tc.source().model().orElseThrow(() -> new ShearsException("shear needs a model to prune (MODEL)"));
         if (config.target().isBlank() == config.targetConfig().isBlank()) {
             throw new ShearsException("give exactly one of --target SHAPE or --target-config CONFIG.json");
         }
         List<TokenDataset> domains = TrainRun.openDomains(tc);
-        MemoryPlan.training("shearing", ModelLoader.config(Path.of(tc.model())), tc.batchSize(), tc.seqLen()).check();
-        Model model = ModelLoader.load(Path.of(tc.model()));
+        MemoryPlan.training("shearing", ModelLoader.config(parentPath), tc.batching().batchSize(), tc.batching().seqLen()).check();
+        Model model = ModelLoader.load(parentPath);
         ModelConfig parent = model.config();
         PruneTarget target = TargetParser.resolve(parent, spec(config));
         TrainRun.checkVocabulary(model, domains);
@@ -84,12 +84,12 @@ public final class ShearRun {
 
         long total = tc.totalSteps();
         L0Gates gates = new L0Gates(parent, target);
-        gates.initialize(tc.seed());
+        gates.initialize(tc.batching().seed());
         Lagrangian lagrangian = new Lagrangian(gates, config.lagrangianWarmup(), total);
-        GateAdam gateOptimizer = new GateAdam(gates.size(), tc.beta1(), tc.beta2(), tc.epsilon());
-        GateAdam lambdaOptimizer = new GateAdam(lagrangian.lambda().length, tc.beta1(), tc.beta2(), tc.epsilon());
-        double[] weights = TrainRun.normalised(tc.data().stream().mapToDouble(TrainConfig.DataSource::weight).toArray());
-        Trainer trainer = new Trainer(model, new BatchSampler(domains, tc.seed(), tc.seqLen()), tc);
+        GateAdam gateOptimizer = new GateAdam(gates.size(), tc.optimiser().beta1(), tc.optimiser().beta2(), tc.optimiser().epsilon());
+        GateAdam lambdaOptimizer = new GateAdam(lagrangian.lambda().length, tc.optimiser().beta1(), tc.optimiser().beta2(), tc.optimiser().epsilon());
+        double[] weights = TrainRun.normalised(tc.batching().data().stream().mapToDouble(TrainConfig.DataSource::weight).toArray());
+        Trainer trainer = new Trainer(model, new BatchSampler(domains, tc.batching().seed(), tc.batching().seqLen()), tc);
 
         long start = 0;
         Optional<Path> latest = resume ? Checkpoint.latest(out) : Optional.empty();
@@ -108,7 +108,7 @@ public final class ShearRun {
         MaskSet dMasks = MaskSet.filled(parent, 0f);
         double[] dLogAlpha = new double[gates.size()];
         double[] dLambda = new double[lagrangian.lambda().length];
-        long gateSeed = tc.seed() ^ GATE_SEED_SALT;
+        long gateSeed = tc.batching().seed() ^ GATE_SEED_SALT;
         try (BufferedWriter metrics = TrainRun.openMetrics(out, start)) {
             progress.start("shear", (total - start) * tc.tokensPerStep(), "tok");
             for (long step = start; step < total; step++) {
@@ -144,15 +144,15 @@ public final class ShearRun {
                 progress.status(String.format(Locale.ROOT, "step %d/%d loss %.4f lagrangian %.4f", done, total, r.loss(), terms.total()));
                 progress.advance(r.tokens());
                 boolean last = done == total;
-                if (last || (tc.evalInterval() > 0 && done % tc.evalInterval() == 0)) {
+                if (last || (tc.evaluation().evalInterval() > 0 && done % tc.evaluation().evalInterval() == 0)) {
                     MaskSet deterministic = Finalisation.masks(gates, Finalisation.plan(gates));
-                    heldOut = Trainer.heldOutLoss(model, domains, tc.seqLen(), tc.evalWindows(), deterministic);
+                    heldOut = Trainer.heldOutLoss(model, domains, tc.batching().seqLen(), tc.evaluation().evalWindows(), deterministic);
                     weights = TrainRun.afterEvaluation(tc, heldOut, weights, reference, done, names, metrics);
                 }
-                if (last || (tc.checkpointInterval() > 0 && done % tc.checkpointInterval() == 0)) {
+                if (last || (tc.checkpointing().checkpointInterval() > 0 && done % tc.checkpointing().checkpointInterval() == 0)) {
                     metrics.flush();
                     Checkpoint.save(out, model, trainer.optimizer(), done, weights, gateState(gates, lagrangian, gateOptimizer, lambdaOptimizer),
-                            tc.keepCheckpoints());
+                            tc.checkpointing().keepCheckpoints());
                 }
             }
             progress.finish();
@@ -162,9 +162,9 @@ public final class ShearRun {
 
         PruningPlan plan = Finalisation.plan(gates);
         MaskSet deterministic = Finalisation.masks(gates, plan);
-        if (heldOut.length == 0) heldOut = Trainer.heldOutLoss(model, domains, tc.seqLen(), tc.evalWindows(), deterministic);
+        if (heldOut.length == 0) heldOut = Trainer.heldOutLoss(model, domains, tc.batching().seqLen(), tc.evaluation().evalWindows(), deterministic);
         Model pruned = Finalisation.finalise(model, gates, plan);
-        double[] prunedLoss = Trainer.heldOutLoss(pruned, domains, tc.seqLen(), tc.evalWindows(), MaskSet.NONE);
+        double[] prunedLoss = Trainer.heldOutLoss(pruned, domains, tc.batching().seqLen(), tc.evaluation().evalWindows(), MaskSet.NONE);
         HfModel.write(pruned, out, TrainRun.finalDtype(tc), HfModel.DEFAULT_SHARD_BYTES);
         TrainRun.copyTokenizer(tc, domains, out);
         PlanFiles.writePlan(plan, parent, out.resolve(PlanFiles.PLAN));

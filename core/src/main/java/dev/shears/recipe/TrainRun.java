@@ -63,8 +63,8 @@ public final class TrainRun {
         double[] reference = referenceLosses(config, domains);
         prepareOutput(config, out, resume);
 
-        double[] weights = normalised(config.data().stream().mapToDouble(TrainConfig.DataSource::weight).toArray());
-        Trainer trainer = new Trainer(model, teacher, new BatchSampler(domains, config.seed(), config.seqLen()), config);
+        double[] weights = normalised(config.batching().data().stream().mapToDouble(TrainConfig.DataSource::weight).toArray());
+        Trainer trainer = new Trainer(model, teacher, new BatchSampler(domains, config.batching().seed(), config.batching().seqLen()), config);
         long start = 0;
         Optional<Path> latest = resume ? Checkpoint.latest(out) : Optional.empty();
         if (latest.isPresent()) {
@@ -89,10 +89,10 @@ public final class TrainRun {
                     for (int d = 0; d < names.size(); d++) losses.put(names.get(d), reference[d]);
                     writeLine(metrics, ref);
                 }
-                if (config.evalInterval() > 0) logEvaluation(trainer.evaluate(domains, config.evalWindows()), weights, 0, names, metrics);
+                if (config.evaluation().evalInterval() > 0) logEvaluation(trainer.evaluate(domains, config.evaluation().evalWindows()), weights, 0, names, metrics);
             }
             progress.start("train", (total - start) * config.tokensPerStep(), "tok");
-            double flopsPerToken = Flops.trainingPerToken(model.config(), config.seqLen());
+            double flopsPerToken = Flops.trainingPerToken(model.config(), config.batching().seqLen());
             for (long step = start; step < total; step++) {
                 Trainer.StepResult r = trainer.step(step, weights);
                 long done = step + 1;
@@ -107,13 +107,13 @@ public final class TrainRun {
                 progress.status(String.format(Locale.ROOT, "step %d/%d loss %.4f lr %.2e", done, total, r.loss(), r.lr()));
                 progress.advance(r.tokens());
                 boolean last = done == total;
-                if (last || (config.evalInterval() > 0 && done % config.evalInterval() == 0)) {
-                    heldOut = trainer.evaluate(domains, config.evalWindows());
+                if (last || (config.evaluation().evalInterval() > 0 && done % config.evaluation().evalInterval() == 0)) {
+                    heldOut = trainer.evaluate(domains, config.evaluation().evalWindows());
                     weights = afterEvaluation(config, heldOut, weights, reference, done, names, metrics);
                 }
-                if (last || (config.checkpointInterval() > 0 && done % config.checkpointInterval() == 0)) {
+                if (last || (config.checkpointing().checkpointInterval() > 0 && done % config.checkpointing().checkpointInterval() == 0)) {
                     metrics.flush();
-                    Checkpoint.save(out, model, trainer.optimizer(), done, weights, null, config.keepCheckpoints());
+                    Checkpoint.save(out, model, trainer.optimizer(), done, weights, null, config.checkpointing().keepCheckpoints());
                 }
             }
             progress.finish();
@@ -127,10 +127,10 @@ public final class TrainRun {
     }
 
     static List<TokenDataset> openDomains(TrainConfig config) {
-        if (config.data().isEmpty()) throw new ShearsException("no training data: pass --data DIR (a folder made by 'shears data prepare')");
+        if (config.batching().data().isEmpty()) throw new ShearsException("no training data: pass --data DIR (a folder made by 'shears data prepare')");
         List<TokenDataset> domains = new ArrayList<>();
-        for (TrainConfig.DataSource source : config.data()) domains.add(TokenDataset.open(Path.of(source.path())));
-        if (config.data().stream().mapToDouble(TrainConfig.DataSource::weight).sum() <= 0) {
+        for (TrainConfig.DataSource source : config.batching().data()) domains.add(TokenDataset.open(source.path()));
+        if (config.batching().data().stream().mapToDouble(TrainConfig.DataSource::weight).sum() <= 0) {
             throw new ShearsException("the data weights sum to zero; give at least one domain a positive weight");
         }
         return domains;
@@ -142,7 +142,7 @@ public final class TrainRun {
         double[] reference = new double[domains.size()];
         if (!dbl.enabled()) return reference;
         double[] measured = dbl.referenceModel().isBlank() ? null
-                : Trainer.heldOutLoss(ModelLoader.open(Path.of(dbl.referenceModel())), domains, config.seqLen(), config.evalWindows(), dev.shears.model.MaskSet.NONE);
+                : Trainer.heldOutLoss(ModelLoader.open(Path.of(dbl.referenceModel())), domains, config.batching().seqLen(), config.evaluation().evalWindows(), dev.shears.model.MaskSet.NONE);
         List<String> missing = new ArrayList<>();
         for (int d = 0; d < domains.size(); d++) {
             Double r = dbl.referenceLosses().get(domains.get(d).name());
@@ -164,22 +164,21 @@ public final class TrainRun {
     }
 
     private static Model createModel(TrainConfig config) {
-        boolean fromScratch = !config.init().isBlank();
-        boolean fromModel = !config.model().isBlank();
-        if (fromScratch == fromModel) {
+        Optional<Path> init = config.source().init(), model = config.source().model();
+        if (init.isPresent() == model.isPresent()) {
             throw new ShearsException("give exactly one of --init CONFIG.json (train from scratch) or --model PATH (continue training)");
         }
-        ModelConfig shape = fromModel ? ModelLoader.config(Path.of(config.model())) : HfConfig.read(Path.of(config.init()));
-        MemoryPlan.training("training", shape, config.batchSize(), config.seqLen()).check();
-        if (fromModel) return ModelLoader.load(Path.of(config.model()));
-        return ModelInit.initialize(shape, new InitConfig(config.initStd(), true, config.seed()));
+        ModelConfig shape = model.isPresent() ? ModelLoader.config(model.get()) : HfConfig.read(init.get());
+        MemoryPlan.training("training", shape, config.batching().batchSize(), config.batching().seqLen()).check();
+        if (model.isPresent()) return ModelLoader.load(model.get());
+        return ModelInit.initialize(shape, new InitConfig(config.source().initStd(), true, config.batching().seed()));
     }
 
     /** The dtype the final model is written in: the configured one, else the starting model's file dtype (f32 from scratch). */
     static DType finalDtype(TrainConfig config) {
-        if (!config.dtype().isBlank()) return DType.parse(config.dtype()).orElseThrow();
-        if (config.model().isBlank()) return DType.F32;
-        try (Model source = ModelLoader.open(Path.of(config.model()))) {
+        if (!config.source().dtype().isBlank()) return DType.parse(config.source().dtype()).orElseThrow();
+        if (config.source().model().isEmpty()) return DType.F32;
+        try (Model source = ModelLoader.open(config.source().model().get())) {
             return DType.of(source.weights().encoding());
         }
     }
@@ -187,7 +186,7 @@ public final class TrainRun {
     /** The distillation teacher, checked against the student before any work; null without distillation. */
     private static Model loadTeacher(TrainConfig config, Model student) {
         if (!config.distill().enabled()) return null;
-        Path path = Path.of(config.distill().teacher());
+        Path path = config.distill().teacher().orElseThrow();
         Model teacher = ModelLoader.open(path); // forward only: its weights stay mapped in their dtype
         if (teacher.config().vocabSize() != student.config().vocabSize()) {
             throw new ShearsException(path + ": the teacher has " + teacher.config().vocabSize() + " vocabulary entries, the student "
@@ -297,12 +296,7 @@ public final class TrainRun {
 
     /** Puts the tokenizer beside the trained weights so the output folder loads on its own. */
     static void copyTokenizer(TrainConfig config, List<TokenDataset> domains, Path out) {
-        Optional<Path> source = Optional.empty();
-        if (!config.tokenizer().isBlank()) {
-            source = Optional.of(Path.of(config.tokenizer()));
-        } else if (!config.model().isBlank()) {
-            source = TokenizerFiles.find(Path.of(config.model()));
-        }
+        Optional<Path> source = config.source().tokenizer().or(() -> config.source().model().flatMap(TokenizerFiles::find));
         if (source.isEmpty()) {
             Path fromData = Path.of(domains.getFirst().tokenizer());
             if (Files.isRegularFile(fromData)) source = Optional.of(fromData);

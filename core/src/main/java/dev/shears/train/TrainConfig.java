@@ -1,151 +1,247 @@
 package dev.shears.train;
 
 import dev.shears.ShearsException;
+import dev.shears.config.Flat;
+
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
 
 /**
- * Everything a training run needs, with defaults; loaded from a YAML/JSON file plus {@code --set}
- * overrides, and written to the output folder (resolved) before work starts.
+ * Everything a training run needs, in small groups with one home for each default ({@link #DEFAULT});
+ * loaded from a YAML/JSON file plus {@code --set} overrides, whose keys are the groups' components
+ * (the groups are {@link Flat}: {@code lr: 1e-3}, not {@code schedule: {lr: 1e-3}}), and written to the
+ * output folder (resolved) before work starts. Invalid values throw {@link ShearsException}.
  *
- * @param init               a Hugging Face style config.json to train from scratch ("" when starting from a model)
- * @param model              a model to continue training ("" when training from scratch)
- * @param tokenizer          tokenizer file or folder ("" to use the model's or the data's)
- * @param data               prepared token folders with their sampling weights
- * @param batchSize          sequences per micro-batch
- * @param seqLen             tokens per sequence
- * @param gradAccumulation   micro-batches per optimizer step
- * @param steps              optimizer steps (ignored when {@code tokens} is set)
- * @param tokens             token budget; steps = tokens / (batchSize · seqLen · gradAccumulation) when positive
- * @param lr                 peak learning rate
- * @param minLr              final learning rate
- * @param warmupSteps        linear warm-up steps
- * @param decay              COSINE, LINEAR or CONSTANT after warm-up
- * @param beta1              AdamW β1
- * @param beta2              AdamW β2
- * @param epsilon            AdamW ε
- * @param weightDecay        decoupled weight decay on matrices
- * @param gradClip           global gradient-norm clip (0 for none)
- * @param initStd            std of from-scratch matrices
- * @param seed               seeds initialisation and batch order
- * @param evalInterval       steps between held-out evaluations (0 for none until the end)
- * @param evalWindows        held-out windows per domain per evaluation
- * @param checkpointInterval steps between checkpoints (0 for none until the end)
- * @param keepCheckpoints    how many recent checkpoints to keep
+ * @param source              where the model comes from and what it becomes
+ * @param batching            the data and how it is batched
+ * @param schedule            how long and at which learning rate
+ * @param optimiser           AdamW's settings and the gradient clip
+ * @param evaluation          held-out evaluation during the run
+ * @param checkpointing       checkpoints during the run
  * @param dynamicBatchLoading domain weights re-weighted toward lagging domains at every evaluation
- * @param distill            training against a teacher's logits (off when its teacher is "")
- * @param dtype              the final model's dtype: f32, f16 or bf16 ("" for the starting model's, f32 from scratch);
- *                           checkpoints always keep fp32 master weights
+ * @param distill             training against a teacher's logits (off when it has no teacher)
  */
 public record TrainConfig(
-        String init,
-        String model,
-        String tokenizer,
-        List<DataSource> data,
-        int batchSize,
-        int seqLen,
-        int gradAccumulation,
-        long steps,
-        long tokens,
-        double lr,
-        double minLr,
-        long warmupSteps,
-        LearningRateSchedule.Decay decay,
-        double beta1,
-        double beta2,
-        double epsilon,
-        double weightDecay,
-        double gradClip,
-        double initStd,
-        long seed,
-        int evalInterval,
-        int evalWindows,
-        int checkpointInterval,
-        int keepCheckpoints,
+        @Flat Source source,
+        @Flat Batching batching,
+        @Flat Schedule schedule,
+        @Flat Optimiser optimiser,
+        @Flat Evaluation evaluation,
+        @Flat Checkpointing checkpointing,
         DynamicBatchLoading dynamicBatchLoading,
-        Distill distill,
-        String dtype) {
+        Distill distill) {
+
+    /**
+     * Where the model comes from and what it becomes.
+     *
+     * @param init      a Hugging Face style config.json to train from scratch
+     * @param model     a model to continue training (exactly one of init and model)
+     * @param tokenizer tokenizer file or folder (absent: the model's or the data's)
+     * @param initStd   std of from-scratch matrices
+     * @param dtype     the final model's dtype: f32, f16 or bf16 ("" for the starting model's, f32 from scratch);
+     *                  checkpoints always keep fp32 master weights
+     */
+    public record Source(Optional<Path> init, Optional<Path> model, Optional<Path> tokenizer, double initStd, String dtype) {
+        public Source {
+            init = init == null ? Optional.empty() : init;
+            model = model == null ? Optional.empty() : model;
+            tokenizer = tokenizer == null ? Optional.empty() : tokenizer;
+            dtype = dtype == null ? "" : dtype;
+            if (!dtype.isBlank() && !List.of("f32", "f16", "bf16", "float32", "float16", "bfloat16").contains(dtype.toLowerCase(Locale.ROOT))) {
+                throw new ShearsException("dtype must be f32, f16 or bf16, got '" + dtype + "'");
+            }
+        }
+
+        /** The same settings starting from {@code newInit} or {@code newModel}, with {@code newTokenizer}. */
+        public Source from(Optional<Path> newInit, Optional<Path> newModel, Optional<Path> newTokenizer) {
+            return new Source(newInit, newModel, newTokenizer, initStd, dtype);
+        }
+    }
+
+    /**
+     * The data and how it is batched.
+     *
+     * @param data             prepared token folders with their sampling weights
+     * @param batchSize        sequences per micro-batch
+     * @param seqLen           tokens per sequence
+     * @param gradAccumulation micro-batches per optimizer step
+     * @param seed             seeds initialisation and batch order
+     */
+    public record Batching(List<DataSource> data, int batchSize, int seqLen, int gradAccumulation, long seed) {
+        public Batching {
+            data = data == null ? List.of() : List.copyOf(data);
+            if (batchSize < 1) throw new ShearsException("batchSize must be ≥ 1, got " + batchSize);
+            if (seqLen < 2) throw new ShearsException("seqLen must be ≥ 2, got " + seqLen);
+            if (gradAccumulation < 1) throw new ShearsException("gradAccumulation must be ≥ 1, got " + gradAccumulation);
+        }
+
+        /** The same batching over other data. */
+        public Batching withData(List<DataSource> newData) {
+            return new Batching(newData, batchSize, seqLen, gradAccumulation, seed);
+        }
+
+        /** Tokens per optimizer step. */
+        public long tokensPerStep() {
+            return (long) batchSize * seqLen * gradAccumulation;
+        }
+    }
+
+    /**
+     * How long and at which learning rate.
+     *
+     * @param steps       optimizer steps (ignored when {@code tokens} is set)
+     * @param tokens      token budget; steps = tokens / tokens per step when positive
+     * @param lr          peak learning rate
+     * @param minLr       final learning rate
+     * @param warmupSteps linear warm-up steps
+     * @param decay       COSINE, LINEAR or CONSTANT after warm-up
+     */
+    public record Schedule(long steps, long tokens, double lr, double minLr, long warmupSteps, LearningRateSchedule.Decay decay) {
+        public Schedule {
+            if (steps < 1 && tokens < 1) throw new ShearsException("steps or tokens must be positive");
+            if (!(lr > 0)) throw new ShearsException("lr must be positive, got " + lr);
+            if (!(minLr >= 0)) throw new ShearsException("minLr must be ≥ 0, got " + minLr);
+        }
+    }
+
+    /**
+     * AdamW's settings and the gradient clip.
+     *
+     * @param beta1       β1
+     * @param beta2       β2
+     * @param epsilon     ε
+     * @param weightDecay decoupled weight decay on matrices
+     * @param gradClip    global gradient-norm clip (0 for none)
+     */
+    public record Optimiser(double beta1, double beta2, double epsilon, double weightDecay, double gradClip) {
+        public AdamWConfig adamW() {
+            return new AdamWConfig(beta1, beta2, epsilon, weightDecay);
+        }
+    }
+
+    /**
+     * Held-out evaluation during the run.
+     *
+     * @param evalInterval steps between held-out evaluations (0 for none until the end)
+     * @param evalWindows  held-out windows per domain per evaluation
+     */
+    public record Evaluation(int evalInterval, int evalWindows) {
+        public Evaluation {
+            if (evalWindows < 1) throw new ShearsException("evalWindows must be ≥ 1, got " + evalWindows);
+        }
+    }
+
+    /**
+     * Checkpoints during the run.
+     *
+     * @param checkpointInterval steps between checkpoints (0 for none until the end)
+     * @param keepCheckpoints    how many recent checkpoints to keep
+     */
+    public record Checkpointing(int checkpointInterval, int keepCheckpoints) {
+        public Checkpointing {
+            if (keepCheckpoints < 1) throw new ShearsException("keepCheckpoints must be ≥ 1, got " + keepCheckpoints);
+        }
+    }
 
     /**
      * Distillation from a teacher run in the same process (forward only): the loss is
      * {@code (1 − alpha)·CE + alpha·T²·KL(teacher ‖ student)} at temperature T.
      *
-     * @param teacher     the teacher model ("" for none); it must share the student's vocabulary
+     * @param teacher     the teacher model (absent: no distillation); it must share the student's vocabulary
      * @param temperature T
      * @param alpha       weight of the distillation term (1: pure distillation)
      */
-    public record Distill(String teacher, double temperature, double alpha) {
-        public static final Distill OFF = new Distill("", 2.0, 0.5);
+    public record Distill(Optional<Path> teacher, double temperature, double alpha) {
+        public static final Distill OFF = new Distill(Optional.empty(), 2.0, 0.5);
 
         public Distill {
-            teacher = teacher == null ? "" : teacher;
+            teacher = teacher == null ? Optional.empty() : teacher;
             if (!(temperature > 0)) throw new ShearsException("distill.temperature must be positive, got " + temperature);
             if (!(alpha >= 0 && alpha <= 1)) throw new ShearsException("distill.alpha must be in [0, 1], got " + alpha);
         }
 
         public boolean enabled() {
-            return !teacher.isBlank();
+            return teacher.isPresent();
+        }
+
+        /** The same settings with another teacher. */
+        public Distill withTeacher(Optional<Path> newTeacher) {
+            return new Distill(newTeacher, temperature, alpha);
         }
     }
 
     /** One prepared token folder and its sampling weight. */
-    public record DataSource(String path, double weight) {
+    public record DataSource(Path path, double weight) {
         public DataSource {
-            if (path == null || path.isBlank()) throw new ShearsException("data path is empty");
+            if (path == null || path.toString().isBlank()) throw new ShearsException("data path is empty");
             if (!(weight >= 0)) throw new ShearsException("data weight must be ≥ 0, got " + weight);
         }
     }
 
-    public static final TrainConfig DEFAULT = new TrainConfig("", "", "", List.of(), 8, 256, 1, 1000, 0,
-            1e-3, 1e-4, 100, LearningRateSchedule.Decay.COSINE, 0.9, 0.95, 1e-8, 0.1, 1.0, 0.02, 1337,
-            100, 16, 500, 2, DynamicBatchLoading.OFF, Distill.OFF, "");
+    public static final TrainConfig DEFAULT = new TrainConfig(
+            new Source(Optional.empty(), Optional.empty(), Optional.empty(), 0.02, ""),
+            new Batching(List.of(), 8, 256, 1, 1337),
+            new Schedule(1000, 0, 1e-3, 1e-4, 100, LearningRateSchedule.Decay.COSINE),
+            new Optimiser(0.9, 0.95, 1e-8, 0.1, 1.0),
+            new Evaluation(100, 16),
+            new Checkpointing(500, 2),
+            DynamicBatchLoading.OFF, Distill.OFF);
 
     public TrainConfig {
-        data = data == null ? List.of() : List.copyOf(data);
+        if (source == null || batching == null || schedule == null || optimiser == null || evaluation == null || checkpointing == null) {
+            throw new ShearsException("a training configuration needs every group of settings");
+        }
         if (dynamicBatchLoading == null) dynamicBatchLoading = DynamicBatchLoading.OFF;
         if (distill == null) distill = Distill.OFF;
-        if (dtype == null) dtype = "";
-        if (!dtype.isBlank() && !java.util.List.of("f32", "f16", "bf16", "float32", "float16", "bfloat16").contains(dtype.toLowerCase(java.util.Locale.ROOT))) {
-            throw new ShearsException("dtype must be f32, f16 or bf16, got '" + dtype + "'");
-        }
-        if (batchSize < 1) throw new ShearsException("batchSize must be ≥ 1, got " + batchSize);
-        if (seqLen < 2) throw new ShearsException("seqLen must be ≥ 2, got " + seqLen);
-        if (gradAccumulation < 1) throw new ShearsException("gradAccumulation must be ≥ 1, got " + gradAccumulation);
-        if (steps < 1 && tokens < 1) throw new ShearsException("steps or tokens must be positive");
-        if (!(lr > 0)) throw new ShearsException("lr must be positive, got " + lr);
-        if (!(minLr >= 0)) throw new ShearsException("minLr must be ≥ 0, got " + minLr);
-        if (evalWindows < 1) throw new ShearsException("evalWindows must be ≥ 1, got " + evalWindows);
-        if (keepCheckpoints < 1) throw new ShearsException("keepCheckpoints must be ≥ 1, got " + keepCheckpoints);
     }
 
-    /** The same settings with other inputs: where the model comes from, its tokenizer and the data. */
-    public TrainConfig withInputs(String newInit, String newModel, String newTokenizer, List<DataSource> newData) {
-        return new TrainConfig(newInit, newModel, newTokenizer, newData, batchSize, seqLen, gradAccumulation, steps, tokens, lr, minLr, warmupSteps,
-                decay, beta1, beta2, epsilon, weightDecay, gradClip, initStd, seed, evalInterval, evalWindows, checkpointInterval, keepCheckpoints,
-                dynamicBatchLoading, distill, dtype);
+    public TrainConfig with(Source newSource) {
+        return new TrainConfig(newSource, batching, schedule, optimiser, evaluation, checkpointing, dynamicBatchLoading, distill);
     }
 
-    /** The same settings with other dynamic batch loading and distillation. */
-    public TrainConfig withGuidance(DynamicBatchLoading newDynamicBatchLoading, Distill newDistill) {
-        return new TrainConfig(init, model, tokenizer, data, batchSize, seqLen, gradAccumulation, steps, tokens, lr, minLr, warmupSteps,
-                decay, beta1, beta2, epsilon, weightDecay, gradClip, initStd, seed, evalInterval, evalWindows, checkpointInterval, keepCheckpoints,
-                newDynamicBatchLoading, newDistill, dtype);
+    public TrainConfig with(Batching newBatching) {
+        return new TrainConfig(source, newBatching, schedule, optimiser, evaluation, checkpointing, dynamicBatchLoading, distill);
+    }
+
+    public TrainConfig with(Schedule newSchedule) {
+        return new TrainConfig(source, batching, newSchedule, optimiser, evaluation, checkpointing, dynamicBatchLoading, distill);
+    }
+
+    public TrainConfig with(Optimiser newOptimiser) {
+        return new TrainConfig(source, batching, schedule, newOptimiser, evaluation, checkpointing, dynamicBatchLoading, distill);
+    }
+
+    public TrainConfig with(Evaluation newEvaluation) {
+        return new TrainConfig(source, batching, schedule, optimiser, newEvaluation, checkpointing, dynamicBatchLoading, distill);
+    }
+
+    public TrainConfig with(Checkpointing newCheckpointing) {
+        return new TrainConfig(source, batching, schedule, optimiser, evaluation, newCheckpointing, dynamicBatchLoading, distill);
+    }
+
+    public TrainConfig with(DynamicBatchLoading newDynamicBatchLoading) {
+        return new TrainConfig(source, batching, schedule, optimiser, evaluation, checkpointing, newDynamicBatchLoading, distill);
+    }
+
+    public TrainConfig with(Distill newDistill) {
+        return new TrainConfig(source, batching, schedule, optimiser, evaluation, checkpointing, dynamicBatchLoading, newDistill);
     }
 
     /** Tokens per optimizer step. */
     public long tokensPerStep() {
-        return (long) batchSize * seqLen * gradAccumulation;
+        return batching.tokensPerStep();
     }
 
     /** Optimizer steps of the run. */
     public long totalSteps() {
-        return tokens > 0 ? Math.max(1, tokens / tokensPerStep()) : steps;
+        return schedule.tokens() > 0 ? Math.max(1, schedule.tokens() / tokensPerStep()) : schedule.steps();
     }
 
-    public LearningRateSchedule schedule() {
-        return new LearningRateSchedule(lr, Math.min(minLr, lr), Math.min(warmupSteps, totalSteps()), totalSteps(), decay);
-    }
-
-    public AdamWConfig optimizer() {
-        return new AdamWConfig(beta1, beta2, epsilon, weightDecay);
+    /** The learning rate at every step of this run. */
+    public LearningRateSchedule learningRate() {
+        return new LearningRateSchedule(schedule.lr(), Math.min(schedule.minLr(), schedule.lr()), Math.min(schedule.warmupSteps(), totalSteps()),
+                totalSteps(), schedule.decay());
     }
 }

@@ -45,14 +45,14 @@ public final class Trainer {
         this.model = model;
         this.sampler = sampler;
         this.config = config;
-        this.schedule = config.schedule();
-        this.optimizer = new AdamW(model.config(), config.optimizer());
-        this.activations = Activations.forTraining(model.config(), config.batchSize(), config.seqLen());
+        this.schedule = config.learningRate();
+        this.optimizer = new AdamW(model.config(), config.optimiser().adamW());
+        this.activations = Activations.forTraining(model.config(), config.batching().batchSize(), config.batching().seqLen());
         this.grads = ModelWeights.zeros(model.config());
-        this.tokens = new int[config.batchSize() * config.seqLen()];
+        this.tokens = new int[config.batching().batchSize() * config.batching().seqLen()];
         this.targets = new int[tokens.length];
         this.teacher = teacher;
-        this.teacherActivations = teacher == null ? null : Activations.forInference(teacher.config(), config.batchSize(), config.seqLen());
+        this.teacherActivations = teacher == null ? null : Activations.forInference(teacher.config(), config.batching().batchSize(), config.batching().seqLen());
     }
 
     public Model model() {
@@ -78,26 +78,26 @@ public final class Trainer {
         // gradients are zero here: allocated so, and cleared by the previous update
         int rows = tokens.length;
         double loss = 0;
-        float scale = 1f / config.gradAccumulation();
-        for (int micro = 0; micro < config.gradAccumulation(); micro++) {
-            sampler.sample(step, micro, domainWeights, config.batchSize(), config.seqLen(), tokens, targets);
-            float[] logits = Transformer.forward(model, tokens, config.batchSize(), config.seqLen(), activations, masks);
+        float scale = 1f / config.batching().gradAccumulation();
+        for (int micro = 0; micro < config.batching().gradAccumulation(); micro++) {
+            sampler.sample(step, micro, domainWeights, config.batching().batchSize(), config.batching().seqLen(), tokens, targets);
+            float[] logits = Transformer.forward(model, tokens, config.batching().batchSize(), config.batching().seqLen(), activations, masks);
             int vocab = model.config().vocabSize();
             float[] dLogits = activations.gradients().logits;
             if (teacher == null) {
-                loss += CrossEntropy.forwardBackward(logits, targets, rows, vocab, dLogits, scale) / config.gradAccumulation();
+                loss += CrossEntropy.forwardBackward(logits, targets, rows, vocab, dLogits, scale) / config.batching().gradAccumulation();
             } else {
                 double alpha = config.distill().alpha();
-                float[] teacherLogits = Transformer.forward(teacher, tokens, config.batchSize(), config.seqLen(), teacherActivations, MaskSet.NONE);
+                float[] teacherLogits = Transformer.forward(teacher, tokens, config.batching().batchSize(), config.batching().seqLen(), teacherActivations, MaskSet.NONE);
                 loss += ((1 - alpha) * CrossEntropy.forwardBackward(logits, targets, rows, vocab, dLogits, (float) (scale * (1 - alpha)))
                         + alpha * Distillation.forwardBackward(logits, teacherLogits, targets, rows, vocab, dLogits, (float) (scale * alpha),
-                        config.distill().temperature())) / config.gradAccumulation();
+                        config.distill().temperature())) / config.batching().gradAccumulation();
             }
             Transformer.backward(model, tokens, activations, masks, grads, dMasks);
         }
         double norm = GradientClipping.globalNorm(grads);
         double lr = schedule.at(step);
-        optimizer.update(model.weights(), grads, lr, GradientClipping.scale(norm, config.gradClip()), true);
+        optimizer.update(model.weights(), grads, lr, GradientClipping.scale(norm, config.optimiser().gradClip()), true);
         return new StepResult(step, loss, lr, norm, config.tokensPerStep(), (System.nanoTime() - start) / 1e9);
     }
 
@@ -107,7 +107,7 @@ public final class Trainer {
      * @return [domains]; NaN for a domain without held-out tokens
      */
     public double[] evaluate(List<TokenDataset> domains, int maxWindows) {
-        return heldOutLoss(model, domains, config.seqLen(), maxWindows, MaskSet.NONE);
+        return heldOutLoss(model, domains, config.batching().seqLen(), maxWindows, MaskSet.NONE);
     }
 
     /** Held-out loss of any model on prepared domains, with inference buffers. */

@@ -60,8 +60,10 @@ class ShearRunTest {
     }
 
     static ShearConfig config(long steps, String target) {
-        TrainConfig t = new TrainConfig("", parent.toString(), "", List.of(new TrainConfig.DataSource(data.toString(), 1)), 4, 32, 1, steps, 0,
-                1e-3, 1e-3, 0, LearningRateSchedule.Decay.CONSTANT, 0.9, 0.95, 1e-8, 0.0, 1.0, 0.02, 11, 10, 4, 4, 2, null, null, null);
+        TrainConfig t = new TrainConfig(new TrainConfig.Source(Optional.empty(), Optional.of(parent), Optional.empty(), 0.02, ""),
+                new TrainConfig.Batching(List.of(new TrainConfig.DataSource(data, 1)), 4, 32, 1, 11),
+                new TrainConfig.Schedule(steps, 0, 1e-3, 1e-3, 0, LearningRateSchedule.Decay.CONSTANT), new TrainConfig.Optimiser(0.9, 0.95, 1e-8, 0.0, 1.0),
+                new TrainConfig.Evaluation(10, 4), new TrainConfig.Checkpointing(4, 2), null, null);
         return new ShearConfig(t, target, "", 1.0, 1.0, 0.2);
     }
 
@@ -134,8 +136,10 @@ class ShearRunTest {
         Path text = SharedData.require("eval/tinystories/tinystories_val_head.txt");
         Path prepared = tmp.resolve("tinystories");
         DataPreparer.prepare(TokenizerLoader.load(tok), tok.toString(), List.of(text), prepared, PrepareOptions.DEFAULT, Progress.SILENT);
-        TrainConfig t = new TrainConfig("", model.toString(), tok.toString(), List.of(new TrainConfig.DataSource(prepared.toString(), 1)), 4, 64, 1, 12, 0,
-                1e-4, 1e-4, 0, LearningRateSchedule.Decay.CONSTANT, 0.9, 0.95, 1e-8, 0.0, 1.0, 0.02, 5, 6, 4, 0, 1, null, null, null);
+        TrainConfig t = new TrainConfig(new TrainConfig.Source(Optional.empty(), Optional.of(model), Optional.of(tok), 0.02, ""),
+                new TrainConfig.Batching(List.of(new TrainConfig.DataSource(prepared, 1)), 4, 64, 1, 5),
+                new TrainConfig.Schedule(12, 0, 1e-4, 1e-4, 0, LearningRateSchedule.Decay.CONSTANT), new TrainConfig.Optimiser(0.9, 0.95, 1e-8, 0.0, 1.0),
+                new TrainConfig.Evaluation(6, 4), new TrainConfig.Checkpointing(0, 1), null, null);
         Path run = tmp.resolve("run");
         ShearRun.Result r = ShearRun.run(new ShearConfig(t, "layers=4,ffn=86", "", 1.0, 1.0, 0.2), run, false, Progress.SILENT);
         Model loaded = ModelLoader.load(run);

@@ -15,6 +15,7 @@ import dev.shears.tokenizer.BpeTrainer;
 import dev.shears.tokenizer.Tokenizer;
 import dev.shears.tokenizer.TokenizerLoader;
 import dev.shears.train.Checkpoint;
+import dev.shears.train.LearningRateSchedule;
 import dev.shears.train.TrainConfig;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -25,6 +26,7 @@ import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -55,8 +57,10 @@ class TrainRunTest {
     }
 
     static TrainConfig config(long steps) {
-        return new TrainConfig(initConfig.toString(), "", "", List.of(new TrainConfig.DataSource(data.toString(), 1)), 4, 32, 2, steps, 0,
-                3e-3, 3e-4, 3, dev.shears.train.LearningRateSchedule.Decay.COSINE, 0.9, 0.95, 1e-8, 0.1, 1.0, 0.02, 11, 4, 4, 3, 2, null, null, null);
+        return new TrainConfig(new TrainConfig.Source(Optional.of(initConfig), Optional.empty(), Optional.empty(), 0.02, ""),
+                new TrainConfig.Batching(List.of(new TrainConfig.DataSource(data, 1)), 4, 32, 2, 11),
+                new TrainConfig.Schedule(steps, 0, 3e-3, 3e-4, 3, LearningRateSchedule.Decay.COSINE), new TrainConfig.Optimiser(0.9, 0.95, 1e-8, 0.1, 1.0),
+                new TrainConfig.Evaluation(4, 4), new TrainConfig.Checkpointing(3, 2), null, null);
     }
 
     @Test
@@ -87,8 +91,9 @@ class TrainRunTest {
         Path first = tmp.resolve("first");
         TrainRun.run(config(2), first, false, Progress.SILENT);
         Path bf16 = tmp.resolve("bf16");
-        TrainRun.run(new TrainConfig(initConfig.toString(), "", "", config(2).data(), 4, 32, 2, 2, 0, 3e-3, 3e-4, 3,
-                dev.shears.train.LearningRateSchedule.Decay.COSINE, 0.9, 0.95, 1e-8, 0.1, 1.0, 0.02, 11, 4, 4, 3, 2, null, null, "bf16"), bf16, false, Progress.SILENT);
+        TrainConfig two = config(2);
+        TrainRun.run(two.with(new TrainConfig.Source(Optional.of(initConfig), Optional.empty(), Optional.empty(), 0.02, "bf16")), bf16, false,
+                Progress.SILENT);
         assertTrue(Files.readString(first.resolve("config.json")).contains("\"float32\""), "from scratch: fp32");
         assertTrue(Files.readString(bf16.resolve("config.json")).contains("\"bfloat16\""), "--dtype bf16");
         Path checkpoint = Checkpoint.latest(bf16).orElseThrow();
@@ -97,7 +102,7 @@ class TrainRunTest {
         }
         // continuing a bf16 model writes bf16 again without being told
         Path more = tmp.resolve("more");
-        TrainRun.run(config(2).withInputs("", bf16.toString(), "", config(2).data()), more, false, Progress.SILENT);
+        TrainRun.run(two.with(two.source().from(Optional.empty(), Optional.of(bf16), Optional.empty())), more, false, Progress.SILENT);
         assertTrue(Files.readString(more.resolve("config.json")).contains("\"bfloat16\""), "the starting model's dtype");
     }
 
@@ -133,8 +138,10 @@ class TrainRunTest {
         ModelConfig shape = ModelConfig.uniform(Architecture.LLAMA, 48, 2, 4, 2, 12, 128, 512, 64, 1e-5f, 10000, true, false);
         Path init = tmp.resolve("init.json");
         HfConfig.write(shape, init, "float32");
-        TrainConfig c = new TrainConfig(init.toString(), "", tok.toString(), List.of(new TrainConfig.DataSource(prepared.toString(), 1)), 8, 64, 1, 60, 0,
-                1e-2, 1e-3, 5, dev.shears.train.LearningRateSchedule.Decay.COSINE, 0.9, 0.95, 1e-8, 0.1, 1.0, 0.02, 5, 30, 8, 0, 1, null, null, null);
+        TrainConfig c = new TrainConfig(new TrainConfig.Source(Optional.of(init), Optional.empty(), Optional.of(tok), 0.02, ""),
+                new TrainConfig.Batching(List.of(new TrainConfig.DataSource(prepared, 1)), 8, 64, 1, 5),
+                new TrainConfig.Schedule(60, 0, 1e-2, 1e-3, 5, LearningRateSchedule.Decay.COSINE), new TrainConfig.Optimiser(0.9, 0.95, 1e-8, 0.1, 1.0),
+                new TrainConfig.Evaluation(30, 8), new TrainConfig.Checkpointing(0, 1), null, null);
         TrainRun.Result r = TrainRun.run(c, tmp.resolve("run"), false, Progress.SILENT);
         List<Double> evals = new java.util.ArrayList<>();
         try {
@@ -161,10 +168,9 @@ class TrainRunTest {
         DataPreparer.prepare(tokenizer, shared.resolve("tokenizer.bin").toString(), List.of(corpus), other, PrepareOptions.DEFAULT, Progress.SILENT);
         TrainConfig base = config(12);
         // "stories" is asked to reach a loss of 0 (it lags), "other" is already below its reference of 20
-        TrainConfig c = new TrainConfig(base.init(), "", "", List.of(new TrainConfig.DataSource(data.toString(), 1), new TrainConfig.DataSource(other.toString(), 1)),
-                base.batchSize(), base.seqLen(), base.gradAccumulation(), 12, 0, base.lr(), base.minLr(), base.warmupSteps(), base.decay(), base.beta1(),
-                base.beta2(), base.epsilon(), base.weightDecay(), base.gradClip(), base.initStd(), base.seed(), 4, 2, 6, 2,
-                new dev.shears.train.DynamicBatchLoading(true, Map.of("stories", 0.0, "other", 20.0), 1e-4, false, ""), null, null);
+        TrainConfig c = base.with(base.batching().withData(List.of(new TrainConfig.DataSource(data, 1), new TrainConfig.DataSource(other, 1))))
+                .with(new TrainConfig.Evaluation(4, 2)).with(new TrainConfig.Checkpointing(6, 2))
+                .with(new dev.shears.train.DynamicBatchLoading(true, Map.of("stories", 0.0, "other", 20.0), 1e-4, false, ""));
         Path run = tmp.resolve("run");
         TrainRun.run(c, run, false, Progress.SILENT);
         List<Double> storiesWeight = Files.readAllLines(run.resolve(TrainRun.METRICS)).stream().map(TrainRunTest::parse)
@@ -182,9 +188,8 @@ class TrainRunTest {
         Model a = HfModel.read(run), b = HfModel.read(crashed);
         a.weights().forEach((role, layer, values) -> assertArrayEquals(values, b.weights().get(role, layer)));
 
-        ShearsException missing = assertThrows(ShearsException.class, () -> TrainRun.run(new TrainConfig(c.init(), "", "", c.data(), 4, 32, 1, 2, 0,
-                1e-3, 1e-4, 1, c.decay(), 0.9, 0.95, 1e-8, 0.1, 1, 0.02, 1, 1, 1, 1, 1,
-                new dev.shears.train.DynamicBatchLoading(true, Map.of("stories", 1.0), 1e-4, false, ""), null, null), tmp.resolve("x"), false, Progress.SILENT));
+        ShearsException missing = assertThrows(ShearsException.class, () -> TrainRun.run(c.with(new TrainConfig.Schedule(2, 0, 1e-3, 1e-4, 1, c.schedule().decay()))
+                .with(new dev.shears.train.DynamicBatchLoading(true, Map.of("stories", 1.0), 1e-4, false, "")), tmp.resolve("x"), false, Progress.SILENT));
         assertTrue(missing.getMessage().contains("other"), missing.getMessage());
     }
 
@@ -193,7 +198,7 @@ class TrainRunTest {
         Path teacher = tmp.resolve("teacher");
         TrainRun.run(config(30), teacher, false, Progress.SILENT);
         TrainConfig plain = config(20);
-        TrainConfig distilled = plain.withGuidance(null, new TrainConfig.Distill(teacher.toString(), 1.0, 1.0));
+        TrainConfig distilled = plain.with(new TrainConfig.Distill(Optional.of(teacher), 1.0, 1.0));
         Model t = HfModel.read(teacher);
         Model withTeacher = TrainRun.run(distilled, tmp.resolve("d"), false, Progress.SILENT).model();
         Model without = TrainRun.run(plain, tmp.resolve("p"), false, Progress.SILENT).model();

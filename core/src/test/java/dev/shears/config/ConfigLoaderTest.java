@@ -1,0 +1,80 @@
+package dev.shears.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.shears.ShearsException;
+import dev.shears.recipe.ShearConfig;
+import dev.shears.train.TrainConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Small grouped records in code, flat keys in files: the two agree both ways. */
+class ConfigLoaderTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Test
+    void flatGroupsAreWrittenAsKeysOfTheirEnclosingObject() throws Exception {
+        JsonNode tree = JSON.readTree(ConfigLoader.toJson(TrainConfig.DEFAULT));
+        List<String> keys = new ArrayList<>();
+        tree.fieldNames().forEachRemaining(keys::add);
+        assertEquals(ConfigLoader.keys(TrainConfig.class), keys, "every key at the top, in declaration order");
+        for (String group : List.of("source", "batching", "schedule", "optimiser", "evaluation", "checkpointing")) {
+            assertFalse(tree.has(group), group + " is not a key");
+        }
+        assertEquals(1e-3, tree.path("lr").asDouble());
+        assertTrue(tree.path("dynamicBatchLoading").isObject(), "a section that is not flat stays a section");
+        JsonNode shear = JSON.readTree(ConfigLoader.toJson(ShearConfig.DEFAULT));
+        assertEquals(1e-4, shear.path("train").path("lr").asDouble(), "flat groups inside a nested record");
+    }
+
+    @Test
+    void aFileAndOverridesAreReadBackIntoTheGroups(@TempDir Path tmp) throws Exception {
+        Path file = tmp.resolve("train.yaml");
+        Files.writeString(file, "lr: 3.0e-4\nbatchSize: 2\ndata: [{path: data/ts, weight: 2}]\nmodel: some/model\ndistill: {alpha: 0.25}\n");
+        TrainConfig c = ConfigLoader.load(TrainConfig.DEFAULT, Optional.of(file), List.of("seqLen=64", "tokenizer=", "decay=LINEAR"));
+        assertEquals(3e-4, c.schedule().lr());
+        assertEquals(2, c.batching().batchSize());
+        assertEquals(64, c.batching().seqLen());
+        assertEquals(TrainConfig.DEFAULT.optimiser(), c.optimiser(), "untouched groups keep their defaults");
+        assertEquals(Optional.of(Path.of("some/model")), c.source().model(), "a path is a plain string, relative stays relative");
+        assertEquals(Optional.empty(), c.source().tokenizer(), "an empty path is no path");
+        assertEquals(Path.of("data/ts"), c.batching().data().getFirst().path());
+        assertEquals(0.25, c.distill().alpha());
+        assertFalse(c.distill().enabled());
+        TrainConfig again = ConfigLoader.load(TrainConfig.DEFAULT, Optional.empty(), List.of());
+        assertEquals(TrainConfig.DEFAULT, again, "defaults round-trip");
+        Path written = tmp.resolve("written.json");
+        Files.writeString(written, ConfigLoader.toJson(c));
+        assertEquals(c, ConfigLoader.load(TrainConfig.DEFAULT, Optional.of(written), List.of()), "what is written reads back the same");
+        assertTrue(Files.readString(written).contains("\"model\" : \"some/model\""), Files.readString(written));
+    }
+
+    @Test
+    void errorsNameTheFlatKey() {
+        ShearsException unknown = assertThrows(ShearsException.class,
+                () -> ConfigLoader.load(TrainConfig.DEFAULT, Optional.empty(), List.of("nosuchkey=3")));
+        assertTrue(unknown.getMessage().contains("'nosuchkey'"), unknown.getMessage());
+        assertTrue(unknown.getMessage().contains("lr, minLr"), "the known keys are the flat ones: " + unknown.getMessage());
+        assertFalse(unknown.getMessage().contains("schedule"), unknown.getMessage());
+        ShearsException wrongType = assertThrows(ShearsException.class,
+                () -> ConfigLoader.load(TrainConfig.DEFAULT, Optional.empty(), List.of("lr=fast")));
+        assertTrue(wrongType.getMessage().startsWith("configuration key 'lr'"), wrongType.getMessage());
+        ShearsException invalid = assertThrows(ShearsException.class,
+                () -> ConfigLoader.load(TrainConfig.DEFAULT, Optional.empty(), List.of("batchSize=0")));
+        assertTrue(invalid.getMessage().contains("batchSize must be ≥ 1"), invalid.getMessage());
+        ShearsException nested = assertThrows(ShearsException.class,
+                () -> ConfigLoader.section(ShearConfig.DEFAULT, JSON.createObjectNode().set("train", JSON.createObjectNode().put("seqLen", "long")), "stages[0].shear"));
+        assertTrue(nested.getMessage().startsWith("stages[0].shear.train.seqLen"), nested.getMessage());
+    }
+}
