@@ -217,19 +217,16 @@ public final class TrainRun {
             if (!resume) {
                 throw new ShearsException(out + ": already holds a training run; pass --resume to continue it, or choose another --out");
             }
-            try {
-                JsonNode before = JSON.readTree(Files.readString(file));
-                JsonNode now = JSON.readTree(resolved);
-                if (!before.equals(now)) {
-                    List<String> changed = new ArrayList<>();
-                    now.properties().forEach(e -> {
-                        if (!e.getValue().equals(before.path(e.getKey()))) changed.add(e.getKey());
-                    });
-                    throw new ShearsException(out + ": --resume with a different configuration (changed: " + String.join(", ", changed)
-                            + "); resume with the same settings, or start a new run in another folder");
-                }
-            } catch (IOException e) {
-                throw new ShearsException(file + ": unreadable: " + e.getMessage(), e);
+            // compared as records, so spelling ("" or null for an absent path, key order) does not matter
+            Object before = ConfigLoader.load(config, Optional.of(file), List.of());
+            if (!before.equals(config)) {
+                JsonNode was = ConfigLoader.toTree(before), now = ConfigLoader.toTree(config);
+                List<String> changed = new ArrayList<>();
+                now.properties().forEach(e -> {
+                    if (!e.getValue().equals(was.path(e.getKey()))) changed.add(e.getKey());
+                });
+                throw new ShearsException(out + ": --resume with a different configuration (changed: " + String.join(", ", changed)
+                        + "); resume with the same settings, or start a new run in another folder");
             }
             return;
         }

@@ -71,8 +71,15 @@ class TrainRunTest {
         Path crashed = tmp.resolve("crashed");
         assertThrows(Crash.class, () -> TrainRun.run(config(10), crashed, false, new CrashAfter(8 * 4 * 32 * 2)));
         assertEquals(6, Checkpoint.stepOf(Checkpoint.latest(crashed).orElseThrow()), "the newest checkpoint before the crash");
+        // a run written before absent paths became null spelled them "": it resumes all the same
+        Path stored = crashed.resolve(TrainRun.CONFIG);
+        Files.writeString(stored, Files.readString(stored).replace("null", "\"\""));
+        assertTrue(Files.readString(stored).contains("\"model\" : \"\""), Files.readString(stored));
         TrainRun.Result b = TrainRun.run(config(10), crashed, true, Progress.SILENT);
         assertEquals(6, b.resumedFrom());
+        TrainConfig other = config(10).with(new TrainConfig.Schedule(10, 0, 1e-3, 3e-4, 3, LearningRateSchedule.Decay.COSINE));
+        ShearsException changed = assertThrows(ShearsException.class, () -> TrainRun.run(other, crashed, true, Progress.SILENT));
+        assertTrue(changed.getMessage().contains("(changed: lr)"), changed.getMessage());
 
         Model ma = HfModel.read(straight), mb = HfModel.read(crashed);
         ma.weights().forEach((role, layer, values) -> assertArrayEquals(values, mb.weights().get(role, layer), role + " " + layer));
