@@ -87,14 +87,19 @@ fi
 # 4c. Same shape from scratch: the pruned model's config (untrained weights are drawn by --init).
 cp "$W/b-pruned/config.json" "$W/c-scratch-config.json"
 
+# The `shears train` arguments that load start a, b or c (steps 4d and 6).
+start_args() {
+  case $1 in
+    a) echo "--model $W/a-sheared" ;;
+    b) echo "--model $W/b-pruned" ;;
+    c) echo "--init $W/c-scratch-config.json --tokenizer $W/tokenizer.bin" ;;
+  esac
+}
+
 # 4d. The "before continued training" points: one step at a vanishing learning rate (lr must be > 0)
 #     so that `shears train` evaluates the start model on the same held-out windows as the runs below.
 for start in a b c; do
-  case $start in
-    a) SRC="--model $W/a-sheared" ;;
-    b) SRC="--model $W/b-pruned" ;;
-    c) SRC="--init $W/c-scratch-config.json --tokenizer $W/tokenizer.bin" ;;
-  esac
+  SRC=$(start_args $start)
   [ -f "$W/probe-$start/model.safetensors" ] || $S train $SRC $DATA --out "$W/probe-$start" --steps 1 \
     --batch 1 --seq "$SEQ" --set lr=1e-30 --set minLr=1e-30 --set warmupSteps=0 --set evalWindows=$EVAL_WINDOWS
 done
@@ -102,11 +107,7 @@ done
 # 5. Reference losses for dynamic batch loading: the parent's held-out loss per domain.
 # 6. Continued training: 3 starts x {static uniform weights, dynamic batch loading}, same tokens.
 for start in a b c; do
-  case $start in
-    a) SRC="--model $W/a-sheared" ;;
-    b) SRC="--model $W/b-pruned" ;;
-    c) SRC="--init $W/c-scratch-config.json --tokenizer $W/tokenizer.bin" ;;
-  esac
+  SRC=$(start_args $start)
   for mode in static dbl; do
     out="$W/cont-$start-$mode"
     [ -f "$out/model.safetensors" ] && continue

@@ -4,20 +4,11 @@ import dev.shears.kernel.Attention;
 import dev.shears.kernel.SwiGlu;
 import dev.shears.tensor.Parallel;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
 
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The training step's non-matmul kernels at the {@code bench train} shape (512 tokens, 8 heads of 64, FFN
@@ -25,13 +16,7 @@ import java.util.concurrent.TimeUnit;
  * and backward. Microseconds per call, one thread. Example:
  * {@code java -jar bench/target/benchmarks.jar KernelBenchmark}.
  */
-@State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-XX:+UseParallelGC"})
-public class KernelBenchmark {
+public class KernelBenchmark extends MicrosecondsPerCall {
     private static final int SEQ = 512, HEADS = 8, HEAD_DIM = 64, FFN = 1376;
 
     @Param({"simd", "scalar"})

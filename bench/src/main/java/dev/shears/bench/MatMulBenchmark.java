@@ -4,20 +4,11 @@ import dev.shears.kernel.MatMul;
 import dev.shears.kernel.MatMulScalar;
 import dev.shears.tensor.Parallel;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
 
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 
 /**
  * {@link MatMul} against {@link MatMulScalar} at transformer shapes ("rows x in x out"). Scores are
@@ -25,13 +16,7 @@ import java.util.concurrent.TimeUnit;
  * ({@code 0} = all cores). Example:
  * {@code java -jar bench/target/benchmarks.jar MatMulBenchmark -p threads=1 -p impl=simd}.
  */
-@State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-XX:+UseParallelGC"})
-public class MatMulBenchmark {
+public class MatMulBenchmark extends MicrosecondsPerCall {
     @Param({"512x512x1376", "512x1376x512", "1x512x1376", "1x1376x512"})
     public String shape;
     @Param({"simd", "scalar"})

@@ -6,16 +6,10 @@ import dev.shears.tensor.Encoding;
 import dev.shears.tensor.MappedTensor;
 import dev.shears.tensor.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
@@ -24,7 +18,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 
 /**
  * {@link MatMul#forward} with the weight in each encoding a mapped model file can hold, read in place
@@ -34,13 +27,9 @@ import java.util.concurrent.TimeUnit;
  * Scores are microseconds per call; GFLOP/s = 2·rows·in·out / time. Example:
  * {@code java -jar bench/target/benchmarks.jar WeightEncodingBenchmark -p threads=1}.
  */
-@State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-XX:+UseParallelGC"})
-public class WeightEncodingBenchmark {
+public class WeightEncodingBenchmark extends MicrosecondsPerCall {
     @Param({"256x2048x5632", "1x2048x5632"})
     public String shape;
     @Param({"f32-heap", "f32", "bf16", "f16", "q8_0"})

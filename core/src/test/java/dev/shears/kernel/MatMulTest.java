@@ -86,37 +86,47 @@ class MatMulTest {
             float[] y = new float[rows * out];
             MatMul.forward(y, x, w, rows, in, out);
             float[] ref = new float[rows * out];
-            for (int i = 0; i < rows; i++) {
-                for (int o = 0; o < out; o++) {
-                    float s = 0;
-                    for (int k = 0; k < in; k++) s = Math.fma(x[i * in + k], w[o * in + k], s);
-                    ref[i * out + o] = s;
-                }
-            }
+            fmaChains(ref, x, w, rows, in, out); // y[i][o] = Σ_k x[i][k] w[o][k]
             assertArrayEquals(ref, y, "forward");
         }
         float[] dX = gaussian(r, rows * in);
         float[] ref = dX.clone();
         MatMul.backwardInput(dX, dOut, w, rows, in, out);
-        for (int i = 0; i < rows; i++) {
-            for (int j = 0; j < in; j++) {
-                float s = ref[i * in + j];
-                for (int o = 0; o < out; o++) s = Math.fma(dOut[i * out + o], w[o * in + j], s);
-                ref[i * in + j] = s;
-            }
-        }
+        fmaChains(ref, dOut, transpose(w, out, in), rows, out, in); // dX[i][j] += Σ_o dOut[i][o] w[o][j]
         assertArrayEquals(ref, dX, "backwardInput");
         float[] dW = gaussian(r, out * in);
         float[] refW = dW.clone();
         MatMul.backwardWeight(dW, dOut, x, rows, in, out);
-        for (int o = 0; o < out; o++) {
-            for (int j = 0; j < in; j++) {
-                float s = refW[o * in + j];
-                for (int i = 0; i < rows; i++) s = Math.fma(dOut[i * out + o], x[i * in + j], s);
-                refW[o * in + j] = s;
+        fmaChains(refW, transpose(dOut, rows, out), transpose(x, rows, in), out, rows, in); // dW[o][j] += Σ_i dOut[i][o] x[i][j]
+        assertArrayEquals(refW, dW, "backwardWeight");
+    }
+
+    /**
+     * The order the blocked path promises, as a forward: {@code y[i][o] = fma(a[i][len-1], b[o][len-1], … fma(a[i][0], b[o][0], y[i][o]))},
+     * one chain per element over k ascending, starting from the value already in {@code y}. The backward ops are this
+     * forward on transposes, so one reference states the promise for all three.
+     *
+     * @param y [n, m], accumulated into
+     * @param a [n, len]
+     * @param b [m, len]
+     */
+    private static void fmaChains(float[] y, float[] a, float[] b, int n, int len, int m) {
+        for (int i = 0; i < n; i++) {
+            for (int o = 0; o < m; o++) {
+                float s = y[i * m + o];
+                for (int k = 0; k < len; k++) s = Math.fma(a[i * len + k], b[o * len + k], s);
+                y[i * m + o] = s;
             }
         }
-        assertArrayEquals(refW, dW, "backwardWeight");
+    }
+
+    /** [cols, rows] from [rows, cols]. */
+    private static float[] transpose(float[] a, int rows, int cols) {
+        float[] t = new float[a.length];
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) t[j * rows + i] = a[i * cols + j];
+        }
+        return t;
     }
 
     @Test

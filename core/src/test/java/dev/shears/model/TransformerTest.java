@@ -22,13 +22,19 @@ class TransformerTest {
         return t;
     }
 
+    /** [tokens.length, vocab] logits of one sequence through the full (uncached) forward, copied out of the activations. */
+    private static float[] logits(Model model, int[] tokens, MaskSet masks) {
+        int n = tokens.length;
+        return Transformer.forward(model, tokens, 1, n, Activations.forInference(model.config(), 1, n), masks).clone();
+    }
+
     @ParameterizedTest
     @MethodSource("configs")
     void cachedGenerationMatchesFullForward(ModelConfig config) {
         Model model = TinyModels.random(config, 7);
         int n = 13;
         int[] t = tokens(n, config.vocabSize(), 3);
-        float[] full = Transformer.forward(model, t, 1, n, Activations.forInference(config, 1, n), MaskSet.NONE).clone();
+        float[] full = logits(model, t, MaskSet.NONE);
         KvCache cache = new KvCache(config, n);
         // a prompt of 5, then one token at a time
         float[] last = Transformer.forwardCached(model, Arrays.copyOf(t, 5), cache, Activations.forInference(config, 1, 5));
@@ -51,8 +57,8 @@ class TransformerTest {
         System.arraycopy(a, 0, both, 0, n);
         System.arraycopy(b, 0, both, n, n);
         float[] batch = Transformer.forward(model, both, 2, n, Activations.forTraining(config, 2, n), MaskSet.NONE).clone();
-        float[] first = Transformer.forward(model, a, 1, n, Activations.forInference(config, 1, n), MaskSet.NONE).clone();
-        float[] second = Transformer.forward(model, b, 1, n, Activations.forInference(config, 1, n), MaskSet.NONE).clone();
+        float[] first = logits(model, a, MaskSet.NONE);
+        float[] second = logits(model, b, MaskSet.NONE);
         int v = config.vocabSize();
         assertArrayEquals(first, Arrays.copyOfRange(batch, 0, n * v));
         assertArrayEquals(second, Arrays.copyOfRange(batch, n * v, 2 * n * v));
@@ -64,8 +70,8 @@ class TransformerTest {
         Model model = TinyModels.random(config, 5);
         int n = 8;
         int[] t = tokens(n, config.vocabSize(), 9);
-        float[] plain = Transformer.forward(model, t, 1, n, Activations.forInference(config, 1, n), MaskSet.NONE).clone();
-        float[] gated = Transformer.forward(model, t, 1, n, Activations.forInference(config, 1, n), MaskSet.ones(config));
+        float[] plain = logits(model, t, MaskSet.NONE);
+        float[] gated = logits(model, t, MaskSet.ones(config));
         assertArrayEquals(plain, gated, "gates of 1 must not change a single bit");
     }
 }

@@ -1,6 +1,5 @@
 package dev.shears.recipe;
 
-import dev.shears.demo.DemoCorpus;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shears.SharedData;
@@ -14,7 +13,6 @@ import dev.shears.model.ModelConfig;
 import dev.shears.model.TinyModels;
 import dev.shears.progress.Progress;
 import dev.shears.prune.PlanFiles;
-import dev.shears.tokenizer.BpeTrainer;
 import dev.shears.tokenizer.TokenizerLoader;
 import dev.shears.train.Checkpoint;
 import dev.shears.train.LearningRateSchedule;
@@ -45,18 +43,13 @@ class ShearRunTest {
 
     @BeforeAll
     static void prepare() throws IOException {
-        String text = DemoCorpus.generate(7, 400);
-        Path tokenizerFile = shared.resolve("tokenizer.bin");
-        BpeTrainer.writeLlama2c(BpeTrainer.train(text, 320), tokenizerFile);
-        Path corpus = shared.resolve("stories.txt");
-        Files.writeString(corpus, text);
-        data = shared.resolve("stories");
-        DataPreparer.prepare(TokenizerLoader.load(tokenizerFile), tokenizerFile.toString(), List.of(corpus), data, PrepareOptions.DEFAULT, Progress.SILENT);
+        DemoStories stories = DemoStories.prepare(shared);
+        data = stories.data();
         // 3 layers, 4 heads over 2 kv heads of width 8, FFN 48, dim 32, untied
-        ModelConfig shape = ModelConfig.uniform(Architecture.LLAMA, 32, 3, 4, 2, 8, 48, 320, 64, 1e-5f, 10000, false, false);
+        ModelConfig shape = ModelConfig.uniform(Architecture.LLAMA, 32, 3, 4, 2, 8, 48, DemoStories.VOCAB, 64, 1e-5f, 10000, false, false);
         parent = shared.resolve("parent");
         HfModel.write(TinyModels.random(shape, 3), parent);
-        Files.copy(tokenizerFile, parent.resolve("tokenizer.bin"));
+        Files.copy(stories.tokenizer(), parent.resolve("tokenizer.bin"));
     }
 
     static ShearConfig config(long steps, String target) {
@@ -87,11 +80,11 @@ class ShearRunTest {
     void shortRunReachesTheTargetShapeExactlyAndWritesALoadableModel(@TempDir Path tmp) {
         Path run = tmp.resolve("run");
         ShearRun.Result r = ShearRun.run(config(40, "layers=2,hidden=24,heads=1,kv-heads=1,ffn=24"), run, false, Progress.SILENT);
-        ModelConfig target = ModelConfig.uniform(Architecture.LLAMA, 24, 2, 1, 1, 8, 24, 320, 64, 1e-5f, 10000, false, false);
+        ModelConfig target = ModelConfig.uniform(Architecture.LLAMA, 24, 2, 1, 1, 8, 24, DemoStories.VOCAB, 64, 1e-5f, 10000, false, false);
         assertTrue(r.pruned().sameTensorShapes(target), r.pruned().describe());
         LoadedModel loaded = ModelSource.open(run, Optional.empty());
         assertTrue(loaded.model().config().sameTensorShapes(target));
-        assertEquals(320, loaded.tokenizer().vocabSize());
+        assertEquals(DemoStories.VOCAB, loaded.tokenizer().vocabSize());
         assertEquals(r.gatedHeldOutLoss()[0], r.prunedHeldOutLoss()[0], 1e-4, "the finalised model scores as the gated parent did");
         assertTrue(Files.isRegularFile(run.resolve(ShearRun.GATES)) && Files.isRegularFile(run.resolve(PlanFiles.PLAN)));
 

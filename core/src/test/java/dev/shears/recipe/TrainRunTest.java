@@ -11,7 +11,6 @@ import dev.shears.model.Architecture;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
 import dev.shears.progress.Progress;
-import dev.shears.tokenizer.BpeTrainer;
 import dev.shears.tokenizer.Tokenizer;
 import dev.shears.tokenizer.TokenizerLoader;
 import dev.shears.train.Checkpoint;
@@ -43,15 +42,8 @@ class TrainRunTest {
 
     @BeforeAll
     static void prepare() throws IOException {
-        String text = DemoCorpus.generate(7, 400);
-        Path tokenizerFile = shared.resolve("tokenizer.bin");
-        BpeTrainer.writeLlama2c(BpeTrainer.train(text, 320), tokenizerFile);
-        Tokenizer tokenizer = TokenizerLoader.load(tokenizerFile);
-        Path corpus = shared.resolve("stories.txt");
-        Files.writeString(corpus, text);
-        data = shared.resolve("stories");
-        DataPreparer.prepare(tokenizer, tokenizerFile.toString(), List.of(corpus), data, PrepareOptions.DEFAULT, Progress.SILENT);
-        ModelConfig shape = ModelConfig.uniform(Architecture.LLAMA, 32, 2, 4, 2, 8, 64, 320, 64, 1e-5f, 10000, false, false);
+        data = DemoStories.prepare(shared).data();
+        ModelConfig shape = ModelConfig.uniform(Architecture.LLAMA, 32, 2, 4, 2, 8, 64, DemoStories.VOCAB, 64, 1e-5f, 10000, false, false);
         initConfig = shared.resolve("init.json");
         HfConfig.write(shape, initConfig, "float32");
     }
@@ -131,8 +123,8 @@ class TrainRunTest {
     void lossFallsAndTheOutputIsALoadableModel(@TempDir Path tmp) {
         TrainRun.Result r = TrainRun.run(config(40), tmp.resolve("run"), false, Progress.SILENT);
         LoadedModel loaded = ModelSource.open(tmp.resolve("run"), java.util.Optional.empty());
-        assertEquals(320, loaded.tokenizer().vocabSize());
-        double initial = Math.log(320);
+        assertEquals(DemoStories.VOCAB, loaded.tokenizer().vocabSize());
+        double initial = Math.log(DemoStories.VOCAB);
         assertTrue(r.heldOutLoss()[0] < initial - 1.5, "held-out loss " + r.heldOutLoss()[0] + " vs ln(V) " + initial);
     }
 

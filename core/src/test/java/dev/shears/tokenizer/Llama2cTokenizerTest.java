@@ -5,7 +5,6 @@ import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -43,18 +42,7 @@ class Llama2cTokenizerTest {
 
     @Test
     void encodesAMegabyteInAboutASecond() throws IOException {
-        Llama2cTokenizer t = load("tokenizers/llama2/tokenizer.bin");
-        for (String file : new String[] {"eval/tinystories/tinystories_val_head.txt", "eval/wikitext-2/wiki.test.raw"}) {
-            String text = Files.readString(SharedData.require(file));
-            t.encode(text.substring(0, 20000)); // warm up
-            long start = System.nanoTime();
-            int[] ids = t.encode(text);
-            double seconds = (System.nanoTime() - start) / 1e9;
-            System.out.printf("llama2.c encode of %s: %d chars -> %d ids in %.2f s%n", Path.of(file).getFileName(), text.length(), ids.length, seconds);
-            // ~1 s on a quiet core; the bound leaves room for a loaded CI machine, and is still far below the quadratic loop's hours
-            assertTrue(seconds < 15, file + " took " + seconds + " s");
-            assertEquals(text, t.decode(ids));
-        }
+        EncodeSpeed.assertEncodesEachTextQuickly("llama2.c", load("tokenizers/llama2/tokenizer.bin"));
     }
 
     @Test

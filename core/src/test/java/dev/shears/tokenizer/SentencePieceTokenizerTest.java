@@ -78,17 +78,7 @@ class SentencePieceTokenizerTest {
 
     @Test
     void encodesAMegabyteQuickly() throws IOException {
-        SentencePieceTokenizer t = llama2();
-        for (String file : new String[] {"eval/tinystories/tinystories_val_head.txt", "eval/wikitext-2/wiki.test.raw"}) {
-            String text = Files.readString(SharedData.require(file));
-            t.encode(text.substring(0, 20000)); // warm up
-            long start = System.nanoTime();
-            int[] ids = t.encode(text);
-            double seconds = (System.nanoTime() - start) / 1e9;
-            System.out.printf("SentencePiece encode of %s: %d chars -> %d ids in %.2f s%n", Path.of(file).getFileName(), text.length(), ids.length, seconds);
-            assertTrue(seconds < 15, file + " took " + seconds + " s"); // ~1 s on a quiet core
-            assertEquals(text, t.decode(ids));
-        }
+        EncodeSpeed.assertEncodesEachTextQuickly("SentencePiece", llama2());
     }
 
     @Test

@@ -1,0 +1,36 @@
+package dev.shears.recipe;
+
+import dev.shears.data.DataPreparer;
+import dev.shears.data.PrepareOptions;
+import dev.shears.demo.DemoCorpus;
+import dev.shears.progress.Progress;
+import dev.shears.tokenizer.BpeTrainer;
+import dev.shears.tokenizer.TokenizerLoader;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * What the recipe tests train on: the demo's self-made corpus (seed 7, 400 stories), a 320-piece
+ * llama2.c BPE tokenizer trained on it, and the corpus prepared with that tokenizer.
+ *
+ * @param tokenizer {@code tokenizer.bin} in the folder given to {@link #prepare}
+ * @param data      the prepared corpus, the folder {@code stories}, which is also its domain name in a training mix
+ */
+record DemoStories(Path tokenizer, Path data) {
+    static final int VOCAB = 320;
+
+    /** Writes {@code tokenizer.bin}, {@code stories.txt} and the prepared {@code stories/} into {@code dir}. */
+    static DemoStories prepare(Path dir) throws IOException {
+        String text = DemoCorpus.generate(7, 400);
+        Path tokenizer = dir.resolve("tokenizer.bin");
+        BpeTrainer.writeLlama2c(BpeTrainer.train(text, VOCAB), tokenizer);
+        Path corpus = dir.resolve("stories.txt");
+        Files.writeString(corpus, text);
+        Path data = dir.resolve("stories");
+        DataPreparer.prepare(TokenizerLoader.load(tokenizer), tokenizer.toString(), List.of(corpus), data, PrepareOptions.DEFAULT, Progress.SILENT);
+        return new DemoStories(tokenizer, data);
+    }
+}
