@@ -1,0 +1,180 @@
+package dev.shears.l0;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.ShearsException;
+import dev.shears.model.Axis;
+import dev.shears.model.MaskSet;
+import dev.shears.model.Model;
+import dev.shears.model.ModelConfig;
+import dev.shears.prune.PruneTarget;
+import dev.shears.prune.PruningPlan;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+
+/**
+ * The gate side of a Sheared-LLaMA step (METHODS.md §2), around the model's own forward, backward and
+ * AdamW step: draw the gates ({@link #sample}); after the model's backward has filled {@link #gateGradients},
+ * {@link #update} takes the chain rule to logAlpha, adds the Lagrangian's gradient, descends logAlpha by
+ * Adam (then clamps it) and ascends λ by Adam. It also owns what is saved in a checkpoint, the metrics
+ * of each step and the final plan, so a recipe only sequences it.
+ */
+public final class Shearing {
+    /** Separates the gate-sampling stream from the batch-sampling stream of the same seed. */
+    static final long GATE_SEED_SALT = 0x6A7E5EEDL;
+
+    private final L0Gates gates;
+    private final Lagrangian lagrangian;
+    private final GateAdam gateOptimizer;
+    private final GateAdam lambdaOptimizer;
+    private final double gateLr;
+    private final double lambdaLr;
+    private final long gateSeed;
+    private final MaskSet dMasks;
+    private final double[] dLogAlpha;
+    private final double[] dLambda;
+
+    /**
+     * @param lagrangianWarmup fraction of {@code totalSteps} over which the target sparsity ramps up from 0
+     * @param seed             the run's seed: initial logAlpha and (salted) the gate samples
+     * @param beta1            Adam β1 of both gate optimizers (the model's)
+     */
+    public Shearing(ModelConfig parent, PruneTarget target, double lagrangianWarmup, long totalSteps, long seed, double gateLr, double lambdaLr,
+                    double beta1, double beta2, double epsilon) {
+        gates = new L0Gates(parent, target);
+        gates.initialize(seed);
+        lagrangian = new Lagrangian(gates, lagrangianWarmup, totalSteps);
+        gateOptimizer = new GateAdam(gates.size(), beta1, beta2, epsilon);
+        lambdaOptimizer = new GateAdam(lagrangian.lambda().length, beta1, beta2, epsilon);
+        this.gateLr = gateLr;
+        this.lambdaLr = lambdaLr;
+        this.gateSeed = seed ^ GATE_SEED_SALT;
+        dMasks = MaskSet.filled(parent, 0f);
+        dLogAlpha = new double[gates.size()];
+        dLambda = new double[lagrangian.lambda().length];
+    }
+
+    public L0Gates gates() {
+        return gates;
+    }
+
+    /** The gates of step {@code step} (drawn from a generator seeded by seed and step, so a resumed run draws the same), with their gradients zeroed. */
+    public MaskSet sample(long step) {
+        dMasks.fill(0f);
+        return gates.sample(gateSeed, step);
+    }
+
+    /** Where the model's backward accumulates dL/dgate for the last sample. */
+    public MaskSet gateGradients() {
+        return dMasks;
+    }
+
+    /**
+     * What one update saw, before it moved the gates.
+     *
+     * @param terms              the Lagrangian's terms
+     * @param expectedParameters expected parameters of the pruned model under the keep probabilities the terms used
+     */
+    public record Update(Lagrangian.Terms terms, double expectedParameters) {
+    }
+
+    /** Updates logAlpha and λ from the last sample's gate gradients. */
+    public Update update(long step) {
+        Arrays.fill(dLogAlpha, 0);
+        Arrays.fill(dLambda, 0);
+        gates.backward(dMasks, dLogAlpha);
+        double[] keep = gates.keepProbabilities();
+        Lagrangian.Terms terms = lagrangian.evaluate(keep, step);
+        double expected = ExpectedSize.parameters(gates, keep);
+        lagrangian.backward(terms, gates.keepProbabilityGradients(), dLogAlpha, dLambda);
+        gateOptimizer.descend(gates.logAlpha(), dLogAlpha, gateLr);
+        gates.clamp();
+        lambdaOptimizer.ascend(lagrangian.lambda(), dLambda, lambdaLr);
+        return new Update(terms, expected);
+    }
+
+    /** Expected parameters of the pruned model under the current keep probabilities. */
+    public double expectedParameters() {
+        return ExpectedSize.parameters(gates, gates.keepProbabilities());
+    }
+
+    /** Per active axis: expected sparsity, ramped and final target, λ1, λ2 and the term, keyed by the axis key. */
+    public ObjectNode axes(Lagrangian.Terms terms, ObjectNode into) {
+        for (Axis a : Axis.gatedAxes()) {
+            if (!gates.isActive(a)) continue;
+            int i = Lagrangian.slot(a);
+            into.putObject(a.key()).put("expectedSparsity", terms.sparsity()[i]).put("target", terms.target()[i])
+                    .put("finalTarget", lagrangian.finalTarget(a)).put("lambda1", lagrangian.lambda()[2 * i])
+                    .put("lambda2", lagrangian.lambda()[2 * i + 1]).put("term", terms.value()[i]);
+        }
+        return into;
+    }
+
+    /** The kept units: top-k of the deterministic scores at the target counts. */
+    public PruningPlan plan() {
+        return Finalisation.plan(gates);
+    }
+
+    /** The deterministic gates of a plan, to evaluate the model as it will be after finalisation. */
+    public MaskSet deterministic(PruningPlan plan) {
+        return Finalisation.masks(gates, plan);
+    }
+
+    /** The model of exactly the target shape: deterministic gates folded into the weights, dropped units sliced away. */
+    public Model finalise(Model model, PruningPlan plan) {
+        return Finalisation.finalise(model, gates, plan);
+    }
+
+    /** Gates, λ and both optimizers' state for a checkpoint (doubles round-trip exactly through JSON). */
+    public ObjectNode state(ObjectMapper json) {
+        ObjectNode n = json.createObjectNode();
+        ArrayNode logAlpha = n.putArray("logAlpha");
+        for (double v : gates.logAlpha()) logAlpha.add(v);
+        ArrayNode lambda = n.putArray("lambda");
+        for (double v : lagrangian.lambda()) lambda.add(v);
+        n.set("gateOptimizer", gateOptimizer.toJson());
+        n.set("lambdaOptimizer", lambdaOptimizer.toJson());
+        return n;
+    }
+
+    /** Restores {@link #state} from a checkpoint in {@code dir}. */
+    public void restore(JsonNode state, Path dir) {
+        JsonNode logAlpha = state.path("logAlpha"), lambda = state.path("lambda");
+        if (logAlpha.size() != gates.size() || lambda.size() != lagrangian.lambda().length) {
+            throw new ShearsException(dir + ": the checkpoint holds no gates for this model and target (" + logAlpha.size() + " gates, expected "
+                    + gates.size() + ")");
+        }
+        for (int i = 0; i < gates.size(); i++) gates.logAlpha()[i] = logAlpha.get(i).asDouble();
+        for (int i = 0; i < lambda.size(); i++) lagrangian.lambda()[i] = lambda.get(i).asDouble();
+        gateOptimizer.restore(state.path("gateOptimizer"));
+        lambdaOptimizer.restore(state.path("lambdaOptimizer"));
+    }
+
+    /** The learned gates: per active axis and row, logAlpha, keep probability, deterministic score; and the plan's size. */
+    public ObjectNode gatesJson(ObjectMapper json, PruningPlan plan) {
+        double[] keep = gates.keepProbabilities(), scores = gates.scores();
+        ObjectNode n = json.createObjectNode();
+        n.put("method", "hard-concrete L0 gates (Sheared-LLaMA); head gate = kvHeads gate × heads gate");
+        ObjectNode axes = n.putObject("axes");
+        for (Axis a : Axis.gatedAxes()) {
+            if (!gates.isActive(a)) continue;
+            ArrayNode rows = axes.putArray(a.key());
+            for (int r = 0; r < gates.rows(a); r++) {
+                ObjectNode row = rows.addObject();
+                if (gates.rows(a) > 1) row.put("layer", r);
+                ArrayNode la = row.putArray("logAlpha"), p = row.putArray("keepProbability"), s = row.putArray("score");
+                for (int i = 0; i < gates.units(a, r); i++) {
+                    int k = gates.offset(a, r) + i;
+                    la.add(gates.logAlpha()[k]);
+                    p.add(keep[k]);
+                    s.add(scores[k]);
+                }
+            }
+        }
+        n.putObject("plan").put("hidden", plan.hidden().length).put("layersKept", plan.layers().stream().filter(l -> l.kept()).count());
+        return n;
+    }
+}
