@@ -7,9 +7,7 @@ import dev.shears.data.BatchSampler;
 import dev.shears.data.TokenDataset;
 import dev.shears.format.ModelLoader;
 import dev.shears.format.hf.HfConfig;
-import dev.shears.format.hf.HfModel;
 import dev.shears.io.AtomicFiles;
-import dev.shears.l0.Lagrangian;
 import dev.shears.l0.Shearing;
 import dev.shears.model.MaskSet;
 import dev.shears.model.Model;
@@ -19,12 +17,9 @@ import dev.shears.prune.PlanFiles;
 import dev.shears.prune.PruneTarget;
 import dev.shears.prune.PruningPlan;
 import dev.shears.prune.TargetParser;
-import dev.shears.train.Checkpoint;
 import dev.shears.train.TrainConfig;
 import dev.shears.train.Trainer;
 
-import java.io.BufferedWriter;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -64,77 +59,55 @@ public final class ShearRun {
         if (config.target().isBlank() == config.targetConfig().isBlank()) {
             throw new ShearsException("give exactly one of --target SHAPE or --target-config CONFIG.json");
         }
-        List<TokenDataset> domains = TrainRun.openDomains(tc);
+        List<TokenDataset> domains = TrainingSession.openDomains(tc);
         MemoryPlan.training("shearing", ModelLoader.config(parentPath), tc.batching().batchSize(), tc.batching().seqLen()).check();
         Model model = ModelLoader.load(parentPath);
         ModelConfig parent = model.config();
         PruneTarget target = TargetParser.resolve(parent, spec(config));
-        TrainRun.checkVocabulary(model, domains);
-        double[] reference = TrainRun.referenceLosses(tc, domains);
-        TrainRun.prepareOutput(config, CONFIG, out, resume);
-
         long total = tc.totalSteps();
         TrainConfig.Optimiser o = tc.optimiser();
         Shearing shearing = new Shearing(parent, target, config.lagrangianWarmup(), total, tc.batching().seed(), config.gateLr(), config.lambdaLr(),
                 o.beta1(), o.beta2(), o.epsilon());
-        double[] weights = TrainRun.normalised(tc.batching().data().stream().mapToDouble(TrainConfig.DataSource::weight).toArray());
-        Trainer trainer = new Trainer(model, new BatchSampler(domains, tc.batching().seed(), tc.batching().seqLen()), tc);
-
-        long start = 0;
-        Optional<Path> latest = resume ? Checkpoint.latest(out) : Optional.empty();
-        if (latest.isPresent()) {
-            Checkpoint c = Checkpoint.restore(latest.get(), model, trainer.optimizer());
-            start = c.step();
-            if (c.domainWeights().length == weights.length) weights = c.domainWeights();
-            shearing.restore(c.extra(), latest.get());
-        }
-        if (start > total) throw new ShearsException(out + ": the newest checkpoint is at step " + start + ", beyond this run's " + total + " steps");
-        List<String> names = domains.stream().map(TokenDataset::name).toList();
-        long began = System.nanoTime();
+        double targetParameters = target.dropsSubLayers() ? Double.NaN : target.config(parent).parameterCount();
         double lastLoss = Double.NaN;
         double[] heldOut = new double[0];
-        double targetParameters = target.dropsSubLayers() ? Double.NaN : target.config(parent).parameterCount();
-        try (BufferedWriter metrics = TrainRun.openMetrics(out, start)) {
+        long began = System.nanoTime();
+        try (TrainingSession session = TrainingSession.open(tc, domains, model, config, CONFIG, out, resume)) {
+            Trainer trainer = new Trainer(model, new BatchSampler(domains, tc.batching().seed(), tc.batching().seqLen()), tc);
+            session.resume(resume, model, trainer.optimizer()).ifPresent(c -> shearing.restore(c.extra(), c.dir()));
+            long start = session.start();
             progress.start("shear", (total - start) * tc.tokensPerStep(), "tok");
             for (long step = start; step < total; step++) {
-                Trainer.StepResult r = trainer.step(step, weights, shearing.sample(step), shearing.gateGradients());
+                Trainer.StepResult r = trainer.step(step, session.weights(), shearing.sample(step), shearing.gateGradients());
                 Shearing.Update u = shearing.update(step);
-                Lagrangian.Terms terms = u.terms();
                 long done = step + 1;
                 lastLoss = r.loss();
-                ObjectNode line = JSON.createObjectNode().put("type", "step").put("step", done).put("tokens", done * tc.tokensPerStep())
-                        .put("loss", r.loss()).put("lagrangian", terms.total()).put("lr", r.lr()).put("gradNorm", r.gradNorm())
-                        .put("expectedParams", u.expectedParameters()).put("targetParams", targetParameters)
-                        .put("tokensPerSecond", r.tokens() / r.seconds());
-                shearing.axes(terms, line.putObject("axes"));
-                TrainRun.writeLine(metrics, line);
-                progress.status(String.format(Locale.ROOT, "step %d/%d loss %.4f lagrangian %.4f", done, total, r.loss(), terms.total()));
+                ObjectNode line = session.line("step", done).put("tokens", done * tc.tokensPerStep()).put("loss", r.loss())
+                        .put("lagrangian", u.terms().total()).put("lr", r.lr()).put("gradNorm", r.gradNorm()).put("expectedParams", u.expectedParameters())
+                        .put("targetParams", targetParameters).put("tokensPerSecond", r.tokens() / r.seconds());
+                shearing.axes(u.terms(), line.putObject("axes"));
+                session.log(line);
+                progress.status(String.format(Locale.ROOT, "step %d/%d loss %.4f lagrangian %.4f", done, total, r.loss(), u.terms().total()));
                 progress.advance(r.tokens());
-                boolean last = done == total;
-                if (last || (tc.evaluation().evalInterval() > 0 && done % tc.evaluation().evalInterval() == 0)) {
-                    heldOut = Trainer.heldOutLoss(model, domains, tc.batching().seqLen(), tc.evaluation().evalWindows(), shearing.deterministic(shearing.plan()));
-                    weights = TrainRun.afterEvaluation(tc, heldOut, weights, reference, done, names, metrics);
+                if (session.evaluationDue(done)) {
+                    heldOut = session.heldOutLoss(model, shearing.deterministic(shearing.plan()));
+                    session.evaluated(heldOut, done);
                 }
-                if (last || (tc.checkpointing().checkpointInterval() > 0 && done % tc.checkpointing().checkpointInterval() == 0)) {
-                    metrics.flush();
-                    Checkpoint.save(out, model, trainer.optimizer(), done, weights, shearing.state(JSON), tc.checkpointing().keepCheckpoints());
-                }
+                session.checkpointIfDue(done, model, trainer.optimizer(), shearing.state(JSON));
             }
             progress.finish();
-        } catch (IOException e) {
-            throw new ShearsException(out.resolve(METRICS) + ": cannot write: " + e.getMessage(), e);
-        }
 
-        PruningPlan plan = shearing.plan();
-        if (heldOut.length == 0) heldOut = Trainer.heldOutLoss(model, domains, tc.batching().seqLen(), tc.evaluation().evalWindows(), shearing.deterministic(plan));
-        Model pruned = shearing.finalise(model, plan);
-        double[] prunedLoss = Trainer.heldOutLoss(pruned, domains, tc.batching().seqLen(), tc.evaluation().evalWindows(), MaskSet.NONE);
-        HfModel.write(pruned, out, TrainRun.finalDtype(tc), HfModel.DEFAULT_SHARD_BYTES);
-        TrainRun.copyTokenizer(tc, domains, out);
-        PlanFiles.writePlan(plan, parent, out.resolve(PlanFiles.PLAN));
-        AtomicFiles.writeString(out.resolve(GATES), shearing.gatesJson(JSON, plan).toPrettyString() + "\n");
-        double seconds = (System.nanoTime() - began) / 1e9;
-        return new Result(out, parent, pruned.config(), plan, target, total, start, lastLoss, names, heldOut, prunedLoss, shearing.expectedParameters(), seconds);
+            PruningPlan plan = shearing.plan();
+            if (heldOut.length == 0) heldOut = session.heldOutLoss(model, shearing.deterministic(plan));
+            Model pruned = shearing.finalise(model, plan);
+            double[] prunedLoss = session.heldOutLoss(pruned, MaskSet.NONE);
+            session.writeModel(pruned);
+            PlanFiles.writePlan(plan, parent, out.resolve(PlanFiles.PLAN));
+            AtomicFiles.writeString(out.resolve(GATES), shearing.gatesJson(JSON, plan).toPrettyString() + "\n");
+            double seconds = (System.nanoTime() - began) / 1e9;
+            return new Result(out, parent, pruned.config(), plan, target, total, start, lastLoss, session.names(), heldOut, prunedLoss,
+                    shearing.expectedParameters(), seconds);
+        }
     }
 
     /** The target as the pruning target parser reads it: exact counts or another config's shape. */

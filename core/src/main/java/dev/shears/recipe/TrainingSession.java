@@ -1,0 +1,313 @@
+package dev.shears.recipe;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.ShearsException;
+import dev.shears.config.ConfigLoader;
+import dev.shears.data.TokenDataset;
+import dev.shears.format.ModelLoader;
+import dev.shears.format.hf.HfModel;
+import dev.shears.io.AtomicFiles;
+import dev.shears.io.DType;
+import dev.shears.model.MaskSet;
+import dev.shears.model.Model;
+import dev.shears.progress.Progress;
+import dev.shears.train.AdamW;
+import dev.shears.train.Checkpoint;
+import dev.shears.train.DynamicBatchLoading;
+import dev.shears.train.TrainConfig;
+import dev.shears.train.Trainer;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What every training-like run ({@link TrainRun}, {@link ShearRun}) does around its step: the data
+ * domains and their sampling weights, reference losses for dynamic batch loading, the output folder
+ * and its resolved settings, resuming from the newest checkpoint, {@code metrics.jsonl}, held-out
+ * evaluations with the dynamic batch loading update, checkpoints, and the final model with its
+ * tokenizer. A run opens one after its model is loaded and closes it when the loop ends.
+ */
+final class TrainingSession implements AutoCloseable {
+    static final String METRICS = "metrics.jsonl";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final TrainConfig config;
+    private final Path out;
+    private final List<TokenDataset> domains;
+    private final List<String> names;
+    private final double[] reference;
+    private double[] weights;
+    private long start;
+    private BufferedWriter metrics;
+
+    private TrainingSession(TrainConfig config, Path out, List<TokenDataset> domains, double[] reference) {
+        this.config = config;
+        this.out = out;
+        this.domains = domains;
+        this.names = domains.stream().map(TokenDataset::name).toList();
+        this.reference = reference;
+        this.weights = normalised(config.batching().data().stream().mapToDouble(TrainConfig.DataSource::weight).toArray());
+    }
+
+    /** The prepared data of a run, checked before its model is loaded. */
+    static List<TokenDataset> openDomains(TrainConfig config) {
+        if (config.batching().data().isEmpty()) throw new ShearsException("no training data: pass --data DIR (a folder made by 'shears data prepare')");
+        List<TokenDataset> domains = new ArrayList<>();
+        for (TrainConfig.DataSource source : config.batching().data()) domains.add(TokenDataset.open(source.path()));
+        if (config.batching().data().stream().mapToDouble(TrainConfig.DataSource::weight).sum() <= 0) {
+            throw new ShearsException("the data weights sum to zero; give at least one domain a positive weight");
+        }
+        return domains;
+    }
+
+    /**
+     * Checks the data against the model and the reference losses, then writes {@code settings} as
+     * {@code configFile} into {@code out} (or, resuming, checks it against the one there).
+     */
+    static TrainingSession open(TrainConfig config, List<TokenDataset> domains, Model model, Object settings, String configFile, Path out,
+                                boolean resume) {
+        for (TokenDataset d : domains) {
+            if (d.vocabSize() > model.config().vocabSize()) {
+                throw new ShearsException(d.dir() + ": prepared with a " + d.vocabSize() + "-token vocabulary, but the model has only "
+                        + model.config().vocabSize() + " embeddings");
+            }
+        }
+        double[] reference = referenceLosses(config, domains);
+        prepareOutput(settings, configFile, out, resume);
+        return new TrainingSession(config, out, domains, reference);
+    }
+
+    List<TokenDataset> domains() {
+        return domains;
+    }
+
+    List<String> names() {
+        return names;
+    }
+
+    /** The domain weights in force. */
+    double[] weights() {
+        return weights;
+    }
+
+    /** The step the run starts from: 0, or the newest checkpoint's when resuming. */
+    long start() {
+        return start;
+    }
+
+    /**
+     * When {@code resume}, restores the newest checkpoint into the model, the optimizer and the domain
+     * weights; then opens {@code metrics.jsonl} (dropping lines after the resumed step).
+     *
+     * @return the checkpoint restored (its extra state is the run's own), if any
+     */
+    Optional<Checkpoint> resume(boolean resume, Model model, AdamW optimizer) {
+        Optional<Path> latest = resume ? Checkpoint.latest(out) : Optional.empty();
+        Optional<Checkpoint> restored = latest.map(dir -> Checkpoint.restore(dir, model, optimizer));
+        restored.ifPresent(c -> {
+            start = c.step();
+            if (c.domainWeights().length == weights.length) weights = c.domainWeights();
+        });
+        long total = config.totalSteps();
+        if (start > total) throw new ShearsException(out + ": the newest checkpoint is at step " + start + ", beyond this run's " + total + " steps");
+        try {
+            metrics = openMetrics(out, start);
+        } catch (IOException e) {
+            throw cannotWrite(e);
+        }
+        return restored;
+    }
+
+    /** Appends one line to {@code metrics.jsonl}. */
+    void log(ObjectNode line) {
+        try {
+            metrics.write(JSON.writeValueAsString(line));
+            metrics.newLine();
+        } catch (IOException e) {
+            throw cannotWrite(e);
+        }
+    }
+
+    ObjectNode line(String type, long step) {
+        return JSON.createObjectNode().put("type", type).put("step", step);
+    }
+
+    /** The reference losses (with dynamic batch loading), logged once at the start. */
+    void logReference() {
+        if (!config.dynamicBatchLoading().enabled()) return;
+        ObjectNode ref = line("reference", 0);
+        ObjectNode losses = ref.putObject("referenceLoss");
+        for (int d = 0; d < names.size(); d++) losses.put(names.get(d), reference[d]);
+        log(ref);
+    }
+
+    /** Whether step {@code done} ends with a held-out evaluation: every {@code evalInterval} steps and at the end. */
+    boolean evaluationDue(long done) {
+        return done == config.totalSteps() || (config.evaluation().evalInterval() > 0 && done % config.evaluation().evalInterval() == 0);
+    }
+
+    /** Held-out loss per domain under {@code masks}. */
+    double[] heldOutLoss(Model model, MaskSet masks) {
+        return Trainer.heldOutLoss(model, domains, config.batching().seqLen(), config.evaluation().evalWindows(), masks);
+    }
+
+    /**
+     * After a held-out evaluation at step {@code step}: the dynamic batch loading update (when on) and
+     * the metrics line with every domain's loss and the weights in force from now on.
+     */
+    void evaluated(double[] heldOut, long step) {
+        DynamicBatchLoading dbl = config.dynamicBatchLoading();
+        if (dbl.enabled()) weights = DynamicBatchLoading.update(weights, heldOut, reference, dbl.smoothing(), dbl.clamp());
+        logEvaluation(heldOut, step);
+    }
+
+    /** The step-0 evaluation line, before any update. */
+    void logEvaluation(double[] heldOut, long step) {
+        ObjectNode eval = line("eval", step);
+        ObjectNode losses = eval.putObject("heldOutLoss");
+        for (int d = 0; d < names.size(); d++) losses.put(names.get(d), heldOut[d]);
+        ObjectNode w = eval.putObject("domainWeights");
+        for (int d = 0; d < names.size(); d++) w.put(names.get(d), weights[d]);
+        log(eval);
+    }
+
+    /** At every {@code checkpointInterval} steps and at the end: the metrics so far, then a checkpoint with the run's extra state. */
+    void checkpointIfDue(long done, Model model, AdamW optimizer, ObjectNode extra) {
+        if (done != config.totalSteps() && (config.checkpointing().checkpointInterval() <= 0 || done % config.checkpointing().checkpointInterval() != 0)) {
+            return;
+        }
+        try {
+            metrics.flush();
+        } catch (IOException e) {
+            throw cannotWrite(e);
+        }
+        Checkpoint.save(out, model, optimizer, done, weights, extra, config.checkpointing().keepCheckpoints());
+    }
+
+    /** Writes the final model in the run's dtype, with the tokenizer beside it so the folder loads on its own. */
+    void writeModel(Model model) {
+        HfModel.write(model, out, finalDtype(), HfModel.DEFAULT_SHARD_BYTES);
+        Optional<Path> tokenizer = config.source().tokenizer().or(() -> config.source().model().flatMap(TokenizerFiles::find));
+        if (tokenizer.isEmpty()) {
+            Path fromData = Path.of(domains.getFirst().tokenizer());
+            if (Files.isRegularFile(fromData)) tokenizer = Optional.of(fromData);
+        }
+        tokenizer.ifPresent(from -> TokenizerFiles.copyInto(from, out));
+    }
+
+    @Override
+    public void close() {
+        if (metrics == null) return;
+        try {
+            metrics.close();
+        } catch (IOException e) {
+            throw cannotWrite(e);
+        }
+    }
+
+    /** The dtype the final model is written in: the configured one, else the starting model's file dtype (f32 from scratch). */
+    private DType finalDtype() {
+        if (!config.source().dtype().isBlank()) return DType.parse(config.source().dtype()).orElseThrow();
+        if (config.source().model().isEmpty()) return DType.F32;
+        try (Model source = ModelLoader.open(config.source().model().get())) {
+            return DType.of(source.weights().encoding());
+        }
+    }
+
+    private ShearsException cannotWrite(IOException e) {
+        return new ShearsException(out.resolve(METRICS) + ": cannot write: " + e.getMessage(), e);
+    }
+
+    /** Reference loss per domain (in data order) when dynamic batch loading is on; checked before any work. */
+    private static double[] referenceLosses(TrainConfig config, List<TokenDataset> domains) {
+        DynamicBatchLoading dbl = config.dynamicBatchLoading();
+        double[] reference = new double[domains.size()];
+        if (!dbl.enabled()) return reference;
+        double[] measured = dbl.referenceModel().isBlank() ? null
+                : Trainer.heldOutLoss(ModelLoader.open(Path.of(dbl.referenceModel())), domains, config.batching().seqLen(),
+                        config.evaluation().evalWindows(), MaskSet.NONE);
+        List<String> missing = new ArrayList<>();
+        for (int d = 0; d < domains.size(); d++) {
+            Double r = dbl.referenceLosses().get(domains.get(d).name());
+            if (r == null && measured != null && !Double.isNaN(measured[d])) r = measured[d];
+            if (r == null) missing.add(domains.get(d).name());
+            else reference[d] = r;
+        }
+        if (!missing.isEmpty()) {
+            throw new ShearsException("dynamic batch loading needs a reference loss for every domain; missing: " + String.join(", ", missing)
+                    + " (set dynamicBatchLoading.referenceModel, or dynamicBatchLoading.referenceLosses, e.g. --set 'dynamicBatchLoading.referenceLosses={\""
+                    + missing.getFirst() + "\": 2.5}')");
+        }
+        for (String name : dbl.referenceLosses().keySet()) {
+            if (domains.stream().noneMatch(d -> d.name().equals(name))) {
+                throw new ShearsException("dynamicBatchLoading.referenceLosses names '" + name + "', which is not one of the domains "
+                        + domains.stream().map(TokenDataset::name).toList());
+            }
+        }
+        return reference;
+    }
+
+    /** Creates the output folder and writes the resolved settings, or checks them against the ones there when resuming. */
+    private static void prepareOutput(Object settings, String fileName, Path out, boolean resume) {
+        Path file = out.resolve(fileName);
+        if (Files.isRegularFile(file)) {
+            if (!resume) {
+                throw new ShearsException(out + ": already holds a training run; pass --resume to continue it, or choose another --out");
+            }
+            // compared as records, so spelling ("" or null for an absent path, key order) does not matter
+            Object before = ConfigLoader.load(settings, Optional.of(file), List.of());
+            if (!before.equals(settings)) {
+                JsonNode was = ConfigLoader.toTree(before), now = ConfigLoader.toTree(settings);
+                List<String> changed = new ArrayList<>();
+                now.properties().forEach(e -> {
+                    if (!e.getValue().equals(was.path(e.getKey()))) changed.add(e.getKey());
+                });
+                throw new ShearsException(out + ": --resume with a different configuration (changed: " + String.join(", ", changed)
+                        + "); resume with the same settings, or start a new run in another folder");
+            }
+            return;
+        }
+        if (Files.isDirectory(out.resolve(Checkpoint.FOLDER))) {
+            throw new ShearsException(out + ": has checkpoints but no " + fileName + "; choose another --out");
+        }
+        AtomicFiles.writeString(file, ConfigLoader.toJson(settings) + "\n");
+    }
+
+    /** Opens metrics.jsonl for appending, first dropping lines after the resumed step (written after the checkpoint). */
+    private static BufferedWriter openMetrics(Path out, long resumedStep) throws IOException {
+        Path file = out.resolve(METRICS);
+        if (resumedStep == 0) {
+            Files.deleteIfExists(file);
+        } else if (Files.isRegularFile(file)) {
+            List<String> kept = new ArrayList<>();
+            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                if (line.isBlank()) continue;
+                try {
+                    if (JSON.readTree(line).path("step").asLong(Long.MAX_VALUE) <= resumedStep) kept.add(line);
+                } catch (IOException e) {
+                    break; // a line cut short by the crash, and everything after it
+                }
+            }
+            AtomicFiles.writeString(file, kept.isEmpty() ? "" : String.join("\n", kept) + "\n");
+        }
+        return Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    }
+
+    /** Sampling weights as fractions summing to 1 (how they are logged and updated). */
+    private static double[] normalised(double[] weights) {
+        double total = 0;
+        for (double w : weights) total += w;
+        double[] out = new double[weights.length];
+        for (int i = 0; i < out.length; i++) out[i] = weights[i] / total;
+        return out;
+    }
+}
