@@ -21,15 +21,7 @@ import java.util.Locale;
 /** {@code shears data}: token data for training and evaluation. */
 @Command(name = "data", mixinStandardHelpOptions = true, description = "Prepare token data for training.",
         subcommands = {DataCommand.Prepare.class, CommandLine.HelpCommand.class})
-final class DataCommand implements Runnable {
-    @Spec
-    CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(System.err);
-    }
-
+final class DataCommand extends CommandGroup {
     @Command(name = "prepare", mixinStandardHelpOptions = true, showDefaultValues = true,
             description = {"Tokenize text files and JSONL into packed token shards (uint16 when the vocabulary fits, else uint32) with",
                     "an index of document and token counts; EOS between documents; an evenly spaced held-out split for evaluation.",

@@ -18,15 +18,7 @@ import java.util.Locale;
 /** {@code shears pipeline}: multi-stage compression. */
 @Command(name = "pipeline", mixinStandardHelpOptions = true, description = "Multi-stage compression: prune, heal, prune more, ... in one resumable run.",
         subcommands = {PipelineCommand.Run.class, PipelineCommand.Check.class, CommandLine.HelpCommand.class})
-final class PipelineCommand implements Runnable {
-    @Spec
-    CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(System.err);
-    }
-
+final class PipelineCommand extends CommandGroup {
     @Command(name = "check", mixinStandardHelpOptions = true, description = "Validate a pipeline file and show the model's shape after each stage; writes nothing.",
             footerHeading = "%nExamples:%n", footer = {"  shears pipeline check examples/openba-v2.yaml"})
     static final class Check implements Runnable {
