@@ -77,11 +77,8 @@ final class ShearCommand implements Runnable {
     @Option(names = "--lambda-lr", paramLabel = "X", defaultValue = "1.0", description = "Learning rate of the Lagrange multipliers (Adam ascent).")
     double lambdaLr;
 
-    @Option(names = "--batch", paramLabel = "N", defaultValue = "8", description = "Sequences per micro-batch.")
-    int batch;
-
-    @Option(names = "--seq", paramLabel = "N", defaultValue = "256", description = "Tokens per sequence.")
-    int seq;
+    @Mixin
+    BatchOptions batches = new BatchOptions(ShearConfig.DEFAULT.train());
 
     @Mixin
     JsonOutput output;
@@ -93,8 +90,7 @@ final class ShearCommand implements Runnable {
         overrides.add("model=" + model.toAbsolutePath());
         overrides.add("data=" + TrainCommand.dataJson(data));
         overrides.add("steps=" + steps);
-        overrides.add("batchSize=" + batch);
-        overrides.add("seqLen=" + seq);
+        overrides.addAll(batches.overrides());
         overrides.add("lr=" + lr);
         overrides.add("minLr=" + lr);
         overrides.addAll(training.overrides());

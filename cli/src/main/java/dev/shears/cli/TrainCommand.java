@@ -60,11 +60,8 @@ final class TrainCommand implements Runnable {
     @Option(names = "--tokens", paramLabel = "N", description = "Token budget instead of --steps.")
     Long tokens;
 
-    @Option(names = "--batch", paramLabel = "N", description = "Sequences per micro-batch.")
-    Integer batch;
-
-    @Option(names = "--seq", paramLabel = "N", description = "Tokens per sequence.")
-    Integer seq;
+    @Mixin
+    BatchOptions batches;
 
     @Option(names = "--lr", paramLabel = "X", description = "Peak learning rate.")
     Double lr;
@@ -86,8 +83,7 @@ final class TrainCommand implements Runnable {
         if (!data.isEmpty()) overrides.add("data=" + dataJson(data));
         if (steps != null) overrides.add("steps=" + steps);
         if (tokens != null) overrides.add("tokens=" + tokens);
-        if (batch != null) overrides.add("batchSize=" + batch);
-        if (seq != null) overrides.add("seqLen=" + seq);
+        overrides.addAll(batches.overrides());
         if (lr != null) overrides.add("lr=" + lr);
         if (teacher != null) overrides.add("distill.teacher=" + teacher.toAbsolutePath());
         overrides.addAll(training.overrides());
