@@ -54,8 +54,8 @@ final class PipelineCommand extends CommandGroup {
         @Parameters(index = "0", paramLabel = "PIPELINE.yaml", description = "The pipeline.")
         Path file;
 
-        @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder.")
-        Path out;
+        @Mixin
+        RunFolder folder;
 
         @Option(names = "--resume", description = "Continue an interrupted pipeline in --out.")
         boolean resume;
@@ -65,6 +65,7 @@ final class PipelineCommand extends CommandGroup {
 
         @Override
         public void run() {
+            Path out = folder.path;
             Pipeline.Plan plan = Pipeline.load(file);
             List<Pipeline.StageResult> results = Pipeline.run(plan, out, resume, ProgressBar.stderr(), m -> System.err.println("pipeline: " + m), r -> { });
             ObjectNode summary = Json.object().put("pipeline", file.toString()).put("out", out.toString());

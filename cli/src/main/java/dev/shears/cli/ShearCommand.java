@@ -47,8 +47,8 @@ final class ShearCommand implements Runnable {
     @Parameters(index = "0", paramLabel = "MODEL", description = "The model to prune: a Hugging Face folder, a .gguf file or a llama2.c .bin.")
     Path model;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder.")
-    Path out;
+    @Mixin
+    RunFolder folder;
 
     @Option(names = "--target", paramLabel = "SHAPE", description = "Exact kept counts, e.g. layers=4,hidden=48,heads=4,kv-heads=2,ffn=86.")
     String target;
@@ -85,6 +85,7 @@ final class ShearCommand implements Runnable {
 
     @Override
     public void run() {
+        Path out = folder.path;
         if ((target == null) == (targetConfig == null)) throw new ShearsException("give exactly one of --target SHAPE or --target-config CONFIG.json");
         List<String> overrides = new ArrayList<>();
         overrides.add("model=" + model.toAbsolutePath());

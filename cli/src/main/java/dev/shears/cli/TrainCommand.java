@@ -51,8 +51,8 @@ final class TrainCommand implements Runnable {
     @Option(names = "--data", paramLabel = "DIR[:WEIGHT]", description = "A prepared token folder and its sampling weight (default 1); repeat for domains.")
     List<String> data = new ArrayList<>();
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder.")
-    Path out;
+    @Mixin
+    RunFolder folder;
 
     @Option(names = "--steps", paramLabel = "N", description = "Optimizer steps.")
     Long steps;
@@ -77,6 +77,7 @@ final class TrainCommand implements Runnable {
 
     @Override
     public void run() {
+        Path out = folder.path;
         List<String> overrides = new ArrayList<>();
         if (init != null) overrides.add("init=" + init.toAbsolutePath());
         if (model != null) overrides.add("model=" + model.toAbsolutePath());
