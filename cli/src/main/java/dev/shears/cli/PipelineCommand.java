@@ -19,12 +19,15 @@ import java.util.Locale;
 @Command(name = "pipeline", mixinStandardHelpOptions = true, description = "Multi-stage compression: prune, heal, prune more, ... in one resumable run.",
         subcommands = {PipelineCommand.Run.class, PipelineCommand.Check.class, CommandLine.HelpCommand.class})
 final class PipelineCommand extends CommandGroup {
-    @Command(name = "check", mixinStandardHelpOptions = true, description = "Validate a pipeline file and show the model's shape after each stage; writes nothing.",
-            footerHeading = "%nExamples:%n", footer = {"  shears pipeline check examples/openba-v2.yaml"})
-    static final class Check implements Runnable {
+    /** A subcommand that reads one pipeline file. */
+    abstract static class FileCommand implements Runnable {
         @Parameters(index = "0", paramLabel = "PIPELINE.yaml", description = "The pipeline.")
         Path file;
+    }
 
+    @Command(name = "check", mixinStandardHelpOptions = true, description = "Validate a pipeline file and show the model's shape after each stage; writes nothing.",
+            footerHeading = "%nExamples:%n", footer = {"  shears pipeline check examples/openba-v2.yaml"})
+    static final class Check extends FileCommand {
         @Spec
         CommandSpec spec;
 
@@ -50,10 +53,7 @@ final class PipelineCommand extends CommandGroup {
             footerHeading = "%nExamples:%n",
             footer = {"  shears pipeline run examples/openba-v2.yaml --out runs/openba",
                     "  shears pipeline run examples/openba-v2.yaml --out runs/openba --resume"})
-    static final class Run implements Runnable {
-        @Parameters(index = "0", paramLabel = "PIPELINE.yaml", description = "The pipeline.")
-        Path file;
-
+    static final class Run extends FileCommand {
         @Mixin
         RunFolder folder;
 
