@@ -38,18 +38,19 @@ final class DataCommand extends CommandGroup {
         @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder (must not exist).")
         Path out;
 
-        @Option(names = "--field", paramLabel = "NAME", defaultValue = "text", description = "The JSONL field holding the text.")
-        String field;
+        // defaults: PrepareOptions.DEFAULT's, which a pipeline's data preparation uses too
+        @Option(names = "--field", paramLabel = "NAME", description = "The JSONL field holding the text.")
+        String field = PrepareOptions.DEFAULT.jsonField();
 
-        @Option(names = "--split", paramLabel = "HOW", defaultValue = "PARAGRAPH",
+        @Option(names = "--split", paramLabel = "HOW",
                 description = "How plain text is cut into documents: ${COMPLETION-CANDIDATES}.")
-        DocumentSplit split;
+        DocumentSplit split = PrepareOptions.DEFAULT.textSplit();
 
-        @Option(names = "--held-out", paramLabel = "F", defaultValue = "0.05", description = "Fraction of tokens held out for evaluation.")
-        double heldOut;
+        @Option(names = "--held-out", paramLabel = "F", description = "Fraction of tokens held out for evaluation.")
+        double heldOut = PrepareOptions.DEFAULT.heldOutFraction();
 
-        @Option(names = "--held-out-chunk", paramLabel = "N", defaultValue = "2048", description = "Held-out tokens come in evenly spaced chunks of N.")
-        int heldOutChunk;
+        @Option(names = "--held-out-chunk", paramLabel = "N", description = "Held-out tokens come in evenly spaced chunks of N.")
+        int heldOutChunk = PrepareOptions.DEFAULT.heldOutChunk();
 
         @Mixin
         JsonOutput output;
