@@ -8,10 +8,8 @@ import dev.shears.recipe.BenchRun;
 import dev.shears.tensor.Parallel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
 import java.util.Locale;
@@ -21,15 +19,7 @@ import java.util.OptionalDouble;
 /** {@code shears bench}: end-to-end throughput programs. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Measure throughput (tokens/s, GFLOP/s, fraction of peak).",
         subcommands = {BenchCommand.Forward.class, BenchCommand.Train.class, BenchEvalCommand.class})
-final class BenchCommand implements Runnable {
-    @Spec
-    CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(System.err);
-    }
-
+final class BenchCommand extends CommandGroup {
     @Command(name = "forward", mixinStandardHelpOptions = true, showDefaultValues = true,
             description = {"Prompt-processing throughput of full-sequence forward passes (median of timed passes after warm-up).",
                     "Without MODEL, a seeded random model of the given shape is used."},

@@ -42,8 +42,8 @@ final class BenchEvalCommand implements Runnable {
     @Option(names = "--warmup", paramLabel = "N", defaultValue = "32", description = "Items of the untimed warm-up run.")
     int warmup;
 
-    @Option(names = "--batch", paramLabel = "N", defaultValue = "16", description = "Items scored in parallel.")
-    int batch;
+    @Option(names = "--batch", paramLabel = "N", description = "Items scored in parallel.")
+    int batch = EvalSettings.DEFAULTS.batchSize();
 
     @Mixin
     JsonOutput output;

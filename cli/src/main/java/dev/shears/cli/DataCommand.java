@@ -21,15 +21,7 @@ import java.util.Locale;
 /** {@code shears data}: token data for training and evaluation. */
 @Command(name = "data", mixinStandardHelpOptions = true, description = "Prepare token data for training.",
         subcommands = {DataCommand.Prepare.class, CommandLine.HelpCommand.class})
-final class DataCommand implements Runnable {
-    @Spec
-    CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(System.err);
-    }
-
+final class DataCommand extends CommandGroup {
     @Command(name = "prepare", mixinStandardHelpOptions = true, showDefaultValues = true,
             description = {"Tokenize text files and JSONL into packed token shards (uint16 when the vocabulary fits, else uint32) with",
                     "an index of document and token counts; EOS between documents; an evenly spaced held-out split for evaluation.",
@@ -46,18 +38,19 @@ final class DataCommand implements Runnable {
         @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder (must not exist).")
         Path out;
 
-        @Option(names = "--field", paramLabel = "NAME", defaultValue = "text", description = "The JSONL field holding the text.")
-        String field;
+        // defaults: PrepareOptions.DEFAULT's, which a pipeline's data preparation uses too
+        @Option(names = "--field", paramLabel = "NAME", description = "The JSONL field holding the text.")
+        String field = PrepareOptions.DEFAULT.jsonField();
 
-        @Option(names = "--split", paramLabel = "HOW", defaultValue = "PARAGRAPH",
+        @Option(names = "--split", paramLabel = "HOW",
                 description = "How plain text is cut into documents: ${COMPLETION-CANDIDATES}.")
-        DocumentSplit split;
+        DocumentSplit split = PrepareOptions.DEFAULT.textSplit();
 
-        @Option(names = "--held-out", paramLabel = "F", defaultValue = "0.05", description = "Fraction of tokens held out for evaluation.")
-        double heldOut;
+        @Option(names = "--held-out", paramLabel = "F", description = "Fraction of tokens held out for evaluation.")
+        double heldOut = PrepareOptions.DEFAULT.heldOutFraction();
 
-        @Option(names = "--held-out-chunk", paramLabel = "N", defaultValue = "2048", description = "Held-out tokens come in evenly spaced chunks of N.")
-        int heldOutChunk;
+        @Option(names = "--held-out-chunk", paramLabel = "N", description = "Held-out tokens come in evenly spaced chunks of N.")
+        int heldOutChunk = PrepareOptions.DEFAULT.heldOutChunk();
 
         @Mixin
         JsonOutput output;

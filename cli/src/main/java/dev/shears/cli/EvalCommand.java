@@ -14,7 +14,10 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 
-/** {@code shears eval}: zero-shot tasks scored as lm-evaluation-harness scores them, several models side by side. */
+/**
+ * {@code shears eval}: zero-shot tasks scored as lm-evaluation-harness scores them, several models side by
+ * side. Its defaults are those of {@link EvalSettings#DEFAULTS}, a pipeline's eval stage's.
+ */
 @Command(name = "eval", header = "Zero-shot tasks scored as lm-evaluation-harness scores them, several models side by side.", mixinStandardHelpOptions = true, showDefaultValues = true,
         description = {"Zero-shot tasks scored as lm-evaluation-harness scores them (log-likelihood of each choice, acc and acc_norm",
                 "with standard errors; LAMBADA greedy accuracy and perplexity; rolling word/byte perplexity), for one or more",
@@ -47,21 +50,22 @@ final class EvalCommand implements Runnable {
     @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "../shared/data/eval", description = "Folder of the evaluation data (relative to the working directory).")
     Path dataDir;
 
-    @Option(names = "--limit", paramLabel = "N", defaultValue = "0", description = "Items per task (0: all).")
-    int limit;
+    @Option(names = "--limit", paramLabel = "N", description = "Items per task (0: all).")
+    int limit = EvalSettings.DEFAULTS.limit();
 
+    // EvalSettings.DEFAULTS' sampling and start, written as they are typed (the help would show SEEDED and BOS)
     @Option(names = "--sample", paramLabel = "HOW", defaultValue = "seeded",
             description = "Which N items with --limit: seeded (a seeded random sample, in file order) or first (lm-eval's --limit).")
     EvalSettings.Sampling sampling;
 
-    @Option(names = "--seed", defaultValue = "1234", description = "Seed of the seeded sample.")
-    long seed;
+    @Option(names = "--seed", description = "Seed of the seeded sample.")
+    long seed = EvalSettings.DEFAULTS.seed();
 
-    @Option(names = "--batch", paramLabel = "N", defaultValue = "16", description = "Items scored in parallel.")
-    int batch;
+    @Option(names = "--batch", paramLabel = "N", description = "Items scored in parallel.")
+    int batch = EvalSettings.DEFAULTS.batchSize();
 
-    @Option(names = "--context", paramLabel = "N", defaultValue = "0", description = "Context length in tokens (0: the model's maximum).")
-    int context;
+    @Option(names = "--context", paramLabel = "N", description = "Context length in tokens (0: the model's maximum).")
+    int context = EvalSettings.DEFAULTS.contextLength();
 
     @Option(names = "--start", paramLabel = "HOW", defaultValue = "bos",
             description = "Sequence start: bos (as the model was trained; lm-eval add_bos_token=True) or none (lm-eval's default for HF models).")

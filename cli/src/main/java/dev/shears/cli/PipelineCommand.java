@@ -18,21 +18,16 @@ import java.util.Locale;
 /** {@code shears pipeline}: multi-stage compression. */
 @Command(name = "pipeline", mixinStandardHelpOptions = true, description = "Multi-stage compression: prune, heal, prune more, ... in one resumable run.",
         subcommands = {PipelineCommand.Run.class, PipelineCommand.Check.class, CommandLine.HelpCommand.class})
-final class PipelineCommand implements Runnable {
-    @Spec
-    CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(System.err);
+final class PipelineCommand extends CommandGroup {
+    /** A subcommand that reads one pipeline file. */
+    abstract static class FileCommand implements Runnable {
+        @Parameters(index = "0", paramLabel = "PIPELINE.yaml", description = "The pipeline.")
+        Path file;
     }
 
     @Command(name = "check", mixinStandardHelpOptions = true, description = "Validate a pipeline file and show the model's shape after each stage; writes nothing.",
             footerHeading = "%nExamples:%n", footer = {"  shears pipeline check examples/openba-v2.yaml"})
-    static final class Check implements Runnable {
-        @Parameters(index = "0", paramLabel = "PIPELINE.yaml", description = "The pipeline.")
-        Path file;
-
+    static final class Check extends FileCommand {
         @Spec
         CommandSpec spec;
 
@@ -58,12 +53,9 @@ final class PipelineCommand implements Runnable {
             footerHeading = "%nExamples:%n",
             footer = {"  shears pipeline run examples/openba-v2.yaml --out runs/openba",
                     "  shears pipeline run examples/openba-v2.yaml --out runs/openba --resume"})
-    static final class Run implements Runnable {
-        @Parameters(index = "0", paramLabel = "PIPELINE.yaml", description = "The pipeline.")
-        Path file;
-
-        @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder.")
-        Path out;
+    static final class Run extends FileCommand {
+        @Mixin
+        RunFolder folder;
 
         @Option(names = "--resume", description = "Continue an interrupted pipeline in --out.")
         boolean resume;
@@ -73,6 +65,7 @@ final class PipelineCommand implements Runnable {
 
         @Override
         public void run() {
+            Path out = folder.path;
             Pipeline.Plan plan = Pipeline.load(file);
             List<Pipeline.StageResult> results = Pipeline.run(plan, out, resume, ProgressBar.stderr(), m -> System.err.println("pipeline: " + m), r -> { });
             ObjectNode summary = Json.object().put("pipeline", file.toString()).put("out", out.toString());

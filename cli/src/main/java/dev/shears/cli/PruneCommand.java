@@ -25,7 +25,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
-/** {@code shears prune}: one-shot structured pruning to a chosen shape. */
+/**
+ * {@code shears prune}: one-shot structured pruning to a chosen shape. Its defaults are those of
+ * {@link PruneStage#DEFAULT}, a pipeline's prune stage's, so that the command and the stage cannot disagree.
+ */
 @Command(name = "prune", header = "One-shot structured pruning by importance: layers, heads, FFN, hidden channels, vocabulary.", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
         description = {"Prune a model to a smaller shape in one shot: score every unit (layers, attention heads by KV group, FFN",
                 "neurons, hidden channels) on calibration data or data-free, keep the best, slice the weights. Writes a loadable",
@@ -87,21 +90,21 @@ final class PruneCommand implements Runnable, Planned {
     @Option(names = "--drop-layers", paramLabel = "I,J", split = ",", description = "Remove exactly these layers (0-based).")
     List<Integer> dropLayers = new ArrayList<>();
 
-    @Option(names = "--drop-attention", paramLabel = "N", defaultValue = "0", description = "Remove N attention sub-layers (least important).")
-    int dropAttention;
+    @Option(names = "--drop-attention", paramLabel = "N", description = "Remove N attention sub-layers (least important).")
+    int dropAttention = PruneStage.DEFAULT.dropAttention();
 
-    @Option(names = "--drop-ffn", paramLabel = "N", defaultValue = "0", description = "Remove N FFN sub-layers (least important).")
-    int dropFfn;
+    @Option(names = "--drop-ffn", paramLabel = "N", description = "Remove N FFN sub-layers (least important).")
+    int dropFfn = PruneStage.DEFAULT.dropFfn();
 
-    @Option(names = "--head-mode", paramLabel = "MODE", defaultValue = "GROUPS",
+    @Option(names = "--head-mode", paramLabel = "MODE",
             description = "GROUPS drops whole KV groups; PER_GROUP drops query heads evenly from every group. ${COMPLETION-CANDIDATES}")
-    TargetParser.HeadMode headMode;
+    TargetParser.HeadMode headMode = PruneStage.DEFAULT.headMode();
 
     @Option(names = "--non-uniform", description = "Let per-layer head and FFN counts follow importance (same total).")
     boolean nonUniform;
 
-    @Option(names = "--multiple-of", paramLabel = "N", defaultValue = "1", description = "Round kept hidden and FFN widths to a multiple of N.")
-    int multipleOf;
+    @Option(names = "--multiple-of", paramLabel = "N", description = "Round kept hidden and FFN widths to a multiple of N.")
+    int multipleOf = PruneStage.DEFAULT.multipleOf();
 
     @Option(names = "--importance", paramLabel = "CRITERION", description = "How widths are ranked (default: taylor with calibration, else magnitude).")
     String importance;
@@ -112,20 +115,20 @@ final class PruneCommand implements Runnable, Planned {
     @Option(names = "--calibration", paramLabel = "FILE|DIR", description = "Calibration text file or prepared token folder.")
     Path calibration;
 
-    @Option(names = "--samples", paramLabel = "N", defaultValue = "32", description = "Calibration sequences.")
-    int samples;
+    @Option(names = "--samples", paramLabel = "N", description = "Calibration sequences.")
+    int samples = PruneStage.DEFAULT.samples();
 
-    @Option(names = "--seq-len", paramLabel = "N", defaultValue = "128", description = "Tokens per calibration sequence.")
-    int seqLen;
+    @Option(names = "--seq-len", paramLabel = "N", description = "Tokens per calibration sequence.")
+    int seqLen = PruneStage.DEFAULT.seqLen();
 
     @Option(names = "--scores", paramLabel = "FILE", description = "Reuse importance.json from an earlier prune of the same model.")
     Path scores;
 
-    @Option(names = "--angular-span", paramLabel = "N", defaultValue = "0", description = "Block length for the angular criterion (0: the layers removed).")
-    int angularSpan;
+    @Option(names = "--angular-span", paramLabel = "N", description = "Block length for the angular criterion (0: the layers removed).")
+    int angularSpan = PruneStage.DEFAULT.angularSpan();
 
-    @Option(names = "--seed", paramLabel = "S", defaultValue = "1337", description = "Seed of the random criterion.")
-    long seed;
+    @Option(names = "--seed", paramLabel = "S", description = "Seed of the random criterion.")
+    long seed = PruneStage.DEFAULT.seed();
 
     @Mixin
     JsonOutput output;

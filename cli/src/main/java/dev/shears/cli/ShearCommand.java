@@ -25,7 +25,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
-/** {@code shears shear}: prune to an exact target shape with learned hard-concrete masks (Sheared-LLaMA). */
+/**
+ * {@code shears shear}: prune to an exact target shape with learned hard-concrete masks (Sheared-LLaMA). Its
+ * defaults are those of {@link ShearConfig#DEFAULT}, a pipeline's shear stage's.
+ */
 @Command(name = "shear", header = "Learned hard-concrete masks to an exact target shape (Sheared-LLaMA).", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
         description = {"Prune a model to an exact target shape with learned masks (Sheared-LLaMA, METHODS.md §2): a hard-concrete",
                 "gate on every hidden channel, KV group, query head, FFN neuron and sub-layer of the pruned axes; the",
@@ -47,8 +50,8 @@ final class ShearCommand implements Runnable {
     @Parameters(index = "0", paramLabel = "MODEL", description = "The model to prune: a Hugging Face folder, a .gguf file or a llama2.c .bin.")
     Path model;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder.")
-    Path out;
+    @Mixin
+    RunFolder folder;
 
     @Option(names = "--target", paramLabel = "SHAPE", description = "Exact kept counts, e.g. layers=4,hidden=48,heads=4,kv-heads=2,ffn=86.")
     String target;
@@ -62,39 +65,37 @@ final class ShearCommand implements Runnable {
     @Mixin
     TrainingOptions training;
 
-    @Option(names = "--steps", paramLabel = "N", defaultValue = "3200", description = "Pruning steps (published: 3,200).")
-    long steps;
+    @Option(names = "--steps", paramLabel = "N", description = "Pruning steps (published: 3,200).")
+    long steps = ShearConfig.DEFAULT.train().steps();
 
-    @Option(names = "--lagrangian-warmup", paramLabel = "F", defaultValue = "0.2", description = "Fraction of the steps over which the target ramps up from 0.")
-    double lagrangianWarmup;
+    @Option(names = "--lagrangian-warmup", paramLabel = "F", description = "Fraction of the steps over which the target ramps up from 0.")
+    double lagrangianWarmup = ShearConfig.DEFAULT.lagrangianWarmup();
 
+    // ShearConfig.DEFAULT's, written out so that the help says 1e-4 rather than 1.0E-4
     @Option(names = "--lr", paramLabel = "X", defaultValue = "1e-4", description = "Model learning rate (AdamW).")
     double lr;
 
-    @Option(names = "--gate-lr", paramLabel = "X", defaultValue = "1.0", description = "Learning rate of the gates' logAlpha (Adam).")
-    double gateLr;
+    @Option(names = "--gate-lr", paramLabel = "X", description = "Learning rate of the gates' logAlpha (Adam).")
+    double gateLr = ShearConfig.DEFAULT.gateLr();
 
-    @Option(names = "--lambda-lr", paramLabel = "X", defaultValue = "1.0", description = "Learning rate of the Lagrange multipliers (Adam ascent).")
-    double lambdaLr;
+    @Option(names = "--lambda-lr", paramLabel = "X", description = "Learning rate of the Lagrange multipliers (Adam ascent).")
+    double lambdaLr = ShearConfig.DEFAULT.lambdaLr();
 
-    @Option(names = "--batch", paramLabel = "N", defaultValue = "8", description = "Sequences per micro-batch.")
-    int batch;
-
-    @Option(names = "--seq", paramLabel = "N", defaultValue = "256", description = "Tokens per sequence.")
-    int seq;
+    @Mixin
+    BatchOptions batches = new BatchOptions(ShearConfig.DEFAULT.train());
 
     @Mixin
     JsonOutput output;
 
     @Override
     public void run() {
+        Path out = folder.path;
         if ((target == null) == (targetConfig == null)) throw new ShearsException("give exactly one of --target SHAPE or --target-config CONFIG.json");
         List<String> overrides = new ArrayList<>();
         overrides.add("model=" + model.toAbsolutePath());
         overrides.add("data=" + TrainCommand.dataJson(data));
         overrides.add("steps=" + steps);
-        overrides.add("batchSize=" + batch);
-        overrides.add("seqLen=" + seq);
+        overrides.addAll(batches.overrides());
         overrides.add("lr=" + lr);
         overrides.add("minLr=" + lr);
         overrides.addAll(training.overrides());

@@ -51,8 +51,8 @@ final class TrainCommand implements Runnable {
     @Option(names = "--data", paramLabel = "DIR[:WEIGHT]", description = "A prepared token folder and its sampling weight (default 1); repeat for domains.")
     List<String> data = new ArrayList<>();
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder.")
-    Path out;
+    @Mixin
+    RunFolder folder;
 
     @Option(names = "--steps", paramLabel = "N", description = "Optimizer steps.")
     Long steps;
@@ -60,11 +60,8 @@ final class TrainCommand implements Runnable {
     @Option(names = "--tokens", paramLabel = "N", description = "Token budget instead of --steps.")
     Long tokens;
 
-    @Option(names = "--batch", paramLabel = "N", description = "Sequences per micro-batch.")
-    Integer batch;
-
-    @Option(names = "--seq", paramLabel = "N", description = "Tokens per sequence.")
-    Integer seq;
+    @Mixin
+    BatchOptions batches;
 
     @Option(names = "--lr", paramLabel = "X", description = "Peak learning rate.")
     Double lr;
@@ -80,14 +77,14 @@ final class TrainCommand implements Runnable {
 
     @Override
     public void run() {
+        Path out = folder.path;
         List<String> overrides = new ArrayList<>();
         if (init != null) overrides.add("init=" + init.toAbsolutePath());
         if (model != null) overrides.add("model=" + model.toAbsolutePath());
         if (!data.isEmpty()) overrides.add("data=" + dataJson(data));
         if (steps != null) overrides.add("steps=" + steps);
         if (tokens != null) overrides.add("tokens=" + tokens);
-        if (batch != null) overrides.add("batchSize=" + batch);
-        if (seq != null) overrides.add("seqLen=" + seq);
+        overrides.addAll(batches.overrides());
         if (lr != null) overrides.add("lr=" + lr);
         if (teacher != null) overrides.add("distill.teacher=" + teacher.toAbsolutePath());
         overrides.addAll(training.overrides());

@@ -65,6 +65,35 @@ class CliTest {
     }
 
     @Test
+    void sharedOptionClassesKeepEachCommandsDefaultsAndRequirements() {
+        // BatchOptions: shear shows and applies its defaults record's batch shape, train leaves it to the configuration
+        dev.shears.train.TrainConfig s = dev.shears.recipe.ShearConfig.DEFAULT.train();
+        String shearHelp = shears("shear", "--help").out(), trainHelp = shears("train", "--help").out();
+        assertTrue(optionHelp(shearHelp, "--batch=N").contains("Default: " + s.batchSize()), shearHelp);
+        assertTrue(optionHelp(shearHelp, "--seq=N").contains("Default: " + s.seqLen()), shearHelp);
+        assertFalse(optionHelp(trainHelp, "--batch=N").contains("Default:"), trainHelp);
+        assertFalse(optionHelp(trainHelp, "--seq=N").contains("Default:"), trainHelp);
+        // RunFolder: --out stays required wherever it is mixed in
+        for (String[] args : new String[][] {{"train"}, {"shear", "model", "--data", "data"}, {"pipeline", "run", "pipeline.yaml"}}) {
+            Run r = shears(args);
+            assertEquals(2, r.code(), String.join(" ", args));
+            assertTrue(r.err().contains("Missing required option: '--out=DIR'"), r.err());
+        }
+    }
+
+    /** The lines {@code --help} gives one option: its own and those indented under it. */
+    private static String optionHelp(String help, String option) {
+        StringBuilder lines = new StringBuilder();
+        boolean in = false;
+        for (String line : help.split("\\R")) {
+            if (line.strip().startsWith("-")) in = line.strip().startsWith(option);
+            if (in) lines.append(line).append('\n');
+        }
+        assertFalse(lines.isEmpty(), option + " in " + help);
+        return lines.toString();
+    }
+
+    @Test
     void userMistakesAreOneLineErrorsWithExitCodeTwo(@TempDir Path tmp) throws IOException {
         Run missing = shears("info", tmp.resolve("nope").toString());
         assertEquals(2, missing.code());
