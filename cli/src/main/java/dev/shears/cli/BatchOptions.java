@@ -23,8 +23,8 @@ final class BatchOptions {
 
     /** With the defaults of {@code defaults}, shown in the help and always applied. */
     BatchOptions(TrainConfig defaults) {
-        batch = defaults.batchSize();
-        seq = defaults.seqLen();
+        batch = defaults.batching().batchSize();
+        seq = defaults.batching().seqLen();
     }
 
     /** The configuration overrides of the options given (or defaulted). */

@@ -66,7 +66,7 @@ final class ShearCommand implements Runnable {
     TrainingOptions training;
 
     @Option(names = "--steps", paramLabel = "N", description = "Pruning steps (published: 3,200).")
-    long steps = ShearConfig.DEFAULT.train().steps();
+    long steps = ShearConfig.DEFAULT.train().schedule().steps();
 
     @Option(names = "--lagrangian-warmup", paramLabel = "F", description = "Fraction of the steps over which the target ramps up from 0.")
     double lagrangianWarmup = ShearConfig.DEFAULT.lagrangianWarmup();

@@ -69,8 +69,8 @@ class CliTest {
         // BatchOptions: shear shows and applies its defaults record's batch shape, train leaves it to the configuration
         dev.shears.train.TrainConfig s = dev.shears.recipe.ShearConfig.DEFAULT.train();
         String shearHelp = shears("shear", "--help").out(), trainHelp = shears("train", "--help").out();
-        assertTrue(optionHelp(shearHelp, "--batch=N").contains("Default: " + s.batchSize()), shearHelp);
-        assertTrue(optionHelp(shearHelp, "--seq=N").contains("Default: " + s.seqLen()), shearHelp);
+        assertTrue(optionHelp(shearHelp, "--batch=N").contains("Default: " + s.batching().batchSize()), shearHelp);
+        assertTrue(optionHelp(shearHelp, "--seq=N").contains("Default: " + s.batching().seqLen()), shearHelp);
         assertFalse(optionHelp(trainHelp, "--batch=N").contains("Default:"), trainHelp);
         assertFalse(optionHelp(trainHelp, "--seq=N").contains("Default:"), trainHelp);
         // RunFolder: --out stays required wherever it is mixed in
