@@ -18,6 +18,21 @@ public final class Rope {
      * @param startPos position of each sequence's first row
      */
     public static void forward(float[] x, int rows, int seqLen, int startPos, int numHeads, int headDim, RopeTable table) {
+        rotate(x, rows, seqLen, startPos, numHeads, headDim, table, 1f);
+    }
+
+    /**
+     * Backward of {@link #forward}: the rotation is orthogonal, so the gradient is rotated back by the
+     * transposed rotation, in place.
+     *
+     * @param dX [rows, numHeads * headDim], the gradient of the rotated values on entry, of the inputs on exit
+     */
+    public static void backward(float[] dX, int rows, int seqLen, int startPos, int numHeads, int headDim, RopeTable table) {
+        rotate(dX, rows, seqLen, startPos, numHeads, headDim, table, -1f);
+    }
+
+    /** Rotates each pair (i, i + half) by the angle at its position, or by minus it ({@code sign} −1: exact, negation rounds nothing). */
+    private static void rotate(float[] x, int rows, int seqLen, int startPos, int numHeads, int headDim, RopeTable table, float sign) {
         int half = headDim / 2;
         table.ensure(startPos + seqLen);
         float[] cos = table.cos();
@@ -31,37 +46,9 @@ public final class Rope {
                     float x1 = x[o + i];
                     float x2 = x[o + i + half];
                     float c = cos[t + i];
-                    float s = sin[t + i];
+                    float s = sign * sin[t + i];
                     x[o + i] = x1 * c - x2 * s;
                     x[o + i + half] = x2 * c + x1 * s;
-                }
-            }
-        }
-    }
-
-    /**
-     * Backward of {@link #forward}: the rotation is orthogonal, so the gradient is rotated back by the
-     * transposed rotation, in place.
-     *
-     * @param dX [rows, numHeads * headDim], the gradient of the rotated values on entry, of the inputs on exit
-     */
-    public static void backward(float[] dX, int rows, int seqLen, int startPos, int numHeads, int headDim, RopeTable table) {
-        int half = headDim / 2;
-        table.ensure(startPos + seqLen);
-        float[] cos = table.cos();
-        float[] sin = table.sin();
-        int width = numHeads * headDim;
-        for (int r = 0; r < rows; r++) {
-            int t = (startPos + r % seqLen) * half;
-            for (int h = 0; h < numHeads; h++) {
-                int o = r * width + h * headDim;
-                for (int i = 0; i < half; i++) {
-                    float d1 = dX[o + i];
-                    float d2 = dX[o + i + half];
-                    float c = cos[t + i];
-                    float s = sin[t + i];
-                    dX[o + i] = d1 * c + d2 * s;
-                    dX[o + i + half] = d2 * c - d1 * s;
                 }
             }
         }

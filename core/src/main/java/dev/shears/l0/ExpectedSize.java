@@ -35,7 +35,7 @@ public final class ExpectedSize {
             }
             for (int l = 0; l < c.numLayers(); l++) {
                 if (!role.isPresent(c, l)) continue;
-                double presence = keep[gates.offset(role.subLayer().axis(), 0) + l];
+                double presence = keep[gates.offset(role.subLayer.axis(), 0) + l];
                 total += presence * extentProduct(role, c, l, gates, keep, hidden);
             }
         }
@@ -46,10 +46,10 @@ public final class ExpectedSize {
     private static double extentProduct(TensorRole role, ModelConfig c, int layer, L0Gates gates, double[] keep, double hidden) {
         double product = 1;
         for (Axis axis : role.axes()) {
-            int row = axis.perLayer() ? layer : 0;
+            int row = axis.perLayer ? layer : 0;
             product *= axis == Axis.HIDDEN ? hidden
                     : axis == Axis.HEAD ? c.headDim() * expectedHeads(gates, keep, layer)
-                    : axis.gated() ? axis.unitWidth(c) * sum(keep, gates.offset(axis, row), gates.units(axis, row))
+                    : axis.gated ? axis.unitWidth(c) * sum(keep, gates.offset(axis, row), gates.units(axis, row))
                     : TensorRole.extent(c, layer, axis);
         }
         return product;

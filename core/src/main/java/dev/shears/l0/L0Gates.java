@@ -107,9 +107,9 @@ public final class L0Gates {
      * {@link PruneTarget#headsPerGroup()} of its heads, so the kept fraction is the within-group fraction.
      */
     int keptInRow(Axis axis, int row) {
-        if (!axis.perLayer()) return target.kept(axis);
+        if (!axis.perLayer) return target.kept(axis);
         LayerShape shape = parent.layer(row);
-        if (!axis.subLayer().isIn(shape)) return 0;
+        if (!axis.subLayer.isIn(shape)) return 0;
         return axis == Axis.HEAD ? target.headsPerGroup() * shape.numKvHeads() : target.kept(axis);
     }
 

@@ -106,7 +106,7 @@ public final class Shearing {
         for (Axis a : Axis.gatedAxes()) {
             if (!gates.isActive(a)) continue;
             int i = Lagrangian.slot(a);
-            into.putObject(a.key()).put("expectedSparsity", terms.sparsity()[i]).put("target", terms.target()[i])
+            into.putObject(a.key).put("expectedSparsity", terms.sparsity()[i]).put("target", terms.target()[i])
                     .put("finalTarget", lagrangian.finalTarget(a)).put("lambda1", lagrangian.lambda()[2 * i])
                     .put("lambda2", lagrangian.lambda()[2 * i + 1]).put("term", terms.value()[i]);
         }
@@ -161,7 +161,7 @@ public final class Shearing {
         ObjectNode axes = n.putObject("axes");
         for (Axis a : Axis.gatedAxes()) {
             if (!gates.isActive(a)) continue;
-            ArrayNode rows = axes.putArray(a.key());
+            ArrayNode rows = axes.putArray(a.key);
             for (int r = 0; r < gates.rows(a); r++) {
                 ObjectNode row = rows.addObject();
                 if (gates.rows(a) > 1) row.put("layer", r);

@@ -1,7 +1,5 @@
 package dev.shears.model;
 
-import dev.shears.ShearsException;
-
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -39,10 +37,14 @@ public enum Axis {
 
     private static final List<Axis> GATED = Arrays.stream(values()).filter(a -> a.gated).toList();
 
-    private final String key;
-    private final boolean perLayer;
-    private final SubLayer subLayer;
-    private final boolean gated;
+    /** The name in files, reports and JSON keys, e.g. {@code kvHeads}. */
+    public final String key;
+    /** One row of units per decoder layer (otherwise one row for the model). */
+    public final boolean perLayer;
+    /** The sub-layer a unit of this axis belongs to, or null for model-wide axes. */
+    public final SubLayer subLayer;
+    /** Learned masks carry a hard-concrete gate on every unit. */
+    public final boolean gated;
 
     Axis(String key, boolean perLayer, SubLayer subLayer, boolean gated) {
         this.key = key;
@@ -51,40 +53,9 @@ public enum Axis {
         this.gated = gated;
     }
 
-    /** The name in files, reports and JSON keys, e.g. {@code kvHeads}. */
-    public String key() {
-        return key;
-    }
-
     /** The name on the command line, e.g. {@code kv-heads}. */
     public String option() {
         return key.replaceAll("([A-Z])", "-$1").toLowerCase(Locale.ROOT);
-    }
-
-    /** The axis named {@code name} in any spelling: {@code kvHeads}, {@code kv-heads}, {@code kv_heads} or {@code KV_HEAD}s. */
-    public static Axis parse(String name) {
-        String n = normalise(name);
-        for (Axis a : values()) if (normalise(a.key).equals(n) || normalise(a.name()).equals(n)) return a;
-        throw new ShearsException("unknown pruning axis '" + name + "' (known: " + String.join(", ", Arrays.stream(values()).map(Axis::key).toList()) + ")");
-    }
-
-    private static String normalise(String s) {
-        return s.replace("-", "").replace("_", "").toLowerCase(Locale.ROOT);
-    }
-
-    /** One row of units per decoder layer (otherwise one row for the model). */
-    public boolean perLayer() {
-        return perLayer;
-    }
-
-    /** The sub-layer a unit of this axis belongs to, or null for model-wide axes. */
-    public SubLayer subLayer() {
-        return subLayer;
-    }
-
-    /** Learned masks carry a hard-concrete gate on every unit. */
-    public boolean gated() {
-        return gated;
     }
 
     /** The gated axes in the order of the flat gate vector. */

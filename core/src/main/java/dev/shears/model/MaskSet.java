@@ -65,7 +65,7 @@ public final class MaskSet {
 
     /** The gates of a one-row axis (hidden channels, sub-layers). */
     public float[] get(Axis axis) {
-        if (axis.perLayer()) throw new IllegalArgumentException(axis + " has one row per layer");
+        if (axis.perLayer) throw new IllegalArgumentException(axis + " has one row per layer");
         return get(axis, 0);
     }
 

@@ -25,18 +25,14 @@ public enum TensorRole {
 
     /** One tensor per decoder layer, or one per model. */
     public final boolean perLayer;
-    private final SubLayer subLayer;
+    /** The sub-layer a per-layer tensor belongs to (it goes when that sub-layer is removed); null for model-level tensors. */
+    public final SubLayer subLayer;
     private final Axis[] axes;
 
     TensorRole(SubLayer subLayer, Axis... axes) {
         this.perLayer = subLayer != null;
         this.subLayer = subLayer;
         this.axes = axes;
-    }
-
-    /** The sub-layer a per-layer tensor belongs to (it goes when that sub-layer is removed); null for model-level tensors. */
-    public SubLayer subLayer() {
-        return subLayer;
     }
 
     /** The prunable axis of each dimension, outermost first. */

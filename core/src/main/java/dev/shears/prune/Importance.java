@@ -79,7 +79,7 @@ public final class Importance {
             tensor.release();
             if (role.perLayer) {
                 s.of(Axis.LAYER)[layer] += total;
-                s.of(role.subLayer().axis())[layer] += total;
+                s.of(role.subLayer.axis())[layer] += total;
             }
         });
         sqrtAll(s);
@@ -88,7 +88,7 @@ public final class Importance {
 
     /** Adds a squared weight to the unit it belongs to along one dimension (axes without scores of their own are skipped). */
     private static void accumulate(ImportanceScores s, ModelConfig c, int layer, Axis axis, int index, double sq) {
-        if (ImportanceScores.scores(axis)) s.of(axis, axis.perLayer() ? layer : 0)[index / axis.unitWidth(c)] += sq;
+        if (ImportanceScores.scores(axis)) s.of(axis, axis.perLayer ? layer : 0)[index / axis.unitWidth(c)] += sq;
     }
 
     private static void sqrtAll(ImportanceScores s) {

@@ -24,7 +24,7 @@ public record ImportanceScores(Criterion criterion, Map<Axis, double[][]> rows, 
 
     public ImportanceScores {
         rows = new EnumMap<>(rows);
-        for (Axis a : AXES) if (!rows.containsKey(a)) throw new IllegalArgumentException("scores lack axis " + a.key());
+        for (Axis a : AXES) if (!rows.containsKey(a)) throw new IllegalArgumentException("scores lack axis " + a.key);
     }
 
     /** All scores 0, shaped for {@code c}. */
@@ -41,13 +41,13 @@ public record ImportanceScores(Criterion criterion, Map<Axis, double[][]> rows, 
     /** The scores of one row of an axis, live. */
     public double[] of(Axis axis, int row) {
         double[][] r = rows.get(axis);
-        if (r == null) throw new IllegalArgumentException("no scores for " + axis.key());
+        if (r == null) throw new IllegalArgumentException("no scores for " + axis.key);
         return r[row];
     }
 
     /** The scores of a one-row axis (hidden channels, layers, sub-layers), live. */
     public double[] of(Axis axis) {
-        if (axis.perLayer()) throw new IllegalArgumentException(axis.key() + " has one row per layer");
+        if (axis.perLayer) throw new IllegalArgumentException(axis.key + " has one row per layer");
         return of(axis, 0);
     }
 

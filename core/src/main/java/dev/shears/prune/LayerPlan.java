@@ -19,13 +19,13 @@ import java.util.Map;
  */
 public record LayerPlan(boolean kept, Map<Axis, int[]> units) {
     /** The per-layer axes, in the order plans are written. */
-    public static final List<Axis> AXES = Arrays.stream(Axis.values()).filter(Axis::perLayer).toList();
+    public static final List<Axis> AXES = Arrays.stream(Axis.values()).filter(a -> a.perLayer).toList();
 
     public LayerPlan {
         Map<Axis, int[]> copy = new EnumMap<>(Axis.class);
         for (Axis a : AXES) {
             int[] u = units.get(a);
-            if (u == null) throw new IllegalArgumentException("layer plan has no " + a.key());
+            if (u == null) throw new IllegalArgumentException("layer plan has no " + a.key);
             copy.put(a, u.clone());
         }
         units = copy;
@@ -53,7 +53,7 @@ public record LayerPlan(boolean kept, Map<Axis, int[]> units) {
     /** The kept indices along one per-layer axis (a copy). */
     public int[] kept(Axis axis) {
         int[] u = units.get(axis);
-        if (u == null) throw new IllegalArgumentException(axis.key() + " is not a per-layer axis");
+        if (u == null) throw new IllegalArgumentException(axis.key + " is not a per-layer axis");
         return u.clone();
     }
 

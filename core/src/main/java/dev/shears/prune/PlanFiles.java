@@ -38,7 +38,7 @@ public final class PlanFiles {
         ArrayNode layers = root.putArray("layers");
         for (LayerPlan l : plan.layers()) {
             ObjectNode n = layers.addObject().put("kept", l.kept());
-            for (Axis a : LayerPlan.AXES) ints(n.putArray(a.key()), l.kept(a));
+            for (Axis a : LayerPlan.AXES) ints(n.putArray(a.key), l.kept(a));
         }
         ints(root.putArray("vocab"), plan.vocab());
         write(file, root);
@@ -49,7 +49,7 @@ public final class PlanFiles {
         List<LayerPlan> layers = new ArrayList<>();
         for (JsonNode n : root.path("layers")) {
             Map<Axis, int[]> units = new EnumMap<>(Axis.class);
-            for (Axis a : LayerPlan.AXES) units.put(a, ints(n.path(a.key())));
+            for (Axis a : LayerPlan.AXES) units.put(a, ints(n.path(a.key)));
             layers.add(new LayerPlan(n.path("kept").asBoolean(), units));
         }
         return new PruningPlan(ints(root.path("hidden")), layers, ints(root.path("vocab")));
@@ -59,8 +59,8 @@ public final class PlanFiles {
         ObjectNode root = JSON.createObjectNode().put("format", "shears-importance").put("version", 1)
                 .put("criterion", s.criterion().name().toLowerCase(Locale.ROOT)).put("samples", s.samples());
         for (Axis a : ImportanceScores.AXES) {
-            ArrayNode array = root.putArray(a.key());
-            if (!a.perLayer()) doubles(array, s.of(a));
+            ArrayNode array = root.putArray(a.key);
+            if (!a.perLayer) doubles(array, s.of(a));
             else for (double[] row : s.perLayer(a)) doubles(array.addArray(), row);
         }
         write(file, root);
@@ -78,9 +78,9 @@ public final class PlanFiles {
         Map<Axis, double[][]> rows = new EnumMap<>(Axis.class);
         boolean fits = true;
         for (Axis a : ImportanceScores.AXES) {
-            JsonNode node = root.path(a.key());
-            double[][] r = a.perLayer() ? new double[node.size()][] : new double[][] {doubles(node)};
-            if (a.perLayer()) for (int l = 0; l < r.length; l++) r[l] = doubles(node.get(l));
+            JsonNode node = root.path(a.key);
+            double[][] r = a.perLayer ? new double[node.size()][] : new double[][] {doubles(node)};
+            if (a.perLayer) for (int l = 0; l < r.length; l++) r[l] = doubles(node.get(l));
             rows.put(a, r);
             fits &= r.length == a.rows(model);
             for (int l = 0; fits && l < r.length; l++) fits = r[l].length == a.units(model, l);

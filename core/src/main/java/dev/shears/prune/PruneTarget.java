@@ -26,7 +26,7 @@ public record PruneTarget(Map<Axis, Integer> kept, List<Integer> dropLayers, boo
         kept = Collections.unmodifiableMap(new EnumMap<>(kept));
         dropLayers = List.copyOf(dropLayers);
         for (Axis a : Axis.values()) {
-            if (a != Axis.VOCAB && !kept.containsKey(a)) throw new IllegalArgumentException("target has no count for " + a.key());
+            if (a != Axis.VOCAB && !kept.containsKey(a)) throw new IllegalArgumentException("target has no count for " + a.key);
         }
     }
 
@@ -59,7 +59,7 @@ public record PruneTarget(Map<Axis, Integer> kept, List<Integer> dropLayers, boo
     /** Units kept along an axis (per layer for per-layer axes). */
     public int kept(Axis axis) {
         Integer k = kept.get(axis);
-        if (k == null) throw new IllegalArgumentException("a shape target has no count for " + axis.key());
+        if (k == null) throw new IllegalArgumentException("a shape target has no count for " + axis.key);
         return k;
     }
 

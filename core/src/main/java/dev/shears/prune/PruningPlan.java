@@ -49,7 +49,7 @@ public record PruningPlan(int[] hidden, List<LayerPlan> layers, int[] vocab) {
             case HIDDEN -> hidden();
             case VOCAB -> vocab();
             default -> {
-                if (!axis.perLayer()) throw new IllegalArgumentException(axis.key() + ": a plan keeps layers, not a list of " + axis.key());
+                if (!axis.perLayer) throw new IllegalArgumentException(axis.key + ": a plan keeps layers, not a list of " + axis.key);
                 yield layers.get(layer).kept(axis);
             }
         };
@@ -82,7 +82,7 @@ public record PruningPlan(int[] hidden, List<LayerPlan> layers, int[] vocab) {
                 continue;
             }
             keptLayers++;
-            for (Axis a : LayerPlan.AXES) require(IndexSets.problem(p.kept(a), a.units(parent, l)), where + " " + a.key());
+            for (Axis a : LayerPlan.AXES) require(IndexSets.problem(p.kept(a), a.units(parent, l)), where + " " + a.key);
             int[] heads = p.kept(Axis.HEAD);
             int[] kvHeads = p.kept(Axis.KV_HEAD);
             if ((heads.length == 0) != (kvHeads.length == 0)) {

@@ -111,15 +111,7 @@ public final class Pipeline {
         String name = node.path("name").asText(kind + (i + 1)).replaceAll("[^A-Za-z0-9._-]", "-");
         String at = where + "." + kind;
         StageSettings settings = switch (kind) {
-            case "prune" -> {
-                PruneStage p = ConfigLoader.section(PruneStage.DEFAULT, node.get(kind), at);
-                try {
-                    p.spec(base);
-                } catch (ShearsException e) {
-                    throw new ShearsException(at + ": " + e.getMessage());
-                }
-                yield p;
-            }
+            case "prune" -> checked(ConfigLoader.section(PruneStage.DEFAULT, node.get(kind), at), at + ": ", p -> p.spec(base));
             case "train", "distill" -> {
                 TrainConfig t = ConfigLoader.section(TrainConfig.DEFAULT, node.get(kind), at);
                 if (kind.equals("distill")) {
@@ -146,30 +138,24 @@ public final class Pipeline {
                 yield new ShearConfig(withData(t, dataSources(at + ".train", base, t), Optional.empty(), base), c.target(),
                         c.targetConfig().isBlank() ? "" : base.resolve(c.targetConfig()).toString(), c.gateLr(), c.lambdaLr(), c.lagrangianWarmup());
             }
-            case "eval" -> {
-                EvalStage e = ConfigLoader.section(EvalStage.DEFAULT, node.get(kind), at);
-                try {
-                    e.resolve(base);
-                } catch (ShearsException ex) {
-                    throw new ShearsException(at + "." + ex.getMessage());
-                }
-                yield e;
-            }
-            case "export" -> {
-                ExportStage e = ConfigLoader.section(ExportStage.DEFAULT, node.get(kind), at);
-                try {
-                    e.export(base, base);
-                } catch (ShearsException ex) {
-                    throw new ShearsException(at + ": " + ex.getMessage());
-                }
-                yield e;
-            }
+            case "eval" -> checked(ConfigLoader.section(EvalStage.DEFAULT, node.get(kind), at), at + ".", e -> e.resolve(base));
+            case "export" -> checked(ConfigLoader.section(ExportStage.DEFAULT, node.get(kind), at), at + ": ", e -> e.export(base, base));
             default -> throw new IllegalStateException(kind);
         };
         if (i == 0 && noModel && !(settings instanceof TrainStage)) {
             throw new ShearsException(where + ": the pipeline has no 'model', so it must start with a train stage that has 'init'");
         }
         return new Stage(i, name, settings);
+    }
+
+    /** Runs a stage's own check of its settings, its message prefixed with where the stage is. */
+    private static <T extends StageSettings> T checked(T settings, String prefix, Consumer<T> check) {
+        try {
+            check.accept(settings);
+        } catch (ShearsException e) {
+            throw new ShearsException(prefix + e.getMessage());
+        }
+        return settings;
     }
 
     /** The prepared folders of a training section, resolved against the pipeline's folder and checked. */

@@ -27,7 +27,7 @@ import java.util.function.UnaryOperator;
  * from the post-processor's template. Components that change ids and are not implemented (another
  * model type, an unknown normalizer or pre-tokenizer) are refused at load, never ignored.
  */
-public final class HfTokenizer implements Tokenizer {
+public final class HfTokenizer extends PieceTable {
     /** The split regexes of the common byte-level tokenizers, in Java syntax (GGUF files name them in {@code tokenizer.ggml.pre}). */
     public enum SplitPattern {
         /** GPT-2 (and ByteLevel's {@code use_regex}). */
@@ -51,8 +51,6 @@ public final class HfTokenizer implements Tokenizer {
     private static final int CACHE_LIMIT = 200_000;
 
     private final String source;
-    private final String[] pieces;
-    private final PieceType[] types;
     private final Map<String, Integer> vocab;
     private final PairTable rules;
     private final List<Added> added;
@@ -68,20 +66,14 @@ public final class HfTokenizer implements Tokenizer {
     private final boolean ignoreMerges;
     private final int unkId;
     private final int[] byteIds = new int[256];
-    private final int bosId;
-    private final int eosId;
-    private final boolean addBos;
     private final Map<String, int[]> cache = new java.util.concurrent.ConcurrentHashMap<>();
 
     private HfTokenizer(Builder b) {
+        super(new String[tableSize(b)], new PieceType[tableSize(b)], b.bosId, b.eosId, b.addBos && b.bosId >= 0);
         this.source = b.source;
         this.vocab = b.vocab;
         this.added = b.added;
-        int size = 0;
-        for (int id : vocab.values()) size = Math.max(size, id + 1);
-        for (Added a : added) size = Math.max(size, a.id() + 1);
-        pieces = new String[size];
-        types = new PieceType[size];
+        int size = pieces.length;
         for (Map.Entry<String, Integer> e : vocab.entrySet()) pieces[e.getValue()] = e.getKey();
         java.util.Arrays.fill(byteIds, -1);
         this.byteFallback = b.byteFallback;
@@ -118,9 +110,14 @@ public final class HfTokenizer implements Tokenizer {
         this.decoders = b.decoders;
         this.fuseUnk = b.fuseUnk;
         this.ignoreMerges = b.ignoreMerges;
-        this.bosId = b.bosId;
-        this.eosId = b.eosId;
-        this.addBos = b.addBos && b.bosId >= 0;
+    }
+
+    /** Entries of the piece table: one past the largest id of the vocabulary and the added tokens. */
+    private static int tableSize(Builder b) {
+        int size = 0;
+        for (int id : b.vocab.values()) size = Math.max(size, id + 1);
+        for (Added a : b.added) size = Math.max(size, a.id() + 1);
+        return size;
     }
 
     // ------------------------------------------------------------------ factories
@@ -290,35 +287,5 @@ public final class HfTokenizer implements Tokenizer {
     /** Whether this is a byte-level BPE (GPT-2 / Llama 3 / Qwen2 style) rather than a SentencePiece-style one. */
     public boolean isByteLevel() {
         return byteLevelInput;
-    }
-
-    @Override
-    public int vocabSize() {
-        return pieces.length;
-    }
-
-    @Override
-    public String piece(int id) {
-        return pieces[id];
-    }
-
-    @Override
-    public PieceType pieceType(int id) {
-        return types[id];
-    }
-
-    @Override
-    public int bosId() {
-        return bosId;
-    }
-
-    @Override
-    public int eosId() {
-        return eosId;
-    }
-
-    @Override
-    public boolean addsBos() {
-        return addBos;
     }
 }

@@ -27,18 +27,13 @@ import java.util.Map;
  * t.encode("Hello world")   // [15043, 3186] for Llama 2
  * }</pre>
  */
-public final class SentencePieceTokenizer implements Tokenizer {
+public final class SentencePieceTokenizer extends PieceTable {
     private static final char SPACE_SYMBOL = '\u2581';
     private static final int BPE = 2;
     private static final String[] MODEL_TYPES = {"?", "UNIGRAM", "BPE", "WORD", "CHAR"};
 
-    private final String[] pieces;
     private final float[] scores;
-    private final PieceType[] types;
     private final int unkId;
-    private final int bosId;
-    private final int eosId;
-    private final boolean addBos;
     private final boolean byteFallback;
     private final boolean addDummyPrefix;
     private final boolean removeExtraWhitespaces;
@@ -63,13 +58,9 @@ public final class SentencePieceTokenizer implements Tokenizer {
     private SentencePieceTokenizer(String[] pieces, float[] scores, PieceType[] types, int unkId, int bosId, int eosId, boolean addBos,
                                    boolean byteFallback, boolean addDummyPrefix, boolean removeExtraWhitespaces, boolean escapeWhitespaces,
                                    String unkSurface) {
-        this.pieces = pieces;
+        super(pieces, types, bosId, eosId, addBos);
         this.scores = scores;
-        this.types = types;
         this.unkId = unkId;
-        this.bosId = bosId;
-        this.eosId = eosId;
-        this.addBos = addBos;
         this.byteFallback = byteFallback;
         this.addDummyPrefix = addDummyPrefix;
         this.removeExtraWhitespaces = removeExtraWhitespaces;
@@ -392,38 +383,8 @@ public final class SentencePieceTokenizer implements Tokenizer {
         return text.toString();
     }
 
-    @Override
-    public int vocabSize() {
-        return pieces.length;
-    }
-
-    @Override
-    public String piece(int id) {
-        return pieces[id];
-    }
-
     /** The score of one piece (its merge priority). */
     public float score(int id) {
         return scores[id];
-    }
-
-    @Override
-    public PieceType pieceType(int id) {
-        return types[id];
-    }
-
-    @Override
-    public int bosId() {
-        return bosId;
-    }
-
-    @Override
-    public int eosId() {
-        return eosId;
-    }
-
-    @Override
-    public boolean addsBos() {
-        return addBos;
     }
 }

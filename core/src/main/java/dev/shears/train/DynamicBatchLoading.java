@@ -17,7 +17,8 @@ import java.util.Map;
  * @param referenceModel  a model whose held-out loss on each domain is the reference, for domains
  *                        without an entry in {@code referenceLosses} ("" for none)
  */
-public record DynamicBatchLoading(boolean enabled, Map<String, Double> referenceLosses, double smoothing, boolean clamp, String referenceModel) {
+public record DynamicBatchLoading(boolean enabled, Map<String, Double> referenceLosses, double smoothing, boolean clamp, String referenceModel)
+        implements TrainConfig.Group {
     public static final DynamicBatchLoading OFF = new DynamicBatchLoading(false, Map.of(), 1e-4, false, "");
 
     public DynamicBatchLoading {

@@ -33,6 +33,10 @@ public record TrainConfig(
         DynamicBatchLoading dynamicBatchLoading,
         Distill distill) {
 
+    /** One group or section of the settings: what {@link #with} replaces. */
+    public sealed interface Group permits Source, Batching, Schedule, Optimiser, Evaluation, Checkpointing, DynamicBatchLoading, Distill {
+    }
+
     /**
      * Where the model comes from and what it becomes.
      *
@@ -43,7 +47,7 @@ public record TrainConfig(
      * @param dtype     the final model's dtype: f32, f16 or bf16 ("" for the starting model's, f32 from scratch);
      *                  checkpoints always keep fp32 master weights
      */
-    public record Source(Optional<Path> init, Optional<Path> model, Optional<Path> tokenizer, double initStd, String dtype) {
+    public record Source(Optional<Path> init, Optional<Path> model, Optional<Path> tokenizer, double initStd, String dtype) implements Group {
         public Source {
             init = init == null ? Optional.empty() : init;
             model = model == null ? Optional.empty() : model;
@@ -69,7 +73,7 @@ public record TrainConfig(
      * @param gradAccumulation micro-batches per optimizer step
      * @param seed             seeds initialisation and batch order
      */
-    public record Batching(List<DataSource> data, int batchSize, int seqLen, int gradAccumulation, long seed) {
+    public record Batching(List<DataSource> data, int batchSize, int seqLen, int gradAccumulation, long seed) implements Group {
         public Batching {
             data = data == null ? List.of() : List.copyOf(data);
             if (batchSize < 1) throw new ShearsException("batchSize must be ≥ 1, got " + batchSize);
@@ -98,7 +102,7 @@ public record TrainConfig(
      * @param warmupSteps linear warm-up steps
      * @param decay       COSINE, LINEAR or CONSTANT after warm-up
      */
-    public record Schedule(long steps, long tokens, double lr, double minLr, long warmupSteps, LearningRateSchedule.Decay decay) {
+    public record Schedule(long steps, long tokens, double lr, double minLr, long warmupSteps, LearningRateSchedule.Decay decay) implements Group {
         public Schedule {
             if (steps < 1 && tokens < 1) throw new ShearsException("steps or tokens must be positive");
             if (!(lr > 0)) throw new ShearsException("lr must be positive, got " + lr);
@@ -115,7 +119,7 @@ public record TrainConfig(
      * @param weightDecay decoupled weight decay on matrices
      * @param gradClip    global gradient-norm clip (0 for none)
      */
-    public record Optimiser(double beta1, double beta2, double epsilon, double weightDecay, double gradClip) {
+    public record Optimiser(double beta1, double beta2, double epsilon, double weightDecay, double gradClip) implements Group {
         public AdamWConfig adamW() {
             return new AdamWConfig(beta1, beta2, epsilon, weightDecay);
         }
@@ -127,7 +131,7 @@ public record TrainConfig(
      * @param evalInterval steps between held-out evaluations (0 for none until the end)
      * @param evalWindows  held-out windows per domain per evaluation
      */
-    public record Evaluation(int evalInterval, int evalWindows) {
+    public record Evaluation(int evalInterval, int evalWindows) implements Group {
         public Evaluation {
             if (evalWindows < 1) throw new ShearsException("evalWindows must be ≥ 1, got " + evalWindows);
         }
@@ -139,7 +143,7 @@ public record TrainConfig(
      * @param checkpointInterval steps between checkpoints (0 for none until the end)
      * @param keepCheckpoints    how many recent checkpoints to keep
      */
-    public record Checkpointing(int checkpointInterval, int keepCheckpoints) {
+    public record Checkpointing(int checkpointInterval, int keepCheckpoints) implements Group {
         public Checkpointing {
             if (keepCheckpoints < 1) throw new ShearsException("keepCheckpoints must be ≥ 1, got " + keepCheckpoints);
         }
@@ -153,7 +157,7 @@ public record TrainConfig(
      * @param temperature T
      * @param alpha       weight of the distillation term (1: pure distillation)
      */
-    public record Distill(Optional<Path> teacher, double temperature, double alpha) {
+    public record Distill(Optional<Path> teacher, double temperature, double alpha) implements Group {
         public static final Distill OFF = new Distill(Optional.empty(), 2.0, 0.5);
 
         public Distill {
@@ -197,36 +201,12 @@ public record TrainConfig(
         if (distill == null) distill = Distill.OFF;
     }
 
-    public TrainConfig with(Source newSource) {
-        return new TrainConfig(newSource, batching, schedule, optimiser, evaluation, checkpointing, dynamicBatchLoading, distill);
-    }
-
-    public TrainConfig with(Batching newBatching) {
-        return new TrainConfig(source, newBatching, schedule, optimiser, evaluation, checkpointing, dynamicBatchLoading, distill);
-    }
-
-    public TrainConfig with(Schedule newSchedule) {
-        return new TrainConfig(source, batching, newSchedule, optimiser, evaluation, checkpointing, dynamicBatchLoading, distill);
-    }
-
-    public TrainConfig with(Optimiser newOptimiser) {
-        return new TrainConfig(source, batching, schedule, newOptimiser, evaluation, checkpointing, dynamicBatchLoading, distill);
-    }
-
-    public TrainConfig with(Evaluation newEvaluation) {
-        return new TrainConfig(source, batching, schedule, optimiser, newEvaluation, checkpointing, dynamicBatchLoading, distill);
-    }
-
-    public TrainConfig with(Checkpointing newCheckpointing) {
-        return new TrainConfig(source, batching, schedule, optimiser, evaluation, newCheckpointing, dynamicBatchLoading, distill);
-    }
-
-    public TrainConfig with(DynamicBatchLoading newDynamicBatchLoading) {
-        return new TrainConfig(source, batching, schedule, optimiser, evaluation, checkpointing, newDynamicBatchLoading, distill);
-    }
-
-    public TrainConfig with(Distill newDistill) {
-        return new TrainConfig(source, batching, schedule, optimiser, evaluation, checkpointing, dynamicBatchLoading, newDistill);
+    /** This configuration with one group (or section) of settings replaced. */
+    public TrainConfig with(Group group) {
+        return new TrainConfig(group instanceof Source g ? g : source, group instanceof Batching g ? g : batching,
+                group instanceof Schedule g ? g : schedule, group instanceof Optimiser g ? g : optimiser,
+                group instanceof Evaluation g ? g : evaluation, group instanceof Checkpointing g ? g : checkpointing,
+                group instanceof DynamicBatchLoading g ? g : dynamicBatchLoading, group instanceof Distill g ? g : distill);
     }
 
     /** Tokens per optimizer step. */

@@ -46,8 +46,8 @@ class ExpectedSizeTest {
         PruningPlan plan = Finalisation.plan(gates);
         double[] keep = zeroOne(gates, plan);
         for (Axis a : Axis.gatedAxes()) {
-            assertEquals(0, ExpectedSize.sparsity(gates, ones(gates), a), 1e-12, a.key());
-            assertEquals(ExpectedSize.targetSparsity(gates, a), ExpectedSize.sparsity(gates, keep, a), 1e-12, a.key());
+            assertEquals(0, ExpectedSize.sparsity(gates, ones(gates), a), 1e-12, a.key);
+            assertEquals(ExpectedSize.targetSparsity(gates, a), ExpectedSize.sparsity(gates, keep, a), 1e-12, a.key);
         }
         assertEquals(t.config(c).parameterCount(), ExpectedSize.parameters(gates, keep), 0.0);
     }

@@ -45,7 +45,7 @@ class LagrangianGradientTest {
     @Test
     void everyAxisIsActive() {
         L0Gates g = gates(1);
-        for (Axis a : Axis.gatedAxes()) assertTrue(g.isActive(a), a.key());
+        for (Axis a : Axis.gatedAxes()) assertTrue(g.isActive(a), a.key);
     }
 
     @Test
