@@ -91,20 +91,20 @@ final class PruneCommand implements Runnable, Planned {
     List<Integer> dropLayers = new ArrayList<>();
 
     @Option(names = "--drop-attention", paramLabel = "N", description = "Remove N attention sub-layers (least important).")
-    int dropAttention = PruneStage.DEFAULT.dropAttention();
+    int dropAttention = PruneStage.DEFAULT.shape().dropAttention();
 
     @Option(names = "--drop-ffn", paramLabel = "N", description = "Remove N FFN sub-layers (least important).")
-    int dropFfn = PruneStage.DEFAULT.dropFfn();
+    int dropFfn = PruneStage.DEFAULT.shape().dropFfn();
 
     @Option(names = "--head-mode", paramLabel = "MODE",
             description = "GROUPS drops whole KV groups; PER_GROUP drops query heads evenly from every group. ${COMPLETION-CANDIDATES}")
-    TargetParser.HeadMode headMode = PruneStage.DEFAULT.headMode();
+    TargetParser.HeadMode headMode = PruneStage.DEFAULT.shape().headMode();
 
     @Option(names = "--non-uniform", description = "Let per-layer head and FFN counts follow importance (same total).")
     boolean nonUniform;
 
     @Option(names = "--multiple-of", paramLabel = "N", description = "Round kept hidden and FFN widths to a multiple of N.")
-    int multipleOf = PruneStage.DEFAULT.multipleOf();
+    int multipleOf = PruneStage.DEFAULT.shape().multipleOf();
 
     @Option(names = "--importance", paramLabel = "CRITERION", description = "How widths are ranked (default: taylor with calibration, else magnitude).")
     String importance;
@@ -116,19 +116,19 @@ final class PruneCommand implements Runnable, Planned {
     Path calibration;
 
     @Option(names = "--samples", paramLabel = "N", description = "Calibration sequences.")
-    int samples = PruneStage.DEFAULT.samples();
+    int samples = PruneStage.DEFAULT.windows().samples();
 
     @Option(names = "--seq-len", paramLabel = "N", description = "Tokens per calibration sequence.")
-    int seqLen = PruneStage.DEFAULT.seqLen();
+    int seqLen = PruneStage.DEFAULT.windows().seqLen();
 
     @Option(names = "--scores", paramLabel = "FILE", description = "Reuse importance.json from an earlier prune of the same model.")
     Path scores;
 
     @Option(names = "--angular-span", paramLabel = "N", description = "Block length for the angular criterion (0: the layers removed).")
-    int angularSpan = PruneStage.DEFAULT.angularSpan();
+    int angularSpan = PruneStage.DEFAULT.criteria().angularSpan();
 
     @Option(names = "--seed", paramLabel = "S", description = "Seed of the random criterion.")
-    long seed = PruneStage.DEFAULT.seed();
+    long seed = PruneStage.DEFAULT.criteria().seed();
 
     @Mixin
     JsonOutput output;
@@ -137,10 +137,10 @@ final class PruneCommand implements Runnable, Planned {
     String dtype;
 
     private PruneRun request() {
-        PruneStage stage = new PruneStage(layers, heads, ffn, hidden, target, targetConfig == null ? "" : targetConfig.toString(), dropLayers,
-                dropAttention, dropFfn, headMode, multipleOf, nonUniform, importance, layerImportance,
-                calibration == null ? "" : calibration.toString(), samples, seqLen, seed, angularSpan, vocab, vocabSize,
-                vocabCorpus == null ? "" : vocabCorpus.toString(), keepTokens, keepSeenCharacters, dtype == null ? "" : dtype);
+        PruneStage stage = new PruneStage(new PruneStage.Ratios(layers, heads, ffn, hidden),
+                new PruneStage.Shape(target, Optional.ofNullable(targetConfig), dropLayers, dropAttention, dropFfn, headMode, multipleOf, nonUniform),
+                new PruneStage.Criteria(importance, layerImportance, angularSpan, seed), new PruneStage.Windows(Optional.ofNullable(calibration), samples, seqLen),
+                new PruneStage.Vocabulary(vocab, vocabSize, Optional.ofNullable(vocabCorpus), keepTokens, keepSeenCharacters), dtype);
         return stage.run(model, Optional.ofNullable(tokenizer), out, Path.of(""), Optional.ofNullable(scores));
     }
 

@@ -48,20 +48,49 @@ import java.util.function.Consumer;
  * @param tokenizer     an explicit tokenizer for the parent
  * @param out           the output folder (must not exist or be empty)
  * @param spec          the target
- * @param widthCriterion how heads, FFN neurons and hidden channels are ranked
- * @param layerCriterion how layers and sub-layers are ranked
- * @param calibration   a text file or a prepared token folder
- * @param samples       calibration sequences
- * @param seqLen        tokens per calibration sequence
+ * @param ranking       how units and layers are ranked
+ * @param calibration   the calibration windows
  * @param scores        saved scores to reuse instead of calibrating
- * @param seed          seeds the random criterion
- * @param angularSpan   block length of the angular criterion (0: the number of layers removed)
  * @param vocabulary    vocabulary pruning by token frequency, applied in the same slice
  * @param dtype         the child's dtype (default: the parent's; f16 for a Q8_0 parent)
  */
-public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetParser.Spec spec, Optional<Criterion> widthCriterion,
-                       Optional<Criterion> layerCriterion, Optional<Path> calibration, int samples, int seqLen, Optional<Path> scores, long seed,
-                       int angularSpan, Optional<VocabularyRequest> vocabulary, Optional<DType> dtype) {
+public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetParser.Spec spec, Ranking ranking, Calibration calibration,
+                       Optional<Path> scores, Optional<VocabularyRequest> vocabulary, Optional<DType> dtype) {
+    /**
+     * How units and layers are ranked.
+     *
+     * @param width       how heads, FFN neurons and hidden channels are ranked (default: taylor with calibration, else magnitude)
+     * @param layers      how layers and sub-layers are ranked (default: block-influence with calibration, else every-k)
+     * @param angularSpan block length of the angular criterion (0: the number of layers removed)
+     * @param seed        seeds the random criterion
+     */
+    public record Ranking(Optional<Criterion> width, Optional<Criterion> layers, int angularSpan, long seed) {
+        public Ranking {
+            width.ifPresent(c -> {
+                if (LAYER_ONLY.contains(c)) throw new ShearsException("--importance " + name(c) + " ranks layers only; use it with --layer-importance");
+            });
+            layers.ifPresent(c -> {
+                if (c == Criterion.ACTIVATION) {
+                    throw new ShearsException("--layer-importance activation is not defined for layers; use block-influence, angular, taylor, magnitude, random or every-k");
+                }
+            });
+        }
+    }
+
+    /**
+     * The calibration windows.
+     *
+     * @param data    a text file or a prepared token folder (none: data-free criteria only)
+     * @param samples calibration sequences
+     * @param seqLen  tokens per calibration sequence
+     */
+    public record Calibration(Optional<Path> data, int samples, int seqLen) {
+        public Calibration {
+            if (samples < 1) throw new ShearsException("--samples must be at least 1, got " + samples);
+            if (seqLen < 2) throw new ShearsException("--seq-len must be at least 2, got " + seqLen);
+        }
+    }
+
     /**
      * Which vocabulary entries to keep: the most frequent in {@code corpus} (a text file or prepared
      * token folder; the calibration data when absent), plus every special and byte entry and the
@@ -76,17 +105,6 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
     public record Result(Path out, ModelConfig parent, ModelConfig pruned, PruningPlan plan, PruneTarget target, Criterion widthCriterion,
                          Criterion layerCriterion, int calibrationSequences, Optional<Double> perplexityBefore, Optional<Double> perplexityAfter,
                          Optional<KeptVocabulary> vocabulary, int perplexityWindowsAfter, double seconds) {
-    }
-
-    public PruneRun {
-        if (samples < 1) throw new ShearsException("--samples must be at least 1, got " + samples);
-        if (seqLen < 2) throw new ShearsException("--seq-len must be at least 2, got " + seqLen);
-        widthCriterion.ifPresent(c -> {
-            if (LAYER_ONLY.contains(c)) throw new ShearsException("--importance " + name(c) + " ranks layers only; use it with --layer-importance");
-        });
-        layerCriterion.ifPresent(c -> {
-            if (c == Criterion.ACTIVATION) throw new ShearsException("--layer-importance activation is not defined for layers; use block-influence, angular, taylor, magnitude, random or every-k");
-        });
     }
 
     public Result run(Progress progress, Consumer<String> log) {
@@ -111,16 +129,17 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
         ModelConfig pc = parent.model().config();
         PruneTarget target = TargetParser.resolve(pc, spec);
         PlanBuilder.check(pc, target);
-        Criterion width = widthCriterion.orElse(calibration.isPresent() ? Criterion.TAYLOR : Criterion.MAGNITUDE);
-        Criterion layers = layerCriterion.orElse(calibration.isPresent() ? Criterion.BLOCK_INFLUENCE : Criterion.EVERY_K);
+        boolean calibrated = calibration.data().isPresent();
+        Criterion width = ranking.width().orElse(calibrated ? Criterion.TAYLOR : Criterion.MAGNITUDE);
+        Criterion layers = ranking.layers().orElse(calibrated ? Criterion.BLOCK_INFLUENCE : Criterion.EVERY_K);
         boolean prunesWidth = target.kept(Axis.HIDDEN) < pc.dim() || target.nonUniform() || pc.layers().stream().anyMatch(s ->
                 s.hasAttention() && (s.numHeads() > target.kept(Axis.HEAD) || s.numKvHeads() > target.kept(Axis.KV_HEAD)) || s.hasFfn() && s.ffnDim() > target.kept(Axis.FFN));
         if (spec.isEmpty() && vocabulary.isEmpty()) {
             throw new ShearsException("nothing to prune: give layers, heads, ffn, hidden, target, targetConfig, dropLayers or vocab");
         }
         boolean prunesDepth = target.kept(Axis.LAYER) < pc.numLayers() || target.dropped(SubLayer.ATTENTION) > 0 || target.dropped(SubLayer.FFN) > 0;
-        int span = angularSpan > 0 ? angularSpan : Math.max(1, pc.numLayers() - target.kept(Axis.LAYER));
-        MemoryPlan plan = MemoryPlan.prune(pc, calibration.isPresent() ? samples : 0, seqLen, prunesWidth ? width : Criterion.MAGNITUDE,
+        int span = ranking.angularSpan() > 0 ? ranking.angularSpan() : Math.max(1, pc.numLayers() - target.kept(Axis.LAYER));
+        MemoryPlan plan = MemoryPlan.prune(pc, calibrated ? calibration.samples() : 0, calibration.seqLen(), prunesWidth ? width : Criterion.MAGNITUDE,
                 prunesDepth ? layers : Criterion.EVERY_K, span, parent.model().weights().bytes());
         return new Setup(pc, target, width, layers, prunesWidth, prunesDepth, span, plan);
     }
@@ -142,7 +161,7 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
         boolean prunesDepth = setup.prunesDepth();
         int span = setup.span();
         boolean needsData = scores.isEmpty() && (prunesWidth && needsData(width) || prunesDepth && target.dropLayers().isEmpty() && needsData(layers));
-        if (needsData && calibration.isEmpty()) {
+        if (needsData && calibration.data().isEmpty()) {
             throw new ShearsException("the " + (prunesWidth && needsData(width) ? name(width) : name(layers))
                     + " criterion needs calibration data: pass --calibration FILE|DIR, or choose magnitude, random or every-k");
         }
@@ -152,7 +171,8 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
         if (vocabulary.isPresent() && tokenizerFile.isEmpty()) {
             throw new ShearsException(model + ": vocabulary pruning rewrites the tokenizer file; pass --tokenizer FILE");
         }
-        List<int[]> windows = calibration.map(c -> calibrationWindows(c, parent.tokenizer(), samples, seqLen, log)).orElse(List.of());
+        List<int[]> windows = calibration.data().map(c -> calibrationWindows(c, parent.tokenizer(), calibration.samples(), calibration.seqLen(), log))
+                .orElse(List.of());
         Optional<KeptVocabulary> kept = vocabulary.map(v -> keptVocabulary(v, parent.tokenizer(), log, progress));
         // with a pruned vocabulary, before and after are compared on the windows made only of kept tokens (renumbered after)
         List<int[]> compared = kept.map(k -> windows.stream().filter(k::keepsAll).toList()).orElse(windows);
@@ -200,7 +220,7 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
     }
 
     private KeptVocabulary keptVocabulary(VocabularyRequest v, Tokenizer tok, Consumer<String> log, Progress progress) {
-        Path corpus = v.corpus().or(() -> calibration).orElseThrow(() -> new ShearsException(
+        Path corpus = v.corpus().or(calibration::data).orElseThrow(() -> new ShearsException(
                 "vocabulary pruning counts tokens on a corpus: pass --vocab-corpus FILE|DIR (or --calibration)"));
         TokenCounts counts = Files.isDirectory(corpus)
                 ? TokenCounts.ofDataset(TokenDataset.open(corpus), Split.TRAIN, tok.vocabSize(), progress)
@@ -214,7 +234,7 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
     /** Scores by one criterion: data-driven ones come with the calibration windows' mean loss from the same pass. */
     private Importance.Calibrated score(Model parent, Criterion criterion, List<int[]> windows, int span, Progress progress) {
         return needsData(criterion) ? Importance.calibrate(parent, criterion, windows, span, progress)
-                : new Importance.Calibrated(Importance.compute(parent, criterion, windows, seed, span, progress), OptionalDouble.empty());
+                : new Importance.Calibrated(Importance.compute(parent, criterion, windows, ranking.seed(), span, progress), OptionalDouble.empty());
     }
 
     private static boolean needsData(Criterion c) {

@@ -1,6 +1,7 @@
 package dev.shears.recipe;
 
 import dev.shears.ShearsException;
+import dev.shears.config.Flat;
 import dev.shears.format.hf.HfConfig;
 import dev.shears.io.DType;
 import dev.shears.model.Axis;
@@ -11,63 +12,153 @@ import dev.shears.prune.VocabTarget;
 import dev.shears.prune.VocabularyOptions;
 
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
 /**
- * The settings of a prune step, as a pipeline stage or a config file spells them; the same names as
- * {@code shears prune}'s options. Ratios are fractions to remove; null leaves an axis alone.
+ * The settings of a prune step, as a pipeline stage or a config file spells them, in small groups
+ * that files keep flat ({@link Flat}): the same keys as {@code shears prune}'s options, one home for
+ * each default ({@link #DEFAULT}), relative paths resolved against the file's folder.
+ *
+ * @param ratios     fractions to remove per axis
+ * @param shape      an exact target shape, layers and sub-layers to drop, and how widths are rounded
+ * @param criteria   how units and layers are ranked
+ * @param windows    the calibration data
+ * @param vocabulary vocabulary pruning by token frequency
+ * @param dtype      the child's dtype: f32, f16 or bf16 ("" for the parent's)
  */
-public record PruneStage(Double layers, Double heads, Double ffn, Double hidden, String target, String targetConfig, List<Integer> dropLayers,
-                         int dropAttention, int dropFfn, TargetParser.HeadMode headMode, int multipleOf, boolean nonUniform, String importance,
-                         String layerImportance, String calibration, int samples, int seqLen, long seed, int angularSpan, Double vocab, Integer vocabSize,
-                         String vocabCorpus, List<String> keepTokens, boolean keepSeenCharacters, String dtype) implements StageSettings {
+public record PruneStage(@Flat Ratios ratios, @Flat Shape shape, @Flat Criteria criteria, @Flat Windows windows, @Flat Vocabulary vocabulary,
+                         String dtype) implements StageSettings {
     @Override
     public String kind() {
         return "prune";
     }
 
-    public static final PruneStage DEFAULT = new PruneStage(null, null, null, null, "", "", List.of(), 0, 0, TargetParser.HeadMode.GROUPS, 1, false,
-            "", "", "", 32, 128, 1337, 0, null, null, "", List.of(), false, "");
+    /**
+     * Fractions of each axis to remove; null leaves an axis alone.
+     *
+     * @param layers whole layers
+     * @param heads  attention heads (see {@link Shape#headMode})
+     * @param ffn    FFN neurons
+     * @param hidden hidden channels
+     */
+    public record Ratios(Double layers, Double heads, Double ffn, Double hidden) {
+        /** The ratios given, keyed by their axis. */
+        public Map<Axis, Double> byAxis() {
+            Map<Axis, Double> r = new EnumMap<>(Axis.class);
+            if (layers != null) r.put(Axis.LAYER, layers);
+            if (heads != null) r.put(Axis.HEAD, heads);
+            if (ffn != null) r.put(Axis.FFN, ffn);
+            if (hidden != null) r.put(Axis.HIDDEN, hidden);
+            return r;
+        }
+    }
+
+    /**
+     * An exact target and the structure of the cut.
+     *
+     * @param target        exact kept counts, e.g. {@code layers=12,hidden=512,heads=8,kv-heads=4,ffn=1376} ("" for none)
+     * @param targetConfig  a Hugging Face config.json whose shape is the target
+     * @param dropLayers    layers to remove (0-based)
+     * @param dropAttention attention sub-layers to remove (least important)
+     * @param dropFfn       FFN sub-layers to remove (least important)
+     * @param headMode      how a head ratio treats KV groups
+     * @param multipleOf    round kept hidden and FFN widths to a multiple of this
+     * @param nonUniform    per-layer head and FFN counts follow importance (same total)
+     */
+    public record Shape(String target, Optional<Path> targetConfig, List<Integer> dropLayers, int dropAttention, int dropFfn,
+                        TargetParser.HeadMode headMode, int multipleOf, boolean nonUniform) {
+        public Shape {
+            target = target == null ? "" : target;
+            targetConfig = targetConfig == null ? Optional.empty() : targetConfig;
+            dropLayers = dropLayers == null ? List.of() : List.copyOf(dropLayers);
+        }
+    }
+
+    /**
+     * How units and layers are ranked.
+     *
+     * @param importance      how widths are ranked ("" for taylor with calibration, else magnitude)
+     * @param layerImportance how layers are ranked ("" for block-influence with calibration, else every-k)
+     * @param angularSpan     block length of the angular criterion (0: the number of layers removed)
+     * @param seed            seeds the random criterion
+     */
+    public record Criteria(String importance, String layerImportance, int angularSpan, long seed) {
+        public Criteria {
+            importance = importance == null ? "" : importance;
+            layerImportance = layerImportance == null ? "" : layerImportance;
+            criterion(importance);
+            criterion(layerImportance);
+        }
+    }
+
+    /**
+     * The calibration data.
+     *
+     * @param calibration a text file or a prepared token folder
+     * @param samples     calibration sequences
+     * @param seqLen      tokens per calibration sequence
+     */
+    public record Windows(Optional<Path> calibration, int samples, int seqLen) {
+        public Windows {
+            calibration = calibration == null ? Optional.empty() : calibration;
+        }
+    }
+
+    /**
+     * Vocabulary pruning by token frequency.
+     *
+     * @param vocab              the fraction of the normal pieces to remove (null: none)
+     * @param vocabSize          the exact vocabulary size to keep instead
+     * @param vocabCorpus        where tokens are counted (default: the calibration data)
+     * @param keepTokens         pieces that must stay
+     * @param keepSeenCharacters keep every single character seen in the corpus
+     */
+    public record Vocabulary(Double vocab, Integer vocabSize, Optional<Path> vocabCorpus, List<String> keepTokens, boolean keepSeenCharacters) {
+        public Vocabulary {
+            vocabCorpus = vocabCorpus == null ? Optional.empty() : vocabCorpus;
+            keepTokens = keepTokens == null ? List.of() : List.copyOf(keepTokens);
+            if (vocab != null && vocabSize != null) throw new ShearsException("give vocab (a fraction to remove) or vocabSize, not both");
+            if (vocab != null && !(vocab >= 0 && vocab < 1)) throw new ShearsException("vocab " + vocab + ": the fraction to remove must be in [0, 1)");
+        }
+
+        boolean requested() {
+            return vocab != null || vocabSize != null;
+        }
+    }
+
+    public static final PruneStage DEFAULT = new PruneStage(new Ratios(null, null, null, null),
+            new Shape("", Optional.empty(), List.of(), 0, 0, TargetParser.HeadMode.GROUPS, 1, false), new Criteria("", "", 0, 1337),
+            new Windows(Optional.empty(), 32, 128), new Vocabulary(null, null, Optional.empty(), List.of(), false), "");
 
     public PruneStage {
-        dropLayers = dropLayers == null ? List.of() : List.copyOf(dropLayers);
-        target = target == null ? "" : target;
-        targetConfig = targetConfig == null ? "" : targetConfig;
-        importance = importance == null ? "" : importance;
-        layerImportance = layerImportance == null ? "" : layerImportance;
-        calibration = calibration == null ? "" : calibration;
-        vocabCorpus = vocabCorpus == null ? "" : vocabCorpus;
-        keepTokens = keepTokens == null ? List.of() : List.copyOf(keepTokens);
+        if (ratios == null || shape == null || criteria == null || windows == null || vocabulary == null) {
+            throw new ShearsException("a prune stage needs every group of settings");
+        }
         dtype = dtype == null ? "" : dtype;
         if (!dtype.isBlank() && DType.parse(dtype).isEmpty()) throw new ShearsException("dtype must be f32, f16 or bf16, got '" + dtype + "'");
-        if (vocab != null && vocabSize != null) throw new ShearsException("give vocab (a fraction to remove) or vocabSize, not both");
-        if (vocab != null && !(vocab >= 0 && vocab < 1)) throw new ShearsException("vocab " + vocab + ": the fraction to remove must be in [0, 1)");
     }
 
     /** The vocabulary pruning asked for, if any: {@code vocab} removes that fraction of the normal pieces. */
     public Optional<PruneRun.VocabularyRequest> vocabulary(Path base) {
-        if (vocab == null && vocabSize == null) return Optional.empty();
-        VocabularyOptions options = VocabularyOptions.of(vocabSize != null ? VocabTarget.size(vocabSize) : VocabTarget.normalFraction(1 - vocab))
-                .keepingPieces(keepTokens.toArray(String[]::new))
-                .withCharacters(keepSeenCharacters ? CharacterPolicy.SEEN : CharacterPolicy.BY_FREQUENCY);
-        return Optional.of(new PruneRun.VocabularyRequest(options, vocabCorpus.isBlank() ? Optional.empty() : Optional.of(base.resolve(vocabCorpus))));
+        Vocabulary v = vocabulary;
+        if (!v.requested()) return Optional.empty();
+        VocabularyOptions options = VocabularyOptions.of(v.vocabSize() != null ? VocabTarget.size(v.vocabSize()) : VocabTarget.normalFraction(1 - v.vocab()))
+                .keepingPieces(v.keepTokens().toArray(String[]::new))
+                .withCharacters(v.keepSeenCharacters() ? CharacterPolicy.SEEN : CharacterPolicy.BY_FREQUENCY);
+        return Optional.of(new PruneRun.VocabularyRequest(options, v.vocabCorpus().map(base::resolve)));
     }
 
     /** The target, with relative paths resolved against {@code base}. */
     public TargetParser.Spec spec(Path base) {
-        Map<Axis, Double> ratios = new LinkedHashMap<>();
-        if (layers != null) ratios.put(Axis.LAYER, layers);
-        if (heads != null) ratios.put(Axis.HEAD, heads);
-        if (ffn != null) ratios.put(Axis.FFN, ffn);
-        if (hidden != null) ratios.put(Axis.HIDDEN, hidden);
-        TargetParser.Spec spec = new TargetParser.Spec(ratios, target.isBlank() ? Map.of() : TargetParser.parseExact(target),
-                targetConfig.isBlank() ? Optional.empty() : Optional.of(HfConfig.read(base.resolve(targetConfig))), dropLayers, dropAttention, dropFfn,
-                headMode, multipleOf, nonUniform);
-        if (spec.isEmpty() && vocab == null && vocabSize == null) {
+        Shape s = shape;
+        TargetParser.Spec spec = new TargetParser.Spec(ratios.byAxis(), s.target().isBlank() ? Map.of() : TargetParser.parseExact(s.target()),
+                s.targetConfig().map(c -> HfConfig.read(base.resolve(c))), s.dropLayers(), s.dropAttention(), s.dropFfn(), s.headMode(),
+                s.multipleOf(), s.nonUniform());
+        if (spec.isEmpty() && !vocabulary.requested()) {
             throw new ShearsException("nothing to prune: give layers, heads, ffn, hidden, target, targetConfig, dropLayers, vocab or vocabSize");
         }
         return spec;
@@ -75,9 +166,10 @@ public record PruneStage(Double layers, Double heads, Double ffn, Double hidden,
 
     /** The run that carries this stage out on {@code model}; {@code scores} reuses an earlier importance.json. */
     public PruneRun run(Path model, Optional<Path> tokenizer, Path out, Path base, Optional<Path> scores) {
-        return new PruneRun(model, tokenizer, out, spec(base), criterion(importance), criterion(layerImportance),
-                calibration.isBlank() ? Optional.empty() : Optional.of(base.resolve(calibration)), samples, seqLen, scores, seed, angularSpan,
-                vocabulary(base), dtype.isBlank() ? Optional.empty() : DType.parse(dtype));
+        return new PruneRun(model, tokenizer, out, spec(base),
+                new PruneRun.Ranking(criterion(criteria.importance()), criterion(criteria.layerImportance()), criteria.angularSpan(), criteria.seed()),
+                new PruneRun.Calibration(windows.calibration().map(base::resolve), windows.samples(), windows.seqLen()), scores, vocabulary(base),
+                dtype.isBlank() ? Optional.empty() : DType.parse(dtype));
     }
 
     static Optional<Criterion> criterion(String name) {

@@ -3,6 +3,7 @@ package dev.shears.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shears.ShearsException;
+import dev.shears.recipe.PruneStage;
 import dev.shears.recipe.ShearConfig;
 import dev.shears.train.TrainConfig;
 import org.junit.jupiter.api.Test;
@@ -58,6 +59,28 @@ class ConfigLoaderTest {
         Files.writeString(written, ConfigLoader.toJson(c));
         assertEquals(c, ConfigLoader.load(TrainConfig.DEFAULT, Optional.of(written), List.of()), "what is written reads back the same");
         assertTrue(Files.readString(written).contains("\"model\" : \"some/model\""), Files.readString(written));
+    }
+
+    @Test
+    void aPruneStageReadsItsFlatKeysIntoItsGroups() throws Exception {
+        JsonNode section = JSON.readTree("{\"ffn\": 0.5, \"target\": \"\", \"calibration\": \"data/c.txt\", \"samples\": 8, \"importance\": \"taylor\", "
+                + "\"vocab\": 0.2, \"keepTokens\": [\"<s>\"], \"dropLayers\": [3]}");
+        PruneStage p = ConfigLoader.section(PruneStage.DEFAULT, section, "stages[0].prune");
+        assertEquals(0.5, p.ratios().ffn());
+        assertEquals(java.util.Map.of(dev.shears.model.Axis.FFN, 0.5), p.ratios().byAxis());
+        assertEquals(Optional.of(Path.of("data/c.txt")), p.windows().calibration());
+        assertEquals(8, p.windows().samples());
+        assertEquals(PruneStage.DEFAULT.windows().seqLen(), p.windows().seqLen());
+        assertEquals("taylor", p.criteria().importance());
+        assertEquals(0.2, p.vocabulary().vocab());
+        assertEquals(List.of("<s>"), p.vocabulary().keepTokens());
+        assertEquals(List.of(3), p.shape().dropLayers());
+        JsonNode written = JSON.readTree(ConfigLoader.toJson(p));
+        assertEquals("data/c.txt", written.path("calibration").asText(), "the path group's key stays a plain key");
+        assertEquals(ConfigLoader.keys(PruneStage.class).size(), written.size());
+        ShearsException badCriterion = assertThrows(ShearsException.class,
+                () -> ConfigLoader.section(PruneStage.DEFAULT, JSON.readTree("{\"importance\": \"vibes\"}"), "stages[0].prune"));
+        assertTrue(badCriterion.getMessage().contains("unknown importance criterion 'vibes'"), badCriterion.getMessage());
     }
 
     @Test

@@ -75,8 +75,9 @@ class ExportTest {
         Path pruned = tmp.resolve("pruned");
         new PruneRun(SharedData.require("models/stories260K/hf"), Optional.of(SharedData.require("models/stories260K/tok512.bin")), pruned,
                 new TargetParser.Spec(Map.of(Axis.FFN, 0.5, Axis.HEAD, 0.5), Map.of(), Optional.empty(), List.of(), 0, 0, TargetParser.HeadMode.GROUPS, 1, true),
-                Optional.of(Criterion.ACTIVATION), Optional.empty(), Optional.of(SharedData.require("eval/tinystories/tinystories_val_head.txt")), 8, 64,
-                Optional.empty(), 1, 0, Optional.empty(), Optional.empty()).run(Progress.SILENT, m -> { });
+                new PruneRun.Ranking(Optional.of(Criterion.ACTIVATION), Optional.empty(), 0, 1),
+                new PruneRun.Calibration(Optional.of(SharedData.require("eval/tinystories/tinystories_val_head.txt")), 8, 64), Optional.empty(),
+                Optional.empty(), Optional.empty()).run(Progress.SILENT, m -> { });
         Model model = HfModel.read(pruned);
         assertFalse(model.config().isUniform());
         Model viaGguf = ModelLoader.load(new Export(pruned, Optional.empty(), "gguf", "f32", tmp.resolve("p.gguf"), 1L << 31).run().path());

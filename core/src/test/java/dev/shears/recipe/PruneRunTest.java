@@ -39,8 +39,13 @@ class PruneRunTest {
     }
 
     static PruneRun.Result prune(Path out, TargetParser.Spec spec, Criterion width, Criterion layers) {
-        return new PruneRun(SharedData.require(MODEL), Optional.of(SharedData.require(TOKENIZER)), out, spec, Optional.ofNullable(width),
-                Optional.ofNullable(layers), Optional.of(SharedData.require(TEXT)), 16, 128, Optional.empty(), 7, 0, Optional.empty(), Optional.empty()).run(Progress.SILENT, m -> { });
+        return new PruneRun(SharedData.require(MODEL), Optional.of(SharedData.require(TOKENIZER)), out, spec,
+                new PruneRun.Ranking(Optional.ofNullable(width), Optional.ofNullable(layers), 0, 7), calibration(16), Optional.empty(), Optional.empty(),
+                Optional.empty()).run(Progress.SILENT, m -> { });
+    }
+
+    static PruneRun.Calibration calibration(int samples) {
+        return new PruneRun.Calibration(Optional.of(SharedData.require(TEXT)), samples, 128);
     }
 
     @Test
@@ -74,8 +79,9 @@ class PruneRunTest {
         // the saved scores serve a second pruning without calibration, with the same plan
         Path second = tmp.resolve("second");
         PruneRun.Result again2 = new PruneRun(SharedData.require(MODEL), Optional.of(SharedData.require(TOKENIZER)), second,
-                ratios(Map.of(Axis.FFN, 0.5, Axis.HEAD, 0.5, Axis.LAYER, 0.2)), Optional.empty(), Optional.empty(), Optional.empty(), 16, 128,
-                Optional.of(out.resolve(PlanFiles.SCORES)), 7, 0, Optional.empty(), Optional.empty()).run(Progress.SILENT, m -> { });
+                ratios(Map.of(Axis.FFN, 0.5, Axis.HEAD, 0.5, Axis.LAYER, 0.2)), new PruneRun.Ranking(Optional.empty(), Optional.empty(), 0, 7),
+                new PruneRun.Calibration(Optional.empty(), 16, 128), Optional.of(out.resolve(PlanFiles.SCORES)), Optional.empty(), Optional.empty())
+                .run(Progress.SILENT, m -> { });
         assertEquals(r.plan(), again2.plan());
     }
 
@@ -97,7 +103,7 @@ class PruneRunTest {
     void vocabularyPruningRewritesTheTokenizerAndKeepsKeptTokenTextIntact(@TempDir Path tmp) {
         Path out = tmp.resolve("vocab");
         PruneRun.Result r = new PruneRun(SharedData.require(MODEL), Optional.of(SharedData.require(TOKENIZER)), out, ratios(Map.of(Axis.FFN, 0.25)),
-                Optional.of(Criterion.ACTIVATION), Optional.empty(), Optional.of(SharedData.require(TEXT)), 32, 128, Optional.empty(), 7, 0,
+                new PruneRun.Ranking(Optional.of(Criterion.ACTIVATION), Optional.empty(), 0, 7), calibration(32), Optional.empty(),
                 Optional.of(new PruneRun.VocabularyRequest(dev.shears.prune.VocabularyOptions.of(dev.shears.prune.VocabTarget.normalFraction(0.75)), Optional.empty())), Optional.empty())
                 .run(Progress.SILENT, m -> { });
         int size = r.vocabulary().orElseThrow().size();
@@ -151,7 +157,8 @@ class PruneRunTest {
 
         Path out = tmp.resolve("never");
         ShearsException needsData = assertThrows(ShearsException.class, () -> new PruneRun(SharedData.require(MODEL), Optional.of(SharedData.require(TOKENIZER)),
-                out, ratios(Map.of(Axis.FFN, 0.5)), Optional.of(Criterion.TAYLOR), Optional.empty(), Optional.empty(), 16, 128, Optional.empty(), 7, 0, Optional.empty(), Optional.empty())
+                out, ratios(Map.of(Axis.FFN, 0.5)), new PruneRun.Ranking(Optional.of(Criterion.TAYLOR), Optional.empty(), 0, 7),
+                new PruneRun.Calibration(Optional.empty(), 16, 128), Optional.empty(), Optional.empty(), Optional.empty())
                 .run(Progress.SILENT, m -> { }));
         assertTrue(needsData.getMessage().contains("calibration"), needsData.getMessage());
         assertFalse(Files.exists(out), "nothing written before the error");
