@@ -1,21 +1,15 @@
 package dev.shears.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.shears.ShearsException;
 import dev.shears.io.AtomicFiles;
 import dev.shears.model.LayerShape;
 import dev.shears.model.ModelConfig;
-import dev.shears.recipe.EvalStage;
-import dev.shears.recipe.ExportStage;
+import dev.shears.recipe.MetricsLine;
 import dev.shears.recipe.Pipeline;
-import dev.shears.recipe.PruneStage;
-import dev.shears.recipe.ShearConfig;
-import dev.shears.recipe.TrainStage;
+import dev.shears.recipe.StageSummary;
 import dev.shears.recipe.TrainRun;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -52,31 +46,25 @@ final class PipelineReport {
             if (!Files.isRegularFile(metrics)) continue;
             boundaries.add((double) offset);
             long last = 0, lastTokens = 0;
-            try {
-                for (String line : Files.readAllLines(metrics)) {
-                    JsonNode m = Json.MAPPER.readTree(line);
-                    long step = m.path("step").asLong();
-                    last = Math.max(last, step);
-                    lastTokens = Math.max(lastTokens, m.path("tokens").asLong());
-                    if (m.path("type").asText().equals("step")) trainLoss.add(new double[] {offset + step, m.path("loss").asDouble()});
-                    if (m.path("type").asText().equals("eval")) {
-                        double sum = 0;
-                        int n = 0;
-                        for (JsonNode v : m.path("heldOutLoss")) {
-                            sum += v.asDouble();
-                            n++;
-                        }
-                        heldOutLoss.add(new double[] {offset + step, sum / Math.max(1, n)});
-                        mostDomains = Math.max(mostDomains, n);
-                        long at = offset + step;
-                        m.path("heldOutLoss").properties().forEach(e ->
-                                domainLoss.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(new double[] {at, e.getValue().asDouble()}));
-                        m.path("domainWeights").properties().forEach(e ->
-                                domainWeights.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(new double[] {at, e.getValue().asDouble()}));
+            for (MetricsLine line : MetricsLine.read(metrics)) {
+                long step = line.step();
+                last = Math.max(last, step);
+                long at = offset + step;
+                switch (line) {
+                    case MetricsLine.Step m -> {
+                        lastTokens = Math.max(lastTokens, m.tokens());
+                        trainLoss.add(new double[] {at, m.loss()});
                     }
+                    case MetricsLine.Eval m -> {
+                        double sum = 0;
+                        for (double v : m.heldOutLoss().values()) sum += v;
+                        heldOutLoss.add(new double[] {at, sum / Math.max(1, m.heldOutLoss().size())});
+                        mostDomains = Math.max(mostDomains, m.heldOutLoss().size());
+                        m.heldOutLoss().forEach((d, v) -> domainLoss.computeIfAbsent(d, k -> new ArrayList<>()).add(new double[] {at, v}));
+                        m.domainWeights().forEach((d, v) -> domainWeights.computeIfAbsent(d, k -> new ArrayList<>()).add(new double[] {at, v}));
+                    }
+                    case MetricsLine.Reference m -> { }
                 }
-            } catch (IOException e) {
-                throw new ShearsException(metrics + ": cannot read: " + e.getMessage(), e);
             }
             tokens.put(r.stage().folder(), lastTokens);
             offset += last;
@@ -100,7 +88,7 @@ final class PipelineReport {
             rows.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%s</td><td>%d</td><td>%s</td><td>%s</td><td>%d</td><td>%d</td><td>%,d</td><td>%.1f</td><td>%,d</td><td class=\"l\">%s</td></tr>",
                     Charts.esc(r.stage().folder()), r.stage().kind(), c.numLayers(), widths.split(";")[0], widths.split(";")[1], c.dim(), c.vocabSize(),
                     c.parameterCount(), r.seconds(), t, Charts.esc(result)));
-            stages.add(r.summary().deepCopy().put("folder", r.stage().folder()).put("skipped", r.skipped()).put("tokens", t));
+            stages.add(r.summary().toJson().put("folder", r.stage().folder()).put("skipped", r.skipped()).put("tokens", t));
         }
         StringBuilder html = new StringBuilder("<h1>").append(Charts.esc(title)).append("</h1>").append(extraHtml)
                 .append("<h2>Stages</h2>").append(timeline())
@@ -140,28 +128,25 @@ final class PipelineReport {
         return "Σ " + heads + " (per layer);Σ " + ffn + " (per layer)";
     }
 
-    /** One line on what a stage did, read from its summary by the stage's type. */
+    /** One line on what a stage did, by the type of its outcome. */
     private static String result(Pipeline.StageResult r) {
-        JsonNode s = r.summary();
-        return switch (r.stage().settings()) {
-            case PruneStage p -> s.has("calibrationPerplexityAfter")
-                    ? String.format(Locale.ROOT, "calibration perplexity %.3f → %.3f", s.path("calibrationPerplexityBefore").asDouble(),
-                            s.path("calibrationPerplexityAfter").asDouble())
-                    : "";
-            case TrainStage t -> steps(s);
-            case ShearConfig c -> steps(s);
-            case EvalStage e -> {
+        return switch (r.summary().outcome()) {
+            case StageSummary.Pruned p -> p.calibrationPerplexityAfter()
+                    .map(after -> String.format(Locale.ROOT, "calibration perplexity %.3f → %.3f", p.calibrationPerplexityBefore().orElse(Double.NaN), after))
+                    .orElse("");
+            case StageSummary.Trained t -> steps(t.steps(), t.lastLoss());
+            case StageSummary.Sheared s -> steps(s.steps(), s.lastLoss());
+            case StageSummary.Evaluated e -> {
                 List<String> parts = new ArrayList<>();
-                s.path("metrics").properties().forEach(t -> t.getValue().properties().forEach(m ->
-                        parts.add(String.format(Locale.ROOT, "%s %s %.4g", t.getKey(), m.getKey(), m.getValue().asDouble()))));
+                e.metrics().forEach((task, metrics) -> metrics.forEach((m, v) -> parts.add(String.format(Locale.ROOT, "%s %s %.4g", task, m, v))));
                 yield String.join("; ", parts);
             }
-            case ExportStage e -> "wrote " + s.path("written").asText();
+            case StageSummary.Exported x -> "wrote " + x.written();
         };
     }
 
-    private static String steps(JsonNode s) {
-        return String.format(Locale.ROOT, "%d steps, loss %.4f", s.path("steps").asLong(), s.path("lastLoss").asDouble());
+    private static String steps(long steps, double lastLoss) {
+        return String.format(Locale.ROOT, "%d steps, loss %.4f", steps, lastLoss);
     }
 
     /** The stages as a horizontal timeline, each bar as long as the stage took. */
@@ -213,21 +198,20 @@ final class PipelineReport {
 
     /** Every eval stage's metrics side by side. */
     private String evaluations() {
-        List<Pipeline.StageResult> evals = results.stream().filter(r -> r.stage().settings() instanceof EvalStage).toList();
+        List<Pipeline.StageResult> evals = results.stream().filter(r -> r.summary().outcome() instanceof StageSummary.Evaluated).toList();
+        List<Map<String, Map<String, Double>>> evalMetrics = evals.stream().map(r -> ((StageSummary.Evaluated) r.summary().outcome()).metrics()).toList();
         if (evals.isEmpty()) return "";
         TreeSet<String> keys = new TreeSet<>();
-        for (Pipeline.StageResult r : evals) {
-            r.summary().path("metrics").properties().forEach(t -> t.getValue().properties().forEach(m -> keys.add(t.getKey() + " · " + m.getKey())));
-        }
+        for (Map<String, Map<String, Double>> m : evalMetrics) m.forEach((task, values) -> values.keySet().forEach(k -> keys.add(task + " · " + k)));
         StringBuilder t = new StringBuilder("<h2>Evaluation</h2><table><tr><th class=\"l\">task · metric</th>");
         for (Pipeline.StageResult r : evals) t.append("<th>").append(Charts.esc(r.stage().folder())).append("</th>");
         t.append("</tr>");
         for (String key : keys) {
             String[] parts = key.split(" · ");
             t.append("<tr><td class=\"l\">").append(Charts.esc(key)).append("</td>");
-            for (Pipeline.StageResult r : evals) {
-                JsonNode v = r.summary().path("metrics").path(parts[0]).path(parts[1]);
-                t.append("<td>").append(v.isMissingNode() ? "–" : String.format(Locale.ROOT, "%.4g", v.asDouble())).append("</td>");
+            for (Map<String, Map<String, Double>> m : evalMetrics) {
+                Double v = m.getOrDefault(parts[0], Map.of()).get(parts[1]);
+                t.append("<td>").append(v == null ? "–" : String.format(Locale.ROOT, "%.4g", v)).append("</td>");
             }
             t.append("</tr>");
         }

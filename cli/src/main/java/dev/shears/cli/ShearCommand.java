@@ -1,11 +1,11 @@
 package dev.shears.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
 import dev.shears.config.ConfigLoader;
 import dev.shears.io.AtomicFiles;
+import dev.shears.recipe.MetricsLine;
 import dev.shears.recipe.ShearConfig;
 import dev.shears.recipe.ShearRun;
 import dev.shears.train.TrainConfig;
@@ -14,9 +14,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -137,40 +135,31 @@ final class ShearCommand implements Runnable {
     }
 
     private static void writeReport(ShearRun.Result r, ObjectNode summary, boolean dynamicBatchLoading) {
-        List<JsonNode> steps = new ArrayList<>(), evals = new ArrayList<>();
-        try {
-            for (String line : Files.readAllLines(r.out().resolve(ShearRun.METRICS))) {
-                if (line.isBlank()) continue;
-                JsonNode n = Json.MAPPER.readTree(line);
-                (n.path("type").asText().equals("step") ? steps : evals).add(n);
-            }
-        } catch (IOException e) {
-            throw new ShearsException(r.out().resolve(ShearRun.METRICS) + ": unreadable: " + e.getMessage(), e);
-        }
-        double[] x = steps.stream().mapToDouble(n -> n.path("step").asDouble()).toArray();
+        List<MetricsLine> lines = MetricsLine.read(r.out().resolve(ShearRun.METRICS));
+        List<MetricsLine.Step> steps = lines.stream().filter(l -> l instanceof MetricsLine.Step).map(l -> (MetricsLine.Step) l).toList();
+        List<MetricsLine.Eval> evals = lines.stream().filter(l -> l instanceof MetricsLine.Eval).map(l -> (MetricsLine.Eval) l).toList();
+        double[] x = steps.stream().mapToDouble(MetricsLine.Step::step).toArray();
         List<Charts.Series> kept = new ArrayList<>();
         Map<String, double[]> finals = new LinkedHashMap<>();
         if (!steps.isEmpty()) {
-            steps.getLast().path("axes").properties().forEach(e -> {
-                String axis = e.getKey();
-                kept.add(new Charts.Series(axis + " expected", x, steps.stream().mapToDouble(n -> 1 - n.path("axes").path(axis).path("expectedSparsity").asDouble()).toArray()));
-                kept.add(new Charts.Series(axis + " target", x, steps.stream().mapToDouble(n -> 1 - n.path("axes").path(axis).path("target").asDouble()).toArray()));
-                finals.put(axis, new double[] {1 - e.getValue().path("expectedSparsity").asDouble(), 1 - e.getValue().path("finalTarget").asDouble(),
-                        e.getValue().path("lambda1").asDouble(), e.getValue().path("lambda2").asDouble()});
+            steps.getLast().axes().forEach((axis, last) -> {
+                kept.add(new Charts.Series(axis + " expected", x, steps.stream().mapToDouble(n -> 1 - n.axes().get(axis).expectedSparsity()).toArray()));
+                kept.add(new Charts.Series(axis + " target", x, steps.stream().mapToDouble(n -> 1 - n.axes().get(axis).target()).toArray()));
+                finals.put(axis, new double[] {1 - last.expectedSparsity(), 1 - last.finalTarget(), last.lambda1(), last.lambda2()});
             });
         }
         String sizeChart = Charts.line("Expected kept fraction vs target, per axis", "step", "kept fraction", kept);
         String paramChart = Charts.line("Expected parameters vs target", "step", "parameters", List.of(
-                new Charts.Series("expected", x, steps.stream().mapToDouble(n -> n.path("expectedParams").asDouble()).toArray()),
-                new Charts.Series("target", x, steps.stream().mapToDouble(n -> n.path("targetParams").asDouble()).toArray())));
+                new Charts.Series("expected", x, steps.stream().mapToDouble(MetricsLine.Step::expectedParams).toArray()),
+                new Charts.Series("target", x, steps.stream().mapToDouble(MetricsLine.Step::targetParams).toArray())));
         String lossChart = Charts.line("Loss", "step", "loss", List.of(
-                new Charts.Series("LM loss (sampled gates)", x, steps.stream().mapToDouble(n -> n.path("loss").asDouble()).toArray()),
-                new Charts.Series("Lagrangian", x, steps.stream().mapToDouble(n -> n.path("lagrangian").asDouble()).toArray())));
+                new Charts.Series("LM loss (sampled gates)", x, steps.stream().mapToDouble(MetricsLine.Step::loss).toArray()),
+                new Charts.Series("Lagrangian", x, steps.stream().mapToDouble(MetricsLine.Step::lagrangian).toArray())));
         String weightChart = "";
         if (dynamicBatchLoading && !evals.isEmpty()) {
-            double[] ex = evals.stream().mapToDouble(n -> n.path("step").asDouble()).toArray();
+            double[] ex = evals.stream().mapToDouble(MetricsLine.Eval::step).toArray();
             List<Charts.Series> ws = new ArrayList<>();
-            for (String d : r.domains()) ws.add(new Charts.Series(d, ex, evals.stream().mapToDouble(n -> n.path("domainWeights").path(d).asDouble()).toArray()));
+            for (String d : r.domains()) ws.add(new Charts.Series(d, ex, evals.stream().mapToDouble(n -> n.domainWeights().get(d)).toArray()));
             weightChart = "<h2>Domain weights (dynamic batch loading)</h2>" + Charts.line("Domain weights", "step", "weight", ws);
         }
         StringBuilder md = new StringBuilder("# Shearing report\n\n");

@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
 import dev.shears.config.ConfigLoader;
+import dev.shears.model.ModelConfig;
 import dev.shears.recipe.Pipeline;
+import dev.shears.recipe.StageSummary;
 import dev.shears.recipe.TrainRun;
 import dev.shears.recipe.TrainStage;
 import dev.shears.train.TrainConfig;
@@ -15,8 +17,10 @@ import picocli.CommandLine.Option;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 
 /** {@code shears train}: train from scratch or continue training on prepared token folders. */
@@ -93,10 +97,13 @@ final class TrainCommand implements Runnable {
         ObjectNode n = Json.object();
         n.put("out", out.toString()).put("steps", r.steps()).put("resumedFrom", r.resumedFrom()).put("loss", r.lastLoss())
                 .put("seconds", r.seconds()).put("tokensPerSecond", r.tokensPerSecond()).put("params", r.model().config().parameterCount());
-        ObjectNode held = n.putObject("heldOutLoss");
+        Map<String, Double> held = new LinkedHashMap<>();
         for (int d = 0; d < r.domains().size(); d++) held.put(r.domains().get(d), r.heldOutLoss()[d]);
+        n.set("heldOutLoss", Json.MAPPER.valueToTree(held));
         // the run's report: the same page a pipeline gets, for its one stage
-        ObjectNode stage = n.deepCopy().put("name", "train").put("kind", "train").put("lastLoss", r.lastLoss());
+        ModelConfig shape = r.model().config();
+        StageSummary stage = new StageSummary("train", "train", new StageSummary.Trained(r.steps(), r.lastLoss(), r.resumedFrom(), held), r.seconds(),
+                shape.parameterCount(), shape.describe(), false);
         Path report = new PipelineReport("Training " + out.getFileName(), List.of(new Pipeline.StageResult(
                 new Pipeline.Stage(0, "train", new TrainStage(resolved, false)), out, r.model().config(), r.seconds(), false, stage)))
                 .write(out, Json.object().put("out", out.toString()), "", "");

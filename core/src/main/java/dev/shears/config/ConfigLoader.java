@@ -139,6 +139,11 @@ public final class ConfigLoader {
         }
     }
 
+    /** A mapper that reads and writes paths and optionals as configurations do (a copy: configure it freely). */
+    public static ObjectMapper mapper() {
+        return JSON.copy();
+    }
+
     /** A configuration record as files spell it: {@link Flat} groups' keys in their enclosing object. */
     public static ObjectNode toTree(Object config) {
         ObjectNode tree = JSON.valueToTree(config);

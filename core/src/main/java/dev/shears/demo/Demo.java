@@ -122,7 +122,7 @@ public record Demo(Path out, Optional<Path> data, long steps, long seed, boolean
         List<Pipeline.StageResult> stages = Pipeline.run(plan, out, true, progress, // the demo folder already holds its corpus and data
                 log, r -> log.accept(String.format(Locale.ROOT, "stage %s done: %s (%,d parameters)", r.stage().folder(), r.shape().describe(), r.shape().parameterCount())));
         Path parent = stages.getFirst().out();
-        Path last = stages.stream().filter(r -> !r.summary().path("passThrough").asBoolean(false)).reduce((a, b) -> b).orElseThrow().out();
+        Path last = stages.stream().filter(r -> !r.summary().passThrough()).reduce((a, b) -> b).orElseThrow().out();
         String parentText = story(parent);
         String lastText = story(last);
         return new Result(out, pipelineFile, stages, parent, last, PROMPT, parentText, lastText, (System.nanoTime() - began) / 1e9);

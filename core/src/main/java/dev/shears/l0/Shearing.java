@@ -14,6 +14,8 @@ import dev.shears.prune.PruningPlan;
 
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * The gate side of a Sheared-LLaMA step (METHODS.md §2), around the model's own forward, backward and
@@ -101,16 +103,20 @@ public final class Shearing {
         return ExpectedSize.parameters(gates, gates.keepProbabilities());
     }
 
-    /** Per active axis: expected sparsity, ramped and final target, λ1, λ2 and the term, keyed by the axis key. */
-    public ObjectNode axes(Lagrangian.Terms terms, ObjectNode into) {
+    /** The constraint on one gated axis at a step: expected sparsity, ramped and final target, λ1, λ2 and the Lagrangian term. */
+    public record AxisTerms(double expectedSparsity, double target, double finalTarget, double lambda1, double lambda2, double term) {
+    }
+
+    /** Per active axis, keyed by the axis key, in gate order. */
+    public Map<String, AxisTerms> axes(Lagrangian.Terms terms) {
+        Map<String, AxisTerms> axes = new LinkedHashMap<>();
         for (Axis a : Axis.gatedAxes()) {
             if (!gates.isActive(a)) continue;
             int i = Lagrangian.slot(a);
-            into.putObject(a.key).put("expectedSparsity", terms.sparsity()[i]).put("target", terms.target()[i])
-                    .put("finalTarget", lagrangian.finalTarget(a)).put("lambda1", lagrangian.lambda()[2 * i])
-                    .put("lambda2", lagrangian.lambda()[2 * i + 1]).put("term", terms.value()[i]);
+            axes.put(a.key, new AxisTerms(terms.sparsity()[i], terms.target()[i], lagrangian.finalTarget(a), lagrangian.lambda()[2 * i],
+                    lagrangian.lambda()[2 * i + 1], terms.value()[i]));
         }
-        return into;
+        return axes;
     }
 
     /** The kept units: top-k of the deterministic scores at the target counts. */

@@ -1,6 +1,5 @@
 package dev.shears.recipe;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
 import dev.shears.eval.EvalSettings;
 import dev.shears.eval.Evaluator;
@@ -13,7 +12,9 @@ import dev.shears.progress.Progress;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A pipeline stage that scores the current model on zero-shot tasks (as {@code shears eval}); the
@@ -48,14 +49,16 @@ public record EvalStage(List<String> tasks, String dataDir, int limit, long seed
     }
 
     /** Scores {@code model}; every metric goes into {@code summary.metrics.<task>.<metric>}. */
-    void run(LoadedModel model, Path base, ObjectNode summary, Progress progress) {
+    /** Runs every task on {@code model}; returns per task, metric name → value. */
+    Map<String, Map<String, Double>> run(LoadedModel model, Path base, Progress progress) {
         EvalSettings settings = EvalSettings.DEFAULTS.withLimit(limit);
         settings = new EvalSettings(settings.limit(), settings.sampling(), seed, settings.batchSize(), context, settings.start());
-        ObjectNode metrics = summary.putObject("metrics");
+        Map<String, Map<String, Double>> metrics = new LinkedHashMap<>();
         for (Task task : resolve(base)) {
             TaskResult r = Evaluator.run(model.model(), model.tokenizer(), Evaluator.load(task, base.resolve(dataDir), settings), settings, progress);
-            ObjectNode t = metrics.putObject(r.task());
+            Map<String, Double> t = metrics.computeIfAbsent(r.task(), k -> new LinkedHashMap<>());
             for (Metric m : r.metrics()) t.put(m.name(), m.value());
         }
+        return metrics;
     }
 }

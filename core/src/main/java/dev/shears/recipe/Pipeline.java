@@ -2,7 +2,6 @@ package dev.shears.recipe;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
 import dev.shears.config.ConfigLoader;
 import dev.shears.data.TokenDataset;
@@ -22,8 +21,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
 
@@ -67,7 +68,7 @@ public final class Pipeline {
     }
 
     /** What one stage did. */
-    public record StageResult(Stage stage, Path out, ModelConfig shape, double seconds, boolean skipped, ObjectNode summary) {
+    public record StageResult(Stage stage, Path out, ModelConfig shape, double seconds, boolean skipped, StageSummary summary) {
     }
 
     private Pipeline() {
@@ -232,9 +233,9 @@ public final class Pipeline {
             long began = System.nanoTime();
             if (Files.isRegularFile(dir.resolve(DONE))) {
                 log.accept("stage " + s.folder() + ": done earlier, skipped");
-                ObjectNode done = readSummary(dir);
-                boolean through = done.path("passThrough").asBoolean(false);
-                StageResult r = new StageResult(s, dir, ModelLoader.config(through ? current : dir), done.path("seconds").asDouble(), true, done);
+                StageSummary done = readSummary(dir);
+                boolean through = done.passThrough();
+                StageResult r = new StageResult(s, dir, ModelLoader.config(through ? current : dir), done.seconds(), true, done);
                 results.add(r);
                 onStage.accept(r);
                 if (!through) {
@@ -245,14 +246,12 @@ public final class Pipeline {
             }
             log.accept("stage " + s.folder() + " (" + s.kind() + ")");
             passThrough = false;
-            ObjectNode summary = JSON.createObjectNode().put("name", s.name()).put("kind", s.kind());
+            StageSummary.Outcome outcome;
             ModelConfig shape = switch (s.settings()) {
                 case PruneStage p -> {
                     clearStage(dir); // an unfinished prune is redone from the start
                     PruneRun.Result r = p.run(current, tokenizer, dir, plan.base(), Optional.empty()).run(progress, log);
-                    summary.put("paramsBefore", r.parent().parameterCount()).put("paramsAfter", r.pruned().parameterCount());
-                    r.perplexityBefore().ifPresent(x -> summary.put("calibrationPerplexityBefore", x));
-                    r.perplexityAfter().ifPresent(x -> summary.put("calibrationPerplexityAfter", x));
+                    outcome = new StageSummary.Pruned(r.parent().parameterCount(), r.pruned().parameterCount(), r.perplexityBefore(), r.perplexityAfter());
                     yield r.pruned();
                 }
                 case TrainStage stage -> {
@@ -262,9 +261,9 @@ public final class Pipeline {
                     config = preparedFiles(config, fromScratch ? Optional.empty() : ModelSource.tokenizer(current, tokenizer), dir, progress);
                     boolean started = Files.isRegularFile(dir.resolve(TrainRun.CONFIG));
                     TrainRun.Result r = TrainRun.run(config, dir, started, progress);
-                    summary.put("steps", r.steps()).put("lastLoss", r.lastLoss()).put("resumedFrom", r.resumedFrom());
-                    ObjectNode held = summary.putObject("heldOutLoss");
+                    Map<String, Double> held = new LinkedHashMap<>();
                     for (int d = 0; d < r.domains().size(); d++) held.put(r.domains().get(d), r.heldOutLoss()[d]);
+                    outcome = new StageSummary.Trained(r.steps(), r.lastLoss(), r.resumedFrom(), held);
                     yield r.model().config();
                 }
                 case ShearConfig c -> {
@@ -272,30 +271,27 @@ public final class Pipeline {
                             c.lagrangianWarmup());
                     boolean started = Files.isRegularFile(dir.resolve(ShearRun.CONFIG));
                     ShearRun.Result r = ShearRun.run(config, dir, started, progress);
-                    summary.put("steps", r.steps()).put("lastLoss", r.lastLoss()).put("resumedFrom", r.resumedFrom())
-                            .put("paramsBefore", r.parent().parameterCount()).put("paramsAfter", r.pruned().parameterCount());
+                    outcome = new StageSummary.Sheared(r.steps(), r.lastLoss(), r.resumedFrom(), r.parent().parameterCount(), r.pruned().parameterCount());
                     yield r.pruned();
                 }
                 case EvalStage e -> {
                     try (LoadedModel loaded = ModelSource.open(current, tokenizer)) {
-                        e.run(loaded, plan.base(), summary, progress);
+                        outcome = new StageSummary.Evaluated(current, e.run(loaded, plan.base(), progress));
                     }
-                    summary.put("model", current.toString());
                     passThrough = true;
                     yield ModelLoader.config(current);
                 }
                 case ExportStage e -> {
                     clearStage(dir);
                     Path written = e.export(current, dir).run().path();
-                    summary.put("model", current.toString()).put("written", written.toString());
+                    outcome = new StageSummary.Exported(current, written);
                     passThrough = true;
                     yield ModelLoader.config(current);
                 }
             };
             double seconds = (System.nanoTime() - began) / 1e9;
-            summary.put("seconds", seconds).put("params", shape.parameterCount()).put("shape", shape.describe());
-            summary.put("passThrough", passThrough);
-            AtomicFiles.writeString(dir.resolve(DONE), ConfigLoader.toJson(summary) + "\n");
+            StageSummary summary = new StageSummary(s.name(), s.kind(), outcome, seconds, shape.parameterCount(), shape.describe(), passThrough);
+            AtomicFiles.writeString(dir.resolve(DONE), summary.toJson().toPrettyString() + "\n");
             StageResult r = new StageResult(s, dir, shape, seconds, false, summary);
             results.add(r);
             onStage.accept(r);
@@ -345,11 +341,12 @@ public final class Pipeline {
         }
     }
 
-    private static ObjectNode readSummary(Path dir) {
+    private static StageSummary readSummary(Path dir) {
+        Path file = dir.resolve(DONE);
         try {
-            return (ObjectNode) JSON.readTree(Files.readString(dir.resolve(DONE)));
-        } catch (IOException | ClassCastException e) {
-            throw new ShearsException(dir.resolve(DONE) + ": unreadable stage record; delete it to redo the stage");
+            return StageSummary.fromJson(JSON.readTree(Files.readString(file)), file);
+        } catch (IOException e) {
+            throw new ShearsException(file + ": unreadable stage record; delete it to redo the stage");
         }
     }
 

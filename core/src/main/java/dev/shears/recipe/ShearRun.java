@@ -1,7 +1,6 @@
 package dev.shears.recipe;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
 import dev.shears.data.BatchSampler;
 import dev.shears.data.TokenDataset;
@@ -82,11 +81,8 @@ public final class ShearRun {
                 Shearing.Update u = shearing.update(step);
                 long done = step + 1;
                 lastLoss = r.loss();
-                ObjectNode line = session.line("step", done).put("tokens", done * tc.tokensPerStep()).put("loss", r.loss())
-                        .put("lagrangian", u.terms().total()).put("lr", r.lr()).put("gradNorm", r.gradNorm()).put("expectedParams", u.expectedParameters())
-                        .put("targetParams", targetParameters).put("tokensPerSecond", r.tokens() / r.seconds());
-                shearing.axes(u.terms(), line.putObject("axes"));
-                session.log(line);
+                session.log(new MetricsLine.Step(done, done * tc.tokensPerStep(), r.loss(), u.terms().total(), r.lr(), r.gradNorm(), u.expectedParameters(),
+                        targetParameters, r.tokens() / r.seconds(), null, shearing.axes(u.terms())));
                 progress.status(String.format(Locale.ROOT, "step %d/%d loss %.4f lagrangian %.4f", done, total, r.loss(), u.terms().total()));
                 progress.advance(r.tokens());
                 if (session.evaluationDue(done)) {

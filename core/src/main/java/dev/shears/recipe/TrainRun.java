@@ -67,8 +67,8 @@ public final class TrainRun {
                 trainedTokens += r.tokens();
                 trainSeconds += r.seconds();
                 double tokensPerSecond = r.tokens() / r.seconds();
-                session.log(session.line("step", done).put("tokens", done * config.tokensPerStep()).put("loss", r.loss()).put("lr", r.lr())
-                        .put("gradNorm", r.gradNorm()).put("tokensPerSecond", tokensPerSecond).put("gflops", flopsPerToken * tokensPerSecond / 1e9));
+                session.log(MetricsLine.Step.training(done, done * config.tokensPerStep(), r.loss(), r.lr(), r.gradNorm(), tokensPerSecond,
+                        flopsPerToken * tokensPerSecond / 1e9));
                 progress.status(String.format(Locale.ROOT, "step %d/%d loss %.4f lr %.2e", done, total, r.loss(), r.lr()));
                 progress.advance(r.tokens());
                 if (session.evaluationDue(done)) {

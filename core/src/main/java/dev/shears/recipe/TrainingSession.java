@@ -26,7 +26,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -128,26 +130,19 @@ final class TrainingSession implements AutoCloseable {
     }
 
     /** Appends one line to {@code metrics.jsonl}. */
-    void log(ObjectNode line) {
+    void log(MetricsLine line) {
         try {
-            metrics.write(JSON.writeValueAsString(line));
+            metrics.write(line.toJson());
             metrics.newLine();
         } catch (IOException e) {
             throw cannotWrite(e);
         }
     }
 
-    ObjectNode line(String type, long step) {
-        return JSON.createObjectNode().put("type", type).put("step", step);
-    }
-
     /** The reference losses (with dynamic batch loading), logged once at the start. */
     void logReference() {
         if (!config.dynamicBatchLoading().enabled()) return;
-        ObjectNode ref = line("reference", 0);
-        ObjectNode losses = ref.putObject("referenceLoss");
-        for (int d = 0; d < names.size(); d++) losses.put(names.get(d), reference[d]);
-        log(ref);
+        log(new MetricsLine.Reference(0, byDomain(reference)));
     }
 
     /** Whether step {@code done} ends with a held-out evaluation: every {@code evalInterval} steps and at the end. */
@@ -172,12 +167,14 @@ final class TrainingSession implements AutoCloseable {
 
     /** The step-0 evaluation line, before any update. */
     void logEvaluation(double[] heldOut, long step) {
-        ObjectNode eval = line("eval", step);
-        ObjectNode losses = eval.putObject("heldOutLoss");
-        for (int d = 0; d < names.size(); d++) losses.put(names.get(d), heldOut[d]);
-        ObjectNode w = eval.putObject("domainWeights");
-        for (int d = 0; d < names.size(); d++) w.put(names.get(d), weights[d]);
-        log(eval);
+        log(new MetricsLine.Eval(step, byDomain(heldOut), byDomain(weights)));
+    }
+
+    /** Per-domain values keyed by domain name, in data order. */
+    private Map<String, Double> byDomain(double[] values) {
+        Map<String, Double> m = new LinkedHashMap<>();
+        for (int d = 0; d < names.size(); d++) m.put(names.get(d), values[d]);
+        return m;
     }
 
     /** At every {@code checkpointInterval} steps and at the end: the metrics so far, then a checkpoint with the run's extra state. */

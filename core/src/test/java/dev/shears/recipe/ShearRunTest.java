@@ -77,7 +77,7 @@ class ShearRunTest {
     }
 
     @Test
-    void shortRunReachesTheTargetShapeExactlyAndWritesALoadableModel(@TempDir Path tmp) {
+    void shortRunReachesTheTargetShapeExactlyAndWritesALoadableModel(@TempDir Path tmp) throws IOException {
         Path run = tmp.resolve("run");
         ShearRun.Result r = ShearRun.run(config(40, "layers=2,hidden=24,heads=1,kv-heads=1,ffn=24"), run, false, Progress.SILENT);
         ModelConfig target = ModelConfig.uniform(Architecture.LLAMA, 24, 2, 1, 1, 8, 24, DemoStories.VOCAB, 64, 1e-5f, 10000, false, false);
@@ -101,6 +101,15 @@ class ShearRunTest {
         }
         assertEquals(0.0, steps.getFirst().path("axes").path("ffn").path("target").asDouble(), "the target ramps from 0");
         assertTrue(steps.getLast().path("expectedParams").asDouble() < steps.getFirst().path("expectedParams").asDouble());
+        // reports read the same lines as typed records
+        List<MetricsLine> typed = MetricsLine.read(run.resolve(ShearRun.METRICS));
+        List<MetricsLine.Step> typedSteps = typed.stream().filter(l -> l instanceof MetricsLine.Step).map(l -> (MetricsLine.Step) l).toList();
+        assertEquals(steps.size(), typedSteps.size());
+        assertEquals(steps.getLast().path("loss").asDouble(), typedSteps.getLast().loss());
+        assertEquals(last.path("ffn").path("lambda1").asDouble(), typedSteps.getLast().axes().get("ffn").lambda1());
+        assertEquals(metrics(run, "eval").size(), typed.stream().filter(l -> l instanceof MetricsLine.Eval).count());
+        assertEquals(MetricsLine.read(run.resolve(ShearRun.METRICS)).getLast().toJson(),
+                Files.readAllLines(run.resolve(ShearRun.METRICS)).getLast(), "written and re-written the same");
     }
 
     @Test

@@ -1,0 +1,93 @@
+package dev.shears.recipe;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.shears.ShearsException;
+import dev.shears.config.ConfigLoader;
+import dev.shears.l0.Shearing;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One line of a run's {@code metrics.jsonl}, tagged by {@code type}: a training step, a held-out
+ * evaluation, or the reference losses of dynamic batch loading. Runs write these records and
+ * reports read them back ({@link #read}).
+ */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
+@JsonSubTypes({@JsonSubTypes.Type(value = MetricsLine.Step.class, name = "step"), @JsonSubTypes.Type(value = MetricsLine.Eval.class, name = "eval"),
+        @JsonSubTypes.Type(value = MetricsLine.Reference.class, name = "reference")})
+public sealed interface MetricsLine {
+    /** The optimizer steps done when the line was written. */
+    long step();
+
+    /**
+     * One optimizer step. Learned masks add the Lagrangian, the expected and target parameters and the
+     * per-axis terms; plain training adds the arithmetic rate.
+     *
+     * @param axes per gated axis key, the Lagrangian's terms (learned masks only)
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record Step(long step, long tokens, double loss, Double lagrangian, double lr, double gradNorm, Double expectedParams, Double targetParams,
+                double tokensPerSecond, Double gflops, Map<String, Shearing.AxisTerms> axes) implements MetricsLine {
+        /** A plain training step. */
+        static Step training(long step, long tokens, double loss, double lr, double gradNorm, double tokensPerSecond, double gflops) {
+            return new Step(step, tokens, loss, null, lr, gradNorm, null, null, tokensPerSecond, gflops, null);
+        }
+    }
+
+    /** A held-out evaluation: loss per domain, and the domain weights in force after it. */
+    record Eval(long step, Map<String, Double> heldOutLoss, Map<String, Double> domainWeights) implements MetricsLine {
+    }
+
+    /** The reference loss per domain that dynamic batch loading steers toward. */
+    record Reference(long step, Map<String, Double> referenceLoss) implements MetricsLine {
+    }
+
+    /** The line as written: one JSON object. */
+    default String toJson() {
+        try {
+            return Codec.JSON.writeValueAsString(this);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Every line of a metrics file (a line cut short by a crash ends the list). */
+    static List<MetricsLine> read(Path file) {
+        List<MetricsLine> lines = new ArrayList<>();
+        List<String> text;
+        try {
+            text = Files.readAllLines(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new ShearsException(file + ": cannot read: " + e.getMessage(), e);
+        }
+        for (String line : text) {
+            if (line.isBlank()) continue;
+            try {
+                lines.add(Codec.JSON.readValue(line, MetricsLine.class));
+            } catch (IOException e) {
+                break;
+            }
+        }
+        return lines;
+    }
+
+    /** The mapper of metrics lines, out of the interface's public surface. */
+    final class Codec {
+        private static final ObjectMapper JSON = ConfigLoader.mapper().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                .disable(SerializationFeature.INDENT_OUTPUT); // one line per record
+
+        private Codec() {
+        }
+    }
+}
