@@ -40,12 +40,15 @@ final class ExportCommand implements Runnable {
     @Option(names = "--shard-size", paramLabel = "BYTES", defaultValue = "" + dev.shears.format.hf.HfModel.DEFAULT_SHARD_BYTES, description = "Largest safetensors shard (hf).")
     long shardBytes;
 
+    @Option(names = "--force", description = "Replace an existing --out (a previous export; never the model itself). The new one appears only when complete.")
+    boolean force;
+
     @Mixin
     JsonOutput output;
 
     @Override
     public void run() {
-        Export.Written w = new Export(model.model, Optional.ofNullable(model.tokenizer), format, dtype, out, shardBytes).run();
+        Export.Written w = new Export(model.model, Optional.ofNullable(model.tokenizer), format, dtype, out, shardBytes, force).run();
         Path written = w.path();
         long bytes = size(written);
         if (output.json) {

@@ -154,14 +154,30 @@ public final class AtomicFiles {
      * should be. The target must be missing or empty (an empty folder is replaced).
      */
     public static void writeFolder(Path out, FolderContent content) {
+        writeFolder(out, false, content);
+    }
+
+    /**
+     * As {@link #writeFolder(Path, FolderContent)}; with {@code replace}, a non-empty target (a previous
+     * output the user asked to replace) is moved aside only once the new folder is complete, then deleted.
+     */
+    public static void writeFolder(Path out, boolean replace, FolderContent content) {
         Path target = out.toAbsolutePath().normalize();
-        if (!isMissingOrEmpty(target)) throw new ShearsException(out + ": already exists and is not empty; choose another --out");
+        if (!replace && !isMissingOrEmpty(target)) throw new ShearsException(out + ": already exists and is not empty; choose another --out");
         Path tmp = null;
         try {
             Files.createDirectories(target.getParent());
             tmp = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".partial-");
             content.writeTo(tmp);
             readableByAll(tmp);
+            if (replace && !isMissingOrEmpty(target)) {
+                Path old = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".replaced-");
+                Files.delete(old);
+                move(target, old);
+                move(tmp, target);
+                deleteTreeQuietly(old);
+                return;
+            }
             if (!isMissingOrEmpty(target)) throw new ShearsException(out + ": was filled by someone else while it was being written");
             Files.deleteIfExists(target);
             move(tmp, target);

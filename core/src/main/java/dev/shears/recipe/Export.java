@@ -5,10 +5,11 @@ import dev.shears.format.gguf.GgufModelWriter;
 import dev.shears.format.gguf.GgufTokenizers;
 import dev.shears.format.gguf.GgufType;
 import dev.shears.format.hf.HfModel;
+import dev.shears.io.AtomicFiles;
 import dev.shears.io.DType;
+import dev.shears.io.Outputs;
 import dev.shears.tensor.Encoding;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Optional;
@@ -26,8 +27,14 @@ import java.util.Optional;
  *                   Q8_0 source written as safetensors)
  * @param out        a folder ({@code hf}) or a {@code .gguf} file
  * @param shardBytes largest safetensors shard ({@code hf})
+ * @param force      replace an existing output (never an input); the new one appears only when complete
  */
-public record Export(Path model, Optional<Path> tokenizer, String format, String dtype, Path out, long shardBytes) {
+public record Export(Path model, Optional<Path> tokenizer, String format, String dtype, Path out, long shardBytes, boolean force) {
+    /** An export that refuses to replace anything. */
+    public Export(Path model, Optional<Path> tokenizer, String format, String dtype, Path out, long shardBytes) {
+        this(model, tokenizer, format, dtype, out, shardBytes, false);
+    }
+
     public Export {
         format = format.toLowerCase(Locale.ROOT);
         dtype = dtype.toLowerCase(Locale.ROOT);
@@ -43,6 +50,9 @@ public record Export(Path model, Optional<Path> tokenizer, String format, String
 
     /** Writes the export. */
     public Written run() {
+        Outputs.checkNotAnInput(out, Optional.of(model), tokenizer);
+        if (format.equals("hf")) Outputs.checkFolderFree(out, force);
+        else Outputs.checkFileFree(out, force);
         try (LoadedModel loaded = ModelSource.open(model, tokenizer)) {
             return run(loaded);
         }
@@ -55,16 +65,16 @@ public record Export(Path model, Optional<Path> tokenizer, String format, String
         String dtype = !this.dtype.isEmpty() ? this.dtype : format.equals("gguf") ? source.name().toLowerCase(Locale.ROOT)
                 : DType.of(source).name().toLowerCase(Locale.ROOT);
         if (format.equals("hf")) {
-            if (Files.isRegularFile(out)) throw new ShearsException(out + ": is a file; an hf export is a folder");
-            HfModel.write(loaded.model(), out, DType.valueOf(dtype.toUpperCase(Locale.ROOT)), shardBytes);
-            if (tokenizerFile.isPresent()) {
-                TokenizerFiles.copyInto(tokenizerFile.get(), out);
-            } else if ("gguf".equals(loaded.format())) {
-                dev.shears.format.gguf.GgufModel.readTokenizer(model).ifPresent(data -> GgufTokenizers.writeFiles(data, out));
-            }
+            AtomicFiles.writeFolder(out, force, dir -> {
+                HfModel.write(loaded.model(), dir, DType.valueOf(dtype.toUpperCase(Locale.ROOT)), shardBytes);
+                if (tokenizerFile.isPresent()) {
+                    TokenizerFiles.copyInto(tokenizerFile.get(), dir);
+                } else if ("gguf".equals(loaded.format())) {
+                    dev.shears.format.gguf.GgufModel.readTokenizer(model).ifPresent(data -> GgufTokenizers.writeFiles(data, dir));
+                }
+            });
             return new Written(out, dtype);
         }
-        if (Files.isDirectory(out)) throw new ShearsException(out + ": is a folder; a gguf export is one file (e.g. model.gguf)");
         GgufModelWriter.Options options = GgufModelWriter.Options.defaults().withMatrixType(GgufType.valueOf(dtype.toUpperCase(Locale.ROOT)))
                 .withName(model.toAbsolutePath().getFileName().toString());
         if (tokenizerFile.isPresent()) {

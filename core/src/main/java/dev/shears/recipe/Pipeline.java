@@ -305,7 +305,8 @@ public final class Pipeline {
 
     /**
      * Text and JSONL files named as training data are tokenized with the stage's input tokenizer into
-     * {@code dir/data-N} (once; a resumed stage reuses them), so a stage can train after the vocabulary changed.
+     * {@code DIR.data/data-N} beside the stage's folder (once; a resumed stage reuses them), so a stage can train after the
+     * vocabulary changed; the stage's own folder holds only its run.
      */
     private static TrainConfig preparedFiles(TrainConfig t, Optional<dev.shears.tokenizer.Tokenizer> tokenizer, Path dir, Progress progress) {
         List<TrainConfig.DataSource> sources = t.batching().data();
@@ -319,7 +320,7 @@ public final class Pipeline {
                 data.add(source);
                 continue;
             }
-            Path prepared = dir.resolve("data-" + (d + 1));
+            Path prepared = dir.resolveSibling(dir.getFileName() + ".data").resolve("data-" + (d + 1));
             if (!Files.isRegularFile(prepared.resolve(TokenDataset.INDEX))) {
                 dev.shears.data.DataPreparer.prepare(tok, file.toString(), List.of(file), prepared, dev.shears.data.PrepareOptions.DEFAULT, progress);
             }

@@ -6,6 +6,7 @@ import dev.shears.data.TokenDataset;
 import dev.shears.format.hf.HfModel;
 import dev.shears.io.AtomicFiles;
 import dev.shears.io.DType;
+import dev.shears.io.Outputs;
 import dev.shears.model.Axis;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
@@ -246,7 +247,8 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
         return c.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
     }
 
-    private static void checkOutput(Path out) {
+    private void checkOutput(Path out) {
+        Outputs.checkNotAnInput(out, Optional.of(model), tokenizer, calibration.data(), scores, vocabulary.flatMap(VocabularyRequest::corpus));
         if (!AtomicFiles.isMissingOrEmpty(out)) throw new ShearsException(out + ": already exists and is not empty; choose another --out");
     }
 

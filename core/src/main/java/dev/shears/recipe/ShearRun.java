@@ -58,6 +58,7 @@ public final class ShearRun {
         if (config.target().isBlank() == config.targetConfig().isBlank()) {
             throw new ShearsException("give exactly one of --target SHAPE or --target-config CONFIG.json");
         }
+        TrainingSession.checkOutput(tc, CONFIG, out, resume);
         List<TokenDataset> domains = TrainingSession.openDomains(tc);
         MemoryPlan.training("shearing", ModelLoader.config(parentPath), tc.batching().batchSize(), tc.batching().seqLen()).check();
         Model model = ModelLoader.load(parentPath);
@@ -93,6 +94,7 @@ public final class ShearRun {
             }
             progress.finish();
 
+            if (start == total) lastLoss = session.lastLoggedLoss(); // resumed after the last step
             PruningPlan plan = shearing.plan();
             if (heldOut.length == 0) heldOut = session.heldOutLoss(model, shearing.deterministic(plan));
             Model pruned = shearing.finalise(model, plan);

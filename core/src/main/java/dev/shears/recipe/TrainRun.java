@@ -40,6 +40,7 @@ public final class TrainRun {
     }
 
     public static Result run(TrainConfig config, Path out, boolean resume, Progress progress) {
+        TrainingSession.checkOutput(config, CONFIG, out, resume);
         List<TokenDataset> domains = TrainingSession.openDomains(config);
         Model model = createModel(config);
         Model teacher = loadTeacher(config, model);
@@ -78,6 +79,11 @@ public final class TrainRun {
                 session.checkpointIfDue(done, model, trainer.optimizer(), null);
             }
             progress.finish();
+            if (start == total) {
+                // resumed after the last step (killed before the end, or already finished): finish the same way
+                lastLoss = session.lastLoggedLoss();
+                heldOut = trainer.evaluate(domains, config.evaluation().evalWindows());
+            }
             session.writeModel(model);
             double seconds = (System.nanoTime() - began) / 1e9;
             return new Result(out, model, total, start, lastLoss, session.names(), heldOut, seconds, trainSeconds > 0 ? trainedTokens / trainSeconds : 0);

@@ -10,6 +10,7 @@ import dev.shears.format.ModelLoader;
 import dev.shears.format.hf.HfModel;
 import dev.shears.io.AtomicFiles;
 import dev.shears.io.DType;
+import dev.shears.io.Outputs;
 import dev.shears.model.MaskSet;
 import dev.shears.model.Model;
 import dev.shears.progress.Progress;
@@ -58,6 +59,25 @@ final class TrainingSession implements AutoCloseable {
         this.names = domains.stream().map(TokenDataset::name).toList();
         this.reference = reference;
         this.weights = normalised(config.batching().data().stream().mapToDouble(TrainConfig.DataSource::weight).toArray());
+    }
+
+    /**
+     * Before any work: {@code out} is none of the run's inputs, and it is new, empty, or (resuming) a
+     * run of this command, never someone else's folder.
+     */
+    static void checkOutput(TrainConfig config, String configFile, Path out, boolean resume) {
+        TrainConfig.Source source = config.source();
+        Outputs.checkNotAnInput(out, source.init(), source.model(), source.tokenizer(), config.distill().teacher(),
+                Optional.of(config.dynamicBatchLoading().referenceModel()).filter(m -> !m.isBlank()).map(Path::of));
+        for (TrainConfig.DataSource d : config.batching().data()) Outputs.checkNotAnInput(out, d.path());
+        if (Files.isRegularFile(out)) throw new ShearsException(out + ": is a file; a run writes a folder");
+        boolean ours = Files.isRegularFile(out.resolve(configFile));
+        if (!ours && !AtomicFiles.isMissingOrEmpty(out)) {
+            throw new ShearsException(out + ": already exists and holds no " + configFile + " of a run to resume; choose another --out");
+        }
+        if (ours && !resume && Checkpoint.latest(out).isPresent()) {
+            throw new ShearsException(out + ": already holds a training run; pass --resume to continue it, or choose another --out");
+        }
     }
 
     /** The prepared data of a run, checked before its model is loaded. */
@@ -127,6 +147,18 @@ final class TrainingSession implements AutoCloseable {
             throw cannotWrite(e);
         }
         return restored;
+    }
+
+    /** The loss of the last step logged (a run resumed after its last step logs none of its own); NaN before any. */
+    double lastLoggedLoss() {
+        try {
+            metrics.flush();
+        } catch (IOException e) {
+            throw cannotWrite(e);
+        }
+        double loss = Double.NaN;
+        for (MetricsLine line : MetricsLine.read(out.resolve(METRICS))) if (line instanceof MetricsLine.Step s) loss = s.loss();
+        return loss;
     }
 
     /** Appends one line to {@code metrics.jsonl}. */
@@ -253,13 +285,11 @@ final class TrainingSession implements AutoCloseable {
         return reference;
     }
 
-    /** Creates the output folder and writes the resolved settings, or checks them against the ones there when resuming. */
+    /** Writes the resolved settings into the output folder ({@link #checkOutput} passed), or checks them against the ones there when resuming. */
     private static void prepareOutput(Object settings, String fileName, Path out, boolean resume) {
         Path file = out.resolve(fileName);
-        if (Files.isRegularFile(file)) {
-            if (!resume) {
-                throw new ShearsException(out + ": already holds a training run; pass --resume to continue it, or choose another --out");
-            }
+        // a run that stopped before its first checkpoint has nothing to resume: it starts again with the settings given now
+        if (Files.isRegularFile(file) && Checkpoint.latest(out).isPresent()) {
             // compared as records, so spelling ("" or null for an absent path, key order) does not matter
             Object before = ConfigLoader.load(settings, Optional.of(file), List.of());
             if (!before.equals(settings)) {
@@ -272,9 +302,6 @@ final class TrainingSession implements AutoCloseable {
                         + "); resume with the same settings, or start a new run in another folder");
             }
             return;
-        }
-        if (Files.isDirectory(out.resolve(Checkpoint.FOLDER))) {
-            throw new ShearsException(out + ": has checkpoints but no " + fileName + "; choose another --out");
         }
         AtomicFiles.writeString(file, ConfigLoader.toJson(settings) + "\n");
     }

@@ -49,9 +49,9 @@ public record TrainConfig(
      */
     public record Source(Optional<Path> init, Optional<Path> model, Optional<Path> tokenizer, double initStd, String dtype) implements Group {
         public Source {
-            init = init == null ? Optional.empty() : init;
-            model = model == null ? Optional.empty() : model;
-            tokenizer = tokenizer == null ? Optional.empty() : tokenizer;
+            init = normalised(init);
+            model = normalised(model);
+            tokenizer = normalised(tokenizer);
             dtype = dtype == null ? "" : dtype;
             if (!dtype.isBlank() && !List.of("f32", "f16", "bf16", "float32", "float16", "bfloat16").contains(dtype.toLowerCase(Locale.ROOT))) {
                 throw new ShearsException("dtype must be f32, f16 or bf16, got '" + dtype + "'");
@@ -161,7 +161,7 @@ public record TrainConfig(
         public static final Distill OFF = new Distill(Optional.empty(), 2.0, 0.5);
 
         public Distill {
-            teacher = teacher == null ? Optional.empty() : teacher;
+            teacher = normalised(teacher);
             if (!(temperature > 0)) throw new ShearsException("distill.temperature must be positive, got " + temperature);
             if (!(alpha >= 0 && alpha <= 1)) throw new ShearsException("distill.alpha must be in [0, 1], got " + alpha);
         }
@@ -180,8 +180,14 @@ public record TrainConfig(
     public record DataSource(Path path, double weight) {
         public DataSource {
             if (path == null || path.toString().isBlank()) throw new ShearsException("data path is empty");
+            path = path.normalize();
             if (!(weight >= 0)) throw new ShearsException("data weight must be ≥ 0, got " + weight);
         }
+    }
+
+    /** Paths are kept normalised ({@code a/./b/../c} is {@code a/c}), so the same file given two ways is one setting and resumes. */
+    private static Optional<Path> normalised(Optional<Path> path) {
+        return path == null ? Optional.empty() : path.map(Path::normalize);
     }
 
     public static final TrainConfig DEFAULT = new TrainConfig(
