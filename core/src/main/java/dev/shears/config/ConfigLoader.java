@@ -74,15 +74,18 @@ public final class ConfigLoader {
             source = source + ", --set";
         }
         nest(tree, defaults.getClass());
+        checkWholeNumbers(tree, defaults.getClass(), "configuration key '", "' (" + source + ")");
         try {
             return (T) JSON.treeToValue(tree, defaults.getClass());
         } catch (UnrecognizedPropertyException e) {
             throw new ShearsException("unknown configuration key '" + path(e) + "' (" + source + "); known keys here: " + knownKeys(e));
         } catch (MismatchedInputException e) {
-            throw new ShearsException("configuration key '" + path(e) + "' (" + source + "): " + e.getOriginalMessage());
+            throw new ShearsException("configuration key '" + path(e) + "' (" + source + "): " + oneLine(e.getOriginalMessage()));
         } catch (JsonProcessingException e) {
-            Throwable cause = e.getCause() instanceof ShearsException invalid ? invalid : e; // a record's own validation
-            throw new ShearsException("configuration (" + source + "): " + cause.getMessage());
+            if (e.getCause() instanceof ShearsException invalid) throw new ShearsException("configuration (" + source + "): " + invalid.getMessage());
+            String key = keyOf(e);
+            throw new ShearsException((key.isEmpty() ? "configuration" : "configuration key '" + key + "'") + " (" + source + "): "
+                    + oneLine(e.getOriginalMessage()));
         }
     }
 
@@ -98,15 +101,17 @@ public final class ConfigLoader {
             merge(tree, (ObjectNode) section, "");
         }
         nest(tree, defaults.getClass());
+        checkWholeNumbers(tree, defaults.getClass(), where + ".", "");
         try {
             return (T) JSON.treeToValue(tree, defaults.getClass());
         } catch (UnrecognizedPropertyException e) {
             throw new ShearsException(where + "." + path(e) + ": unknown key; known keys here: " + knownKeys(e));
         } catch (MismatchedInputException e) {
-            throw new ShearsException(where + "." + path(e) + ": " + e.getOriginalMessage());
+            throw new ShearsException(where + "." + path(e) + ": " + oneLine(e.getOriginalMessage()));
         } catch (JsonProcessingException e) {
-            Throwable cause = e.getCause() instanceof ShearsException invalid ? invalid : e; // a record's own validation
-            throw new ShearsException(where + ": " + cause.getMessage());
+            if (e.getCause() instanceof ShearsException invalid) throw new ShearsException(where + ": " + invalid.getMessage());
+            String key = keyOf(e);
+            throw new ShearsException(where + (key.isEmpty() ? "" : "." + key) + ": " + oneLine(e.getOriginalMessage()));
         }
     }
 
@@ -122,6 +127,29 @@ public final class ConfigLoader {
         } catch (IOException e) {
             throw new ShearsException(path + ": cannot read: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Refuses a fraction where a record wants a whole number ({@code steps: 2.5}); {@code 2.0e9} stays
+     * {@code 2000000000}. The message names the key as files spell it.
+     */
+    private static void checkWholeNumbers(ObjectNode tree, Class<?> type, String before, String after) {
+        if (!type.isRecord()) return;
+        for (RecordComponent c : type.getRecordComponents()) {
+            JsonNode value = tree.get(c.getName());
+            Class<?> t = c.getType();
+            if (value instanceof ObjectNode child) {
+                checkWholeNumbers(child, t, c.isAnnotationPresent(Flat.class) ? before : before + c.getName() + ".", after);
+            } else if (value != null && value.isFloatingPointNumber() && (t == int.class || t == long.class || t == Integer.class || t == Long.class)
+                    && value.asDouble() != Math.rint(value.asDouble())) {
+                throw new ShearsException(before + c.getName() + after + ": must be a whole number, got " + value.asText());
+            }
+        }
+    }
+
+    /** The key a parser error is about, as files spell it ("" when it names none). */
+    private static String keyOf(JsonProcessingException e) {
+        return e instanceof JsonMappingException m && !m.getPath().isEmpty() ? path(m) : "";
     }
 
     /** A parser's message on one line: YAML's quotes the offending source over several indented lines, which the location replaces. */
@@ -260,7 +288,7 @@ public final class ConfigLoader {
     }
 
     /** The key path of an error as files spell it ({@link Flat} groups are not part of it). */
-    private static String path(MismatchedInputException e) {
+    private static String path(JsonMappingException e) {
         return e.getPath().stream().filter(ref -> !isFlatGroup(ref))
                 .map(ref -> ref.getFieldName() != null ? ref.getFieldName() : "[" + ref.getIndex() + "]")
                 .collect(Collectors.joining(".")).replace(".[", "[");

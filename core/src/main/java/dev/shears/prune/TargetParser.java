@@ -82,6 +82,7 @@ public final class TargetParser {
             String key = p.substring(0, eq).trim().toLowerCase(Locale.ROOT);
             Axis axis = EXACT_AXES.stream().filter(a -> a.option().equals(key)).findFirst().orElseThrow(() -> new ShearsException(
                     "--target: unknown key '" + key + "' (known: " + String.join(", ", EXACT_AXES.stream().map(Axis::option).toList()) + ")"));
+            if (out.containsKey(axis)) throw new ShearsException("--target " + text + ": " + key + " is given twice");
             try {
                 out.put(axis, Integer.parseInt(p.substring(eq + 1).trim()));
             } catch (NumberFormatException e) {

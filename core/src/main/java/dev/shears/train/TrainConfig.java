@@ -79,7 +79,14 @@ public record TrainConfig(
             if (batchSize < 1) throw new ShearsException("batchSize must be ≥ 1, got " + batchSize);
             if (seqLen < 2) throw new ShearsException("seqLen must be ≥ 2, got " + seqLen);
             if (gradAccumulation < 1) throw new ShearsException("gradAccumulation must be ≥ 1, got " + gradAccumulation);
+            if ((long) batchSize * seqLen > MAX_BATCH_TOKENS) {
+                throw new ShearsException("batchSize × seqLen is " + (long) batchSize * seqLen + " tokens per micro-batch; at most " + MAX_BATCH_TOKENS
+                        + " (use gradAccumulation for larger batches)");
+            }
         }
+
+        /** Tokens one micro-batch may hold: its activations are indexed by int (2^24 tokens of a 4096-wide model are 64 Gi floats already). */
+        public static final long MAX_BATCH_TOKENS = 1L << 24;
 
         /** The same batching over other data. */
         public Batching withData(List<DataSource> newData) {
@@ -107,6 +114,8 @@ public record TrainConfig(
             if (steps < 1 && tokens < 1) throw new ShearsException("steps or tokens must be positive");
             if (!(lr > 0)) throw new ShearsException("lr must be positive, got " + lr);
             if (!(minLr >= 0)) throw new ShearsException("minLr must be ≥ 0, got " + minLr);
+            if (steps < 0 || tokens < 0 || warmupSteps < 0) throw new ShearsException("steps, tokens and warmupSteps must be ≥ 0");
+            if (decay == null) throw new ShearsException("decay must be COSINE, LINEAR or CONSTANT");
         }
     }
 
@@ -120,6 +129,14 @@ public record TrainConfig(
      * @param gradClip    global gradient-norm clip (0 for none)
      */
     public record Optimiser(double beta1, double beta2, double epsilon, double weightDecay, double gradClip) implements Group {
+        public Optimiser {
+            if (!(beta1 >= 0 && beta1 < 1)) throw new ShearsException("beta1 must be in [0, 1), got " + beta1);
+            if (!(beta2 >= 0 && beta2 < 1)) throw new ShearsException("beta2 must be in [0, 1), got " + beta2);
+            if (!(epsilon > 0)) throw new ShearsException("epsilon must be positive, got " + epsilon);
+            if (!(weightDecay >= 0)) throw new ShearsException("weightDecay must be ≥ 0, got " + weightDecay);
+            if (!(gradClip >= 0)) throw new ShearsException("gradClip must be ≥ 0 (0: no clipping), got " + gradClip);
+        }
+
         public AdamWConfig adamW() {
             return new AdamWConfig(beta1, beta2, epsilon, weightDecay);
         }
@@ -134,6 +151,7 @@ public record TrainConfig(
     public record Evaluation(int evalInterval, int evalWindows) implements Group {
         public Evaluation {
             if (evalWindows < 1) throw new ShearsException("evalWindows must be ≥ 1, got " + evalWindows);
+            if (evalInterval < 0) throw new ShearsException("evalInterval must be ≥ 0 (0: only at the end), got " + evalInterval);
         }
     }
 
@@ -146,6 +164,7 @@ public record TrainConfig(
     public record Checkpointing(int checkpointInterval, int keepCheckpoints) implements Group {
         public Checkpointing {
             if (keepCheckpoints < 1) throw new ShearsException("keepCheckpoints must be ≥ 1, got " + keepCheckpoints);
+            if (checkpointInterval < 0) throw new ShearsException("checkpointInterval must be ≥ 0 (0: only at the end), got " + checkpointInterval);
         }
     }
 

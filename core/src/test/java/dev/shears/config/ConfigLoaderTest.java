@@ -84,6 +84,28 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void outOfRangeValuesAreOneLineErrorsNamingTheKey() {
+        record Case(String set, String expected) {
+        }
+        for (Case c : List.of(new Case("steps=2.5", "configuration key 'steps' (defaults, --set): must be a whole number, got 2.5"),
+                new Case("beta1=2.0", "beta1 must be in [0, 1), got 2.0"),
+                new Case("batchSize=99999999999", "configuration key 'batchSize'"),
+                new Case("batchSize=2000000000", "tokens per micro-batch; at most"),
+                new Case("evalInterval=-1", "evalInterval must be ≥ 0"),
+                new Case("checkpointInterval=-5", "checkpointInterval must be ≥ 0"))) {
+            ShearsException e = assertThrows(ShearsException.class, () -> ConfigLoader.load(TrainConfig.DEFAULT, Optional.empty(), List.of(c.set())), c.set());
+            assertTrue(e.getMessage().contains(c.expected()), c.set() + ": " + e.getMessage());
+            assertEquals(1, e.getMessage().lines().count(), c.set() + ": one line: " + e.getMessage());
+            assertFalse(e.getMessage().contains("[Source"), "no parser internals: " + e.getMessage());
+        }
+        assertEquals(2_000_000_000L, ConfigLoader.load(TrainConfig.DEFAULT, Optional.empty(), List.of("tokens=2.0e9")).schedule().tokens(),
+                "a whole number written as a float is that number");
+        ShearsException nested = assertThrows(ShearsException.class, () -> ConfigLoader.section(ShearConfig.DEFAULT,
+                JSON.createObjectNode().set("train", JSON.createObjectNode().put("steps", 2.5)), "stages[1].shear"));
+        assertEquals("stages[1].shear.train.steps: must be a whole number, got 2.5", nested.getMessage());
+    }
+
+    @Test
     void errorsNameTheFlatKey() {
         ShearsException unknown = assertThrows(ShearsException.class,
                 () -> ConfigLoader.load(TrainConfig.DEFAULT, Optional.empty(), List.of("nosuchkey=3")));

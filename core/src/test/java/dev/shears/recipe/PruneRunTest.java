@@ -153,6 +153,9 @@ class PruneRunTest {
         }
         assertThrows(ShearsException.class, () -> TargetParser.parseExact("layers=two"));
         assertThrows(ShearsException.class, () -> TargetParser.parseExact("depth=3"));
+        // issue 13: a key given twice was silently the last one
+        ShearsException twice = assertThrows(ShearsException.class, () -> TargetParser.parseExact("layers=2,layers=3"));
+        assertTrue(twice.getMessage().contains("layers is given twice"), twice.getMessage());
         assertThrows(ShearsException.class, () -> ratios(Map.of(Axis.FFN, 1.0)));
 
         Path out = tmp.resolve("never");

@@ -50,16 +50,20 @@ public final class HfConfig {
                 .or(() -> Architecture.fromModelType(n.path("model_type").asText("")))
                 .orElseThrow(() -> Printable.error(file + ": unsupported architecture '" + (archName.isEmpty() ? n.path("model_type").asText("?") : archName)
                         + "' (supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM)"));
+        String act = n.path("hidden_act").asText("silu");
+        if (!act.equals("silu") && !act.equals("swish")) {
+            throw Printable.error(file + ": hidden_act '" + act + "' is not supported; Shears runs SwiGLU models (hidden_act silu)");
+        }
         int dim = required(file, n, "hidden_size");
         int numLayers = required(file, n, "num_hidden_layers");
         int vocab = required(file, n, "vocab_size");
         boolean perLayer = n.has(LAYER_SHAPES);
         // with per-layer shapes the stock fields are only the widest layer's (0 where every layer lost its attention)
-        int numHeads = perLayer ? n.path("num_attention_heads").asInt(0) : required(file, n, "num_attention_heads");
-        int numKvHeads = n.hasNonNull("num_key_value_heads") ? n.get("num_key_value_heads").asInt() : numHeads;
-        int ffnDim = perLayer ? n.path("intermediate_size").asInt(0) : required(file, n, "intermediate_size");
+        int numHeads = perLayer ? optional(file, n, "num_attention_heads", 0) : required(file, n, "num_attention_heads");
+        int numKvHeads = optional(file, n, "num_key_value_heads", numHeads);
+        int ffnDim = perLayer ? optional(file, n, "intermediate_size", 0) : required(file, n, "intermediate_size");
         int headDim;
-        if (n.hasNonNull("head_dim")) headDim = n.get("head_dim").asInt();
+        if (n.hasNonNull("head_dim")) headDim = optional(file, n, "head_dim", 0);
         else if (numHeads > 0 && dim % numHeads == 0) headDim = dim / numHeads;
         else throw Printable.error(file + ": hidden_size " + dim + " is not a multiple of num_attention_heads " + numHeads + " and there is no head_dim");
         List<LayerShape> layers = new ArrayList<>();
@@ -77,10 +81,14 @@ public final class HfConfig {
         boolean tied = n.path("tie_word_embeddings").asBoolean(false);
         // Qwen2 configs have no attention_bias field: their projections always carry biases
         boolean bias = n.path("attention_bias").asBoolean(arch == Architecture.QWEN2);
+        int bos = firstId(n.path("bos_token_id")), eos = firstId(n.path("eos_token_id"));
+        for (int id : new int[] {bos, eos}) {
+            if (id >= vocab) throw Printable.error(file + ": bos/eos token id " + id + " is outside the vocabulary of " + vocab);
+        }
         try {
             return new ModelConfig(arch, dim, headDim, vocab, layers, (float) n.path("rms_norm_eps").asDouble(1e-6),
                     n.path("rope_theta").asDouble(10000), ropeScaling(file, n.path("rope_scaling")),
-                    n.path("max_position_embeddings").asInt(2048), tied, bias, firstId(n.path("bos_token_id")), firstId(n.path("eos_token_id")));
+                    optional(file, n, "max_position_embeddings", 2048), tied, bias, bos, eos);
         } catch (IllegalArgumentException e) {
             throw Printable.error(file + ": " + e.getMessage());
         }
@@ -96,8 +104,20 @@ public final class HfConfig {
 
     private static int required(Path file, JsonNode n, String key) {
         JsonNode v = n.get(key);
-        if (v == null || !v.canConvertToInt() || v.asInt() <= 0) throw Printable.error(file + ": missing or invalid \"" + key + "\"");
+        if (v == null || !isWholeInt(v) || v.asInt() <= 0) throw Printable.error(file + ": missing or invalid \"" + key + "\"");
         return v.asInt();
+    }
+
+    /** A non-negative whole number when present (null counts as absent), else {@code absent}. */
+    private static int optional(Path file, JsonNode n, String key, int absent) {
+        JsonNode v = n.get(key);
+        if (v == null || v.isNull()) return absent;
+        if (!isWholeInt(v) || v.asInt() < 0) throw Printable.error(file + ": \"" + key + "\" must be a whole number ≥ 0, got " + v);
+        return v.asInt();
+    }
+
+    private static boolean isWholeInt(JsonNode v) {
+        return v.isIntegralNumber() && v.canConvertToInt() || v.isFloatingPointNumber() && v.canConvertToInt() && v.asDouble() == Math.rint(v.asDouble());
     }
 
     private static int firstId(JsonNode id) {
