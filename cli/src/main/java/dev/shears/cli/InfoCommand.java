@@ -8,7 +8,6 @@ import dev.shears.model.TensorRole;
 import dev.shears.recipe.InfoRun;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 
 import java.util.EnumMap;
 import java.util.Locale;

@@ -81,7 +81,7 @@ public final class Main implements Runnable {
                         + "; nothing was left half-written. " + MemoryPlan.HOW_TO_RAISE);
                 return 1;
             }
-            boolean verbose = System.getenv("SHEARS_DEBUG") != null || parseResult.hasMatchedOption("--verbose");
+            boolean verbose = System.getenv("SHEARS_DEBUG") != null || matched(parseResult, "--verbose");
             err.println("shears: internal error: " + cause + (verbose ? "" : " (run with --verbose for the stack trace)"));
             if (verbose) cause.printStackTrace(err);
             return 1;
@@ -92,6 +92,12 @@ public final class Main implements Runnable {
             out.flush(); // print() without a newline is not flushed by autoflush
             err.flush();
         }
+    }
+
+    /** Whether an option was given on the command or any of its subcommands ({@code --verbose} is inherited: it may follow the subcommand). */
+    static boolean matched(CommandLine.ParseResult parsed, String option) {
+        for (CommandLine.ParseResult p = parsed; p != null; p = p.subcommand()) if (p.hasMatchedOption(option)) return true;
+        return false;
     }
 
     static final String HEAP_PLAN = "--heap-plan";
@@ -106,7 +112,7 @@ public final class Main implements Runnable {
     }
 
     /** The commands as every entry point parses them. */
-    private static CommandLine commandLine() {
+    static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Main());
         ConfigHelp.install(cli);
         cli.setCaseInsensitiveEnumValuesAllowed(true);

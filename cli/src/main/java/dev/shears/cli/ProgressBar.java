@@ -74,6 +74,12 @@ public final class ProgressBar implements Progress {
     }
 
     @Override
+    public void note(String text) {
+        out.print((terminal ? "\r\u001b[K" : "") + text + "\n");
+        out.flush();
+    }
+
+    @Override
     public void finish() {
         out.print((terminal ? "\r" : "") + line() + (terminal ? "\u001b[K" : "") + "\n");
         out.flush();

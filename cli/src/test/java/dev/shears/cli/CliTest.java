@@ -34,6 +34,15 @@ class CliTest {
     }
 
     @Test
+    void verboseAfterTheSubcommandIsHonoured() {
+        // issue 13: `shears train --verbose` was accepted and then ignored
+        for (String[] args : new String[][] {{"--verbose", "info", "x"}, {"info", "x", "--verbose"}}) {
+            assertTrue(Main.matched(Main.commandLine().parseArgs(args), "--verbose"), String.join(" ", args));
+        }
+        assertFalse(Main.matched(Main.commandLine().parseArgs("info", "x"), "--verbose"));
+    }
+
+    @Test
     void everyCommandHasHelpWithExamples() {
         for (String command : new String[] {"demo", "info", "init", "perplexity", "generate", "train", "bench", "data", "eval", "prune", "shear", "pipeline", "export"}) {
             Run r = shears(command, "--help");

@@ -30,6 +30,10 @@ public interface Progress {
     default void status(String text) {
     }
 
+    /** Something the user must read once, on its own line (e.g. a damaged checkpoint was skipped). */
+    default void note(String text) {
+    }
+
     /** The task is over. */
     void finish();
 }

@@ -74,7 +74,7 @@ public final class ShearRun {
         long began = System.nanoTime();
         try (TrainingSession session = TrainingSession.open(tc, domains, model, config, CONFIG, out, resume)) {
             Trainer trainer = new Trainer(model, new BatchSampler(domains, tc.batching().seed(), tc.batching().seqLen()), tc);
-            session.resume(resume, model, trainer.optimizer()).ifPresent(c -> shearing.restore(c.extra(), c.dir()));
+            session.resume(resume, model, trainer.optimizer(), progress).ifPresent(c -> shearing.restore(c.extra(), c.dir()));
             long start = session.start();
             progress.start("shear", (total - start) * tc.tokensPerStep(), "tok");
             for (long step = start; step < total; step++) {

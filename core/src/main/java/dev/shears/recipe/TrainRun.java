@@ -52,7 +52,7 @@ public final class TrainRun {
         long began = System.nanoTime();
         try (TrainingSession session = TrainingSession.open(config, domains, model, config, CONFIG, out, resume)) {
             Trainer trainer = new Trainer(model, teacher, new BatchSampler(domains, config.batching().seed(), config.batching().seqLen()), config);
-            session.resume(resume, model, trainer.optimizer());
+            session.resume(resume, model, trainer.optimizer(), progress);
             long start = session.start();
             if (start == 0) {
                 // where training starts from: the reference losses (with dynamic batch loading) and a step-0 evaluation

@@ -132,9 +132,19 @@ final class TrainingSession implements AutoCloseable {
      *
      * @return the checkpoint restored (its extra state is the run's own), if any
      */
-    Optional<Checkpoint> resume(boolean resume, Model model, AdamW optimizer) {
-        Optional<Path> latest = resume ? Checkpoint.latest(out) : Optional.empty();
-        Optional<Checkpoint> restored = latest.map(dir -> Checkpoint.restore(dir, model, optimizer));
+    Optional<Checkpoint> resume(boolean resume, Model model, AdamW optimizer, Progress progress) {
+        Checkpoint.removeDebris(out);
+        Optional<Checkpoint> restored = Optional.empty();
+        List<Path> checkpoints = resume ? Checkpoint.list(out) : List.of();
+        // the newest checkpoint that reads back whole; a damaged one (a disk error, a truncated copy) is skipped, saying so
+        for (int i = checkpoints.size() - 1; i >= 0 && restored.isEmpty(); i--) {
+            try {
+                restored = Optional.of(Checkpoint.restore(checkpoints.get(i), model, optimizer));
+            } catch (ShearsException e) {
+                if (i == 0) throw e;
+                progress.note("skipping a damaged checkpoint: " + e.getMessage() + "; resuming from " + checkpoints.get(i - 1).getFileName());
+            }
+        }
         restored.ifPresent(c -> {
             start = c.step();
             if (c.domainWeights().length == weights.length) weights = c.domainWeights();

@@ -108,6 +108,17 @@ public record Checkpoint(Path dir, long step, double[] domainWeights, ObjectNode
         }
     }
 
+    /** Removes what interrupted checkpoint writes left behind ({@code .step-N.tmp-*} folders); the complete checkpoints stay. */
+    public static void removeDebris(Path runDir) {
+        Path parent = runDir.resolve(FOLDER);
+        if (!Files.isDirectory(parent)) return;
+        try (Stream<Path> s = Files.list(parent)) {
+            s.filter(p -> p.getFileName().toString().startsWith(".step-")).forEach(AtomicFiles::deleteTreeQuietly);
+        } catch (IOException e) {
+            throw new ShearsException(parent + ": cannot list checkpoints: " + e.getMessage(), e);
+        }
+    }
+
     /** The newest complete checkpoint of a run, if any. */
     public static Optional<Path> latest(Path runDir) {
         List<Path> all = list(runDir);

@@ -165,6 +165,59 @@ class OutputSafetyTest {
     }
 
     @Test
+    void aDamagedNewestCheckpointFallsBackToTheNewestValidOneSayingSo(@TempDir Path tmp) throws IOException {
+        Path straight = tmp.resolve("straight");
+        TrainRun.Result a = TrainRun.run(config(Optional.of(init), Optional.empty(), 6), straight, false, Progress.SILENT);
+        Path crashed = tmp.resolve("crashed");
+        assertThrows(TrainRunTest.Crash.class, () -> TrainRun.run(config(Optional.of(init), Optional.empty(), 6), crashed, false,
+                new TrainRunTest.CrashAfter(5L * 2 * 32)));
+        List<Path> checkpoints = Checkpoint.list(crashed);
+        assertEquals(2, checkpoints.size(), "steps 2 and 4");
+        Path newest = checkpoints.getLast().resolve("model.safetensors");
+        byte[] bytes = Files.readAllBytes(newest);
+        bytes[bytes.length / 2] ^= 0x5A;
+        Files.write(newest, bytes);
+        List<String> notes = new java.util.ArrayList<>();
+        Progress listening = new Progress() {
+            @Override
+            public void start(String task, long total, String unit) {
+            }
+
+            @Override
+            public void advance(long amount) {
+            }
+
+            @Override
+            public void note(String text) {
+                notes.add(text);
+            }
+
+            @Override
+            public void finish() {
+            }
+        };
+        TrainRun.Result b = TrainRun.run(config(Optional.of(init), Optional.empty(), 6), crashed, true, listening);
+        assertEquals(2, b.resumedFrom(), "the step-4 checkpoint is damaged");
+        assertEquals(1, notes.size(), notes.toString());
+        assertTrue(notes.getFirst().contains("CRC-32") && notes.getFirst().contains("resuming from step-"), notes.getFirst());
+        assertArrayEquals(Files.readAllBytes(straight.resolve("model.safetensors")), Files.readAllBytes(crashed.resolve("model.safetensors")),
+                "and still ends with the same bits");
+        assertEquals(a.lastLoss(), b.lastLoss());
+    }
+
+    @Test
+    void debrisOfAnInterruptedCheckpointWriteIsRemovedOnTheNextStart(@TempDir Path tmp) throws IOException {
+        Path out = tmp.resolve("run");
+        assertThrows(TrainRunTest.Crash.class, () -> TrainRun.run(config(Optional.of(init), Optional.empty(), 4), out, false,
+                new TrainRunTest.CrashAfter(3L * 2 * 32)));
+        Path debris = out.resolve(Checkpoint.FOLDER).resolve(".step-4.tmp-12345");
+        Files.createDirectories(debris);
+        Files.writeString(debris.resolve("model.safetensors"), "half");
+        TrainRun.run(config(Optional.of(init), Optional.empty(), 4), out, true, Progress.SILENT);
+        assertFalse(Files.exists(debris));
+    }
+
+    @Test
     void theSameRunResumesWhateverSpellingOfItsPathsIsGiven(@TempDir Path tmp) {
         Path out = tmp.resolve("run");
         assertThrows(RuntimeException.class, () -> TrainRun.run(config(Optional.of(init), Optional.empty(), 4), out, false,
