@@ -47,6 +47,8 @@ import java.util.function.Consumer;
  */
 public final class Pipeline {
     public static final String DONE = "stage.json";
+    /** The stages and their settings as last run, in the output folder. */
+    public static final String RECORD = "pipeline.json";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> KINDS = List.of("prune", "shear", "train", "distill", "eval", "export");
 
@@ -149,6 +151,35 @@ public final class Pipeline {
         return new Stage(i, name, settings);
     }
 
+    /**
+     * Resuming an edited pipeline: every stage that already ran must have the settings it ran with
+     * (pipeline.json), otherwise its result no longer follows from the file; refused, naming the stages.
+     */
+    private static void checkFinishedStagesUnchanged(Plan plan, Path out, String recordText) {
+        Path file = out.resolve(RECORD);
+        if (!Files.isRegularFile(file)) return;
+        JsonNode before, record; // both parsed from text, so numbers compare alike
+        try {
+            before = JSON.readTree(Files.readString(file));
+            record = JSON.readTree(recordText);
+        } catch (IOException e) {
+            throw new ShearsException(file + ": unreadable pipeline record: " + e.getMessage().lines().findFirst().orElse(""));
+        }
+        Map<String, JsonNode> ran = new LinkedHashMap<>();
+        for (JsonNode n : before) ran.put(n.path("name").asText() + "/" + n.path("kind").asText(), n.path("settings"));
+        List<String> changed = new ArrayList<>();
+        for (int i = 0; i < plan.stages().size(); i++) {
+            Stage s = plan.stages().get(i);
+            if (!Files.isRegularFile(out.resolve(s.folder()).resolve(DONE))) continue;
+            JsonNode was = ran.get(s.name() + "/" + s.kind());
+            if (was == null || !was.equals(record.get(i).path("settings"))) changed.add(s.folder());
+        }
+        if (!changed.isEmpty()) {
+            throw new ShearsException(out + ": stages " + changed + " ran with other settings than the pipeline file now gives; run the edited "
+                    + "pipeline into another --out, or delete those stages' folders (and the ones after them) to redo them");
+        }
+    }
+
     /** Runs a stage's own check of its settings, its message prefixed with where the stage is. */
     private static <T extends StageSettings> T checked(T settings, String prefix, Consumer<T> check) {
         try {
@@ -222,8 +253,11 @@ public final class Pipeline {
         if (!resume && !AtomicFiles.isMissingOrEmpty(out)) {
             throw new ShearsException(out + ": already exists; pass --resume to continue that pipeline, or choose another --out");
         }
-        AtomicFiles.writeString(out.resolve("pipeline.json"), ConfigLoader.toJson(plan.stages().stream()
-                .map(s -> JSON.createObjectNode().put("name", s.name()).put("kind", s.kind()).set("settings", ConfigLoader.toTree(s.settings()))).toList()) + "\n");
+        List<JsonNode> record = plan.stages().stream()
+                .map(s -> (JsonNode) JSON.createObjectNode().put("name", s.name()).put("kind", s.kind()).set("settings", ConfigLoader.toTree(s.settings()))).toList();
+        String recordText = ConfigLoader.toJson(record) + "\n";
+        if (resume) checkFinishedStagesUnchanged(plan, out, recordText);
+        AtomicFiles.writeString(out.resolve(RECORD), recordText);
         Path current = plan.model().orElse(null);
         Optional<Path> tokenizer = plan.tokenizer();
         List<StageResult> results = new ArrayList<>();

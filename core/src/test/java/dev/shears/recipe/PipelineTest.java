@@ -121,6 +121,21 @@ class PipelineTest {
     }
 
     @Test
+    void resumingAnEditedPipelineRefusesNamingTheStagesThatRanOtherwise() throws IOException {
+        Path out = dir.resolve("edited");
+        Pipeline.run(Pipeline.load(pipeline("e.yaml", "  - name: drop\n    prune: {dropLayers: [2]}\n")), out, false, Progress.SILENT, m -> { }, r -> { });
+        // unchanged: the finished stage is skipped
+        List<Pipeline.StageResult> again = Pipeline.run(Pipeline.load(pipeline("e.yaml", "  - name: drop\n    prune: {dropLayers: [2]}\n")), out, true,
+                Progress.SILENT, m -> { }, r -> { });
+        assertTrue(again.getFirst().skipped());
+        String before = Files.readString(out.resolve(Pipeline.RECORD));
+        ShearsException e = assertThrows(ShearsException.class, () -> Pipeline.run(Pipeline.load(pipeline("e.yaml",
+                "  - name: drop\n    prune: {dropLayers: [1]}\n")), out, true, Progress.SILENT, m -> { }, r -> { }));
+        assertTrue(e.getMessage().contains("[01-drop] ran with other settings"), e.getMessage());
+        assertEquals(before, Files.readString(out.resolve(Pipeline.RECORD)), "the record still says what was run");
+    }
+
+    @Test
     void problemsAreReportedWithTheirYamlPathBeforeAnyWork() throws IOException {
         record Case(String stages, String expected) {
         }
