@@ -8,6 +8,7 @@ import dev.shears.io.AtomicFiles;
 import dev.shears.io.DType;
 import dev.shears.io.Outputs;
 import dev.shears.model.Axis;
+import dev.shears.model.LayerShape;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
 import dev.shears.model.SubLayer;
@@ -34,6 +35,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.Set;
@@ -156,6 +158,7 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
         checkOutput(out);
         ModelConfig pc = setup.parent();
         PruneTarget target = setup.target();
+        roundedRatios(spec, pc, target).forEach(log);
         Criterion width = setup.width();
         Criterion layers = setup.layers();
         boolean prunesWidth = setup.prunesWidth();
@@ -236,6 +239,34 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
     private Importance.Calibrated score(Model parent, Criterion criterion, List<int[]> windows, int span, Progress progress) {
         return needsData(criterion) ? Importance.calibrate(parent, criterion, windows, span, progress)
                 : new Importance.Calibrated(Importance.compute(parent, criterion, windows, ranking.seed(), span, progress), OptionalDouble.empty());
+    }
+
+    /**
+     * Ratios that land on a visibly different fraction (heads go in whole groups, layers are whole),
+     * said before any work: the fraction asked, the one done, and the ones that are possible.
+     */
+    static List<String> roundedRatios(TargetParser.Spec spec, ModelConfig parent, PruneTarget target) {
+        List<String> notes = new ArrayList<>();
+        LayerShape widest = parent.layers().stream().filter(l -> l.hasAttention() && l.hasFfn()).findFirst().orElse(parent.layer(0));
+        spec.ratios().forEach((axis, asked) -> {
+            int total = switch (axis) {
+                case LAYER -> parent.numLayers();
+                case HIDDEN -> parent.dim();
+                case FFN -> widest.ffnDim();
+                default -> widest.numHeads();
+            };
+            int kept = target.kept(axis);
+            double done = 1 - (double) kept / total;
+            if (Math.abs(done - asked) <= 0.005) return;
+            // heads are removed in steps of a group (GROUPS) or of one head per group (PER_GROUP); other axes one unit at a time
+            int step = axis != Axis.HEAD ? 1 : spec.headMode() == TargetParser.HeadMode.GROUPS ? widest.groupSize() : widest.numKvHeads();
+            List<String> possible = new ArrayList<>();
+            for (int k = 0; k < total && possible.size() < 12 && step > 1; k += step) possible.add(String.format(Locale.ROOT, "%.1f%%", 100.0 * k / total));
+            notes.add(String.format(Locale.ROOT, "--%s %s removes %.1f%% of the %s, not %.1f%% (keeps %d of %d%s)%s", axis.option(), asked, 100 * done,
+                    axis.key, 100 * asked, kept, total, axis.perLayer ? " per layer" : "",
+                    possible.isEmpty() ? "" : "; " + axis.key + " go in steps of " + step + ": possible " + String.join(", ", possible)));
+        });
+        return notes;
     }
 
     private static boolean needsData(Criterion c) {

@@ -153,6 +153,14 @@ class PruneRunTest {
         }
         assertThrows(ShearsException.class, () -> TargetParser.parseExact("layers=two"));
         assertThrows(ShearsException.class, () -> TargetParser.parseExact("depth=3"));
+        // issue 13: a ratio that rounds to another shape was not reported
+        TargetParser.Spec thirdOfHeads = ratios(Map.of(Axis.HEAD, 0.34));
+        List<String> notes = PruneRun.roundedRatios(thirdOfHeads, c, TargetParser.resolve(c, thirdOfHeads));
+        assertEquals(1, notes.size(), notes.toString());
+        assertTrue(notes.getFirst().startsWith("--heads 0.34 removes 25.0% of the heads, not 34.0% (keeps 6 of 8 per layer); heads go in steps of 2: possible 0.0%, 25.0%, 50.0%, 75.0%"),
+                notes.getFirst());
+        TargetParser.Spec half = ratios(Map.of(Axis.HEAD, 0.5, Axis.FFN, 0.5));
+        assertEquals(List.of(), PruneRun.roundedRatios(half, c, TargetParser.resolve(c, half)), "what is asked is done: nothing to say");
         // issue 13: a key given twice was silently the last one
         ShearsException twice = assertThrows(ShearsException.class, () -> TargetParser.parseExact("layers=2,layers=3"));
         assertTrue(twice.getMessage().contains("layers is given twice"), twice.getMessage());
