@@ -49,6 +49,7 @@ public final class DataPreparer {
         Path tmp;
         try {
             Files.createDirectories(parent);
+            AtomicFiles.removeStalePartials(outDir); // an earlier attempt that was killed
             tmp = Files.createTempDirectory(parent, "." + outDir.getFileName() + ".tmp-");
             AtomicFiles.readableByAll(tmp);
         } catch (IOException e) {

@@ -167,6 +167,7 @@ public final class AtomicFiles {
         Path tmp = null;
         try {
             Files.createDirectories(target.getParent());
+            removeStalePartials(target);
             tmp = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".partial-");
             content.writeTo(tmp);
             readableByAll(tmp);
@@ -187,6 +188,25 @@ public final class AtomicFiles {
         } catch (RuntimeException | Error e) {
             if (tmp != null) deleteTreeQuietly(tmp);
             throw e;
+        }
+    }
+
+    /**
+     * Removes what an interrupted write of {@code target} left beside it ({@code .NAME.partial-*},
+     * {@code .NAME.tmp-*}, {@code .NAME.replaced-*}): called when the same output is written again.
+     */
+    public static void removeStalePartials(Path target) {
+        Path abs = target.toAbsolutePath().normalize();
+        Path parent = abs.getParent();
+        if (parent == null || !Files.isDirectory(parent)) return;
+        String prefix = "." + abs.getFileName() + ".";
+        try (java.util.stream.Stream<Path> s = Files.list(parent)) {
+            s.filter(p -> {
+                String n = p.getFileName().toString();
+                return n.startsWith(prefix + "partial-") || n.startsWith(prefix + "tmp-") || n.startsWith(prefix + "replaced-");
+            }).forEach(AtomicFiles::deleteTreeQuietly);
+        } catch (IOException e) {
+            throw new ShearsException(parent + ": cannot list: " + e.getMessage(), e);
         }
     }
 

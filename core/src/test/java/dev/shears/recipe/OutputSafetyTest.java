@@ -218,6 +218,19 @@ class OutputSafetyTest {
     }
 
     @Test
+    void debrisOfAnInterruptedDataPrepareOrExportIsRemovedOnTheNextStart(@TempDir Path tmp) throws IOException {
+        Path prepared = tmp.resolve("prepared");
+        Path debris = Files.createDirectories(tmp.resolve(".prepared.tmp-4242"));
+        Files.writeString(debris.resolve("tokens-0.bin"), "half");
+        dev.shears.data.DataPreparer.prepare(dev.shears.tokenizer.TokenizerLoader.load(parent.resolve("tokenizer.bin")), "t",
+                List.of(shared.resolve("stories.txt")), prepared, dev.shears.data.PrepareOptions.DEFAULT, Progress.SILENT);
+        assertFalse(Files.exists(debris), "data prepare");
+        Path partial = Files.createDirectories(tmp.resolve(".hf.partial-77"));
+        new Export(parent, Optional.empty(), "hf", "f32", tmp.resolve("hf"), 1L << 30).run();
+        assertFalse(Files.exists(partial), "export");
+    }
+
+    @Test
     void theSameRunResumesWhateverSpellingOfItsPathsIsGiven(@TempDir Path tmp) {
         Path out = tmp.resolve("run");
         assertThrows(RuntimeException.class, () -> TrainRun.run(config(Optional.of(init), Optional.empty(), 4), out, false,
