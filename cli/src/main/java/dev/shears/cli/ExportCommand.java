@@ -53,10 +53,10 @@ final class ExportCommand implements Runnable {
         long bytes = size(written);
         if (output.json) {
             ObjectNode n = Json.object().put("model", model.model.toString()).put("format", format).put("dtype", w.dtype())
-                    .put("out", written.toString()).put("bytes", bytes);
+                    .put("out", written.toString()).put("bytes", bytes).put("readBy", w.readBy());
             output.print(n);
         } else {
-            output.out().printf(Locale.ROOT, "wrote %s (%s, %s, %.2f MB)%n", written, format, w.dtype(), bytes / 1e6);
+            output.out().printf(Locale.ROOT, "wrote %s (%s, %s, %.2f MB); loads in %s%n", written, format, w.dtype(), bytes / 1e6, w.readBy());
             if (format.equalsIgnoreCase("hf") && Stream.of("tokenizer.json", "tokenizer.model", "tokenizer.bin").noneMatch(n -> Files.exists(written.resolve(n)))) {
                 System.err.println("shears: note: no tokenizer file was written (none was given, found beside the model, or convertible from the GGUF); pass --tokenizer FILE");
             }

@@ -44,8 +44,14 @@ public record Export(Path model, Optional<Path> tokenizer, String format, String
         if (shardBytes < 1) throw new ShearsException("--shard-size must be positive");
     }
 
-    /** What was written: the folder or the file, and the dtype of its matrices. */
-    public record Written(Path path, String dtype) {
+    /**
+     * What was written.
+     *
+     * @param path   the folder or the file
+     * @param dtype  the dtype of its matrices
+     * @param readBy which tools load it
+     */
+    public record Written(Path path, String dtype, String readBy) {
     }
 
     /** Writes the export. */
@@ -73,7 +79,8 @@ public record Export(Path model, Optional<Path> tokenizer, String format, String
                     dev.shears.format.gguf.GgufModel.readTokenizer(model).ifPresent(data -> GgufTokenizers.writeFiles(data, dir));
                 }
             });
-            return new Written(out, dtype);
+            return new Written(out, dtype, loaded.model().config().isUniform() ? "Hugging Face transformers and Shears"
+                    : "Shears only: per-layer widths are in its own config key " + dev.shears.format.hf.HfConfig.LAYER_SHAPES);
         }
         GgufModelWriter.Options options = GgufModelWriter.Options.defaults().withMatrixType(GgufType.valueOf(dtype.toUpperCase(Locale.ROOT)))
                 .withName(model.toAbsolutePath().getFileName().toString());
@@ -83,6 +90,6 @@ public record Export(Path model, Optional<Path> tokenizer, String format, String
             options = dev.shears.format.gguf.GgufModel.readTokenizer(model).map(options::withTokenizer).orElse(options);
         }
         GgufModelWriter.write(loaded.model(), out, options);
-        return new Written(out, dtype);
+        return new Written(out, dtype, dev.shears.format.gguf.GgufModel.readers(loaded.model().config()));
     }
 }

@@ -9,6 +9,7 @@ import dev.shears.model.Activations;
 import dev.shears.model.Axis;
 import dev.shears.model.MaskSet;
 import dev.shears.model.Model;
+import dev.shears.model.ModelConfig;
 import dev.shears.model.Transformer;
 import dev.shears.progress.Progress;
 import dev.shears.prune.Criterion;
@@ -80,9 +81,20 @@ class ExportTest {
                 Optional.empty(), Optional.empty()).run(Progress.SILENT, m -> { });
         Model model = HfModel.read(pruned);
         assertFalse(model.config().isUniform());
-        Model viaGguf = ModelLoader.load(new Export(pruned, Optional.empty(), "gguf", "f32", tmp.resolve("p.gguf"), 1L << 31).run().path());
-        assertEquals(model.config().layers(), viaGguf.config().layers(), "per-layer shapes survive GGUF");
+        Export.Written written = new Export(pruned, Optional.empty(), "gguf", "f32", tmp.resolve("p.gguf"), 1L << 31).run();
+        // issue 13: written as llama.cpp's `deci`, whose loader reads per-layer widths (its `llama` loader uses layer 0's everywhere)
+        try (dev.shears.format.gguf.GgufFile gguf = dev.shears.format.gguf.GgufFile.open(written.path())) {
+            assertEquals("deci", gguf.metadata().get("general.architecture"));
+        }
+        assertTrue(written.readBy().startsWith("llama.cpp (architecture deci"), written.readBy());
+        Model viaGguf = ModelLoader.load(written.path());
+        assertEquals(model.config().layers(), viaGguf.config().layers(), "per-layer shapes survive GGUF, and Shears reads deci back");
         assertArrayEquals(logits(model), logits(viaGguf));
+        // a layer without its FFN has no llama.cpp architecture: llama with per-layer arrays, for Shears
+        ModelConfig noFfn = model.config().withLayers(java.util.stream.IntStream.range(0, model.config().numLayers())
+                .mapToObj(l -> l == 1 ? new dev.shears.model.LayerShape(model.config().layer(l).numHeads(), model.config().layer(l).numKvHeads(), 0)
+                        : model.config().layer(l)).toList());
+        assertTrue(dev.shears.format.gguf.GgufModel.readers(noFfn).startsWith("Shears only"), dev.shears.format.gguf.GgufModel.readers(noFfn));
     }
 
     @Test

@@ -103,9 +103,24 @@ public final class GgufModel {
         return c.architecture() != Architecture.QWEN2;
     }
 
-    /** The GGUF architecture name (llama.cpp calls Mistral "llama"). */
-    static String archName(Architecture a) {
-        return a == Architecture.QWEN2 ? "qwen2" : "llama";
+    /**
+     * The GGUF architecture name (llama.cpp calls Mistral "llama"). A LLaMA-family model with different
+     * widths per layer is written as llama.cpp's {@code deci} (Nemotron-NAS), whose loader reads per-layer
+     * head counts and FFN widths and lets a layer drop its attention; llama.cpp's {@code llama} loader
+     * would use layer 0's widths everywhere. A layer without its FFN has no llama.cpp architecture:
+     * such a file is {@code llama} with per-layer arrays, which Shears reads.
+     */
+    static String archName(ModelConfig c) {
+        if (c.architecture() == Architecture.QWEN2) return "qwen2";
+        return !c.isUniform() && c.layers().stream().allMatch(LayerShape::hasFfn) ? "deci" : "llama";
+    }
+
+    /** Which tools load a GGUF written for {@code c}. */
+    public static String readers(ModelConfig c) {
+        String arch = archName(c);
+        if (c.isUniform()) return "llama.cpp (architecture " + arch + ") and Shears";
+        if (arch.equals("deci")) return "llama.cpp (architecture deci, per-layer widths) and Shears";
+        return "Shears only: llama.cpp has no architecture for " + (arch.equals("qwen2") ? "a Qwen2 with per-layer widths" : "layers without an FFN");
     }
 
     static ModelConfig config(GgufFile gguf) {
@@ -113,10 +128,10 @@ public final class GgufModel {
         Path path = gguf.path();
         String arch = String.valueOf(m.getOrDefault("general.architecture", ""));
         Architecture architecture = switch (arch) {
-            case "llama" -> Architecture.LLAMA;
+            case "llama", "deci" -> Architecture.LLAMA;
             case "mistral" -> Architecture.MISTRAL;
             case "qwen2" -> Architecture.QWEN2;
-            default -> throw Printable.error(path + ": unsupported architecture '" + arch + "' (supported: llama, mistral, qwen2)");
+            default -> throw Printable.error(path + ": unsupported architecture '" + arch + "' (supported: llama, mistral, qwen2, deci)");
         };
         int dim = integer(gguf, arch + ".embedding_length");
         int numLayers = integer(gguf, arch + ".block_count");

@@ -68,7 +68,7 @@ public final class GgufModelWriter {
 
     public static GgufWriter writer(Model model, Path path, Options options) {
         ModelConfig c = model.config();
-        String arch = GgufModel.archName(c.architecture());
+        String arch = GgufModel.archName(c);
         GgufWriter w = new GgufWriter();
         w.putString("general.architecture", arch);
         if (!options.name().isEmpty()) w.putString("general.name", options.name());

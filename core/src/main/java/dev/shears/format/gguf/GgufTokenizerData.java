@@ -134,9 +134,13 @@ public record GgufTokenizerData(String model, String pre, List<String> tokens, f
         throw Printable.error(gguf.path() + ": metadata " + key + " is not an array of numbers");
     }
 
+    /** The uint32 id llama.cpp stores for a special token the vocabulary does not have (LLAMA_TOKEN_NULL as u32). */
+    static final long NO_TOKEN = 0xFFFFFFFFL;
+
     private static int id(GgufFile gguf, String key) {
         Object v = gguf.metadata().get(PREFIX + key);
         if (v == null) return -1;
+        if (v instanceof Long n && n == NO_TOKEN) return -1; // how llama.cpp writes an absent special token
         if (v instanceof Long n && n >= 0 && n <= Integer.MAX_VALUE) return n.intValue();
         throw Printable.error(gguf.path() + ": metadata " + PREFIX + key + " is not a token id: " + v);
     }

@@ -50,6 +50,22 @@ class GgufTokenizerFileTest {
     }
 
     @Test
+    void llamaCppsNullTokenIdReadsAsNone(@TempDir Path dir) {
+        // issue 13: llama.cpp's own GGUFs mark an absent special token with 0xFFFFFFFF, which Shears refused
+        Model model = TinyModels.random(TinyModels.gqa(), 1);
+        int v = model.config().vocabSize();
+        GgufTokenizerData data = GgufTokenizerData.of("llama", tokens(v), new float[v], new int[v], List.of(), 1, 2);
+        Path file = dir.resolve("nulls.gguf");
+        GgufWriter w = GgufModelWriter.writer(model, file, GgufModelWriter.Options.defaults().withTokenizer(data));
+        w.putU32("tokenizer.ggml.padding_token_id", GgufTokenizerData.NO_TOKEN);
+        w.write(file);
+        try (GgufFile g = GgufFile.open(file)) {
+            assertEquals(0xFFFFFFFFL, g.metadata().get("tokenizer.ggml.padding_token_id"));
+        }
+        assertEquals(-1, GgufModel.readTokenizer(file).orElseThrow().pad());
+    }
+
+    @Test
     void aFileWithoutTokenizerHasNoneAndDefaultsFollowLlamaCpp(@TempDir Path dir) {
         Model model = TinyModels.random(TinyModels.gqa(), 1);
         Path file = dir.resolve("bare.gguf");
