@@ -62,6 +62,27 @@ public final class Outputs {
         if (!force) throw new ShearsException(out + ": already exists and is not empty; choose another --out, or pass --force to replace it");
     }
 
+    /**
+     * Refuses to start writing {@code bytes} into {@code out} when its file system has less room: a
+     * write that cannot finish would only fill the disk (a partial output is never kept anyway).
+     */
+    public static void checkSpace(Path out, long bytes) {
+        Path existing = out.toAbsolutePath().normalize();
+        while (existing.getParent() != null && !Files.exists(existing)) existing = existing.getParent();
+        try {
+            long free = Files.getFileStore(existing).getUsableSpace();
+            if (bytes > free) {
+                throw new ShearsException(out + ": needs " + gigabytes(bytes) + " of disk, " + existing + " has " + gigabytes(free) + " free");
+            }
+        } catch (IOException e) {
+            throw new ShearsException(out + ": cannot tell the free disk space: " + e.getMessage(), e);
+        }
+    }
+
+    private static String gigabytes(long bytes) {
+        return String.format(java.util.Locale.ROOT, "%.1f GB", bytes / 1e9);
+    }
+
     /** The path with links resolved where it exists (so {@code ./m} and {@code m/} and a symlink to m are the same). */
     private static Path canonical(Path p) {
         Path abs = p.toAbsolutePath().normalize();

@@ -5,6 +5,7 @@ import dev.shears.format.hf.HfConfig;
 import dev.shears.format.hf.HfModel;
 import dev.shears.io.AtomicFiles;
 import dev.shears.io.DType;
+import dev.shears.io.Outputs;
 import dev.shears.model.KnownShape;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
@@ -51,6 +52,7 @@ public record InitRun(Optional<KnownShape> shape, Optional<Path> config, DType d
         if (tok.isPresent() && tok.get().vocabSize() > c.vocabSize()) {
             throw new ShearsException(tokenizer.get() + ": has " + tok.get().vocabSize() + " tokens, more than the model's " + c.vocabSize() + " embeddings");
         }
+        Outputs.checkSpace(out, c.parameterCount() * dtype.bytes);
         Model model = random(c, seed);
         AtomicFiles.writeFolder(out, dir -> {
             HfModel.write(model, dir, dtype, shardBytes);
