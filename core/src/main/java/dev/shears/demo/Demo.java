@@ -1,5 +1,7 @@
 package dev.shears.demo;
 
+import dev.shears.format.TokenizerLoader;
+import dev.shears.format.llama2c.Llama2cTokenizerFile;
 import dev.shears.recipe.LoadedModel;
 import dev.shears.recipe.ModelSource;
 import dev.shears.recipe.Pipeline;
@@ -16,7 +18,6 @@ import dev.shears.model.ModelConfig;
 import dev.shears.progress.Progress;
 import dev.shears.tokenizer.BpeTrainer;
 import dev.shears.tokenizer.Tokenizer;
-import dev.shears.tokenizer.TokenizerLoader;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -101,7 +102,7 @@ public record Demo(Path out, Optional<Path> data, long steps, long seed, boolean
         Path tokenizerFile = out.resolve("tokenizer.bin");
         if (!Files.isRegularFile(tokenizerFile)) {
             log.accept("training a " + VOCAB + "-token BPE tokenizer on " + inputs.getFirst().getFileName());
-            BpeTrainer.writeLlama2c(BpeTrainer.train(sample(inputs.getFirst(), 1 << 21), VOCAB), tokenizerFile);
+            Llama2cTokenizerFile.write(BpeTrainer.train(sample(inputs.getFirst(), 1 << 21), VOCAB), tokenizerFile);
         }
         Tokenizer tokenizer = TokenizerLoader.load(tokenizerFile);
         Path tokens = out.resolve("data");

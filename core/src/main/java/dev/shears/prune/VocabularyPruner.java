@@ -14,7 +14,7 @@ import java.util.stream.IntStream;
 /**
  * Vocabulary pruning (OpenBA-V2, METHODS.md §3): keep the most frequent tokens of the target corpus
  * up to a size, plus every entry a sound tokenizer needs; then slice the embedding and LM-head rows
- * ({@link #prune}) and write a matching tokenizer ({@link dev.shears.tokenizer.TokenizerWriter}).
+ * ({@link #prune}) and write a matching tokenizer ({@link dev.shears.format.TokenizerWriter}).
  *
  * <p>The rule (see {@link VocabularyConstraints}): the mandatory entries stay (and, on request,
  * every single-character piece seen in the corpus: {@link CharacterPolicy}), and every kept

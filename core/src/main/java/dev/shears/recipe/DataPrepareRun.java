@@ -3,8 +3,8 @@ package dev.shears.recipe;
 import dev.shears.data.DataPreparer;
 import dev.shears.data.PrepareOptions;
 import dev.shears.data.TokenDataset;
+import dev.shears.format.TokenizerLoader;
 import dev.shears.progress.Progress;
-import dev.shears.tokenizer.TokenizerLoader;
 
 import java.nio.file.Path;
 import java.util.List;

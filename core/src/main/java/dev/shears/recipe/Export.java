@@ -1,6 +1,7 @@
 package dev.shears.recipe;
 
 import dev.shears.ShearsException;
+import dev.shears.format.TokenizerWriter;
 import dev.shears.format.gguf.GgufModelWriter;
 import dev.shears.format.gguf.GgufTokenizers;
 import dev.shears.format.gguf.GgufType;
@@ -76,7 +77,7 @@ public record Export(Path model, Optional<Path> tokenizer, String format, String
                 if (tokenizerFile.isPresent()) {
                     TokenizerFiles.copyInto(tokenizerFile.get(), dir);
                 } else if ("gguf".equals(loaded.format())) {
-                    dev.shears.format.gguf.GgufModel.readTokenizer(model).ifPresent(data -> GgufTokenizers.writeFiles(data, dir));
+                    dev.shears.format.gguf.GgufModel.readTokenizer(model).ifPresent(data -> TokenizerWriter.writeFiles(data, dir));
                 }
             });
             return new Written(out, dtype, loaded.model().config().isUniform() ? "Hugging Face transformers and Shears"

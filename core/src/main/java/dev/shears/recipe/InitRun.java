@@ -1,6 +1,7 @@
 package dev.shears.recipe;
 
 import dev.shears.ShearsException;
+import dev.shears.format.TokenizerLoader;
 import dev.shears.format.hf.HfConfig;
 import dev.shears.format.hf.HfModel;
 import dev.shears.io.AtomicFiles;
@@ -12,7 +13,6 @@ import dev.shears.model.ModelConfig;
 import dev.shears.model.ModelWeights;
 import dev.shears.tensor.RandomTensor;
 import dev.shears.tokenizer.Tokenizer;
-import dev.shears.tokenizer.TokenizerLoader;
 
 import java.nio.file.Path;
 import java.util.List;

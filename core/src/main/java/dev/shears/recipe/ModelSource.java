@@ -2,11 +2,11 @@ package dev.shears.recipe;
 
 import dev.shears.ShearsException;
 import dev.shears.format.ModelLoader;
+import dev.shears.format.TokenizerLoader;
 import dev.shears.format.gguf.GgufModel;
 import dev.shears.format.gguf.GgufTokenizers;
 import dev.shears.model.Model;
 import dev.shears.tokenizer.Tokenizer;
-import dev.shears.tokenizer.TokenizerLoader;
 
 import java.nio.file.Path;
 import java.util.Optional;

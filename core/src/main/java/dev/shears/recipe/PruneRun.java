@@ -3,6 +3,7 @@ package dev.shears.recipe;
 import dev.shears.ShearsException;
 import dev.shears.data.Split;
 import dev.shears.data.TokenDataset;
+import dev.shears.format.TokenizerWriter;
 import dev.shears.format.hf.HfModel;
 import dev.shears.io.AtomicFiles;
 import dev.shears.io.DType;
@@ -27,7 +28,6 @@ import dev.shears.prune.TokenCounts;
 import dev.shears.prune.VocabularyOptions;
 import dev.shears.prune.VocabularyPruner;
 import dev.shears.tokenizer.Tokenizer;
-import dev.shears.tokenizer.TokenizerWriter;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,13 +1,7 @@
 package dev.shears.tokenizer;
 
 import dev.shears.ShearsException;
-import dev.shears.io.AtomicFiles;
 
-import java.io.DataOutputStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -15,8 +9,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Trains a small SentencePiece-style BPE vocabulary on a text and writes it as a llama2.c
- * {@code tokenizer.bin}: ids 0–2 are {@code <unk>}, {@code <s>}, {@code </s>}; 3–258 the byte-fallback
+ * Trains a small SentencePiece-style BPE vocabulary on a text, laid out as a llama2.c
+ * {@code tokenizer.bin} (written by {@code format/llama2c/Llama2cTokenizerFile}): ids 0–2 are {@code <unk>}, {@code <s>}, {@code </s>}; 3–258 the byte-fallback
  * pieces {@code <0x00>}…{@code <0xFF>}; then the most frequent characters; then merged pieces with
  * scores falling in merge order, so llama2.c's "best-scoring pair first" encoding replays the merges.
  * Words are units the way SentencePiece sees them: a leading space belongs to the word after it.
@@ -132,23 +126,5 @@ public final class BpeTrainer {
             start = end;
         }
         return counts;
-    }
-
-    /** Writes a vocabulary in llama2.c's {@code tokenizer.bin} layout (little-endian). */
-    public static void writeLlama2c(Vocabulary vocabulary, Path file) {
-        AtomicFiles.write(file, out -> {
-            DataOutputStream data = new DataOutputStream(out);
-            int maxLen = vocabulary.pieces().stream().mapToInt(p -> p.getBytes(StandardCharsets.UTF_8).length).max().orElse(1);
-            ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-            data.write(b.putInt(0, maxLen).array(), 0, 4);
-            for (int i = 0; i < vocabulary.pieces().size(); i++) {
-                byte[] bytes = vocabulary.pieces().get(i).getBytes(StandardCharsets.UTF_8);
-                b.clear();
-                b.putFloat(0, vocabulary.scores()[i]).putInt(4, bytes.length);
-                data.write(b.array(), 0, 8);
-                data.write(bytes);
-            }
-            data.flush();
-        });
     }
 }

@@ -3,7 +3,7 @@ package dev.shears.tokenizer;
 import java.nio.charset.StandardCharsets;
 
 /** Byte-fallback pieces {@code <0xNN>} (two upper-case hex digits, as SentencePiece and llama2.c write them). */
-final class ByteFallback {
+public final class ByteFallback {
     private ByteFallback() {
     }
 
@@ -13,7 +13,7 @@ final class ByteFallback {
     }
 
     /** The byte a {@code <0xNN>} piece stands for, or -1 when {@code piece} is not one. */
-    static int byteOf(String piece) {
+    public static int byteOf(String piece) {
         if (piece.length() != 6 || !piece.startsWith("<0x") || piece.charAt(5) != '>') return -1;
         int hi = Character.digit(piece.charAt(3), 16);
         int lo = Character.digit(piece.charAt(4), 16);

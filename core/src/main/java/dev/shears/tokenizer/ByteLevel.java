@@ -8,7 +8,7 @@ import java.nio.charset.StandardCharsets;
  * printable Latin-1 bytes map to themselves, the other 68 to U+0100…, so every byte sequence is a
  * string of visible characters ({@code ' '} is {@code 'Ġ'}, {@code '\n'} is {@code 'Ċ'}).
  */
-final class ByteLevel {
+public final class ByteLevel {
     private static final char[] BYTE_TO_CHAR = new char[256];
     private static final int[] CHAR_TO_BYTE = new int[512];
 
@@ -26,12 +26,12 @@ final class ByteLevel {
     private ByteLevel() {
     }
 
-    /** The UTF-8 bytes of {@code text}, one mapped character per byte. */
     /** The visible character that stands for byte {@code b} (0..255). */
-    static char charOf(int b) {
+    public static char charOf(int b) {
         return BYTE_TO_CHAR[b];
     }
 
+    /** The UTF-8 bytes of {@code text}, one mapped character per byte. */
     static String encode(String text) {
         byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
         char[] out = new char[bytes.length];
@@ -40,7 +40,7 @@ final class ByteLevel {
     }
 
     /** The inverse: mapped characters back to bytes, read as UTF-8 (characters outside the map pass through as their own UTF-8). */
-    static String decode(String mapped) {
+    public static String decode(String mapped) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(mapped.length());
         for (int i = 0; i < mapped.length(); ) {
             int cp = mapped.codePointAt(i);

@@ -1,14 +1,9 @@
 package dev.shears.tokenizer;
 
 import dev.shears.ShearsException;
-import dev.shears.tokenizer.HfTokenizerReader.Added;
-import dev.shears.tokenizer.HfTokenizerReader.Builder;
-import dev.shears.tokenizer.HfTokenizerReader.PreStep;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.function.UnaryOperator;
@@ -22,10 +17,11 @@ import java.util.function.UnaryOperator;
  * <li>SentencePiece-style BPE (Llama 2, Mistral conversions): a {@code Prepend("▁")}+{@code Replace(" ", "▁")}
  * normalizer or a {@code Metaspace} pre-tokenizer, merges over the whole text, byte fallback.</li>
  * </ul>
- * Added tokens are matched literally first (leftmost, longest) and never split. Whether BOS is
- * added comes from {@code tokenizer_config.json} beside the file ({@code add_bos_token}) or else
- * from the post-processor's template. Components that change ids and are not implemented (another
- * model type, an unknown normalizer or pre-tokenizer) are refused at load, never ignored.
+ * Added tokens are matched literally first (leftmost, longest) and never split. The parts come from
+ * a reader ({@code format/hf/HfTokenizerReader}: {@code tokenizer.json}, or a vocabulary and merges as
+ * GGUF carries them), which turns the normalizer, pre-tokenizer and decoder sections into
+ * functions, takes BOS from {@code tokenizer_config.json} or the post-processor's template, and
+ * refuses components that change ids and are not implemented, never ignoring them.
  */
 public final class HfTokenizer extends PieceTable {
     /** The split regexes of the common byte-level tokenizers, in Java syntax (GGUF files name them in {@code tokenizer.ggml.pre}). */
@@ -48,6 +44,37 @@ public final class HfTokenizer extends PieceTable {
         }
     }
 
+    /** One literal token matched before the model ({@code added_tokens} in tokenizer.json). */
+    public record Added(String content, int id, boolean special, boolean lstrip, boolean rstrip, boolean singleWord) {
+    }
+
+    /** A pre-tokenizer step: one piece in, pieces out; {@code first} is whether the piece starts the text. */
+    public interface PreStep {
+        void apply(String piece, boolean first, List<String> out);
+    }
+
+    /**
+     * The BPE model ({@code model} in tokenizer.json): piece → id, the merges as (left, right) in
+     * rank order, the unknown token (null for none), and its {@code byte_fallback},
+     * {@code fuse_unk} and {@code ignore_merges} flags.
+     */
+    public record Bpe(Map<String, Integer> vocab, List<String[]> merges, String unkToken, boolean byteFallback, boolean fuseUnk,
+                      boolean ignoreMerges) {
+    }
+
+    /**
+     * What runs around the model, in order: normalizers on each segment between added tokens,
+     * pre-tokenizer steps, whether each word becomes byte characters ({@link ByteLevel}) before the
+     * model, and decoders from pieces back to text.
+     */
+    public record Pipeline(List<UnaryOperator<String>> normalizers, List<PreStep> preSteps, boolean byteLevelInput,
+                           List<UnaryOperator<List<String>>> decoders) {
+    }
+
+    /** The added tokens, the BOS and EOS ids (-1 for none), and whether BOS is prepended (only when there is one). */
+    public record Specials(List<Added> added, int bosId, int eosId, boolean addBos) {
+    }
+
     private static final int CACHE_LIMIT = 200_000;
 
     private final String source;
@@ -68,15 +95,21 @@ public final class HfTokenizer extends PieceTable {
     private final int[] byteIds = new int[256];
     private final Map<String, int[]> cache = new java.util.concurrent.ConcurrentHashMap<>();
 
-    private HfTokenizer(Builder b) {
-        super(new String[tableSize(b)], new PieceType[tableSize(b)], b.bosId, b.eosId, b.addBos && b.bosId >= 0);
-        this.source = b.source;
-        this.vocab = b.vocab;
-        this.added = b.added;
+    /**
+     * A tokenizer from the parts a reader found; the collections are kept, not copied.
+     *
+     * @param source names the origin (a file) in error messages
+     */
+    public HfTokenizer(String source, Bpe model, Pipeline pipeline, Specials specials) {
+        super(new String[tableSize(model, specials)], new PieceType[tableSize(model, specials)], specials.bosId(), specials.eosId(),
+                specials.addBos() && specials.bosId() >= 0);
+        this.source = source;
+        this.vocab = model.vocab();
+        this.added = specials.added();
         int size = pieces.length;
         for (Map.Entry<String, Integer> e : vocab.entrySet()) pieces[e.getValue()] = e.getKey();
         java.util.Arrays.fill(byteIds, -1);
-        this.byteFallback = b.byteFallback;
+        this.byteFallback = model.byteFallback();
         for (int i = 0; i < size; i++) {
             if (pieces[i] == null) pieces[i] = "";
             types[i] = PieceType.NORMAL;
@@ -91,11 +124,11 @@ public final class HfTokenizer extends PieceTable {
             pieces[a.id()] = a.content();
             types[a.id()] = a.special() ? PieceType.CONTROL : PieceType.USER_DEFINED;
         }
-        this.unkId = b.unkToken == null ? -1 : vocab.getOrDefault(b.unkToken, -1);
+        this.unkId = model.unkToken() == null ? -1 : vocab.getOrDefault(model.unkToken(), -1);
         if (unkId >= 0) types[unkId] = PieceType.UNKNOWN;
-        rules = new PairTable(b.merges.size());
-        for (int rank = 0; rank < b.merges.size(); rank++) {
-            String[] m = b.merges.get(rank);
+        rules = new PairTable(model.merges().size());
+        for (int rank = 0; rank < model.merges().size(); rank++) {
+            String[] m = model.merges().get(rank);
             Integer left = vocab.get(m[0]);
             Integer right = vocab.get(m[1]);
             Integer merged = vocab.get(m[0] + m[1]);
@@ -104,43 +137,20 @@ public final class HfTokenizer extends PieceTable {
             }
             rules.putIfAbsent(left, right, merged, -rank);
         }
-        this.normalizers = b.normalizers;
-        this.preSteps = b.preSteps;
-        this.byteLevelInput = b.byteLevelInput;
-        this.decoders = b.decoders;
-        this.fuseUnk = b.fuseUnk;
-        this.ignoreMerges = b.ignoreMerges;
+        this.normalizers = pipeline.normalizers();
+        this.preSteps = pipeline.preSteps();
+        this.byteLevelInput = pipeline.byteLevelInput();
+        this.decoders = pipeline.decoders();
+        this.fuseUnk = model.fuseUnk();
+        this.ignoreMerges = model.ignoreMerges();
     }
 
     /** Entries of the piece table: one past the largest id of the vocabulary and the added tokens. */
-    private static int tableSize(Builder b) {
+    private static int tableSize(Bpe model, Specials specials) {
         int size = 0;
-        for (int id : b.vocab.values()) size = Math.max(size, id + 1);
-        for (Added a : b.added) size = Math.max(size, a.id() + 1);
+        for (int id : model.vocab().values()) size = Math.max(size, id + 1);
+        for (Added a : specials.added()) size = Math.max(size, a.id() + 1);
         return size;
-    }
-
-    // ------------------------------------------------------------------ factories
-
-    /**
-     * A byte-level BPE tokenizer from a vocabulary and merges as a GGUF file carries them
-     * ({@code tokenizer.ggml.model = "gpt2"}: {@code tokens}, {@code merges} as {@code "a b"}), with
-     * the GPT-2 split pattern. {@code specialIds} (control and user-defined token types) are matched
-     * literally in text, before the model.
-     */
-    public static HfTokenizer byteLevel(List<String> vocab, List<String> merges, Collection<Integer> specialIds, int bosId, int eosId, boolean addBos) {
-        return byteLevel(vocab, merges, specialIds, bosId, eosId, addBos, SplitPattern.GPT2);
-    }
-
-    /** As {@link #byteLevel(List, List, Collection, int, int, boolean)}, with the split pattern of another family (GGUF {@code tokenizer.ggml.pre}). */
-    public static HfTokenizer byteLevel(List<String> vocab, List<String> merges, Collection<Integer> specialIds, int bosId, int eosId, boolean addBos,
-                                        SplitPattern pattern) {
-        return new HfTokenizer(HfTokenizerReader.byteLevel(vocab, merges, specialIds, bosId, eosId, addBos, pattern.regex()));
-    }
-
-    /** Reads {@code tokenizer.json}, and {@code tokenizer_config.json} beside it when there is one. */
-    public static HfTokenizer read(Path file) {
-        return new HfTokenizer(HfTokenizerReader.read(file));
     }
 
     // ------------------------------------------------------------------ encode / decode

@@ -3,12 +3,7 @@ package dev.shears.tokenizer;
 import dev.shears.ShearsException;
 
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -31,7 +26,12 @@ public final class Llama2cTokenizer implements Tokenizer {
     /** (left, right) → merged piece and its score, for every pair whose concatenation is a piece. */
     private final PairTable rules;
 
-    Llama2cTokenizer(String[] pieces, float[] scores) {
+    /**
+     * A llama2.c vocabulary as {@code tokenizer.bin} holds it: the pieces in id order (0 unknown,
+     * 1 BOS, 2 EOS, 3–258 the byte pieces) and their scores (merge priorities); both arrays are kept,
+     * not copied.
+     */
+    public Llama2cTokenizer(String[] pieces, float[] scores) {
         this.pieces = pieces;
         this.scores = scores;
         Map<String, List<Integer>> all = new HashMap<>();
@@ -53,38 +53,6 @@ public final class Llama2cTokenizer implements Tokenizer {
                 for (int l : lefts) for (int r : rights) rules.putIfAbsent(l, r, merged, scores[merged]);
             }
         }
-    }
-
-    public static Llama2cTokenizer read(Path file) {
-        byte[] bytes;
-        try {
-            bytes = Files.readAllBytes(file);
-        } catch (IOException e) {
-            throw new ShearsException(file + ": cannot read: " + e.getMessage(), e);
-        }
-        ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-        if (b.remaining() < 4) throw new ShearsException(file + ": truncated llama2.c tokenizer (no header)");
-        int maxLength = b.getInt();
-        if (maxLength <= 0 || maxLength > 1024) throw new ShearsException(file + ": not a llama2.c tokenizer (max token length " + maxLength + ")");
-        java.util.List<String> pieces = new java.util.ArrayList<>();
-        java.util.List<Float> scores = new java.util.ArrayList<>();
-        while (b.hasRemaining()) {
-            int at = b.position();
-            if (b.remaining() < 8) throw new ShearsException(file + ": truncated entry " + pieces.size() + " at byte " + at);
-            float score = b.getFloat();
-            int length = b.getInt();
-            if (length < 0 || length > maxLength || length > b.remaining()) {
-                throw new ShearsException(file + ": entry " + pieces.size() + " at byte " + at + " has length " + length + " (max " + maxLength + ", " + b.remaining() + " bytes left)");
-            }
-            byte[] piece = new byte[length];
-            b.get(piece);
-            pieces.add(new String(piece, StandardCharsets.UTF_8));
-            scores.add(score);
-        }
-        if (pieces.size() < BYTE_OFFSET + 256) throw new ShearsException(file + ": only " + pieces.size() + " entries; a llama2.c vocabulary has byte tokens 3..258");
-        float[] s = new float[scores.size()];
-        for (int i = 0; i < s.length; i++) s[i] = scores.get(i);
-        return new Llama2cTokenizer(pieces.toArray(String[]::new), s);
     }
 
     @Override

@@ -16,18 +16,5 @@ public enum PieceType {
     /** A byte-fallback piece {@code <0xNN>}. */
     BYTE,
     /** A piece that exists but is never emitted (SentencePiece re-splits it into the pieces it was made from). */
-    UNUSED;
-
-    /** SentencePiece's wire value ({@code NORMAL = 1 … BYTE = 6}) to the enum; {@code null} for unknown values. */
-    static PieceType fromProto(int value) {
-        return switch (value) {
-            case 1 -> NORMAL;
-            case 2 -> UNKNOWN;
-            case 3 -> CONTROL;
-            case 4 -> USER_DEFINED;
-            case 5 -> UNUSED;
-            case 6 -> BYTE;
-            default -> null;
-        };
-    }
+    UNUSED
 }

@@ -2,10 +2,7 @@ package dev.shears.tokenizer;
 
 import dev.shears.ShearsException;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -19,26 +16,30 @@ import java.util.Map;
  * adjacent pair whose concatenation is a piece with the highest score (leftmost on ties), unused
  * pieces re-split, and byte fallback ({@code <0xNN>}) for characters that are no piece.
  *
- * <p>Only the parts of {@code ModelProto} that change ids are read; a model with a precompiled
- * normalization map (NFKC and friends) or another model type (unigram, word, char) is refused.
+ * <p>Its reader ({@code format/sentencepiece/SentencePieceModelFile}) takes only the parts of
+ * {@code ModelProto} that change ids; a model with a precompiled normalization map (NFKC and
+ * friends) or another model type (unigram, word, char) is refused there.
  *
  * <pre>{@code
- * Tokenizer t = SentencePieceTokenizer.read(Path.of("tokenizer.model"));
+ * Tokenizer t = SentencePieceModelFile.read(Path.of("tokenizer.model"));   // dev.shears.format.sentencepiece
  * t.encode("Hello world")   // [15043, 3186] for Llama 2
  * }</pre>
  */
 public final class SentencePieceTokenizer extends PieceTable {
+    /**
+     * The settings of {@code ModelProto} that change ids or text besides the pieces: from the trainer
+     * spec, the unknown id, byte fallback and the unknown piece's surface in decoded text; from the
+     * normalizer spec (without a character map), the dummy-prefix space, whitespace squeezing and
+     * {@code ' '} → {@code '▁'} escaping.
+     */
+    public record Settings(int unkId, boolean byteFallback, String unkSurface, boolean addDummyPrefix, boolean removeExtraWhitespaces,
+                           boolean escapeWhitespaces) {
+    }
+
     private static final char SPACE_SYMBOL = '\u2581';
-    private static final int BPE = 2;
-    private static final String[] MODEL_TYPES = {"?", "UNIGRAM", "BPE", "WORD", "CHAR"};
 
     private final float[] scores;
-    private final int unkId;
-    private final boolean byteFallback;
-    private final boolean addDummyPrefix;
-    private final boolean removeExtraWhitespaces;
-    private final boolean escapeWhitespaces;
-    private final String unkSurface;
+    private final Settings settings;
 
     /** NORMAL, USER_DEFINED and UNUSED pieces: the ones merges may produce (SentencePiece's {@code pieces_}). */
     private final Map<String, Integer> mergeable = new HashMap<>();
@@ -55,17 +56,10 @@ public final class SentencePieceTokenizer extends PieceTable {
     private final int[] revLeft;
     private final int[] revRight;
 
-    private SentencePieceTokenizer(String[] pieces, float[] scores, PieceType[] types, int unkId, int bosId, int eosId, boolean addBos,
-                                   boolean byteFallback, boolean addDummyPrefix, boolean removeExtraWhitespaces, boolean escapeWhitespaces,
-                                   String unkSurface) {
+    private SentencePieceTokenizer(String[] pieces, float[] scores, PieceType[] types, int bosId, int eosId, boolean addBos, Settings settings) {
         super(pieces, types, bosId, eosId, addBos);
         this.scores = scores;
-        this.unkId = unkId;
-        this.byteFallback = byteFallback;
-        this.addDummyPrefix = addDummyPrefix;
-        this.removeExtraWhitespaces = removeExtraWhitespaces;
-        this.escapeWhitespaces = escapeWhitespaces;
-        this.unkSurface = unkSurface;
+        this.settings = settings;
         Arrays.fill(byteIds, -1);
         boolean hasUnused = false;
         for (int i = 0; i < pieces.length; i++) {
@@ -135,109 +129,26 @@ public final class SentencePieceTokenizer extends PieceTable {
     /** As {@link #of(List, float[], PieceType[], int, int, boolean)}, choosing whether a dummy-prefix space is added ({@code tokenizer.ggml.add_space_prefix}). */
     public static SentencePieceTokenizer of(List<String> pieces, float[] scores, PieceType[] types, int bosId, int eosId, boolean addBos,
                                            boolean addDummyPrefix) {
-        if (pieces.size() != scores.length || pieces.size() != types.length) {
-            throw new ShearsException("SentencePiece vocabulary: " + pieces.size() + " pieces, " + scores.length + " scores and " + types.length + " types differ in length");
-        }
         int unk = -1;
         boolean bytes = false;
         for (int i = 0; i < types.length; i++) {
             if (types[i] == PieceType.UNKNOWN && unk < 0) unk = i;
             bytes |= types[i] == PieceType.BYTE;
         }
-        return new SentencePieceTokenizer(pieces.toArray(String[]::new), scores.clone(), types.clone(), unk, bosId, eosId, addBos && bosId >= 0,
-                bytes, addDummyPrefix, false, true, " \u2047 ");
+        return of(pieces, scores, types, bosId, eosId, addBos, new Settings(unk, bytes, " \u2047 ", addDummyPrefix, false, true));
     }
 
-    /** Reads a {@code tokenizer.model} (a serialized {@code sentencepiece.ModelProto}). */
-    public static SentencePieceTokenizer read(Path file) {
-        byte[] bytes;
-        try {
-            bytes = Files.readAllBytes(file);
-        } catch (IOException e) {
-            throw new ShearsException(file + ": cannot read: " + e.getMessage(), e);
+    /**
+     * A SentencePiece BPE tokenizer from its pieces, scores and types (in id order) and its
+     * {@link Settings}, as a {@code tokenizer.model} reader has them. BOS is prepended when
+     * {@code addBos} and there is a BOS id ({@code bosId >= 0}).
+     */
+    public static SentencePieceTokenizer of(List<String> pieces, float[] scores, PieceType[] types, int bosId, int eosId, boolean addBos,
+                                           Settings settings) {
+        if (pieces.size() != scores.length || pieces.size() != types.length) {
+            throw new ShearsException("SentencePiece vocabulary: " + pieces.size() + " pieces, " + scores.length + " scores and " + types.length + " types differ in length");
         }
-        List<String> pieces = new ArrayList<>();
-        List<Float> scores = new ArrayList<>();
-        List<PieceType> types = new ArrayList<>();
-        int modelType = 1; // proto default: UNIGRAM
-        boolean byteFallback = false;
-        int unkId = 0;
-        int bosId = 1;
-        int eosId = 2;
-        String unkSurface = " \u2047 ";
-        boolean addDummyPrefix = true;
-        boolean removeExtraWhitespaces = true;
-        boolean escapeWhitespaces = true;
-        String normalizerName = "";
-        boolean charsMap = false;
-        ProtoReader model = new ProtoReader(file.toString(), bytes);
-        while (model.hasMore()) {
-            int tag = model.tag();
-            int field = tag >>> 3;
-            int wire = tag & 7;
-            if (field == 1 && wire == ProtoReader.LENGTH_DELIMITED) {
-                ProtoReader p = model.message();
-                String piece = "";
-                float score = 0f;
-                int type = 1;
-                while (p.hasMore()) {
-                    int t = p.tag();
-                    switch (t) {
-                        case (1 << 3) | ProtoReader.LENGTH_DELIMITED -> piece = p.string();
-                        case (2 << 3) | ProtoReader.FIXED32 -> score = p.fixed32Float();
-                        case (3 << 3) | ProtoReader.VARINT -> type = (int) p.varint();
-                        default -> p.skip(t & 7);
-                    }
-                }
-                PieceType pieceType = PieceType.fromProto(type);
-                if (pieceType == null) throw p.malformed("piece " + pieces.size() + " '" + piece + "' has unknown type " + type);
-                pieces.add(piece);
-                scores.add(score);
-                types.add(pieceType);
-            } else if (field == 2 && wire == ProtoReader.LENGTH_DELIMITED) {
-                ProtoReader t = model.message();
-                while (t.hasMore()) {
-                    int tg = t.tag();
-                    switch (tg) {
-                        case (3 << 3) | ProtoReader.VARINT -> modelType = (int) t.varint();
-                        case (35 << 3) | ProtoReader.VARINT -> byteFallback = t.varint() != 0;
-                        case (40 << 3) | ProtoReader.VARINT -> unkId = (int) t.varint();
-                        case (41 << 3) | ProtoReader.VARINT -> bosId = (int) t.varint();
-                        case (42 << 3) | ProtoReader.VARINT -> eosId = (int) t.varint();
-                        case (44 << 3) | ProtoReader.LENGTH_DELIMITED -> unkSurface = t.string();
-                        default -> t.skip(tg & 7);
-                    }
-                }
-            } else if (field == 3 && wire == ProtoReader.LENGTH_DELIMITED) {
-                ProtoReader n = model.message();
-                while (n.hasMore()) {
-                    int tg = n.tag();
-                    switch (tg) {
-                        case (1 << 3) | ProtoReader.LENGTH_DELIMITED -> normalizerName = n.string();
-                        case (2 << 3) | ProtoReader.LENGTH_DELIMITED -> charsMap = !n.string().isEmpty();
-                        case (3 << 3) | ProtoReader.VARINT -> addDummyPrefix = n.varint() != 0;
-                        case (4 << 3) | ProtoReader.VARINT -> removeExtraWhitespaces = n.varint() != 0;
-                        case (5 << 3) | ProtoReader.VARINT -> escapeWhitespaces = n.varint() != 0;
-                        default -> n.skip(tg & 7);
-                    }
-                }
-            } else {
-                model.skip(wire);
-            }
-        }
-        if (pieces.isEmpty()) throw new ShearsException(file + ": not a SentencePiece model (no pieces)");
-        if (modelType != BPE) {
-            String name = modelType > 0 && modelType < MODEL_TYPES.length ? MODEL_TYPES[modelType] : "#" + modelType;
-            throw new ShearsException(file + ": SentencePiece model type " + name + " is not supported (only BPE)");
-        }
-        if (charsMap) throw new ShearsException(file + ": the normalizer '" + normalizerName + "' uses a precompiled character map, which is not supported (only identity)");
-        int n = pieces.size();
-        if (unkId < 0 || unkId >= n) throw new ShearsException(file + ": unk id " + unkId + " is outside the " + n + " pieces");
-        if (bosId >= n || eosId >= n) throw new ShearsException(file + ": BOS/EOS ids " + bosId + "/" + eosId + " are outside the " + n + " pieces");
-        float[] s = new float[n];
-        for (int i = 0; i < n; i++) s[i] = scores.get(i);
-        return new SentencePieceTokenizer(pieces.toArray(String[]::new), s, types.toArray(PieceType[]::new), unkId, bosId, eosId, bosId >= 0,
-                byteFallback, addDummyPrefix, removeExtraWhitespaces, escapeWhitespaces, unkSurface);
+        return new SentencePieceTokenizer(pieces.toArray(String[]::new), scores.clone(), types.clone(), bosId, eosId, addBos && bosId >= 0, settings);
     }
 
     /**
@@ -254,18 +165,18 @@ public final class SentencePieceTokenizer extends PieceTable {
 
     /** Whether characters outside the vocabulary become {@code <0xNN>} pieces (else the unknown piece). */
     boolean byteFallback() {
-        return byteFallback;
+        return settings.byteFallback();
     }
 
     /** Whether the normalizer adds a dummy-prefix space. */
     boolean addsDummyPrefix() {
-        return addDummyPrefix;
+        return settings.addDummyPrefix();
     }
 
     /** SentencePiece's normalizer without a character map: optional whitespace squeezing, the dummy prefix, {@code ' '} → {@code '▁'}. */
     private String normalize(String text) {
         String s = text;
-        if (removeExtraWhitespaces) {
+        if (settings.removeExtraWhitespaces()) {
             StringBuilder b = new StringBuilder(s.length());
             for (int i = 0; i < s.length(); i++) {
                 char c = s.charAt(i);
@@ -276,8 +187,8 @@ public final class SentencePieceTokenizer extends PieceTable {
             s = b.toString();
         }
         if (s.isEmpty()) return s;
-        if (addDummyPrefix) s = " " + s;
-        return escapeWhitespaces ? s.replace(' ', SPACE_SYMBOL) : s;
+        if (settings.addDummyPrefix()) s = " " + s;
+        return settings.escapeWhitespaces() ? s.replace(' ', SPACE_SYMBOL) : s;
     }
 
     @Override
@@ -339,10 +250,10 @@ public final class SentencePieceTokenizer extends PieceTable {
         Integer special = reserved.get(ch);
         if (special != null && types[special] != PieceType.UNKNOWN) {
             out.add(special);
-        } else if (byteFallback) {
-            for (byte b : ch.getBytes(StandardCharsets.UTF_8)) out.add(byteIds[b & 0xff] >= 0 ? byteIds[b & 0xff] : unkId);
-        } else if (out.size() == 0 || out.last() != unkId) {
-            out.add(unkId); // a run of unknown characters is one unknown piece
+        } else if (settings.byteFallback()) {
+            for (byte b : ch.getBytes(StandardCharsets.UTF_8)) out.add(byteIds[b & 0xff] >= 0 ? byteIds[b & 0xff] : settings.unkId());
+        } else if (out.size() == 0 || out.last() != settings.unkId()) {
+            out.add(settings.unkId()); // a run of unknown characters is one unknown piece
         }
     }
 
@@ -360,7 +271,7 @@ public final class SentencePieceTokenizer extends PieceTable {
                 case CONTROL -> {
                 }
                 case UNKNOWN -> {
-                    text.append(unkSurface);
+                    text.append(settings.unkSurface());
                     atStart = false;
                 }
                 case BYTE -> {
@@ -370,9 +281,9 @@ public final class SentencePieceTokenizer extends PieceTable {
                 default -> {
                     String piece = pieces[id];
                     boolean consumed = false;
-                    if (atStart && (addDummyPrefix || removeExtraWhitespaces) && !piece.isEmpty() && piece.charAt(0) == SPACE_SYMBOL) {
+                    if (atStart && (settings.addDummyPrefix() || settings.removeExtraWhitespaces()) && !piece.isEmpty() && piece.charAt(0) == SPACE_SYMBOL) {
                         piece = piece.substring(1);
-                        consumed = !removeExtraWhitespaces;
+                        consumed = !settings.removeExtraWhitespaces();
                     }
                     String decoded = piece.replace(SPACE_SYMBOL, ' ');
                     text.append(decoded);

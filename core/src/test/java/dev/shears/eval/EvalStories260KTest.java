@@ -2,13 +2,13 @@ package dev.shears.eval;
 
 import dev.shears.SharedData;
 import dev.shears.format.ModelLoader;
+import dev.shears.format.TokenizerLoader;
 import dev.shears.model.Model;
 import dev.shears.progress.Progress;
 import dev.shears.prune.LayerPlan;
 import dev.shears.prune.PruningPlan;
 import dev.shears.prune.Slicer;
 import dev.shears.tokenizer.Tokenizer;
-import dev.shears.tokenizer.TokenizerLoader;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 

@@ -1,6 +1,8 @@
 package dev.shears.prune;
 
 import dev.shears.SharedData;
+import dev.shears.format.TokenizerLoader;
+import dev.shears.format.TokenizerWriter;
 import dev.shears.format.hf.HfModel;
 import dev.shears.model.Activations;
 import dev.shears.model.MaskSet;
@@ -9,8 +11,6 @@ import dev.shears.model.ModelConfig;
 import dev.shears.model.Transformer;
 import dev.shears.progress.Progress;
 import dev.shears.tokenizer.Tokenizer;
-import dev.shears.tokenizer.TokenizerLoader;
-import dev.shears.tokenizer.TokenizerWriter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -3,12 +3,12 @@ package dev.shears.prune;
 import dev.shears.SharedData;
 import dev.shears.eval.Perplexity;
 import dev.shears.eval.PerplexityResult;
+import dev.shears.format.TokenizerLoader;
+import dev.shears.format.TokenizerWriter;
 import dev.shears.format.hf.HfModel;
 import dev.shears.model.Model;
 import dev.shears.progress.Progress;
 import dev.shears.tokenizer.Tokenizer;
-import dev.shears.tokenizer.TokenizerLoader;
-import dev.shears.tokenizer.TokenizerWriter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -3,9 +3,10 @@ package dev.shears.recipe;
 import dev.shears.data.DataPreparer;
 import dev.shears.data.PrepareOptions;
 import dev.shears.demo.DemoCorpus;
+import dev.shears.format.TokenizerLoader;
+import dev.shears.format.llama2c.Llama2cTokenizerFile;
 import dev.shears.progress.Progress;
 import dev.shears.tokenizer.BpeTrainer;
-import dev.shears.tokenizer.TokenizerLoader;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,7 +27,7 @@ record DemoStories(Path tokenizer, Path data) {
     static DemoStories prepare(Path dir) throws IOException {
         String text = DemoCorpus.generate(7, 400);
         Path tokenizer = dir.resolve("tokenizer.bin");
-        BpeTrainer.writeLlama2c(BpeTrainer.train(text, VOCAB), tokenizer);
+        Llama2cTokenizerFile.write(BpeTrainer.train(text, VOCAB), tokenizer);
         Path corpus = dir.resolve("stories.txt");
         Files.writeString(corpus, text);
         Path data = dir.resolve("stories");

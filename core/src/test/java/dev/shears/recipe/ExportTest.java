@@ -46,7 +46,7 @@ class ExportTest {
         assertArrayEquals(logits(parent), logits(ModelLoader.load(gguf)), "GGUF F32 gives the HF folder's logits");
         LoadedModel fromGguf = ModelSource.open(gguf, Optional.empty());
         String text = "Lily and Ben went to the park. They saw a big dog!";
-        assertArrayEquals(dev.shears.tokenizer.TokenizerLoader.load(tok).encode(text), fromGguf.tokenizer().encode(text), "the tokenizer travels in the metadata");
+        assertArrayEquals(dev.shears.format.TokenizerLoader.load(tok).encode(text), fromGguf.tokenizer().encode(text), "the tokenizer travels in the metadata");
 
         Path folder = new Export(gguf, Optional.empty(), "hf", "f32", tmp.resolve("back"), 1L << 31).run().path();
         Model back = HfModel.read(folder);
@@ -103,7 +103,7 @@ class ExportTest {
         Path gguf = new Export(SharedData.require("models/stories260K/hf"), Optional.of(tok), "gguf", "f32", tmp.resolve("s.gguf"), 1L << 31).run().path();
         Path folder = new Export(gguf, Optional.empty(), "hf", "f32", tmp.resolve("hf"), 1L << 31).run().path();
         assertTrue(Files.isRegularFile(folder.resolve("tokenizer.bin")));
-        dev.shears.tokenizer.Tokenizer original = dev.shears.tokenizer.TokenizerLoader.load(tok), back = ModelSource.open(folder, Optional.empty()).tokenizer();
+        dev.shears.tokenizer.Tokenizer original = dev.shears.format.TokenizerLoader.load(tok), back = ModelSource.open(folder, Optional.empty()).tokenizer();
         for (String text : List.of("Once upon a time, there was a little girl named Lily.", "Tom's dog ran fast!\n\n\"Hello,\" said Sue. 123 €")) {
             assertArrayEquals(original.encode(text), back.encode(text), text);
         }
@@ -113,12 +113,12 @@ class ExportTest {
     void byteLevelTokenizersSurviveGgufMetadataAndComeBackAsTokenizerJson(@TempDir Path tmp) throws java.io.IOException, java.net.URISyntaxException {
         for (String family : List.of("gpt2", "llama3", "qwen2")) {
             Path file = Path.of(ExportTest.class.getResource("/tokenizer/bytelevel/" + family + "/tokenizer.json").toURI());
-            dev.shears.tokenizer.HfTokenizer original = dev.shears.tokenizer.HfTokenizer.read(file);
+            dev.shears.tokenizer.HfTokenizer original = dev.shears.format.hf.HfTokenizerReader.read(file);
             dev.shears.format.gguf.GgufTokenizerData data = GgufTokenizers.toData(original, file);
             dev.shears.tokenizer.Tokenizer fromGguf = GgufTokenizers.of(data, file);
             Path dir = Files.createDirectories(tmp.resolve(family));
-            Path written = GgufTokenizers.writeFiles(data, dir).orElseThrow();
-            dev.shears.tokenizer.Tokenizer fromFile = dev.shears.tokenizer.TokenizerLoader.load(written);
+            Path written = dev.shears.format.TokenizerWriter.writeFiles(data, dir).orElseThrow();
+            dev.shears.tokenizer.Tokenizer fromFile = dev.shears.format.TokenizerLoader.load(written);
             for (String text : List.of("Hello world", "It's 2024: numbers 1234567 and   spaces\n\nnew lines", "naïve café — emoji 🎉 done", "<|endoftext|>after")) {
                 assertArrayEquals(original.encode(text), fromGguf.encode(text), family + " via GGUF metadata: " + text);
                 assertArrayEquals(original.encode(text), fromFile.encode(text), family + " via the written tokenizer.json: " + text);

@@ -222,7 +222,7 @@ class OutputSafetyTest {
         Path prepared = tmp.resolve("prepared");
         Path debris = Files.createDirectories(tmp.resolve(".prepared.tmp-4242"));
         Files.writeString(debris.resolve("tokens-0.bin"), "half");
-        dev.shears.data.DataPreparer.prepare(dev.shears.tokenizer.TokenizerLoader.load(parent.resolve("tokenizer.bin")), "t",
+        dev.shears.data.DataPreparer.prepare(dev.shears.format.TokenizerLoader.load(parent.resolve("tokenizer.bin")), "t",
                 List.of(shared.resolve("stories.txt")), prepared, dev.shears.data.PrepareOptions.DEFAULT, Progress.SILENT);
         assertFalse(Files.exists(debris), "data prepare");
         Path partial = Files.createDirectories(tmp.resolve(".hf.partial-77"));

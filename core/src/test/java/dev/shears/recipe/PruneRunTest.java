@@ -113,7 +113,7 @@ class PruneRunTest {
         LoadedModel reloaded = ModelSource.open(out, Optional.empty());
         assertEquals(size, reloaded.tokenizer().vocabSize());
         String text = "Once upon a time, there was a little girl.";
-        int[] before = dev.shears.tokenizer.TokenizerLoader.load(SharedData.require(TOKENIZER)).encode(text);
+        int[] before = dev.shears.format.TokenizerLoader.load(SharedData.require(TOKENIZER)).encode(text);
         assertTrue(r.vocabulary().orElseThrow().keepsAll(before), "a common sentence is made of kept tokens");
         assertArrayEquals(r.vocabulary().orElseThrow().remap(before), reloaded.tokenizer().encode(text));
         assertEquals(text, reloaded.tokenizer().decode(reloaded.tokenizer().encode(text)));

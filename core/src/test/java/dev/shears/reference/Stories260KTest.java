@@ -6,13 +6,13 @@ import dev.shears.SharedData;
 import dev.shears.eval.Generation;
 import dev.shears.eval.GenerationSettings;
 import dev.shears.format.ModelLoader;
+import dev.shears.format.TokenizerLoader;
 import dev.shears.kernel.LogSoftmax;
 import dev.shears.model.Activations;
 import dev.shears.model.MaskSet;
 import dev.shears.model.Model;
 import dev.shears.model.Transformer;
 import dev.shears.tokenizer.Tokenizer;
-import dev.shears.tokenizer.TokenizerLoader;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 

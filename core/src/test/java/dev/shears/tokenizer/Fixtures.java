@@ -10,11 +10,11 @@ import java.net.URISyntaxException;
 import java.nio.file.Path;
 
 /** The committed fixtures in {@code src/test/resources/tokenizer/} (made by {@code tools/tokenizer/make_fixtures.py}). */
-final class Fixtures {
+public final class Fixtures {
     private Fixtures() {
     }
 
-    static JsonNode json(String name) {
+    public static JsonNode json(String name) {
         try (InputStream in = Fixtures.class.getResourceAsStream("/tokenizer/" + name)) {
             if (in == null) throw new IllegalStateException("missing test resource /tokenizer/" + name);
             return new ObjectMapper().readTree(in);
@@ -23,7 +23,7 @@ final class Fixtures {
         }
     }
 
-    static Path path(String name) {
+    public static Path path(String name) {
         try {
             return Path.of(Fixtures.class.getResource("/tokenizer/" + name).toURI());
         } catch (URISyntaxException e) {
@@ -31,7 +31,7 @@ final class Fixtures {
         }
     }
 
-    static int[] ints(JsonNode array) {
+    public static int[] ints(JsonNode array) {
         int[] out = new int[array.size()];
         for (int i = 0; i < out.length; i++) out[i] = array.get(i).asInt();
         return out;

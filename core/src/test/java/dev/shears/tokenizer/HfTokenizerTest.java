@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.SharedData;
+import dev.shears.format.hf.HfTokenizerReader;
+import dev.shears.format.sentencepiece.SentencePieceModelFile;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,7 +33,7 @@ class HfTokenizerTest {
     }
 
     private static HfTokenizer variant(String name) {
-        return HfTokenizer.read(Fixtures.path("bytelevel/" + name + "/tokenizer.json"));
+        return HfTokenizerReader.read(Fixtures.path("bytelevel/" + name + "/tokenizer.json"));
     }
 
     private static int[] withBos(Tokenizer t, int[] ids) {
@@ -100,20 +102,20 @@ class HfTokenizerTest {
         }
         List<String> merges = new ArrayList<>();
         for (JsonNode m : root.path("model").path("merges")) merges.add(m.asText());
-        HfTokenizer t = HfTokenizer.byteLevel(Arrays.asList(byId), merges, special, -1, special.get(0), false);
+        HfTokenizer t = HfTokenizerReader.byteLevel(Arrays.asList(byId), merges, special, -1, special.get(0), false, HfTokenizer.SplitPattern.GPT2);
         for (JsonNode c : expected.path("gpt2")) assertArrayEquals(Fixtures.ints(c.get(1)), t.encode(c.get(0).asText()), c.get(0).asText());
-        HfTokenizer qwenPattern = HfTokenizer.byteLevel(Arrays.asList(byId), merges, special, -1, special.get(0), false, HfTokenizer.SplitPattern.QWEN2);
+        HfTokenizer qwenPattern = HfTokenizerReader.byteLevel(Arrays.asList(byId), merges, special, -1, special.get(0), false, HfTokenizer.SplitPattern.QWEN2);
         assertEquals(7, qwenPattern.encode("1234567").length); // one digit per piece
     }
 
     @Test
     void llama2ConvertedToTokenizerJsonGivesSentencePiecesIds(@TempDir Path dir) throws IOException {
-        SentencePieceTokenizer sp = SentencePieceTokenizer.read(SharedData.require("tokenizers/llama2/tokenizer.model"));
+        SentencePieceTokenizer sp = SentencePieceModelFile.read(SharedData.require("tokenizers/llama2/tokenizer.model"));
         JsonNode fixture = Fixtures.json("llama2_sentencepiece.json");
         List<String[]> merges = LlamaJsonConverter.merges(sp);
         assertEquals(fixture.path("hf_merges_count").asInt(), merges.size());
         assertEquals(fixture.path("hf_merges_sha256").asText(), LlamaJsonConverter.mergesSha256(merges), "the Java merge list differs from transformers' (as the generator made it)");
-        HfTokenizer t = HfTokenizer.read(LlamaJsonConverter.write(sp, merges, dir, false));
+        HfTokenizer t = HfTokenizerReader.read(LlamaJsonConverter.write(sp, merges, dir, false));
         assertEquals(32000, t.vocabSize());
         assertTrue(t.addsBos());
         assertEquals(1, t.bosId());
@@ -137,8 +139,8 @@ class HfTokenizerTest {
 
     @Test
     void metaspaceLayoutDoesNotDoubleALeadingSpace(@TempDir Path dir) throws IOException {
-        SentencePieceTokenizer sp = SentencePieceTokenizer.read(SharedData.require("tokenizers/llama2/tokenizer.model"));
-        HfTokenizer t = HfTokenizer.read(LlamaJsonConverter.write(sp, LlamaJsonConverter.merges(sp), dir, true));
+        SentencePieceTokenizer sp = SentencePieceModelFile.read(SharedData.require("tokenizers/llama2/tokenizer.model"));
+        HfTokenizer t = HfTokenizerReader.read(LlamaJsonConverter.write(sp, LlamaJsonConverter.merges(sp), dir, true));
         assertArrayEquals(sp.encode("Hello world"), t.encode("Hello world"));
         assertArrayEquals(sp.encode("Hello world"), t.encode(" Hello world")); // prepend only when not already there
         // prepend_scheme "first": only the text's first segment gets the "▁"
@@ -153,7 +155,7 @@ class HfTokenizerTest {
         ObjectNode eot = (ObjectNode) root.path("added_tokens").get(0);
         eot.put("lstrip", true).put("rstrip", true);
         json.writeValue(dir.resolve("tokenizer.json").toFile(), root);
-        HfTokenizer t = HfTokenizer.read(dir.resolve("tokenizer.json"));
+        HfTokenizer t = HfTokenizerReader.read(dir.resolve("tokenizer.json"));
         HfTokenizer plain = variant("gpt2");
         assertArrayEquals(plain.encode("a<|endoftext|>b"), t.encode("a  <|endoftext|>\n b"));
         assertFalse(Files.exists(dir.resolve("tokenizer_config.json")));

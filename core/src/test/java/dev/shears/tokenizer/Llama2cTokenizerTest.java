@@ -1,6 +1,7 @@
 package dev.shears.tokenizer;
 
 import dev.shears.SharedData;
+import dev.shears.format.llama2c.Llama2cTokenizerFile;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -14,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The near-linear llama2.c encode against llama2.c's own quadratic loop, its speed, and piece types. */
 class Llama2cTokenizerTest {
     private static Llama2cTokenizer load(String relative) {
-        return Llama2cTokenizer.read(SharedData.require(relative));
+        return Llama2cTokenizerFile.read(SharedData.require(relative));
     }
 
     @Test

@@ -24,12 +24,12 @@ import java.util.Map;
  * derived at test time instead of committed. tools/tokenizer/make_fixtures.py makes the same merge
  * list and stores its SHA-256 in the fixture; {@link #mergesSha256} lets the test compare them.
  */
-final class LlamaJsonConverter {
+public final class LlamaJsonConverter {
     private LlamaJsonConverter() {
     }
 
     /** SentencePieceExtractor.extract(vocab_scores): every split of every piece into two pieces, by (left id, right id), then by score descending (stable). */
-    static List<String[]> merges(SentencePieceTokenizer sp) {
+    public static List<String[]> merges(SentencePieceTokenizer sp) {
         Map<String, Integer> vocab = new HashMap<>();
         for (int i = 0; i < sp.vocabSize(); i++) vocab.put(sp.piece(i), i);
         record Merge(String left, String right, float score) {
@@ -52,7 +52,7 @@ final class LlamaJsonConverter {
         return out;
     }
 
-    static String mergesSha256(List<String[]> merges) {
+    public static String mergesSha256(List<String[]> merges) {
         StringBuilder text = new StringBuilder();
         for (String[] m : merges) {
             if (!text.isEmpty()) text.append('\n');
@@ -66,7 +66,7 @@ final class LlamaJsonConverter {
     }
 
     /** Writes tokenizer.json and tokenizer_config.json into {@code dir}; {@code metaspace} picks the newer Metaspace pre-tokenizer layout. */
-    static Path write(SentencePieceTokenizer sp, List<String[]> merges, Path dir, boolean metaspace) throws IOException {
+    public static Path write(SentencePieceTokenizer sp, List<String[]> merges, Path dir, boolean metaspace) throws IOException {
         ObjectMapper json = new ObjectMapper();
         ObjectNode root = json.createObjectNode();
         root.put("version", "1.0");

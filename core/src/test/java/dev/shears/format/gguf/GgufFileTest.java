@@ -220,7 +220,7 @@ class GgufFileTest {
         // the tokenizer inside the file serves the model on its own, with the ids of the llama2.c tokenizer
         dev.shears.recipe.LoadedModel opened = dev.shears.recipe.ModelSource.open(file, java.util.Optional.empty());
         String prompt = "Once upon a time, there was a little girl named Lily.";
-        assertArrayEquals(dev.shears.tokenizer.TokenizerLoader.load(models.resolve("tok512.bin")).encode(prompt), opened.tokenizer().encode(prompt));
+        assertArrayEquals(dev.shears.format.TokenizerLoader.load(models.resolve("tok512.bin")).encode(prompt), opened.tokenizer().encode(prompt));
         assertEquals(prompt, opened.tokenizer().decode(opened.tokenizer().encode(prompt)));
         try (GgufFile g = GgufFile.open(file)) {
             assertEquals("stories260K", g.metadata().get("general.name"));

@@ -1,6 +1,10 @@
-package dev.shears.tokenizer;
+package dev.shears.format;
 
 import dev.shears.ShearsException;
+import dev.shears.format.hf.HfTokenizerReader;
+import dev.shears.format.llama2c.Llama2cTokenizerFile;
+import dev.shears.format.sentencepiece.SentencePieceModelFile;
+import dev.shears.tokenizer.Tokenizer;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -20,6 +24,7 @@ public final class TokenizerLoader {
     private TokenizerLoader() {
     }
 
+    /** The tokenizer at {@code path} (a file or a folder holding one); a missing, empty or malformed file is a one-line error naming it. */
     public static Tokenizer load(Path path) {
         if (Files.isDirectory(path)) {
             for (String name : FOLDER_NAMES) {
@@ -30,15 +35,15 @@ public final class TokenizerLoader {
         }
         if (!Files.isRegularFile(path)) throw new ShearsException(path + ": no such tokenizer file");
         String name = path.getFileName().toString().toLowerCase(Locale.ROOT);
-        if (name.endsWith(".json")) return HfTokenizer.read(path);
-        if (name.endsWith(".model")) return SentencePieceTokenizer.read(path);
-        if (name.endsWith(".bin")) return Llama2cTokenizer.read(path);
+        if (name.endsWith(".json")) return HfTokenizerReader.read(path);
+        if (name.endsWith(".model")) return SentencePieceModelFile.read(path);
+        if (name.endsWith(".bin")) return Llama2cTokenizerFile.read(path);
         byte[] head = head(path, 64);
         int firstText = 0;
         while (firstText < head.length && Character.isWhitespace(head[firstText])) firstText++;
-        if (firstText < head.length && head[firstText] == '{') return HfTokenizer.read(path);
-        if (head.length > 0 && head[0] == 0x0a) return SentencePieceTokenizer.read(path); // field 1 (pieces), length-delimited
-        if (head.length > 0) return Llama2cTokenizer.read(path);
+        if (firstText < head.length && head[firstText] == '{') return HfTokenizerReader.read(path);
+        if (head.length > 0 && head[0] == 0x0a) return SentencePieceModelFile.read(path); // field 1 (pieces), length-delimited
+        if (head.length > 0) return Llama2cTokenizerFile.read(path);
         throw new ShearsException(path + ": empty file; expected tokenizer.json, tokenizer.model or a llama2.c tokenizer.bin");
     }
 

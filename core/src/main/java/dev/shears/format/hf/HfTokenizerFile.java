@@ -1,4 +1,4 @@
-package dev.shears.tokenizer;
+package dev.shears.format.hf;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -24,11 +24,12 @@ import java.util.Map;
  * the post-processor's special-token ids are remapped, {@code added_tokens_decoder} is re-keyed.
  * Everything else (normalizer, pre-tokenizer, decoder, flags) is copied.
  */
-final class HfTokenizerFile {
+public final class HfTokenizerFile {
     private HfTokenizerFile() {
     }
 
-    static void writePruned(Path source, int[] kept, Path outDir) {
+    /** Writes {@code source} (and the config files beside it) with only the ids {@code kept} (old ids, strictly increasing; new id {@code i} is old id {@code kept[i]}) into {@code outDir}. */
+    public static void writePruned(Path source, int[] kept, Path outDir) {
         ObjectMapper json = new ObjectMapper();
         JsonNode parsed = read(json, source);
         if (!(parsed instanceof ObjectNode root) || !(root.path("model") instanceof ObjectNode model) || !(model.path("vocab") instanceof ObjectNode vocab)) {

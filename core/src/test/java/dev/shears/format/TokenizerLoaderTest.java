@@ -1,6 +1,11 @@
-package dev.shears.tokenizer;
+package dev.shears.format;
 
 import dev.shears.SharedData;
+import dev.shears.format.sentencepiece.SentencePieceModelFileTest;
+import dev.shears.tokenizer.Fixtures;
+import dev.shears.tokenizer.HfTokenizer;
+import dev.shears.tokenizer.Llama2cTokenizer;
+import dev.shears.tokenizer.SentencePieceTokenizer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -9,7 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 
-import static dev.shears.tokenizer.SentencePieceTokenizerTest.assertOneLine;
+import static dev.shears.format.sentencepiece.SentencePieceModelFileTest.assertOneLine;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 
@@ -44,7 +49,7 @@ class TokenizerLoaderTest {
         Path wordPiece = Files.writeString(dir.resolve("wordpiece.json"), good.replace("\"type\":\"BPE\"", "\"type\":\"WordPiece\""));
         assertOneLine(wordPiece, "model type 'WordPiece' is not supported", () -> TokenizerLoader.load(wordPiece));
 
-        Path unigram = Files.write(dir.resolve("unigram.model"), SentencePieceTokenizerTest.model(1));
+        Path unigram = Files.write(dir.resolve("unigram.model"), SentencePieceModelFileTest.model(1));
         assertOneLine(unigram, "model type UNIGRAM is not supported", () -> TokenizerLoader.load(unigram));
 
         Path normalizer = Files.writeString(dir.resolve("normalizer.json"), good.replace("\"normalizer\":null", "\"normalizer\":{\"type\":\"BertNormalizer\"}"));

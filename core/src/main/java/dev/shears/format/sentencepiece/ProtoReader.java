@@ -1,4 +1,4 @@
-package dev.shears.tokenizer;
+package dev.shears.format.sentencepiece;
 
 import dev.shears.ShearsException;
 

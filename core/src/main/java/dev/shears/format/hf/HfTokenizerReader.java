@@ -1,9 +1,14 @@
-package dev.shears.tokenizer;
+package dev.shears.format.hf;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shears.ShearsException;
+import dev.shears.tokenizer.ByteFallback;
+import dev.shears.tokenizer.ByteLevel;
+import dev.shears.tokenizer.HfTokenizer;
+import dev.shears.tokenizer.HfTokenizer.Added;
+import dev.shears.tokenizer.HfTokenizer.PreStep;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -26,25 +31,25 @@ import java.util.regex.PatternSyntaxException;
  * parts {@link HfTokenizer} encodes with: the vocabulary and merges, added tokens, and the normalizer,
  * pre-tokenizer and decoder steps as functions. Components that change ids and are not implemented
  * are refused here, at load, in one line naming the file.
+ *
+ * <pre>{@code
+ * HfTokenizer t = HfTokenizerReader.read(Path.of("tokenizer.json"));
+ * }</pre>
  */
-final class HfTokenizerReader {
+public final class HfTokenizerReader {
     static final char METASPACE = '\u2581';
 
     private HfTokenizerReader() {
     }
 
-    /** One literal token matched before the model. */
-    record Added(String content, int id, boolean special, boolean lstrip, boolean rstrip, boolean singleWord) {
-    }
-
-    /** A pre-tokenizer step: one piece in, pieces out; {@code first} is whether the piece starts the text. */
-    interface PreStep {
-        void apply(String piece, boolean first, List<String> out);
-    }
-
-    /** The parts of a byte-level BPE tokenizer given as GGUF carries it ({@link HfTokenizer#byteLevel}), splitting with {@code splitRegex}. */
-    static Builder byteLevel(List<String> vocab, List<String> merges, Collection<Integer> specialIds, int bosId, int eosId, boolean addBos,
-                             String splitRegex) {
+    /**
+     * A byte-level BPE tokenizer from a vocabulary and merges as a GGUF file carries them
+     * ({@code tokenizer.ggml.model = "gpt2"}: {@code tokens}, {@code merges} as {@code "a b"}), split
+     * by {@code pattern} (GGUF {@code tokenizer.ggml.pre}). {@code specialIds} (control and
+     * user-defined token types) are matched literally in text, before the model.
+     */
+    public static HfTokenizer byteLevel(List<String> vocab, List<String> merges, Collection<Integer> specialIds, int bosId, int eosId, boolean addBos,
+                                        HfTokenizer.SplitPattern pattern) {
         Builder b = new Builder("byte-level vocabulary");
         for (int i = 0; i < vocab.size(); i++) b.vocab.putIfAbsent(vocab.get(i), i);
         for (String m : merges) b.merges.add(splitMerge(b.source, m));
@@ -52,18 +57,18 @@ final class HfTokenizerReader {
             if (id < 0 || id >= vocab.size()) throw new ShearsException(b.source + ": special token id " + id + " is outside the " + vocab.size() + " tokens");
             b.added.add(new Added(vocab.get(id), id, true, false, false, false));
         }
-        Pattern split = compile(b.source, splitRegex);
+        Pattern split = compile(b.source, pattern.regex());
         b.preSteps.add(splitStep(split, "Isolated", b.source));
         b.byteLevelInput = true;
         b.decoders.add(tokens -> List.of(ByteLevel.decode(String.join("", tokens))));
         b.bosId = bosId;
         b.eosId = eosId;
         b.addBos = addBos;
-        return b;
+        return b.build();
     }
 
     /** Reads {@code tokenizer.json}, and {@code tokenizer_config.json} beside it when there is one. */
-    static Builder read(Path file) {
+    public static HfTokenizer read(Path file) {
         JsonNode root = readJson(file);
         if (!root.isObject()) throw new ShearsException(file + ": not a tokenizer.json (top level is not an object)");
         Builder b = new Builder(file.toString());
@@ -114,7 +119,7 @@ final class HfTokenizerReader {
         b.eosId = idOf(b, eosToken);
         JsonNode addBos = config == null ? null : config.get("add_bos_token");
         b.addBos = addBos != null && addBos.isBoolean() ? addBos.asBoolean() : templateBos != null;
-        return b;
+        return b.build();
     }
 
     private static JsonNode readJson(Path file) {
@@ -137,7 +142,7 @@ final class HfTokenizerReader {
 
     private static int idOf(Builder b, String token) {
         if (token == null) return -1;
-        for (Added a : b.added) if (a.content.equals(token)) return a.id;
+        for (Added a : b.added) if (a.content().equals(token)) return a.id();
         return b.vocab.getOrDefault(token, -1);
     }
 
@@ -422,6 +427,11 @@ final class HfTokenizerReader {
 
         Builder(String source) {
             this.source = source;
+        }
+
+        HfTokenizer build() {
+            return new HfTokenizer(source, new HfTokenizer.Bpe(vocab, merges, unkToken, byteFallback, fuseUnk, ignoreMerges),
+                    new HfTokenizer.Pipeline(normalizers, preSteps, byteLevelInput, decoders), new HfTokenizer.Specials(added, bosId, eosId, addBos));
         }
     }
 }

@@ -1,12 +1,20 @@
-package dev.shears.tokenizer;
+package dev.shears.format;
 
 import dev.shears.SharedData;
+import dev.shears.format.sentencepiece.SentencePieceModelFile;
 import dev.shears.prune.KeptVocabulary;
 import dev.shears.prune.TokenCounts;
 import dev.shears.prune.VocabTarget;
 import dev.shears.prune.VocabularyOptions;
 import dev.shears.prune.VocabularyPruner;
 import dev.shears.progress.Progress;
+import dev.shears.tokenizer.ByteLevel;
+import dev.shears.tokenizer.Fixtures;
+import dev.shears.tokenizer.LlamaJsonConverter;
+import dev.shears.tokenizer.PieceType;
+import dev.shears.tokenizer.SentencePieceTokenizer;
+import dev.shears.tokenizer.Tokenizer;
+import dev.shears.tokenizer.VocabularyConstraints;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -118,7 +126,7 @@ class VocabularyRoundTripTest {
 
     @Test
     void hfSentencePieceStyleJson(@TempDir Path dir) throws IOException {
-        SentencePieceTokenizer sp = SentencePieceTokenizer.read(SharedData.require("tokenizers/llama2/tokenizer.model"));
+        SentencePieceTokenizer sp = SentencePieceModelFile.read(SharedData.require("tokenizers/llama2/tokenizer.model"));
         for (boolean metaspace : new boolean[] {false, true}) {
             Path file = LlamaJsonConverter.write(sp, LlamaJsonConverter.merges(sp), dir.resolve("in-" + metaspace), metaspace);
             Tokenizer original = TokenizerLoader.load(file);

@@ -1,0 +1,215 @@
+package dev.shears.format.sentencepiece;
+
+import dev.shears.ShearsException;
+import dev.shears.io.AtomicFiles;
+import dev.shears.tokenizer.PieceType;
+import dev.shears.tokenizer.SentencePieceTokenizer;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A SentencePiece {@code tokenizer.model} ({@code sentencepiece.ModelProto}, protocol buffers).
+ * {@link #read} takes the pieces and the trainer and normalizer fields that change ids into a
+ * {@link SentencePieceTokenizer}. {@link #writePruned} rewrites the file for a pruned vocabulary:
+ * the {@code pieces} field keeps only the kept entries, byte for byte, in new id order; the
+ * trainer spec gets the new {@code vocab_size} and the remapped {@code unk/bos/eos/pad} ids; every
+ * other field (normalizer spec, denormalizer, self-test data, unknown fields) is copied unchanged.
+ */
+public final class SentencePieceModelFile {
+    private static final int BPE = 2;
+    private static final String[] MODEL_TYPES = {"?", "UNIGRAM", "BPE", "WORD", "CHAR"};
+    private static final int PIECES = 1;
+    private static final int TRAINER_SPEC = 2;
+    private static final int VOCAB_SIZE = 4;
+    private static final int[] ID_FIELDS = {40, 41, 42, 43}; // unk_id, bos_id, eos_id, pad_id
+    private static final int[] ID_DEFAULTS = {0, 1, 2, -1};
+
+    private SentencePieceModelFile() {
+    }
+
+    /** Reads a {@code tokenizer.model} (a serialized {@code sentencepiece.ModelProto}). */
+    public static SentencePieceTokenizer read(Path file) {
+        byte[] bytes = readAll(file);
+        List<String> pieces = new ArrayList<>();
+        List<Float> scores = new ArrayList<>();
+        List<PieceType> types = new ArrayList<>();
+        int modelType = 1; // proto default: UNIGRAM
+        boolean byteFallback = false;
+        int unkId = 0;
+        int bosId = 1;
+        int eosId = 2;
+        String unkSurface = " \u2047 ";
+        boolean addDummyPrefix = true;
+        boolean removeExtraWhitespaces = true;
+        boolean escapeWhitespaces = true;
+        String normalizerName = "";
+        boolean charsMap = false;
+        ProtoReader model = new ProtoReader(file.toString(), bytes);
+        while (model.hasMore()) {
+            int tag = model.tag();
+            int field = tag >>> 3;
+            int wire = tag & 7;
+            if (field == 1 && wire == ProtoReader.LENGTH_DELIMITED) {
+                ProtoReader p = model.message();
+                String piece = "";
+                float score = 0f;
+                int type = 1;
+                while (p.hasMore()) {
+                    int t = p.tag();
+                    switch (t) {
+                        case (1 << 3) | ProtoReader.LENGTH_DELIMITED -> piece = p.string();
+                        case (2 << 3) | ProtoReader.FIXED32 -> score = p.fixed32Float();
+                        case (3 << 3) | ProtoReader.VARINT -> type = (int) p.varint();
+                        default -> p.skip(t & 7);
+                    }
+                }
+                PieceType pieceType = pieceType(type);
+                if (pieceType == null) throw p.malformed("piece " + pieces.size() + " '" + piece + "' has unknown type " + type);
+                pieces.add(piece);
+                scores.add(score);
+                types.add(pieceType);
+            } else if (field == 2 && wire == ProtoReader.LENGTH_DELIMITED) {
+                ProtoReader t = model.message();
+                while (t.hasMore()) {
+                    int tg = t.tag();
+                    switch (tg) {
+                        case (3 << 3) | ProtoReader.VARINT -> modelType = (int) t.varint();
+                        case (35 << 3) | ProtoReader.VARINT -> byteFallback = t.varint() != 0;
+                        case (40 << 3) | ProtoReader.VARINT -> unkId = (int) t.varint();
+                        case (41 << 3) | ProtoReader.VARINT -> bosId = (int) t.varint();
+                        case (42 << 3) | ProtoReader.VARINT -> eosId = (int) t.varint();
+                        case (44 << 3) | ProtoReader.LENGTH_DELIMITED -> unkSurface = t.string();
+                        default -> t.skip(tg & 7);
+                    }
+                }
+            } else if (field == 3 && wire == ProtoReader.LENGTH_DELIMITED) {
+                ProtoReader n = model.message();
+                while (n.hasMore()) {
+                    int tg = n.tag();
+                    switch (tg) {
+                        case (1 << 3) | ProtoReader.LENGTH_DELIMITED -> normalizerName = n.string();
+                        case (2 << 3) | ProtoReader.LENGTH_DELIMITED -> charsMap = !n.string().isEmpty();
+                        case (3 << 3) | ProtoReader.VARINT -> addDummyPrefix = n.varint() != 0;
+                        case (4 << 3) | ProtoReader.VARINT -> removeExtraWhitespaces = n.varint() != 0;
+                        case (5 << 3) | ProtoReader.VARINT -> escapeWhitespaces = n.varint() != 0;
+                        default -> n.skip(tg & 7);
+                    }
+                }
+            } else {
+                model.skip(wire);
+            }
+        }
+        if (pieces.isEmpty()) throw new ShearsException(file + ": not a SentencePiece model (no pieces)");
+        if (modelType != BPE) {
+            String name = modelType > 0 && modelType < MODEL_TYPES.length ? MODEL_TYPES[modelType] : "#" + modelType;
+            throw new ShearsException(file + ": SentencePiece model type " + name + " is not supported (only BPE)");
+        }
+        if (charsMap) throw new ShearsException(file + ": the normalizer '" + normalizerName + "' uses a precompiled character map, which is not supported (only identity)");
+        int n = pieces.size();
+        if (unkId < 0 || unkId >= n) throw new ShearsException(file + ": unk id " + unkId + " is outside the " + n + " pieces");
+        if (bosId >= n || eosId >= n) throw new ShearsException(file + ": BOS/EOS ids " + bosId + "/" + eosId + " are outside the " + n + " pieces");
+        float[] s = new float[n];
+        for (int i = 0; i < n; i++) s[i] = scores.get(i);
+        return SentencePieceTokenizer.of(pieces, s, types.toArray(PieceType[]::new), bosId, eosId, true,
+                new SentencePieceTokenizer.Settings(unkId, byteFallback, unkSurface, addDummyPrefix, removeExtraWhitespaces, escapeWhitespaces));
+    }
+
+    /** SentencePiece's wire value ({@code NORMAL = 1 … BYTE = 6}) to the enum; {@code null} for unknown values. */
+    private static PieceType pieceType(int value) {
+        return switch (value) {
+            case 1 -> PieceType.NORMAL;
+            case 2 -> PieceType.UNKNOWN;
+            case 3 -> PieceType.CONTROL;
+            case 4 -> PieceType.USER_DEFINED;
+            case 5 -> PieceType.UNUSED;
+            case 6 -> PieceType.BYTE;
+            default -> null;
+        };
+    }
+
+
+    /** Writes {@code source} with only the pieces {@code kept} (old ids, strictly increasing; new id {@code i} is old id {@code kept[i]}) to {@code target}. */
+    public static void writePruned(Path source, int[] kept, Path target) {
+        byte[] bytes = readAll(source);
+        List<byte[]> pieces = new ArrayList<>();
+        List<byte[]> others = new ArrayList<>(); // fields after the pieces, in file order, trainer spec rewritten
+        ProtoReader model = new ProtoReader(source.toString(), bytes);
+        while (model.hasMore()) {
+            int start = model.position();
+            int tag = model.tag();
+            if (tag == ((PIECES << 3) | ProtoReader.LENGTH_DELIMITED)) {
+                model.skip(ProtoReader.LENGTH_DELIMITED);
+                pieces.add(model.bytes(start, model.position()));
+            } else if (tag == ((TRAINER_SPEC << 3) | ProtoReader.LENGTH_DELIMITED)) {
+                others.add(null); // placeholder: rewritten once the piece count is known
+                others.add(trainerSpec(model.message(), kept));
+            } else {
+                model.skip(tag & 7);
+                others.add(model.bytes(start, model.position()));
+            }
+        }
+        for (int id : kept) {
+            if (id >= pieces.size()) throw new ShearsException(source + ": kept id " + id + " is outside the " + pieces.size() + " pieces");
+        }
+        ProtoWriter out = new ProtoWriter();
+        for (int id : kept) out.raw(pieces.get(id));
+        for (int i = 0; i < others.size(); i++) {
+            if (others.get(i) == null) {
+                out.bytesField(TRAINER_SPEC, others.get(++i));
+            } else {
+                out.raw(others.get(i));
+            }
+        }
+        byte[] result = out.toByteArray();
+        AtomicFiles.write(target, o -> o.write(result));
+    }
+
+    /** The trainer spec's fields, with vocab_size and the special ids replaced by their values in the pruned vocabulary. */
+    private static byte[] trainerSpec(ProtoReader spec, int[] kept) {
+        ProtoWriter out = new ProtoWriter();
+        int[] ids = ID_DEFAULTS.clone();
+        boolean[] present = new boolean[ids.length];
+        while (spec.hasMore()) {
+            int start = spec.position();
+            int tag = spec.tag();
+            int field = tag >>> 3;
+            int slot = slotOf(field);
+            if ((tag & 7) == ProtoReader.VARINT && (field == VOCAB_SIZE || slot >= 0)) {
+                long value = spec.varint();
+                if (slot >= 0) {
+                    ids[slot] = (int) value;
+                    present[slot] = true;
+                }
+                continue;
+            }
+            spec.skip(tag & 7);
+            out.raw(spec.bytes(start, spec.position()));
+        }
+        out.varintField(VOCAB_SIZE, kept.length);
+        for (int s = 0; s < ids.length; s++) {
+            int remapped = ids[s] < 0 ? -1 : java.util.Arrays.binarySearch(kept, ids[s]);
+            if (ids[s] >= 0 && remapped < 0) {
+                throw new ShearsException("the pruned vocabulary drops special id " + ids[s] + " (trainer_spec field " + ID_FIELDS[s] + "); it must be kept");
+            }
+            if (present[s] || remapped != ID_DEFAULTS[s]) out.varintField(ID_FIELDS[s], remapped);
+        }
+        return out.toByteArray();
+    }
+
+    private static byte[] readAll(Path file) {
+        try {
+            return Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new ShearsException(file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    private static int slotOf(int field) {
+        for (int s = 0; s < ID_FIELDS.length; s++) if (ID_FIELDS[s] == field) return s;
+        return -1;
+    }
+}
