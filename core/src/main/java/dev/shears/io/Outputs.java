@@ -67,8 +67,7 @@ public final class Outputs {
      * write that cannot finish would only fill the disk (a partial output is never kept anyway).
      */
     public static void checkSpace(Path out, long bytes) {
-        Path existing = out.toAbsolutePath().normalize();
-        while (existing.getParent() != null && !Files.exists(existing)) existing = existing.getParent();
+        Path existing = existingAncestor(out.toAbsolutePath().normalize());
         try {
             long free = Files.getFileStore(existing).getUsableSpace();
             if (bytes > free) {
@@ -86,12 +85,18 @@ public final class Outputs {
     /** The path with links resolved where it exists (so {@code ./m} and {@code m/} and a symlink to m are the same). */
     private static Path canonical(Path p) {
         Path abs = p.toAbsolutePath().normalize();
-        Path existing = abs;
-        while (existing.getParent() != null && !Files.exists(existing)) existing = existing.getParent();
+        Path existing = existingAncestor(abs);
         try {
             return existing.toRealPath().resolve(existing.relativize(abs)).normalize();
         } catch (IOException e) {
             return abs;
         }
+    }
+
+    /** The path itself if it exists, else its nearest existing ancestor. */
+    private static Path existingAncestor(Path abs) {
+        Path existing = abs;
+        while (existing.getParent() != null && !Files.exists(existing)) existing = existing.getParent();
+        return existing;
     }
 }
