@@ -6,19 +6,29 @@ package dev.shears.progress;
  */
 public interface Progress {
     /** Reports nothing. */
-    Progress SILENT = new Progress() {
-        @Override
-        public void start(String task, long total, String unit) {
-        }
+    Progress SILENT = notesTo(text -> { });
 
-        @Override
-        public void advance(long amount) {
-        }
+    /** Shows no bar; passes only the notes on (e.g. to a log). */
+    static Progress notesTo(java.util.function.Consumer<String> notes) {
+        return new Progress() {
+            @Override
+            public void start(String task, long total, String unit) {
+            }
 
-        @Override
-        public void finish() {
-        }
-    };
+            @Override
+            public void advance(long amount) {
+            }
+
+            @Override
+            public void note(String text) {
+                notes.accept(text);
+            }
+
+            @Override
+            public void finish() {
+            }
+        };
+    }
 
     /** Begins a task of {@code total} units (e.g. tokens); {@code total <= 0} when unknown. */
     void start(String task, long total, String unit);

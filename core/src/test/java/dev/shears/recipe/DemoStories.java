@@ -3,6 +3,10 @@ package dev.shears.recipe;
 import dev.shears.data.DataPreparer;
 import dev.shears.data.PrepareOptions;
 import dev.shears.demo.DemoCorpus;
+import dev.shears.format.hf.HfModel;
+import dev.shears.model.Architecture;
+import dev.shears.model.ModelConfig;
+import dev.shears.model.TinyModels;
 import dev.shears.format.TokenizerLoader;
 import dev.shears.format.llama2c.Llama2cTokenizerFile;
 import dev.shears.progress.Progress;
@@ -33,5 +37,18 @@ record DemoStories(Path tokenizer, Path data) {
         Path data = dir.resolve("stories");
         DataPreparer.prepare(TokenizerLoader.load(tokenizer), tokenizer.toString(), List.of(corpus), data, PrepareOptions.DEFAULT, Progress.SILENT);
         return new DemoStories(tokenizer, data);
+    }
+
+    /** A random parent of {@code layers} layers (4 heads over 2 kv heads of width 8, FFN 48, dim 32, untied) with this tokenizer, as {@code dir/parent}. */
+    Path parent(Path dir, int layers) {
+        Path parent = dir.resolve("parent");
+        ModelConfig shape = ModelConfig.uniform(Architecture.LLAMA, 32, layers, 4, 2, 8, 48, VOCAB, 64, 1e-5f, 10000, false, false);
+        HfModel.write(TinyModels.random(shape, 3), parent);
+        try {
+            Files.copy(tokenizer, parent.resolve("tokenizer.bin"));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return parent;
     }
 }

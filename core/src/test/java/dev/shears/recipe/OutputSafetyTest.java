@@ -3,10 +3,6 @@ package dev.shears.recipe;
 import dev.shears.ShearsException;
 import dev.shears.format.hf.HfConfig;
 import dev.shears.format.hf.HfModel;
-import dev.shears.model.Architecture;
-import dev.shears.model.Model;
-import dev.shears.model.ModelConfig;
-import dev.shears.model.TinyModels;
 import dev.shears.progress.Progress;
 import dev.shears.train.Checkpoint;
 import dev.shears.train.LearningRateSchedule;
@@ -43,12 +39,9 @@ class OutputSafetyTest {
     static void prepare() throws IOException {
         DemoStories stories = DemoStories.prepare(shared);
         data = stories.data();
-        ModelConfig shape = ModelConfig.uniform(Architecture.LLAMA, 32, 2, 4, 2, 8, 48, DemoStories.VOCAB, 64, 1e-5f, 10000, false, false);
+        parent = stories.parent(shared, 2);
         init = shared.resolve("init.json");
-        HfConfig.write(shape, init, "float32");
-        parent = shared.resolve("parent");
-        HfModel.write(TinyModels.random(shape, 3), parent);
-        Files.copy(stories.tokenizer(), parent.resolve("tokenizer.bin"));
+        HfConfig.write(HfModel.read(parent).config(), init, "float32");
     }
 
     static TrainConfig config(Optional<Path> from, Optional<Path> model, long steps) {
@@ -178,25 +171,7 @@ class OutputSafetyTest {
         bytes[bytes.length / 2] ^= 0x5A;
         Files.write(newest, bytes);
         List<String> notes = new java.util.ArrayList<>();
-        Progress listening = new Progress() {
-            @Override
-            public void start(String task, long total, String unit) {
-            }
-
-            @Override
-            public void advance(long amount) {
-            }
-
-            @Override
-            public void note(String text) {
-                notes.add(text);
-            }
-
-            @Override
-            public void finish() {
-            }
-        };
-        TrainRun.Result b = TrainRun.run(config(Optional.of(init), Optional.empty(), 6), crashed, true, listening);
+        TrainRun.Result b = TrainRun.run(config(Optional.of(init), Optional.empty(), 6), crashed, true, Progress.notesTo(notes::add));
         assertEquals(2, b.resumedFrom(), "the step-4 checkpoint is damaged");
         assertEquals(1, notes.size(), notes.toString());
         assertTrue(notes.getFirst().contains("CRC-32") && notes.getFirst().contains("resuming from step-"), notes.getFirst());

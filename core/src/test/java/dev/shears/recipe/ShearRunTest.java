@@ -11,7 +11,6 @@ import dev.shears.format.hf.HfModel;
 import dev.shears.model.Architecture;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
-import dev.shears.model.TinyModels;
 import dev.shears.progress.Progress;
 import dev.shears.prune.PlanFiles;
 import dev.shears.train.Checkpoint;
@@ -45,11 +44,7 @@ class ShearRunTest {
     static void prepare() throws IOException {
         DemoStories stories = DemoStories.prepare(shared);
         data = stories.data();
-        // 3 layers, 4 heads over 2 kv heads of width 8, FFN 48, dim 32, untied
-        ModelConfig shape = ModelConfig.uniform(Architecture.LLAMA, 32, 3, 4, 2, 8, 48, DemoStories.VOCAB, 64, 1e-5f, 10000, false, false);
-        parent = shared.resolve("parent");
-        HfModel.write(TinyModels.random(shape, 3), parent);
-        Files.copy(stories.tokenizer(), parent.resolve("tokenizer.bin"));
+        parent = stories.parent(shared, 3);
     }
 
     static ShearConfig config(long steps, String target) {
