@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.SharedData;
+import dev.shears.ShearsException;
 import dev.shears.format.hf.HfTokenizerReader;
 import dev.shears.format.sentencepiece.SentencePieceModelFile;
 import org.junit.jupiter.api.BeforeAll;
@@ -20,6 +21,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** tokenizer.json: the Llama 2 conversion against SentencePiece's ids, and byte-level BPE against the Python reference. */
@@ -159,5 +161,26 @@ class HfTokenizerTest {
         HfTokenizer plain = variant("gpt2");
         assertArrayEquals(plain.encode("a<|endoftext|>b"), t.encode("a  <|endoftext|>\n b"));
         assertFalse(Files.exists(dir.resolve("tokenizer_config.json")));
+    }
+
+    @Test
+    void negativeOrHugeTokenIdsAreOneLineErrorsNotACrash(@TempDir Path dir) throws IOException {
+        // issue 13: ArrayIndexOutOfBoundsException (exit 1) in the constructor, or a table of two billion entries
+        ObjectMapper json = new ObjectMapper();
+        for (String bad : List.of("vocab-negative", "vocab-huge", "added-huge", "vocab-fraction")) {
+            ObjectNode root = (ObjectNode) json.readTree(Fixtures.path("bytelevel/gpt2/tokenizer.json").toFile());
+            ObjectNode vocab = (ObjectNode) root.path("model").path("vocab");
+            switch (bad) {
+                case "vocab-negative" -> vocab.put("Ġthe", -3);
+                case "vocab-huge" -> vocab.put("Ġthe", 2_000_000_000);
+                case "added-huge" -> ((ObjectNode) root.path("added_tokens").get(0)).put("id", 1_500_000_000);
+                default -> vocab.put("Ġthe", 2.5);
+            }
+            Path file = dir.resolve(bad + ".json");
+            json.writeValue(file.toFile(), root);
+            ShearsException e = assertThrows(ShearsException.class, () -> HfTokenizerReader.read(file), bad);
+            assertTrue(e.getMessage().startsWith(file + ": ") && e.getMessage().contains("is not a token id"), e.getMessage());
+            assertEquals(1, e.getMessage().lines().count());
+        }
     }
 }

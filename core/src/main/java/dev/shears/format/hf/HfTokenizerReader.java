@@ -78,7 +78,8 @@ public final class HfTokenizerReader {
         if (!type.equals("BPE")) throw new ShearsException(file + ": model type '" + type + "' is not supported (only BPE)");
         JsonNode vocab = model.path("vocab");
         if (!vocab.isObject() || vocab.isEmpty()) throw new ShearsException(file + ": model.vocab is missing or empty");
-        vocab.properties().forEach(e -> b.vocab.put(e.getKey(), e.getValue().asInt()));
+        int entries = vocab.size() + root.path("added_tokens").size();
+        vocab.properties().forEach(e -> b.vocab.put(e.getKey(), tokenId(file, "model.vocab[\"" + e.getKey() + "\"]", e.getValue(), entries)));
         for (JsonNode m : model.path("merges")) {
             if (m.isTextual()) {
                 b.merges.add(splitMerge(b.source, m.asText()));
@@ -96,7 +97,8 @@ public final class HfTokenizerReader {
         b.ignoreMerges = model.path("ignore_merges").asBoolean(false);
         b.unkToken = model.path("unk_token").isTextual() ? model.path("unk_token").asText() : null;
         for (JsonNode a : root.path("added_tokens")) {
-            b.added.add(new Added(a.path("content").asText(), a.path("id").asInt(), a.path("special").asBoolean(false),
+            b.added.add(new Added(a.path("content").asText(), tokenId(file, "added_tokens[" + b.added.size() + "].id", a.path("id"), entries),
+                    a.path("special").asBoolean(false),
                     a.path("lstrip").asBoolean(false), a.path("rstrip").asBoolean(false), a.path("single_word").asBoolean(false)));
         }
         normalizer(b, root.path("normalizer"));
@@ -120,6 +122,15 @@ public final class HfTokenizerReader {
         JsonNode addBos = config == null ? null : config.get("add_bos_token");
         b.addBos = addBos != null && addBos.isBoolean() ? addBos.asBoolean() : templateBos != null;
         return b.build();
+    }
+
+    /** A token id: a whole number from 0 to below twice the entries plus 1024 (ids are dense in real vocabularies; a huge one asks for a huge table). */
+    private static int tokenId(Path file, String where, JsonNode id, int entries) {
+        long limit = 2L * entries + 1024;
+        if (!id.isIntegralNumber() || id.asLong() < 0 || id.asLong() >= limit) {
+            throw new ShearsException(file + ": " + where + " is not a token id of a " + entries + "-entry vocabulary: " + id);
+        }
+        return id.asInt();
     }
 
     private static JsonNode readJson(Path file) {
