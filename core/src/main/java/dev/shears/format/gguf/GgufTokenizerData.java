@@ -96,7 +96,8 @@ public record GgufTokenizerData(String model, String pre, List<String> tokens, f
         w.putStrings(PREFIX + "tokens", tokens);
         if (scores.length > 0) w.putF32s(PREFIX + "scores", scores);
         if (tokenTypes.length > 0) w.putI32s(PREFIX + "token_type", tokenTypes);
-        if (!merges.isEmpty()) w.putStrings(PREFIX + "merges", merges);
+        // llama.cpp refuses a byte-level BPE ("gpt2") without the merges key, even when there are none
+        if (!merges.isEmpty() || model.equals("gpt2")) w.putStrings(PREFIX + "merges", merges);
         if (bos >= 0) w.putU32(PREFIX + "bos_token_id", bos);
         if (eos >= 0) w.putU32(PREFIX + "eos_token_id", eos);
         if (unk >= 0) w.putU32(PREFIX + "unknown_token_id", unk);

@@ -50,6 +50,20 @@ class GgufTokenizerFileTest {
     }
 
     @Test
+    void aByteLevelBpeWithoutMergesStillCarriesTheMergesKey(@TempDir Path dir) {
+        // issue 13: written without tokenizer.ggml.merges, which llama.cpp requires for "gpt2" vocabularies
+        Model model = TinyModels.random(TinyModels.gqa(), 1);
+        int v = model.config().vocabSize();
+        Path file = dir.resolve("no-merges.gguf");
+        GgufModelWriter.write(model, file, GgufModelWriter.Options.defaults()
+                .withTokenizer(GgufTokenizerData.of("gpt2", tokens(v), new float[0], new int[v], List.of(), 0, 0)));
+        try (GgufFile g = GgufFile.open(file)) {
+            assertEquals(List.of(), g.metadata().get("tokenizer.ggml.merges"));
+        }
+        assertEquals(List.of(), GgufModel.readTokenizer(file).orElseThrow().merges());
+    }
+
+    @Test
     void llamaCppsNullTokenIdReadsAsNone(@TempDir Path dir) {
         // issue 13: llama.cpp's own GGUFs mark an absent special token with 0xFFFFFFFF, which Shears refused
         Model model = TinyModels.random(TinyModels.gqa(), 1);
