@@ -57,6 +57,12 @@ public final class TokenDataset {
         if (!DataPreparer.FORMAT.equals(index.path("format").asText()) || index.path("version").asInt() != DataPreparer.VERSION) {
             throw new ShearsException(indexFile + ": not a " + DataPreparer.FORMAT + " v" + DataPreparer.VERSION + " index");
         }
+        int vocab = index.path("vocabSize").asInt(-1);
+        int widest = "uint32".equals(index.path("tokenWidth").asText()) ? Integer.MAX_VALUE : 1 << 16;
+        if (!index.path("vocabSize").isIntegralNumber() || vocab < 1 || vocab > widest) {
+            throw new ShearsException(indexFile + ": vocabSize " + index.path("vocabSize") + " is not a vocabulary size for " + index.path("tokenWidth").asText("uint16")
+                    + " tokens");
+        }
         TokenDataset data = new TokenDataset(dir, index);
         Arena arena = Arena.ofAuto();
         for (Split split : Split.values()) {
@@ -66,7 +72,11 @@ public final class TokenDataset {
             long total = 0;
             for (JsonNode shard : node.path("shards")) {
                 Path file = dir.resolve(shard.path("file").asText());
-                long tokens = shard.path("tokens").asLong();
+                long tokens = shard.path("tokens").asLong(-1);
+                if (!shard.path("tokens").isIntegralNumber() || tokens < 0) {
+                    throw new ShearsException(indexFile + ": split " + split.key + " lists a shard of " + shard.path("tokens") + " tokens");
+                }
+                if (!file.normalize().startsWith(dir.normalize())) throw new ShearsException(indexFile + ": shard " + file + " lies outside the folder");
                 long expected = tokens * data.width.bytes;
                 try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
                     if (channel.size() != expected) {
@@ -132,9 +142,12 @@ public final class TokenDataset {
             while (shard + 1 < first.length && position >= first[shard + 1]) shard++;
             long local = position - first[shard];
             MemorySegment segment = segments.get(shard);
-            out[offset + i] = width == TokenWidth.UINT16
-                    ? Short.toUnsignedInt(segment.get(U16, local * 2))
-                    : segment.get(U32, local * 4);
+            int token = width == TokenWidth.UINT16 ? Short.toUnsignedInt(segment.get(U16, local * 2)) : segment.get(U32, local * 4);
+            if (token < 0 || token >= vocabSize) {
+                throw new ShearsException(dir + ": token " + token + " at " + split.key + " position " + position + " is outside the folder's vocabulary of "
+                        + vocabSize + "; the folder is damaged");
+            }
+            out[offset + i] = token;
         }
     }
 }
