@@ -88,6 +88,8 @@ public final class Pipeline {
         if (!unknown.isEmpty()) throw new ShearsException(file + ": unknown key(s) " + unknown + " at the top (known: model, tokenizer, stages)");
         Optional<Path> model = text(root, "model").map(base::resolve);
         Optional<Path> tokenizer = text(root, "tokenizer").map(base::resolve);
+        mustExist(file + ": model", model);
+        mustExist(file + ": tokenizer", tokenizer);
         JsonNode stagesNode = root.path("stages");
         if (!stagesNode.isArray() || stagesNode.isEmpty()) throw new ShearsException(file + ": 'stages' must be a non-empty list");
         List<Stage> stages = new ArrayList<>();
@@ -111,10 +113,18 @@ public final class Pipeline {
             throw new ShearsException(where + ": a stage has a name and exactly one of " + KINDS + "; got " + kinds);
         }
         String kind = kinds.getFirst();
-        String name = node.path("name").asText(kind + (i + 1)).replaceAll("[^A-Za-z0-9._-]", "-");
+        JsonNode nameNode = node.path("name");
+        if (!nameNode.isMissingNode() && (!nameNode.isTextual() || nameNode.asText().isBlank() || nameNode.asText().chars().anyMatch(Character::isISOControl))) {
+            throw new ShearsException(where + ".name: a stage name is printable text (or left out for '" + kind + (i + 1) + "'), got " + nameNode);
+        }
+        String name = nameNode.asText(kind + (i + 1)).replaceAll("[^A-Za-z0-9._-]", "-");
         String at = where + "." + kind;
         StageSettings settings = switch (kind) {
-            case "prune" -> checked(ConfigLoader.section(PruneStage.DEFAULT, node.get(kind), at), at + ": ", p -> p.spec(base));
+            case "prune" -> checked(ConfigLoader.section(PruneStage.DEFAULT, node.get(kind), at), at + ": ", p -> {
+                p.spec(base);
+                mustExist("calibration", p.windows().calibration().map(base::resolve));
+                mustExist("vocabCorpus", p.vocabulary().vocabCorpus().map(base::resolve));
+            });
             case "train", "distill" -> {
                 TrainConfig t = ConfigLoader.section(TrainConfig.DEFAULT, node.get(kind), at);
                 if (kind.equals("distill")) {
@@ -178,6 +188,11 @@ public final class Pipeline {
             throw new ShearsException(out + ": stages " + changed + " ran with other settings than the pipeline file now gives; run the edited "
                     + "pipeline into another --out, or delete those stages' folders (and the ones after them) to redo them");
         }
+    }
+
+    /** A path a pipeline names must be there before the first stage runs. */
+    private static void mustExist(String what, Optional<Path> path) {
+        if (path.isPresent() && !Files.exists(path.get())) throw new ShearsException(what + " " + path.get() + " does not exist");
     }
 
     /** Runs a stage's own check of its settings, its message prefixed with where the stage is. */

@@ -105,7 +105,14 @@ public record PruneStage(@Flat Ratios ratios, @Flat Shape shape, @Flat Criteria 
     public record Windows(Optional<Path> calibration, int samples, int seqLen) {
         public Windows {
             calibration = calibration == null ? Optional.empty() : calibration;
+            if (samples < 1 || seqLen < 2 || (long) samples * seqLen > MAX_TOKENS) {
+                throw new ShearsException("calibration of " + samples + " × " + seqLen + " tokens: samples must be ≥ 1, seqLen ≥ 2, and together at most "
+                        + MAX_TOKENS + " tokens");
+            }
         }
+
+        /** Calibration tokens in all windows at most: far beyond what ranking needs, and what a layer's activations can index. */
+        public static final long MAX_TOKENS = 1L << 24;
     }
 
     /**

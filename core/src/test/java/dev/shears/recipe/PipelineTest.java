@@ -148,11 +148,19 @@ class PipelineTest {
                 new Case("  - prune: {heads: 0.5}\n  - prune: {target: \"heads=8,kv-heads=4\"}\n", "stages[1].prune"),
                 new Case("  - distill: {data: [{path: ts, weight: 1}], distill: {alpha: 0.0}}\n", "stages[0].distill.distill.alpha"),
                 new Case("  - eval: {tasks: [no_such_task], dataDir: .}\n", "stages[0].eval"),
-                new Case("  - export: {format: onnx}\n", "stages[0].export"))) {
+                new Case("  - export: {format: onnx}\n", "stages[0].export"),
+                // issue 13: accepted by `pipeline check`, then failed mid-run after earlier stages did work
+                new Case("  - prune: {ffn: 0.5}\n  - prune: {ffn: 0.5, calibration: missing.txt}\n", "stages[1].prune: calibration"),
+                new Case("  - prune: {ffn: 0.5, calibration: ts, seqLen: 2000000000}\n", "stages[0].prune"),
+                new Case("  - name: \"\"\n    prune: {ffn: 0.5}\n", "stages[0].name"),
+                new Case("  - name: \"a\\0b\"\n    prune: {ffn: 0.5}\n", "stages[0].name"))) {
             Path file = pipeline("bad.yaml", c.stages());
             ShearsException e = assertThrows(ShearsException.class, () -> Pipeline.load(file), c.stages());
             assertTrue(e.getMessage().contains(c.expected()), c.expected() + " in: " + e.getMessage());
         }
+        Path noTokenizer = dir.resolve("no-tokenizer.yaml");
+        Files.writeString(noTokenizer, "model: " + SharedData.require("models/stories260K/hf") + "\ntokenizer: gone.bin\nstages:\n  - prune: {ffn: 0.5}\n");
+        assertTrue(assertThrows(ShearsException.class, () -> Pipeline.load(noTokenizer)).getMessage().contains("tokenizer"));
         Path broken = pipeline("broken.yaml", "  - prune: {ffn: 0.5\n");
         ShearsException syntax = assertThrows(ShearsException.class, () -> Pipeline.load(broken));
         assertTrue(syntax.getMessage().contains("broken.yaml") && syntax.getMessage().contains("(line ") && !syntax.getMessage().contains("\n"),
