@@ -20,6 +20,22 @@ final class EncodeSpeed {
     private EncodeSpeed() {
     }
 
+    /**
+     * Issue 13's pathological inputs: a 2 MB line without spaces (one enormous word) and 10 KB of
+     * newlines (once 62 s) encode within the same bound and decode back.
+     */
+    static void assertPathologicalTextsEncodeQuickly(String name, Tokenizer t) {
+        String word = new java.util.Random(13).ints(2_000_000, 'a', 'k').collect(StringBuilder::new, (sb, c) -> sb.append((char) c), StringBuilder::append)
+                .toString();
+        for (String text : List.of(word, "\n".repeat(10_000))) {
+            long start = System.nanoTime();
+            int[] ids = t.encode(text);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            assertTrue(seconds < MAX_SECONDS, name + ": " + text.length() + " chars took " + seconds + " s");
+            assertEquals(text, t.decode(ids), name + ": decodes back to itself");
+        }
+    }
+
     /** Encodes each of {@link #TEXTS} once warmed up, prints the time, and checks it against {@link #MAX_SECONDS} and the round trip. */
     static void assertEncodesEachTextQuickly(String name, Tokenizer t) throws IOException {
         for (String file : TEXTS) {

@@ -164,6 +164,11 @@ class HfTokenizerTest {
     }
 
     @Test
+    void pathologicalTextsEncodeInLinearTime() {
+        for (String name : List.of("gpt2", "llama3", "qwen2")) EncodeSpeed.assertPathologicalTextsEncodeQuickly(name, variant(name));
+    }
+
+    @Test
     void negativeOrHugeTokenIdsAreOneLineErrorsNotACrash(@TempDir Path dir) throws IOException {
         // issue 13: ArrayIndexOutOfBoundsException (exit 1) in the constructor, or a table of two billion entries
         ObjectMapper json = new ObjectMapper();

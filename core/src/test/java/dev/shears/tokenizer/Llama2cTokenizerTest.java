@@ -44,6 +44,7 @@ class Llama2cTokenizerTest {
     @Test
     void encodesAMegabyteInAboutASecond() throws IOException {
         EncodeSpeed.assertEncodesEachTextQuickly("llama2.c", load("tokenizers/llama2/tokenizer.bin"));
+        EncodeSpeed.assertPathologicalTextsEncodeQuickly("llama2.c", load("tokenizers/llama2/tokenizer.bin"));
     }
 
     @Test

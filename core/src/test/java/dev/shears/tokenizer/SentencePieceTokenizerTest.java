@@ -72,6 +72,7 @@ class SentencePieceTokenizerTest {
     @Test
     void encodesAMegabyteQuickly() throws IOException {
         EncodeSpeed.assertEncodesEachTextQuickly("SentencePiece", llama2());
+        EncodeSpeed.assertPathologicalTextsEncodeQuickly("SentencePiece", llama2());
     }
 
     @Test
