@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -19,7 +20,12 @@ import java.util.Locale;
  * nothing ({'{'} → JSON, a protobuf field-1 tag → SentencePiece, otherwise llama2.c).
  */
 public final class TokenizerLoader {
-    private static final String[] FOLDER_NAMES = {"tokenizer.json", "tokenizer.model", "tokenizer.bin"};
+    /**
+     * A model folder's tokenizer file names, in order of preference: a SentencePiece model or llama2.c
+     * vocabulary is the tokenizer itself, and a tokenizer.json beside one is the converted copy Hugging
+     * Face tools read (as Shears' exports write it).
+     */
+    public static final List<String> NAMES = List.of("tokenizer.model", "tokenizer.bin", "tokenizer.json");
 
     private TokenizerLoader() {
     }
@@ -27,7 +33,7 @@ public final class TokenizerLoader {
     /** The tokenizer at {@code path} (a file or a folder holding one); a missing, empty or malformed file is a one-line error naming it. */
     public static Tokenizer load(Path path) {
         if (Files.isDirectory(path)) {
-            for (String name : FOLDER_NAMES) {
+            for (String name : NAMES) {
                 Path candidate = path.resolve(name);
                 if (Files.isRegularFile(candidate)) return load(candidate);
             }

@@ -6,11 +6,17 @@ import dev.shears.format.gguf.GgufModelWriter;
 import dev.shears.format.gguf.GgufTokenizers;
 import dev.shears.format.gguf.GgufType;
 import dev.shears.format.hf.HfModel;
+import dev.shears.format.hf.LlamaTokenizerJson;
 import dev.shears.io.AtomicFiles;
 import dev.shears.io.DType;
 import dev.shears.io.Outputs;
 import dev.shears.tensor.Encoding;
+import dev.shears.tokenizer.Llama2cTokenizer;
+import dev.shears.tokenizer.SentencePieceTokenizer;
+import dev.shears.tokenizer.Tokenizer;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Optional;
@@ -43,6 +49,16 @@ public record Export(Path model, Optional<Path> tokenizer, String format, String
         if (!java.util.List.of("", "f32", "f16", "bf16", "q8_0").contains(dtype)) throw new ShearsException("--dtype must be f32, f16, bf16 or q8_0, got '" + dtype + "'");
         if (format.equals("hf") && dtype.equals("q8_0")) throw new ShearsException("safetensors has no q8_0; use --format gguf for q8_0, or f32/f16/bf16");
         if (shardBytes < 1) throw new ShearsException("--shard-size must be positive");
+    }
+
+    /**
+     * A SentencePiece or llama2.c vocabulary also gets the tokenizer.json transformers' LlamaConverter
+     * makes from it: Hugging Face tools cannot read {@code tokenizer.bin} (issue 13).
+     */
+    private static void writeTokenizerJson(Tokenizer tokenizer, Path dir) throws IOException {
+        if (Files.exists(dir.resolve("tokenizer.json")) || !LlamaTokenizerJson.fits(tokenizer)) return;
+        if (tokenizer instanceof Llama2cTokenizer l) LlamaTokenizerJson.write(LlamaTokenizerJson.asSentencePiece(l), dir);
+        else if (tokenizer instanceof SentencePieceTokenizer sp) LlamaTokenizerJson.write(sp, dir);
     }
 
     /**
@@ -79,6 +95,7 @@ public record Export(Path model, Optional<Path> tokenizer, String format, String
                 } else if ("gguf".equals(loaded.format())) {
                     dev.shears.format.gguf.GgufModel.readTokenizer(model).ifPresent(data -> TokenizerWriter.writeFiles(data, dir));
                 }
+                writeTokenizerJson(loaded.tokenizer(), dir);
             });
             return new Written(out, dtype, loaded.model().config().isUniform() ? "Hugging Face transformers and Shears"
                     : "Shears only: per-layer widths are in its own config key " + dev.shears.format.hf.HfConfig.LAYER_SHAPES);

@@ -1,6 +1,7 @@
 package dev.shears.recipe;
 
 import dev.shears.ShearsException;
+import dev.shears.format.TokenizerLoader;
 import dev.shears.io.AtomicFiles;
 
 import java.io.IOException;
@@ -12,15 +13,13 @@ import java.util.Optional;
 
 /** Where a model's tokenizer lives: the standard file names beside the weights. */
 final class TokenizerFiles {
-    static final String[] NAMES = {"tokenizer.json", "tokenizer.model", "tokenizer.bin"};
-
     private TokenizerFiles() {
     }
 
     /** The tokenizer file in a model folder, or beside a single-file model. */
     static Optional<Path> find(Path model) {
         Path dir = Files.isDirectory(model) ? model : model.toAbsolutePath().getParent();
-        for (String name : NAMES) {
+        for (String name : TokenizerLoader.NAMES) {
             if (Files.isRegularFile(dir.resolve(name))) return Optional.of(dir.resolve(name));
         }
         return Optional.empty();

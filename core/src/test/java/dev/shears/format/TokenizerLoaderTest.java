@@ -25,11 +25,12 @@ class TokenizerLoaderTest {
         Path model = SharedData.require("tokenizers/llama2/tokenizer.model");
         assertInstanceOf(SentencePieceTokenizer.class, TokenizerLoader.load(model));
         assertInstanceOf(Llama2cTokenizer.class, TokenizerLoader.load(SharedData.require("tokenizers/llama2/tokenizer.bin")));
-        // a folder: tokenizer.json wins over tokenizer.model
+        // a folder: the SentencePiece model wins over a tokenizer.json beside it (the converted copy Hugging Face reads)
         assertInstanceOf(SentencePieceTokenizer.class, TokenizerLoader.load(model.getParent()));
         Files.copy(Fixtures.path("bytelevel/gpt2/tokenizer.json"), dir.resolve("tokenizer.json"));
+        assertInstanceOf(HfTokenizer.class, TokenizerLoader.load(dir), "alone, tokenizer.json is the tokenizer");
         Files.copy(model, dir.resolve("tokenizer.model"));
-        assertInstanceOf(HfTokenizer.class, TokenizerLoader.load(dir));
+        assertInstanceOf(SentencePieceTokenizer.class, TokenizerLoader.load(dir));
         // names that say nothing: sniffed
         Path json = Files.copy(Fixtures.path("bytelevel/gpt2/tokenizer.json"), dir.resolve("vocab.dat"));
         assertInstanceOf(HfTokenizer.class, TokenizerLoader.load(json));

@@ -10,7 +10,7 @@ import dev.shears.prune.VocabularyPruner;
 import dev.shears.progress.Progress;
 import dev.shears.tokenizer.ByteLevel;
 import dev.shears.tokenizer.Fixtures;
-import dev.shears.tokenizer.LlamaJsonConverter;
+import dev.shears.format.hf.LlamaTokenizerJson;
 import dev.shears.tokenizer.PieceType;
 import dev.shears.tokenizer.SentencePieceTokenizer;
 import dev.shears.tokenizer.Tokenizer;
@@ -128,7 +128,7 @@ class VocabularyRoundTripTest {
     void hfSentencePieceStyleJson(@TempDir Path dir) throws IOException {
         SentencePieceTokenizer sp = SentencePieceModelFile.read(SharedData.require("tokenizers/llama2/tokenizer.model"));
         for (boolean metaspace : new boolean[] {false, true}) {
-            Path file = LlamaJsonConverter.write(sp, LlamaJsonConverter.merges(sp), dir.resolve("in-" + metaspace), metaspace);
+            Path file = LlamaTokenizerJson.write(sp, LlamaTokenizerJson.merges(sp), dir.resolve("in-" + metaspace), metaspace);
             Tokenizer original = TokenizerLoader.load(file);
             Outcome o = roundTrip(original, file, VocabTarget.size(2000), dir.resolve("out-" + metaspace));
             assertTrue(Files.isRegularFile(dir.resolve("out-" + metaspace).resolve("tokenizer_config.json")));

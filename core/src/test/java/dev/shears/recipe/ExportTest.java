@@ -98,6 +98,21 @@ class ExportTest {
     }
 
     @Test
+    void anHfExportOfALlama2cVocabularyCarriesATokenizerJsonThatEncodesTheSame(@TempDir Path tmp) throws java.io.IOException {
+        // issue 13: the export carried only tokenizer.bin, which Hugging Face tools cannot read
+        Path tok = SharedData.require("models/stories260K/tok512.bin");
+        Path out = new Export(SharedData.require("models/stories260K/hf"), Optional.of(tok), "hf", "f32", tmp.resolve("hf"), 1L << 30).run().path();
+        assertTrue(java.nio.file.Files.isRegularFile(out.resolve("tokenizer.json")) && java.nio.file.Files.isRegularFile(out.resolve("tokenizer.bin")));
+        dev.shears.tokenizer.Tokenizer original = dev.shears.format.TokenizerLoader.load(tok);
+        dev.shears.tokenizer.HfTokenizer json = dev.shears.format.hf.HfTokenizerReader.read(out.resolve("tokenizer.json"));
+        String text = java.nio.file.Files.readString(SharedData.require("eval/tinystories/tinystories_val_head.txt")).substring(0, 200_000);
+        assertArrayEquals(original.encode(text), json.encode(text), "the same ids as the llama2.c tokenizer");
+        assertEquals(text, json.decode(json.encode(text)));
+        assertEquals(original.bosId(), json.bosId());
+        assertEquals(original.addsBos(), json.addsBos());
+    }
+
+    @Test
     void aGgufTokenizerBecomesATokenizerFileAgainOnHfExport(@TempDir Path tmp) {
         Path tok = SharedData.require("models/stories260K/tok512.bin");
         Path gguf = new Export(SharedData.require("models/stories260K/hf"), Optional.of(tok), "gguf", "f32", tmp.resolve("s.gguf"), 1L << 31).run().path();

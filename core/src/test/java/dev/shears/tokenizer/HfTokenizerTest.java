@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.SharedData;
 import dev.shears.ShearsException;
 import dev.shears.format.hf.HfTokenizerReader;
+import dev.shears.format.hf.LlamaTokenizerJson;
 import dev.shears.format.sentencepiece.SentencePieceModelFile;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -114,10 +115,10 @@ class HfTokenizerTest {
     void llama2ConvertedToTokenizerJsonGivesSentencePiecesIds(@TempDir Path dir) throws IOException {
         SentencePieceTokenizer sp = SentencePieceModelFile.read(SharedData.require("tokenizers/llama2/tokenizer.model"));
         JsonNode fixture = Fixtures.json("llama2_sentencepiece.json");
-        List<String[]> merges = LlamaJsonConverter.merges(sp);
+        List<String[]> merges = LlamaTokenizerJson.merges(sp);
         assertEquals(fixture.path("hf_merges_count").asInt(), merges.size());
-        assertEquals(fixture.path("hf_merges_sha256").asText(), LlamaJsonConverter.mergesSha256(merges), "the Java merge list differs from transformers' (as the generator made it)");
-        HfTokenizer t = HfTokenizerReader.read(LlamaJsonConverter.write(sp, merges, dir, false));
+        assertEquals(fixture.path("hf_merges_sha256").asText(), mergesSha256(merges), "the Java merge list differs from transformers' (as the generator made it)");
+        HfTokenizer t = HfTokenizerReader.read(LlamaTokenizerJson.write(sp, merges, dir, false));
         assertEquals(32000, t.vocabSize());
         assertTrue(t.addsBos());
         assertEquals(1, t.bosId());
@@ -142,7 +143,7 @@ class HfTokenizerTest {
     @Test
     void metaspaceLayoutDoesNotDoubleALeadingSpace(@TempDir Path dir) throws IOException {
         SentencePieceTokenizer sp = SentencePieceModelFile.read(SharedData.require("tokenizers/llama2/tokenizer.model"));
-        HfTokenizer t = HfTokenizerReader.read(LlamaJsonConverter.write(sp, LlamaJsonConverter.merges(sp), dir, true));
+        HfTokenizer t = HfTokenizerReader.read(LlamaTokenizerJson.write(sp, LlamaTokenizerJson.merges(sp), dir, true));
         assertArrayEquals(sp.encode("Hello world"), t.encode("Hello world"));
         assertArrayEquals(sp.encode("Hello world"), t.encode(" Hello world")); // prepend only when not already there
         // prepend_scheme "first": only the text's first segment gets the "▁"
@@ -186,6 +187,21 @@ class HfTokenizerTest {
             ShearsException e = assertThrows(ShearsException.class, () -> HfTokenizerReader.read(file), bad);
             assertTrue(e.getMessage().startsWith(file + ": ") && e.getMessage().contains("is not a token id"), e.getMessage());
             assertEquals(1, e.getMessage().lines().count());
+        }
+    }
+
+    /** SHA-256 of the merge list as "a b" lines, as tools/tokenizer/make_fixtures.py stores transformers' own. */
+    static String mergesSha256(List<String[]> merges) {
+        StringBuilder text = new StringBuilder();
+        for (String[] m : merges) {
+            if (!text.isEmpty()) text.append('\n');
+            text.append(m[0]).append(' ').append(m[1]);
+        }
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(text.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 }

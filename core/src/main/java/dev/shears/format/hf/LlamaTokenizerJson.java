@@ -1,31 +1,57 @@
-package dev.shears.tokenizer;
+package dev.shears.format.hf;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.tokenizer.Llama2cTokenizer;
+import dev.shears.tokenizer.PieceType;
+import dev.shears.tokenizer.SentencePieceTokenizer;
+import dev.shears.tokenizer.Tokenizer;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Test-only: writes the SentencePiece-style {@code tokenizer.json} that transformers' LlamaConverter
- * makes from a {@code tokenizer.model} (the legacy layout: {@code Prepend("▁")} + {@code Replace(" ", "▁")},
- * BPE with byte fallback, merges from {@code SentencePieceExtractor}), so the licensed vocabulary is
- * derived at test time instead of committed. tools/tokenizer/make_fixtures.py makes the same merge
- * list and stores its SHA-256 in the fixture; {@link #mergesSha256} lets the test compare them.
+ * Writes the SentencePiece-style {@code tokenizer.json} that transformers' LlamaConverter makes from a
+ * {@code tokenizer.model} (the legacy layout: {@code Prepend("▁")} + {@code Replace(" ", "▁")}, BPE
+ * with byte fallback, merges from {@code SentencePieceExtractor}): what a Hugging Face export of a
+ * SentencePiece or llama2.c vocabulary carries so that {@code transformers} loads it. The tests
+ * compare the merge list with transformers' own (tools/tokenizer/make_fixtures.py stores its SHA-256)
+ * and the encodings with the SentencePiece tokenizer's.
  */
-public final class LlamaJsonConverter {
-    private LlamaJsonConverter() {
+public final class LlamaTokenizerJson {
+    private LlamaTokenizerJson() {
+    }
+
+    /** Whether a vocabulary has the Llama layout the converter assumes: {@code <unk>, <s>, </s>} at ids 0, 1, 2. */
+    public static boolean fits(Tokenizer t) {
+        // llama2.c's export writes the specials as "\n<s>\n" and "\n</s>\n"
+        return t.vocabSize() > 3 && "<unk>".equals(t.piece(0).strip()) && "<s>".equals(t.piece(1).strip()) && "</s>".equals(t.piece(2).strip());
+    }
+
+    /** The same vocabulary as a SentencePiece tokenizer: llama2.c's {@code tokenizer.bin} holds the pieces and scores of one, respelled. */
+    public static SentencePieceTokenizer asSentencePiece(Llama2cTokenizer t) {
+        List<String> pieces = new ArrayList<>();
+        float[] scores = new float[t.vocabSize()];
+        PieceType[] types = new PieceType[t.vocabSize()];
+        for (int i = 0; i < t.vocabSize(); i++) {
+            // llama2.c's export also turns SentencePiece's "▁" into a space; byte pieces stay <0xNN>
+            pieces.add(i < 3 ? t.piece(i).strip() : t.pieceType(i) == PieceType.BYTE ? t.piece(i) : t.piece(i).replace(' ', '▁'));
+            scores[i] = t.score(i);
+            types[i] = t.pieceType(i);
+        }
+        return SentencePieceTokenizer.of(pieces, scores, types, t.bosId(), t.eosId(), t.addsBos());
+    }
+
+    /** Writes the legacy-layout tokenizer.json and its tokenizer_config.json into {@code dir}. */
+    public static Path write(SentencePieceTokenizer sp, Path dir) throws IOException {
+        return write(sp, merges(sp), dir, false);
     }
 
     /** SentencePieceExtractor.extract(vocab_scores): every split of every piece into two pieces, by (left id, right id), then by score descending (stable). */
@@ -50,19 +76,6 @@ public final class LlamaJsonConverter {
         List<String[]> out = new ArrayList<>(all.size());
         for (Merge m : all) out.add(new String[] {m.left, m.right});
         return out;
-    }
-
-    public static String mergesSha256(List<String[]> merges) {
-        StringBuilder text = new StringBuilder();
-        for (String[] m : merges) {
-            if (!text.isEmpty()) text.append('\n');
-            text.append(m[0]).append(' ').append(m[1]);
-        }
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.toString().getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     /** Writes tokenizer.json and tokenizer_config.json into {@code dir}; {@code metaspace} picks the newer Metaspace pre-tokenizer layout. */
