@@ -52,7 +52,7 @@ public final class TokenDataset {
         try {
             index = new ObjectMapper().readTree(indexFile.toFile());
         } catch (IOException e) {
-            throw new ShearsException(indexFile + ": not valid JSON: " + e.getMessage(), e);
+            throw new ShearsException(indexFile + ": not valid JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
         }
         if (!DataPreparer.FORMAT.equals(index.path("format").asText()) || index.path("version").asInt() != DataPreparer.VERSION) {
             throw new ShearsException(indexFile + ": not a " + DataPreparer.FORMAT + " v" + DataPreparer.VERSION + " index");

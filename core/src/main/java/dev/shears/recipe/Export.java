@@ -83,7 +83,7 @@ public record Export(Path model, Optional<Path> tokenizer, String format, String
 
     /** The source's weights stay mapped and are streamed into the output one row at a time. */
     private Written run(LoadedModel loaded) {
-        Optional<Path> tokenizerFile = tokenizer.or(() -> TokenizerFiles.find(model));
+        Optional<Path> tokenizerFile = ModelSource.tokenizerFile(model, tokenizer);
         Encoding source = loaded.model().weights().encoding();
         String dtype = !this.dtype.isEmpty() ? this.dtype : format.equals("gguf") ? source.name().toLowerCase(Locale.ROOT)
                 : DType.of(source).name().toLowerCase(Locale.ROOT);

@@ -39,11 +39,23 @@ public final class ModelSource {
         return new LoadedModel(loaded, tok, model, ModelLoader.format(model));
     }
 
-    /** The explicit tokenizer, else the one beside the model, else the one inside a GGUF file, if any. */
+    /**
+     * The explicit tokenizer, else the one inside a GGUF file, else the one beside the model. A GGUF
+     * carries its own: a tokenizer file that happens to lie in the same folder belongs to something else.
+     */
     public static Optional<Tokenizer> tokenizer(Path model, Optional<Path> explicit) {
         if (explicit.isPresent()) return explicit.map(TokenizerLoader::load);
-        Optional<Tokenizer> beside = TokenizerFiles.find(model).map(TokenizerLoader::load);
-        if (beside.isPresent() || !"gguf".equals(ModelLoader.format(model))) return beside;
-        return GgufModel.readTokenizer(model).map(data -> GgufTokenizers.of(data, model));
+        if ("gguf".equals(ModelLoader.format(model))) {
+            Optional<Tokenizer> inside = GgufModel.readTokenizer(model).map(data -> GgufTokenizers.of(data, model));
+            if (inside.isPresent()) return inside;
+        }
+        return TokenizerFiles.find(model).map(TokenizerLoader::load);
+    }
+
+    /** The tokenizer file {@link #tokenizer} reads: none when it is the one inside a GGUF. */
+    public static Optional<Path> tokenizerFile(Path model, Optional<Path> explicit) {
+        if (explicit.isPresent()) return explicit;
+        if ("gguf".equals(ModelLoader.format(model)) && GgufModel.readTokenizer(model).isPresent()) return Optional.empty();
+        return TokenizerFiles.find(model);
     }
 }

@@ -171,7 +171,7 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
         }
 
         setup.plan().check();
-        Optional<Path> tokenizerFile = tokenizer.or(() -> TokenizerFiles.find(model));
+        Optional<Path> tokenizerFile = ModelSource.tokenizerFile(model, tokenizer);
         if (vocabulary.isPresent() && tokenizerFile.isEmpty()) {
             throw new ShearsException(model + ": vocabulary pruning rewrites the tokenizer file; pass --tokenizer FILE");
         }
