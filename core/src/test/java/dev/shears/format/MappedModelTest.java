@@ -24,6 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
@@ -71,6 +72,22 @@ class MappedModelTest {
         try (Model mapped = GgufModel.open(file)) {
             assertSameResults(mapped, GgufModel.read(file));
         }
+    }
+
+    @Test
+    void aConfigClaimingAMillionLayersBesideASmallFileIsRefusedAtOnce(@TempDir Path tmp) throws Exception {
+        // issue 13: `info` allocated every layer for two minutes, then died of an OutOfMemoryError
+        Path folder = tmp.resolve("huge");
+        Files.createDirectories(folder);
+        Path source = dev.shears.SharedData.require("models/stories260K/hf");
+        Files.copy(source.resolve("model.safetensors"), folder.resolve("model.safetensors"));
+        com.fasterxml.jackson.databind.node.ObjectNode config = (com.fasterxml.jackson.databind.node.ObjectNode)
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree(source.resolve("config.json").toFile());
+        Files.writeString(folder.resolve("config.json"), config.put("num_hidden_layers", 1_000_000).toString());
+        long began = System.nanoTime();
+        dev.shears.ShearsException e = org.junit.jupiter.api.Assertions.assertThrows(dev.shears.ShearsException.class, () -> ModelLoader.open(folder).close());
+        assertTrue(e.getMessage().contains("missing tensor"), e.getMessage());
+        assertTrue(System.nanoTime() - began < 10e9, "within seconds");
     }
 
     @Test
