@@ -26,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Issue 13's seeded fuzz suite: every input kind (safetensors, GGUF, llama2.c and SentencePiece and
  * tokenizer.json tokenizers, config.json, training YAML, pipeline YAML, token-data indexes, text,
- * target configs) is mutated and run through the CLI entry point. Each run must end with exit 0 (a
+ * target and init configs, task files) is mutated and run through the CLI entry point. Each run must end with exit 0 (a
  * mutation that changed nothing that matters) or exit 2 with exactly one line naming the problem;
  * never exit 1 (an internal error: a stack trace, an out-of-memory) and never a hang. The mutations
  * per kind are {@code -Dshears.fuzzCases} (default 40, under a minute here; the seed is fixed, so
@@ -102,7 +102,25 @@ class FuzzTest {
                 "--limit-chars", "300")));
         k.add(new Kind("target config", model.resolve("config.json"), false, m -> args("prune", model.toString(), "--tokenizer", tok.toString(),
                 "--target-config", m.toString(), "--importance", "magnitude", "--out", fresh("pruned").toString())));
+        k.add(new Kind("init config", model.resolve("config.json"), false, m -> args("init", "--config", m.toString(), "--dtype", "f32",
+                "--out", fresh("init").toString())));
+        Path piqa = dir.resolve("piqa.jsonl"); // the first items of a task file, read by eval from a data folder of its own
+        Files.write(piqa, Files.readAllLines(SharedData.require("eval/mc/piqa.jsonl")).subList(0, 4));
+        k.add(new Kind("task file", piqa, false, m -> args("eval", model.toString() + "=" + tok, "--tasks", "piqa", "--limit", "4",
+                "--data-dir", taskFolder(m).toString())));
         return k;
+    }
+
+    /** A data folder holding the mutated task file where eval looks for piqa. */
+    static Path taskFolder(Path mutated) {
+        try {
+            Path folder = fresh("eval");
+            Files.createDirectories(folder.resolve("mc"));
+            Files.copy(mutated, folder.resolve("mc/piqa.jsonl"));
+            return folder;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     static String[] args(String... a) {
