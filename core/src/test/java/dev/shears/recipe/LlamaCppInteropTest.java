@@ -52,7 +52,7 @@ class LlamaCppInteropTest {
         String configured = System.getProperty("shears.llamaCpp", "");
         if (configured.isBlank()) fail("the interop tests need -Dllama.cpp=DIR, a llama.cpp build's bin folder with llama-simple");
         llama = Path.of(configured);
-        if (!Files.isExecutable(llama.resolve("llama-simple"))) fail(llama + " has no llama-simple");
+        for (String tool : List.of("llama-simple", "llama-perplexity")) if (!Files.isExecutable(llama.resolve(tool))) fail(llama + " has no " + tool);
         parent = SharedData.require("models/stories260K/hf");
         pruned = dir.resolve("pruned");
         new PruneRun(parent, Optional.of(SharedData.require("models/stories260K/tok512.bin")), pruned,
@@ -178,6 +178,20 @@ class LlamaCppInteropTest {
         Export.Written w = new Export(pruned, Optional.empty(), "gguf", "f32", dir.resolve("pruned.gguf"), 1L << 30).run();
         assertTrue(w.readBy().contains("deci"), w.readBy());
         assertStartsWith(shearsUpToFirstTie(w.path()), llamaCpp(w.path()));
+    }
+
+    @Test
+    void aGgufMadeByLlamaCppsLlama2cConverterOpensWithoutATokenizerAndContinuesAlike() throws Exception {
+        Path converter = llama.resolve("llama-convert-llama2c-to-ggml");
+        assertTrue(Files.isExecutable(converter), llama + " has no llama-convert-llama2c-to-ggml (build that target too)");
+        Path converted = dir.resolve("converted.gguf");
+        ProcessBuilder pb = new ProcessBuilder(converter.toString(), "--copy-vocab-from-model", SharedData.require("models/stories260K/tok512.bin").toString(),
+                "--llama2c-model", SharedData.require("models/stories260K/stories260K.bin").toString(), "--llama2c-output-model", converted.toString())
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        pb.environment().put("LD_LIBRARY_PATH", llama.toString());
+        Process p = pb.start();
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0, "llama.cpp converted stories260K");
+        assertStartsWith(shearsUpToFirstTie(converted), llamaCpp(converted)); // Shears reads the GGUF's own vocabulary: no --tokenizer
     }
 
     static void assertStartsWith(String ours, String theirs) {
