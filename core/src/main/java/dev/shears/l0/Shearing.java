@@ -59,10 +59,6 @@ public final class Shearing {
         dLambda = new double[lagrangian.lambda().length];
     }
 
-    public L0Gates gates() {
-        return gates;
-    }
-
     /** The gates of step {@code step} (drawn from a generator seeded by seed and step, so a resumed run draws the same), with their gradients zeroed. */
     public MaskSet sample(long step) {
         dMasks.fill(0f);
