@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The crash-safety matrix (issue 13, docs/reliability.md): train, shear and a pipeline are killed with
+# The crash-safety matrix (issue 13, docs/reliability.md): train (also checkpointing after every step),
+# shear and a pipeline are killed with
 # SIGKILL at seeded random moments (which fall during and between checkpoint writes, and after the final
 # one), resumed with --resume until they finish, and their outputs compared byte for byte with a run that
 # was never interrupted. Prints one line per trial and a summary; exits 1 if any output differs.
@@ -29,12 +30,15 @@ stages:
     train: {data: [{path: $work/data, weight: 1}], steps: 120, batchSize: 4, seqLen: 64, evalInterval: 10, checkpointInterval: 10, evalWindows: 2}
 EOF
 train_args=(train --model "$model" --tokenizer "$tok" --data "$work/data" --steps 120 --batch 4 --seq 64 --set checkpointInterval=10 --set evalInterval=10 --set evalWindows=2)
+# a checkpoint after every step: a kill then almost always lands inside or right around a checkpoint write
+dense_args=(train --model "$model" --tokenizer "$tok" --data "$work/data" --steps 60 --batch 4 --seq 64 --set checkpointInterval=1 --set evalInterval=20 --set evalWindows=2)
 shear_args=(shear "$model" --tokenizer "$tok" --target layers=4,ffn=86 --data "$work/data" --steps 120 --batch 4 --seq 64 --set checkpointInterval=10 --set evalInterval=10 --set evalWindows=2)
 
 run() { # kind out [--resume]: the command of that kind into out
   local kind=$1 out=$2; shift 2
   case $kind in
     train) shears "${train_args[@]}" --out "$out" "$@" ;;
+    train-checkpoint-every-step) shears "${dense_args[@]}" --out "$out" "$@" ;;
     shear) shears "${shear_args[@]}" --out "$out" "$@" ;;
     pipeline) shears pipeline run "$work/p.yaml" --out "$out" "$@" ;;
   esac
@@ -49,7 +53,7 @@ final() { # the files that must be byte-identical
 
 RANDOM=20261203
 failed=0
-for kind in train shear pipeline; do
+for kind in train train-checkpoint-every-step shear pipeline; do
   ref="$work/$kind-straight"
   [ -d "$ref" ] || ( run "$kind" "$ref" ) >/dev/null 2>&1
   for t in $(seq 1 "$trials"); do
@@ -81,5 +85,5 @@ for kind in train shear pipeline; do
     [ "$same" = yes ] && [ "$debris" = 0 ] || failed=$((failed + 1))
   done
 done
-echo "crash matrix: $((3 * trials)) trials, $failed failed"
+echo "crash matrix: $((4 * trials)) trials, $failed failed"
 [ "$failed" = 0 ]

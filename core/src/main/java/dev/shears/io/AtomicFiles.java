@@ -61,6 +61,7 @@ public final class AtomicFiles {
                 }
                 readableByAll(tmp);
                 staged.put(target, tmp);
+                CrashPoints.reach("file written, not yet in place: " + target);
             } catch (IOException e) {
                 deleteQuietly(tmp);
                 throw new ShearsException(path + ": cannot write: " + e.getMessage(), e);
@@ -83,6 +84,7 @@ public final class AtomicFiles {
                 for (Map.Entry<Path, Path> e : staged.entrySet()) {
                     try {
                         move(e.getValue(), e.getKey());
+                        CrashPoints.reach("file in place: " + e.getKey());
                     } catch (IOException failure) {
                         throw new ShearsException(e.getKey() + ": cannot move the written file into place: " + failure, failure);
                     }
@@ -171,17 +173,22 @@ public final class AtomicFiles {
             tmp = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".partial-");
             content.writeTo(tmp);
             readableByAll(tmp);
+            CrashPoints.reach("folder written, not yet in place: " + target);
             if (replace && !isMissingOrEmpty(target)) {
                 Path old = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".replaced-");
                 Files.delete(old);
                 move(target, old);
+                CrashPoints.reach("previous folder moved aside: " + target);
                 move(tmp, target);
+                CrashPoints.reach("folder in place, previous one not yet deleted: " + target);
                 deleteTreeQuietly(old);
                 return;
             }
             if (!isMissingOrEmpty(target)) throw new ShearsException(out + ": was filled by someone else while it was being written");
+            removeDebris(target);
             Files.deleteIfExists(target);
             move(tmp, target);
+            CrashPoints.reach("folder in place: " + target);
         } catch (IOException e) {
             deleteTreeQuietly(tmp);
             throw new ShearsException(out + ": cannot write: " + e.getMessage(), e);
@@ -210,11 +217,38 @@ public final class AtomicFiles {
         }
     }
 
-    /** Whether an output folder can be written without losing anything: it does not exist, or holds nothing. */
+    /**
+     * What an interrupted write leaves: a file staged by {@link Batch} ({@code .NAME.DIGITS.tmp}) or a
+     * folder being built ({@code .NAME.partial-*}, {@code .NAME.tmp-*} as checkpoints use,
+     * {@code .NAME.replaced-*}). Nothing else is ever named so.
+     */
+    private static final java.util.regex.Pattern DEBRIS = java.util.regex.Pattern.compile("\\..+\\.(\\d+\\.tmp|(partial|tmp|replaced)-\\d+)");
+
+    /** Whether a file or folder name is {@link #DEBRIS debris} of an interrupted write. */
+    public static boolean isDebris(Path path) {
+        return DEBRIS.matcher(path.getFileName().toString()).matches();
+    }
+
+    /** Removes every piece of debris of interrupted writes inside {@code dir} (at any depth); the complete files stay. */
+    public static void removeDebris(Path dir) {
+        if (!Files.isDirectory(dir)) return;
+        try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+            // collected first: a debris folder is deleted whole, and its contents are not visited again
+            List<Path> found = s.filter(p -> !p.equals(dir) && isDebris(p)).toList();
+            for (Path p : found) deleteTreeQuietly(p);
+        } catch (IOException | java.io.UncheckedIOException e) {
+            throw new ShearsException(dir + ": cannot list: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Whether an output folder can be written without losing anything: it does not exist, or holds
+     * nothing but {@link #isDebris debris} of an interrupted write.
+     */
     public static boolean isMissingOrEmpty(Path dir) {
         if (!Files.exists(dir)) return true;
         try (java.util.stream.Stream<Path> s = Files.list(dir)) {
-            return s.findAny().isEmpty();
+            return s.allMatch(AtomicFiles::isDebris);
         } catch (IOException e) {
             throw new ShearsException(dir + ": cannot read: " + e.getMessage(), e);
         }

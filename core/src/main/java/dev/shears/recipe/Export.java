@@ -7,6 +7,7 @@ import dev.shears.format.gguf.GgufTokenizers;
 import dev.shears.format.gguf.GgufType;
 import dev.shears.format.hf.HfModel;
 import dev.shears.format.hf.LlamaTokenizerJson;
+import dev.shears.format.sentencepiece.SentencePieceModelFile;
 import dev.shears.io.AtomicFiles;
 import dev.shears.io.DType;
 import dev.shears.io.Outputs;
@@ -53,12 +54,16 @@ public record Export(Path model, Optional<Path> tokenizer, String format, String
 
     /**
      * A SentencePiece or llama2.c vocabulary also gets the tokenizer.json transformers' LlamaConverter
-     * makes from it: Hugging Face tools cannot read {@code tokenizer.bin} (issue 13).
+     * makes from it and a {@code tokenizer.model} (sentencepiece, for the slow LlamaTokenizer and
+     * llama.cpp's converter) where the source had none: Hugging Face tools cannot read
+     * {@code tokenizer.bin} (issue 13).
      */
-    private static void writeTokenizerJson(Tokenizer tokenizer, Path dir) throws IOException {
-        if (Files.exists(dir.resolve("tokenizer.json")) || !LlamaTokenizerJson.fits(tokenizer)) return;
-        if (tokenizer instanceof Llama2cTokenizer l) LlamaTokenizerJson.write(LlamaTokenizerJson.asSentencePiece(l), dir);
-        else if (tokenizer instanceof SentencePieceTokenizer sp) LlamaTokenizerJson.write(sp, dir);
+    private static void writeTokenizerFiles(Tokenizer tokenizer, Path dir) throws IOException {
+        SentencePieceTokenizer sp = tokenizer instanceof Llama2cTokenizer l ? LlamaTokenizerJson.asSentencePiece(l)
+                : tokenizer instanceof SentencePieceTokenizer s ? s : null;
+        if (sp == null || !LlamaTokenizerJson.fits(tokenizer)) return;
+        if (!Files.exists(dir.resolve("tokenizer.json"))) LlamaTokenizerJson.write(sp, dir);
+        if (!Files.exists(dir.resolve("tokenizer.model"))) SentencePieceModelFile.write(sp, dir.resolve("tokenizer.model"));
     }
 
     /**
@@ -95,10 +100,9 @@ public record Export(Path model, Optional<Path> tokenizer, String format, String
                 } else if ("gguf".equals(loaded.format())) {
                     dev.shears.format.gguf.GgufModel.readTokenizer(model).ifPresent(data -> TokenizerWriter.writeFiles(data, dir));
                 }
-                writeTokenizerJson(loaded.tokenizer(), dir);
+                writeTokenizerFiles(loaded.tokenizer(), dir);
             });
-            return new Written(out, dtype, loaded.model().config().isUniform() ? "Hugging Face transformers and Shears"
-                    : "Shears only: per-layer widths are in its own config key " + dev.shears.format.hf.HfConfig.LAYER_SHAPES);
+            return new Written(out, dtype, dev.shears.format.hf.HfConfig.readers(loaded.model().config()));
         }
         GgufModelWriter.Options options = GgufModelWriter.Options.defaults().withMatrixType(GgufType.valueOf(dtype.toUpperCase(Locale.ROOT)))
                 .withName(model.toAbsolutePath().getFileName().toString());

@@ -272,6 +272,7 @@ public final class Pipeline {
                 .map(s -> (JsonNode) JSON.createObjectNode().put("name", s.name()).put("kind", s.kind()).set("settings", ConfigLoader.toTree(s.settings()))).toList();
         String recordText = ConfigLoader.toJson(record) + "\n";
         if (resume) checkFinishedStagesUnchanged(plan, out, recordText);
+        AtomicFiles.removeDebris(out);
         AtomicFiles.writeString(out.resolve(RECORD), recordText);
         Path current = plan.model().orElse(null);
         Optional<Path> tokenizer = plan.tokenizer();

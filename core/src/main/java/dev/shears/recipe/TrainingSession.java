@@ -133,7 +133,7 @@ final class TrainingSession implements AutoCloseable {
      * @return the checkpoint restored (its extra state is the run's own), if any
      */
     Optional<Checkpoint> resume(boolean resume, Model model, AdamW optimizer, Progress progress) {
-        Checkpoint.removeDebris(out);
+        AtomicFiles.removeDebris(out);
         Optional<Checkpoint> restored = Optional.empty();
         List<Path> checkpoints = resume ? Checkpoint.list(out) : List.of();
         // the newest checkpoint that reads back whole; a damaged one (a disk error, a truncated copy) is skipped, saying so

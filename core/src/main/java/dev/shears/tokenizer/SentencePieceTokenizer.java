@@ -295,6 +295,11 @@ public final class SentencePieceTokenizer extends PieceTable {
     }
 
     /** The score of one piece (its merge priority). */
+    /** How text is normalised and unknown text handled, as a {@code tokenizer.model} states it. */
+    public Settings settings() {
+        return settings;
+    }
+
     public float score(int id) {
         return scores[id];
     }

@@ -8,6 +8,7 @@ import dev.shears.ShearsException;
 import dev.shears.format.hf.HfModel;
 import dev.shears.format.hf.Safetensors;
 import dev.shears.io.AtomicFiles;
+import dev.shears.io.CrashPoints;
 import dev.shears.io.DType;
 import dev.shears.io.TensorData;
 import dev.shears.io.TensorNames;
@@ -67,6 +68,7 @@ public record Checkpoint(Path dir, long step, double[] domainWeights, ObjectNode
             throw new ShearsException(parent + ": cannot create a checkpoint folder: " + e.getMessage(), e);
         }
         try {
+            CrashPoints.reach("checkpoint folder created: " + tmp);
             HfModel.write(model, tmp);
             Safetensors.write(tmp.resolve(OPTIMIZER), momentTensors(optimizer), DType.F32, Map.of("format", FORMAT));
             ObjectNode state = JSON.createObjectNode();
@@ -83,6 +85,7 @@ public record Checkpoint(Path dir, long step, double[] domainWeights, ObjectNode
             AtomicFiles.writeString(tmp.resolve(STATE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(state) + "\n");
             AtomicFiles.deleteTree(target);
             AtomicFiles.move(tmp, target);
+            CrashPoints.reach("checkpoint in place, older ones not yet deleted: " + target);
         } catch (IOException e) {
             AtomicFiles.deleteTreeQuietly(tmp);
             throw new ShearsException(target + ": cannot write the checkpoint: " + e.getMessage(), e);
@@ -91,7 +94,10 @@ public record Checkpoint(Path dir, long step, double[] domainWeights, ObjectNode
             throw e;
         }
         List<Path> all = list(runDir);
-        for (int i = 0; i < all.size() - keep; i++) AtomicFiles.deleteTreeQuietly(all.get(i));
+        for (int i = 0; i < all.size() - keep; i++) {
+            AtomicFiles.deleteTreeQuietly(all.get(i));
+            CrashPoints.reach("older checkpoint deleted: " + all.get(i));
+        }
         return target;
     }
 
@@ -103,17 +109,6 @@ public record Checkpoint(Path dir, long step, double[] domainWeights, ObjectNode
             return s.filter(p -> NAME.matcher(p.getFileName().toString()).matches() && Files.isRegularFile(p.resolve(STATE)))
                     .sorted(Comparator.comparing(p -> p.getFileName().toString()))
                     .toList();
-        } catch (IOException e) {
-            throw new ShearsException(parent + ": cannot list checkpoints: " + e.getMessage(), e);
-        }
-    }
-
-    /** Removes what interrupted checkpoint writes left behind ({@code .step-N.tmp-*} folders); the complete checkpoints stay. */
-    public static void removeDebris(Path runDir) {
-        Path parent = runDir.resolve(FOLDER);
-        if (!Files.isDirectory(parent)) return;
-        try (Stream<Path> s = Files.list(parent)) {
-            s.filter(p -> p.getFileName().toString().startsWith(".step-")).forEach(AtomicFiles::deleteTreeQuietly);
         } catch (IOException e) {
             throw new ShearsException(parent + ": cannot list checkpoints: " + e.getMessage(), e);
         }

@@ -31,6 +31,32 @@ class IoAtomicWriteTest {
         }
     }
 
+    /** Issue 13 (kills at exact moments): a run folder killed right after its first staged file holds only debris; it counts as empty, and the debris goes. */
+    @Test
+    void debrisOfInterruptedWritesIsRecognisedAndRemoved(@TempDir Path dir) throws IOException {
+        Path run = dir.resolve("run");
+        Files.createDirectories(run.resolve("checkpoints/.step-4.tmp-123456"));
+        Files.writeString(run.resolve("checkpoints/.step-4.tmp-123456/model.safetensors"), "x");
+        Files.writeString(run.resolve(".train-config.json.8419978484913002873.tmp"), "{");
+        Files.createDirectories(run.resolve(".01-cut.partial-42"));
+        assertTrue(AtomicFiles.isMissingOrEmpty(run.resolve("checkpoints")));
+        assertFalse(AtomicFiles.isMissingOrEmpty(run), "checkpoints/ is a real folder");
+        Files.writeString(run.resolve(".hidden"), "the user's");
+        Files.writeString(run.resolve("notes.tmp"), "the user's");
+        AtomicFiles.removeDebris(run);
+        try (Stream<Path> left = Files.walk(run)) {
+            assertEquals(List.of("", ".hidden", "checkpoints", "notes.tmp"),
+                    left.map(p -> run.relativize(p).toString()).sorted().toList(), "only debris names are removed");
+        }
+        Path onlyDebris = dir.resolve("fresh");
+        Files.createDirectories(onlyDebris);
+        Files.writeString(onlyDebris.resolve(".shear-config.json.77.tmp"), "");
+        assertTrue(AtomicFiles.isMissingOrEmpty(onlyDebris));
+        AtomicFiles.writeFolder(onlyDebris, d -> Files.writeString(d.resolve("a"), "b"));
+        assertTrue(Files.isRegularFile(onlyDebris.resolve("a")));
+        assertFalse(Files.exists(onlyDebris.resolve(".shear-config.json.77.tmp")));
+    }
+
     @Test
     void aFailingWriteLeavesNoFile() throws IOException {
         Path target = dir.resolve("out.bin");

@@ -110,6 +110,15 @@ class ExportTest {
         assertEquals(text, json.decode(json.encode(text)));
         assertEquals(original.bosId(), json.bosId());
         assertEquals(original.addsBos(), json.addsBos());
+        // and the tokenizer.model the slow LlamaTokenizer and llama.cpp's converter read
+        dev.shears.tokenizer.SentencePieceTokenizer model = dev.shears.format.sentencepiece.SentencePieceModelFile.read(out.resolve("tokenizer.model"));
+        assertArrayEquals(original.encode(text), model.encode(text), "tokenizer.model: the same ids as the llama2.c tokenizer");
+        assertEquals(text, model.decode(model.encode(text)));
+        assertEquals(original.vocabSize(), model.vocabSize());
+        for (int id = 0; id < original.vocabSize(); id++) {
+            assertEquals(original.pieceType(id), model.pieceType(id), "type of " + id);
+            assertEquals(((dev.shears.tokenizer.Llama2cTokenizer) original).score(id), model.score(id), "score of " + id);
+        }
     }
 
     @Test
@@ -117,7 +126,7 @@ class ExportTest {
         Path tok = SharedData.require("models/stories260K/tok512.bin");
         Path gguf = new Export(SharedData.require("models/stories260K/hf"), Optional.of(tok), "gguf", "f32", tmp.resolve("s.gguf"), 1L << 31).run().path();
         Path folder = new Export(gguf, Optional.empty(), "hf", "f32", tmp.resolve("hf"), 1L << 31).run().path();
-        assertTrue(Files.isRegularFile(folder.resolve("tokenizer.bin")));
+        assertTrue(Files.isRegularFile(folder.resolve("tokenizer.bin")) && Files.isRegularFile(folder.resolve("tokenizer.model")));
         dev.shears.tokenizer.Tokenizer original = dev.shears.format.TokenizerLoader.load(tok), back = ModelSource.open(folder, Optional.empty()).tokenizer();
         for (String text : List.of("Once upon a time, there was a little girl named Lily.", "Tom's dog ran fast!\n\n\"Hello,\" said Sue. 123 €")) {
             assertArrayEquals(original.encode(text), back.encode(text), text);

@@ -6,7 +6,10 @@ import dev.shears.eval.GenerationSettings;
 import dev.shears.model.Activations;
 import dev.shears.model.Axis;
 import dev.shears.model.MaskSet;
+import dev.shears.model.LayerShape;
 import dev.shears.model.Model;
+import dev.shears.model.ModelConfig;
+import dev.shears.model.TensorRole;
 import dev.shears.model.Transformer;
 import dev.shears.progress.Progress;
 import dev.shears.prune.Criterion;
@@ -192,6 +195,64 @@ class LlamaCppInteropTest {
         Process p = pb.start();
         assertTrue(p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0, "llama.cpp converted stories260K");
         assertStartsWith(shearsUpToFirstTie(converted), llamaCpp(converted)); // Shears reads the GGUF's own vocabulary: no --tokenizer
+    }
+
+    /**
+     * stories260K with every FFN widened to 256 by zero neurons (the same function) and layer 2's
+     * attention removed: a non-uniform shape the Hub's DeciLM / Nemotron-NAS {@code block_configs} layout holds.
+     */
+    static Model nemotronShaped() {
+        Model m = dev.shears.format.ModelLoader.load(parent);
+        ModelConfig c = m.config();
+        List<LayerShape> shapes = new java.util.ArrayList<>();
+        for (int l = 0; l < c.numLayers(); l++) shapes.add(l == 2 ? new LayerShape(0, 0, 256) : new LayerShape(c.layer(l).numHeads(), c.layer(l).numKvHeads(), 256));
+        Model wide = Model.zeros(c.withLayers(shapes));
+        for (TensorRole role : TensorRole.values()) {
+            for (int l = role.perLayer ? 0 : -1; l < (role.perLayer ? c.numLayers() : 0); l++) {
+                if (!role.isStored(wide.config()) || l >= 0 && !role.isPresent(wide.config(), l)) continue;
+                float[] from = m.weights().get(role, l), to = wide.weights().get(role, l);
+                if (role == TensorRole.DOWN) { // [hidden, ffn]: each row gains zero columns
+                    int oldWidth = c.layer(l).ffnDim();
+                    for (int r = 0; r < c.dim(); r++) System.arraycopy(from, r * oldWidth, to, r * 256, oldWidth);
+                } else {
+                    System.arraycopy(from, 0, to, 0, from.length); // gate/up [ffn, hidden] gain zero rows; the rest keep their shape
+                }
+            }
+        }
+        return wide;
+    }
+
+    /**
+     * Issue 13: a non-uniform HF export in the {@code block_configs} layout goes through llama.cpp's own
+     * {@code convert_hf_to_gguf.py} (tools/interop/convert_hf_to_gguf.py runs it with Debian's Python), and
+     * llama.cpp then computes the perplexity Shears computes from the HF folder, and continues alike.
+     */
+    @Test
+    void aBlockConfigsExportConvertsWithLlamaCppsConverterAndComputesAlike() throws Exception {
+        Path source = llama.toAbsolutePath();
+        while (source != null && !Files.isRegularFile(source.resolve("convert_hf_to_gguf.py"))) source = source.getParent();
+        assertTrue(source != null, llama + " is not inside a llama.cpp checkout with convert_hf_to_gguf.py");
+        Path widened = dir.resolve("nemotron-shaped");
+        dev.shears.format.hf.HfModel.write(nemotronShaped(), widened);
+        Export.Written w = new Export(widened, Optional.of(SharedData.require("models/stories260K/tok512.bin")), "hf", "f32", dir.resolve("nemotron-hf"),
+                1L << 30).run();
+        assertTrue(w.readBy().contains("convert_hf_to_gguf"), w.readBy());
+        assertTrue(Files.readString(w.path().resolve("config.json")).contains("block_configs"));
+        Path gguf = dir.resolve("nemotron.gguf");
+        ProcessBuilder pb = new ProcessBuilder("/usr/bin/python3", Path.of("../tools/interop/convert_hf_to_gguf.py").toAbsolutePath().normalize().toString(),
+                source.toString(), w.path().toString(), "--outfile", gguf.toString(), "--outtype", "f32", "--no-lazy").redirectErrorStream(true);
+        Process p = pb.start();
+        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(300, TimeUnit.SECONDS) && p.exitValue() == 0, "llama.cpp's converter (needs python3-torch, python3-numpy, python3-sentencepiece): " + log);
+        try (dev.shears.format.gguf.GgufFile f = dev.shears.format.gguf.GgufFile.open(gguf)) {
+            assertEquals("deci", f.metadata().get("general.architecture"), "the converter read block_configs as DeciLM");
+        }
+        Path text = dir.resolve("text-deci.txt");
+        Files.write(text, Files.readAllLines(SharedData.require("eval/tinystories/tinystories_val_head.txt")).subList(0, 100));
+        double theirs = llamaPerplexity(gguf, text), ours = shearsPerplexity(w.path(), text);
+        System.out.printf(java.util.Locale.ROOT, "interop block_configs: llama.cpp %.4f, Shears %.6f%n", theirs, ours);
+        assertEquals(theirs, ours, 1e-4);
+        assertStartsWith(shearsUpToFirstTie(w.path()), llamaCpp(gguf));
     }
 
     static void assertStartsWith(String ours, String theirs) {

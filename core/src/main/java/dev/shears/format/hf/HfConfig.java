@@ -21,9 +21,11 @@ import java.util.List;
 
 /**
  * Hugging Face {@code config.json} ⇄ {@link ModelConfig}. Non-uniform models (per-layer head counts
- * or FFN widths, as pruning makes them) keep the stock fields (set to the widest layer) and add
+ * or FFN widths, as pruning makes them) are written in the Hub's heterogeneous-Llama layout
+ * ({@link DeciLmLayout}, {@code block_configs}) where their shape is expressible there; otherwise they
+ * keep the stock fields (set to the widest layer) and add
  * {@code "shears_layer_shapes": [{"num_attention_heads", "num_key_value_heads", "intermediate_size"}, ...]},
- * which Shears reads back; other tools will not understand such a model.
+ * which only Shears reads. Both are read back.
  */
 public final class HfConfig {
     public static final String LAYER_SHAPES = "shears_layer_shapes";
@@ -46,7 +48,11 @@ public final class HfConfig {
 
     static ModelConfig parse(Path file, JsonNode n) {
         String archName = n.path("architectures").path(0).asText("");
-        Architecture arch = Architecture.fromHfClass(archName)
+        boolean blocks = n.has(DeciLmLayout.BLOCK_CONFIGS);
+        if (blocks && !archName.equals(DeciLmLayout.ARCHITECTURE) && !n.path("model_type").asText("").equals(DeciLmLayout.MODEL_TYPE)) {
+            throw Printable.error(file + ": " + DeciLmLayout.BLOCK_CONFIGS + " belongs to " + DeciLmLayout.ARCHITECTURE + ", not '" + archName + "'");
+        }
+        Architecture arch = blocks ? Architecture.LLAMA : Architecture.fromHfClass(archName)
                 .or(() -> Architecture.fromModelType(n.path("model_type").asText("")))
                 .orElseThrow(() -> Printable.error(file + ": unsupported architecture '" + (archName.isEmpty() ? n.path("model_type").asText("?") : archName)
                         + "' (supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM)"));
@@ -61,13 +67,15 @@ public final class HfConfig {
         // with per-layer shapes the stock fields are only the widest layer's (0 where every layer lost its attention)
         int numHeads = perLayer ? optional(file, n, "num_attention_heads", 0) : required(file, n, "num_attention_heads");
         int numKvHeads = optional(file, n, "num_key_value_heads", numHeads);
-        int ffnDim = perLayer ? optional(file, n, "intermediate_size", 0) : required(file, n, "intermediate_size");
+        int ffnDim = perLayer || blocks ? optional(file, n, "intermediate_size", 0) : required(file, n, "intermediate_size");
         int headDim;
         if (n.hasNonNull("head_dim")) headDim = optional(file, n, "head_dim", 0);
         else if (numHeads > 0 && dim % numHeads == 0) headDim = dim / numHeads;
         else throw Printable.error(file + ": hidden_size " + dim + " is not a multiple of num_attention_heads " + numHeads + " and there is no head_dim");
         List<LayerShape> layers = new ArrayList<>();
-        if (perLayer) {
+        if (blocks) {
+            layers.addAll(DeciLmLayout.read(file, n, dim, numLayers, numHeads));
+        } else if (perLayer) {
             JsonNode shapes = n.get(LAYER_SHAPES);
             if (!shapes.isArray() || shapes.size() != numLayers) {
                 throw Printable.error(file + ": " + LAYER_SHAPES + " must list " + numLayers + " layers");
@@ -166,13 +174,25 @@ public final class HfConfig {
         if (c.bosId() >= 0) n.put("bos_token_id", c.bosId());
         if (c.eosId() >= 0) n.put("eos_token_id", c.eosId());
         n.put("torch_dtype", torchDtype);
-        if (!c.isUniform()) {
+        if (!c.isUniform() && DeciLmLayout.inexpressible(c).isEmpty()) {
+            DeciLmLayout.put(n, c);
+        } else if (!c.isUniform()) {
             ArrayNode shapes = n.putArray(LAYER_SHAPES);
             for (LayerShape s : c.layers()) {
                 shapes.addObject().put("num_attention_heads", s.numHeads()).put("num_key_value_heads", s.numKvHeads()).put("intermediate_size", s.ffnDim());
             }
         }
         return n;
+    }
+
+    /** Which tools load a model folder of this shape, and why no others where that matters. */
+    public static String readers(ModelConfig c) {
+        if (c.isUniform()) return "Hugging Face transformers and Shears";
+        return DeciLmLayout.inexpressible(c)
+                .map(why -> "Shears only: per-layer widths are in its own config key " + LAYER_SHAPES + " (the Hub's " + DeciLmLayout.BLOCK_CONFIGS
+                        + " layout cannot hold this shape: " + why + "); export --format gguf for llama.cpp")
+                .orElse("Shears, llama.cpp's convert_hf_to_gguf.py, vLLM, and transformers with trust_remote_code (" + DeciLmLayout.ARCHITECTURE
+                        + " " + DeciLmLayout.BLOCK_CONFIGS + " layout, code from " + DeciLmLayout.CODE + ")");
     }
 
     public static void write(ModelConfig c, Path file, String torchDtype) {

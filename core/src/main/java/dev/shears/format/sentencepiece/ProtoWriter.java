@@ -27,6 +27,19 @@ final class ProtoWriter {
         return this;
     }
 
+    /** A 32-bit float field. */
+    ProtoWriter floatField(int field, float value) {
+        varint(((long) field << 3) | ProtoReader.FIXED32);
+        int bits = Float.floatToRawIntBits(value);
+        for (int i = 0; i < 4; i++) out.write(bits >>> (8 * i) & 0xff);
+        return this;
+    }
+
+    /** A string field (UTF-8). */
+    ProtoWriter stringField(int field, String value) {
+        return bytesField(field, value.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
     private void varint(long value) {
         long v = value;
         while ((v & ~0x7fL) != 0) {

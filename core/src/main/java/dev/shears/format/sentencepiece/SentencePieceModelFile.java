@@ -118,6 +118,43 @@ public final class SentencePieceModelFile {
                 new SentencePieceTokenizer.Settings(unkId, byteFallback, unkSurface, addDummyPrefix, removeExtraWhitespaces, escapeWhitespaces));
     }
 
+    /**
+     * Writes {@code sp} as a {@code tokenizer.model} that the sentencepiece library (and so Hugging
+     * Face's {@code LlamaTokenizer} and llama.cpp's converter) loads: every piece with its score and
+     * type; a BPE trainer spec with the vocabulary size, byte fallback and the unk/bos/eos ids (no pad);
+     * an identity normalizer with the tokenizer's whitespace settings. Used where the source vocabulary
+     * came in another format (llama2.c's {@code tokenizer.bin}, a GGUF); a source {@code tokenizer.model}
+     * is copied instead.
+     */
+    public static void write(SentencePieceTokenizer sp, Path target) {
+        ProtoWriter out = new ProtoWriter();
+        for (int i = 0; i < sp.vocabSize(); i++) {
+            out.bytesField(PIECES, new ProtoWriter().stringField(1, sp.piece(i)).floatField(2, sp.score(i))
+                    .varintField(3, wireType(sp.pieceType(i))).toByteArray());
+        }
+        SentencePieceTokenizer.Settings s = sp.settings();
+        ProtoWriter trainer = new ProtoWriter().varintField(3, BPE).varintField(VOCAB_SIZE, sp.vocabSize()).varintField(35, s.byteFallback() ? 1 : 0)
+                .varintField(ID_FIELDS[0], s.unkId()).varintField(ID_FIELDS[1], sp.bosId()).varintField(ID_FIELDS[2], sp.eosId())
+                .varintField(ID_FIELDS[3], -1).stringField(44, s.unkSurface());
+        out.bytesField(TRAINER_SPEC, trainer.toByteArray());
+        out.bytesField(3, new ProtoWriter().stringField(1, "identity").varintField(3, s.addDummyPrefix() ? 1 : 0)
+                .varintField(4, s.removeExtraWhitespaces() ? 1 : 0).varintField(5, s.escapeWhitespaces() ? 1 : 0).toByteArray());
+        byte[] result = out.toByteArray();
+        AtomicFiles.write(target, o -> o.write(result));
+    }
+
+    /** The enum to SentencePiece's wire value, the inverse of {@link #pieceType}. */
+    private static int wireType(PieceType type) {
+        return switch (type) {
+            case NORMAL -> 1;
+            case UNKNOWN -> 2;
+            case CONTROL -> 3;
+            case USER_DEFINED -> 4;
+            case UNUSED -> 5;
+            case BYTE -> 6;
+        };
+    }
+
     /** SentencePiece's wire value ({@code NORMAL = 1 … BYTE = 6}) to the enum; {@code null} for unknown values. */
     private static PieceType pieceType(int value) {
         return switch (value) {

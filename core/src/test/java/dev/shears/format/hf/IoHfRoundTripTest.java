@@ -106,6 +106,96 @@ class IoHfRoundTripTest {
         assertEquals("Qwen2ForCausalLM", pruned.path("architectures").get(0).asText());
     }
 
+    /** A Llama child with one query-head count, 256-multiple FFN widths and a dropped sub-layer: expressible in the Hub's block_configs. */
+    static ModelConfig nemotronShaped() {
+        return new ModelConfig(Architecture.LLAMA, 32, 8, 40,
+                List.of(new LayerShape(4, 2, 512), new LayerShape(0, 0, 256), new LayerShape(4, 4, 768), new LayerShape(4, 1, 0)),
+                1e-5f, 10000, RopeScaling.NONE, 64, false, false, 1, 2);
+    }
+
+    /** Issue 13: a non-uniform HF export in the heterogeneous-Llama layout of the Hub (DeciLM / Nemotron-NAS block_configs) where the shape allows it. */
+    @Test
+    void nonUniformHfExportUsesBlockConfigsWhereExpressible(@TempDir Path dir) throws IOException {
+        Model model = awkward(nemotronShaped());
+        HfModel.write(model, dir);
+        JsonNode n = new ObjectMapper().readTree(dir.resolve("config.json").toFile());
+        assertEquals("DeciLMForCausalLM", n.path("architectures").get(0).asText());
+        assertEquals("nemotron-nas", n.path("model_type").asText());
+        assertFalse(n.has(HfConfig.LAYER_SHAPES));
+        assertEquals(4, n.path("num_attention_heads").asInt());
+        assertTrue(n.path("intermediate_size").isNull() && n.path("num_key_value_heads").isNull(), n.toString());
+        JsonNode blocks = n.path("block_configs");
+        assertEquals(4, blocks.size());
+        assertEquals(2, blocks.get(0).path("attention").path("n_heads_in_group").asInt());
+        assertTrue(blocks.get(1).path("attention").path("no_op").asBoolean());
+        assertEquals(4, blocks.get(3).path("attention").path("n_heads_in_group").asInt());
+        assertTrue(blocks.get(3).path("ffn").path("no_op").asBoolean());
+        assertEquals(1.5 * 768 / 32, blocks.get(2).path("ffn").path("ffn_mult").asDouble());
+        assertTrue(n.path("auto_map").path("AutoModelForCausalLM").asText().endsWith("--modeling_decilm.DeciLMForCausalLM"));
+        assertTrue(HfConfig.readers(model.config()).contains("convert_hf_to_gguf"));
+        Model back = HfModel.read(dir);
+        assertEquals(model.config(), back.config());
+        assertSameWeights(model, back);
+        try (Stream<Path> files = Files.list(dir)) {
+            // the layer without attention has no attention tensors and no input norm, as DeciLM's code expects
+            String names = new String(Files.readAllBytes(dir.resolve(HfModel.WEIGHTS)), 0, 4000, java.nio.charset.StandardCharsets.ISO_8859_1);
+            assertFalse(names.contains("layers.1.self_attn") || names.contains("layers.1.input_layernorm") || names.contains("layers.3.mlp"), names);
+            assertTrue(names.contains("layers.3.self_attn.q_proj"));
+            assertEquals(2, files.count());
+        }
+    }
+
+    /** The readers' ffn_mult formula (int(2·m·d/3), rounded up to 256) gives back every width written, for every hidden size. */
+    @Test
+    void ffnMultipliersRoundTripEveryWidth() {
+        for (int dim = 64; dim <= 16384; dim += 64) {
+            for (int width = 256; width <= 8 * dim && width <= 65536; width += 256) {
+                assertEquals(width, DeciLmLayout.intermediateSize(DeciLmLayout.ffnMult(width, dim), dim), dim + " " + width);
+            }
+        }
+        // Nemotron-51B's own entries: hidden 8192, ffn_mult 2.625 → 14336 and 1.3125 → 7168
+        assertEquals(14336, DeciLmLayout.intermediateSize(2.625, 8192));
+        assertEquals(7168, DeciLmLayout.intermediateSize(1.3125, 8192));
+    }
+
+    /** Shapes the layout cannot hold keep Shears' own key, and the export says who reads them. */
+    @Test
+    void inexpressibleShapesKeepTheShearsKey() {
+        ModelConfig unevenHeads = nemotronShaped().withLayers(List.of(new LayerShape(4, 2, 512), new LayerShape(2, 2, 512),
+                new LayerShape(4, 4, 768), new LayerShape(4, 1, 256)));
+        ModelConfig oddFfn = nemotronShaped().withLayers(List.of(new LayerShape(4, 2, 500), new LayerShape(4, 2, 512),
+                new LayerShape(4, 4, 768), new LayerShape(4, 1, 256)));
+        for (ModelConfig c : List.of(unevenHeads, oddFfn, TinyModels.nonUniformWithBias())) {
+            JsonNode n = HfConfig.toJson(c, "float32");
+            assertTrue(n.has(HfConfig.LAYER_SHAPES) && !n.has("block_configs"), c.describe());
+            assertTrue(HfConfig.readers(c).startsWith("Shears only"), HfConfig.readers(c));
+            assertEquals(c.layers(), HfConfig.parse(Path.of("config.json"), n).layers());
+        }
+        assertTrue(HfConfig.readers(unevenHeads).contains("same number of query heads"), HfConfig.readers(unevenHeads));
+        assertTrue(HfConfig.readers(oddFfn).contains("multiples of 256"), HfConfig.readers(oddFfn));
+    }
+
+    @Test
+    void malformedBlockConfigsAreOneLineErrors() {
+        ObjectMapper json = new ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode good = HfConfig.toJson(nemotronShaped(), "float32");
+        for (String[] edit : new String[][] {{"0", "attention", "n_heads_in_group", "3"}, {"0", "attention", "replace_with_linear", "true"},
+                {"2", "ffn", "ffn_mult", "-1"}, {"2", "ffn", "ffn_mult", "\"x\""}}) {
+            com.fasterxml.jackson.databind.node.ObjectNode n = good.deepCopy();
+            try {
+                ((com.fasterxml.jackson.databind.node.ObjectNode) n.path("block_configs").get(Integer.parseInt(edit[0])).path(edit[1])).set(edit[2], json.readTree(edit[3]));
+            } catch (IOException e) {
+                throw new AssertionError(e);
+            }
+            dev.shears.ShearsException e = org.junit.jupiter.api.Assertions.assertThrows(dev.shears.ShearsException.class, () -> HfConfig.parse(Path.of("config.json"), n));
+            assertTrue(e.getMessage().startsWith("config.json: block_configs[" + edit[0] + "]") && !e.getMessage().contains("\n"), e.getMessage());
+        }
+        com.fasterxml.jackson.databind.node.ObjectNode wrongArch = good.deepCopy();
+        wrongArch.putArray("architectures").add("LlamaForCausalLM");
+        wrongArch.put("model_type", "llama");
+        org.junit.jupiter.api.Assertions.assertThrows(dev.shears.ShearsException.class, () -> HfConfig.parse(Path.of("config.json"), wrongArch));
+    }
+
     @Test
     void rewritingAFolderRemovesTheOldLayoutsWeightFiles(@TempDir Path dir) {
         Model model = TinyModels.random(TinyModels.gqa(), 3);
