@@ -174,6 +174,16 @@ public final class ConfigLoader {
 
     /** A configuration record as files spell it: {@link Flat} groups' keys in their enclosing object. */
     public static ObjectNode toTree(Object config) {
+        // a record that is written as one of its components (@JsonValue, as a train stage is its TrainConfig)
+        for (RecordComponent c : config.getClass().isRecord() ? config.getClass().getRecordComponents() : new RecordComponent[0]) {
+            if (c.isAnnotationPresent(com.fasterxml.jackson.annotation.JsonValue.class) || c.getAccessor().isAnnotationPresent(com.fasterxml.jackson.annotation.JsonValue.class)) {
+                try {
+                    return toTree(c.getAccessor().invoke(config));
+                } catch (ReflectiveOperationException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        }
         ObjectNode tree = JSON.valueToTree(config);
         flatten(tree, config.getClass());
         return tree;

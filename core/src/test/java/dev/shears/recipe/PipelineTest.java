@@ -135,6 +135,22 @@ class PipelineTest {
         assertEquals(before, Files.readString(out.resolve(Pipeline.RECORD)), "the record still says what was run");
     }
 
+    /**
+     * A train stage's record holds its settings. It held only the distill group (the stage is written as its
+     * TrainConfig, whose groups were flattened against the stage's own components), so an edited train stage
+     * resumed unnoticed and pipeline.json did not say what a train stage ran with.
+     */
+    @Test
+    void aTrainStagesRecordHoldsItsSettings() {
+        com.fasterxml.jackson.databind.JsonNode t = dev.shears.config.ConfigLoader.toTree(new TrainStage(dev.shears.train.TrainConfig.DEFAULT, false));
+        assertEquals(dev.shears.train.TrainConfig.DEFAULT.schedule().steps(), t.path("steps").asLong(), t.toString());
+        for (String key : List.of("data", "batchSize", "seed", "lr", "warmupSteps", "beta1", "evalInterval", "checkpointInterval", "dynamicBatchLoading",
+                "distill")) {
+            assertTrue(t.has(key), key + " in " + t);
+        }
+        assertEquals(dev.shears.config.ConfigLoader.toTree(dev.shears.train.TrainConfig.DEFAULT), t);
+    }
+
     @Test
     void problemsAreReportedWithTheirYamlPathBeforeAnyWork() throws IOException {
         record Case(String stages, String expected) {
