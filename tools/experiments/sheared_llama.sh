@@ -25,7 +25,7 @@ mkdir -p "$W"
 log() { echo "[$(date +%T)] $*" | tee -a "$W/times.log"; }
 
 # 1. A 512-entry BPE tokenizer trained (by `shears demo`, the only BPE trainer the CLI exposes) on an
-#    equal-character mixture of the 7 domains; the demo's 1-step parent is thrown away.
+#    equal-character mixture of the 7 domains; the demo's 10-step parent is thrown away.
 if [ ! -f "$W/tokenizer.bin" ]; then
   mkdir -p "$W/mix"
   python3 - "$RP" "$W/mix/mix.txt" "$MIX_CHARS" <<'PY'
@@ -40,7 +40,7 @@ for d in sorted(os.listdir(root)):
             if n >= cap: break
         if n >= cap: break
 PY
-  $S demo --data "$W/mix" --steps 1 --out "$W/tokdemo"
+  $S demo --data "$W/mix" --steps 10 --out "$W/tokdemo"  # the fewest steps demo accepts
   cp "$W/tokdemo/tokenizer.bin" "$W/tokenizer.bin"
 fi
 

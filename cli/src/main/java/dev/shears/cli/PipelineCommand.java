@@ -1,8 +1,11 @@
 package dev.shears.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.ShearsException;
+import dev.shears.io.AtomicFiles;
 import dev.shears.model.ModelConfig;
 import dev.shears.recipe.Pipeline;
+import dev.shears.recipe.SeedSweep;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -11,9 +14,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /** {@code shears pipeline}: multi-stage compression. */
 @Command(name = "pipeline", mixinStandardHelpOptions = true, description = "Multi-stage compression: prune, heal, prune more, ... in one resumable run.",
@@ -52,13 +59,19 @@ final class PipelineCommand extends CommandGroup {
                     "at the stage and step where it stopped. Ends with OUT/report.html (stages, shapes, loss curves)."},
             footerHeading = "%nExamples:%n",
             footer = {"  shears pipeline run examples/openba-v2.yaml --out runs/openba",
-                    "  shears pipeline run examples/openba-v2.yaml --out runs/openba --resume"})
+                    "  shears pipeline run examples/openba-v2.yaml --out runs/openba --resume",
+                    "  shears pipeline run examples/openba-v2.yaml --out runs/openba-seeds --seeds 1,2,3"})
     static final class Run extends FileCommand {
         @Mixin
         RunFolder folder;
 
         @Option(names = "--resume", description = "Continue an interrupted pipeline in --out.")
         boolean resume;
+
+        @Option(names = "--seeds", split = ",", paramLabel = "N[,N...]",
+                description = {"Run the pipeline once per seed into OUT/seed-N (the seed of every train, shear and prune stage replaced;",
+                        "evaluation items kept) and report each stage's numbers as mean ± std over the seeds (OUT/seeds.md, seeds.json)."})
+        List<Long> seeds = new ArrayList<>();
 
         @Mixin
         JsonOutput output;
@@ -67,6 +80,10 @@ final class PipelineCommand extends CommandGroup {
         public void run() {
             Path out = folder.path;
             Pipeline.Plan plan = Pipeline.load(file);
+            if (!seeds.isEmpty()) {
+                runSeeds(plan, out);
+                return;
+            }
             List<Pipeline.StageResult> results = Pipeline.run(plan, out, resume, ProgressBar.stderr(), m -> System.err.println("pipeline: " + m), r -> { });
             ObjectNode summary = Json.object().put("pipeline", file.toString()).put("out", out.toString());
             Path report = new PipelineReport("Pipeline " + file.getFileName(), results).write(out, summary,
@@ -82,6 +99,35 @@ final class PipelineCommand extends CommandGroup {
                         r.shape().parameterCount(), r.skipped() ? " [done earlier]" : String.format(Locale.ROOT, " %.1f s", r.seconds()));
             }
             stdout.printf("report: %s%n", report.toAbsolutePath());
+        }
+
+        private void runSeeds(Pipeline.Plan plan, Path out) {
+            if (new HashSet<>(seeds).size() != seeds.size()) throw new ShearsException("--seeds lists a seed twice: " + seeds);
+            if (!resume && !AtomicFiles.isMissingOrEmpty(out)) {
+                throw new ShearsException(out + ": already exists; pass --resume to continue those seeds, or choose another --out");
+            }
+            List<List<Pipeline.StageResult>> runs = new ArrayList<>();
+            for (long seed : seeds) {
+                Path dir = out.resolve("seed-" + seed);
+                System.err.println("pipeline: seed " + seed + " -> " + dir);
+                List<Pipeline.StageResult> results = Pipeline.run(SeedSweep.withSeed(plan, seed), dir, resume && Files.isDirectory(dir), ProgressBar.stderr(),
+                        m -> System.err.println("pipeline: " + m), r -> { });
+                new PipelineReport("Pipeline " + file.getFileName() + ", seed " + seed, results).write(dir, Json.object().put("seed", seed),
+                        "<p>" + Charts.esc(file.toAbsolutePath().toString()) + ", seed " + seed + "</p>", "Pipeline `" + file + "`, seed " + seed + ".\n\n");
+                runs.add(results);
+            }
+            Map<String, Map<String, SeedSweep.Stat>> summary = SeedSweep.summarise(runs);
+            ObjectNode json = SeedSweep.toJson(seeds, summary);
+            json.put("pipeline", file.toString()).put("out", out.toString());
+            String markdown = "# Pipeline `" + file + "` over " + seeds.size() + " seeds\n\n" + SeedSweep.toMarkdown(seeds, summary);
+            AtomicFiles.writeString(out.resolve("seeds.json"), json.toPrettyString() + "\n");
+            AtomicFiles.writeString(out.resolve("seeds.md"), markdown);
+            if (output.json) {
+                output.print(json);
+                return;
+            }
+            output.out().print(markdown);
+            output.out().printf("summary: %s%n", out.resolve("seeds.md").toAbsolutePath());
         }
     }
 }

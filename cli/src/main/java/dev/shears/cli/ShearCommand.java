@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
 import dev.shears.config.ConfigLoader;
 import dev.shears.io.AtomicFiles;
+import dev.shears.l0.LayerGates;
 import dev.shears.recipe.MetricsLine;
 import dev.shears.recipe.ShearConfig;
 import dev.shears.recipe.ShearRun;
@@ -30,8 +31,11 @@ import java.util.Optional;
 @Command(name = "shear", header = "Learned hard-concrete masks to an exact target shape (Sheared-LLaMA).", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
         description = {"Prune a model to an exact target shape with learned masks (Sheared-LLaMA, METHODS.md §2): a hard-concrete",
                 "gate on every hidden channel, KV group, query head, FFN neuron and sub-layer of the pruned axes; the",
-                "model weights, the gates and the Lagrange multipliers are optimised jointly (LM loss + λ1·(ŝ − t) + λ2·(ŝ",
-                "− t)² per axis, λ by gradient ascent, the target t ramped up over --lagrangian-warmup of the steps). At",
+                "model weights, the gates and the Lagrange multipliers are optimised jointly (LM loss + the mean over each",
+                "axis's layers of λ1·(ŝ − t) + λ2·(ŝ − t)², λ by gradient ascent, the target t ramped up over",
+                "--lagrangian-warmup of the steps; one gate per layer unless --layer-gates sub-layers). The model's learning",
+                "rate warms up over the first 10% of the steps and decays by cosine to 0.1× (change with --set warmupSteps=N",
+                "--set minLr=X); the gates' and λ's rates follow the same schedule (--gate-schedule constant keeps them). At",
                 "the end the gates are made deterministic, top-k per layer lands exactly on the target, the gate values",
                 "are folded into the weights and the rest is sliced away. --out receives the pruned model (loadable, with",
                 "its tokenizer), gates.json, pruning-plan.json, metrics.jsonl, checkpoints and report.md/.json/.html. A",
@@ -79,6 +83,13 @@ final class ShearCommand implements Runnable {
     @Option(names = "--lambda-lr", paramLabel = "X", description = "Learning rate of the Lagrange multipliers (Adam ascent).")
     double lambdaLr = ShearConfig.DEFAULT.lambdaLr();
 
+    @Option(names = "--layer-gates", paramLabel = "KIND", converter = LayerGatesConverter.class,
+            description = "layer: one gate per layer on both sub-layers (published); sub-layers: separate attention and FFN gates, each kept by its own score.")
+    LayerGates layerGates = ShearConfig.DEFAULT.layerGates();
+
+    @Option(names = "--gate-schedule", paramLabel = "KIND", description = "model: gate and λ learning rates follow the model's schedule (published); constant.")
+    ShearConfig.GateSchedule gateSchedule = ShearConfig.DEFAULT.gateSchedule();
+
     @Mixin
     BatchOptions batches = new BatchOptions(ShearConfig.DEFAULT.train());
 
@@ -95,11 +106,12 @@ final class ShearCommand implements Runnable {
         overrides.add("steps=" + steps);
         overrides.addAll(batches.overrides());
         overrides.add("lr=" + lr);
-        overrides.add("minLr=" + lr);
+        overrides.add("minLr=" + lr * ShearConfig.MIN_LR_RATIO);
+        overrides.add("warmupSteps=" + Math.round(steps * ShearConfig.WARMUP_FRACTION));
         overrides.addAll(training.overrides());
         TrainConfig train = ConfigLoader.load(ShearConfig.DEFAULT.train(), Optional.empty(), overrides);
         ShearConfig config = new ShearConfig(train, target == null ? "" : target, targetConfig == null ? "" : targetConfig.toAbsolutePath().toString(),
-                gateLr, lambdaLr, lagrangianWarmup);
+                gateLr, lambdaLr, lagrangianWarmup, layerGates, gateSchedule);
         ShearRun.Result r = ShearRun.run(config, out, training.resume, ProgressBar.stderr());
         ObjectNode summary = summary(r);
         writeReport(r, summary, train.dynamicBatchLoading().enabled());
@@ -118,6 +130,16 @@ final class ShearCommand implements Runnable {
                     r.gatedHeldOutLoss()[d]);
         }
         stdout.printf("  report: %s%n", out.resolve("report.html").toAbsolutePath());
+    }
+
+    /** {@code layer} or {@code sub-layers} (any case, - or _). */
+    static final class LayerGatesConverter implements picocli.CommandLine.ITypeConverter<LayerGates> {
+        @Override
+        public LayerGates convert(String value) {
+            String v = value.strip().toUpperCase(Locale.ROOT).replace('-', '_');
+            for (LayerGates g : LayerGates.values()) if (g.name().equals(v)) return g;
+            throw new picocli.CommandLine.TypeConversionException("expected layer or sub-layers, got '" + value + "'");
+        }
     }
 
     private static ObjectNode summary(ShearRun.Result r) {

@@ -15,8 +15,10 @@ import dev.shears.model.TensorRole;
  *   <li>key/value heads: {@code headDim · Σ_g p_group[g]};</li>
  *   <li>FFN: {@code Σ_i p_ffn[i]}; vocabulary: unpruned.</li>
  * </ul>
- * At 0/1 probabilities of a valid plan this is the plan's parameter count. Per axis, the expected
- * sparsity is {@code ŝ = 1 − mean over layers (Σ p / units)}, the quantity the Lagrangian holds to its target.
+ * and a sub-layer is present with probability {@code p_layer · p_subLayer}. At 0/1 probabilities of a valid
+ * plan this is the plan's parameter count. Per axis and row (a layer, or the one row of a model-wide axis),
+ * the expected sparsity is {@code ŝ_r = 1 − Σ p / units}, the quantity the Lagrangian holds to its target
+ * row by row (LLM-Shearing {@code Mask.calculate_expected_score_sparsity}: each mask on its own).
  */
 public final class ExpectedSize {
     private ExpectedSize() {
@@ -35,7 +37,7 @@ public final class ExpectedSize {
             }
             for (int l = 0; l < c.numLayers(); l++) {
                 if (!role.isPresent(c, l)) continue;
-                double presence = keep[gates.offset(role.subLayer.axis(), 0) + l];
+                double presence = keep[gates.offset(role.subLayer.axis(), 0) + l] * keep[gates.offset(Axis.LAYER, 0) + l];
                 total += presence * extentProduct(role, c, l, gates, keep, hidden);
             }
         }
@@ -76,50 +78,34 @@ public final class ExpectedSize {
         return rows;
     }
 
-    /** ŝ of one axis: {@code 1 − mean_rows(Σ_counted p / countedUnits)}. */
+    /** ŝ_r of one row of an axis: {@code 1 − Σ_counted p / countedUnits} (0 for a row without units). */
+    public static double rowSparsity(L0Gates gates, double[] keep, Axis axis, int row) {
+        int n = gates.countedUnits(axis, row);
+        if (n == 0) return 0;
+        double s = 0;
+        for (int i = 0; i < gates.units(axis, row); i++) if (gates.counts(axis, row, i)) s += keep[gates.offset(axis, row) + i];
+        return 1 - s / n;
+    }
+
+    /** The final target sparsity of one row: {@code 1 − kept / countedUnits}. */
+    public static double rowTargetSparsity(L0Gates gates, Axis axis, int row) {
+        int n = gates.countedUnits(axis, row);
+        return n == 0 ? 0 : 1 - (double) Math.min(gates.keptInRow(axis, row), n) / n;
+    }
+
+    /** ŝ of one axis for reports: the mean of its rows' {@link #rowSparsity}. */
     public static double sparsity(L0Gates gates, double[] keep, Axis axis) {
         int rows = countedRows(gates, axis);
-        if (rows == 0) return 0;
-        double kept = 0;
-        for (int r = 0; r < gates.rows(axis); r++) {
-            int n = gates.countedUnits(axis, r);
-            if (n == 0) continue;
-            double s = 0;
-            for (int i = 0; i < gates.units(axis, r); i++) if (gates.counts(axis, r, i)) s += keep[gates.offset(axis, r) + i];
-            kept += s / n;
-        }
-        return 1 - kept / rows;
+        double sum = 0;
+        for (int r = 0; r < gates.rows(axis); r++) if (gates.countedUnits(axis, r) > 0) sum += rowSparsity(gates, keep, axis, r);
+        return rows == 0 ? 0 : sum / rows;
     }
 
-    /**
-     * Adds {@code scale · dŝ/dlogAlpha} of one axis into {@code dLogAlpha}:
-     * {@code dŝ/dlogAlpha_i = −p'(logAlpha_i) / (countedUnits · rows)}.
-     *
-     * @param keepGradient dP(z > 0)/dlogAlpha of every gate
-     */
-    public static void addSparsityGradient(L0Gates gates, double[] keepGradient, Axis axis, double scale, double[] dLogAlpha) {
-        int rows = countedRows(gates, axis);
-        if (rows == 0) return;
-        for (int r = 0; r < gates.rows(axis); r++) {
-            int n = gates.countedUnits(axis, r);
-            if (n == 0) continue;
-            for (int i = 0; i < gates.units(axis, r); i++) {
-                if (!gates.counts(axis, r, i)) continue;
-                int k = gates.offset(axis, r) + i;
-                dLogAlpha[k] -= scale * keepGradient[k] / ((double) n * rows);
-            }
-        }
-    }
-
-    /** The target sparsity of one axis: {@code 1 − mean_rows(kept / countedUnits)}. */
+    /** The target sparsity of one axis for reports: the mean of its rows' {@link #rowTargetSparsity}. */
     public static double targetSparsity(L0Gates gates, Axis axis) {
         int rows = countedRows(gates, axis);
-        if (rows == 0) return 0;
-        double kept = 0;
-        for (int r = 0; r < gates.rows(axis); r++) {
-            int n = gates.countedUnits(axis, r);
-            if (n > 0) kept += (double) Math.min(gates.keptInRow(axis, r), n) / n;
-        }
-        return 1 - kept / rows;
+        double sum = 0;
+        for (int r = 0; r < gates.rows(axis); r++) if (gates.countedUnits(axis, r) > 0) sum += rowTargetSparsity(gates, axis, r);
+        return rows == 0 ? 0 : sum / rows;
     }
 }

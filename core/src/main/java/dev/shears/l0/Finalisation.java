@@ -24,7 +24,10 @@ import java.util.stream.IntStream;
  * Turns learned gates into a smaller model of exactly the target shape (Sheared-LLaMA, METHODS.md §2):
  * <ol>
  *   <li>deterministic scores {@code σ(logAlpha/β·0.8)}, then top-k per row so every layer lands on the
- *       target: layers by the sum of their two sub-layer scores; hidden channels; per kept layer the
+ *       target: layers by their layer gate, and among kept layers the sub-layers a target also removes by
+ *       their sub-layer gates ({@link LayerGates#LAYER}); or, with {@link LayerGates#SUB_LAYERS}, attention
+ *       and FFN sub-layers each by their own gates (a layer keeping neither is removed), so no sub-layer
+ *       whose gate is off is kept while one that is on is dropped; hidden channels; per kept layer the
  *       best key/value groups, then the best query heads inside each kept group (so GQA stays valid);
  *       FFN neurons;</li>
  *   <li>the deterministic gates: the score on kept units, 0 on dropped ones ({@link #masks});</li>
@@ -43,13 +46,25 @@ public final class Finalisation {
         PruneTarget t = gates.target();
         double[] s = gates.scores();
         int n = c.numLayers();
-        double[] layerScore = new double[n];
-        double[] attn = row(s, gates, Axis.ATTENTION_LAYER, 0);
-        double[] ffnLayer = row(s, gates, Axis.FFN_LAYER, 0);
-        for (int l = 0; l < n; l++) layerScore[l] = attn[l] + ffnLayer[l];
-        boolean[] keptLayer = mark(n, topK(layerScore, t.kept(Axis.LAYER)));
-        boolean[] noAttention = dropAmong(attn, keptLayer, t.dropped(SubLayer.ATTENTION));
-        boolean[] noFfn = dropAmong(ffnLayer, keptLayer, t.dropped(SubLayer.FFN));
+        double[] attn = existing(row(s, gates, Axis.ATTENTION_LAYER, 0), gates, Axis.ATTENTION_LAYER);
+        double[] ffnLayer = existing(row(s, gates, Axis.FFN_LAYER, 0), gates, Axis.FFN_LAYER);
+        boolean[] keptLayer, noAttention, noFfn;
+        if (gates.layerGates() == LayerGates.LAYER) {
+            keptLayer = mark(n, topK(row(s, gates, Axis.LAYER, 0), t.kept(Axis.LAYER)));
+            noAttention = dropAmong(attn, keptLayer, t.dropped(SubLayer.ATTENTION));
+            noFfn = dropAmong(ffnLayer, keptLayer, t.dropped(SubLayer.FFN));
+        } else {
+            boolean[] keepAttention = mark(n, topK(attn, Math.min(t.kept(Axis.ATTENTION_LAYER), gates.countedUnits(Axis.ATTENTION_LAYER, 0))));
+            boolean[] keepFfn = mark(n, topK(ffnLayer, Math.min(t.kept(Axis.FFN_LAYER), gates.countedUnits(Axis.FFN_LAYER, 0))));
+            keptLayer = new boolean[n];
+            noAttention = new boolean[n];
+            noFfn = new boolean[n];
+            for (int l = 0; l < n; l++) {
+                keptLayer[l] = keepAttention[l] || keepFfn[l];
+                noAttention[l] = !keepAttention[l];
+                noFfn[l] = !keepFfn[l];
+            }
+        }
         int[] hidden = topK(row(s, gates, Axis.HIDDEN, 0), t.kept(Axis.HIDDEN));
         List<LayerPlan> layers = new ArrayList<>();
         for (int l = 0; l < n; l++) {
@@ -89,6 +104,7 @@ public final class Finalisation {
             keep(values, s, gates.offset(Axis.KV_HEAD, l), p.kept(Axis.KV_HEAD));
             keep(values, s, gates.offset(Axis.HEAD, l), p.kept(Axis.HEAD));
             keep(values, s, gates.offset(Axis.FFN, l), p.kept(Axis.FFN));
+            keep(values, s, gates.offset(Axis.LAYER, 0), new int[] {l});
             if (p.count(Axis.HEAD) > 0) keep(values, s, gates.offset(Axis.ATTENTION_LAYER, 0), new int[] {l});
             if (p.count(Axis.FFN) > 0) keep(values, s, gates.offset(Axis.FFN_LAYER, 0), new int[] {l});
         }
@@ -101,8 +117,8 @@ public final class Finalisation {
      *   <li>hidden gate g_j: column j of the embedding, row j of every output and down projection (the
      *       residual stream then carries exactly the gated values, so every RMSNorm sees the same input);
      *       with a tied LM head the embedding is also the LM head, so the final norm weight is divided by g_j;</li>
-     *   <li>head gate m_h and attention sub-layer gate: the output projection's columns of head h and all its rows;</li>
-     *   <li>neuron gate and FFN sub-layer gate: the down projection's column of the neuron and all its rows.</li>
+     *   <li>head gate m_h and attention sub-layer gate (its layer gate included): the output projection's columns of head h and all its rows;</li>
+     *   <li>neuron gate and FFN sub-layer gate (its layer gate included): the down projection's column of the neuron and all its rows.</li>
      * </ul>
      * Units whose gate is 0 become 0 and are meant to be sliced away.
      */
@@ -155,16 +171,22 @@ public final class Finalisation {
         return Arrays.copyOfRange(flat, o, o + gates.units(axis, row));
     }
 
+    /** Sub-layer scores with −∞ where the parent has no such sub-layer, so top-k never picks one. */
+    private static double[] existing(double[] scores, L0Gates gates, Axis axis) {
+        for (int l = 0; l < scores.length; l++) if (!gates.counts(axis, 0, l)) scores[l] = Double.NEGATIVE_INFINITY;
+        return scores;
+    }
+
     private static boolean[] mark(int n, int[] indices) {
         boolean[] b = new boolean[n];
         for (int i : indices) b[i] = true;
         return b;
     }
 
-    /** Among kept layers, the {@code count} with the lowest sub-layer score. */
+    /** Among kept layers that have the sub-layer, the {@code count} with the lowest sub-layer score. */
     private static boolean[] dropAmong(double[] scores, boolean[] kept, int count) {
         double[] candidates = scores.clone();
-        for (int l = 0; l < kept.length; l++) if (!kept[l]) candidates[l] = Double.POSITIVE_INFINITY;
+        for (int l = 0; l < kept.length; l++) if (!kept[l] || candidates[l] == Double.NEGATIVE_INFINITY) candidates[l] = Double.POSITIVE_INFINITY;
         return mark(kept.length, IntStream.range(0, candidates.length).boxed()
                 .sorted((a, b) -> candidates[a] != candidates[b] ? Double.compare(candidates[a], candidates[b]) : Integer.compare(b, a))
                 .limit(count).mapToInt(Integer::intValue).toArray());

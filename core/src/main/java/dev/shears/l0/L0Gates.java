@@ -17,8 +17,10 @@ import java.util.SplittableRandom;
  * Axes the target does not prune are inactive: their gates stay exactly 1, are never sampled and
  * carry no Lagrangian term (as Sheared-LLaMA creates masks only for pruned modules).
  * <p>
- * The gates act on the model through a {@link MaskSet}: hidden, FFN and sub-layer gates directly; the
- * gate at query head h of layer l is {@code z[KV_HEAD, l, h / groupSize] · z[HEAD, l, h]}.
+ * The gates act on the model through a {@link MaskSet}: hidden and FFN gates directly; the gate at query
+ * head h of layer l is {@code z[KV_HEAD, l, h / groupSize] · z[HEAD, l, h]}; the gate on layer l's attention
+ * (FFN) block is {@code z[LAYER, l] · z[ATTENTION_LAYER, l]} ({@code z[LAYER, l] · z[FFN_LAYER, l]}). Which
+ * depth gates carry the target's layer count is {@link LayerGates}.
  */
 public final class L0Gates {
     /** Mean of the initial logAlpha: every unit starts on (Sheared-LLaMA: N(5, 0.01)). */
@@ -27,6 +29,7 @@ public final class L0Gates {
 
     private final ModelConfig parent;
     private final PruneTarget target;
+    private final LayerGates layerGates;
     private final int[][] offsets;
     private final int[][] units;
     private final boolean[] active;
@@ -36,9 +39,15 @@ public final class L0Gates {
     private final double[] z;
     private final MaskSet masks;
 
+    /** Gates with one gate per layer (the reference's default). */
     public L0Gates(ModelConfig parent, PruneTarget target) {
+        this(parent, target, LayerGates.LAYER);
+    }
+
+    public L0Gates(ModelConfig parent, PruneTarget target, LayerGates layerGates) {
         this.parent = parent;
         this.target = target;
+        this.layerGates = layerGates;
         int axes = Axis.values().length;
         offsets = new int[axes][0];
         units = new int[axes][0];
@@ -80,6 +89,10 @@ public final class L0Gates {
         return target;
     }
 
+    public LayerGates layerGates() {
+        return layerGates;
+    }
+
     /** Number of gates of all axes together. */
     public int size() {
         return size;
@@ -107,6 +120,10 @@ public final class L0Gates {
      * {@link PruneTarget#headsPerGroup()} of its heads, so the kept fraction is the within-group fraction.
      */
     int keptInRow(Axis axis, int row) {
+        boolean perLayerGate = layerGates == LayerGates.LAYER;
+        if (axis == Axis.LAYER) return perLayerGate ? target.kept(axis) : parent.numLayers();
+        // with one gate per layer the sub-layer gates learn only the sub-layers removed from kept layers
+        if (axis.isDepth()) return perLayerGate ? countedUnits(axis, row) - target.dropped(axis.subLayer) : target.kept(axis);
         if (!axis.perLayer) return target.kept(axis);
         LayerShape shape = parent.layer(row);
         if (!axis.subLayer.isIn(shape)) return 0;
@@ -163,8 +180,12 @@ public final class L0Gates {
     public MaskSet write(double[] values) {
         int n = parent.numLayers();
         copy(values, offset(Axis.HIDDEN, 0), masks.get(Axis.HIDDEN));
-        copy(values, offset(Axis.ATTENTION_LAYER, 0), masks.get(Axis.ATTENTION_LAYER));
-        copy(values, offset(Axis.FFN_LAYER, 0), masks.get(Axis.FFN_LAYER));
+        float[] attention = masks.get(Axis.ATTENTION_LAYER), ffn = masks.get(Axis.FFN_LAYER);
+        int a0 = offset(Axis.ATTENTION_LAYER, 0), f0 = offset(Axis.FFN_LAYER, 0), l0 = offset(Axis.LAYER, 0);
+        for (int l = 0; l < n; l++) {
+            attention[l] = (float) (values[l0 + l] * values[a0 + l]);
+            ffn[l] = (float) (values[l0 + l] * values[f0 + l]);
+        }
         for (int l = 0; l < n; l++) {
             copy(values, offset(Axis.FFN, l), masks.get(Axis.FFN, l));
             float[] heads = masks.get(Axis.HEAD, l);
@@ -182,7 +203,8 @@ public final class L0Gates {
     /**
      * The chain rule from the gate sites to logAlpha, for the last sample:
      * {@code dLogAlpha += dL/dz · dz/dlogAlpha} with {@code dz/dlogAlpha = HardConcrete.sampleGradient}, where a
-     * head site's gradient splits as {@code dz_head = dm·z_group} and {@code dz_group = Σ_heads dm·z_head}.
+     * head site's gradient splits as {@code dz_head = dm·z_group} and {@code dz_group = Σ_heads dm·z_head}, and a
+     * sub-layer site's as {@code dz_sub = dm·z_layer} and {@code dz_layer = Σ_sub-layers dm·z_sub}.
      *
      * @param dMasks    gradients of the loss at the gate sites (from {@code Transformer.backward})
      * @param dLogAlpha [size], accumulated into
@@ -190,8 +212,13 @@ public final class L0Gates {
     public void backward(MaskSet dMasks, double[] dLogAlpha) {
         double[] dz = new double[size];
         add(dMasks.get(Axis.HIDDEN), dz, offset(Axis.HIDDEN, 0));
-        add(dMasks.get(Axis.ATTENTION_LAYER), dz, offset(Axis.ATTENTION_LAYER, 0));
-        add(dMasks.get(Axis.FFN_LAYER), dz, offset(Axis.FFN_LAYER, 0));
+        float[] dAttention = dMasks.get(Axis.ATTENTION_LAYER), dFfn = dMasks.get(Axis.FFN_LAYER);
+        int a0 = offset(Axis.ATTENTION_LAYER, 0), f0 = offset(Axis.FFN_LAYER, 0), l0 = offset(Axis.LAYER, 0);
+        for (int l = 0; l < parent.numLayers(); l++) {
+            dz[a0 + l] += dAttention[l] * z[l0 + l];
+            dz[f0 + l] += dFfn[l] * z[l0 + l];
+            dz[l0 + l] += dAttention[l] * z[a0 + l] + dFfn[l] * z[f0 + l];
+        }
         for (int l = 0; l < parent.numLayers(); l++) {
             add(dMasks.get(Axis.FFN, l), dz, offset(Axis.FFN, l));
             float[] dHeads = dMasks.get(Axis.HEAD, l);

@@ -21,8 +21,11 @@ import java.util.Map;
  * The gate side of a Sheared-LLaMA step (METHODS.md §2), around the model's own forward, backward and
  * AdamW step: draw the gates ({@link #sample}); after the model's backward has filled {@link #gateGradients},
  * {@link #update} takes the chain rule to logAlpha, adds the Lagrangian's gradient, descends logAlpha by
- * Adam (then clamps it) and ascends λ by Adam. It also owns what is saved in a checkpoint, the metrics
- * of each step and the final plan, so a recipe only sequences it.
+ * Adam (then clamps it) and ascends λ by Adam. As in LLM-Shearing's {@code train.py} (one optimizer whose
+ * scheduler scales every parameter group), the gate and λ learning rates follow the model's schedule:
+ * each step's rate is the configured one times {@code lrScale(step)} (the model's rate over its peak;
+ * 1 for constant rates). It also owns what is saved in a checkpoint, the metrics of each step and the
+ * final plan, so a recipe only sequences it.
  */
 public final class Shearing {
     /** Separates the gate-sampling stream from the batch-sampling stream of the same seed. */
@@ -34,6 +37,7 @@ public final class Shearing {
     private final GateAdam lambdaOptimizer;
     private final double gateLr;
     private final double lambdaLr;
+    private final java.util.function.LongToDoubleFunction lrScale;
     private final long gateSeed;
     private final MaskSet dMasks;
     private final double[] dLogAlpha;
@@ -43,16 +47,18 @@ public final class Shearing {
      * @param lagrangianWarmup fraction of {@code totalSteps} over which the target sparsity ramps up from 0
      * @param seed             the run's seed: initial logAlpha and (salted) the gate samples
      * @param beta1            Adam β1 of both gate optimizers (the model's)
+     * @param lrScale          the factor on {@code gateLr} and {@code lambdaLr} at a step
      */
-    public Shearing(ModelConfig parent, PruneTarget target, double lagrangianWarmup, long totalSteps, long seed, double gateLr, double lambdaLr,
-                    double beta1, double beta2, double epsilon) {
-        gates = new L0Gates(parent, target);
+    public Shearing(ModelConfig parent, PruneTarget target, LayerGates layerGates, double lagrangianWarmup, long totalSteps, long seed, double gateLr,
+                    double lambdaLr, java.util.function.LongToDoubleFunction lrScale, double beta1, double beta2, double epsilon) {
+        gates = new L0Gates(parent, target, layerGates);
         gates.initialize(seed);
         lagrangian = new Lagrangian(gates, lagrangianWarmup, totalSteps);
         gateOptimizer = new GateAdam(gates.size(), beta1, beta2, epsilon);
         lambdaOptimizer = new GateAdam(lagrangian.lambda().length, beta1, beta2, epsilon);
         this.gateLr = gateLr;
         this.lambdaLr = lambdaLr;
+        this.lrScale = lrScale;
         this.gateSeed = seed ^ GATE_SEED_SALT;
         dMasks = MaskSet.filled(parent, 0f);
         dLogAlpha = new double[gates.size()];
@@ -87,10 +93,11 @@ public final class Shearing {
         double[] keep = gates.keepProbabilities();
         Lagrangian.Terms terms = lagrangian.evaluate(keep, step);
         double expected = ExpectedSize.parameters(gates, keep);
-        lagrangian.backward(terms, gates.keepProbabilityGradients(), dLogAlpha, dLambda);
-        gateOptimizer.descend(gates.logAlpha(), dLogAlpha, gateLr);
+        lagrangian.backward(terms, keep, gates.keepProbabilityGradients(), dLogAlpha, dLambda);
+        double scale = lrScale.applyAsDouble(step);
+        gateOptimizer.descend(gates.logAlpha(), dLogAlpha, gateLr * scale);
         gates.clamp();
-        lambdaOptimizer.ascend(lagrangian.lambda(), dLambda, lambdaLr);
+        lambdaOptimizer.ascend(lagrangian.lambda(), dLambda, lambdaLr * scale);
         return new Update(terms, expected);
     }
 
@@ -159,7 +166,7 @@ public final class Shearing {
     public ObjectNode gatesJson(ObjectMapper json, PruningPlan plan) {
         double[] keep = gates.keepProbabilities(), scores = gates.scores();
         ObjectNode n = json.createObjectNode();
-        n.put("method", "hard-concrete L0 gates (Sheared-LLaMA); head gate = kvHeads gate × heads gate");
+        n.put("method", "hard-concrete L0 gates (Sheared-LLaMA); head gate = kvHeads gate × heads gate; sub-layer gate = layers gate × attentionLayers/ffnLayers gate");
         ObjectNode axes = n.putObject("axes");
         for (Axis a : Axis.gatedAxes()) {
             if (!gates.isActive(a)) continue;

@@ -15,7 +15,7 @@ import java.util.Locale;
  * The gated axes are the ones learned masks carry hard-concrete gates on (Sheared-LLaMA, METHODS.md §2),
  * declared first and in the order of the flat gate vector: {@link #KV_HEAD} gates whole key/value
  * groups and {@link #HEAD} query heads inside their group, so the gate at head h's site is
- * {@code z_kv(h / groupSize) · z_head(h)}.
+ * {@code z_kv(h / groupSize) · z_head(h)}, and {@link #LAYER}'s gate multiplies both sub-layer gates of its layer.
  */
 public enum Axis {
     /** Residual-stream channels, [dim]. */
@@ -30,8 +30,8 @@ public enum Axis {
     ATTENTION_LAYER("attentionLayers", false, SubLayer.ATTENTION, true),
     /** FFN sub-layers: one unit per layer. */
     FFN_LAYER("ffnLayers", false, SubLayer.FFN, true),
-    /** Whole decoder layers: one unit per layer. */
-    LAYER("layers", false, null, false),
+    /** Whole decoder layers: one unit per layer (its gate, where learned masks use one, scales both sub-layers). */
+    LAYER("layers", false, null, true),
     /** Vocabulary entries, [vocabSize]. */
     VOCAB("vocab", false, null, false);
 

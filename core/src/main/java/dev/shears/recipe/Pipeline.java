@@ -148,8 +148,8 @@ public final class Pipeline {
                 if (t.source().model().isPresent() || t.source().init().isPresent()) {
                     throw new ShearsException(at + ".train: a stage shears the previous stage's model; remove model/init");
                 }
-                yield new ShearConfig(withData(t, dataSources(at + ".train", base, t), Optional.empty(), base), c.target(),
-                        c.targetConfig().isBlank() ? "" : base.resolve(c.targetConfig()).toString(), c.gateLr(), c.lambdaLr(), c.lagrangianWarmup());
+                yield c.withTrain(withData(t, dataSources(at + ".train", base, t), Optional.empty(), base))
+                        .withTargetConfig(c.targetConfig().isBlank() ? "" : base.resolve(c.targetConfig()).toString());
             }
             case "eval" -> checked(ConfigLoader.section(EvalStage.DEFAULT, node.get(kind), at), at + ".", e -> e.resolve(base));
             case "export" -> checked(ConfigLoader.section(ExportStage.DEFAULT, node.get(kind), at), at + ": ", e -> e.export(base, base));
@@ -317,11 +317,12 @@ public final class Pipeline {
                     yield r.model().config();
                 }
                 case ShearConfig c -> {
-                    ShearConfig config = new ShearConfig(withModel(c.train(), current, tokenizer), c.target(), c.targetConfig(), c.gateLr(), c.lambdaLr(),
-                            c.lagrangianWarmup());
+                    ShearConfig config = c.withTrain(withModel(c.train(), current, tokenizer));
                     boolean started = Files.isRegularFile(dir.resolve(ShearRun.CONFIG));
                     ShearRun.Result r = ShearRun.run(config, dir, started, progress);
-                    outcome = new StageSummary.Sheared(r.steps(), r.lastLoss(), r.resumedFrom(), r.parent().parameterCount(), r.pruned().parameterCount());
+                    Map<String, Double> held = new LinkedHashMap<>();
+                    for (int d = 0; d < r.domains().size(); d++) held.put(r.domains().get(d), r.prunedHeldOutLoss()[d]);
+                    outcome = new StageSummary.Sheared(r.steps(), r.lastLoss(), r.resumedFrom(), r.parent().parameterCount(), r.pruned().parameterCount(), held);
                     yield r.pruned();
                 }
                 case EvalStage e -> {

@@ -95,6 +95,12 @@ public record PruneStage(@Flat Ratios ratios, @Flat Shape shape, @Flat Criteria 
         }
     }
 
+    /** The same stage with another seed for its criteria. */
+    public PruneStage withSeed(long seed) {
+        return new PruneStage(ratios, shape, new Criteria(criteria.importance(), criteria.layerImportance(), criteria.angularSpan(), seed), windows,
+                vocabulary, dtype);
+    }
+
     /**
      * The calibration data.
      *

@@ -16,6 +16,7 @@ import dev.shears.prune.PlanFiles;
 import dev.shears.prune.PruneTarget;
 import dev.shears.prune.PruningPlan;
 import dev.shears.prune.TargetParser;
+import dev.shears.train.LearningRateSchedule;
 import dev.shears.train.TrainConfig;
 import dev.shears.train.Trainer;
 
@@ -66,8 +67,11 @@ public final class ShearRun {
         PruneTarget target = TargetParser.resolve(parent, spec(config));
         long total = tc.totalSteps();
         TrainConfig.Optimiser o = tc.optimiser();
-        Shearing shearing = new Shearing(parent, target, config.lagrangianWarmup(), total, tc.batching().seed(), config.gateLr(), config.lambdaLr(),
-                o.beta1(), o.beta2(), o.epsilon());
+        LearningRateSchedule schedule = tc.learningRate();
+        java.util.function.LongToDoubleFunction lrScale = config.gateSchedule() == ShearConfig.GateSchedule.MODEL ? step -> schedule.at(step) / schedule.maxLr()
+                : step -> 1.0;
+        Shearing shearing = new Shearing(parent, target, config.layerGates(), config.lagrangianWarmup(), total, tc.batching().seed(), config.gateLr(),
+                config.lambdaLr(), lrScale, o.beta1(), o.beta2(), o.epsilon());
         double targetParameters = target.dropsSubLayers() ? Double.NaN : target.config(parent).parameterCount();
         double lastLoss = Double.NaN;
         double[] heldOut = new double[0];

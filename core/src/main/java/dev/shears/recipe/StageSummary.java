@@ -37,7 +37,12 @@ public record StageSummary(String name, String kind, Outcome outcome, double sec
     public record Trained(long steps, double lastLoss, long resumedFrom, Map<String, Double> heldOutLoss) implements Outcome {
     }
 
-    public record Sheared(long steps, double lastLoss, long resumedFrom, long paramsBefore, long paramsAfter) implements Outcome {
+    /** @param heldOutLoss per domain, of the finalised model */
+    public record Sheared(long steps, double lastLoss, long resumedFrom, long paramsBefore, long paramsAfter, Map<String, Double> heldOutLoss)
+            implements Outcome {
+        public Sheared {
+            heldOutLoss = heldOutLoss == null ? Map.of() : heldOutLoss;
+        }
     }
 
     /** @param metrics per task, metric name → value */

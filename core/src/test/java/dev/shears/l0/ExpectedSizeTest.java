@@ -65,6 +65,7 @@ class ExpectedSizeTest {
         for (int l = 0; l < plan.layers().size(); l++) {
             LayerPlan lp = plan.layers().get(l);
             if (!lp.kept()) continue;
+            p[gates.offset(Axis.LAYER, 0) + l] = 1;
             for (int g : lp.kept(Axis.KV_HEAD)) p[gates.offset(Axis.KV_HEAD, l) + g] = 1;
             for (int h : lp.kept(Axis.HEAD)) p[gates.offset(Axis.HEAD, l) + h] = 1;
             for (int i : lp.kept(Axis.FFN)) p[gates.offset(Axis.FFN, l) + i] = 1;

@@ -69,4 +69,62 @@ class L0FinalisationTest {
         for (float g : masks.get(Axis.HIDDEN)) foldedSomething |= g != 0f && Math.abs(g - 1) > 0.05;
         assertTrue(foldedSomething || !gates.isActive(Axis.HIDDEN), "gate values away from 1 were folded");
     }
+
+    /** Six layers, every axis whole except depth: the target keeps 4 layers. */
+    static final ModelConfig SIX = ModelConfig.uniform(Architecture.LLAMA, 16, 6, 2, 2, 8, 8, 20, 64, 1e-5f, 10000, false, false);
+
+    /** logAlpha high (+4) everywhere, then the listed units of one depth axis low (−4). */
+    static L0Gates depthGates(LayerGates mode, Axis axis, int... off) {
+        L0Gates gates = new L0Gates(SIX, PruneTarget.uniform(4, 16, 2, 2, 8), mode);
+        java.util.Arrays.fill(gates.logAlpha(), 4);
+        for (int l : off) gates.logAlpha()[gates.offset(axis, 0) + l] = -4;
+        return gates;
+    }
+
+    /** One gate per layer (the reference's default): the two layers whose gate is off go, whole; the others stay whole. */
+    @org.junit.jupiter.api.Test
+    void oneGatePerLayerRemovesTheLayersItsGatesSwitchOff() {
+        L0Gates gates = depthGates(LayerGates.LAYER, Axis.LAYER, 1, 4);
+        assertTrue(gates.isActive(Axis.LAYER) && !gates.isActive(Axis.ATTENTION_LAYER) && !gates.isActive(Axis.FFN_LAYER));
+        PruningPlan plan = Finalisation.plan(gates);
+        for (int l = 0; l < 6; l++) {
+            boolean kept = l != 1 && l != 4;
+            assertEquals(kept, plan.layers().get(l).kept(), "layer " + l);
+            if (kept) assertTrue(plan.layers().get(l).count(Axis.HEAD) == 2 && plan.layers().get(l).count(Axis.FFN) == 8, "layer " + l + " whole");
+        }
+        // the layer gate scales both sub-layers of its layer
+        MaskSet masks = gates.write(gates.scores());
+        double layerScore = HardConcrete.deterministicScore(4);
+        assertEquals(layerScore, masks.get(Axis.ATTENTION_LAYER)[0], 1e-6);
+        assertEquals(HardConcrete.deterministicScore(-4), masks.get(Axis.FFN_LAYER)[1], 1e-6, "inactive sub-layer gates are 1");
+    }
+
+    /**
+     * Issue 14's RedPajama case with separate sub-layer gates: attention switched off in layers 3 and 5, FFN in
+     * 4 and 5. Keeping whole layers by summed scores kept layer 4's switched-off FFN and dropped layer 3's
+     * switched-on one; each kind now keeps its own best sub-layers, so no sub-layer whose gate is off is kept
+     * while one that is on is dropped, and layer 5, which keeps neither, is removed.
+     */
+    @org.junit.jupiter.api.Test
+    void separateSubLayerGatesKeepEachKindsOwnBestSubLayers() {
+        L0Gates gates = new L0Gates(SIX, PruneTarget.uniform(4, 16, 2, 2, 8), LayerGates.SUB_LAYERS);
+        java.util.Arrays.fill(gates.logAlpha(), 4);
+        for (int l : new int[] {3, 5}) gates.logAlpha()[gates.offset(Axis.ATTENTION_LAYER, 0) + l] = -4;
+        for (int l : new int[] {4, 5}) gates.logAlpha()[gates.offset(Axis.FFN_LAYER, 0) + l] = -4;
+        assertTrue(!gates.isActive(Axis.LAYER) && gates.isActive(Axis.ATTENTION_LAYER) && gates.isActive(Axis.FFN_LAYER));
+        PruningPlan plan = Finalisation.plan(gates);
+        boolean[] attention = {true, true, true, false, true, false}, ffn = {true, true, true, true, false, false};
+        for (int l = 0; l < 6; l++) {
+            assertEquals(attention[l] || ffn[l], plan.layers().get(l).kept(), "layer " + l);
+            assertEquals(attention[l], plan.layers().get(l).count(Axis.HEAD) > 0, "attention of layer " + l);
+            assertEquals(ffn[l], plan.layers().get(l).count(Axis.FFN) > 0, "FFN of layer " + l);
+        }
+        Model parent = TinyModels.random(SIX, 3);
+        Model pruned = Finalisation.finalise(parent, gates, plan);
+        assertEquals(5, pruned.config().numLayers(), "layers 3 and 4 keep one sub-layer each");
+        int[] tokens = {1, 5, 7, 2, 9};
+        float[] gated = Transformer.forward(parent, tokens, 1, 5, Activations.forInference(SIX, 1, 5), Finalisation.masks(gates, plan)).clone();
+        float[] sliced = Transformer.forward(pruned, tokens, 1, 5, Activations.forInference(pruned.config(), 1, 5), MaskSet.NONE);
+        Close.assertClose("sub-layer finalisation", gated, sliced, 1e-5, 1e-5);
+    }
 }

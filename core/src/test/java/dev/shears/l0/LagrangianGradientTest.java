@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import java.util.Random;
 import java.util.function.Supplier;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -24,12 +25,19 @@ import static org.junit.jupiter.api.Assertions.fail;
  * respect to logAlpha through the sampled hard-concrete gates and the model's gate gradients.
  */
 class LagrangianGradientTest {
-    /** A GQA model (4 heads over 2 KV heads, 3 layers) and a target that prunes every gate axis. */
+    /**
+     * A GQA model (4 heads over 2 KV heads, 3 layers) and a target that prunes every gate axis: 2 of 3 layers,
+     * and of those one loses its attention and one its FFN.
+     */
     static final ModelConfig CONFIG = TinyModels.gqa();
-    static final PruneTarget TARGET = PruneTarget.uniform(2, 16, 1, 1, 20);
+    static final PruneTarget TARGET = PruneTarget.uniform(2, 16, 1, 1, 20).droppingSubLayers(1, 1);
 
     static L0Gates gates(long seed) {
-        L0Gates gates = new L0Gates(CONFIG, TARGET);
+        return gates(seed, LayerGates.LAYER);
+    }
+
+    static L0Gates gates(long seed, LayerGates layerGates) {
+        L0Gates gates = new L0Gates(CONFIG, TARGET, layerGates);
         Random r = new Random(seed);
         for (int i = 0; i < gates.size(); i++) gates.logAlpha()[i] = r.nextGaussian() * 1.5;
         return gates;
@@ -44,27 +52,79 @@ class LagrangianGradientTest {
 
     @Test
     void everyAxisIsActive() {
-        L0Gates g = gates(1);
-        for (Axis a : Axis.gatedAxes()) assertTrue(g.isActive(a), a.key);
+        for (LayerGates mode : LayerGates.values()) {
+            L0Gates g = gates(1, mode);
+            for (Axis a : Axis.gatedAxes()) {
+                // one gate per layer: the layer gates carry the layer count; sub-layer gates only the extra removals
+                boolean expected = mode == LayerGates.LAYER || a != Axis.LAYER;
+                assertEquals(expected, g.isActive(a), mode + " " + a.key);
+            }
+        }
+    }
+
+    /**
+     * The penalty is taken row by row and then averaged (LLM-Shearing {@code _lag_loss(...).mean()} over the
+     * per-layer expected sparsities), computed here independently from the keep probabilities.
+     */
+    @Test
+    void eachAxisTermIsTheMeanOverItsRowsOfTheRowPenalty() {
+        L0Gates gates = gates(7);
+        Lagrangian lagrangian = lagrangian(gates, 8);
+        long step = 100; // past the ramp: the final targets
+        double[] keep = gates.keepProbabilities();
+        Lagrangian.Terms terms = lagrangian.evaluate(keep, step);
+        int i = Lagrangian.slot(Axis.FFN);
+        double expected = 0;
+        for (int l = 0; l < CONFIG.numLayers(); l++) {
+            int units = CONFIG.layer(l).ffnDim();
+            double kept = 0;
+            for (int u = 0; u < units; u++) kept += keep[gates.offset(Axis.FFN, l) + u];
+            double gap = (1 - kept / units) - (1 - 20.0 / units);
+            expected += (lagrangian.lambda()[2 * i] * gap + lagrangian.lambda()[2 * i + 1] * gap * gap) / CONFIG.numLayers();
+        }
+        assertEquals(expected, terms.value()[i], 1e-12);
+        // the layer gates: one row of 3, target 2 kept
+        int j = Lagrangian.slot(Axis.LAYER);
+        double kept = 0;
+        for (int l = 0; l < 3; l++) kept += keep[gates.offset(Axis.LAYER, 0) + l];
+        double gap = (1 - kept / 3) - (1 - 2.0 / 3);
+        assertEquals(lagrangian.lambda()[2 * j] * gap + lagrangian.lambda()[2 * j + 1] * gap * gap, terms.value()[j], 1e-12);
+        // the quadratic term of the mean is not the mean of the quadratic terms: the two forms differ
+        double meanGap = 0;
+        for (int l = 0; l < 3; l++) {
+            double k = 0;
+            for (int u = 0; u < CONFIG.layer(l).ffnDim(); u++) k += keep[gates.offset(Axis.FFN, l) + u];
+            meanGap += ((1 - k / CONFIG.layer(l).ffnDim()) - (1 - 20.0 / CONFIG.layer(l).ffnDim())) / 3;
+        }
+        double ofTheMean = lagrangian.lambda()[2 * i] * meanGap + lagrangian.lambda()[2 * i + 1] * meanGap * meanGap;
+        assertTrue(Math.abs(ofTheMean - terms.value()[i]) > 1e-6, "per layer, not of the layer mean: " + ofTheMean + " vs " + terms.value()[i]);
     }
 
     @Test
     void lagrangianGradientsWithRespectToLambdaAndLogAlpha() {
-        L0Gates gates = gates(2);
-        Lagrangian lagrangian = lagrangian(gates, 3);
-        long step = 13;
-        Supplier<Double> loss = () -> lagrangian.evaluate(gates.keepProbabilities(), step).total();
-        double[] dLogAlpha = new double[gates.size()];
-        double[] dLambda = new double[lagrangian.lambda().length];
-        lagrangian.backward(lagrangian.evaluate(gates.keepProbabilities(), step), gates.keepProbabilityGradients(), dLogAlpha, dLambda);
-        check("dLambda", lagrangian.lambda(), dLambda, loss, allIndices(dLambda.length), 1e-4, 1e-10, 1e-6);
-        check("dLogAlpha (Lagrangian)", gates.logAlpha(), dLogAlpha, loss, allIndices(gates.size()), 1e-5, 1e-10, 1e-5);
+        for (LayerGates mode : LayerGates.values()) {
+            L0Gates gates = gates(2, mode);
+            Lagrangian lagrangian = lagrangian(gates, 3);
+            for (long step : new long[] {13, 60}) { // during the target's ramp and after it
+                Supplier<Double> loss = () -> lagrangian.evaluate(gates.keepProbabilities(), step).total();
+                double[] dLogAlpha = new double[gates.size()];
+                double[] dLambda = new double[lagrangian.lambda().length];
+                double[] keep = gates.keepProbabilities();
+                lagrangian.backward(lagrangian.evaluate(keep, step), keep, gates.keepProbabilityGradients(), dLogAlpha, dLambda);
+                check(mode + " dLambda", lagrangian.lambda(), dLambda, loss, allIndices(dLambda.length), 1e-4, 1e-10, 1e-6);
+                check(mode + " dLogAlpha (Lagrangian)", gates.logAlpha(), dLogAlpha, loss, allIndices(gates.size()), 1e-5, 1e-10, 1e-5);
+            }
+        }
     }
 
     @Test
     void totalLossGradientWithRespectToLogAlphaThroughTheSampledGates() {
+        for (LayerGates mode : LayerGates.values()) totalLossGradient(mode);
+    }
+
+    private void totalLossGradient(LayerGates mode) {
         Model model = TinyModels.random(CONFIG, 21);
-        L0Gates gates = gates(4);
+        L0Gates gates = gates(4, mode);
         Lagrangian lagrangian = lagrangian(gates, 5);
         Random r = new Random(6);
         double[] u = new double[gates.size()];
@@ -91,7 +151,8 @@ class LagrangianGradientTest {
         Transformer.backward(model, tokens, acts, masks, ModelWeights.zeros(CONFIG), dMasks);
         double[] dLogAlpha = new double[gates.size()];
         gates.backward(dMasks, dLogAlpha);
-        lagrangian.backward(lagrangian.evaluate(gates.keepProbabilities(), step), gates.keepProbabilityGradients(), dLogAlpha, new double[12]);
+        double[] keep = gates.keepProbabilities();
+        lagrangian.backward(lagrangian.evaluate(keep, step), keep, gates.keepProbabilityGradients(), dLogAlpha, new double[lagrangian.lambda().length]);
 
         // coordinates away from the clamp's kinks (a finite difference across one is not a derivative)
         int[] smooth = java.util.stream.IntStream.range(0, gates.size()).filter(i -> {
@@ -108,7 +169,7 @@ class LagrangianGradientTest {
             if (stretched > 0 && stretched < 1) interior++;
         }
         assertTrue(interior > 20, "enough gates inside (0, 1) to exercise the chain rule: " + interior);
-        check("dLogAlpha (LM + Lagrangian)", gates.logAlpha(), dLogAlpha, loss, smooth, 1e-2, 1e-4, 3e-2);
+        check(mode + " dLogAlpha (LM + Lagrangian)", gates.logAlpha(), dLogAlpha, loss, smooth, 1e-2, 1e-4, 3e-2);
     }
 
     static int[] allIndices(int n) {

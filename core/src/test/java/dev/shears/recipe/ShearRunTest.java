@@ -29,6 +29,7 @@ import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -86,7 +87,9 @@ class ShearRunTest {
         List<JsonNode> steps = metrics(run, "step");
         assertEquals(40, steps.size());
         JsonNode last = steps.getLast().path("axes");
-        for (String axis : List.of("hidden", "kvHeads", "heads", "ffn", "attentionLayers", "ffnLayers")) {
+        // one gate per layer: the layer gates carry the layer count, the sub-layer gates are off (no sub-layer is dropped alone)
+        assertFalse(last.has("attentionLayers") || last.has("ffnLayers"), last.toString());
+        for (String axis : List.of("hidden", "kvHeads", "heads", "ffn", "layers")) {
             JsonNode a = last.path(axis);
             assertTrue(a.isObject(), "axis " + axis + " is pruned and logged");
             assertEquals(a.path("finalTarget").asDouble(), a.path("target").asDouble(), 1e-12, axis + ": the target has ramped up fully");
@@ -148,5 +151,55 @@ class ShearRunTest {
         assertEquals(r.gatedHeldOutLoss()[0], r.prunedHeldOutLoss()[0], 1e-4);
         assertTrue(Files.isRegularFile(run.resolve("tok512.bin")) || Files.isRegularFile(run.resolve("tokenizer.bin"))
                 || Files.isRegularFile(run.resolve("tokenizer.json")), "tokenizer beside the weights");
+    }
+
+    /**
+     * Issue 14: on docs/shearing.md's example (stories260K to layers=4,ffn=86, 300 steps of 8 × 64 tokens,
+     * published settings), the per-layer Lagrangian lands every surviving layer's expected FFN width within 10%
+     * of the target before finalisation, and finalisation cuts no unit (neuron or layer) the gates keep with
+     * P > 0.5. With the Lagrangian on the layer mean, widths ended at 100.6 / 126.8 / 105.4 / 74.7 / 16.0 and 66
+     * neurons with P > 0.5 were cut.
+     */
+    @Test
+    void theDocsExampleLandsEveryLayerOnTheTargetWidthBeforeFinalisation(@TempDir Path tmp) throws IOException {
+        Path model = SharedData.require("models/stories260K/hf");
+        Path tok = SharedData.require("models/stories260K/tok512.bin");
+        Path prepared = tmp.resolve("ts");
+        DataPreparer.prepare(TokenizerLoader.load(tok), tok.toString(), List.of(SharedData.require("eval/tinystories/tinystories_val_head.txt")), prepared,
+                PrepareOptions.DEFAULT, Progress.SILENT);
+        TrainConfig t = ShearConfig.DEFAULT.train()
+                .with(new TrainConfig.Source(Optional.empty(), Optional.of(model), Optional.of(tok), 0.02, ""))
+                .with(new TrainConfig.Batching(List.of(new TrainConfig.DataSource(prepared, 1)), 8, 64, 1, ShearConfig.DEFAULT.train().batching().seed()))
+                .with(new TrainConfig.Schedule(300, 0, 1e-4, 1e-5, 30, LearningRateSchedule.Decay.COSINE))
+                .with(new TrainConfig.Evaluation(300, 4))
+                .with(new TrainConfig.Checkpointing(0, 1));
+        Path run = tmp.resolve("run");
+        ShearRun.run(new ShearConfig(t, "layers=4,ffn=86", "", 1.0, 1.0, 0.2), run, false, Progress.SILENT);
+        JsonNode gates = JSON.readTree(run.resolve(ShearRun.GATES).toFile());
+        JsonNode plan = JSON.readTree(run.resolve("pruning-plan.json").toFile());
+        JsonNode layerKeep = gates.path("axes").path("layers").get(0).path("keepProbability");
+        List<String> report = new java.util.ArrayList<>();
+        int keptIndex = 0;
+        for (int l = 0; l < 5; l++) {
+            JsonNode row = gates.path("axes").path("ffn").get(l);
+            double expected = 0;
+            for (JsonNode p : row.path("keepProbability")) expected += p.asDouble();
+            boolean layerKept = plan.path("layers").get(l).path("kept").asBoolean();
+            report.add(String.format(java.util.Locale.ROOT, "layer %d: P(keep) %.3f, expected FFN units %.1f", l, layerKeep.get(l).asDouble(), expected));
+            if (!layerKept) {
+                assertTrue(layerKeep.get(l).asDouble() <= 0.5, "a dropped layer the gate keeps: " + report);
+                continue;
+            }
+            assertEquals(86, expected, 8.6, "expected FFN units of surviving layer " + l + ": " + report);
+            java.util.Set<Integer> kept = new java.util.HashSet<>();
+            for (JsonNode k : plan.path("layers").get(l).path("ffn")) kept.add(k.asInt());
+            JsonNode p = row.path("keepProbability");
+            for (int u = 0; u < p.size(); u++) {
+                if (!kept.contains(u)) assertTrue(p.get(u).asDouble() <= 0.5, "layer " + l + " neuron " + u + " cut with P(keep) " + p.get(u).asDouble());
+            }
+            keptIndex++;
+        }
+        assertEquals(4, keptIndex, report.toString());
+        System.out.println("docs example: " + report);
     }
 }
