@@ -108,9 +108,21 @@ public record TrainConfig(
      * @param minLr       final learning rate
      * @param warmupSteps linear warm-up steps
      * @param decay       COSINE, LINEAR or CONSTANT after warm-up
+     * @param scheduleStart steps of a schedule shared by several runs that earlier runs took (0: this run starts it); the
+     *                    learning rate of this run's step s is the shared schedule's at {@code scheduleStart + s}
+     * @param scheduleSteps length of that shared schedule (0: this run's own steps), so stages of a pipeline can follow
+     *                    one warm-up and decay instead of restarting them
      */
-    public record Schedule(long steps, long tokens, double lr, double minLr, long warmupSteps, LearningRateSchedule.Decay decay) implements Group {
+    public record Schedule(long steps, long tokens, double lr, double minLr, long warmupSteps, LearningRateSchedule.Decay decay, long scheduleStart,
+                           long scheduleSteps) implements Group {
+        /** A schedule of its own (not shared with other runs). */
+        public Schedule(long steps, long tokens, double lr, double minLr, long warmupSteps, LearningRateSchedule.Decay decay) {
+            this(steps, tokens, lr, minLr, warmupSteps, decay, 0, 0);
+        }
+
         public Schedule {
+            if (scheduleStart < 0 || scheduleSteps < 0) throw new ShearsException("scheduleStart and scheduleSteps must be ≥ 0");
+            if (scheduleStart > 0 && scheduleSteps == 0) throw new ShearsException("scheduleStart needs scheduleSteps, the length of the shared schedule");
             if (steps < 1 && tokens < 1) throw new ShearsException("steps or tokens must be positive");
             if (!(lr > 0)) throw new ShearsException("lr must be positive, got " + lr);
             if (!(minLr >= 0)) throw new ShearsException("minLr must be ≥ 0, got " + minLr);
@@ -224,6 +236,10 @@ public record TrainConfig(
         }
         if (dynamicBatchLoading == null) dynamicBatchLoading = DynamicBatchLoading.OFF;
         if (distill == null) distill = Distill.OFF;
+        long steps = schedule.tokens() > 0 ? Math.max(1, schedule.tokens() / batching.tokensPerStep()) : schedule.steps();
+        if (schedule.scheduleSteps() > 0 && schedule.scheduleStart() + steps > schedule.scheduleSteps()) {
+            throw new ShearsException("scheduleStart " + schedule.scheduleStart() + " + " + steps + " steps run past scheduleSteps " + schedule.scheduleSteps());
+        }
     }
 
     /** This configuration with one group (or section) of settings replaced. */
@@ -246,7 +262,8 @@ public record TrainConfig(
 
     /** The learning rate at every step of this run. */
     public LearningRateSchedule learningRate() {
-        return new LearningRateSchedule(schedule.lr(), Math.min(schedule.minLr(), schedule.lr()), Math.min(schedule.warmupSteps(), totalSteps()),
-                totalSteps(), schedule.decay());
+        long total = schedule.scheduleSteps() > 0 ? schedule.scheduleSteps() : totalSteps();
+        return new LearningRateSchedule(schedule.lr(), Math.min(schedule.minLr(), schedule.lr()), Math.min(schedule.warmupSteps(), total), total,
+                schedule.decay(), schedule.scheduleStart());
     }
 }
