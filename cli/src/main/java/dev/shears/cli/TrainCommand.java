@@ -97,12 +97,16 @@ final class TrainCommand implements Runnable {
         ObjectNode n = Json.object();
         n.put("out", out.toString()).put("steps", r.steps()).put("resumedFrom", r.resumedFrom()).put("loss", r.lastLoss())
                 .put("seconds", r.seconds()).put("tokensPerSecond", r.tokensPerSecond()).put("params", r.model().config().parameterCount());
-        Map<String, Double> held = new LinkedHashMap<>();
-        for (int d = 0; d < r.domains().size(); d++) held.put(r.domains().get(d), r.heldOutLoss()[d]);
+        Map<String, Double> held = new LinkedHashMap<>(), epochs = new LinkedHashMap<>();
+        for (int d = 0; d < r.domains().size(); d++) {
+            held.put(r.domains().get(d), r.heldOutLoss()[d]);
+            epochs.put(r.domains().get(d), r.epochs()[d]);
+        }
         n.set("heldOutLoss", Json.MAPPER.valueToTree(held));
+        n.set("epochs", Json.MAPPER.valueToTree(epochs));
         // the run's report: the same page a pipeline gets, for its one stage
         ModelConfig shape = r.model().config();
-        StageSummary stage = new StageSummary("train", "train", new StageSummary.Trained(r.steps(), r.lastLoss(), r.resumedFrom(), held), r.seconds(),
+        StageSummary stage = new StageSummary("train", "train", new StageSummary.Trained(r.steps(), r.lastLoss(), r.resumedFrom(), held, epochs), r.seconds(),
                 shape.parameterCount(), shape.describe(), false);
         Path report = new PipelineReport("Training " + out.getFileName(), List.of(new Pipeline.StageResult(
                 new Pipeline.Stage(0, "train", new TrainStage(resolved, false)), out, r.model().config(), r.seconds(), false, stage)))
@@ -117,7 +121,8 @@ final class TrainCommand implements Runnable {
                     r.seconds(), r.tokensPerSecond());
             stdout.printf(Locale.ROOT, "  last training loss %.4f%n", r.lastLoss());
             for (int d = 0; d < r.domains().size(); d++) {
-                stdout.printf(Locale.ROOT, "  held-out loss %-20s %.4f (perplexity %.2f)%n", r.domains().get(d), r.heldOutLoss()[d], Math.exp(r.heldOutLoss()[d]));
+                stdout.printf(Locale.ROOT, "  held-out loss %-20s %.4f (perplexity %.2f), %.3f epochs read%n", r.domains().get(d), r.heldOutLoss()[d],
+                        Math.exp(r.heldOutLoss()[d]), r.epochs()[d]);
             }
             stdout.printf("  report: %s%n", report.toAbsolutePath());
         }
