@@ -155,7 +155,8 @@ public record TrainConfig(
      * Held-out evaluation during the run.
      *
      * @param evalInterval steps between held-out evaluations (0 for none until the end)
-     * @param evalWindows  held-out windows per domain per evaluation
+     * @param evalWindows  held-out windows per domain per evaluation, at most, evenly spaced through the half of the
+     *                     held-out windows the evaluation reads (data/HeldOutPart: steering during the run, final at the end)
      */
     public record Evaluation(int evalInterval, int evalWindows) implements Group {
         public Evaluation {

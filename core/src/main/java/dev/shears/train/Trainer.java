@@ -103,15 +103,6 @@ public final class Trainer {
         return new StepResult(step, loss, lr, norm, config.tokensPerStep(), (System.nanoTime() - start) / 1e9);
     }
 
-    /**
-     * Mean next-token loss on one half of each domain's held-out windows (the same windows every time).
-     *
-     * @return [domains]; NaN for a domain without held-out windows in that half
-     */
-    public double[] evaluate(List<TokenDataset> domains, int maxWindows, HeldOutPart part) {
-        return heldOutLoss(model, domains, config.batching().seqLen(), maxWindows, MaskSet.NONE, part);
-    }
-
     /** Held-out loss of any model on one half of the held-out windows of prepared domains, with inference buffers. */
     public static double[] heldOutLoss(Model model, List<TokenDataset> domains, int seqLen, int maxWindows, MaskSet masks, HeldOutPart part) {
         double[] losses = new double[domains.size()];
