@@ -102,6 +102,11 @@ public record TrainConfig(
             return new Batching(newData, batchSize, seqLen, gradAccumulation, seed, sampling);
         }
 
+        /** The same batching with another seed (and every other setting, the sampling mode included, kept). */
+        public Batching withSeed(long newSeed) {
+            return new Batching(data, batchSize, seqLen, gradAccumulation, newSeed, sampling);
+        }
+
         /** Tokens per optimizer step. */
         public long tokensPerStep() {
             return (long) batchSize * seqLen * gradAccumulation;

@@ -264,6 +264,16 @@ class DataLoadingRunTest {
         assertTrue(e.getMessage().contains("referenceModels") && e.getMessage().contains("different model sizes"), e.getMessage());
     }
 
+    @Test
+    void aSeedSweepKeepsTheSamplingMode() {
+        TrainConfig random = config(2, DynamicBatchLoading.OFF, Sampling.RANDOM_OFFSETS);
+        Pipeline.Plan plan = new Pipeline.Plan(shared.resolve("p.yaml"), shared, Optional.empty(), Optional.empty(),
+                List.of(new Pipeline.Stage(0, "heal", new TrainStage(random, false))), List.of());
+        TrainConfig seeded = ((TrainStage) SeedSweep.withSeed(plan, 99).stages().getFirst().settings()).config();
+        assertEquals(99, seeded.batching().seed());
+        assertEquals(Sampling.RANDOM_OFFSETS, seeded.batching().sampling(), "only the seed changes");
+    }
+
     private static void dropDataCursor(Path run) throws IOException {
         Path state = Checkpoint.latest(run).orElseThrow().resolve(Checkpoint.STATE);
         ObjectNode n = (ObjectNode) JSON.readTree(Files.readString(state));
