@@ -36,6 +36,8 @@ final class PipelineReport {
     private int mostDomains;
     private final List<Double> boundaries = new ArrayList<>();
     private final Map<String, Long> tokens = new LinkedHashMap<>();
+    /** Per training stage (folder), the epochs each domain was read: the final metrics line's. */
+    private final Map<String, Map<String, Double>> epochs = new LinkedHashMap<>();
 
     PipelineReport(String title, List<Pipeline.StageResult> results) {
         this.title = title;
@@ -64,6 +66,7 @@ final class PipelineReport {
                         m.domainWeights().forEach((d, v) -> domainWeights.computeIfAbsent(d, k -> new ArrayList<>()).add(new double[] {at, v}));
                     }
                     case MetricsLine.Reference m -> { }
+                    case MetricsLine.Final m -> epochs.put(r.stage().folder(), m.epochs());
                 }
             }
             tokens.put(r.stage().folder(), lastTokens);
@@ -88,8 +91,11 @@ final class PipelineReport {
             rows.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%s</td><td>%d</td><td>%s</td><td>%s</td><td>%d</td><td>%d</td><td>%,d</td><td>%.1f</td><td>%,d</td><td class=\"l\">%s</td></tr>",
                     Charts.esc(r.stage().folder()), r.stage().kind(), c.numLayers(), widths.split(";")[0], widths.split(";")[1], c.dim(), c.vocabSize(),
                     c.parameterCount(), r.seconds(), t, Charts.esc(result)));
-            stages.add(r.summary().toJson().put("folder", r.stage().folder()).put("skipped", r.skipped()).put("tokens", t));
+            ObjectNode stage = r.summary().toJson().put("folder", r.stage().folder()).put("skipped", r.skipped()).put("tokens", t);
+            if (!stage.has("epochs") && epochs.containsKey(r.stage().folder())) stage.set("epochs", Json.MAPPER.valueToTree(epochs.get(r.stage().folder())));
+            stages.add(stage);
         }
+        md.append(dataRead(false));
         StringBuilder html = new StringBuilder("<h1>").append(Charts.esc(title)).append("</h1>").append(extraHtml)
                 .append("<h2>Stages</h2>").append(timeline())
                 .append("<table><tr><th class=\"l\">stage</th><th class=\"l\">kind</th><th>layers</th><th>heads / kv</th><th>FFN</th><th>hidden</th>")
@@ -112,6 +118,7 @@ final class PipelineReport {
             html.append("<h2>Domain weights</h2>").append(Charts.line("Sampling weight per domain", "training step, all stages", "weight", w,
                     boundaries.stream().mapToDouble(Double::doubleValue).toArray()));
         }
+        html.append(dataRead(true));
         html.append(evaluations());
         AtomicFiles.writeString(dir.resolve("report.md"), md.toString());
         AtomicFiles.writeString(dir.resolve("report.json"), Json.text(json) + "\n");
@@ -126,6 +133,37 @@ final class PipelineReport {
         }
         int heads = c.layers().stream().mapToInt(LayerShape::numHeads).sum(), ffn = c.layers().stream().mapToInt(LayerShape::ffnDim).sum();
         return "Σ " + heads + " (per layer);Σ " + ffn + " (per layer)";
+    }
+
+    /**
+     * The epochs each training stage read of each domain (sequences drawn / sequences per epoch), as an
+     * HTML or markdown table; "" when no stage logged them.
+     */
+    private String dataRead(boolean html) {
+        if (epochs.isEmpty()) return "";
+        TreeSet<String> domains = new TreeSet<>();
+        epochs.values().forEach(m -> domains.addAll(m.keySet()));
+        StringBuilder out = new StringBuilder();
+        String caption = "Data read: epochs of each domain (sequences read / sequences in its training split)";
+        if (html) {
+            out.append("<h2>").append(Charts.esc(caption)).append("</h2><table><tr><th class=\"l\">stage</th>");
+            for (String d : domains) out.append("<th>").append(Charts.esc(d)).append("</th>");
+            out.append("</tr>");
+        } else {
+            out.append("\n").append(caption).append(":\n\n| stage |");
+            domains.forEach(d -> out.append(' ').append(d).append(" |"));
+            out.append("\n|---|").append("---:|".repeat(domains.size())).append('\n');
+        }
+        epochs.forEach((stage, m) -> {
+            out.append(html ? "<tr><td class=\"l\">" + Charts.esc(stage) + "</td>" : "| " + stage + " |");
+            for (String d : domains) {
+                String v = m.containsKey(d) ? String.format(Locale.ROOT, "%.3f", m.get(d)) : "";
+                out.append(html ? "<td>" + v + "</td>" : " " + v + " |");
+            }
+            out.append(html ? "</tr>" : "\n");
+        });
+        if (html) out.append("</table>");
+        return out.toString();
     }
 
     /** One line on what a stage did, by the type of its outcome. */

@@ -39,7 +39,11 @@ import java.util.Optional;
                 "the end the gates are made deterministic, top-k per layer lands exactly on the target, the gate values",
                 "are folded into the weights and the rest is sliced away. --out receives the pruned model (loadable, with",
                 "its tokenizer), gates.json, pruning-plan.json, metrics.jsonl, checkpoints and report.md/.json/.html. A",
-                "run killed at any point continues with --resume, bit-identically."},
+                "run killed at any point continues with --resume, bit-identically (the data cursor is checkpointed).",
+                "Data and dynamic batch loading work as in 'shears train' (see its --help): sequences read once per epoch",
+                "per domain; evaluations during the run and the final evaluation use disjoint halves of the held-out",
+                "windows; --reference-preset sheared-llama-1.3b starts from RedPajama's mixture with the published",
+                "reference losses, as LLM-Shearing's pruning.sh does."},
         footerHeading = "%nExamples:%n",
         footer = {"  shears data prepare --tokenizer ../shared/data/models/stories260K/tok512.bin --out data/tinystories \\",
                 "      ../shared/data/eval/tinystories/tinystories_val_head.txt",
@@ -160,6 +164,9 @@ final class ShearCommand implements Runnable {
         List<MetricsLine> lines = MetricsLine.read(r.out().resolve(ShearRun.METRICS));
         List<MetricsLine.Step> steps = lines.stream().filter(l -> l instanceof MetricsLine.Step).map(l -> (MetricsLine.Step) l).toList();
         List<MetricsLine.Eval> evals = lines.stream().filter(l -> l instanceof MetricsLine.Eval).map(l -> (MetricsLine.Eval) l).toList();
+        Map<String, Double> epochs = lines.stream().filter(l -> l instanceof MetricsLine.Final).map(l -> ((MetricsLine.Final) l).epochs())
+                .reduce((a, b) -> b).orElse(Map.of());
+        summary.set("epochs", Json.MAPPER.valueToTree(epochs));
         double[] x = steps.stream().mapToDouble(MetricsLine.Step::step).toArray();
         List<Charts.Series> kept = new ArrayList<>();
         Map<String, double[]> finals = new LinkedHashMap<>();
@@ -195,10 +202,11 @@ final class ShearCommand implements Runnable {
             md.append("| ").append(row.replace("|", " | ")).append(" |\n");
             axesHtml.append("<tr><td>").append(row.replace("|", "</td><td>")).append("</td></tr>");
         });
-        md.append("\n| domain | held-out loss, pruned | gated parent (deterministic gates) |\n|---|---:|---:|\n");
+        md.append("\n| domain | held-out loss, pruned | gated parent (deterministic gates) | epochs read |\n|---|---:|---:|---:|\n");
         StringBuilder lossHtml = new StringBuilder();
         for (int d = 0; d < r.domains().size(); d++) {
-            String row = String.format(Locale.ROOT, "%s|%.4f|%.4f", r.domains().get(d), r.prunedHeldOutLoss()[d], r.gatedHeldOutLoss()[d]);
+            String row = String.format(Locale.ROOT, "%s|%.4f|%.4f|%.3f", r.domains().get(d), r.prunedHeldOutLoss()[d], r.gatedHeldOutLoss()[d],
+                    epochs.getOrDefault(r.domains().get(d), Double.NaN));
             md.append("| ").append(row.replace("|", " | ")).append(" |\n");
             lossHtml.append("<tr><td>").append(row.replace("|", "</td><td>")).append("</td></tr>");
         }
@@ -209,7 +217,7 @@ final class ShearCommand implements Runnable {
                 + "<h2>Expected size vs target</h2>" + sizeChart + paramChart
                 + "<table><tr><th>axis</th><th>expected kept fraction</th><th>target</th><th>λ1</th><th>λ2</th></tr>" + axesHtml + "</table>"
                 + "<h2>Loss</h2>" + lossChart
-                + "<table><tr><th>domain</th><th>held-out loss, pruned</th><th>gated parent</th></tr>" + lossHtml + "</table>"
+                + "<table><tr><th>domain</th><th>held-out loss, pruned</th><th>gated parent</th><th>epochs read</th></tr>" + lossHtml + "</table>"
                 + weightChart);
         ArrayNode axes = summary.putArray("axes");
         finals.forEach((axis, v) -> axes.addObject().put("axis", axis).put("expectedKept", v[0]).put("targetKept", v[1]).put("lambda1", v[2]).put("lambda2", v[3]));

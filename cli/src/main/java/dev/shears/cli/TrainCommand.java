@@ -30,9 +30,16 @@ import java.util.Optional;
                 "below, then --set key=value. The resolved config, metrics.jsonl (one line per step and per evaluation) and",
                 "checkpoints go to --out; at the end --out is a loadable Hugging Face model folder with its tokenizer.",
                 "A run killed at any point continues with --resume and ends bit-identical to one never stopped.",
-                "Learning-rate decay after warm-up: COSINE, LINEAR or CONSTANT. Dynamic batch loading (Sheared-LLaMA) moves the",
-                "domain weights toward domains whose held-out loss lags its reference (referenceLosses {domain: loss} or a",
-                "referenceModel). Distillation: loss = (1 − alpha)·CE + alpha·T²·KL(teacher ‖ student). tokens > 0 overrides steps."},
+                "Data: each sequence draws its domain from the domain weights; sampling EPOCHS then reads that domain's",
+                "sequences (seqLen + 1 tokens every seqLen tokens) once each per epoch in a seeded order, the position",
+                "checkpointed; metrics and the report give the epochs each domain saw. The held-out windows are split in",
+                "two: evaluations during the run (and dynamic batch loading) use the second half, the final evaluation the",
+                "first. Learning-rate decay after warm-up: COSINE, LINEAR or CONSTANT. Dynamic batch loading (Sheared-LLaMA)",
+                "moves the domain weights toward domains whose held-out loss lags its reference: referenceLosses {domain:",
+                "loss}, scalingLaw {domain: {e, a, alpha}} at targetParameters, referenceModels (a scaling law fitted to 3+",
+                "sizes), referenceModel, or preset (LLM-Shearing's published RedPajama numbers); startWeights {domain: w}",
+                "or the preset's mixture replace the data weights at step 0. Distillation: loss = (1 − alpha)·CE +",
+                "alpha·T²·KL(teacher ‖ student). tokens > 0 overrides steps."},
         footerHeading = "%nExamples:%n",
         footer = {"  shears data prepare --tokenizer ../shared/data/models/stories260K/tok512.bin --out data/tinystories \\",
                 "      ../shared/data/eval/tinystories/tinystories_val_head.txt",
@@ -41,6 +48,9 @@ import java.util.Optional;
                 "  shears train --init tiny-config.json --data data/tinystories --out runs/tiny --steps 500 --resume",
                 "  shears train --model pruned --data rp/wiki --data rp/book --data rp/github --out healed \\",
                 "      --dynamic-batch-loading --reference-model parent --set evalInterval=50",
+                "  shears train --model sheared --data rp/cc --data rp/github --data rp/book --data rp/stackexchange \\",
+                "      --data rp/wiki --data rp/arxiv --data rp/c4-rp --out healed --dynamic-batch-loading \\",
+                "      --reference-preset sheared-llama-1.3b --set evalInterval=400",
                 "  shears train --model pruned --teacher parent --data data/ts --out distilled --set distill.alpha=0.9 --set distill.temperature=1"})
 final class TrainCommand implements Runnable {
     @Option(names = "--config", paramLabel = "FILE", description = "A YAML or JSON file of configuration keys.")
@@ -97,12 +107,16 @@ final class TrainCommand implements Runnable {
         ObjectNode n = Json.object();
         n.put("out", out.toString()).put("steps", r.steps()).put("resumedFrom", r.resumedFrom()).put("loss", r.lastLoss())
                 .put("seconds", r.seconds()).put("tokensPerSecond", r.tokensPerSecond()).put("params", r.model().config().parameterCount());
-        Map<String, Double> held = new LinkedHashMap<>();
-        for (int d = 0; d < r.domains().size(); d++) held.put(r.domains().get(d), r.heldOutLoss()[d]);
+        Map<String, Double> held = new LinkedHashMap<>(), epochs = new LinkedHashMap<>();
+        for (int d = 0; d < r.domains().size(); d++) {
+            held.put(r.domains().get(d), r.heldOutLoss()[d]);
+            epochs.put(r.domains().get(d), r.epochs()[d]);
+        }
         n.set("heldOutLoss", Json.MAPPER.valueToTree(held));
+        n.set("epochs", Json.MAPPER.valueToTree(epochs));
         // the run's report: the same page a pipeline gets, for its one stage
         ModelConfig shape = r.model().config();
-        StageSummary stage = new StageSummary("train", "train", new StageSummary.Trained(r.steps(), r.lastLoss(), r.resumedFrom(), held), r.seconds(),
+        StageSummary stage = new StageSummary("train", "train", new StageSummary.Trained(r.steps(), r.lastLoss(), r.resumedFrom(), held, epochs), r.seconds(),
                 shape.parameterCount(), shape.describe(), false);
         Path report = new PipelineReport("Training " + out.getFileName(), List.of(new Pipeline.StageResult(
                 new Pipeline.Stage(0, "train", new TrainStage(resolved, false)), out, r.model().config(), r.seconds(), false, stage)))
@@ -117,7 +131,8 @@ final class TrainCommand implements Runnable {
                     r.seconds(), r.tokensPerSecond());
             stdout.printf(Locale.ROOT, "  last training loss %.4f%n", r.lastLoss());
             for (int d = 0; d < r.domains().size(); d++) {
-                stdout.printf(Locale.ROOT, "  held-out loss %-20s %.4f (perplexity %.2f)%n", r.domains().get(d), r.heldOutLoss()[d], Math.exp(r.heldOutLoss()[d]));
+                stdout.printf(Locale.ROOT, "  held-out loss %-20s %.4f (perplexity %.2f), %.3f epochs read%n", r.domains().get(d), r.heldOutLoss()[d],
+                        Math.exp(r.heldOutLoss()[d]), r.epochs()[d]);
             }
             stdout.printf("  report: %s%n", report.toAbsolutePath());
         }

@@ -9,7 +9,8 @@ import java.util.List;
 
 /**
  * Options {@code train} and {@code shear} share: the tokenizer put beside the output, the final dtype,
- * dynamic batch loading, {@code --set} overrides and {@code --resume}. They become configuration keys.
+ * how sequences are sampled, dynamic batch loading, {@code --set} overrides and {@code --resume}. They
+ * become configuration keys.
  */
 final class TrainingOptions {
     @Option(names = "--tokenizer", paramLabel = "FILE", description = "Tokenizer to put beside the output (default: the model's, else the data's).")
@@ -27,6 +28,19 @@ final class TrainingOptions {
     @Option(names = "--reference-model", paramLabel = "PATH", description = "Measure reference losses as this model's held-out loss per domain.")
     Path referenceModel;
 
+    @Option(names = "--reference-models", paramLabel = "PATH", split = ",", description = "Three or more models of one family: fit e + a·N^(−alpha) per domain "
+            + "to their held-out losses and take it at the target's size (dynamicBatchLoading.targetParameters, default the model's).")
+    List<Path> referenceModels = new ArrayList<>();
+
+    @Option(names = "--reference-preset", paramLabel = "NAME", description = "LLM-Shearing's published RedPajama start mixture and reference losses "
+            + "(pruning.sh): sheared-llama-370m, sheared-llama-1.3b or sheared-llama-2.7b; domains are matched by folder name (cc, github, book, "
+            + "stackexchange, wiki, arxiv, c4-rp).")
+    String referencePreset;
+
+    @Option(names = "--sampling", paramLabel = "MODE", description = "How a domain's sequences are read: EPOCHS (each once per epoch, seeded order, "
+            + "cursor checkpointed; default) or RANDOM_OFFSETS (uniformly random starts, with reuse; earlier versions).")
+    String sampling;
+
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override any configuration key (applied last).")
     List<String> sets = new ArrayList<>();
 
@@ -41,6 +55,11 @@ final class TrainingOptions {
         if (dynamicBatchLoading) out.add("dynamicBatchLoading.enabled=true");
         if (referenceModel != null) out.add("dynamicBatchLoading.referenceModel=" + referenceModel.toAbsolutePath());
         if (referenceLosses != null) out.add("dynamicBatchLoading.referenceLosses=" + PerplexityRun.read(referenceLosses).strip());
+        if (!referenceModels.isEmpty()) {
+            out.add("dynamicBatchLoading.referenceModels=" + Json.MAPPER.valueToTree(referenceModels.stream().map(p -> p.toAbsolutePath().toString()).toList()));
+        }
+        if (referencePreset != null) out.add("dynamicBatchLoading.preset=" + referencePreset);
+        if (sampling != null) out.add("sampling=" + sampling.toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
         out.addAll(sets);
         return out;
     }

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.shears.ShearsException;
 import dev.shears.config.ConfigLoader;
 import dev.shears.l0.Shearing;
+import dev.shears.train.ScalingLaw;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -20,12 +21,12 @@ import java.util.Map;
 
 /**
  * One line of a run's {@code metrics.jsonl}, tagged by {@code type}: a training step, a held-out
- * evaluation, or the reference losses of dynamic batch loading. Runs write these records and
- * reports read them back ({@link #read}).
+ * evaluation during the run, the reference losses of dynamic batch loading, or the final evaluation.
+ * Runs write these records and reports read them back ({@link #read}).
  */
 @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
 @JsonSubTypes({@JsonSubTypes.Type(value = MetricsLine.Step.class, name = "step"), @JsonSubTypes.Type(value = MetricsLine.Eval.class, name = "eval"),
-        @JsonSubTypes.Type(value = MetricsLine.Reference.class, name = "reference")})
+        @JsonSubTypes.Type(value = MetricsLine.Reference.class, name = "reference"), @JsonSubTypes.Type(value = MetricsLine.Final.class, name = "final")})
 public sealed interface MetricsLine {
     /** The optimizer steps done when the line was written. */
     long step();
@@ -45,12 +46,31 @@ public sealed interface MetricsLine {
         }
     }
 
-    /** A held-out evaluation: loss per domain, and the domain weights in force after it. */
-    record Eval(long step, Map<String, Double> heldOutLoss, Map<String, Double> domainWeights) implements MetricsLine {
+    /**
+     * A held-out evaluation during the run, on the steering half of the held-out windows
+     * ({@code data/HeldOutPart.STEERING}): loss per domain, the domain weights in force after it, and the
+     * epochs each domain has seen (sequences drawn / sequences per epoch; absent in lines written before).
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record Eval(long step, Map<String, Double> heldOutLoss, Map<String, Double> domainWeights, Map<String, Double> epochs) implements MetricsLine {
     }
 
-    /** The reference loss per domain that dynamic batch loading steers toward. */
-    record Reference(long step, Map<String, Double> referenceLoss) implements MetricsLine {
+    /**
+     * The reference loss per domain that dynamic batch loading steers toward, where each came from
+     * ({@code referenceLosses}, {@code scalingLaw}, {@code referenceModels}, {@code referenceModel} or
+     * {@code preset:NAME}), and the scaling laws used with the size N they were evaluated at.
+     */
+    @JsonInclude(JsonInclude.Include.NON_EMPTY)
+    record Reference(long step, Map<String, Double> referenceLoss, Map<String, String> source, Map<String, ScalingLaw> scalingLaw, Long parameters)
+            implements MetricsLine {
+    }
+
+    /**
+     * The final evaluation, on the other half of the held-out windows ({@code data/HeldOutPart.FINAL}),
+     * never seen by dynamic batch loading: loss per domain of the run's output model, and the epochs each
+     * domain saw over the whole run.
+     */
+    record Final(long step, Map<String, Double> heldOutLoss, Map<String, Double> epochs) implements MetricsLine {
     }
 
     /** The line as written: one JSON object. */

@@ -223,9 +223,7 @@ public final class Pipeline {
 
     /** A training section with its paths (data, init, reference model, teacher, tokenizer) resolved against the pipeline's folder. */
     private static TrainConfig withData(TrainConfig t, List<TrainConfig.DataSource> data, Optional<Path> init, Path base) {
-        DynamicBatchLoading d = t.dynamicBatchLoading();
-        DynamicBatchLoading dbl = new DynamicBatchLoading(d.enabled(), d.referenceLosses(), d.smoothing(), d.clamp(),
-                d.referenceModel().isBlank() ? "" : base.resolve(d.referenceModel()).toString());
+        DynamicBatchLoading dbl = t.dynamicBatchLoading().withPaths(p -> base.resolve(p).toString());
         return t.with(t.source().from(init, t.source().model(), t.source().tokenizer().map(base::resolve))).with(t.batching().withData(data))
                 .with(dbl).with(t.distill().withTeacher(t.distill().teacher().map(base::resolve)));
     }
@@ -311,9 +309,12 @@ public final class Pipeline {
                     config = preparedFiles(config, fromScratch ? Optional.empty() : ModelSource.tokenizer(current, tokenizer), dir, progress);
                     boolean started = Files.isRegularFile(dir.resolve(TrainRun.CONFIG));
                     TrainRun.Result r = TrainRun.run(config, dir, started, progress);
-                    Map<String, Double> held = new LinkedHashMap<>();
-                    for (int d = 0; d < r.domains().size(); d++) held.put(r.domains().get(d), r.heldOutLoss()[d]);
-                    outcome = new StageSummary.Trained(r.steps(), r.lastLoss(), r.resumedFrom(), held);
+                    Map<String, Double> held = new LinkedHashMap<>(), epochs = new LinkedHashMap<>();
+                    for (int d = 0; d < r.domains().size(); d++) {
+                        held.put(r.domains().get(d), r.heldOutLoss()[d]);
+                        epochs.put(r.domains().get(d), r.epochs()[d]);
+                    }
+                    outcome = new StageSummary.Trained(r.steps(), r.lastLoss(), r.resumedFrom(), held, epochs);
                     yield r.model().config();
                 }
                 case ShearConfig c -> {

@@ -42,8 +42,7 @@ public final class SeedSweep {
     }
 
     private static TrainConfig seeded(TrainConfig t, long seed) {
-        TrainConfig.Batching b = t.batching();
-        return t.with(new TrainConfig.Batching(b.data(), b.batchSize(), b.seqLen(), b.gradAccumulation(), seed));
+        return t.with(t.batching().withSeed(seed));
     }
 
     /**

@@ -2,7 +2,6 @@ package dev.shears.recipe;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shears.ShearsException;
-import dev.shears.data.BatchSampler;
 import dev.shears.data.TokenDataset;
 import dev.shears.format.ModelLoader;
 import dev.shears.format.hf.HfConfig;
@@ -74,10 +73,10 @@ public final class ShearRun {
                 config.lambdaLr(), lrScale, o.beta1(), o.beta2(), o.epsilon());
         double targetParameters = target.dropsSubLayers() ? Double.NaN : target.config(parent).parameterCount();
         double lastLoss = Double.NaN;
-        double[] heldOut = new double[0];
         long began = System.nanoTime();
-        try (TrainingSession session = TrainingSession.open(tc, domains, model, config, CONFIG, out, resume)) {
-            Trainer trainer = new Trainer(model, new BatchSampler(domains, tc.batching().seed(), tc.batching().seqLen()), tc);
+        try (TrainingSession session = TrainingSession.open(tc, domains, model, config, CONFIG, out, resume,
+                Double.isNaN(targetParameters) ? 0 : (long) targetParameters)) {
+            Trainer trainer = new Trainer(model, session.sampler(), tc);
             session.resume(resume, model, trainer.optimizer(), progress).ifPresent(c -> shearing.restore(c.extra(), c.dir()));
             long start = session.start();
             progress.start("shear", (total - start) * tc.tokensPerStep(), "tok");
@@ -90,19 +89,18 @@ public final class ShearRun {
                         targetParameters, r.tokens() / r.seconds(), null, shearing.axes(u.terms())));
                 progress.status(String.format(Locale.ROOT, "step %d/%d loss %.4f lagrangian %.4f", done, total, r.loss(), u.terms().total()));
                 progress.advance(r.tokens());
-                if (session.evaluationDue(done)) {
-                    heldOut = session.heldOutLoss(model, shearing.deterministic(shearing.plan()));
-                    session.evaluated(heldOut, done);
-                }
+                if (session.evaluationDue(done)) session.evaluated(session.heldOutLoss(model, shearing.deterministic(shearing.plan())), done);
                 session.checkpointIfDue(done, model, trainer.optimizer(), shearing.state(JSON));
             }
             progress.finish();
 
             if (start == total) lastLoss = session.lastLoggedLoss(); // resumed after the last step
             PruningPlan plan = shearing.plan();
-            if (heldOut.length == 0) heldOut = session.heldOutLoss(model, shearing.deterministic(plan));
+            // the final evaluation, on held-out windows dynamic batch loading never saw
+            double[] heldOut = session.finalLoss(model, shearing.deterministic(plan));
             Model pruned = shearing.finalise(model, plan);
-            double[] prunedLoss = session.heldOutLoss(pruned, MaskSet.NONE);
+            double[] prunedLoss = session.finalLoss(pruned, MaskSet.NONE);
+            session.logFinal(prunedLoss, total);
             session.writeModel(pruned);
             PlanFiles.writePlan(plan, parent, out.resolve(PlanFiles.PLAN));
             AtomicFiles.writeString(out.resolve(GATES), shearing.gatesJson(JSON, plan).toPrettyString() + "\n");

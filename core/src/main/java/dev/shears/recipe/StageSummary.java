@@ -33,8 +33,12 @@ public record StageSummary(String name, String kind, Outcome outcome, double sec
                          Optional<Double> calibrationPerplexityAfter) implements Outcome {
     }
 
-    /** @param heldOutLoss per domain, at the last evaluation */
-    public record Trained(long steps, double lastLoss, long resumedFrom, Map<String, Double> heldOutLoss) implements Outcome {
+    /**
+     * @param heldOutLoss per domain, the final evaluation (on held-out windows dynamic batch loading never saw)
+     * @param epochs      per domain, the epochs the stage read (sequences drawn / sequences per epoch); absent in records written before
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Trained(long steps, double lastLoss, long resumedFrom, Map<String, Double> heldOutLoss, Map<String, Double> epochs) implements Outcome {
     }
 
     /** @param heldOutLoss per domain, of the finalised model */

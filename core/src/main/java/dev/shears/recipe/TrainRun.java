@@ -1,11 +1,11 @@
 package dev.shears.recipe;
 
 import dev.shears.ShearsException;
-import dev.shears.data.BatchSampler;
 import dev.shears.data.TokenDataset;
 import dev.shears.format.ModelLoader;
 import dev.shears.format.hf.HfConfig;
 import dev.shears.model.Flops;
+import dev.shears.model.MaskSet;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
 import dev.shears.progress.Progress;
@@ -22,7 +22,8 @@ import java.util.Optional;
 /**
  * {@code shears train}: continued pretraining of a model, or training from scratch, on prepared
  * token folders. The output folder holds the resolved config ({@code train-config.json}, written
- * before work begins), {@code metrics.jsonl} (one line per step and per evaluation), checkpoints,
+ * before work begins), {@code metrics.jsonl} (one line per step and per evaluation, and the final
+ * evaluation on held-out windows the run never steered by), checkpoints,
  * and at the end the trained model as a loadable Hugging Face folder with its tokenizer
  * ({@link TrainingSession}). A run started again with {@code resume} continues from its newest
  * checkpoint and ends with weights bit-identical to a run that was never interrupted.
@@ -31,9 +32,15 @@ public final class TrainRun {
     public static final String CONFIG = "train-config.json";
     public static final String METRICS = TrainingSession.METRICS;
 
-    /** What a finished run did. */
+    /**
+     * What a finished run did.
+     *
+     * @param heldOutLoss per domain, the final evaluation: the trained model on the final half of the
+     *                    held-out windows, which dynamic batch loading never saw
+     * @param epochs      per domain, the epochs the run read (sequences drawn / sequences per epoch)
+     */
     public record Result(Path out, Model model, long steps, long resumedFrom, double lastLoss, List<String> domains,
-                         double[] heldOutLoss, double seconds, double tokensPerSecond) {
+                         double[] heldOutLoss, double seconds, double tokensPerSecond, double[] epochs) {
     }
 
     private TrainRun() {
@@ -46,18 +53,17 @@ public final class TrainRun {
         Model teacher = loadTeacher(config, model);
         long total = config.totalSteps();
         double lastLoss = Double.NaN;
-        double[] heldOut = new double[0];
         long trainedTokens = 0;
         double trainSeconds = 0;
         long began = System.nanoTime();
         try (TrainingSession session = TrainingSession.open(config, domains, model, config, CONFIG, out, resume)) {
-            Trainer trainer = new Trainer(model, teacher, new BatchSampler(domains, config.batching().seed(), config.batching().seqLen()), config);
+            Trainer trainer = new Trainer(model, teacher, session.sampler(), config);
             session.resume(resume, model, trainer.optimizer(), progress);
             long start = session.start();
             if (start == 0) {
                 // where training starts from: the reference losses (with dynamic batch loading) and a step-0 evaluation
                 session.logReference();
-                if (config.evaluation().evalInterval() > 0) session.logEvaluation(trainer.evaluate(domains, config.evaluation().evalWindows()), 0);
+                if (config.evaluation().evalInterval() > 0) session.logEvaluation(session.heldOutLoss(model, MaskSet.NONE), 0);
             }
             progress.start("train", (total - start) * config.tokensPerStep(), "tok");
             double flopsPerToken = Flops.trainingPerToken(model.config(), config.batching().seqLen());
@@ -72,21 +78,18 @@ public final class TrainRun {
                         flopsPerToken * tokensPerSecond / 1e9));
                 progress.status(String.format(Locale.ROOT, "step %d/%d loss %.4f lr %.2e", done, total, r.loss(), r.lr()));
                 progress.advance(r.tokens());
-                if (session.evaluationDue(done)) {
-                    heldOut = trainer.evaluate(domains, config.evaluation().evalWindows());
-                    session.evaluated(heldOut, done);
-                }
+                if (session.evaluationDue(done)) session.evaluated(session.heldOutLoss(model, MaskSet.NONE), done);
                 session.checkpointIfDue(done, model, trainer.optimizer(), null);
             }
             progress.finish();
-            if (start == total) {
-                // resumed after the last step (killed before the end, or already finished): finish the same way
-                lastLoss = session.lastLoggedLoss();
-                heldOut = trainer.evaluate(domains, config.evaluation().evalWindows());
-            }
+            // resumed after the last step (killed before the end, or already finished): finish the same way
+            if (start == total) lastLoss = session.lastLoggedLoss();
+            double[] heldOut = session.finalLoss(model, MaskSet.NONE);
+            session.logFinal(heldOut, total);
             session.writeModel(model);
             double seconds = (System.nanoTime() - began) / 1e9;
-            return new Result(out, model, total, start, lastLoss, session.names(), heldOut, seconds, trainSeconds > 0 ? trainedTokens / trainSeconds : 0);
+            return new Result(out, model, total, start, lastLoss, session.names(), heldOut, seconds, trainSeconds > 0 ? trainedTokens / trainSeconds : 0,
+                    session.epochs());
         }
     }
 

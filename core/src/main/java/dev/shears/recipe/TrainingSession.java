@@ -5,6 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
 import dev.shears.config.ConfigLoader;
+import dev.shears.data.BatchSampler;
+import dev.shears.data.HeldOutPart;
+import dev.shears.data.Sampling;
 import dev.shears.data.TokenDataset;
 import dev.shears.format.ModelLoader;
 import dev.shears.format.hf.HfModel;
@@ -17,6 +20,7 @@ import dev.shears.progress.Progress;
 import dev.shears.train.AdamW;
 import dev.shears.train.Checkpoint;
 import dev.shears.train.DynamicBatchLoading;
+import dev.shears.train.ScalingLaw;
 import dev.shears.train.TrainConfig;
 import dev.shears.train.Trainer;
 
@@ -34,9 +38,11 @@ import java.util.Optional;
 
 /**
  * What every training-like run ({@link TrainRun}, {@link ShearRun}) does around its step: the data
- * domains and their sampling weights, reference losses for dynamic batch loading, the output folder
- * and its resolved settings, resuming from the newest checkpoint, {@code metrics.jsonl}, held-out
- * evaluations with the dynamic batch loading update, checkpoints, and the final model with its
+ * domains, their sampler and sampling weights, reference losses for dynamic batch loading
+ * ({@link DomainMixture}), the output folder and its resolved settings, resuming from the newest
+ * checkpoint (weights, optimizer, domain weights and the sampler's data cursor), {@code metrics.jsonl},
+ * held-out evaluations with the dynamic batch loading update on the steering half of the held-out
+ * windows, the final evaluation on the other half, checkpoints, and the final model with its
  * tokenizer. A run opens one after its model is loaded and closes it when the loop ends.
  */
 final class TrainingSession implements AutoCloseable {
@@ -47,18 +53,20 @@ final class TrainingSession implements AutoCloseable {
     private final Path out;
     private final List<TokenDataset> domains;
     private final List<String> names;
-    private final double[] reference;
+    private final DomainMixture mixture;
+    private final BatchSampler sampler;
     private double[] weights;
     private long start;
     private BufferedWriter metrics;
 
-    private TrainingSession(TrainConfig config, Path out, List<TokenDataset> domains, double[] reference) {
+    private TrainingSession(TrainConfig config, Path out, List<TokenDataset> domains, DomainMixture mixture) {
         this.config = config;
         this.out = out;
         this.domains = domains;
         this.names = domains.stream().map(TokenDataset::name).toList();
-        this.reference = reference;
-        this.weights = normalised(config.batching().data().stream().mapToDouble(TrainConfig.DataSource::weight).toArray());
+        this.mixture = mixture;
+        this.sampler = new BatchSampler(domains, config.batching().seed(), config.batching().seqLen(), config.batching().sampling());
+        this.weights = mixture.startWeights();
     }
 
     /**
@@ -97,15 +105,25 @@ final class TrainingSession implements AutoCloseable {
      */
     static TrainingSession open(TrainConfig config, List<TokenDataset> domains, Model model, Object settings, String configFile, Path out,
                                 boolean resume) {
+        return open(config, domains, model, settings, configFile, out, resume, model.config().parameterCount());
+    }
+
+    /**
+     * As {@link #open(TrainConfig, List, Model, Object, String, Path, boolean)}, with the size at which
+     * dynamic batch loading's scaling laws are evaluated ({@code dynamicBatchLoading.targetParameters}
+     * overrides it; 0 when unknown).
+     */
+    static TrainingSession open(TrainConfig config, List<TokenDataset> domains, Model model, Object settings, String configFile, Path out,
+                                boolean resume, long referenceParameters) {
         for (TokenDataset d : domains) {
             if (d.vocabSize() > model.config().vocabSize()) {
                 throw new ShearsException(d.dir() + ": prepared with a " + d.vocabSize() + "-token vocabulary, but the model has only "
                         + model.config().vocabSize() + " embeddings");
             }
         }
-        double[] reference = referenceLosses(config, domains);
+        DomainMixture mixture = DomainMixture.resolve(config, domains, referenceParameters);
         prepareOutput(settings, configFile, out, resume);
-        return new TrainingSession(config, out, domains, reference);
+        return new TrainingSession(config, out, domains, mixture);
     }
 
     List<TokenDataset> domains() {
@@ -114,6 +132,16 @@ final class TrainingSession implements AutoCloseable {
 
     List<String> names() {
         return names;
+    }
+
+    /** The run's batch sampler: its data cursor is checkpointed and restored here. */
+    BatchSampler sampler() {
+        return sampler;
+    }
+
+    /** Epochs each domain has seen so far (sequences drawn / sequences per epoch). */
+    double[] epochs() {
+        return sampler.epochs();
     }
 
     /** The domain weights in force. */
@@ -127,8 +155,9 @@ final class TrainingSession implements AutoCloseable {
     }
 
     /**
-     * When {@code resume}, restores the newest checkpoint into the model, the optimizer and the domain
-     * weights; then opens {@code metrics.jsonl} (dropping lines after the resumed step).
+     * When {@code resume}, restores the newest checkpoint into the model, the optimizer, the domain
+     * weights and the sampler's data cursor; then opens {@code metrics.jsonl} (dropping lines after the
+     * resumed step, and the final evaluation, which the run writes again).
      *
      * @return the checkpoint restored (its extra state is the run's own), if any
      */
@@ -148,6 +177,14 @@ final class TrainingSession implements AutoCloseable {
         restored.ifPresent(c -> {
             start = c.step();
             if (c.domainWeights().length == weights.length) weights = c.domainWeights();
+            if (!c.data().isEmpty()) {
+                sampler.restore(c.data(), c.dir().toString());
+            } else if (config.batching().sampling() == Sampling.RANDOM_OFFSETS) {
+                progress.note(c.dir() + " has no data cursor (written before cursors were recorded): the epochs reported count from step " + start);
+            } else if (start > 0) {
+                throw new ShearsException(c.dir() + ": the checkpoint has no data cursor; it was written by a version of Shears that sampled random "
+                        + "offsets. Resume it with --set sampling=RANDOM_OFFSETS to continue as it began, or start a new run");
+            }
         });
         long total = config.totalSteps();
         if (start > total) throw new ShearsException(out + ": the newest checkpoint is at step " + start + ", beyond this run's " + total + " steps");
@@ -181,10 +218,14 @@ final class TrainingSession implements AutoCloseable {
         }
     }
 
-    /** The reference losses (with dynamic batch loading), logged once at the start. */
+    /** The reference losses (with dynamic batch loading), where each came from and the scaling laws used, logged once at the start. */
     void logReference() {
         if (!config.dynamicBatchLoading().enabled()) return;
-        log(new MetricsLine.Reference(0, byDomain(reference)));
+        Map<String, String> source = new LinkedHashMap<>();
+        for (int d = 0; d < names.size(); d++) source.put(names.get(d), mixture.source().get(d));
+        Map<String, ScalingLaw> laws = new LinkedHashMap<>();
+        for (String name : names) if (mixture.laws().containsKey(name)) laws.put(name, mixture.laws().get(name));
+        log(new MetricsLine.Reference(0, byDomain(mixture.reference()), source, laws, mixture.parameters() > 0 ? mixture.parameters() : null));
     }
 
     /** Whether step {@code done} ends with a held-out evaluation: every {@code evalInterval} steps and at the end. */
@@ -192,9 +233,19 @@ final class TrainingSession implements AutoCloseable {
         return done == config.totalSteps() || (config.evaluation().evalInterval() > 0 && done % config.evaluation().evalInterval() == 0);
     }
 
-    /** Held-out loss per domain under {@code masks}. */
+    /** Held-out loss per domain under {@code masks}, on the steering half of the held-out windows (the evaluations during the run). */
     double[] heldOutLoss(Model model, MaskSet masks) {
-        return Trainer.heldOutLoss(model, domains, config.batching().seqLen(), config.evaluation().evalWindows(), masks);
+        return Trainer.heldOutLoss(model, domains, config.batching().seqLen(), config.evaluation().evalWindows(), masks, HeldOutPart.STEERING);
+    }
+
+    /** Held-out loss per domain under {@code masks}, on the final half of the held-out windows, which dynamic batch loading never sees. */
+    double[] finalLoss(Model model, MaskSet masks) {
+        return Trainer.heldOutLoss(model, domains, config.batching().seqLen(), config.evaluation().evalWindows(), masks, HeldOutPart.FINAL);
+    }
+
+    /** The final evaluation's metrics line: the output model's loss on the final windows and the epochs of the whole run. */
+    void logFinal(double[] heldOut, long step) {
+        log(new MetricsLine.Final(step, byDomain(heldOut), byDomain(epochs())));
     }
 
     /**
@@ -203,13 +254,13 @@ final class TrainingSession implements AutoCloseable {
      */
     void evaluated(double[] heldOut, long step) {
         DynamicBatchLoading dbl = config.dynamicBatchLoading();
-        if (dbl.enabled()) weights = DynamicBatchLoading.update(weights, heldOut, reference, dbl.smoothing(), dbl.clamp());
+        if (dbl.enabled()) weights = DynamicBatchLoading.update(weights, heldOut, mixture.reference(), dbl.smoothing(), dbl.clamp());
         logEvaluation(heldOut, step);
     }
 
     /** The step-0 evaluation line, before any update. */
     void logEvaluation(double[] heldOut, long step) {
-        log(new MetricsLine.Eval(step, byDomain(heldOut), byDomain(weights)));
+        log(new MetricsLine.Eval(step, byDomain(heldOut), byDomain(weights), byDomain(epochs())));
     }
 
     /** Per-domain values keyed by domain name, in data order. */
@@ -219,7 +270,7 @@ final class TrainingSession implements AutoCloseable {
         return m;
     }
 
-    /** At every {@code checkpointInterval} steps and at the end: the metrics so far, then a checkpoint with the run's extra state. */
+    /** At every {@code checkpointInterval} steps and at the end: the metrics so far, then a checkpoint with the data cursor and the run's extra state. */
     void checkpointIfDue(long done, Model model, AdamW optimizer, ObjectNode extra) {
         if (done != config.totalSteps() && (config.checkpointing().checkpointInterval() <= 0 || done % config.checkpointing().checkpointInterval() != 0)) {
             return;
@@ -229,7 +280,7 @@ final class TrainingSession implements AutoCloseable {
         } catch (IOException e) {
             throw cannotWrite(e);
         }
-        Checkpoint.save(out, model, optimizer, done, weights, extra, config.checkpointing().keepCheckpoints());
+        Checkpoint.save(out, model, optimizer, done, weights, sampler.state(), extra, config.checkpointing().keepCheckpoints());
     }
 
     /** Writes the final model in the run's dtype, with the tokenizer beside it so the folder loads on its own. */
@@ -266,35 +317,6 @@ final class TrainingSession implements AutoCloseable {
         return new ShearsException(out.resolve(METRICS) + ": cannot write: " + e.getMessage(), e);
     }
 
-    /** Reference loss per domain (in data order) when dynamic batch loading is on; checked before any work. */
-    private static double[] referenceLosses(TrainConfig config, List<TokenDataset> domains) {
-        DynamicBatchLoading dbl = config.dynamicBatchLoading();
-        double[] reference = new double[domains.size()];
-        if (!dbl.enabled()) return reference;
-        double[] measured = dbl.referenceModel().isBlank() ? null
-                : Trainer.heldOutLoss(ModelLoader.open(Path.of(dbl.referenceModel())), domains, config.batching().seqLen(),
-                        config.evaluation().evalWindows(), MaskSet.NONE);
-        List<String> missing = new ArrayList<>();
-        for (int d = 0; d < domains.size(); d++) {
-            Double r = dbl.referenceLosses().get(domains.get(d).name());
-            if (r == null && measured != null && !Double.isNaN(measured[d])) r = measured[d];
-            if (r == null) missing.add(domains.get(d).name());
-            else reference[d] = r;
-        }
-        if (!missing.isEmpty()) {
-            throw new ShearsException("dynamic batch loading needs a reference loss for every domain; missing: " + String.join(", ", missing)
-                    + " (set dynamicBatchLoading.referenceModel, or dynamicBatchLoading.referenceLosses, e.g. --set 'dynamicBatchLoading.referenceLosses={\""
-                    + missing.getFirst() + "\": 2.5}')");
-        }
-        for (String name : dbl.referenceLosses().keySet()) {
-            if (domains.stream().noneMatch(d -> d.name().equals(name))) {
-                throw new ShearsException("dynamicBatchLoading.referenceLosses names '" + name + "', which is not one of the domains "
-                        + domains.stream().map(TokenDataset::name).toList());
-            }
-        }
-        return reference;
-    }
-
     /** Writes the resolved settings into the output folder ({@link #checkOutput} passed), or checks them against the ones there when resuming. */
     private static void prepareOutput(Object settings, String fileName, Path out, boolean resume) {
         Path file = out.resolve(fileName);
@@ -326,7 +348,9 @@ final class TrainingSession implements AutoCloseable {
             for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
                 if (line.isBlank()) continue;
                 try {
-                    if (JSON.readTree(line).path("step").asLong(Long.MAX_VALUE) <= resumedStep) kept.add(line);
+                    JsonNode n = JSON.readTree(line);
+                    // the final evaluation is written again when the resumed run ends
+                    if (n.path("step").asLong(Long.MAX_VALUE) <= resumedStep && !"final".equals(n.path("type").asText())) kept.add(line);
                 } catch (IOException e) {
                     break; // a line cut short by the crash, and everything after it
                 }
@@ -334,14 +358,5 @@ final class TrainingSession implements AutoCloseable {
             AtomicFiles.writeString(file, kept.isEmpty() ? "" : String.join("\n", kept) + "\n");
         }
         return Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-    }
-
-    /** Sampling weights as fractions summing to 1 (how they are logged and updated). */
-    private static double[] normalised(double[] weights) {
-        double total = 0;
-        for (double w : weights) total += w;
-        double[] out = new double[weights.length];
-        for (int i = 0; i < out.length; i++) out[i] = weights[i] / total;
-        return out;
     }
 }

@@ -34,16 +34,19 @@ import java.util.zip.CRC32;
  * A training checkpoint: a folder {@code step-NNNNNNNN} under a run's {@code checkpoints/} holding the
  * weights as a loadable Hugging Face model ({@code model.safetensors} + {@code config.json}), the
  * AdamW moments ({@code optimizer.safetensors}) and {@code state.json} (step, domain weights, the
- * size and CRC-32 of every file). It is written into a temporary sibling folder and renamed into
- * place, so a crash never leaves a half checkpoint under a real name; loading verifies every file.
- * Batches are a pure function of (seed, step, domain weights), so the step is the data cursor.
+ * data cursor, the size and CRC-32 of every file). It is written into a temporary sibling folder and
+ * renamed into place, so a crash never leaves a half checkpoint under a real name; loading verifies
+ * every file. Batches are a function of (seed, step, domain weights, data cursor), so with the cursor
+ * ({@code BatchSampler.state()}) a resumed run reads the same sequences.
  *
  * @param dir           the checkpoint folder
  * @param step          optimizer steps completed
  * @param domainWeights sampling weights in force after {@code step} steps
- * @param extra         recipe-specific state (e.g. dynamic batch loading history), may be empty
+ * @param data          the sampler's data cursor after {@code step} steps; empty in checkpoints written
+ *                      before cursors were recorded (their runs sampled random offsets)
+ * @param extra         recipe-specific state (e.g. the gates of a shear run), may be empty
  */
-public record Checkpoint(Path dir, long step, double[] domainWeights, ObjectNode extra) {
+public record Checkpoint(Path dir, long step, double[] domainWeights, ObjectNode data, ObjectNode extra) {
     public static final String FOLDER = "checkpoints";
     public static final String STATE = "state.json";
     public static final String OPTIMIZER = "optimizer.safetensors";
@@ -56,7 +59,7 @@ public record Checkpoint(Path dir, long step, double[] domainWeights, ObjectNode
      * Writes a checkpoint of {@code model} and {@code optimizer} after {@code step} steps into
      * {@code runDir/checkpoints/}, then deletes all but the newest {@code keep}.
      */
-    public static Path save(Path runDir, Model model, AdamW optimizer, long step, double[] domainWeights, ObjectNode extra, int keep) {
+    public static Path save(Path runDir, Model model, AdamW optimizer, long step, double[] domainWeights, ObjectNode data, ObjectNode extra, int keep) {
         Path parent = runDir.resolve(FOLDER);
         Path target = parent.resolve(String.format("step-%08d", step));
         Path tmp;
@@ -75,6 +78,7 @@ public record Checkpoint(Path dir, long step, double[] domainWeights, ObjectNode
             state.put("format", FORMAT).put("version", VERSION).put("step", step).put("optimizerStep", optimizer.step());
             ArrayNode weights = state.putArray("domainWeights");
             for (double w : domainWeights) weights.add(w);
+            state.set("data", data == null ? JSON.createObjectNode() : data);
             state.set("extra", extra == null ? JSON.createObjectNode() : extra);
             ObjectNode files = state.putObject("files");
             try (Stream<Path> list = Files.list(tmp)) {
@@ -142,8 +146,9 @@ public record Checkpoint(Path dir, long step, double[] domainWeights, ObjectNode
         optimizer.restoreStep(state.path("optimizerStep").asLong(state.path("step").asLong()));
         double[] weights = new double[state.path("domainWeights").size()];
         for (int i = 0; i < weights.length; i++) weights[i] = state.path("domainWeights").get(i).asDouble();
-        JsonNode extra = state.path("extra");
-        return new Checkpoint(dir, state.path("step").asLong(), weights, extra.isObject() ? (ObjectNode) extra : JSON.createObjectNode());
+        JsonNode data = state.path("data"), extra = state.path("extra");
+        return new Checkpoint(dir, state.path("step").asLong(), weights, data.isObject() ? (ObjectNode) data : JSON.createObjectNode(),
+                extra.isObject() ? (ObjectNode) extra : JSON.createObjectNode());
     }
 
     private static JsonNode readState(Path dir) {

@@ -2,6 +2,7 @@ package dev.shears.train;
 
 import dev.shears.ShearsException;
 import dev.shears.config.Flat;
+import dev.shears.data.Sampling;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -72,10 +73,18 @@ public record TrainConfig(
      * @param seqLen           tokens per sequence
      * @param gradAccumulation micro-batches per optimizer step
      * @param seed             seeds initialisation and batch order
+     * @param sampling         how a domain's sequences are read: EPOCHS (each sequence once per epoch, in a
+     *                         seeded order; the default) or RANDOM_OFFSETS (uniformly random starts, with reuse)
      */
-    public record Batching(List<DataSource> data, int batchSize, int seqLen, int gradAccumulation, long seed) implements Group {
+    public record Batching(List<DataSource> data, int batchSize, int seqLen, int gradAccumulation, long seed, Sampling sampling) implements Group {
+        /** Batching that reads every sequence once per epoch ({@link Sampling#EPOCHS}). */
+        public Batching(List<DataSource> data, int batchSize, int seqLen, int gradAccumulation, long seed) {
+            this(data, batchSize, seqLen, gradAccumulation, seed, Sampling.EPOCHS);
+        }
+
         public Batching {
             data = data == null ? List.of() : List.copyOf(data);
+            if (sampling == null) throw new ShearsException("sampling must be EPOCHS or RANDOM_OFFSETS");
             if (batchSize < 1) throw new ShearsException("batchSize must be ≥ 1, got " + batchSize);
             if (seqLen < 2) throw new ShearsException("seqLen must be ≥ 2, got " + seqLen);
             if (gradAccumulation < 1) throw new ShearsException("gradAccumulation must be ≥ 1, got " + gradAccumulation);
@@ -90,7 +99,12 @@ public record TrainConfig(
 
         /** The same batching over other data. */
         public Batching withData(List<DataSource> newData) {
-            return new Batching(newData, batchSize, seqLen, gradAccumulation, seed);
+            return new Batching(newData, batchSize, seqLen, gradAccumulation, seed, sampling);
+        }
+
+        /** The same batching with another seed (and every other setting, the sampling mode included, kept). */
+        public Batching withSeed(long newSeed) {
+            return new Batching(data, batchSize, seqLen, gradAccumulation, newSeed, sampling);
         }
 
         /** Tokens per optimizer step. */
@@ -158,7 +172,8 @@ public record TrainConfig(
      * Held-out evaluation during the run.
      *
      * @param evalInterval steps between held-out evaluations (0 for none until the end)
-     * @param evalWindows  held-out windows per domain per evaluation
+     * @param evalWindows  held-out windows per domain per evaluation, at most, evenly spaced through the half of the
+     *                     held-out windows the evaluation reads (data/HeldOutPart: steering during the run, final at the end)
      */
     public record Evaluation(int evalInterval, int evalWindows) implements Group {
         public Evaluation {
@@ -223,7 +238,7 @@ public record TrainConfig(
 
     public static final TrainConfig DEFAULT = new TrainConfig(
             new Source(Optional.empty(), Optional.empty(), Optional.empty(), 0.02, ""),
-            new Batching(List.of(), 8, 256, 1, 1337),
+            new Batching(List.of(), 8, 256, 1, 1337, Sampling.EPOCHS),
             new Schedule(1000, 0, 1e-3, 1e-4, 100, LearningRateSchedule.Decay.COSINE),
             new Optimiser(0.9, 0.95, 1e-8, 0.1, 1.0),
             new Evaluation(100, 16),

@@ -1,6 +1,7 @@
 package dev.shears.train;
 
 import dev.shears.data.BatchSampler;
+import dev.shears.data.HeldOutPart;
 import dev.shears.data.Split;
 import dev.shears.data.TokenDataset;
 import dev.shears.kernel.CrossEntropy;
@@ -16,8 +17,9 @@ import java.util.List;
 /**
  * One optimizer step at a time: gradient accumulation over micro-batches, global-norm clipping,
  * scheduled learning rate, AdamW. Buffers (activations, gradients, moments) are allocated once.
- * The result of a step depends only on the weights, the optimizer state, the step number and the
- * domain weights, so a resumed run is bit-identical to an uninterrupted one.
+ * The result of a step depends only on the weights, the optimizer state, the step number, the domain
+ * weights and the sampler's data cursor (checkpointed), so a resumed run is bit-identical to an
+ * uninterrupted one.
  */
 public final class Trainer {
     /** What one step did. */
@@ -80,7 +82,7 @@ public final class Trainer {
         double loss = 0;
         float scale = 1f / config.batching().gradAccumulation();
         for (int micro = 0; micro < config.batching().gradAccumulation(); micro++) {
-            sampler.sample(step, micro, domainWeights, config.batching().batchSize(), config.batching().seqLen(), tokens, targets);
+            sampler.sample(step, micro, domainWeights, config.batching().batchSize(), tokens, targets);
             float[] logits = Transformer.forward(model, tokens, config.batching().batchSize(), config.batching().seqLen(), activations, masks);
             int vocab = model.config().vocabSize();
             float[] dLogits = activations.gradients().logits;
@@ -101,22 +103,13 @@ public final class Trainer {
         return new StepResult(step, loss, lr, norm, config.tokensPerStep(), (System.nanoTime() - start) / 1e9);
     }
 
-    /**
-     * Mean next-token loss on each domain's held-out split (the same windows every time).
-     *
-     * @return [domains]; NaN for a domain without held-out tokens
-     */
-    public double[] evaluate(List<TokenDataset> domains, int maxWindows) {
-        return heldOutLoss(model, domains, config.batching().seqLen(), maxWindows, MaskSet.NONE);
-    }
-
-    /** Held-out loss of any model on prepared domains, with inference buffers. */
-    public static double[] heldOutLoss(Model model, List<TokenDataset> domains, int seqLen, int maxWindows, MaskSet masks) {
+    /** Held-out loss of any model on one half of the held-out windows of prepared domains, with inference buffers. */
+    public static double[] heldOutLoss(Model model, List<TokenDataset> domains, int seqLen, int maxWindows, MaskSet masks, HeldOutPart part) {
         double[] losses = new double[domains.size()];
         for (int d = 0; d < domains.size(); d++) {
             TokenDataset data = domains.get(d);
             List<int[]> windows = new java.util.ArrayList<>();
-            for (long s : BatchSampler.heldOutWindows(data, seqLen, maxWindows)) {
+            for (long s : part.windows(data, seqLen, maxWindows)) {
                 int[] window = new int[seqLen + 1];
                 data.read(Split.HELDOUT, s, window, 0, seqLen + 1);
                 windows.add(window);

@@ -143,10 +143,12 @@ class TrainRunTest {
                 new TrainConfig.Evaluation(30, 8), new TrainConfig.Checkpointing(0, 1), null, null);
         TrainRun.Result r = TrainRun.run(c, tmp.resolve("run"), false, Progress.SILENT);
         List<Double> evals = new java.util.ArrayList<>();
+        double finalLoss = Double.NaN;
         try {
             for (String line : Files.readAllLines(tmp.resolve("run").resolve(TrainRun.METRICS))) {
                 var n = parse(line);
                 if (n.path("type").asText().equals("eval")) evals.add(n.path("heldOutLoss").path("tinystories").asDouble());
+                if (n.path("type").asText().equals("final")) finalLoss = n.path("heldOutLoss").path("tinystories").asDouble();
             }
         } catch (IOException e) {
             throw new AssertionError(e);
@@ -154,8 +156,11 @@ class TrainRunTest {
         assertEquals(3, evals.size(), "evaluations at steps 0, 30 and 60");
         assertEquals(Math.log(512), evals.get(0), 0.5, "an untrained model starts near ln(V)");
         assertTrue(evals.get(1) < Math.log(512) - 1, "after 30 steps: " + evals);
-        assertTrue(evals.get(2) < evals.get(1) - 0.1, "keeps falling: " + evals);
-        assertEquals(evals.get(2), r.heldOutLoss()[0]);
+        // steps 30–60 run at a cosine-decayed rate: over seeds 5, 6, 7 the fall is 0.05–0.13 reading each sequence once
+        // (0.06–0.18 with random offsets), so the margin is 0.03, not the 0.1 the earlier batches happened to clear
+        assertTrue(evals.get(2) < evals.get(1) - 0.03, "keeps falling: " + evals);
+        assertEquals(finalLoss, r.heldOutLoss()[0], "the result is the final evaluation");
+        assertTrue(r.heldOutLoss()[0] < Math.log(512) - 1, "on the final windows too: " + r.heldOutLoss()[0]);
     }
 
     @Test
