@@ -5,21 +5,14 @@
 #                     each heal warms up and decays on its own (the repository's examples/openba-v2.yaml)
 #   staged-continuing the same stages, the three heals following one schedule of 500 steps (scheduleStart/scheduleSteps)
 #   direct            one prune to the same shape (layers 5→3, FFN −25%, heads −50%), heal 500, vocabulary −25%
-# Data: TinyStories' validation head split by stories: the first 90% trains and calibrates; the last 10% is the
-# held-out text the final `tinystories` evaluation scores (never trained, calibrated or tuned on).
+# Data: tinystories_split.sh (90% trains and calibrates, the last 10% is the held-out text the final evaluation scores).
 # Usage: tools/experiments/openba_staged.sh [WORK_DIR] [SEEDS]   (from the repository root; SEEDS like 1,2,3)
 set -euo pipefail
 W=${1:-/tmp/openba-staged}
 SEEDS=${2:-1,2,3}
-S=./shears
-SRC=../shared/data/eval/tinystories/tinystories_val_head.txt
+S=${SHEARS:-./shears}   # SHEARS=... runs a fixed build (e.g. a copied jar) while the tree changes
 TOK=../shared/data/models/stories260K/tok512.bin
-mkdir -p "$W/eval/tinystories"
-if [ ! -f "$W/train.txt" ]; then
-  # whole stories (blank-line separated): the first 90% for training and calibration, the rest held out
-  awk -v RS= -v ORS='\n\n' '{ s[NR] = $0 } END { cut = int(NR * 0.9); for (i = 1; i <= NR; i++) print s[i] > (i <= cut ? "'"$W"'/train.txt" : "'"$W"'/eval/tinystories/tinystories_val_head.txt") }' "$SRC"
-fi
-[ -d "$W/data" ] || $S data prepare --tokenizer "$TOK" --out "$W/data" "$W/train.txt"
+. "$(dirname "$0")/tinystories_split.sh"
 ROOT=$(pwd)
 write() { # name stages-yaml
   { echo "model: $ROOT/../shared/data/models/stories260K/hf"; echo "tokenizer: $ROOT/$TOK"; echo "stages:"; cat; } > "$W/$1.yaml"
