@@ -18,8 +18,8 @@ import java.util.Locale;
  */
 public record CriterionOptions(TaylorVariant taylor, GroupReduction taylorReduction, AngularTokens angularTokens, FinalState finalState) {
     /**
-     * Gromov et al. (arXiv 2403.17887, §3.2): "the inner product is over the hidden dimension of the
-     * model for the final token T of the sequence".
+     * Gromov et al. (arXiv 2403.17887, §3.2) take the cosine over the hidden dimension at the final
+     * token T of each sequence, summed over examples.
      */
     public enum AngularTokens {
         /** The last position of each calibration window, as Gromov et al. define it. */
