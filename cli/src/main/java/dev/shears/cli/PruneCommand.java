@@ -7,8 +7,12 @@ import dev.shears.model.Axis;
 import dev.shears.model.LayerShape;
 import dev.shears.model.ModelConfig;
 import dev.shears.model.TensorRole;
+import dev.shears.prune.Criterion;
+import dev.shears.prune.CriterionOptions;
+import dev.shears.prune.GroupReduction;
 import dev.shears.prune.LayerPlan;
 import dev.shears.prune.TargetParser;
+import dev.shears.prune.TaylorVariant;
 import dev.shears.recipe.MemoryPlan;
 import dev.shears.recipe.PruneRun;
 import dev.shears.recipe.PruneStage;
@@ -20,6 +24,7 @@ import picocli.CommandLine.Parameters;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -34,8 +39,9 @@ import java.util.Optional;
                 "neurons, hidden channels) on calibration data or data-free, keep the best, slice the weights. Writes a loadable",
                 "model folder (weights, config, tokenizer, pruning-plan.json, importance.json) and a report (report.md, .json, .html).",
                 "Targets: fractions to remove per axis, exact kept counts (--target) or another config's shape (--target-config).",
-                "Criteria (METHODS.md): widths magnitude | random | activation | taylor | taylor-second-order; layers block-influence | angular |",
-                "every-k | taylor | magnitude | random. Defaults: taylor and block-influence with --calibration, else magnitude and every-k."},
+                "Criteria (METHODS.md): widths magnitude | random | activation | taylor; layers block-influence | angular | every-k | taylor |",
+                "magnitude | random. Defaults: taylor and block-influence with --calibration, else magnitude and every-k. Their variants",
+                "(--taylor, --taylor-reduction, --angular-tokens, --final-state) reproduce each source or keep Shears' earlier form (docs/pruning.md)."},
         footerHeading = "%nExamples:%n",
         footer = {"  shears prune ../shared/data/models/stories260K/hf --tokenizer ../shared/data/models/stories260K/tok512.bin \\",
                 "      --calibration ../shared/data/eval/tinystories/tinystories_val_head.txt --ffn 0.5 --out /tmp/half-ffn",
@@ -127,6 +133,24 @@ final class PruneCommand implements Runnable, Planned {
     @Option(names = "--angular-span", paramLabel = "N", description = "Block length for the angular criterion (0: the layers removed).")
     int angularSpan = PruneStage.DEFAULT.criteria().angularSpan();
 
+    @Option(names = "--taylor", paramLabel = "VARIANT", completionCandidates = TaylorNames.class,
+            description = {"How taylor scores units: gate = |∂L/∂gate| of the whole calibration batch's gradient; gate-per-sequence = Σ over",
+                    "sequences of |∂L/∂gate|; gate-mix(-per-sequence) add LLM-Pruner's ½·Fisher term; vectorize, param-first, param-second,",
+                    "param-mix = LLM-Pruner's --taylor, per weight and reduced over the unit's group. One of: ${COMPLETION-CANDIDATES}."})
+    String taylor = PruneStage.DEFAULT.criteria().taylor();
+
+    @Option(names = "--taylor-reduction", paramLabel = "HOW", completionCandidates = ReductionNames.class,
+            description = "How vectorize and param-* combine the tensors of a unit's group (LLM-Pruner's --grouping_strategy): ${COMPLETION-CANDIDATES}.")
+    String taylorReduction = PruneStage.DEFAULT.criteria().taylorReduction();
+
+    @Option(names = "--angular-tokens", paramLabel = "WHICH", completionCandidates = TokenNames.class,
+            description = "Positions angular distance compares: last (Gromov et al.'s last token of each window) or all (their mean): ${COMPLETION-CANDIDATES}.")
+    String angularTokens = PruneStage.DEFAULT.criteria().angularTokens();
+
+    @Option(names = "--final-state", paramLabel = "STATE", completionCandidates = FinalStateNames.class,
+            description = "The state after the last layer for block influence and angular: normed (after the final norm, as transformers' hidden_states and ShortGPT) or residual: ${COMPLETION-CANDIDATES}.")
+    String finalState = PruneStage.DEFAULT.criteria().finalState();
+
     @Option(names = "--seed", paramLabel = "S", description = "Seed of the random criterion.")
     long seed = PruneStage.DEFAULT.criteria().seed();
 
@@ -139,7 +163,8 @@ final class PruneCommand implements Runnable, Planned {
     private PruneRun request() {
         PruneStage stage = new PruneStage(new PruneStage.Ratios(layers, heads, ffn, hidden),
                 new PruneStage.Shape(target, Optional.ofNullable(targetConfig), dropLayers, dropAttention, dropFfn, headMode, multipleOf, nonUniform),
-                new PruneStage.Criteria(importance, layerImportance, angularSpan, seed), new PruneStage.Windows(Optional.ofNullable(calibration), samples, seqLen),
+                new PruneStage.Criteria(importance, layerImportance, angularSpan, seed, taylor, taylorReduction, angularTokens, finalState),
+                new PruneStage.Windows(Optional.ofNullable(calibration), samples, seqLen),
                 new PruneStage.Vocabulary(vocab, vocabSize, Optional.ofNullable(vocabCorpus), keepTokens, keepSeenCharacters), dtype);
         return stage.run(model, Optional.ofNullable(tokenizer), out, Path.of(""), Optional.ofNullable(scores));
     }
@@ -171,6 +196,41 @@ final class PruneCommand implements Runnable, Planned {
         stdout.printf("  report: %s%n", out.resolve("report.html").toAbsolutePath());
     }
 
+    /** A criterion with the variant its scores used: {@code taylor (param-mix, sum over the group)}. */
+    private static String ranked(Criterion c, CriterionOptions options) {
+        String variant = options.describe(c);
+        return PruneRun.name(c) + (variant.isEmpty() ? "" : " (" + variant + ")");
+    }
+
+    /** Candidate values for the variant options' help, from their enums. */
+    static final class TaylorNames implements Iterable<String> {
+        @Override
+        public Iterator<String> iterator() {
+            return CriterionOptions.keys(TaylorVariant.class).iterator();
+        }
+    }
+
+    static final class ReductionNames implements Iterable<String> {
+        @Override
+        public Iterator<String> iterator() {
+            return CriterionOptions.keys(GroupReduction.class).iterator();
+        }
+    }
+
+    static final class TokenNames implements Iterable<String> {
+        @Override
+        public Iterator<String> iterator() {
+            return CriterionOptions.keys(CriterionOptions.AngularTokens.class).iterator();
+        }
+    }
+
+    static final class FinalStateNames implements Iterable<String> {
+        @Override
+        public Iterator<String> iterator() {
+            return CriterionOptions.keys(CriterionOptions.FinalState.class).iterator();
+        }
+    }
+
     private static String after(PruneRun.Result r) {
         return r.perplexityAfter().map(x -> String.format(Locale.ROOT, "%.3f", x)).orElse("n/a");
     }
@@ -183,6 +243,9 @@ final class PruneCommand implements Runnable, Planned {
         ObjectNode n = Json.object();
         n.put("out", r.out().toString()).put("seconds", r.seconds()).put("widthCriterion", PruneRun.name(r.widthCriterion()))
                 .put("layerCriterion", PruneRun.name(r.layerCriterion())).put("calibrationSequences", r.calibrationSequences());
+        CriterionOptions o = r.options();
+        n.putObject("criterionOptions").put("taylor", o.taylor().key()).put("taylorReduction", o.taylorReduction().key())
+                .put("angularTokens", o.angularTokens().key()).put("finalState", o.finalState().key());
         n.put("paramsBefore", r.parent().parameterCount()).put("paramsAfter", r.pruned().parameterCount());
         r.perplexityBefore().ifPresent(p -> n.put("calibrationPerplexityBefore", p));
         r.perplexityAfter().ifPresent(p -> n.put("calibrationPerplexityAfter", p));
@@ -206,7 +269,7 @@ final class PruneCommand implements Runnable, Planned {
         Map<TensorRole, Long> before = InfoCommand.parametersByRole(a), after = InfoCommand.parametersByRole(b);
         StringBuilder md = new StringBuilder("# Pruning report\n\n");
         md.append(String.format(Locale.ROOT, "%s → %s in %.1f s; widths ranked by **%s**, layers by **%s**, %d calibration sequences.%n%n",
-                a.describe(), b.describe(), r.seconds(), PruneRun.name(r.widthCriterion()), PruneRun.name(r.layerCriterion()), r.calibrationSequences()));
+                a.describe(), b.describe(), r.seconds(), ranked(r.widthCriterion(), r.options()), ranked(r.layerCriterion(), r.options()), r.calibrationSequences()));
         r.perplexityBefore().ifPresent(p -> md.append(String.format(Locale.ROOT, "Calibration perplexity: **%.3f → %s**%s%n%n", p, after(r), afterNote(r))));
         r.vocabulary().ifPresent(v -> md.append(String.format(Locale.ROOT, "Vocabulary: %d → **%d** entries (%d mandatory, %d by frequency, %d merge ancestors), covering %.1f%% of the counted tokens.%n%n",
                 a.vocabSize(), v.size(), v.mandatory(), v.byFrequency(), v.byAncestry(), 100 * v.coverage())));
@@ -237,7 +300,8 @@ final class PruneCommand implements Runnable, Planned {
                 Charts.series("attention heads", headPoints), Charts.series("FFN neurons", ffnPoints)));
         String html = Charts.page("Shears pruning report", "<h1>Pruning report</h1><p>" + Charts.esc(a.describe()) + " → <b>" + Charts.esc(b.describe()) + "</b></p>"
                 + String.format(Locale.ROOT, "<p>Parameters %,d → <b>%,d</b> (%.1f%% kept). Widths ranked by %s, layers by %s; %d calibration sequences; %.1f s.</p>",
-                a.parameterCount(), b.parameterCount(), 100.0 * b.parameterCount() / a.parameterCount(), PruneRun.name(r.widthCriterion()), PruneRun.name(r.layerCriterion()),
+                a.parameterCount(), b.parameterCount(), 100.0 * b.parameterCount() / a.parameterCount(), ranked(r.widthCriterion(), r.options()),
+                ranked(r.layerCriterion(), r.options()),
                 r.calibrationSequences(), r.seconds())
                 + r.perplexityBefore().map(p -> String.format(Locale.ROOT, "<p>Calibration perplexity %.3f → <b>%s</b>%s</p>", p, after(r), Charts.esc(afterNote(r)))).orElse("")
                 + r.vocabulary().map(v -> String.format(Locale.ROOT, "<p>Vocabulary %d → <b>%d</b> entries, covering %.1f%% of the counted tokens.</p>",

@@ -1,18 +1,17 @@
 package dev.shears.prune;
 
 import dev.shears.ShearsException;
-import dev.shears.kernel.CrossEntropy;
+import dev.shears.kernel.RmsNorm;
 import dev.shears.model.Activations;
 import dev.shears.model.Axis;
 import dev.shears.model.LayerShape;
 import dev.shears.model.MaskSet;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
-import dev.shears.model.Transformer;
+import dev.shears.model.TensorRole;
 import dev.shears.progress.Progress;
 
 import java.util.List;
-import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.SplittableRandom;
 
@@ -24,16 +23,23 @@ public final class Importance {
     private Importance() {
     }
 
+    /** {@link #compute(Model, Criterion, List, long, int, CriterionOptions, Progress)} with {@link CriterionOptions#DEFAULT}. */
+    public static ImportanceScores compute(Model model, Criterion criterion, List<int[]> calibration, long seed, int angularSpan, Progress progress) {
+        return compute(model, criterion, calibration, seed, angularSpan, CriterionOptions.DEFAULT, progress);
+    }
+
     /**
      * @param calibration sequences of equal length (ignored by data-free criteria)
      * @param angularSpan n, the block length of the angular criterion
+     * @param options     the variants of the data-driven criteria
      */
-    public static ImportanceScores compute(Model model, Criterion criterion, List<int[]> calibration, long seed, int angularSpan, Progress progress) {
+    public static ImportanceScores compute(Model model, Criterion criterion, List<int[]> calibration, long seed, int angularSpan, CriterionOptions options,
+                                           Progress progress) {
         return switch (criterion) {
             case MAGNITUDE -> magnitude(model);
             case RANDOM -> random(model.config(), seed);
             case EVERY_K -> everyK(model.config());
-            case ACTIVATION, TAYLOR, TAYLOR_SECOND_ORDER, BLOCK_INFLUENCE, ANGULAR -> calibrated(model, criterion, calibration, angularSpan, progress).scores();
+            case ACTIVATION, TAYLOR, BLOCK_INFLUENCE, ANGULAR -> calibrated(model, criterion, calibration, angularSpan, options, progress).scores();
         };
     }
 
@@ -46,8 +52,9 @@ public final class Importance {
     }
 
     /** {@link #compute} for a data-driven criterion, with the windows' mean loss. */
-    public static Calibrated calibrate(Model model, Criterion criterion, List<int[]> calibration, int angularSpan, Progress progress) {
-        return calibrated(model, criterion, calibration, angularSpan, progress);
+    public static Calibrated calibrate(Model model, Criterion criterion, List<int[]> calibration, int angularSpan, CriterionOptions options,
+                                       Progress progress) {
+        return calibrated(model, criterion, calibration, angularSpan, options, progress);
     }
 
     /** The mean next-token loss over calibration windows, one layer's weights at a time (see {@link LayerwisePass}). */
@@ -119,12 +126,13 @@ public final class Importance {
 
     /**
      * Data-driven scores from a {@link LayerwisePass}: layers outermost, so one layer's weights are
-     * touched at a time. Taylor saves each layer's input on the way up, then goes down layer by layer,
-     * recomputing that layer's forward from its saved input and back-propagating through it to the
-     * gate gradients alone (no weight gradients exist). Every sum runs over the sequences in order, so
-     * the scores are those of a whole-model forward and backward per sequence, bit for bit.
+     * touched at a time. Taylor saves each layer's input on the way up, then goes down layer by layer
+     * ({@link TaylorPass}), recomputing that layer's forward from its saved input and back-propagating
+     * through it to the gate gradients (and, for the weight-level variants, to that layer's weight
+     * gradients only). Every sum runs over the sequences in order, so the gradients are those of a
+     * whole-model forward and backward per sequence, bit for bit.
      */
-    private static Calibrated calibrated(Model model, Criterion criterion, List<int[]> calibration, int span, Progress progress) {
+    private static Calibrated calibrated(Model model, Criterion criterion, List<int[]> calibration, int span, CriterionOptions options, Progress progress) {
         if (calibration.isEmpty()) throw new ShearsException(criterion + " importance needs calibration data");
         ModelConfig c = model.config();
         int seqLen = calibration.getFirst().length - 1;
@@ -137,7 +145,9 @@ public final class Importance {
         int n = calibration.size();
         int rows = seqLen * c.dim();
         ImportanceScores s = ImportanceScores.zeros(c, criterion, n);
-        boolean taylor = criterion == Criterion.TAYLOR || criterion == Criterion.TAYLOR_SECOND_ORDER;
+        boolean taylor = criterion == Criterion.TAYLOR;
+        boolean normed = options.finalState() == CriterionOptions.FinalState.NORMED;
+        boolean lastToken = options.angularTokens() == CriterionOptions.AngularTokens.LAST;
         MaskSet masks = taylor ? MaskSet.ones(c) : MaskSet.NONE;
         Activations acts = Activations.forLayerwise(c, 1, seqLen);
         LayerwisePass pass = new LayerwisePass(model, calibration);
@@ -149,23 +159,24 @@ public final class Importance {
         pass.forward(acts, masks, (l, i, input, a) -> {
             Activations.Layer layer = a.layer(l);
             switch (criterion) {
-                case TAYLOR, TAYLOR_SECOND_ORDER -> inputs[l][i] = input.clone();
+                case TAYLOR -> inputs[l][i] = input.clone();
                 case ACTIVATION -> {
                     addActivations(s, c, l, layer, seqLen, hidden[i]);
-                    addBlockInfluence(s, c, l, input, layer.middle, a.residual, seqLen);
+                    addBlockInfluence(s, c, l, input, layer.middle, output(model, l, a.residual, seqLen, normed), seqLen);
                 }
-                case BLOCK_INFLUENCE -> addBlockInfluence(s, c, l, input, layer.middle, a.residual, seqLen);
+                case BLOCK_INFLUENCE -> addBlockInfluence(s, c, l, input, layer.middle, output(model, l, a.residual, seqLen, normed), seqLen);
                 case ANGULAR -> {
                     if (l == 0) boundaries[0][i] = input.clone();
                     int k = l + 1;
-                    boundaries[k % (span + 1)][i] = java.util.Arrays.copyOf(a.residual, rows);
-                    if (k >= span) addAngular(s, c, k - span, boundaries[(k - span) % (span + 1)][i], boundaries[k % (span + 1)][i], seqLen);
+                    boundaries[k % (span + 1)][i] = java.util.Arrays.copyOf(output(model, l, a.residual, seqLen, normed), rows);
+                    if (k >= span) {
+                        addAngular(s, c, k - span, boundaries[(k - span) % (span + 1)][i], boundaries[k % (span + 1)][i], seqLen, lastToken);
+                    }
                 }
                 default -> throw new IllegalStateException(criterion.name());
             }
         }, progress, label);
-        double loss = taylor ? taylorBackward(model, pass, acts, masks, inputs, s, criterion == Criterion.TAYLOR_SECOND_ORDER, progress)
-                : pass.meanLoss(acts, masks);
+        double loss = taylor ? TaylorPass.run(model, pass, acts, masks, inputs, s, options, progress) : pass.meanLoss(acts, masks);
         if (criterion == Criterion.ACTIVATION) {
             for (double[] h : hidden) {
                 for (int j = 0; j < c.dim(); j++) s.of(Axis.HIDDEN)[j] += h[j] * h[j];
@@ -180,73 +191,6 @@ public final class Importance {
             for (int l = c.numLayers() - span + 1; l < c.numLayers(); l++) s.of(Axis.LAYER)[l] = Double.POSITIVE_INFINITY;
         }
         return new Calibrated(s, OptionalDouble.of(loss));
-    }
-
-    /**
-     * Taylor's way down: the loss gradient at the top of every sequence, then for each layer from the
-     * last, its forward recomputed from the saved input and its backward to the gate gradients.
-     *
-     * @return the windows' mean loss
-     */
-    private static double taylorBackward(Model model, LayerwisePass pass, Activations acts, MaskSet masks, float[][][] inputs, ImportanceScores s,
-                                       boolean secondOrder, Progress progress) {
-        ModelConfig c = model.config();
-        int n = inputs[0].length;
-        int rows = pass.seqLen() * c.dim();
-        float[][] dResidual = new float[n][];
-        MaskSet[] dMasks = new MaskSet[n];
-        double loss = 0;
-        for (int i = 0; i < n; i++) {
-            float[] logits = pass.head(i, acts, masks);
-            loss += CrossEntropy.forwardBackward(logits, pass.target(i), pass.seqLen(), c.vocabSize(), acts.gradients().logits, 1f);
-            Transformer.headBackward(model, acts, masks, Optional.empty());
-            dResidual[i] = java.util.Arrays.copyOf(acts.gradients().residual, rows);
-            dMasks[i] = MaskSet.filled(c, 0f);
-        }
-        progress.start("back-propagating to the gates", c.numLayers(), "layer");
-        for (int l = c.numLayers() - 1; l >= 0; l--) {
-            for (int i = 0; i < n; i++) {
-                System.arraycopy(inputs[l][i], 0, acts.residual, 0, rows);
-                Transformer.layerForward(model, l, acts, masks);
-                System.arraycopy(dResidual[i], 0, acts.gradients().residual, 0, rows);
-                Transformer.layerBackward(model, l, acts, masks, Optional.empty(), dMasks[i]);
-                System.arraycopy(acts.gradients().residual, 0, dResidual[i], 0, rows);
-            }
-            inputs[l] = null;
-            model.weights().release(l);
-            progress.advance(1);
-        }
-        progress.finish();
-        for (int i = 0; i < n; i++) {
-            System.arraycopy(dResidual[i], 0, acts.gradients().residual, 0, rows);
-            Transformer.embedBackward(model, pass.input(i), acts, masks, Optional.empty(), dMasks[i]);
-            addAbsolute(s, c, dMasks[i], secondOrder);
-        }
-        return loss / n;
-    }
-
-    /**
-     * Per sequence, the estimated loss change of removing each unit (its gate going from 1 to 0):
-     * first order |−g|; with {@code secondOrder}, |−g + ½·g²|, the diagonal Hessian approximated by
-     * the Fisher g² (LLM-Pruner's second-order term).
-     */
-    private static void addAbsolute(ImportanceScores s, ModelConfig c, MaskSet d, boolean secondOrder) {
-        addAbs(s.of(Axis.HIDDEN), d.get(Axis.HIDDEN), secondOrder);
-        addAbs(s.of(Axis.ATTENTION_LAYER), d.get(Axis.ATTENTION_LAYER), secondOrder);
-        addAbs(s.of(Axis.FFN_LAYER), d.get(Axis.FFN_LAYER), secondOrder);
-        for (int l = 0; l < c.numLayers(); l++) {
-            addAbs(s.of(Axis.HEAD, l), d.get(Axis.HEAD, l), secondOrder);
-            addAbs(s.of(Axis.FFN, l), d.get(Axis.FFN, l), secondOrder);
-            s.of(Axis.LAYER)[l] += change(d.get(Axis.ATTENTION_LAYER)[l], secondOrder) + change(d.get(Axis.FFN_LAYER)[l], secondOrder);
-        }
-    }
-
-    private static void addAbs(double[] into, float[] g, boolean secondOrder) {
-        for (int i = 0; i < into.length; i++) into[i] += change(g[i], secondOrder);
-    }
-
-    private static double change(double g, boolean secondOrder) {
-        return secondOrder ? Math.abs(-g + 0.5 * g * g) : Math.abs(g);
     }
 
     /**
@@ -288,18 +232,40 @@ public final class Importance {
         }
     }
 
-    /** ShortGPT, one layer of one sequence: 1 − cos(h_in, h_out) averaged over positions, for the layer and each sub-layer. */
-    private static void addBlockInfluence(ImportanceScores s, ModelConfig c, int l, float[] in, float[] middle, float[] out, int seqLen) {
-        s.of(Axis.LAYER)[l] += 1 - meanCosine(in, out, seqLen, c.dim());
-        s.of(Axis.ATTENTION_LAYER)[l] += 1 - meanCosine(in, middle, seqLen, c.dim());
-        s.of(Axis.FFN_LAYER)[l] += 1 - meanCosine(middle, out, seqLen, c.dim());
+    /**
+     * Layer l's output as block influence and angular distance see it: the residual stream, or after the
+     * last layer with {@code normed}, the final RMSNorm of it (what transformers' {@code output_hidden_states}
+     * returns last, and ShortGPT compares the last layer's input with).
+     */
+    private static float[] output(Model model, int l, float[] residual, int seqLen, boolean normed) {
+        ModelConfig c = model.config();
+        if (!normed || l != c.numLayers() - 1) return residual;
+        float[] out = new float[seqLen * c.dim()];
+        RmsNorm.forward(out, new float[seqLen], residual, model.weights().get(TensorRole.FINAL_NORM), seqLen, c.dim(), c.normEps());
+        return out;
     }
 
-    /** Gromov et al., one block of one sequence: arccos(cos(h_l, h_{l+n}))/π averaged over positions. */
-    private static void addAngular(ImportanceScores s, ModelConfig c, int l, float[] in, float[] out, int seqLen) {
+    /**
+     * ShortGPT, one layer of one sequence: 1 − cos(h_in, h_out) averaged over positions, for the layer and
+     * each sub-layer (icip-cas/ShortGPT 9a2ee8d, {@code shortgpt/metrics.py} lines 4–22, summed over tokens
+     * in {@code shortgpt.py} lines 37–47; a mean here, the same order). When {@code out} is not the
+     * residual stream (the normed last output), a layer without an FFN ends its attention there.
+     */
+    private static void addBlockInfluence(ImportanceScores s, ModelConfig c, int l, float[] in, float[] middle, float[] out, int seqLen) {
+        float[] end = c.layer(l).hasFfn() ? middle : out;
+        s.of(Axis.LAYER)[l] += 1 - meanCosine(in, out, seqLen, c.dim());
+        s.of(Axis.ATTENTION_LAYER)[l] += 1 - meanCosine(in, end, seqLen, c.dim());
+        s.of(Axis.FFN_LAYER)[l] += 1 - meanCosine(end, out, seqLen, c.dim());
+    }
+
+    /**
+     * Gromov et al. (arXiv 2403.17887, §3.2), one block of one sequence: arccos(cos(h_l, h_{l+n}))/π at the
+     * last position ({@code lastToken}, their definition) or averaged over positions.
+     */
+    private static void addAngular(ImportanceScores s, ModelConfig c, int l, float[] in, float[] out, int seqLen, boolean lastToken) {
         double sum = 0;
-        for (int t = 0; t < seqLen; t++) sum += Math.acos(Math.max(-1, Math.min(1, cosine(in, out, t, c.dim())))) / Math.PI;
-        s.of(Axis.LAYER)[l] += sum / seqLen;
+        for (int t = lastToken ? seqLen - 1 : 0; t < seqLen; t++) sum += Math.acos(Math.max(-1, Math.min(1, cosine(in, out, t, c.dim())))) / Math.PI;
+        s.of(Axis.LAYER)[l] += sum / (lastToken ? 1 : seqLen);
     }
 
     private static double meanCosine(float[] a, float[] b, int rows, int dim) {

@@ -55,9 +55,15 @@ public final class PlanFiles {
         return new PruningPlan(ints(root.path("hidden")), layers, ints(root.path("vocab")));
     }
 
-    public static void writeScores(ImportanceScores s, Path file) {
+    /**
+     * Writes scores with the criterion options they were computed with ({@code options}: informational;
+     * reading the file back uses the numbers only).
+     */
+    public static void writeScores(ImportanceScores s, CriterionOptions options, Path file) {
         ObjectNode root = JSON.createObjectNode().put("format", "shears-importance").put("version", 1)
                 .put("criterion", s.criterion().name().toLowerCase(Locale.ROOT)).put("samples", s.samples());
+        root.putObject("options").put("taylor", options.taylor().key()).put("taylorReduction", options.taylorReduction().key())
+                .put("angularTokens", options.angularTokens().key()).put("finalState", options.finalState().key());
         for (Axis a : ImportanceScores.AXES) {
             ArrayNode array = root.putArray(a.key);
             if (!a.perLayer) doubles(array, s.of(a));
@@ -71,7 +77,9 @@ public final class PlanFiles {
         JsonNode root = read(file, "shears-importance");
         Criterion criterion;
         try {
-            criterion = Criterion.valueOf(root.path("criterion").asText().toUpperCase(Locale.ROOT));
+            String name = root.path("criterion").asText().toUpperCase(Locale.ROOT);
+            // written before issue 14 made the second-order form a Taylor variant
+            criterion = Criterion.valueOf(name.equals("TAYLOR_SECOND_ORDER") ? "TAYLOR" : name);
         } catch (IllegalArgumentException e) {
             throw new ShearsException(file + ": unknown criterion '" + root.path("criterion").asText() + "'");
         }

@@ -2,7 +2,10 @@ package dev.shears.recipe;
 
 import dev.shears.ShearsException;
 import dev.shears.model.ModelConfig;
+import dev.shears.model.TensorRole;
 import dev.shears.prune.Criterion;
+import dev.shears.prune.CriterionOptions;
+import dev.shears.prune.TaylorVariant;
 
 import java.util.Locale;
 
@@ -50,15 +53,35 @@ public record MemoryPlan(String what, long heapBytes, long mappedBytes) {
         return new MemoryPlan(what, BASELINE + vectors(c) + 4 * (inferenceActivations(c, rows) + cache), weightBytes);
     }
 
+    /** {@link #prune(ModelConfig, int, int, Criterion, Criterion, int, CriterionOptions, long)} with the default criterion options. */
+    public static MemoryPlan prune(ModelConfig c, int windows, int seqLen, Criterion width, Criterion depth, int angularSpan, long weightBytes) {
+        return prune(c, windows, seqLen, width, depth, angularSpan, CriterionOptions.DEFAULT, weightBytes);
+    }
+
     /**
      * One-shot pruning: calibration states of every window at a layer boundary (Taylor also keeps each
-     * layer's inputs and the gradients at the boundary), one layer's training buffers, its mapped weights.
+     * layer's inputs and the gradients at the boundary), one layer's training buffers, its mapped weights;
+     * a weight-level Taylor variant adds fp32 gradient buffers (one per sequence, their sum and, with a
+     * Fisher term, their squares) of one layer or of the vocabulary table, whichever is larger (a tied
+     * table's sums stay while the layers are visited).
      */
-    public static MemoryPlan prune(ModelConfig c, int windows, int seqLen, Criterion width, Criterion depth, int angularSpan, long weightBytes) {
+    public static MemoryPlan prune(ModelConfig c, int windows, int seqLen, Criterion width, Criterion depth, int angularSpan, CriterionOptions options,
+                                   long weightBytes) {
         long boundary = (long) windows * seqLen * c.dim();
         long floats = boundary + layerwiseActivations(c, seqLen);
         boolean taylor = isTaylor(width) || isTaylor(depth);
         if (taylor) floats += (long) c.numLayers() * boundary + boundary + (long) windows * gates(c);
+        if (taylor && options.taylor().family == TaylorVariant.Family.WEIGHT) {
+            long copies = options.taylor().needsFisher() ? 3 : 2;
+            long table = (long) c.vocabSize() * c.dim();
+            long layer = 0;
+            for (int l = 0; l < c.numLayers(); l++) {
+                long size = 0;
+                for (TensorRole role : TensorRole.values()) if (role.perLayer) size += role.size(c, l);
+                layer = Math.max(layer, size);
+            }
+            floats += c.tiedEmbeddings() ? copies * (table + layer) + (options.taylor().needsFisher() ? boundary : 0) : copies * Math.max(table, layer);
+        }
         if (width == Criterion.ACTIVATION) floats += 2L * windows * c.dim();
         if (depth == Criterion.ANGULAR) floats += (long) (angularSpan + 1) * boundary;
         long layerBytes = c.numLayers() == 0 ? 0 : weightBytes / (c.numLayers() + 1);
@@ -80,7 +103,7 @@ public record MemoryPlan(String what, long heapBytes, long mappedBytes) {
     }
 
     private static boolean isTaylor(Criterion c) {
-        return c == Criterion.TAYLOR || c == Criterion.TAYLOR_SECOND_ORDER;
+        return c == Criterion.TAYLOR;
     }
 
     private static long vectors(ModelConfig c) {

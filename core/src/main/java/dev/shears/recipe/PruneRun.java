@@ -15,6 +15,7 @@ import dev.shears.model.ModelConfig;
 import dev.shears.model.SubLayer;
 import dev.shears.progress.Progress;
 import dev.shears.prune.Criterion;
+import dev.shears.prune.CriterionOptions;
 import dev.shears.prune.Importance;
 import dev.shears.prune.ImportanceScores;
 import dev.shears.prune.KeptVocabulary;
@@ -66,9 +67,16 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
      * @param layers      how layers and sub-layers are ranked (default: block-influence with calibration, else every-k)
      * @param angularSpan block length of the angular criterion (0: the number of layers removed)
      * @param seed        seeds the random criterion
+     * @param options     the variants of the data-driven criteria
      */
-    public record Ranking(Optional<Criterion> width, Optional<Criterion> layers, int angularSpan, long seed) {
+    public record Ranking(Optional<Criterion> width, Optional<Criterion> layers, int angularSpan, long seed, CriterionOptions options) {
+        /** With the default criterion options. */
+        public Ranking(Optional<Criterion> width, Optional<Criterion> layers, int angularSpan, long seed) {
+            this(width, layers, angularSpan, seed, CriterionOptions.DEFAULT);
+        }
+
         public Ranking {
+            if (options == null) throw new IllegalArgumentException("criterion options are required");
             width.ifPresent(c -> {
                 if (LAYER_ONLY.contains(c)) throw new ShearsException("--importance " + name(c) + " ranks layers only; use it with --layer-importance");
             });
@@ -104,10 +112,14 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
 
     private static final Set<Criterion> LAYER_ONLY = EnumSet.of(Criterion.BLOCK_INFLUENCE, Criterion.ANGULAR, Criterion.EVERY_K);
 
-    /** What the pruning did. */
+    /**
+     * What the pruning did.
+     *
+     * @param options the criterion variants the scores were computed with (see {@link CriterionOptions#describe})
+     */
     public record Result(Path out, ModelConfig parent, ModelConfig pruned, PruningPlan plan, PruneTarget target, Criterion widthCriterion,
-                         Criterion layerCriterion, int calibrationSequences, Optional<Double> perplexityBefore, Optional<Double> perplexityAfter,
-                         Optional<KeptVocabulary> vocabulary, int perplexityWindowsAfter, double seconds) {
+                         Criterion layerCriterion, CriterionOptions options, int calibrationSequences, Optional<Double> perplexityBefore,
+                         Optional<Double> perplexityAfter, Optional<KeptVocabulary> vocabulary, int perplexityWindowsAfter, double seconds) {
     }
 
     public Result run(Progress progress, Consumer<String> log) {
@@ -143,7 +155,7 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
         boolean prunesDepth = target.kept(Axis.LAYER) < pc.numLayers() || target.dropped(SubLayer.ATTENTION) > 0 || target.dropped(SubLayer.FFN) > 0;
         int span = ranking.angularSpan() > 0 ? ranking.angularSpan() : Math.max(1, pc.numLayers() - target.kept(Axis.LAYER));
         MemoryPlan plan = MemoryPlan.prune(pc, calibrated ? calibration.samples() : 0, calibration.seqLen(), prunesWidth ? width : Criterion.MAGNITUDE,
-                prunesDepth ? layers : Criterion.EVERY_K, span, parent.model().weights().bytes());
+                prunesDepth ? layers : Criterion.EVERY_K, span, ranking.options(), parent.model().weights().bytes());
         return new Setup(pc, target, width, layers, prunesWidth, prunesDepth, span, plan);
     }
 
@@ -212,14 +224,14 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
         AtomicFiles.writeFolder(out, dir -> {
             HfModel.write(pruned, dir, written, HfModel.DEFAULT_SHARD_BYTES);
             PlanFiles.writePlan(finalPlan, pc, dir.resolve(PlanFiles.PLAN));
-            PlanFiles.writeScores(merged, dir.resolve(PlanFiles.SCORES));
+            PlanFiles.writeScores(merged, ranking.options(), dir.resolve(PlanFiles.SCORES));
             if (kept.isPresent()) {
                 TokenizerWriter.writePruned(parent.tokenizer(), tokenizerFile.get(), kept.get().kept(), dir);
             } else {
                 tokenizerFile.ifPresent(t -> TokenizerFiles.copyInto(t, dir));
             }
         });
-        return new Result(out, pc, pruned.config(), plan, target, width, layers, windows.size(), before, after, kept, afterWindows.size(),
+        return new Result(out, pc, pruned.config(), plan, target, width, layers, ranking.options(), windows.size(), before, after, kept, afterWindows.size(),
                 (System.nanoTime() - began) / 1e9);
     }
 
@@ -237,8 +249,9 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
 
     /** Scores by one criterion: data-driven ones come with the calibration windows' mean loss from the same pass. */
     private Importance.Calibrated score(Model parent, Criterion criterion, List<int[]> windows, int span, Progress progress) {
-        return needsData(criterion) ? Importance.calibrate(parent, criterion, windows, span, progress)
-                : new Importance.Calibrated(Importance.compute(parent, criterion, windows, ranking.seed(), span, progress), OptionalDouble.empty());
+        return needsData(criterion) ? Importance.calibrate(parent, criterion, windows, span, ranking.options(), progress)
+                : new Importance.Calibrated(Importance.compute(parent, criterion, windows, ranking.seed(), span, ranking.options(), progress),
+                OptionalDouble.empty());
     }
 
     /**
@@ -270,7 +283,7 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
     }
 
     private static boolean needsData(Criterion c) {
-        return c == Criterion.TAYLOR || c == Criterion.TAYLOR_SECOND_ORDER || c == Criterion.ACTIVATION || c == Criterion.BLOCK_INFLUENCE || c == Criterion.ANGULAR;
+        return c == Criterion.TAYLOR || c == Criterion.ACTIVATION || c == Criterion.BLOCK_INFLUENCE || c == Criterion.ANGULAR;
     }
 
     /** A criterion as users write it: {@code block-influence}. */

@@ -7,6 +7,8 @@ import dev.shears.io.DType;
 import dev.shears.model.Axis;
 import dev.shears.prune.CharacterPolicy;
 import dev.shears.prune.Criterion;
+import dev.shears.prune.CriterionOptions;
+import dev.shears.prune.TaylorVariant;
 import dev.shears.prune.TargetParser;
 import dev.shears.prune.VocabTarget;
 import dev.shears.prune.VocabularyOptions;
@@ -85,19 +87,40 @@ public record PruneStage(@Flat Ratios ratios, @Flat Shape shape, @Flat Criteria 
      * @param layerImportance how layers are ranked ("" for block-influence with calibration, else every-k)
      * @param angularSpan     block length of the angular criterion (0: the number of layers removed)
      * @param seed            seeds the random criterion
+     * @param taylor          the Taylor variant ({@link TaylorVariant}: gate, gate-per-sequence, ..., param-mix)
+     * @param taylorReduction how the weight-level Taylor variants combine a group's tensors: sum, mean, max, prod
+     * @param angularTokens   which positions angular distance compares: last (Gromov et al.) or all
+     * @param finalState      the state after the last layer for block influence and angular distance: normed (as transformers returns it) or residual
      */
-    public record Criteria(String importance, String layerImportance, int angularSpan, long seed) {
+    public record Criteria(String importance, String layerImportance, int angularSpan, long seed, String taylor, String taylorReduction,
+                           String angularTokens, String finalState) {
         public Criteria {
             importance = importance == null ? "" : importance;
             layerImportance = layerImportance == null ? "" : layerImportance;
+            CriterionOptions d = CriterionOptions.DEFAULT;
+            taylor = taylor == null ? d.taylor().key() : taylor;
+            taylorReduction = taylorReduction == null ? d.taylorReduction().key() : taylorReduction;
+            angularTokens = angularTokens == null ? d.angularTokens().key() : angularTokens;
+            finalState = finalState == null ? d.finalState().key() : finalState;
             criterion(importance);
             criterion(layerImportance);
+            CriterionOptions.parse(taylor, taylorReduction, angularTokens, finalState);
+        }
+
+        /** The same criteria with another seed. */
+        public Criteria withSeed(long newSeed) {
+            return new Criteria(importance, layerImportance, angularSpan, newSeed, taylor, taylorReduction, angularTokens, finalState);
+        }
+
+        /** The criterion variants these settings name. */
+        public CriterionOptions options() {
+            return CriterionOptions.parse(taylor, taylorReduction, angularTokens, finalState);
         }
     }
 
     /** The same stage with another seed for its criteria. */
     public PruneStage withSeed(long seed) {
-        return new PruneStage(ratios, shape, new Criteria(criteria.importance(), criteria.layerImportance(), criteria.angularSpan(), seed), windows,
+        return new PruneStage(ratios, shape, criteria.withSeed(seed), windows,
                 vocabulary, dtype);
     }
 
@@ -144,7 +167,7 @@ public record PruneStage(@Flat Ratios ratios, @Flat Shape shape, @Flat Criteria 
     }
 
     public static final PruneStage DEFAULT = new PruneStage(new Ratios(null, null, null, null),
-            new Shape("", Optional.empty(), List.of(), 0, 0, TargetParser.HeadMode.GROUPS, 1, false), new Criteria("", "", 0, 1337),
+            new Shape("", Optional.empty(), List.of(), 0, 0, TargetParser.HeadMode.GROUPS, 1, false), new Criteria("", "", 0, 1337, null, null, null, null),
             new Windows(Optional.empty(), 32, 128), new Vocabulary(null, null, Optional.empty(), List.of(), false), "");
 
     public PruneStage {
@@ -180,17 +203,22 @@ public record PruneStage(@Flat Ratios ratios, @Flat Shape shape, @Flat Criteria 
     /** The run that carries this stage out on {@code model}; {@code scores} reuses an earlier importance.json. */
     public PruneRun run(Path model, Optional<Path> tokenizer, Path out, Path base, Optional<Path> scores) {
         return new PruneRun(model, tokenizer, out, spec(base),
-                new PruneRun.Ranking(criterion(criteria.importance()), criterion(criteria.layerImportance()), criteria.angularSpan(), criteria.seed()),
+                new PruneRun.Ranking(criterion(criteria.importance()), criterion(criteria.layerImportance()), criteria.angularSpan(), criteria.seed(),
+                        criteria.options()),
                 new PruneRun.Calibration(windows.calibration().map(base::resolve), windows.samples(), windows.seqLen()), scores, vocabulary(base),
                 dtype.isBlank() ? Optional.empty() : DType.parse(dtype));
     }
 
     static Optional<Criterion> criterion(String name) {
         if (name.isBlank()) return Optional.empty();
+        if (name.trim().equalsIgnoreCase("taylor-second-order")) {
+            throw new ShearsException("the criterion taylor-second-order is now taylor with the variant gate-mix-per-sequence"
+                    + " (--importance taylor --taylor gate-mix-per-sequence; in a pipeline: importance: taylor, taylor: gate-mix-per-sequence)");
+        }
         try {
             return Optional.of(Criterion.valueOf(name.trim().toUpperCase(Locale.ROOT).replace('-', '_')));
         } catch (IllegalArgumentException e) {
-            throw new ShearsException("unknown importance criterion '" + name + "' (known: magnitude, random, activation, taylor, taylor-second-order, block-influence, angular, every-k)");
+            throw new ShearsException("unknown importance criterion '" + name + "' (known: " + String.join(", ", CriterionOptions.keys(Criterion.class)) + ")");
         }
     }
 }

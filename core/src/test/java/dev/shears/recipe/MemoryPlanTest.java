@@ -4,6 +4,9 @@ import dev.shears.ShearsException;
 import dev.shears.model.KnownShape;
 import dev.shears.model.ModelConfig;
 import dev.shears.prune.Criterion;
+import dev.shears.prune.CriterionOptions;
+import dev.shears.prune.GroupReduction;
+import dev.shears.prune.TaylorVariant;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -23,6 +26,13 @@ class MemoryPlanTest {
         MemoryPlan taylor = MemoryPlan.prune(LLAMA_7B, 16, 256, Criterion.TAYLOR, Criterion.BLOCK_INFLUENCE, 1, BF16_BYTES);
         // Taylor keeps every layer's input (32 × 64 MB) for the way down
         assertTrue(taylor.heapBytes() > 2_000_000_000L && taylor.heapBytes() < 3_500_000_000L, MemoryPlan.gigabytes(taylor.heapBytes()));
+        // LLM-Pruner's weight-level variants add one layer's fp32 gradients (202 M weights in a 7B layer, above its
+        // 131 M-entry LM head) per sequence, summed, and squared for the Fisher: 3 × 0.81 GB
+        CriterionOptions mix = new CriterionOptions(TaylorVariant.PARAM_MIX, GroupReduction.SUM, CriterionOptions.AngularTokens.LAST,
+                CriterionOptions.FinalState.NORMED);
+        MemoryPlan weights = MemoryPlan.prune(LLAMA_7B, 16, 256, Criterion.TAYLOR, Criterion.BLOCK_INFLUENCE, 1, mix, BF16_BYTES);
+        long layer = 202_383_360L; // 4 × 4096² + 3 × 4096 × 11008 + two norms
+        assertTrue(Math.abs(weights.heapBytes() - taylor.heapBytes() - 3 * 4 * layer) < 1_000_000, MemoryPlan.gigabytes(weights.heapBytes()));
     }
 
     @Test
