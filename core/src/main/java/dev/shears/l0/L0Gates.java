@@ -156,17 +156,24 @@ public final class L0Gates {
 
     /**
      * Draws a training sample: for every active gate {@code u ~ U(0, 1)} from a generator seeded by
-     * (seed, step), so a resumed run draws the same gates, and {@code z = HardConcrete.sample(logAlpha, u)}.
+     * (seed, step, micro-batch), so a resumed run draws the same gates, and {@code z = HardConcrete.sample(logAlpha, u)}.
+     * Micro-batch 0 draws what earlier versions drew for the whole step.
      *
      * @return the gates as a MaskSet (one buffer, overwritten by the next call)
      */
-    public MaskSet sample(long seed, long step) {
-        SplittableRandom random = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + step);
+    public MaskSet sample(long seed, long step, int micro) {
+        long stream = seed * 0x9E3779B97F4A7C15L + step;
+        SplittableRandom random = new SplittableRandom(micro == 0 ? stream : stream * 0xBF58476D1CE4E5B9L + micro);
         for (int i = 0; i < size; i++) {
             u[i] = random.nextDouble();
             z[i] = isActive(axisOf(i)) ? HardConcrete.sample(logAlpha[i], u[i]) : 1;
         }
         return write(z);
+    }
+
+    /** The flat gate values of the last sample (for tests). */
+    double[] lastSample() {
+        return z;
     }
 
     /** Sets explicit uniforms (for tests) and returns the sample they give. */

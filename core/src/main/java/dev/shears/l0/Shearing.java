@@ -11,6 +11,7 @@ import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
 import dev.shears.prune.PruneTarget;
 import dev.shears.prune.PruningPlan;
+import dev.shears.train.MicroBatchGates;
 
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -65,15 +66,30 @@ public final class Shearing {
         dLambda = new double[lagrangian.lambda().length];
     }
 
-    /** The gates of step {@code step} (drawn from a generator seeded by seed and step, so a resumed run draws the same), with their gradients zeroed. */
-    public MaskSet sample(long step) {
-        dMasks.fill(0f);
-        return gates.sample(gateSeed, step);
-    }
+    /**
+     * The gates of step {@code step}: one sample per micro-batch, drawn from a generator seeded by (seed, step,
+     * micro-batch), so a resumed run draws the same; each micro-batch's gate gradient is taken to logAlpha
+     * under its own sample and summed for {@link #update}.
+     */
+    public MicroBatchGates step(long step) {
+        Arrays.fill(dLogAlpha, 0);
+        return new MicroBatchGates() {
+            @Override
+            public MaskSet sample(int micro) {
+                dMasks.fill(0f);
+                return gates.sample(gateSeed, step, micro);
+            }
 
-    /** Where the model's backward accumulates dL/dgate for the last sample. */
-    public MaskSet gateGradients() {
-        return dMasks;
+            @Override
+            public MaskSet gradients() {
+                return dMasks;
+            }
+
+            @Override
+            public void backwardDone() {
+                gates.backward(dMasks, dLogAlpha);
+            }
+        };
     }
 
     /**
@@ -85,11 +101,19 @@ public final class Shearing {
     public record Update(Lagrangian.Terms terms, double expectedParameters) {
     }
 
-    /** Updates logAlpha and λ from the last sample's gate gradients. */
+    /** The gates (for tests). */
+    L0Gates gates() {
+        return gates;
+    }
+
+    /** dL/dlogAlpha of the LM loss summed over the current step's micro-batches so far (for tests). */
+    double[] lossGradient() {
+        return dLogAlpha;
+    }
+
+    /** Updates logAlpha and λ from the gate gradients of the step's micro-batches. */
     public Update update(long step) {
-        Arrays.fill(dLogAlpha, 0);
         Arrays.fill(dLambda, 0);
-        gates.backward(dMasks, dLogAlpha);
         double[] keep = gates.keepProbabilities();
         Lagrangian.Terms terms = lagrangian.evaluate(keep, step);
         double expected = ExpectedSize.parameters(gates, keep);

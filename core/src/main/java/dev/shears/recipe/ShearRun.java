@@ -81,7 +81,7 @@ public final class ShearRun {
             long start = session.start();
             progress.start("shear", (total - start) * tc.tokensPerStep(), "tok");
             for (long step = start; step < total; step++) {
-                Trainer.StepResult r = trainer.step(step, session.weights(), shearing.sample(step), shearing.gateGradients());
+                Trainer.StepResult r = trainer.step(step, session.weights(), shearing.step(step));
                 Shearing.Update u = shearing.update(step);
                 long done = step + 1;
                 lastLoss = r.loss();

@@ -67,15 +67,15 @@ public final class Trainer {
 
     /** Runs optimizer step {@code step} (0-based) with the given domain sampling weights. */
     public StepResult step(long step, double[] domainWeights) {
-        return step(step, domainWeights, MaskSet.NONE, MaskSet.NONE);
+        return step(step, domainWeights, MicroBatchGates.NONE);
     }
 
     /**
      * Runs optimizer step {@code step} of the model under gates (learned masks): every micro-batch runs with
-     * {@code masks}, and the gradient of the step's mean loss with respect to each gate is accumulated into
-     * {@code dMasks} (the caller zeroes it). Only the model weights are updated here.
+     * its own sample of {@code gates}, whose gradient (of the step's mean loss) the backward accumulates into
+     * {@code gates.gradients()}. Only the model weights are updated here.
      */
-    public StepResult step(long step, double[] domainWeights, MaskSet masks, MaskSet dMasks) {
+    public StepResult step(long step, double[] domainWeights, MicroBatchGates gates) {
         long start = System.nanoTime();
         // gradients are zero here: allocated so, and cleared by the previous update
         int rows = tokens.length;
@@ -83,6 +83,7 @@ public final class Trainer {
         float scale = 1f / config.batching().gradAccumulation();
         for (int micro = 0; micro < config.batching().gradAccumulation(); micro++) {
             sampler.sample(step, micro, domainWeights, config.batching().batchSize(), tokens, targets);
+            MaskSet masks = gates.sample(micro);
             float[] logits = Transformer.forward(model, tokens, config.batching().batchSize(), config.batching().seqLen(), activations, masks);
             int vocab = model.config().vocabSize();
             float[] dLogits = activations.gradients().logits;
@@ -95,7 +96,8 @@ public final class Trainer {
                         + alpha * Distillation.forwardBackward(logits, teacherLogits, targets, rows, vocab, dLogits, (float) (scale * alpha),
                         config.distill().temperature())) / config.batching().gradAccumulation();
             }
-            Transformer.backward(model, tokens, activations, masks, grads, dMasks);
+            Transformer.backward(model, tokens, activations, masks, grads, gates.gradients());
+            gates.backwardDone();
         }
         double norm = GradientClipping.globalNorm(grads);
         double lr = schedule.at(step);
