@@ -52,6 +52,11 @@ final class DataCommand extends CommandGroup {
         @Option(names = "--held-out-chunk", paramLabel = "N", description = "Held-out tokens come in evenly spaced chunks of N.")
         int heldOutChunk = PrepareOptions.DEFAULT.heldOutChunk();
 
+        @Option(names = "--bos", negatable = true, defaultValue = "true", fallbackValue = "true",
+                description = "Start every document with the tokenizer's BOS token, as LLaMA-family models are pretrained and evaluated "
+                        + "(default: on, when the tokenizer has a BOS token; --no-bos for models pretrained without it).")
+        boolean bos = PrepareOptions.DEFAULT.bos();
+
         @Mixin
         JsonOutput output;
 
@@ -65,7 +70,7 @@ final class DataCommand extends CommandGroup {
         public void run() {
             PrepareOptions options;
             try {
-                options = new PrepareOptions(field, split, heldOut, heldOutChunk, PrepareOptions.DEFAULT.shardTokens());
+                options = new PrepareOptions(field, split, heldOut, heldOutChunk, PrepareOptions.DEFAULT.shardTokens(), bos);
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }

@@ -19,7 +19,8 @@ import java.util.List;
 
 /**
  * {@code shears data prepare}: text and JSONL files → packed token shards plus {@code index.json}.
- * Each document is tokenized on its own and followed by EOS. The token stream is cut into chunks of
+ * Each document is tokenized on its own, preceded by BOS (when the tokenizer has one and
+ * {@link PrepareOptions#bos()}) and followed by EOS. The token stream is cut into chunks of
  * {@link PrepareOptions#heldOutChunk()} tokens and evenly spaced chunks form the held-out split. The
  * result is deterministic for the same inputs, tokenizer and options. Work happens in a temporary
  * folder that is moved into place at the end, so no half-written dataset is ever left behind.
@@ -65,15 +66,19 @@ public final class DataPreparer {
                 Chunker chunker = new Chunker(train, heldOut, options);
                 progress.start("tokenizing", totalBytes, "B");
                 long docs = 0;
+                int bos = options.bos() ? tokenizer.bosId() : -1;
+                int lead = bos >= 0 ? 1 : 0;
                 for (Path input : inputs) {
                     long[] counts = new long[2];
                     DocumentReader.read(input, options, text -> {
                         int[] ids = tokenizer.encode(text);
-                        int[] withEos = Arrays.copyOf(ids, ids.length + 1);
-                        withEos[ids.length] = tokenizer.eosId();
-                        chunker.append(withEos);
+                        int[] document = new int[lead + ids.length + 1];
+                        if (lead == 1) document[0] = bos;
+                        System.arraycopy(ids, 0, document, lead, ids.length);
+                        document[document.length - 1] = tokenizer.eosId();
+                        chunker.append(document);
                         counts[0]++;
-                        counts[1] += withEos.length;
+                        counts[1] += document.length;
                     });
                     docs += counts[0];
                     sources.addObject().put("path", input.toString()).put("documents", counts[0]).put("tokens", counts[1]);
@@ -97,7 +102,7 @@ public final class DataPreparer {
                 }
                 index.putObject("options").put("jsonField", options.jsonField()).put("textSplit", options.textSplit().name())
                         .put("heldOutFraction", options.heldOutFraction()).put("heldOutChunk", options.heldOutChunk())
-                        .put("shardTokens", options.shardTokens());
+                        .put("shardTokens", options.shardTokens()).put("bos", lead == 1);
             }
             new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(tmp.resolve(TokenDataset.INDEX).toFile(), index);
             Files.move(tmp, outDir, StandardCopyOption.ATOMIC_MOVE);

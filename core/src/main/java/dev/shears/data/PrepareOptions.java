@@ -10,9 +10,14 @@ package dev.shears.data;
  *                         spaced, so every part of the corpus is represented; at least one chunk is held
  *                         out when the corpus has two or more
  * @param shardTokens      tokens per shard file
+ * @param bos              start every document with the tokenizer's BOS token (when it has one), as LLaMA-family
+ *                         models are pretrained (llama2.c's {@code pretokenize}: {@code encode(text, bos=True, eos=False)};
+ *                         Hugging Face's LLaMA tokenizers add BOS) and as evaluation scores them (lm-eval prefixes
+ *                         BOS); without it a model trained here never sees BOS and evaluation starts it on an
+ *                         untrained embedding
  */
-public record PrepareOptions(String jsonField, DocumentSplit textSplit, double heldOutFraction, int heldOutChunk, long shardTokens) {
-    public static final PrepareOptions DEFAULT = new PrepareOptions("text", DocumentSplit.PARAGRAPH, 0.05, 2048, 1L << 26);
+public record PrepareOptions(String jsonField, DocumentSplit textSplit, double heldOutFraction, int heldOutChunk, long shardTokens, boolean bos) {
+    public static final PrepareOptions DEFAULT = new PrepareOptions("text", DocumentSplit.PARAGRAPH, 0.05, 2048, 1L << 26, true);
 
     public PrepareOptions {
         if (jsonField == null || jsonField.isBlank()) throw new IllegalArgumentException("the JSON text field must be named");

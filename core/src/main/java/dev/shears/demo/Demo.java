@@ -108,7 +108,7 @@ public record Demo(Path out, Optional<Path> data, long steps, long seed, boolean
         Path tokens = out.resolve("data");
         if (!Files.isRegularFile(tokens.resolve(TokenDataset.INDEX))) {
             DataPreparer.prepare(tokenizer, tokenizerFile.toAbsolutePath().toString(), inputs, tokens,
-                    new PrepareOptions("text", dev.shears.data.DocumentSplit.PARAGRAPH, 0.05, 1024, PrepareOptions.DEFAULT.shardTokens()), progress);
+                    new PrepareOptions("text", dev.shears.data.DocumentSplit.PARAGRAPH, 0.05, 1024, PrepareOptions.DEFAULT.shardTokens(), true), progress);
         }
         ModelConfig shape = ModelConfig.uniform(Architecture.LLAMA, 128, 4, 4, 2, 32, 384, tokenizer.vocabSize(), SEQ_LEN, 1e-5f, 10000, true, false)
                 .withTokens(tokenizer.bosId(), tokenizer.eosId());

@@ -75,7 +75,7 @@ class DataLoadingRunTest {
         Files.writeString(corpus, text);
         Path out = shared.resolve(name);
         DataPreparer.prepare(TokenizerLoader.load(tokenizer), tokenizer.toString(), List.of(corpus), out,
-                new PrepareOptions("text", DocumentSplit.PARAGRAPH, 0.2, 100, 1L << 26), Progress.SILENT);
+                new PrepareOptions("text", DocumentSplit.PARAGRAPH, 0.2, 100, 1L << 26, true), Progress.SILENT);
         return out;
     }
 
