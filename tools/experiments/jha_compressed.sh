@@ -6,6 +6,8 @@
 #                 the 5-layer teacher forward: (3·3 + 5) / (3·3) ≈ 1.56 student steps of layer FLOPs; 500 / 1.56 ≈ 321)
 #   scratch-equal the child's shape from scratch on the 500 steps the compressed models heal with (the repository's control)
 #   scratch-full  the child's shape from scratch on the parent's whole budget, 2,000 steps: Jha et al.'s upper bound
+# Evaluation: rolling windows of 128 tokens, the context every model here trained at (the configs say 512, the
+# positions 128-511 are never trained, and scoring there would measure extrapolation).
 # Data: tinystories_split.sh. Seeds vary the children (batch order, initialisation of the scratch runs); the parent is one run.
 # Usage: tools/experiments/jha_compressed.sh [WORK_DIR] [SEEDS]   (from the repository root)
 set -euo pipefail
@@ -24,7 +26,7 @@ json.dump(c, open(sys.argv[2] + "/child-config.json", "w"), indent=1)
 PY
 TRAIN="data: [{path: $W/data, weight: 1}], batchSize: 8, seqLen: 128, lr: 1.0e-3, minLr: 1.0e-4, evalInterval: 100, decay: COSINE"
 EVAL="  - name: eval
-    eval: {tasks: [tinystories], dataDir: $W/eval}"
+    eval: {tasks: [tinystories], dataDir: $W/eval, context: 128}"
 write() { # name [model]: stages from stdin
   { [ -n "${2:-}" ] && echo "model: $2"; echo "tokenizer: $ROOT/$TOK"; echo "stages:"; cat; } > "$W/$1.yaml"
 }
@@ -67,4 +69,6 @@ for arm in cpt distill scratch-equal scratch-full; do
   resume=""; [ -d "$W/$arm" ] && resume="--resume"
   $S pipeline run "$W/$arm.yaml" --out "$W/$arm" --seeds "$SEEDS" $resume > "$W/$arm.md"
 done
-echo "done: $W/{parent.md,cpt,distill,scratch-equal,scratch-full}/seeds.md"
+python3 tools/experiments/seeds_chart.py docs/img/jha-compressed.svg "Held-out TinyStories bits per byte (lower is better), 3 seeds" \
+  "* tinystories bits_per_byte" cpt="$W/cpt" distill="$W/distill" scratch-equal="$W/scratch-equal" scratch-full="$W/scratch-full"
+echo "done: $W/{parent.md,cpt,distill,scratch-equal,scratch-full}/seeds.md, docs/img/jha-compressed.svg"
