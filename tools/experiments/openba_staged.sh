@@ -66,4 +66,6 @@ for arm in staged-restart staged-continuing direct; do
   resume=""; [ -d "$W/$arm" ] && resume="--resume"
   $S pipeline run "$W/$arm.yaml" --out "$W/$arm" --seeds "$SEEDS" $resume > "$W/$arm.md"
 done
-echo "done: $W/{staged-restart,staged-continuing,direct}/seeds.md"
+python3 tools/experiments/seeds_chart.py docs/img/openba-v2-staged.svg "Held-out TinyStories bits per byte (lower is better), 3 seeds" \
+  "* tinystories bits_per_byte" direct="$W/direct" staged-restart="$W/staged-restart" staged-continuing="$W/staged-continuing"
+echo "done: $W/{staged-restart,staged-continuing,direct}/seeds.md, docs/img/openba-v2-staged.svg"
