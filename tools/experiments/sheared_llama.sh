@@ -1,31 +1,38 @@
 #!/usr/bin/env bash
-# Sheared-LLaMA at toy scale on the RedPajama sample (7 domains): docs/experiment-sheared-llama.md.
-# parent from scratch -> (a) shears shear, (b) shears prune one-shot, (c) same shape from scratch
-# -> continued training of each, with and without dynamic batch loading (6 runs).
-# Every stage is skipped when its output already exists, so the script can be re-run after a stop.
-# Usage: tools/experiments/sheared_llama.sh [WORK_DIR]   (run from the repository root)
+# Issue 14, experiment 3 (Sheared-LLaMA, METHODS.md §2) on the 7-domain RedPajama sample, over several seeds:
+# docs/experiments/sheared-llama.md. A parent trained here from scratch (one run) is cut to one target shape by
+#   learned   `shear` (hard-concrete masks, one gate per layer, per-layer Lagrangian, published schedules), SHEAR_STEPS,
+#             then continued pretraining for CONT_STEPS
+#   oneshot   `prune` (activation importance for widths, block influence for layers, calibrated on training text),
+#             then continued pretraining for CONT_STEPS (equal continued tokens) or SHEAR_STEPS + CONT_STEPS (equal total)
+#   scratch   the target shape from random weights, trained for CONT_STEPS or SHEAR_STEPS + CONT_STEPS
+# each with static weights (RedPajama's proportions, LLM-Shearing's pruning.sh) or dynamic batch loading started from
+# them (reference: the parent's loss per domain; the published references are for the Llama 2 tokenizer).
+# Every arm is a pipeline run over SEEDS (batch order, gate samples, initialisation, calibration windows).
+# Held-out: each domain's prepared held-out split; DBL steers on its second half, the table reports the first.
+# Every stage is skipped or resumed when its output exists, so the script can be re-run after a stop.
+# Usage: tools/experiments/sheared_llama.sh [WORK_DIR] [SEEDS]   (from the repository root)
 set -euo pipefail
 W=${1:-/tmp/shx}
+SEEDS=${2:-1,2,3}
+S=${SHEARS:-./shears}   # SHEARS=... runs a fixed build (e.g. a copied jar) while the tree changes
 RP=${RP:-../shared/data/pretrain/redpajama_sample}
-MIX_CHARS=${MIX_CHARS:-40000}          # characters per domain in the tokenizer-training mixture
-PARENT_STEPS=${PARENT_STEPS:-500}      # parent: steps of BATCH x SEQ tokens
-PARENT_LR=${PARENT_LR:-3e-3}
+MIX_CHARS=${MIX_CHARS:-40000}          # characters per domain in the tokenizer-training and calibration mixture
+PARENT_STEPS=${PARENT_STEPS:-500}      # parent: steps of PARENT_BATCH x SEQ tokens
+PARENT_BATCH=${PARENT_BATCH:-16}
 SHEAR_STEPS=${SHEAR_STEPS:-200}
-SHEAR_LR=${SHEAR_LR:-1e-3}
-CONT_STEPS=${CONT_STEPS:-300}          # continued training, identical for all 6 runs
-CONT_LR=${CONT_LR:-1e-3}
-BATCH=${BATCH:-16}
+CONT_STEPS=${CONT_STEPS:-300}
+BATCH=${BATCH:-8}                      # children: sequences per step
 SEQ=${SEQ:-128}
-EVAL_INTERVAL=${EVAL_INTERVAL:-25}
-EVAL_WINDOWS=${EVAL_WINDOWS:-16}
 TARGET=${TARGET:-layers=4,hidden=160,heads=4,kv-heads=2,ffn=480}
 DOMAINS="arxiv book c4-rp cc github stackexchange wiki"
-S=./shears
+declare -A PROPORTION=([cc]=0.67 [github]=0.045 [book]=0.045 [stackexchange]=0.02 [wiki]=0.045 [arxiv]=0.025 [c4-rp]=0.15)
+ROOT=$(pwd)
 mkdir -p "$W"
-log() { echo "[$(date +%T)] $*" | tee -a "$W/times.log"; }
 
-# 1. A 512-entry BPE tokenizer trained (by `shears demo`, the only BPE trainer the CLI exposes) on an
-#    equal-character mixture of the 7 domains; the demo's 10-step parent is thrown away.
+# 1. A 512-entry BPE tokenizer trained (by `shears demo`, the CLI's BPE trainer) on an equal-character mixture
+#    of the 7 domains (the first MIX_CHARS characters of each, all from the training splits); the demo's parent
+#    is thrown away. The mixture is also the one-shot arms' calibration text.
 if [ ! -f "$W/tokenizer.bin" ]; then
   mkdir -p "$W/mix"
   python3 - "$RP" "$W/mix/mix.txt" "$MIX_CHARS" <<'PY'
@@ -40,18 +47,36 @@ for d in sorted(os.listdir(root)):
             if n >= cap: break
         if n >= cap: break
 PY
-  $S demo --data "$W/mix" --steps 10 --out "$W/tokdemo"  # the fewest steps demo accepts
+  $S demo --data "$W/mix" --steps 10 --out "$W/tokdemo" > /dev/null
   cp "$W/tokdemo/tokenizer.bin" "$W/tokenizer.bin"
 fi
 
-# 2. One prepared folder per domain (5% held out).
+# 2. One prepared folder per domain (5% held out, in evenly spaced chunks). --no-bos: documents separated by EOS only,
+#    the format of the runs in the doc (prepared before BOS became the default); every number is a held-out loss on
+#    windows of this same format, so no model meets a token it never trained on.
 for d in $DOMAINS; do
-  [ -d "$W/data/$d" ] || $S data prepare --tokenizer "$W/tokenizer.bin" --out "$W/data/$d" "$RP/$d"/*.jsonl
+  [ -d "$W/data/$d" ] || $S data prepare --tokenizer "$W/tokenizer.bin" --no-bos --out "$W/data/$d" "$RP/$d"/*.jsonl
 done
-DATA=""; for d in $DOMAINS; do DATA="$DATA --data $W/data/$d"; done
-EV="--set evalInterval=$EVAL_INTERVAL --set evalWindows=$EVAL_WINDOWS"
+data() { # weights: uniform | redpajama
+  local out="" sep="" w
+  for d in $DOMAINS; do
+    w=1; [ "$1" = redpajama ] && w=${PROPORTION[$d]}
+    out="$out$sep{path: $W/data/$d, weight: $w}"; sep=", "
+  done
+  echo "[$out]"
+}
+write() { # name [model]: stages from stdin
+  { [ -n "${2:-}" ] && echo "model: $2"; echo "tokenizer: $W/tokenizer.bin"; echo "stages:"; cat; } > "$W/$1.yaml"
+}
+run() { # name [seeds]: the pipeline WORK/name.yaml into WORK/name (resumed after a stop); WORK/name.done when finished
+  [ -f "$W/$1.done" ] && return
+  local resume="" seeds=""; [ -d "$W/$1" ] && resume="--resume"; [ -n "${2:-}" ] && seeds="--seeds $2"
+  echo "[$(date +%T)] $1" >> "$W/times.log"
+  $S pipeline run "$W/$1.yaml" --out "$W/$1" $seeds $resume > "$W/$1.md"
+  touch "$W/$1.done"
+}
 
-# 3. The parent: dim 192, 6 layers, 6 heads over 2 KV groups, FFN 512, vocab 512, tied.
+# 3. The parent: dim 192, 6 layers, 6 heads over 2 KV groups, FFN 512, vocabulary 512, tied; uniform domain weights.
 cat > "$W/parent-config.json" <<'JSON'
 {"architectures":["LlamaForCausalLM"],"model_type":"llama","hidden_size":192,"intermediate_size":512,
  "num_hidden_layers":6,"num_attention_heads":6,"num_key_value_heads":2,"head_dim":32,"vocab_size":512,
@@ -59,65 +84,53 @@ cat > "$W/parent-config.json" <<'JSON'
  "tie_word_embeddings":true,"attention_bias":false,"mlp_bias":false,"bos_token_id":1,"eos_token_id":2,
  "torch_dtype":"float32"}
 JSON
-if [ ! -f "$W/parent/model.safetensors" ]; then
-  log "parent start"
-  $S train --init "$W/parent-config.json" $DATA --out "$W/parent" --steps "$PARENT_STEPS" \
-    --batch "$BATCH" --seq "$SEQ" --lr "$PARENT_LR" --set warmupSteps=50 --set evalInterval=100 \
-    --set evalWindows=$EVAL_WINDOWS --tokenizer "$W/tokenizer.bin"
-  log "parent done"
-fi
+EVAL="evalInterval: 25, evalWindows: 16"
+write parent <<Y
+  - name: pretrain
+    train: {init: $W/parent-config.json, data: $(data uniform), batchSize: $PARENT_BATCH, seqLen: $SEQ, steps: $PARENT_STEPS,
+            lr: 3.0e-3, minLr: 3.0e-4, warmupSteps: 50, evalInterval: 100, evalWindows: 16, seed: 1}
+Y
+run parent
+PARENT=$W/parent/01-pretrain
 
-# 4a. Learned hard-concrete masks to the exact target (published gate/λ rates, warm-up 0.2).
-if [ ! -f "$W/a-sheared/model.safetensors" ]; then
-  log "shear start"
-  $S shear "$W/parent" --target "$TARGET" $DATA --steps "$SHEAR_STEPS" --lr "$SHEAR_LR" \
-    --batch "$BATCH" --seq "$SEQ" $EV --out "$W/a-sheared"
-  log "shear done"
-fi
+# 4. The target shape from scratch: the target's config (what `prune --target` writes for this parent).
+python3 - "$W/parent-config.json" "$W/child-config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c.update(hidden_size=160, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2, intermediate_size=480)
+json.dump(c, open(sys.argv[2], 'w'), indent=1)
+PY
 
-# 4b. One-shot to the same shape: activation for widths, block influence for layers (docs/pruning.md),
-#     calibrated on an equal mixture of the domains (the tokenizer mixture text).
-if [ ! -f "$W/b-pruned/model.safetensors" ]; then
-  log "prune start"
-  $S prune "$W/parent" --target "$TARGET" --importance activation --layer-importance block-influence \
-    --calibration "$W/mix/mix.txt" --samples 64 --seq-len "$SEQ" --out "$W/b-pruned"
-  log "prune done"
-fi
-
-# 4c. Same shape from scratch: the pruned model's config (untrained weights are drawn by --init).
-cp "$W/b-pruned/config.json" "$W/c-scratch-config.json"
-
-# The `shears train` arguments that load start a, b or c (steps 4d and 6).
-start_args() {
-  case $1 in
-    a) echo "--model $W/a-sheared" ;;
-    b) echo "--model $W/b-pruned" ;;
-    c) echo "--init $W/c-scratch-config.json --tokenizer $W/tokenizer.bin" ;;
-  esac
-}
-
-# 4d. The "before continued training" points: one step at a vanishing learning rate (lr must be > 0)
-#     so that `shears train` evaluates the start model on the same held-out windows as the runs below.
-for start in a b c; do
-  SRC=$(start_args $start)
-  [ -f "$W/probe-$start/model.safetensors" ] || $S train $SRC $DATA --out "$W/probe-$start" --steps 1 \
-    --batch 1 --seq "$SEQ" --set lr=1e-30 --set minLr=1e-30 --set warmupSteps=0 --set evalWindows=$EVAL_WINDOWS
-done
-
-# 5. Reference losses for dynamic batch loading: the parent's held-out loss per domain.
-# 6. Continued training: 3 starts x {static uniform weights, dynamic batch loading}, same tokens.
-for start in a b c; do
-  SRC=$(start_args $start)
-  for mode in static dbl; do
-    out="$W/cont-$start-$mode"
-    [ -f "$out/model.safetensors" ] && continue
-    extra=""; [ $mode = dbl ] && extra="--dynamic-batch-loading --reference-model $W/parent"
-    log "cont $start $mode start"
-    $S train $SRC $DATA --out "$out" --steps "$CONT_STEPS" --batch "$BATCH" --seq "$SEQ" \
-      --lr "$CONT_LR" --set warmupSteps=20 $EV $extra
-    log "cont $start $mode done"
+# 5. The arms. Learning rates: shear's model rate 1e-3 with the published gate/λ rates and schedule (warm-up 10%,
+#    cosine to 0.1×); continued pretraining 1e-3 → 1e-4 cosine with warm-up 20 steps (scratch: 10% of its steps).
+for mode in static dbl; do
+  DBL=""; [ $mode = dbl ] && DBL=", dynamicBatchLoading: {enabled: true, referenceModel: $PARENT}"
+  T="data: $(data redpajama), batchSize: $BATCH, seqLen: $SEQ, lr: 1.0e-3, minLr: 1.0e-4, $EVAL$DBL"
+  write learned-$mode "$PARENT" <<Y
+  - name: shear
+    shear: {target: "$TARGET", train: {$T, steps: $SHEAR_STEPS, warmupSteps: $((SHEAR_STEPS / 10))}}
+  - name: continue
+    train: {$T, steps: $CONT_STEPS, warmupSteps: 20}
+Y
+  for budget in continued total; do
+    steps=$CONT_STEPS; [ $budget = total ] && steps=$((SHEAR_STEPS + CONT_STEPS))
+    write oneshot-$mode-$budget "$PARENT" <<Y
+  - name: prune
+    prune: {target: "$TARGET", importance: activation, layerImportance: block-influence, calibration: $W/mix/mix.txt,
+            samples: 64, seqLen: $SEQ}
+  - name: continue
+    train: {$T, steps: $steps, warmupSteps: 20}
+Y
+    write scratch-$mode-$budget <<Y
+  - name: scratch
+    train: {init: $W/child-config.json, $T, steps: $steps, warmupSteps: $((steps / 10))}
+Y
   done
 done
-log "all done"
-# 7. Tables (stdout) and SVG charts (docs/img) for docs/experiment-sheared-llama.md.
+for arm in learned-static learned-dbl oneshot-static-continued oneshot-dbl-continued oneshot-static-total oneshot-dbl-total \
+           scratch-static-continued scratch-dbl-continued scratch-static-total scratch-dbl-total; do
+  run $arm "$SEEDS"
+done
+echo "[$(date +%T)] all done" >> "$W/times.log"
+# 6. Tables (stdout) and SVG charts for the doc.
 python3 tools/experiments/sheared_llama_report.py "$W" docs/img > "$W/tables.md"
