@@ -27,12 +27,18 @@ import java.util.Optional;
                 "Each MODEL may name its tokenizer as MODEL=TOKENIZER; otherwise --tokenizer (for every model), else the",
                 "tokenizer beside the model.",
                 "",
-                "Tasks: piqa, arc_easy, arc_challenge, boolq, openbookqa, copa, siqa, commonsense_qa, hellaswag, winogrande,",
-                "wsc273, lambada_openai, wikitext, tinystories, or a task file (.yaml/.json, see docs/evaluation.md)."},
+                "Tasks: piqa, arc_easy, arc_challenge, boolq, sciq, logiqa, mmlu (the group: 57 subjects, 4 categories),",
+                "mmlu_<subject>, mmlu_stem|other|social_sciences|humanities, openbookqa, copa, siqa, commonsense_qa, hellaswag,",
+                "winogrande, wsc273, lambada_openai, wikitext, tinystories, or a task file (.yaml/.json, see docs/evaluation.md).",
+                "",
+                "--num-fewshot N builds lm-eval's few-shot contexts (arc_challenge, boolq, sciq, logiqa, mmlu*); with",
+                "--limit N --sample first the contexts are those lm-eval builds with --limit N."},
         footerHeading = "%nExamples:%n",
         footer = {"  shears eval ../shared/data/models/stories260K/stories260K.bin --tokenizer ../shared/data/models/stories260K/tok512.bin \\",
                 "      --tasks lambada_openai,tinystories --limit 200",
                 "  shears eval parent/ pruned/ healed/ --tasks piqa,arc_easy,hellaswag,winogrande --limit 500 --json eval.json",
+                "  shears eval model/ --tasks mmlu --num-fewshot 5",
+                "  shears eval model/ --tasks arc_challenge --num-fewshot 25 --limit 100 --sample first",
                 "  shears eval ../shared/data/models/stories260K/stories260K.bin=../shared/data/models/stories260K/tok512.bin \\",
                 "      ../shared/data/models/aidreams260K/aidreams260K.bin=../shared/data/models/aidreams260K/tok512.bin --tasks copa,tinystories",
                 "  shears eval model/ --tasks my_task.yaml --data-dir ~/eval-data"})
@@ -58,6 +64,9 @@ final class EvalCommand implements Runnable {
             description = "Which N items with --limit: seeded (a seeded random sample, in file order) or first (lm-eval's --limit).")
     EvalSettings.Sampling sampling;
 
+    @Option(names = "--num-fewshot", paramLabel = "N", description = "Few-shot examples before each document, built as lm-eval builds them (0: none).")
+    int numFewshot = EvalSettings.DEFAULTS.numFewshot();
+
     @Option(names = "--seed", description = "Seed of the seeded sample.")
     long seed = EvalSettings.DEFAULTS.seed();
 
@@ -82,7 +91,7 @@ final class EvalCommand implements Runnable {
 
     @Override
     public void run() {
-        EvalSettings settings = new EvalSettings(limit, sampling, seed, batch, context, start);
+        EvalSettings settings = new EvalSettings(limit, sampling, seed, batch, context, start, numFewshot);
         EvalRun.Result result = EvalRun.run(new EvalRun.Request(models, Optional.ofNullable(tokenizer), tasks, dataDir, settings), ProgressBar.stderr());
         List<EvalReport.ModelRun> runs = result.models().stream()
                 .map(m -> new EvalReport.ModelRun(EvalReport.label(m.spec(), models), m.model(), m.results())).toList();

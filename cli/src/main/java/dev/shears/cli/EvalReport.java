@@ -47,9 +47,9 @@ final class EvalReport {
     }
 
     String settingsLine() {
-        return String.format(Locale.ROOT, "limit %s, sample %s (seed %d), batch %d, context %s, start %s, data %s",
-                settings.limit() == 0 ? "all" : settings.limit(), settings.sampling().name().toLowerCase(Locale.ROOT), settings.seed(), settings.batchSize(),
-                settings.contextLength() == 0 ? "model maximum" : settings.contextLength(), settings.start().name().toLowerCase(Locale.ROOT), dataDir);
+        return String.format(Locale.ROOT, "limit %s, sample %s (seed %d), num_fewshot %d, batch %d, context %s, start %s, data %s",
+                settings.limit() == 0 ? "all" : settings.limit(), settings.sampling().name().toLowerCase(Locale.ROOT), settings.seed(), settings.numFewshot(),
+                settings.batchSize(), settings.contextLength() == 0 ? "model maximum" : settings.contextLength(), settings.start().name().toLowerCase(Locale.ROOT), dataDir);
     }
 
     String markdown() {
@@ -65,15 +65,18 @@ final class EvalReport {
         for (ModelRun r : runs) md.append(' ').append(r.label()).append(" |");
         md.append("\n|---|---:|---|");
         md.append("---:|".repeat(runs.size())).append('\n');
-        for (int t = 0; t < tasks.size(); t++) {
+        for (int t = 0; t < taskCount(); t++) {
             int task = t;
             TaskResult first = runs.get(0).results().get(t);
             for (String metric : metricNames(t)) {
-                md.append("| ").append(first.task()).append(" | ").append(first.items()).append(" | ").append(metric).append(" |");
+                md.append("| ").append(taskLabel(first)).append(" | ").append(first.items()).append(" | ").append(metric).append(" |");
                 for (ModelRun r : runs) md.append(' ').append(cell(r.results().get(task).metric(metric))).append(" |");
                 md.append('\n');
             }
         }
+        List<String> notes = notes();
+        if (!notes.isEmpty()) md.append("\nDifferences from lm-eval's run:\n");
+        for (String n : notes) md.append("- ").append(n).append('\n');
         md.append("\nSpeed (items/s):");
         for (ModelRun r : runs) {
             md.append(' ').append(r.label()).append(" [");
@@ -82,6 +85,23 @@ final class EvalReport {
             md.append(String.join(", ", speeds)).append(']');
         }
         return md.append('\n').toString();
+    }
+
+    /** Results per model: the tasks', then the groups'. */
+    private int taskCount() {
+        return runs.get(0).results().size();
+    }
+
+    /** The task's name, with its shot count when it has examples. */
+    static String taskLabel(TaskResult r) {
+        return r.shots() > 0 ? r.task() + " " + r.shots() + "-shot" : r.task();
+    }
+
+    /** Every task's notes (a split not in the data folder, a fallback), once each, prefixed with the task. */
+    List<String> notes() {
+        Set<String> out = new LinkedHashSet<>();
+        for (ModelRun r : runs) for (TaskResult x : r.results()) for (String n : x.notes()) out.add(x.task() + ": " + n);
+        return new ArrayList<>(out);
     }
 
     private List<String> metricNames(int task) {
@@ -105,7 +125,7 @@ final class EvalReport {
         ObjectNode root = Json.object();
         root.put("harness_format", TaskCatalog.FORMAT_VERSION);
         ObjectNode s = root.putObject("settings");
-        s.put("limit", settings.limit()).put("sample", settings.sampling().name().toLowerCase(Locale.ROOT)).put("seed", settings.seed())
+        s.put("limit", settings.limit()).put("sample", settings.sampling().name().toLowerCase(Locale.ROOT)).put("seed", settings.seed()).put("num_fewshot", settings.numFewshot())
                 .put("batch", settings.batchSize()).put("context", settings.contextLength()).put("start", settings.start().name().toLowerCase(Locale.ROOT))
                 .put("data_dir", dataDir.toString());
         ArrayNode models = root.putArray("models");
@@ -119,7 +139,9 @@ final class EvalReport {
             for (TaskResult x : r.results()) {
                 ObjectNode t = results.putObject(x.task());
                 t.put("items", x.items()).put("available", x.available()).put("tokens", x.tokens())
-                        .put("seconds", x.seconds()).put("items_per_second", x.itemsPerSecond());
+                        .put("seconds", x.seconds()).put("items_per_second", x.itemsPerSecond()).put("num_fewshot", x.shots());
+                ArrayNode notes = t.putArray("notes");
+                x.notes().forEach(notes::add);
                 for (Metric metric : x.metrics()) {
                     t.put(metric.name(), metric.value());
                     if (Double.isFinite(metric.stderr())) t.put(metric.name() + "_stderr", metric.stderr());
@@ -127,11 +149,16 @@ final class EvalReport {
             }
         }
         ArrayNode taskNodes = root.putArray("tasks");
-        for (int t = 0; t < tasks.size(); t++) {
+        for (int t = 0; t < taskCount(); t++) {
             TaskResult first = runs.get(0).results().get(t);
-            taskNodes.addObject().put("task", first.task()).put("kind", first.kind().name().toLowerCase(Locale.ROOT))
-                    .put("file", tasks.get(t).file()).put("reference", first.reference());
+            ObjectNode node = taskNodes.addObject().put("task", first.task()).put("kind", first.kind().name().toLowerCase(Locale.ROOT));
+            // a group has no file of its own: its leaves are listed before it
+            if (t < tasks.size()) node.put("file", tasks.get(t).file());
+            else node.put("group", true);
+            node.put("reference", first.reference());
         }
+        ArrayNode notes = root.putArray("notes");
+        notes().forEach(notes::add);
         return root;
     }
 
@@ -145,10 +172,11 @@ final class EvalReport {
                     c.parameterCount(), Charts.esc(r.model().source().toString())));
         }
         h.append("</table>");
-        for (int t = 0; t < tasks.size(); t++) {
+        for (String n : notes()) h.append("<p class=\"ref\">").append(Charts.esc(n)).append("</p>");
+        for (int t = 0; t < taskCount(); t++) {
             TaskResult first = runs.get(0).results().get(t);
             List<String> metrics = metricNames(t);
-            h.append("<h2>").append(Charts.esc(first.task())).append("</h2><p class=\"ref\">").append(first.items()).append(" items · ")
+            h.append("<h2>").append(Charts.esc(taskLabel(first))).append("</h2><p class=\"ref\">").append(first.items()).append(" items · ")
                     .append(Charts.esc(first.reference())).append("</p><table><tr><th>metric</th>");
             for (ModelRun r : runs) h.append("<th>").append(Charts.esc(r.label())).append("</th>");
             h.append("</tr>");

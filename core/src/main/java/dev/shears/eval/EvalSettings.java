@@ -11,8 +11,9 @@ import dev.shears.ShearsException;
  * @param batchSize     items scored in parallel (one per kernel thread at a time)
  * @param contextLength tokens of context, 0 for the model's maximum
  * @param start         whether sequences begin with BOS
+ * @param numFewshot    few-shot examples before each document (lm-eval's {@code --num_fewshot}; 0: none)
  */
-public record EvalSettings(int limit, Sampling sampling, long seed, int batchSize, int contextLength, ContextStart start) {
+public record EvalSettings(int limit, Sampling sampling, long seed, int batchSize, int contextLength, ContextStart start, int numFewshot) {
     /** Which items a limited run scores. */
     public enum Sampling {
         /** The first N, in file order (lm-eval's {@code --limit}). */
@@ -21,15 +22,21 @@ public record EvalSettings(int limit, Sampling sampling, long seed, int batchSiz
         SEEDED
     }
 
-    public static final EvalSettings DEFAULTS = new EvalSettings(0, Sampling.SEEDED, 1234, 16, 0, ContextStart.BOS);
+    public static final EvalSettings DEFAULTS = new EvalSettings(0, Sampling.SEEDED, 1234, 16, 0, ContextStart.BOS, 0);
+
+    /** Zero-shot settings. */
+    public EvalSettings(int limit, Sampling sampling, long seed, int batchSize, int contextLength, ContextStart start) {
+        this(limit, sampling, seed, batchSize, contextLength, start, 0);
+    }
 
     public EvalSettings {
         if (limit < 0) throw new ShearsException("limit must be at least 0, got " + limit);
         if (batchSize < 1) throw new ShearsException("batch size must be at least 1, got " + batchSize);
         if (contextLength < 0) throw new ShearsException("context length must be at least 0, got " + contextLength);
+        if (numFewshot < 0) throw new ShearsException("number of few-shot examples must be at least 0, got " + numFewshot);
     }
 
     public EvalSettings withLimit(int n) {
-        return new EvalSettings(n, sampling, seed, batchSize, contextLength, start);
+        return new EvalSettings(n, sampling, seed, batchSize, contextLength, start, numFewshot);
     }
 }

@@ -17,33 +17,56 @@ public final class Evaluator {
     private Evaluator() {
     }
 
-    /** A task's items, limited and sampled as the settings say. */
-    public record Items(Task task, List<Item> items, int available) {
+    /**
+     * A task's items, limited and sampled as the settings say.
+     *
+     * @param shots few-shot examples in each item's context
+     * @param notes what differs from lm-eval's run of the task (a split that is not in the data folder), for every report
+     */
+    public record Items(Task task, List<Item> items, int available, int shots, List<String> notes) {
+        public Items {
+            items = List.copyOf(items);
+            notes = List.copyOf(notes);
+        }
+
+        public Items(Task task, List<Item> items, int available) {
+            this(task, items, available, 0, List.of());
+        }
     }
 
     /** Reads a task's file from the data folder and applies the limit and sampling. */
     public static Items load(Task task, Path dataDir, EvalSettings settings) {
+        if (task.documents().isPresent()) return task.documents().get().load(task, dataDir, settings);
         Path file = dataDir.resolve(task.file());
         if (!Files.isRegularFile(file)) {
             throw new ShearsException(task.name() + ": data file " + file.toAbsolutePath().normalize() + " is missing (is --data-dir right?)");
         }
         List<Item> all = task.source().read(file);
-        return new Items(task, sample(all, settings), all.size());
+        String fewShot = "0-shot: few-shot contexts are not built for this task yet";
+        return new Items(task, sample(all, settings), all.size(), 0, settings.numFewshot() > 0 ? List.of(fewShot) : List.of());
     }
 
-    static List<Item> sample(List<Item> all, EvalSettings settings) {
+    static <T> List<T> sample(List<T> all, EvalSettings settings) {
+        List<T> out = new ArrayList<>();
+        for (int i : picked(all.size(), settings)) out.add(all.get(i));
+        return out;
+    }
+
+    /** Positions of the items a run scores, ascending: all, the first N, or a seeded sample of N put back in file order. */
+    static int[] picked(int size, EvalSettings settings) {
         int n = settings.limit();
-        if (n == 0 || n >= all.size()) return all;
-        if (settings.sampling() == EvalSettings.Sampling.FIRST) return all.subList(0, n);
-        Integer[] order = new Integer[all.size()];
+        if (n == 0 || n >= size) n = size;
+        int[] picked = new int[n];
+        if (n == size || settings.sampling() == EvalSettings.Sampling.FIRST) {
+            for (int i = 0; i < n; i++) picked[i] = i;
+            return picked;
+        }
+        Integer[] order = new Integer[size];
         for (int i = 0; i < order.length; i++) order[i] = i;
         java.util.Collections.shuffle(Arrays.asList(order), new Random(settings.seed()));
-        int[] picked = new int[n];
         for (int i = 0; i < n; i++) picked[i] = order[i];
         Arrays.sort(picked);
-        List<Item> out = new ArrayList<>(n);
-        for (int i : picked) out.add(all.get(i));
-        return out;
+        return picked;
     }
 
     /** Scores the items on the model and computes the task's metrics. */
@@ -94,10 +117,14 @@ public final class Evaluator {
             metrics = task.kind() == TaskKind.LAST_WORD
                     ? List.of(Metric.mean("acc", acc), new Metric("perplexity", Math.exp(-sumLl / n), Double.NaN))
                     : List.of(Metric.mean("acc", acc), Metric.mean("acc_norm", accNorm), new Metric("chance", chance / n, Double.NaN));
+            if (task.documents().isPresent()) {
+                List<String> listed = task.documents().get().metrics(); // lm-eval's metric_list, and our chance
+                metrics = metrics.stream().filter(m -> listed.contains(m.name()) || m.name().equals("chance")).toList();
+            }
         }
         progress.finish();
         double seconds = (System.nanoTime() - startNanos) / 1e9;
-        return new TaskResult(task.name(), task.kind(), task.reference(), list.size(), items.available(), metrics, tokens, seconds);
+        return new TaskResult(task.name(), task.kind(), task.reference(), list.size(), items.available(), metrics, tokens, seconds, items.shots(), items.notes());
     }
 
     /** lm-eval's {@code np.argmax(lls)} / {@code np.argmax(lls / completion_len)}: the first of equal maxima. */

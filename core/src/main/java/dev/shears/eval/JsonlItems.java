@@ -35,8 +35,15 @@ public final class JsonlItems implements ItemSource {
 
     @Override
     public List<Item> read(Path file) {
+        List<Item> items = rows(file, format::item);
+        if (items.isEmpty()) throw new ShearsException(file + ": no items (the file is empty)");
+        return items;
+    }
+
+    /** Every non-blank line of {@code file} as a JSON object, turned into a value by {@code row}; problems name the file and line. */
+    static <T> List<T> rows(Path file, java.util.function.Function<JsonNode, T> row) {
         List<String> lines = readLines(file);
-        List<Item> items = new ArrayList<>();
+        List<T> out = new ArrayList<>();
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i);
             if (line.isBlank()) continue;
@@ -48,13 +55,12 @@ public final class JsonlItems implements ItemSource {
             }
             if (!node.isObject()) throw new ShearsException(file + ":" + (i + 1) + ": expected a JSON object, found " + node.getNodeType().name().toLowerCase());
             try {
-                items.add(format.item(node));
+                out.add(row.apply(node));
             } catch (IllegalArgumentException e) {
                 throw new ShearsException(file + ":" + (i + 1) + ": " + e.getMessage());
             }
         }
-        if (items.isEmpty()) throw new ShearsException(file + ": no items (the file is empty)");
-        return items;
+        return out;
     }
 
     static List<String> readLines(Path file) {

@@ -23,9 +23,21 @@ import static dev.shears.eval.JsonlItems.texts;
  */
 public final class TaskCatalog {
     /** The version of the prompt formats and scoring below; bump it whenever a model would see different text. */
-    public static final String FORMAT_VERSION = "shears-eval/1 (lm-evaluation-harness v0.4 zero-shot formats)";
+    public static final String FORMAT_VERSION = "shears-eval/2 (lm-evaluation-harness v0.4 formats, few-shot contexts as 4e7e0d47f)";
 
     private static final Map<String, Task> BUILT_IN = new LinkedHashMap<>();
+    private static final Map<String, TaskGroup> GROUPS = new LinkedHashMap<>();
+
+    static {
+        // mmlu/default/_mmlu.yaml and _mmlu_<category>.yaml: acc over the leaf tasks, weight_by_size True.
+        List<String> categories = List.of("stem", "other", "social_sciences", "humanities");
+        for (String category : categories) {
+            List<String> leaves = LmEvalTasks.MMLU_SUBJECTS.entrySet().stream().filter(e -> e.getValue().equals(category)).map(e -> "mmlu_" + e.getKey()).toList();
+            GROUPS.put("mmlu_" + category, new TaskGroup("mmlu_" + category, leaves, LmEvalTasks.ACC, "lm-eval mmlu/default/_mmlu_" + category + ".yaml: acc weighted by size"));
+        }
+        List<String> all = LmEvalTasks.MMLU_SUBJECTS.keySet().stream().map(s -> "mmlu_" + s).toList();
+        GROUPS.put("mmlu", new TaskGroup("mmlu", all, LmEvalTasks.ACC, "lm-eval mmlu/default/_mmlu.yaml: acc over the 57 subjects weighted by size"));
+    }
 
     static {
         // piqa.yaml: doc_to_text "Question: {{goal}}\nAnswer:", choices [sol1, sol2]. Foundry's query is "Question: {goal}\n".
@@ -34,12 +46,13 @@ public final class TaskCatalog {
         // arc_easy.yaml / arc_challenge.yaml: "Question: {{question}}\nAnswer:", choices {{choices.text}}. Foundry's query is "Question: {q}".
         multipleChoice("arc_easy", "mc/arc_easy.jsonl", "lm-eval arc_easy.yaml: \"Question: {question}\\nAnswer:\" + \" \" + choice",
                 line -> choices(text(line, "query") + "\nAnswer:", line, "choices"));
-        multipleChoice("arc_challenge", "mc/arc_challenge.jsonl", "lm-eval arc_challenge.yaml: \"Question: {question}\\nAnswer:\" + \" \" + choice",
-                line -> choices(text(line, "query") + "\nAnswer:", line, "choices"));
-        // super_glue/boolq/default.yaml: "{{passage}}\nQuestion: {{question}}?\nAnswer:", choices ["no", "yes"].
-        // Foundry's query is "Passage: {passage}\nQuestion: {question}?" (the question already ends in "?").
-        multipleChoice("boolq", "mc/boolq.jsonl", "lm-eval super_glue/boolq: \"{passage}\\nQuestion: {question}?\\nAnswer:\" + \" no\"/\" yes\"",
-                line -> choices(removePrefix(text(line, "query"), "Passage: ") + "\nAnswer:", line, "choices"));
+        // arc_challenge.yaml: configured with its splits and few-shot examples, see LmEvalTasks.
+        add(LmEvalTasks.arcChallenge());
+        // super_glue/boolq/default.yaml, sciq.yaml, logiqa.yaml, mmlu/default: see LmEvalTasks.
+        add(LmEvalTasks.boolq());
+        add(LmEvalTasks.sciq());
+        add(LmEvalTasks.logiqa());
+        for (String subject : LmEvalTasks.MMLU_SUBJECTS.keySet()) add(LmEvalTasks.mmlu(subject));
         // openbookqa.yaml: doc_to_text question_stem, choices {{choices.text}}.
         multipleChoice("openbookqa", "mc/openbook_qa.jsonl", "lm-eval openbookqa.yaml: \"{question_stem}\" + \" \" + choice",
                 line -> choices(text(line, "query"), line, "choices"));
@@ -89,9 +102,32 @@ public final class TaskCatalog {
     /** A built-in task by name. */
     public static Task task(String name) {
         Task t = BUILT_IN.get(name);
-        if (t == null) throw new ShearsException("unknown task \"" + name + "\"; known tasks: " + String.join(", ", BUILT_IN.keySet())
+        if (t == null) throw new ShearsException("unknown task \"" + name + "\"; known tasks: " + String.join(", ", shortList())
                 + " (or a task file: a .yaml/.json path)");
         return t;
+    }
+
+    /** Whether {@code name} is a group of tasks ({@code mmlu}, {@code mmlu_stem}, …). */
+    public static boolean isGroup(String name) {
+        return GROUPS.containsKey(name);
+    }
+
+    /**
+     * The groups reported for {@code name}, each after its leaves, in lm-eval's order ({@code mmlu}: its four
+     * categories, then itself).
+     */
+    public static List<TaskGroup> groups(String name) {
+        TaskGroup g = GROUPS.get(name);
+        if (g == null) throw new ShearsException("unknown group \"" + name + "\"; groups: " + String.join(", ", GROUPS.keySet()));
+        if (!name.equals("mmlu")) return List.of(g);
+        return List.copyOf(GROUPS.values());
+    }
+
+    /** The task names for an error message: MMLU's subjects as one entry. */
+    private static List<String> shortList() {
+        List<String> names = new ArrayList<>(BUILT_IN.keySet().stream().filter(n -> !n.startsWith("mmlu_")).toList());
+        names.add("mmlu, mmlu_stem, mmlu_other, mmlu_social_sciences, mmlu_humanities, mmlu_<subject> (57 subjects)");
+        return names;
     }
 
     private static void multipleChoice(String name, String file, String reference, JsonlItems.Format format) {

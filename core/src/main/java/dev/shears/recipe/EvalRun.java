@@ -6,13 +6,16 @@ import dev.shears.eval.Evaluator;
 import dev.shears.eval.Task;
 import dev.shears.eval.TaskCatalog;
 import dev.shears.eval.TaskFile;
+import dev.shears.eval.TaskGroup;
 import dev.shears.eval.TaskResult;
 import dev.shears.progress.Progress;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /** {@code shears eval} and {@code bench eval}: tasks scored as lm-evaluation-harness scores them, models side by side. */
@@ -33,24 +36,55 @@ public final class EvalRun {
     public record Evaluated(String spec, LoadedModel model, List<TaskResult> results) {
     }
 
-    /** What was run: the tasks, the data folder resolved, and each model's results. */
+    /**
+     * What was run: the tasks (groups expanded into their leaves), the data folder resolved, and each model's
+     * results: one per task in order, then one per group ({@link TaskGroup}).
+     */
     public record Result(List<Task> tasks, Path dataDir, List<Evaluated> models) {
     }
 
+    /** The leaf tasks and the groups that {@code names} ask for, each task once. */
+    record Resolved(List<Task> tasks, List<TaskGroup> groups) {
+        static Resolved of(List<String> names) {
+            Map<String, Task> tasks = new LinkedHashMap<>();
+            Map<String, TaskGroup> groups = new LinkedHashMap<>();
+            for (String name : names) {
+                String n = name.strip();
+                if (!TaskFile.isTaskFile(n) && TaskCatalog.isGroup(n)) {
+                    for (TaskGroup g : TaskCatalog.groups(n)) {
+                        for (String leaf : g.leaves()) tasks.putIfAbsent(leaf, TaskCatalog.task(leaf));
+                        groups.putIfAbsent(g.name(), g);
+                    }
+                } else {
+                    Task t = task(n);
+                    tasks.putIfAbsent(t.name(), t);
+                }
+            }
+            return new Resolved(List.copyOf(tasks.values()), List.copyOf(groups.values()));
+        }
+
+        /** Every task's result on one model, then every group's. */
+        List<TaskResult> run(LoadedModel loaded, List<Evaluator.Items> items, EvalSettings settings, Progress progress) {
+            List<TaskResult> results = new ArrayList<>();
+            for (Evaluator.Items i : items) results.add(Evaluator.run(loaded.model(), loaded.tokenizer(), i, settings, progress));
+            List<TaskResult> leaves = List.copyOf(results);
+            for (TaskGroup g : groups) results.add(g.aggregate(leaves));
+            return results;
+        }
+    }
+
     public static Result run(Request request, Progress progress) {
-        List<Task> tasks = request.tasks().stream().map(EvalRun::task).toList();
+        Resolved resolved = Resolved.of(request.tasks());
         Path data = dataDir(request.dataDir());
-        List<Evaluator.Items> items = tasks.stream().map(t -> Evaluator.load(t, data, request.settings())).toList();
+        List<Evaluator.Items> items = resolved.tasks().stream().map(t -> Evaluator.load(t, data, request.settings())).toList();
         List<Evaluated> models = new ArrayList<>();
         for (String spec : request.models()) {
-            List<TaskResult> results = new ArrayList<>();
             // one model's weights at a time: each is closed (unmapped) after its tasks, so side by side costs no more memory than one
             try (LoadedModel loaded = open(spec, request.tokenizer())) {
-                for (Evaluator.Items i : items) results.add(Evaluator.run(loaded.model(), loaded.tokenizer(), i, request.settings(), progress));
-                models.add(new Evaluated(spec, loaded, results));
+                models.add(new Evaluated(spec, loaded, resolved.run(loaded, items, request.settings(), progress)));
             }
         }
-        return new Result(tasks, data, models);
+        return new Result(resolved.tasks(), data, models);
     }
 
     /**

@@ -4,8 +4,6 @@ import dev.shears.ShearsException;
 import dev.shears.eval.EvalSettings;
 import dev.shears.eval.Evaluator;
 import dev.shears.eval.Metric;
-import dev.shears.eval.Task;
-import dev.shears.eval.TaskCatalog;
 import dev.shears.eval.TaskFile;
 import dev.shears.eval.TaskResult;
 import dev.shears.progress.Progress;
@@ -25,37 +23,43 @@ import java.util.Map;
  * @param limit   items per task (0: all)
  * @param seed    seeds the item sample
  * @param context context length (0: the model's)
+ * @param numFewshot few-shot examples before each document (as {@code shears eval --num-fewshot})
+ * @param sample  which items with a limit: {@code seeded} or {@code first} (lm-eval's {@code --limit})
  */
-public record EvalStage(List<String> tasks, String dataDir, int limit, long seed, int context) implements StageSettings {
+public record EvalStage(List<String> tasks, String dataDir, int limit, long seed, int context, int numFewshot, String sample) implements StageSettings {
     @Override
     public String kind() {
         return "eval";
     }
 
-    public static final EvalStage DEFAULT = new EvalStage(List.of(), "", 200, 1234, 0);
+    public static final EvalStage DEFAULT = new EvalStage(List.of(), "", 200, 1234, 0, 0, "seeded");
 
     public EvalStage {
         tasks = tasks == null ? List.of() : List.copyOf(tasks);
         dataDir = dataDir == null ? "" : dataDir;
         if (limit < 0) throw new ShearsException("limit must be ≥ 0, got " + limit);
+        if (numFewshot < 0) throw new ShearsException("numFewshot must be ≥ 0, got " + numFewshot);
+        sample = sample == null ? "seeded" : sample;
+        if (!sample.equals("seeded") && !sample.equals("first")) throw new ShearsException("sample must be seeded or first, got \"" + sample + "\"");
     }
 
-    /** Checks the tasks and the data folder; returns the tasks. */
-    List<Task> resolve(Path base) {
+    /** Checks the tasks and the data folder; returns the tasks (groups expanded) and groups. */
+    EvalRun.Resolved resolve(Path base) {
         if (tasks.isEmpty()) throw new ShearsException("tasks: name at least one task, e.g. [tinystories, lambada_openai]");
         if (dataDir.isBlank()) throw new ShearsException("dataDir: the evaluation data folder is needed (e.g. ../shared/data/eval)");
         if (!Files.isDirectory(base.resolve(dataDir))) throw new ShearsException("dataDir: " + base.resolve(dataDir) + " does not exist");
-        return tasks.stream().map(t -> TaskFile.isTaskFile(t) ? TaskFile.load(base.resolve(t)) : TaskCatalog.task(t.strip())).toList();
+        return EvalRun.Resolved.of(tasks.stream().map(t -> TaskFile.isTaskFile(t) ? base.resolve(t).toString() : t).toList());
     }
 
-    /** Scores {@code model}; every metric goes into {@code summary.metrics.<task>.<metric>}. */
-    /** Runs every task on {@code model}; returns per task, metric name → value. */
+    /** Runs every task on {@code model}; returns per task (and group), metric name → value. */
     Map<String, Map<String, Double>> run(LoadedModel model, Path base, Progress progress) {
-        EvalSettings settings = EvalSettings.DEFAULTS.withLimit(limit);
-        settings = new EvalSettings(settings.limit(), settings.sampling(), seed, settings.batchSize(), context, settings.start());
+        EvalSettings.Sampling sampling = sample.equals("first") ? EvalSettings.Sampling.FIRST : EvalSettings.Sampling.SEEDED;
+        EvalSettings d = EvalSettings.DEFAULTS;
+        EvalSettings settings = new EvalSettings(limit, sampling, seed, d.batchSize(), context, d.start(), numFewshot);
+        EvalRun.Resolved resolved = resolve(base);
+        List<Evaluator.Items> items = resolved.tasks().stream().map(t -> Evaluator.load(t, base.resolve(dataDir), settings)).toList();
         Map<String, Map<String, Double>> metrics = new LinkedHashMap<>();
-        for (Task task : resolve(base)) {
-            TaskResult r = Evaluator.run(model.model(), model.tokenizer(), Evaluator.load(task, base.resolve(dataDir), settings), settings, progress);
+        for (TaskResult r : resolved.run(model, items, settings, progress)) {
             Map<String, Double> t = metrics.computeIfAbsent(r.task(), k -> new LinkedHashMap<>());
             for (Metric m : r.metrics()) t.put(m.name(), m.value());
         }

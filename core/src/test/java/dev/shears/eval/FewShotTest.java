@@ -75,58 +75,12 @@ class FewShotTest {
         return new FewShot.Shot(text, row.get(5));
     }
 
-    /** Python's str.strip(): the characters str.isspace() accepts (Unicode White_Space, plus U+001C–U+001F). */
     static String pyStrip(String s) {
-        int from = 0;
-        int to = s.length();
-        while (from < to && pySpace(s.charAt(from))) from++;
-        while (to > from && pySpace(s.charAt(to - 1))) to--;
-        return s.substring(from, to);
+        return PyText.strip(s);
     }
 
-    static boolean pySpace(char c) {
-        return Character.isWhitespace(c) || Character.isSpaceChar(c) || c == '\u0085';
-    }
-
-    /** Python's csv.reader with the default dialect (as the hendrycks_test loader reads MMLU): quoted fields may hold commas, "" and newlines. */
     static List<List<String>> csv(String text) {
-        List<List<String>> rows = new ArrayList<>();
-        List<String> row = new ArrayList<>();
-        StringBuilder field = new StringBuilder();
-        boolean quoted = false;
-        boolean fieldStart = true;
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if (quoted) {
-                if (c == '"' && i + 1 < text.length() && text.charAt(i + 1) == '"') {
-                    field.append('"');
-                    i++;
-                } else if (c == '"') quoted = false;
-                else field.append(c);
-            } else if (c == '"' && fieldStart) {
-                quoted = true;
-                fieldStart = false;
-            } else if (c == ',') {
-                row.add(field.toString());
-                field.setLength(0);
-                fieldStart = true;
-            } else if (c == '\n' || c == '\r') {
-                if (c == '\r' && i + 1 < text.length() && text.charAt(i + 1) == '\n') i++;
-                row.add(field.toString());
-                field.setLength(0);
-                rows.add(row);
-                row = new ArrayList<>();
-                fieldStart = true;
-            } else {
-                field.append(c);
-                fieldStart = false;
-            }
-        }
-        if (!fieldStart || !row.isEmpty()) {
-            row.add(field.toString());
-            rows.add(row);
-        }
-        return rows;
+        return PyText.csv(text);
     }
 
     static List<List<String>> mmluRows(String relative) throws IOException {

@@ -1,0 +1,66 @@
+package dev.shears.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.shears.SharedData;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static dev.shears.cli.CliTest.shears;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code shears eval --num-fewshot} end to end on stories260K: few-shot contexts of several thousand
+ * characters (BoolQ's passages, far past the model's 512-token window) are left-truncated and scored, never
+ * an error; the report carries each task's shot count, lm-eval's metric names, the fallbacks, and the
+ * MMLU groups.
+ */
+class EvalFewShotCliTest {
+    @Test
+    void fewShotEvalReportsShotsMetricsFallbacksAndGroups(@TempDir Path tmp) throws IOException {
+        Path dir = SharedData.require("models/stories260K");
+        Path data = SharedData.require("eval");
+        Path json = tmp.resolve("eval.json");
+        CliTest.Run r = shears("eval", dir.resolve("hf").toString(), "--tokenizer", dir.resolve("tok512.bin").toString(),
+                "--tasks", "arc_challenge,boolq,mmlu_stem", "--num-fewshot", "3", "--limit", "2", "--sample", "first",
+                "--data-dir", data.toString(), "--json", json.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("| arc_challenge 3-shot | 2 | acc_norm |"), r.out());
+        assertTrue(r.out().contains("| boolq 3-shot | 2 | acc |"), r.out());
+        assertFalse(r.out().contains("| boolq 3-shot | 2 | acc_norm |"), "boolq's metric_list is acc alone: " + r.out());
+        assertTrue(r.out().contains("| mmlu_stem 3-shot | 38 | acc |"), "19 subjects × 2 items: " + r.out());
+        assertTrue(r.out().contains("boolq: few-shot examples from validation"), r.out());
+
+        JsonNode report = Json.MAPPER.readTree(json.toFile());
+        assertEquals(3, report.path("settings").path("num_fewshot").asInt());
+        JsonNode results = report.path("models").get(0).path("results");
+        List<String> names = new ArrayList<>();
+        results.fieldNames().forEachRemaining(names::add);
+        assertEquals(2 + 19 + 1, names.size(), names.toString());
+        assertEquals("mmlu_stem", names.getLast(), "the group after its leaves");
+        JsonNode arc = results.path("arc_challenge");
+        assertEquals(2, arc.path("items").asInt());
+        assertEquals(1172, arc.path("available").asInt(), "ARC-Challenge's test split");
+        assertEquals(3, arc.path("num_fewshot").asInt());
+        assertEquals(0, arc.path("notes").size());
+        for (String metric : new String[] {"acc", "acc_stderr", "acc_norm", "acc_norm_stderr", "chance"}) assertTrue(arc.has(metric), metric);
+        JsonNode boolq = results.path("boolq");
+        assertFalse(boolq.has("acc_norm"));
+        assertTrue(boolq.path("notes").get(0).asText().contains("train split (mc/boolq_train.jsonl) is not in the data folder"), boolq.toString());
+        JsonNode group = results.path("mmlu_stem");
+        assertEquals(38, group.path("items").asInt());
+        assertTrue(group.has("acc") && group.has("acc_stderr") && !group.has("acc_norm"), group.toString());
+        double weighted = 0;
+        for (String n : names) if (n.startsWith("mmlu_") && !n.equals("mmlu_stem")) weighted += results.path(n).path("acc").asDouble() * 2;
+        assertEquals(weighted / 38, group.path("acc").asDouble(), 1e-12);
+        JsonNode tasks = report.path("tasks");
+        assertTrue(tasks.get(tasks.size() - 1).path("group").asBoolean());
+        assertEquals("mc/arc_challenge.jsonl", tasks.get(0).path("file").asText());
+    }
+}
