@@ -40,16 +40,16 @@ if [ ! -f "$W/parent/02-eval/stage.json" ]; then
   $S pipeline run "$W/parent.yaml" --out "$W/parent" $resume > "$W/parent.md"
 fi
 PARENT=$W/parent/01-pretrain
+DROP="  - name: drop
+    prune: {layers: 0.4, layerImportance: every-k}"
 write cpt "$PARENT" <<Y
-  - name: drop
-    prune: {layers: 0.4, layerImportance: every-k}
+$DROP
   - name: continue
     train: {$TRAIN, steps: 500, warmupSteps: 20}
 $EVAL
 Y
 write distill "$PARENT" <<Y
-  - name: drop
-    prune: {layers: 0.4, layerImportance: every-k}
+$DROP
   - name: distill
     distill: {$TRAIN, steps: 321, warmupSteps: 20}
 $EVAL
