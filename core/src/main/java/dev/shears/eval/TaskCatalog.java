@@ -56,10 +56,13 @@ public final class TaskCatalog {
         // openbookqa.yaml: doc_to_text question_stem, choices {{choices.text}}.
         multipleChoice("openbookqa", "mc/openbook_qa.jsonl", "lm-eval openbookqa.yaml: \"{question_stem}\" + \" \" + choice",
                 line -> choices(text(line, "query"), line, "choices"));
-        // super_glue/copa: premise without its final period + " because"/" therefore"; choices " " + first letter lower-cased
-        // (the space belongs to the choice, so acc_norm counts it). Foundry writes "{premise without period}, because".
-        multipleChoice("copa", "mc/copa.jsonl", "lm-eval super_glue/copa utils.py: \"{premise[:-1]} because|therefore\" + \" \" + lowercase-first(choice)",
-                TaskCatalog::copa);
+        // super_glue/copa: premise without its final period + " because"/" therefore"; doc_to_choice " " + first letter
+        // lower-cased (that space belongs to the choice, so acc_norm counts it), and construct_requests puts the default
+        // target_delimiter " " before it: two spaces. Foundry writes "{premise without period}, because".
+        multipleChoice("copa", "mc/copa.jsonl", "lm-eval super_glue/copa utils.py: \"{premise[:-1]} because|therefore\" + \" \" + \" \" + lowercase-first(choice)",
+                line -> copa(line, " "));
+        // The same with one space, as a reader would write it (and as Shears scored copa before 2026-12-03).
+        multipleChoice("copa_single_space", "mc/copa.jsonl", "copa with one space before the choice (not lm-eval's)", line -> copa(line, ""));
         // siqa.yaml: "Q: {{context}} {{question}}\nA:", choices [answerA, answerB, answerC]. Foundry keeps a lettered
         // prompt ("Context: …\nQuestion: …\nChoices:\nA. …\nAnswer:", choices "A", "B"); the answers are read back from it.
         // This copy has only two answers per question, so scores are not comparable to lm-eval's three-way siqa.
@@ -157,7 +160,8 @@ public final class TaskCatalog {
 
     private static final Pattern COPA = Pattern.compile("(?s)(.*?)[,.]? (because|therefore)");
 
-    static Item copa(JsonNode line) {
+    /** @param delimiter what comes between the context and {@code doc_to_choice}'s " " + choice */
+    static Item copa(JsonNode line, String delimiter) {
         String query = text(line, "query");
         Matcher m = COPA.matcher(query.strip());
         if (!m.matches()) throw new IllegalArgumentException("a COPA query must end in \"because\" or \"therefore\", found \"" + query + "\"");
@@ -166,7 +170,7 @@ public final class TaskCatalog {
         List<Choice> choices = new ArrayList<>();
         for (String o : options) {
             String choice = " " + (o.isEmpty() ? o : o.substring(0, 1).toLowerCase(java.util.Locale.ROOT) + o.substring(1));
-            choices.add(Choice.of(context, "", choice));
+            choices.add(Choice.of(context, delimiter, choice));
         }
         return new Item.MultipleChoice(choices, gold(line, "gold", options.size()));
     }

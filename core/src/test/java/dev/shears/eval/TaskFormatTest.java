@@ -42,8 +42,11 @@ class TaskFormatTest {
 
         Item.MultipleChoice copa = first("copa", "{\"query\": \"The man turned on the faucet, therefore\", \"choices\": [\"The toilet filled.\", \"water flowed.\"], \"gold\": 1}");
         assertEquals("The man turned on the faucet therefore", copa.choices().get(0).context());
-        assertEquals(" the toilet filled.", copa.choices().get(0).continuation());
-        assertEquals(19, copa.choices().get(0).chars(), "lm-eval's copa choice includes its leading space");
+        assertEquals("  the toilet filled.", copa.choices().get(0).continuation(), "target_delimiter + doc_to_choice's leading space");
+        assertEquals(19, copa.choices().get(0).chars(), "lm-eval's copa choice includes its leading space, not the delimiter");
+        Item.MultipleChoice single = first("copa_single_space", "{\"query\": \"The man turned on the faucet, therefore\", \"choices\": [\"The toilet filled.\", \"water flowed.\"], \"gold\": 1}");
+        assertEquals(" the toilet filled.", single.choices().get(0).continuation());
+        assertEquals(19, single.choices().get(0).chars());
 
         Item.MultipleChoice siqa = first("siqa", "{\"query\": \"Context: Tracy stayed out.\\nQuestion: What next?\\nChoices:\\nA. sleep\\nB. go home\\nAnswer:\", \"gold\": 1, \"choices\": [\"A\", \"B\"]}");
         assertEquals("Q: Tracy stayed out. What next?\nA:", siqa.choices().get(0).context());
