@@ -40,16 +40,30 @@ public final class LmEvalTasks {
     // choices {{choices.text}}, target {{choices.label.index(answerKey)}}; metrics acc, acc_norm.
 
     /** ARC-Challenge test, llm-foundry's copy ({@code query} "Question: {question}", choices, gold). */
-    static final Split ARC_CHALLENGE_TEST = new Split("test", "mc/arc_challenge.jsonl",
-            jsonl(line -> new Doc(line, text(line, "query") + "\nAnswer:", texts(line, "choices"), gold(line, "gold", texts(line, "choices").size()))));
+    static final Split ARC_CHALLENGE_TEST = foundryArc("mc/arc_challenge.jsonl");
     /** ARC-Challenge dev (AI2's jsonl: validation in Hugging Face's allenai/ai2_arc). */
     public static final Split ARC_CHALLENGE_DEV = new Split("validation", "arc/ARC-Challenge-Dev.jsonl", jsonl(LmEvalTasks::ai2Arc));
     static final Split ARC_CHALLENGE_TRAIN = new Split("train", "arc/ARC-Challenge-Train.jsonl", jsonl(LmEvalTasks::ai2Arc));
+    /** ARC-Easy test, llm-foundry's copy; train is AI2's. ARC-Easy's dev split is not in ../shared/data. */
+    static final Split ARC_EASY_TEST = foundryArc("mc/arc_easy.jsonl");
+    static final Split ARC_EASY_TRAIN = new Split("train", "arc/ARC-Easy-Train.jsonl", jsonl(LmEvalTasks::ai2Arc));
 
     static Task arcChallenge() {
-        return Task.of("arc_challenge", "lm-eval arc_challenge.yaml: \"Question: {question}\\nAnswer:\" + \" \" + choice; examples from train",
-                new DocumentTask(List.of(ARC_CHALLENGE_TEST, ARC_CHALLENGE_DEV), List.of(ARC_CHALLENGE_TRAIN, ARC_CHALLENGE_DEV),
-                        FewShotSampler.RANDOM, FewShot.Exclusion.NONE, FewShot.Format.DEFAULT, ACC_AND_NORM));
+        return arc("arc_challenge", List.of(ARC_CHALLENGE_TEST, ARC_CHALLENGE_DEV), List.of(ARC_CHALLENGE_TRAIN, ARC_CHALLENGE_DEV));
+    }
+
+    static Task arcEasy() {
+        return arc("arc_easy", List.of(ARC_EASY_TEST), List.of(ARC_EASY_TRAIN));
+    }
+
+    private static Task arc(String name, List<Split> eval, List<Split> examples) {
+        return Task.of(name, "lm-eval " + name + ".yaml: \"Question: {question}\\nAnswer:\" + \" \" + choice; examples from train",
+                new DocumentTask(eval, examples, FewShotSampler.RANDOM, FewShot.Exclusion.NONE, FewShot.Format.DEFAULT, ACC_AND_NORM));
+    }
+
+    private static Split foundryArc(String file) {
+        return new Split("test", file,
+                jsonl(line -> new Doc(line, text(line, "query") + "\nAnswer:", texts(line, "choices"), gold(line, "gold", texts(line, "choices").size()))));
     }
 
     /** allenai/ai2_arc's fields from AI2's row: question = question.stem, choices.text, label index of answerKey. */

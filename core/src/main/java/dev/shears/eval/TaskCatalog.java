@@ -43,10 +43,8 @@ public final class TaskCatalog {
         // piqa.yaml: doc_to_text "Question: {{goal}}\nAnswer:", choices [sol1, sol2]. Foundry's query is "Question: {goal}\n".
         multipleChoice("piqa", "mc/piqa.jsonl", "lm-eval piqa.yaml: \"Question: {goal}\\nAnswer:\" + \" \" + sol",
                 line -> choices(stripTrailingNewline(text(line, "query")) + "\nAnswer:", line, "choices"));
-        // arc_easy.yaml / arc_challenge.yaml: "Question: {{question}}\nAnswer:", choices {{choices.text}}. Foundry's query is "Question: {q}".
-        multipleChoice("arc_easy", "mc/arc_easy.jsonl", "lm-eval arc_easy.yaml: \"Question: {question}\\nAnswer:\" + \" \" + choice",
-                line -> choices(text(line, "query") + "\nAnswer:", line, "choices"));
-        // arc_challenge.yaml: configured with its splits and few-shot examples, see LmEvalTasks.
+        // arc_easy.yaml / arc_challenge.yaml: configured with their splits and few-shot examples, see LmEvalTasks.
+        add(LmEvalTasks.arcEasy());
         add(LmEvalTasks.arcChallenge());
         // super_glue/boolq/default.yaml, sciq.yaml, logiqa.yaml, mmlu/default: see LmEvalTasks.
         add(LmEvalTasks.boolq());

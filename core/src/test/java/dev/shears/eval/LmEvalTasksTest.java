@@ -59,6 +59,29 @@ class LmEvalTasksTest {
         assertTrue(first.choices().stream().allMatch(c -> c.continuation().startsWith(" ")));
     }
 
+    /*
+     * ARC-Easy, from Debian's python3 3.11.2 following arc_easy.yaml and samplers.py:
+     *   test = mc/arc_easy.jsonl rows; text = query + "\nAnswer:"; digest as digest() below
+     *   train = arc/ARC-Easy-Train.jsonl rendered ("Question: " + stem + "\nAnswer:", the answerKey's text)
+     *   rnd = random.Random(1234); per test document: shots = rnd.sample(train, 3)
+     *   context = "".join(text + " " + answer + "\n\n" for shots) + document text
+     */
+    @Test
+    void arcEasyZeroAndThreeShotEqualLmEval() throws IOException {
+        Path data = SharedData.require("eval");
+        Evaluator.Items zero = Evaluator.load(TaskCatalog.task("arc_easy"), data, settings(0, EvalSettings.Sampling.FIRST, 0));
+        assertEquals(2376, zero.items().size());
+        assertEquals("d9216b5c93fa98f43c108579a7b9d0ebd79cc688c29dd8c54b9a33e45b42a41c", digest(zero.items()));
+        Evaluator.Items three = Evaluator.load(TaskCatalog.task("arc_easy"), data, settings(3, EvalSettings.Sampling.FIRST, 3));
+        assertEquals(List.of(), three.notes(), "ARC-Easy's examples come from train, which is here");
+        assertEquals("Question: Which of these resources will most likely be depleted first?\nAnswer: Fossil fuels\n\n"
+                + "Question: Which action is an example of good water management?\nAnswer: turning off the faucet when brushing teeth\n\n"
+                + "Question: Which of the following properties provides the BEST way to identify a mineral?\nAnswer: hardness\n\n"
+                + "Question: Which statement best explains why photosynthesis is the foundation of most food webs?\nAnswer:", context(three.items().get(0)));
+        assertEquals("564b16e4bffbbd97a1a0071b4ecbbeb1ef402abc80198a59f5f523064c19b950",
+                FewShotTest.sha256(String.join("\0", three.items().stream().map(LmEvalTasksTest::context).toList())));
+    }
+
     @Test
     void mmluFormalLogic5ShotThroughTheTaskEqualsLmEval() throws IOException {
         JsonNode t = FewShotTest.task("mmlu_formal_logic");
