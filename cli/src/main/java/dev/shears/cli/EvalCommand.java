@@ -87,18 +87,26 @@ final class EvalCommand implements Runnable {
     @Option(names = "--html", paramLabel = "FILE", description = "Write an HTML page with a chart per task.")
     Path html;
 
+    @Option(names = "--log-samples", paramLabel = "FILE",
+            description = "Write every scored document as one JSON line, as lm-eval's --log_samples: model, task, doc_id, target, each "
+                    + "request's exact context and continuation with the tokens scored, log-likelihood and greedy flag, and the "
+                    + "document's metrics (docs/evaluation.md).")
+    Path logSamples;
+
     @Spec
     CommandSpec spec;
 
     @Override
     public void run() {
         EvalSettings settings = new EvalSettings(limit, sampling, seed, batch, context, start, numFewshot);
-        EvalRun.Result result = EvalRun.run(new EvalRun.Request(models, Optional.ofNullable(tokenizer), tasks, dataDir, settings), ProgressBar.stderr());
+        EvalRun.Result result = EvalRun.run(new EvalRun.Request(models, Optional.ofNullable(tokenizer), tasks, dataDir, settings,
+                Optional.ofNullable(logSamples)), ProgressBar.stderr());
         List<EvalReport.ModelRun> runs = result.models().stream()
                 .map(m -> new EvalReport.ModelRun(EvalReport.label(m.spec(), models), m.model(), m.results())).toList();
         EvalReport report = new EvalReport(runs, settings, result.dataDir(), result.tasks());
         var out = spec.commandLine().getOut();
         out.print(report.markdown());
+        if (logSamples != null) out.println("Samples: " + logSamples.toAbsolutePath());
         if (json != null) {
             AtomicFiles.writeString(json, Json.text(report.json()) + "\n");
             out.println("JSON: " + json.toAbsolutePath());

@@ -10,7 +10,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
 import java.util.Random;
+import java.util.function.Consumer;
 
 /** Runs zero-shot tasks on a model and computes their metrics as lm-evaluation-harness does. */
 public final class Evaluator {
@@ -71,6 +74,12 @@ public final class Evaluator {
 
     /** Scores the items on the model and computes the task's metrics. */
     public static TaskResult run(Model model, Tokenizer tokenizer, Items items, EvalSettings settings, Progress progress) {
+        return run(model, tokenizer, items, settings, progress, sample -> {
+        });
+    }
+
+    /** As {@link #run(Model, Tokenizer, Items, EvalSettings, Progress)}, handing every scored document to {@code samples}, in order. */
+    public static TaskResult run(Model model, Tokenizer tokenizer, Items items, EvalSettings settings, Progress progress, Consumer<Sample> samples) {
         int context = settings.contextLength() == 0 ? model.config().maxSeqLen() : settings.contextLength();
         LoglikelihoodScorer scorer = new LoglikelihoodScorer(model, tokenizer, context, settings.start());
         Task task = items.task();
@@ -79,6 +88,7 @@ public final class Evaluator {
         progress.start(task.name(), list.size(), "items");
         List<Metric> metrics;
         long tokens = 0;
+        int[] docIds = picked(items.available(), settings);
         if (task.kind() == TaskKind.ROLLING_PERPLEXITY) {
             List<LoglikelihoodScorer.Score> scores = scorer.map(list, settings.batchSize(),
                     (item, buffers) -> scorer.rolling(document(task, item).text(), buffers), progress::advance);
@@ -86,10 +96,14 @@ public final class Evaluator {
             long words = 0, bytes = 0;
             for (int i = 0; i < list.size(); i++) {
                 Item.Document d = document(task, list.get(i));
-                ll += scores.get(i).logLikelihood();
-                tokens += scores.get(i).tokens();
+                LoglikelihoodScorer.Score score = scores.get(i);
+                ll += score.logLikelihood();
+                tokens += score.tokens();
                 words += d.words();
                 bytes += d.bytes();
+                samples.accept(new Sample(task.name(), docIds[i], OptionalInt.empty(),
+                        List.of(new Sample.Request("", d.text(), score.tokens(), score.logLikelihood(), score.greedy())),
+                        Map.of("loglikelihood", score.logLikelihood(), "words", (double) d.words(), "bytes", (double) d.bytes())));
             }
             metrics = List.of(new Metric("word_perplexity", Math.exp(-ll / words), Double.NaN),
                     new Metric("byte_perplexity", Math.exp(-ll / bytes), Double.NaN),
@@ -100,6 +114,7 @@ public final class Evaluator {
                     (item, buffers) -> scorer.score(multipleChoice(task, item).choices(), buffers), progress::advance);
             int n = list.size();
             double[] acc = new double[n], accNorm = new double[n];
+            boolean reportsNorm = task.documents().map(d -> d.metrics().contains("acc_norm")).orElse(true);
             double sumLl = 0, chance = 0;
             for (int i = 0; i < n; i++) {
                 Item.MultipleChoice mc = multipleChoice(task, list.get(i));
@@ -113,6 +128,11 @@ public final class Evaluator {
                     accNorm[i] = argmax(s, mc, true) == mc.gold() ? 1 : 0;
                     chance += 1.0 / s.size();
                 }
+                List<Sample.Request> requests = new ArrayList<>(s.size());
+                for (int c = 0; c < s.size(); c++) requests.add(Sample.Request.of(mc.choices().get(c), s.get(c)));
+                samples.accept(new Sample(task.name(), docIds[i], OptionalInt.of(mc.gold()), requests, task.kind() == TaskKind.LAST_WORD
+                        ? Map.of("acc", acc[i], "loglikelihood", s.get(mc.gold()).logLikelihood())
+                        : reportsNorm ? Map.of("acc", acc[i], "acc_norm", accNorm[i]) : Map.of("acc", acc[i])));
             }
             metrics = task.kind() == TaskKind.LAST_WORD
                     ? List.of(Metric.mean("acc", acc), new Metric("perplexity", Math.exp(-sumLl / n), Double.NaN))

@@ -1,15 +1,24 @@
 package dev.shears.recipe;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shears.ShearsException;
 import dev.shears.eval.EvalSettings;
 import dev.shears.eval.Evaluator;
+import dev.shears.eval.Sample;
 import dev.shears.eval.Task;
 import dev.shears.eval.TaskCatalog;
 import dev.shears.eval.TaskFile;
 import dev.shears.eval.TaskGroup;
 import dev.shears.eval.TaskResult;
+import dev.shears.io.AtomicFiles;
 import dev.shears.progress.Progress;
 
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.OutputStreamWriter;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,9 +26,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 
 /** {@code shears eval} and {@code bench eval}: tasks scored as lm-evaluation-harness scores them, models side by side. */
 public final class EvalRun {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private EvalRun() {
     }
 
@@ -29,7 +42,11 @@ public final class EvalRun {
      * @param tasks     built-in task names or task files
      * @param dataDir   the evaluation data folder
      */
-    public record Request(List<String> models, Optional<Path> tokenizer, List<String> tasks, Path dataDir, EvalSettings settings) {
+    public record Request(List<String> models, Optional<Path> tokenizer, List<String> tasks, Path dataDir, EvalSettings settings,
+                          Optional<Path> logSamples) {
+        public Request(List<String> models, Optional<Path> tokenizer, List<String> tasks, Path dataDir, EvalSettings settings) {
+            this(models, tokenizer, tasks, dataDir, settings, Optional.empty());
+        }
     }
 
     /** One model's results in task order; its weights are closed by then (its config, tokenizer and source remain). */
@@ -65,15 +82,44 @@ public final class EvalRun {
 
         /** Every task's result on one model, then every group's. */
         List<TaskResult> run(LoadedModel loaded, List<Evaluator.Items> items, EvalSettings settings, Progress progress) {
+            return run(loaded, items, settings, progress, sample -> {
+            });
+        }
+
+        /** As {@link #run(LoadedModel, List, EvalSettings, Progress)}, handing every scored document to {@code samples}. */
+        List<TaskResult> run(LoadedModel loaded, List<Evaluator.Items> items, EvalSettings settings, Progress progress, Consumer<Sample> samples) {
             List<TaskResult> results = new ArrayList<>();
-            for (Evaluator.Items i : items) results.add(Evaluator.run(loaded.model(), loaded.tokenizer(), i, settings, progress));
+            for (Evaluator.Items i : items) results.add(Evaluator.run(loaded.model(), loaded.tokenizer(), i, settings, progress, samples));
             List<TaskResult> leaves = List.copyOf(results);
             for (TaskGroup g : groups) results.add(g.aggregate(leaves));
             return results;
         }
     }
 
+    /**
+     * With {@code logSamples}, every scored document is also written there as one JSON line ({@link Sample#json}),
+     * model by model and task by task; the file appears only when the whole run succeeded.
+     */
     public static Result run(Request request, Progress progress) {
+        if (request.logSamples().isEmpty()) return evaluate(request, progress, (model, sample) -> {
+        });
+        Result[] result = new Result[1];
+        AtomicFiles.write(request.logSamples().get(), out -> {
+            Writer w = new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8));
+            result[0] = evaluate(request, progress, (model, sample) -> {
+                try {
+                    w.write(JSON.writeValueAsString(sample.json(model)));
+                    w.write('\n');
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+            w.flush();
+        });
+        return result[0];
+    }
+
+    private static Result evaluate(Request request, Progress progress, BiConsumer<String, Sample> samples) {
         Resolved resolved = Resolved.of(request.tasks());
         Path data = dataDir(request.dataDir());
         List<Evaluator.Items> items = resolved.tasks().stream().map(t -> Evaluator.load(t, data, request.settings())).toList();
@@ -81,7 +127,7 @@ public final class EvalRun {
         for (String spec : request.models()) {
             // one model's weights at a time: each is closed (unmapped) after its tasks, so side by side costs no more memory than one
             try (LoadedModel loaded = open(spec, request.tokenizer())) {
-                models.add(new Evaluated(spec, loaded, resolved.run(loaded, items, request.settings(), progress)));
+                models.add(new Evaluated(spec, loaded, resolved.run(loaded, items, request.settings(), progress, sample -> samples.accept(spec, sample))));
             }
         }
         return new Result(resolved.tasks(), data, models);
