@@ -116,13 +116,15 @@ public final class Evaluator {
             double[] acc = new double[n], accNorm = new double[n];
             boolean reportsNorm = task.documents().map(d -> d.metrics().contains("acc_norm")).orElse(true);
             double sumLl = 0, chance = 0;
+            double[] goldLl = new double[n];
             for (int i = 0; i < n; i++) {
                 Item.MultipleChoice mc = multipleChoice(task, list.get(i));
                 List<LoglikelihoodScorer.Score> s = scores.get(i);
                 for (LoglikelihoodScorer.Score x : s) tokens += x.tokens();
                 if (task.kind() == TaskKind.LAST_WORD) {
                     acc[i] = s.get(mc.gold()).greedy() ? 1 : 0;
-                    sumLl += s.get(mc.gold()).logLikelihood();
+                    goldLl[i] = s.get(mc.gold()).logLikelihood();
+                    sumLl += goldLl[i];
                 } else {
                     acc[i] = argmax(s, mc, false) == mc.gold() ? 1 : 0;
                     accNorm[i] = argmax(s, mc, true) == mc.gold() ? 1 : 0;
@@ -135,7 +137,7 @@ public final class Evaluator {
                         : reportsNorm ? Map.of("acc", acc[i], "acc_norm", accNorm[i]) : Map.of("acc", acc[i])));
             }
             metrics = task.kind() == TaskKind.LAST_WORD
-                    ? List.of(Metric.mean("acc", acc), new Metric("perplexity", Math.exp(-sumLl / n), Double.NaN))
+                    ? List.of(Metric.mean("acc", acc), new Metric("perplexity", Math.exp(-sumLl / n), Bootstrap.perplexityStderr(goldLl)))
                     : List.of(Metric.mean("acc", acc), Metric.mean("acc_norm", accNorm), new Metric("chance", chance / n, Double.NaN));
             if (task.documents().isPresent()) {
                 List<String> listed = task.documents().get().metrics(); // lm-eval's metric_list, and our chance
