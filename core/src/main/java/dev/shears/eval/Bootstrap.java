@@ -8,7 +8,7 @@ import java.util.stream.IntStream;
  * 4e7e0d47f), bit for bit as CPython 3.11 computes it: {@code iters / 1000} chunks, chunk {@code i} drawing
  * 1,000 resamples of {@code xs} from {@code random.Random(i)} with {@code rnd.choices(xs, k=len(xs))} (each
  * draw {@code xs[floor(random() * n)]}), the statistic of each resample, then the sample standard deviation
- * ({@code sample_stddev}, n − 1) of the {@code iters} values in chunk order. Sums are sequential, as CPython
+ * ({@link Metric#sampleStddev}) of the {@code iters} values in chunk order. Sums are sequential, as CPython
  * 3.11's {@code sum} of floats (3.12 compensates, which can move the last digits). The chunks run in
  * parallel; the result does not depend on the thread count.
  */
@@ -21,7 +21,7 @@ final class Bootstrap {
 
     /** The bootstrap standard error of lm-eval's {@code perplexity} aggregation, {@code exp(−mean(lls))}. */
     static double perplexityStderr(double[] logLikelihoods) {
-        return stderr(logLikelihoods, ITERS, xs -> Math.exp(-mean(xs)));
+        return stderr(logLikelihoods, ITERS, xs -> Math.exp(-Metric.average(xs)));
     }
 
     static double stderr(double[] xs, int iters, ToDoubleFunction<double[]> statistic) {
@@ -40,16 +40,6 @@ final class Bootstrap {
         }).toArray(double[][]::new);
         double[] all = new double[chunks.length * chunk];
         for (int i = 0; i < chunks.length; i++) System.arraycopy(chunks[i], 0, all, i * chunk, chunk);
-        double mu = mean(all);
-        double ss = 0;
-        for (double v : all) ss += (v - mu) * (v - mu);
-        return Math.sqrt(ss / (all.length - 1));
-    }
-
-    /** lm-eval's {@code mean}: {@code sum(arr) / len(arr)}, summed in order. */
-    static double mean(double[] xs) {
-        double s = 0;
-        for (double x : xs) s += x;
-        return s / xs.length;
+        return Metric.sampleStddev(all);
     }
 }

@@ -88,6 +88,6 @@ public record DocumentTask(List<Split> evalSplits, List<Split> fewshotSplits, Fe
                 next++;
             }
         }
-        return new Evaluator.Items(task, items, docs.size(), shots, notes);
+        return new Evaluator.Items(task, items, docs.size(), shots, notes, picked);
     }
 }

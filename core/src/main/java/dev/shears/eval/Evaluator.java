@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.OptionalInt;
 import java.util.Random;
 import java.util.function.Consumer;
+import java.util.stream.IntStream;
 
 /** Runs zero-shot tasks on a model and computes their metrics as lm-evaluation-harness does. */
 public final class Evaluator {
@@ -23,17 +24,21 @@ public final class Evaluator {
     /**
      * A task's items, limited and sampled as the settings say.
      *
-     * @param shots few-shot examples in each item's context
-     * @param notes what differs from lm-eval's run of the task (a split that is not in the data folder), for every report
+     * @param shots  few-shot examples in each item's context
+     * @param notes  what differs from lm-eval's run of the task (a split that is not in the data folder), for every report
+     * @param docIds each item's position in the evaluated split (lm-eval's {@code doc_id})
      */
-    public record Items(Task task, List<Item> items, int available, int shots, List<String> notes) {
+    public record Items(Task task, List<Item> items, int available, int shots, List<String> notes, int[] docIds) {
         public Items {
             items = List.copyOf(items);
             notes = List.copyOf(notes);
+            docIds = docIds.clone();
+            if (docIds.length != items.size()) throw new IllegalArgumentException(docIds.length + " document ids for " + items.size() + " items");
         }
 
+        /** Every item of a split, in order. */
         public Items(Task task, List<Item> items, int available) {
-            this(task, items, available, 0, List.of());
+            this(task, items, available, 0, List.of(), IntStream.range(0, items.size()).toArray());
         }
     }
 
@@ -46,13 +51,9 @@ public final class Evaluator {
         }
         List<Item> all = task.source().read(file);
         String fewShot = "0-shot: few-shot contexts are not built for this task yet";
-        return new Items(task, sample(all, settings), all.size(), 0, settings.numFewshot() > 0 ? List.of(fewShot) : List.of());
-    }
-
-    static <T> List<T> sample(List<T> all, EvalSettings settings) {
-        List<T> out = new ArrayList<>();
-        for (int i : picked(all.size(), settings)) out.add(all.get(i));
-        return out;
+        int[] picked = picked(all.size(), settings);
+        return new Items(task, Arrays.stream(picked).mapToObj(all::get).toList(), all.size(), 0,
+                settings.numFewshot() > 0 ? List.of(fewShot) : List.of(), picked);
     }
 
     /** Positions of the items a run scores, ascending: all, the first N, or a seeded sample of N put back in file order. */
@@ -88,7 +89,7 @@ public final class Evaluator {
         progress.start(task.name(), list.size(), "items");
         List<Metric> metrics;
         long tokens = 0;
-        int[] docIds = picked(items.available(), settings);
+        int[] docIds = items.docIds();
         if (task.kind() == TaskKind.ROLLING_PERPLEXITY) {
             List<LoglikelihoodScorer.Score> scores = scorer.map(list, settings.batchSize(),
                     (item, buffers) -> scorer.rolling(document(task, item).text(), buffers), progress::advance);
@@ -115,7 +116,7 @@ public final class Evaluator {
             int n = list.size();
             double[] acc = new double[n], accNorm = new double[n];
             boolean reportsNorm = task.documents().map(d -> d.metrics().contains("acc_norm")).orElse(true);
-            double sumLl = 0, chance = 0;
+            double chance = 0;
             double[] goldLl = new double[n];
             for (int i = 0; i < n; i++) {
                 Item.MultipleChoice mc = multipleChoice(task, list.get(i));
@@ -124,7 +125,6 @@ public final class Evaluator {
                 if (task.kind() == TaskKind.LAST_WORD) {
                     acc[i] = s.get(mc.gold()).greedy() ? 1 : 0;
                     goldLl[i] = s.get(mc.gold()).logLikelihood();
-                    sumLl += goldLl[i];
                 } else {
                     acc[i] = argmax(s, mc, false) == mc.gold() ? 1 : 0;
                     accNorm[i] = argmax(s, mc, true) == mc.gold() ? 1 : 0;
@@ -137,7 +137,7 @@ public final class Evaluator {
                         : reportsNorm ? Map.of("acc", acc[i], "acc_norm", accNorm[i]) : Map.of("acc", acc[i])));
             }
             metrics = task.kind() == TaskKind.LAST_WORD
-                    ? List.of(Metric.mean("acc", acc), new Metric("perplexity", Math.exp(-sumLl / n), Bootstrap.perplexityStderr(goldLl)))
+                    ? List.of(Metric.mean("acc", acc), new Metric("perplexity", Math.exp(-Metric.average(goldLl)), Bootstrap.perplexityStderr(goldLl)))
                     : List.of(Metric.mean("acc", acc), Metric.mean("acc_norm", accNorm), new Metric("chance", chance / n, Double.NaN));
             if (task.documents().isPresent()) {
                 List<String> listed = task.documents().get().metrics(); // lm-eval's metric_list, and our chance

@@ -174,16 +174,21 @@ class EvalScorerTest {
         assertEquals(1.0 / 3, r.metric("chance").orElseThrow().value(), 1e-12);
     }
 
+    /** The items a run scores: those at {@link Evaluator#picked}'s positions. */
+    private static List<Item> sample(List<Item> all, EvalSettings settings) {
+        return java.util.Arrays.stream(Evaluator.picked(all.size(), settings)).mapToObj(all::get).toList();
+    }
+
     @Test
     void seededSampleIsDeterministicAndInFileOrder() {
         List<Item> all = new ArrayList<>();
         for (int i = 0; i < 100; i++) all.add(new Item.Document("doc " + i, 2, 5));
         EvalSettings s = EvalSettings.DEFAULTS.withLimit(10);
-        List<Item> a = Evaluator.sample(all, s), b = Evaluator.sample(all, s);
+        List<Item> a = sample(all, s), b = sample(all, s);
         assertEquals(a, b);
         assertEquals(10, a.size());
         for (int i = 1; i < a.size(); i++) assertEquals(true, all.indexOf(a.get(i - 1)) < all.indexOf(a.get(i)));
-        assertEquals(all.subList(0, 10), Evaluator.sample(all, new EvalSettings(10, EvalSettings.Sampling.FIRST, 1, 1, 0, ContextStart.BOS)));
+        assertEquals(all.subList(0, 10), sample(all, new EvalSettings(10, EvalSettings.Sampling.FIRST, 1, 1, 0, ContextStart.BOS)));
     }
 
     @Test

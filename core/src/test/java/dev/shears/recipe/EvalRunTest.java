@@ -37,6 +37,16 @@ class EvalRunTest {
         assertTrue(r.tokens() > 0 && r.seconds() > 0, r.toString());
     }
 
+    /** The warm-up loads more items than the timed run scores; each keeps its own document ids. */
+    @Test
+    void aWarmUpLongerThanTheLimitRuns() {
+        Path models = SharedData.require("models/stories260K");
+        EvalSettings settings = new EvalSettings(1, EvalSettings.Sampling.SEEDED, 3, 1, 0, ContextStart.BOS);
+        TaskResult r = EvalRun.throughput(models.resolve("hf").toString(), Optional.of(models.resolve("tok512.bin")), "copa",
+                SharedData.require("eval"), settings, 3);
+        assertEquals(1, r.items());
+    }
+
     @Test
     void aMissingDataFolderIsOneLine() {
         ShearsException e = assertThrows(ShearsException.class, () -> EvalRun.throughput("unused", Optional.empty(), "copa",
