@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.OptionalInt;
 import java.util.Random;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import java.util.stream.IntStream;
 
 /** Runs zero-shot tasks on a model and computes their metrics as lm-evaluation-harness does. */
@@ -115,7 +116,8 @@ public final class Evaluator {
                     (item, buffers) -> scorer.score(multipleChoice(task, item).choices(), buffers), progress::advance);
             int n = list.size();
             double[] acc = new double[n], accNorm = new double[n];
-            boolean reportsNorm = task.documents().map(d -> d.metrics().contains("acc_norm")).orElse(true);
+            // lm-eval's metric_list where the task has one (and our chance)
+            Predicate<String> reported = name -> name.equals("chance") || task.documents().map(d -> d.metrics().contains(name)).orElse(true);
             double chance = 0;
             double[] goldLl = new double[n];
             for (int i = 0; i < n; i++) {
@@ -134,15 +136,12 @@ public final class Evaluator {
                 for (int c = 0; c < s.size(); c++) requests.add(Sample.Request.of(mc.choices().get(c), s.get(c)));
                 samples.accept(new Sample(task.name(), docIds[i], OptionalInt.of(mc.gold()), requests, task.kind() == TaskKind.LAST_WORD
                         ? Map.of("acc", acc[i], "loglikelihood", s.get(mc.gold()).logLikelihood())
-                        : reportsNorm ? Map.of("acc", acc[i], "acc_norm", accNorm[i]) : Map.of("acc", acc[i])));
+                        : reported.test("acc_norm") ? Map.of("acc", acc[i], "acc_norm", accNorm[i]) : Map.of("acc", acc[i])));
             }
             metrics = task.kind() == TaskKind.LAST_WORD
                     ? List.of(Metric.mean("acc", acc), new Metric("perplexity", Math.exp(-Metric.average(goldLl)), Bootstrap.perplexityStderr(goldLl)))
                     : List.of(Metric.mean("acc", acc), Metric.mean("acc_norm", accNorm), new Metric("chance", chance / n, Double.NaN));
-            if (task.documents().isPresent()) {
-                List<String> listed = task.documents().get().metrics(); // lm-eval's metric_list, and our chance
-                metrics = metrics.stream().filter(m -> listed.contains(m.name()) || m.name().equals("chance")).toList();
-            }
+            metrics = metrics.stream().filter(m -> reported.test(m.name())).toList();
         }
         progress.finish();
         double seconds = (System.nanoTime() - startNanos) / 1e9;
