@@ -72,7 +72,11 @@ public final class Generation {
         Activations prefill = Activations.forInference(model.config(), 1, promptIds.length);
         Activations step = Activations.forInference(model.config(), 1, 1);
         SplittableRandom random = new SplittableRandom(settings.seed());
-        float[] logits = Transformer.forwardCached(model, promptIds, cache, prefill);
+        // The prompt's last token goes through the one-token path that decoding uses, so the JIT compiles
+        // that path while the prompt is processed rather than during the first generated tokens.
+        int head = promptIds.length - 1;
+        if (head > 0) Transformer.forwardCached(model, Arrays.copyOf(promptIds, head), cache, prefill, head);
+        float[] logits = Transformer.forwardCached(model, new int[] {promptIds[head]}, cache, step);
         int[] out = new int[settings.maxTokens()];
         int count = 0;
         long start = System.nanoTime();

@@ -18,8 +18,9 @@ import java.util.Arrays;
  * micro-kernel keeps an {@value #MR} × 2-vector tile of C in 12 vector accumulators, broadcasting one
  * element of A and loading two vectors of B per step of K. B is packed per K block into panels of
  * {@code 2·lanes} columns (k-major, zero-padded at the right edge), so the kernel reads it with unit
- * stride from L1/L2; A is read in place (rows of x or dOut), except a short last row panel, which is
- * copied with zero padding. Edge tiles run the same kernel into a small scratch tile.
+ * stride from L1/L2; A is read in place along k (rows of x or dOut), except a short last row panel and
+ * A stored along m ({@link #backwardWeight}'s dOutᵀ), which are copied per K block into rows along k,
+ * zero-padded. Edge tiles run the same kernel into a small scratch tile.
  *
  * <p>Determinism: in the blocked path each output element is one fused multiply-add chain over k in
  * increasing order, {@code c = fma(a[k], b[k], c)}, starting from 0 ({@link #forward}) or from the
@@ -198,25 +199,24 @@ public final class MatMul {
                 for (int ir = m0; ir < m1; ir += MR) {
                     int mv = Math.min(MR, m1 - ir);
                     float[] pa = a;
-                    int aOff = ir * aRs + pc * aKs, rs = aRs, ks = aKs;
-                    if (mv < MR) {
+                    int aOff = ir * aRs + pc * aKs, rs = aRs;
+                    if (mv < MR || aKs != 1) {
                         packA(s.a, ir, mv, pc, kc);
                         pa = s.a;
                         aOff = 0;
-                        rs = 1;
-                        ks = MR;
+                        rs = KC;
                     }
                     for (int jr = n0, p = 0; jr < n1; jr += NR, p++) {
                         int nv = Math.min(NR, n1 - jr);
                         if (mv == MR && nv == NR) {
-                            kernel(kc, pa, aOff, rs, ks, s.b, p * KC * NR, c, ir * n + jr, n, load);
+                            kernel(kc, pa, aOff, rs, s.b, p * KC * NR, c, ir * n + jr, n, load);
                         } else {
                             float[] t = s.c;
                             Arrays.fill(t, 0f);
                             if (load) {
                                 for (int i = 0; i < mv; i++) System.arraycopy(c, (ir + i) * n + jr, t, i * NR, nv);
                             }
-                            kernel(kc, pa, aOff, rs, ks, s.b, p * KC * NR, t, 0, NR, true);
+                            kernel(kc, pa, aOff, rs, s.b, p * KC * NR, t, 0, NR, true);
                             for (int i = 0; i < mv; i++) System.arraycopy(t, i * NR, c, (ir + i) * n + jr, nv);
                         }
                     }
@@ -290,20 +290,27 @@ public final class MatMul {
             }
         }
 
-        /** Copies the last, short row panel of A (mv &lt; MR rows) k-major into dst, zero-padded to MR rows. */
+        /**
+         * Copies A(ir..ir+mv, pc..pc+kc) into dst as MR rows of stride KC, zero rows below mv: the last, short
+         * row panel, and every panel of an A that is not stored along k ({@link #backwardWeight}'s dOutᵀ).
+         */
         private void packA(float[] dst, int ir, int mv, int pc, int kc) {
+            for (int i = mv; i < MR; i++) Arrays.fill(dst, i * KC, i * KC + kc, 0f);
             for (int kk = 0; kk < kc; kk++) {
-                for (int i = 0; i < MR; i++) dst[kk * MR + i] = i < mv ? a[(ir + i) * aRs + (pc + kk) * aKs] : 0f;
+                int src = ir * aRs + (pc + kk) * aKs;
+                for (int i = 0; i < mv; i++) dst[i * KC + kk] = a[src + i * aRs];
             }
         }
     }
 
     /**
-     * The register micro-kernel: {@code C[MR, NR] (+)= A[MR, kc]·B[kc, NR]} with A(i,k) = {@code a[aOff + i·rs + k·ks]},
+     * The register micro-kernel: {@code C[MR, NR] (+)= A[MR, kc]·B[kc, NR]} with A(i,k) = {@code a[aOff + i·rs + k]},
      * B(k, ·) = {@code b[bOff + k·NR ..]} and C rows at {@code c[cOff + i·ldc ..]}. Each of the 12 accumulators
      * is an independent chain, enough to hide the FMA latency; C is loaded when {@code load}, else starts at 0.
+     * A is read with unit stride along k: with a variable stride C2 keeps a bounds check per read of A in the
+     * loop, and the kernel ran at 74% of the FMA peak instead of 93% (256 × 2048 × 2048, AVX2, one thread).
      */
-    private static void kernel(int kc, float[] a, int aOff, int rs, int ks, float[] b, int bOff,
+    private static void kernel(int kc, float[] a, int aOff, int rs, float[] b, int bOff,
                                float[] c, int cOff, int ldc, boolean load) {
         FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
         int r0 = cOff, r1 = r0 + ldc, r2 = r1 + ldc, r3 = r2 + ldc, r4 = r3 + ldc, r5 = r4 + ldc;
@@ -328,23 +335,22 @@ public final class MatMul {
             int bi = bOff + kk * NR;
             FloatVector b0 = FloatVector.fromArray(S, b, bi);
             FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
-            int ak = kk * ks;
-            FloatVector av = FloatVector.broadcast(S, a[a0 + ak]);
+            FloatVector av = FloatVector.broadcast(S, a[a0 + kk]);
             c00 = av.fma(b0, c00);
             c01 = av.fma(b1, c01);
-            av = FloatVector.broadcast(S, a[a1 + ak]);
+            av = FloatVector.broadcast(S, a[a1 + kk]);
             c10 = av.fma(b0, c10);
             c11 = av.fma(b1, c11);
-            av = FloatVector.broadcast(S, a[a2 + ak]);
+            av = FloatVector.broadcast(S, a[a2 + kk]);
             c20 = av.fma(b0, c20);
             c21 = av.fma(b1, c21);
-            av = FloatVector.broadcast(S, a[a3 + ak]);
+            av = FloatVector.broadcast(S, a[a3 + kk]);
             c30 = av.fma(b0, c30);
             c31 = av.fma(b1, c31);
-            av = FloatVector.broadcast(S, a[a4 + ak]);
+            av = FloatVector.broadcast(S, a[a4 + kk]);
             c40 = av.fma(b0, c40);
             c41 = av.fma(b1, c41);
-            av = FloatVector.broadcast(S, a[a5 + ak]);
+            av = FloatVector.broadcast(S, a[a5 + kk]);
             c50 = av.fma(b0, c50);
             c51 = av.fma(b1, c51);
         }
@@ -369,7 +375,7 @@ public final class MatMul {
     /** Per-thread packing buffers, allocated once per thread. */
     private static final class Scratch {
         final float[] b = new float[KC * NC];
-        final float[] a = new float[KC * MR];
+        final float[] a = new float[MR * KC];
         final float[] c = new float[MR * NR];
         /** One row of a mapped weight, widened ({@link Gemm#packMapped}). */
         final float[] row = new float[KC];
