@@ -32,7 +32,7 @@ import java.util.Optional;
                 "choice), copa_single_space, siqa, commonsense_qa, hellaswag,",
                 "winogrande, wsc273, lambada_openai, wikitext, tinystories, or a task file (.yaml/.json, see docs/evaluation.md).",
                 "",
-                "--num-fewshot N builds lm-eval's few-shot contexts (arc_easy, arc_challenge, boolq, sciq, logiqa, mmlu*); with",
+                "--num-fewshot N builds lm-eval's few-shot contexts (arc_easy, arc_challenge, boolq, sciq, logiqa, hellaswag, mmlu*); with",
                 "--limit N --sample first the contexts are those lm-eval builds with --limit N."},
         footerHeading = "%nExamples:%n",
         footer = {"  shears eval ../shared/data/models/stories260K/stories260K.bin --tokenizer ../shared/data/models/stories260K/tok512.bin \\",

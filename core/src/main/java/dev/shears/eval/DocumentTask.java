@@ -60,6 +60,7 @@ public record DocumentTask(List<Split> evalSplits, List<Split> fewshotSplits, Fe
         if (split != evalSplits.get(0)) {
             notes.add("evaluated on " + split.name() + " (" + split.file() + "): the " + evalSplits.get(0).name() + " split (" + evalSplits.get(0).file() + ") is not in the data folder");
         }
+        if (!split.note().isEmpty()) notes.add(split.note());
         List<Doc> docs = split.read(dataDir);
         int shots = settings.numFewshot();
         List<Doc> pool = List.of();
@@ -74,6 +75,7 @@ public record DocumentTask(List<Split> evalSplits, List<Split> fewshotSplits, Fe
                     notes.add("few-shot examples from " + from.name() + " (" + from.file() + "): the " + fewshotSplits.get(0).name() + " split ("
                             + fewshotSplits.get(0).file() + ") is not in the data folder");
                 }
+                if (!from.note().isEmpty() && from != split) notes.add(from.note());
                 pool = from.file().equals(split.file()) ? docs : from.read(dataDir);
             }
         }

@@ -42,7 +42,11 @@ public final class JsonlItems implements ItemSource {
 
     /** Every non-blank line of {@code file} as a JSON object, turned into a value by {@code row}; problems name the file and line. */
     static <T> List<T> rows(Path file, java.util.function.Function<JsonNode, T> row) {
-        List<String> lines = readLines(file);
+        return rows(file, readLines(file), row);
+    }
+
+    /** {@link #rows(Path, java.util.function.Function)} of lines already read from {@code file}. */
+    static <T> List<T> rows(Path file, List<String> lines, java.util.function.Function<JsonNode, T> row) {
         List<T> out = new ArrayList<>();
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i);

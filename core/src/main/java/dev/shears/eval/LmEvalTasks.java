@@ -81,6 +81,21 @@ public final class LmEvalTasks {
         return new Doc(row, "Question: " + text(question, "stem") + "\nAnswer:", choices, gold);
     }
 
+    // --- hellaswag/hellaswag.yaml + utils.py: training_split train, validation_split validation, no test_split and no
+    // fewshot_split: lm-eval evaluates validation, draws random examples from train, and None == None excludes the
+    // document. process_docs (HellaSwagDocs), doc_to_text "{{query}}", doc_to_choice "choices", target label; acc, acc_norm.
+
+    static final Split HELLASWAG_VALIDATION = new Split("validation", "hellaswag/hellaswag_val_full.txt", HellaSwagDocs::validation,
+            "contexts from llama.cpp's hellaswag_val_full.txt, built from ctx without lm-eval's ctx_b.capitalize() (about a third differ in one letter's case)");
+    static final Split HELLASWAG_TRAIN = new Split("train", "hellaswag/hellaswag_train.jsonl", HellaSwagDocs::train,
+            "few-shot examples drawn from the first 3,368 training rows (hellaswag_train.jsonl) where lm-eval draws from all 39,905: other examples than lm-eval's");
+
+    static Task hellaswag() {
+        return Task.of("hellaswag", "lm-eval hellaswag.yaml: preprocess(\"{activity_label}: {ctx_a} {ctx_b.capitalize()}\") + \" \" + preprocess(ending); examples from train",
+                new DocumentTask(List.of(HELLASWAG_VALIDATION), List.of(HELLASWAG_TRAIN), FewShotSampler.RANDOM,
+                        FewShot.Exclusion.of(Optional.empty(), Optional.empty()), FewShot.Format.DEFAULT, ACC_AND_NORM));
+    }
+
     // --- super_glue/boolq/default.yaml: training_split train, validation_split validation, no test_split and no
     // fewshot_split: lm-eval evaluates validation, draws examples from train, and None == None excludes the document.
     // "{{passage}}\nQuestion: {{question}}?\nAnswer:", choices ["no", "yes"], target label; metric acc.

@@ -71,9 +71,8 @@ public final class TaskCatalog {
         multipleChoice("commonsense_qa", "mc/commonsense_qa.jsonl",
                 "lm-eval commonsense_qa/default.yaml: \"Question: {question}\\nA. …\\nAnswer:\" + \" \" + letter (4 of the 5 answers in this copy)",
                 line -> choices(text(line, "query").replace("\nChoices:\n", "\n"), line, "choices"));
-        // hellaswag.yaml + utils.py: preprocess(activity_label + ": " + ctx), choices preprocess(endings).
-        add(new Task("hellaswag", TaskKind.MULTIPLE_CHOICE, "hellaswag/hellaswag_val_full.txt", new HellaSwagItems(),
-                "lm-eval hellaswag.yaml: preprocess(\"{activity_label}: {ctx}\") + \" \" + preprocess(ending), llama.cpp's 6-line file"));
+        // hellaswag.yaml + utils.py: configured with its splits and few-shot examples, see LmEvalTasks.
+        add(LmEvalTasks.hellaswag());
         // winogrande.yaml: partial evaluation: choices are the sentence up to "_" with each option, the target is the rest,
         // scored under each context (Trinh & Le 2018). Foundry stores the two contexts and the shared continuation.
         multipleChoice("winogrande", "mc/winogrande.jsonl", "lm-eval winogrande.yaml (partial scoring): \"{sentence[:_] + option}\" + \" \" + rest",

@@ -26,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@link FewShot} and {@link FewShotSampler} against the contexts lm-evaluation-harness (4e7e0d47f)
- * builds for ARC-Challenge (25-shot), MMLU formal_logic (5-shot) and BoolQ (32-shot). The expected
+ * builds for ARC-Challenge (25-shot), MMLU formal_logic (5-shot), BoolQ (32-shot) and HellaSwag (10-shot). The expected
  * strings in {@code eval/fewshot.json} were written by {@code tools/fixtures/fewshot_fixture.py} with
  * Debian's python3 3.11.2 from the files of ../shared/data/eval; this test renders the same files
  * here, as lm-eval's task YAMLs do, and compares every context exactly (the first two whole, every
@@ -166,6 +166,24 @@ class FewShotTest {
             assertTrue(drawn.contains(doc), "document " + doc + " is among its own " + drawn.size() + " draws");
         }
         matchesLmEval(t, validation, validation, FewShotTest::boolq);
+    }
+
+    @Test
+    void hellaswag10ShotFromTheTrainingRowsMatchesLmEval() throws IOException {
+        JsonNode t = task("hellaswag");
+        List<Doc> train = HellaSwagDocs.train(SharedData.require(t.get("pool").asText()));
+        List<Doc> validation = HellaSwagDocs.validation(SharedData.require(t.get("docs").asText()));
+        assertEquals(3368, train.size(), "the copy's complete rows; the cut last line is left out");
+        assertTrue(t.get("exclusion").asBoolean(), "no fewshot_split and no test_split: sample draws n + 1");
+        matchesLmEval(t, train, validation, d -> new FewShot.Shot(d.text(), d.choices().get(d.gold())));
+    }
+
+    @Test
+    void hellaswagCapitalizesAsPython() {
+        assertEquals("Then", HellaSwagDocs.capitalize("tHEN"));
+        assertEquals("", HellaSwagDocs.capitalize(""));
+        assertEquals("\u01c5a", HellaSwagDocs.capitalize("\u01c6A"), "title case, not upper case, as Python 3.8+");
+        assertEquals("A man. Is here", HellaSwagDocs.preprocess("  A man [title] Is [step] here "));
     }
 
     @Test

@@ -104,10 +104,10 @@ class TaskFormatTest {
 
         Path h = tmp.resolve("hella.txt");
         Files.writeString(h, "ctx\n3\na\nb\nc\nd\nctx2\nfour\na\nb\nc\nd\n");
-        e = assertThrows(ShearsException.class, () -> new HellaSwagItems().read(h));
+        e = assertThrows(ShearsException.class, () -> HellaSwagDocs.validation(h));
         assertEquals(h + ":8: the label must be a number 0-3, found \"four\"", e.getMessage());
         Files.writeString(h, "ctx\n3\na\nb\n");
-        e = assertThrows(ShearsException.class, () -> new HellaSwagItems().read(h));
+        e = assertThrows(ShearsException.class, () -> HellaSwagDocs.validation(h));
         assertTrue(e.getMessage().startsWith(h + ":1: the last item is cut short"), e.getMessage());
 
         assertTrue(assertThrows(ShearsException.class, () -> TaskCatalog.task("piqq")).getMessage().contains("known tasks: piqa"));
