@@ -56,10 +56,23 @@ public final class LoglikelihoodScorer {
     static final long PACKED_LOGIT_BYTES = 64L << 20;
 
     /**
+     * Rows of a packed pass, at most, unless one item alone has more: bounds the activations (about 600 MB for a
+     * 1.1B model) when contexts are long (few-shot), while HellaSwag's 16 items of about 140 rows fit whole.
+     * Thousands of rows already spread each weight's unpacking over enough products.
+     */
+    static final int PACKED_ROWS = 4096;
+
+    /**
      * One item's requests after encoding and truncation: each choice's input tokens and the targets scored at its
      * last positions (from {@code first[r]}), and the length of the input prefix all choices share.
      */
     record Plan(int[][] inputs, int[][] targets, int[] first, int prefix) {
+        /** Rows the item takes in a packed pass: the prefix once, then each choice with tokens to score after it. */
+        int rows() {
+            int rows = prefix;
+            for (int r = 0; r < inputs.length; r++) rows += targets[r].length == 0 ? 0 : inputs[r].length - prefix;
+            return rows;
+        }
     }
 
     /** Token ids of a request: what conditions and what is scored. */
@@ -174,7 +187,8 @@ public final class LoglikelihoodScorer {
     }
 
     /**
-     * Scores every choice of every item, {@code batchSize} items at a time, results in item order.
+     * Scores every choice of every item, results in item order: packed, {@code batchSize} items per pass (fewer
+     * when their rows would pass {@link #PACKED_ROWS}); per item, {@code batchSize} items at a time in parallel.
      *
      * @param items      each item's choices
      * @param afterBatch called with the number of items done after each batch (progress)
@@ -184,8 +198,20 @@ public final class LoglikelihoodScorer {
         int width = Math.max(1, batchSize);
         Packed buffers = new Packed();
         List<List<Score>> out = new ArrayList<>(items.size());
-        for (int from = 0; from < items.size(); from += width) {
-            List<List<Choice>> batch = items.subList(from, Math.min(items.size(), from + width));
+        List<Plan> batch = new ArrayList<>(width);
+        int rows = 0;
+        for (List<Choice> item : items) {
+            Plan p = plan(item);
+            if (!batch.isEmpty() && (batch.size() == width || rows + p.rows() > PACKED_ROWS)) {
+                out.addAll(scorePacked(batch, buffers));
+                afterBatch.accept(batch.size());
+                batch.clear();
+                rows = 0;
+            }
+            batch.add(p);
+            rows += p.rows();
+        }
+        if (!batch.isEmpty()) {
             out.addAll(scorePacked(batch, buffers));
             afterBatch.accept(batch.size());
         }
@@ -196,16 +222,14 @@ public final class LoglikelihoodScorer {
      * Scores the items of one batch in one packed pass: each item's shared prefix is a segment, each choice with
      * tokens to score a segment continuing it; then the LM head runs over the scored rows only.
      */
-    private List<List<Score>> scorePacked(List<List<Choice>> items, Packed buffers) {
+    private List<List<Score>> scorePacked(List<Plan> items, Packed buffers) {
         PackedSequences.Builder rows = new PackedSequences.Builder();
-        Plan[] plans = new Plan[items.size()];
-        int[][] firstScored = new int[items.size()][]; // per item and choice: its first entry in the scored rows
+        Plan[] plans = items.toArray(new Plan[0]);
+        int[][] firstScored = new int[plans.length][]; // per item and choice: its first entry in the scored rows
         int scored = 0;
         for (int k = 0; k < plans.length; k++) {
-            Plan p = plan(items.get(k));
-            plans[k] = p;
-            firstScored[k] = new int[p.inputs().length];
-            for (int[] t : p.targets()) scored += t.length;
+            firstScored[k] = new int[plans[k].inputs().length];
+            for (int[] t : plans[k].targets()) scored += t.length;
         }
         int[] scoredRows = new int[scored], targets = new int[scored];
         int next = 0;
@@ -314,10 +338,15 @@ public final class LoglikelihoodScorer {
         /** Buffers for {@code rows} packed rows, with logits for {@code scored} rows at a time or {@link #PACKED_LOGIT_BYTES}' worth. */
         Activations activations(int rows, int scored) {
             int most = (int) Math.max(1, PACKED_LOGIT_BYTES / (4L * model.config().vocabSize()));
-            int logitRows = Math.min(most, scored);
-            if (activations == null || activations.seqLen < rows || activations.logitRows() < logitRows) {
-                int grown = Buffers.grown(rows, Integer.MAX_VALUE);
-                activations = Activations.forPacked(model.config(), grown, Math.min(most, Math.max(logitRows, Buffers.grown(scored, grown))));
+            if (activations == null || activations.seqLen < rows || activations.logitRows() < Math.min(most, scored)) {
+                int seqLen = Buffers.grown(rows, Math.max(rows, PACKED_ROWS));
+                int logitRows = Math.min(most, Buffers.grown(scored, Integer.MAX_VALUE));
+                if (activations != null) {
+                    seqLen = Math.max(seqLen, activations.seqLen);
+                    logitRows = Math.max(logitRows, activations.logitRows());
+                }
+                activations = null;
+                activations = Activations.forPacked(model.config(), seqLen, logitRows);
             }
             return activations;
         }

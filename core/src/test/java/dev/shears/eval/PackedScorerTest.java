@@ -141,6 +141,23 @@ class PackedScorerTest {
         }
     }
 
+    /** More rows than a pass takes ({@link LoglikelihoodScorer#PACKED_ROWS}): the batch is split, the scores are not. */
+    @Test
+    void aBatchOverTheRowBudgetIsSplitIntoPasses() {
+        Model model = TinyModels.random(TinyModels.gqa(), 3);
+        LoglikelihoodScorer scorer = new LoglikelihoodScorer(model, chars(50), 64, ContextStart.BOS);
+        List<List<Choice>> items = new ArrayList<>();
+        String context = "a context of some forty characters, more";
+        for (int k = 0; items.size() * 3 * 20 < 2 * LoglikelihoodScorer.PACKED_ROWS; k++) {
+            items.add(List.of(Choice.of(context + k, " ", "first answer"), Choice.of(context + k, " ", "the second answer"), Choice.of(context + k, " ", "third")));
+        }
+        List<Integer> passes = new ArrayList<>();
+        List<List<LoglikelihoodScorer.Score>> packed = scorer.scoreAll(items, items.size(), PACKED, passes::add);
+        assertTrue(passes.size() >= 2, "passes " + passes);
+        assertEquals(items.size(), passes.stream().mapToInt(Integer::intValue).sum());
+        assertSameScores(score(scorer, items, 8, PER_ITEM), packed, 0, "split batch vs per item");
+    }
+
     @Test
     void packedScoresDoNotDependOnTheThreadCount() {
         Model model = TinyModels.random(TinyModels.gqa(), 9);
