@@ -198,22 +198,24 @@ public final class LoglikelihoodScorer {
         int width = Math.max(1, batchSize);
         Packed buffers = new Packed();
         List<List<Score>> out = new ArrayList<>(items.size());
-        List<Plan> batch = new ArrayList<>(width);
-        int rows = 0;
-        for (List<Choice> item : items) {
-            Plan p = plan(item);
-            if (!batch.isEmpty() && (batch.size() == width || rows + p.rows() > PACKED_ROWS)) {
-                out.addAll(scorePacked(batch, buffers));
-                afterBatch.accept(batch.size());
-                batch.clear();
-                rows = 0;
+        for (int from = 0; from < items.size(); from += width) {
+            Plan[] plans = new Plan[Math.min(width, items.size() - from)];
+            int base = from;
+            Parallel.forEach(plans.length, i -> plans[i] = plan(items.get(base + i))); // tokenizing, on all threads
+            List<Plan> pass = new ArrayList<>(plans.length);
+            int rows = 0;
+            for (Plan p : plans) {
+                if (!pass.isEmpty() && rows + p.rows() > PACKED_ROWS) {
+                    out.addAll(scorePacked(pass, buffers));
+                    afterBatch.accept(pass.size());
+                    pass.clear();
+                    rows = 0;
+                }
+                pass.add(p);
+                rows += p.rows();
             }
-            batch.add(p);
-            rows += p.rows();
-        }
-        if (!batch.isEmpty()) {
-            out.addAll(scorePacked(batch, buffers));
-            afterBatch.accept(batch.size());
+            out.addAll(scorePacked(pass, buffers));
+            afterBatch.accept(pass.size());
         }
         return out;
     }
