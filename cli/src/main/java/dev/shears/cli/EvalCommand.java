@@ -71,7 +71,7 @@ final class EvalCommand implements Runnable {
     @Option(names = "--seed", description = "Seed of the seeded sample.")
     long seed = EvalSettings.DEFAULTS.seed();
 
-    @Option(names = "--batch", paramLabel = "N", description = "Items scored in parallel.")
+    @Option(names = "--batch", paramLabel = "N", description = "Items scored together: one packed forward pass (at most 4,096 rows) for choices, one per thread for perplexity.")
     int batch = EvalSettings.DEFAULTS.batchSize();
 
     @Option(names = "--context", paramLabel = "N", description = "Context length in tokens (0: the model's maximum).")

@@ -186,6 +186,22 @@ class CliTest {
     }
 
     @Test
+    void benchEvalRunsEitherBatching() {
+        Path dir = SharedData.require("models/stories260K");
+        String data = SharedData.require("eval").toString();
+        for (String batching : new String[] {"packed", "per-item"}) {
+            Run r = shears("bench", "eval", dir.resolve("stories260K.bin").toString(), "--tokenizer", dir.resolve("tok512.bin").toString(),
+                    "--task", "hellaswag", "--limit", "3", "--warmup", "1", "--batch", "2", "--batching", batching, "--data-dir", data, "--json");
+            assertEquals(0, r.code(), r.err());
+            assertEquals(batching, r.json().path("batching").asText());
+            assertEquals(3, r.json().path("items").asInt());
+        }
+        Run bad = shears("bench", "eval", dir.resolve("stories260K.bin").toString(), "--batching", "sideways");
+        assertEquals(2, bad.code(), bad.err());
+        assertTrue(bad.err().contains("packed, per-item"), bad.err());
+    }
+
+    @Test
     void evalErrorsNameThePathAndTheLine(@TempDir Path tmp) throws IOException {
         Path model = SharedData.require("models/stories260K/stories260K.bin");
         Path tok = SharedData.require("models/stories260K/tok512.bin");

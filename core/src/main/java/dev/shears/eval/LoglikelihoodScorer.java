@@ -27,8 +27,9 @@ import java.util.function.IntConsumer;
  * <p>The token prefix shared by all choices of one item (the context, for ordinary multiple choice) is computed
  * once, and each choice runs only its own tokens after it. {@link Batching#PACKED} (the default) packs a batch of
  * items into one forward pass ({@link PackedSequences}: each item's prefix, then its choices, each attending to
- * the prefix and to itself), so every weight matrix multiplies hundreds of rows at once with all kernel threads;
- * {@link Batching#PER_ITEM} runs the prefix into a KV cache and then each choice, one item per kernel thread.
+ * the prefix and to itself), so every weight matrix multiplies thousands of rows at once with all kernel threads;
+ * {@link Batching#PER_ITEM} runs the prefix into a KV cache and then each choice, one item per kernel thread, each
+ * pass a few dozen rows (widening bf16 weights for every such pass is most of its time).
  *
  * <p>Determinism: scores are bit-identical for either batching, any batch size and any thread count. A row's
  * arithmetic does not depend on what it is packed with ({@link Transformer#forwardPacked}), and the per-item
@@ -57,7 +58,7 @@ public final class LoglikelihoodScorer {
 
     /**
      * Rows of a packed pass, at most, unless one item alone has more: bounds the activations (about 600 MB for a
-     * 1.1B model) when contexts are long (few-shot), while HellaSwag's 16 items of about 140 rows fit whole.
+     * 1.1B model) when contexts are long (few-shot), while HellaSwag's 16 items of about 100 rows (LLaMA tokenizer) fit whole.
      * Thousands of rows already spread each weight's unpacking over enough products.
      */
     static final int PACKED_ROWS = 4096;
