@@ -2,6 +2,7 @@ package dev.shears.eval;
 
 import dev.shears.ShearsException;
 import dev.shears.kernel.LogSoftmax;
+import dev.shears.kernel.MatMul;
 import dev.shears.model.Activations;
 import dev.shears.model.KvCache;
 import dev.shears.model.Model;
@@ -31,10 +32,11 @@ import java.util.function.IntConsumer;
  * {@link Batching#PER_ITEM} runs the prefix into a KV cache and then each choice, one item per kernel thread, each
  * pass a few dozen rows (widening bf16 weights for every such pass is most of its time).
  *
- * <p>Determinism: scores are bit-identical for either batching, any batch size and any thread count. A row's
- * arithmetic does not depend on what it is packed with ({@link Transformer#forwardPacked}), and the per-item
- * path takes the same products and the same attention order after its cache ({@link Transformer#scoreCached});
- * the sums over a choice's tokens run in token order either way.
+ * <p>Determinism: scores are bit-identical for either batching, any batch size and any thread count. A packed
+ * row gets what the per-item path computes for it ({@link Transformer#forwardPacked}: the same attention order,
+ * and the matrix product the per-item pass of that many rows takes), whatever it is packed with; the LM head
+ * takes, per choice, the product the per-item head takes for that many scored rows; the sums over a choice's
+ * tokens run in token order either way.
  */
 public final class LoglikelihoodScorer {
     /** The log-likelihood of one continuation and whether greedy decoding would have produced it. */
@@ -164,7 +166,7 @@ public final class LoglikelihoodScorer {
         for (int[] in : inputs) longest = Math.max(longest, in.length);
         KvCache cache = buffers.cache(Buffers.grown(longest, maxLength));
         cache.clear();
-        if (prefix > 0) Transformer.scoreCached(model, Arrays.copyOf(inputs[0], prefix), cache, buffers.activations(prefix), prefix);
+        if (prefix > 0) Transformer.forwardCached(model, Arrays.copyOf(inputs[0], prefix), cache, buffers.activations(prefix), prefix);
         int vocab = model.config().vocabSize();
         List<Score> scores = new ArrayList<>(k);
         for (int r = 0; r < k; r++) {
@@ -175,7 +177,7 @@ public final class LoglikelihoodScorer {
             }
             cache.truncate(prefix);
             int[] rest = Arrays.copyOfRange(inputs[r], prefix, inputs[r].length);
-            float[] logits = Transformer.scoreCached(model, rest, cache, buffers.activations(rest.length), first[r] - prefix);
+            float[] logits = Transformer.forwardCached(model, rest, cache, buffers.activations(rest.length), first[r] - prefix);
             double ll = 0;
             boolean greedy = true;
             for (int i = 0; i < m; i++) {
@@ -257,15 +259,34 @@ public final class LoglikelihoodScorer {
             PackedSequences packed = rows.build();
             Activations acts = buffers.activations(packed.rows(), scored);
             Transformer.forwardPacked(model, packed, acts);
+            // the LM head gives each choice's rows the product the per-item head takes for that many rows:
+            // the scored entries of choices with more rows first (blocked), then those of short choices
+            int[] order = new int[scored];
+            int at = 0, blocked = 0;
+            for (MatMul.Product product : List.of(MatMul.Product.BLOCKED, MatMul.Product.MATRIX_VECTOR)) {
+                for (int k = 0; k < plans.length; k++) {
+                    for (int r = 0; r < plans[k].inputs().length; r++) {
+                        int m = plans[k].targets()[r].length;
+                        if (m == 0 || MatMul.Product.forRows(m) != product) continue;
+                        for (int i = 0; i < m; i++) order[at++] = firstScored[k][r] + i;
+                    }
+                }
+                if (product == MatMul.Product.BLOCKED) blocked = at;
+            }
+            int[] headRows = new int[scored];
+            for (int j = 0; j < scored; j++) headRows[j] = scoredRows[order[j]];
             int vocab = model.config().vocabSize();
-            for (int from = 0; from < scored; from += acts.logitRows()) {
-                int count = Math.min(acts.logitRows(), scored - from);
-                float[] logits = Transformer.packedLogits(model, acts, scoredRows, from, count);
+            for (int from = 0; from < scored; ) {
+                MatMul.Product product = from < blocked ? MatMul.Product.BLOCKED : MatMul.Product.MATRIX_VECTOR;
+                int count = Math.min(acts.logitRows(), (from < blocked ? blocked : scored) - from);
+                float[] logits = Transformer.packedLogits(model, acts, headRows, from, count, product);
                 int base = from;
                 Parallel.forEach(count, i -> {
-                    logProbabilities[base + i] = LogSoftmax.logProbability(logits, i, vocab, targets[base + i]);
-                    argmaxHits[base + i] = LogSoftmax.argmax(logits, i, vocab) == targets[base + i];
+                    int e = order[base + i];
+                    logProbabilities[e] = LogSoftmax.logProbability(logits, i, vocab, targets[e]);
+                    argmaxHits[e] = LogSoftmax.argmax(logits, i, vocab) == targets[e];
                 });
+                from += count;
             }
         }
         List<List<Score>> out = new ArrayList<>(plans.length);

@@ -76,7 +76,7 @@ public final class MatMul {
      */
     public static void forward(float[] out, float[] x, float[] weight, float[] bias, int rows, int inDim, int outDim) {
         check(weight, outDim, inDim, "weight");
-        forward(out, x, weight, null, bias, rows, inDim, outDim, SKINNY_ROWS);
+        forward(out, x, weight, null, bias, rows, inDim, outDim, Product.forRows(rows));
     }
 
     /** {@code out = x · weightᵀ} with the weight wherever it lives (heap or mapped file). */
@@ -91,32 +91,40 @@ public final class MatMul {
      * @param bias   [outDim], or null for none
      */
     public static void forward(float[] out, float[] x, Tensor weight, float[] bias, int rows, int inDim, int outDim) {
-        forward(out, x, weight, bias, rows, inDim, outDim, SKINNY_ROWS);
+        forward(out, x, weight, bias, rows, inDim, outDim, Product.forRows(rows));
     }
 
     /**
-     * {@link #forward(float[], float[], Tensor, float[], int, int, int)} by the blocked product whatever the
-     * row count: each row of {@code out} is then the same bits however many rows are multiplied together
-     * (the matrix–vector path, taken for a few rows, sums in another order). Packed scoring uses it, so a
-     * sequence's scores do not depend on what it is packed with.
+     * The two products {@link #forward} chooses between by the number of rows. Each gives a row the same bits
+     * whatever other rows are in the call, but the two sum in different orders: a row computed in a call of
+     * {@code n} rows gets the bits of {@link #forRows}(n). Packed scoring multiplies rows of many sequences at
+     * once and gives each row the product its sequence would have had alone.
      */
-    public static void forwardRowIndependent(float[] out, float[] x, Tensor weight, float[] bias, int rows, int inDim, int outDim) {
-        forward(out, x, weight, bias, rows, inDim, outDim, 0);
+    public enum Product {
+        /** The matrix–vector path ({@link MatVec}), for {@value #SKINNY_ROWS} rows or fewer. */
+        MATRIX_VECTOR,
+        /** The blocked matrix product, for more rows. */
+        BLOCKED;
+
+        /** The product {@link #forward} takes for {@code rows} rows. */
+        public static Product forRows(int rows) {
+            return rows <= SKINNY_ROWS ? MATRIX_VECTOR : BLOCKED;
+        }
     }
 
-    /** @param skinnyRows row counts up to this take the matrix–vector path */
-    private static void forward(float[] out, float[] x, Tensor weight, float[] bias, int rows, int inDim, int outDim, int skinnyRows) {
+    /** {@link #forward(float[], float[], Tensor, float[], int, int, int)} by the given product, whatever the row count. */
+    public static void forward(float[] out, float[] x, Tensor weight, float[] bias, int rows, int inDim, int outDim, Product product) {
         check(weight, outDim, inDim);
-        if (weight instanceof DenseTensor d) forward(out, x, d.values(), null, bias, rows, inDim, outDim, skinnyRows);
-        else forward(out, x, null, weight, bias, rows, inDim, outDim, skinnyRows);
+        if (weight instanceof DenseTensor d) forward(out, x, d.values(), null, bias, rows, inDim, outDim, product);
+        else forward(out, x, null, weight, bias, rows, inDim, outDim, product);
     }
 
     /** The weight is {@code weight} when on the heap, else {@code mapped}. */
-    private static void forward(float[] out, float[] x, float[] weight, Tensor mapped, float[] bias, int rows, int inDim, int outDim, int skinnyRows) {
+    private static void forward(float[] out, float[] x, float[] weight, Tensor mapped, float[] bias, int rows, int inDim, int outDim, Product product) {
         check(out, rows, outDim, "out");
         check(x, rows, inDim, "x");
         if (bias != null && bias.length < outDim) throw new IllegalArgumentException("bias has " + bias.length + " < " + outDim + " elements");
-        if (rows <= skinnyRows) {
+        if (product == Product.MATRIX_VECTOR) {
             MatVec.forward(out, x, weight, mapped, bias, rows, inDim, outDim);
             return;
         }

@@ -10,7 +10,8 @@ import java.util.Arrays;
  * a few. Each segment's positions restart at 0 and attention stays inside it (a block-diagonal causal mask),
  * except that a segment may continue the leading rows of an earlier one, a shared prefix computed once: its
  * rows attend to those rows first, then to their own, at positions after the prefix, exactly as if the prefix
- * were in a KV cache. One item's choices after its context, several items at a time:
+ * were in a KV cache (the keys and values of the root segment's own pass: the root run whole into a cache, cut
+ * back to the prefix). One item's choices after its context, several items at a time:
  * <pre>
  * rows:      [ctx A ........][A choice 1 ...][A choice 2 ..][ctx B ....][B choice 1 ......]
  * positions:  0 1 2 ... 13    14 15 ...        14 15 ...     0 1 ... 9   10 11 ...

@@ -9,6 +9,7 @@ import dev.shears.kernel.Rope;
 import dev.shears.kernel.SwiGlu;
 import dev.shears.tensor.Tensor;
 
+import java.util.Arrays;
 import java.util.Optional;
 
 import static dev.shears.model.TensorRole.*;
@@ -48,7 +49,7 @@ public final class Transformer {
         for (int l = 0; l < c.numLayers(); l++) {
             layer(model, l, activations, new Layout.Batch(batchSize, seqLen), masks);
         }
-        head(model, activations, 0, rows, masks, Products.BY_ROWS);
+        head(model, activations, 0, rows, masks);
         return activations.logits;
     }
 
@@ -78,19 +79,6 @@ public final class Transformer {
      * @return the {@code activations.logits} buffer: [tokens.length - logitsFrom, vocabSize] from row 0
      */
     public static float[] forwardCached(Model model, int[] tokens, KvCache cache, Activations activations, int logitsFrom) {
-        return cached(model, tokens, cache, activations, logitsFrom, Products.BY_ROWS);
-    }
-
-    /**
-     * {@link #forwardCached(Model, int[], KvCache, Activations, int)} for scoring: every matrix product takes the
-     * blocked path ({@link MatMul#forwardRowIndependent}) however few the rows, so a continuation scored after its
-     * cached prefix gets bit for bit what it gets packed with others ({@link #forwardPacked}).
-     */
-    public static float[] scoreCached(Model model, int[] tokens, KvCache cache, Activations activations, int logitsFrom) {
-        return cached(model, tokens, cache, activations, logitsFrom, Products.BLOCKED);
-    }
-
-    private static float[] cached(Model model, int[] tokens, KvCache cache, Activations activations, int logitsFrom, Products products) {
         int n = tokens.length;
         if (logitsFrom < 0 || logitsFrom > n) throw new IllegalArgumentException("logits from " + logitsFrom + " of " + n + " tokens");
         if (n == 0 || n > activations.seqLen || activations.batchSize != 1) {
@@ -102,9 +90,9 @@ public final class Transformer {
         ModelConfig c = model.config();
         embed(model, tokens, activations.residual, MaskSet.NONE);
         for (int l = 0; l < c.numLayers(); l++) {
-            layer(model, l, activations, new Layout.Cached(n, cache, products), MaskSet.NONE);
+            layer(model, l, activations, new Layout.Cached(n, cache), MaskSet.NONE);
         }
-        if (logitsFrom < n) head(model, activations, logitsFrom, n - logitsFrom, MaskSet.NONE, products);
+        if (logitsFrom < n) head(model, activations, logitsFrom, n - logitsFrom, MaskSet.NONE);
         cache.advance(n);
         return activations.logits;
     }
@@ -112,11 +100,11 @@ public final class Transformer {
     /**
      * Runs packed sequences through every layer ({@link PackedSequences}: several sequences, or several
      * continuations of a shared prefix, in one pass); the residual stream after the last layer is left in
-     * {@code activations.residual}, [rows, dim], for {@link #packedLogits}. Each row gets bit for bit what it
-     * gets whatever else is packed with it and whatever the thread count: every matrix product takes the
-     * blocked path ({@link MatMul#forwardRowIndependent}) and attention runs per segment. That is also what
-     * {@link #scoreCached} gives a segment's sequence with its prefix in the cache ({@link #forwardCached} too,
-     * where each of its calls has more than a few rows: fewer take the matrix–vector path, which rounds differently).
+     * {@code activations.residual}, [rows, dim], for {@link #packedLogits}. Each segment's rows get bit for bit
+     * what {@link #forwardCached} gives its sequence run alone after its prefix in a cache, whatever else is
+     * packed with it and whatever the thread count: attention runs per segment, and each row takes the matrix
+     * product forwardCached would take for a call of its segment's length ({@link MatMul.Product#forRows}: the
+     * blocked one, or for a segment of a few rows the matrix–vector one, which sums in another order).
      *
      * @param activations from {@link Activations#forPacked}, with at least {@code packed.rows()} rows
      */
@@ -126,25 +114,28 @@ public final class Transformer {
             throw new IllegalArgumentException(n + " packed rows for activations of batch " + activations.batchSize + " × " + activations.seqLen);
         }
         embed(model, packed.tokens(), activations.residual, MaskSet.NONE);
+        Layout.Packed layout = Layout.Packed.of(packed, model.config());
         for (int l = 0; l < model.config().numLayers(); l++) {
-            layer(model, l, activations, new Layout.Packed(packed), MaskSet.NONE);
+            layer(model, l, activations, layout, MaskSet.NONE);
         }
     }
 
     /**
      * Final norm and LM head of rows {@code rows[from .. from + count)} of the residual stream left by
-     * {@link #forwardPacked} (the rows that are scored), at most {@code activations.logitRows()} at a time.
+     * {@link #forwardPacked} (the rows that are scored), at most {@code activations.logitRows()} at a time, by
+     * {@code product}: to match {@link #forwardCached}, the product its head takes for the number of rows a
+     * sequence scores ({@link MatMul.Product#forRows}).
      *
      * @return the {@code activations.logits} buffer: [count, vocabSize] from row 0
      */
-    public static float[] packedLogits(Model model, Activations activations, int[] rows, int from, int count) {
+    public static float[] packedLogits(Model model, Activations activations, int[] rows, int from, int count, MatMul.Product product) {
         if (count > activations.logitRows()) throw new IllegalArgumentException(count + " rows of logits for buffers of " + activations.logitRows());
         ModelConfig c = model.config();
         int dim = c.dim();
         float[] x = activations.finalNorm;
         for (int i = 0; i < count; i++) System.arraycopy(activations.residual, rows[from + i] * dim, x, i * dim, dim);
         RmsNorm.forward(x, activations.finalRstd, x, model.weights().get(FINAL_NORM), count, dim, c.normEps());
-        MatMul.forwardRowIndependent(activations.logits, x, model.weights().tensor(LM_HEAD), null, count, dim, c.vocabSize());
+        MatMul.forward(activations.logits, x, model.weights().tensor(LM_HEAD), null, count, dim, c.vocabSize(), product);
         return activations.logits;
     }
 
@@ -184,7 +175,7 @@ public final class Transformer {
 
     /** Final norm and LM head on {@code acts.residual}; returns the logits buffer. */
     public static float[] headForward(Model model, Activations acts, MaskSet masks) {
-        head(model, acts, 0, acts.rows(), masks, Products.BY_ROWS);
+        head(model, acts, 0, acts.rows(), masks);
         return acts.logits;
     }
 
@@ -345,41 +336,41 @@ public final class Transformer {
         if (masks.isActive()) scaleColumns(x, tokens.length, dim, masks.get(Axis.HIDDEN));
     }
 
-    /**
-     * Which matrix product a pass takes: by the number of rows ({@link MatMul#forward}: matrix–vector for a few,
-     * which generation needs), or always blocked, so that no row's result depends on the others (scoring).
-     */
-    private enum Products { BY_ROWS, BLOCKED }
-
     /** Where the rows of a pass sit: their RoPE positions and the keys each attends to. */
     private sealed interface Layout {
         int rows();
-
-        Products products();
 
         /** {@code batchSize} sequences of {@code seqLen} rows from position 0, each attending within itself. */
         record Batch(int batchSize, int seqLen) implements Layout {
             public int rows() {
                 return batchSize * seqLen;
             }
-
-            public Products products() {
-                return Products.BY_ROWS;
-            }
         }
 
         /** {@code rows} new rows of one sequence after the cached positions; keys and values are appended to the cache. */
-        record Cached(int rows, KvCache cache, Products products) implements Layout {
+        record Cached(int rows, KvCache cache) implements Layout {
         }
 
-        /** Packed segments ({@link PackedSequences}). */
-        record Packed(PackedSequences packed) implements Layout {
-            public int rows() {
-                return packed.rows();
+        /**
+         * Packed segments ({@link PackedSequences}); {@code shortRows} are the rows of segments short enough for the
+         * matrix–vector product, and {@code shortIn}, {@code shortOut} scratch for them [shortRows, widest projection].
+         */
+        record Packed(PackedSequences packed, int[] shortRows, float[] shortIn, float[] shortOut) implements Layout {
+            static Packed of(PackedSequences packed, ModelConfig c) {
+                Attention.Segments segments = packed.attention();
+                int[] rows = new int[packed.rows()];
+                int count = 0;
+                for (int s = 0; s < segments.count(); s++) {
+                    int length = segments.length()[s];
+                    if (MatMul.Product.forRows(length) != MatMul.Product.MATRIX_VECTOR) continue;
+                    for (int i = 0; i < length; i++) rows[count++] = segments.start()[s] + i;
+                }
+                int width = Math.max(c.dim(), Math.max(c.maxHeads() * c.headDim(), c.maxFfnDim()));
+                return new Packed(packed, Arrays.copyOf(rows, count), new float[count * width], new float[count * width]);
             }
 
-            public Products products() {
-                return Products.BLOCKED;
+            public int rows() {
+                return packed.rows();
             }
         }
     }
@@ -428,14 +419,21 @@ public final class Transformer {
         }
     }
 
-    /** A projection, by the layout's {@link Products}. */
+    /**
+     * A projection. Packed rows take the product a call of their segment's length would: all rows the blocked
+     * one, then the rows of short segments (few) the matrix–vector one again, over the first result.
+     */
     private static void linear(Layout layout, float[] out, float[] x, Tensor weight, float[] bias, int rows, int inDim, int outDim) {
-        linear(layout.products(), out, x, weight, bias, rows, inDim, outDim);
-    }
-
-    private static void linear(Products products, float[] out, float[] x, Tensor weight, float[] bias, int rows, int inDim, int outDim) {
-        if (products == Products.BLOCKED) MatMul.forwardRowIndependent(out, x, weight, bias, rows, inDim, outDim);
-        else MatMul.forward(out, x, weight, bias, rows, inDim, outDim);
+        if (!(layout instanceof Layout.Packed p)) {
+            MatMul.forward(out, x, weight, bias, rows, inDim, outDim);
+            return;
+        }
+        MatMul.forward(out, x, weight, bias, rows, inDim, outDim, MatMul.Product.BLOCKED);
+        int[] shortRows = p.shortRows();
+        if (shortRows.length == 0) return;
+        for (int i = 0; i < shortRows.length; i++) System.arraycopy(x, shortRows[i] * inDim, p.shortIn(), i * inDim, inDim);
+        MatMul.forward(p.shortOut(), p.shortIn(), weight, bias, shortRows.length, inDim, outDim, MatMul.Product.MATRIX_VECTOR);
+        for (int i = 0; i < shortRows.length; i++) System.arraycopy(p.shortOut(), i * outDim, out, shortRows[i] * outDim, outDim);
     }
 
     /**
@@ -464,7 +462,7 @@ public final class Transformer {
                     }
                 }
             }
-            case Layout.Cached(int rows, KvCache cache, Products products) -> {
+            case Layout.Cached(int rows, KvCache cache) -> {
                 int startPos = cache.length();
                 Rope.forward(a.query, rows, rows, startPos, heads, hd, acts.rope);
                 Rope.forward(a.key, rows, rows, startPos, kvHeads, hd, acts.rope);
@@ -474,7 +472,7 @@ public final class Transformer {
                 System.arraycopy(a.value, 0, values, startPos * kvWidth, rows * kvWidth);
                 Attention.forwardInference(a.context, 0, a.query, 0, keys, values, 0, new Attention.Shape(rows, startPos, heads, kvHeads, hd));
             }
-            case Layout.Packed(PackedSequences packed) -> {
+            case Layout.Packed(PackedSequences packed, int[] shortRows, float[] shortIn, float[] shortOut) -> {
                 Rope.forward(a.query, packed.rows(), packed.positions(), heads, hd, acts.rope);
                 Rope.forward(a.key, packed.rows(), packed.positions(), kvHeads, hd, acts.rope);
                 Attention.forwardPacked(a.context, a.query, a.key, a.value, packed.attention(), heads, kvHeads, hd);
@@ -483,13 +481,13 @@ public final class Transformer {
     }
 
     /** Final norm and LM head on rows [firstRow, firstRow + count) of the residual; logits start at row 0. */
-    private static void head(Model model, Activations acts, int firstRow, int count, MaskSet masks, Products products) {
+    private static void head(Model model, Activations acts, int firstRow, int count, MaskSet masks) {
         ModelConfig c = model.config();
         int dim = c.dim();
         float[] x = acts.residual;
         if (firstRow != 0) System.arraycopy(x, firstRow * dim, x, 0, count * dim);
         norm(acts.finalNorm, acts.finalRstd, x, model.weights().get(FINAL_NORM), count, c, masks);
-        linear(products, acts.logits, acts.finalNorm, model.weights().tensor(LM_HEAD), null, count, dim, c.vocabSize());
+        MatMul.forward(acts.logits, acts.finalNorm, model.weights().tensor(LM_HEAD), count, dim, c.vocabSize());
     }
 
     private static void norm(float[] out, float[] rstd, float[] x, float[] weight, int rows, ModelConfig c, MaskSet masks) {

@@ -90,12 +90,21 @@ class MatMulTest {
             fmaChains(ref, x, w, rows, in, out); // y[i][o] = Σ_k x[i][k] w[o][k]
             assertArrayEquals(ref, y, "forward");
         }
-        // the row-independent forward takes the blocked path for any row count, skinny ones included
+        // either product on demand, whatever the row count: blocked is the FMA chains for skinny counts too, and
+        // matrix-vector gives each row what it gives that row alone (and what forward gives a skinny call)
+        DenseTensor weight = new DenseTensor(w, out, in);
         float[] y = new float[rows * out];
-        MatMul.forwardRowIndependent(y, x, new DenseTensor(w, out, in), null, rows, in, out);
+        MatMul.forward(y, x, weight, null, rows, in, out, MatMul.Product.BLOCKED);
         float[] chains = new float[rows * out];
         fmaChains(chains, x, w, rows, in, out);
-        assertArrayEquals(chains, y, "forwardRowIndependent");
+        assertArrayEquals(chains, y, "blocked");
+        float[] mv = new float[rows * out];
+        MatMul.forward(mv, x, weight, null, rows, in, out, MatMul.Product.MATRIX_VECTOR);
+        for (int i = 0; i < rows; i++) {
+            float[] alone = new float[out];
+            MatMul.forward(alone, Arrays.copyOfRange(x, i * in, (i + 1) * in), weight, null, 1, in, out);
+            assertArrayEquals(alone, Arrays.copyOfRange(mv, i * out, (i + 1) * out), "matrix-vector row " + i);
+        }
         float[] dX = gaussian(r, rows * in);
         float[] ref = dX.clone();
         MatMul.backwardInput(dX, dOut, w, rows, in, out);
