@@ -1,7 +1,9 @@
 package dev.shears.cli;
 
 import dev.shears.eval.ContextStart;
+import dev.shears.ShearsException;
 import dev.shears.eval.EvalSettings;
+import dev.shears.eval.Suite;
 import dev.shears.io.AtomicFiles;
 import dev.shears.recipe.EvalRun;
 import picocli.CommandLine.Command;
@@ -39,6 +41,7 @@ import java.util.Optional;
                 "      --tasks lambada_openai,tinystories --limit 200",
                 "  shears eval parent/ pruned/ healed/ --tasks piqa,arc_easy,hellaswag,winogrande --limit 500 --json eval.json",
                 "  shears eval model/ --tasks mmlu --num-fewshot 5",
+                "  shears eval parent/ child/ --suite sheared-llama --limit 200 --sample first --json table.json",
                 "  shears eval model/ --tasks arc_challenge --num-fewshot 25 --limit 100 --sample first",
                 "  shears eval ../shared/data/models/stories260K/stories260K.bin=../shared/data/models/stories260K/tok512.bin \\",
                 "      ../shared/data/models/aidreams260K/aidreams260K.bin=../shared/data/models/aidreams260K/tok512.bin --tasks copa,tinystories",
@@ -51,8 +54,12 @@ final class EvalCommand implements Runnable {
     @Option(names = "--tokenizer", paramLabel = "FILE", description = "Tokenizer for every MODEL that does not name its own.")
     Path tokenizer;
 
-    @Option(names = "--tasks", required = true, split = ",", paramLabel = "TASK", description = "Comma-separated task names or task files.")
+    @Option(names = "--tasks", split = ",", paramLabel = "TASK", description = "Comma-separated task names or task files.")
     List<String> tasks;
+
+    @Option(names = "--suite", paramLabel = "NAME",
+            description = "A paper's table instead of --tasks: sheared-llama, openba-v2 or jha; each task at the paper's shot count, printed in the paper's layout.")
+    String suite;
 
     @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "../shared/data/eval", description = "Folder of the evaluation data (relative to the working directory).")
     Path dataDir;
@@ -99,11 +106,16 @@ final class EvalCommand implements Runnable {
     @Override
     public void run() {
         EvalSettings settings = new EvalSettings(limit, sampling, seed, batch, context, start, numFewshot);
-        EvalRun.Result result = EvalRun.run(new EvalRun.Request(models, Optional.ofNullable(tokenizer), tasks, dataDir, settings,
-                Optional.ofNullable(logSamples)), ProgressBar.stderr());
+        if ((tasks == null) == (suite == null)) throw new ShearsException("give either --tasks or --suite (" + String.join(", ", Suite.names()) + ")");
+        if (suite != null && numFewshot != 0) throw new ShearsException("--suite sets each task's shot count; leave out --num-fewshot");
+        Optional<Suite> chosen = Optional.ofNullable(suite).map(Suite::named);
+        EvalRun.Request request = chosen.isPresent()
+                ? EvalRun.Request.suite(models, Optional.ofNullable(tokenizer), chosen.get(), dataDir, settings, Optional.ofNullable(logSamples))
+                : new EvalRun.Request(models, Optional.ofNullable(tokenizer), tasks, dataDir, settings, Optional.ofNullable(logSamples), Optional.empty());
+        EvalRun.Result result = EvalRun.run(request, ProgressBar.stderr());
         List<EvalReport.ModelRun> runs = result.models().stream()
                 .map(m -> new EvalReport.ModelRun(EvalReport.label(m.spec(), models), m.model(), m.results())).toList();
-        EvalReport report = new EvalReport(runs, settings, result.dataDir(), result.tasks());
+        EvalReport report = new EvalReport(runs, settings, result.dataDir(), result.tasks(), chosen);
         var out = spec.commandLine().getOut();
         out.print(report.markdown());
         if (logSamples != null) out.println("Samples: " + logSamples.toAbsolutePath());

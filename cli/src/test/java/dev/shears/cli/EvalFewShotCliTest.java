@@ -63,4 +63,30 @@ class EvalFewShotCliTest {
         assertTrue(tasks.get(tasks.size() - 1).path("group").asBoolean());
         assertEquals("mc/arc_challenge.jsonl", tasks.get(0).path("file").asText());
     }
+
+    @Test
+    void aSuitePrintsThePapersTableWithAnAverage(@TempDir Path tmp) throws IOException {
+        Path dir = SharedData.require("models/stories260K");
+        Path json = tmp.resolve("jha.json");
+        CliTest.Run r = shears("eval", dir.resolve("stories260K.bin").toString(), dir.resolve("hf").toString(), "--tokenizer", dir.resolve("tok512.bin").toString(),
+                "--suite", "jha", "--limit", "3", "--sample", "first", "--data-dir", SharedData.require("eval").toString(), "--json", json.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("| model | ARC-C | ARC-E | BoolQ | COPA | HellaSwag | LogiQA | OBQA | PIQA | SciQ | WinoGrande | WikiText ppl | Average |"), r.out());
+        assertTrue(r.out().contains("missing: HeadQA and MathQA"), r.out());
+        JsonNode suite = Json.MAPPER.readTree(json.toFile()).path("suite");
+        assertEquals("jha", suite.path("name").asText());
+        assertEquals(11, suite.path("columns").size());
+        JsonNode row = suite.path("rows").get(0);
+        double sum = 0;
+        for (JsonNode c : suite.path("columns")) if (c.path("percent").asBoolean()) sum += row.path("values").path(c.path("label").asText()).asDouble();
+        assertEquals(sum / 10, row.path("average").asDouble(), 1e-9, "the mean of the 10 accuracy columns, perplexity left out");
+        assertEquals(row.path("values").toString(), suite.path("rows").get(1).path("values").toString(), "the same model as .bin and HF folder");
+
+        CliTest.Run both = shears("eval", dir.resolve("hf").toString(), "--suite", "jha", "--tasks", "copa");
+        assertEquals(2, both.code());
+        assertTrue(both.err().contains("either --tasks or --suite"), both.err());
+        CliTest.Run unknown = shears("eval", dir.resolve("hf").toString(), "--suite", "nope");
+        assertEquals(2, unknown.code());
+        assertTrue(unknown.err().contains("suites: sheared-llama, openba-v2, jha"), unknown.err());
+    }
 }
