@@ -273,10 +273,12 @@ final class EvalReport {
         return h.toString();
     }
 
-    /** Accuracies together on one chart; perplexities (different scales) each compared across models. */
+    /** Accuracies together on one chart; perplexities (different scales) each compared across models; exact_match for generation. */
     private String chart(int task, List<String> metrics, TaskResult first) {
         List<String> shown = metrics.stream().filter(m -> !m.equals("token_perplexity") || metrics.size() == 1).toList();
-        if (first.kind() != dev.shears.eval.TaskKind.MULTIPLE_CHOICE) shown = metrics.stream().filter(m -> m.equals("acc") || m.equals("bits_per_byte")).toList();
+        if (first.kind() != dev.shears.eval.TaskKind.MULTIPLE_CHOICE) {
+            shown = metrics.stream().filter(m -> m.equals("acc") || m.equals("bits_per_byte") || m.equals("exact_match")).toList();
+        }
         if (shown.isEmpty()) shown = metrics.subList(0, 1);
         List<Charts.Bars> bars = new ArrayList<>();
         for (ModelRun r : runs) {
