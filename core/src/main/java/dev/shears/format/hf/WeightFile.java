@@ -14,7 +14,7 @@ import java.util.Map;
  * torch.save's {@code pytorch_model.bin}. Each tensor's bytes are read in place, row-major, in the
  * file's dtype; they stay valid until the file is closed.
  */
-public sealed interface WeightFile extends AutoCloseable permits Safetensors.File {
+public sealed interface WeightFile extends AutoCloseable permits Safetensors.File, TorchPickle.File {
     /** What every format records of a tensor. */
     interface TensorEntry {
         String name();
