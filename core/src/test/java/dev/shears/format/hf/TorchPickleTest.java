@@ -325,6 +325,45 @@ class TorchPickleTest {
         return file;
     }
 
+    /**
+     * The same archive as torch.save writes a file past 4 GiB: every size and offset in zip64 extra fields
+     * (0xffffffff in the 32-bit fields), a zip64 end-of-directory record and its locator (APPNOTE 4.3.14-15, 4.5.3).
+     */
+    private Path zip64Archive(String name, byte[] pickle, Map<String, byte[]> storages) throws IOException {
+        Map<String, byte[]> entries = new LinkedHashMap<>();
+        entries.put("archive/data.pkl", pickle);
+        storages.forEach((key, bytes) -> entries.put("archive/data/" + key, bytes));
+        ByteBuffer b = ByteBuffer.allocate(4096).order(ByteOrder.LITTLE_ENDIAN);
+        Map<String, Integer> offsets = new LinkedHashMap<>();
+        for (Map.Entry<String, byte[]> e : entries.entrySet()) {
+            offsets.put(e.getKey(), b.position());
+            byte[] n = e.getKey().getBytes(StandardCharsets.US_ASCII);
+            b.putInt(0x04034b50).putShort((short) 45).putShort((short) 0).putShort((short) 0).putInt(0).putInt(crc(e.getValue()))
+                    .putInt(-1).putInt(-1).putShort((short) n.length).putShort((short) 20).put(n)
+                    .putShort((short) 1).putShort((short) 16).putLong(e.getValue().length).putLong(e.getValue().length).put(e.getValue());
+        }
+        int directory = b.position();
+        for (Map.Entry<String, byte[]> e : entries.entrySet()) {
+            byte[] n = e.getKey().getBytes(StandardCharsets.US_ASCII);
+            b.putInt(0x02014b50).putShort((short) 45).putShort((short) 45).putShort((short) 0).putShort((short) 0).putInt(0).putInt(crc(e.getValue()))
+                    .putInt(-1).putInt(-1).putShort((short) n.length).putShort((short) 28).putShort((short) 0).putShort((short) 0).putShort((short) 0)
+                    .putInt(0).putInt(-1).put(n)
+                    .putShort((short) 1).putShort((short) 24).putLong(e.getValue().length).putLong(e.getValue().length).putLong(offsets.get(e.getKey()));
+        }
+        int record = b.position();
+        b.putInt(0x06064b50).putLong(44).putShort((short) 45).putShort((short) 45).putInt(0).putInt(0)
+                .putLong(entries.size()).putLong(entries.size()).putLong(record - directory).putLong(directory);
+        b.putInt(0x07064b50).putInt(0).putLong(record).putInt(1);
+        b.putInt(0x06054b50).putShort((short) 0).putShort((short) 0).putShort((short) -1).putShort((short) -1).putInt(-1).putInt(-1).putShort((short) 0);
+        return Files.write(dir.resolve(name), Arrays.copyOf(b.array(), b.position()));
+    }
+
+    private static int crc(byte[] bytes) {
+        CRC32 crc = new CRC32();
+        crc.update(bytes);
+        return (int) crc.getValue();
+    }
+
     private static byte[] floats(float... values) {
         ByteBuffer b = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
         for (float v : values) b.putFloat(v);
@@ -339,6 +378,18 @@ class TorchPickleTest {
             assertEquals(List.of("a", "b"), List.copyOf(f.entries().keySet()));
             assertArrayEquals(new float[] {2, 3, 4}, f.read("a").values());
             assertArrayEquals(new float[] {1, 2}, f.read("b").values());
+        }
+    }
+
+    @Test
+    void aZip64ArchiveReadsInPlace() throws IOException {
+        byte[] pickle = Pickle.dict().str("a").tensor("0", 4, 1, 3).op('s', '.').bytes();
+        Path file = zip64Archive("zip64.bin", pickle, Map.of("0", floats(1, 2, 3, 4)));
+        try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(file.toFile())) {
+            assertEquals(2, zip.size(), "the JDK reads the hand-made zip64 archive too");
+        }
+        try (TorchPickle.File f = TorchPickle.open(file)) {
+            assertArrayEquals(new float[] {2, 3, 4}, f.read("a").values());
         }
     }
 
