@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * T5's tokenizer, from its {@code spiece.model} (SentencePiece unigram, nmt_nfkc character map) and from
  * its {@code tokenizer.json} (Hugging Face Unigram, Precompiled normalizer, Metaspace, "$A </s>"), against
- * the ids Debian's sentencepiece gives (fixture {@code t5_tokenizer.json}, made by
+ * the ids Debian's sentencepiece gives on hand-picked texts and 300 WikiText-2 lines (fixture {@code t5_tokenizer.json}, made by
  * {@code tools/fixtures/t5_tokenizer_fixture.py}; Hugging Face tokenizers is not available there, so the
  * tokenizer.json is held to the same ids plus {@code </s>}).
  */
@@ -41,7 +41,7 @@ class T5TokenizerTest {
 
     private static void assertMatchesFixture(String what, UnigramTokenizer t, boolean withEos) {
         JsonNode cases = Fixtures.json("t5_tokenizer.json").path("cases");
-        assertTrue(cases.size() >= 70, "fixture cases: " + cases.size());
+        assertTrue(cases.size() > 300, "fixture cases: " + cases.size());
         int mismatches = 0;
         StringBuilder report = new StringBuilder();
         for (JsonNode c : cases) {
