@@ -150,6 +150,36 @@ class T5TokenizerTest {
     }
 
     @Test
+    void spieceModelMatchesSentencePieceOnAWholeFileInOneLattice() throws Exception {
+        // one 1.3 MB text: sentencepiece's float path scores reach millions, and their rounding decides a few pieces
+        JsonNode whole = Fixtures.json("t5_tokenizer.json").path("wikitext_whole");
+        int[] ids = fromSpiece().encode(Files.readString(SharedData.require("eval/wikitext-2/wiki.test.raw")));
+        assertEquals(whole.path("ids").asInt(), ids.length);
+        StringBuilder joined = new StringBuilder();
+        for (int i = 0; i < ids.length; i++) joined.append(i == 0 ? "" : ",").append(ids[i]);
+        byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(joined.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals(whole.path("sha256").asText(), java.util.HexFormat.of().formatHex(digest));
+    }
+
+    @Test
+    void encodesAMegabyteAndPathologicalTextsQuickly() throws IOException {
+        String wiki = Files.readString(SharedData.require("eval/wikitext-2/wiki.test.raw"));
+        String word = new java.util.Random(13).ints(2_000_000, 'a', 'k').collect(StringBuilder::new, (sb, c) -> sb.append((char) c), StringBuilder::append)
+                .toString();
+        for (UnigramTokenizer t : new UnigramTokenizer[] {fromSpiece(), fromJson()}) {
+            t.encode(wiki.substring(0, 20_000)); // warm up
+            for (String text : java.util.List.of(wiki, word, "\n".repeat(10_000), " ".repeat(10_000) + "x")) {
+                long start = System.nanoTime();
+                int[] ids = t.encode(text);
+                double seconds = (System.nanoTime() - start) / 1e9;
+                System.out.printf("T5 encode of %d chars -> %d ids in %.2f s%n", text.length(), ids.length, seconds);
+                assertTrue(seconds < EncodeSpeed.MAX_SECONDS, text.length() + " chars took " + seconds + " s");
+                if (text != wiki) assertEquals(text.strip(), t.decode(ids));
+            }
+        }
+    }
+
+    @Test
     void loaderFindsSpieceModelInAFolderAndReadsBothFiles() {
         Tokenizer folder = TokenizerLoader.load(SharedData.require("tokenizers/t5"));
         assertInstanceOf(UnigramTokenizer.class, folder);
