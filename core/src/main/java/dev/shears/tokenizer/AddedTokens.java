@@ -42,8 +42,8 @@ final class AddedTokens {
             }
             int start = at;
             int end = at + match.content().length();
-            if (match.lstrip()) while (start > plain && Character.isWhitespace(text.charAt(start - 1))) start--;
-            if (match.rstrip()) while (end < text.length() && Character.isWhitespace(text.charAt(end))) end++;
+            if (match.lstrip()) while (start > plain && isWhiteSpace(text.charAt(start - 1))) start--;
+            if (match.rstrip()) while (end < text.length() && isWhiteSpace(text.charAt(end))) end++;
             if (start > plain) sink.text(text.substring(plain, start), first);
             first = false;
             sink.token(match.id());
@@ -51,6 +51,16 @@ final class AddedTokens {
             plain = end;
         }
         if (plain < text.length()) sink.text(text.substring(plain), first);
+    }
+
+    /**
+     * Rust's {@code char::is_whitespace}, the Unicode White_Space property, which lstrip/rstrip use:
+     * unlike Java's {@code Character.isWhitespace} it includes the no-break spaces and U+0085 and
+     * excludes U+001C..U+001F. (No White_Space character is a surrogate, so one {@code char} is enough.)
+     */
+    static boolean isWhiteSpace(char c) {
+        return (c >= '\t' && c <= '\r') || c == ' ' || c == '\u0085' || c == '\u00a0' || c == '\u1680' || (c >= '\u2000' && c <= '\u200a')
+                || c == '\u2028' || c == '\u2029' || c == '\u202f' || c == '\u205f' || c == '\u3000';
     }
 
     /** The longest added token starting at {@code at}, or null. */

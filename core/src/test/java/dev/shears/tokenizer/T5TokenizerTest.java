@@ -238,6 +238,28 @@ class T5TokenizerTest {
     }
 
     @Test
+    void corruptedSpieceModelsLoadOrFailInOneLineNamingTheFile(@TempDir Path dir) throws IOException {
+        byte[] good = Files.readAllBytes(SharedData.require(T5 + "spiece.model"));
+        // the normalizer spec (with its character map) sits at the end: aim half the changes there
+        java.util.Random random = new java.util.Random(16);
+        Path file = dir.resolve("spiece.model");
+        for (int round = 0; round < 200; round++) {
+            byte[] bad = good.clone();
+            for (int k = 0; k < 4; k++) {
+                int at = round % 2 == 0 ? random.nextInt(bad.length) : bad.length - 1 - random.nextInt(320_000);
+                bad[at] = (byte) random.nextInt(256);
+            }
+            Files.write(file, bad);
+            try {
+                Tokenizer t = TokenizerLoader.load(file);
+                t.decode(t.encode("The ﬁnal ＦＵＬＬ café 😀 <extra_id_0> test\t\n  x"));
+            } catch (ShearsException e) {
+                assertTrue(e.getMessage().contains(file.toString()) && !e.getMessage().contains("\n"), "round " + round + ": " + e.getMessage());
+            }
+        }
+    }
+
+    @Test
     void viterbiPrefersTheHigherScoringSegmentationAndKeepsTheEarlierOnTies() {
         // pieces: <unk>, ▁, a, b, ab, ▁a; scores make "▁a" + "b" (−1 −1 = −2) beat "▁" + "ab" (−1.5 −1 = −2.5)
         java.util.List<String> pieces = java.util.List.of("<unk>", "\u2581", "a", "b", "ab", "\u2581a");
