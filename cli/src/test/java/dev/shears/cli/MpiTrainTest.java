@@ -1,0 +1,135 @@
+package dev.shears.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.SharedData;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * Issue 17: {@code shears train} under {@code mpirun -np 2} and {@code -np 3} (over loopback, one
+ * kernel thread per rank) ends with a model, checkpoints and metrics (timings apart) byte-identical to
+ * the same command in one process, which runs with the MPI library lookup pointed at nothing. Three
+ * micro-batches per step: uneven over 2 ranks, one each over 3.
+ */
+class MpiTrainTest {
+    @TempDir
+    static Path dir;
+    static Path model, tokenizer, data;
+
+    @BeforeAll
+    static void prepare() throws IOException {
+        model = SharedData.require("models/stories260K/hf");
+        tokenizer = SharedData.require("models/stories260K/tok512.bin");
+        data = dir.resolve("data");
+        Path text = dir.resolve("text.txt");
+        Files.writeString(text, Files.readString(SharedData.require("eval/tinystories/tinystories_val_head.txt")).substring(0, 20000));
+        CliTest.Run r = CliTest.shears("data", "prepare", "--tokenizer", tokenizer.toString(), "--out", data.toString(), text.toString());
+        assertEquals(0, r.code(), r.err());
+    }
+
+    private static List<String> train(Path out) {
+        return List.of("--threads", "1", "train", "--model", model.toString(), "--tokenizer", tokenizer.toString(), "--data", data.toString(),
+                "--steps", "3", "--batch", "2", "--seq", "32", "--set", "gradAccumulation=3", "--set", "checkpointInterval=2",
+                "--set", "evalInterval=2", "--set", "evalWindows=2", "--set", "keepCheckpoints=2", "--out", out.toString());
+    }
+
+    @Test
+    void trainOnTwoAndThreeRanksIsByteIdenticalToOneProcess() throws Exception {
+        Path single = dir.resolve("single");
+        // one process, not started by mpirun: MPI is never looked up, so a library that does not exist is no matter
+        List<String> alone = java();
+        alone.addAll(train(single));
+        Result one = run(alone, "/nonexistent/libmpi.so.40", 300);
+        assertEquals(0, one.code(), one.output());
+        assertTrue(one.output().contains("trained "), one.output());
+        assertTrue(files(single).stream().anyMatch(f -> f.startsWith("checkpoints") && f.endsWith("optimizer.safetensors")),
+                "checkpoints (weights, AdamW moments, state) are compared too: " + files(single));
+        for (int ranks : new int[] {2, 3}) {
+            Path out = dir.resolve("ranks" + ranks);
+            List<String> command = mpirun(ranks);
+            command.addAll(java());
+            command.addAll(train(out));
+            Result r = run(command, null, 300);
+            String where = ranks + " ranks";
+            assertEquals(0, r.code(), where + ":\n" + r.output());
+            assertEquals(1, r.output().lines().filter(l -> l.startsWith("trained ")).count(), where + ": rank 0 alone prints\n" + r.output());
+            assertEquals(files(single), files(out), where + ": the same files");
+            for (Path f : files(single)) {
+                String name = f.getFileName().toString();
+                if (name.equals("metrics.jsonl")) {
+                    assertEquals(untimed(single.resolve(f)), untimed(out.resolve(f)), where + ": " + f);
+                } else if (name.endsWith(".safetensors") || name.endsWith(".json") && !name.startsWith("report")) {
+                    assertArrayEquals(Files.readAllBytes(single.resolve(f)), Files.readAllBytes(out.resolve(f)), where + ": " + f + " differs");
+                }
+            }
+        }
+    }
+
+    /** Every file under {@code run}, relative to it, sorted. */
+    private static List<Path> files(Path run) throws IOException {
+        try (Stream<Path> all = Files.walk(run)) {
+            return all.filter(Files::isRegularFile).map(run::relativize).sorted().toList();
+        }
+    }
+
+    /** Metrics lines without their timing fields. */
+    private static List<String> untimed(Path metrics) throws IOException {
+        List<String> lines = new ArrayList<>();
+        for (String line : Files.readAllLines(metrics)) {
+            JsonNode n = Json.MAPPER.readTree(line);
+            if (n instanceof ObjectNode o) o.remove(List.of("tokensPerSecond", "gflops", "seconds", "elapsedSeconds"));
+            lines.add(n.toString());
+        }
+        return lines;
+    }
+
+    /** {@code mpirun} on this host only, over the loopback interface, as root too, more ranks than cores allowed. */
+    private static List<String> mpirun(int ranks) {
+        for (String d : System.getenv().getOrDefault("PATH", "").split(":")) {
+            Path p = Path.of(d.isEmpty() ? "." : d, "mpirun");
+            if (Files.isExecutable(p)) {
+                return new ArrayList<>(List.of(p.toString(), "--oversubscribe", "--allow-run-as-root", "--mca", "btl_tcp_if_include", "lo",
+                        "--mca", "oob_tcp_if_include", "lo", "-np", String.valueOf(ranks)));
+            }
+        }
+        return fail("mpirun is not installed: .ci/run installs it (apt-get install openmpi-bin libopenmpi-dev)");
+    }
+
+    private static List<String> java() {
+        return new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
+                "--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                Main.class.getName()));
+    }
+
+    private record Result(int code, String output) {
+    }
+
+    private static Result run(List<String> command, String mpiLibrary, int seconds) throws IOException, InterruptedException {
+        Path log = Files.createTempFile(dir, "run", ".log");
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        if (mpiLibrary != null) pb.environment().put("SHEARS_MPI_LIBRARY", mpiLibrary);
+        Process p = pb.start();
+        if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+            fail(command.getFirst() + " did not finish in " + seconds + " s:\n" + Files.readString(log, StandardCharsets.UTF_8));
+        }
+        return new Result(p.exitValue(), Files.readString(log, StandardCharsets.UTF_8));
+    }
+}
