@@ -3,6 +3,7 @@ package dev.shears.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.SharedData;
+import dev.shears.io.CrashPoints;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -13,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -25,7 +27,9 @@ import static org.junit.jupiter.api.Assertions.fail;
  * Issue 17: {@code shears train} under {@code mpirun -np 2} and {@code -np 3} (over loopback, one
  * kernel thread per rank) ends with a model, checkpoints and metrics (timings apart) byte-identical to
  * the same command in one process, which runs with the MPI library lookup pointed at nothing. Three
- * micro-batches per step: uneven over 2 ranks, one each over 3.
+ * micro-batches per step: uneven over 2 ranks, one each over 3. A 2-rank run whose rank 0 halts (as
+ * {@code kill -9}) right after its step-2 checkpoint ends within seconds, and resumed on 3 ranks ends
+ * byte-identical too.
  */
 class MpiTrainTest {
     @TempDir
@@ -55,8 +59,9 @@ class MpiTrainTest {
         // one process, not started by mpirun: MPI is never looked up, so a library that does not exist is no matter
         List<String> alone = java();
         alone.addAll(train(single));
-        Result one = run(alone, "/nonexistent/libmpi.so.40", 300);
+        Result one = run(alone, Map.of("SHEARS_MPI_LIBRARY", "/nonexistent/libmpi.so.40", CrashPoints.VARIABLE, "list"), 300);
         assertEquals(0, one.code(), one.output());
+        List<String> points = one.output().lines().filter(l -> l.startsWith("crash point ")).toList();
         assertTrue(one.output().contains("trained "), one.output());
         assertTrue(files(single).stream().anyMatch(f -> f.startsWith("checkpoints") && f.endsWith("optimizer.safetensors")),
                 "checkpoints (weights, AdamW moments, state) are compared too: " + files(single));
@@ -65,18 +70,43 @@ class MpiTrainTest {
             List<String> command = mpirun(ranks);
             command.addAll(java());
             command.addAll(train(out));
-            Result r = run(command, null, 300);
+            Result r = run(command, Map.of(), 300);
             String where = ranks + " ranks";
             assertEquals(0, r.code(), where + ":\n" + r.output());
             assertEquals(1, r.output().lines().filter(l -> l.startsWith("trained ")).count(), where + ": rank 0 alone prints\n" + r.output());
-            assertEquals(files(single), files(out), where + ": the same files");
-            for (Path f : files(single)) {
-                String name = f.getFileName().toString();
-                if (name.equals("metrics.jsonl")) {
-                    assertEquals(untimed(single.resolve(f)), untimed(out.resolve(f)), where + ": " + f);
-                } else if (name.endsWith(".safetensors") || name.endsWith(".json") && !name.startsWith("report")) {
-                    assertArrayEquals(Files.readAllBytes(single.resolve(f)), Files.readAllBytes(out.resolve(f)), where + ": " + f + " differs");
-                }
+            compare(single, out, where);
+        }
+
+        // rank 0 halts once its step-2 checkpoint is in place (rank 1 waits in a collective): the run ends, not hangs
+        int at = 1 + points.indexOf(points.stream().filter(l -> l.contains("checkpoint in place")).findFirst().orElseThrow());
+        Path out = dir.resolve("resumed");
+        List<String> crash = mpirun(2);
+        crash.addAll(List.of("-x", CrashPoints.VARIABLE));
+        crash.addAll(java());
+        crash.addAll(train(out));
+        long began = System.nanoTime();
+        Result halted = run(crash, Map.of(CrashPoints.VARIABLE, String.valueOf(at)), 120);
+        assertTrue(halted.code() != 0 && halted.output().contains("(halting)"), "halted at " + points.get(at - 1) + ":\n" + halted.output());
+        assertTrue((System.nanoTime() - began) / 1e9 < 60, "the other rank ended within seconds:\n" + halted.output());
+        List<String> resume = mpirun(3);
+        resume.addAll(java());
+        resume.addAll(train(out));
+        resume.add("--resume");
+        Result resumed = run(resume, Map.of(), 300);
+        assertEquals(0, resumed.code(), resumed.output());
+        assertTrue(resumed.output().contains("resumed at step 2"), resumed.output());
+        compare(single, out, "halted on 2 ranks, resumed on 3");
+    }
+
+    /** The same files; models, checkpoints and settings byte-identical, metrics identical apart from timings. */
+    private static void compare(Path single, Path out, String where) throws IOException {
+        assertEquals(files(single), files(out), where + ": the same files");
+        for (Path f : files(single)) {
+            String name = f.getFileName().toString();
+            if (name.equals("metrics.jsonl")) {
+                assertEquals(untimed(single.resolve(f)), untimed(out.resolve(f)), where + ": " + f);
+            } else if (name.endsWith(".safetensors") || name.endsWith(".json") && !name.startsWith("report")) {
+                assertArrayEquals(Files.readAllBytes(single.resolve(f)), Files.readAllBytes(out.resolve(f)), where + ": " + f + " differs");
             }
         }
     }
@@ -120,10 +150,10 @@ class MpiTrainTest {
     private record Result(int code, String output) {
     }
 
-    private static Result run(List<String> command, String mpiLibrary, int seconds) throws IOException, InterruptedException {
+    private static Result run(List<String> command, Map<String, String> env, int seconds) throws IOException, InterruptedException {
         Path log = Files.createTempFile(dir, "run", ".log");
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
-        if (mpiLibrary != null) pb.environment().put("SHEARS_MPI_LIBRARY", mpiLibrary);
+        pb.environment().putAll(env);
         Process p = pb.start();
         if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
             p.descendants().forEach(ProcessHandle::destroyForcibly);
