@@ -60,7 +60,8 @@ public final class ShearRun {
         }
         TrainingSession.checkOutput(tc, CONFIG, out, resume);
         List<TokenDataset> domains = TrainingSession.openDomains(tc);
-        MemoryPlan.training("shearing", ModelLoader.config(parentPath), tc.batching().batchSize(), tc.batching().seqLen()).check();
+        MemoryPlan.training("shearing", ModelLoader.config(parentPath), tc.batching().batchSize(), tc.batching().seqLen(),
+                Trainer.scratchGradients(tc.batching().gradAccumulation(), 1)).check();
         Model model = ModelLoader.load(parentPath);
         ModelConfig parent = model.config();
         PruneTarget target = TargetParser.resolve(parent, spec(config));

@@ -62,7 +62,7 @@ public final class TrainRun {
         TrainingSession.checkOutput(config, CONFIG, out, resume);
         collective.barrier(); // every rank has seen the folder as it was before rank 0 writes into it
         List<TokenDataset> domains = TrainingSession.openDomains(config);
-        Model model = createModel(config);
+        Model model = createModel(config, collective);
         Model teacher = loadTeacher(config, model);
         long total = config.totalSteps();
         double lastLoss = Double.NaN;
@@ -107,13 +107,14 @@ public final class TrainRun {
         }
     }
 
-    private static Model createModel(TrainConfig config) {
+    private static Model createModel(TrainConfig config, Collective collective) {
         Optional<Path> init = config.source().init(), model = config.source().model();
         if (init.isPresent() == model.isPresent()) {
             throw new ShearsException("give exactly one of --init CONFIG.json (train from scratch) or --model PATH (continue training)");
         }
         ModelConfig shape = model.isPresent() ? ModelLoader.config(model.get()) : HfConfig.read(init.get());
-        MemoryPlan.training("training", shape, config.batching().batchSize(), config.batching().seqLen()).check();
+        MemoryPlan.training("training", shape, config.batching().batchSize(), config.batching().seqLen(),
+                Trainer.scratchGradients(config.batching().gradAccumulation(), collective.size())).check();
         if (model.isPresent()) return ModelLoader.load(model.get());
         return ModelInit.initialize(shape, new InitConfig(config.source().initStd(), true, config.batching().seed()));
     }

@@ -169,6 +169,16 @@ public final class Trainer {
         return loss;
     }
 
+    /**
+     * The gradient buffers beside the model's own that a trainer allocates: none without gradient
+     * accumulation, one in one process (each later micro-batch's, added at once), and under MPI one per
+     * micro-batch of the largest share but its first (kept until the gather).
+     */
+    public static int scratchGradients(int gradAccumulation, int ranks) {
+        if (ranks == 1) return gradAccumulation > 1 ? 1 : 0;
+        return Math.max(0, (gradAccumulation + ranks - 1) / ranks - 1);
+    }
+
     /** The i-th scratch gradient buffer, allocated on first use. */
     private ModelWeights scratch(int i) {
         while (scratch.size() <= i) scratch.add(ModelWeights.zeros(model.config()));
