@@ -12,7 +12,7 @@ import java.util.Map;
  *
  * <p>Order: {@link #allReduceSum} adds in an order the MPI library picks, which may depend on the
  * number of ranks; results that must be the same bits for any number of ranks gather the ranks'
- * parts instead ({@link #allGather}) and add them in a fixed order ({@link OrderedSum}).
+ * partial sums along the ranks in a fixed order instead ({@link OrderedSum}).
  */
 public interface Collective extends AutoCloseable {
     /** The environment variable {@code mpirun} sets in every rank: the number of ranks. */
@@ -57,6 +57,12 @@ public interface Collective extends AutoCloseable {
 
     /** {@link #allGather(float[], int, float[], int[])} for doubles. */
     void allGather(double[] mine, int offset, double[] all, int[] counts);
+
+    /** Sends {@code count} values from {@code offset} to rank {@code dest}, which receives them with {@link #receive} (blocking). */
+    void send(float[] values, int offset, int count, int dest);
+
+    /** Receives {@code count} values into {@code values} from {@code offset}, sent by rank {@code source} with {@link #send} (blocking). */
+    void receive(float[] values, int offset, int count, int source);
 
     /** Returns when every rank has called it. */
     void barrier();

@@ -11,6 +11,7 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
@@ -37,10 +38,12 @@ public final class Mpi implements Collective {
     private static final int THREAD_FUNNELED = 1;
     /** Elements per native copy: bounds the native memory of one call (256 MiB of floats). */
     static final int CHUNK = 1 << 26;
+    /** The tag of every point-to-point message: sends and receives pair up in program order. */
+    private static final int TAG = 17;
 
     private final Thread owner;
     private final MemorySegment world, floatType, doubleType, byteType, sum;
-    private final MethodHandle allreduce, bcast, allgatherv, barrier, abort, finalizeHandle;
+    private final MethodHandle allreduce, bcast, allgatherv, send, recv, barrier, abort, finalizeHandle;
     private final int rank, size;
     private boolean closed;
 
@@ -57,6 +60,8 @@ public final class Mpi implements Collective {
         allreduce = function(linker, lib, "MPI_Allreduce", JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
         bcast = function(linker, lib, "MPI_Bcast", JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
         allgatherv = function(linker, lib, "MPI_Allgatherv", JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+        send = function(linker, lib, "MPI_Send", JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS);
+        recv = function(linker, lib, "MPI_Recv", JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
         barrier = function(linker, lib, "MPI_Barrier", JAVA_INT, ADDRESS);
         abort = function(linker, lib, "MPI_Abort", JAVA_INT, ADDRESS, JAVA_INT);
         finalizeHandle = function(linker, lib, "MPI_Finalize", JAVA_INT);
@@ -236,6 +241,37 @@ public final class Mpi implements Collective {
             throw e;
         } catch (Throwable t) {
             throw failed("MPI_Allgatherv", t);
+        }
+    }
+
+    @Override
+    public void send(float[] values, int offset, int count, int dest) {
+        checkThread();
+        Objects.checkFromIndexSize(offset, count, values.length);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(ValueLayout.JAVA_FLOAT, Math.max(1, count));
+            MemorySegment.copy(values, offset, buf, ValueLayout.JAVA_FLOAT, 0, count);
+            check("MPI_Send", (int) send.invokeExact(buf, count, floatType, dest, TAG, world));
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw failed("MPI_Send", t);
+        }
+    }
+
+    @Override
+    public void receive(float[] values, int offset, int count, int source) {
+        checkThread();
+        Objects.checkFromIndexSize(offset, count, values.length);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(ValueLayout.JAVA_FLOAT, Math.max(1, count));
+            // MPI_STATUS_IGNORE is (MPI_Status *) 0 in Open MPI's mpi.h
+            check("MPI_Recv", (int) recv.invokeExact(buf, count, floatType, source, TAG, world, MemorySegment.NULL));
+            MemorySegment.copy(buf, ValueLayout.JAVA_FLOAT, 0, values, offset, count);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw failed("MPI_Recv", t);
         }
     }
 

@@ -33,8 +33,8 @@ import java.util.List;
  * ranks) each rank draws every micro-batch of the step from the same sampler (its data cursor stays
  * the same on every rank) but runs forward and backward only on its contiguous share of them
  * ({@link OrderedSum#first}; uneven when N does not divide {@code gradAccumulation}, and a rank may
- * have none when N exceeds it); the ranks then gather every micro-batch's gradient and loss and each
- * adds them in the same order. <b>Guarantee:</b> the gradients, the loss, the gradient norm and so
+ * have none when N exceeds it); the gradients are added along the ranks in micro-batch order
+ * ({@link OrderedSum#sum}) and the losses gathered and added in the same order. <b>Guarantee:</b> the gradients, the loss, the gradient norm and so
  * the updated weights and optimizer state are bit-identical for any number of ranks, single-process
  * included, at the same {@code batchSize} and {@code gradAccumulation}, and the same on every rank.
  * Steps with learned masks ({@link MicroBatchGates}) run in one process only.

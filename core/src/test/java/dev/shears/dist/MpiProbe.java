@@ -56,9 +56,10 @@ public final class MpiProbe {
                 for (int j = 0; j <= r; j++, k++) expect(all[k] == r * 10 + j, "allGather[" + k + "] = " + all[k]);
             }
 
-            // ordered sums of 5 items (uneven over 2 and 3 ranks) and of 1 item (some ranks hold none)
-            for (int items : new int[] {5, 1}) {
-                int length = 10_001;
+            // ordered sums of 5 items (uneven over 2 and 3 ranks), of 1 item (some ranks hold none), and of vectors
+            // longer than one message of the chain
+            for (int[] shape : new int[][] {{5, 10_001}, {1, 10_001}, {3, 2 * OrderedSum.PART + 3}}) {
+                int items = shape[0], length = shape[1];
                 float[][] vectors = new float[items][length];
                 for (int m = 0; m < items; m++) {
                     SplittableRandom random = new SplittableRandom(m);

@@ -72,7 +72,7 @@ class MpiTest {
 
     /** The java of this test's JVM with its flags and class path, running {@code main}. */
     static List<String> javaCommand(String main) {
-        return new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
+        return new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
                 "--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), main));
     }
 
