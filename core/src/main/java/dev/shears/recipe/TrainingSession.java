@@ -248,14 +248,19 @@ final class TrainingSession implements AutoCloseable {
         return done == config.totalSteps() || (config.evaluation().evalInterval() > 0 && done % config.evaluation().evalInterval() == 0);
     }
 
-    /** Held-out loss per domain under {@code masks}, on the steering half of the held-out windows (the evaluations during the run). */
+    /**
+     * Held-out loss per domain under {@code masks}, on the steering half of the held-out windows (the evaluations during the run);
+     * under MPI the windows are shared over the ranks and every rank gets the same bits.
+     */
     double[] heldOutLoss(Model model, MaskSet masks) {
-        return Trainer.heldOutLoss(model, domains, config.batching().seqLen(), config.evaluation().evalWindows(), masks, HeldOutPart.STEERING);
+        return Trainer.heldOutLoss(model, domains, config.batching().seqLen(), config.evaluation().evalWindows(), masks, HeldOutPart.STEERING,
+                collective);
     }
 
     /** Held-out loss per domain under {@code masks}, on the final half of the held-out windows, which dynamic batch loading never sees. */
     double[] finalLoss(Model model, MaskSet masks) {
-        return Trainer.heldOutLoss(model, domains, config.batching().seqLen(), config.evaluation().evalWindows(), masks, HeldOutPart.FINAL);
+        return Trainer.heldOutLoss(model, domains, config.batching().seqLen(), config.evaluation().evalWindows(), masks, HeldOutPart.FINAL,
+                collective);
     }
 
     /** The final evaluation's metrics line: the output model's loss on the final windows and the epochs of the whole run. */

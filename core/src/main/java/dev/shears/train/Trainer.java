@@ -203,16 +203,36 @@ public final class Trainer {
 
     /** Held-out loss of any model on one half of the held-out windows of prepared domains, with inference buffers. */
     public static double[] heldOutLoss(Model model, List<TokenDataset> domains, int seqLen, int maxWindows, MaskSet masks, HeldOutPart part) {
+        return heldOutLoss(model, domains, seqLen, maxWindows, masks, part, new SingleProcess());
+    }
+
+    /**
+     * As {@link #heldOutLoss(Model, List, int, int, MaskSet, HeldOutPart)} with each domain's windows shared over
+     * the ranks of {@code collective} ({@link OrderedSum#first}); the windows' losses are gathered and added in
+     * window order, as {@link #meanLoss} adds them, so every rank gets the same bits as one process.
+     */
+    public static double[] heldOutLoss(Model model, List<TokenDataset> domains, int seqLen, int maxWindows, MaskSet masks, HeldOutPart part,
+                                       Collective collective) {
         double[] losses = new double[domains.size()];
         for (int d = 0; d < domains.size(); d++) {
             TokenDataset data = domains.get(d);
-            List<int[]> windows = new java.util.ArrayList<>();
-            for (long s : part.windows(data, seqLen, maxWindows)) {
-                int[] window = new int[seqLen + 1];
-                data.read(Split.HELDOUT, s, window, 0, seqLen + 1);
-                windows.add(window);
+            long[] starts = part.windows(data, seqLen, maxWindows);
+            int count = starts.length, first = OrderedSum.first(count, collective.rank(), collective.size());
+            double[] own = new double[OrderedSum.first(count, collective.rank() + 1, collective.size()) - first];
+            if (own.length > 0) {
+                Activations acts = Activations.forInference(model.config(), 1, seqLen);
+                int[] window = new int[seqLen + 1], input = new int[seqLen], target = new int[seqLen];
+                for (int i = 0; i < own.length; i++) {
+                    data.read(Split.HELDOUT, starts[first + i], window, 0, seqLen + 1);
+                    System.arraycopy(window, 0, input, 0, seqLen);
+                    System.arraycopy(window, 1, target, 0, seqLen);
+                    float[] logits = Transformer.forward(model, input, 1, seqLen, acts, masks);
+                    own[i] = CrossEntropy.forwardBackward(logits, target, seqLen, model.config().vocabSize(), new float[0], 1f);
+                }
             }
-            losses[d] = windows.isEmpty() ? Double.NaN : meanLoss(model, windows, masks, dev.shears.progress.Progress.SILENT);
+            double sum = 0;
+            for (double l : collective.size() == 1 ? own : OrderedSum.gather(collective, count, own)) sum += l;
+            losses[d] = count == 0 ? Double.NaN : sum / count;
         }
         return losses;
     }
