@@ -123,6 +123,19 @@ public final class Main implements Runnable {
             if (verbose) cause.printStackTrace(err);
             return 1;
         });
+        if (collective.size() > 1) {
+            try {
+                List<CommandLine> parsed = commandLine(collective).parseArgs(args).asCommandLineList(); // a copy: execute() parses afresh
+                if (!(parsed.getLast().getCommand() instanceof Distributed)) {
+                    err.println(shears + ": error: 'shears " + commandPath(parsed.getLast()).strip() + "' does not run under mpirun yet (train and shear do);"
+                            + " run it in one process");
+                    err.flush();
+                    return 2;
+                }
+            } catch (CommandLine.ParameterException e) {
+                // execute() reports it
+            }
+        }
         try {
             return cli.execute(args);
         } finally {

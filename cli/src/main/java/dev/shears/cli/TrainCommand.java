@@ -57,7 +57,7 @@ import java.util.Optional;
                 "      --data rp/wiki --data rp/arxiv --data rp/c4-rp --out healed --dynamic-batch-loading \\",
                 "      --reference-preset sheared-llama-1.3b --set evalInterval=400",
                 "  shears train --model pruned --teacher parent --data data/ts --out distilled --set distill.alpha=0.9 --set distill.temperature=1"})
-final class TrainCommand implements Runnable {
+final class TrainCommand implements Runnable, Distributed {
     @Option(names = "--config", paramLabel = "FILE", description = "A YAML or JSON file of configuration keys.")
     Path config;
 

@@ -98,6 +98,38 @@ class MpiTrainTest {
         compare(single, out, "halted on 2 ranks, resumed on 3");
     }
 
+    @Test
+    void shearOnTwoAndThreeRanksIsByteIdenticalToOneProcess() throws Exception {
+        List<String> shear = List.of("--threads", "1", "shear", model.toString(), "--tokenizer", tokenizer.toString(), "--target", "layers=4,ffn=86",
+                "--data", data.toString(), "--steps", "3", "--batch", "2", "--seq", "32", "--set", "gradAccumulation=3", "--set", "checkpointInterval=2",
+                "--set", "evalInterval=2", "--set", "evalWindows=2", "--set", "keepCheckpoints=2", "--out");
+        Path single = dir.resolve("shear-single");
+        List<String> alone = java();
+        alone.addAll(shear);
+        alone.add(single.toString());
+        Result one = run(alone, Map.of(), 300);
+        assertEquals(0, one.code(), one.output());
+        for (int ranks : new int[] {2, 3}) {
+            Path out = dir.resolve("shear-ranks" + ranks);
+            List<String> command = mpirun(ranks);
+            command.addAll(java());
+            command.addAll(shear);
+            command.add(out.toString());
+            Result r = run(command, Map.of(), 300);
+            assertEquals(0, r.code(), ranks + " ranks:\n" + r.output());
+            compare(single, out, "shear on " + ranks + " ranks"); // gates.json holds the gates and λ
+        }
+    }
+
+    @Test
+    void aCommandThatDoesNotShareItsWorkIsRefusedUnderMpirun() throws Exception {
+        List<String> command = mpirun(2);
+        command.addAll(java());
+        command.addAll(List.of("info", model.toString()));
+        Result r = run(command, Map.of(), 120);
+        assertTrue(r.code() != 0 && r.output().contains("error: 'shears info' does not run under mpirun yet"), r.output());
+    }
+
     /** The same files; models, checkpoints and settings byte-identical, metrics identical apart from timings. */
     private static void compare(Path single, Path out, String where) throws IOException {
         assertEquals(files(single), files(out), where + ": the same files");

@@ -64,6 +64,12 @@ public interface Collective extends AutoCloseable {
     /** Receives {@code count} values into {@code values} from {@code offset}, sent by rank {@code source} with {@link #send} (blocking). */
     void receive(float[] values, int offset, int count, int source);
 
+    /** {@link #send(float[], int, int, int)} for doubles. */
+    void send(double[] values, int offset, int count, int dest);
+
+    /** {@link #receive(float[], int, int, int)} for doubles. */
+    void receive(double[] values, int offset, int count, int source);
+
     /** Returns when every rank has called it. */
     void barrier();
 

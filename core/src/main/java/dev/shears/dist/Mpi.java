@@ -246,32 +246,46 @@ public final class Mpi implements Collective {
 
     @Override
     public void send(float[] values, int offset, int count, int dest) {
-        checkThread();
         Objects.checkFromIndexSize(offset, count, values.length);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment buf = arena.allocate(ValueLayout.JAVA_FLOAT, Math.max(1, count));
-            MemorySegment.copy(values, offset, buf, ValueLayout.JAVA_FLOAT, 0, count);
-            check("MPI_Send", (int) send.invokeExact(buf, count, floatType, dest, TAG, world));
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw failed("MPI_Send", t);
-        }
+        pointToPoint(send, MemorySegment.ofArray(values), offset, count, ValueLayout.JAVA_FLOAT, floatType, dest);
     }
 
     @Override
     public void receive(float[] values, int offset, int count, int source) {
-        checkThread();
         Objects.checkFromIndexSize(offset, count, values.length);
+        pointToPoint(recv, MemorySegment.ofArray(values), offset, count, ValueLayout.JAVA_FLOAT, floatType, source);
+    }
+
+    @Override
+    public void send(double[] values, int offset, int count, int dest) {
+        Objects.checkFromIndexSize(offset, count, values.length);
+        pointToPoint(send, MemorySegment.ofArray(values), offset, count, ValueLayout.JAVA_DOUBLE, doubleType, dest);
+    }
+
+    @Override
+    public void receive(double[] values, int offset, int count, int source) {
+        Objects.checkFromIndexSize(offset, count, values.length);
+        pointToPoint(recv, MemorySegment.ofArray(values), offset, count, ValueLayout.JAVA_DOUBLE, doubleType, source);
+    }
+
+    /** MPI_Send ({@code function == send}) or MPI_Recv of {@code count} elements of {@code values} from {@code offset}. */
+    private void pointToPoint(MethodHandle function, MemorySegment values, int offset, int count, ValueLayout element, MemorySegment type, int peer) {
+        checkThread();
+        long bytes = element.byteSize();
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment buf = arena.allocate(ValueLayout.JAVA_FLOAT, Math.max(1, count));
-            // MPI_STATUS_IGNORE is (MPI_Status *) 0 in Open MPI's mpi.h
-            check("MPI_Recv", (int) recv.invokeExact(buf, count, floatType, source, TAG, world, MemorySegment.NULL));
-            MemorySegment.copy(buf, ValueLayout.JAVA_FLOAT, 0, values, offset, count);
+            MemorySegment buf = arena.allocate(element, Math.max(1, count));
+            if (function == send) {
+                MemorySegment.copy(values, offset * bytes, buf, 0, count * bytes);
+                check("MPI_Send", (int) send.invokeExact(buf, count, type, peer, TAG, world));
+            } else {
+                // MPI_STATUS_IGNORE is (MPI_Status *) 0 in Open MPI's mpi.h
+                check("MPI_Recv", (int) recv.invokeExact(buf, count, type, peer, TAG, world, MemorySegment.NULL));
+                MemorySegment.copy(buf, 0, values, offset * bytes, count * bytes);
+            }
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
-            throw failed("MPI_Recv", t);
+            throw failed(function == send ? "MPI_Send" : "MPI_Recv", t);
         }
     }
 

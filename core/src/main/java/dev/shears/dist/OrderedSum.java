@@ -73,6 +73,47 @@ public final class OrderedSum {
         if (size > 1) c.broadcast(out, last);
     }
 
+    /**
+     * {@link #sum(Collective, int, List, float[])} in double: {@code out = ((v₀ + v₁) + v₂) + …} over all
+     * {@code items}, on every rank; the first of {@code mine} may be {@code out} itself.
+     */
+    public static void sumDoubles(Collective c, int items, List<double[]> mine, double[] out) {
+        int size = c.size(), rank = c.rank();
+        int own = share(items, rank, size);
+        if (mine.size() != own) throw new IllegalArgumentException("rank " + rank + " holds " + mine.size() + " items, its share is " + own);
+        for (double[] v : mine) {
+            if (v.length != out.length) throw new IllegalArgumentException("a vector of " + v.length + " values, the sum has " + out.length);
+        }
+        if (items == 0) {
+            Arrays.fill(out, 0);
+            return;
+        }
+        int previous = rank - 1, next = rank + 1, last = size - 1;
+        while (previous >= 0 && share(items, previous, size) == 0) previous--;
+        while (next < size && share(items, next, size) == 0) next++;
+        while (share(items, last, size) == 0) last--;
+        if (own > 0) {
+            int length = out.length, part = PART / 2;
+            double[] running = new double[Math.min(part, length)];
+            for (int from = 0; from < length; from += part) {
+                int n = Math.min(part, length - from);
+                if (previous >= 0) {
+                    c.receive(running, 0, n, previous);
+                    for (int j = 0; j < n; j++) running[j] += mine.getFirst()[from + j];
+                } else {
+                    System.arraycopy(mine.getFirst(), from, running, 0, n);
+                }
+                for (int i = 1; i < own; i++) {
+                    double[] v = mine.get(i);
+                    for (int j = 0; j < n; j++) running[j] += v[from + j];
+                }
+                System.arraycopy(running, 0, out, from, n);
+                if (next < size) c.send(out, from, n, next);
+            }
+        }
+        if (size > 1) c.broadcast(out, last);
+    }
+
     /** {@code running[j] += v[from + j]} for j &lt; n. */
     private static void add(float[] running, float[] v, int from, int n) {
         for (int j = 0; j < n; j++) running[j] += v[from + j];

@@ -56,6 +56,16 @@ public final class SingleProcess implements Collective {
     }
 
     @Override
+    public void send(double[] values, int offset, int count, int dest) {
+        throw new IllegalArgumentException("no rank " + dest + " in a single process");
+    }
+
+    @Override
+    public void receive(double[] values, int offset, int count, int source) {
+        throw new IllegalArgumentException("no rank " + source + " in a single process");
+    }
+
+    @Override
     public void barrier() {
     }
 

@@ -1,6 +1,5 @@
 package dev.shears.train;
 
-import dev.shears.ShearsException;
 import dev.shears.data.BatchSampler;
 import dev.shears.data.HeldOutPart;
 import dev.shears.data.Split;
@@ -37,7 +36,8 @@ import java.util.List;
  * ({@link OrderedSum#sum}) and the losses gathered and added in the same order. <b>Guarantee:</b> the gradients, the loss, the gradient norm and so
  * the updated weights and optimizer state are bit-identical for any number of ranks, single-process
  * included, at the same {@code batchSize} and {@code gradAccumulation}, and the same on every rank.
- * Steps with learned masks ({@link MicroBatchGates}) run in one process only.
+ * With learned masks ({@link MicroBatchGates}) the gate gradient is shared the same way: each
+ * micro-batch's share apart, added in micro-batch order, the same bits on every rank.
  */
 public final class Trainer {
     /** What one step did. */
@@ -109,21 +109,22 @@ public final class Trainer {
         long start = System.nanoTime();
         int accumulation = config.batching().gradAccumulation();
         int ranks = collective.size(), rank = collective.rank();
-        if (ranks > 1 && gates != MicroBatchGates.NONE) {
-            throw new ShearsException("learned masks (shear) do not run under mpirun yet; run this stage in one process");
-        }
         int first = OrderedSum.first(accumulation, rank, ranks), end = OrderedSum.first(accumulation, rank + 1, ranks);
         // gradients are zero here: allocated so, and cleared by the previous update
         double[] losses = new double[end - first];
         List<ModelWeights> own = new ArrayList<>();
+        List<double[]> ownGates = new ArrayList<>();
+        double[] dGates = gates.accumulated();
         for (int micro = 0; micro < accumulation; micro++) {
             // every rank draws every micro-batch, so the sampler's data cursor is the same on all of them
             sampler.sample(step, micro, domainWeights, config.batching().batchSize(), tokens, targets);
             if (micro < first || micro >= end) continue;
             ModelWeights into = micro == first ? grads : scratch(ranks == 1 ? 0 : micro - first - 1);
             if (into != grads) into.forEach((role, layer, g) -> Arrays.fill(g, 0f));
+            if (ranks > 1) Arrays.fill(dGates, 0);
             losses[micro - first] = microBatch(micro, gates, into);
             own.add(into);
+            if (ranks > 1) ownGates.add(dGates.clone());
             if (ranks == 1 && micro > 0) add(grads, into);
         }
         double loss = 0;
@@ -137,6 +138,7 @@ public final class Trainer {
                 for (List<float[]> p : parts) mine.add(p.get(t));
                 OrderedSum.sum(collective, accumulation, mine, sums.get(t)); // the first part may be the sum itself
             }
+            if (dGates.length > 0) OrderedSum.sumDoubles(collective, accumulation, ownGates, dGates);
             for (double l : OrderedSum.gather(collective, accumulation, losses)) loss += l;
         }
         double norm = GradientClipping.globalNorm(grads);
