@@ -122,6 +122,65 @@ class MpiTrainTest {
     }
 
     @Test
+    void aRankKilledWithSigkillEndsTheRunAndItResumesInOneProcess() throws Exception {
+        List<String> args = new ArrayList<>(List.of("--threads", "1", "train", "--model", model.toString(), "--tokenizer", tokenizer.toString(),
+                "--data", data.toString(), "--steps", "150", "--batch", "2", "--seq", "32", "--set", "gradAccumulation=2", "--set", "checkpointInterval=5",
+                "--set", "evalInterval=0", "--set", "keepCheckpoints=1", "--out"));
+        Path straight = dir.resolve("kill-straight"), out = dir.resolve("kill");
+        List<String> alone = java();
+        alone.addAll(args);
+        alone.add(straight.toString());
+        Result reference = run(alone, Map.of(), 300);
+        assertEquals(0, reference.code(), reference.output());
+
+        List<String> command = mpirun(2);
+        command.addAll(java());
+        command.addAll(args);
+        command.add(out.toString());
+        Path log = Files.createTempFile(dir, "kill", ".log");
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            long deadline = System.nanoTime() + 120_000_000_000L;
+            while (!Files.isDirectory(out.resolve("checkpoints")) || dev.shears.train.Checkpoint.latest(out).isEmpty()) {
+                assertTrue(p.isAlive() && System.nanoTime() < deadline, "no checkpoint before the run ended:\n" + Files.readString(log));
+                Thread.sleep(50);
+            }
+            ProcessHandle rank1 = p.descendants().filter(h -> rankOf(h) == 1).findFirst().orElse(null);
+            assertTrue(rank1 != null, "no process of rank 1 among mpirun's:\n" + Files.readString(log));
+            long killed = System.nanoTime();
+            rank1.destroyForcibly(); // SIGKILL
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the other rank still runs 60 s after rank 1 was killed:\n" + Files.readString(log));
+            String output = Files.readString(log, StandardCharsets.UTF_8);
+            assertTrue(p.exitValue() != 0 && output.contains("rank 1"), "mpirun names the dead rank: exit " + p.exitValue() + "\n" + output);
+            System.out.printf("rank 1 killed: mpirun ended %.1f s later%n", (System.nanoTime() - killed) / 1e9);
+        } finally {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+        }
+        List<String> resume = java();
+        resume.addAll(args);
+        resume.addAll(List.of(out.toString(), "--resume"));
+        Result resumed = run(resume, Map.of(), 300);
+        assertEquals(0, resumed.code(), resumed.output());
+        assertTrue(resumed.output().contains("resumed at step"), resumed.output());
+        compare(straight, out, "killed on 2 ranks, resumed in one process");
+    }
+
+    /** The MPI rank of a process mpirun started (from its environment), or -1. */
+    private static int rankOf(ProcessHandle h) {
+        try {
+            for (String v : Files.readString(Path.of("/proc", String.valueOf(h.pid()), "environ"), StandardCharsets.ISO_8859_1).split("\0")) {
+                if (v.startsWith("OMPI_COMM_WORLD_RANK=") && h.info().command().orElse("").endsWith("java")) {
+                    return Integer.parseInt(v.substring(v.indexOf('=') + 1));
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // gone, or not ours to read
+        }
+        return -1;
+    }
+
+    @Test
     void aCommandThatDoesNotShareItsWorkIsRefusedUnderMpirun() throws Exception {
         List<String> command = mpirun(2);
         command.addAll(java());
