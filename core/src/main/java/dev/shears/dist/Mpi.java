@@ -122,90 +122,55 @@ public final class Mpi implements Collective {
 
     @Override
     public void allReduceSum(float[] values) {
-        checkThread();
-        for (int from = 0; from < values.length; from += CHUNK) {
-            int n = Math.min(CHUNK, values.length - from);
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment buf = arena.allocate(ValueLayout.JAVA_FLOAT, n);
-                MemorySegment.copy(values, from, buf, ValueLayout.JAVA_FLOAT, 0, n);
-                check("MPI_Allreduce", (int) allreduce.invokeExact(MemorySegment.ofAddress(1), buf, n, floatType, sum, world));
-                MemorySegment.copy(buf, ValueLayout.JAVA_FLOAT, 0, values, from, n);
-            } catch (RuntimeException | Error e) {
-                throw e;
-            } catch (Throwable t) {
-                throw failed("MPI_Allreduce", t);
-            }
-        }
+        inPlace("MPI_Allreduce", MemorySegment.ofArray(values), values.length, ValueLayout.JAVA_FLOAT,
+                (buf, n) -> (int) allreduce.invokeExact(MemorySegment.ofAddress(1), buf, n, floatType, sum, world)); // MPI_IN_PLACE
     }
 
     @Override
     public void allReduceSum(double[] values) {
-        checkThread();
-        for (int from = 0; from < values.length; from += CHUNK) {
-            int n = Math.min(CHUNK, values.length - from);
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment buf = arena.allocate(ValueLayout.JAVA_DOUBLE, n);
-                MemorySegment.copy(values, from, buf, ValueLayout.JAVA_DOUBLE, 0, n);
-                check("MPI_Allreduce", (int) allreduce.invokeExact(MemorySegment.ofAddress(1), buf, n, doubleType, sum, world));
-                MemorySegment.copy(buf, ValueLayout.JAVA_DOUBLE, 0, values, from, n);
-            } catch (RuntimeException | Error e) {
-                throw e;
-            } catch (Throwable t) {
-                throw failed("MPI_Allreduce", t);
-            }
-        }
+        inPlace("MPI_Allreduce", MemorySegment.ofArray(values), values.length, ValueLayout.JAVA_DOUBLE,
+                (buf, n) -> (int) allreduce.invokeExact(MemorySegment.ofAddress(1), buf, n, doubleType, sum, world)); // MPI_IN_PLACE
     }
 
     @Override
     public void broadcast(float[] values, int root) {
-        checkThread();
-        for (int from = 0; from < values.length; from += CHUNK) {
-            int n = Math.min(CHUNK, values.length - from);
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment buf = arena.allocate(ValueLayout.JAVA_FLOAT, n);
-                MemorySegment.copy(values, from, buf, ValueLayout.JAVA_FLOAT, 0, n);
-                check("MPI_Bcast", (int) bcast.invokeExact(buf, n, floatType, root, world));
-                MemorySegment.copy(buf, ValueLayout.JAVA_FLOAT, 0, values, from, n);
-            } catch (RuntimeException | Error e) {
-                throw e;
-            } catch (Throwable t) {
-                throw failed("MPI_Bcast", t);
-            }
-        }
+        inPlace("MPI_Bcast", MemorySegment.ofArray(values), values.length, ValueLayout.JAVA_FLOAT,
+                (buf, n) -> (int) bcast.invokeExact(buf, n, floatType, root, world));
     }
 
     @Override
     public void broadcast(double[] values, int root) {
-        checkThread();
-        for (int from = 0; from < values.length; from += CHUNK) {
-            int n = Math.min(CHUNK, values.length - from);
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment buf = arena.allocate(ValueLayout.JAVA_DOUBLE, n);
-                MemorySegment.copy(values, from, buf, ValueLayout.JAVA_DOUBLE, 0, n);
-                check("MPI_Bcast", (int) bcast.invokeExact(buf, n, doubleType, root, world));
-                MemorySegment.copy(buf, ValueLayout.JAVA_DOUBLE, 0, values, from, n);
-            } catch (RuntimeException | Error e) {
-                throw e;
-            } catch (Throwable t) {
-                throw failed("MPI_Bcast", t);
-            }
-        }
+        inPlace("MPI_Bcast", MemorySegment.ofArray(values), values.length, ValueLayout.JAVA_DOUBLE,
+                (buf, n) -> (int) bcast.invokeExact(buf, n, doubleType, root, world));
     }
 
     @Override
     public void broadcast(byte[] values, int root) {
+        inPlace("MPI_Bcast", MemorySegment.ofArray(values), values.length, ValueLayout.JAVA_BYTE,
+                (buf, n) -> (int) bcast.invokeExact(buf, n, byteType, root, world));
+    }
+
+    /** One MPI call on a native buffer of at most {@value #CHUNK} elements, returning its error code. */
+    @FunctionalInterface
+    private interface Call {
+        int on(MemorySegment buffer, int count) throws Throwable;
+    }
+
+    /** {@code call} on {@code values} in chunks: each copied into native memory, passed to MPI, copied back. */
+    private void inPlace(String function, MemorySegment values, int length, ValueLayout element, Call call) {
         checkThread();
-        for (int from = 0; from < values.length; from += CHUNK) {
-            int n = Math.min(CHUNK, values.length - from);
+        long bytes = element.byteSize();
+        for (int from = 0; from < length; from += CHUNK) {
+            int n = Math.min(CHUNK, length - from);
             try (Arena arena = Arena.ofConfined()) {
-                MemorySegment buf = arena.allocate(ValueLayout.JAVA_BYTE, n);
-                MemorySegment.copy(values, from, buf, ValueLayout.JAVA_BYTE, 0, n);
-                check("MPI_Bcast", (int) bcast.invokeExact(buf, n, byteType, root, world));
-                MemorySegment.copy(buf, ValueLayout.JAVA_BYTE, 0, values, from, n);
+                MemorySegment buf = arena.allocate(element, n);
+                MemorySegment.copy(values, from * bytes, buf, 0, n * bytes);
+                check(function, call.on(buf, n));
+                MemorySegment.copy(buf, 0, values, from * bytes, n * bytes);
             } catch (RuntimeException | Error e) {
                 throw e;
             } catch (Throwable t) {
-                throw failed("MPI_Bcast", t);
+                throw failed(function, t);
             }
         }
     }
@@ -304,7 +269,7 @@ public final class Mpi implements Collective {
     @Override
     public void abort(int code) {
         try {
-            int ignored = (int) abort.invokeExact(world, code);
+            int unreached = (int) abort.invokeExact(world, code);
         } catch (Throwable t) {
             // MPI_Abort does not return; if it does, end this process anyway
         }
