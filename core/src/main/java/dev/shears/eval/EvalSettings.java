@@ -8,7 +8,7 @@ import dev.shears.ShearsException;
  * @param limit         items per task, 0 for all
  * @param sampling      which items when {@code limit} is below a task's size
  * @param seed          seed of the {@link Sampling#SEEDED} sample
- * @param batchSize     items scored in parallel (one per kernel thread at a time)
+ * @param batchSize     items scored together (multiple choice: one packed forward pass; perplexity: one per kernel thread at a time)
  * @param contextLength tokens of context, 0 for the model's maximum
  * @param start         whether sequences begin with BOS
  * @param numFewshot    few-shot examples before each document (lm-eval's {@code --num_fewshot}; 0: none)

@@ -82,6 +82,12 @@ public final class Evaluator {
 
     /** As {@link #run(Model, Tokenizer, Items, EvalSettings, Progress)}, handing every scored document to {@code samples}, in order. */
     public static TaskResult run(Model model, Tokenizer tokenizer, Items items, EvalSettings settings, Progress progress, Consumer<Sample> samples) {
+        return run(model, tokenizer, items, settings, progress, samples, LoglikelihoodScorer.Batching.PACKED);
+    }
+
+    /** As {@link #run(Model, Tokenizer, Items, EvalSettings, Progress, Consumer)}, with multiple-choice items run as {@code batching} says. */
+    public static TaskResult run(Model model, Tokenizer tokenizer, Items items, EvalSettings settings, Progress progress, Consumer<Sample> samples,
+                                 LoglikelihoodScorer.Batching batching) {
         // generate_until: greedy generation and exact_match, scored apart from the log-likelihood kinds
         if (items.task().kind() == TaskKind.GENERATE_UNTIL) return GenerationScorer.run(model, tokenizer, items, settings, progress, samples);
         int context = settings.contextLength() == 0 ? model.config().maxSeqLen() : settings.contextLength();
@@ -114,8 +120,8 @@ public final class Evaluator {
                     new Metric("bits_per_byte", -ll / bytes / Math.log(2), Double.NaN),
                     new Metric("token_perplexity", Math.exp(-ll / tokens), Double.NaN));
         } else {
-            List<List<LoglikelihoodScorer.Score>> scores = scorer.map(list, settings.batchSize(),
-                    (item, buffers) -> scorer.score(multipleChoice(task, item).choices(), buffers), progress::advance);
+            List<List<LoglikelihoodScorer.Score>> scores = scorer.scoreAll(list.stream().map(item -> multipleChoice(task, item).choices()).toList(),
+                    settings.batchSize(), batching, progress::advance);
             int n = list.size();
             double[] acc = new double[n], accNorm = new double[n];
             // lm-eval's metric_list where the task has one (and our chance)

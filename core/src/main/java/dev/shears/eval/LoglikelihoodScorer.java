@@ -5,6 +5,7 @@ import dev.shears.kernel.LogSoftmax;
 import dev.shears.model.Activations;
 import dev.shears.model.KvCache;
 import dev.shears.model.Model;
+import dev.shears.model.PackedSequences;
 import dev.shears.model.Transformer;
 import dev.shears.tensor.Parallel;
 import dev.shears.tokenizer.Tokenizer;
@@ -13,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.BiFunction;
+import java.util.function.IntConsumer;
 
 /**
  * Log-likelihoods of continuations, forward-only, as lm-evaluation-harness's {@code HFLM.loglikelihood} computes
@@ -22,13 +24,55 @@ import java.util.function.BiFunction;
  * and the continuation's log-probabilities are summed (of a continuation longer than the context length, only the
  * last context-length tokens can be predicted and are summed).
  *
- * <p>The token prefix shared by all choices of one item (the context, for ordinary multiple choice) runs once
- * into a KV cache; each choice then runs only its own tokens after it. Items of a batch are scored in parallel,
- * one per kernel thread, each with its own buffers, so results do not depend on the batch size or thread count.
+ * <p>The token prefix shared by all choices of one item (the context, for ordinary multiple choice) is computed
+ * once, and each choice runs only its own tokens after it. {@link Batching#PACKED} (the default) packs a batch of
+ * items into one forward pass ({@link PackedSequences}: each item's prefix, then its choices, each attending to
+ * the prefix and to itself), so every weight matrix multiplies hundreds of rows at once with all kernel threads;
+ * {@link Batching#PER_ITEM} runs the prefix into a KV cache and then each choice, one item per kernel thread.
+ *
+ * <p>Determinism: scores are bit-identical for either batching, any batch size and any thread count. A row's
+ * arithmetic does not depend on what it is packed with ({@link Transformer#forwardPacked}), and the per-item
+ * path takes the same products and the same attention order after its cache ({@link Transformer#scoreCached});
+ * the sums over a choice's tokens run in token order either way.
  */
 public final class LoglikelihoodScorer {
     /** The log-likelihood of one continuation and whether greedy decoding would have produced it. */
     public record Score(double logLikelihood, boolean greedy, int tokens) {
+    }
+
+    /** How the items of a batch run through the model. */
+    public enum Batching {
+        /** All items of a batch in one forward pass, prefixes and choices packed as segments. */
+        PACKED,
+        /** One item per kernel thread: its prefix into a KV cache, then each choice after it (the path before packing). */
+        PER_ITEM
+    }
+
+    /**
+     * Logits computed at once in a packed pass, in bytes (64 MiB: 524 rows of a 32,000-token vocabulary): the LM head
+     * runs over the scored rows in chunks of this size, so its weight is packed for the product a few times per
+     * pass, not once per choice.
+     */
+    static final long PACKED_LOGIT_BYTES = 64L << 20;
+
+    /**
+     * Rows of a packed pass, at most, unless one item alone has more: bounds the activations (about 600 MB for a
+     * 1.1B model) when contexts are long (few-shot), while HellaSwag's 16 items of about 140 rows fit whole.
+     * Thousands of rows already spread each weight's unpacking over enough products.
+     */
+    static final int PACKED_ROWS = 4096;
+
+    /**
+     * One item's requests after encoding and truncation: each choice's input tokens and the targets scored at its
+     * last positions (from {@code first[r]}), and the length of the input prefix all choices share.
+     */
+    record Plan(int[][] inputs, int[][] targets, int[] first, int prefix) {
+        /** Rows the item takes in a packed pass: the prefix once, then each choice with tokens to score after it. */
+        int rows() {
+            int rows = prefix;
+            for (int r = 0; r < inputs.length; r++) rows += targets[r].length == 0 ? 0 : inputs[r].length - prefix;
+            return rows;
+        }
     }
 
     /** Token ids of a request: what conditions and what is scored. */
@@ -84,8 +128,8 @@ public final class LoglikelihoodScorer {
         return prefix;
     }
 
-    /** Scores every choice of one item, the shared token prefix computed once. */
-    List<Score> score(List<Choice> choices, Buffers buffers) {
+    /** Encodes and truncates an item's choices and finds the prefix they share. */
+    Plan plan(List<Choice> choices) {
         int k = choices.size();
         int[][] inputs = new int[k][];
         int[][] targets = new int[k][];
@@ -105,11 +149,21 @@ public final class LoglikelihoodScorer {
         }
         int prefix = first[0];
         for (int r = 1; r < k; r++) prefix = Math.min(Math.min(prefix, first[r]), commonPrefix(inputs[0], inputs[r]));
+        return new Plan(inputs, targets, first, prefix);
+    }
+
+    /** Scores every choice of one item, the shared token prefix computed once into a KV cache ({@link Batching#PER_ITEM}). */
+    List<Score> score(List<Choice> choices, Buffers buffers) {
+        Plan plan = plan(choices);
+        int k = choices.size();
+        int[][] inputs = plan.inputs(), targets = plan.targets();
+        int[] first = plan.first();
+        int prefix = plan.prefix();
         int longest = 0;
         for (int[] in : inputs) longest = Math.max(longest, in.length);
         KvCache cache = buffers.cache(Buffers.grown(longest, maxLength));
         cache.clear();
-        if (prefix > 0) Transformer.forwardCached(model, Arrays.copyOf(inputs[0], prefix), cache, buffers.activations(prefix), prefix);
+        if (prefix > 0) Transformer.scoreCached(model, Arrays.copyOf(inputs[0], prefix), cache, buffers.activations(prefix), prefix);
         int vocab = model.config().vocabSize();
         List<Score> scores = new ArrayList<>(k);
         for (int r = 0; r < k; r++) {
@@ -120,7 +174,7 @@ public final class LoglikelihoodScorer {
             }
             cache.truncate(prefix);
             int[] rest = Arrays.copyOfRange(inputs[r], prefix, inputs[r].length);
-            float[] logits = Transformer.forwardCached(model, rest, cache, buffers.activations(rest.length), first[r] - prefix);
+            float[] logits = Transformer.scoreCached(model, rest, cache, buffers.activations(rest.length), first[r] - prefix);
             double ll = 0;
             boolean greedy = true;
             for (int i = 0; i < m; i++) {
@@ -130,6 +184,105 @@ public final class LoglikelihoodScorer {
             scores.add(new Score(ll, greedy, m));
         }
         return scores;
+    }
+
+    /**
+     * Scores every choice of every item, results in item order: packed, {@code batchSize} items per pass (fewer
+     * when their rows would pass {@link #PACKED_ROWS}); per item, {@code batchSize} items at a time in parallel.
+     *
+     * @param items      each item's choices
+     * @param afterBatch called with the number of items done after each batch (progress)
+     */
+    List<List<Score>> scoreAll(List<List<Choice>> items, int batchSize, Batching batching, IntConsumer afterBatch) {
+        if (batching == Batching.PER_ITEM) return map(items, batchSize, this::score, afterBatch);
+        int width = Math.max(1, batchSize);
+        Packed buffers = new Packed();
+        List<List<Score>> out = new ArrayList<>(items.size());
+        for (int from = 0; from < items.size(); from += width) {
+            Plan[] plans = new Plan[Math.min(width, items.size() - from)];
+            int base = from;
+            Parallel.forEach(plans.length, i -> plans[i] = plan(items.get(base + i))); // tokenizing, on all threads
+            List<Plan> pass = new ArrayList<>(plans.length);
+            int rows = 0;
+            for (Plan p : plans) {
+                if (!pass.isEmpty() && rows + p.rows() > PACKED_ROWS) {
+                    out.addAll(scorePacked(pass, buffers));
+                    afterBatch.accept(pass.size());
+                    pass.clear();
+                    rows = 0;
+                }
+                pass.add(p);
+                rows += p.rows();
+            }
+            out.addAll(scorePacked(pass, buffers));
+            afterBatch.accept(pass.size());
+        }
+        return out;
+    }
+
+    /**
+     * Scores the items of one batch in one packed pass: each item's shared prefix is a segment, each choice with
+     * tokens to score a segment continuing it; then the LM head runs over the scored rows only.
+     */
+    private List<List<Score>> scorePacked(List<Plan> items, Packed buffers) {
+        PackedSequences.Builder rows = new PackedSequences.Builder();
+        Plan[] plans = items.toArray(new Plan[0]);
+        int[][] firstScored = new int[plans.length][]; // per item and choice: its first entry in the scored rows
+        int scored = 0;
+        for (int k = 0; k < plans.length; k++) {
+            firstScored[k] = new int[plans[k].inputs().length];
+            for (int[] t : plans[k].targets()) scored += t.length;
+        }
+        int[] scoredRows = new int[scored], targets = new int[scored];
+        int next = 0;
+        for (int k = 0; k < plans.length; k++) {
+            Plan p = plans[k];
+            int prefixSegment = p.prefix() > 0 ? rows.add(Arrays.copyOf(p.inputs()[0], p.prefix())) : -1;
+            for (int r = 0; r < p.inputs().length; r++) {
+                int m = p.targets()[r].length;
+                firstScored[k][r] = next;
+                if (m == 0) continue;
+                int row0 = rows.rows() + p.first()[r] - p.prefix();
+                rows.add(Arrays.copyOfRange(p.inputs()[r], p.prefix(), p.inputs()[r].length), prefixSegment, p.prefix());
+                for (int i = 0; i < m; i++) {
+                    scoredRows[next] = row0 + i;
+                    targets[next++] = p.targets()[r][i];
+                }
+            }
+        }
+        double[] logProbabilities = new double[scored];
+        boolean[] argmaxHits = new boolean[scored];
+        if (scored > 0) {
+            PackedSequences packed = rows.build();
+            Activations acts = buffers.activations(packed.rows(), scored);
+            Transformer.forwardPacked(model, packed, acts);
+            int vocab = model.config().vocabSize();
+            for (int from = 0; from < scored; from += acts.logitRows()) {
+                int count = Math.min(acts.logitRows(), scored - from);
+                float[] logits = Transformer.packedLogits(model, acts, scoredRows, from, count);
+                int base = from;
+                Parallel.forEach(count, i -> {
+                    logProbabilities[base + i] = LogSoftmax.logProbability(logits, i, vocab, targets[base + i]);
+                    argmaxHits[base + i] = LogSoftmax.argmax(logits, i, vocab) == targets[base + i];
+                });
+            }
+        }
+        List<List<Score>> out = new ArrayList<>(plans.length);
+        for (int k = 0; k < plans.length; k++) {
+            List<Score> scores = new ArrayList<>(plans[k].inputs().length);
+            for (int r = 0; r < plans[k].inputs().length; r++) {
+                int m = plans[k].targets()[r].length;
+                double ll = 0;
+                boolean greedy = true;
+                for (int i = firstScored[k][r]; i < firstScored[k][r] + m; i++) {
+                    ll += logProbabilities[i];
+                    greedy &= argmaxHits[i];
+                }
+                scores.add(new Score(ll, greedy, m));
+            }
+            out.add(scores);
+        }
+        return out;
     }
 
     /** Rolling log-likelihood of a whole text (lm-eval {@code loglikelihood_rolling}, see {@link Perplexity}). */
@@ -154,7 +307,7 @@ public final class LoglikelihoodScorer {
      *
      * @param afterBatch called with the number of items done after each batch (progress)
      */
-    <T> List<T> map(List<Item> items, int batchSize, BiFunction<Item, Buffers, T> scoring, java.util.function.IntConsumer afterBatch) {
+    <I, T> List<T> map(List<I> items, int batchSize, BiFunction<I, Buffers, T> scoring, IntConsumer afterBatch) {
         int width = Math.max(1, batchSize);
         Buffers[] buffers = new Buffers[Math.min(width, Math.max(1, items.size()))];
         for (int i = 0; i < buffers.length; i++) buffers[i] = new Buffers(model);
@@ -178,6 +331,27 @@ public final class LoglikelihoodScorer {
         int i = 0;
         while (i < n && a[i] == b[i]) i++;
         return i;
+    }
+
+    /** The buffers of packed passes, grown on demand. */
+    private final class Packed {
+        private Activations activations;
+
+        /** Buffers for {@code rows} packed rows, with logits for {@code scored} rows at a time or {@link #PACKED_LOGIT_BYTES}' worth. */
+        Activations activations(int rows, int scored) {
+            int most = (int) Math.max(1, PACKED_LOGIT_BYTES / (4L * model.config().vocabSize()));
+            if (activations == null || activations.seqLen < rows || activations.logitRows() < Math.min(most, scored)) {
+                int seqLen = Buffers.grown(rows, Math.max(rows, PACKED_ROWS));
+                int logitRows = Math.min(most, Buffers.grown(scored, Integer.MAX_VALUE));
+                if (activations != null) {
+                    seqLen = Math.max(seqLen, activations.seqLen);
+                    logitRows = Math.max(logitRows, activations.logitRows());
+                }
+                activations = null;
+                activations = Activations.forPacked(model.config(), seqLen, logitRows);
+            }
+            return activations;
+        }
     }
 
     /** One worker's KV cache and activations, grown on demand (never larger than the context length). */

@@ -24,6 +24,23 @@ public final class Attention {
     }
 
     /**
+     * Rows of a packed call ({@link #forwardPacked}): segment s is rows {@code [start[s], start[s] + length[s])},
+     * and its rows see the keys of rows {@code [prefixStart[s], prefixStart[s] + prefixLength[s])} before their own
+     * (prefix length 0: none).
+     */
+    public record Segments(int[] start, int[] length, int[] prefixStart, int[] prefixLength) {
+        public Segments {
+            if (length.length != start.length || prefixStart.length != start.length || prefixLength.length != start.length) {
+                throw new IllegalArgumentException("segment arrays of different lengths");
+            }
+        }
+
+        public int count() {
+            return start.length;
+        }
+    }
+
+    /**
      * Attention for one sequence, keeping every probability for the backward pass.
      *
      * @param ctx   [queries, numHeads*headDim] from {@code ctxOff}, overwritten
@@ -52,46 +69,97 @@ public final class Attention {
         float scale = (float) (1.0 / Math.sqrt(hd));
         int keys = shape.keys();
         int ldk = HeadProducts.padded(keys);
-        int queries = shape.queries();
-        int start = shape.startPos();
         Parallel.forEach(shape.numHeads(), h -> {
-            Work work = Work.get(hd * ldk, HeadProducts.ROWS * ldk, 0);
-            float[] kt = work.transposed, sc = work.scores;
+            Work work = Work.get(hd * ldk, HeadProducts.ROWS * ldk, 0, 0);
             int kvCol = kvOff + (h / group) * hd;
-            HeadProducts.transpose(kt, ldk, k, kvCol, kvWidth, keys, hd);
-            for (int i0 = 0; i0 < queries; i0 += HeadProducts.ROWS) {
-                int rows = Math.min(HeadProducts.ROWS, queries - i0);
-                int q0 = qOff + i0 * qWidth + h * hd;
-                HeadProducts.scores(sc, 0, ldk, q, q0, qWidth, rows, kt, ldk, start + i0 + rows, hd);
-                // training keeps each row's probabilities; inference turns the scores into them in place
-                float[] p = rowStride > 0 ? probs : sc;
-                int p0 = rowStride > 0 ? probsOff + h * headStride + i0 * rowStride : 0;
-                int pRow = rowStride > 0 ? rowStride : ldk;
-                for (int r = 0; r < rows; r++) {
-                    int pr = p0 + r * pRow, sr = r * ldk;
-                    int visible = start + i0 + r + 1;
-                    float max = Float.NEGATIVE_INFINITY;
-                    for (int j = 0; j < visible; j++) {
-                        float s = sc[sr + j] * scale;
-                        p[pr + j] = s;
-                        if (s > max) max = s;
-                    }
-                    float sum = 0;
-                    for (int j = 0; j < visible; j++) {
-                        float e = (float) Math.exp(p[pr + j] - max);
-                        p[pr + j] = e;
-                        sum += e;
-                    }
-                    float inv = 1f / sum;
-                    for (int j = 0; j < visible; j++) p[pr + j] *= inv;
-                    if (rowStride > 0) java.util.Arrays.fill(probs, pr + visible, pr + keys, 0f);
-                    int c = ctxOff + (i0 + r) * qWidth + h * hd;
-                    java.util.Arrays.fill(ctx, c, c + hd, 0f);
-                }
-                weightedRows(ctx, ctxOff + i0 * qWidth + h * hd, qWidth, p, p0, pRow, 1, v, kvCol, kvWidth,
-                        rows, start + i0 + 1, 1, hd);
-            }
+            HeadProducts.transpose(work.transposed, ldk, k, kvCol, kvWidth, keys, hd);
+            head(ctx, ctxOff + h * hd, qWidth, probs, probsOff + h * headStride, rowStride, q, qOff + h * hd,
+                    work.transposed, ldk, work.scores, v, kvCol, kvWidth, shape.queries(), shape.startPos(), hd, scale);
         });
+    }
+
+    /**
+     * Several sequences packed into one call, for scoring many short sequences with one pass through the
+     * weights: segment s's query i (row {@code start + i}) attends to the keys of its prefix rows, then to
+     * those of its own rows up to itself, as if the prefix were a KV cache ({@link #forwardInference} with
+     * {@code startPos} the prefix length). Each (segment, head) reads its keys and values into per-thread
+     * scratch in that order and then runs the same code as {@link #forwardInference}: a segment's context is
+     * bit for bit that of its sequence attended alone, whatever else is packed with it and whatever the
+     * thread count. Work is split over (segment, head) pairs.
+     *
+     * @param ctx [rows, numHeads*headDim], overwritten for the rows of every segment
+     * @param q   [rows, numHeads*headDim], after RoPE
+     * @param k   [rows, numKvHeads*headDim], after RoPE
+     * @param v   [rows, numKvHeads*headDim]
+     */
+    public static void forwardPacked(float[] ctx, float[] q, float[] k, float[] v, Segments segments, int numHeads, int numKvHeads, int headDim) {
+        int hd = headDim;
+        int qWidth = numHeads * hd;
+        int kvWidth = numKvHeads * hd;
+        int group = numHeads / numKvHeads;
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        Parallel.forEach(segments.count() * numHeads, t -> {
+            int s = t / numHeads, h = t % numHeads;
+            int start = segments.start()[s], queries = segments.length()[s];
+            int prefixStart = segments.prefixStart()[s], prefix = segments.prefixLength()[s];
+            int keys = prefix + queries;
+            int ldk = HeadProducts.padded(keys);
+            Work work = Work.get(hd * ldk, HeadProducts.ROWS * ldk, 0, 2 * keys * hd);
+            float[] kv = work.gathered; // [keys, hd] of keys, then [keys, hd] of values
+            int kvCol = (h / group) * hd;
+            for (int j = 0; j < keys; j++) {
+                int row = j < prefix ? prefixStart + j : start + j - prefix;
+                System.arraycopy(k, row * kvWidth + kvCol, kv, j * hd, hd);
+                System.arraycopy(v, row * kvWidth + kvCol, kv, (keys + j) * hd, hd);
+            }
+            HeadProducts.transpose(work.transposed, ldk, kv, 0, hd, keys, hd);
+            head(ctx, start * qWidth + h * hd, qWidth, null, 0, 0, q, start * qWidth + h * hd,
+                    work.transposed, ldk, work.scores, kv, keys * hd, hd, queries, prefix, hd, scale);
+        });
+    }
+
+    /**
+     * One head of one sequence: {@code queries} rows at positions {@code start..}, each attending to keys
+     * {@code 0..start + i}. Keys come transposed ({@code kt}, [headDim, ldk]), values as rows
+     * ({@code v[vOff + t·vStride ..]}); offsets of ctx and q already point at the head's columns.
+     *
+     * @param probs the probabilities kept for training from {@code probsOff} (rows of {@code rowStride}), or
+     *              null (rowStride 0) for inference, which turns the scores into them in place
+     * @param sc    scratch scores, {@value HeadProducts#ROWS} rows of ldk
+     */
+    private static void head(float[] ctx, int ctxOff, int qWidth, float[] probs, int probsOff, int rowStride, float[] q, int qOff,
+                             float[] kt, int ldk, float[] sc, float[] v, int vOff, int vStride, int queries, int start, int hd, float scale) {
+        int keys = start + queries;
+        for (int i0 = 0; i0 < queries; i0 += HeadProducts.ROWS) {
+            int rows = Math.min(HeadProducts.ROWS, queries - i0);
+            HeadProducts.scores(sc, 0, ldk, q, qOff + i0 * qWidth, qWidth, rows, kt, ldk, start + i0 + rows, hd);
+            // training keeps each row's probabilities; inference turns the scores into them in place
+            float[] p = rowStride > 0 ? probs : sc;
+            int p0 = rowStride > 0 ? probsOff + i0 * rowStride : 0;
+            int pRow = rowStride > 0 ? rowStride : ldk;
+            for (int r = 0; r < rows; r++) {
+                int pr = p0 + r * pRow, sr = r * ldk;
+                int visible = start + i0 + r + 1;
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < visible; j++) {
+                    float s = sc[sr + j] * scale;
+                    p[pr + j] = s;
+                    if (s > max) max = s;
+                }
+                float sum = 0;
+                for (int j = 0; j < visible; j++) {
+                    float e = (float) Math.exp(p[pr + j] - max);
+                    p[pr + j] = e;
+                    sum += e;
+                }
+                float inv = 1f / sum;
+                for (int j = 0; j < visible; j++) p[pr + j] *= inv;
+                if (rowStride > 0) java.util.Arrays.fill(probs, pr + visible, pr + keys, 0f);
+                int c = ctxOff + (i0 + r) * qWidth;
+                java.util.Arrays.fill(ctx, c, c + hd, 0f);
+            }
+            weightedRows(ctx, ctxOff + i0 * qWidth, qWidth, p, p0, pRow, 1, v, vOff, vStride, rows, start + i0 + 1, 1, hd);
+        }
     }
 
     /**
@@ -174,7 +242,7 @@ public final class Attention {
         int ldk = HeadProducts.padded(keys);
         int rowsMax = HeadProducts.ROWS;
         Parallel.forEach(shape.numKvHeads(), kvHead -> {
-            Work work = Work.get(hd * ldk, rowsMax * ldk, queries * keys);
+            Work work = Work.get(hd * ldk, rowsMax * ldk, queries * keys, 0);
             float[] vt = work.transposed, sc = work.scores, dS = work.dScores;
             int kvCol = kvOff + kvHead * hd;
             HeadProducts.transpose(vt, ldk, v, kvCol, kvWidth, keys, hd);
@@ -227,12 +295,15 @@ public final class Attention {
         float[] transposed = new float[0];
         float[] scores = new float[0];
         float[] dScores = new float[0];
+        /** A head's keys and values copied out of packed rows ({@link #forwardPacked}). */
+        float[] gathered = new float[0];
 
-        static Work get(int transposedSize, int scoresSize, int dScoresSize) {
+        static Work get(int transposedSize, int scoresSize, int dScoresSize, int gatheredSize) {
             Work w = LOCAL.get();
             if (w.transposed.length < transposedSize) w.transposed = new float[transposedSize];
             if (w.scores.length < scoresSize) w.scores = new float[scoresSize];
             if (w.dScores.length < dScoresSize) w.dScores = new float[dScoresSize];
+            if (w.gathered.length < gatheredSize) w.gathered = new float[gatheredSize];
             return w;
         }
     }

@@ -76,7 +76,7 @@ public final class MatMul {
      */
     public static void forward(float[] out, float[] x, float[] weight, float[] bias, int rows, int inDim, int outDim) {
         check(weight, outDim, inDim, "weight");
-        forward(out, x, weight, null, bias, rows, inDim, outDim);
+        forward(out, x, weight, null, bias, rows, inDim, outDim, SKINNY_ROWS);
     }
 
     /** {@code out = x · weightᵀ} with the weight wherever it lives (heap or mapped file). */
@@ -91,17 +91,32 @@ public final class MatMul {
      * @param bias   [outDim], or null for none
      */
     public static void forward(float[] out, float[] x, Tensor weight, float[] bias, int rows, int inDim, int outDim) {
+        forward(out, x, weight, bias, rows, inDim, outDim, SKINNY_ROWS);
+    }
+
+    /**
+     * {@link #forward(float[], float[], Tensor, float[], int, int, int)} by the blocked product whatever the
+     * row count: each row of {@code out} is then the same bits however many rows are multiplied together
+     * (the matrix–vector path, taken for a few rows, sums in another order). Packed scoring uses it, so a
+     * sequence's scores do not depend on what it is packed with.
+     */
+    public static void forwardRowIndependent(float[] out, float[] x, Tensor weight, float[] bias, int rows, int inDim, int outDim) {
+        forward(out, x, weight, bias, rows, inDim, outDim, 0);
+    }
+
+    /** @param skinnyRows row counts up to this take the matrix–vector path */
+    private static void forward(float[] out, float[] x, Tensor weight, float[] bias, int rows, int inDim, int outDim, int skinnyRows) {
         check(weight, outDim, inDim);
-        if (weight instanceof DenseTensor d) forward(out, x, d.values(), null, bias, rows, inDim, outDim);
-        else forward(out, x, null, weight, bias, rows, inDim, outDim);
+        if (weight instanceof DenseTensor d) forward(out, x, d.values(), null, bias, rows, inDim, outDim, skinnyRows);
+        else forward(out, x, null, weight, bias, rows, inDim, outDim, skinnyRows);
     }
 
     /** The weight is {@code weight} when on the heap, else {@code mapped}. */
-    private static void forward(float[] out, float[] x, float[] weight, Tensor mapped, float[] bias, int rows, int inDim, int outDim) {
+    private static void forward(float[] out, float[] x, float[] weight, Tensor mapped, float[] bias, int rows, int inDim, int outDim, int skinnyRows) {
         check(out, rows, outDim, "out");
         check(x, rows, inDim, "x");
         if (bias != null && bias.length < outDim) throw new IllegalArgumentException("bias has " + bias.length + " < " + outDim + " elements");
-        if (rows <= SKINNY_ROWS) {
+        if (rows <= skinnyRows) {
             MatVec.forward(out, x, weight, mapped, bias, rows, inDim, outDim);
             return;
         }

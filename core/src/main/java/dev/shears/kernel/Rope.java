@@ -31,25 +31,41 @@ public final class Rope {
         rotate(dX, rows, seqLen, startPos, numHeads, headDim, table, -1f);
     }
 
+    /**
+     * Rotates in place, each row at its own position (rows of packed sequences whose positions restart).
+     *
+     * @param x         [rows, numHeads * headDim]
+     * @param positions [rows], the position of each row
+     */
+    public static void forward(float[] x, int rows, int[] positions, int numHeads, int headDim, RopeTable table) {
+        int most = 0;
+        for (int r = 0; r < rows; r++) most = Math.max(most, positions[r]);
+        table.ensure(most + 1);
+        for (int r = 0; r < rows; r++) rotateRow(x, r, positions[r], numHeads, headDim, table, 1f);
+    }
+
     /** Rotates each pair (i, i + half) by the angle at its position, or by minus it ({@code sign} −1: exact, negation rounds nothing). */
     private static void rotate(float[] x, int rows, int seqLen, int startPos, int numHeads, int headDim, RopeTable table, float sign) {
-        int half = headDim / 2;
         table.ensure(startPos + seqLen);
+        for (int r = 0; r < rows; r++) rotateRow(x, r, startPos + r % seqLen, numHeads, headDim, table, sign);
+    }
+
+    /** Row r of x, every head, at {@code position}. */
+    private static void rotateRow(float[] x, int r, int position, int numHeads, int headDim, RopeTable table, float sign) {
+        int half = headDim / 2;
         float[] cos = table.cos();
         float[] sin = table.sin();
         int width = numHeads * headDim;
-        for (int r = 0; r < rows; r++) {
-            int t = (startPos + r % seqLen) * half;
-            for (int h = 0; h < numHeads; h++) {
-                int o = r * width + h * headDim;
-                for (int i = 0; i < half; i++) {
-                    float x1 = x[o + i];
-                    float x2 = x[o + i + half];
-                    float c = cos[t + i];
-                    float s = sign * sin[t + i];
-                    x[o + i] = x1 * c - x2 * s;
-                    x[o + i + half] = x2 * c + x1 * s;
-                }
+        int t = position * half;
+        for (int h = 0; h < numHeads; h++) {
+            int o = r * width + h * headDim;
+            for (int i = 0; i < half; i++) {
+                float x1 = x[o + i];
+                float x2 = x[o + i + half];
+                float c = cos[t + i];
+                float s = sign * sin[t + i];
+                x[o + i] = x1 * c - x2 * s;
+                x[o + i + half] = x2 * c + x1 * s;
             }
         }
     }

@@ -17,11 +17,11 @@ public final class Activations {
     public final int seqLen;
     /** Residual stream [B*T, dim]; after the forward pass, the input of the final norm. */
     public final float[] residual;
-    /** Final RMSNorm output [B*T, dim]. */
+    /** Final RMSNorm output [B*T, dim] ([logitRows, dim] for {@link #forPacked}). */
     public final float[] finalNorm;
-    /** [B*T] */
+    /** [B*T] ([logitRows] for {@link #forPacked}) */
     public final float[] finalRstd;
-    /** [B*T, vocabSize] */
+    /** [B*T, vocabSize] ([logitRows, vocabSize] for {@link #forPacked}) */
     public final float[] logits;
     /** Rotary tables for this model's head width and scaling. */
     public final RopeTable rope;
@@ -142,19 +142,21 @@ public final class Activations {
     }
 
     private Activations(ModelConfig config, int batchSize, int seqLen, Mode mode) {
-        this(config, batchSize, seqLen, mode, mode == Mode.TRAINING ? config.numLayers() : 1);
+        this(config, batchSize, seqLen, mode, mode == Mode.TRAINING ? config.numLayers() : 1, Math.multiplyExact(batchSize, seqLen));
     }
 
-    private Activations(ModelConfig config, int batchSize, int seqLen, Mode mode, int layerSets) {
+    /** @param logitRows rows of the final norm and logits buffers */
+    private Activations(ModelConfig config, int batchSize, int seqLen, Mode mode, int layerSets, int logitRows) {
         if (batchSize < 1 || seqLen < 1) throw new IllegalArgumentException("batch " + batchSize + " × seqLen " + seqLen);
+        if (logitRows < 1) throw new IllegalArgumentException("logit rows " + logitRows);
         this.mode = mode;
         this.batchSize = batchSize;
         this.seqLen = seqLen;
         int rows = Math.multiplyExact(batchSize, seqLen);
         residual = new float[rows * config.dim()];
-        finalNorm = new float[rows * config.dim()];
-        finalRstd = new float[rows];
-        logits = new float[Math.multiplyExact(rows, config.vocabSize())];
+        finalNorm = new float[logitRows * config.dim()];
+        finalRstd = new float[logitRows];
+        logits = new float[Math.multiplyExact(logitRows, config.vocabSize())];
         rope = new RopeTable(config.ropeScaling().inverseFrequencies(config.headDim(), config.ropeTheta()));
         layers = new Layer[layerSets];
         for (int l = 0; l < layers.length; l++) layers[l] = new Layer(config, rows, batchSize, seqLen, mode);
@@ -174,7 +176,21 @@ public final class Activations {
      * {@link Transformer#layerBackward} of the same layer): memory for one layer, whatever the depth.
      */
     public static Activations forLayerwise(ModelConfig config, int batchSize, int seqLen) {
-        return new Activations(config, batchSize, seqLen, Mode.TRAINING, 1);
+        return new Activations(config, batchSize, seqLen, Mode.TRAINING, 1, Math.multiplyExact(batchSize, seqLen));
+    }
+
+    /**
+     * Inference buffers for {@link Transformer#forwardPacked}: {@code rows} packed rows (batch 1 × rows), and
+     * final norm and logits for only {@code logitRows} of them at a time ({@link Transformer#packedLogits}),
+     * since a pass packs many more rows than it scores at once.
+     */
+    public static Activations forPacked(ModelConfig config, int rows, int logitRows) {
+        return new Activations(config, 1, rows, Mode.INFERENCE, 1, logitRows);
+    }
+
+    /** Rows of the final norm and logits buffers ({@link #rows()} except for {@link #forPacked}). */
+    public int logitRows() {
+        return finalRstd.length;
     }
 
     /** The buffers of layer {@code l} (one set shared by all layers in inference and layerwise modes). */

@@ -7,6 +7,7 @@ import dev.shears.kernel.MatMul;
 import dev.shears.kernel.RmsNorm;
 import dev.shears.kernel.Rope;
 import dev.shears.kernel.SwiGlu;
+import dev.shears.tensor.Tensor;
 
 import java.util.Optional;
 
@@ -45,9 +46,9 @@ public final class Transformer {
         int rows = tokens.length;
         embed(model, tokens, activations.residual, masks);
         for (int l = 0; l < c.numLayers(); l++) {
-            layer(model, l, activations, batchSize, seqLen, 0, null, masks);
+            layer(model, l, activations, new Layout.Batch(batchSize, seqLen), masks);
         }
-        head(model, activations, 0, rows, masks);
+        head(model, activations, 0, rows, masks, Products.BY_ROWS);
         return activations.logits;
     }
 
@@ -77,6 +78,19 @@ public final class Transformer {
      * @return the {@code activations.logits} buffer: [tokens.length - logitsFrom, vocabSize] from row 0
      */
     public static float[] forwardCached(Model model, int[] tokens, KvCache cache, Activations activations, int logitsFrom) {
+        return cached(model, tokens, cache, activations, logitsFrom, Products.BY_ROWS);
+    }
+
+    /**
+     * {@link #forwardCached(Model, int[], KvCache, Activations, int)} for scoring: every matrix product takes the
+     * blocked path ({@link MatMul#forwardRowIndependent}) however few the rows, so a continuation scored after its
+     * cached prefix gets bit for bit what it gets packed with others ({@link #forwardPacked}).
+     */
+    public static float[] scoreCached(Model model, int[] tokens, KvCache cache, Activations activations, int logitsFrom) {
+        return cached(model, tokens, cache, activations, logitsFrom, Products.BLOCKED);
+    }
+
+    private static float[] cached(Model model, int[] tokens, KvCache cache, Activations activations, int logitsFrom, Products products) {
         int n = tokens.length;
         if (logitsFrom < 0 || logitsFrom > n) throw new IllegalArgumentException("logits from " + logitsFrom + " of " + n + " tokens");
         if (n == 0 || n > activations.seqLen || activations.batchSize != 1) {
@@ -88,10 +102,49 @@ public final class Transformer {
         ModelConfig c = model.config();
         embed(model, tokens, activations.residual, MaskSet.NONE);
         for (int l = 0; l < c.numLayers(); l++) {
-            layer(model, l, activations, 1, n, cache.length(), cache, MaskSet.NONE);
+            layer(model, l, activations, new Layout.Cached(n, cache, products), MaskSet.NONE);
         }
-        if (logitsFrom < n) head(model, activations, logitsFrom, n - logitsFrom, MaskSet.NONE);
+        if (logitsFrom < n) head(model, activations, logitsFrom, n - logitsFrom, MaskSet.NONE, products);
         cache.advance(n);
+        return activations.logits;
+    }
+
+    /**
+     * Runs packed sequences through every layer ({@link PackedSequences}: several sequences, or several
+     * continuations of a shared prefix, in one pass); the residual stream after the last layer is left in
+     * {@code activations.residual}, [rows, dim], for {@link #packedLogits}. Each row gets bit for bit what it
+     * gets whatever else is packed with it and whatever the thread count: every matrix product takes the
+     * blocked path ({@link MatMul#forwardRowIndependent}) and attention runs per segment. That is also what
+     * {@link #scoreCached} gives a segment's sequence with its prefix in the cache ({@link #forwardCached} too,
+     * where each of its calls has more than a few rows: fewer take the matrix–vector path, which rounds differently).
+     *
+     * @param activations from {@link Activations#forPacked}, with at least {@code packed.rows()} rows
+     */
+    public static void forwardPacked(Model model, PackedSequences packed, Activations activations) {
+        int n = packed.rows();
+        if (n > activations.seqLen || activations.batchSize != 1) {
+            throw new IllegalArgumentException(n + " packed rows for activations of batch " + activations.batchSize + " × " + activations.seqLen);
+        }
+        embed(model, packed.tokens(), activations.residual, MaskSet.NONE);
+        for (int l = 0; l < model.config().numLayers(); l++) {
+            layer(model, l, activations, new Layout.Packed(packed), MaskSet.NONE);
+        }
+    }
+
+    /**
+     * Final norm and LM head of rows {@code rows[from .. from + count)} of the residual stream left by
+     * {@link #forwardPacked} (the rows that are scored), at most {@code activations.logitRows()} at a time.
+     *
+     * @return the {@code activations.logits} buffer: [count, vocabSize] from row 0
+     */
+    public static float[] packedLogits(Model model, Activations activations, int[] rows, int from, int count) {
+        if (count > activations.logitRows()) throw new IllegalArgumentException(count + " rows of logits for buffers of " + activations.logitRows());
+        ModelConfig c = model.config();
+        int dim = c.dim();
+        float[] x = activations.finalNorm;
+        for (int i = 0; i < count; i++) System.arraycopy(activations.residual, rows[from + i] * dim, x, i * dim, dim);
+        RmsNorm.forward(x, activations.finalRstd, x, model.weights().get(FINAL_NORM), count, dim, c.normEps());
+        MatMul.forwardRowIndependent(activations.logits, x, model.weights().tensor(LM_HEAD), null, count, dim, c.vocabSize());
         return activations.logits;
     }
 
@@ -126,12 +179,12 @@ public final class Transformer {
 
     /** Layer {@code l} on {@code acts.residual}, in place, keeping what its backward reads. */
     public static void layerForward(Model model, int l, Activations acts, MaskSet masks) {
-        layer(model, l, acts, acts.batchSize, acts.seqLen, 0, null, masks);
+        layer(model, l, acts, new Layout.Batch(acts.batchSize, acts.seqLen), masks);
     }
 
     /** Final norm and LM head on {@code acts.residual}; returns the logits buffer. */
     public static float[] headForward(Model model, Activations acts, MaskSet masks) {
-        head(model, acts, 0, acts.rows(), masks);
+        head(model, acts, 0, acts.rows(), masks, Products.BY_ROWS);
         return acts.logits;
     }
 
@@ -293,17 +346,52 @@ public final class Transformer {
     }
 
     /**
-     * One decoder layer on {@code batchSize} sequences of {@code seqLen} new rows starting at {@code startPos}.
-     * With a cache (batch 1), keys and values are appended to it and attention reads all cached positions;
-     * without one, each sequence attends within itself.
+     * Which matrix product a pass takes: by the number of rows ({@link MatMul#forward}: matrix–vector for a few,
+     * which generation needs), or always blocked, so that no row's result depends on the others (scoring).
      */
-    private static void layer(Model model, int l, Activations acts, int batchSize, int seqLen, int startPos, KvCache cache, MaskSet masks) {
+    private enum Products { BY_ROWS, BLOCKED }
+
+    /** Where the rows of a pass sit: their RoPE positions and the keys each attends to. */
+    private sealed interface Layout {
+        int rows();
+
+        Products products();
+
+        /** {@code batchSize} sequences of {@code seqLen} rows from position 0, each attending within itself. */
+        record Batch(int batchSize, int seqLen) implements Layout {
+            public int rows() {
+                return batchSize * seqLen;
+            }
+
+            public Products products() {
+                return Products.BY_ROWS;
+            }
+        }
+
+        /** {@code rows} new rows of one sequence after the cached positions; keys and values are appended to the cache. */
+        record Cached(int rows, KvCache cache, Products products) implements Layout {
+        }
+
+        /** Packed segments ({@link PackedSequences}). */
+        record Packed(PackedSequences packed) implements Layout {
+            public int rows() {
+                return packed.rows();
+            }
+
+            public Products products() {
+                return Products.BLOCKED;
+            }
+        }
+    }
+
+    /** One decoder layer on the rows of {@code layout}, in place on {@code acts.residual}. */
+    private static void layer(Model model, int l, Activations acts, Layout layout, MaskSet masks) {
         ModelConfig c = model.config();
         ModelWeights w = model.weights();
         LayerShape shape = c.layer(l);
         Activations.Layer a = acts.layer(l);
         float[] x = acts.residual;
-        int rows = batchSize * seqLen;
+        int rows = layout.rows();
         int dim = c.dim();
         int hd = c.headDim();
         boolean gated = masks.isActive();
@@ -313,39 +401,16 @@ public final class Transformer {
             int qWidth = shape.numHeads() * hd;
             int kvWidth = shape.numKvHeads() * hd;
             norm(a.attentionNorm, a.attentionRstd, x, w.get(ATTENTION_NORM, l), rows, c, masks);
-            if (c.attentionBias()) {
-                MatMul.forward(a.query, a.attentionNorm, w.tensor(QUERY, l), w.get(QUERY_BIAS, l), rows, dim, qWidth);
-                MatMul.forward(a.key, a.attentionNorm, w.tensor(KEY, l), w.get(KEY_BIAS, l), rows, dim, kvWidth);
-                MatMul.forward(a.value, a.attentionNorm, w.tensor(VALUE, l), w.get(VALUE_BIAS, l), rows, dim, kvWidth);
-            } else {
-                MatMul.forward(a.query, a.attentionNorm, w.tensor(QUERY, l), rows, dim, qWidth);
-                MatMul.forward(a.key, a.attentionNorm, w.tensor(KEY, l), rows, dim, kvWidth);
-                MatMul.forward(a.value, a.attentionNorm, w.tensor(VALUE, l), rows, dim, kvWidth);
-            }
-            Rope.forward(a.query, rows, seqLen, startPos, shape.numHeads(), hd, acts.rope);
-            Rope.forward(a.key, rows, seqLen, startPos, shape.numKvHeads(), hd, acts.rope);
-            Attention.Shape attention = new Attention.Shape(seqLen, startPos, shape.numHeads(), shape.numKvHeads(), hd);
-            if (cache != null) {
-                float[] keys = cache.keys(l);
-                float[] values = cache.values(l);
-                System.arraycopy(a.key, 0, keys, startPos * kvWidth, seqLen * kvWidth);
-                System.arraycopy(a.value, 0, values, startPos * kvWidth, seqLen * kvWidth);
-                Attention.forwardInference(a.context, 0, a.query, 0, keys, values, 0, attention);
-            } else {
-                for (int b = 0; b < batchSize; b++) {
-                    int qOff = b * seqLen * qWidth;
-                    int kvOff = b * seqLen * kvWidth;
-                    if (acts.mode == Activations.Mode.TRAINING) {
-                        int probsOff = b * shape.numHeads() * seqLen * seqLen;
-                        Attention.forward(a.context, qOff, a.probs, probsOff, a.query, qOff, a.key, a.value, kvOff, attention);
-                    } else {
-                        Attention.forwardInference(a.context, qOff, a.query, qOff, a.key, a.value, kvOff, attention);
-                    }
-                }
-            }
+            float[] qBias = c.attentionBias() ? w.get(QUERY_BIAS, l) : null;
+            float[] kBias = c.attentionBias() ? w.get(KEY_BIAS, l) : null;
+            float[] vBias = c.attentionBias() ? w.get(VALUE_BIAS, l) : null;
+            linear(layout, a.query, a.attentionNorm, w.tensor(QUERY, l), qBias, rows, dim, qWidth);
+            linear(layout, a.key, a.attentionNorm, w.tensor(KEY, l), kBias, rows, dim, kvWidth);
+            linear(layout, a.value, a.attentionNorm, w.tensor(VALUE, l), vBias, rows, dim, kvWidth);
+            attend(layout, l, acts, a, shape, hd);
             float[] context = gated ? a.gatedContext : a.context;
             if (gated) gateInto(context, a.context, rows, shape.numHeads(), hd, masks.get(Axis.HEAD, l));
-            MatMul.forward(a.attentionOut, context, w.tensor(OUTPUT, l), rows, qWidth, dim);
+            linear(layout, a.attentionOut, context, w.tensor(OUTPUT, l), null, rows, qWidth, dim);
             addBlock(x, a.attentionOut, rows, dim, masks, gated ? masks.get(Axis.ATTENTION_LAYER)[l] : 1f);
         }
         if (acts.mode == Activations.Mode.TRAINING) System.arraycopy(x, 0, a.middle, 0, rows * dim);
@@ -353,24 +418,78 @@ public final class Transformer {
         if (shape.hasFfn()) {
             int ffn = shape.ffnDim();
             norm(a.ffnNorm, a.ffnRstd, x, w.get(FFN_NORM, l), rows, c, masks);
-            MatMul.forward(a.gate, a.ffnNorm, w.tensor(GATE, l), rows, dim, ffn);
-            MatMul.forward(a.up, a.ffnNorm, w.tensor(UP, l), rows, dim, ffn);
+            linear(layout, a.gate, a.ffnNorm, w.tensor(GATE, l), null, rows, dim, ffn);
+            linear(layout, a.up, a.ffnNorm, w.tensor(UP, l), null, rows, dim, ffn);
             SwiGlu.forward(a.hidden, a.gate, a.up, rows * ffn);
             float[] hidden = gated ? a.gatedHidden : a.hidden;
             if (gated) gateInto(hidden, a.hidden, rows, ffn, 1, masks.get(Axis.FFN, l));
-            MatMul.forward(a.ffnOut, hidden, w.tensor(DOWN, l), rows, ffn, dim);
+            linear(layout, a.ffnOut, hidden, w.tensor(DOWN, l), null, rows, ffn, dim);
             addBlock(x, a.ffnOut, rows, dim, masks, gated ? masks.get(Axis.FFN_LAYER)[l] : 1f);
         }
     }
 
+    /** A projection, by the layout's {@link Products}. */
+    private static void linear(Layout layout, float[] out, float[] x, Tensor weight, float[] bias, int rows, int inDim, int outDim) {
+        linear(layout.products(), out, x, weight, bias, rows, inDim, outDim);
+    }
+
+    private static void linear(Products products, float[] out, float[] x, Tensor weight, float[] bias, int rows, int inDim, int outDim) {
+        if (products == Products.BLOCKED) MatMul.forwardRowIndependent(out, x, weight, bias, rows, inDim, outDim);
+        else MatMul.forward(out, x, weight, bias, rows, inDim, outDim);
+    }
+
+    /**
+     * RoPE on the layer's queries and keys, then attention into {@code a.context}: within each sequence of a
+     * batch (keeping probabilities when training), after the cached positions (appending to the cache), or
+     * per packed segment.
+     */
+    private static void attend(Layout layout, int l, Activations acts, Activations.Layer a, LayerShape shape, int hd) {
+        int heads = shape.numHeads(), kvHeads = shape.numKvHeads();
+        int qWidth = heads * hd;
+        int kvWidth = kvHeads * hd;
+        switch (layout) {
+            case Layout.Batch(int batchSize, int seqLen) -> {
+                int rows = batchSize * seqLen;
+                Rope.forward(a.query, rows, seqLen, 0, heads, hd, acts.rope);
+                Rope.forward(a.key, rows, seqLen, 0, kvHeads, hd, acts.rope);
+                Attention.Shape attention = new Attention.Shape(seqLen, 0, heads, kvHeads, hd);
+                for (int b = 0; b < batchSize; b++) {
+                    int qOff = b * seqLen * qWidth;
+                    int kvOff = b * seqLen * kvWidth;
+                    if (acts.mode == Activations.Mode.TRAINING) {
+                        int probsOff = b * heads * seqLen * seqLen;
+                        Attention.forward(a.context, qOff, a.probs, probsOff, a.query, qOff, a.key, a.value, kvOff, attention);
+                    } else {
+                        Attention.forwardInference(a.context, qOff, a.query, qOff, a.key, a.value, kvOff, attention);
+                    }
+                }
+            }
+            case Layout.Cached(int rows, KvCache cache, Products products) -> {
+                int startPos = cache.length();
+                Rope.forward(a.query, rows, rows, startPos, heads, hd, acts.rope);
+                Rope.forward(a.key, rows, rows, startPos, kvHeads, hd, acts.rope);
+                float[] keys = cache.keys(l);
+                float[] values = cache.values(l);
+                System.arraycopy(a.key, 0, keys, startPos * kvWidth, rows * kvWidth);
+                System.arraycopy(a.value, 0, values, startPos * kvWidth, rows * kvWidth);
+                Attention.forwardInference(a.context, 0, a.query, 0, keys, values, 0, new Attention.Shape(rows, startPos, heads, kvHeads, hd));
+            }
+            case Layout.Packed(PackedSequences packed) -> {
+                Rope.forward(a.query, packed.rows(), packed.positions(), heads, hd, acts.rope);
+                Rope.forward(a.key, packed.rows(), packed.positions(), kvHeads, hd, acts.rope);
+                Attention.forwardPacked(a.context, a.query, a.key, a.value, packed.attention(), heads, kvHeads, hd);
+            }
+        }
+    }
+
     /** Final norm and LM head on rows [firstRow, firstRow + count) of the residual; logits start at row 0. */
-    private static void head(Model model, Activations acts, int firstRow, int count, MaskSet masks) {
+    private static void head(Model model, Activations acts, int firstRow, int count, MaskSet masks, Products products) {
         ModelConfig c = model.config();
         int dim = c.dim();
         float[] x = acts.residual;
         if (firstRow != 0) System.arraycopy(x, firstRow * dim, x, 0, count * dim);
         norm(acts.finalNorm, acts.finalRstd, x, model.weights().get(FINAL_NORM), count, c, masks);
-        MatMul.forward(acts.logits, acts.finalNorm, model.weights().tensor(LM_HEAD), count, dim, c.vocabSize());
+        linear(products, acts.logits, acts.finalNorm, model.weights().tensor(LM_HEAD), null, count, dim, c.vocabSize());
     }
 
     private static void norm(float[] out, float[] rstd, float[] x, float[] weight, int rows, ModelConfig c, MaskSet masks) {

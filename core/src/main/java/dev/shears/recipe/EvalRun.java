@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shears.ShearsException;
 import dev.shears.eval.EvalSettings;
 import dev.shears.eval.Evaluator;
+import dev.shears.eval.LoglikelihoodScorer;
 import dev.shears.eval.Sample;
 import dev.shears.eval.Suite;
 import dev.shears.eval.Task;
@@ -162,12 +163,23 @@ public final class EvalRun {
      * @return the timed run's result
      */
     public static TaskResult throughput(String model, Optional<Path> tokenizer, String task, Path dataDir, EvalSettings settings, int warmup) {
+        return throughput(model, tokenizer, task, dataDir, settings, warmup, LoglikelihoodScorer.Batching.PACKED);
+    }
+
+    /** {@link #throughput(String, Optional, String, Path, EvalSettings, int)} with the items of a batch run as {@code batching} says. */
+    public static TaskResult throughput(String model, Optional<Path> tokenizer, String task, Path dataDir, EvalSettings settings, int warmup,
+                                        LoglikelihoodScorer.Batching batching) {
         Task t = task(task);
         Path data = dataDir(dataDir);
         try (LoadedModel loaded = open(model, tokenizer)) {
             Evaluator.Items items = Evaluator.load(t, data, settings);
-            if (warmup > 0) Evaluator.run(loaded.model(), loaded.tokenizer(), Evaluator.load(t, data, settings.withLimit(warmup)), settings, Progress.SILENT);
-            return Evaluator.run(loaded.model(), loaded.tokenizer(), items, settings, Progress.SILENT);
+            if (warmup > 0) {
+                Evaluator.run(loaded.model(), loaded.tokenizer(), Evaluator.load(t, data, settings.withLimit(warmup)), settings, Progress.SILENT,
+                        sample -> {
+                        }, batching);
+            }
+            return Evaluator.run(loaded.model(), loaded.tokenizer(), items, settings, Progress.SILENT, sample -> {
+            }, batching);
         }
     }
 

@@ -109,4 +109,39 @@ class AttentionTest {
             assertEquals(Float.floatToRawIntBits(dev.shears.tensor.Lanes.sumScalar(lanes)), Float.floatToRawIntBits(vector));
         }
     }
+
+    /**
+     * Packed segments (two roots, continuations of the whole and of part of a root, a one-row segment): each
+     * segment's context is bit for bit that of its sequence attended alone, its prefix in front as a cache, and
+     * close to the scalar twin.
+     */
+    @ParameterizedTest(name = "heads {0}/{1}, headDim {2}")
+    @CsvSource({"1,1,2", "4,2,8", "6,3,7", "8,1,16", "2,2,64"})
+    void packedSegmentsAttendAsTheirSequencesAlone(int heads, int kvHeads, int headDim) {
+        Random r = new Random(heads * 17L + headDim);
+        // rows: A [0, 7) | B continues A's first 5, [7, 10) | C [10, 11) | D continues all of A, [11, 20) | E continues C, [20, 24)
+        int[] start = {0, 7, 10, 11, 20}, length = {7, 3, 1, 9, 4}, prefixStart = {0, 0, 10, 0, 10}, prefixLength = {0, 5, 0, 7, 1};
+        Attention.Segments segments = new Attention.Segments(start, length, prefixStart, prefixLength);
+        int rows = 24, qWidth = heads * headDim, kvWidth = kvHeads * headDim;
+        float[] q = random(r, rows * qWidth), k = random(r, rows * kvWidth), v = random(r, rows * kvWidth);
+        float[] ctx = new float[rows * qWidth];
+        Attention.forwardPacked(ctx, q, k, v, segments, heads, kvHeads, headDim);
+        for (int s = 0; s < segments.count(); s++) {
+            int n = length[s], p = prefixLength[s];
+            float[] keys = new float[(p + n) * kvWidth], values = new float[(p + n) * kvWidth];
+            System.arraycopy(k, prefixStart[s] * kvWidth, keys, 0, p * kvWidth);
+            System.arraycopy(v, prefixStart[s] * kvWidth, values, 0, p * kvWidth);
+            System.arraycopy(k, start[s] * kvWidth, keys, p * kvWidth, n * kvWidth);
+            System.arraycopy(v, start[s] * kvWidth, values, p * kvWidth, n * kvWidth);
+            float[] queries = java.util.Arrays.copyOfRange(q, start[s] * qWidth, (start[s] + n) * qWidth);
+            Attention.Shape shape = new Attention.Shape(n, p, heads, kvHeads, headDim);
+            float[] alone = new float[n * qWidth];
+            Attention.forwardInference(alone, 0, queries, 0, keys, values, 0, shape);
+            float[] packed = java.util.Arrays.copyOfRange(ctx, start[s] * qWidth, (start[s] + n) * qWidth);
+            assertClose("segment " + s + " packed vs alone", alone, packed, 0, 0);
+            float[] scalar = new float[n * qWidth];
+            Attention.forwardScalar(scalar, 0, new float[heads * n * (p + n)], 0, queries, 0, keys, values, 0, shape);
+            assertClose("segment " + s + " vs the scalar twin", scalar, packed, 1e-5, 1e-5);
+        }
+    }
 }

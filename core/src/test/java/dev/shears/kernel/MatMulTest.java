@@ -1,5 +1,6 @@
 package dev.shears.kernel;
 
+import dev.shears.tensor.DenseTensor;
 import dev.shears.tensor.Parallel;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -89,6 +90,12 @@ class MatMulTest {
             fmaChains(ref, x, w, rows, in, out); // y[i][o] = Σ_k x[i][k] w[o][k]
             assertArrayEquals(ref, y, "forward");
         }
+        // the row-independent forward takes the blocked path for any row count, skinny ones included
+        float[] y = new float[rows * out];
+        MatMul.forwardRowIndependent(y, x, new DenseTensor(w, out, in), null, rows, in, out);
+        float[] chains = new float[rows * out];
+        fmaChains(chains, x, w, rows, in, out);
+        assertArrayEquals(chains, y, "forwardRowIndependent");
         float[] dX = gaussian(r, rows * in);
         float[] ref = dX.clone();
         MatMul.backwardInput(dX, dOut, w, rows, in, out);
