@@ -42,8 +42,8 @@ for step in "${steps[@]}"; do
           --layer-importance block-influence --ffn 0.25 --importance activation --out "$work/child-13b" --json ;;
     tinyllama)
       model tinyllama-1.1b
-      "$shears" export "$work/tinyllama-1.1b" --format gguf --dtype f32 --out "$work/tinyllama-f32.gguf" > /dev/null
-      "$shears" export "$work/tinyllama-1.1b" --format gguf --out "$work/tinyllama-bf16.gguf" > /dev/null
+      [ -f "$work/tinyllama-f32.gguf" ] || "$shears" export "$work/tinyllama-1.1b" --format gguf --dtype f32 --out "$work/tinyllama-f32.gguf" > /dev/null
+      [ -f "$work/tinyllama-bf16.gguf" ] || "$shears" export "$work/tinyllama-1.1b" --format gguf --out "$work/tinyllama-bf16.gguf" > /dev/null
       for n in 1 2; do
         echo "threads $n: shears bf16 pp256 $("$shears" --threads $n bench forward "$work/tinyllama-1.1b" --seq 256 --iterations 3 --warmup 1 --json 2>/dev/null | grep tokens_per_second)"
         echo "threads $n: shears bf16 tg16 $("$shears" --threads $n generate "$work/tinyllama-1.1b" --prompt 'Once upon a time' --max-tokens 16 --json 2>/dev/null | grep tokens_per_second)"

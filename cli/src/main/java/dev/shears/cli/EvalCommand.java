@@ -1,7 +1,9 @@
 package dev.shears.cli;
 
 import dev.shears.eval.ContextStart;
+import dev.shears.ShearsException;
 import dev.shears.eval.EvalSettings;
+import dev.shears.eval.Suite;
 import dev.shears.io.AtomicFiles;
 import dev.shears.recipe.EvalRun;
 import picocli.CommandLine.Command;
@@ -15,31 +17,37 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * {@code shears eval}: zero-shot tasks scored as lm-evaluation-harness scores them, several models side by
+ * {@code shears eval}: tasks scored as lm-evaluation-harness scores them, several models side by
  * side. Its defaults are those of {@link EvalSettings#DEFAULTS}, a pipeline's eval stage's.
  */
-@Command(name = "eval", header = "Zero-shot tasks scored as lm-evaluation-harness scores them, several models side by side.", mixinStandardHelpOptions = true, showDefaultValues = true,
-        description = {"Zero-shot tasks scored as lm-evaluation-harness scores them (log-likelihood of each choice, acc and acc_norm",
-                "with standard errors; LAMBADA greedy accuracy and perplexity; rolling word/byte perplexity), for one or more",
-                "models side by side: a markdown table on the console, and with --json/--html a JSON file and an HTML page",
-                "with a chart per task. Every number is printed next to its metric name.",
+@Command(name = "eval", header = "Tasks scored as lm-evaluation-harness scores them, several models side by side.", mixinStandardHelpOptions = true, showDefaultValues = true,
+        description = {"Tasks scored as lm-evaluation-harness scores them (log-likelihood of each choice, acc and acc_norm",
+                "with standard errors; LAMBADA greedy accuracy and perplexity; rolling word/byte perplexity; greedy answers",
+                "cut at stop strings and exact_match for nq_open and triviaqa), for one or more models side by side: a",
+                "markdown table on the console, and with --json/--html a JSON file and an HTML page with a chart per task.",
+                "Every number is printed next to its metric name.",
                 "",
                 "Each MODEL may name its tokenizer as MODEL=TOKENIZER; otherwise --tokenizer (for every model), else the",
                 "tokenizer beside the model.",
                 "",
                 "Tasks: piqa, arc_easy, arc_challenge, boolq, sciq, logiqa, mmlu (the group: 57 subjects, 4 categories),",
                 "mmlu_<subject>, mmlu_stem|other|social_sciences|humanities, openbookqa, copa (lm-eval's two spaces before the",
-                "choice), copa_single_space, siqa, commonsense_qa, hellaswag,",
-                "winogrande, wsc273, lambada_openai, wikitext, tinystories, or a task file (.yaml/.json, see docs/evaluation.md).",
+                "choice), copa_single_space, siqa, commonsense_qa, hellaswag, nq_open and triviaqa (generation: greedy",
+                "until \\n . , and exact_match), winogrande, wsc273, lambada_openai, wikitext, tinystories, or a task file",
+                "(.yaml/.json, see docs/evaluation.md).",
                 "",
-                "--num-fewshot N builds lm-eval's few-shot contexts (arc_easy, arc_challenge, boolq, sciq, logiqa, hellaswag, mmlu*); with",
-                "--limit N --sample first the contexts are those lm-eval builds with --limit N."},
+                "--num-fewshot N builds lm-eval's few-shot contexts (arc_easy, arc_challenge, boolq, sciq, logiqa,",
+                "hellaswag, mmlu*, nq_open, triviaqa); with --limit N --sample first the contexts are those lm-eval builds",
+                "with --limit N. Where a task's few-shot split is not in the data folder (boolq, sciq, logiqa, nq_open,",
+                "triviaqa) the examples come from another split, and the report says which."},
         footerHeading = "%nExamples:%n",
         footer = {"  shears eval ../shared/data/models/stories260K/stories260K.bin --tokenizer ../shared/data/models/stories260K/tok512.bin \\",
                 "      --tasks lambada_openai,tinystories --limit 200",
                 "  shears eval parent/ pruned/ healed/ --tasks piqa,arc_easy,hellaswag,winogrande --limit 500 --json eval.json",
                 "  shears eval model/ --tasks mmlu --num-fewshot 5",
+                "  shears eval parent/ child/ --suite sheared-llama --limit 200 --sample first --json table.json",
                 "  shears eval model/ --tasks arc_challenge --num-fewshot 25 --limit 100 --sample first",
+                "  shears eval model/ --tasks nq_open --num-fewshot 32 --log-samples nq.jsonl",
                 "  shears eval ../shared/data/models/stories260K/stories260K.bin=../shared/data/models/stories260K/tok512.bin \\",
                 "      ../shared/data/models/aidreams260K/aidreams260K.bin=../shared/data/models/aidreams260K/tok512.bin --tasks copa,tinystories",
                 "  shears eval model/ --tasks my_task.yaml --data-dir ~/eval-data"})
@@ -51,8 +59,12 @@ final class EvalCommand implements Runnable {
     @Option(names = "--tokenizer", paramLabel = "FILE", description = "Tokenizer for every MODEL that does not name its own.")
     Path tokenizer;
 
-    @Option(names = "--tasks", required = true, split = ",", paramLabel = "TASK", description = "Comma-separated task names or task files.")
+    @Option(names = "--tasks", split = ",", paramLabel = "TASK", description = "Comma-separated task names or task files.")
     List<String> tasks;
+
+    @Option(names = "--suite", paramLabel = "NAME",
+            description = "A paper's table instead of --tasks: sheared-llama, openba-v2 or jha; each task at the paper's shot count, printed in the paper's layout.")
+    String suite;
 
     @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "../shared/data/eval", description = "Folder of the evaluation data (relative to the working directory).")
     Path dataDir;
@@ -89,8 +101,9 @@ final class EvalCommand implements Runnable {
 
     @Option(names = "--log-samples", paramLabel = "FILE",
             description = "Write every scored document as one JSON line, as lm-eval's --log_samples: model, task, doc_id, target, each "
-                    + "request's exact context and continuation with the tokens scored, log-likelihood and greedy flag, and the "
-                    + "document's metrics (docs/evaluation.md).")
+                    + "request's exact context and continuation with the tokens scored, log-likelihood and greedy flag (for a generation "
+                    + "task: the context, the generated text, the filtered answer and the answers), and the document's metrics "
+                    + "(docs/evaluation.md).")
     Path logSamples;
 
     @Spec
@@ -99,11 +112,16 @@ final class EvalCommand implements Runnable {
     @Override
     public void run() {
         EvalSettings settings = new EvalSettings(limit, sampling, seed, batch, context, start, numFewshot);
-        EvalRun.Result result = EvalRun.run(new EvalRun.Request(models, Optional.ofNullable(tokenizer), tasks, dataDir, settings,
-                Optional.ofNullable(logSamples)), ProgressBar.stderr());
+        if ((tasks == null) == (suite == null)) throw new ShearsException("give either --tasks or --suite (" + String.join(", ", Suite.names()) + ")");
+        if (suite != null && numFewshot != 0) throw new ShearsException("--suite sets each task's shot count; leave out --num-fewshot");
+        Optional<Suite> chosen = Optional.ofNullable(suite).map(Suite::named);
+        EvalRun.Request request = chosen.isPresent()
+                ? EvalRun.Request.suite(models, Optional.ofNullable(tokenizer), chosen.get(), dataDir, settings, Optional.ofNullable(logSamples))
+                : new EvalRun.Request(models, Optional.ofNullable(tokenizer), tasks, dataDir, settings, Optional.ofNullable(logSamples), Optional.empty());
+        EvalRun.Result result = EvalRun.run(request, ProgressBar.stderr());
         List<EvalReport.ModelRun> runs = result.models().stream()
                 .map(m -> new EvalReport.ModelRun(EvalReport.label(m.spec(), models), m.model(), m.results())).toList();
-        EvalReport report = new EvalReport(runs, settings, result.dataDir(), result.tasks());
+        EvalReport report = new EvalReport(runs, settings, result.dataDir(), result.tasks(), chosen);
         var out = spec.commandLine().getOut();
         out.print(report.markdown());
         if (logSamples != null) out.println("Samples: " + logSamples.toAbsolutePath());

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.eval.EvalSettings;
 import dev.shears.eval.Metric;
+import dev.shears.eval.Suite;
 import dev.shears.eval.Task;
 import dev.shears.eval.TaskCatalog;
 import dev.shears.eval.TaskResult;
@@ -15,7 +16,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.Set;
 
 /** The side-by-side report of {@code shears eval}: markdown for the console, JSON, and an HTML page with a chart per task. */
@@ -28,12 +31,46 @@ final class EvalReport {
     private final EvalSettings settings;
     private final Path dataDir;
     private final List<Task> tasks;
+    private final Optional<Suite> suite;
 
-    EvalReport(List<ModelRun> runs, EvalSettings settings, Path dataDir, List<Task> tasks) {
+    EvalReport(List<ModelRun> runs, EvalSettings settings, Path dataDir, List<Task> tasks, Optional<Suite> suite) {
         this.runs = List.copyOf(runs);
         this.settings = settings;
         this.dataDir = dataDir;
         this.tasks = List.copyOf(tasks);
+        this.suite = suite;
+    }
+
+    EvalReport(List<ModelRun> runs, EvalSettings settings, Path dataDir, List<Task> tasks) {
+        this(runs, settings, dataDir, tasks, Optional.empty());
+    }
+
+    /**
+     * The suite's table in the paper's layout: models as rows, the paper's columns in its order (their group headings
+     * in the line above, markdown having no spanning cells), then the average.
+     */
+    String suiteTable() {
+        Suite s = suite.orElseThrow();
+        StringBuilder md = new StringBuilder("## ").append(s.title()).append("\n\n");
+        md.append(String.join(" | ", s.groups().entrySet().stream()
+                .map(g -> g.getKey() + ": " + String.join(", ", g.getValue().stream().map(Suite.Column::label).toList())).toList())).append("\n\n");
+        md.append("| model |");
+        for (Suite.Column c : s.columns()) md.append(' ').append(c.label()).append(" |");
+        md.append(" Average |\n|---|").append("---:|".repeat(s.columns().size() + 1)).append('\n');
+        for (ModelRun r : runs) {
+            md.append("| ").append(r.label()).append(" |");
+            for (Suite.Column c : s.columns()) md.append(' ').append(suiteCell(Suite.value(c, r.results()))).append(" |");
+            md.append(' ').append(suiteCell(s.average(r.results()))).append(" |\n");
+        }
+        md.append("\nColumns: ").append(String.join("; ", s.columns().stream()
+                .map(c -> c.label() + " = " + c.task() + " " + c.shots() + "-shot " + c.metric() + (c.percent() ? " (%)" : "")).toList())).append(".\n");
+        md.append("Average: the mean of the percentage columns. Source: ").append(s.reference()).append(".\n");
+        for (String n : s.notes()) md.append("- ").append(n).append('\n');
+        return md.toString();
+    }
+
+    private static String suiteCell(OptionalDouble v) {
+        return v.isPresent() ? String.format(Locale.ROOT, "%.1f", v.getAsDouble()) : "–";
     }
 
     /** A short column name: the file or folder name, with its parent when that is ambiguous (hf/, model/). */
@@ -54,6 +91,7 @@ final class EvalReport {
 
     String markdown() {
         StringBuilder md = new StringBuilder();
+        if (suite.isPresent()) md.append(suiteTable()).append('\n');
         md.append("Harness format: ").append(TaskCatalog.FORMAT_VERSION).append('\n');
         md.append("Settings: ").append(settingsLine()).append("\n\n");
         md.append("| model | shape | parameters | tokenizer |\n|---|---|---:|---|\n");
@@ -159,7 +197,32 @@ final class EvalReport {
         }
         ArrayNode notes = root.putArray("notes");
         notes().forEach(notes::add);
+        suite.ifPresent(x -> suiteJson(x, root.putObject("suite")));
         return root;
+    }
+
+    private void suiteJson(Suite s, ObjectNode node) {
+        node.put("name", s.name()).put("title", s.title()).put("reference", s.reference());
+        ArrayNode columns = node.putArray("columns");
+        for (Suite.Column c : s.columns()) {
+            columns.addObject().put("group", c.group()).put("label", c.label()).put("task", c.task()).put("num_fewshot", c.shots())
+                    .put("metric", c.metric()).put("percent", c.percent());
+        }
+        ArrayNode rows = node.putArray("rows");
+        for (ModelRun r : runs) {
+            ObjectNode row = rows.addObject().put("model", r.label());
+            ObjectNode values = row.putObject("values");
+            for (Suite.Column c : s.columns()) {
+                OptionalDouble v = Suite.value(c, r.results());
+                if (v.isPresent()) values.put(c.label(), v.getAsDouble());
+                else values.putNull(c.label());
+            }
+            OptionalDouble avg = s.average(r.results());
+            if (avg.isPresent()) row.put("average", avg.getAsDouble());
+            else row.putNull("average");
+        }
+        ArrayNode notes = node.putArray("notes");
+        s.notes().forEach(notes::add);
     }
 
     String html() {
@@ -172,6 +235,7 @@ final class EvalReport {
                     c.parameterCount(), Charts.esc(r.model().source().toString())));
         }
         h.append("</table>");
+        suite.ifPresent(x -> h.append(suiteHtml(x)));
         for (String n : notes()) h.append("<p class=\"ref\">").append(Charts.esc(n)).append("</p>");
         for (int t = 0; t < taskCount(); t++) {
             TaskResult first = runs.get(0).results().get(t);
@@ -191,10 +255,30 @@ final class EvalReport {
         return Charts.page("Shears evaluation", h.toString());
     }
 
-    /** Accuracies together on one chart; perplexities (different scales) each compared across models. */
+    private String suiteHtml(Suite s) {
+        StringBuilder h = new StringBuilder("<h2>").append(Charts.esc(s.title())).append("</h2><table><tr><th></th>");
+        for (Map.Entry<String, List<Suite.Column>> g : s.groups().entrySet()) {
+            h.append("<th colspan=\"").append(g.getValue().size()).append("\">").append(Charts.esc(g.getKey())).append("</th>");
+        }
+        h.append("<th></th></tr><tr><th>model</th>");
+        for (Suite.Column c : s.columns()) h.append("<th>").append(Charts.esc(c.label())).append("</th>");
+        h.append("<th>Average</th></tr>");
+        for (ModelRun r : runs) {
+            h.append("<tr><td>").append(Charts.esc(r.label())).append("</td>");
+            for (Suite.Column c : s.columns()) h.append("<td>").append(suiteCell(Suite.value(c, r.results()))).append("</td>");
+            h.append("<td>").append(suiteCell(s.average(r.results()))).append("</td></tr>");
+        }
+        h.append("</table><p class=\"ref\">").append(Charts.esc(s.reference())).append("</p>");
+        for (String n : s.notes()) h.append("<p class=\"ref\">").append(Charts.esc(n)).append("</p>");
+        return h.toString();
+    }
+
+    /** Accuracies together on one chart; perplexities (different scales) each compared across models; exact_match for generation. */
     private String chart(int task, List<String> metrics, TaskResult first) {
         List<String> shown = metrics.stream().filter(m -> !m.equals("token_perplexity") || metrics.size() == 1).toList();
-        if (first.kind() != dev.shears.eval.TaskKind.MULTIPLE_CHOICE) shown = metrics.stream().filter(m -> m.equals("acc") || m.equals("bits_per_byte")).toList();
+        if (first.kind() != dev.shears.eval.TaskKind.MULTIPLE_CHOICE) {
+            shown = metrics.stream().filter(m -> m.equals("acc") || m.equals("bits_per_byte") || m.equals("exact_match")).toList();
+        }
         if (shown.isEmpty()) shown = metrics.subList(0, 1);
         List<Charts.Bars> bars = new ArrayList<>();
         for (ModelRun r : runs) {

@@ -1,6 +1,8 @@
 package dev.shears.cli;
 
 import dev.shears.ShearsException;
+import dev.shears.dist.Collective;
+import dev.shears.dist.SingleProcess;
 import dev.shears.recipe.MemoryPlan;
 import dev.shears.tensor.Parallel;
 import picocli.CommandLine;
@@ -39,53 +41,101 @@ public final class Main implements Runnable {
     @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "Print stack traces of unexpected errors.")
     boolean verbose;
 
+    private final Collective collective;
+
+    Main(Collective collective) {
+        this.collective = collective;
+    }
+
+    /** The ranks of this process's run: one process, or the ranks mpirun started (chosen once, in {@link #main}). */
+    Collective collective() {
+        return collective;
+    }
+
     @Override
     public void run() {
         new CommandLine(this).usage(System.err);
     }
 
+    /**
+     * The process entry point. Started by {@code mpirun}, the process is one rank of an MPI run (Open MPI's
+     * library is loaded and initialised here, once); otherwise nothing of MPI is touched. A rank that
+     * fails aborts the MPI run, so that no other rank waits for it forever.
+     */
     public static void main(String[] args) {
-        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+        PrintWriter out = new PrintWriter(System.out, true), err = new PrintWriter(System.err, true);
+        if (args.length > 0 && args[0].equals(HEAP_PLAN)) System.exit(run(args, out, err));
+        Collective collective;
+        try {
+            collective = Collective.fromEnvironment();
+        } catch (ShearsException e) {
+            err.println("shears: error: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        int code = run(args, out, err, collective);
+        if (code != 0 && collective.size() > 1) collective.abort(code);
+        collective.close();
+        System.exit(code);
+    }
+
+    /** As {@link #run(String[], PrintWriter, PrintWriter, Collective)} in one process. */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        return run(args, out, err, new SingleProcess());
     }
 
     /**
      * Runs the command line; returns the exit code (0 ok, 1 internal error, 2 user error). With
      * {@code --heap-plan} first, runs nothing: prints the heap in bytes the command plans to need (for
      * the launcher's {@code -Xmx}), or nothing when the command has no plan or its input is wrong
-     * (the real run then says what is wrong).
+     * (the real run then says what is wrong). Errors of a rank other than 0 name the rank.
      */
-    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+    public static int run(String[] args, PrintWriter out, PrintWriter err, Collective collective) {
         if (args.length > 0 && args[0].equals(HEAP_PLAN)) {
             heapPlan(java.util.Arrays.copyOfRange(args, 1, args.length), out);
             out.flush();
             return 0;
         }
-        CommandLine cli = commandLine();
+        CommandLine cli = commandLine(collective);
+        String shears = collective.size() > 1 ? "shears (rank " + collective.rank() + " of " + collective.size() + ")" : "shears";
         cli.setOut(out);
         cli.setErr(err);
         cli.setUsageHelpWidth(110);
         cli.setUsageHelpAutoWidth(true);
         cli.setParameterExceptionHandler((e, a) -> {
-            err.println("shears: error: " + e.getMessage());
+            err.println(shears + ": error: " + e.getMessage());
             err.println("Run 'shears " + commandPath(e.getCommandLine()) + "--help' for usage.");
             return 2;
         });
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             Throwable cause = e instanceof UncheckedIOException u ? u.getCause() : e;
             if (cause instanceof ShearsException) {
-                err.println("shears: error: " + cause.getMessage());
+                err.println(shears + ": error: " + cause.getMessage());
                 return 2;
             }
             if (cause instanceof OutOfMemoryError) {
-                err.println("shears: error: out of memory (" + cause.getMessage() + ") with a heap limit of " + MemoryPlan.gigabytes(Runtime.getRuntime().maxMemory())
+                err.println(shears + ": error: out of memory (" + cause.getMessage() + ") with a heap limit of " + MemoryPlan.gigabytes(Runtime.getRuntime().maxMemory())
                         + "; nothing was left half-written. " + MemoryPlan.HOW_TO_RAISE);
                 return 1;
             }
             boolean verbose = System.getenv("SHEARS_DEBUG") != null || matched(parseResult, "--verbose");
-            err.println("shears: internal error: " + cause + (verbose ? "" : " (run with --verbose for the stack trace)"));
+            err.println(shears + ": internal error: " + cause + (verbose ? "" : " (run with --verbose for the stack trace)"));
             if (verbose) cause.printStackTrace(err);
             return 1;
         });
+        if (collective.size() > 1) {
+            try {
+                List<CommandLine> parsed = commandLine(collective).parseArgs(args).asCommandLineList(); // a copy: execute() parses afresh
+                if (!(parsed.getLast().getCommand() instanceof Distributed)) {
+                    err.println(shears + ": error: 'shears " + commandPath(parsed.getLast()).strip() + "' does not run under mpirun yet (train and shear do);"
+                            + " run it in one process");
+                    err.flush();
+                    return 2;
+                }
+            } catch (CommandLine.ParameterException e) {
+                // execute() reports it
+            }
+        }
         try {
             return cli.execute(args);
         } finally {
@@ -113,7 +163,11 @@ public final class Main implements Runnable {
 
     /** The commands as every entry point parses them. */
     static CommandLine commandLine() {
-        CommandLine cli = new CommandLine(new Main());
+        return commandLine(new SingleProcess());
+    }
+
+    private static CommandLine commandLine(Collective collective) {
+        CommandLine cli = new CommandLine(new Main(collective));
         ConfigHelp.install(cli);
         cli.setCaseInsensitiveEnumValuesAllowed(true);
         return cli;

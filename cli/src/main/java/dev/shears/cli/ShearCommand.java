@@ -4,8 +4,10 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
 import dev.shears.config.ConfigLoader;
+import dev.shears.dist.Collective;
 import dev.shears.io.AtomicFiles;
 import dev.shears.l0.LayerGates;
+import dev.shears.progress.Progress;
 import dev.shears.recipe.MetricsLine;
 import dev.shears.recipe.ShearConfig;
 import dev.shears.recipe.ShearRun;
@@ -13,6 +15,7 @@ import dev.shears.train.TrainConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Parameters;
 
 import java.io.PrintWriter;
@@ -52,7 +55,7 @@ import java.util.Optional;
                 "  shears shear MODEL --target-config small/config.json --data rp/wiki --data rp/book --data rp/github \\",
                 "      --dynamic-batch-loading --reference-model small --out sheared --steps 3200",
                 "  shears shear MODEL --target layers=4,ffn=86 --data data/tinystories --out runs/sheared --resume"})
-final class ShearCommand implements Runnable {
+final class ShearCommand implements Runnable, Distributed {
     @Parameters(index = "0", paramLabel = "MODEL", description = "The model to prune: a Hugging Face folder, a .gguf file or a llama2.c .bin.")
     Path model;
 
@@ -100,6 +103,9 @@ final class ShearCommand implements Runnable {
     @Mixin
     JsonOutput output;
 
+    @ParentCommand
+    Main main;
+
     @Override
     public void run() {
         Path out = folder.path;
@@ -116,7 +122,9 @@ final class ShearCommand implements Runnable {
         TrainConfig train = ConfigLoader.load(ShearConfig.DEFAULT.train(), Optional.empty(), overrides);
         ShearConfig config = new ShearConfig(train, target == null ? "" : target, targetConfig == null ? "" : targetConfig.toAbsolutePath().toString(),
                 gateLr, lambdaLr, lagrangianWarmup, layerGates, gateSchedule);
-        ShearRun.Result r = ShearRun.run(config, out, training.resume, ProgressBar.stderr());
+        Collective collective = main.collective();
+        ShearRun.Result r = ShearRun.run(config, out, training.resume, collective.leads() ? ProgressBar.stderr() : Progress.SILENT, collective);
+        if (!collective.leads()) return; // rank 0 writes the report and prints
         ObjectNode summary = summary(r);
         writeReport(r, summary, train.dynamicBatchLoading().enabled());
         PrintWriter stdout = output.out();

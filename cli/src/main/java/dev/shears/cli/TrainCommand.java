@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
 import dev.shears.config.ConfigLoader;
+import dev.shears.dist.Collective;
 import dev.shears.model.ModelConfig;
+import dev.shears.progress.Progress;
 import dev.shears.recipe.Pipeline;
 import dev.shears.recipe.StageSummary;
 import dev.shears.recipe.TrainRun;
@@ -13,6 +15,7 @@ import dev.shears.train.TrainConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -30,6 +33,8 @@ import java.util.Optional;
                 "below, then --set key=value. The resolved config, metrics.jsonl (one line per step and per evaluation) and",
                 "checkpoints go to --out; at the end --out is a loadable Hugging Face model folder with its tokenizer.",
                 "A run killed at any point continues with --resume and ends bit-identical to one never stopped.",
+                "Under mpirun (mpirun -np N ./shears train ...) the ranks share each step's micro-batches (gradAccumulation):",
+                "the weights are bit-identical to a single-process run, and rank 0 alone writes --out and prints.",
                 "Data: each sequence draws its domain from the domain weights; sampling EPOCHS then reads that domain's",
                 "sequences (seqLen + 1 tokens every seqLen tokens) once each per epoch in a seeded order, the position",
                 "checkpointed; metrics and the report give the epochs each domain saw. The held-out windows are split in",
@@ -52,7 +57,7 @@ import java.util.Optional;
                 "      --data rp/wiki --data rp/arxiv --data rp/c4-rp --out healed --dynamic-batch-loading \\",
                 "      --reference-preset sheared-llama-1.3b --set evalInterval=400",
                 "  shears train --model pruned --teacher parent --data data/ts --out distilled --set distill.alpha=0.9 --set distill.temperature=1"})
-final class TrainCommand implements Runnable {
+final class TrainCommand implements Runnable, Distributed {
     @Option(names = "--config", paramLabel = "FILE", description = "A YAML or JSON file of configuration keys.")
     Path config;
 
@@ -89,6 +94,9 @@ final class TrainCommand implements Runnable {
     @Mixin
     JsonOutput output;
 
+    @ParentCommand
+    Main main;
+
     @Override
     public void run() {
         Path out = folder.path;
@@ -103,7 +111,9 @@ final class TrainCommand implements Runnable {
         if (teacher != null) overrides.add("distill.teacher=" + teacher.toAbsolutePath());
         overrides.addAll(training.overrides());
         TrainConfig resolved = ConfigLoader.load(TrainConfig.DEFAULT, Optional.ofNullable(config), overrides);
-        TrainRun.Result r = TrainRun.run(resolved, out, training.resume, ProgressBar.stderr());
+        Collective collective = main.collective();
+        TrainRun.Result r = TrainRun.run(resolved, out, training.resume, collective.leads() ? ProgressBar.stderr() : Progress.SILENT, collective);
+        if (!collective.leads()) return; // rank 0 writes the report and prints
         ObjectNode n = Json.object();
         n.put("out", out.toString()).put("steps", r.steps()).put("resumedFrom", r.resumedFrom()).put("loss", r.lastLoss())
                 .put("seconds", r.seconds()).put("tokensPerSecond", r.tokensPerSecond()).put("params", r.model().config().parameterCount());

@@ -63,4 +63,61 @@ class EvalFewShotCliTest {
         assertTrue(tasks.get(tasks.size() - 1).path("group").asBoolean());
         assertEquals("mc/arc_challenge.jsonl", tasks.get(0).path("file").asText());
     }
+
+    @Test
+    void aSuitePrintsThePapersTableWithAnAverage(@TempDir Path tmp) throws IOException {
+        Path dir = SharedData.require("models/stories260K");
+        Path json = tmp.resolve("jha.json");
+        CliTest.Run r = shears("eval", dir.resolve("stories260K.bin").toString(), dir.resolve("hf").toString(), "--tokenizer", dir.resolve("tok512.bin").toString(),
+                "--suite", "jha", "--limit", "3", "--sample", "first", "--data-dir", SharedData.require("eval").toString(), "--json", json.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("| model | ARC-C | ARC-E | BoolQ | COPA | HellaSwag | LogiQA | OBQA | PIQA | SciQ | WinoGrande | WikiText ppl | Average |"), r.out());
+        assertTrue(r.out().contains("missing: HeadQA and MathQA"), r.out());
+        JsonNode suite = Json.MAPPER.readTree(json.toFile()).path("suite");
+        assertEquals("jha", suite.path("name").asText());
+        assertEquals(11, suite.path("columns").size());
+        JsonNode row = suite.path("rows").get(0);
+        double sum = 0;
+        for (JsonNode c : suite.path("columns")) if (c.path("percent").asBoolean()) sum += row.path("values").path(c.path("label").asText()).asDouble();
+        assertEquals(sum / 10, row.path("average").asDouble(), 1e-9, "the mean of the 10 accuracy columns, perplexity left out");
+        assertEquals(row.path("values").toString(), suite.path("rows").get(1).path("values").toString(), "the same model as .bin and HF folder");
+
+        CliTest.Run both = shears("eval", dir.resolve("hf").toString(), "--suite", "jha", "--tasks", "copa");
+        assertEquals(2, both.code());
+        assertTrue(both.err().contains("either --tasks or --suite"), both.err());
+        CliTest.Run unknown = shears("eval", dir.resolve("hf").toString(), "--suite", "nope");
+        assertEquals(2, unknown.code());
+        assertTrue(unknown.err().contains("suites: sheared-llama, openba-v2, jha"), unknown.err());
+    }
+
+    /** The generation tasks: exact_match with its standard error in every report, their fallbacks, and the samples log. */
+    @Test
+    void generationTasksReportExactMatchAndLogTheirAnswers(@TempDir Path tmp) throws IOException {
+        Path dir = SharedData.require("models/stories260K");
+        Path json = tmp.resolve("eval.json");
+        Path samples = tmp.resolve("samples.jsonl");
+        CliTest.Run r = shears("eval", dir.resolve("hf").toString(), "--tokenizer", dir.resolve("tok512.bin").toString(),
+                "--tasks", "nq_open,triviaqa", "--num-fewshot", "2", "--limit", "3", "--sample", "first",
+                "--data-dir", SharedData.require("eval").toString(), "--json", json.toString(), "--log-samples", samples.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("| nq_open 2-shot | 3 | exact_match |"), r.out());
+        assertTrue(r.out().contains("| triviaqa 2-shot | 3 | exact_match |"), r.out());
+        assertTrue(r.out().contains("nq_open: few-shot examples drawn from DPR's NQ dev file"), r.out());
+        assertTrue(r.out().contains("triviaqa: few-shot examples from validation"), r.out());
+
+        JsonNode nq = Json.MAPPER.readTree(json.toFile()).path("models").get(0).path("results").path("nq_open");
+        assertEquals(3, nq.path("items").asInt());
+        assertEquals(3610, nq.path("available").asInt());
+        assertTrue(nq.has("exact_match") && nq.has("exact_match_stderr"), nq.toString());
+        List<String> lines = java.nio.file.Files.readAllLines(samples);
+        assertEquals(6, lines.size());
+        JsonNode first = Json.MAPPER.readTree(lines.get(0));
+        assertEquals("nq_open", first.path("task").asText());
+        assertEquals("14 December 1972 UTC", first.path("target").get(0).asText());
+        JsonNode request = first.path("requests").get(0);
+        assertTrue(request.path("context").asText().startsWith("Answer these questions:\n\nQ: "), request.toString());
+        assertTrue(request.has("generation") && request.path("tokens").asInt() >= 0, request.toString());
+        assertEquals(request.path("generation").asText().strip(), first.path("filtered").asText());
+        assertTrue(first.path("metrics").has("exact_match"), first.toString());
+    }
 }

@@ -8,9 +8,9 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * A multiple-choice task configured as an lm-evaluation-harness task YAML configures it: the split it
- * evaluates, the split its few-shot examples come from, the sampler, whether the evaluated document is
- * excluded from its own examples, the description and delimiters, and the metrics the YAML lists.
+ * A task configured as an lm-evaluation-harness task YAML configures it: the split it evaluates, the split its
+ * few-shot examples come from, the sampler, whether the evaluated document is excluded from its own examples,
+ * the description and delimiters, the metrics the YAML lists, and its {@code output_type}.
  *
  * <p>Each split list is in preference order: lm-eval's own split first, then what Shears falls back to
  * when that file is not in the data folder. A fallback never fails the run; it is written into the
@@ -19,10 +19,12 @@ import java.util.Objects;
  * @param evalSplits    {@code test_split} (else {@code validation_split}) and its fallbacks
  * @param fewshotSplits {@code fewshot_split}, else lm-eval's {@code fewshot_docs()} choice (training, then
  *                      validation), and its fallbacks
- * @param metrics       {@code metric_list}: which of {@code acc}, {@code acc_norm} lm-eval reports
+ * @param metrics       {@code metric_list}: which of {@code acc}, {@code acc_norm} lm-eval reports ({@code exact_match}
+ *                      for a generation task)
+ * @param output        {@code output_type}: multiple choice, or generation with its stop strings, filters and metric options
  */
 public record DocumentTask(List<Split> evalSplits, List<Split> fewshotSplits, FewShotSampler sampler, FewShot.Exclusion exclusion,
-                           FewShot.Format format, List<String> metrics) {
+                           FewShot.Format format, List<String> metrics, OutputType output) {
     public DocumentTask {
         evalSplits = List.copyOf(evalSplits);
         fewshotSplits = List.copyOf(fewshotSplits);
@@ -31,18 +33,25 @@ public record DocumentTask(List<Split> evalSplits, List<Split> fewshotSplits, Fe
         Objects.requireNonNull(sampler, "sampler");
         Objects.requireNonNull(exclusion, "exclusion");
         Objects.requireNonNull(format, "format");
+        Objects.requireNonNull(output, "output");
+    }
+
+    /** A multiple-choice task. */
+    public DocumentTask(List<Split> evalSplits, List<Split> fewshotSplits, FewShotSampler sampler, FewShot.Exclusion exclusion,
+                        FewShot.Format format, List<String> metrics) {
+        this(evalSplits, fewshotSplits, sampler, exclusion, format, metrics, OutputType.MULTIPLE_CHOICE);
     }
 
     /** The same task evaluated on other splits (tests compare contexts of a split lm-eval's fixture used). */
     public DocumentTask withEvalSplits(List<Split> splits) {
-        return new DocumentTask(splits, fewshotSplits, sampler, exclusion, format, metrics);
+        return new DocumentTask(splits, fewshotSplits, sampler, exclusion, format, metrics, output);
     }
 
     /** Zero-shot items of the preferred evaluation split, read from its file ({@link Task#source()}). */
     ItemSource zeroShot() {
         return file -> {
             List<Item> items = new ArrayList<>();
-            for (Doc d : evalSplits.get(0).reader().read(file)) items.add(d.item(format.description(), format.targetDelimiter()));
+            for (Doc d : evalSplits.get(0).reader().read(file)) items.add(item(d, format.description()));
             return items;
         };
     }
@@ -86,10 +95,18 @@ public record DocumentTask(List<Split> evalSplits, List<Split> fewshotSplits, Fe
         for (int i = 0; next < picked.length; i++) {
             String prefix = fewShot.prefix(docs.get(i)); // every document up to the last picked one draws, as in lm-eval's loop
             if (picked[next] == i) {
-                items.add(docs.get(i).item(prefix, format.targetDelimiter()));
+                items.add(item(docs.get(i), prefix));
                 next++;
             }
         }
         return new Evaluator.Items(task, items, docs.size(), shots, notes, picked);
+    }
+
+    /** lm-eval's requests for one document after its few-shot prefix ({@code construct_requests}). */
+    private Item item(Doc doc, String prefix) {
+        return switch (output) {
+            case OutputType.MultipleChoice m -> doc.item(prefix, format.targetDelimiter());
+            case GenerateUntil g -> doc.generate(prefix);
+        };
     }
 }

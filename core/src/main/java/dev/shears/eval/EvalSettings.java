@@ -39,4 +39,8 @@ public record EvalSettings(int limit, Sampling sampling, long seed, int batchSiz
     public EvalSettings withLimit(int n) {
         return new EvalSettings(n, sampling, seed, batchSize, contextLength, start, numFewshot);
     }
+
+    public EvalSettings withNumFewshot(int n) {
+        return new EvalSettings(limit, sampling, seed, batchSize, contextLength, start, n);
+    }
 }

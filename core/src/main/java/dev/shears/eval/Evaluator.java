@@ -17,7 +17,7 @@ import java.util.function.Consumer;
 import java.util.function.Predicate;
 import java.util.stream.IntStream;
 
-/** Runs zero-shot tasks on a model and computes their metrics as lm-evaluation-harness does. */
+/** Runs tasks on a model and computes their metrics as lm-evaluation-harness does. */
 public final class Evaluator {
     private Evaluator() {
     }
@@ -88,6 +88,8 @@ public final class Evaluator {
     /** As {@link #run(Model, Tokenizer, Items, EvalSettings, Progress, Consumer)}, with multiple-choice items run as {@code batching} says. */
     public static TaskResult run(Model model, Tokenizer tokenizer, Items items, EvalSettings settings, Progress progress, Consumer<Sample> samples,
                                  LoglikelihoodScorer.Batching batching) {
+        // generate_until: greedy generation and exact_match, scored apart from the log-likelihood kinds
+        if (items.task().kind() == TaskKind.GENERATE_UNTIL) return GenerationScorer.run(model, tokenizer, items, settings, progress, samples);
         int context = settings.contextLength() == 0 ? model.config().maxSeqLen() : settings.contextLength();
         LoglikelihoodScorer scorer = new LoglikelihoodScorer(model, tokenizer, context, settings.start());
         Task task = items.task();

@@ -23,7 +23,7 @@ public final class Generation {
     public static GenerationResult generate(Model model, Tokenizer tokenizer, String prompt, GenerationSettings settings, IntConsumer onToken) {
         int[] promptIds = promptIds(tokenizer, prompt);
         if (promptIds.length == 0) throw new ShearsException("the prompt is empty and the tokenizer adds no BOS token: nothing to continue");
-        Decoded decoded = decode(model, promptIds, settings, tokenizer.eosId(), onToken);
+        Decoded decoded = decode(model, promptIds, settings, tokenizer.eosId(), onToken, Stop.NEVER);
         return new GenerationResult(promptIds, decoded.ids(), continuation(tokenizer, promptIds, decoded.ids()), decoded.tokensPerSecond());
     }
 
@@ -54,15 +54,35 @@ public final class Generation {
     }
 
     /**
-     * Continues {@code promptIds}; stops after {@code settings.maxTokens()}, at {@code eosId}, or when the context is full.
+     * Whether generation ends after the token just chosen (kept in the output), besides EOS, the token limit and a
+     * full context: lm-eval's stopping criteria on the decoded text ({@link GenerationScorer}).
+     */
+    @FunctionalInterface
+    public interface Stop {
+        /** Never stops early. */
+        Stop NEVER = (ids, count) -> false;
+
+        /** @param ids the new tokens so far, in {@code ids[0..count)} */
+        boolean after(int[] ids, int count);
+    }
+
+    /**
+     * Continues {@code promptIds}; stops after {@code settings.maxTokens()}, at {@code eosId} (a negative id: never), or when the
+     * context is full.
      *
      * @return the new ids (EOS excluded)
      */
     public static int[] generateIds(Model model, int[] promptIds, GenerationSettings settings, int eosId, IntConsumer onToken) {
-        return decode(model, promptIds, settings, eosId, onToken).ids();
+        return decode(model, promptIds, settings, eosId, onToken, Stop.NEVER).ids();
     }
 
-    private static Decoded decode(Model model, int[] promptIds, GenerationSettings settings, int eosId, IntConsumer onToken) {
+    /** As {@link #generateIds(Model, int[], GenerationSettings, int, IntConsumer)}, also ending when {@code stop} says so. */
+    public static int[] generateIds(Model model, int[] promptIds, GenerationSettings settings, int eosId, Stop stop) {
+        return decode(model, promptIds, settings, eosId, id -> {
+        }, stop).ids();
+    }
+
+    private static Decoded decode(Model model, int[] promptIds, GenerationSettings settings, int eosId, IntConsumer onToken, Stop stop) {
         int maxSeqLen = model.config().maxSeqLen();
         if (promptIds.length >= maxSeqLen) {
             throw new ShearsException("the prompt has " + promptIds.length + " tokens; the model's context is " + maxSeqLen);
@@ -85,7 +105,7 @@ public final class Generation {
             if (next == eosId) break;
             out[count++] = next;
             onToken.accept(next);
-            if (cache.length() >= capacity) break;
+            if (stop.after(out, count) || cache.length() >= capacity) break;
             logits = Transformer.forwardCached(model, new int[] {next}, cache, step);
         }
         double seconds = (System.nanoTime() - start) / 1e9;

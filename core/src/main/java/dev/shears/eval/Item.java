@@ -2,7 +2,7 @@ package dev.shears.eval;
 
 import java.util.List;
 
-/** One document of a task: a multiple-choice question or a text whose perplexity is measured. */
+/** One document of a task: a multiple-choice question, a text whose perplexity is measured, or a question answered by generation. */
 public sealed interface Item {
     /**
      * Choices scored by log-likelihood; the one with the highest (normalized) score is the model's answer.
@@ -27,5 +27,19 @@ public sealed interface Item {
      * @param bytes UTF-8 bytes of the original document
      */
     record Document(String text, long words, long bytes) implements Item {
+    }
+
+    /**
+     * A context the model continues greedily ({@link GenerateUntil}); the answer is right when it equals one of the targets.
+     *
+     * @param context the whole prompt: few-shot prefix and the document's text
+     * @param targets lm-eval's {@code doc_to_target}: every accepted answer (NQ's answer list, TriviaQA's aliases)
+     */
+    record Generate(String context, List<String> targets) implements Item {
+        public Generate {
+            java.util.Objects.requireNonNull(context, "context");
+            targets = List.copyOf(targets);
+            if (targets.isEmpty()) throw new IllegalArgumentException("a generation item needs at least one target");
+        }
     }
 }

@@ -30,6 +30,7 @@ public final class LmEvalTasks {
     private static final ObjectMapper JSON = new ObjectMapper();
     static final List<String> ACC = List.of("acc");
     static final List<String> ACC_AND_NORM = List.of("acc", "acc_norm");
+    static final List<String> EXACT_MATCH = List.of("exact_match");
     static final List<String> LETTERS = List.of("A", "B", "C", "D");
 
     private LmEvalTasks() {
@@ -243,6 +244,121 @@ public final class LmEvalTasks {
             String[] parts = entry.split(" ");
             MMLU_SUBJECTS.put(parts[0], parts[1]);
         }
+    }
+
+    // --- nq_open/nq_open.yaml: output_type generate_until, training_split train, validation_split validation, no test_split
+    // and no fewshot_split: lm-eval evaluates validation, draws random examples from train, and None == None excludes the
+    // document. description "Answer these questions:\n\n", doc_to_text "Q: {{question}}?\nA:", doc_to_target "{{answer}}"
+    // (the list of answers: the rendered list is "[...]", which doc_to_target turns back into the list with literal_eval),
+    // target_delimiter " ", fewshot_delimiter "\n", until ["\n", ".", ","], greedy; filter remove_whitespace, take_first;
+    // exact_match with ignore_case, ignore_punctuation and regexes_to_ignore ["\\b(?:The |the |An |A |The |a |an )"].
+
+    /** One question of an open-domain QA split and its answers: lm-eval's document {question, answer}, compared by value. */
+    record QaRow(String question, List<String> answers) {
+        QaRow {
+            answers = List.copyOf(answers);
+        }
+    }
+
+    /** NQ-open's original dev split (google-research-datasets/natural-questions), Hugging Face nq_open's validation: 3,610 questions. */
+    static final Split NQ_OPEN_VALIDATION = new Split("validation", "nq_open/NQ-open.dev.jsonl", jsonl(row -> nqOpen(new QaRow(text(row, "question"), texts(row, "answer")))));
+    /** Not in ../shared/data (87,925 questions): a file in the same layout is used when present. */
+    static final Split NQ_OPEN_TRAIN = new Split("train", "nq_open/NQ-open.train.jsonl", jsonl(row -> nqOpen(new QaRow(text(row, "question"), texts(row, "answer")))));
+    /**
+     * DPR's NQ "dev" questions: DPR split NQ-open's 87,925 training questions into 79,168 for training and these 8,757, so
+     * they are training questions (none is among NQ-open's dev questions), not NQ-open's dev.
+     */
+    static final Split NQ_DPR_DEV = new Split("dev", "nq_open/nq-dev.qa.csv", LmEvalTasks::dprRows,
+            "few-shot examples drawn from DPR's NQ dev file (nq-dev.qa.csv: 8,757 of the 87,925 questions of nq_open's train split, "
+                    + "which DPR held out from its training set; none is an NQ-open dev question) where lm-eval draws from the whole train "
+                    + "split: other examples than lm-eval's");
+
+    /** The generation_kwargs and filter_list nq_open.yaml and triviaqa/default.yaml share, with a metric's options. */
+    static GenerateUntil untilNewlineStopOrComma(ExactMatch exactMatch) {
+        return new GenerateUntil(List.of("\n", ".", ","), GenerateUntil.DEFAULT_MAX_GEN_TOKS, List.of(ResponseFilter.REMOVE_WHITESPACE, ResponseFilter.TAKE_FIRST),
+                exactMatch);
+    }
+
+    static Task nqOpen() {
+        GenerateUntil generation = untilNewlineStopOrComma(ExactMatch.of(List.of("\\b(?:The |the |An |A |The |a |an )"), true, true));
+        return Task.of("nq_open", "lm-eval nq_open.yaml: \"Answer these questions:\\n\\n\" + \"Q: {question}?\\nA:\", greedy until \\n . , ; "
+                        + "exact_match (case, punctuation, articles ignored) against any answer; examples from train",
+                new DocumentTask(List.of(NQ_OPEN_VALIDATION), List.of(NQ_OPEN_TRAIN, NQ_DPR_DEV), FewShotSampler.RANDOM,
+                        FewShot.Exclusion.of(Optional.empty(), Optional.empty()), new FewShot.Format("Answer these questions:\n\n", " ", "\n"),
+                        EXACT_MATCH, generation));
+    }
+
+    static Doc nqOpen(QaRow row) {
+        return Doc.answers(row, "Q: " + row.question() + "?\nA:", row.answers());
+    }
+
+    /**
+     * DPR's {@code nq-*.qa.csv}, read as DPR reads it: {@code csv.reader(f, delimiter="\t")}, one question a row,
+     * {@code question, str(list of answers)} (a field holding a double quote is CSV-quoted), the answers through
+     * {@code ast.literal_eval}; problems name the file and row.
+     */
+    static List<Doc> dprRows(Path file) {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new ShearsException(file + ": not valid UTF-8 text");
+        } catch (IOException e) {
+            throw new ShearsException(file + ": cannot read: " + e.getMessage(), e);
+        }
+        List<Doc> docs = new ArrayList<>();
+        for (List<String> row : PyText.csv(text, '\t')) {
+            int at = docs.size() + 1;
+            if (row.size() != 2) throw new ShearsException(file + ": row " + at + " has " + row.size() + " tab-separated fields, expected question, ['answer', …]");
+            try {
+                List<String> answers = PyText.stringList(row.get(1));
+                if (answers.isEmpty()) throw new IllegalArgumentException("the list is empty");
+                docs.add(nqOpen(new QaRow(row.get(0), answers)));
+            } catch (IllegalArgumentException e) {
+                throw new ShearsException(file + ": row " + at + ": the answers: " + e.getMessage());
+            }
+        }
+        if (docs.isEmpty()) throw new ShearsException(file + ": no questions (the file is empty)");
+        return docs;
+    }
+
+    // --- triviaqa/default.yaml: mandarjoshi/trivia_qa rc.nocontext, output_type generate_until, training_split train,
+    // validation_split validation, no test_split and no fewshot_split: validation evaluated, random examples from train,
+    // None == None excludes the document. No description, doc_to_text "Question: {{question}}?\nAnswer:" (the question's own
+    // "?" doubled), doc_to_target "{{answer.aliases}}" (a list), delimiters " " and "\n\n", until ["\n", ".", ","], greedy;
+    // filter remove_whitespace, take_first; exact_match with ignore_case and ignore_punctuation.
+
+    /** {question, answer: [aliases]}: 7,993 questions, the size of rc.wikipedia's validation split (SOURCES-2.md). */
+    static final Split TRIVIAQA_VALIDATION = new Split("validation", "triviaqa/triviaqa-validation.jsonl",
+            jsonl(row -> triviaqa(new QaRow(text(row, "question"), texts(row, "answer")))),
+            "evaluated on triviaqa-validation.jsonl's 7,993 questions (the size of rc.wikipedia's validation split) where lm-eval evaluates "
+                    + "rc.nocontext's validation split (17,944 rows, the questions with web and with Wikipedia evidence): doc_ids and the "
+                    + "examples drawn differ from lm-eval's");
+    /** Not in ../shared/data: a file in the layout of the validation file is used when present. */
+    static final Split TRIVIAQA_TRAIN = new Split("train", "triviaqa/triviaqa-train.jsonl", jsonl(row -> triviaqa(new QaRow(text(row, "question"), texts(row, "answer")))));
+    /** llm-foundry's 3,000 questions ({context: "Question: …\nAnswer:", answer, aliases}); 2,086 of them are in the validation file. */
+    static final Split TRIVIAQA_FOUNDRY = new Split("validation", "triviaqa/triviaqa_sm_sub.jsonl", jsonl(LmEvalTasks::foundryTriviaqa),
+            "llm-foundry's triviaqa_sm_sub.jsonl: 3,000 TriviaQA questions, 2,086 of them among triviaqa-validation.jsonl's, not a split lm-eval reads");
+
+    static Task triviaqa() {
+        GenerateUntil generation = untilNewlineStopOrComma(ExactMatch.of(List.of(), true, true));
+        return Task.of("triviaqa", "lm-eval triviaqa/default.yaml: \"Question: {question}?\\nAnswer:\", greedy until \\n . , ; "
+                        + "exact_match (case, punctuation ignored) against any alias; examples from train",
+                new DocumentTask(List.of(TRIVIAQA_VALIDATION, TRIVIAQA_FOUNDRY), List.of(TRIVIAQA_TRAIN, TRIVIAQA_VALIDATION, TRIVIAQA_FOUNDRY),
+                        FewShotSampler.RANDOM, FewShot.Exclusion.of(Optional.empty(), Optional.empty()), FewShot.Format.DEFAULT, EXACT_MATCH, generation));
+    }
+
+    static Doc triviaqa(QaRow row) {
+        return Doc.answers(row, "Question: " + row.question() + "?\nAnswer:", row.answers());
+    }
+
+    static Doc foundryTriviaqa(JsonNode line) {
+        String context = text(line, "context");
+        String prefix = "Question: ", suffix = "\nAnswer:";
+        if (!context.startsWith(prefix) || !context.endsWith(suffix) || context.length() < prefix.length() + suffix.length()) {
+            throw new IllegalArgumentException("\"context\" must read \"Question: …\\nAnswer:\"");
+        }
+        return triviaqa(new QaRow(context.substring(prefix.length(), context.length() - suffix.length()), texts(line, "aliases")));
     }
 
     /** A reader of JSON lines (one object a line) into documents; problems name the file and line. */

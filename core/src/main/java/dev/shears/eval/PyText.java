@@ -6,7 +6,8 @@ import java.util.List;
 /**
  * The few Python string operations lm-evaluation-harness's task templates apply, written out so that a
  * document renders to the same text: {@code str.strip()}/{@code lstrip()} (Python's whitespace, not Java's)
- * and {@code csv.reader} with the default dialect (how the hendrycks_test loader reads MMLU).
+ * {@code csv.reader} with the default dialect (how the hendrycks_test loader reads MMLU), and
+ * {@code ast.literal_eval} of a list of string literals (how DPR's question files store their answers).
  */
 public final class PyText {
     private PyText() {
@@ -35,6 +36,11 @@ public final class PyText {
 
     /** Python's {@code csv.reader} (default dialect) over a whole file: quoted fields may hold commas, "" and newlines. */
     public static List<List<String>> csv(String text) {
+        return csv(text, ',');
+    }
+
+    /** Python's {@code csv.reader(f, delimiter=delimiter)}, otherwise the default dialect (DPR reads its question files with "\t"). */
+    public static List<List<String>> csv(String text, char delimiter) {
         List<List<String>> rows = new ArrayList<>();
         List<String> row = new ArrayList<>();
         StringBuilder field = new StringBuilder();
@@ -51,7 +57,7 @@ public final class PyText {
             } else if (c == '"' && fieldStart) {
                 quoted = true;
                 fieldStart = false;
-            } else if (c == ',') {
+            } else if (c == delimiter) {
                 row.add(field.toString());
                 field.setLength(0);
                 fieldStart = true;
@@ -72,5 +78,69 @@ public final class PyText {
             rows.add(row);
         }
         return rows;
+    }
+
+    /**
+     * Python's {@code ast.literal_eval} of a list of str literals, as {@code repr(list)} writes it: {@code ['a', "b's"]}.
+     * Each literal in single or double quotes with Python's escapes ({@code \\ \' \" \n \t \r \xhh \\uhhhh \Uhhhhhhhh}, and a
+     * backslash before a newline); raw, byte and triple-quoted strings, implicit concatenation and other values are rejected.
+     *
+     * @throws IllegalArgumentException naming the position and the problem
+     */
+    public static List<String> stringList(String literal) {
+        String s = strip(literal);
+        if (!s.startsWith("[") || !s.endsWith("]")) throw new IllegalArgumentException("expected a Python list of strings ['…', …], found " + preview(s));
+        List<String> out = new ArrayList<>();
+        int i = skipSpaces(s, 1);
+        while (i < s.length() - 1) {
+            char quote = s.charAt(i);
+            if (quote != '\'' && quote != '"') throw new IllegalArgumentException("character " + (i + 1) + ": expected a quoted string, found " + preview(s.substring(i)));
+            StringBuilder text = new StringBuilder();
+            i++;
+            while (true) {
+                if (i >= s.length() - 1) throw new IllegalArgumentException("character " + (i + 1) + ": the string is not closed");
+                char c = s.charAt(i++);
+                if (c == quote) break;
+                if (c != '\\') {
+                    text.append(c);
+                    continue;
+                }
+                char e = s.charAt(i++);
+                switch (e) {
+                    case '\\', '\'', '"' -> text.append(e);
+                    case 'n' -> text.append('\n');
+                    case 't' -> text.append('\t');
+                    case 'r' -> text.append('\r');
+                    case '\n' -> { } // line continuation
+                    case 'x', 'u', 'U' -> {
+                        int digits = e == 'x' ? 2 : e == 'u' ? 4 : 8;
+                        if (i + digits > s.length()) throw new IllegalArgumentException("character " + i + ": \\" + e + " needs " + digits + " hex digits");
+                        try {
+                            text.appendCodePoint(Integer.parseInt(s.substring(i, i + digits), 16));
+                        } catch (IllegalArgumentException bad) {
+                            throw new IllegalArgumentException("character " + i + ": \\" + e + " needs " + digits + " hex digits, found " + s.substring(i, i + digits));
+                        }
+                        i += digits;
+                    }
+                    default -> throw new IllegalArgumentException("character " + i + ": unsupported escape \\" + e);
+                }
+            }
+            out.add(text.toString());
+            i = skipSpaces(s, i);
+            if (i < s.length() - 1) {
+                if (s.charAt(i) != ',') throw new IllegalArgumentException("character " + (i + 1) + ": expected ',' or ']' after a string, found " + preview(s.substring(i)));
+                i = skipSpaces(s, i + 1);
+            }
+        }
+        return out;
+    }
+
+    private static int skipSpaces(String s, int i) {
+        while (i < s.length() && (s.charAt(i) == ' ' || s.charAt(i) == '\t')) i++;
+        return i;
+    }
+
+    private static String preview(String s) {
+        return "\"" + (s.length() > 40 ? s.substring(0, 40) + "…" : s) + "\"";
     }
 }

@@ -4,7 +4,7 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * A zero-shot task: where its data lives, how its items are read and formatted, and how it is scored.
+ * A task: where its data lives, how its items are read and formatted, and how it is scored.
  *
  * @param name      the name used on the command line ({@code piqa}, {@code arc_easy}, …)
  * @param kind      how it is scored
@@ -25,8 +25,8 @@ public record Task(String name, TaskKind kind, String file, ItemSource source, S
         this(name, kind, file, source, reference, Optional.empty());
     }
 
-    /** A multiple-choice task configured as lm-eval configures it. */
+    /** A task configured as lm-eval configures it; its kind follows the configuration's {@code output_type}. */
     public static Task of(String name, String reference, DocumentTask documents) {
-        return new Task(name, TaskKind.MULTIPLE_CHOICE, documents.evalSplits().get(0).file(), documents.zeroShot(), reference, Optional.of(documents));
+        return new Task(name, documents.output().kind(), documents.evalSplits().get(0).file(), documents.zeroShot(), reference, Optional.of(documents));
     }
 }

@@ -73,6 +73,9 @@ public final class TaskCatalog {
                 line -> choices(text(line, "query").replace("\nChoices:\n", "\n"), line, "choices"));
         // hellaswag.yaml + utils.py: configured with its splits and few-shot examples, see LmEvalTasks.
         add(LmEvalTasks.hellaswag());
+        // nq_open.yaml, triviaqa/default.yaml: generate_until (greedy answers, exact_match), configured in LmEvalTasks.
+        add(LmEvalTasks.nqOpen());
+        add(LmEvalTasks.triviaqa());
         // winogrande.yaml: partial evaluation: choices are the sentence up to "_" with each option, the target is the rest,
         // scored under each context (Trinh & Le 2018). Foundry stores the two contexts and the shared continuation.
         multipleChoice("winogrande", "mc/winogrande.jsonl", "lm-eval winogrande.yaml (partial scoring): \"{sentence[:_] + option}\" + \" \" + rest",

@@ -7,5 +7,7 @@ public enum TaskKind {
     /** One true continuation (LAMBADA's last word): {@code acc} = greedy decoding reproduces it exactly, and {@code perplexity}. */
     LAST_WORD,
     /** Rolling log-likelihood of whole documents: word and byte perplexity, bits per byte, token perplexity. */
-    ROLLING_PERPLEXITY
+    ROLLING_PERPLEXITY,
+    /** Greedy generation until a stop string (lm-eval's {@code generate_until}), filtered and compared with the answers: {@code exact_match}. */
+    GENERATE_UNTIL
 }

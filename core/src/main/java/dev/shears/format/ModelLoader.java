@@ -3,6 +3,7 @@ package dev.shears.format;
 import dev.shears.ShearsException;
 import dev.shears.format.gguf.GgufModel;
 import dev.shears.format.hf.HfModel;
+import dev.shears.format.hf.TorchPickle;
 import dev.shears.format.llama2c.Llama2cModel;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
@@ -11,7 +12,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 
-/** Loads a model from any supported location: a Hugging Face folder, a {@code .gguf} file or a llama2.c {@code .bin}. */
+/**
+ * Loads a model from any supported location: a Hugging Face folder, a {@code .gguf} file or a llama2.c
+ * {@code .bin} (a {@code .bin} that is a torch.save zip stands for the Hugging Face folder it is in).
+ */
 public final class ModelLoader {
     private ModelLoader() {
     }
@@ -25,7 +29,7 @@ public final class ModelLoader {
 
     /**
      * Opens a model with its weights read in place from the memory-mapped file where the format
-     * allows (Hugging Face safetensors, GGUF), in the file's dtype; llama2.c checkpoints are read onto
+     * allows (Hugging Face safetensors or pytorch_model.bin, GGUF), in the file's dtype; llama2.c checkpoints are read onto
      * the heap. Close the model when done with it.
      */
     public static Model open(Path path) {
@@ -36,9 +40,19 @@ public final class ModelLoader {
         }
         String name = path.getFileName().toString().toLowerCase(Locale.ROOT);
         if (name.endsWith(".gguf")) return GgufModel.open(path);
+        if (name.endsWith(".bin") && TorchPickle.isArchive(path)) return HfModel.open(torchFolder(path));
         if (name.endsWith(".bin")) return Llama2cModel.read(path);
         if (name.equals("config.json")) return HfModel.open(path.toAbsolutePath().getParent());
         throw new ShearsException(path + ": unknown model format (expected a Hugging Face folder, a .gguf or a llama2.c .bin file)");
+    }
+
+    /** The Hugging Face folder of a torch.save archive: it alone has the config. */
+    private static Path torchFolder(Path archive) {
+        Path folder = archive.toAbsolutePath().getParent();
+        if (!HfModel.isModelFolder(folder)) {
+            throw new ShearsException(archive + ": a torch.save archive (pytorch_model.bin) without a config.json beside it; give the Hugging Face folder that holds both");
+        }
+        return folder;
     }
 
     /** A model's config, from its headers alone (the weights stay unread). */
@@ -52,6 +66,6 @@ public final class ModelLoader {
     public static String format(Path path) {
         if (Files.isDirectory(path)) return "hf";
         String name = path.getFileName().toString().toLowerCase(Locale.ROOT);
-        return name.endsWith(".gguf") ? "gguf" : name.endsWith(".bin") ? "llama2c" : "hf";
+        return name.endsWith(".gguf") ? "gguf" : name.endsWith(".bin") && !TorchPickle.isArchive(path) ? "llama2c" : "hf";
     }
 }

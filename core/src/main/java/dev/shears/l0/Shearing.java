@@ -89,6 +89,11 @@ public final class Shearing {
             public void backwardDone() {
                 gates.backward(dMasks, dLogAlpha);
             }
+
+            @Override
+            public double[] accumulated() {
+                return dLogAlpha;
+            }
         };
     }
 

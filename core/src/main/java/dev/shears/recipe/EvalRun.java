@@ -6,6 +6,7 @@ import dev.shears.eval.EvalSettings;
 import dev.shears.eval.Evaluator;
 import dev.shears.eval.LoglikelihoodScorer;
 import dev.shears.eval.Sample;
+import dev.shears.eval.Suite;
 import dev.shears.eval.Task;
 import dev.shears.eval.TaskCatalog;
 import dev.shears.eval.TaskFile;
@@ -29,6 +30,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /** {@code shears eval} and {@code bench eval}: tasks scored as lm-evaluation-harness scores them, models side by side. */
 public final class EvalRun {
@@ -40,13 +42,25 @@ public final class EvalRun {
     /**
      * @param models    {@code MODEL} or {@code MODEL=TOKENIZER}, in report order
      * @param tokenizer the tokenizer of models given without one (else each model's own)
-     * @param tasks     built-in task names or task files
+     * @param tasks     built-in task names or task files (with a suite: its tasks)
      * @param dataDir   the evaluation data folder
+     * @param suite     a paper's table: its tasks, each at its own shot count (which overrides {@code settings}')
      */
     public record Request(List<String> models, Optional<Path> tokenizer, List<String> tasks, Path dataDir, EvalSettings settings,
-                          Optional<Path> logSamples) {
+                          Optional<Path> logSamples, Optional<Suite> suite) {
         public Request(List<String> models, Optional<Path> tokenizer, List<String> tasks, Path dataDir, EvalSettings settings) {
-            this(models, tokenizer, tasks, dataDir, settings, Optional.empty());
+            this(models, tokenizer, tasks, dataDir, settings, Optional.empty(), Optional.empty());
+        }
+
+        /** A paper's suite: its tasks, each with the shots of its column. */
+        public static Request suite(List<String> models, Optional<Path> tokenizer, Suite suite, Path dataDir, EvalSettings settings, Optional<Path> logSamples) {
+            return new Request(models, tokenizer, suite.tasks(), dataDir, settings, logSamples, Optional.of(suite));
+        }
+
+        /** Each task's settings: the suite's shot count for it (or its group's), else the request's. */
+        EvalSettings settings(Task task, Resolved resolved) {
+            Integer shots = suite.isEmpty() ? null : resolved.shotsOf(task.name(), suite.get().shots());
+            return shots == null ? settings : settings.withNumFewshot(shots);
         }
     }
 
@@ -63,6 +77,13 @@ public final class EvalRun {
 
     /** The leaf tasks and the groups that {@code names} ask for, each task once. */
     record Resolved(List<Task> tasks, List<TaskGroup> groups) {
+        /** The shot count {@code byName} gives the task itself or a group it belongs to; null when none. */
+        Integer shotsOf(String task, Map<String, Integer> byName) {
+            if (byName.containsKey(task)) return byName.get(task);
+            for (TaskGroup g : groups) if (g.leaves().contains(task) && byName.containsKey(g.name())) return byName.get(g.name());
+            return null;
+        }
+
         static Resolved of(List<String> names) {
             Map<String, Task> tasks = new LinkedHashMap<>();
             Map<String, TaskGroup> groups = new LinkedHashMap<>();
@@ -83,14 +104,15 @@ public final class EvalRun {
 
         /** Every task's result on one model, then every group's. */
         List<TaskResult> run(LoadedModel loaded, List<Evaluator.Items> items, EvalSettings settings, Progress progress) {
-            return run(loaded, items, settings, progress, sample -> {
+            return run(loaded, items, t -> settings, progress, sample -> {
             });
         }
 
-        /** As {@link #run(LoadedModel, List, EvalSettings, Progress)}, handing every scored document to {@code samples}. */
-        List<TaskResult> run(LoadedModel loaded, List<Evaluator.Items> items, EvalSettings settings, Progress progress, Consumer<Sample> samples) {
+        /** Every task's result on one model with its own settings, handing every scored document to {@code samples}. */
+        List<TaskResult> run(LoadedModel loaded, List<Evaluator.Items> items, Function<Task, EvalSettings> settings, Progress progress,
+                             Consumer<Sample> samples) {
             List<TaskResult> results = new ArrayList<>();
-            for (Evaluator.Items i : items) results.add(Evaluator.run(loaded.model(), loaded.tokenizer(), i, settings, progress, samples));
+            for (Evaluator.Items i : items) results.add(Evaluator.run(loaded.model(), loaded.tokenizer(), i, settings.apply(i.task()), progress, samples));
             List<TaskResult> leaves = List.copyOf(results);
             for (TaskGroup g : groups) results.add(g.aggregate(leaves));
             return results;
@@ -123,12 +145,13 @@ public final class EvalRun {
     private static Result evaluate(Request request, Progress progress, BiConsumer<String, Sample> samples) {
         Resolved resolved = Resolved.of(request.tasks());
         Path data = dataDir(request.dataDir());
-        List<Evaluator.Items> items = resolved.tasks().stream().map(t -> Evaluator.load(t, data, request.settings())).toList();
+        Function<Task, EvalSettings> settings = t -> request.settings(t, resolved);
+        List<Evaluator.Items> items = resolved.tasks().stream().map(t -> Evaluator.load(t, data, settings.apply(t))).toList();
         List<Evaluated> models = new ArrayList<>();
         for (String spec : request.models()) {
             // one model's weights at a time: each is closed (unmapped) after its tasks, so side by side costs no more memory than one
             try (LoadedModel loaded = open(spec, request.tokenizer())) {
-                models.add(new Evaluated(spec, loaded, resolved.run(loaded, items, request.settings(), progress, sample -> samples.accept(spec, sample))));
+                models.add(new Evaluated(spec, loaded, resolved.run(loaded, items, settings, progress, sample -> samples.accept(spec, sample))));
             }
         }
         return new Result(resolved.tasks(), data, models);

@@ -93,13 +93,23 @@ public record MemoryPlan(String what, long heapBytes, long mappedBytes) {
      * activations; the refusal names the largest model that would fit beside the same activations.
      */
     public static MemoryPlan training(String what, ModelConfig c, int batchSize, int seqLen) {
+        return training(what, c, batchSize, seqLen, 0);
+    }
+
+    /**
+     * As {@link #training(String, ModelConfig, int, int)} with {@code scratchGradients} more fp32 gradient
+     * buffers: the trainer's per-micro-batch gradients ({@code Trainer.scratchGradients}).
+     */
+    public static MemoryPlan training(String what, ModelConfig c, int batchSize, int seqLen, int scratchGradients) {
         long rows = (long) batchSize * seqLen;
         long activations = 4 * ((long) c.numLayers() * trainingLayer(c, batchSize, seqLen) + gradientBuffers(c, rows) + 2 * rows * c.dim()
                 + rows * c.vocabSize());
-        long heap = BASELINE + 16 * c.parameterCount() + activations;
-        long fits = Math.max(0, (Runtime.getRuntime().maxMemory() - BASELINE - activations) / 16);
-        return new MemoryPlan(String.format(Locale.ROOT, "%s of %,d parameters (fp32 weights, gradients and AdamW moments: 16 bytes each; about %,d would fit)",
-                what, c.parameterCount(), fits), heap, 0);
+        long perParameter = 16 + 4L * scratchGradients;
+        long heap = BASELINE + perParameter * c.parameterCount() + activations;
+        long fits = Math.max(0, (Runtime.getRuntime().maxMemory() - BASELINE - activations) / perParameter);
+        return new MemoryPlan(String.format(Locale.ROOT, "%s of %,d parameters (fp32 weights, gradients and AdamW moments%s: %d bytes each; about %,d would fit)",
+                what, c.parameterCount(), scratchGradients == 0 ? "" : ", " + scratchGradients + " micro-batch gradient" + (scratchGradients == 1 ? "" : "s"),
+                perParameter, fits), heap, 0);
     }
 
     private static boolean isTaylor(Criterion c) {

@@ -3,6 +3,8 @@ package dev.shears.recipe;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shears.ShearsException;
 import dev.shears.data.TokenDataset;
+import dev.shears.dist.Collective;
+import dev.shears.dist.SingleProcess;
 import dev.shears.format.ModelLoader;
 import dev.shears.format.hf.HfConfig;
 import dev.shears.io.AtomicFiles;
@@ -53,14 +55,26 @@ public final class ShearRun {
     }
 
     public static Result run(ShearConfig config, Path out, boolean resume, Progress progress) {
+        return run(config, out, resume, progress, new SingleProcess());
+    }
+
+    /**
+     * As {@link #run(ShearConfig, Path, boolean, Progress)}, as one of the ranks of {@code collective}: the
+     * micro-batches of each step, their model and gate gradients, and the held-out windows are shared over
+     * the ranks in a fixed order ({@link Trainer}), so the gates, λ, plan, model and checkpoints are
+     * bit-identical to one process; rank 0 alone writes.
+     */
+    public static Result run(ShearConfig config, Path out, boolean resume, Progress progress, Collective collective) {
         TrainConfig tc = config.train();
         Path parentPath = tc.source().model().orElseThrow(() -> new ShearsException("shear needs a model to prune (MODEL)"));
         if (config.target().isBlank() == config.targetConfig().isBlank()) {
             throw new ShearsException("give exactly one of --target SHAPE or --target-config CONFIG.json");
         }
         TrainingSession.checkOutput(tc, CONFIG, out, resume);
+        collective.barrier(); // every rank has seen the folder as it was before rank 0 writes into it
         List<TokenDataset> domains = TrainingSession.openDomains(tc);
-        MemoryPlan.training("shearing", ModelLoader.config(parentPath), tc.batching().batchSize(), tc.batching().seqLen()).check();
+        MemoryPlan.training("shearing", ModelLoader.config(parentPath), tc.batching().batchSize(), tc.batching().seqLen(),
+                Trainer.scratchGradients(tc.batching().gradAccumulation(), collective.size())).check();
         Model model = ModelLoader.load(parentPath);
         ModelConfig parent = model.config();
         PruneTarget target = TargetParser.resolve(parent, spec(config));
@@ -75,8 +89,8 @@ public final class ShearRun {
         double lastLoss = Double.NaN;
         long began = System.nanoTime();
         try (TrainingSession session = TrainingSession.open(tc, domains, model, config, CONFIG, out, resume,
-                Double.isNaN(targetParameters) ? 0 : (long) targetParameters)) {
-            Trainer trainer = new Trainer(model, session.sampler(), tc);
+                Double.isNaN(targetParameters) ? 0 : (long) targetParameters, collective)) {
+            Trainer trainer = new Trainer(model, null, session.sampler(), tc, collective);
             session.resume(resume, model, trainer.optimizer(), progress).ifPresent(c -> shearing.restore(c.extra(), c.dir()));
             long start = session.start();
             progress.start("shear", (total - start) * tc.tokensPerStep(), "tok");
@@ -102,8 +116,10 @@ public final class ShearRun {
             double[] prunedLoss = session.finalLoss(pruned, MaskSet.NONE);
             session.logFinal(prunedLoss, total);
             session.writeModel(pruned);
-            PlanFiles.writePlan(plan, parent, out.resolve(PlanFiles.PLAN));
-            AtomicFiles.writeString(out.resolve(GATES), shearing.gatesJson(JSON, plan).toPrettyString() + "\n");
+            if (collective.leads()) {
+                PlanFiles.writePlan(plan, parent, out.resolve(PlanFiles.PLAN));
+                AtomicFiles.writeString(out.resolve(GATES), shearing.gatesJson(JSON, plan).toPrettyString() + "\n");
+            }
             double seconds = (System.nanoTime() - began) / 1e9;
             return new Result(out, parent, pruned.config(), plan, target, total, start, lastLoss, session.names(), heldOut, prunedLoss,
                     shearing.expectedParameters(), seconds);

@@ -2,6 +2,8 @@ package dev.shears.recipe;
 
 import dev.shears.ShearsException;
 import dev.shears.data.TokenDataset;
+import dev.shears.dist.Collective;
+import dev.shears.dist.SingleProcess;
 import dev.shears.format.ModelLoader;
 import dev.shears.format.hf.HfConfig;
 import dev.shears.model.Flops;
@@ -27,6 +29,11 @@ import java.util.Optional;
  * and at the end the trained model as a loadable Hugging Face folder with its tokenizer
  * ({@link TrainingSession}). A run started again with {@code resume} continues from its newest
  * checkpoint and ends with weights bit-identical to a run that was never interrupted.
+ *
+ * <p>Under {@code mpirun} every rank runs this with its {@link Collective}: each step's micro-batches
+ * are shared over the ranks and their gradients added in micro-batch order ({@link Trainer}), so the
+ * weights, metrics (timing apart) and checkpoints are bit-identical to a single-process run with the
+ * same settings; rank 0 alone writes the output folder, which every rank reads when resuming.
  */
 public final class TrainRun {
     public static final String CONFIG = "train-config.json";
@@ -47,17 +54,24 @@ public final class TrainRun {
     }
 
     public static Result run(TrainConfig config, Path out, boolean resume, Progress progress) {
+        return run(config, out, resume, progress, new SingleProcess());
+    }
+
+    /** As {@link #run(TrainConfig, Path, boolean, Progress)}, as one of the ranks of {@code collective}. */
+    public static Result run(TrainConfig config, Path out, boolean resume, Progress progress, Collective collective) {
         TrainingSession.checkOutput(config, CONFIG, out, resume);
+        collective.barrier(); // every rank has seen the folder as it was before rank 0 writes into it
         List<TokenDataset> domains = TrainingSession.openDomains(config);
-        Model model = createModel(config);
+        Model model = createModel(config, collective);
         Model teacher = loadTeacher(config, model);
         long total = config.totalSteps();
         double lastLoss = Double.NaN;
         long trainedTokens = 0;
         double trainSeconds = 0;
         long began = System.nanoTime();
-        try (TrainingSession session = TrainingSession.open(config, domains, model, config, CONFIG, out, resume)) {
-            Trainer trainer = new Trainer(model, teacher, session.sampler(), config);
+        try (TrainingSession session = TrainingSession.open(config, domains, model, config, CONFIG, out, resume, model.config().parameterCount(),
+                collective)) {
+            Trainer trainer = new Trainer(model, teacher, session.sampler(), config, collective);
             session.resume(resume, model, trainer.optimizer(), progress);
             long start = session.start();
             if (start == 0) {
@@ -93,13 +107,14 @@ public final class TrainRun {
         }
     }
 
-    private static Model createModel(TrainConfig config) {
+    private static Model createModel(TrainConfig config, Collective collective) {
         Optional<Path> init = config.source().init(), model = config.source().model();
         if (init.isPresent() == model.isPresent()) {
             throw new ShearsException("give exactly one of --init CONFIG.json (train from scratch) or --model PATH (continue training)");
         }
         ModelConfig shape = model.isPresent() ? ModelLoader.config(model.get()) : HfConfig.read(init.get());
-        MemoryPlan.training("training", shape, config.batching().batchSize(), config.batching().seqLen()).check();
+        MemoryPlan.training("training", shape, config.batching().batchSize(), config.batching().seqLen(),
+                Trainer.scratchGradients(config.batching().gradAccumulation(), collective.size())).check();
         if (model.isPresent()) return ModelLoader.load(model.get());
         return ModelInit.initialize(shape, new InitConfig(config.source().initStd(), true, config.batching().seed()));
     }

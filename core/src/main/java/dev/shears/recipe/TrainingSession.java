@@ -9,6 +9,8 @@ import dev.shears.data.BatchSampler;
 import dev.shears.data.HeldOutPart;
 import dev.shears.data.Sampling;
 import dev.shears.data.TokenDataset;
+import dev.shears.dist.Collective;
+import dev.shears.dist.SingleProcess;
 import dev.shears.format.ModelLoader;
 import dev.shears.format.hf.HfModel;
 import dev.shears.io.AtomicFiles;
@@ -44,6 +46,9 @@ import java.util.Optional;
  * held-out evaluations with the dynamic batch loading update on the steering half of the held-out
  * windows, the final evaluation on the other half, checkpoints, and the final model with its
  * tokenizer. A run opens one after its model is loaded and closes it when the loop ends.
+ * Under {@code mpirun} every rank opens one, reads the same folder (a file system all ranks share)
+ * and resumes from the same checkpoint; only the leading rank ({@link Collective#leads()}) writes
+ * anything: settings, metrics, checkpoints and the model.
  */
 final class TrainingSession implements AutoCloseable {
     static final String METRICS = "metrics.jsonl";
@@ -55,12 +60,14 @@ final class TrainingSession implements AutoCloseable {
     private final List<String> names;
     private final DomainMixture mixture;
     private final BatchSampler sampler;
+    private final Collective collective;
     private double[] weights;
     private long start;
     private BufferedWriter metrics;
 
-    private TrainingSession(TrainConfig config, Path out, List<TokenDataset> domains, DomainMixture mixture) {
+    private TrainingSession(TrainConfig config, Path out, List<TokenDataset> domains, DomainMixture mixture, Collective collective) {
         this.config = config;
+        this.collective = collective;
         this.out = out;
         this.domains = domains;
         this.names = domains.stream().map(TokenDataset::name).toList();
@@ -115,6 +122,12 @@ final class TrainingSession implements AutoCloseable {
      */
     static TrainingSession open(TrainConfig config, List<TokenDataset> domains, Model model, Object settings, String configFile, Path out,
                                 boolean resume, long referenceParameters) {
+        return open(config, domains, model, settings, configFile, out, resume, referenceParameters, new SingleProcess());
+    }
+
+    /** As {@link #open(TrainConfig, List, Model, Object, String, Path, boolean, long)}, one of the ranks of {@code collective}. */
+    static TrainingSession open(TrainConfig config, List<TokenDataset> domains, Model model, Object settings, String configFile, Path out,
+                                boolean resume, long referenceParameters, Collective collective) {
         for (TokenDataset d : domains) {
             if (d.vocabSize() > model.config().vocabSize()) {
                 throw new ShearsException(d.dir() + ": prepared with a " + d.vocabSize() + "-token vocabulary, but the model has only "
@@ -122,8 +135,8 @@ final class TrainingSession implements AutoCloseable {
             }
         }
         DomainMixture mixture = DomainMixture.resolve(config, domains, referenceParameters);
-        prepareOutput(settings, configFile, out, resume);
-        return new TrainingSession(config, out, domains, mixture);
+        if (collective.leads()) prepareOutput(settings, configFile, out, resume);
+        return new TrainingSession(config, out, domains, mixture, collective);
     }
 
     List<TokenDataset> domains() {
@@ -162,7 +175,7 @@ final class TrainingSession implements AutoCloseable {
      * @return the checkpoint restored (its extra state is the run's own), if any
      */
     Optional<Checkpoint> resume(boolean resume, Model model, AdamW optimizer, Progress progress) {
-        AtomicFiles.removeDebris(out);
+        if (collective.leads()) AtomicFiles.removeDebris(out);
         Optional<Checkpoint> restored = Optional.empty();
         List<Path> checkpoints = resume ? Checkpoint.list(out) : List.of();
         // the newest checkpoint that reads back whole; a damaged one (a disk error, a truncated copy) is skipped, saying so
@@ -189,7 +202,7 @@ final class TrainingSession implements AutoCloseable {
         long total = config.totalSteps();
         if (start > total) throw new ShearsException(out + ": the newest checkpoint is at step " + start + ", beyond this run's " + total + " steps");
         try {
-            metrics = openMetrics(out, start);
+            if (collective.leads()) metrics = openMetrics(out, start);
         } catch (IOException e) {
             throw cannotWrite(e);
         }
@@ -198,6 +211,7 @@ final class TrainingSession implements AutoCloseable {
 
     /** The loss of the last step logged (a run resumed after its last step logs none of its own); NaN before any. */
     double lastLoggedLoss() {
+        if (metrics == null) return Double.NaN; // a rank that does not lead has no metrics of its own
         try {
             metrics.flush();
         } catch (IOException e) {
@@ -210,6 +224,7 @@ final class TrainingSession implements AutoCloseable {
 
     /** Appends one line to {@code metrics.jsonl}. */
     void log(MetricsLine line) {
+        if (metrics == null) return; // a rank that does not lead writes nothing
         try {
             metrics.write(line.toJson());
             metrics.newLine();
@@ -233,14 +248,19 @@ final class TrainingSession implements AutoCloseable {
         return done == config.totalSteps() || (config.evaluation().evalInterval() > 0 && done % config.evaluation().evalInterval() == 0);
     }
 
-    /** Held-out loss per domain under {@code masks}, on the steering half of the held-out windows (the evaluations during the run). */
+    /**
+     * Held-out loss per domain under {@code masks}, on the steering half of the held-out windows (the evaluations during the run);
+     * under MPI the windows are shared over the ranks and every rank gets the same bits.
+     */
     double[] heldOutLoss(Model model, MaskSet masks) {
-        return Trainer.heldOutLoss(model, domains, config.batching().seqLen(), config.evaluation().evalWindows(), masks, HeldOutPart.STEERING);
+        return Trainer.heldOutLoss(model, domains, config.batching().seqLen(), config.evaluation().evalWindows(), masks, HeldOutPart.STEERING,
+                collective);
     }
 
     /** Held-out loss per domain under {@code masks}, on the final half of the held-out windows, which dynamic batch loading never sees. */
     double[] finalLoss(Model model, MaskSet masks) {
-        return Trainer.heldOutLoss(model, domains, config.batching().seqLen(), config.evaluation().evalWindows(), masks, HeldOutPart.FINAL);
+        return Trainer.heldOutLoss(model, domains, config.batching().seqLen(), config.evaluation().evalWindows(), masks, HeldOutPart.FINAL,
+                collective);
     }
 
     /** The final evaluation's metrics line: the output model's loss on the final windows and the epochs of the whole run. */
@@ -275,6 +295,7 @@ final class TrainingSession implements AutoCloseable {
         if (done != config.totalSteps() && (config.checkpointing().checkpointInterval() <= 0 || done % config.checkpointing().checkpointInterval() != 0)) {
             return;
         }
+        if (!collective.leads()) return;
         try {
             metrics.flush();
         } catch (IOException e) {
@@ -285,6 +306,7 @@ final class TrainingSession implements AutoCloseable {
 
     /** Writes the final model in the run's dtype, with the tokenizer beside it so the folder loads on its own. */
     void writeModel(Model model) {
+        if (!collective.leads()) return;
         HfModel.write(model, out, finalDtype(), HfModel.DEFAULT_SHARD_BYTES);
         Optional<Path> tokenizer = config.source().tokenizer().or(() -> config.source().model().flatMap(TokenizerFiles::find));
         if (tokenizer.isEmpty()) {

@@ -69,6 +69,30 @@ public final class HfTokenizer extends PieceTable {
      */
     public record Pipeline(List<UnaryOperator<String>> normalizers, List<PreStep> preSteps, boolean byteLevelInput,
                            List<UnaryOperator<List<String>>> decoders) {
+        /** The words the model sees in one stretch of text between added tokens: normalized, then pre-tokenized ({@code first} when it starts the text). */
+        public List<String> words(String segment, boolean first) {
+            String s = segment;
+            for (UnaryOperator<String> n : normalizers) s = n.apply(s);
+            if (s.isEmpty()) return List.of();
+            List<String> words = List.of(s);
+            for (PreStep step : preSteps) {
+                List<String> next = new ArrayList<>();
+                boolean firstWord = first;
+                for (String w : words) {
+                    step.apply(w, firstWord, next);
+                    firstWord = false;
+                }
+                words = next;
+            }
+            return words;
+        }
+
+        /** The decoders applied in order to the pieces' texts. */
+        public List<String> decode(List<String> tokens) {
+            List<String> out = tokens;
+            for (UnaryOperator<List<String>> d : decoders) out = d.apply(out);
+            return out;
+        }
     }
 
     /** The added tokens, the BOS and EOS ids (-1 for none), and whether BOS is prepended (only when there is one). */
@@ -81,10 +105,8 @@ public final class HfTokenizer extends PieceTable {
     private final Map<String, Integer> vocab;
     private final PairTable rules;
     private final List<Added> added;
-    /** First characters of added tokens, so plain text is scanned with one set lookup per character. */
-    private final java.util.Set<Character> addedFirstChars = new java.util.HashSet<>();
-    private final List<UnaryOperator<String>> normalizers;
-    private final List<PreStep> preSteps;
+    private final AddedTokens addedTokens;
+    private final Pipeline pipeline;
     /** Pieces are mapped to byte characters before the model (a ByteLevel pre-tokenizer). */
     private final boolean byteLevelInput;
     private final List<UnaryOperator<List<String>>> decoders;
@@ -106,6 +128,7 @@ public final class HfTokenizer extends PieceTable {
         this.source = source;
         this.vocab = model.vocab();
         this.added = specials.added();
+        this.addedTokens = new AddedTokens(added);
         int size = pieces.length;
         for (Map.Entry<String, Integer> e : vocab.entrySet()) pieces[e.getValue()] = e.getKey();
         java.util.Arrays.fill(byteIds, -1);
@@ -120,7 +143,6 @@ public final class HfTokenizer extends PieceTable {
             }
         }
         for (Added a : added) {
-            if (!a.content().isEmpty()) addedFirstChars.add(a.content().charAt(0));
             pieces[a.id()] = a.content();
             types[a.id()] = a.special() ? PieceType.CONTROL : PieceType.USER_DEFINED;
         }
@@ -137,8 +159,7 @@ public final class HfTokenizer extends PieceTable {
             }
             rules.putIfAbsent(left, right, merged, -rank);
         }
-        this.normalizers = pipeline.normalizers();
-        this.preSteps = pipeline.preSteps();
+        this.pipeline = pipeline;
         this.byteLevelInput = pipeline.byteLevelInput();
         this.decoders = pipeline.decoders();
         this.fuseUnk = model.fuseUnk();
@@ -158,59 +179,22 @@ public final class HfTokenizer extends PieceTable {
     @Override
     public int[] encode(String text) {
         IntList out = new IntList(text.length() / 3 + 4);
-        int plain = 0;
-        int at = 0;
-        boolean first = true;
-        while (at < text.length()) {
-            Added match = addedFirstChars.contains(text.charAt(at)) ? matchAdded(text, at) : null;
-            if (match == null) {
-                at++;
-                continue;
+        addedTokens.split(text, new AddedTokens.Sink() {
+            @Override
+            public void text(String segment, boolean first) {
+                encodeSegment(segment, first, out);
             }
-            int start = at;
-            int end = at + match.content().length();
-            if (match.lstrip()) while (start > plain && Character.isWhitespace(text.charAt(start - 1))) start--;
-            if (match.rstrip()) while (end < text.length() && Character.isWhitespace(text.charAt(end))) end++;
-            if (start > plain) encodeSegment(text.substring(plain, start), first, out);
-            first = false;
-            out.add(match.id());
-            at = end;
-            plain = end;
-        }
-        if (plain < text.length()) encodeSegment(text.substring(plain), first, out);
+
+            @Override
+            public void token(int id) {
+                out.add(id);
+            }
+        });
         return out.toArray();
     }
 
-    /** The longest added token starting at {@code at}, or null. */
-    private Added matchAdded(String text, int at) {
-        Added best = null;
-        for (Added a : added) {
-            if (a.content().isEmpty() || (best != null && a.content().length() <= best.content().length())) continue;
-            if (!text.startsWith(a.content(), at)) continue;
-            if (a.singleWord()) {
-                int end = at + a.content().length();
-                if ((at > 0 && Character.isLetterOrDigit(text.charAt(at - 1))) || (end < text.length() && Character.isLetterOrDigit(text.charAt(end)))) continue;
-            }
-            best = a;
-        }
-        return best;
-    }
-
     private void encodeSegment(String segment, boolean first, IntList out) {
-        String s = segment;
-        for (UnaryOperator<String> n : normalizers) s = n.apply(s);
-        if (s.isEmpty()) return;
-        List<String> words = List.of(s);
-        for (PreStep step : preSteps) {
-            List<String> next = new ArrayList<>();
-            boolean firstWord = first;
-            for (String w : words) {
-                step.apply(w, firstWord, next);
-                firstWord = false;
-            }
-            words = next;
-        }
-        for (String w : words) {
+        for (String w : pipeline.words(segment, first)) {
             if (w.isEmpty()) continue;
             String word = byteLevelInput ? ByteLevel.encode(w) : w;
             int[] ids = cache.get(word);

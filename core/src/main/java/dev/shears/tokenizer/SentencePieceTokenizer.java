@@ -17,8 +17,9 @@ import java.util.Map;
  * pieces re-split, and byte fallback ({@code <0xNN>}) for characters that are no piece.
  *
  * <p>Its reader ({@code format/sentencepiece/SentencePieceModelFile}) takes only the parts of
- * {@code ModelProto} that change ids; a model with a precompiled normalization map (NFKC and
- * friends) or another model type (unigram, word, char) is refused there.
+ * {@code ModelProto} that change ids; a BPE model with a precompiled normalization map (NFKC and
+ * friends) or a word or char model is refused there, and a unigram model (T5's {@code spiece.model})
+ * is a {@link UnigramTokenizer}.
  *
  * <pre>{@code
  * Tokenizer t = SentencePieceModelFile.read(Path.of("tokenizer.model"));   // dev.shears.format.sentencepiece

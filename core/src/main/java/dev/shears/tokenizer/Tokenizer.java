@@ -28,4 +28,9 @@ public interface Tokenizer {
 
     /** Whether sequences fed to the model start with BOS (llama2.c and SentencePiece: yes; tokenizer_config.json decides for HF). */
     boolean addsBos();
+
+    /** Whether sequences fed to the model end with EOS (T5: its tokenizer appends {@code </s>}; Llama-style tokenizers: no). */
+    default boolean addsEos() {
+        return false;
+    }
 }

@@ -25,6 +25,11 @@ public interface MicroBatchGates {
         @Override
         public void backwardDone() {
         }
+
+        @Override
+        public double[] accumulated() {
+            return new double[0];
+        }
     };
 
     /** The gates of micro-batch {@code micro} of this step, with {@link #gradients} zeroed. */
@@ -35,4 +40,11 @@ public interface MicroBatchGates {
 
     /** The last sample's backward is complete. */
     void backwardDone();
+
+    /**
+     * The gradient of the gate parameters that {@link #backwardDone} adds each micro-batch's share to (one
+     * {@code +=} per element per micro-batch), zeroed when the step began. Under MPI the trainer zeroes it
+     * before each micro-batch, keeps each one's share apart, and puts their sum in micro-batch order back.
+     */
+    double[] accumulated();
 }

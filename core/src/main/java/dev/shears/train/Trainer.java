@@ -4,6 +4,9 @@ import dev.shears.data.BatchSampler;
 import dev.shears.data.HeldOutPart;
 import dev.shears.data.Split;
 import dev.shears.data.TokenDataset;
+import dev.shears.dist.Collective;
+import dev.shears.dist.OrderedSum;
+import dev.shears.dist.SingleProcess;
 import dev.shears.kernel.CrossEntropy;
 import dev.shears.kernel.Distillation;
 import dev.shears.model.Activations;
@@ -12,6 +15,8 @@ import dev.shears.model.Model;
 import dev.shears.model.ModelWeights;
 import dev.shears.model.Transformer;
 
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -20,6 +25,19 @@ import java.util.List;
  * The result of a step depends only on the weights, the optimizer state, the step number, the domain
  * weights and the sampler's data cursor (checkpointed), so a resumed run is bit-identical to an
  * uninterrupted one.
+ *
+ * <p>Micro-batch gradients are added in one fixed order: micro-batch 0's backward writes into zeroed
+ * gradients, every later one's into zeroed scratch, which is then added element-wise, so the step's
+ * gradient is {@code ((g₀ + g₁) + g₂) + …} in float. Under {@code mpirun} ({@link Collective} of N
+ * ranks) each rank draws every micro-batch of the step from the same sampler (its data cursor stays
+ * the same on every rank) but runs forward and backward only on its contiguous share of them
+ * ({@link OrderedSum#first}; uneven when N does not divide {@code gradAccumulation}, and a rank may
+ * have none when N exceeds it); the gradients are added along the ranks in micro-batch order
+ * ({@link OrderedSum#sum}) and the losses gathered and added in the same order. <b>Guarantee:</b> the gradients, the loss, the gradient norm and so
+ * the updated weights and optimizer state are bit-identical for any number of ranks, single-process
+ * included, at the same {@code batchSize} and {@code gradAccumulation}, and the same on every rank.
+ * With learned masks ({@link MicroBatchGates}) the gate gradient is shared the same way: each
+ * micro-batch's share apart, added in micro-batch order, the same bits on every rank.
  */
 public final class Trainer {
     /** What one step did. */
@@ -37,6 +55,9 @@ public final class Trainer {
     private final int[] targets;
     private final Model teacher;
     private final Activations teacherActivations;
+    private final Collective collective;
+    /** Gradients of the micro-batches after the first: one buffer in one process; under MPI, one per micro-batch of this rank's share but its first. */
+    private final List<ModelWeights> scratch = new ArrayList<>();
 
     public Trainer(Model model, BatchSampler sampler, TrainConfig config) {
         this(model, null, sampler, config);
@@ -44,6 +65,15 @@ public final class Trainer {
 
     /** @param teacher a teacher for distillation (config.distill()), or null */
     public Trainer(Model model, Model teacher, BatchSampler sampler, TrainConfig config) {
+        this(model, teacher, sampler, config, new SingleProcess());
+    }
+
+    /**
+     * @param teacher    a teacher for distillation (config.distill()), or null
+     * @param collective the ranks sharing each step's micro-batches (every rank constructs its trainer alike)
+     */
+    public Trainer(Model model, Model teacher, BatchSampler sampler, TrainConfig config, Collective collective) {
+        this.collective = collective;
         this.model = model;
         this.sampler = sampler;
         this.config = config;
@@ -77,27 +107,39 @@ public final class Trainer {
      */
     public StepResult step(long step, double[] domainWeights, MicroBatchGates gates) {
         long start = System.nanoTime();
+        int accumulation = config.batching().gradAccumulation();
+        int ranks = collective.size(), rank = collective.rank();
+        int first = OrderedSum.first(accumulation, rank, ranks), end = OrderedSum.first(accumulation, rank + 1, ranks);
         // gradients are zero here: allocated so, and cleared by the previous update
-        int rows = tokens.length;
-        double loss = 0;
-        float scale = 1f / config.batching().gradAccumulation();
-        for (int micro = 0; micro < config.batching().gradAccumulation(); micro++) {
+        double[] losses = new double[end - first];
+        List<ModelWeights> own = new ArrayList<>();
+        List<double[]> ownGates = new ArrayList<>();
+        double[] dGates = gates.accumulated();
+        for (int micro = 0; micro < accumulation; micro++) {
+            // every rank draws every micro-batch, so the sampler's data cursor is the same on all of them
             sampler.sample(step, micro, domainWeights, config.batching().batchSize(), tokens, targets);
-            MaskSet masks = gates.sample(micro);
-            float[] logits = Transformer.forward(model, tokens, config.batching().batchSize(), config.batching().seqLen(), activations, masks);
-            int vocab = model.config().vocabSize();
-            float[] dLogits = activations.gradients().logits;
-            if (teacher == null) {
-                loss += CrossEntropy.forwardBackward(logits, targets, rows, vocab, dLogits, scale) / config.batching().gradAccumulation();
-            } else {
-                double alpha = config.distill().alpha();
-                float[] teacherLogits = Transformer.forward(teacher, tokens, config.batching().batchSize(), config.batching().seqLen(), teacherActivations, MaskSet.NONE);
-                loss += ((1 - alpha) * CrossEntropy.forwardBackward(logits, targets, rows, vocab, dLogits, (float) (scale * (1 - alpha)))
-                        + alpha * Distillation.forwardBackward(logits, teacherLogits, targets, rows, vocab, dLogits, (float) (scale * alpha),
-                        config.distill().temperature())) / config.batching().gradAccumulation();
+            if (micro < first || micro >= end) continue;
+            ModelWeights into = micro == first ? grads : scratch(ranks == 1 ? 0 : micro - first - 1);
+            if (into != grads) into.forEach((role, layer, g) -> Arrays.fill(g, 0f));
+            if (ranks > 1) Arrays.fill(dGates, 0);
+            losses[micro - first] = microBatch(micro, gates, into);
+            own.add(into);
+            if (ranks > 1) ownGates.add(dGates.clone());
+            if (ranks == 1 && micro > 0) add(grads, into);
+        }
+        double loss = 0;
+        if (ranks == 1) {
+            for (int micro = 0; micro < accumulation; micro++) loss += losses[micro];
+        } else {
+            List<float[]> sums = tensors(grads);
+            List<List<float[]>> parts = own.stream().map(Trainer::tensors).toList();
+            for (int t = 0; t < sums.size(); t++) {
+                List<float[]> mine = new ArrayList<>();
+                for (List<float[]> p : parts) mine.add(p.get(t));
+                OrderedSum.sum(collective, accumulation, mine, sums.get(t)); // the first part may be the sum itself
             }
-            Transformer.backward(model, tokens, activations, masks, grads, gates.gradients());
-            gates.backwardDone();
+            if (dGates.length > 0) OrderedSum.sumDoubles(collective, accumulation, ownGates, dGates);
+            for (double l : OrderedSum.gather(collective, accumulation, losses)) loss += l;
         }
         double norm = GradientClipping.globalNorm(grads);
         double lr = schedule.at(step);
@@ -105,18 +147,94 @@ public final class Trainer {
         return new StepResult(step, loss, lr, norm, config.tokensPerStep(), (System.nanoTime() - start) / 1e9);
     }
 
+    /** Forward and backward of the micro-batch in {@code tokens}, its gradient accumulated into {@code into}; its loss divided by gradAccumulation. */
+    private double microBatch(int micro, MicroBatchGates gates, ModelWeights into) {
+        int rows = tokens.length;
+        int accumulation = config.batching().gradAccumulation();
+        float scale = 1f / accumulation;
+        double loss;
+        MaskSet masks = gates.sample(micro);
+        float[] logits = Transformer.forward(model, tokens, config.batching().batchSize(), config.batching().seqLen(), activations, masks);
+        int vocab = model.config().vocabSize();
+        float[] dLogits = activations.gradients().logits;
+        if (teacher == null) {
+            loss = CrossEntropy.forwardBackward(logits, targets, rows, vocab, dLogits, scale) / accumulation;
+        } else {
+            double alpha = config.distill().alpha();
+            float[] teacherLogits = Transformer.forward(teacher, tokens, config.batching().batchSize(), config.batching().seqLen(), teacherActivations, MaskSet.NONE);
+            loss = ((1 - alpha) * CrossEntropy.forwardBackward(logits, targets, rows, vocab, dLogits, (float) (scale * (1 - alpha)))
+                    + alpha * Distillation.forwardBackward(logits, teacherLogits, targets, rows, vocab, dLogits, (float) (scale * alpha),
+                    config.distill().temperature())) / accumulation;
+        }
+        Transformer.backward(model, tokens, activations, masks, into, gates.gradients());
+        gates.backwardDone();
+        return loss;
+    }
+
+    /**
+     * The gradient buffers beside the model's own that a trainer allocates: none without gradient
+     * accumulation, one in one process (each later micro-batch's, added at once), and under MPI one per
+     * micro-batch of the largest share but its first (kept until the gather).
+     */
+    public static int scratchGradients(int gradAccumulation, int ranks) {
+        if (ranks == 1) return gradAccumulation > 1 ? 1 : 0;
+        return Math.max(0, (gradAccumulation + ranks - 1) / ranks - 1);
+    }
+
+    /** The i-th scratch gradient buffer, allocated on first use. */
+    private ModelWeights scratch(int i) {
+        while (scratch.size() <= i) scratch.add(ModelWeights.zeros(model.config()));
+        return scratch.get(i);
+    }
+
+    /** {@code sum += part}, element-wise, tensor by tensor. */
+    private static void add(ModelWeights sum, ModelWeights part) {
+        List<float[]> sums = tensors(sum), parts = tensors(part);
+        for (int t = 0; t < sums.size(); t++) {
+            float[] s = sums.get(t), p = parts.get(t);
+            for (int i = 0; i < s.length; i++) s[i] += p[i];
+        }
+    }
+
+    /** The heap tensors of {@code w} in {@link ModelWeights#forEach} order. */
+    private static List<float[]> tensors(ModelWeights w) {
+        List<float[]> all = new ArrayList<>();
+        w.forEach((role, layer, g) -> all.add(g));
+        return all;
+    }
+
     /** Held-out loss of any model on one half of the held-out windows of prepared domains, with inference buffers. */
     public static double[] heldOutLoss(Model model, List<TokenDataset> domains, int seqLen, int maxWindows, MaskSet masks, HeldOutPart part) {
+        return heldOutLoss(model, domains, seqLen, maxWindows, masks, part, new SingleProcess());
+    }
+
+    /**
+     * As {@link #heldOutLoss(Model, List, int, int, MaskSet, HeldOutPart)} with each domain's windows shared over
+     * the ranks of {@code collective} ({@link OrderedSum#first}); the windows' losses are gathered and added in
+     * window order, as {@link #meanLoss} adds them, so every rank gets the same bits as one process.
+     */
+    public static double[] heldOutLoss(Model model, List<TokenDataset> domains, int seqLen, int maxWindows, MaskSet masks, HeldOutPart part,
+                                       Collective collective) {
         double[] losses = new double[domains.size()];
         for (int d = 0; d < domains.size(); d++) {
             TokenDataset data = domains.get(d);
-            List<int[]> windows = new java.util.ArrayList<>();
-            for (long s : part.windows(data, seqLen, maxWindows)) {
-                int[] window = new int[seqLen + 1];
-                data.read(Split.HELDOUT, s, window, 0, seqLen + 1);
-                windows.add(window);
+            long[] starts = part.windows(data, seqLen, maxWindows);
+            int count = starts.length, first = OrderedSum.first(count, collective.rank(), collective.size());
+            double[] own = new double[OrderedSum.first(count, collective.rank() + 1, collective.size()) - first];
+            if (own.length > 0) {
+                Activations acts = Activations.forInference(model.config(), 1, seqLen);
+                int[] window = new int[seqLen + 1], input = new int[seqLen], target = new int[seqLen];
+                for (int i = 0; i < own.length; i++) {
+                    data.read(Split.HELDOUT, starts[first + i], window, 0, seqLen + 1);
+                    System.arraycopy(window, 0, input, 0, seqLen);
+                    System.arraycopy(window, 1, target, 0, seqLen);
+                    float[] logits = Transformer.forward(model, input, 1, seqLen, acts, masks);
+                    own[i] = CrossEntropy.forwardBackward(logits, target, seqLen, model.config().vocabSize(), new float[0], 1f);
+                }
             }
-            losses[d] = windows.isEmpty() ? Double.NaN : meanLoss(model, windows, masks, dev.shears.progress.Progress.SILENT);
+            double sum = 0;
+            for (double l : collective.size() == 1 ? own : OrderedSum.gather(collective, count, own)) sum += l;
+            losses[d] = count == 0 ? Double.NaN : sum / count;
         }
         return losses;
     }

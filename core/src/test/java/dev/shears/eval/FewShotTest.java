@@ -26,7 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@link FewShot} and {@link FewShotSampler} against the contexts lm-evaluation-harness (4e7e0d47f)
- * builds for ARC-Challenge (25-shot), MMLU formal_logic (5-shot), BoolQ (32-shot) and HellaSwag (10-shot). The expected
+ * builds for ARC-Challenge (25-shot), MMLU formal_logic (5-shot), BoolQ (32-shot), HellaSwag (10-shot), and the
+ * generation tasks NQ-open (32-shot) and TriviaQA (5-shot), whose examples are their first answer. The expected
  * strings in {@code eval/fewshot.json} were written by {@code tools/fixtures/fewshot_fixture.py} with
  * Debian's python3 3.11.2 from the files of ../shared/data/eval; this test renders the same files
  * here, as lm-eval's task YAMLs do, and compares every context exactly (the first two whole, every
@@ -176,6 +177,28 @@ class FewShotTest {
         assertEquals(3368, train.size(), "the copy's complete rows; the cut last line is left out");
         assertTrue(t.get("exclusion").asBoolean(), "no fewshot_split and no test_split: sample draws n + 1");
         matchesLmEval(t, train, validation, d -> new FewShot.Shot(d.text(), d.choices().get(d.gold())));
+    }
+
+    @Test
+    void nqOpen32ShotFromDprsTrainingQuestionsMatchesLmEval() throws IOException {
+        JsonNode t = task("nq_open");
+        List<Doc> pool = LmEvalTasks.dprRows(SharedData.require(t.get("pool").asText()));
+        List<Doc> validation = LmEvalTasks.NQ_OPEN_VALIDATION.read(SharedData.require("eval"));
+        assertEquals(8757, pool.size(), "every row of DPR's file, CSV-quoted ones included");
+        assertEquals(3610, validation.size());
+        assertEquals("Answer these questions:\n\n", t.get("description").asText());
+        assertEquals("\n", t.get("fewshot_delimiter").asText());
+        assertTrue(t.get("exclusion").asBoolean(), "nq_open.yaml sets neither fewshot_split nor test_split");
+        matchesLmEval(t, pool, validation, Doc::shot);
+    }
+
+    @Test
+    void triviaqa5ShotFromTheValidationFileItselfMatchesLmEval() throws IOException {
+        JsonNode t = task("triviaqa");
+        List<Doc> validation = LmEvalTasks.TRIVIAQA_VALIDATION.read(SharedData.require("eval"));
+        assertEquals(7993, validation.size());
+        assertTrue(t.get("exclusion").asBoolean());
+        matchesLmEval(t, validation, validation, Doc::shot);
     }
 
     @Test

@@ -28,7 +28,11 @@ class LmEvalTasksTest {
     }
 
     static String context(Item item) {
-        return ((Item.MultipleChoice) item).choices().get(0).context();
+        return switch (item) {
+            case Item.MultipleChoice mc -> mc.choices().get(0).context();
+            case Item.Generate g -> g.context();
+            case Item.Document d -> throw new AssertionError("a perplexity document has no context");
+        };
     }
 
     /** Every item's context against the fixture: the first ones whole, each by SHA-256. */
@@ -116,6 +120,59 @@ class LmEvalTasksTest {
             assertEquals(t.get("sha256").get(picked[k]).asText(), FewShotTest.sha256(context(seeded.items().get(k))), "document " + picked[k]);
         }
         assertTrue(checked >= 2, "some seeded picks fall inside the fixture's " + n + " documents");
+    }
+
+    @Test
+    void nqOpen32ShotThroughTheTaskEqualsLmEvalWithDprsTrainingQuestions() throws IOException {
+        JsonNode t = FewShotTest.task("nq_open");
+        Path data = SharedData.require("eval");
+        Evaluator.Items items = Evaluator.load(TaskCatalog.task("nq_open"), data, settings(t.get("sha256").size(), EvalSettings.Sampling.FIRST, 32));
+        assertEquals(TaskKind.GENERATE_UNTIL, items.task().kind());
+        assertEquals(3610, items.available());
+        assertEquals(2, items.notes().size(), items.notes().toString());
+        assertEquals("few-shot examples from dev (nq_open/nq-dev.qa.csv): the train split (nq_open/NQ-open.train.jsonl) is not in the data folder",
+                items.notes().get(0));
+        assertTrue(items.notes().get(1).startsWith("few-shot examples drawn from DPR's NQ dev file"), items.notes().get(1));
+        matchesFixture(t, items.items());
+        Item.Generate first = (Item.Generate) items.items().get(0);
+        assertEquals(List.of("14 December 1972 UTC", "December 1972"), first.targets(), "doc_to_target: every answer");
+        assertTrue(first.context().endsWith("\nQ: when was the last time anyone was on the moon?\nA:"), first.context());
+
+        Evaluator.Items zero = Evaluator.load(TaskCatalog.task("nq_open"), data, settings(1, EvalSettings.Sampling.FIRST, 0));
+        assertEquals("Answer these questions:\n\nQ: when was the last time anyone was on the moon?\nA:", context(zero.items().get(0)),
+                "0-shot: the description and the question");
+        assertEquals(List.of(), zero.notes(), "no examples drawn: nothing differs from lm-eval's run");
+    }
+
+    @Test
+    void triviaqa5ShotThroughTheTaskEqualsLmEvalWithTheValidationFileAsPool() throws IOException {
+        JsonNode t = FewShotTest.task("triviaqa");
+        Path data = SharedData.require("eval");
+        Evaluator.Items items = Evaluator.load(TaskCatalog.task("triviaqa"), data, settings(t.get("sha256").size(), EvalSettings.Sampling.FIRST, 5));
+        assertEquals(7993, items.available());
+        assertEquals(2, items.notes().size(), items.notes().toString());
+        assertTrue(items.notes().get(0).startsWith("evaluated on triviaqa-validation.jsonl's 7,993 questions"), items.notes().get(0));
+        assertEquals("few-shot examples from validation (triviaqa/triviaqa-validation.jsonl): the train split (triviaqa/triviaqa-train.jsonl) "
+                + "is not in the data folder", items.notes().get(1));
+        matchesFixture(t, items.items());
+        assertEquals("Question: Which Lloyd Webber musical premiered in the US on 10th December 1993??\nAnswer:",
+                context(Evaluator.load(TaskCatalog.task("triviaqa"), data, settings(1, EvalSettings.Sampling.FIRST, 0)).items().get(0)),
+                "the question's own question mark and the template's");
+    }
+
+    @Test
+    void triviaqaFallsBackToLlmFoundrysSubset(@org.junit.jupiter.api.io.TempDir Path tmp) throws IOException {
+        Path subset = tmp.resolve("triviaqa/triviaqa_sm_sub.jsonl");
+        java.nio.file.Files.createDirectories(subset.getParent());
+        java.nio.file.Files.copy(SharedData.require("eval/triviaqa/triviaqa_sm_sub.jsonl"), subset);
+        Evaluator.Items items = Evaluator.load(TaskCatalog.task("triviaqa"), tmp, settings(2, EvalSettings.Sampling.FIRST, 3));
+        assertEquals(3000, items.available());
+        Item.Generate first = (Item.Generate) items.items().get(0);
+        assertTrue(first.context().endsWith("\n\nQuestion: Brunswick, Lancastrian and Pearl Pickler are types of which vegetable??\nAnswer:"),
+                first.context());
+        assertTrue(first.targets().contains("Onion"), first.targets().toString());
+        assertTrue(items.notes().stream().anyMatch(n -> n.startsWith("evaluated on validation (triviaqa/triviaqa_sm_sub.jsonl)")), items.notes().toString());
+        assertTrue(items.notes().stream().anyMatch(n -> n.startsWith("llm-foundry's triviaqa_sm_sub.jsonl")), items.notes().toString());
     }
 
     static String digest(List<Item> items) {

@@ -101,6 +101,21 @@ class MalformedFuzzTest {
         fuzz("safetensors", valid, weights, p -> HfModel.read(folder), header, 2);
     }
 
+    /** A torch.save archive in a model folder: its pickle (the first entry) is the header, the central directory at the end gets the 20%. */
+    @Test
+    void corruptTorchPickleFiles() throws IOException, java.net.URISyntaxException {
+        Path fixture = Path.of(MalformedFuzzTest.class.getResource("/torchpickle/llama_f32").toURI());
+        Path folder = Files.createDirectories(dir.resolve("torch"));
+        Files.copy(fixture.resolve("config.json"), folder.resolve("config.json"));
+        Path weights = folder.resolve(HfModel.TORCH_WEIGHTS);
+        byte[] valid = Files.readAllBytes(fixture.resolve(HfModel.TORCH_WEIGHTS));
+        int header;
+        try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(fixture.resolve(HfModel.TORCH_WEIGHTS).toFile())) {
+            header = 64 + (int) zip.stream().filter(e -> e.getName().endsWith("/data.pkl")).findFirst().orElseThrow().getSize();
+        }
+        fuzz("torch.save", valid, weights, p -> HfModel.read(folder), header, 5);
+    }
+
     @Test
     void corruptConfigJson() throws IOException {
         Path folder = dir.resolve("hf");

@@ -50,8 +50,10 @@ class TokenizerLoaderTest {
         Path wordPiece = Files.writeString(dir.resolve("wordpiece.json"), good.replace("\"type\":\"BPE\"", "\"type\":\"WordPiece\""));
         assertOneLine(wordPiece, "model type 'WordPiece' is not supported", () -> TokenizerLoader.load(wordPiece));
 
+        Path word = Files.write(dir.resolve("word.model"), SentencePieceModelFileTest.model(3));
+        assertOneLine(word, "model type WORD is not supported", () -> TokenizerLoader.load(word));
         Path unigram = Files.write(dir.resolve("unigram.model"), SentencePieceModelFileTest.model(1));
-        assertOneLine(unigram, "model type UNIGRAM is not supported", () -> TokenizerLoader.load(unigram));
+        assertEquals(5, TokenizerLoader.load(unigram).vocabSize(), "a unigram model loads (T5's spiece.model)");
 
         Path normalizer = Files.writeString(dir.resolve("normalizer.json"), good.replace("\"normalizer\":null", "\"normalizer\":{\"type\":\"BertNormalizer\"}"));
         assertOneLine(normalizer, "normalizer type 'BertNormalizer' is not supported", () -> TokenizerLoader.load(normalizer));

@@ -8,6 +8,7 @@ import dev.shears.eval.TaskResult;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shears.eval.Evaluator;
+import dev.shears.eval.Suite;
 import dev.shears.eval.Item;
 import dev.shears.eval.TaskCatalog;
 import org.junit.jupiter.api.Test;
@@ -66,7 +67,7 @@ class EvalRunTest {
         Path log = tmp.resolve("samples.jsonl");
         String model = models.resolve("hf").toString();
         EvalRun.Result result = EvalRun.run(new EvalRun.Request(List.of(model), Optional.of(models.resolve("tok512.bin")), List.of("copa", "tinystories"),
-                data, settings, Optional.of(log)), dev.shears.progress.Progress.SILENT);
+                data, settings, Optional.of(log), Optional.empty()), dev.shears.progress.Progress.SILENT);
         List<JsonNode> lines = new ArrayList<>();
         ObjectMapper json = new ObjectMapper();
         for (String line : Files.readAllLines(log)) lines.add(json.readTree(line));
@@ -110,10 +111,34 @@ class EvalRunTest {
         Path log = tmp.resolve("samples.jsonl");
         assertThrows(ShearsException.class, () -> EvalRun.run(new EvalRun.Request(List.of(tmp.resolve("no-model").toString()), Optional.empty(),
                 List.of("copa"), SharedData.require("eval"), new EvalSettings(1, EvalSettings.Sampling.FIRST, 0, 1, 0, ContextStart.BOS),
-                Optional.of(log)), dev.shears.progress.Progress.SILENT));
+                Optional.of(log), Optional.empty()), dev.shears.progress.Progress.SILENT));
         assertFalse(Files.exists(log));
         try (var left = Files.list(tmp)) {
             assertEquals(List.of(), left.toList(), "nor a temporary file");
         }
+    }
+
+    @Test
+    void aSuiteRunsEachTaskAtItsColumnsShotsAndGroupLeavesAtTheGroups() {
+        Path models = SharedData.require("models/stories260K");
+        Suite suite = new Suite("test", "a test table", "this test", List.of(
+                new Suite.Column("A", "ARC-E", "arc_easy", 0, "acc"),
+                new Suite.Column("A", "ARC-C", "arc_challenge", 3, "acc_norm"),
+                new Suite.Column("B", "Humanities", "mmlu_humanities", 2, "acc")), List.of());
+        EvalSettings settings = new EvalSettings(2, EvalSettings.Sampling.FIRST, 0, 2, 0, ContextStart.BOS);
+        EvalRun.Result result = EvalRun.run(EvalRun.Request.suite(List.of(models.resolve("hf").toString()), Optional.of(models.resolve("tok512.bin")), suite,
+                SharedData.require("eval"), settings, Optional.empty()), dev.shears.progress.Progress.SILENT);
+        List<TaskResult> results = result.models().get(0).results();
+        java.util.Map<String, TaskResult> byName = new java.util.HashMap<>();
+        for (TaskResult r : results) byName.put(r.task(), r);
+        assertEquals(0, byName.get("arc_easy").shots());
+        assertEquals(3, byName.get("arc_challenge").shots());
+        assertEquals(2, byName.get("mmlu_philosophy").shots(), "a leaf of the group takes the group's shots");
+        assertEquals(2, byName.get("mmlu_humanities").shots());
+        assertFalse(byName.containsKey("mmlu_anatomy"), "only the group's own leaves run");
+        double acc = byName.get("mmlu_humanities").metric("acc").orElseThrow().value();
+        assertEquals(100 * acc, Suite.value(suite.columns().get(2), results).orElseThrow(), 1e-12);
+        double mean = (Suite.value(suite.columns().get(0), results).orElseThrow() + Suite.value(suite.columns().get(1), results).orElseThrow() + 100 * acc) / 3;
+        assertEquals(mean, suite.average(results).orElseThrow(), 1e-12);
     }
 }

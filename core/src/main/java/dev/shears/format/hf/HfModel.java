@@ -26,20 +26,52 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * A Hugging Face model folder: {@code config.json} plus {@code model.safetensors}, or shards listed in
- * {@code model.safetensors.index.json}. Reading checks every tensor's name and shape against the
- * tensor-role table; writing is atomic file by file, weights before the config.
+ * {@code model.safetensors.index.json}; a folder without safetensors is read from torch.save's
+ * {@code pytorch_model.bin} or the shards in {@code pytorch_model.bin.index.json} ({@link TorchPickle}),
+ * the same way. Reading checks every tensor's name and shape against the tensor-role table; writing
+ * (always safetensors) is atomic file by file, weights before the config.
  */
 public final class HfModel {
     public static final String WEIGHTS = "model.safetensors";
     public static final String INDEX = "model.safetensors.index.json";
+    public static final String TORCH_WEIGHTS = "pytorch_model.bin";
+    public static final String TORCH_INDEX = "pytorch_model.bin.index.json";
     /** Default shard size when writing: 5 GB, as HF's {@code save_pretrained}. */
     public static final long DEFAULT_SHARD_BYTES = 5_000_000_000L;
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private HfModel() {
+    }
+
+    /** The weight files a folder may hold, in the order they are looked for (as transformers prefers safetensors). */
+    enum Layout {
+        SAFETENSORS(WEIGHTS, INDEX, Safetensors::open), TORCH(TORCH_WEIGHTS, TORCH_INDEX, TorchPickle::open);
+
+        final String single;
+        final String index;
+        private final Function<Path, WeightFile> opener;
+
+        Layout(String single, String index, Function<Path, WeightFile> opener) {
+            this.single = single;
+            this.index = index;
+            this.opener = opener;
+        }
+
+        WeightFile open(Path file) {
+            return opener.apply(file);
+        }
+    }
+
+    /**
+     * A folder's weight files.
+     *
+     * @param files tensor name → weight file, from the index when there is one ({@link #WEIGHTS_KEY} → the single file otherwise)
+     */
+    record Weights(Layout layout, Map<String, Path> files) {
     }
 
     public static boolean isModelFolder(Path dir) {
@@ -60,41 +92,41 @@ public final class HfModel {
      */
     public static Model open(Path dir) {
         ModelConfig config = HfConfig.read(dir.resolve("config.json"));
-        Map<String, Path> index = shards(dir);
-        List<Safetensors.File> files = new ArrayList<>();
+        Weights weights = shards(dir);
+        List<WeightFile> files = new ArrayList<>();
         try {
-            for (Path shard : new LinkedHashSet<>(index.values())) files.add(Safetensors.open(shard));
-            Map<String, Safetensors.File> found = new LinkedHashMap<>();
-            for (Safetensors.File file : files) {
-                for (Safetensors.Entry e : file.entries().values()) {
+            for (Path shard : new LinkedHashSet<>(weights.files().values())) files.add(weights.layout().open(shard));
+            Map<String, WeightFile> found = new LinkedHashMap<>();
+            for (WeightFile file : files) {
+                for (WeightFile.TensorEntry e : file.entries().values()) {
                     if (TensorNames.HF.isIgnorable(e.name())) continue;
-                    TensorNames.Key key = check(config, index, file, e, found);
+                    TensorNames.Key key = check(config, weights, file, e, found);
                     if (key.role() == TensorRole.LM_HEAD && config.tiedEmbeddings()) continue;
                     found.put(e.name(), file);
                 }
             }
-            ModelWeights weights = ModelWeights.of(config, (role, layer) -> {
+            ModelWeights tensors = ModelWeights.of(config, (role, layer) -> {
                 String name = TensorNames.HF.name(role, layer);
-                Safetensors.File file = found.get(name);
+                WeightFile file = found.get(name);
                 if (file == null) throw Printable.error(dir + ": missing tensor '" + name + "'");
                 MappedTensor t = file.mapped(name, role.rows(config, layer), role.cols(config, layer));
                 return role.rank() == 2 ? t : DenseTensor.vector(t.toArray());
             }, files);
-            return new Model(config, weights);
+            return new Model(config, tensors);
         } catch (RuntimeException e) {
-            files.forEach(Safetensors.File::close);
+            files.forEach(WeightFile::close);
             throw e;
         }
     }
 
     /** The role of one stored tensor, checked against the config and the index. */
-    private static TensorNames.Key check(ModelConfig config, Map<String, Path> index, Safetensors.File file, Safetensors.Entry e, Map<String, Safetensors.File> found) {
+    private static TensorNames.Key check(ModelConfig config, Weights weights, WeightFile file, WeightFile.TensorEntry e, Map<String, WeightFile> found) {
         Path shard = file.path();
         String name = e.name();
         if (found.containsKey(name)) throw Printable.error(shard + ": tensor '" + name + "' is also in " + found.get(name).path());
-        Path listed = index.get(name);
+        Path listed = weights.files().get(name);
         if (listed != null && !listed.equals(shard)) {
-            throw Printable.error(shard + ": holds tensor '" + name + "', which " + INDEX + " places in " + listed.getFileName());
+            throw Printable.error(shard + ": holds tensor '" + name + "', which " + weights.layout().index + " places in " + listed.getFileName());
         }
         TensorNames.Key key = TensorNames.HF.parse(name)
                 .orElseThrow(() -> Printable.error(shard + ": unknown tensor '" + name + "' for " + config.architecture().hfClass));
@@ -116,33 +148,37 @@ public final class HfModel {
     /** Marks the single-file layout in {@link #shards}' map, which then has no per-tensor entries. */
     private static final String WEIGHTS_KEY = "";
 
-    /** Tensor name → weight file, from the index when there is one ({@link #WEIGHTS_KEY} → the single file otherwise). */
-    static Map<String, Path> shards(Path dir) {
-        Path index = dir.resolve(INDEX);
-        if (Files.isRegularFile(index)) {
-            JsonNode map;
-            try {
-                map = JSON.readTree(index.toFile()).path("weight_map");
-            } catch (IOException e) {
-                throw Printable.error(index + ": not valid JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
-            }
-            if (!map.isObject() || map.isEmpty()) throw Printable.error(index + ": no weight_map");
-            Map<String, Path> out = new LinkedHashMap<>();
-            Path root = dir.toAbsolutePath().normalize();
-            for (Map.Entry<String, JsonNode> e : map.properties()) {
-                String f = e.getValue().asText("");
-                Path p = root.resolve(f).normalize();
-                if (!e.getValue().isTextual() || f.isEmpty() || !p.getParent().equals(root)) {
-                    throw Printable.error(index + ": tensor " + e.getKey() + " is placed in '" + f + "', which is not a file name in the folder");
-                }
-                if (!Files.isRegularFile(p)) throw Printable.error(index + ": lists shard " + f + ", which is missing");
-                out.put(e.getKey(), p.toAbsolutePath().normalize());
-            }
-            return out;
+    /** The weight files of the first layout found: an index, else a single file, safetensors before torch.save's. */
+    static Weights shards(Path dir) {
+        for (Layout layout : Layout.values()) {
+            if (Files.isRegularFile(dir.resolve(layout.index))) return new Weights(layout, index(dir, dir.resolve(layout.index)));
+            Path single = dir.resolve(layout.single);
+            if (Files.isRegularFile(single)) return new Weights(layout, Map.of(WEIGHTS_KEY, single.toAbsolutePath().normalize()));
         }
-        Path single = dir.resolve(WEIGHTS);
-        if (!Files.isRegularFile(single)) throw Printable.error(dir + ": no " + WEIGHTS + " or " + INDEX);
-        return Map.of(WEIGHTS_KEY, single.toAbsolutePath().normalize());
+        throw Printable.error(dir + ": no " + WEIGHTS + " or " + INDEX + " (nor " + TORCH_WEIGHTS + " or " + TORCH_INDEX + ")");
+    }
+
+    /** Tensor name → weight file, from an index's weight_map. */
+    private static Map<String, Path> index(Path dir, Path index) {
+        JsonNode map;
+        try {
+            map = JSON.readTree(index.toFile()).path("weight_map");
+        } catch (IOException e) {
+            throw Printable.error(index + ": not valid JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
+        }
+        if (!map.isObject() || map.isEmpty()) throw Printable.error(index + ": no weight_map");
+        Map<String, Path> out = new LinkedHashMap<>();
+        Path root = dir.toAbsolutePath().normalize();
+        for (Map.Entry<String, JsonNode> e : map.properties()) {
+            String f = e.getValue().asText("");
+            Path p = root.resolve(f).normalize();
+            if (!e.getValue().isTextual() || f.isEmpty() || !p.getParent().equals(root)) {
+                throw Printable.error(index + ": tensor " + e.getKey() + " is placed in '" + f + "', which is not a file name in the folder");
+            }
+            if (!Files.isRegularFile(p)) throw Printable.error(index + ": lists shard " + f + ", which is missing");
+            out.put(e.getKey(), p.toAbsolutePath().normalize());
+        }
+        return out;
     }
 
     /** Writes a model folder in fp32, one file when it fits in {@link #DEFAULT_SHARD_BYTES}. */

@@ -9,6 +9,10 @@ import dev.shears.tokenizer.ByteLevel;
 import dev.shears.tokenizer.HfTokenizer;
 import dev.shears.tokenizer.HfTokenizer.Added;
 import dev.shears.tokenizer.HfTokenizer.PreStep;
+import dev.shears.tokenizer.PieceType;
+import dev.shears.tokenizer.PrecompiledCharsMap;
+import dev.shears.tokenizer.Tokenizer;
+import dev.shears.tokenizer.UnigramTokenizer;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -67,15 +71,38 @@ public final class HfTokenizerReader {
         return b.build();
     }
 
-    /** Reads {@code tokenizer.json}, and {@code tokenizer_config.json} beside it when there is one. */
+    /** Reads a BPE {@code tokenizer.json}, and {@code tokenizer_config.json} beside it when there is one; {@link #load} reads Unigram ones too. */
     public static HfTokenizer read(Path file) {
         JsonNode root = readJson(file);
+        String type = modelType(file, root);
+        if (!type.equals("BPE")) throw new ShearsException(file + ": model type '" + type + "' is not supported here (only BPE); TokenizerLoader reads Unigram too");
+        return readBpe(file, root);
+    }
+
+    /**
+     * Reads a {@code tokenizer.json} with a BPE model (as {@link #read}) or a Unigram model (T5, ALBERT,
+     * XLM-R conversions) as a {@link UnigramTokenizer}.
+     */
+    public static Tokenizer load(Path file) {
+        JsonNode root = readJson(file);
+        String type = modelType(file, root);
+        return switch (type) {
+            case "BPE" -> readBpe(file, root);
+            case "Unigram" -> readUnigram(file, root);
+            default -> throw new ShearsException(file + ": model type '" + type + "' is not supported (only BPE and Unigram)");
+        };
+    }
+
+    private static String modelType(Path file, JsonNode root) {
         if (!root.isObject()) throw new ShearsException(file + ": not a tokenizer.json (top level is not an object)");
-        Builder b = new Builder(file.toString());
         JsonNode model = root.path("model");
         if (!model.isObject()) throw new ShearsException(file + ": no \"model\" object");
-        String type = model.path("type").asText(model.has("merges") ? "BPE" : "");
-        if (!type.equals("BPE")) throw new ShearsException(file + ": model type '" + type + "' is not supported (only BPE)");
+        return model.path("type").asText(model.has("merges") ? "BPE" : "");
+    }
+
+    private static HfTokenizer readBpe(Path file, JsonNode root) {
+        Builder b = new Builder(file.toString());
+        JsonNode model = root.path("model");
         JsonNode vocab = model.path("vocab");
         if (!vocab.isObject() || vocab.isEmpty()) throw new ShearsException(file + ": model.vocab is missing or empty");
         int entries = vocab.size() + root.path("added_tokens").size();
@@ -122,6 +149,84 @@ public final class HfTokenizerReader {
         JsonNode addBos = config == null ? null : config.get("add_bos_token");
         b.addBos = addBos != null && addBos.isBoolean() ? addBos.asBoolean() : templateBos != null;
         return b.build();
+    }
+
+    /**
+     * A {@code "Unigram"} model (tokenizers {@code models/unigram}): {@code vocab} as {@code [piece, score]}
+     * pairs in id order, {@code unk_id}; the normalizers, pre-tokenizer and decoder as for BPE. Added
+     * tokens named in {@code tokenizer_config.json} ({@code pad_token}, {@code eos_token}…) or in the
+     * post-processor's template are control tokens (decoded to nothing); the others (T5's sentinels)
+     * decode to their text. EOS is appended for the model when the template ends with a special token
+     * ({@code "$A </s>"}).
+     */
+    private static UnigramTokenizer readUnigram(Path file, JsonNode root) {
+        Builder b = new Builder(file.toString());
+        JsonNode model = root.path("model");
+        JsonNode vocab = model.path("vocab");
+        if (!vocab.isArray() || vocab.isEmpty()) throw new ShearsException(file + ": model.vocab of a Unigram model is missing or empty (expected [[piece, score], ...])");
+        if (model.path("byte_fallback").asBoolean(false)) throw new ShearsException(file + ": Unigram model with byte_fallback is not supported");
+        List<String> pieces = new ArrayList<>(vocab.size());
+        double[] scores = new double[vocab.size()];
+        for (JsonNode entry : vocab) {
+            if (!entry.isArray() || entry.size() != 2 || !entry.get(0).isTextual() || !entry.get(1).isNumber()) {
+                throw new ShearsException(file + ": model.vocab[" + pieces.size() + "] is not [piece, score]: " + entry);
+            }
+            scores[pieces.size()] = entry.get(1).asDouble();
+            pieces.add(entry.get(0).asText());
+        }
+        for (int i = 0; i < pieces.size(); i++) b.vocab.putIfAbsent(pieces.get(i), i);
+        JsonNode unk = model.path("unk_id");
+        int unkId = unk.isNull() || unk.isMissingNode() ? -1 : tokenId(file, "model.unk_id", unk, pieces.size());
+        if (unkId >= pieces.size()) throw new ShearsException(file + ": model.unk_id " + unkId + " is outside the " + pieces.size() + " pieces");
+        int entries = pieces.size() + root.path("added_tokens").size();
+        for (JsonNode a : root.path("added_tokens")) {
+            b.added.add(new Added(a.path("content").asText(), tokenId(file, "added_tokens[" + b.added.size() + "].id", a.path("id"), entries),
+                    a.path("special").asBoolean(false),
+                    a.path("lstrip").asBoolean(false), a.path("rstrip").asBoolean(false), a.path("single_word").asBoolean(false)));
+        }
+        normalizer(b, root.path("normalizer"));
+        preTokenizer(b, root.path("pre_tokenizer"));
+        decoder(b, root.path("decoder"));
+        if (b.byteLevelInput) throw new ShearsException(file + ": a ByteLevel pre-tokenizer before a Unigram model is not supported");
+
+        JsonNode template = findTemplate(root.path("post_processor"));
+        List<String> templateSpecials = new ArrayList<>();
+        String templateBos = null;
+        String templateEos = null;
+        if (template != null) {
+            JsonNode single = template.path("single");
+            for (JsonNode item : single) if (item.has("SpecialToken")) templateSpecials.add(item.path("SpecialToken").path("id").asText());
+            if (single.path(0).has("SpecialToken")) templateBos = single.path(0).path("SpecialToken").path("id").asText();
+            if (single.size() > 1 && single.path(single.size() - 1).has("SpecialToken")) templateEos = single.path(single.size() - 1).path("SpecialToken").path("id").asText();
+        }
+        Path configFile = file.resolveSibling("tokenizer_config.json");
+        JsonNode config = Files.isRegularFile(configFile) ? readJson(configFile) : null;
+        List<String> named = new ArrayList<>(templateSpecials);
+        if (config != null) {
+            for (String key : List.of("bos_token", "eos_token", "pad_token", "unk_token", "sep_token", "cls_token", "mask_token")) {
+                String name = tokenName(config.path(key));
+                if (name != null) named.add(name);
+            }
+        }
+        String bosToken = config == null ? null : tokenName(config.path("bos_token"));
+        String eosToken = config == null ? null : tokenName(config.path("eos_token"));
+        int bosId = idOf(b, bosToken != null ? bosToken : templateBos);
+        int eosId = idOf(b, templateEos != null ? templateEos : eosToken);
+        JsonNode addBos = config == null ? null : config.get("add_bos_token");
+        boolean bos = addBos != null && addBos.isBoolean() ? addBos.asBoolean() : templateBos != null;
+
+        PieceType[] types = new PieceType[pieces.size()];
+        java.util.Arrays.fill(types, PieceType.NORMAL);
+        if (unkId >= 0) types[unkId] = PieceType.UNKNOWN;
+        PieceType[] addedTypes = new PieceType[b.added.size()];
+        for (int k = 0; k < addedTypes.length; k++) {
+            Added a = b.added.get(k);
+            addedTypes[k] = a.id() == unkId ? PieceType.UNKNOWN : a.special() && named.contains(a.content()) ? PieceType.CONTROL : PieceType.USER_DEFINED;
+        }
+        String unkSurface = unkId >= 0 ? pieces.get(unkId) : "";
+        HfTokenizer.Pipeline pipeline = new HfTokenizer.Pipeline(b.normalizers, b.preSteps, false, b.decoders);
+        return new UnigramTokenizer(file.toString(), new UnigramTokenizer.Model(pieces, scores, types, unkId, UnigramTokenizer.Rules.TOKENIZERS),
+                new UnigramTokenizer.Specials(b.added, addedTypes, bosId, eosId, bos, templateEos != null, unkSurface), pipeline::words, pipeline::decode);
     }
 
     /** A token id: a whole number from 0 to below twice the entries plus 1024 (ids are dense in real vocabularies; a huge one asks for a huge table). */
@@ -213,6 +318,17 @@ public final class HfTokenizerReader {
                     b.normalizers.add(s -> p.matcher(s).replaceAll(replacement));
                 }
             }
+            case "Precompiled" -> {
+                JsonNode map = n.path("precompiled_charsmap");
+                byte[] blob;
+                try {
+                    blob = map.isNull() || map.isMissingNode() ? new byte[0] : java.util.Base64.getDecoder().decode(map.asText());
+                } catch (IllegalArgumentException e) {
+                    throw new ShearsException(b.source + ": Precompiled normalizer's precompiled_charsmap is not base64: " + e.getMessage(), e);
+                }
+                PrecompiledCharsMap charsMap = PrecompiledCharsMap.parse(blob, b.source + " Precompiled normalizer");
+                b.normalizers.add(charsMap::normalizeGraphemes);
+            }
             case "NFC" -> b.normalizers.add(s -> Normalizer.normalize(s, Normalizer.Form.NFC));
             case "NFD" -> b.normalizers.add(s -> Normalizer.normalize(s, Normalizer.Form.NFD));
             case "NFKC" -> b.normalizers.add(s -> Normalizer.normalize(s, Normalizer.Form.NFKC));
@@ -247,6 +363,7 @@ public final class HfTokenizerReader {
                 Pattern p = pattern.has("String") ? Pattern.compile(Pattern.quote(pattern.path("String").asText())) : compile(b.source, pattern.path("Regex").asText());
                 b.preSteps.add(splitStep(p, n.path("behavior").asText(), b.source));
             }
+            case "WhitespaceSplit" -> b.preSteps.add(splitStep(Pattern.compile("\\s+", Pattern.UNICODE_CHARACTER_CLASS), "Removed", b.source));
             case "Digits" -> b.preSteps.add(splitStep(Pattern.compile(n.path("individual_digits").asBoolean(false) ? "\\p{N}" : "\\p{N}+"), "Isolated", b.source));
             case "Metaspace" -> {
                 String replacement = n.path("replacement").asText("\u2581");

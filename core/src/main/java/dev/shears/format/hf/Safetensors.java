@@ -9,7 +9,6 @@ import dev.shears.io.MappedFiles;
 import dev.shears.io.NamedTensor;
 import dev.shears.io.Printable;
 import dev.shears.io.TensorData;
-import dev.shears.tensor.MappedTensor;
 import dev.shears.tensor.Tensor;
 
 import java.io.IOException;
@@ -44,16 +43,11 @@ public final class Safetensors {
     }
 
     /** One tensor's entry in a header. */
-    public record Entry(String name, DType dtype, int[] shape, long begin, long end) {
-        long elements() {
-            long n = 1;
-            for (int d : shape) n *= d;
-            return n;
-        }
+    public record Entry(String name, DType dtype, int[] shape, long begin, long end) implements WeightFile.TensorEntry {
     }
 
     /** An opened file: its entries, readable one tensor at a time. */
-    public static final class File implements AutoCloseable {
+    public static final class File implements WeightFile {
         private final Path path;
         private final Arena arena;
         private final MemorySegment data;
@@ -68,11 +62,12 @@ public final class Safetensors {
             this.metadata = metadata;
         }
 
+        @Override
         public Path path() {
             return path;
         }
 
-        /** Entries in file order. */
+        @Override
         public Map<String, Entry> entries() {
             return entries;
         }
@@ -81,20 +76,11 @@ public final class Safetensors {
             return metadata;
         }
 
-        /** Reads and converts one tensor to fp32 (as {@link #mapped} widens it). */
-        public TensorData read(String name) {
+        @Override
+        public MemorySegment data(String name) {
             Entry e = entries.get(name);
             if (e == null) throw Printable.error(path + ": no tensor named " + name);
-            if (e.elements() > Integer.MAX_VALUE - 8) throw Printable.error(path + ": tensor " + name + " has " + e.elements() + " elements, too many for one array");
-            return new TensorData(name, e.shape(), mapped(name, 1, (int) e.elements()).toArray());
-        }
-
-        /** One tensor read in place as a [rows, cols] matrix; valid until this file is closed. */
-        public MappedTensor mapped(String name, int rows, int cols) {
-            Entry e = entries.get(name);
-            if (e == null) throw Printable.error(path + ": no tensor named " + name);
-            if ((long) rows * cols != e.elements()) throw new IllegalArgumentException(name + " has " + e.elements() + " elements, not " + rows + " × " + cols);
-            return MappedTensor.of(data.asSlice(e.begin(), e.end() - e.begin()), e.dtype().encoding, rows, cols);
+            return data.asSlice(e.begin(), e.end() - e.begin());
         }
 
         @Override

@@ -84,6 +84,14 @@ final class ProtoReader {
         return s;
     }
 
+    /** A length-delimited field's bytes, copied. */
+    byte[] lengthDelimited() {
+        int length = length();
+        byte[] out = java.util.Arrays.copyOfRange(buf, pos, pos + length);
+        pos += length;
+        return out;
+    }
+
     private int length() {
         long length = varint();
         if (length < 0 || length > end - pos) throw malformed("length " + length + " runs past the end (" + (end - pos) + " bytes left)");

@@ -3,7 +3,11 @@ package dev.shears.format.sentencepiece;
 import dev.shears.ShearsException;
 import dev.shears.io.AtomicFiles;
 import dev.shears.tokenizer.PieceType;
+import dev.shears.tokenizer.PrecompiledCharsMap;
+import dev.shears.tokenizer.SentencePieceNormalizer;
 import dev.shears.tokenizer.SentencePieceTokenizer;
+import dev.shears.tokenizer.Tokenizer;
+import dev.shears.tokenizer.UnigramTokenizer;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -20,6 +24,7 @@ import java.util.List;
  * other field (normalizer spec, denormalizer, self-test data, unknown fields) is copied unchanged.
  */
 public final class SentencePieceModelFile {
+    private static final int UNIGRAM = 1;
     private static final int BPE = 2;
     private static final String[] MODEL_TYPES = {"?", "UNIGRAM", "BPE", "WORD", "CHAR"};
     private static final int PIECES = 1;
@@ -31,13 +36,56 @@ public final class SentencePieceModelFile {
     private SentencePieceModelFile() {
     }
 
-    /** Reads a {@code tokenizer.model} (a serialized {@code sentencepiece.ModelProto}). */
+    /** The fields of {@code ModelProto} that change ids, as read. */
+    private record Parsed(List<String> pieces, float[] scores, PieceType[] types, int modelType, boolean byteFallback, int unkId, int bosId, int eosId,
+                          String unkSurface, String normalizerName, byte[] charsMap, boolean addDummyPrefix, boolean removeExtraWhitespaces,
+                          boolean escapeWhitespaces) {
+    }
+
+    /**
+     * Reads a BPE {@code tokenizer.model} (a serialized {@code sentencepiece.ModelProto}); a unigram
+     * model (T5's {@code spiece.model}) is refused here: {@link #load} reads both.
+     */
     public static SentencePieceTokenizer read(Path file) {
+        Parsed p = parse(file);
+        if (p.modelType() != BPE) {
+            throw new ShearsException(file + ": SentencePiece model type " + modelTypeName(p.modelType()) + " is not supported here (only BPE); TokenizerLoader reads unigram models too");
+        }
+        return bpe(file, p);
+    }
+
+    /**
+     * Reads a SentencePiece model of either type: BPE ({@code tokenizer.model} of Llama) as a
+     * {@link SentencePieceTokenizer}, unigram ({@code spiece.model} of T5) as a {@link UnigramTokenizer}.
+     *
+     * <p>For a unigram model, a {@code tokenizer_config.json} beside it (transformers' slow tokenizer,
+     * as T5's folders have one) adds what that tokenizer adds on top of sentencepiece: its special
+     * tokens ({@code pad_token}, {@code eos_token}, {@code unk_token}, {@code bos_token}) are matched
+     * whole in the text, {@code extra_ids} sentinels {@code <extra_id_0>}… take the ids past the pieces
+     * from the last down ({@code <extra_id_0>} = pieces + extra_ids - 1; they also take the whitespace
+     * beside them, as transformers' T5Tokenizer declares them with lstrip and rstrip) and EOS is appended
+     * for the model ({@code add_eos_token}, true for T5Tokenizer). Without one the ids are
+     * sentencepiece's alone.
+     */
+    public static Tokenizer load(Path file) {
+        Parsed p = parse(file);
+        if (p.modelType() == BPE) return bpe(file, p);
+        if (p.modelType() != UNIGRAM) {
+            throw new ShearsException(file + ": SentencePiece model type " + modelTypeName(p.modelType()) + " is not supported (only BPE and UNIGRAM)");
+        }
+        return unigram(file, p);
+    }
+
+    private static String modelTypeName(int modelType) {
+        return modelType > 0 && modelType < MODEL_TYPES.length ? MODEL_TYPES[modelType] : "#" + modelType;
+    }
+
+    private static Parsed parse(Path file) {
         byte[] bytes = readAll(file);
         List<String> pieces = new ArrayList<>();
         List<Float> scores = new ArrayList<>();
         List<PieceType> types = new ArrayList<>();
-        int modelType = 1; // proto default: UNIGRAM
+        int modelType = UNIGRAM; // proto default
         boolean byteFallback = false;
         int unkId = 0;
         int bosId = 1;
@@ -47,7 +95,7 @@ public final class SentencePieceModelFile {
         boolean removeExtraWhitespaces = true;
         boolean escapeWhitespaces = true;
         String normalizerName = "";
-        boolean charsMap = false;
+        byte[] charsMap = new byte[0];
         ProtoReader model = new ProtoReader(file.toString(), bytes);
         while (model.hasMore()) {
             int tag = model.tag();
@@ -92,7 +140,7 @@ public final class SentencePieceModelFile {
                     int tg = n.tag();
                     switch (tg) {
                         case (1 << 3) | ProtoReader.LENGTH_DELIMITED -> normalizerName = n.string();
-                        case (2 << 3) | ProtoReader.LENGTH_DELIMITED -> charsMap = !n.string().isEmpty();
+                        case (2 << 3) | ProtoReader.LENGTH_DELIMITED -> charsMap = n.lengthDelimited();
                         case (3 << 3) | ProtoReader.VARINT -> addDummyPrefix = n.varint() != 0;
                         case (4 << 3) | ProtoReader.VARINT -> removeExtraWhitespaces = n.varint() != 0;
                         case (5 << 3) | ProtoReader.VARINT -> escapeWhitespaces = n.varint() != 0;
@@ -104,18 +152,38 @@ public final class SentencePieceModelFile {
             }
         }
         if (pieces.isEmpty()) throw new ShearsException(file + ": not a SentencePiece model (no pieces)");
-        if (modelType != BPE) {
-            String name = modelType > 0 && modelType < MODEL_TYPES.length ? MODEL_TYPES[modelType] : "#" + modelType;
-            throw new ShearsException(file + ": SentencePiece model type " + name + " is not supported (only BPE)");
-        }
-        if (charsMap) throw new ShearsException(file + ": the normalizer '" + normalizerName + "' uses a precompiled character map, which is not supported (only identity)");
         int n = pieces.size();
         if (unkId < 0 || unkId >= n) throw new ShearsException(file + ": unk id " + unkId + " is outside the " + n + " pieces");
         if (bosId >= n || eosId >= n) throw new ShearsException(file + ": BOS/EOS ids " + bosId + "/" + eosId + " are outside the " + n + " pieces");
         float[] s = new float[n];
         for (int i = 0; i < n; i++) s[i] = scores.get(i);
-        return SentencePieceTokenizer.of(pieces, s, types.toArray(PieceType[]::new), bosId, eosId, true,
-                new SentencePieceTokenizer.Settings(unkId, byteFallback, unkSurface, addDummyPrefix, removeExtraWhitespaces, escapeWhitespaces));
+        return new Parsed(pieces, s, types.toArray(PieceType[]::new), modelType, byteFallback, unkId, bosId, eosId, unkSurface, normalizerName, charsMap,
+                addDummyPrefix, removeExtraWhitespaces, escapeWhitespaces);
+    }
+
+    private static SentencePieceTokenizer bpe(Path file, Parsed p) {
+        if (p.charsMap().length > 0) throw new ShearsException(file + ": the normalizer '" + p.normalizerName() + "' uses a precompiled character map, which is not supported for BPE models (only identity)");
+        return SentencePieceTokenizer.of(p.pieces(), p.scores(), p.types(), p.bosId(), p.eosId(), true,
+                new SentencePieceTokenizer.Settings(p.unkId(), p.byteFallback(), p.unkSurface(), p.addDummyPrefix(), p.removeExtraWhitespaces(), p.escapeWhitespaces()));
+    }
+
+    private static UnigramTokenizer unigram(Path file, Parsed p) {
+        if (p.byteFallback()) throw new ShearsException(file + ": unigram model with byte_fallback is not supported");
+        int n = p.pieces().size();
+        double[] scores = new double[n];
+        for (int i = 0; i < n; i++) scores[i] = p.scores()[i];
+        List<String> userDefined = new ArrayList<>();
+        for (int i = 0; i < n; i++) if (p.types()[i] == PieceType.USER_DEFINED) userDefined.add(p.pieces().get(i));
+        SentencePieceNormalizer normalizer = new SentencePieceNormalizer(PrecompiledCharsMap.parse(p.charsMap(), file + " normalizer_spec"), userDefined,
+                p.addDummyPrefix(), p.removeExtraWhitespaces(), p.escapeWhitespaces());
+        UnigramTokenizer.Model model = new UnigramTokenizer.Model(p.pieces(), scores, p.types(), p.unkId(), UnigramTokenizer.Rules.SENTENCEPIECE);
+        SlowTokenizerConfig config = SlowTokenizerConfig.beside(file, p.pieces(), p.types());
+        UnigramTokenizer.Specials specials = new UnigramTokenizer.Specials(config.added(), config.addedTypes(), p.bosId(), p.eosId(), false,
+                config.addEos(), p.unkSurface());
+        return new UnigramTokenizer(file.toString(), model, specials, (segment, first) -> {
+            String s = normalizer.normalize(segment);
+            return s.isEmpty() ? List.of() : List.of(s);
+        }, normalizer::decode);
     }
 
     /**

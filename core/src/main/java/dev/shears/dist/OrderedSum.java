@@ -1,0 +1,136 @@
+package dev.shears.dist;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Sums of per-item vectors (a micro-batch's gradient, say) whose items are shared over the ranks, in
+ * one fixed order whatever the number of ranks: rank r holds the contiguous run of items
+ * {@code [first(items, r, size), first(items, r + 1, size))} (shares differ by at most one item; a
+ * rank may hold none) and the result is {@code out = ((v₀ + v₁) + v₂) + …}, element by element in
+ * float, in item order. That is exactly what one process does when it adds its items one after the
+ * other, so the result has the same bits for 1, 2, 3 … ranks ({@code MPI_Allreduce} may change its
+ * order with the number of ranks).
+ *
+ * <p>How: an ordered chain. The first rank holding items adds its own and sends the running sum to
+ * the next rank holding items, which adds its own onto it, in order, and passes it on; the last
+ * broadcasts the total. The vectors travel in parts of {@value #PART} values, so the chain is a
+ * pipeline (rank r adds part j + 1 while rank r + 1 adds part j) and each rank sends and receives
+ * about twice the vector's length, as a ring all-reduce does, whatever the number of items.
+ */
+public final class OrderedSum {
+    /** Values per message of the chain (4 MiB of floats): long enough to stream, short enough to pipeline. */
+    static final int PART = 1 << 20;
+
+    private OrderedSum() {
+    }
+
+    /** The first item of rank {@code rank}'s share of {@code items} ({@code first(items, size, size) == items}). */
+    public static int first(int items, int rank, int size) {
+        return Math.toIntExact((long) items * rank / size);
+    }
+
+    /**
+     * {@code out = ((v₀ + v₁) + v₂) + …} over all {@code items}, on every rank.
+     *
+     * @param mine this rank's vectors, in item order: {@code mine.get(i)} is item {@code first(items, rank, size) + i};
+     *             each [out.length]; the first may be {@code out} itself
+     * @param out  [length], overwritten with the sum (zero when there are no items)
+     */
+    public static void sum(Collective c, int items, List<float[]> mine, float[] out) {
+        int size = c.size(), rank = c.rank();
+        int own = share(items, rank, size);
+        if (mine.size() != own) throw new IllegalArgumentException("rank " + rank + " holds " + mine.size() + " items, its share is " + own);
+        for (float[] v : mine) {
+            if (v.length != out.length) throw new IllegalArgumentException("a vector of " + v.length + " values, the sum has " + out.length);
+        }
+        if (items == 0) {
+            Arrays.fill(out, 0f);
+            return;
+        }
+        // the chain: the ranks that hold items, in rank order
+        int previous = rank - 1, next = rank + 1, last = size - 1;
+        while (previous >= 0 && share(items, previous, size) == 0) previous--;
+        while (next < size && share(items, next, size) == 0) next++;
+        while (share(items, last, size) == 0) last--;
+        if (own > 0) {
+            int length = out.length;
+            float[] running = new float[Math.min(PART, length)];
+            for (int from = 0; from < length; from += PART) {
+                int n = Math.min(PART, length - from);
+                if (previous >= 0) {
+                    c.receive(running, 0, n, previous);
+                    add(running, mine.getFirst(), from, n);
+                } else {
+                    System.arraycopy(mine.getFirst(), from, running, 0, n);
+                }
+                for (int i = 1; i < own; i++) add(running, mine.get(i), from, n);
+                // written only after the first item's part was read: out may be mine.get(0)
+                System.arraycopy(running, 0, out, from, n);
+                if (next < size) c.send(out, from, n, next);
+            }
+        }
+        if (size > 1) c.broadcast(out, last);
+    }
+
+    /**
+     * {@link #sum(Collective, int, List, float[])} in double: {@code out = ((v₀ + v₁) + v₂) + …} over all
+     * {@code items}, on every rank; the first of {@code mine} may be {@code out} itself.
+     */
+    public static void sumDoubles(Collective c, int items, List<double[]> mine, double[] out) {
+        int size = c.size(), rank = c.rank();
+        int own = share(items, rank, size);
+        if (mine.size() != own) throw new IllegalArgumentException("rank " + rank + " holds " + mine.size() + " items, its share is " + own);
+        for (double[] v : mine) {
+            if (v.length != out.length) throw new IllegalArgumentException("a vector of " + v.length + " values, the sum has " + out.length);
+        }
+        if (items == 0) {
+            Arrays.fill(out, 0);
+            return;
+        }
+        int previous = rank - 1, next = rank + 1, last = size - 1;
+        while (previous >= 0 && share(items, previous, size) == 0) previous--;
+        while (next < size && share(items, next, size) == 0) next++;
+        while (share(items, last, size) == 0) last--;
+        if (own > 0) {
+            int length = out.length, part = PART / 2;
+            double[] running = new double[Math.min(part, length)];
+            for (int from = 0; from < length; from += part) {
+                int n = Math.min(part, length - from);
+                if (previous >= 0) {
+                    c.receive(running, 0, n, previous);
+                    for (int j = 0; j < n; j++) running[j] += mine.getFirst()[from + j];
+                } else {
+                    System.arraycopy(mine.getFirst(), from, running, 0, n);
+                }
+                for (int i = 1; i < own; i++) {
+                    double[] v = mine.get(i);
+                    for (int j = 0; j < n; j++) running[j] += v[from + j];
+                }
+                System.arraycopy(running, 0, out, from, n);
+                if (next < size) c.send(out, from, n, next);
+            }
+        }
+        if (size > 1) c.broadcast(out, last);
+    }
+
+    /** {@code running[j] += v[from + j]} for j &lt; n. */
+    private static void add(float[] running, float[] v, int from, int n) {
+        for (int j = 0; j < n; j++) running[j] += v[from + j];
+    }
+
+    private static int share(int items, int rank, int size) {
+        return first(items, rank + 1, size) - first(items, rank, size);
+    }
+
+    /** Every item's value in item order, on every rank: {@code mine[i]} is item {@code first(items, rank, size) + i}. */
+    public static double[] gather(Collective c, int items, double[] mine) {
+        int size = c.size();
+        int[] counts = new int[size];
+        for (int r = 0; r < size; r++) counts[r] = share(items, r, size);
+        if (mine.length != counts[c.rank()]) throw new IllegalArgumentException("rank " + c.rank() + " gives " + mine.length + " values, its share is " + counts[c.rank()]);
+        double[] all = new double[items];
+        c.allGather(mine, 0, all, counts);
+        return all;
+    }
+}

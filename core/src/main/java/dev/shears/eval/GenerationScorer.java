@@ -1,0 +1,138 @@
+package dev.shears.eval;
+
+import dev.shears.ShearsException;
+import dev.shears.model.Model;
+import dev.shears.progress.Progress;
+import dev.shears.tensor.Parallel;
+import dev.shears.tokenizer.Tokenizer;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Greedy generations as lm-evaluation-harness's {@code HFLM.generate_until} makes them
+ * ({@code lm_eval/models/huggingface.py} at 4e7e0d47f, lines 1574–1700), one request per document:
+ * <ol>
+ *   <li>the context is tokenized whole, after BOS when the settings start sequences with it (lm-eval's
+ *       {@code tok_batch_encode}: the tokenizer's own {@code add_special_tokens}, as for log-likelihood requests:
+ *       {@link ContextStart}), and left-truncated to the context length minus {@code max_gen_toks};</li>
+ *   <li>tokens are chosen greedily until EOS, {@code max_gen_toks} new tokens, or a stop string of
+ *       {@link GenerateUntil#stopStrings} (the YAML's {@code until} and the EOS token's text) appears in the decoded
+ *       continuation;</li>
+ *   <li>the new tokens are decoded alone ({@code tok_decode(cont_toks)}, special tokens skipped) and cut at the stop
+ *       strings ({@link GenerateUntil#cut}).</li>
+ * </ol>
+ * lm-eval's stopping criterion ({@code MultiTokenEOSCriteria}, {@code lm_eval/models/utils_hf.py} lines 74–111)
+ * looks for a stop string in the decoding of only the last few tokens (the string's own tokens plus two), so it
+ * stops when Shears does or later, never earlier; either way the text is cut at the first stop string, so the
+ * result is the same. Documents run {@code batchSize} at a time in parallel, one per kernel thread, each on its own
+ * KV cache: results do not depend on the batch size or thread count.
+ */
+public final class GenerationScorer {
+    /**
+     * One document's generation.
+     *
+     * @param contextIds the tokens the model was conditioned on
+     * @param generated  the new tokens (EOS excluded)
+     * @param decoded    the new tokens decoded
+     * @param text       {@code decoded} cut at the first stop string (lm-eval's response)
+     */
+    public record Response(int[] contextIds, int[] generated, String decoded, String text) {
+    }
+
+    private final Model model;
+    private final Tokenizer tokenizer;
+    private final int maxLength;
+    private final ContextStart start;
+
+    /**
+     * @param maxLength the context length (at most the model's maximum): context plus generated tokens
+     * @param start     whether the context begins with BOS
+     */
+    public GenerationScorer(Model model, Tokenizer tokenizer, int maxLength, ContextStart start) {
+        if (maxLength < 2 || maxLength > model.config().maxSeqLen()) {
+            throw new ShearsException("context length " + maxLength + " must be between 2 and the model's maximum " + model.config().maxSeqLen());
+        }
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.maxLength = maxLength;
+        this.start = start;
+    }
+
+    /** lm-eval's {@code tok_batch_encode(contexts, left_truncate_len=max_length - max_gen_toks)} for one context. */
+    int[] contextIds(String context, int maxGenToks) {
+        int room = maxLength - maxGenToks;
+        if (room < 1) {
+            throw new ShearsException("the context length " + maxLength + " leaves no room for a prompt: generation reserves max_gen_toks = "
+                    + maxGenToks + " tokens (--context)");
+        }
+        int[] text = tokenizer.encode(context);
+        int[] ids = text;
+        if (start == ContextStart.BOS && tokenizer.bosId() >= 0) {
+            ids = new int[text.length + 1];
+            ids[0] = tokenizer.bosId();
+            System.arraycopy(text, 0, ids, 1, text.length);
+        }
+        if (ids.length == 0) throw new ShearsException("an empty context without BOS: nothing to continue");
+        return ids.length > room ? Arrays.copyOfRange(ids, ids.length - room, ids.length) : ids;
+    }
+
+    /** The greedy continuation of one context, stopped and cut as lm-eval's {@code generate_until}. */
+    public Response generate(String context, GenerateUntil request) {
+        int[] prompt = contextIds(context, request.maxGenToks());
+        String eos = tokenizer.eosId() >= 0 ? tokenizer.piece(tokenizer.eosId()) : "";
+        List<String> stops = request.stopStrings(eos);
+        Generation.Stop stop = (ids, count) -> {
+            String text = tokenizer.decode(Arrays.copyOf(ids, count));
+            for (String s : stops) if (!s.isEmpty() && text.contains(s)) return true;
+            return false;
+        };
+        int[] generated = Generation.generateIds(model, prompt, GenerationSettings.greedy(request.maxGenToks()), tokenizer.eosId(), stop);
+        String decoded = tokenizer.decode(generated);
+        return new Response(prompt, generated, decoded, GenerateUntil.cut(decoded, stops));
+    }
+
+    /** Generates every item's answer and computes {@code exact_match} ({@link Evaluator#run} for a generation task). */
+    static TaskResult run(Model model, Tokenizer tokenizer, Evaluator.Items items, EvalSettings settings, Progress progress, Consumer<Sample> samples) {
+        Task task = items.task();
+        if (!(task.documents().map(DocumentTask::output).orElse(OutputType.MULTIPLE_CHOICE) instanceof GenerateUntil request)) {
+            throw new IllegalStateException(task.name() + ": a generation task without its generate_until configuration");
+        }
+        int context = settings.contextLength() == 0 ? model.config().maxSeqLen() : settings.contextLength();
+        GenerationScorer scorer = new GenerationScorer(model, tokenizer, context, settings.start());
+        List<Item> list = items.items();
+        long startNanos = System.nanoTime();
+        progress.start(task.name(), list.size(), "items");
+        Response[] responses = new Response[list.size()];
+        int width = settings.batchSize();
+        for (int from = 0; from < list.size(); from += width) {
+            int count = Math.min(width, list.size() - from);
+            int base = from;
+            Parallel.forEach(count, i -> responses[base + i] = scorer.generate(generate(task, list.get(base + i)).context(), request));
+            progress.advance(count);
+        }
+        double[] exact = new double[list.size()];
+        long tokens = 0;
+        for (int i = 0; i < list.size(); i++) {
+            Item.Generate item = generate(task, list.get(i));
+            Response r = responses[i];
+            String answer = request.filter(r.text());
+            exact[i] = request.exactMatch().score(answer, item.targets());
+            tokens += r.generated().length;
+            samples.accept(Sample.of(task.name(), items.docIds()[i],
+                    new Sample.Generated(item.context(), r.contextIds().length, r.text(), r.generated().length, answer, item.targets()),
+                    Map.of("exact_match", exact[i])));
+        }
+        progress.finish();
+        double seconds = (System.nanoTime() - startNanos) / 1e9;
+        return new TaskResult(task.name(), task.kind(), task.reference(), list.size(), items.available(), List.of(Metric.mean("exact_match", exact)),
+                tokens, seconds, items.shots(), items.notes());
+    }
+
+    private static Item.Generate generate(Task task, Item item) {
+        if (item instanceof Item.Generate g) return g;
+        throw new IllegalStateException(task.name() + ": a generation task read a " + item.getClass().getSimpleName() + " item");
+    }
+}
