@@ -52,9 +52,7 @@ public final class GenerationScorer {
      * @param start     whether the context begins with BOS
      */
     public GenerationScorer(Model model, Tokenizer tokenizer, int maxLength, ContextStart start) {
-        if (maxLength < 2 || maxLength > model.config().maxSeqLen()) {
-            throw new ShearsException("context length " + maxLength + " must be between 2 and the model's maximum " + model.config().maxSeqLen());
-        }
+        LoglikelihoodScorer.checkContextLength(model, maxLength);
         this.model = model;
         this.tokenizer = tokenizer;
         this.maxLength = maxLength;

@@ -92,13 +92,18 @@ public final class LoglikelihoodScorer {
      * @param start     whether sequences begin with BOS
      */
     public LoglikelihoodScorer(Model model, Tokenizer tokenizer, int maxLength, ContextStart start) {
-        if (maxLength < 2 || maxLength > model.config().maxSeqLen()) {
-            throw new ShearsException("context length " + maxLength + " must be between 2 and the model's maximum " + model.config().maxSeqLen());
-        }
+        checkContextLength(model, maxLength);
         this.model = model;
         this.tokenizer = tokenizer;
         this.maxLength = maxLength;
         this.start = start;
+    }
+
+    /** A context length between 2 and the model's maximum, else one line saying so. */
+    static void checkContextLength(Model model, int maxLength) {
+        if (maxLength < 2 || maxLength > model.config().maxSeqLen()) {
+            throw new ShearsException("context length " + maxLength + " must be between 2 and the model's maximum " + model.config().maxSeqLen());
+        }
     }
 
     public int maxLength() {
