@@ -48,11 +48,8 @@ public final class OrderedSum {
             Arrays.fill(out, 0f);
             return;
         }
-        // the chain: the ranks that hold items, in rank order
-        int previous = rank - 1, next = rank + 1, last = size - 1;
-        while (previous >= 0 && share(items, previous, size) == 0) previous--;
-        while (next < size && share(items, next, size) == 0) next++;
-        while (share(items, last, size) == 0) last--;
+        Chain chain = Chain.of(items, rank, size);
+        int previous = chain.previous(), next = chain.next(), last = chain.last();
         if (own > 0) {
             int length = out.length;
             float[] running = new float[Math.min(PART, length)];
@@ -88,10 +85,8 @@ public final class OrderedSum {
             Arrays.fill(out, 0);
             return;
         }
-        int previous = rank - 1, next = rank + 1, last = size - 1;
-        while (previous >= 0 && share(items, previous, size) == 0) previous--;
-        while (next < size && share(items, next, size) == 0) next++;
-        while (share(items, last, size) == 0) last--;
+        Chain chain = Chain.of(items, rank, size);
+        int previous = chain.previous(), next = chain.next(), last = chain.last();
         if (own > 0) {
             int length = out.length, part = PART / 2;
             double[] running = new double[Math.min(part, length)];
@@ -117,6 +112,20 @@ public final class OrderedSum {
     /** {@code running[j] += v[from + j]} for j &lt; n. */
     private static void add(float[] running, float[] v, int from, int n) {
         for (int j = 0; j < n; j++) running[j] += v[from + j];
+    }
+
+    /**
+     * The chain through the ranks that hold items, in rank order: the one before this rank ({@code -1} when none),
+     * the one after it ({@code size} when none), and the last, which broadcasts the total.
+     */
+    private record Chain(int previous, int next, int last) {
+        static Chain of(int items, int rank, int size) {
+            int previous = rank - 1, next = rank + 1, last = size - 1;
+            while (previous >= 0 && share(items, previous, size) == 0) previous--;
+            while (next < size && share(items, next, size) == 0) next++;
+            while (share(items, last, size) == 0) last--;
+            return new Chain(previous, next, last);
+        }
     }
 
     private static int share(int items, int rank, int size) {
