@@ -20,40 +20,45 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class EvalScorerTest {
     static final Model MODEL = TinyModels.random(TinyModels.gqa(), 7);
 
-    /** One token per character (ids 3..49), BOS 1, EOS 2: joint tokenization is then easy to write down by hand. */
-    static final Tokenizer CHARS = new Tokenizer() {
-        public int vocabSize() {
-            return 50;
-        }
+    /** One token per character (ids 3..49), BOS 1, EOS 2. */
+    static final Tokenizer CHARS = chars(50);
 
-        public int[] encode(String text) {
-            return text.chars().map(EvalScorerTest::id).toArray();
-        }
+    /** One token per character, ids 3 .. vocab-1, BOS 1, EOS 2 for any vocabulary: joint tokenization is then easy to write down by hand. */
+    static Tokenizer chars(int vocab) {
+        return new Tokenizer() {
+            public int vocabSize() {
+                return vocab;
+            }
 
-        public String decode(int[] ids) {
-            return "";
-        }
+            public int[] encode(String text) {
+                return text.chars().map(c -> 3 + c % (vocab - 3)).toArray();
+            }
 
-        public String piece(int id) {
-            return "";
-        }
+            public String decode(int[] ids) {
+                return "";
+            }
 
-        public int bosId() {
-            return 1;
-        }
+            public String piece(int id) {
+                return "";
+            }
 
-        public int eosId() {
-            return 2;
-        }
+            public int bosId() {
+                return 1;
+            }
 
-        public PieceType pieceType(int id) {
-            return PieceType.NORMAL;
-        }
+            public int eosId() {
+                return 2;
+            }
 
-        public boolean addsBos() {
-            return true;
-        }
-    };
+            public PieceType pieceType(int id) {
+                return PieceType.NORMAL;
+            }
+
+            public boolean addsBos() {
+                return true;
+            }
+        };
+    }
 
     static int id(int c) {
         return 3 + c % 47;

@@ -8,7 +8,6 @@ import dev.shears.model.ModelConfig;
 import dev.shears.model.TinyModels;
 import dev.shears.progress.Progress;
 import dev.shears.tensor.Parallel;
-import dev.shears.tokenizer.PieceType;
 import dev.shears.tokenizer.Tokenizer;
 import org.junit.jupiter.api.Test;
 
@@ -27,43 +26,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class PackedScorerTest {
     private static final LoglikelihoodScorer.Batching PACKED = LoglikelihoodScorer.Batching.PACKED;
     private static final LoglikelihoodScorer.Batching PER_ITEM = LoglikelihoodScorer.Batching.PER_ITEM;
-
-    /** One token per character, ids 3 .. vocab-1, BOS 1, EOS 2 (as {@link EvalScorerTest#CHARS}, for any vocabulary). */
-    static Tokenizer chars(int vocab) {
-        return new Tokenizer() {
-            public int vocabSize() {
-                return vocab;
-            }
-
-            public int[] encode(String text) {
-                return text.chars().map(c -> 3 + c % (vocab - 3)).toArray();
-            }
-
-            public String decode(int[] ids) {
-                return "";
-            }
-
-            public String piece(int id) {
-                return "";
-            }
-
-            public int bosId() {
-                return 1;
-            }
-
-            public int eosId() {
-                return 2;
-            }
-
-            public PieceType pieceType(int id) {
-                return PieceType.NORMAL;
-            }
-
-            public boolean addsBos() {
-                return true;
-            }
-        };
-    }
 
     /**
      * Items of every shape the scorer meets: a shared context with choices of different lengths (one of a single
@@ -108,7 +70,7 @@ class PackedScorerTest {
 
     private static void packedMatchesPerItem(ModelConfig config, int maxLength) {
         Model model = TinyModels.random(config, 5);
-        LoglikelihoodScorer scorer = new LoglikelihoodScorer(model, chars(config.vocabSize()), maxLength, ContextStart.BOS);
+        LoglikelihoodScorer scorer = new LoglikelihoodScorer(model, EvalScorerTest.chars(config.vocabSize()), maxLength, ContextStart.BOS);
         List<List<Choice>> items = items();
         List<List<LoglikelihoodScorer.Score>> perItem = score(scorer, items, 3, PER_ITEM);
         List<List<LoglikelihoodScorer.Score>> packed = score(scorer, items, items.size(), PACKED);
@@ -145,7 +107,7 @@ class PackedScorerTest {
     @Test
     void aBatchOverTheRowBudgetIsSplitIntoPasses() {
         Model model = TinyModels.random(TinyModels.gqa(), 3);
-        LoglikelihoodScorer scorer = new LoglikelihoodScorer(model, chars(50), 64, ContextStart.BOS);
+        LoglikelihoodScorer scorer = new LoglikelihoodScorer(model, EvalScorerTest.CHARS, 64, ContextStart.BOS);
         List<List<Choice>> items = new ArrayList<>();
         String context = "a context of some forty characters, more";
         for (int k = 0; items.size() * 3 * 20 < 2 * LoglikelihoodScorer.PACKED_ROWS; k++) {
@@ -161,7 +123,7 @@ class PackedScorerTest {
     @Test
     void packedScoresDoNotDependOnTheThreadCount() {
         Model model = TinyModels.random(TinyModels.gqa(), 9);
-        LoglikelihoodScorer scorer = new LoglikelihoodScorer(model, chars(50), 24, ContextStart.BOS);
+        LoglikelihoodScorer scorer = new LoglikelihoodScorer(model, EvalScorerTest.CHARS, 24, ContextStart.BOS);
         int before = Parallel.threads();
         try {
             Parallel.setThreads(1);
