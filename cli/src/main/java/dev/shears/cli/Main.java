@@ -17,7 +17,7 @@ import java.util.List;
 /** The {@code shears} command line. */
 @Command(name = "shears", mixinStandardHelpOptions = true, version = "shears 0.1.0",
         description = "Prune a LLaMA-family model to the shape you choose, heal it, and measure what it kept.",
-        subcommands = {DemoCommand.class, InfoCommand.class, InitCommand.class, PerplexityCommand.class, GenerateCommand.class, DataCommand.class, TrainCommand.class,
+        subcommands = {DemoCommand.class, InfoCommand.class, InitCommand.class, PerplexityCommand.class, GenerateCommand.class, ScoreCommand.class, DataCommand.class, TrainCommand.class,
                 PruneCommand.class, ShearCommand.class, PipelineCommand.class, EvalCommand.class, ExportCommand.class,
                 BenchCommand.class,
                 CommandLine.HelpCommand.class},
