@@ -2,6 +2,7 @@ package dev.shears.cli;
 
 import dev.shears.ShearsException;
 import dev.shears.dist.Collective;
+import dev.shears.dist.DeadRanks;
 import dev.shears.dist.SingleProcess;
 import dev.shears.recipe.MemoryPlan;
 import dev.shears.tensor.Parallel;
@@ -73,7 +74,9 @@ public final class Main implements Runnable {
             System.exit(2);
             return;
         }
+        DeadRanks deadRanks = collective.size() > 1 ? DeadRanks.watch(collective, err) : null;
         int code = run(args, out, err, collective);
+        if (deadRanks != null) deadRanks.finished();
         if (code != 0 && collective.size() > 1) collective.abort(code);
         collective.close();
         System.exit(code);

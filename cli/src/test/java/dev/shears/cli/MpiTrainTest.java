@@ -151,7 +151,8 @@ class MpiTrainTest {
             rank1.destroyForcibly(); // SIGKILL
             assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the other rank still runs 60 s after rank 1 was killed:\n" + Files.readString(log));
             String output = Files.readString(log, StandardCharsets.UTF_8);
-            assertTrue(p.exitValue() != 0 && output.contains("rank 1"), "mpirun names the dead rank: exit " + p.exitValue() + "\n" + output);
+            assertTrue(p.exitValue() != 0 && output.contains("shears (rank 0 of 2): rank 1 (pid " + rank1.pid() + ") ended, so mpirun stops the other ranks"),
+                    "Shears names the dead rank in one line: exit " + p.exitValue() + "\n" + output);
             System.out.printf("rank 1 killed: mpirun ended %.1f s later%n", (System.nanoTime() - killed) / 1e9);
         } finally {
             p.descendants().forEach(ProcessHandle::destroyForcibly);
