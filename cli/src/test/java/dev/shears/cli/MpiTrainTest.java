@@ -190,6 +190,23 @@ class MpiTrainTest {
         assertTrue(r.code() != 0 && r.output().contains("error: 'shears info' does not run under mpirun yet"), r.output());
     }
 
+    @Test
+    void benchTrainSharesEachStepsMicroBatchesOverTheRanks() throws Exception {
+        List<String> command = mpirun(2);
+        command.addAll(java());
+        command.addAll(List.of("--threads", "1", "bench", "train", "--dim", "64", "--layers", "2", "--heads", "4", "--ffn", "172", "--vocab", "256",
+                "--seq", "32", "--batch", "2", "--accumulation", "3", "--warmup", "1", "--iterations", "2", "--peak-gflops", "100", "--json"));
+        Result r = run(command, Map.of(), 120);
+        assertEquals(0, r.code(), r.output());
+        List<String> json = r.output().lines().filter(l -> l.startsWith("{")).toList();
+        assertEquals(1, json.size(), "rank 0 alone prints:\n" + r.output());
+        JsonNode n = Json.MAPPER.readTree(r.output().substring(r.output().indexOf('{'), r.output().lastIndexOf('}') + 1));
+        assertEquals(2, n.path("ranks").asInt());
+        assertEquals(3, n.path("accumulation").asInt());
+        assertEquals(100.0, n.path("peak_gflops").asDouble(), "the given peak is that of all the ranks together");
+        assertEquals(3 * 2 * 32 / n.path("seconds_median").asDouble(), n.path("tokens_per_second").asDouble(), 1e-6 * n.path("tokens_per_second").asDouble());
+    }
+
     /** The same files; models, checkpoints and settings byte-identical, metrics identical apart from timings. */
     private static void compare(Path single, Path out, String where) throws IOException {
         assertEquals(files(single), files(out), where + ": the same files");

@@ -98,7 +98,7 @@ public record MemoryPlan(String what, long heapBytes, long mappedBytes) {
 
     /**
      * As {@link #training(String, ModelConfig, int, int)} with {@code scratchGradients} more fp32 gradient
-     * buffers: the trainer's per-micro-batch gradients ({@code Trainer.scratchGradients}).
+     * buffers: the trainer's per-micro-batch gradients ({@code StepGradients.scratchBuffers}).
      */
     public static MemoryPlan training(String what, ModelConfig c, int batchSize, int seqLen, int scratchGradients) {
         long rows = (long) batchSize * seqLen;

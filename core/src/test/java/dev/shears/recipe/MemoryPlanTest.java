@@ -42,10 +42,10 @@ class MemoryPlanTest {
         assertTrue(plan.heapBytes() > 16 * LLAMA_7B.parameterCount(), "weights, gradients and two moments in fp32");
         // gradient accumulation keeps micro-batch gradients apart (added in a fixed order): 4 bytes a parameter each
         assertEquals(8 * LLAMA_7B.parameterCount(), MemoryPlan.training("training", LLAMA_7B, 1, 256, 2).heapBytes() - plan.heapBytes());
-        assertEquals(1, dev.shears.train.Trainer.scratchGradients(4, 1));
-        assertEquals(0, dev.shears.train.Trainer.scratchGradients(1, 1));
-        assertEquals(1, dev.shears.train.Trainer.scratchGradients(3, 2), "2 of 3 micro-batches on rank 0");
-        assertEquals(0, dev.shears.train.Trainer.scratchGradients(3, 3));
+        assertEquals(1, dev.shears.train.StepGradients.scratchBuffers(4, 1));
+        assertEquals(0, dev.shears.train.StepGradients.scratchBuffers(1, 1));
+        assertEquals(1, dev.shears.train.StepGradients.scratchBuffers(3, 2), "2 of 3 micro-batches on rank 0");
+        assertEquals(0, dev.shears.train.StepGradients.scratchBuffers(3, 3));
         ShearsException e = assertThrows(ShearsException.class, plan::check);
         assertTrue(e.getMessage().contains("would fit") && e.getMessage().contains("SHEARS_JAVA_OPTS=-Xmx") && !e.getMessage().contains("\n"),
                 e.getMessage());
