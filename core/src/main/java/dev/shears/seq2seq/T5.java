@@ -44,24 +44,14 @@ public final class T5 {
         T5Weights w = model.weights();
         check(c, inputIds, labels, batch, srcLen, tgtLen);
         int d = c.dim();
-        int src = batch * srcLen;
         int tgt = batch * tgtLen;
         T5Pass p = new T5Pass(c, batch, srcLen, tgtLen, inputIds, shiftRight(c, labels, batch, tgtLen));
 
         // encoder
-        float[] x = new float[src * d];
-        Embedding.forward(x, inputIds, w.shared(), d);
-        RelativePositionBias.forward(p.encoderBias, w.encoderBias(), p.encoderBuckets, c.biasHeads(), c.biasHeads(), srcLen, srcLen);
-        for (int l = 0; l < w.encoder().size(); l++) {
-            T5Weights.EncoderLayer layer = w.encoder().get(l);
-            x = selfAttention(c, layer.self(), p.encoderSelf.get(l), x, p.encoderBias, Mask.NONE, batch, srcLen);
-            x = feedForward(c, layer.ffn(), p.encoderFfn.get(l), x, src);
-        }
-        p.encoderLast = x;
-        RmsNorm.forward(p.encoderOut, p.encoderRstd, x, w.encoderNorm(), src, d, c.eps());
+        encoder(c, w, p);
 
         // decoder
-        x = new float[tgt * d];
+        float[] x = new float[tgt * d];
         Embedding.forward(x, p.decoderIds, w.shared(), d);
         RelativePositionBias.forward(p.decoderBias, w.decoderBias(), p.decoderBuckets, c.biasHeads(), c.biasHeads(), tgtLen, tgtLen);
         for (int l = 0; l < w.decoder().size(); l++) {
@@ -78,6 +68,106 @@ public final class T5 {
         for (int i = 0; i < p.headIn.length; i++) p.headIn[i] = p.decoderOut[i] * scale;
         MatMul.forward(p.logits, p.headIn, w.lmHead(), tgt, d, c.vocabSize());
         return p;
+    }
+
+    /** The encoder: fills {@code p.encoderOut} [batch·srcLen, dim] and what the backward pass needs on the way. */
+    private static void encoder(T5Config c, T5Weights w, T5Pass p) {
+        int d = c.dim();
+        int src = p.batch * p.srcLen;
+        float[] x = new float[src * d];
+        Embedding.forward(x, p.inputIds, w.shared(), d);
+        RelativePositionBias.forward(p.encoderBias, w.encoderBias(), p.encoderBuckets, c.biasHeads(), c.biasHeads(), p.srcLen, p.srcLen);
+        for (int l = 0; l < w.encoder().size(); l++) {
+            T5Weights.EncoderLayer layer = w.encoder().get(l);
+            x = selfAttention(c, layer.self(), p.encoderSelf.get(l), x, p.encoderBias, Mask.NONE, p.batch, p.srcLen);
+            x = feedForward(c, layer.ffn(), p.encoderFfn.get(l), x, src);
+        }
+        p.encoderLast = x;
+        RmsNorm.forward(p.encoderOut, p.encoderRstd, x, w.encoderNorm(), src, d, c.eps());
+    }
+
+    /**
+     * The encoder alone, for decoding token by token ({@link T5Cache}).
+     *
+     * @param inputIds [srcLen] one sequence
+     * @return [srcLen, dim] the encoder output (after encoder.final_layer_norm)
+     */
+    static float[] encode(T5Model model, int[] inputIds) {
+        T5Pass p = new T5Pass(model.config(), 1, inputIds.length, 0, inputIds, new int[0]);
+        encoder(model.config(), model.weights(), p);
+        return p.encoderOut;
+    }
+
+    /**
+     * One decoder step with cached keys and values, as Hugging Face's generation with {@code use_cache}:
+     * the token at position {@code cache.length()} attends to the cached self-attention keys of the
+     * positions before it and its own (the causal bias of query position t: buckets of {@code j − t}), and
+     * to the encoder through the cross-attention keys and values computed once in {@link T5Cache#of}.
+     *
+     * @param token the decoder input at this position (decoder_start_token_id first)
+     * @return [vocabSize] the logits of the next token
+     */
+    public static float[] forwardCached(T5Model model, T5Cache cache, int token) {
+        T5Config c = model.config();
+        T5Weights w = model.weights();
+        int d = c.dim();
+        int t = cache.length();
+        if (t >= cache.capacity()) throw new IllegalStateException("the cache holds " + cache.capacity() + " positions; all are used");
+        int kLen = t + 1;
+        float[] x = new float[d];
+        Embedding.forward(x, new int[]{token}, w.shared(), d);
+        int[] buckets = new int[kLen];
+        for (int j = 0; j < kLen; j++) buckets[j] = RelativePositionBias.bucket(j - t, RelativePositionBias.Direction.CAUSAL, c.numBuckets(), c.maxDistance());
+        float[] bias = new float[c.biasHeads() * kLen];
+        RelativePositionBias.forward(bias, w.decoderBias(), buckets, c.biasHeads(), c.biasHeads(), 1, kLen);
+        float[] zeroBias = new float[maxCrossHeads(c) * cache.srcLen()];
+        for (int l = 0; l < w.decoder().size(); l++) {
+            T5Weights.DecoderLayer layer = w.decoder().get(l);
+            int inner = layer.self().heads() * c.headDim();
+            float[] h = norm(c, x, layer.self().norm());
+            float[] kv = new float[inner];
+            MatMul.forward(kv, h, layer.self().key(), 1, d, inner);
+            System.arraycopy(kv, 0, cache.keys(l), t * inner, inner);
+            MatMul.forward(kv, h, layer.self().value(), 1, d, inner);
+            System.arraycopy(kv, 0, cache.values(l), t * inner, inner);
+            x = attendCached(c, layer.self(), x, h, cache.keys(l), cache.values(l), bias, kLen);
+            x = attendCached(c, layer.cross(), x, norm(c, x, layer.cross().norm()), cache.crossKeys(l), cache.crossValues(l), zeroBias, cache.srcLen());
+            x = feedForward(c, layer.ffn(), new T5Pass.FeedForward(1, d, layer.ffn().ffnDim(), c.feedForward().gated()), x, 1);
+        }
+        cache.advance();
+        float[] out = norm(c, x, w.decoderNorm());
+        float scale = c.headScale();
+        for (int i = 0; i < d; i++) out[i] *= scale;
+        float[] logits = new float[c.vocabSize()];
+        MatMul.forward(logits, out, w.lmHead(), 1, d, c.vocabSize());
+        return logits;
+    }
+
+    /** The largest cross-attention head count of the decoder. */
+    static int maxCrossHeads(T5Config c) {
+        return c.decoder().stream().mapToInt(T5Config.Block::crossHeads).max().orElseThrow();
+    }
+
+    /** T5LayerNorm of one row: [dim]. */
+    private static float[] norm(T5Config c, float[] x, float[] weight) {
+        float[] out = new float[c.dim()];
+        RmsNorm.forward(out, new float[1], x, weight, 1, c.dim(), c.eps());
+        return out;
+    }
+
+    /** {@code x + o(attention(q(h), keys, values) + bias)} for one query row; keys and values [≥ kLen, heads·headDim]. */
+    private static float[] attendCached(T5Config c, T5Weights.Attention w, float[] x, float[] h, float[] keys, float[] values,
+                                        float[] bias, int kLen) {
+        int d = c.dim();
+        int inner = w.heads() * c.headDim();
+        float[] q = new float[inner];
+        MatMul.forward(q, h, w.query(), 1, d, inner);
+        float[] ctx = new float[inner];
+        BiasedAttention.forward(ctx, new float[w.heads() * kLen], q, keys, values, bias, Mask.NONE, 1, 1, kLen, w.heads(), c.headDim());
+        float[] out = new float[d];
+        MatMul.forward(out, ctx, w.output(), 1, inner, d);
+        for (int i = 0; i < d; i++) out[i] += x[i];
+        return out;
     }
 
     /**

@@ -88,8 +88,7 @@ public final class T5Pass {
         decoderBuckets = RelativePositionBias.buckets(tgtLen, tgtLen, RelativePositionBias.Direction.CAUSAL, c.numBuckets(), c.maxDistance());
         encoderBias = new float[c.biasHeads() * srcLen * srcLen];
         decoderBias = new float[c.biasHeads() * tgtLen * tgtLen];
-        int crossHeads = c.decoder().stream().mapToInt(T5Config.Block::crossHeads).max().orElseThrow();
-        crossBias = new float[crossHeads * tgtLen * srcLen];
+        crossBias = new float[T5.maxCrossHeads(c) * tgtLen * srcLen];
         boolean gated = c.feedForward().gated();
         for (T5Config.Block b : c.encoder()) {
             encoderSelf.add(new Attention(src, src, d, b.numHeads() * c.headDim(), batch, b.numHeads(), srcLen, srcLen));
