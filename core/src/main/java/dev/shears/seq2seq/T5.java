@@ -132,7 +132,7 @@ public final class T5 {
             System.arraycopy(kv, 0, cache.values(l), t * inner, inner);
             x = attendCached(c, layer.self(), x, h, cache.keys(l), cache.values(l), bias, kLen);
             x = attendCached(c, layer.cross(), x, norm(c, x, layer.cross().norm()), cache.crossKeys(l), cache.crossValues(l), zeroBias, cache.srcLen());
-            x = feedForward(c, layer.ffn(), new T5Pass.FeedForward(1, d, layer.ffn().ffnDim(), c.feedForward().gated()), x, 1);
+            x = feedForward(c, layer.ffn(), new T5Pass.FeedForward(1, d, layer.ffn().ffnDim(), c.feedForward()), x, 1);
         }
         cache.advance();
         float[] out = norm(c, x, w.decoderNorm());
@@ -178,6 +178,7 @@ public final class T5 {
      * @param dLogits [batch·tgtLen, vocabSize] receives d loss / d logits (overwritten), or an empty array for the loss only
      */
     public static double loss(T5Pass p, int[] labels, float[] dLogits) {
+        if (labels.length != p.batch * p.tgtLen) throw new IllegalArgumentException(labels.length + " labels for " + p.batch * p.tgtLen + " decoder positions");
         int[] targets = new int[labels.length];
         for (int i = 0; i < labels.length; i++) targets[i] = labels[i] == IGNORE_LABEL ? CrossEntropy.IGNORE : labels[i];
         return CrossEntropy.forwardBackward(p.logits, targets, labels.length, p.logits.length / labels.length, dLogits, 1f);

@@ -37,6 +37,10 @@ public record T5Config(int dim, int headDim, int vocabSize, int biasHeads, int n
     /** The config.json key of per-layer shapes. */
     public static final String LAYER_SHAPES = "shears_layer_shapes";
     private static final ObjectMapper JSON = new ObjectMapper();
+    // transformers' T5Config defaults, for keys a config.json leaves out
+    private static final int DEFAULT_BUCKETS = 32;
+    private static final int DEFAULT_MAX_DISTANCE = 128;
+    private static final double DEFAULT_EPS = 1e-6;
 
     /** The feed-forward of {@code feed_forward_proj}; Hugging Face runs gated-gelu as gelu_new whatever dense_act_fn says. */
     public enum FeedForward {
@@ -112,7 +116,7 @@ public record T5Config(int dim, int headDim, int vocabSize, int biasHeads, int n
         if (n == null || !n.isObject()) throw Printable.error(file + ": not a JSON object");
         String arch = n.path("architectures").path(0).asText("T5ForConditionalGeneration");
         if (!arch.equals("T5ForConditionalGeneration")) throw Printable.error(file + ": architecture '" + arch + "' is not T5ForConditionalGeneration");
-        String proj = n.path("feed_forward_proj").asText("relu");
+        String proj = n.path("feed_forward_proj").asText(FeedForward.RELU.key);
         FeedForward feedForward = null;
         for (FeedForward f : FeedForward.values()) if (f.key.equals(proj)) feedForward = f;
         if (feedForward == null) throw Printable.error(file + ": \"feed_forward_proj\" '" + proj + "' is not supported (supported: relu, gated-gelu)");
@@ -134,8 +138,8 @@ public record T5Config(int dim, int headDim, int vocabSize, int biasHeads, int n
         if (start < 0) throw Printable.error(file + ": missing \"decoder_start_token_id\" (the decoder's first input)");
         try {
             return new T5Config(required(file, n, "d_model"), required(file, n, "d_kv"), required(file, n, "vocab_size"), heads,
-                    optional(file, n, "relative_attention_num_buckets", 32), optional(file, n, "relative_attention_max_distance", 128),
-                    (float) n.path("layer_norm_epsilon").asDouble(1e-6), feedForward, n.path("tie_word_embeddings").asBoolean(true),
+                    optional(file, n, "relative_attention_num_buckets", DEFAULT_BUCKETS), optional(file, n, "relative_attention_max_distance", DEFAULT_MAX_DISTANCE),
+                    (float) number(file, n, "layer_norm_epsilon", DEFAULT_EPS), feedForward, flag(file, n, "tie_word_embeddings", true),
                     start, optional(file, n, "pad_token_id", 0), encoder, decoder);
         } catch (IllegalArgumentException e) {
             throw Printable.error(file + ": " + e.getMessage());
@@ -156,6 +160,20 @@ public record T5Config(int dim, int headDim, int vocabSize, int biasHeads, int n
         } catch (IllegalArgumentException e) {
             throw Printable.error(file + ": " + LAYER_SHAPES + ": " + e.getMessage());
         }
+    }
+
+    private static double number(Path file, JsonNode n, String key, double absent) {
+        JsonNode v = n.get(key);
+        if (v == null || v.isNull()) return absent;
+        if (!v.isNumber()) throw Printable.error(file + ": \"" + key + "\" must be a number, got " + v);
+        return v.asDouble();
+    }
+
+    private static boolean flag(Path file, JsonNode n, String key, boolean absent) {
+        JsonNode v = n.get(key);
+        if (v == null || v.isNull()) return absent;
+        if (!v.isBoolean()) throw Printable.error(file + ": \"" + key + "\" must be true or false, got " + v);
+        return v.asBoolean();
     }
 
     private static int required(Path file, JsonNode n, String key) {

@@ -66,10 +66,10 @@ public final class T5Pass {
         final float[] up;        // [rows, ffnDim], wi · x or wi_1 · x
         final float[] act;       // [rows, ffnDim], what wo reads
 
-        FeedForward(int rows, int dim, int ffnDim, boolean gated) {
+        FeedForward(int rows, int dim, int ffnDim, T5Config.FeedForward kind) {
             rstd = new float[rows];
             normed = new float[rows * dim];
-            gate = new float[gated ? rows * ffnDim : 0];
+            gate = new float[kind.gated() ? rows * ffnDim : 0];
             up = new float[rows * ffnDim];
             act = new float[rows * ffnDim];
         }
@@ -89,15 +89,14 @@ public final class T5Pass {
         encoderBias = new float[c.biasHeads() * srcLen * srcLen];
         decoderBias = new float[c.biasHeads() * tgtLen * tgtLen];
         crossBias = new float[T5.maxCrossHeads(c) * tgtLen * srcLen];
-        boolean gated = c.feedForward().gated();
         for (T5Config.Block b : c.encoder()) {
             encoderSelf.add(new Attention(src, src, d, b.numHeads() * c.headDim(), batch, b.numHeads(), srcLen, srcLen));
-            encoderFfn.add(new FeedForward(src, d, b.ffnDim(), gated));
+            encoderFfn.add(new FeedForward(src, d, b.ffnDim(), c.feedForward()));
         }
         for (T5Config.Block b : c.decoder()) {
             decoderSelf.add(new Attention(tgt, tgt, d, b.numHeads() * c.headDim(), batch, b.numHeads(), tgtLen, tgtLen));
             decoderCross.add(new Attention(tgt, src, d, b.crossHeads() * c.headDim(), batch, b.crossHeads(), tgtLen, srcLen));
-            decoderFfn.add(new FeedForward(tgt, d, b.ffnDim(), gated));
+            decoderFfn.add(new FeedForward(tgt, d, b.ffnDim(), c.feedForward()));
         }
         encoderRstd = new float[src];
         encoderOut = new float[src * d];

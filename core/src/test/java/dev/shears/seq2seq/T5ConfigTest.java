@@ -86,6 +86,10 @@ class T5ConfigTest {
             for (int l = 0; l < 2; l++) shapes.withArray("decoder").addObject().put("num_heads", 5).put("num_cross_heads", 1).put("d_ff", 8);
         });
         assertOneLineError(() -> T5Config.read(file), file.toString(), "5 heads", "num_heads 3");
+        edited(c -> c.put("layer_norm_epsilon", "small"));
+        assertOneLineError(() -> T5Config.read(file), file.toString(), "layer_norm_epsilon");
+        edited(c -> c.put("tie_word_embeddings", "yes"));
+        assertOneLineError(() -> T5Config.read(file), file.toString(), "tie_word_embeddings");
         Files.writeString(file, "{\"d_model\": ");
         assertOneLineError(() -> T5Config.read(file), file.toString(), "not valid JSON");
     }
