@@ -1,0 +1,377 @@
+package dev.shears.seq2seq;
+
+import dev.shears.kernel.BiasedAttention;
+import dev.shears.kernel.BiasedAttention.Mask;
+import dev.shears.kernel.CrossEntropy;
+import dev.shears.kernel.Embedding;
+import dev.shears.kernel.GeluNew;
+import dev.shears.kernel.MatMul;
+import dev.shears.kernel.RelativePositionBias;
+import dev.shears.kernel.Relu;
+import dev.shears.kernel.RmsNorm;
+
+/**
+ * T5's forward and backward, as Hugging Face {@code T5ForConditionalGeneration} with teacher forcing
+ * (Raffel et al. 2020, "Exploring the limits of transfer learning with a unified text-to-text
+ * transformer"). {@link #forward} reads as the diagram; {@link #backward} is the same text in reverse.
+ *
+ * <pre>
+ *   input_ids ─ shared ─┬─ [x + SelfAttn(norm x, bias_bidirectional)] ─ [x + FFN(norm x)] ─ × encoder layers ─ final norm ─► enc
+ *   labels ─ shift right ─ shared ─ [x + SelfAttn(norm x, bias_causal)] ─ [x + CrossAttn(norm x, enc)] ─ [x + FFN(norm x)]
+ *                                   ─ × decoder layers ─ final norm ─ × dim^-½ if tied ─ LM head ─► logits
+ * </pre>
+ *
+ * Attention is not scaled by 1/√headDim; each stack's position bias comes from its block 0's table and
+ * is added in every self-attention layer of the stack; cross-attention has none. Dropout is not applied
+ * (the model is in eval mode; training T5 with dropout is a later step).
+ */
+public final class T5 {
+    /** Hugging Face's label that is not scored (and becomes pad_token_id in the decoder input). */
+    public static final int IGNORE_LABEL = -100;
+
+    private T5() {
+    }
+
+    /**
+     * Logits of every decoder position under teacher forcing.
+     *
+     * @param inputIds [batch, srcLen] encoder token ids
+     * @param labels   [batch, tgtLen] target ids, or {@link #IGNORE_LABEL}
+     * @return the pass: {@link T5Pass#logits()} is [batch·tgtLen, vocabSize]
+     */
+    public static T5Pass forward(T5Model model, int[] inputIds, int[] labels, int batch, int srcLen, int tgtLen) {
+        T5Config c = model.config();
+        T5Weights w = model.weights();
+        check(c, inputIds, labels, batch, srcLen, tgtLen);
+        int d = c.dim();
+        int tgt = batch * tgtLen;
+        T5Pass p = new T5Pass(c, batch, srcLen, tgtLen, inputIds, shiftRight(c, labels, batch, tgtLen));
+
+        // encoder
+        encoder(c, w, p);
+
+        // decoder
+        float[] x = new float[tgt * d];
+        Embedding.forward(x, p.decoderIds, w.shared(), d);
+        RelativePositionBias.forward(p.decoderBias, w.decoderBias(), p.decoderBuckets, c.biasHeads(), c.biasHeads(), tgtLen, tgtLen);
+        for (int l = 0; l < w.decoder().size(); l++) {
+            T5Weights.DecoderLayer layer = w.decoder().get(l);
+            x = selfAttention(c, layer.self(), p.decoderSelf.get(l), x, p.decoderBias, Mask.CAUSAL, batch, tgtLen);
+            x = crossAttention(c, layer.cross(), p.decoderCross.get(l), x, p.encoderOut, p.crossBias, batch, tgtLen, srcLen);
+            x = feedForward(c, layer.ffn(), p.decoderFfn.get(l), x, tgt);
+        }
+        p.decoderLast = x;
+        RmsNorm.forward(p.decoderOut, p.decoderRstd, x, w.decoderNorm(), tgt, d, c.eps());
+
+        // head
+        float scale = c.headScale();
+        for (int i = 0; i < p.headIn.length; i++) p.headIn[i] = p.decoderOut[i] * scale;
+        MatMul.forward(p.logits, p.headIn, w.lmHead(), tgt, d, c.vocabSize());
+        return p;
+    }
+
+    /** The encoder: fills {@code p.encoderOut} [batch·srcLen, dim] and what the backward pass needs on the way. */
+    private static void encoder(T5Config c, T5Weights w, T5Pass p) {
+        int d = c.dim();
+        int src = p.batch * p.srcLen;
+        float[] x = new float[src * d];
+        Embedding.forward(x, p.inputIds, w.shared(), d);
+        RelativePositionBias.forward(p.encoderBias, w.encoderBias(), p.encoderBuckets, c.biasHeads(), c.biasHeads(), p.srcLen, p.srcLen);
+        for (int l = 0; l < w.encoder().size(); l++) {
+            T5Weights.EncoderLayer layer = w.encoder().get(l);
+            x = selfAttention(c, layer.self(), p.encoderSelf.get(l), x, p.encoderBias, Mask.NONE, p.batch, p.srcLen);
+            x = feedForward(c, layer.ffn(), p.encoderFfn.get(l), x, src);
+        }
+        p.encoderLast = x;
+        RmsNorm.forward(p.encoderOut, p.encoderRstd, x, w.encoderNorm(), src, d, c.eps());
+    }
+
+    /**
+     * The encoder alone, for decoding token by token ({@link T5Cache}).
+     *
+     * @param inputIds [srcLen] one sequence
+     * @return [srcLen, dim] the encoder output (after encoder.final_layer_norm)
+     */
+    static float[] encode(T5Model model, int[] inputIds) {
+        T5Pass p = new T5Pass(model.config(), 1, inputIds.length, 0, inputIds, new int[0]);
+        encoder(model.config(), model.weights(), p);
+        return p.encoderOut;
+    }
+
+    /**
+     * One decoder step with cached keys and values, as Hugging Face's generation with {@code use_cache}:
+     * the token at position {@code cache.length()} attends to the cached self-attention keys of the
+     * positions before it and its own (the causal bias of query position t: buckets of {@code j − t}), and
+     * to the encoder through the cross-attention keys and values computed once in {@link T5Cache#of}.
+     *
+     * @param token the decoder input at this position (decoder_start_token_id first)
+     * @return [vocabSize] the logits of the next token
+     */
+    public static float[] forwardCached(T5Model model, T5Cache cache, int token) {
+        T5Config c = model.config();
+        T5Weights w = model.weights();
+        int d = c.dim();
+        int t = cache.length();
+        if (t >= cache.capacity()) throw new IllegalStateException("the cache holds " + cache.capacity() + " positions; all are used");
+        int kLen = t + 1;
+        float[] x = new float[d];
+        Embedding.forward(x, new int[]{token}, w.shared(), d);
+        int[] buckets = new int[kLen];
+        for (int j = 0; j < kLen; j++) buckets[j] = RelativePositionBias.bucket(j - t, RelativePositionBias.Direction.CAUSAL, c.numBuckets(), c.maxDistance());
+        float[] bias = new float[c.biasHeads() * kLen];
+        RelativePositionBias.forward(bias, w.decoderBias(), buckets, c.biasHeads(), c.biasHeads(), 1, kLen);
+        float[] zeroBias = new float[maxCrossHeads(c) * cache.srcLen()];
+        for (int l = 0; l < w.decoder().size(); l++) {
+            T5Weights.DecoderLayer layer = w.decoder().get(l);
+            int inner = layer.self().heads() * c.headDim();
+            float[] h = norm(c, x, layer.self().norm());
+            float[] kv = new float[inner];
+            MatMul.forward(kv, h, layer.self().key(), 1, d, inner);
+            System.arraycopy(kv, 0, cache.keys(l), t * inner, inner);
+            MatMul.forward(kv, h, layer.self().value(), 1, d, inner);
+            System.arraycopy(kv, 0, cache.values(l), t * inner, inner);
+            x = attendCached(c, layer.self(), x, h, cache.keys(l), cache.values(l), bias, kLen);
+            x = attendCached(c, layer.cross(), x, norm(c, x, layer.cross().norm()), cache.crossKeys(l), cache.crossValues(l), zeroBias, cache.srcLen());
+            x = feedForward(c, layer.ffn(), new T5Pass.FeedForward(1, d, layer.ffn().ffnDim(), c.feedForward()), x, 1);
+        }
+        cache.advance();
+        float[] out = norm(c, x, w.decoderNorm());
+        float scale = c.headScale();
+        for (int i = 0; i < d; i++) out[i] *= scale;
+        float[] logits = new float[c.vocabSize()];
+        MatMul.forward(logits, out, w.lmHead(), 1, d, c.vocabSize());
+        return logits;
+    }
+
+    /** The largest cross-attention head count of the decoder. */
+    static int maxCrossHeads(T5Config c) {
+        return c.decoder().stream().mapToInt(T5Config.Block::crossHeads).max().orElseThrow();
+    }
+
+    /** T5LayerNorm of one row: [dim]. */
+    private static float[] norm(T5Config c, float[] x, float[] weight) {
+        float[] out = new float[c.dim()];
+        RmsNorm.forward(out, new float[1], x, weight, 1, c.dim(), c.eps());
+        return out;
+    }
+
+    /** {@code x + o(attention(q(h), keys, values) + bias)} for one query row; keys and values [≥ kLen, heads·headDim]. */
+    private static float[] attendCached(T5Config c, T5Weights.Attention w, float[] x, float[] h, float[] keys, float[] values,
+                                        float[] bias, int kLen) {
+        int d = c.dim();
+        int inner = w.heads() * c.headDim();
+        float[] q = new float[inner];
+        MatMul.forward(q, h, w.query(), 1, d, inner);
+        float[] ctx = new float[inner];
+        BiasedAttention.forward(ctx, new float[w.heads() * kLen], q, keys, values, bias, Mask.NONE, 1, 1, kLen, w.heads(), c.headDim());
+        float[] out = new float[d];
+        MatMul.forward(out, ctx, w.output(), 1, inner, d);
+        for (int i = 0; i < d; i++) out[i] += x[i];
+        return out;
+    }
+
+    /**
+     * Mean cross-entropy over the labels that are not {@link #IGNORE_LABEL} (0 when none is scored), as
+     * {@code CrossEntropyLoss(ignore_index=-100)}.
+     *
+     * @param labels  [batch·tgtLen]
+     * @param dLogits [batch·tgtLen, vocabSize] receives d loss / d logits (overwritten), or an empty array for the loss only
+     */
+    public static double loss(T5Pass p, int[] labels, float[] dLogits) {
+        if (labels.length != p.batch * p.tgtLen) throw new IllegalArgumentException(labels.length + " labels for " + p.batch * p.tgtLen + " decoder positions");
+        int[] targets = new int[labels.length];
+        for (int i = 0; i < labels.length; i++) targets[i] = labels[i] == IGNORE_LABEL ? CrossEntropy.IGNORE : labels[i];
+        return CrossEntropy.forwardBackward(p.logits, targets, labels.length, p.logits.length / labels.length, dLogits, 1f);
+    }
+
+    /**
+     * Backward of {@link #forward}: {@code grads} (same shapes as the model, see {@link T5Weights#zeros})
+     * accumulates the gradient of every weight.
+     *
+     * @param dLogits [batch·tgtLen, vocabSize]
+     */
+    public static void backward(T5Model model, T5Pass p, float[] dLogits, T5Weights grads) {
+        T5Config c = model.config();
+        T5Weights w = model.weights();
+        int d = c.dim();
+        int src = p.batch * p.srcLen;
+        int tgt = p.batch * p.tgtLen;
+
+        // head
+        float[] dHeadIn = new float[tgt * d];
+        MatMul.backwardInput(dHeadIn, dLogits, w.lmHead(), tgt, d, c.vocabSize());
+        MatMul.backwardWeight(grads.lmHead(), dLogits, p.headIn, tgt, d, c.vocabSize());
+        float scale = c.headScale();
+        for (int i = 0; i < dHeadIn.length; i++) dHeadIn[i] *= scale;
+
+        // decoder, last layer first
+        float[] dX = new float[tgt * d];
+        RmsNorm.backward(dX, grads.decoderNorm(), dHeadIn, p.decoderLast, w.decoderNorm(), p.decoderRstd, tgt, d, d);
+        float[] dEncoderOut = new float[src * d];
+        float[] dDecoderBias = new float[p.decoderBias.length];
+        float[] dCrossBias = new float[p.crossBias.length];
+        for (int l = w.decoder().size() - 1; l >= 0; l--) {
+            T5Weights.DecoderLayer layer = w.decoder().get(l);
+            T5Weights.DecoderLayer dLayer = grads.decoder().get(l);
+            feedForwardBackward(c, layer.ffn(), dLayer.ffn(), p.decoderFfn.get(l), dX, tgt);
+            crossAttentionBackward(c, layer.cross(), dLayer.cross(), p.decoderCross.get(l), dX, p.encoderOut, dEncoderOut, dCrossBias, p.batch, p.tgtLen, p.srcLen);
+            selfAttentionBackward(c, layer.self(), dLayer.self(), p.decoderSelf.get(l), dX, dDecoderBias, p.batch, p.tgtLen);
+        }
+        RelativePositionBias.backward(grads.decoderBias(), dDecoderBias, p.decoderBuckets, c.biasHeads(), c.biasHeads(), p.tgtLen, p.tgtLen);
+        Embedding.backward(grads.shared(), dX, p.decoderIds, d);
+
+        // encoder, last layer first
+        dX = new float[src * d];
+        RmsNorm.backward(dX, grads.encoderNorm(), dEncoderOut, p.encoderLast, w.encoderNorm(), p.encoderRstd, src, d, d);
+        float[] dEncoderBias = new float[p.encoderBias.length];
+        for (int l = w.encoder().size() - 1; l >= 0; l--) {
+            T5Weights.EncoderLayer layer = w.encoder().get(l);
+            T5Weights.EncoderLayer dLayer = grads.encoder().get(l);
+            feedForwardBackward(c, layer.ffn(), dLayer.ffn(), p.encoderFfn.get(l), dX, src);
+            selfAttentionBackward(c, layer.self(), dLayer.self(), p.encoderSelf.get(l), dX, dEncoderBias, p.batch, p.srcLen);
+        }
+        RelativePositionBias.backward(grads.encoderBias(), dEncoderBias, p.encoderBuckets, c.biasHeads(), c.biasHeads(), p.srcLen, p.srcLen);
+        Embedding.backward(grads.shared(), dX, p.inputIds, d);
+    }
+
+    /** [batch·tgtLen]: {@code [decoder_start, labels[0 .. tgtLen-2]]} per sequence, -100 replaced by pad_token_id. */
+    static int[] shiftRight(T5Config c, int[] labels, int batch, int tgtLen) {
+        int[] ids = new int[batch * tgtLen];
+        for (int b = 0; b < batch; b++) {
+            ids[b * tgtLen] = c.decoderStartToken();
+            for (int t = 1; t < tgtLen; t++) {
+                int label = labels[b * tgtLen + t - 1];
+                ids[b * tgtLen + t] = label == IGNORE_LABEL ? c.padToken() : label;
+            }
+        }
+        return ids;
+    }
+
+    private static void check(T5Config c, int[] inputIds, int[] labels, int batch, int srcLen, int tgtLen) {
+        if (inputIds.length != batch * srcLen || labels.length != batch * tgtLen || srcLen <= 0 || tgtLen <= 0) {
+            throw new IllegalArgumentException(inputIds.length + " input ids and " + labels.length + " labels for batch " + batch
+                    + " × srcLen " + srcLen + " and tgtLen " + tgtLen);
+        }
+        for (int i = 0; i < labels.length; i++) {
+            if (labels[i] != IGNORE_LABEL && (labels[i] < 0 || labels[i] >= c.vocabSize())) {
+                throw new IllegalArgumentException("label " + labels[i] + " at " + i + " is neither -100 nor in the vocabulary [0, " + c.vocabSize() + ")");
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- sub-layers
+
+    /** {@code x + o(attention(norm x, norm x) + bias)}; x [rows = batch·len, dim]. */
+    private static float[] selfAttention(T5Config c, T5Weights.Attention w, T5Pass.Attention a, float[] x, float[] bias, Mask mask,
+                                         int batch, int len) {
+        a.in = x;
+        RmsNorm.forward(a.normed, a.rstd, x, w.norm(), batch * len, c.dim(), c.eps());
+        return attend(c, w, a, a.normed, bias, mask, batch, len, len);
+    }
+
+    /** {@code x + o(attention(norm x, enc))}; x [batch·qLen, dim], enc [batch·kLen, dim]. */
+    private static float[] crossAttention(T5Config c, T5Weights.Attention w, T5Pass.Attention a, float[] x, float[] enc, float[] zeroBias,
+                                          int batch, int qLen, int kLen) {
+        a.in = x;
+        RmsNorm.forward(a.normed, a.rstd, x, w.norm(), batch * qLen, c.dim(), c.eps());
+        return attend(c, w, a, enc, zeroBias, Mask.NONE, batch, qLen, kLen);
+    }
+
+    /** Queries from {@code a.normed} [batch·qLen, dim], keys and values from {@code memory} [batch·kLen, dim]; returns the residual sum. */
+    private static float[] attend(T5Config c, T5Weights.Attention w, T5Pass.Attention a, float[] memory, float[] bias, Mask mask,
+                                  int batch, int qLen, int kLen) {
+        int d = c.dim();
+        int inner = w.heads() * c.headDim();
+        int rows = batch * qLen;
+        MatMul.forward(a.q, a.normed, w.query(), rows, d, inner);
+        MatMul.forward(a.k, memory, w.key(), batch * kLen, d, inner);
+        MatMul.forward(a.v, memory, w.value(), batch * kLen, d, inner);
+        BiasedAttention.forward(a.ctx, a.probs, a.q, a.k, a.v, bias, mask, batch, qLen, kLen, w.heads(), c.headDim());
+        float[] out = new float[rows * d];
+        MatMul.forward(out, a.ctx, w.output(), rows, inner, d);
+        for (int i = 0; i < out.length; i++) out[i] += a.in[i];
+        return out;
+    }
+
+    /** {@code x + wo(act(norm x))}; x [rows, dim]. */
+    private static float[] feedForward(T5Config c, T5Weights.FeedForward w, T5Pass.FeedForward a, float[] x, int rows) {
+        int d = c.dim();
+        int f = w.ffnDim();
+        a.in = x;
+        RmsNorm.forward(a.normed, a.rstd, x, w.norm(), rows, d, c.eps());
+        MatMul.forward(a.up, a.normed, w.up(), rows, d, f);
+        switch (c.feedForward()) {
+            case RELU -> Relu.forward(a.act, a.up, rows * f);
+            case GATED_GELU -> {
+                MatMul.forward(a.gate, a.normed, w.gate(), rows, d, f);
+                GeluNew.forwardGated(a.act, a.gate, a.up, rows * f);
+            }
+        }
+        float[] out = new float[rows * d];
+        MatMul.forward(out, a.act, w.down(), rows, f, d);
+        for (int i = 0; i < out.length; i++) out[i] += x[i];
+        return out;
+    }
+
+    /** Backward of {@link #selfAttention}: dX [rows, dim] holds d loss / d output and receives d loss / d x (in place). */
+    private static void selfAttentionBackward(T5Config c, T5Weights.Attention w, T5Weights.Attention g, T5Pass.Attention a, float[] dX,
+                                              float[] dBias, int batch, int len) {
+        float[] dNormed = new float[a.normed.length];
+        attendBackward(c, w, g, a, a.normed, dX, dNormed, dNormed, dBias, batch, len, len);
+        RmsNorm.backward(dX, g.norm(), dNormed, a.in, w.norm(), a.rstd, batch * len, c.dim(), c.dim());
+    }
+
+    /** Backward of {@link #crossAttention}: as {@link #selfAttentionBackward}, and dEnc [batch·kLen, dim] accumulates. */
+    private static void crossAttentionBackward(T5Config c, T5Weights.Attention w, T5Weights.Attention g, T5Pass.Attention a, float[] dX,
+                                               float[] enc, float[] dEnc, float[] dZeroBias, int batch, int qLen, int kLen) {
+        float[] dNormed = new float[a.normed.length];
+        attendBackward(c, w, g, a, enc, dX, dNormed, dEnc, dZeroBias, batch, qLen, kLen);
+        RmsNorm.backward(dX, g.norm(), dNormed, a.in, w.norm(), a.rstd, batch * qLen, c.dim(), c.dim());
+    }
+
+    /** Backward of {@link #attend} without the residual: dNormed and dMemory accumulate (they may be the same array). */
+    private static void attendBackward(T5Config c, T5Weights.Attention w, T5Weights.Attention g, T5Pass.Attention a, float[] memory,
+                                       float[] dOut, float[] dNormed, float[] dMemory, float[] dBias, int batch, int qLen, int kLen) {
+        int d = c.dim();
+        int inner = w.heads() * c.headDim();
+        int rows = batch * qLen;
+        int kRows = batch * kLen;
+        float[] dCtx = new float[rows * inner];
+        MatMul.backwardInput(dCtx, dOut, w.output(), rows, inner, d);
+        MatMul.backwardWeight(g.output(), dOut, a.ctx, rows, inner, d);
+        float[] dQ = new float[rows * inner];
+        float[] dK = new float[kRows * inner];
+        float[] dV = new float[kRows * inner];
+        BiasedAttention.backward(dQ, dK, dV, dBias, dCtx, a.probs, a.q, a.k, a.v, batch, qLen, kLen, w.heads(), c.headDim());
+        MatMul.backwardInput(dNormed, dQ, w.query(), rows, d, inner);
+        MatMul.backwardWeight(g.query(), dQ, a.normed, rows, d, inner);
+        MatMul.backwardInput(dMemory, dK, w.key(), kRows, d, inner);
+        MatMul.backwardWeight(g.key(), dK, memory, kRows, d, inner);
+        MatMul.backwardInput(dMemory, dV, w.value(), kRows, d, inner);
+        MatMul.backwardWeight(g.value(), dV, memory, kRows, d, inner);
+    }
+
+    /** Backward of {@link #feedForward}: dX [rows, dim] holds d loss / d output and receives d loss / d x (in place). */
+    private static void feedForwardBackward(T5Config c, T5Weights.FeedForward w, T5Weights.FeedForward g, T5Pass.FeedForward a,
+                                            float[] dX, int rows) {
+        int d = c.dim();
+        int f = w.ffnDim();
+        float[] dAct = new float[rows * f];
+        MatMul.backwardInput(dAct, dX, w.down(), rows, f, d);
+        MatMul.backwardWeight(g.down(), dX, a.act, rows, f, d);
+        float[] dUp = new float[rows * f];
+        float[] dNormed = new float[rows * d];
+        switch (c.feedForward()) {
+            case RELU -> Relu.backward(dUp, dAct, a.up, rows * f);
+            case GATED_GELU -> {
+                float[] dGate = new float[rows * f];
+                GeluNew.backwardGated(dGate, dUp, dAct, a.gate, a.up, rows * f);
+                MatMul.backwardInput(dNormed, dGate, w.gate(), rows, d, f);
+                MatMul.backwardWeight(g.gate(), dGate, a.normed, rows, d, f);
+            }
+        }
+        MatMul.backwardInput(dNormed, dUp, w.up(), rows, d, f);
+        MatMul.backwardWeight(g.up(), dUp, a.normed, rows, d, f);
+        RmsNorm.backward(dX, g.norm(), dNormed, a.in, w.norm(), a.rstd, rows, d, d);
+    }
+}

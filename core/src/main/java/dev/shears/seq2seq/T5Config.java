@@ -1,0 +1,192 @@
+package dev.shears.seq2seq;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.shears.io.Printable;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * The shape of a T5 encoder–decoder (Hugging Face {@code T5ForConditionalGeneration}), validated on
+ * construction. Heads and FFN widths may differ per layer (a pruned model): Shears then keeps the stock
+ * fields and adds {@code "shears_layer_shapes": {"encoder": [{"num_heads", "d_ff"}, ...], "decoder":
+ * [{"num_heads", "num_cross_heads", "d_ff"}, ...]}}, as {@code HfConfig} does for decoder-only models.
+ *
+ * @param dim               d_model: the residual width
+ * @param headDim           d_kv: per head, independent of dim (heads · headDim need not be dim)
+ * @param vocabSize         rows of the shared embedding (and of an untied LM head)
+ * @param biasHeads         num_heads: the columns of each stack's relative bias table; no layer has more heads
+ * @param numBuckets        relative_attention_num_buckets
+ * @param maxDistance       relative_attention_max_distance
+ * @param eps               layer_norm_epsilon of every T5LayerNorm
+ * @param feedForward       feed_forward_proj
+ * @param tiedEmbeddings    tie_word_embeddings: the LM head is the shared embedding, after scaling by dim^-½
+ * @param decoderStartToken decoder_start_token_id: the first decoder input
+ * @param padToken          pad_token_id: the decoder input where a label is ignored (-100)
+ * @param encoder           one shape per encoder layer (crossHeads 0)
+ * @param decoder           one shape per decoder layer
+ */
+public record T5Config(int dim, int headDim, int vocabSize, int biasHeads, int numBuckets, int maxDistance, float eps,
+                       FeedForward feedForward, boolean tiedEmbeddings, int decoderStartToken, int padToken,
+                       List<Block> encoder, List<Block> decoder) {
+    /** The config.json key of per-layer shapes. */
+    public static final String LAYER_SHAPES = "shears_layer_shapes";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    // transformers' T5Config defaults, for keys a config.json leaves out
+    private static final int DEFAULT_BUCKETS = 32;
+    private static final int DEFAULT_MAX_DISTANCE = 128;
+    private static final double DEFAULT_EPS = 1e-6;
+
+    /** The feed-forward of {@code feed_forward_proj}; Hugging Face runs gated-gelu as gelu_new whatever dense_act_fn says. */
+    public enum FeedForward {
+        /** T5 v1.0: {@code wo(relu(wi·x))}. */
+        RELU("relu"),
+        /** T5 v1.1, Flan-T5: {@code wo(gelu_new(wi_0·x) ⊙ wi_1·x)}. */
+        GATED_GELU("gated-gelu");
+
+        public final String key;
+
+        FeedForward(String key) {
+            this.key = key;
+        }
+
+        public boolean gated() {
+            return this == GATED_GELU;
+        }
+    }
+
+    /**
+     * One layer's widths.
+     *
+     * @param numHeads   self-attention heads
+     * @param crossHeads cross-attention heads (decoder layers; 0 in the encoder)
+     * @param ffnDim     d_ff
+     */
+    public record Block(int numHeads, int crossHeads, int ffnDim) {
+        public Block {
+            if (numHeads <= 0 || ffnDim <= 0 || crossHeads < 0) {
+                throw new IllegalArgumentException("layer widths must be positive: num_heads " + numHeads + ", num_cross_heads " + crossHeads + ", d_ff " + ffnDim);
+            }
+        }
+    }
+
+    public T5Config {
+        encoder = List.copyOf(encoder);
+        decoder = List.copyOf(decoder);
+        if (dim <= 0 || headDim <= 0 || vocabSize <= 0 || biasHeads <= 0) throw new IllegalArgumentException("d_model, d_kv, vocab_size and num_heads must be positive");
+        if (encoder.isEmpty() || decoder.isEmpty()) throw new IllegalArgumentException("needs at least one encoder and one decoder layer");
+        // the causal half keeps numBuckets/2 exact buckets; the log needs maxDistance beyond them
+        if (numBuckets < 4 || maxDistance <= numBuckets / 2) {
+            throw new IllegalArgumentException("relative_attention_num_buckets " + numBuckets + " must be ≥ 4 and relative_attention_max_distance "
+                    + maxDistance + " above half of it");
+        }
+        if (!(eps > 0)) throw new IllegalArgumentException("layer_norm_epsilon must be positive, got " + eps);
+        for (int id : new int[]{decoderStartToken, padToken}) {
+            if (id < 0 || id >= vocabSize) throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of " + vocabSize);
+        }
+        for (Block b : encoder) {
+            if (b.crossHeads() != 0) throw new IllegalArgumentException("encoder layers have no cross-attention, got num_cross_heads " + b.crossHeads());
+            if (b.numHeads() > biasHeads) throw new IllegalArgumentException("an encoder layer has " + b.numHeads() + " heads, more than num_heads " + biasHeads);
+        }
+        for (Block b : decoder) {
+            if (b.crossHeads() == 0) throw new IllegalArgumentException("a decoder layer needs num_cross_heads ≥ 1");
+            if (b.numHeads() > biasHeads) throw new IllegalArgumentException("a decoder layer has " + b.numHeads() + " heads, more than num_heads " + biasHeads);
+        }
+    }
+
+    /** What multiplies the decoder output before the LM head: dim^-½ when tied (Mesh TensorFlow's rescaling), else 1. */
+    public float headScale() {
+        return tiedEmbeddings ? (float) Math.pow(dim, -0.5) : 1f;
+    }
+
+    /** Reads a Hugging Face T5 config.json; a bad value is a one-line error naming the file and the key. */
+    public static T5Config read(Path file) {
+        if (!Files.isRegularFile(file)) throw Printable.error(file + ": missing (a Hugging Face T5 folder needs config.json)");
+        JsonNode n;
+        try {
+            n = JSON.readTree(file.toFile());
+        } catch (IOException e) {
+            throw Printable.error(file + ": not valid JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
+        }
+        if (n == null || !n.isObject()) throw Printable.error(file + ": not a JSON object");
+        String arch = n.path("architectures").path(0).asText("T5ForConditionalGeneration");
+        if (!arch.equals("T5ForConditionalGeneration")) throw Printable.error(file + ": architecture '" + arch + "' is not T5ForConditionalGeneration");
+        String proj = n.path("feed_forward_proj").asText(FeedForward.RELU.key);
+        FeedForward feedForward = null;
+        for (FeedForward f : FeedForward.values()) if (f.key.equals(proj)) feedForward = f;
+        if (feedForward == null) throw Printable.error(file + ": \"feed_forward_proj\" '" + proj + "' is not supported (supported: relu, gated-gelu)");
+        int heads = required(file, n, "num_heads");
+        int encoderLayers = required(file, n, "num_layers");
+        int decoderLayers = optional(file, n, "num_decoder_layers", encoderLayers);
+        List<Block> encoder = new ArrayList<>();
+        List<Block> decoder = new ArrayList<>();
+        JsonNode shapes = n.path(LAYER_SHAPES);
+        if (shapes.isMissingNode()) {
+            int ffn = required(file, n, "d_ff");
+            encoder.addAll(Collections.nCopies(encoderLayers, block(file, heads, 0, ffn)));
+            decoder.addAll(Collections.nCopies(decoderLayers, block(file, heads, heads, ffn)));
+        } else {
+            readShapes(file, shapes.path("encoder"), "encoder", encoderLayers, encoder);
+            readShapes(file, shapes.path("decoder"), "decoder", decoderLayers, decoder);
+        }
+        int start = optional(file, n, "decoder_start_token_id", -1);
+        if (start < 0) throw Printable.error(file + ": missing \"decoder_start_token_id\" (the decoder's first input)");
+        try {
+            return new T5Config(required(file, n, "d_model"), required(file, n, "d_kv"), required(file, n, "vocab_size"), heads,
+                    optional(file, n, "relative_attention_num_buckets", DEFAULT_BUCKETS), optional(file, n, "relative_attention_max_distance", DEFAULT_MAX_DISTANCE),
+                    (float) number(file, n, "layer_norm_epsilon", DEFAULT_EPS), feedForward, flag(file, n, "tie_word_embeddings", true),
+                    start, optional(file, n, "pad_token_id", 0), encoder, decoder);
+        } catch (IllegalArgumentException e) {
+            throw Printable.error(file + ": " + e.getMessage());
+        }
+    }
+
+    private static void readShapes(Path file, JsonNode list, String stack, int layers, List<Block> out) {
+        if (!list.isArray() || list.size() != layers) throw Printable.error(file + ": " + LAYER_SHAPES + "." + stack + " must list " + layers + " layers");
+        for (JsonNode s : list) {
+            int cross = stack.equals("decoder") ? s.path("num_cross_heads").asInt(-1) : 0;
+            out.add(block(file, s.path("num_heads").asInt(-1), cross, s.path("d_ff").asInt(-1)));
+        }
+    }
+
+    private static Block block(Path file, int heads, int crossHeads, int ffn) {
+        try {
+            return new Block(heads, crossHeads, ffn);
+        } catch (IllegalArgumentException e) {
+            throw Printable.error(file + ": " + LAYER_SHAPES + ": " + e.getMessage());
+        }
+    }
+
+    private static double number(Path file, JsonNode n, String key, double absent) {
+        JsonNode v = n.get(key);
+        if (v == null || v.isNull()) return absent;
+        if (!v.isNumber()) throw Printable.error(file + ": \"" + key + "\" must be a number, got " + v);
+        return v.asDouble();
+    }
+
+    private static boolean flag(Path file, JsonNode n, String key, boolean absent) {
+        JsonNode v = n.get(key);
+        if (v == null || v.isNull()) return absent;
+        if (!v.isBoolean()) throw Printable.error(file + ": \"" + key + "\" must be true or false, got " + v);
+        return v.asBoolean();
+    }
+
+    private static int required(Path file, JsonNode n, String key) {
+        JsonNode v = n.get(key);
+        if (v == null || !v.canConvertToExactIntegral() || v.asInt() <= 0) throw Printable.error(file + ": missing or invalid \"" + key + "\"");
+        return v.asInt();
+    }
+
+    /** A whole number ≥ 0 when present (null counts as absent), else {@code absent}. */
+    private static int optional(Path file, JsonNode n, String key, int absent) {
+        JsonNode v = n.get(key);
+        if (v == null || v.isNull()) return absent;
+        if (!v.canConvertToExactIntegral() || v.asInt() < 0) throw Printable.error(file + ": \"" + key + "\" must be a whole number ≥ 0, got " + v);
+        return v.asInt();
+    }
+}

@@ -1,0 +1,118 @@
+package dev.shears.seq2seq;
+
+import dev.shears.kernel.RelativePositionBias;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What one forward pass of {@link T5} keeps for its backward pass, allocated for one batch shape.
+ * Rows are {@code src = batch·srcLen} encoder positions or {@code tgt = batch·tgtLen} decoder positions;
+ * {@code inner = heads·headDim} of the layer.
+ */
+public final class T5Pass {
+    final int batch;
+    final int srcLen;
+    final int tgtLen;
+    final int[] inputIds;        // [src]
+    final int[] decoderIds;      // [tgt]: labels shifted right behind decoder_start_token_id, -100 → pad
+    final int[] encoderBuckets;  // [srcLen, srcLen], bidirectional
+    final int[] decoderBuckets;  // [tgtLen, tgtLen], causal
+    final float[] encoderBias;   // [biasHeads, srcLen, srcLen], shared by every encoder layer
+    final float[] decoderBias;   // [biasHeads, tgtLen, tgtLen], shared by every decoder self-attention
+    final float[] crossBias;     // [max crossHeads, tgtLen, srcLen], zeros: cross-attention has no position bias
+    final List<Attention> encoderSelf = new ArrayList<>();
+    final List<FeedForward> encoderFfn = new ArrayList<>();
+    final List<Attention> decoderSelf = new ArrayList<>();
+    final List<Attention> decoderCross = new ArrayList<>();
+    final List<FeedForward> decoderFfn = new ArrayList<>();
+    float[] encoderLast;         // [src, dim], the input of encoder.final_layer_norm
+    final float[] encoderRstd;   // [src]
+    final float[] encoderOut;    // [src, dim], what cross-attention reads
+    float[] decoderLast;         // [tgt, dim], the input of decoder.final_layer_norm
+    final float[] decoderRstd;   // [tgt]
+    final float[] decoderOut;    // [tgt, dim], normed
+    final float[] headIn;        // [tgt, dim], decoderOut · headScale
+    final float[] logits;        // [tgt, vocabSize]
+
+    /** One attention sub-layer's activations; {@code kRows} is src for cross-attention, else the query rows. */
+    static final class Attention {
+        float[] in;              // [rows, dim], the residual stream entering the sub-layer
+        final float[] rstd;      // [rows]
+        final float[] normed;    // [rows, dim]
+        final float[] q;         // [rows, inner]
+        final float[] k;         // [kRows, inner]
+        final float[] v;         // [kRows, inner]
+        final float[] probs;     // [batch, heads, qLen, kLen]
+        final float[] ctx;       // [rows, inner]
+
+        Attention(int rows, int kRows, int dim, int inner, int batch, int heads, int qLen, int kLen) {
+            rstd = new float[rows];
+            normed = new float[rows * dim];
+            q = new float[rows * inner];
+            k = new float[kRows * inner];
+            v = new float[kRows * inner];
+            probs = new float[batch * heads * qLen * kLen];
+            ctx = new float[rows * inner];
+        }
+    }
+
+    /** One feed-forward sub-layer's activations. */
+    static final class FeedForward {
+        float[] in;              // [rows, dim]
+        final float[] rstd;      // [rows]
+        final float[] normed;    // [rows, dim]
+        final float[] gate;      // [rows, ffnDim], wi_0 · x (gated-gelu; empty for relu)
+        final float[] up;        // [rows, ffnDim], wi · x or wi_1 · x
+        final float[] act;       // [rows, ffnDim], what wo reads
+
+        FeedForward(int rows, int dim, int ffnDim, T5Config.FeedForward kind) {
+            rstd = new float[rows];
+            normed = new float[rows * dim];
+            gate = new float[kind.gated() ? rows * ffnDim : 0];
+            up = new float[rows * ffnDim];
+            act = new float[rows * ffnDim];
+        }
+    }
+
+    T5Pass(T5Config c, int batch, int srcLen, int tgtLen, int[] inputIds, int[] decoderIds) {
+        this.batch = batch;
+        this.srcLen = srcLen;
+        this.tgtLen = tgtLen;
+        this.inputIds = inputIds;
+        this.decoderIds = decoderIds;
+        int d = c.dim();
+        int src = batch * srcLen;
+        int tgt = batch * tgtLen;
+        encoderBuckets = RelativePositionBias.buckets(srcLen, srcLen, RelativePositionBias.Direction.BIDIRECTIONAL, c.numBuckets(), c.maxDistance());
+        decoderBuckets = RelativePositionBias.buckets(tgtLen, tgtLen, RelativePositionBias.Direction.CAUSAL, c.numBuckets(), c.maxDistance());
+        encoderBias = new float[c.biasHeads() * srcLen * srcLen];
+        decoderBias = new float[c.biasHeads() * tgtLen * tgtLen];
+        crossBias = new float[T5.maxCrossHeads(c) * tgtLen * srcLen];
+        for (T5Config.Block b : c.encoder()) {
+            encoderSelf.add(new Attention(src, src, d, b.numHeads() * c.headDim(), batch, b.numHeads(), srcLen, srcLen));
+            encoderFfn.add(new FeedForward(src, d, b.ffnDim(), c.feedForward()));
+        }
+        for (T5Config.Block b : c.decoder()) {
+            decoderSelf.add(new Attention(tgt, tgt, d, b.numHeads() * c.headDim(), batch, b.numHeads(), tgtLen, tgtLen));
+            decoderCross.add(new Attention(tgt, src, d, b.crossHeads() * c.headDim(), batch, b.crossHeads(), tgtLen, srcLen));
+            decoderFfn.add(new FeedForward(tgt, d, b.ffnDim(), c.feedForward()));
+        }
+        encoderRstd = new float[src];
+        encoderOut = new float[src * d];
+        decoderRstd = new float[tgt];
+        decoderOut = new float[tgt * d];
+        headIn = new float[tgt * d];
+        logits = new float[tgt * c.vocabSize()];
+    }
+
+    /** [batch·tgtLen, vocabSize]: the LM head's output for every decoder position. */
+    public float[] logits() {
+        return logits;
+    }
+
+    /** [batch·tgtLen]: the decoder's inputs (labels shifted right). */
+    public int[] decoderIds() {
+        return decoderIds.clone();
+    }
+}

@@ -1,0 +1,167 @@
+package dev.shears.seq2seq;
+
+import dev.shears.format.hf.Safetensors;
+import dev.shears.format.hf.TorchPickle;
+import dev.shears.format.hf.WeightFile;
+import dev.shears.io.Printable;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Every weight of a T5 model as fp32 heap arrays, and the one table that names them as Hugging Face
+ * does ({@link #forEach}). The same record holds gradients ({@link #zeros}). When the embeddings are
+ * tied, {@link #lmHead} is the very array of {@link #shared}, so the head's gradient lands in the
+ * embedding's without a copy.
+ *
+ * @param shared       [vocabSize, dim]: {@code shared.weight}, the token embedding of both stacks
+ * @param encoderBias  [numBuckets, biasHeads]: {@code encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight}
+ * @param encoder      per encoder layer
+ * @param encoderNorm  [dim]: {@code encoder.final_layer_norm.weight}
+ * @param decoderBias  [numBuckets, biasHeads]: the decoder's table, in its block 0
+ * @param decoder      per decoder layer
+ * @param decoderNorm  [dim]: {@code decoder.final_layer_norm.weight}
+ * @param lmHead       [vocabSize, dim]: {@code lm_head.weight}, or {@code shared} itself when tied
+ */
+public record T5Weights(float[] shared, float[] encoderBias, List<EncoderLayer> encoder, float[] encoderNorm,
+                        float[] decoderBias, List<DecoderLayer> decoder, float[] decoderNorm, float[] lmHead) {
+    /**
+     * One attention sub-layer (T5LayerSelfAttention or T5LayerCrossAttention) with its pre-norm.
+     *
+     * @param norm   [dim]: {@code layer_norm.weight}
+     * @param query  [heads·headDim, dim]: {@code q.weight}
+     * @param key    [heads·headDim, dim]: {@code k.weight}
+     * @param value  [heads·headDim, dim]: {@code v.weight}
+     * @param output [dim, heads·headDim]: {@code o.weight}
+     * @param heads  the number of heads
+     */
+    public record Attention(float[] norm, float[] query, float[] key, float[] value, float[] output, int heads) {
+    }
+
+    /**
+     * One feed-forward sub-layer (T5LayerFF) with its pre-norm.
+     *
+     * @param norm   [dim]
+     * @param gate   [ffnDim, dim]: {@code wi_0.weight}, activated (gated-gelu only; empty for relu)
+     * @param up     [ffnDim, dim]: {@code wi.weight} (relu, activated) or {@code wi_1.weight} (gated-gelu, linear)
+     * @param down   [dim, ffnDim]: {@code wo.weight}
+     * @param ffnDim d_ff of this layer
+     */
+    public record FeedForward(float[] norm, float[] gate, float[] up, float[] down, int ffnDim) {
+    }
+
+    public record EncoderLayer(Attention self, FeedForward ffn) {
+    }
+
+    public record DecoderLayer(Attention self, Attention cross, FeedForward ffn) {
+    }
+
+    /** Receives one tensor of the table. */
+    @FunctionalInterface
+    public interface Visitor {
+        void accept(String name, int[] shape, float[] values);
+    }
+
+    /** All zeros, in the shapes of {@code config}: a model to load into, or gradients to accumulate. */
+    public static T5Weights zeros(T5Config c) {
+        int d = c.dim();
+        float[] shared = new float[c.vocabSize() * d];
+        return new T5Weights(shared, new float[c.numBuckets() * c.biasHeads()],
+                c.encoder().stream().map(b -> new EncoderLayer(attention(c, b.numHeads()), feedForward(c, b.ffnDim()))).toList(), new float[d],
+                new float[c.numBuckets() * c.biasHeads()],
+                c.decoder().stream().map(b -> new DecoderLayer(attention(c, b.numHeads()), attention(c, b.crossHeads()), feedForward(c, b.ffnDim()))).toList(),
+                new float[d], c.tiedEmbeddings() ? shared : new float[c.vocabSize() * d]);
+    }
+
+    private static Attention attention(T5Config c, int heads) {
+        int inner = heads * c.headDim();
+        return new Attention(new float[c.dim()], new float[inner * c.dim()], new float[inner * c.dim()], new float[inner * c.dim()],
+                new float[c.dim() * inner], heads);
+    }
+
+    private static FeedForward feedForward(T5Config c, int ffnDim) {
+        return new FeedForward(new float[c.dim()], new float[c.feedForward().gated() ? ffnDim * c.dim() : 0],
+                new float[ffnDim * c.dim()], new float[c.dim() * ffnDim], ffnDim);
+    }
+
+    /** Every tensor with its Hugging Face name and shape, in the order of the modules; a tied head is not listed again. */
+    public void forEach(T5Config c, Visitor v) {
+        int d = c.dim();
+        v.accept("shared.weight", new int[]{c.vocabSize(), d}, shared);
+        v.accept("encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", new int[]{c.numBuckets(), c.biasHeads()}, encoderBias);
+        for (int l = 0; l < encoder.size(); l++) {
+            String p = "encoder.block." + l + ".layer.";
+            attention(c, v, p + "0.", "SelfAttention", encoder.get(l).self());
+            feedForward(c, v, p + "1.", encoder.get(l).ffn());
+        }
+        v.accept("encoder.final_layer_norm.weight", new int[]{d}, encoderNorm);
+        v.accept("decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", new int[]{c.numBuckets(), c.biasHeads()}, decoderBias);
+        for (int l = 0; l < decoder.size(); l++) {
+            String p = "decoder.block." + l + ".layer.";
+            attention(c, v, p + "0.", "SelfAttention", decoder.get(l).self());
+            attention(c, v, p + "1.", "EncDecAttention", decoder.get(l).cross());
+            feedForward(c, v, p + "2.", decoder.get(l).ffn());
+        }
+        v.accept("decoder.final_layer_norm.weight", new int[]{d}, decoderNorm);
+        if (!c.tiedEmbeddings()) v.accept("lm_head.weight", new int[]{c.vocabSize(), d}, lmHead);
+    }
+
+    private static void attention(T5Config c, Visitor v, String prefix, String module, Attention a) {
+        int d = c.dim();
+        int inner = a.heads() * c.headDim();
+        v.accept(prefix + "layer_norm.weight", new int[]{d}, a.norm());
+        v.accept(prefix + module + ".q.weight", new int[]{inner, d}, a.query());
+        v.accept(prefix + module + ".k.weight", new int[]{inner, d}, a.key());
+        v.accept(prefix + module + ".v.weight", new int[]{inner, d}, a.value());
+        v.accept(prefix + module + ".o.weight", new int[]{d, inner}, a.output());
+    }
+
+    private static void feedForward(T5Config c, Visitor v, String prefix, FeedForward f) {
+        int d = c.dim();
+        v.accept(prefix + "layer_norm.weight", new int[]{d}, f.norm());
+        if (c.feedForward().gated()) {
+            v.accept(prefix + "DenseReluDense.wi_0.weight", new int[]{f.ffnDim(), d}, f.gate());
+            v.accept(prefix + "DenseReluDense.wi_1.weight", new int[]{f.ffnDim(), d}, f.up());
+        } else {
+            v.accept(prefix + "DenseReluDense.wi.weight", new int[]{f.ffnDim(), d}, f.up());
+        }
+        v.accept(prefix + "DenseReluDense.wo.weight", new int[]{d, f.ffnDim()}, f.down());
+    }
+
+    /**
+     * Reads every weight of {@code config} from a folder's {@code model.safetensors} or, failing that, its
+     * {@code pytorch_model.bin}, widened to fp32. Hugging Face's copies of the shared embedding
+     * ({@code encoder.embed_tokens.weight}, {@code decoder.embed_tokens.weight}, and {@code lm_head.weight}
+     * when tied) are ignored as transformers ignores them; any other tensor, a missing one or a wrong
+     * shape is a one-line error naming the file and the tensor.
+     */
+    public static T5Weights load(Path dir, T5Config config) {
+        Path safetensors = dir.resolve("model.safetensors");
+        Path torch = dir.resolve("pytorch_model.bin");
+        Path path = Files.isRegularFile(safetensors) ? safetensors : torch;
+        if (!Files.isRegularFile(path)) throw Printable.error(dir + ": no model.safetensors or pytorch_model.bin (sharded T5 folders are not read yet)");
+        T5Weights w = zeros(config);
+        try (WeightFile file = path == safetensors ? Safetensors.open(path) : TorchPickle.open(path)) {
+            Set<String> expected = new HashSet<>(List.of("encoder.embed_tokens.weight", "decoder.embed_tokens.weight"));
+            if (config.tiedEmbeddings()) expected.add("lm_head.weight");
+            w.forEach(config, (name, shape, values) -> {
+                expected.add(name);
+                WeightFile.TensorEntry e = file.entries().get(name);
+                if (e == null) throw Printable.error(path + ": no tensor named " + name);
+                if (!Arrays.equals(e.shape(), shape)) {
+                    throw Printable.error(path + ": " + name + " has shape " + Arrays.toString(e.shape()) + ", the config needs " + Arrays.toString(shape));
+                }
+                float[] read = file.read(name).values();
+                System.arraycopy(read, 0, values, 0, values.length);
+            });
+            for (String name : file.entries().keySet()) {
+                if (!expected.contains(name)) throw Printable.error(path + ": tensor " + name + " is not part of a T5 model with this config.json");
+            }
+        }
+        return w;
+    }
+}

@@ -1,0 +1,124 @@
+package dev.shears.seq2seq;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.ShearsException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.function.Consumer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** T5 config.json and weight files: defaults as transformers' T5Config, and one-line errors naming the file and the key or tensor. */
+class T5ConfigTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+
+    private static Path fixture(String name) {
+        try {
+            return Path.of(T5ConfigTest.class.getResource("/torchref-t5/" + name).toURI());
+        } catch (URISyntaxException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** The relu fixture's folder copied to the temporary folder, its config.json edited. */
+    private Path edited(Consumer<ObjectNode> edit) throws IOException {
+        Path source = fixture("t5_relu_tied");
+        Files.copy(source.resolve("model.safetensors"), dir.resolve("model.safetensors"), StandardCopyOption.REPLACE_EXISTING);
+        ObjectNode config = (ObjectNode) JSON.readTree(source.resolve("config.json").toFile());
+        edit.accept(config);
+        JSON.writeValue(dir.resolve("config.json").toFile(), config);
+        return dir;
+    }
+
+    private static void assertOneLineError(Runnable read, String... mentions) {
+        ShearsException e = assertThrows(ShearsException.class, read::run);
+        assertFalse(e.getMessage().contains("\n"), "one line: " + e.getMessage());
+        for (String m : mentions) assertTrue(e.getMessage().contains(m), "'" + e.getMessage() + "' should mention " + m);
+    }
+
+    @Test
+    void defaultsFollowTransformers() throws IOException {
+        Path folder = edited(c -> {
+            for (String key : new String[]{"num_decoder_layers", "relative_attention_num_buckets", "relative_attention_max_distance",
+                    "layer_norm_epsilon", "feed_forward_proj", "tie_word_embeddings", "pad_token_id"}) c.remove(key);
+        });
+        T5Config c = T5Config.read(folder.resolve("config.json"));
+        assertEquals(c.encoder().size(), c.decoder().size(), "num_decoder_layers defaults to num_layers");
+        assertEquals(32, c.numBuckets());
+        assertEquals(128, c.maxDistance());
+        assertEquals(1e-6f, c.eps());
+        assertEquals(T5Config.FeedForward.RELU, c.feedForward());
+        assertTrue(c.tiedEmbeddings());
+        assertEquals((float) Math.pow(16, -0.5), c.headScale());
+        assertEquals(0, c.padToken());
+    }
+
+    @Test
+    void badConfigValuesNameFileAndKey() throws IOException {
+        Path file = edited(c -> c.remove("d_model")).resolve("config.json");
+        assertOneLineError(() -> T5Config.read(file), file.toString(), "d_model");
+        edited(c -> c.put("feed_forward_proj", "gated-silu"));
+        assertOneLineError(() -> T5Config.read(file), file.toString(), "feed_forward_proj", "gated-silu");
+        edited(c -> c.remove("decoder_start_token_id"));
+        assertOneLineError(() -> T5Config.read(file), file.toString(), "decoder_start_token_id");
+        edited(c -> c.put("relative_attention_max_distance", 3));
+        assertOneLineError(() -> T5Config.read(file), file.toString(), "relative_attention_max_distance");
+        edited(c -> c.put("num_layers", 2.5));
+        assertOneLineError(() -> T5Config.read(file), file.toString(), "num_layers");
+        edited(c -> c.putObject(T5Config.LAYER_SHAPES).putArray("encoder").addObject().put("num_heads", 3).put("d_ff", 8));
+        assertOneLineError(() -> T5Config.read(file), file.toString(), T5Config.LAYER_SHAPES + ".encoder", "2 layers");
+        edited(c -> {
+            ObjectNode shapes = c.putObject(T5Config.LAYER_SHAPES);
+            for (int l = 0; l < 2; l++) shapes.withArray("encoder").addObject().put("num_heads", 3).put("d_ff", 8);
+            for (int l = 0; l < 2; l++) shapes.withArray("decoder").addObject().put("num_heads", 5).put("num_cross_heads", 1).put("d_ff", 8);
+        });
+        assertOneLineError(() -> T5Config.read(file), file.toString(), "5 heads", "num_heads 3");
+        edited(c -> c.put("layer_norm_epsilon", "small"));
+        assertOneLineError(() -> T5Config.read(file), file.toString(), "layer_norm_epsilon");
+        edited(c -> c.put("tie_word_embeddings", "yes"));
+        assertOneLineError(() -> T5Config.read(file), file.toString(), "tie_word_embeddings");
+        Files.writeString(file, "{\"d_model\": ");
+        assertOneLineError(() -> T5Config.read(file), file.toString(), "not valid JSON");
+    }
+
+    @Test
+    void weightsThatDoNotFitTheConfigNameTheTensor() throws IOException {
+        Path folder = edited(c -> c.put("d_ff", 25));
+        assertOneLineError(() -> T5Model.load(folder), "model.safetensors", "encoder.block.0.layer.1.DenseReluDense.wi.weight", "[24, 16]", "[25, 16]");
+        edited(c -> c.put("num_layers", 3));
+        assertOneLineError(() -> T5Model.load(folder), "model.safetensors", "no tensor named encoder.block.2.layer.0.layer_norm.weight");
+        edited(c -> c.put("feed_forward_proj", "gated-gelu"));
+        assertOneLineError(() -> T5Model.load(folder), "model.safetensors", "DenseReluDense.wi_0.weight");
+        edited(c -> c.put("num_decoder_layers", 1));
+        assertOneLineError(() -> T5Model.load(folder), "model.safetensors", "decoder.block.1.", "not part of a T5 model");
+    }
+
+    @Test
+    void aFolderWithoutWeightsSaysSo() throws IOException {
+        Path folder = edited(c -> { });
+        Files.delete(folder.resolve("model.safetensors"));
+        assertOneLineError(() -> T5Model.load(folder), folder.toString(), "pytorch_model.bin");
+    }
+
+    @Test
+    void tiedHeadIsTheSharedEmbedding() {
+        T5Model tied = T5Model.load(fixture("t5_relu_tied"));
+        assertTrue(tied.weights().lmHead() == tied.weights().shared(), "a tied head is the shared array itself");
+        T5Model untied = T5Model.load(fixture("t5_gated_untied"));
+        assertFalse(untied.weights().lmHead() == untied.weights().shared());
+        assertEquals(1f, untied.config().headScale());
+    }
+}
