@@ -18,13 +18,16 @@ import java.util.Optional;
 /** {@code shears score}: the summed log-likelihood of a target given a source. */
 @Command(name = "score", mixinStandardHelpOptions = true, showDefaultValues = true,
         description = {"Print the summed log-likelihood of TARGET given SOURCE and how many tokens were scored.",
-                "For a decoder-only model the source is the prefix. Text is encoded as the model's tokenizer does by default:",
-                "BOS before the source when it adds one, EOS after the target when it adds one. Ids given with --source-ids",
-                "and --target-ids are used as they are: the smallest way to compare with another implementation."},
+                "For a decoder-only model the source is the prefix; for an encoder-decoder (a T5 folder) it goes through the",
+                "encoder and the target is scored as the decoder's labels. Text is encoded as the model's tokenizer does by",
+                "default: BOS before a decoder-only source when it adds one, EOS after the target (and after an encoder's",
+                "source) when it adds one, as T5's does. Ids given with --source-ids and --target-ids are used as they are:",
+                "the smallest way to compare with another implementation."},
         footerHeading = "%nExamples:%n",
         footer = {"  shears score ../shared/data/models/stories260K/stories260K.bin --tokenizer ../shared/data/models/stories260K/tok512.bin \\",
                 "      --source 'Once upon a time' --target ' there was a cat' --json",
-                "  shears score model/ --source-ids 1,450,4996 --target-ids 338,263 --json"})
+                "  shears score model/ --source-ids 1,450,4996 --target-ids 338,263 --json",
+                "  shears score ../shared/data/models/t5-tiny-random --source-ids 416,757,778 --target-ids 285,221 --json"})
 final class ScoreCommand implements Runnable {
     @Mixin
     ModelOptions model;

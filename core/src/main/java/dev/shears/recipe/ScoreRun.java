@@ -6,6 +6,9 @@ import dev.shears.model.Activations;
 import dev.shears.model.KvCache;
 import dev.shears.model.Model;
 import dev.shears.model.Transformer;
+import dev.shears.seq2seq.T5;
+import dev.shears.seq2seq.T5Config;
+import dev.shears.seq2seq.T5Model;
 import dev.shears.tokenizer.Tokenizer;
 
 import java.nio.file.Path;
@@ -15,12 +18,14 @@ import java.util.Optional;
 /**
  * {@code shears score}: the summed log-likelihood of a target given a source, the smallest thing to compare
  * with another implementation. For a decoder-only model the source is the prefix: the model reads
- * source + target and the target's tokens are scored, each given everything before it.
+ * source + target and the target's tokens are scored, each given everything before it. For an
+ * encoder–decoder (T5) the source goes through the encoder and the target is the decoder's labels,
+ * scored under teacher forcing (the decoder reads {@code decoder_start_token_id} and the target shifted right).
  *
- * <p>Text is encoded as the model's tokenizer does by default, each side on its own: BOS before the source
- * when the tokenizer adds one, EOS after the target when it adds one (T5's appends {@code </s>}). An empty
- * source with no BOS becomes the EOS token, as lm-evaluation-harness starts an empty context. Ids given
- * directly are used as they are.
+ * <p>Text is encoded as the model's tokenizer does by default, each side on its own: BOS before a decoder-only
+ * model's source when the tokenizer adds one, EOS after the target and after an encoder's source when it adds
+ * one (T5's appends {@code </s>} to both). An empty decoder-only source with no BOS becomes the EOS token, as
+ * lm-evaluation-harness starts an empty context. Ids given directly are used as they are.
  */
 public final class ScoreRun {
     private ScoreRun() {
@@ -53,6 +58,11 @@ public final class ScoreRun {
     }
 
     public static Result run(Request request) {
+        if (T5Config.describes(request.model())) {
+            Tokenizer tok = ModelSource.tokenizer(request.model(), request.tokenizer()).orElseThrow(() -> new ShearsException(request.model()
+                    + ": no tokenizer found beside the model; pass --tokenizer FILE (spiece.model or tokenizer.json)"));
+            return scoreT5(T5Model.load(request.model()), encoderIds(tok, request.source()), targetIds(tok, request.target()));
+        }
         try (LoadedModel loaded = ModelSource.open(request.model(), request.tokenizer())) {
             Tokenizer tok = loaded.tokenizer();
             int[] source = sourceIds(tok, request.source());
@@ -72,6 +82,13 @@ public final class ScoreRun {
         int[] ids = new int[text.length + 1];
         ids[0] = first;
         System.arraycopy(text, 0, ids, 1, text.length);
+        return ids;
+    }
+
+    /** An encoder's source: EOS last when the tokenizer adds one, as for the target. */
+    static int[] encoderIds(Tokenizer tok, Side side) {
+        int[] ids = targetIds(tok, side);
+        if (ids.length == 0) throw new ShearsException("the source has no tokens: the encoder needs at least one");
         return ids;
     }
 
@@ -101,6 +118,22 @@ public final class ScoreRun {
         System.arraycopy(target, 0, input, source.length, target.length - 1);
         float[] logits = Transformer.forwardCached(model, input, new KvCache(model.config(), length),
                 Activations.forInference(model.config(), 1, length), source.length - 1);
+        double ll = 0;
+        boolean greedy = true;
+        for (int i = 0; i < target.length; i++) {
+            ll += LogSoftmax.logProbability(logits, i, vocab, target[i]);
+            greedy &= LogSoftmax.argmax(logits, i, vocab) == target[i];
+        }
+        return new Result(ll, target.length, greedy, source, target);
+    }
+
+    /** Scores {@code target} as the decoder's labels after the encoder read {@code source}, in one teacher-forced pass. */
+    static Result scoreT5(T5Model model, int[] source, int[] target) {
+        int vocab = model.config().vocabSize();
+        if (target.length == 0) throw new ShearsException("the target has no tokens: nothing to score");
+        checkIds("source", source, vocab);
+        checkIds("target", target, vocab);
+        float[] logits = T5.forward(model, source, target, 1, source.length, target.length).logits();
         double ll = 0;
         boolean greedy = true;
         for (int i = 0; i < target.length; i++) {

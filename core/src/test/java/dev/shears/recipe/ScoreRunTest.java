@@ -12,6 +12,7 @@ import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -52,6 +53,43 @@ class ScoreRunTest {
         }
     }
 
+    /**
+     * The real tiny T5 (a {@code pytorch_model.bin}) through {@code ScoreRun.run} with ids, against the plain-torch
+     * reference's logits of the same ids (torchref-t5/t5_tiny_random, tools/torch_reference/make_t5_fixtures.py):
+     * its first sequence with the labels before the first ignored one (the decoder is causal, so their logits
+     * do not depend on what follows).
+     */
+    @Test
+    void t5LogLikelihoodEqualsTheTorchReference() throws URISyntaxException {
+        URL url = ScoreRunTest.class.getResource("/torchref-t5/t5_tiny_random/expected.safetensors");
+        if (url == null) fail("fixture torchref-t5/t5_tiny_random is missing; regenerate it with tools/torch_reference/make_t5_fixtures.py");
+        float[] ids, labels, logits;
+        int srcLen, tgtLen, vocab;
+        try (Safetensors.File expected = Safetensors.open(Path.of(url.toURI()))) {
+            ids = expected.read("input_ids").values();
+            labels = expected.read("labels").values();
+            logits = expected.read("logits").values();
+            srcLen = expected.entries().get("input_ids").shape()[1];
+            tgtLen = expected.entries().get("labels").shape()[1];
+            vocab = expected.entries().get("logits").shape()[2];
+        }
+        int scored = 0;
+        while (scored < tgtLen && labels[scored] >= 0) scored++;
+        assertTrue(scored > 1, "the fixture's first labels are scored");
+        int[] source = new int[srcLen], target = new int[scored];
+        double want = 0;
+        for (int i = 0; i < srcLen; i++) source[i] = Math.round(ids[i]);
+        for (int i = 0; i < scored; i++) {
+            target[i] = Math.round(labels[i]);
+            want += logSoftmax(logits, i * vocab, vocab, target[i]);
+        }
+        Path model = dev.shears.SharedData.require("models/t5-tiny-random");
+        ScoreRun.Result r = ScoreRun.run(new ScoreRun.Request(model, Optional.empty(), new ScoreRun.Side.Ids(source), new ScoreRun.Side.Ids(target)));
+        assertEquals(want, r.logLikelihood(), 1e-5 * Math.abs(want));
+        assertEquals(scored, r.tokens());
+        assertArrayEquals(source, r.sourceIds());
+    }
+
     private static double logSoftmax(float[] logits, int off, int n, int target) {
         double max = Double.NEGATIVE_INFINITY, sum = 0;
         for (int i = 0; i < n; i++) max = Math.max(max, logits[off + i]);
@@ -70,6 +108,8 @@ class ScoreRunTest {
         assertArrayEquals(new int[] {'a'}, ScoreRun.sourceIds(t5, new ScoreRun.Side.Text("a")));
         assertArrayEquals(new int[] {2}, ScoreRun.sourceIds(t5, new ScoreRun.Side.Text("")));
         assertArrayEquals(new int[] {'c', 2}, ScoreRun.targetIds(t5, new ScoreRun.Side.Text("c")));
+        // an encoder's source ends with EOS too
+        assertArrayEquals(new int[] {'a', 2}, ScoreRun.encoderIds(t5, new ScoreRun.Side.Text("a")));
         // ids are used as given
         assertArrayEquals(new int[] {7, 8}, ScoreRun.sourceIds(llama, new ScoreRun.Side.Ids(new int[] {7, 8})));
         assertArrayEquals(new int[] {9}, ScoreRun.targetIds(t5, new ScoreRun.Side.Ids(new int[] {9})));
