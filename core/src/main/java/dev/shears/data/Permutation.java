@@ -68,7 +68,7 @@ public final class Permutation {
 
     /**
      * SplitMix64's finaliser (Steele, Lea, Flood 2014): a bijective mix of 64 bits. Public so that other
-     * seeded draws ({@code objective.DenoisingBatcher}) derive their generators the same way.
+     * seeded draws (the denoising batcher of {@code objective} and its chunk order) derive their generators the same way.
      */
     public static long mix(long z) {
         z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;

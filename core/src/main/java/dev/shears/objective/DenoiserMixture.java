@@ -82,6 +82,21 @@ public record DenoiserMixture(List<Denoiser> denoisers, double[] weights, Sequen
                 Denoiser.spans(Kind.X, 64, 0.5, x)), rrsxxxx, layout);
     }
 
+    /**
+     * The same mixture with other mode tokens per kind, e.g. UL2's settings with OpenBA's tokens:
+     * {@code DenoiserMixture.ul2().withModeTokens("<R>", "<S>", "<X>")}; "" for none.
+     */
+    public DenoiserMixture withModeTokens(String r, String s, String x) {
+        List<Denoiser> renamed = denoisers.stream()
+                .map(d -> new Denoiser(d.kind(), d.meanSpanLength(), d.noiseDensity(), switch (d.kind()) {
+                    case R -> r;
+                    case S -> s;
+                    case X -> x;
+                }))
+                .toList();
+        return new DenoiserMixture(renamed, weights, sequentialLayout);
+    }
+
     /** The weights normalised to sum to 1. */
     public double[] probabilities() {
         double sum = 0;

@@ -22,6 +22,10 @@ class DenoiserTest {
                 new Denoiser(Kind.X, 64, 0.5, "[NLG]")), ul2.denoisers());
         assertArrayEquals(new double[] {0.2, 0.2, 0.2, 0.1, 0.1, 0.1, 0.1}, ul2.probabilities(), 1e-15);
         assertEquals(SequentialLayout.PLAIN, ul2.sequentialLayout());
+        DenoiserMixture renamed = ul2.withModeTokens("<R>", "", "<X>");
+        assertEquals(List.of("<R>", "<R>", "", "<X>", "<X>", "<X>", "<X>"), renamed.denoisers().stream().map(Denoiser::modeToken).toList());
+        assertEquals(ul2.denoisers().stream().map(Denoiser::label).toList(), renamed.denoisers().stream().map(Denoiser::label).toList());
+        assertArrayEquals(ul2.weights(), renamed.weights());
     }
 
     @Test
