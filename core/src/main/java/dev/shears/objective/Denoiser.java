@@ -13,7 +13,7 @@ import dev.shears.ShearsException;
  * only in their mode token.</li>
  * <li>{@link Kind#S}: sequential denoising, a prefix LM: the inputs are a prefix of the example and the
  * targets the rest. r = {@code noiseDensity} is the expected share of the targets: their length is
- * uniform on {@code [1, min(round(2·r·L), L − 1)]} ({@link SequentialLayout}). At r = 0.5 that is
+ * uniform on {@code [1, min(round(2·r·L), L − 1)]} ({@link Denoising}; the layout is the mixture's {@link SequentialLayout}). At r = 0.5 that is
  * exactly T5's {@code random_prefix_noise_mask} (inputs uniform on {@code [1, L − 1]}, the only
  * density T5 accepts); OpenBA's {@code s_trans} draws the targets uniform on {@code [1, round(r'·L)]},
  * which is r = r'/2 here. {@code meanSpanLength} is 0: the targets are one span.</li>

@@ -81,9 +81,9 @@ class SpanCorruptionTest {
     }
 
     /**
-     * Over 4,000 seeded masks per setting: every mask has exactly T5's noise count in exactly T5's span
-     * count (so the density and mean span length are exact per mask), starts with kept tokens and ends with
-     * noise; the histogram of span lengths matches the exact law of a uniform composition of N tokens into
+     * Over 4,000 seeded masks per setting of UL2's span denoisers: every mask has exactly T5's noise count
+     * in exactly T5's span count, starts with kept tokens and ends with noise; the empirical density and mean
+     * span length are r and μ up to the rounding of those counts; the histogram of span lengths matches the exact law of a uniform composition of N tokens into
      * S spans, {@code P(k) = C(N−k−1, S−2) / C(N−1, S−1)}, in every bin expected to hold ≥ 20 spans within
      * 5 standard deviations ({@code 5·sqrt(expected)}). (The noise is not spread evenly over positions: the
      * last run is always noise, so with μ = 64, r = 0.15 the one span is always the last 77 tokens.)
@@ -114,6 +114,15 @@ class SpanCorruptionTest {
                 }
                 assertEquals(spans, runs, what);
             }
+            // the empirical density and mean span length over all draws, against the configured r and μ: only the
+            // two roundings of T5's counts separate them, |N/L − r| ≤ 1/(2L) and |N/S − μ| ≤ μ/(2S)
+            long noiseTotal = 0, spanTotal = 0;
+            for (int k = 1; k <= length; k++) {
+                noiseTotal += (long) k * noiseHistogram[k];
+                spanTotal += noiseHistogram[k];
+            }
+            assertEquals(r, (double) noiseTotal / ((long) draws * length), 0.5 / length + 1e-12, what + " density");
+            assertEquals(mu, (double) noiseTotal / spanTotal, mu / (2.0 * spans) + 1e-12, what + " mean span length");
             assertCompositionLaw(noiseHistogram, noiseTokens, spans, draws, what + " noise spans");
             assertCompositionLaw(keptHistogram, length - noiseTokens, spans, draws, what + " kept spans");
         }
