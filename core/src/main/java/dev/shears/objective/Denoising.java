@@ -10,10 +10,10 @@ import java.util.SplittableRandom;
  * encoder-decoder model, unpadded. Layouts, with {@code m} the mode token ids, {@code sᵢ} sentinel i and
  * {@code </s>} EOS:
  * <pre>
- * R, X   inputs  m  kept₀ s₀ kept₁ s₁ … </s>        (UL2 appendix: span_corruption, then prepend_prompt,
- *        targets s₀ noise₀ s₁ noise₁ … </s>             then seqio's add_eos; OpenBA t5_trans alike)
- * S      PLAIN     inputs m prefix </s>          targets rest </s>          (T5 prefix_lm)
- *        SENTINEL  inputs m prefix s₀ </s>       targets s₀ rest </s>       (OpenBA s_trans)
+ * R, X   inputs  m  kept₀ s₀ kept₁ s₁ … &lt;/s&gt;        (UL2 appendix: span_corruption, then prepend_prompt,
+ *        targets s₀ noise₀ s₁ noise₁ … &lt;/s&gt;             then seqio's add_eos; OpenBA t5_trans alike)
+ * S      PLAIN     inputs m prefix &lt;/s&gt;          targets rest &lt;/s&gt;          (T5 prefix_lm)
+ *        SENTINEL  inputs m prefix s₀ &lt;/s&gt;       targets s₀ rest &lt;/s&gt;       (OpenBA s_trans)
  * </pre>
  * S draws the number of target tokens t uniformly from {@code [1, min(round(2·r·L), L − 1)]} (round half
  * to even, as Python's {@code round}); see {@link Denoiser} for how this covers T5 and OpenBA. Only the
