@@ -38,6 +38,7 @@ public interface ChunkSource {
             @Override
             public void read(long index, int[] out) {
                 long epoch = index / chunks;
+                // an odd 64-bit constant (a SplitMix/Weyl increment, as BatchSampler's) spreads the epochs before the mix
                 Permutation order = new Permutation(chunks, Permutation.mix(Permutation.mix(seed) + epoch * 0xD1B54A32D192ED03L));
                 data.read(split, order.at(index % chunks) * length, out, 0, length);
             }

@@ -15,10 +15,10 @@ import java.util.List;
  * <li>{@link #ul2()}: the seven denoisers of the UL2 paper (§3.1.2, Table 1 of arXiv 2205.05131):
  * R (μ=3, r=0.15), (μ=8, r=0.15); S (r=0.25, the paper's μ = L/4); X (μ=3, r=0.5), (μ=8, r=0.5),
  * (μ=64, r=0.15), (μ=64, r=0.5); mode tokens {@code [NLU]} for R, {@code [S2S]} for S, {@code [NLG]}
- * for X (the google/ul2 model card). Weights: S 0.2, R and X 0.4 each, split equally within the kind:
- * the rates of the reproductions of the paper's appendix {@code ul2_objective} (e.g.
- * Finnish-NLP/ul2-small-nl24-finnish tasks.py); the appendix code itself samples its tasks uniformly
- * when no rates are given. The appendix's S task is T5's {@code prefix_lm}, whose targets are half the
+ * for X (the google/ul2 model card; the public reproductions of the paper's appendix code). Weights: S
+ * 0.2, R and X 0.4 each, split equally within the kind: the rates those reproductions pass to the
+ * appendix's {@code ul2_objective}, citing the paper's §4.5; the appendix code itself samples its tasks
+ * uniformly when no rates are given. The appendix's S task is T5's {@code prefix_lm}, whose targets are half the
  * example on average ({@code Denoiser.sequential(0.5, …)}); this preset takes the paper's r = 0.25.
  * Layout {@link SequentialLayout#PLAIN}.</li>
  * <li>{@link #openBa()}: OpenBA's {@code ORIGIN_UL2} table (OpenNLG/OpenBA

@@ -133,6 +133,7 @@ public final class DenoisingBatcher {
         int[] raw = new int[source.length()];
         List<Drawn> out = new ArrayList<>(count);
         for (int i = 0; i < count; i++, examples++) {
+            // seed and example count apart by two odd constants (BatchSampler's), then SplitMix64's finaliser
             SplittableRandom random = new SplittableRandom(Permutation.mix(seed * 0x9E3779B97F4A7C15L + examples * 0xBF58476D1CE4E5B9L));
             double u = random.nextDouble() * total;
             int d = 0;
