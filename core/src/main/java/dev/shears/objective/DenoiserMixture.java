@@ -27,6 +27,9 @@ import java.util.List;
  * {@code <X>} (training/megatron/tokenizer/tokenizer.py). Its S entry has {@code noise_density 0.25}
  * as the upper end of a uniform target length, i.e. mean share 0.125 here; layout
  * {@link SequentialLayout#SENTINEL}.</li>
+ * <li>{@link #openBaV2()}: OpenBA's denoisers with OpenBA-V2's Dynamic-UL2 start mixture (OpenNLG/OpenBA-v2
+ * training/megatron/arguments.py {@code --dynamic_prop}: 0.02, 0.02, 0.8 for S, 0.1 for X(μ=3, r=0.5),
+ * 0.02 for the other X), drawn as {@code np_rng.choice(…, p=current_prop)} in its t5_dataset.py.</li>
  * <li>{@link #t5()}: T5's span corruption alone (μ=3, r=0.15, no mode token).</li>
  * </ul>
  *
@@ -63,6 +66,12 @@ public record DenoiserMixture(List<Denoiser> denoisers, double[] weights, Sequen
     public static DenoiserMixture openBa() {
         double[] uniform = {1, 1, 1, 1, 1, 1, 1};
         return sevenDenoisers("<R>", "<S>", "<X>", 0.125, uniform, SequentialLayout.SENTINEL);
+    }
+
+    /** OpenBA's seven denoisers at OpenBA-V2's Dynamic-UL2 start mixture (see the class comment). */
+    public static DenoiserMixture openBaV2() {
+        DenoiserMixture openBa = openBa();
+        return new DenoiserMixture(openBa.denoisers(), new double[] {0.02, 0.02, 0.8, 0.1, 0.02, 0.02, 0.02}, openBa.sequentialLayout());
     }
 
     /** T5's span corruption (Raffel et al. 2020): μ = 3, r = 0.15, no mode token. */

@@ -13,6 +13,15 @@ import dev.shears.train.DynamicBatchLoading;
  * {@link DynamicBatchLoading#update}'s, called as is. A denoiser's reference is the loss the compressed
  * model should reach on it, e.g. the uncompressed model's loss on the same held-out examples.
  *
+ * <p>OpenBA-V2's published code (OpenNLG/OpenBA-v2 training/megatron/training.py
+ * {@code update_proportion}, {@code evaluate_dynamic_batch_loading}) is this rule with c = 1e-4, no clamp,
+ * its {@code --target_loss} as the references ({@link #openBaV2()}) and
+ * {@link DenoiserMixture#openBaV2()}'s start mixture; every evaluation it measures each denoiser's loss
+ * on the validation data with that denoiser alone (one-hot proportions), which here is a held-out
+ * {@link DenoisingBatcher} with one-hot {@link DenoisingBatcher#weights(double[])}, or the examples of one
+ * mixed held-out pass grouped by {@link #meanLosses}. Deliberate difference: it computes the softmax in
+ * float32 (torch's default for a list of floats) and renormalises in float64; here every step is float64.
+ *
  * @param referenceLosses ℓ_ref per denoiser, in the mixture's order
  * @param smoothing       c, the share spread uniformly over the denoisers, in [0, 1)
  * @param clamp           use the paper's clamped excess loss
@@ -28,6 +37,19 @@ public record DynamicUl2(double[] referenceLosses, double smoothing, boolean cla
             if (!Double.isFinite(referenceLosses[d])) throw new ShearsException("Dynamic-UL2 reference loss " + d + " must be finite, got " + referenceLosses[d]);
         }
         if (!(smoothing >= 0 && smoothing < 1)) throw new ShearsException("Dynamic-UL2 smoothing must be in [0, 1), got " + smoothing);
+    }
+
+    @Override
+    public double[] referenceLosses() {
+        return referenceLosses.clone();
+    }
+
+    /**
+     * OpenBA-V2's reference losses for OpenBA's seven denoisers, in {@link DenoiserMixture#openBa()}'s order
+     * ({@code --target_loss} in OpenNLG/OpenBA-v2 training/megatron/arguments.py), with c = 1e-4.
+     */
+    public static DynamicUl2 openBaV2() {
+        return published(new double[] {1.154, 1.594, 2.106, 1.298, 1.723, 2.151, 2.151});
     }
 
     /** The published rule with the published c = 1e-4. */

@@ -39,6 +39,7 @@ class DenoiserTest {
         // OpenBA's s_trans bound: round(0.25·L) target tokens at most, e.g. 142 of its 568-token examples
         assertEquals(142, Denoising.maxSequentialTargets(568, openBa.denoisers().get(2).noiseDensity()));
         assertEquals(List.of(new Denoiser(Kind.R, 3, 0.15, "")), DenoiserMixture.t5().denoisers());
+        assertEquals(openBa.denoisers(), DenoiserMixture.openBaV2().denoisers());
     }
 
     @Test

@@ -38,6 +38,22 @@ class DynamicUl2Test {
     }
 
     @Test
+    void openBaV2PresetIsItsTargetLossesAndStartMixture() {
+        DynamicUl2 rule = DynamicUl2.openBaV2();
+        assertArrayEquals(new double[] {1.154, 1.594, 2.106, 1.298, 1.723, 2.151, 2.151}, rule.referenceLosses());
+        assertEquals(1e-4, rule.smoothing());
+        double[] start = DenoiserMixture.openBaV2().weights();
+        assertArrayEquals(new double[] {0.02, 0.02, 0.8, 0.1, 0.02, 0.02, 0.02}, start);
+        // S at its reference, X(μ=3, r=0.5) 0.3 nats behind: only the X weight moves up, by e^0.3 before renormalising
+        double[] losses = rule.referenceLosses();
+        losses[3] += 0.3;
+        double[] next = rule.update(start, losses);
+        double sum = 0.9 + 0.1 * Math.exp(0.3);
+        assertEquals((1 - 1e-4) * 0.1 * Math.exp(0.3) / sum + 1e-4 / 7, next[3], 1e-15);
+        assertEquals((1 - 1e-4) * 0.8 / sum + 1e-4 / 7, next[2], 1e-15);
+    }
+
+    @Test
     void perDenoiserLossesAreTokenWeighted() {
         // denoiser 0: (10 + 2) / (4 + 2) = 2; denoiser 2: 9 / 3; denoiser 1 unseen
         double[] mean = DynamicUl2.meanLosses(new int[] {0, 2, 0}, new double[] {10, 9, 2}, new int[] {4, 3, 2}, 3);
