@@ -40,6 +40,7 @@ import java.util.SplittableRandom;
  *         ChunkSource.shuffled(data, Split.TRAIN, 512, seed), 640, 512, seed);
  * DenoisingBatcher.Batch batch = batcher.next(8);      // inputs [8·640], targets [8·512]
  * }</pre>
+ * A decoder-only model takes the same draws concatenated, {@link #nextPrefixLm}.
  */
 public final class DenoisingBatcher {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -69,6 +70,18 @@ public final class DenoisingBatcher {
      * @param firstExample  the run's count of examples before this batch
      */
     public record Batch(int[] inputs, int[] targets, int[] inputLengths, int[] targetLengths, int[] denoisers, long firstExample) {
+    }
+
+    /**
+     * A padded decoder-only batch of B examples, each its inputs then its targets ({@link PrefixLmExample}).
+     *
+     * @param tokens        [B, seqLen] inputs then targets, padded with the padding id
+     * @param labels        [B, seqLen] next-token labels on target tokens, {@link CrossEntropy#IGNORE} elsewhere
+     * @param prefixLengths [B] positions of each row attended bidirectionally (its inputs)
+     * @param denoisers     [B] the denoiser of each example (index into the mixture)
+     * @param firstExample  the run's count of examples before this batch
+     */
+    public record PrefixLmBatch(int[] tokens, int[] labels, int[] prefixLengths, int[] denoisers, long firstExample) {
     }
 
     /**
@@ -164,6 +177,28 @@ public final class DenoisingBatcher {
             denoisers[b] = drawn.get(b).denoiser();
         }
         return new Batch(inputs, targets, inputLengths, targetLengths, denoisers, first);
+    }
+
+    /**
+     * The next {@code batchSize} examples for a decoder-only model: the same draws as {@link #next}, each laid
+     * out by {@link PrefixLmExample#of} in {@code seqLen} positions, which must hold {@code inputLength + targetLength}.
+     */
+    public PrefixLmBatch nextPrefixLm(int batchSize, int seqLen) {
+        if (seqLen < inputLength + targetLength) {
+            throw new ShearsException("seqLen " + seqLen + " cannot hold inputs of up to " + inputLength + " and targets of up to " + targetLength + " tokens");
+        }
+        long first = examples;
+        int[] tokens = new int[batchSize * seqLen], labels = new int[batchSize * seqLen], prefixLengths = new int[batchSize], denoisers = new int[batchSize];
+        List<Drawn> drawn = draw(batchSize);
+        for (int b = 0; b < batchSize; b++) {
+            Denoising.Example e = drawn.get(b).example();
+            PrefixLmExample row = PrefixLmExample.of(e.inputs(), e.targets(), seqLen, this.tokens.padId());
+            System.arraycopy(row.tokens(), 0, tokens, b * seqLen, seqLen);
+            System.arraycopy(row.labels(), 0, labels, b * seqLen, seqLen);
+            prefixLengths[b] = row.prefixLength();
+            denoisers[b] = drawn.get(b).denoiser();
+        }
+        return new PrefixLmBatch(tokens, labels, prefixLengths, denoisers, first);
     }
 
     /** The state for a checkpoint: seed, examples drawn, the weights, and what they were drawn for. */

@@ -38,6 +38,28 @@ class PrefixLmExampleTest {
     }
 
     @Test
+    void decoderOnlyBatchesHoldTheSameDrawsAsEncoderDecoderBatches() {
+        DenoisingBatcher a = DenoisingBatcherTest.ul2(5), b = DenoisingBatcherTest.ul2(5);
+        DenoisingBatcher.Batch pairs = a.next(8);
+        DenoisingBatcher.PrefixLmBatch rows = b.nextPrefixLm(8, 216);
+        assertArrayEquals(pairs.denoisers(), rows.denoisers());
+        assertEquals(pairs.firstExample(), rows.firstExample());
+        for (int r = 0; r < 8; r++) {
+            int in = pairs.inputLengths()[r], out = pairs.targetLengths()[r];
+            assertEquals(in, rows.prefixLengths()[r]);
+            for (int p = 0; p < in; p++) assertEquals(pairs.inputs()[r * 130 + p], rows.tokens()[r * 216 + p]);
+            for (int p = 0; p < out; p++) {
+                assertEquals(pairs.targets()[r * 86 + p], rows.tokens()[r * 216 + in + p]);
+                assertEquals(pairs.targets()[r * 86 + p], rows.labels()[r * 216 + in - 1 + p]);
+            }
+            for (int p = in + out - 1; p < 216; p++) assertEquals(I, rows.labels()[r * 216 + p]);
+            for (int p = 0; p < in - 1; p++) assertEquals(I, rows.labels()[r * 216 + p]);
+        }
+        ShearsException e = assertThrows(ShearsException.class, () -> b.nextPrefixLm(1, 215));
+        assertEquals("seqLen 215 cannot hold inputs of up to 130 and targets of up to 86 tokens", e.getMessage());
+    }
+
+    @Test
     void examplesThatDoNotFitAreOneLineErrors() {
         ShearsException e = assertThrows(ShearsException.class, () -> PrefixLmExample.of(new int[] {1, 2}, new int[] {3, 4}, 3, 0));
         assertEquals("a prefix-LM example of 2 input and 2 target tokens does not fit seqLen 3", e.getMessage());
