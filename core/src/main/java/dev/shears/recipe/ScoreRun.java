@@ -1,6 +1,7 @@
 package dev.shears.recipe;
 
 import dev.shears.ShearsException;
+import dev.shears.eval.Generation;
 import dev.shears.kernel.LogSoftmax;
 import dev.shears.model.Activations;
 import dev.shears.model.KvCache;
@@ -87,9 +88,7 @@ public final class ScoreRun {
 
     /** An encoder's source: EOS last when the tokenizer adds one, as for the target. */
     static int[] encoderIds(Tokenizer tok, Side side) {
-        int[] ids = targetIds(tok, side);
-        if (ids.length == 0) throw new ShearsException("the source has no tokens: the encoder needs at least one");
-        return ids;
+        return side instanceof Side.Ids(int[] ids) ? ids : Generation.encoderIds(tok, ((Side.Text) side).text());
     }
 
     /** The target as scored: EOS last when the tokenizer adds one. */
