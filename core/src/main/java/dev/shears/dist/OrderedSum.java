@@ -1,5 +1,6 @@
 package dev.shears.dist;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -128,7 +129,8 @@ public final class OrderedSum {
         }
     }
 
-    private static int share(int items, int rank, int size) {
+    /** How many of {@code items} rank {@code rank} holds: {@code first(items, rank + 1, size) - first(items, rank, size)}. */
+    public static int share(int items, int rank, int size) {
         return first(items, rank + 1, size) - first(items, rank, size);
     }
 
@@ -141,5 +143,36 @@ public final class OrderedSum {
         double[] all = new double[items];
         c.allGather(mine, 0, all, counts);
         return all;
+    }
+
+    /**
+     * Every item's vector in item order, on every rank: {@code mine.get(i)} is item {@code first(items, rank, size) + i};
+     * the vectors' lengths may differ (a scored item's choices, a generation's tokens). Two gathers: the lengths, then the values.
+     */
+    public static List<double[]> gather(Collective c, int items, List<double[]> mine) {
+        double[] lengths = gather(c, items, mine.stream().mapToDouble(v -> v.length).toArray());
+        int size = c.size();
+        int[] counts = new int[size];
+        for (int r = 0; r < size; r++) {
+            long values = 0;
+            for (int i = first(items, r, size); i < first(items, r + 1, size); i++) values += (long) lengths[i];
+            counts[r] = Math.toIntExact(values);
+        }
+        double[] flat = new double[counts[c.rank()]];
+        int at = 0;
+        for (double[] v : mine) {
+            System.arraycopy(v, 0, flat, at, v.length);
+            at += v.length;
+        }
+        double[] all = new double[Math.toIntExact(Arrays.stream(counts).asLongStream().sum())];
+        c.allGather(flat, 0, all, counts);
+        List<double[]> out = new ArrayList<>(items);
+        at = 0;
+        for (int i = 0; i < items; i++) {
+            int n = (int) lengths[i];
+            out.add(Arrays.copyOfRange(all, at, at + n));
+            at += n;
+        }
+        return out;
     }
 }
