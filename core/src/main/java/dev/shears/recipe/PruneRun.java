@@ -143,7 +143,7 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
     /** What this pruning will hold at its peak, from the parent's headers and the options alone. */
     public MemoryPlan plan() {
         try (LoadedModel parent = ModelSource.open(model, tokenizer)) {
-            return setup(parent).plan();
+            return setup(parent, 1).plan();
         }
     }
 
@@ -152,7 +152,8 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
                          int span, MemoryPlan plan) {
     }
 
-    private Setup setup(LoadedModel parent) {
+    /** @param ranks the processes that share the calibration windows (the plan is a rank's) */
+    private Setup setup(LoadedModel parent, int ranks) {
         ModelConfig pc = parent.model().config();
         PruneTarget target = TargetParser.resolve(pc, spec);
         PlanBuilder.check(pc, target);
@@ -166,7 +167,7 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
         }
         boolean prunesDepth = target.kept(Axis.LAYER) < pc.numLayers() || target.dropped(SubLayer.ATTENTION) > 0 || target.dropped(SubLayer.FFN) > 0;
         int span = ranking.angularSpan() > 0 ? ranking.angularSpan() : Math.max(1, pc.numLayers() - target.kept(Axis.LAYER));
-        MemoryPlan plan = MemoryPlan.prune(pc, calibrated ? calibration.samples() : 0, calibration.seqLen(), prunesWidth ? width : Criterion.MAGNITUDE,
+        MemoryPlan plan = MemoryPlan.prune(pc, calibrated ? calibration.samples() : 0, ranks, calibration.seqLen(), prunesWidth ? width : Criterion.MAGNITUDE,
                 prunesDepth ? layers : Criterion.EVERY_K, span, ranking.options(), parent.model().weights().bytes());
         return new Setup(pc, target, width, layers, prunesWidth, prunesDepth, span, plan);
     }
@@ -178,7 +179,7 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
      */
     private Result run(LoadedModel parent, Progress progress, Consumer<String> log, Collective collective) {
         long began = System.nanoTime();
-        Setup setup = setup(parent);
+        Setup setup = setup(parent, collective.size());
         checkOutput(out);
         ModelConfig pc = setup.parent();
         PruneTarget target = setup.target();
