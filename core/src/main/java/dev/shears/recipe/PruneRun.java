@@ -181,6 +181,7 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
         long began = System.nanoTime();
         Setup setup = setup(parent, collective.size());
         checkOutput(out);
+        collective.barrier(); // every rank has seen --out empty before rank 0 writes it (a data-free prune has no other collective)
         ModelConfig pc = setup.parent();
         PruneTarget target = setup.target();
         roundedRatios(spec, pc, target).forEach(log);
