@@ -5,11 +5,12 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Sums of per-item vectors (a micro-batch's gradient, say) whose items are shared over the ranks, in
+ * Sums and gathers of per-item values (a micro-batch's gradient, a calibration window's scores, an evaluated
+ * item's log-likelihoods) whose items are shared over the ranks. Sums run in
  * one fixed order whatever the number of ranks: rank r holds the contiguous run of items
  * {@code [first(items, r, size), first(items, r + 1, size))} (shares differ by at most one item; a
  * rank may hold none) and the result is {@code out = ((v₀ + v₁) + v₂) + …}, element by element in
- * float, in item order. That is exactly what one process does when it adds its items one after the
+ * float ({@link #sumDoubles}: double), in item order. That is exactly what one process does when it adds its items one after the
  * other, so the result has the same bits for 1, 2, 3 … ranks ({@code MPI_Allreduce} may change its
  * order with the number of ranks).
  *
