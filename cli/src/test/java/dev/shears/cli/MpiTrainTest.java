@@ -3,6 +3,7 @@ package dev.shears.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.SharedData;
+import dev.shears.cli.MpiRuns.Result;
 import dev.shears.io.CrashPoints;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -16,12 +17,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
+import static dev.shears.cli.MpiRuns.files;
+import static dev.shears.cli.MpiRuns.java;
+import static dev.shears.cli.MpiRuns.mpirun;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Issue 17: {@code shears train} under {@code mpirun -np 2} and {@code -np 3} (over loopback, one
@@ -220,13 +222,6 @@ class MpiTrainTest {
         }
     }
 
-    /** Every file under {@code run}, relative to it, sorted. */
-    private static List<Path> files(Path run) throws IOException {
-        try (Stream<Path> all = Files.walk(run)) {
-            return all.filter(Files::isRegularFile).map(run::relativize).sorted().toList();
-        }
-    }
-
     /** Metrics lines without their timing fields. */
     private static List<String> untimed(Path metrics) throws IOException {
         List<String> lines = new ArrayList<>();
@@ -238,37 +233,7 @@ class MpiTrainTest {
         return lines;
     }
 
-    /** {@code mpirun} on this host only, over the loopback interface, as root too, more ranks than cores allowed. */
-    private static List<String> mpirun(int ranks) {
-        for (String d : System.getenv().getOrDefault("PATH", "").split(":")) {
-            Path p = Path.of(d.isEmpty() ? "." : d, "mpirun");
-            if (Files.isExecutable(p)) {
-                return new ArrayList<>(List.of(p.toString(), "--oversubscribe", "--allow-run-as-root", "--mca", "btl_tcp_if_include", "lo",
-                        "--mca", "oob_tcp_if_include", "lo", "-np", String.valueOf(ranks)));
-            }
-        }
-        return fail("mpirun is not installed: .ci/run installs it (apt-get install openmpi-bin libopenmpi-dev)");
-    }
-
-    private static List<String> java() {
-        return new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
-                "--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                Main.class.getName()));
-    }
-
-    private record Result(int code, String output) {
-    }
-
     private static Result run(List<String> command, Map<String, String> env, int seconds) throws IOException, InterruptedException {
-        Path log = Files.createTempFile(dir, "run", ".log");
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().putAll(env);
-        Process p = pb.start();
-        if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
-            p.descendants().forEach(ProcessHandle::destroyForcibly);
-            p.destroyForcibly();
-            fail(command.getFirst() + " did not finish in " + seconds + " s:\n" + Files.readString(log, StandardCharsets.UTF_8));
-        }
-        return new Result(p.exitValue(), Files.readString(log, StandardCharsets.UTF_8));
+        return MpiRuns.run(command, env, seconds, dir);
     }
 }

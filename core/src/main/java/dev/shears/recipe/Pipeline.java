@@ -270,7 +270,8 @@ public final class Pipeline {
 
     /**
      * Runs (or continues) every stage into {@code out} on every rank of {@code collective}: each rank runs each stage,
-     * the train and shear stages sharing their micro-batches over the ranks ({@link TrainRun}, {@link ShearRun});
+     * the train and shear stages sharing their micro-batches over the ranks ({@link TrainRun}, {@link ShearRun}),
+     * prune stages their calibration windows ({@link PruneRun}) and eval stages their items ({@link EvalRun});
      * rank 0 alone writes the pipeline's own files, and every rank waits at a barrier after each such write before
      * it reads what was written. The result is the same bits for any number of ranks.
      */
@@ -278,13 +279,6 @@ public final class Pipeline {
                                         Collective collective) {
         if (!resume && !AtomicFiles.isMissingOrEmpty(out)) {
             throw new ShearsException(out + ": already exists; pass --resume to continue that pipeline, or choose another --out");
-        }
-        if (collective.size() > 1) {
-            for (Stage s : plan.stages()) {
-                if (s.settings() instanceof PruneStage || s.settings() instanceof EvalStage) {
-                    throw new ShearsException("stage " + s.folder() + " (" + s.kind() + ") does not run under mpirun yet; train and shear stages do: run this pipeline in one process");
-                }
-            }
         }
         List<JsonNode> record = plan.stages().stream()
                 .map(s -> (JsonNode) JSON.createObjectNode().put("name", s.name()).put("kind", s.kind()).set("settings", ConfigLoader.toTree(s.settings()))).toList();
@@ -320,8 +314,8 @@ public final class Pipeline {
             StageSummary.Outcome outcome;
             ModelConfig shape = switch (s.settings()) {
                 case PruneStage p -> {
-                    clearStage(dir); // an unfinished prune is redone from the start
-                    PruneRun.Result r = p.run(current, tokenizer, dir, plan.base(), Optional.empty()).run(progress, log);
+                    byRankZero(collective, () -> clearStage(dir)); // an unfinished prune is redone from the start
+                    PruneRun.Result r = p.run(current, tokenizer, dir, plan.base(), Optional.empty()).run(progress, log, collective);
                     outcome = new StageSummary.Pruned(r.parent().parameterCount(), r.pruned().parameterCount(), r.perplexityBefore(), r.perplexityAfter());
                     yield r.pruned();
                 }
@@ -354,7 +348,7 @@ public final class Pipeline {
                 }
                 case EvalStage e -> {
                     try (LoadedModel loaded = ModelSource.open(current, tokenizer)) {
-                        outcome = new StageSummary.Evaluated(current, e.run(loaded, plan.base(), progress));
+                        outcome = new StageSummary.Evaluated(current, e.run(loaded, plan.base(), progress, collective));
                     }
                     passThrough = true;
                     yield ModelLoader.config(current);

@@ -27,6 +27,9 @@ class MemoryPlanTest {
         MemoryPlan taylor = MemoryPlan.prune(LLAMA_7B, 16, 256, Criterion.TAYLOR, Criterion.BLOCK_INFLUENCE, 1, BF16_BYTES);
         // Taylor keeps every layer's input (32 × 64 MB) for the way down
         assertTrue(taylor.heapBytes() > 2_000_000_000L && taylor.heapBytes() < 3_500_000_000L, MemoryPlan.gigabytes(taylor.heapBytes()));
+        // under mpirun, 4 ranks sharing the 16 windows: each keeps the states of its 4 only
+        MemoryPlan shared = MemoryPlan.prune(LLAMA_7B, 16, 4, 256, Criterion.TAYLOR, Criterion.BLOCK_INFLUENCE, 1, CriterionOptions.DEFAULT, BF16_BYTES);
+        assertTrue(shared.heapBytes() < taylor.heapBytes() / 2, MemoryPlan.gigabytes(shared.heapBytes()) + " of " + MemoryPlan.gigabytes(taylor.heapBytes()));
         // LLM-Pruner's weight-level variants add one layer's fp32 gradients (202 M weights in a 7B layer, above its
         // 131 M-entry LM head) per sequence, summed, and squared for the Fisher: 3 × 0.81 GB
         CriterionOptions mix = new CriterionOptions(TaylorVariant.PARAM_MIX, GroupReduction.SUM, CriterionOptions.AngularTokens.LAST,
