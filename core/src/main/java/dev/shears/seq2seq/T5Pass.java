@@ -3,6 +3,7 @@ package dev.shears.seq2seq;
 import dev.shears.kernel.RelativePositionBias;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -15,6 +16,8 @@ public final class T5Pass {
     final int srcLen;
     final int tgtLen;
     final int[] inputIds;        // [src]
+    final boolean[] sourceVisible; // [src]: attention_mask, false where the encoder input is padding
+    final boolean[] targetVisible; // [tgt]: all true, the decoder has only the causal mask
     final int[] decoderIds;      // [tgt]: labels shifted right behind decoder_start_token_id, -100 → pad
     final int[] encoderBuckets;  // [srcLen, srcLen], bidirectional
     final int[] decoderBuckets;  // [tgtLen, tgtLen], causal
@@ -75,15 +78,18 @@ public final class T5Pass {
         }
     }
 
-    T5Pass(T5Config c, int batch, int srcLen, int tgtLen, int[] inputIds, int[] decoderIds) {
+    T5Pass(T5Config c, int batch, int srcLen, int tgtLen, int[] inputIds, boolean[] sourceVisible, int[] decoderIds) {
         this.batch = batch;
         this.srcLen = srcLen;
         this.tgtLen = tgtLen;
         this.inputIds = inputIds;
+        this.sourceVisible = sourceVisible;
         this.decoderIds = decoderIds;
         int d = c.dim();
         int src = batch * srcLen;
         int tgt = batch * tgtLen;
+        targetVisible = new boolean[tgt];
+        Arrays.fill(targetVisible, true);
         encoderBuckets = RelativePositionBias.buckets(srcLen, srcLen, RelativePositionBias.Direction.BIDIRECTIONAL, c.numBuckets(), c.maxDistance());
         decoderBuckets = RelativePositionBias.buckets(tgtLen, tgtLen, RelativePositionBias.Direction.CAUSAL, c.numBuckets(), c.maxDistance());
         encoderBias = new float[c.biasHeads() * srcLen * srcLen];

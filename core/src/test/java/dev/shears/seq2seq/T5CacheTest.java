@@ -14,7 +14,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
  * Decoding token by token with the cache gives the logits of the full teacher-forced forward at every
- * position (and so PyTorch's), for every sequence of every T5 fixture.
+ * position (and so PyTorch's), for every sequence of every T5 fixture. A padded sequence is encoded
+ * without its padding: the mask must make the padding invisible, and relative positions do not move.
  */
 class T5CacheTest {
     // the one-row products sum in another order than the batched ones: fp32 rounding only
@@ -44,14 +45,16 @@ class T5CacheTest {
             int batch = shape[0], srcLen = shape[1];
             int tgtLen = expected.entries().get("labels").shape()[1];
             int[] inputIds = ints(expected.read("input_ids").values());
+            int[] attentionMask = ints(expected.read("attention_mask").values());
             int[] labels = ints(expected.read("labels").values());
             float[] torch = expected.read("logits").values();
-            T5Pass full = T5.forward(model, inputIds, labels, batch, srcLen, tgtLen);
+            T5Pass full = T5.forward(model, inputIds, attentionMask, labels, batch, srcLen, tgtLen);
             int[] decoderIds = full.decoderIds();
             double scale = 0;
             for (float v : full.logits()) scale = Math.max(scale, Math.abs(v));
             for (int b = 0; b < batch; b++) {
-                T5Cache cache = T5Cache.of(model, Arrays.copyOfRange(inputIds, b * srcLen, (b + 1) * srcLen), tgtLen);
+                int tokens = Arrays.stream(attentionMask, b * srcLen, (b + 1) * srcLen).sum();   // padding is at the end
+                T5Cache cache = T5Cache.of(model, Arrays.copyOfRange(inputIds, b * srcLen, b * srcLen + tokens), tgtLen);
                 for (int t = 0; t < tgtLen; t++) {
                     float[] step = T5.forwardCached(model, cache, decoderIds[b * tgtLen + t]);
                     int row = (b * tgtLen + t) * vocab;

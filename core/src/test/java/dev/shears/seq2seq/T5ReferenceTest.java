@@ -13,6 +13,7 @@ import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -50,7 +51,7 @@ class T5ReferenceTest {
     }
 
     /** A fixture's inputs and reference outputs, read eagerly (the file is closed). */
-    private record Expected(String name, int[] inputIds, int[] labels, int batch, int srcLen, int tgtLen,
+    private record Expected(String name, int[] inputIds, int[] attentionMask, int[] labels, int batch, int srcLen, int tgtLen,
                             Map<String, float[]> tensors, Map<String, String> metadata) {
         float[] tensor(String key) {
             float[] values = tensors.get(key);
@@ -86,7 +87,12 @@ class T5ReferenceTest {
             int[] ids = file.entries().get("input_ids").shape();
             int[] labels = file.entries().get("labels").shape();
             Map<String, float[]> tensors = readAll(file);
-            return new Expected(name, toInts(tensors.get("input_ids")), toInts(tensors.get("labels")), ids[0], ids[1], labels[1],
+            float[] mask = tensors.get("attention_mask");
+            if (mask == null) {   // the real tiny T5's inputs are unpadded
+                mask = new float[ids[0] * ids[1]];
+                Arrays.fill(mask, 1f);
+            }
+            return new Expected(name, toInts(tensors.get("input_ids")), toInts(mask), toInts(tensors.get("labels")), ids[0], ids[1], labels[1],
                     tensors, Map.copyOf(file.metadata()));
         }
     }
@@ -116,6 +122,9 @@ class T5ReferenceTest {
         assertTrue(gated.feedForward() == T5Config.FeedForward.GATED_GELU && !gated.tiedEmbeddings(), "v1.1 fixture: gated-gelu, untied");
         assertNotEquals(gated.encoder().size(), gated.decoder().size(), "v1.1 fixture: asymmetric depth");
         assertNotEquals(gated.dim(), gated.biasHeads() * gated.headDim(), "v1.1 fixture: d_kv · heads differs from d_model");
+        for (String padded : new String[]{"t5_gated_untied", "t5_nonuniform"}) {
+            assertTrue(Arrays.stream(expected(padded).attentionMask()).anyMatch(m -> m == 0), padded + " has padded inputs");
+        }
         T5Config pruned = T5Config.read(resource("t5_nonuniform/config.json"));
         Set<Integer> heads = new TreeSet<>();
         Set<Integer> widths = new TreeSet<>();
@@ -180,7 +189,7 @@ class T5ReferenceTest {
     }
 
     private static void assertLogitsAndLoss(String name, T5Model model, Expected e) {
-        T5Pass pass = T5.forward(model, e.inputIds(), e.labels(), e.batch(), e.srcLen(), e.tgtLen());
+        T5Pass pass = T5.forward(model, e.inputIds(), e.attentionMask(), e.labels(), e.batch(), e.srcLen(), e.tgtLen());
         float[] expected = e.tensor("logits");
         float[] logits = pass.logits();
         assertEquals(expected.length, logits.length, name + ": logits shape");
@@ -198,7 +207,7 @@ class T5ReferenceTest {
     void gradientsOfEveryWeightMatchTorch(String name) {
         T5Model model = T5Model.load(resource(name));
         Expected e = expected(name);
-        T5Pass pass = T5.forward(model, e.inputIds(), e.labels(), e.batch(), e.srcLen(), e.tgtLen());
+        T5Pass pass = T5.forward(model, e.inputIds(), e.attentionMask(), e.labels(), e.batch(), e.srcLen(), e.tgtLen());
         float[] dLogits = new float[pass.logits().length];
         assertEquals(e.loss(), T5.loss(pass, e.labels(), dLogits), LOSS_TOL, name + ": loss");
         T5Weights grads = T5Weights.zeros(model.config());
