@@ -136,7 +136,8 @@ public record T5Weights(float[] shared, float[] encoderBias, List<EncoderLayer> 
      * Reads every weight of {@code config} from a folder's {@code model.safetensors} or, failing that, its
      * {@code pytorch_model.bin}, widened to fp32. Hugging Face's copies of the shared embedding
      * ({@code encoder.embed_tokens.weight}, {@code decoder.embed_tokens.weight}, and {@code lm_head.weight}
-     * when tied) are ignored as transformers ignores them; any other tensor, a missing one or a wrong
+     * when tied) and old checkpoints' unused {@code decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight}
+     * are ignored as transformers ignores them; any other tensor, a missing one or a wrong
      * shape is a one-line error naming the file and the tensor.
      */
     public static T5Weights load(Path dir, T5Config config) {
@@ -146,10 +147,13 @@ public record T5Weights(float[] shared, float[] encoderBias, List<EncoderLayer> 
         if (!Files.isRegularFile(path)) throw Printable.error(dir + ": no model.safetensors or pytorch_model.bin (sharded T5 folders are not read yet)");
         T5Weights w = zeros(config);
         try (WeightFile file = path == safetensors ? Safetensors.open(path) : TorchPickle.open(path)) {
-            Set<String> expected = new HashSet<>(List.of("encoder.embed_tokens.weight", "decoder.embed_tokens.weight"));
-            if (config.tiedEmbeddings()) expected.add("lm_head.weight");
+            // old checkpoints (t5-small's own) also carry an unused cross-attention bias table, which transformers
+            // lists in _keys_to_ignore_on_load_unexpected
+            Set<String> known = new HashSet<>(List.of("encoder.embed_tokens.weight", "decoder.embed_tokens.weight",
+                    "decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight"));
+            if (config.tiedEmbeddings()) known.add("lm_head.weight");
             w.forEach(config, (name, shape, values) -> {
-                expected.add(name);
+                known.add(name);
                 WeightFile.TensorEntry e = file.entries().get(name);
                 if (e == null) throw Printable.error(path + ": no tensor named " + name);
                 if (!Arrays.equals(e.shape(), shape)) {
@@ -159,7 +163,7 @@ public record T5Weights(float[] shared, float[] encoderBias, List<EncoderLayer> 
                 System.arraycopy(read, 0, values, 0, values.length);
             });
             for (String name : file.entries().keySet()) {
-                if (!expected.contains(name)) throw Printable.error(path + ": tensor " + name + " is not part of a T5 model with this config.json");
+                if (!known.contains(name)) throw Printable.error(path + ": tensor " + name + " is not part of a T5 model with this config.json");
             }
         }
         return w;

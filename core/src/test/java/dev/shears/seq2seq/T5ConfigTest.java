@@ -3,6 +3,9 @@ package dev.shears.seq2seq;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
+import dev.shears.format.hf.Safetensors;
+import dev.shears.io.DType;
+import dev.shears.io.TensorData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -11,8 +14,12 @@ import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -104,6 +111,32 @@ class T5ConfigTest {
         assertOneLineError(() -> T5Model.load(folder), "model.safetensors", "DenseReluDense.wi_0.weight");
         edited(c -> c.put("num_decoder_layers", 1));
         assertOneLineError(() -> T5Model.load(folder), "model.safetensors", "decoder.block.1.", "not part of a T5 model");
+    }
+
+    /** transformers' copies of the shared embedding and old checkpoints' unused cross-attention bias are ignored, as transformers does. */
+    @Test
+    void copiesOfTheEmbeddingAndTheUnusedCrossBiasAreIgnored() throws IOException {
+        Path source = fixture("t5_relu_tied");
+        List<TensorData> tensors = new ArrayList<>();
+        try (Safetensors.File file = Safetensors.open(source.resolve("model.safetensors"))) {
+            for (String name : file.entries().keySet()) tensors.add(file.read(name));
+        }
+        TensorData shared = tensors.stream().filter(t -> t.name().equals("shared.weight")).findFirst().orElseThrow();
+        for (String copy : new String[]{"encoder.embed_tokens.weight", "decoder.embed_tokens.weight", "lm_head.weight"}) {
+            tensors.add(new TensorData(copy, shared.shape(), shared.values()));
+        }
+        tensors.add(new TensorData("decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight", new int[]{8, 3}, new float[24]));
+        Path folder = edited(c -> { });
+        Safetensors.write(folder.resolve("model.safetensors"), tensors, DType.F32, Map.of());
+        T5Model original = T5Model.load(source);
+        T5Model loaded = T5Model.load(folder);
+        int[] ids = {5, 7, 9, 11};
+        int[] labels = {3, 4, 6};
+        assertArrayEquals(T5.forward(original, ids, labels, 1, 4, 3).logits(), T5.forward(loaded, ids, labels, 1, 4, 3).logits());
+
+        tensors.add(new TensorData("encoder.block.0.layer.0.SelfAttention.q.bias", new int[]{18}, new float[18]));
+        Safetensors.write(folder.resolve("model.safetensors"), tensors, DType.F32, Map.of());
+        assertOneLineError(() -> T5Model.load(folder), "model.safetensors", "encoder.block.0.layer.0.SelfAttention.q.bias", "not part of a T5 model");
     }
 
     @Test
