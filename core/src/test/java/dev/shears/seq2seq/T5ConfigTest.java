@@ -106,9 +106,9 @@ class T5ConfigTest {
         Path folder = edited(c -> c.put("d_ff", 25));
         assertOneLineError(() -> T5Model.load(folder), "model.safetensors", "encoder.block.0.layer.1.DenseReluDense.wi.weight", "[24, 16]", "[25, 16]");
         edited(c -> c.put("num_layers", 3));
-        assertOneLineError(() -> T5Model.load(folder), "model.safetensors", "no tensor named encoder.block.2.layer.0.layer_norm.weight");
+        assertOneLineError(() -> T5Model.load(folder), folder.toString(), "no tensor named encoder.block.2.layer.0.layer_norm.weight");
         edited(c -> c.put("feed_forward_proj", "gated-gelu"));
-        assertOneLineError(() -> T5Model.load(folder), "model.safetensors", "DenseReluDense.wi_0.weight");
+        assertOneLineError(() -> T5Model.load(folder), folder.toString(), "no tensor named encoder.block.0.layer.1.DenseReluDense.wi_0.weight");
         edited(c -> c.put("num_decoder_layers", 1));
         assertOneLineError(() -> T5Model.load(folder), "model.safetensors", "decoder.block.1.", "not part of a T5 model");
     }
@@ -137,6 +137,33 @@ class T5ConfigTest {
         tensors.add(new TensorData("encoder.block.0.layer.0.SelfAttention.q.bias", new int[]{18}, new float[18]));
         Safetensors.write(folder.resolve("model.safetensors"), tensors, DType.F32, Map.of());
         assertOneLineError(() -> T5Model.load(folder), "model.safetensors", "encoder.block.0.layer.0.SelfAttention.q.bias", "not part of a T5 model");
+    }
+
+    /** A folder of two safetensors shards and their index reads as the single file does. */
+    @Test
+    void shardedFolderLoads() throws IOException {
+        Path source = fixture("t5_gated_untied");
+        List<TensorData> tensors = new ArrayList<>();
+        try (Safetensors.File file = Safetensors.open(source.resolve("model.safetensors"))) {
+            for (String name : file.entries().keySet()) tensors.add(file.read(name));
+        }
+        Files.copy(source.resolve("config.json"), dir.resolve("config.json"));
+        ObjectNode index = JSON.createObjectNode();
+        index.putObject("metadata").put("total_size", 0);
+        ObjectNode map = index.putObject("weight_map");
+        for (int shard = 0; shard < 2; shard++) {
+            String file = "model-0000" + (shard + 1) + "-of-00002.safetensors";
+            List<TensorData> part = new ArrayList<>();
+            for (int i = shard; i < tensors.size(); i += 2) {
+                part.add(tensors.get(i));
+                map.put(tensors.get(i).name(), file);
+            }
+            Safetensors.write(dir.resolve(file), part, DType.F32, Map.of());
+        }
+        JSON.writeValue(dir.resolve("model.safetensors.index.json").toFile(), index);
+        int[] ids = {5, 7, 9, 11};
+        int[] labels = {3, 4, 6};
+        assertArrayEquals(T5.forward(T5Model.load(source), ids, labels, 1, 4, 3).logits(), T5.forward(T5Model.load(dir), ids, labels, 1, 4, 3).logits());
     }
 
     @Test
