@@ -4,6 +4,7 @@ import dev.shears.SharedData;
 import dev.shears.format.hf.Safetensors;
 import dev.shears.kernel.RelativePositionBias;
 import dev.shears.kernel.RelativePositionBias.Direction;
+import dev.shears.tensor.Parallel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -13,6 +14,7 @@ import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -23,6 +25,7 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import static dev.shears.tensor.Close.assertClose;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -234,6 +237,35 @@ class T5ReferenceTest {
         assertEquals(inFixture, checked, name + ": every weight of the reference has its gradient checked");
         System.out.printf("torchref-t5 %-16s gradients of %d tensors: worst max|err|/max|grad| %.2e in %s[%d]%n",
                 name, checked.size(), worstRelative[0], worstTensor[0], worst[0].index);
+    }
+
+    /** Work splits over independent outputs only (heads, output tiles), so the thread count never changes a bit. */
+    @Test
+    void sameBitsForAnyThreadCount() {
+        T5Model model = T5Model.load(resource("t5_nonuniform"));
+        Expected e = expected("t5_nonuniform");
+        int before = Parallel.threads();
+        try {
+            Parallel.setThreads(1);
+            List<float[]> one = logitsAndGradients(model, e);
+            Parallel.setThreads(3);
+            List<float[]> three = logitsAndGradients(model, e);
+            assertEquals(one.size(), three.size());
+            for (int i = 0; i < one.size(); i++) assertArrayEquals(one.get(i), three.get(i), "tensor " + i + " (0: logits)");
+        } finally {
+            Parallel.setThreads(before);
+        }
+    }
+
+    private static List<float[]> logitsAndGradients(T5Model model, Expected e) {
+        T5Pass pass = T5.forward(model, e.inputIds(), e.attentionMask(), e.labels(), e.batch(), e.srcLen(), e.tgtLen());
+        float[] dLogits = new float[pass.logits().length];
+        T5.loss(pass, e.labels(), dLogits);
+        T5Weights grads = T5Weights.zeros(model.config());
+        T5.backward(model, pass, dLogits, grads);
+        List<float[]> out = new ArrayList<>(List.of(pass.logits()));
+        grads.forEach(model.config(), (name, shape, g) -> out.add(g));
+        return out;
     }
 
     /** The largest absolute difference and where it is. */
