@@ -78,7 +78,7 @@ def random_weights(cfg, gen):
     w = {"shared.weight": randn(cfg.vocab_size, d, std=1.0)}
     for stack, layers in (("encoder", cfg.encoder), ("decoder", cfg.decoder)):
         w[stack + ".block.0.layer.0.SelfAttention.relative_attention_bias.weight"] = randn(cfg.num_buckets, cfg.num_heads, std=1.0)
-        for l, (heads, cross_heads, ff) in enumerate(layers):
+        for l, (heads, cross_heads, ff, _) in enumerate(layers):
             p = "%s.block.%d.layer." % (stack, l)
             w[p + "0.layer_norm.weight"] = norm_weight()
             attention(p + "0.SelfAttention.", heads)
@@ -114,11 +114,12 @@ FIXTURES = [
     ("t5_relu_tied", 21, t5_config(16, 6, 3, 24, 2, 2, 53, "relu", True), (0, 0)),
     # v1.1 / Flan: gated-gelu, untied lm_head, 1 encoder and 3 decoder layers; the second input padded
     ("t5_gated_untied", 22, t5_config(16, 5, 4, 20, 1, 3, 47, "gated-gelu", False), (0, 3)),
-    # pruned shapes: per-layer heads (self and cross) and FFN widths, tied
+    # pruned shapes: per-layer heads (self and cross), FFN widths and the bias columns of the heads kept, tied
     ("t5_nonuniform", 23, t5_config(16, 4, 4, 24, 2, 3, 41, "gated-gelu", True, shapes={
-        "encoder": [{"num_heads": 4, "d_ff": 24}, {"num_heads": 2, "d_ff": 12}],
-        "decoder": [{"num_heads": 3, "num_cross_heads": 2, "d_ff": 16}, {"num_heads": 4, "num_cross_heads": 4, "d_ff": 8},
-                    {"num_heads": 1, "num_cross_heads": 3, "d_ff": 20}]}), (5, 0)),
+        "encoder": [{"num_heads": 4, "d_ff": 24}, {"num_heads": 2, "d_ff": 12, "bias_heads": [1, 3]}],
+        "decoder": [{"num_heads": 3, "num_cross_heads": 2, "d_ff": 16, "bias_heads": [0, 2, 3]},
+                    {"num_heads": 4, "num_cross_heads": 4, "d_ff": 8},
+                    {"num_heads": 1, "num_cross_heads": 3, "d_ff": 20, "bias_heads": [2]}]}), (5, 0)),
 ]
 
 
@@ -129,6 +130,12 @@ def sensitivity(cfg, weights, ids, labels, mask, logits):
     out = {}
     if not bool(mask.all()):
         out["padding-not-masked"] = ref.forward(cfg, w, ids, labels)
+    if any(list(cols) != list(range(h)) for h, _, _, cols in cfg.encoder + cfg.decoder):
+        kept = cfg.encoder, cfg.decoder
+        cfg.encoder = [(h, x, f, list(range(h))) for h, x, f, _ in kept[0]]
+        cfg.decoder = [(h, x, f, list(range(h))) for h, x, f, _ in kept[1]]
+        out["first-bias-columns"] = ref.forward(cfg, w, ids, labels, mask)
+        cfg.encoder, cfg.decoder = kept
     saved = ref.gelu_new, ref.relative_position_bucket, ref.attention, cfg.tied
     ref.gelu_new = lambda x: F.gelu(x)
     out["erf-gelu"] = ref.forward(cfg, w, ids, labels, mask)

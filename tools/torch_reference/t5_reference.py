@@ -12,8 +12,9 @@ encoder attention_mask (0 for padding) hides padded keys from the encoder's self
 cross-attention, by the dtype's lowest value added to the scores.
 
 Shears' per-layer shapes (a pruned model): config key shears_layer_shapes = {"encoder": [{"num_heads",
-"d_ff"}, ...], "decoder": [{"num_heads", "num_cross_heads", "d_ff"}, ...]}; the stock num_heads is the
-width of each stack's relative bias table, and a layer with h heads reads its first h columns.
+"d_ff", "bias_heads"}, ...], "decoder": [{"num_heads", "num_cross_heads", "d_ff", "bias_heads"}, ...]}; the
+stock num_heads is the width of each stack's relative bias table, and self-attention head h of a layer
+reads column bias_heads[h] of it (h when bias_heads is absent).
 
 Weights are a dict keyed by the Hugging Face tensor names (encoder.block.0.layer.0.SelfAttention.q.weight, ...).
 """
@@ -45,12 +46,14 @@ class Config:
         n_enc = d["num_layers"]
         n_dec = d.get("num_decoder_layers") or n_enc
         shapes = d.get("shears_layer_shapes")
+        # per layer: (self-attention heads, cross-attention heads, d_ff, bias table column of each head)
         if shapes:
-            self.encoder = [(s["num_heads"], 0, s["d_ff"]) for s in shapes["encoder"]]
-            self.decoder = [(s["num_heads"], s["num_cross_heads"], s["d_ff"]) for s in shapes["decoder"]]
+            self.encoder = [(s["num_heads"], 0, s["d_ff"], s.get("bias_heads", list(range(s["num_heads"])))) for s in shapes["encoder"]]
+            self.decoder = [(s["num_heads"], s["num_cross_heads"], s["d_ff"], s.get("bias_heads", list(range(s["num_heads"]))))
+                            for s in shapes["decoder"]]
         else:
-            self.encoder = [(self.num_heads, 0, d["d_ff"])] * n_enc
-            self.decoder = [(self.num_heads, self.num_heads, d["d_ff"])] * n_dec
+            self.encoder = [(self.num_heads, 0, d["d_ff"], list(range(self.num_heads)))] * n_enc
+            self.decoder = [(self.num_heads, self.num_heads, d["d_ff"], list(range(self.num_heads)))] * n_dec
 
 
 def relative_position_bucket(relative_position, bidirectional, num_buckets, max_distance):
@@ -143,20 +146,20 @@ def forward(cfg, w, input_ids, labels, attention_mask=None):
     no_mask = torch.zeros((), dtype=shared.dtype)
     x = shared[input_ids]
     bias = stack_bias(cfg, w, "encoder", input_ids.shape[1], input_ids.shape[1], True)
-    for l, (heads, _, _) in enumerate(cfg.encoder):
+    for l, (heads, _, _, columns) in enumerate(cfg.encoder):
         p = "encoder.block.%d.layer." % l
         h = rms_norm(x, w[p + "0.layer_norm.weight"], cfg.eps)
-        x = x + attention(cfg, h, h, w, p + "0.SelfAttention.", heads, bias[:heads], key_mask)
+        x = x + attention(cfg, h, h, w, p + "0.SelfAttention.", heads, bias[columns], key_mask)
         x = x + feed_forward(cfg, rms_norm(x, w[p + "1.layer_norm.weight"], cfg.eps), w, p + "1.DenseReluDense.")
     enc = rms_norm(x, w["encoder.final_layer_norm.weight"], cfg.eps)
 
     dec_ids = shift_right(cfg, labels)
     x = shared[dec_ids]
     bias = stack_bias(cfg, w, "decoder", dec_ids.shape[1], dec_ids.shape[1], False)
-    for l, (heads, cross_heads, _) in enumerate(cfg.decoder):
+    for l, (heads, cross_heads, _, columns) in enumerate(cfg.decoder):
         p = "decoder.block.%d.layer." % l
         h = rms_norm(x, w[p + "0.layer_norm.weight"], cfg.eps)
-        x = x + attention(cfg, h, h, w, p + "0.SelfAttention.", heads, bias[:heads], no_mask)
+        x = x + attention(cfg, h, h, w, p + "0.SelfAttention.", heads, bias[columns], no_mask)
         x = x + attention(cfg, rms_norm(x, w[p + "1.layer_norm.weight"], cfg.eps), enc, w, p + "1.EncDecAttention.", cross_heads, None, key_mask)
         x = x + feed_forward(cfg, rms_norm(x, w[p + "2.layer_norm.weight"], cfg.eps), w, p + "2.DenseReluDense.")
     out = rms_norm(x, w["decoder.final_layer_norm.weight"], cfg.eps)

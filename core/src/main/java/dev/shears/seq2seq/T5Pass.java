@@ -21,9 +21,6 @@ public final class T5Pass {
     final int[] decoderIds;      // [tgt]: labels shifted right behind decoder_start_token_id, -100 → pad
     final int[] encoderBuckets;  // [srcLen, srcLen], bidirectional
     final int[] decoderBuckets;  // [tgtLen, tgtLen], causal
-    final float[] encoderBias;   // [biasHeads, srcLen, srcLen], shared by every encoder layer
-    final float[] decoderBias;   // [biasHeads, tgtLen, tgtLen], shared by every decoder self-attention
-    final float[] crossBias;     // [max crossHeads, tgtLen, srcLen], zeros: cross-attention has no position bias
     final List<Attention> encoderSelf = new ArrayList<>();
     final List<FeedForward> encoderFfn = new ArrayList<>();
     final List<Attention> decoderSelf = new ArrayList<>();
@@ -46,6 +43,7 @@ public final class T5Pass {
         final float[] q;         // [rows, inner]
         final float[] k;         // [kRows, inner]
         final float[] v;         // [kRows, inner]
+        final float[] bias;      // [heads, qLen, kLen]: self-attention: the layer's columns of its stack's relative bias; cross: zeros
         final float[] probs;     // [batch, heads, qLen, kLen]
         final float[] ctx;       // [rows, inner]
 
@@ -55,6 +53,7 @@ public final class T5Pass {
             q = new float[rows * inner];
             k = new float[kRows * inner];
             v = new float[kRows * inner];
+            bias = new float[heads * qLen * kLen];
             probs = new float[batch * heads * qLen * kLen];
             ctx = new float[rows * inner];
         }
@@ -92,9 +91,6 @@ public final class T5Pass {
         Arrays.fill(targetVisible, true);
         encoderBuckets = RelativePositionBias.buckets(srcLen, srcLen, RelativePositionBias.Direction.BIDIRECTIONAL, c.numBuckets(), c.maxDistance());
         decoderBuckets = RelativePositionBias.buckets(tgtLen, tgtLen, RelativePositionBias.Direction.CAUSAL, c.numBuckets(), c.maxDistance());
-        encoderBias = new float[c.biasHeads() * srcLen * srcLen];
-        decoderBias = new float[c.biasHeads() * tgtLen * tgtLen];
-        crossBias = new float[T5.maxCrossHeads(c) * tgtLen * srcLen];
         for (T5Config.Block b : c.encoder()) {
             encoderSelf.add(new Attention(src, src, d, b.numHeads() * c.headDim(), batch, b.numHeads(), srcLen, srcLen));
             encoderFfn.add(new FeedForward(src, d, b.ffnDim(), c.feedForward()));

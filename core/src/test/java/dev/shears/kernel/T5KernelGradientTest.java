@@ -80,18 +80,21 @@ class T5KernelGradientTest {
     @Test
     void relativePositionBias() {
         Random r = new Random(33);
-        int numBuckets = 8, tableHeads = 4, heads = 3, qLen = 7, kLen = 9;
+        int numBuckets = 8, tableHeads = 4, qLen = 7, kLen = 9;
+        int[] columns = {3, 0, 2};   // a pruned layer's heads keep their own columns
+        int heads = columns.length;
         int[] buckets = RelativePositionBias.buckets(qLen, kLen, RelativePositionBias.Direction.BIDIRECTIONAL, numBuckets, 20);
         float[] table = gaussian(r, numBuckets * tableHeads, 1);
         float[] proj = gaussian(r, heads * qLen * kLen, 1);
         float[] bias = new float[heads * qLen * kLen];
         Supplier<Double> loss = () -> {
-            RelativePositionBias.forward(bias, table, buckets, heads, tableHeads, qLen, kLen);
+            RelativePositionBias.forward(bias, table, buckets, columns, tableHeads, qLen, kLen);
             return project(bias, proj);
         };
         float[] dTable = new float[table.length];
-        RelativePositionBias.backward(dTable, proj, buckets, heads, tableHeads, qLen, kLen);
+        RelativePositionBias.backward(dTable, proj, buckets, columns, tableHeads, qLen, kLen);
         check("position bias dTable", table, dTable, loss, table.length, EPS, ATOL, RTOL);
+        for (int b = 0; b < numBuckets; b++) assertEquals(0f, dTable[b * tableHeads + 1], "column 1 is read by no head");
     }
 
     /** Causal self-attention, and cross-attention (kLen ≠ qLen) with padded keys in one sequence: every input's gradient. */

@@ -28,6 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** T5 config.json and weight files: defaults as transformers' T5Config, and one-line errors naming the file and the key or tensor. */
 class T5ConfigTest {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String LAYER_SHAPES_DECODER_0 = T5Config.LAYER_SHAPES + ".decoder[0]";
 
     @TempDir
     Path dir;
@@ -92,7 +93,16 @@ class T5ConfigTest {
             for (int l = 0; l < 2; l++) shapes.withArray("encoder").addObject().put("num_heads", 3).put("d_ff", 8);
             for (int l = 0; l < 2; l++) shapes.withArray("decoder").addObject().put("num_heads", 5).put("num_cross_heads", 1).put("d_ff", 8);
         });
-        assertOneLineError(() -> T5Config.read(file), file.toString(), "5 heads", "num_heads 3");
+        assertOneLineError(() -> T5Config.read(file), file.toString(), "bias_heads", "outside the 3 columns");
+        edited(c -> {
+            ObjectNode shapes = c.putObject(T5Config.LAYER_SHAPES);
+            for (int l = 0; l < 2; l++) shapes.withArray("encoder").addObject().put("num_heads", 2).put("d_ff", 8);
+            for (int l = 0; l < 2; l++) {
+                ObjectNode layer = shapes.withArray("decoder").addObject().put("num_heads", 2).put("num_cross_heads", 1).put("d_ff", 8);
+                layer.putArray("bias_heads").add(2);
+            }
+        });
+        assertOneLineError(() -> T5Config.read(file), file.toString(), LAYER_SHAPES_DECODER_0, "bias_heads lists 1 columns for 2 heads");
         edited(c -> c.put("layer_norm_epsilon", "small"));
         assertOneLineError(() -> T5Config.read(file), file.toString(), "layer_norm_epsilon");
         edited(c -> c.put("tie_word_embeddings", "yes"));

@@ -137,6 +137,8 @@ class T5ReferenceTest {
             widths.add(b.ffnDim());
         }
         assertTrue(heads.size() > 2 && widths.size() > 2, "non-uniform fixture: heads and FFN widths differ per layer");
+        assertTrue(pruned.decoder().stream().anyMatch(b -> !b.biasColumns().equals(new T5Config.Block(b.numHeads(), 1, 1).biasColumns())),
+                "non-uniform fixture: a layer's heads read other columns of the bias table than the first");
     }
 
     @ParameterizedTest
