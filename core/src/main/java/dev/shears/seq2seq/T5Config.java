@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.stream.IntStream;
+import java.util.stream.Stream;
 
 /**
  * The shape of a T5 encoder–decoder (Hugging Face {@code T5ForConditionalGeneration}), validated on
@@ -112,17 +113,11 @@ public record T5Config(int dim, int headDim, int vocabSize, int biasHeads, int n
         for (Block b : decoder) {
             if (b.crossHeads() == 0) throw new IllegalArgumentException("a decoder layer needs num_cross_heads ≥ 1");
         }
-        for (Block b : concat(encoder, decoder)) {
+        for (Block b : Stream.concat(encoder.stream(), decoder.stream()).toList()) {
             for (int column : b.biasColumns()) {
                 if (column < 0 || column >= biasHeads) throw new IllegalArgumentException("bias_heads " + b.biasColumns() + " reaches outside the " + biasHeads + " columns (num_heads) of the bias table");
             }
         }
-    }
-
-    private static List<Block> concat(List<Block> a, List<Block> b) {
-        List<Block> all = new ArrayList<>(a);
-        all.addAll(b);
-        return all;
     }
 
     /** What multiplies the decoder output before the LM head: dim^-½ when tied (Mesh TensorFlow's rescaling), else 1. */

@@ -15,25 +15,25 @@ public final class T5Pass {
     final int batch;
     final int srcLen;
     final int tgtLen;
-    final int[] inputIds;        // [src]
+    final int[] inputIds;          // [src]
     final boolean[] sourceVisible; // [src]: attention_mask, false where the encoder input is padding
     final boolean[] targetVisible; // [tgt]: all true, the decoder has only the causal mask
-    final int[] decoderIds;      // [tgt]: labels shifted right behind decoder_start_token_id, -100 → pad
-    final int[] encoderBuckets;  // [srcLen, srcLen], bidirectional
-    final int[] decoderBuckets;  // [tgtLen, tgtLen], causal
+    final int[] decoderIds;        // [tgt]: labels shifted right behind decoder_start_token_id, -100 → pad
+    final int[] encoderBuckets;    // [srcLen, srcLen], bidirectional
+    final int[] decoderBuckets;    // [tgtLen, tgtLen], causal
     final List<Attention> encoderSelf = new ArrayList<>();
     final List<FeedForward> encoderFfn = new ArrayList<>();
     final List<Attention> decoderSelf = new ArrayList<>();
     final List<Attention> decoderCross = new ArrayList<>();
     final List<FeedForward> decoderFfn = new ArrayList<>();
-    float[] encoderLast;         // [src, dim], the input of encoder.final_layer_norm
-    final float[] encoderRstd;   // [src]
-    final float[] encoderOut;    // [src, dim], what cross-attention reads
-    float[] decoderLast;         // [tgt, dim], the input of decoder.final_layer_norm
-    final float[] decoderRstd;   // [tgt]
-    final float[] decoderOut;    // [tgt, dim], normed
-    final float[] headIn;        // [tgt, dim], decoderOut · headScale
-    final float[] logits;        // [tgt, vocabSize]
+    float[] encoderLast;           // [src, dim], the input of encoder.final_layer_norm
+    final float[] encoderRstd;     // [src]
+    final float[] encoderOut;      // [src, dim], what cross-attention reads
+    float[] decoderLast;           // [tgt, dim], the input of decoder.final_layer_norm
+    final float[] decoderRstd;     // [tgt]
+    final float[] decoderOut;      // [tgt, dim], normed
+    final float[] headIn;          // [tgt, dim], decoderOut · headScale
+    final float[] logits;          // [tgt, vocabSize]
 
     /** One attention sub-layer's activations; {@code kRows} is src for cross-attention, else the query rows. */
     static final class Attention {
