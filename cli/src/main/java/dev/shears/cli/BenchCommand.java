@@ -1,15 +1,20 @@
 package dev.shears.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.ShearsException;
 import dev.shears.benchmark.ThroughputBenchmark;
+import dev.shears.dist.Collective;
 import dev.shears.model.Architecture;
 import dev.shears.model.ModelConfig;
+import dev.shears.progress.Progress;
 import dev.shears.recipe.BenchRun;
 import dev.shears.tensor.Parallel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
 
 import java.nio.file.Path;
 import java.util.Locale;
@@ -33,15 +38,26 @@ final class BenchCommand extends CommandGroup {
     }
 
     @Command(name = "train", mixinStandardHelpOptions = true, showDefaultValues = true,
-            description = {"Training-step throughput: forward, cross-entropy, backward, clipping and AdamW on one batch (median of",
-                    "timed steps after warm-up). GFLOP/s counts 3 × the forward FLOPs (model-FLOPs utilisation).",
-                    "Without MODEL, a seeded random model of the given shape is used."},
+            description = {"Training-step throughput: forward, cross-entropy, backward, clipping and AdamW on one step of",
+                    "--accumulation micro-batches (median of timed steps after warm-up). GFLOP/s counts 3 × the forward FLOPs",
+                    "(model-FLOPs utilisation). Without MODEL, a seeded random model of the given shape is used.",
+                    "Under mpirun the ranks share each step's micro-batches as `shears train` does; tokens/s counts them all."},
             footerHeading = "%nExamples:%n",
             footer = {"  shears bench train --dim 512 --layers 8 --heads 8 --ffn 1376 --vocab 4096 --seq 512",
-                    "  shears bench train --layers 1 --seq 512 --threads 1 --json"})
-    static final class Train extends Throughput {
+                    "  shears bench train --layers 1 --seq 512 --threads 1 --json",
+                    "  shears --threads 2 bench train --accumulation 2 --json                      # one process, two threads",
+                    "  mpirun -np 2 ./shears --threads 1 bench train --accumulation 2 --json       # two ranks, one thread each"})
+    static final class Train extends Throughput implements Distributed {
+        @Option(names = "--accumulation", paramLabel = "A", defaultValue = "1", description = "Micro-batches per step (shared over the ranks under mpirun).")
+        int accumulation;
+
         Train() {
             super(ThroughputBenchmark.Mode.TRAIN);
+        }
+
+        @Override
+        int accumulation() {
+            return accumulation;
         }
     }
 
@@ -81,27 +97,38 @@ final class BenchCommand extends CommandGroup {
         Double peakGflops;
         @Mixin
         JsonOutput output;
+        @Spec
+        CommandSpec spec;
+
+        /** Micro-batches per step: one pass for forward. */
+        int accumulation() {
+            return 1;
+        }
 
         @Override
         public void run() {
+            if (accumulation() < 1) throw new ShearsException("--accumulation must be at least 1, got " + accumulation());
+            Collective collective = ((Main) spec.root().userObject()).collective();
             BenchRun.Result b = BenchRun.run(new BenchRun.Request(Optional.ofNullable(model),
                     ModelConfig.uniform(Architecture.LLAMA, dim, layers, heads, kvHeads == null ? heads : kvHeads, dim / heads, ffn, vocab, Math.max(seq, 16),
-                            1e-5f, 10000, false, false), mode, batch, seq, warmup, iterations,
-                    peakGflops == null ? OptionalDouble.empty() : OptionalDouble.of(peakGflops)), ProgressBar.stderr());
+                            1e-5f, 10000, false, false), mode, batch, seq, accumulation(), warmup, iterations,
+                    peakGflops == null ? OptionalDouble.empty() : OptionalDouble.of(peakGflops)), collective.leads() ? ProgressBar.stderr() : Progress.SILENT,
+                    collective);
+            if (!collective.leads()) return;
             ThroughputBenchmark.Result r = b.throughput();
             double peak = b.peakGflops();
             String what = mode.name().toLowerCase(Locale.ROOT);
             if (output.json) {
                 ObjectNode n = Json.object();
                 n.put("benchmark", what).put("model", model == null ? "synthetic" : model.toString()).put("params", b.params());
-                n.put("batch", batch).put("seq", seq).put("threads", Parallel.threads());
+                n.put("batch", batch).put("seq", seq).put("accumulation", accumulation()).put("ranks", collective.size()).put("threads", Parallel.threads());
                 n.put("tokens_per_second", r.tokensPerSecond()).put("gflops", r.gflops()).put("fraction_of_peak", r.gflops() / peak)
                         .put("peak_gflops", peak).put("peak_measured", peakGflops == null).put("seconds_median", r.secondsMedian());
                 output.print(n);
             } else {
                 output.out().printf(Locale.ROOT,
-                        "%s %s (%,d params), batch %d × seq %d, %d thread(s):%n  %.1f tokens/s, %.1f GFLOP/s, %.1f%% of %.0f GFLOP/s peak (median of %d, %.3f s each)%n",
-                        what, model == null ? "synthetic" : model, b.params(), batch, seq, Parallel.threads(),
+                        "%s %s (%,d params), %d × batch %d × seq %d, %d rank(s) × %d thread(s):%n  %.1f tokens/s, %.1f GFLOP/s, %.1f%% of %.0f GFLOP/s peak (median of %d, %.3f s each)%n",
+                        what, model == null ? "synthetic" : model, b.params(), accumulation(), batch, seq, collective.size(), Parallel.threads(),
                         r.tokensPerSecond(), r.gflops(), 100 * r.gflops() / peak, peak, iterations, r.secondsMedian());
             }
         }

@@ -2,14 +2,17 @@ package dev.shears.cli;
 
 import dev.shears.eval.ContextStart;
 import dev.shears.ShearsException;
+import dev.shears.dist.Collective;
 import dev.shears.eval.EvalSettings;
 import dev.shears.eval.Suite;
 import dev.shears.io.AtomicFiles;
+import dev.shears.progress.Progress;
 import dev.shears.recipe.EvalRun;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
@@ -39,7 +42,11 @@ import java.util.Optional;
                 "--num-fewshot N builds lm-eval's few-shot contexts (arc_easy, arc_challenge, boolq, sciq, logiqa,",
                 "hellaswag, mmlu*, nq_open, triviaqa); with --limit N --sample first the contexts are those lm-eval builds",
                 "with --limit N. Where a task's few-shot split is not in the data folder (boolq, sciq, logiqa, nq_open,",
-                "triviaqa) the examples come from another split, and the report says which."},
+                "triviaqa) the examples come from another split, and the report says which.",
+                "",
+                "Under mpirun (mpirun -np N ./shears eval ...) the ranks share each task's items (contiguous shares) and",
+                "gather every item's scores: the results are bit-identical to one process, and rank 0 alone prints and",
+                "writes --json, --html and --log-samples."},
         footerHeading = "%nExamples:%n",
         footer = {"  shears eval ../shared/data/models/stories260K/stories260K.bin --tokenizer ../shared/data/models/stories260K/tok512.bin \\",
                 "      --tasks lambada_openai,tinystories --limit 200",
@@ -51,7 +58,7 @@ import java.util.Optional;
                 "  shears eval ../shared/data/models/stories260K/stories260K.bin=../shared/data/models/stories260K/tok512.bin \\",
                 "      ../shared/data/models/aidreams260K/aidreams260K.bin=../shared/data/models/aidreams260K/tok512.bin --tasks copa,tinystories",
                 "  shears eval model/ --tasks my_task.yaml --data-dir ~/eval-data"})
-final class EvalCommand implements Runnable {
+final class EvalCommand implements Runnable, Distributed {
     @Parameters(arity = "1..*", paramLabel = "MODEL[=TOKENIZER]",
             description = "Hugging Face folders, .gguf files or llama2.c .bin checkpoints, each optionally =its tokenizer file.")
     List<String> models;
@@ -109,6 +116,9 @@ final class EvalCommand implements Runnable {
     @Spec
     CommandSpec spec;
 
+    @ParentCommand
+    Main main;
+
     @Override
     public void run() {
         EvalSettings settings = new EvalSettings(limit, sampling, seed, batch, context, start, numFewshot);
@@ -118,7 +128,9 @@ final class EvalCommand implements Runnable {
         EvalRun.Request request = chosen.isPresent()
                 ? EvalRun.Request.suite(models, Optional.ofNullable(tokenizer), chosen.get(), dataDir, settings, Optional.ofNullable(logSamples))
                 : new EvalRun.Request(models, Optional.ofNullable(tokenizer), tasks, dataDir, settings, Optional.ofNullable(logSamples), Optional.empty());
-        EvalRun.Result result = EvalRun.run(request, ProgressBar.stderr());
+        Collective collective = main.collective();
+        EvalRun.Result result = EvalRun.run(request, collective.leads() ? ProgressBar.stderr() : Progress.SILENT, collective);
+        if (!collective.leads()) return; // rank 0 prints and writes the reports
         List<EvalReport.ModelRun> runs = result.models().stream()
                 .map(m -> new EvalReport.ModelRun(EvalReport.label(m.spec(), models), m.model(), m.results())).toList();
         EvalReport report = new EvalReport(runs, settings, result.dataDir(), result.tasks(), chosen);

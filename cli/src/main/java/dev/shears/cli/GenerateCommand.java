@@ -16,11 +16,13 @@ import java.util.Optional;
 
 /** {@code shears generate}: continue a prompt, streaming the text. */
 @Command(name = "generate", mixinStandardHelpOptions = true, showDefaultValues = true,
-        description = "Continue a prompt with a KV cache: greedy at temperature 0, else temperature and top-p sampling.",
+        description = {"Continue a prompt with a KV cache: greedy at temperature 0, else temperature and top-p sampling.",
+                "An encoder-decoder (a T5 folder) encodes the prompt once and prints its answer, decoded with caches."},
         footerHeading = "%nExamples:%n",
         footer = {"  shears generate ../shared/data/models/stories260K/stories260K.bin --tokenizer ../shared/data/models/stories260K/tok512.bin \\",
                 "      --prompt 'Once upon a time'",
-                "  shears generate model/ --prompt 'The capital of France' --temperature 0.8 --seed 7 --max-tokens 100"})
+                "  shears generate model/ --prompt 'The capital of France' --temperature 0.8 --seed 7 --max-tokens 100",
+                "  shears generate flan-t5-small/ --prompt 'translate English to German: How old are you?'"})
 final class GenerateCommand implements Runnable {
     @Mixin
     ModelOptions model;
@@ -51,7 +53,9 @@ final class GenerateCommand implements Runnable {
         PrintWriter out = spec.commandLine().getOut();
         GenerateRun.Request request = new GenerateRun.Request(model.model, Optional.ofNullable(model.tokenizer), prompt,
                 new GenerationSettings(maxTokens, temperature, topP, seed));
-        boolean[] promptShown = {false}; // shown with the first text, after the run has checked its memory plan
+        // a continuation is printed after its prompt (shown with the first text, after the run has checked its memory
+        // plan); an encoder-decoder's answer alone
+        boolean[] promptShown = {!GenerateRun.continuesPrompt(model.model)};
         GenerationResult r = GenerateRun.run(request, json ? Optional.empty() : Optional.of(text -> {
             if (!promptShown[0]) out.print(prompt);
             promptShown[0] = true;

@@ -2,6 +2,7 @@ package dev.shears.cli;
 
 import dev.shears.ShearsException;
 import dev.shears.dist.Collective;
+import dev.shears.dist.DeadRanks;
 import dev.shears.dist.SingleProcess;
 import dev.shears.recipe.MemoryPlan;
 import dev.shears.tensor.Parallel;
@@ -17,7 +18,7 @@ import java.util.List;
 /** The {@code shears} command line. */
 @Command(name = "shears", mixinStandardHelpOptions = true, version = "shears 0.1.0",
         description = "Prune a LLaMA-family model to the shape you choose, heal it, and measure what it kept.",
-        subcommands = {DemoCommand.class, InfoCommand.class, InitCommand.class, PerplexityCommand.class, GenerateCommand.class, DataCommand.class, TrainCommand.class,
+        subcommands = {DemoCommand.class, InfoCommand.class, InitCommand.class, PerplexityCommand.class, GenerateCommand.class, ScoreCommand.class, DataCommand.class, TrainCommand.class,
                 PruneCommand.class, ShearCommand.class, PipelineCommand.class, EvalCommand.class, ExportCommand.class,
                 BenchCommand.class,
                 CommandLine.HelpCommand.class},
@@ -73,7 +74,9 @@ public final class Main implements Runnable {
             System.exit(2);
             return;
         }
+        DeadRanks deadRanks = collective.size() > 1 ? DeadRanks.watch(collective, err) : null;
         int code = run(args, out, err, collective);
+        if (deadRanks != null) deadRanks.finished();
         if (code != 0 && collective.size() > 1) collective.abort(code);
         collective.close();
         System.exit(code);
@@ -127,7 +130,7 @@ public final class Main implements Runnable {
             try {
                 List<CommandLine> parsed = commandLine(collective).parseArgs(args).asCommandLineList(); // a copy: execute() parses afresh
                 if (!(parsed.getLast().getCommand() instanceof Distributed)) {
-                    err.println(shears + ": error: 'shears " + commandPath(parsed.getLast()).strip() + "' does not run under mpirun yet (train and shear do);"
+                    err.println(shears + ": error: 'shears " + commandPath(parsed.getLast()).strip() + "' does not run under mpirun yet (train, shear, prune and eval do);"
                             + " run it in one process");
                     err.flush();
                     return 2;

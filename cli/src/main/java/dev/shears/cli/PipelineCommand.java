@@ -2,8 +2,10 @@ package dev.shears.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
+import dev.shears.dist.Collective;
 import dev.shears.io.AtomicFiles;
 import dev.shears.model.ModelConfig;
+import dev.shears.progress.Progress;
 import dev.shears.recipe.Pipeline;
 import dev.shears.recipe.SeedSweep;
 import picocli.CommandLine;
@@ -56,14 +58,18 @@ final class PipelineCommand extends CommandGroup {
                     "input; stages are prune (the keys of 'shears prune': layers, heads, ffn, hidden, target, targetConfig, dropLayers,",
                     "importance, layerImportance, calibration, samples, seqLen, ...) and train (the keys of 'shears train': data, steps,",
                     "lr, dynamicBatchLoading, distill, ...). The file is validated first; a killed run continues with --resume",
-                    "at the stage and step where it stopped. Ends with OUT/report.html (stages, shapes, loss curves)."},
+                    "at the stage and step where it stopped. Ends with OUT/report.html (stages, shapes, loss curves).",
+                    "Under mpirun the ranks share each train and shear stage's micro-batches, with the same bits as one process."},
             footerHeading = "%nExamples:%n",
             footer = {"  shears pipeline run examples/openba-v2.yaml --out runs/openba",
                     "  shears pipeline run examples/openba-v2.yaml --out runs/openba --resume",
                     "  shears pipeline run examples/openba-v2.yaml --out runs/openba-seeds --seeds 1,2,3"})
-    static final class Run extends FileCommand {
+    static final class Run extends FileCommand implements Distributed {
         @Mixin
         RunFolder folder;
+
+        @Spec
+        CommandSpec spec;
 
         @Option(names = "--resume", description = "Continue an interrupted pipeline in --out.")
         boolean resume;
@@ -80,11 +86,13 @@ final class PipelineCommand extends CommandGroup {
         public void run() {
             Path out = folder.path;
             Pipeline.Plan plan = Pipeline.load(file);
+            Collective collective = ((Main) spec.root().userObject()).collective();
             if (!seeds.isEmpty()) {
-                runSeeds(plan, out);
+                runSeeds(plan, out, collective);
                 return;
             }
-            List<Pipeline.StageResult> results = Pipeline.run(plan, out, resume, ProgressBar.stderr(), m -> System.err.println("pipeline: " + m), r -> { });
+            List<Pipeline.StageResult> results = Pipeline.run(plan, out, resume, progress(collective), log(collective), r -> { }, collective);
+            if (!collective.leads()) return; // rank 0 writes the report and prints
             ObjectNode summary = Json.object().put("pipeline", file.toString()).put("out", out.toString());
             Path report = new PipelineReport("Pipeline " + file.getFileName(), results).write(out, summary,
                     "<p>" + Charts.esc(file.toAbsolutePath().toString()) + "</p>", "Pipeline `" + file + "`.\n\n");
@@ -101,21 +109,36 @@ final class PipelineCommand extends CommandGroup {
             stdout.printf("report: %s%n", report.toAbsolutePath());
         }
 
-        private void runSeeds(Pipeline.Plan plan, Path out) {
+        /** Rank 0's progress bar; the other ranks show none. */
+        private static Progress progress(Collective collective) {
+            return collective.leads() ? ProgressBar.stderr() : Progress.SILENT;
+        }
+
+        /** Rank 0's log lines on stderr; the other ranks say nothing. */
+        private static java.util.function.Consumer<String> log(Collective collective) {
+            return collective.leads() ? m -> System.err.println("pipeline: " + m) : m -> { };
+        }
+
+        private void runSeeds(Pipeline.Plan plan, Path out, Collective collective) {
             if (new HashSet<>(seeds).size() != seeds.size()) throw new ShearsException("--seeds lists a seed twice: " + seeds);
             if (!resume && !AtomicFiles.isMissingOrEmpty(out)) {
                 throw new ShearsException(out + ": already exists; pass --resume to continue those seeds, or choose another --out");
             }
+            collective.barrier(); // every rank has looked at OUT before rank 0 writes into it
             List<List<Pipeline.StageResult>> runs = new ArrayList<>();
             for (long seed : seeds) {
                 Path dir = out.resolve("seed-" + seed);
-                System.err.println("pipeline: seed " + seed + " -> " + dir);
-                List<Pipeline.StageResult> results = Pipeline.run(SeedSweep.withSeed(plan, seed), dir, resume && Files.isDirectory(dir), ProgressBar.stderr(),
-                        m -> System.err.println("pipeline: " + m), r -> { });
+                log(collective).accept("seed " + seed + " -> " + dir);
+                boolean resumeSeed = resume && Files.isDirectory(dir);
+                collective.barrier(); // every rank has looked before rank 0 writes
+                List<Pipeline.StageResult> results = Pipeline.run(SeedSweep.withSeed(plan, seed), dir, resumeSeed, progress(collective), log(collective),
+                        r -> { }, collective);
+                runs.add(results);
+                if (!collective.leads()) continue;
                 new PipelineReport("Pipeline " + file.getFileName() + ", seed " + seed, results).write(dir, Json.object().put("seed", seed),
                         "<p>" + Charts.esc(file.toAbsolutePath().toString()) + ", seed " + seed + "</p>", "Pipeline `" + file + "`, seed " + seed + ".\n\n");
-                runs.add(results);
             }
+            if (!collective.leads()) return;
             Map<String, Map<String, SeedSweep.Stat>> summary = SeedSweep.summarise(runs);
             ObjectNode json = SeedSweep.toJson(seeds, summary);
             json.put("pipeline", file.toString()).put("out", out.toString());

@@ -2,11 +2,13 @@ package dev.shears.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.dist.Collective;
 import dev.shears.io.AtomicFiles;
 import dev.shears.model.Axis;
 import dev.shears.model.LayerShape;
 import dev.shears.model.ModelConfig;
 import dev.shears.model.TensorRole;
+import dev.shears.progress.Progress;
 import dev.shears.prune.Criterion;
 import dev.shears.prune.CriterionOptions;
 import dev.shears.prune.GroupReduction;
@@ -20,6 +22,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -41,7 +44,10 @@ import java.util.Optional;
                 "Targets: fractions to remove per axis, exact kept counts (--target) or another config's shape (--target-config).",
                 "Criteria (METHODS.md): widths magnitude | random | activation | taylor; layers block-influence | angular | every-k | taylor |",
                 "magnitude | random. Defaults: taylor and block-influence with --calibration, else magnitude and every-k. Their variants",
-                "(--taylor, --taylor-reduction, --angular-tokens, --final-state) reproduce each source or keep Shears' earlier form (docs/pruning.md)."},
+                "(--taylor, --taylor-reduction, --angular-tokens, --final-state) reproduce each source or keep Shears' earlier form (docs/pruning.md).",
+                "Under mpirun (mpirun -np N ./shears prune ...) the ranks share the calibration windows and add every window's",
+                "scores in window order: the scores, plan and weights are bit-identical to one process; rank 0 alone writes --out",
+                "and prints. Taylor's weight-level variants (vectorize, param-*) still run in one process only."},
         footerHeading = "%nExamples:%n",
         footer = {"  shears prune ../shared/data/models/stories260K/hf --tokenizer ../shared/data/models/stories260K/tok512.bin \\",
                 "      --calibration ../shared/data/eval/tinystories/tinystories_val_head.txt --ffn 0.5 --out /tmp/half-ffn",
@@ -50,7 +56,7 @@ import java.util.Optional;
                 "  shears prune MODEL --drop-layers 2,3 --out p        (Jha et al.: explicit layers, data-free)",
                 "  shears prune MODEL --heads 0.5 --head-mode per-group --non-uniform --scores earlier/importance.json --out p",
                 "  shears prune MODEL --vocab 0.5 --vocab-corpus ../shared/data/eval/tinystories/tinystories_val_head.txt --out p   (OpenBA-V2)"})
-final class PruneCommand implements Runnable, Planned {
+final class PruneCommand implements Runnable, Planned, Distributed {
     @Parameters(index = "0", paramLabel = "MODEL", description = "A Hugging Face folder, a .gguf file or a llama2.c .bin.")
     Path model;
 
@@ -157,6 +163,9 @@ final class PruneCommand implements Runnable, Planned {
     @Mixin
     JsonOutput output;
 
+    @ParentCommand
+    Main main;
+
     @Option(names = "--dtype", paramLabel = "TYPE", description = "The child's dtype: f32, f16 or bf16 (default: the parent's; f16 for a Q8_0 GGUF parent).")
     String dtype;
 
@@ -176,7 +185,10 @@ final class PruneCommand implements Runnable, Planned {
 
     @Override
     public void run() {
-        PruneRun.Result r = request().run(ProgressBar.stderr(), m -> System.err.println("prune: " + m));
+        Collective collective = main.collective();
+        PruneRun.Result r = collective.leads() ? request().run(ProgressBar.stderr(), m -> System.err.println("prune: " + m), collective)
+                : request().run(Progress.SILENT, m -> { }, collective);
+        if (!collective.leads()) return; // rank 0 writes the report and prints
         ObjectNode summary = summary(r);
         writeReport(r, summary);
         PrintWriter stdout = output.out();

@@ -44,12 +44,12 @@ class CliTest {
 
     @Test
     void everyCommandHasHelpWithExamples() {
-        for (String command : new String[] {"demo", "info", "init", "perplexity", "generate", "train", "bench", "data", "eval", "prune", "shear", "pipeline", "export"}) {
+        for (String command : new String[] {"demo", "info", "init", "perplexity", "generate", "score", "train", "bench", "data", "eval", "prune", "shear", "pipeline", "export"}) {
             Run r = shears(command, "--help");
             assertEquals(0, r.code(), command);
             assertTrue(r.out().contains("Usage: shears " + command), command + ": " + r.out());
         }
-        for (String command : new String[] {"demo", "info", "init", "perplexity", "generate", "train", "eval", "prune", "shear", "export"}) {
+        for (String command : new String[] {"demo", "info", "init", "perplexity", "generate", "score", "train", "eval", "prune", "shear", "export"}) {
             assertTrue(shears(command, "--help").out().contains("Examples:"), command);
         }
         for (String[] sub : new String[][] {{"data", "prepare"}, {"pipeline", "run"}, {"pipeline", "check"}, {"bench", "forward"}, {"bench", "train"}}) {
@@ -155,6 +155,29 @@ class CliTest {
         assertEquals(0, a.code(), a.err());
         assertEquals(a.json().path("text"), b.json().path("text"));
         assertFalse(a.json().path("text").asText().isBlank());
+    }
+
+    @Test
+    void scorePrintsTheTargetsLogLikelihoodAndTheIdsItScored() {
+        Path bin = SharedData.require("models/stories260K/stories260K.bin");
+        Path tok = SharedData.require("models/stories260K/tok512.bin");
+        Run text = shears("score", bin.toString(), "--tokenizer", tok.toString(), "--source", "Once upon a time", "--target", " there was a cat", "--json");
+        assertEquals(0, text.code(), text.err());
+        JsonNode t = text.json();
+        JsonNode source = t.path("ids").path("source"), target = t.path("ids").path("target");
+        assertEquals(1, source.get(0).asInt(), "llama2.c's tokenizer adds BOS before the source");
+        assertEquals(target.size(), t.path("tokens").asInt());
+        assertTrue(t.path("loglik").asDouble() < 0, t.toString());
+        // the same ids given directly score the same
+        StringBuilder s = new StringBuilder(), g = new StringBuilder();
+        source.forEach(id -> s.append(s.isEmpty() ? "" : ",").append(id.asInt()));
+        target.forEach(id -> g.append(g.isEmpty() ? "" : ",").append(id.asInt()));
+        Run ids = shears("score", bin.toString(), "--tokenizer", tok.toString(), "--source-ids", s.toString(), "--target-ids", g.toString(), "--json");
+        assertEquals(0, ids.code(), ids.err());
+        assertEquals(t.path("loglik").asDouble(), ids.json().path("loglik").asDouble());
+        Run bad = shears("score", bin.toString(), "--tokenizer", tok.toString(), "--source-ids", "1,5000", "--target-ids", "3");
+        assertEquals(2, bad.code());
+        assertEquals("shears: error: source id 5000 at position 1 is outside the model's vocabulary [0, 512)", bad.err().strip());
     }
 
     @Test

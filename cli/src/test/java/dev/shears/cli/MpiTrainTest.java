@@ -3,6 +3,7 @@ package dev.shears.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.SharedData;
+import dev.shears.cli.MpiRuns.Result;
 import dev.shears.io.CrashPoints;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -16,12 +17,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
+import static dev.shears.cli.MpiRuns.files;
+import static dev.shears.cli.MpiRuns.java;
+import static dev.shears.cli.MpiRuns.mpirun;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Issue 17: {@code shears train} under {@code mpirun -np 2} and {@code -np 3} (over loopback, one
@@ -151,7 +153,8 @@ class MpiTrainTest {
             rank1.destroyForcibly(); // SIGKILL
             assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the other rank still runs 60 s after rank 1 was killed:\n" + Files.readString(log));
             String output = Files.readString(log, StandardCharsets.UTF_8);
-            assertTrue(p.exitValue() != 0 && output.contains("rank 1"), "mpirun names the dead rank: exit " + p.exitValue() + "\n" + output);
+            assertTrue(p.exitValue() != 0 && output.contains("shears (rank 0 of 2): rank 1 (pid " + rank1.pid() + ") ended, so mpirun stops the other ranks"),
+                    "Shears names the dead rank in one line: exit " + p.exitValue() + "\n" + output);
             System.out.printf("rank 1 killed: mpirun ended %.1f s later%n", (System.nanoTime() - killed) / 1e9);
         } finally {
             p.descendants().forEach(ProcessHandle::destroyForcibly);
@@ -189,6 +192,23 @@ class MpiTrainTest {
         assertTrue(r.code() != 0 && r.output().contains("error: 'shears info' does not run under mpirun yet"), r.output());
     }
 
+    @Test
+    void benchTrainSharesEachStepsMicroBatchesOverTheRanks() throws Exception {
+        List<String> command = mpirun(2);
+        command.addAll(java());
+        command.addAll(List.of("--threads", "1", "bench", "train", "--dim", "64", "--layers", "2", "--heads", "4", "--ffn", "172", "--vocab", "256",
+                "--seq", "32", "--batch", "2", "--accumulation", "3", "--warmup", "1", "--iterations", "2", "--peak-gflops", "100", "--json"));
+        Result r = run(command, Map.of(), 120);
+        assertEquals(0, r.code(), r.output());
+        List<String> json = r.output().lines().filter(l -> l.startsWith("{")).toList();
+        assertEquals(1, json.size(), "rank 0 alone prints:\n" + r.output());
+        JsonNode n = Json.MAPPER.readTree(r.output().substring(r.output().indexOf('{'), r.output().lastIndexOf('}') + 1));
+        assertEquals(2, n.path("ranks").asInt());
+        assertEquals(3, n.path("accumulation").asInt());
+        assertEquals(100.0, n.path("peak_gflops").asDouble(), "the given peak is that of all the ranks together");
+        assertEquals(3 * 2 * 32 / n.path("seconds_median").asDouble(), n.path("tokens_per_second").asDouble(), 1e-6 * n.path("tokens_per_second").asDouble());
+    }
+
     /** The same files; models, checkpoints and settings byte-identical, metrics identical apart from timings. */
     private static void compare(Path single, Path out, String where) throws IOException {
         assertEquals(files(single), files(out), where + ": the same files");
@@ -199,13 +219,6 @@ class MpiTrainTest {
             } else if (name.endsWith(".safetensors") || name.endsWith(".json") && !name.startsWith("report")) {
                 assertArrayEquals(Files.readAllBytes(single.resolve(f)), Files.readAllBytes(out.resolve(f)), where + ": " + f + " differs");
             }
-        }
-    }
-
-    /** Every file under {@code run}, relative to it, sorted. */
-    private static List<Path> files(Path run) throws IOException {
-        try (Stream<Path> all = Files.walk(run)) {
-            return all.filter(Files::isRegularFile).map(run::relativize).sorted().toList();
         }
     }
 
@@ -220,37 +233,7 @@ class MpiTrainTest {
         return lines;
     }
 
-    /** {@code mpirun} on this host only, over the loopback interface, as root too, more ranks than cores allowed. */
-    private static List<String> mpirun(int ranks) {
-        for (String d : System.getenv().getOrDefault("PATH", "").split(":")) {
-            Path p = Path.of(d.isEmpty() ? "." : d, "mpirun");
-            if (Files.isExecutable(p)) {
-                return new ArrayList<>(List.of(p.toString(), "--oversubscribe", "--allow-run-as-root", "--mca", "btl_tcp_if_include", "lo",
-                        "--mca", "oob_tcp_if_include", "lo", "-np", String.valueOf(ranks)));
-            }
-        }
-        return fail("mpirun is not installed: .ci/run installs it (apt-get install openmpi-bin libopenmpi-dev)");
-    }
-
-    private static List<String> java() {
-        return new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
-                "--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                Main.class.getName()));
-    }
-
-    private record Result(int code, String output) {
-    }
-
     private static Result run(List<String> command, Map<String, String> env, int seconds) throws IOException, InterruptedException {
-        Path log = Files.createTempFile(dir, "run", ".log");
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().putAll(env);
-        Process p = pb.start();
-        if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
-            p.descendants().forEach(ProcessHandle::destroyForcibly);
-            p.destroyForcibly();
-            fail(command.getFirst() + " did not finish in " + seconds + " s:\n" + Files.readString(log, StandardCharsets.UTF_8));
-        }
-        return new Result(p.exitValue(), Files.readString(log, StandardCharsets.UTF_8));
+        return MpiRuns.run(command, env, seconds, dir);
     }
 }

@@ -66,8 +66,11 @@ public final class Permutation {
         return left << half | right;
     }
 
-    /** SplitMix64's finaliser (Steele, Lea, Flood 2014): a bijective mix of 64 bits. */
-    static long mix(long z) {
+    /**
+     * SplitMix64's finaliser (Steele, Lea, Flood 2014): a bijective mix of 64 bits. Public so that other
+     * seeded draws (the denoising batcher of {@code objective} and its chunk order) derive their generators the same way.
+     */
+    public static long mix(long z) {
         z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
         z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
         return z ^ (z >>> 31);

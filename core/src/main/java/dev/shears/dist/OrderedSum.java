@@ -1,14 +1,16 @@
 package dev.shears.dist;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
 /**
- * Sums of per-item vectors (a micro-batch's gradient, say) whose items are shared over the ranks, in
+ * Sums and gathers of per-item values (a micro-batch's gradient, a calibration window's scores, an evaluated
+ * item's log-likelihoods) whose items are shared over the ranks. Sums run in
  * one fixed order whatever the number of ranks: rank r holds the contiguous run of items
  * {@code [first(items, r, size), first(items, r + 1, size))} (shares differ by at most one item; a
  * rank may hold none) and the result is {@code out = ((v₀ + v₁) + v₂) + …}, element by element in
- * float, in item order. That is exactly what one process does when it adds its items one after the
+ * float ({@link #sumDoubles}: double), in item order. That is exactly what one process does when it adds its items one after the
  * other, so the result has the same bits for 1, 2, 3 … ranks ({@code MPI_Allreduce} may change its
  * order with the number of ranks).
  *
@@ -128,7 +130,8 @@ public final class OrderedSum {
         }
     }
 
-    private static int share(int items, int rank, int size) {
+    /** How many of {@code items} rank {@code rank} holds: {@code first(items, rank + 1, size) - first(items, rank, size)}. */
+    public static int share(int items, int rank, int size) {
         return first(items, rank + 1, size) - first(items, rank, size);
     }
 
@@ -141,5 +144,36 @@ public final class OrderedSum {
         double[] all = new double[items];
         c.allGather(mine, 0, all, counts);
         return all;
+    }
+
+    /**
+     * Every item's vector in item order, on every rank: {@code mine.get(i)} is item {@code first(items, rank, size) + i};
+     * the vectors' lengths may differ (a scored item's choices, a generation's tokens). Two gathers: the lengths, then the values.
+     */
+    public static List<double[]> gather(Collective c, int items, List<double[]> mine) {
+        double[] lengths = gather(c, items, mine.stream().mapToDouble(v -> v.length).toArray());
+        int size = c.size();
+        int[] counts = new int[size];
+        for (int r = 0; r < size; r++) {
+            long values = 0;
+            for (int i = first(items, r, size); i < first(items, r + 1, size); i++) values += (long) lengths[i];
+            counts[r] = Math.toIntExact(values);
+        }
+        double[] flat = new double[counts[c.rank()]];
+        int at = 0;
+        for (double[] v : mine) {
+            System.arraycopy(v, 0, flat, at, v.length);
+            at += v.length;
+        }
+        double[] all = new double[Math.toIntExact(Arrays.stream(counts).asLongStream().sum())];
+        c.allGather(flat, 0, all, counts);
+        List<double[]> out = new ArrayList<>(items);
+        at = 0;
+        for (int i = 0; i < items; i++) {
+            int n = (int) lengths[i];
+            out.add(Arrays.copyOfRange(all, at, at + n));
+            at += n;
+        }
+        return out;
     }
 }

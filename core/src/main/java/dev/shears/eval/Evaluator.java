@@ -1,6 +1,9 @@
 package dev.shears.eval;
 
 import dev.shears.ShearsException;
+import dev.shears.dist.Collective;
+import dev.shears.dist.OrderedSum;
+import dev.shears.dist.SingleProcess;
 import dev.shears.model.Model;
 import dev.shears.progress.Progress;
 import dev.shears.tokenizer.Tokenizer;
@@ -14,6 +17,7 @@ import java.util.Map;
 import java.util.OptionalInt;
 import java.util.Random;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.stream.IntStream;
 
@@ -88,20 +92,32 @@ public final class Evaluator {
     /** As {@link #run(Model, Tokenizer, Items, EvalSettings, Progress, Consumer)}, with multiple-choice items run as {@code batching} says. */
     public static TaskResult run(Model model, Tokenizer tokenizer, Items items, EvalSettings settings, Progress progress, Consumer<Sample> samples,
                                  LoglikelihoodScorer.Batching batching) {
+        return run(model, tokenizer, items, settings, progress, samples, batching, new SingleProcess());
+    }
+
+    /**
+     * As {@link #run(Model, Tokenizer, Items, EvalSettings, Progress, Consumer, LoglikelihoodScorer.Batching)}, as one of the
+     * ranks of {@code collective}: each rank scores its share of the items ({@link #shared}), every rank gets every item's
+     * scores and computes the metrics from them in item order, so the result (timing apart) and the samples are the same
+     * bits on every rank and for any number of ranks. {@code progress} counts this rank's items.
+     */
+    public static TaskResult run(Model model, Tokenizer tokenizer, Items items, EvalSettings settings, Progress progress, Consumer<Sample> samples,
+                                 LoglikelihoodScorer.Batching batching, Collective collective) {
         // generate_until: greedy generation and exact_match, scored apart from the log-likelihood kinds
-        if (items.task().kind() == TaskKind.GENERATE_UNTIL) return GenerationScorer.run(model, tokenizer, items, settings, progress, samples);
+        if (items.task().kind() == TaskKind.GENERATE_UNTIL) return GenerationScorer.run(model, tokenizer, items, settings, progress, samples, collective);
         int context = settings.contextLength() == 0 ? model.config().maxSeqLen() : settings.contextLength();
         LoglikelihoodScorer scorer = new LoglikelihoodScorer(model, tokenizer, context, settings.start());
         Task task = items.task();
         List<Item> list = items.items();
         long startNanos = System.nanoTime();
-        progress.start(task.name(), list.size(), "items");
+        progress.start(task.name(), OrderedSum.share(list.size(), collective.rank(), collective.size()), "items");
         List<Metric> metrics;
         long tokens = 0;
         int[] docIds = items.docIds();
         if (task.kind() == TaskKind.ROLLING_PERPLEXITY) {
-            List<LoglikelihoodScorer.Score> scores = scorer.map(list, settings.batchSize(),
-                    (item, buffers) -> scorer.rolling(document(task, item).text(), buffers), progress::advance);
+            List<LoglikelihoodScorer.Score> scores = shared(collective, list,
+                    share -> scorer.map(share, settings.batchSize(), (item, buffers) -> scorer.rolling(document(task, item).text(), buffers), progress::advance),
+                    score -> values(List.of(score)), v -> scores(v).getFirst());
             double ll = 0;
             long words = 0, bytes = 0;
             for (int i = 0; i < list.size(); i++) {
@@ -120,8 +136,9 @@ public final class Evaluator {
                     new Metric("bits_per_byte", -ll / bytes / Math.log(2), Double.NaN),
                     new Metric("token_perplexity", Math.exp(-ll / tokens), Double.NaN));
         } else {
-            List<List<LoglikelihoodScorer.Score>> scores = scorer.scoreAll(list.stream().map(item -> multipleChoice(task, item).choices()).toList(),
-                    settings.batchSize(), batching, progress::advance);
+            List<List<LoglikelihoodScorer.Score>> scores = shared(collective, list,
+                    share -> scorer.scoreAll(share.stream().map(item -> multipleChoice(task, item).choices()).toList(), settings.batchSize(), batching, progress::advance),
+                    Evaluator::values, Evaluator::scores);
             int n = list.size();
             double[] acc = new double[n], accNorm = new double[n];
             // lm-eval's metric_list where the task has one (and our chance)
@@ -154,6 +171,38 @@ public final class Evaluator {
         progress.finish();
         double seconds = (System.nanoTime() - startNanos) / 1e9;
         return new TaskResult(task.name(), task.kind(), task.reference(), list.size(), items.available(), metrics, tokens, seconds, items.shots(), items.notes());
+    }
+
+    /**
+     * Every item's result, in item order, on every rank of {@code collective}: this rank runs {@code score} on its
+     * contiguous share of the items ({@link OrderedSum#first}: independent of the thread count), the results travel as
+     * doubles ({@code encode} and {@code decode} exact) and are gathered in item order. An item's result does not depend
+     * on the items scored with it (see {@link LoglikelihoodScorer}), so every rank holds the values one process computes.
+     */
+    static <I, R> List<R> shared(Collective collective, List<I> items, Function<List<I>, List<R>> score, Function<R, double[]> encode,
+                                 Function<double[], R> decode) {
+        int n = items.size(), rank = collective.rank(), size = collective.size();
+        List<R> mine = score.apply(items.subList(OrderedSum.first(n, rank, size), OrderedSum.first(n, rank + 1, size)));
+        return OrderedSum.gather(collective, n, mine.stream().map(encode).toList()).stream().map(decode).toList();
+    }
+
+    /** An item's scores as they travel between ranks: log-likelihood, greedy (1 or 0) and tokens of each choice. */
+    private static double[] values(List<LoglikelihoodScorer.Score> scores) {
+        double[] v = new double[3 * scores.size()];
+        for (int i = 0; i < scores.size(); i++) {
+            LoglikelihoodScorer.Score s = scores.get(i);
+            v[3 * i] = s.logLikelihood();
+            v[3 * i + 1] = s.greedy() ? 1 : 0;
+            v[3 * i + 2] = s.tokens();
+        }
+        return v;
+    }
+
+    /** The inverse of {@link #values}. */
+    private static List<LoglikelihoodScorer.Score> scores(double[] v) {
+        List<LoglikelihoodScorer.Score> scores = new ArrayList<>(v.length / 3);
+        for (int i = 0; i < v.length; i += 3) scores.add(new LoglikelihoodScorer.Score(v[i], v[i + 1] != 0, (int) v[i + 2]));
+        return scores;
     }
 
     /** lm-eval's {@code np.argmax(lls)} / {@code np.argmax(lls / completion_len)}: the first of equal maxima. */

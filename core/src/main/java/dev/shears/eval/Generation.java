@@ -6,6 +6,9 @@ import dev.shears.model.Activations;
 import dev.shears.model.KvCache;
 import dev.shears.model.Model;
 import dev.shears.model.Transformer;
+import dev.shears.seq2seq.T5;
+import dev.shears.seq2seq.T5Cache;
+import dev.shears.seq2seq.T5Model;
 import dev.shears.tokenizer.Tokenizer;
 
 import java.util.Arrays;
@@ -25,6 +28,49 @@ public final class Generation {
         if (promptIds.length == 0) throw new ShearsException("the prompt is empty and the tokenizer adds no BOS token: nothing to continue");
         Decoded decoded = decode(model, promptIds, settings, tokenizer.eosId(), onToken, Stop.NEVER);
         return new GenerationResult(promptIds, decoded.ids(), continuation(tokenizer, promptIds, decoded.ids()), decoded.tokensPerSecond());
+    }
+
+    /**
+     * Generation by an encoder–decoder (T5): the prompt, with the EOS its tokenizer appends, is encoded once; the
+     * decoder starts from {@code decoder_start_token_id} and decodes with cached self- and cross-attention keys
+     * and values ({@link T5Cache}) until EOS or {@code maxTokens}. The result's text is the decoded output
+     * alone (it answers the prompt, it does not continue it). Tokens per second time the decoder steps after
+     * the first, as decoder-only generation times those after the prompt.
+     */
+    public static GenerationResult generate(T5Model model, Tokenizer tokenizer, String prompt, GenerationSettings settings, IntConsumer onToken) {
+        int[] promptIds = encoderIds(tokenizer, prompt);
+        for (int id : promptIds) {
+            if (id >= model.config().vocabSize()) throw new ShearsException("prompt token id " + id + " is outside the model's vocabulary of " + model.config().vocabSize());
+        }
+        T5Cache cache = T5Cache.of(model, promptIds, settings.maxTokens());
+        SplittableRandom random = new SplittableRandom(settings.seed());
+        int[] out = new int[settings.maxTokens()];
+        int count = 0;
+        float[] logits = T5.forwardCached(model, cache, model.config().decoderStartToken());
+        long start = System.nanoTime();
+        while (count < settings.maxTokens()) {
+            int next = choose(logits, settings, random);
+            if (next == tokenizer.eosId()) break;
+            out[count++] = next;
+            onToken.accept(next);
+            if (cache.length() >= cache.capacity()) break;
+            logits = T5.forwardCached(model, cache, next);
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        int[] ids = Arrays.copyOf(out, count);
+        return new GenerationResult(promptIds, ids, tokenizer.decode(ids), count / Math.max(seconds, 1e-9));
+    }
+
+    /** An encoder's input: the prompt's tokens, then EOS when the tokenizer appends it (T5's does). */
+    public static int[] encoderIds(Tokenizer tokenizer, String prompt) {
+        int[] text = tokenizer.encode(prompt);
+        if (!tokenizer.addsEos() || tokenizer.eosId() < 0) {
+            if (text.length == 0) throw new ShearsException("the prompt is empty: the encoder needs at least one token");
+            return text;
+        }
+        int[] ids = Arrays.copyOf(text, text.length + 1);
+        ids[text.length] = tokenizer.eosId();
+        return ids;
     }
 
     /**

@@ -1,6 +1,8 @@
 package dev.shears.eval;
 
 import dev.shears.ShearsException;
+import dev.shears.dist.Collective;
+import dev.shears.dist.OrderedSum;
 import dev.shears.model.Model;
 import dev.shears.progress.Progress;
 import dev.shears.tensor.Parallel;
@@ -80,20 +82,35 @@ public final class GenerationScorer {
     /** The greedy continuation of one context, stopped and cut as lm-eval's {@code generate_until}. */
     public Response generate(String context, GenerateUntil request) {
         int[] prompt = contextIds(context, request.maxGenToks());
-        String eos = tokenizer.eosId() >= 0 ? tokenizer.piece(tokenizer.eosId()) : "";
-        List<String> stops = request.stopStrings(eos);
+        List<String> stops = stops(request);
         Generation.Stop stop = (ids, count) -> {
             String text = tokenizer.decode(Arrays.copyOf(ids, count));
             for (String s : stops) if (!s.isEmpty() && text.contains(s)) return true;
             return false;
         };
-        int[] generated = Generation.generateIds(model, prompt, GenerationSettings.greedy(request.maxGenToks()), tokenizer.eosId(), stop);
+        return response(prompt, Generation.generateIds(model, prompt, GenerationSettings.greedy(request.maxGenToks()), tokenizer.eosId(), stop), stops);
+    }
+
+    /** The response {@link #generate} gives when it generates {@code generated} (on another rank): the same context, decoding and cut. */
+    Response response(String context, GenerateUntil request, int[] generated) {
+        return response(contextIds(context, request.maxGenToks()), generated, stops(request));
+    }
+
+    private Response response(int[] prompt, int[] generated, List<String> stops) {
         String decoded = tokenizer.decode(generated);
         return new Response(prompt, generated, decoded, GenerateUntil.cut(decoded, stops));
     }
 
-    /** Generates every item's answer and computes {@code exact_match} ({@link Evaluator#run} for a generation task). */
-    static TaskResult run(Model model, Tokenizer tokenizer, Evaluator.Items items, EvalSettings settings, Progress progress, Consumer<Sample> samples) {
+    private List<String> stops(GenerateUntil request) {
+        return request.stopStrings(tokenizer.eosId() >= 0 ? tokenizer.piece(tokenizer.eosId()) : "");
+    }
+
+    /**
+     * Generates every item's answer and computes {@code exact_match} ({@link Evaluator#run} for a generation task): each rank of
+     * {@code collective} generates its share of the items and every rank gets every item's tokens ({@link Evaluator#shared}).
+     */
+    static TaskResult run(Model model, Tokenizer tokenizer, Evaluator.Items items, EvalSettings settings, Progress progress, Consumer<Sample> samples,
+                          Collective collective) {
         Task task = items.task();
         if (!(task.documents().map(DocumentTask::output).orElse(OutputType.MULTIPLE_CHOICE) instanceof GenerateUntil request)) {
             throw new IllegalStateException(task.name() + ": a generation task without its generate_until configuration");
@@ -102,20 +119,23 @@ public final class GenerationScorer {
         GenerationScorer scorer = new GenerationScorer(model, tokenizer, context, settings.start());
         List<Item> list = items.items();
         long startNanos = System.nanoTime();
-        progress.start(task.name(), list.size(), "items");
-        Response[] responses = new Response[list.size()];
+        progress.start(task.name(), OrderedSum.share(list.size(), collective.rank(), collective.size()), "items");
         int width = settings.batchSize();
-        for (int from = 0; from < list.size(); from += width) {
-            int count = Math.min(width, list.size() - from);
-            int base = from;
-            Parallel.forEach(count, i -> responses[base + i] = scorer.generate(generate(task, list.get(base + i)).context(), request));
-            progress.advance(count);
-        }
+        List<int[]> generated = Evaluator.shared(collective, list, share -> {
+            int[][] tokens = new int[share.size()][];
+            for (int from = 0; from < share.size(); from += width) {
+                int count = Math.min(width, share.size() - from);
+                int base = from;
+                Parallel.forEach(count, i -> tokens[base + i] = scorer.generate(generate(task, share.get(base + i)).context(), request).generated());
+                progress.advance(count);
+            }
+            return List.of(tokens);
+        }, ids -> Arrays.stream(ids).asDoubleStream().toArray(), v -> Arrays.stream(v).mapToInt(x -> (int) x).toArray());
         double[] exact = new double[list.size()];
         long tokens = 0;
         for (int i = 0; i < list.size(); i++) {
             Item.Generate item = generate(task, list.get(i));
-            Response r = responses[i];
+            Response r = scorer.response(item.context(), request, generated.get(i));
             String answer = request.filter(r.text());
             exact[i] = request.exactMatch().score(answer, item.targets());
             tokens += r.generated().length;

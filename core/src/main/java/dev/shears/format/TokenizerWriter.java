@@ -15,11 +15,13 @@ import dev.shears.tokenizer.HfTokenizer;
 import dev.shears.tokenizer.Llama2cTokenizer;
 import dev.shears.tokenizer.SentencePieceTokenizer;
 import dev.shears.tokenizer.Tokenizer;
+import dev.shears.tokenizer.UnigramTokenizer;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -30,9 +32,10 @@ import java.util.Optional;
  * <p>{@link #writePruned}: the tokenizer of a pruned vocabulary in the format the original came in,
  * where new id {@code i} is old id {@code kept[i]}: llama2.c {@code tokenizer.bin} (pieces and
  * scores in the new order), SentencePiece {@code tokenizer.model} (the original file with its
- * pieces field cut and its trainer spec's ids remapped) or Hugging Face {@code tokenizer.json}
- * (vocab remapped, merges filtered, added tokens and post-processor ids remapped, plus
- * {@code tokenizer_config.json}). The result loads with {@link TokenizerLoader}. {@code kept} should
+ * pieces field cut and its trainer spec's ids remapped; T5's unigram {@code spiece.model} the same,
+ * with the {@code tokenizer_config.json} whose {@code extra_ids} sentinels follow the pieces) or Hugging
+ * Face {@code tokenizer.json} (BPE or Unigram vocab remapped, merges filtered, added tokens and
+ * post-processor ids remapped, plus {@code tokenizer_config.json}). The result loads with {@link TokenizerLoader}. {@code kept} should
  * satisfy {@link dev.shears.tokenizer.VocabularyConstraints} for the pruned tokenizer to encode
  * kept-only text as before.
  *
@@ -68,6 +71,11 @@ public final class TokenizerWriter {
                 SentencePieceModelFile.writePruned(source(originalFile, ".model", "SentencePiece"), kept, file);
                 yield file;
             }
+            case UnigramTokenizer u when originalFile != null && originalFile.getFileName().toString().endsWith(".model") -> writeSpiece(u, originalFile, kept, outDir);
+            case UnigramTokenizer u -> {
+                HfTokenizerFile.writePruned(source(originalFile, ".json", "Hugging Face"), kept, outDir);
+                yield outDir.resolve("tokenizer.json");
+            }
             case HfTokenizer hf -> {
                 HfTokenizerFile.writePruned(source(originalFile, ".json", "Hugging Face"), kept, outDir);
                 yield outDir.resolve("tokenizer.json");
@@ -80,6 +88,27 @@ public final class TokenizerWriter {
         if (file == null || !Files.isRegularFile(file) || !file.getFileName().toString().endsWith(extension)) {
             throw new ShearsException("a pruned " + format + " tokenizer is written by rewriting its " + extension + " file; got " + file
                     + " (vocabularies read from GGUF metadata cannot be written back this way)");
+        }
+        return file;
+    }
+
+    /**
+     * A unigram {@code spiece.model}: the pieces field cut to the kept pieces; the sentinels past them come from the
+     * {@code tokenizer_config.json} beside it ({@code extra_ids}), copied as it is, so every one must stay.
+     */
+    private static Path writeSpiece(UnigramTokenizer u, Path originalFile, int[] kept, Path outDir) {
+        int pieces = u.modelPieces();
+        int cut = 0;
+        while (cut < kept.length && kept[cut] < pieces) cut++;
+        if (kept.length - cut != u.vocabSize() - pieces) {
+            throw new ShearsException(originalFile + ": a pruned spiece.model keeps every one of the " + (u.vocabSize() - pieces)
+                    + " sentinels past its pieces (the tokenizer_config.json beside it numbers them); " + (kept.length - cut) + " are kept");
+        }
+        Path file = outDir.resolve(originalFile.getFileName());
+        SentencePieceModelFile.writePruned(originalFile, Arrays.copyOf(kept, cut), file);
+        for (String beside : new String[] {"tokenizer_config.json", "special_tokens_map.json"}) {
+            Path from = originalFile.toAbsolutePath().resolveSibling(beside);
+            if (Files.isRegularFile(from)) AtomicFiles.write(outDir.resolve(beside), out -> out.write(Files.readAllBytes(from)));
         }
         return file;
     }

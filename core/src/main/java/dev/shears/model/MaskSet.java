@@ -86,7 +86,8 @@ public final class MaskSet {
         return new MaskSet(copy);
     }
 
-    private void forEachRow(java.util.function.Consumer<float[]> action) {
+    /** Applies {@code action} to every row of gates, site by site in {@link #SITES} storage order (none for {@link #NONE}). */
+    public void forEachRow(java.util.function.Consumer<float[]> action) {
         if (gates == null) return;
         for (float[][] rows : gates) if (rows != null) for (float[] row : rows) action.accept(row);
     }

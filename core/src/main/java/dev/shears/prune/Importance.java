@@ -1,6 +1,9 @@
 package dev.shears.prune;
 
 import dev.shears.ShearsException;
+import dev.shears.dist.Collective;
+import dev.shears.dist.OrderedSum;
+import dev.shears.dist.SingleProcess;
 import dev.shears.kernel.RmsNorm;
 import dev.shears.model.Activations;
 import dev.shears.model.Axis;
@@ -11,6 +14,7 @@ import dev.shears.model.ModelConfig;
 import dev.shears.model.TensorRole;
 import dev.shears.progress.Progress;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalDouble;
 import java.util.SplittableRandom;
@@ -39,7 +43,8 @@ public final class Importance {
             case MAGNITUDE -> magnitude(model);
             case RANDOM -> random(model.config(), seed);
             case EVERY_K -> everyK(model.config());
-            case ACTIVATION, TAYLOR, BLOCK_INFLUENCE, ANGULAR -> calibrated(model, criterion, calibration, angularSpan, options, progress).scores();
+            case ACTIVATION, TAYLOR, BLOCK_INFLUENCE, ANGULAR -> calibrated(model, criterion, calibration, angularSpan, options, progress, new SingleProcess())
+                    .scores();
         };
     }
 
@@ -51,15 +56,25 @@ public final class Importance {
     public record Calibrated(ImportanceScores scores, OptionalDouble meanLoss) {
     }
 
-    /** {@link #compute} for a data-driven criterion, with the windows' mean loss. */
+    /**
+     * {@link #compute} for a data-driven criterion, with the windows' mean loss, as one of the ranks of {@code collective}: each
+     * rank runs its contiguous share of the windows; every window's scores and loss are added in window order over the ranks
+     * ({@link OrderedSum}), so every rank gets the bits one process computes, for any number of ranks. Taylor's weight-level
+     * variants do not share their windows yet: more than one rank is refused for them.
+     */
     public static Calibrated calibrate(Model model, Criterion criterion, List<int[]> calibration, int angularSpan, CriterionOptions options,
-                                       Progress progress) {
-        return calibrated(model, criterion, calibration, angularSpan, options, progress);
+                                       Progress progress, Collective collective) {
+        return calibrated(model, criterion, calibration, angularSpan, options, progress, collective);
     }
 
     /** The mean next-token loss over calibration windows, one layer's weights at a time (see {@link LayerwisePass}). */
     public static double meanLoss(Model model, List<int[]> windows, Progress progress) {
-        return LayerwisePass.meanLoss(model, windows, progress);
+        return meanLoss(model, windows, progress, new SingleProcess());
+    }
+
+    /** {@link #meanLoss(Model, List, Progress)}, the windows shared over the ranks of {@code collective} (the same bits for any number of ranks). */
+    public static double meanLoss(Model model, List<int[]> windows, Progress progress, Collective collective) {
+        return LayerwisePass.meanLoss(model, windows, progress, collective);
     }
 
     /** L2 norm of the weights of each unit, read through the tensor-role table one row at a time (mapped weights stream). */
@@ -130,9 +145,11 @@ public final class Importance {
      * ({@link TaylorPass}), recomputing that layer's forward from its saved input and back-propagating
      * through it to the gate gradients (and, for the weight-level variants, to that layer's weight
      * gradients only). Every sum runs over the sequences in order, so the gradients are those of a
-     * whole-model forward and backward per sequence, bit for bit.
+     * whole-model forward and backward per sequence, bit for bit. Activation, block influence and angular distance score
+     * each window apart and add the windows' scores in window order at the end, whichever rank scored them.
      */
-    private static Calibrated calibrated(Model model, Criterion criterion, List<int[]> calibration, int span, CriterionOptions options, Progress progress) {
+    private static Calibrated calibrated(Model model, Criterion criterion, List<int[]> calibration, int span, CriterionOptions options, Progress progress,
+                                         Collective collective) {
         if (calibration.isEmpty()) throw new ShearsException(criterion + " importance needs calibration data");
         ModelConfig c = model.config();
         int seqLen = calibration.getFirst().length - 1;
@@ -146,41 +163,59 @@ public final class Importance {
         int rows = seqLen * c.dim();
         ImportanceScores s = ImportanceScores.zeros(c, criterion, n);
         boolean taylor = criterion == Criterion.TAYLOR;
+        if (taylor && collective.size() > 1 && options.taylor().family == TaylorVariant.Family.WEIGHT) {
+            throw new ShearsException("taylor's weight-level variant " + options.taylor().key() + " does not run under mpirun yet; run it in one process,"
+                    + " or choose a gate variant (--taylor gate) or --importance activation");
+        }
         boolean normed = options.finalState() == CriterionOptions.FinalState.NORMED;
         boolean lastToken = options.angularTokens() == CriterionOptions.AngularTokens.LAST;
         MaskSet masks = taylor ? MaskSet.ones(c) : MaskSet.NONE;
         Activations acts = Activations.forLayerwise(c, 1, seqLen);
-        LayerwisePass pass = new LayerwisePass(model, calibration);
-        float[][][] inputs = taylor ? new float[c.numLayers()][n][] : null;
-        double[][] hidden = criterion == Criterion.ACTIVATION ? new double[n][c.dim()] : null;
+        LayerwisePass pass = new LayerwisePass(model, LayerwisePass.share(collective, calibration), seqLen);
+        int own = pass.windows();
+        // each window's own scores (Taylor's go through its gate gradients instead), added in window order at the end
+        ImportanceScores[] perWindow = new ImportanceScores[taylor ? 0 : own];
+        for (int i = 0; i < perWindow.length; i++) perWindow[i] = ImportanceScores.zeros(c, criterion, n);
+        float[][][] inputs = taylor ? new float[c.numLayers()][own][] : null;
+        double[][] hidden = criterion == Criterion.ACTIVATION ? new double[own][c.dim()] : null;
         // angular: the last span + 1 layer boundaries of every sequence (boundary k is layer k's input)
-        float[][][] boundaries = criterion == Criterion.ANGULAR ? new float[span + 1][n][] : null;
+        float[][][] boundaries = criterion == Criterion.ANGULAR ? new float[span + 1][own][] : null;
         String label = "calibrating (" + criterion.name().toLowerCase(java.util.Locale.ROOT) + ")";
         pass.forward(acts, masks, (l, i, input, a) -> {
             Activations.Layer layer = a.layer(l);
             switch (criterion) {
                 case TAYLOR -> inputs[l][i] = input.clone();
                 case ACTIVATION -> {
-                    addActivations(s, c, l, layer, seqLen, hidden[i]);
-                    addBlockInfluence(s, c, l, input, layer.middle, output(model, l, a.residual, seqLen, normed), seqLen);
+                    addActivations(perWindow[i], c, l, layer, seqLen, hidden[i]);
+                    addBlockInfluence(perWindow[i], c, l, input, layer.middle, output(model, l, a.residual, seqLen, normed), seqLen);
                 }
-                case BLOCK_INFLUENCE -> addBlockInfluence(s, c, l, input, layer.middle, output(model, l, a.residual, seqLen, normed), seqLen);
+                case BLOCK_INFLUENCE -> addBlockInfluence(perWindow[i], c, l, input, layer.middle, output(model, l, a.residual, seqLen, normed), seqLen);
                 case ANGULAR -> {
                     if (l == 0) boundaries[0][i] = input.clone();
                     int k = l + 1;
                     boundaries[k % (span + 1)][i] = java.util.Arrays.copyOf(output(model, l, a.residual, seqLen, normed), rows);
                     if (k >= span) {
-                        addAngular(s, c, k - span, boundaries[(k - span) % (span + 1)][i], boundaries[k % (span + 1)][i], seqLen, lastToken);
+                        addAngular(perWindow[i], c, k - span, boundaries[(k - span) % (span + 1)][i], boundaries[k % (span + 1)][i], seqLen, lastToken);
                     }
                 }
                 default -> throw new IllegalStateException(criterion.name());
             }
         }, progress, label);
-        double loss = taylor ? TaylorPass.run(model, pass, acts, masks, inputs, s, options, progress) : pass.meanLoss(acts, masks);
-        if (criterion == Criterion.ACTIVATION) {
-            for (double[] h : hidden) {
-                for (int j = 0; j < c.dim(); j++) s.of(Axis.HIDDEN)[j] += h[j] * h[j];
+        double[] losses = taylor ? TaylorPass.run(model, pass, acts, masks, inputs, s, options, progress, collective, n) : pass.losses(acts, masks);
+        double loss = LayerwisePass.mean(collective, n, losses);
+        if (!taylor) {
+            List<double[]> mine = new ArrayList<>(own);
+            for (int i = 0; i < own; i++) {
+                if (criterion == Criterion.ACTIVATION) {
+                    for (int j = 0; j < c.dim(); j++) perWindow[i].of(Axis.HIDDEN)[j] += hidden[i][j] * hidden[i][j];
+                }
+                mine.add(perWindow[i].values());
             }
+            double[] sum = new double[s.size()];
+            OrderedSum.sumDoubles(collective, n, mine, sum);
+            s.setValues(sum);
+        }
+        if (criterion == Criterion.ACTIVATION) {
             for (Axis a : ImportanceScores.AXES) if (!a.isDepth()) for (double[] row : s.rows().get(a)) sqrt(row);
         }
         if (criterion == Criterion.ACTIVATION || criterion == Criterion.BLOCK_INFLUENCE || criterion == Criterion.ANGULAR) {

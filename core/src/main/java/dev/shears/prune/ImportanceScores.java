@@ -66,6 +66,34 @@ public record ImportanceScores(Criterion criterion, Map<Axis, double[][]> rows, 
         for (Axis a : AXES) for (double[] r : rows.get(a)) action.accept(r);
     }
 
+    /** The number of scores: units of every row of every axis. */
+    public int size() {
+        int size = 0;
+        for (Axis a : AXES) for (double[] r : rows.get(a)) size += r.length;
+        return size;
+    }
+
+    /** Every score, row by row in {@link #forEachRow} order. */
+    public double[] values() {
+        double[] values = new double[size()];
+        int[] at = {0};
+        forEachRow(r -> {
+            System.arraycopy(r, 0, values, at[0], r.length);
+            at[0] += r.length;
+        });
+        return values;
+    }
+
+    /** Overwrites every score with {@code values}, row by row in {@link #forEachRow} order (the inverse of {@link #values}). */
+    public void setValues(double[] values) {
+        if (values.length != size()) throw new IllegalArgumentException(values.length + " values for " + size() + " scores");
+        int[] at = {0};
+        forEachRow(r -> {
+            System.arraycopy(values, at[0], r, 0, r.length);
+            at[0] += r.length;
+        });
+    }
+
     /** The same scores recorded as computed by another criterion (block influence from an activation pass). */
     public ImportanceScores as(Criterion other) {
         return new ImportanceScores(other, rows, samples);

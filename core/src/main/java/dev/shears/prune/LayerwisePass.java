@@ -1,5 +1,7 @@
 package dev.shears.prune;
 
+import dev.shears.dist.Collective;
+import dev.shears.dist.OrderedSum;
 import dev.shears.kernel.CrossEntropy;
 import dev.shears.model.Activations;
 import dev.shears.model.MaskSet;
@@ -33,12 +35,30 @@ final class LayerwisePass {
     /** Each window's residual stream at the current layer boundary. */
     private final float[][] residual;
 
-    /** @param windows sequences of seqLen + 1 tokens (inputs and next-token targets) */
-    LayerwisePass(Model model, List<int[]> windows) {
+    /**
+     * @param windows sequences of seqLen + 1 tokens (inputs and next-token targets): all of them, or a rank's share
+     *                ({@link #share}), which may be empty
+     */
+    LayerwisePass(Model model, List<int[]> windows, int seqLen) {
         this.model = model;
         this.windows = windows;
-        this.seqLen = windows.getFirst().length - 1;
+        this.seqLen = seqLen;
         this.residual = new float[windows.size()][];
+    }
+
+    /**
+     * This rank's share of the windows: the contiguous run {@link OrderedSum#first} gives it, whatever the thread count.
+     * Per-window results are combined in window order over the ranks ({@link OrderedSum}), so they have the bits one
+     * process computes, for any number of ranks.
+     */
+    static List<int[]> share(Collective collective, List<int[]> windows) {
+        int n = windows.size(), rank = collective.rank(), size = collective.size();
+        return windows.subList(OrderedSum.first(n, rank, size), OrderedSum.first(n, rank + 1, size));
+    }
+
+    /** The windows this pass runs (a rank's share). */
+    int windows() {
+        return windows.size();
     }
 
     int seqLen() {
@@ -83,23 +103,30 @@ final class LayerwisePass {
         return Transformer.headForward(model, acts, masks);
     }
 
-    /** After {@link #forward}: the windows' mean next-token loss. */
-    double meanLoss(Activations acts, MaskSet masks) {
-        double sum = 0;
+    /** After {@link #forward}: each window's next-token loss, in window order. */
+    double[] losses(Activations acts, MaskSet masks) {
+        double[] losses = new double[windows.size()];
         for (int n = 0; n < windows.size(); n++) {
-            sum += CrossEntropy.forwardBackward(head(n, acts, masks), target(n), seqLen, model.config().vocabSize(), new float[0], 1f);
+            losses[n] = CrossEntropy.forwardBackward(head(n, acts, masks), target(n), seqLen, model.config().vocabSize(), new float[0], 1f);
         }
-        return sum / windows.size();
+        return losses;
     }
 
     /**
      * The mean next-token loss over the windows, as {@code Trainer.meanLoss} computes it (same bits),
-     * one layer's weights at a time.
+     * one layer's weights at a time; the ranks of {@code collective} share the windows ({@link #share}).
      */
-    static double meanLoss(Model model, List<int[]> windows, Progress progress) {
-        LayerwisePass pass = new LayerwisePass(model, windows);
+    static double meanLoss(Model model, List<int[]> windows, Progress progress, Collective collective) {
+        LayerwisePass pass = new LayerwisePass(model, share(collective, windows), windows.getFirst().length - 1);
         Activations acts = Activations.forInference(model.config(), 1, pass.seqLen);
         pass.forward(acts, MaskSet.NONE, (l, n, in, a) -> { }, progress, "loss");
-        return pass.meanLoss(acts, MaskSet.NONE);
+        return mean(collective, windows.size(), pass.losses(acts, MaskSet.NONE));
+    }
+
+    /** The mean of every window's value, given this rank's share ({@code mine}), added in window order: {@code ((x₀ + x₁) + x₂) + …}. */
+    static double mean(Collective collective, int windows, double[] mine) {
+        double sum = 0;
+        for (double x : OrderedSum.gather(collective, windows, mine)) sum += x;
+        return sum / windows;
     }
 }

@@ -1,5 +1,7 @@
 package dev.shears.prune;
 
+import dev.shears.dist.Collective;
+import dev.shears.dist.OrderedSum;
 import dev.shears.kernel.CrossEntropy;
 import dev.shears.model.Activations;
 import dev.shears.model.Axis;
@@ -33,6 +35,9 @@ final class TaylorPass {
     private final Activations acts;
     private final MaskSet masks;
     private final TaylorVariant variant;
+    /** The windows of this rank's pass. */
+    private final int own;
+    /** All windows, over every rank: what the means divide by. */
     private final int n;
     private final int rows;
     /** Weight-level variants only: the salience of every tensor seen so far. */
@@ -45,36 +50,41 @@ final class TaylorPass {
         this.acts = acts;
         this.masks = masks;
         this.variant = options.taylor();
+        this.own = pass.windows();
         this.n = windows;
         this.rows = pass.seqLen() * c.dim();
         this.salience = variant.family == TaylorVariant.Family.WEIGHT ? new WeightSalience(c, variant, options.taylorReduction()) : null;
     }
 
     /**
-     * Scores into {@code s} and returns the windows' mean loss.
+     * Scores into {@code s} and returns the loss of each window of this rank's pass. With more than one rank in
+     * {@code collective} (gate variants only), the ranks' gate gradients are gathered in window order before they are scored.
      *
-     * @param inputs [layer][window]: each layer's input, released as the pass goes down
+     * @param inputs  [layer][window of the pass]: each layer's input, released as the pass goes down
+     * @param windows all windows, over every rank
      */
-    static double run(Model model, LayerwisePass pass, Activations acts, MaskSet masks, float[][][] inputs, ImportanceScores s,
-                      CriterionOptions options, Progress progress) {
-        return new TaylorPass(model, pass, acts, masks, inputs[0].length, options).run(inputs, s, progress);
+    static double[] run(Model model, LayerwisePass pass, Activations acts, MaskSet masks, float[][][] inputs, ImportanceScores s,
+                        CriterionOptions options, Progress progress, Collective collective, int windows) {
+        TaylorPass taylor = new TaylorPass(model, pass, acts, masks, windows, options);
+        if (taylor.salience != null && windows != pass.windows()) throw new IllegalArgumentException("weight-level taylor variants run in one process");
+        return taylor.run(inputs, s, progress, collective);
     }
 
-    private double run(float[][][] inputs, ImportanceScores s, Progress progress) {
+    private double[] run(float[][][] inputs, ImportanceScores s, Progress progress, Collective collective) {
         boolean weights = salience != null;
         boolean tied = c.tiedEmbeddings();
-        float[][] dResidual = new float[n][];
-        MaskSet[] dMasks = new MaskSet[n];
-        double loss = 0;
+        float[][] dResidual = new float[own][];
+        MaskSet[] dMasks = new MaskSet[own];
+        double[] losses = new double[own];
         // the head: final norm and LM head (with a tied table, the embedding's head part)
         ModelWeights headGrads = weights ? buffers((role, layer) -> role == TensorRole.FINAL_NORM || role == TensorRole.LM_HEAD
                 || tied && role == TensorRole.EMBEDDING) : null;
         Moments head = weights ? new Moments(headGrads, List.of(TensorRole.FINAL_NORM, tied ? TensorRole.EMBEDDING : TensorRole.LM_HEAD), -1) : null;
         // tied table: each sequence's head-part gradient at the rows its tokens will add to on the way out (for F's cross term)
-        float[][] headRows = weights && tied && variant.needsFisher() ? new float[n][] : null;
-        for (int i = 0; i < n; i++) {
+        float[][] headRows = weights && tied && variant.needsFisher() ? new float[own][] : null;
+        for (int i = 0; i < own; i++) {
             float[] logits = pass.head(i, acts, masks);
-            loss += CrossEntropy.forwardBackward(logits, pass.target(i), pass.seqLen(), c.vocabSize(), acts.gradients().logits, 1f);
+            losses[i] = CrossEntropy.forwardBackward(logits, pass.target(i), pass.seqLen(), c.vocabSize(), acts.gradients().logits, 1f);
             if (weights) head.zero();
             Transformer.headBackward(model, acts, masks, Optional.ofNullable(headGrads));
             if (weights) head.accumulate();
@@ -91,7 +101,7 @@ final class TaylorPass {
             int layer = l;
             ModelWeights grads = weights ? buffers((role, at) -> role.perLayer && at == layer) : null;
             Moments moments = weights ? new Moments(grads, presentRoles(l), l) : null;
-            for (int i = 0; i < n; i++) {
+            for (int i = 0; i < own; i++) {
                 System.arraycopy(inputs[l][i], 0, acts.residual, 0, rows);
                 Transformer.layerForward(model, l, acts, masks);
                 System.arraycopy(dResidual[i], 0, acts.gradients().residual, 0, rows);
@@ -108,7 +118,7 @@ final class TaylorPass {
         progress.finish();
         ModelWeights embedGrads = weights ? (tied ? headGrads : buffers((role, layer) -> role == TensorRole.EMBEDDING)) : null;
         Moments embed = weights ? (tied ? head : new Moments(embedGrads, List.of(TensorRole.EMBEDDING), -1)) : null;
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; i < own; i++) {
             System.arraycopy(dResidual[i], 0, acts.gradients().residual, 0, rows);
             int[] tokens = pass.input(i);
             if (weights) Arrays.fill(embedGrads.get(TensorRole.EMBEDDING), 0f);
@@ -117,9 +127,35 @@ final class TaylorPass {
             else if (weights) embed.accumulate();
         }
         if (weights) embed.addTo(salience, model);
-        gateScores(s, dMasks);
+        gateScores(s, gathered(collective, dMasks));
         if (weights) salience.addTo(s);
-        return loss / n;
+        return losses;
+    }
+
+    /** Every window's gate gradients in window order, on every rank: this rank's, {@code mine}, and the others' (floats, exactly). */
+    private MaskSet[] gathered(Collective collective, MaskSet[] mine) {
+        int[] gates = {0};
+        MaskSet.filled(c, 0f).forEachRow(row -> gates[0] += row.length);
+        List<double[]> values = new ArrayList<>(mine.length);
+        for (MaskSet m : mine) {
+            double[] v = new double[gates[0]];
+            int[] at = {0};
+            m.forEachRow(row -> {
+                for (float g : row) v[at[0]++] = g;
+            });
+            values.add(v);
+        }
+        List<double[]> all = OrderedSum.gather(collective, n, values);
+        MaskSet[] out = new MaskSet[n];
+        for (int i = 0; i < n; i++) {
+            double[] v = all.get(i);
+            int[] at = {0};
+            out[i] = MaskSet.filled(c, 0f);
+            out[i].forEachRow(row -> {
+                for (int u = 0; u < row.length; u++) row[u] = (float) v[at[0]++];
+            });
+        }
+        return out;
     }
 
     /**

@@ -1,6 +1,8 @@
 package dev.shears.recipe;
 
 import dev.shears.benchmark.ThroughputBenchmark;
+import dev.shears.dist.Collective;
+import dev.shears.dist.SingleProcess;
 import dev.shears.format.ModelLoader;
 import dev.shears.kernel.FmaPeak;
 import dev.shears.model.Model;
@@ -20,23 +22,35 @@ public final class BenchRun {
     }
 
     /**
-     * @param model      a checkpoint, or empty for a randomly initialised model of {@code synthetic}'s shape
-     * @param peakGflops the FMA peak of all the threads together; empty to measure it (1 s of vector FMAs)
+     * @param model        a checkpoint, or empty for a randomly initialised model of {@code synthetic}'s shape
+     * @param accumulation micro-batches per training step, over all ranks
+     * @param peakGflops   the FMA peak of all the threads (of all the ranks) together; empty to measure it (1 s of vector FMAs)
      */
-    public record Request(Optional<Path> model, ModelConfig synthetic, ThroughputBenchmark.Mode mode, int batch, int seq, int warmup, int iterations,
-                          OptionalDouble peakGflops) {
+    public record Request(Optional<Path> model, ModelConfig synthetic, ThroughputBenchmark.Mode mode, int batch, int seq, int accumulation, int warmup,
+                          int iterations, OptionalDouble peakGflops) {
     }
 
     public record Result(ThroughputBenchmark.Result throughput, long params, double peakGflops) {
     }
 
+    /** Runs the benchmark in one process. */
     public static Result run(Request r, Progress progress) {
+        return run(r, progress, new SingleProcess());
+    }
+
+    /**
+     * Runs the benchmark on every rank of {@code collective} alike (training only, when there are several): each
+     * measures the FMA peak of its own threads at the same time, and the peak reported is their sum.
+     */
+    public static Result run(Request r, Progress progress, Collective collective) {
         // forward reads the weights mapped in their file's dtype, as every inference command does; training needs fp32 copies
         try (Model m = r.model().map(p -> r.mode() == ThroughputBenchmark.Mode.FORWARD ? ModelLoader.open(p) : ModelLoader.load(p))
                 .orElseGet(() -> ModelInit.initialize(r.synthetic(), InitConfig.DEFAULT))) {
-            double peak = r.peakGflops().isPresent() ? r.peakGflops().getAsDouble() : measuredPeak();
-            ThroughputBenchmark.Result t = ThroughputBenchmark.run(m, r.mode(), r.batch(), r.seq(), r.warmup(), r.iterations(), progress);
-            return new Result(t, m.config().parameterCount(), peak);
+            double[] peak = {r.peakGflops().isPresent() ? r.peakGflops().getAsDouble() / collective.size() : measuredPeak()};
+            collective.allReduceSum(peak);
+            ThroughputBenchmark.Result t = ThroughputBenchmark.run(m, r.mode(), r.batch(), r.seq(), r.accumulation(), r.warmup(), r.iterations(),
+                    collective, progress);
+            return new Result(t, m.config().parameterCount(), peak[0]);
         }
     }
 

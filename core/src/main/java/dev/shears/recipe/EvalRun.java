@@ -2,6 +2,8 @@ package dev.shears.recipe;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shears.ShearsException;
+import dev.shears.dist.Collective;
+import dev.shears.dist.SingleProcess;
 import dev.shears.eval.EvalSettings;
 import dev.shears.eval.Evaluator;
 import dev.shears.eval.LoglikelihoodScorer;
@@ -102,17 +104,14 @@ public final class EvalRun {
             return new Resolved(List.copyOf(tasks.values()), List.copyOf(groups.values()));
         }
 
-        /** Every task's result on one model, then every group's. */
-        List<TaskResult> run(LoadedModel loaded, List<Evaluator.Items> items, EvalSettings settings, Progress progress) {
-            return run(loaded, items, t -> settings, progress, sample -> {
-            });
-        }
-
         /** Every task's result on one model with its own settings, handing every scored document to {@code samples}. */
         List<TaskResult> run(LoadedModel loaded, List<Evaluator.Items> items, Function<Task, EvalSettings> settings, Progress progress,
-                             Consumer<Sample> samples) {
+                             Consumer<Sample> samples, Collective collective) {
             List<TaskResult> results = new ArrayList<>();
-            for (Evaluator.Items i : items) results.add(Evaluator.run(loaded.model(), loaded.tokenizer(), i, settings.apply(i.task()), progress, samples));
+            for (Evaluator.Items i : items) {
+                results.add(Evaluator.run(loaded.model(), loaded.tokenizer(), i, settings.apply(i.task()), progress, samples,
+                        LoglikelihoodScorer.Batching.PACKED, collective));
+            }
             List<TaskResult> leaves = List.copyOf(results);
             for (TaskGroup g : groups) results.add(g.aggregate(leaves));
             return results;
@@ -124,8 +123,16 @@ public final class EvalRun {
      * model by model and task by task; the file appears only when the whole run succeeded.
      */
     public static Result run(Request request, Progress progress) {
-        if (request.logSamples().isEmpty()) return evaluate(request, progress, (model, sample) -> {
-        });
+        return run(request, progress, new SingleProcess());
+    }
+
+    /**
+     * As {@link #run(Request, Progress)}, as one of the ranks of {@code collective}: the ranks share each task's items
+     * (see {@link Evaluator}) and every rank returns the same results; rank 0 alone writes the samples.
+     */
+    public static Result run(Request request, Progress progress, Collective collective) {
+        if (request.logSamples().isEmpty() || !collective.leads()) return evaluate(request, progress, (model, sample) -> {
+        }, collective);
         Result[] result = new Result[1];
         AtomicFiles.write(request.logSamples().get(), out -> {
             Writer w = new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8));
@@ -136,13 +143,13 @@ public final class EvalRun {
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
-            });
+            }, collective);
             w.flush();
         });
         return result[0];
     }
 
-    private static Result evaluate(Request request, Progress progress, BiConsumer<String, Sample> samples) {
+    private static Result evaluate(Request request, Progress progress, BiConsumer<String, Sample> samples, Collective collective) {
         Resolved resolved = Resolved.of(request.tasks());
         Path data = dataDir(request.dataDir());
         Function<Task, EvalSettings> settings = t -> request.settings(t, resolved);
@@ -151,7 +158,7 @@ public final class EvalRun {
         for (String spec : request.models()) {
             // one model's weights at a time: each is closed (unmapped) after its tasks, so side by side costs no more memory than one
             try (LoadedModel loaded = open(spec, request.tokenizer())) {
-                models.add(new Evaluated(spec, loaded, resolved.run(loaded, items, settings, progress, sample -> samples.accept(spec, sample))));
+                models.add(new Evaluated(spec, loaded, resolved.run(loaded, items, settings, progress, sample -> samples.accept(spec, sample), collective)));
             }
         }
         return new Result(resolved.tasks(), data, models);

@@ -1,6 +1,7 @@
 package dev.shears.recipe;
 
 import dev.shears.ShearsException;
+import dev.shears.dist.Collective;
 import dev.shears.eval.EvalSettings;
 import dev.shears.eval.Evaluator;
 import dev.shears.eval.Metric;
@@ -51,15 +52,15 @@ public record EvalStage(List<String> tasks, String dataDir, int limit, long seed
         return EvalRun.Resolved.of(tasks.stream().map(t -> TaskFile.isTaskFile(t) ? base.resolve(t).toString() : t).toList());
     }
 
-    /** Runs every task on {@code model}; returns per task (and group), metric name → value. */
-    Map<String, Map<String, Double>> run(LoadedModel model, Path base, Progress progress) {
+    /** Runs every task on {@code model}, its items shared over the ranks of {@code collective}; returns per task (and group), metric name → value. */
+    Map<String, Map<String, Double>> run(LoadedModel model, Path base, Progress progress, Collective collective) {
         EvalSettings.Sampling sampling = sample.equals("first") ? EvalSettings.Sampling.FIRST : EvalSettings.Sampling.SEEDED;
         EvalSettings d = EvalSettings.DEFAULTS;
         EvalSettings settings = new EvalSettings(limit, sampling, seed, d.batchSize(), context, d.start(), numFewshot);
         EvalRun.Resolved resolved = resolve(base);
         List<Evaluator.Items> items = resolved.tasks().stream().map(t -> Evaluator.load(t, base.resolve(dataDir), settings)).toList();
         Map<String, Map<String, Double>> metrics = new LinkedHashMap<>();
-        for (TaskResult r : resolved.run(model, items, settings, progress)) {
+        for (TaskResult r : resolved.run(model, items, t -> settings, progress, sample -> { }, collective)) {
             Map<String, Double> t = metrics.computeIfAbsent(r.task(), k -> new LinkedHashMap<>());
             for (Metric m : r.metrics()) t.put(m.name(), m.value());
         }

@@ -1,15 +1,23 @@
 package dev.shears.recipe;
 
+import dev.shears.ShearsException;
 import dev.shears.eval.Generation;
 import dev.shears.eval.GenerationResult;
 import dev.shears.eval.GenerationSettings;
+import dev.shears.seq2seq.T5Config;
+import dev.shears.seq2seq.T5Model;
 import dev.shears.tokenizer.Tokenizer;
 
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
-/** {@code shears generate}: continue a prompt with a KV cache, streaming the new text as it becomes whole characters. */
+/**
+ * {@code shears generate}: continue a prompt with a KV cache (decoder-only), or answer it (an encoder–decoder:
+ * the prompt encoded once, the output decoded with self- and cross-attention caches), streaming the new text
+ * as it becomes whole characters.
+ */
 public final class GenerateRun {
     private GenerateRun() {
     }
@@ -28,37 +36,52 @@ public final class GenerateRun {
      * the timed decoding loop holds the model's work alone.
      */
     public static GenerationResult run(Request request, Optional<Consumer<String>> onText) {
+        if (T5Config.describes(request.model())) {
+            // an encoder-decoder answers the prompt: its output is decoded alone
+            Tokenizer tok = ModelSource.tokenizer(request.model(), request.tokenizer()).orElseThrow(() -> new ShearsException(request.model()
+                    + ": no tokenizer found beside the model; pass --tokenizer FILE (spiece.model or tokenizer.json)"));
+            T5Model model = T5Model.load(request.model());
+            if (onText.isEmpty()) return Generation.generate(model, tok, request.prompt(), request.settings(), id -> { });
+            Streamed streamed = new Streamed(tok::decode, onText.get());
+            GenerationResult r = Generation.generate(model, tok, request.prompt(), request.settings(), streamed::add);
+            streamed.finish(r.text());
+            return r;
+        }
         try (LoadedModel loaded = ModelSource.open(request.model(), request.tokenizer())) {
             Tokenizer tok = loaded.tokenizer();
             int[] promptIds = Generation.promptIds(tok, request.prompt());
             MemoryPlan.inference("generation", loaded.model().config(), promptIds.length, promptIds.length + request.settings().maxTokens(),
                     loaded.model().weights().bytes()).check();
             if (onText.isEmpty()) return Generation.generate(loaded.model(), tok, request.prompt(), request.settings(), id -> { });
-            Streamed streamed = new Streamed(tok, promptIds, onText.get());
+            Streamed streamed = new Streamed(ids -> Generation.continuation(tok, promptIds, ids), onText.get());
             GenerationResult r = Generation.generate(loaded.model(), tok, request.prompt(), request.settings(), streamed::add);
             streamed.finish(r.text());
             return r;
         }
     }
 
-    /** The printed prefix of the continuation, extended as ids arrive. */
+    /** Whether the model's output continues the prompt (decoder-only) rather than answering it (an encoder–decoder). */
+    public static boolean continuesPrompt(Path model) {
+        return !T5Config.describes(model);
+    }
+
+    /** The printed prefix of the output, extended as ids arrive. */
     private static final class Streamed {
-        private final Tokenizer tokenizer;
-        private final int[] promptIds;
+        private final Function<int[], String> text;
         private final Consumer<String> onText;
         private int[] ids = new int[0];
         private String printed = "";
 
-        Streamed(Tokenizer tokenizer, int[] promptIds, Consumer<String> onText) {
-            this.tokenizer = tokenizer;
-            this.promptIds = promptIds;
+        /** @param text the output's text so far, from its ids */
+        Streamed(Function<int[], String> text, Consumer<String> onText) {
+            this.text = text;
             this.onText = onText;
         }
 
         void add(int id) {
             ids = java.util.Arrays.copyOf(ids, ids.length + 1);
             ids[ids.length - 1] = id;
-            emit(Generation.continuation(tokenizer, promptIds, ids));
+            emit(text.apply(ids));
         }
 
         void finish(String text) {

@@ -1,6 +1,7 @@
 package dev.shears.recipe;
 
 import dev.shears.ShearsException;
+import dev.shears.dist.OrderedSum;
 import dev.shears.model.ModelConfig;
 import dev.shears.model.TensorRole;
 import dev.shears.prune.Criterion;
@@ -58,19 +59,32 @@ public record MemoryPlan(String what, long heapBytes, long mappedBytes) {
         return prune(c, windows, seqLen, width, depth, angularSpan, CriterionOptions.DEFAULT, weightBytes);
     }
 
+    /** {@link #prune(ModelConfig, int, int, int, Criterion, Criterion, int, CriterionOptions, long)} in one process. */
+    public static MemoryPlan prune(ModelConfig c, int windows, int seqLen, Criterion width, Criterion depth, int angularSpan, CriterionOptions options,
+                                   long weightBytes) {
+        return prune(c, windows, 1, seqLen, width, depth, angularSpan, options, weightBytes);
+    }
+
     /**
      * One-shot pruning: calibration states of every window at a layer boundary (Taylor also keeps each
      * layer's inputs and the gradients at the boundary), one layer's training buffers, its mapped weights;
      * a weight-level Taylor variant adds fp32 gradient buffers (one per sequence, their sum and, with a
      * Fisher term, their squares) of one layer or of the vocabulary table, whichever is larger (a tied
-     * table's sums stay while the layers are visited).
+     * table's sums stay while the layers are visited). Activation, block influence and angular distance keep
+     * each window's scores (in double) until they are added in window order; Taylor's gate variants gather every
+     * window's gate gradients (in double, then as gates). With {@code ranks} sharing the windows, a rank holds its
+     * share's states (the largest share: {@code ceil(windows / ranks)}) and the gathered gate gradients of all windows.
      */
-    public static MemoryPlan prune(ModelConfig c, int windows, int seqLen, Criterion width, Criterion depth, int angularSpan, CriterionOptions options,
-                                   long weightBytes) {
-        long boundary = (long) windows * seqLen * c.dim();
+    public static MemoryPlan prune(ModelConfig c, int windows, int ranks, int seqLen, Criterion width, Criterion depth, int angularSpan,
+                                   CriterionOptions options, long weightBytes) {
+        int share = OrderedSum.share(windows, ranks - 1, ranks);
+        long boundary = (long) share * seqLen * c.dim();
         long floats = boundary + layerwiseActivations(c, seqLen);
         boolean taylor = isTaylor(width) || isTaylor(depth);
-        if (taylor) floats += (long) c.numLayers() * boundary + boundary + (long) windows * gates(c);
+        if (taylor) floats += (long) c.numLayers() * boundary + boundary + (long) share * gates(c) + 3L * windows * gates(c);
+        if (width == Criterion.ACTIVATION || depth == Criterion.BLOCK_INFLUENCE || depth == Criterion.ANGULAR) {
+            floats += 2L * share * (gates(c) + c.numLayers());
+        }
         if (taylor && options.taylor().family == TaylorVariant.Family.WEIGHT) {
             long copies = options.taylor().needsFisher() ? 3 : 2;
             long table = (long) c.vocabSize() * c.dim();
@@ -82,7 +96,7 @@ public record MemoryPlan(String what, long heapBytes, long mappedBytes) {
             }
             floats += c.tiedEmbeddings() ? copies * (table + layer) + (options.taylor().needsFisher() ? boundary : 0) : copies * Math.max(table, layer);
         }
-        if (width == Criterion.ACTIVATION) floats += 2L * windows * c.dim();
+        if (width == Criterion.ACTIVATION) floats += 2L * share * c.dim();
         if (depth == Criterion.ANGULAR) floats += (long) (angularSpan + 1) * boundary;
         long layerBytes = c.numLayers() == 0 ? 0 : weightBytes / (c.numLayers() + 1);
         return new MemoryPlan("pruning with " + windows + " calibration windows of " + seqLen + " tokens", BASELINE + vectors(c) + 4 * floats, layerBytes);
@@ -98,7 +112,7 @@ public record MemoryPlan(String what, long heapBytes, long mappedBytes) {
 
     /**
      * As {@link #training(String, ModelConfig, int, int)} with {@code scratchGradients} more fp32 gradient
-     * buffers: the trainer's per-micro-batch gradients ({@code Trainer.scratchGradients}).
+     * buffers: the trainer's per-micro-batch gradients ({@code StepGradients.scratchBuffers}).
      */
     public static MemoryPlan training(String what, ModelConfig c, int batchSize, int seqLen, int scratchGradients) {
         long rows = (long) batchSize * seqLen;

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shears.ShearsException;
 import dev.shears.config.ConfigLoader;
+import dev.shears.dist.Collective;
+import dev.shears.dist.SingleProcess;
 import dev.shears.data.TokenDataset;
 import dev.shears.format.ModelLoader;
 import dev.shears.format.hf.HfConfig;
@@ -261,8 +263,20 @@ public final class Pipeline {
         return shapes;
     }
 
-    /** Runs (or, with {@code resume}, continues) every stage into {@code out}. */
+    /** Runs (or, with {@code resume}, continues) every stage into {@code out}, in one process. */
     public static List<StageResult> run(Plan plan, Path out, boolean resume, Progress progress, Consumer<String> log, Consumer<StageResult> onStage) {
+        return run(plan, out, resume, progress, log, onStage, new SingleProcess());
+    }
+
+    /**
+     * Runs (or continues) every stage into {@code out} on every rank of {@code collective}: each rank runs each stage,
+     * the train and shear stages sharing their micro-batches over the ranks ({@link TrainRun}, {@link ShearRun}),
+     * prune stages their calibration windows ({@link PruneRun}) and eval stages their items ({@link EvalRun});
+     * rank 0 alone writes the pipeline's own files, and every rank waits at a barrier after each such write before
+     * it reads what was written. The result is the same bits for any number of ranks.
+     */
+    public static List<StageResult> run(Plan plan, Path out, boolean resume, Progress progress, Consumer<String> log, Consumer<StageResult> onStage,
+                                        Collective collective) {
         if (!resume && !AtomicFiles.isMissingOrEmpty(out)) {
             throw new ShearsException(out + ": already exists; pass --resume to continue that pipeline, or choose another --out");
         }
@@ -270,8 +284,11 @@ public final class Pipeline {
                 .map(s -> (JsonNode) JSON.createObjectNode().put("name", s.name()).put("kind", s.kind()).set("settings", ConfigLoader.toTree(s.settings()))).toList();
         String recordText = ConfigLoader.toJson(record) + "\n";
         if (resume) checkFinishedStagesUnchanged(plan, out, recordText);
-        AtomicFiles.removeDebris(out);
-        AtomicFiles.writeString(out.resolve(RECORD), recordText);
+        collective.barrier(); // every rank has looked at OUT before rank 0 writes into it
+        byRankZero(collective, () -> {
+            AtomicFiles.removeDebris(out);
+            AtomicFiles.writeString(out.resolve(RECORD), recordText);
+        });
         Path current = plan.model().orElse(null);
         Optional<Path> tokenizer = plan.tokenizer();
         List<StageResult> results = new ArrayList<>();
@@ -297,18 +314,20 @@ public final class Pipeline {
             StageSummary.Outcome outcome;
             ModelConfig shape = switch (s.settings()) {
                 case PruneStage p -> {
-                    clearStage(dir); // an unfinished prune is redone from the start
-                    PruneRun.Result r = p.run(current, tokenizer, dir, plan.base(), Optional.empty()).run(progress, log);
+                    byRankZero(collective, () -> clearStage(dir)); // an unfinished prune is redone from the start
+                    PruneRun.Result r = p.run(current, tokenizer, dir, plan.base(), Optional.empty()).run(progress, log, collective);
                     outcome = new StageSummary.Pruned(r.parent().parameterCount(), r.pruned().parameterCount(), r.perplexityBefore(), r.perplexityAfter());
                     yield r.pruned();
                 }
                 case TrainStage stage -> {
                     TrainConfig t = stage.config();
                     boolean fromScratch = t.source().init().isPresent();
-                    TrainConfig config = fromScratch ? t : withModel(t, current, tokenizer);
-                    config = preparedFiles(config, fromScratch ? Optional.empty() : ModelSource.tokenizer(current, tokenizer), dir, progress);
-                    boolean started = Files.isRegularFile(dir.resolve(TrainRun.CONFIG));
-                    TrainRun.Result r = TrainRun.run(config, dir, started, progress);
+                    TrainConfig modelled = fromScratch ? t : withModel(t, current, tokenizer);
+                    Optional<dev.shears.tokenizer.Tokenizer> tok = fromScratch ? Optional.empty() : ModelSource.tokenizer(current, tokenizer);
+                    boolean started = Files.isRegularFile(dir.resolve(TrainRun.CONFIG)); // every rank looks before rank 0 writes
+                    byRankZero(collective, () -> preparedFiles(modelled, tok, dir, progress));
+                    TrainConfig config = preparedFiles(modelled, tok, dir, progress); // prepared by now: the paths alone
+                    TrainRun.Result r = TrainRun.run(config, dir, started, progress, collective);
                     Map<String, Double> held = new LinkedHashMap<>(), epochs = new LinkedHashMap<>();
                     for (int d = 0; d < r.domains().size(); d++) {
                         held.put(r.domains().get(d), r.heldOutLoss()[d]);
@@ -320,7 +339,8 @@ public final class Pipeline {
                 case ShearConfig c -> {
                     ShearConfig config = c.withTrain(withModel(c.train(), current, tokenizer));
                     boolean started = Files.isRegularFile(dir.resolve(ShearRun.CONFIG));
-                    ShearRun.Result r = ShearRun.run(config, dir, started, progress);
+                    collective.barrier(); // every rank has looked before rank 0 writes
+                    ShearRun.Result r = ShearRun.run(config, dir, started, progress, collective);
                     Map<String, Double> held = new LinkedHashMap<>();
                     for (int d = 0; d < r.domains().size(); d++) held.put(r.domains().get(d), r.prunedHeldOutLoss()[d]);
                     outcome = new StageSummary.Sheared(r.steps(), r.lastLoss(), r.resumedFrom(), r.parent().parameterCount(), r.pruned().parameterCount(), held);
@@ -328,22 +348,25 @@ public final class Pipeline {
                 }
                 case EvalStage e -> {
                     try (LoadedModel loaded = ModelSource.open(current, tokenizer)) {
-                        outcome = new StageSummary.Evaluated(current, e.run(loaded, plan.base(), progress));
+                        outcome = new StageSummary.Evaluated(current, e.run(loaded, plan.base(), progress, collective));
                     }
                     passThrough = true;
                     yield ModelLoader.config(current);
                 }
                 case ExportStage e -> {
-                    clearStage(dir);
-                    Path written = e.export(current, dir).run().path();
-                    outcome = new StageSummary.Exported(current, written);
+                    Export export = e.export(current, dir);
+                    byRankZero(collective, () -> {
+                        clearStage(dir);
+                        export.run();
+                    });
+                    outcome = new StageSummary.Exported(current, export.out());
                     passThrough = true;
                     yield ModelLoader.config(current);
                 }
             };
             double seconds = (System.nanoTime() - began) / 1e9;
             StageSummary summary = new StageSummary(s.name(), s.kind(), outcome, seconds, shape.parameterCount(), shape.describe(), passThrough);
-            AtomicFiles.writeString(dir.resolve(DONE), summary.toJson().toPrettyString() + "\n");
+            byRankZero(collective, () -> AtomicFiles.writeString(dir.resolve(DONE), summary.toJson().toPrettyString() + "\n"));
             StageResult r = new StageResult(s, dir, shape, seconds, false, summary);
             results.add(r);
             onStage.accept(r);
@@ -353,6 +376,12 @@ public final class Pipeline {
             }
         }
         return results;
+    }
+
+    /** Runs {@code write} on rank 0 alone; every rank then waits until it is done. */
+    private static void byRankZero(Collective collective, Runnable write) {
+        if (collective.leads()) write.run();
+        collective.barrier();
     }
 
     /**

@@ -2,6 +2,8 @@ package dev.shears.recipe;
 
 import dev.shears.ShearsException;
 import dev.shears.data.Split;
+import dev.shears.dist.Collective;
+import dev.shears.dist.SingleProcess;
 import dev.shears.data.TokenDataset;
 import dev.shears.format.TokenizerWriter;
 import dev.shears.format.hf.HfModel;
@@ -123,15 +125,25 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
     }
 
     public Result run(Progress progress, Consumer<String> log) {
+        return run(progress, log, new SingleProcess());
+    }
+
+    /**
+     * As {@link #run(Progress, Consumer)}, as one of the ranks of {@code collective}: the ranks share the calibration windows of
+     * the data-driven criteria and of the perplexities before and after (each rank its contiguous share; every window's scores,
+     * gate gradients and loss are added in window order, see {@link Importance#calibrate}), so every rank holds the scores, the
+     * plan and the child one process computes; rank 0 alone writes the output folder.
+     */
+    public Result run(Progress progress, Consumer<String> log, Collective collective) {
         try (LoadedModel parent = ModelSource.open(model, tokenizer)) {
-            return run(parent, progress, log);
+            return run(parent, progress, log, collective);
         }
     }
 
     /** What this pruning will hold at its peak, from the parent's headers and the options alone. */
     public MemoryPlan plan() {
         try (LoadedModel parent = ModelSource.open(model, tokenizer)) {
-            return setup(parent).plan();
+            return setup(parent, 1).plan();
         }
     }
 
@@ -140,7 +152,8 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
                          int span, MemoryPlan plan) {
     }
 
-    private Setup setup(LoadedModel parent) {
+    /** @param ranks the processes that share the calibration windows (the plan is a rank's) */
+    private Setup setup(LoadedModel parent, int ranks) {
         ModelConfig pc = parent.model().config();
         PruneTarget target = TargetParser.resolve(pc, spec);
         PlanBuilder.check(pc, target);
@@ -154,7 +167,7 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
         }
         boolean prunesDepth = target.kept(Axis.LAYER) < pc.numLayers() || target.dropped(SubLayer.ATTENTION) > 0 || target.dropped(SubLayer.FFN) > 0;
         int span = ranking.angularSpan() > 0 ? ranking.angularSpan() : Math.max(1, pc.numLayers() - target.kept(Axis.LAYER));
-        MemoryPlan plan = MemoryPlan.prune(pc, calibrated ? calibration.samples() : 0, calibration.seqLen(), prunesWidth ? width : Criterion.MAGNITUDE,
+        MemoryPlan plan = MemoryPlan.prune(pc, calibrated ? calibration.samples() : 0, ranks, calibration.seqLen(), prunesWidth ? width : Criterion.MAGNITUDE,
                 prunesDepth ? layers : Criterion.EVERY_K, span, ranking.options(), parent.model().weights().bytes());
         return new Setup(pc, target, width, layers, prunesWidth, prunesDepth, span, plan);
     }
@@ -164,10 +177,11 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
      * ({@link Importance#meanLoss}), the child is a view of the parent streamed into its folder, which
      * appears only when complete.
      */
-    private Result run(LoadedModel parent, Progress progress, Consumer<String> log) {
+    private Result run(LoadedModel parent, Progress progress, Consumer<String> log, Collective collective) {
         long began = System.nanoTime();
-        Setup setup = setup(parent);
+        Setup setup = setup(parent, collective.size());
         checkOutput(out);
+        collective.barrier(); // every rank has seen --out empty before rank 0 writes it (a data-free prune has no other collective)
         ModelConfig pc = setup.parent();
         PruneTarget target = setup.target();
         roundedRatios(spec, pc, target).forEach(log);
@@ -201,36 +215,38 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
         if (scores.isPresent()) {
             merged = PlanFiles.readScores(scores.get(), pc);
         } else {
-            Importance.Calibrated w = prunesWidth ? score(parent.model(), width, windows, 1, progress) : null;
+            Importance.Calibrated w = prunesWidth ? score(parent.model(), width, windows, 1, progress, collective) : null;
             boolean explicitOnly = !target.dropLayers().isEmpty() && target.dropped(SubLayer.ATTENTION) == 0 && target.dropped(SubLayer.FFN) == 0;
             Criterion depth = prunesDepth && !explicitOnly ? layers : Criterion.EVERY_K; // every-k: data-free, and unused when nothing is ranked
             Importance.Calibrated d = !prunesDepth && w != null ? w
                     : w != null && w.scores().criterion() == Criterion.ACTIVATION && depth == Criterion.BLOCK_INFLUENCE
                     ? new Importance.Calibrated(w.scores().as(depth), w.meanLoss()) // the activation pass scored the layers by block influence already
-                    : score(parent.model(), depth, windows, span, progress);
+                    : score(parent.model(), depth, windows, span, progress, collective);
             merged = (w != null ? w : d).scores().withDepthFrom(d.scores());
             loss = d.meanLoss().isPresent() ? d.meanLoss() : w != null ? w.meanLoss() : OptionalDouble.empty();
         }
         Optional<Double> before = compared.isEmpty() ? Optional.empty()
-                : Optional.of(compared == windows && loss.isPresent() ? Math.exp(loss.getAsDouble()) : perplexity(parent.model(), compared, progress));
+                : Optional.of(compared == windows && loss.isPresent() ? Math.exp(loss.getAsDouble()) : perplexity(parent.model(), compared, progress, collective));
         PruningPlan plan = PlanBuilder.build(pc, merged, target);
         if (kept.isPresent()) plan = plan.withVocab(kept.get().kept());
         Model pruned = Slicer.slice(parent.model(), plan);
         List<int[]> afterWindows = kept.map(k -> compared.stream().map(k::remap).toList()).orElse(compared);
-        Optional<Double> after = afterWindows.isEmpty() ? Optional.empty() : Optional.of(perplexity(pruned, afterWindows, progress));
+        Optional<Double> after = afterWindows.isEmpty() ? Optional.empty() : Optional.of(perplexity(pruned, afterWindows, progress, collective));
 
         PruningPlan finalPlan = plan;
         DType written = dtype.orElse(DType.of(parent.model().weights().encoding()));
-        AtomicFiles.writeFolder(out, dir -> {
-            HfModel.write(pruned, dir, written, HfModel.DEFAULT_SHARD_BYTES);
-            PlanFiles.writePlan(finalPlan, pc, dir.resolve(PlanFiles.PLAN));
-            PlanFiles.writeScores(merged, ranking.options(), dir.resolve(PlanFiles.SCORES));
-            if (kept.isPresent()) {
-                TokenizerWriter.writePruned(parent.tokenizer(), tokenizerFile.get(), kept.get().kept(), dir);
-            } else {
-                tokenizerFile.ifPresent(t -> TokenizerFiles.copyInto(t, dir));
-            }
-        });
+        if (collective.leads()) {
+            AtomicFiles.writeFolder(out, dir -> {
+                HfModel.write(pruned, dir, written, HfModel.DEFAULT_SHARD_BYTES);
+                PlanFiles.writePlan(finalPlan, pc, dir.resolve(PlanFiles.PLAN));
+                PlanFiles.writeScores(merged, ranking.options(), dir.resolve(PlanFiles.SCORES));
+                if (kept.isPresent()) {
+                    TokenizerWriter.writePruned(parent.tokenizer(), tokenizerFile.get(), kept.get().kept(), dir);
+                } else {
+                    tokenizerFile.ifPresent(t -> TokenizerFiles.copyInto(t, dir));
+                }
+            });
+        }
         return new Result(out, pc, pruned.config(), plan, target, width, layers, ranking.options(), windows.size(), before, after, kept, afterWindows.size(),
                 (System.nanoTime() - began) / 1e9);
     }
@@ -248,8 +264,8 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
     }
 
     /** Scores by one criterion: data-driven ones come with the calibration windows' mean loss from the same pass. */
-    private Importance.Calibrated score(Model parent, Criterion criterion, List<int[]> windows, int span, Progress progress) {
-        return needsData(criterion) ? Importance.calibrate(parent, criterion, windows, span, ranking.options(), progress)
+    private Importance.Calibrated score(Model parent, Criterion criterion, List<int[]> windows, int span, Progress progress, Collective collective) {
+        return needsData(criterion) ? Importance.calibrate(parent, criterion, windows, span, ranking.options(), progress, collective)
                 : new Importance.Calibrated(Importance.compute(parent, criterion, windows, ranking.seed(), span, ranking.options(), progress),
                 OptionalDouble.empty());
     }
@@ -334,8 +350,8 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
         return windows;
     }
 
-    /** exp of the mean next-token loss over the windows, one layer's weights at a time. */
-    static double perplexity(Model model, List<int[]> windows, Progress progress) {
-        return Math.exp(Importance.meanLoss(model, windows, progress));
+    /** exp of the mean next-token loss over the windows, one layer's weights at a time, the windows shared over the ranks. */
+    static double perplexity(Model model, List<int[]> windows, Progress progress, Collective collective) {
+        return Math.exp(Importance.meanLoss(model, windows, progress, collective));
     }
 }

@@ -18,6 +18,7 @@ import dev.shears.prune.PruneTarget;
 import dev.shears.prune.PruningPlan;
 import dev.shears.prune.TargetParser;
 import dev.shears.train.LearningRateSchedule;
+import dev.shears.train.StepGradients;
 import dev.shears.train.TrainConfig;
 import dev.shears.train.Trainer;
 
@@ -74,7 +75,7 @@ public final class ShearRun {
         collective.barrier(); // every rank has seen the folder as it was before rank 0 writes into it
         List<TokenDataset> domains = TrainingSession.openDomains(tc);
         MemoryPlan.training("shearing", ModelLoader.config(parentPath), tc.batching().batchSize(), tc.batching().seqLen(),
-                Trainer.scratchGradients(tc.batching().gradAccumulation(), collective.size())).check();
+                StepGradients.scratchBuffers(tc.batching().gradAccumulation(), collective.size())).check();
         Model model = ModelLoader.load(parentPath);
         ModelConfig parent = model.config();
         PruneTarget target = TargetParser.resolve(parent, spec(config));

@@ -13,6 +13,7 @@ import dev.shears.model.ModelConfig;
 import dev.shears.progress.Progress;
 import dev.shears.train.InitConfig;
 import dev.shears.train.ModelInit;
+import dev.shears.train.StepGradients;
 import dev.shears.train.TrainConfig;
 import dev.shears.train.Trainer;
 
@@ -114,7 +115,7 @@ public final class TrainRun {
         }
         ModelConfig shape = model.isPresent() ? ModelLoader.config(model.get()) : HfConfig.read(init.get());
         MemoryPlan.training("training", shape, config.batching().batchSize(), config.batching().seqLen(),
-                Trainer.scratchGradients(config.batching().gradAccumulation(), collective.size())).check();
+                StepGradients.scratchBuffers(config.batching().gradAccumulation(), collective.size())).check();
         if (model.isPresent()) return ModelLoader.load(model.get());
         return ModelInit.initialize(shape, new InitConfig(config.source().initStd(), true, config.batching().seed()));
     }

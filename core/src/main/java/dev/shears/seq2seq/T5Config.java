@@ -125,6 +125,18 @@ public record T5Config(int dim, int headDim, int vocabSize, int biasHeads, int n
         return tiedEmbeddings ? (float) Math.pow(dim, -0.5) : 1f;
     }
 
+    /** Whether {@code model} is a Hugging Face folder whose config.json says T5 ({@code model_type} t5 or a T5 architecture). */
+    public static boolean describes(Path model) {
+        Path file = model.resolve("config.json");
+        if (!Files.isDirectory(model) || !Files.isRegularFile(file)) return false;
+        try {
+            JsonNode n = JSON.readTree(file.toFile());
+            return n != null && (n.path("model_type").asText("").equals("t5") || n.path("architectures").path(0).asText("").startsWith("T5"));
+        } catch (IOException e) {
+            return false; // the reader that follows says what is wrong with it
+        }
+    }
+
     /** Reads a Hugging Face T5 config.json; a bad value is a one-line error naming the file and the key. */
     public static T5Config read(Path file) {
         if (!Files.isRegularFile(file)) throw Printable.error(file + ": missing (a Hugging Face T5 folder needs config.json)");

@@ -76,6 +76,9 @@ public final class UnigramTokenizer extends PieceTable {
     private final String unkSurface;
     private final double unknownScore;
     private final double maxScore;
+    /** The pieces whose scores {@link #unknownScore} (the lowest) and {@link #maxScore} come from, -1 for none. */
+    private final int minScorePiece;
+    private final int maxScorePiece;
     /** [pieces] UTF-8 length of each model piece (the user-defined bonus counts bytes). */
     private final int[] utf8Lengths;
     /** The lattice: a character trie of the pieces the search may use; child of (node, char) and the piece id ending at a node. */
@@ -119,6 +122,7 @@ public final class UnigramTokenizer extends PieceTable {
         boolean sentencePiece = model.rules() == Rules.SENTENCEPIECE;
         double min = Double.POSITIVE_INFINITY;
         double max = Double.NEGATIVE_INFINITY;
+        int minPiece = -1, maxPiece = -1;
         utf8Lengths = new int[n];
         Arrays.fill(nodePiece, -1);
         for (int i = 0; i < n; i++) {
@@ -126,12 +130,16 @@ public final class UnigramTokenizer extends PieceTable {
             String piece = model.pieces().get(i);
             utf8Lengths[i] = piece.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
             if (!sentencePiece || type == PieceType.NORMAL) {
+                if (model.scores()[i] < min) minPiece = i;
+                if (model.scores()[i] > max) maxPiece = i;
                 min = Math.min(min, model.scores()[i]);
                 max = Math.max(max, model.scores()[i]);
             }
             boolean inLattice = !sentencePiece || type == PieceType.NORMAL || type == PieceType.USER_DEFINED || type == PieceType.UNUSED;
             if (inLattice && !piece.isEmpty()) insert(piece, i);
         }
+        minScorePiece = minPiece;
+        maxScorePiece = maxPiece;
         // sentencepiece: const float unk_score = min_score() - kUnkPenalty (min_score_ starts at FLT_MAX)
         if (sentencePiece) {
             float minScore = min == Double.POSITIVE_INFINITY ? Float.MAX_VALUE : (float) min;
@@ -141,6 +149,21 @@ public final class UnigramTokenizer extends PieceTable {
             unknownScore = min - UNKNOWN_PENALTY;
             maxScore = max;
         }
+    }
+
+    /**
+     * The ids (none, one or two) of the pieces whose scores the search derives others from: the lowest sets the
+     * unknown piece's score, the highest the user-defined pieces' (sentencepiece). A pruned vocabulary that keeps
+     * them keeps every score the search uses, so its search over a subset of the pieces finds the original
+     * segmentation whenever that uses kept pieces only.
+     */
+    public int[] scoreAnchors() {
+        return java.util.stream.IntStream.of(minScorePiece, maxScorePiece).filter(id -> id >= 0).distinct().toArray();
+    }
+
+    /** The number of pieces of the model, before added tokens (a {@code spiece.model}'s pieces; sentinels come after them). */
+    public int modelPieces() {
+        return model.pieces().size();
     }
 
     /** Entries of the piece table: the model's pieces and every added token's id. */

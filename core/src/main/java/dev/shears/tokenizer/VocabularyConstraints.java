@@ -12,7 +12,16 @@ import java.util.BitSet;
  * (unknown, control, user-defined, unused and byte-fallback {@code <0xNN>} pieces), BOS and EOS, the
  * dummy-prefix piece ({@code " "} for llama2.c, {@code "▁"} for SentencePiece), and, for a
  * Hugging Face BPE without byte fallback (byte-level BPE), every single-character piece, so any text
- * stays encodable (the 256 byte characters of byte-level BPE are such pieces).
+ * stays encodable (the 256 byte characters of byte-level BPE are such pieces). For a unigram model
+ * (T5) also every single-character piece, and the pieces with the lowest and the highest score
+ * ({@link UnigramTokenizer#scoreAnchors}).
+ *
+ * <p><b>Unigram models</b> have no merges: the search picks the best-scoring segmentation among all
+ * those the pieces allow. A pruned vocabulary allows a subset of them at the same scores, so the
+ * original best, when it uses kept pieces only, is still the best, provided no score moves and no new
+ * way in appears: the score anchors keep the unknown piece's score (the lowest score − 10) and the
+ * user-defined bonus, and the kept single characters keep the unknown piece out of every place a
+ * character piece stood (sentencepiece offers it only where no single-character piece starts).
  *
  * <p><b>Merge ancestry</b> ({@link #mergeAncestry}): the pieces the original encoder passes through
  * when it builds a piece from its own characters. BPE merges never cross the boundary of a final
@@ -42,6 +51,13 @@ public final class VocabularyConstraints {
                 int space = idOf(sp, "\u2581");
                 if (space >= 0 && sp.addsDummyPrefix()) keep.set(space);
             }
+            case UnigramTokenizer u -> {
+                for (int id = 0; id < u.modelPieces(); id++) {
+                    String p = u.piece(id);
+                    if (!p.isEmpty() && p.codePointCount(0, p.length()) == 1) keep.set(id);
+                }
+                for (int id : u.scoreAnchors()) keep.set(id);
+            }
             case HfTokenizer hf -> {
                 if (!hf.byteFallback()) {
                     for (int id = 0; id < hf.vocabSize(); id++) {
@@ -67,6 +83,7 @@ public final class VocabularyConstraints {
             case Llama2cTokenizer l -> l.mergeAncestry(id);
             case SentencePieceTokenizer sp -> sp.mergeAncestry(id);
             case HfTokenizer hf -> hf.mergeAncestry(id);
+            case UnigramTokenizer u -> null; // no merges: see the class comment
             default -> throw new ShearsException("vocabulary pruning does not know the merges of " + t.getClass().getSimpleName());
         };
         if (trace == null) return new int[0];

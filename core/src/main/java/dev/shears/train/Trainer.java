@@ -26,13 +26,11 @@ import java.util.List;
  * weights and the sampler's data cursor (checkpointed), so a resumed run is bit-identical to an
  * uninterrupted one.
  *
- * <p>Micro-batch gradients are added in one fixed order: micro-batch 0's backward writes into zeroed
- * gradients, every later one's into zeroed scratch, which is then added element-wise, so the step's
- * gradient is {@code ((g₀ + g₁) + g₂) + …} in float. Under {@code mpirun} ({@link Collective} of N
- * ranks) each rank draws every micro-batch of the step from the same sampler (its data cursor stays
- * the same on every rank) but runs forward and backward only on its contiguous share of them
- * ({@link OrderedSum#first}; uneven when N does not divide {@code gradAccumulation}, and a rank may
- * have none when N exceeds it); the gradients are added along the ranks in micro-batch order
+ * <p>Micro-batch gradients are added in one fixed order ({@link StepGradients}): {@code ((g₀ + g₁) + g₂) + …}
+ * in float. Under {@code mpirun} ({@link Collective} of N ranks) each rank draws every micro-batch of the step
+ * from the same sampler (its data cursor stays the same on every rank) but runs forward and backward only on
+ * its contiguous share of them ({@link OrderedSum#first}; uneven when N does not divide {@code gradAccumulation},
+ * and a rank may have none when N exceeds it); the gradients are added along the ranks in micro-batch order
  * ({@link OrderedSum#sum}) and the losses gathered and added in the same order. <b>Guarantee:</b> the gradients, the loss, the gradient norm and so
  * the updated weights and optimizer state are bit-identical for any number of ranks, single-process
  * included, at the same {@code batchSize} and {@code gradAccumulation}, and the same on every rank.
@@ -56,8 +54,7 @@ public final class Trainer {
     private final Model teacher;
     private final Activations teacherActivations;
     private final Collective collective;
-    /** Gradients of the micro-batches after the first: one buffer in one process; under MPI, one per micro-batch of this rank's share but its first. */
-    private final List<ModelWeights> scratch = new ArrayList<>();
+    private final StepGradients gradients;
 
     public Trainer(Model model, BatchSampler sampler, TrainConfig config) {
         this(model, null, sampler, config);
@@ -81,6 +78,7 @@ public final class Trainer {
         this.optimizer = new AdamW(model.config(), config.optimiser().adamW());
         this.activations = Activations.forTraining(model.config(), config.batching().batchSize(), config.batching().seqLen());
         this.grads = ModelWeights.zeros(model.config());
+        this.gradients = new StepGradients(model.config(), grads, config.batching().gradAccumulation(), collective);
         this.tokens = new int[config.batching().batchSize() * config.batching().seqLen()];
         this.targets = new int[tokens.length];
         this.teacher = teacher;
@@ -108,36 +106,27 @@ public final class Trainer {
     public StepResult step(long step, double[] domainWeights, MicroBatchGates gates) {
         long start = System.nanoTime();
         int accumulation = config.batching().gradAccumulation();
-        int ranks = collective.size(), rank = collective.rank();
-        int first = OrderedSum.first(accumulation, rank, ranks), end = OrderedSum.first(accumulation, rank + 1, ranks);
+        int ranks = collective.size();
+        int first = gradients.first(), end = gradients.end();
         // gradients are zero here: allocated so, and cleared by the previous update
         double[] losses = new double[end - first];
-        List<ModelWeights> own = new ArrayList<>();
         List<double[]> ownGates = new ArrayList<>();
         double[] dGates = gates.accumulated();
         for (int micro = 0; micro < accumulation; micro++) {
             // every rank draws every micro-batch, so the sampler's data cursor is the same on all of them
             sampler.sample(step, micro, domainWeights, config.batching().batchSize(), tokens, targets);
             if (micro < first || micro >= end) continue;
-            ModelWeights into = micro == first ? grads : scratch(ranks == 1 ? 0 : micro - first - 1);
-            if (into != grads) into.forEach((role, layer, g) -> Arrays.fill(g, 0f));
+            ModelWeights into = gradients.into(micro);
             if (ranks > 1) Arrays.fill(dGates, 0);
             losses[micro - first] = microBatch(micro, gates, into);
-            own.add(into);
+            gradients.done(micro, into);
             if (ranks > 1) ownGates.add(dGates.clone());
-            if (ranks == 1 && micro > 0) add(grads, into);
         }
+        gradients.reduce();
         double loss = 0;
         if (ranks == 1) {
             for (int micro = 0; micro < accumulation; micro++) loss += losses[micro];
         } else {
-            List<float[]> sums = tensors(grads);
-            List<List<float[]>> parts = own.stream().map(Trainer::tensors).toList();
-            for (int t = 0; t < sums.size(); t++) {
-                List<float[]> mine = new ArrayList<>();
-                for (List<float[]> p : parts) mine.add(p.get(t));
-                OrderedSum.sum(collective, accumulation, mine, sums.get(t)); // the first part may be the sum itself
-            }
             if (dGates.length > 0) OrderedSum.sumDoubles(collective, accumulation, ownGates, dGates);
             for (double l : OrderedSum.gather(collective, accumulation, losses)) loss += l;
         }
@@ -169,38 +158,6 @@ public final class Trainer {
         Transformer.backward(model, tokens, activations, masks, into, gates.gradients());
         gates.backwardDone();
         return loss;
-    }
-
-    /**
-     * The gradient buffers beside the model's own that a trainer allocates: none without gradient
-     * accumulation, one in one process (each later micro-batch's, added at once), and under MPI one per
-     * micro-batch of the largest share but its first (kept until the gather).
-     */
-    public static int scratchGradients(int gradAccumulation, int ranks) {
-        if (ranks == 1) return gradAccumulation > 1 ? 1 : 0;
-        return Math.max(0, (gradAccumulation + ranks - 1) / ranks - 1);
-    }
-
-    /** The i-th scratch gradient buffer, allocated on first use. */
-    private ModelWeights scratch(int i) {
-        while (scratch.size() <= i) scratch.add(ModelWeights.zeros(model.config()));
-        return scratch.get(i);
-    }
-
-    /** {@code sum += part}, element-wise, tensor by tensor. */
-    private static void add(ModelWeights sum, ModelWeights part) {
-        List<float[]> sums = tensors(sum), parts = tensors(part);
-        for (int t = 0; t < sums.size(); t++) {
-            float[] s = sums.get(t), p = parts.get(t);
-            for (int i = 0; i < s.length; i++) s[i] += p[i];
-        }
-    }
-
-    /** The heap tensors of {@code w} in {@link ModelWeights#forEach} order. */
-    private static List<float[]> tensors(ModelWeights w) {
-        List<float[]> all = new ArrayList<>();
-        w.forEach((role, layer, g) -> all.add(g));
-        return all;
     }
 
     /** Held-out loss of any model on one half of the held-out windows of prepared domains, with inference buffers. */

@@ -10,13 +10,13 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Prepared token folders whose token at every position is its own position (uint32), so a window names its start. */
-final class TokenFolders {
+/** Prepared token folders whose token at every position is its own position (uint32), so a window names its start (public for the objective tests). */
+public final class TokenFolders {
     private TokenFolders() {
     }
 
     /** A folder {@code dir/name} of {@code train} training tokens 0, 1, 2, … and {@code heldOut} held-out tokens. */
-    static TokenDataset counting(Path dir, String name, int train, int heldOut) {
+    public static TokenDataset counting(Path dir, String name, int train, int heldOut) {
         Path folder = dir.resolve(name);
         try {
             Files.createDirectories(folder);

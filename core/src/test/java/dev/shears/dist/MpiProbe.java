@@ -79,10 +79,23 @@ public final class MpiProbe {
                 for (int i = 0; i < own.length; i++) own[i] = OrderedSum.first(items, rank, size) + i + 0.25;
                 double[] gathered = OrderedSum.gather(c, items, own);
                 for (int m = 0; m < items; m++) expect(gathered[m] == m + 0.25, "gather[" + m + "] = " + gathered[m]);
+                // vectors of differing lengths (item m holds m % 3 values: some none), in item order
+                List<double[]> vectorsOwn = new ArrayList<>();
+                for (int m = OrderedSum.first(items, rank, size); m < OrderedSum.first(items, rank + 1, size); m++) vectorsOwn.add(ragged(m));
+                List<double[]> everyItem = OrderedSum.gather(c, items, vectorsOwn);
+                expect(everyItem.size() == items, "gathered " + everyItem.size() + " vectors of " + items);
+                for (int m = 0; m < items; m++) expect(Arrays.equals(everyItem.get(m), ragged(m)), "vector gather[" + m + "] = " + Arrays.toString(everyItem.get(m)));
             }
             c.barrier();
             System.out.println("rank " + rank + " of " + size + " ok");
         }
+    }
+
+    /** Item m's vector of the ragged gather: m % 3 values. */
+    private static double[] ragged(int m) {
+        double[] v = new double[m % 3];
+        for (int j = 0; j < v.length; j++) v[j] = m * 100 + j + 0.5;
+        return v;
     }
 
     private static void expect(boolean condition, String what) {

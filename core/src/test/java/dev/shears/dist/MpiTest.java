@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -45,6 +46,9 @@ class MpiTest {
             OrderedSum.sum(c, 2, List.of(new float[] {1, 2}, new float[] {3, 4}), out);
             assertEquals(4f, out[0]);
             assertEquals(6f, out[1]);
+            List<double[]> vectors = OrderedSum.gather(c, 2, List.of(new double[] {1, 2, 3}, new double[0]));
+            assertArrayEquals(new double[] {1, 2, 3}, vectors.get(0));
+            assertEquals(0, vectors.get(1).length);
         }
     }
 

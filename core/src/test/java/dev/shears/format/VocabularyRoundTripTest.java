@@ -14,6 +14,7 @@ import dev.shears.format.hf.LlamaTokenizerJson;
 import dev.shears.tokenizer.PieceType;
 import dev.shears.tokenizer.SentencePieceTokenizer;
 import dev.shears.tokenizer.Tokenizer;
+import dev.shears.tokenizer.UnigramTokenizer;
 import dev.shears.tokenizer.VocabularyConstraints;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -134,6 +135,40 @@ class VocabularyRoundTripTest {
             assertTrue(Files.isRegularFile(dir.resolve("out-" + metaspace).resolve("tokenizer_config.json")));
             assertArrayEquals(new int[] {o.kept().newId(1)}, o.pruned().encode("<s>"), "added tokens stay literal");
         }
+    }
+
+    /**
+     * T5's unigram vocabulary, from {@code spiece.model} (+ its tokenizer_config.json) and from tokenizer.json: no merges,
+     * so nothing is kept for ancestry, but every single character and both score anchors are, and the 100 sentinels
+     * stay the last ids, {@code <extra_id_0>} the very last.
+     */
+    @Test
+    void t5Unigram(@TempDir Path dir) throws IOException {
+        for (String name : new String[] {"spiece.model", "tokenizer.json"}) {
+            Path file = SharedData.require("tokenizers/t5/" + name);
+            Tokenizer original = TokenizerLoader.load(file);
+            Outcome o = roundTrip(original, file, VocabTarget.size(4000), dir.resolve(name));
+            assertEquals(0, o.kept().byAncestry(), name + ": unigram pieces have no merge ancestry");
+            Tokenizer pruned = o.pruned();
+            assertTrue(pruned.addsEos(), name + ": T5 still appends </s>");
+            int last = pruned.vocabSize() - 1;
+            assertArrayEquals(new int[] {last}, pruned.encode("<extra_id_0>"), name);
+            assertArrayEquals(new int[] {last - 99}, pruned.encode("<extra_id_99>"), name);
+            assertEquals(o.kept().newId(original.encode("<extra_id_7>")[0]), pruned.encode("<extra_id_7>")[0], name);
+            UnigramTokenizer u = (UnigramTokenizer) original;
+            for (int anchor : u.scoreAnchors()) assertTrue(o.kept().newId(anchor) >= 0, name + ": score anchor " + anchor + " kept");
+        }
+    }
+
+    /** A pruned spiece.model numbers its sentinels after its pieces from the tokenizer_config.json: dropping one is refused in one line. */
+    @Test
+    void aSpieceModelKeepsEverySentinel(@TempDir Path dir) {
+        Path file = SharedData.require("tokenizers/t5/spiece.model");
+        Tokenizer original = TokenizerLoader.load(file);
+        int[] kept = IntStream.range(0, original.vocabSize() - 1).toArray();
+        dev.shears.ShearsException e = org.junit.jupiter.api.Assertions.assertThrows(dev.shears.ShearsException.class,
+                () -> TokenizerWriter.writePruned(original, file, kept, dir));
+        assertTrue(e.getMessage().contains("keeps every one of the 100 sentinels"), e.getMessage());
     }
 
     @Test

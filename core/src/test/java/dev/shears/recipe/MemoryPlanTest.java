@@ -27,6 +27,9 @@ class MemoryPlanTest {
         MemoryPlan taylor = MemoryPlan.prune(LLAMA_7B, 16, 256, Criterion.TAYLOR, Criterion.BLOCK_INFLUENCE, 1, BF16_BYTES);
         // Taylor keeps every layer's input (32 × 64 MB) for the way down
         assertTrue(taylor.heapBytes() > 2_000_000_000L && taylor.heapBytes() < 3_500_000_000L, MemoryPlan.gigabytes(taylor.heapBytes()));
+        // under mpirun, 4 ranks sharing the 16 windows: each keeps the states of its 4 only
+        MemoryPlan shared = MemoryPlan.prune(LLAMA_7B, 16, 4, 256, Criterion.TAYLOR, Criterion.BLOCK_INFLUENCE, 1, CriterionOptions.DEFAULT, BF16_BYTES);
+        assertTrue(shared.heapBytes() < taylor.heapBytes() / 2, MemoryPlan.gigabytes(shared.heapBytes()) + " of " + MemoryPlan.gigabytes(taylor.heapBytes()));
         // LLM-Pruner's weight-level variants add one layer's fp32 gradients (202 M weights in a 7B layer, above its
         // 131 M-entry LM head) per sequence, summed, and squared for the Fisher: 3 × 0.81 GB
         CriterionOptions mix = new CriterionOptions(TaylorVariant.PARAM_MIX, GroupReduction.SUM, CriterionOptions.AngularTokens.LAST,
@@ -42,10 +45,10 @@ class MemoryPlanTest {
         assertTrue(plan.heapBytes() > 16 * LLAMA_7B.parameterCount(), "weights, gradients and two moments in fp32");
         // gradient accumulation keeps micro-batch gradients apart (added in a fixed order): 4 bytes a parameter each
         assertEquals(8 * LLAMA_7B.parameterCount(), MemoryPlan.training("training", LLAMA_7B, 1, 256, 2).heapBytes() - plan.heapBytes());
-        assertEquals(1, dev.shears.train.Trainer.scratchGradients(4, 1));
-        assertEquals(0, dev.shears.train.Trainer.scratchGradients(1, 1));
-        assertEquals(1, dev.shears.train.Trainer.scratchGradients(3, 2), "2 of 3 micro-batches on rank 0");
-        assertEquals(0, dev.shears.train.Trainer.scratchGradients(3, 3));
+        assertEquals(1, dev.shears.train.StepGradients.scratchBuffers(4, 1));
+        assertEquals(0, dev.shears.train.StepGradients.scratchBuffers(1, 1));
+        assertEquals(1, dev.shears.train.StepGradients.scratchBuffers(3, 2), "2 of 3 micro-batches on rank 0");
+        assertEquals(0, dev.shears.train.StepGradients.scratchBuffers(3, 3));
         ShearsException e = assertThrows(ShearsException.class, plan::check);
         assertTrue(e.getMessage().contains("would fit") && e.getMessage().contains("SHEARS_JAVA_OPTS=-Xmx") && !e.getMessage().contains("\n"),
                 e.getMessage());

@@ -19,7 +19,8 @@ import java.util.Map;
 /**
  * Rewrites a Hugging Face {@code tokenizer.json} (and the {@code tokenizer_config.json} and
  * {@code special_tokens_map.json} beside it) for a pruned vocabulary: {@code model.vocab} holds the
- * kept pieces with their new ids, {@code model.merges} keeps a merge only when both its parts and
+ * kept pieces with their new ids (a BPE's piece → id map, or a Unigram's [piece, score] list in id
+ * order with its {@code unk_id} re-numbered), a BPE's {@code model.merges} keeps a merge only when both its parts and
  * its result are kept (in the original order, so ranks keep their relative order), added tokens and
  * the post-processor's special-token ids are remapped, {@code added_tokens_decoder} is re-keyed.
  * Everything else (normalizer, pre-tokenizer, decoder, flags) is copied.
@@ -32,9 +33,38 @@ public final class HfTokenizerFile {
     public static void writePruned(Path source, int[] kept, Path outDir) {
         ObjectMapper json = new ObjectMapper();
         JsonNode parsed = read(json, source);
-        if (!(parsed instanceof ObjectNode root) || !(root.path("model") instanceof ObjectNode model) || !(model.path("vocab") instanceof ObjectNode vocab)) {
-            throw new ShearsException(source + ": not a tokenizer.json with a model.vocab object");
+        if (!(parsed instanceof ObjectNode root) || !(root.path("model") instanceof ObjectNode model)
+                || !(model.path("vocab") instanceof ObjectNode || model.path("vocab") instanceof ArrayNode)) {
+            throw new ShearsException(source + ": not a tokenizer.json with a model.vocab object (BPE) or list (Unigram)");
         }
+        if (model.path("vocab") instanceof ArrayNode unigram) {
+            pruneUnigram(model, unigram, kept, json, source);
+        } else {
+            pruneBpe(model, (ObjectNode) model.path("vocab"), kept, json);
+        }
+        ArrayNode added = json.createArrayNode();
+        for (JsonNode a : root.path("added_tokens")) {
+            int i = Arrays.binarySearch(kept, a.path("id").asInt());
+            if (i < 0) continue;
+            ((ObjectNode) a).put("id", i);
+            added.add(a);
+        }
+        if (root.has("added_tokens")) root.set("added_tokens", added);
+        remapPostProcessor(root.path("post_processor"), kept, source);
+        try {
+            Files.createDirectories(outDir);
+        } catch (IOException e) {
+            throw new ShearsException(outDir + ": cannot create: " + e.getMessage(), e);
+        }
+        write(json, outDir.resolve("tokenizer.json"), root);
+        Path config = source.resolveSibling("tokenizer_config.json");
+        if (Files.isRegularFile(config)) write(json, outDir.resolve("tokenizer_config.json"), remapConfig(read(json, config), kept, json));
+        Path specials = source.resolveSibling("special_tokens_map.json");
+        if (Files.isRegularFile(specials)) write(json, outDir.resolve("special_tokens_map.json"), read(json, specials));
+    }
+
+    /** A BPE model's vocab (piece → id) re-numbered, and the merges whose pieces all stay. */
+    private static void pruneBpe(ObjectNode model, ObjectNode vocab, int[] kept, ObjectMapper json) {
         Map<String, Integer> newIds = new HashMap<>();
         ObjectNode newVocab = json.createObjectNode();
         String[] byNewId = new String[kept.length];
@@ -64,25 +94,21 @@ public final class HfTokenizerFile {
             if (newIds.containsKey(left) && newIds.containsKey(right) && newIds.containsKey(left + right)) merges.add(m);
         }
         model.set("merges", merges);
-        ArrayNode added = json.createArrayNode();
-        for (JsonNode a : root.path("added_tokens")) {
-            int i = Arrays.binarySearch(kept, a.path("id").asInt());
-            if (i < 0) continue;
-            ((ObjectNode) a).put("id", i);
-            added.add(a);
+    }
+
+    /** A Unigram model's vocab ([piece, score] in id order) cut to the kept entries, and its {@code unk_id} re-numbered. */
+    private static void pruneUnigram(ObjectNode model, ArrayNode vocab, int[] kept, ObjectMapper json, Path source) {
+        ArrayNode newVocab = json.createArrayNode();
+        for (int id : kept) {
+            if (id >= vocab.size()) throw new ShearsException(source + ": kept id " + id + " is outside the " + vocab.size() + " entries of model.vocab");
+            newVocab.add(vocab.get(id));
         }
-        if (root.has("added_tokens")) root.set("added_tokens", added);
-        remapPostProcessor(root.path("post_processor"), kept, source);
-        try {
-            Files.createDirectories(outDir);
-        } catch (IOException e) {
-            throw new ShearsException(outDir + ": cannot create: " + e.getMessage(), e);
+        model.set("vocab", newVocab);
+        if (model.path("unk_id").isIntegralNumber()) {
+            int i = Arrays.binarySearch(kept, model.path("unk_id").asInt());
+            if (i < 0) throw new ShearsException(source + ": the pruned vocabulary drops the unknown piece, id " + model.path("unk_id").asInt());
+            model.put("unk_id", i);
         }
-        write(json, outDir.resolve("tokenizer.json"), root);
-        Path config = source.resolveSibling("tokenizer_config.json");
-        if (Files.isRegularFile(config)) write(json, outDir.resolve("tokenizer_config.json"), remapConfig(read(json, config), kept, json));
-        Path specials = source.resolveSibling("special_tokens_map.json");
-        if (Files.isRegularFile(specials)) write(json, outDir.resolve("special_tokens_map.json"), read(json, specials));
     }
 
     /** TemplateProcessing's {@code special_tokens.*.ids}, Roberta/Bert's {@code [token, id]} pairs, inside Sequences too. */

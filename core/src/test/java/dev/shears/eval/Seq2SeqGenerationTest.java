@@ -1,0 +1,97 @@
+package dev.shears.eval;
+
+import dev.shears.kernel.LogSoftmax;
+import dev.shears.seq2seq.T5;
+import dev.shears.seq2seq.T5Model;
+import dev.shears.tokenizer.PieceType;
+import dev.shears.tokenizer.Tokenizer;
+import org.junit.jupiter.api.Test;
+
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/** Encoder–decoder generation: the prompt encoded once, the output decoded with caches, as the full forward would choose it. */
+class Seq2SeqGenerationTest {
+    private static T5Model fixture(String name) throws URISyntaxException {
+        URL url = Seq2SeqGenerationTest.class.getResource("/torchref-t5/" + name + "/config.json");
+        if (url == null) fail("fixture torchref-t5/" + name + " is missing; regenerate it with tools/torch_reference/make_t5_fixtures.py");
+        return T5Model.load(Path.of(url.toURI()).getParent());
+    }
+
+    @Test
+    void greedyOutputIsTheFullForwardsArgmaxAtEveryStep() throws URISyntaxException {
+        for (String name : new String[] {"t5_gated_untied", "t5_relu_tied", "t5_nonuniform"}) {
+            T5Model model = fixture(name);
+            Tokenizer tok = characters(model.config().vocabSize());
+            GenerationResult r = Generation.generate(model, tok, "the cat sat", new GenerationSettings(10, 0f, 0.9f, 1), id -> { });
+            int[] prompt = r.promptIds(), out = r.generatedIds();
+            assertEquals(1, prompt[prompt.length - 1], name + ": T5's tokenizer ends the encoder's input with </s>");
+            assertTrue(out.length > 0, name + ": something was generated");
+            boolean stopped = out.length < 10; // by EOS: the full forward must choose EOS after the output too
+            int[] labels = stopped ? Arrays.copyOf(out, out.length + 1) : out;
+            if (stopped) labels[out.length] = 1;
+            float[] logits = T5.forward(model, prompt, labels, 1, prompt.length, labels.length).logits();
+            int vocab = model.config().vocabSize();
+            for (int i = 0; i < labels.length; i++) assertEquals(labels[i], LogSoftmax.argmax(logits, i, vocab), name + ": step " + i);
+        }
+    }
+
+    @Test
+    void samplingIsRepeatableForASeed() throws URISyntaxException {
+        T5Model model = fixture("t5_gated_untied");
+        Tokenizer tok = characters(model.config().vocabSize());
+        GenerationSettings s = new GenerationSettings(12, 1.5f, 0.95f, 9);
+        int[] a = Generation.generate(model, tok, "a dog", s, id -> { }).generatedIds();
+        int[] b = Generation.generate(model, tok, "a dog", s, id -> { }).generatedIds();
+        assertEquals(Arrays.toString(a), Arrays.toString(b));
+    }
+
+    /** T5-like: one token per character (ids 2 .. vocab-1), no BOS, EOS 1 appended for the model. */
+    private static Tokenizer characters(int vocab) {
+        return new Tokenizer() {
+            public int vocabSize() {
+                return vocab;
+            }
+
+            public int[] encode(String text) {
+                return text.chars().map(c -> 2 + c % (vocab - 2)).toArray();
+            }
+
+            public String decode(int[] ids) {
+                StringBuilder b = new StringBuilder();
+                for (int id : ids) if (id > 1) b.append((char) ('a' + (id - 2) % 26));
+                return b.toString();
+            }
+
+            public String piece(int id) {
+                return decode(new int[] {id});
+            }
+
+            public int bosId() {
+                return -1;
+            }
+
+            public int eosId() {
+                return 1;
+            }
+
+            public PieceType pieceType(int id) {
+                return id < 2 ? PieceType.CONTROL : PieceType.NORMAL;
+            }
+
+            public boolean addsBos() {
+                return false;
+            }
+
+            public boolean addsEos() {
+                return true;
+            }
+        };
+    }
+}
