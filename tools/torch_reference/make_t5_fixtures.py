@@ -4,7 +4,8 @@
 Each fixture <name>/ is a tiny seeded Hugging Face T5ForConditionalGeneration folder (config.json +
 model.safetensors) plus expected.safetensors from t5_reference.py:
 
-  input_ids        F32 [batch, srcLen]          encoder token ids (exact in fp32)
+  input_ids        F32 [batch, srcLen]          encoder token ids (exact in fp32), pad_token_id where padded
+  attention_mask   F32 [batch, srcLen]          1 for tokens, 0 for padding (all ones in t5_relu_tied)
   labels           F32 [batch, tgtLen]          decoder labels, -100 where not scored
   logits           F32 [batch, tgtLen, vocab]   float64 forward, rounded once
   buckets.encoder  F32 [srcLen, srcLen]         relative position bucket of (key - query), bidirectional
@@ -77,7 +78,7 @@ def random_weights(cfg, gen):
     w = {"shared.weight": randn(cfg.vocab_size, d, std=1.0)}
     for stack, layers in (("encoder", cfg.encoder), ("decoder", cfg.decoder)):
         w[stack + ".block.0.layer.0.SelfAttention.relative_attention_bias.weight"] = randn(cfg.num_buckets, cfg.num_heads, std=1.0)
-        for l, (heads, cross_heads, ff) in enumerate(layers):
+        for l, (heads, cross_heads, ff, _) in enumerate(layers):
             p = "%s.block.%d.layer." % (stack, l)
             w[p + "0.layer_norm.weight"] = norm_weight()
             attention(p + "0.SelfAttention.", heads)
@@ -93,56 +94,71 @@ def random_weights(cfg, gen):
     return w
 
 
-def random_inputs(cfg, gen, src, tgt):
+def random_inputs(cfg, gen, src, tgt, padding=(0, 0)):
+    """ids, labels and attention_mask; padding[b] encoder positions at the end of sequence b are padding."""
     ids = torch.randint(2, cfg.vocab_size, (BATCH, src), generator=gen, dtype=torch.int64)
     labels = torch.randint(2, cfg.vocab_size, (BATCH, tgt), generator=gen, dtype=torch.int64)
     labels[0, tgt // 2] = ref.IGNORE        # an ignored label inside a sequence (becomes pad in the decoder input)
     labels[1, tgt - 2:] = ref.IGNORE        # and padding at the end
-    return ids, labels
+    mask = torch.ones_like(ids)
+    for b, n in enumerate(padding):
+        if n:
+            mask[b, src - n:] = 0
+            ids[b, src - n:] = cfg.pad
+    return ids, labels, mask
 
 
+# name, seed, config, encoder padding per sequence
 FIXTURES = [
     # v1.0: relu, tied head, d_kv * heads != d_model
-    ("t5_relu_tied", 21, t5_config(16, 6, 3, 24, 2, 2, 53, "relu", True)),
-    # v1.1 / Flan: gated-gelu, untied lm_head, 1 encoder and 3 decoder layers
-    ("t5_gated_untied", 22, t5_config(16, 5, 4, 20, 1, 3, 47, "gated-gelu", False)),
-    # pruned shapes: per-layer heads (self and cross) and FFN widths, tied
+    ("t5_relu_tied", 21, t5_config(16, 6, 3, 24, 2, 2, 53, "relu", True), (0, 0)),
+    # v1.1 / Flan: gated-gelu, untied lm_head, 1 encoder and 3 decoder layers; the second input padded
+    ("t5_gated_untied", 22, t5_config(16, 5, 4, 20, 1, 3, 47, "gated-gelu", False), (0, 3)),
+    # pruned shapes: per-layer heads (self and cross), FFN widths and the bias columns of the heads kept, tied
     ("t5_nonuniform", 23, t5_config(16, 4, 4, 24, 2, 3, 41, "gated-gelu", True, shapes={
-        "encoder": [{"num_heads": 4, "d_ff": 24}, {"num_heads": 2, "d_ff": 12}],
-        "decoder": [{"num_heads": 3, "num_cross_heads": 2, "d_ff": 16}, {"num_heads": 4, "num_cross_heads": 4, "d_ff": 8},
-                    {"num_heads": 1, "num_cross_heads": 3, "d_ff": 20}]})),
+        "encoder": [{"num_heads": 4, "d_ff": 24}, {"num_heads": 2, "d_ff": 12, "bias_heads": [1, 3]}],
+        "decoder": [{"num_heads": 3, "num_cross_heads": 2, "d_ff": 16, "bias_heads": [0, 2, 3]},
+                    {"num_heads": 4, "num_cross_heads": 4, "d_ff": 8},
+                    {"num_heads": 1, "num_cross_heads": 3, "d_ff": 20, "bias_heads": [2]}]}), (5, 0)),
 ]
 
 
-def sensitivity(cfg, weights, ids, labels, logits):
-    """Largest logit change, relative to max |logit|, of each plausible mistake (the test tolerance is 1e-4)."""
+def sensitivity(cfg, weights, ids, labels, mask, logits):
+    """Largest logit change, relative to max |logit|, of each plausible mistake (the test tolerance is 2e-5)."""
     w = {n: t.to(torch.float64) for n, t in weights.items()}
     scale = float(logits.abs().max())
     out = {}
+    if not bool(mask.all()):
+        out["padding-not-masked"] = ref.forward(cfg, w, ids, labels)
+    if any(list(cols) != list(range(h)) for h, _, _, cols in cfg.encoder + cfg.decoder):
+        kept = cfg.encoder, cfg.decoder
+        cfg.encoder = [(h, x, f, list(range(h))) for h, x, f, _ in kept[0]]
+        cfg.decoder = [(h, x, f, list(range(h))) for h, x, f, _ in kept[1]]
+        out["first-bias-columns"] = ref.forward(cfg, w, ids, labels, mask)
+        cfg.encoder, cfg.decoder = kept
     saved = ref.gelu_new, ref.relative_position_bucket, ref.attention, cfg.tied
     ref.gelu_new = lambda x: F.gelu(x)
-    out["erf-gelu"] = ref.forward(cfg, w, ids, labels)
+    out["erf-gelu"] = ref.forward(cfg, w, ids, labels, mask)
     ref.gelu_new = saved[0]
     ref.relative_position_bucket = lambda r, bi, nb, md: saved[1](r, True, nb, md)
-    out["bidirectional-decoder-bucket"] = ref.forward(cfg, w, ids, labels)
+    out["bidirectional-decoder-bucket"] = ref.forward(cfg, w, ids, labels, mask)
     ref.relative_position_bucket = lambda r, bi, nb, md: saved[1](r, bi, nb, 10 ** 6)
-    out["wrong-max-distance"] = ref.forward(cfg, w, ids, labels)
+    out["wrong-max-distance"] = ref.forward(cfg, w, ids, labels, mask)
     ref.relative_position_bucket = saved[1]
 
-    def scaled(c, x, kv, ww, p, heads, bias):
-        q = ww[p + "q.weight"]
+    def scaled(c, x, kv, ww, p, heads, bias, key_mask):
         ww = dict(ww)
-        ww[p + "q.weight"] = q / math.sqrt(c.head_dim)
-        return saved[2](c, x, kv, ww, p, heads, None if bias is None else bias / 1.0)
+        ww[p + "q.weight"] = ww[p + "q.weight"] / math.sqrt(c.head_dim)
+        return saved[2](c, x, kv, ww, p, heads, bias, key_mask)
     ref.attention = scaled
-    out["scaled-attention"] = ref.forward(cfg, w, ids, labels)
+    out["scaled-attention"] = ref.forward(cfg, w, ids, labels, mask)
     ref.attention = saved[2]
     if cfg.tied:
-        out["no-tied-rescale"] = ref.forward(cfg, w, ids, labels) * cfg.dim ** 0.5
+        out["no-tied-rescale"] = ref.forward(cfg, w, ids, labels, mask) * cfg.dim ** 0.5
     return {k: float((v - logits).abs().max()) / scale for k, v in out.items()}
 
 
-def write_fixture(name, seed, config):
+def write_fixture(name, seed, config, padding):
     out = os.path.join(ROOT, name)
     os.makedirs(out, exist_ok=True)
     for f in os.listdir(out):
@@ -150,15 +166,15 @@ def write_fixture(name, seed, config):
     cfg = ref.Config(config)
     gen = torch.Generator().manual_seed(seed)
     weights = random_weights(cfg, gen)
-    ids, labels = random_inputs(cfg, gen, SRC, TGT)
+    ids, labels, mask = random_inputs(cfg, gen, SRC, TGT, padding)
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
         f.write("\n")
     names = sorted(weights)
     write_safetensors(os.path.join(out, "model.safetensors"), [(n, weights[n]) for n in names], "F32", {"format": "pt"})
 
-    r = ref.reference(cfg, weights, ids, labels)
-    expected = [("input_ids", ids.to(torch.float32)), ("labels", labels.to(torch.float32)),
+    r = ref.reference(cfg, weights, ids, labels, mask)
+    expected = [("input_ids", ids.to(torch.float32)), ("attention_mask", mask.to(torch.float32)), ("labels", labels.to(torch.float32)),
                 ("logits", r["logits"].to(torch.float32)),
                 ("buckets.encoder", ref.buckets(cfg, SRC, SRC, True).to(torch.float32)),
                 ("buckets.decoder", ref.buckets(cfg, TGT, TGT, False).to(torch.float32))]
@@ -169,7 +185,7 @@ def write_fixture(name, seed, config):
     print("%-16s loss %.6f logits |max| %.2f  %s" % (name, r["loss64"], float(r["logits"].abs().max()),
                                                    " ".join("%s=%d" % kv for kv in sizes.items())))
     print("   mistakes move the logits by (relative):",
-          " ".join("%s %.1e" % kv for kv in sensitivity(cfg, weights, ids, labels, r["logits"]).items()))
+          " ".join("%s %.1e" % kv for kv in sensitivity(cfg, weights, ids, labels, mask, r["logits"]).items()))
     return sum(sizes.values())
 
 
@@ -182,7 +198,7 @@ def write_tiny_random():
     state = torch.load(os.path.join(TINY, "pytorch_model.bin"), weights_only=True)
     weights = {n: t.to(torch.float32) for n, t in state.items()}
     gen = torch.Generator().manual_seed(24)
-    ids, labels = random_inputs(cfg, gen, 9, 7)
+    ids, labels, _ = random_inputs(cfg, gen, 9, 7)
     with torch.no_grad():
         w64 = {n: t.to(torch.float64) for n, t in weights.items()}
         logits = ref.forward(cfg, w64, ids, labels)

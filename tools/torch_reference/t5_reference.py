@@ -7,11 +7,14 @@ bidirectional in the encoder, causal in the decoder, computed once per stack fro
 added in every self-attention layer of that stack; none in cross-attention), the feed-forward of
 feed_forward_proj (relu: wo(relu(wi x)); gated-gelu: wo(gelu_new(wi_0 x) * wi_1 x)), the shared
 embedding, the decoder output scaled by d_model^-0.5 before a tied LM head, labels shifted right behind
-decoder_start_token_id (-100 becomes pad_token_id) and the mean cross-entropy over labels != -100.
+decoder_start_token_id (-100 becomes pad_token_id) and the mean cross-entropy over labels != -100. An
+encoder attention_mask (0 for padding) hides padded keys from the encoder's self-attention and from
+cross-attention, by the dtype's lowest value added to the scores.
 
 Shears' per-layer shapes (a pruned model): config key shears_layer_shapes = {"encoder": [{"num_heads",
-"d_ff"}, ...], "decoder": [{"num_heads", "num_cross_heads", "d_ff"}, ...]}; the stock num_heads is the
-width of each stack's relative bias table, and a layer with h heads reads its first h columns.
+"d_ff", "bias_heads"}, ...], "decoder": [{"num_heads", "num_cross_heads", "d_ff", "bias_heads"}, ...]}; the
+stock num_heads is the width of each stack's relative bias table, and self-attention head h of a layer
+reads column bias_heads[h] of it (h when bias_heads is absent).
 
 Weights are a dict keyed by the Hugging Face tensor names (encoder.block.0.layer.0.SelfAttention.q.weight, ...).
 """
@@ -43,12 +46,14 @@ class Config:
         n_enc = d["num_layers"]
         n_dec = d.get("num_decoder_layers") or n_enc
         shapes = d.get("shears_layer_shapes")
+        # per layer: (self-attention heads, cross-attention heads, d_ff, bias table column of each head)
         if shapes:
-            self.encoder = [(s["num_heads"], 0, s["d_ff"]) for s in shapes["encoder"]]
-            self.decoder = [(s["num_heads"], s["num_cross_heads"], s["d_ff"]) for s in shapes["decoder"]]
+            self.encoder = [(s["num_heads"], 0, s["d_ff"], s.get("bias_heads", list(range(s["num_heads"])))) for s in shapes["encoder"]]
+            self.decoder = [(s["num_heads"], s["num_cross_heads"], s["d_ff"], s.get("bias_heads", list(range(s["num_heads"]))))
+                            for s in shapes["decoder"]]
         else:
-            self.encoder = [(self.num_heads, 0, d["d_ff"])] * n_enc
-            self.decoder = [(self.num_heads, self.num_heads, d["d_ff"])] * n_dec
+            self.encoder = [(self.num_heads, 0, d["d_ff"], list(range(self.num_heads)))] * n_enc
+            self.decoder = [(self.num_heads, self.num_heads, d["d_ff"], list(range(self.num_heads)))] * n_dec
 
 
 def relative_position_bucket(relative_position, bidirectional, num_buckets, max_distance):
@@ -83,8 +88,9 @@ def gelu_new(x):
     return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
 
 
-def attention(cfg, x, kv, w, p, heads, bias):
-    """x [batch, q_len, dim] queries, kv [batch, k_len, dim]; bias [heads, q_len, k_len] or None. No 1/sqrt(d)."""
+def attention(cfg, x, kv, w, p, heads, bias, key_mask):
+    """x [batch, q_len, dim] queries, kv [batch, k_len, dim]; bias [heads, q_len, k_len] or None; key_mask
+    [batch, 1, 1, k_len] added to the scores (0, or the dtype's lowest value where a key is padding). No 1/sqrt(d)."""
     bsz, q_len, _ = x.shape
     k_len = kv.shape[1]
     hd = cfg.head_dim
@@ -94,6 +100,7 @@ def attention(cfg, x, kv, w, p, heads, bias):
     scores = q @ k.transpose(-1, -2)
     if bias is not None:
         scores = scores + bias[None]
+    scores = scores + key_mask
     ctx = torch.softmax(scores, dim=-1) @ v
     return ctx.transpose(1, 2).reshape(bsz, q_len, heads * hd) @ w[p + "o.weight"].t()
 
@@ -122,26 +129,38 @@ def shift_right(cfg, labels):
     return ids.masked_fill(ids == IGNORE, cfg.pad)
 
 
-def forward(cfg, w, input_ids, labels):
-    """Logits [batch, tgt_len, vocab] of encoder inputs [batch, src_len] and labels [batch, tgt_len]."""
+def extended_mask(attention_mask, dtype):
+    """[batch, 1, 1, src_len]: 0 where attention_mask is 1, the dtype's lowest value where it is 0, as
+    ModuleUtilsMixin.get_extended_attention_mask does for the encoder and the cross-attention."""
+    return (1.0 - attention_mask.to(dtype))[:, None, None, :] * torch.finfo(dtype).min
+
+
+def forward(cfg, w, input_ids, labels, attention_mask=None):
+    """Logits [batch, tgt_len, vocab] of encoder inputs [batch, src_len] (attention_mask: 1 for tokens, 0 for
+    padding; all ones when not given) and labels [batch, tgt_len]. The decoder has no padding mask (HF's
+    default decoder_attention_mask), only the causal one."""
     shared = w["shared.weight"]
+    if attention_mask is None:
+        attention_mask = torch.ones_like(input_ids)
+    key_mask = extended_mask(attention_mask, shared.dtype)
+    no_mask = torch.zeros((), dtype=shared.dtype)
     x = shared[input_ids]
     bias = stack_bias(cfg, w, "encoder", input_ids.shape[1], input_ids.shape[1], True)
-    for l, (heads, _, _) in enumerate(cfg.encoder):
+    for l, (heads, _, _, columns) in enumerate(cfg.encoder):
         p = "encoder.block.%d.layer." % l
         h = rms_norm(x, w[p + "0.layer_norm.weight"], cfg.eps)
-        x = x + attention(cfg, h, h, w, p + "0.SelfAttention.", heads, bias[:heads])
+        x = x + attention(cfg, h, h, w, p + "0.SelfAttention.", heads, bias[columns], key_mask)
         x = x + feed_forward(cfg, rms_norm(x, w[p + "1.layer_norm.weight"], cfg.eps), w, p + "1.DenseReluDense.")
     enc = rms_norm(x, w["encoder.final_layer_norm.weight"], cfg.eps)
 
     dec_ids = shift_right(cfg, labels)
     x = shared[dec_ids]
     bias = stack_bias(cfg, w, "decoder", dec_ids.shape[1], dec_ids.shape[1], False)
-    for l, (heads, cross_heads, _) in enumerate(cfg.decoder):
+    for l, (heads, cross_heads, _, columns) in enumerate(cfg.decoder):
         p = "decoder.block.%d.layer." % l
         h = rms_norm(x, w[p + "0.layer_norm.weight"], cfg.eps)
-        x = x + attention(cfg, h, h, w, p + "0.SelfAttention.", heads, bias[:heads])
-        x = x + attention(cfg, rms_norm(x, w[p + "1.layer_norm.weight"], cfg.eps), enc, w, p + "1.EncDecAttention.", cross_heads, None)
+        x = x + attention(cfg, h, h, w, p + "0.SelfAttention.", heads, bias[columns], no_mask)
+        x = x + attention(cfg, rms_norm(x, w[p + "1.layer_norm.weight"], cfg.eps), enc, w, p + "1.EncDecAttention.", cross_heads, None, key_mask)
         x = x + feed_forward(cfg, rms_norm(x, w[p + "2.layer_norm.weight"], cfg.eps), w, p + "2.DenseReluDense.")
     out = rms_norm(x, w["decoder.final_layer_norm.weight"], cfg.eps)
     if cfg.tied:
@@ -154,11 +173,11 @@ def loss_of(logits, labels):
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=IGNORE)
 
 
-def reference(cfg, weights_fp32, input_ids, labels):
+def reference(cfg, weights_fp32, input_ids, labels, attention_mask=None):
     """logits (float64), loss64, and the float64 gradient of the loss w.r.t. every weight."""
     names = list(weights_fp32)
     w64 = {n: weights_fp32[n].to(torch.float64).clone().requires_grad_(True) for n in names}
-    logits = forward(cfg, w64, input_ids, labels)
+    logits = forward(cfg, w64, input_ids, labels, attention_mask)
     loss = loss_of(logits, labels)
     loss.backward()
     grads = {n: w64[n].grad.detach().clone() if w64[n].grad is not None else torch.zeros_like(w64[n]) for n in names}

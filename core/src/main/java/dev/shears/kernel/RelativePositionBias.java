@@ -6,8 +6,8 @@ package dev.shears.kernel;
  * {@code T5Attention._relative_position_bucket} and {@code compute_bias}: distances below
  * {@code maxExact = buckets / 2} (of the buckets left for one direction) get a bucket each, longer ones
  * share logarithmically wider buckets up to {@code maxDistance}, beyond which all fall in the last.
- * The table is [numBuckets, tableHeads] ({@code relative_attention_bias.weight}); a layer with fewer
- * heads than the table reads its first columns.
+ * The table is [numBuckets, tableHeads] ({@code relative_attention_bias.weight}); a layer's head h reads
+ * column {@code columns[h]} (h itself in an unpruned model; a pruned layer keeps its heads' own columns).
  */
 public final class RelativePositionBias {
     /** Which distances are told apart: both signs (the encoder) or only keys before the query (the decoder). */
@@ -51,31 +51,33 @@ public final class RelativePositionBias {
     }
 
     /**
-     * {@code bias[h, i, j] = table[buckets[i, j], h]}.
+     * {@code bias[h, i, j] = table[buckets[i, j], columns[h]]}.
      *
      * @param bias    [heads, qLen, kLen], overwritten
      * @param table   [numBuckets, tableHeads]
      * @param buckets [qLen, kLen], from {@link #buckets}
-     * @param heads   ≤ tableHeads: the first columns of the table are read
+     * @param columns [heads]: the table column of each head, in [0, tableHeads)
      */
-    public static void forward(float[] bias, float[] table, int[] buckets, int heads, int tableHeads, int qLen, int kLen) {
-        if (heads > tableHeads) throw new IllegalArgumentException(heads + " heads, but the bias table has " + tableHeads);
+    public static void forward(float[] bias, float[] table, int[] buckets, int[] columns, int tableHeads, int qLen, int kLen) {
         int pairs = qLen * kLen;
-        for (int h = 0; h < heads; h++) {
-            for (int p = 0; p < pairs; p++) bias[h * pairs + p] = table[buckets[p] * tableHeads + h];
+        for (int h = 0; h < columns.length; h++) {
+            int column = columns[h];
+            if (column < 0 || column >= tableHeads) throw new IllegalArgumentException("head " + h + " reads column " + column + " of a bias table with " + tableHeads);
+            for (int p = 0; p < pairs; p++) bias[h * pairs + p] = table[buckets[p] * tableHeads + column];
         }
     }
 
     /**
      * Backward of {@link #forward}: each pair's gradient is added to its bucket's row, pairs in order. Accumulates.
      *
-     * @param dTable [numBuckets, tableHeads], accumulated into
-     * @param dBias  [heads, qLen, kLen]
+     * @param dTable  [numBuckets, tableHeads], accumulated into
+     * @param dBias   [heads, qLen, kLen]
+     * @param columns [heads], as in the forward pass
      */
-    public static void backward(float[] dTable, float[] dBias, int[] buckets, int heads, int tableHeads, int qLen, int kLen) {
+    public static void backward(float[] dTable, float[] dBias, int[] buckets, int[] columns, int tableHeads, int qLen, int kLen) {
         int pairs = qLen * kLen;
-        for (int h = 0; h < heads; h++) {
-            for (int p = 0; p < pairs; p++) dTable[buckets[p] * tableHeads + h] += dBias[h * pairs + p];
+        for (int h = 0; h < columns.length; h++) {
+            for (int p = 0; p < pairs; p++) dTable[buckets[p] * tableHeads + columns[h]] += dBias[h * pairs + p];
         }
     }
 }

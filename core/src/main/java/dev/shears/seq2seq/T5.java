@@ -10,6 +10,8 @@ import dev.shears.kernel.RelativePositionBias;
 import dev.shears.kernel.Relu;
 import dev.shears.kernel.RmsNorm;
 
+import java.util.Arrays;
+
 /**
  * T5's forward and backward, as Hugging Face {@code T5ForConditionalGeneration} with teacher forcing
  * (Raffel et al. 2020, "Exploring the limits of transfer learning with a unified text-to-text
@@ -22,7 +24,8 @@ import dev.shears.kernel.RmsNorm;
  * </pre>
  *
  * Attention is not scaled by 1/√headDim; each stack's position bias comes from its block 0's table and
- * is added in every self-attention layer of the stack; cross-attention has none. Dropout is not applied
+ * is added in every self-attention layer of the stack (each layer reads its heads' columns of the table,
+ * {@link T5Config.Block#biasColumns}); cross-attention has none. Dropout is not applied
  * (the model is in eval mode; training T5 with dropout is a later step).
  */
 public final class T5 {
@@ -32,20 +35,28 @@ public final class T5 {
     private T5() {
     }
 
+    /** {@link #forward(T5Model, int[], int[], int[], int, int, int)} without padding: every input token is seen. */
+    public static T5Pass forward(T5Model model, int[] inputIds, int[] labels, int batch, int srcLen, int tgtLen) {
+        int[] attentionMask = new int[inputIds.length];
+        Arrays.fill(attentionMask, 1);
+        return forward(model, inputIds, attentionMask, labels, batch, srcLen, tgtLen);
+    }
+
     /**
      * Logits of every decoder position under teacher forcing.
      *
-     * @param inputIds [batch, srcLen] encoder token ids
-     * @param labels   [batch, tgtLen] target ids, or {@link #IGNORE_LABEL}
+     * @param inputIds      [batch, srcLen] encoder token ids
+     * @param attentionMask [batch, srcLen]: 1 for tokens, 0 for padding, which neither the encoder nor cross-attention sees
+     * @param labels        [batch, tgtLen] target ids, or {@link #IGNORE_LABEL}
      * @return the pass: {@link T5Pass#logits()} is [batch·tgtLen, vocabSize]
      */
-    public static T5Pass forward(T5Model model, int[] inputIds, int[] labels, int batch, int srcLen, int tgtLen) {
+    public static T5Pass forward(T5Model model, int[] inputIds, int[] attentionMask, int[] labels, int batch, int srcLen, int tgtLen) {
         T5Config c = model.config();
         T5Weights w = model.weights();
         check(c, inputIds, labels, batch, srcLen, tgtLen);
         int d = c.dim();
         int tgt = batch * tgtLen;
-        T5Pass p = new T5Pass(c, batch, srcLen, tgtLen, inputIds, shiftRight(c, labels, batch, tgtLen));
+        T5Pass p = new T5Pass(c, batch, srcLen, tgtLen, inputIds, visible(attentionMask, batch, srcLen), shiftRight(c, labels, batch, tgtLen));
 
         // encoder
         encoder(c, w, p);
@@ -53,11 +64,12 @@ public final class T5 {
         // decoder
         float[] x = new float[tgt * d];
         Embedding.forward(x, p.decoderIds, w.shared(), d);
-        RelativePositionBias.forward(p.decoderBias, w.decoderBias(), p.decoderBuckets, c.biasHeads(), c.biasHeads(), tgtLen, tgtLen);
         for (int l = 0; l < w.decoder().size(); l++) {
             T5Weights.DecoderLayer layer = w.decoder().get(l);
-            x = selfAttention(c, layer.self(), p.decoderSelf.get(l), x, p.decoderBias, Mask.CAUSAL, batch, tgtLen);
-            x = crossAttention(c, layer.cross(), p.decoderCross.get(l), x, p.encoderOut, p.crossBias, batch, tgtLen, srcLen);
+            T5Pass.Attention self = p.decoderSelf.get(l);
+            RelativePositionBias.forward(self.bias, w.decoderBias(), p.decoderBuckets, c.decoder().get(l).columns(), c.biasHeads(), tgtLen, tgtLen);
+            x = selfAttention(c, layer.self(), self, x, Mask.CAUSAL, p.targetVisible, batch, tgtLen);
+            x = crossAttention(c, layer.cross(), p.decoderCross.get(l), x, p.encoderOut, p.sourceVisible, batch, tgtLen, srcLen);
             x = feedForward(c, layer.ffn(), p.decoderFfn.get(l), x, tgt);
         }
         p.decoderLast = x;
@@ -76,10 +88,11 @@ public final class T5 {
         int src = p.batch * p.srcLen;
         float[] x = new float[src * d];
         Embedding.forward(x, p.inputIds, w.shared(), d);
-        RelativePositionBias.forward(p.encoderBias, w.encoderBias(), p.encoderBuckets, c.biasHeads(), c.biasHeads(), p.srcLen, p.srcLen);
         for (int l = 0; l < w.encoder().size(); l++) {
             T5Weights.EncoderLayer layer = w.encoder().get(l);
-            x = selfAttention(c, layer.self(), p.encoderSelf.get(l), x, p.encoderBias, Mask.NONE, p.batch, p.srcLen);
+            T5Pass.Attention self = p.encoderSelf.get(l);
+            RelativePositionBias.forward(self.bias, w.encoderBias(), p.encoderBuckets, c.encoder().get(l).columns(), c.biasHeads(), p.srcLen, p.srcLen);
+            x = selfAttention(c, layer.self(), self, x, Mask.NONE, p.sourceVisible, p.batch, p.srcLen);
             x = feedForward(c, layer.ffn(), p.encoderFfn.get(l), x, src);
         }
         p.encoderLast = x;
@@ -93,7 +106,9 @@ public final class T5 {
      * @return [srcLen, dim] the encoder output (after encoder.final_layer_norm)
      */
     static float[] encode(T5Model model, int[] inputIds) {
-        T5Pass p = new T5Pass(model.config(), 1, inputIds.length, 0, inputIds, new int[0]);
+        boolean[] visible = new boolean[inputIds.length];
+        Arrays.fill(visible, true);
+        T5Pass p = new T5Pass(model.config(), 1, inputIds.length, 0, inputIds, visible, new int[0]);
         encoder(model.config(), model.weights(), p);
         return p.encoderOut;
     }
@@ -118,20 +133,20 @@ public final class T5 {
         Embedding.forward(x, new int[]{token}, w.shared(), d);
         int[] buckets = new int[kLen];
         for (int j = 0; j < kLen; j++) buckets[j] = RelativePositionBias.bucket(j - t, RelativePositionBias.Direction.CAUSAL, c.numBuckets(), c.maxDistance());
-        float[] bias = new float[c.biasHeads() * kLen];
-        RelativePositionBias.forward(bias, w.decoderBias(), buckets, c.biasHeads(), c.biasHeads(), 1, kLen);
-        float[] zeroBias = new float[maxCrossHeads(c) * cache.srcLen()];
         for (int l = 0; l < w.decoder().size(); l++) {
             T5Weights.DecoderLayer layer = w.decoder().get(l);
             int inner = layer.self().heads() * c.headDim();
+            float[] bias = new float[layer.self().heads() * kLen];
+            RelativePositionBias.forward(bias, w.decoderBias(), buckets, c.decoder().get(l).columns(), c.biasHeads(), 1, kLen);
             float[] h = norm(c, x, layer.self().norm());
             float[] kv = new float[inner];
             MatMul.forward(kv, h, layer.self().key(), 1, d, inner);
             System.arraycopy(kv, 0, cache.keys(l), t * inner, inner);
             MatMul.forward(kv, h, layer.self().value(), 1, d, inner);
             System.arraycopy(kv, 0, cache.values(l), t * inner, inner);
-            x = attendCached(c, layer.self(), x, h, cache.keys(l), cache.values(l), bias, kLen);
-            x = attendCached(c, layer.cross(), x, norm(c, x, layer.cross().norm()), cache.crossKeys(l), cache.crossValues(l), zeroBias, cache.srcLen());
+            x = attendCached(c, layer.self(), x, h, cache.keys(l), cache.values(l), bias, everyKey(kLen));
+            x = attendCached(c, layer.cross(), x, norm(c, x, layer.cross().norm()), cache.crossKeys(l), cache.crossValues(l),
+                    new float[layer.cross().heads() * cache.srcLen()], everyKey(cache.srcLen()));
             x = feedForward(c, layer.ffn(), new T5Pass.FeedForward(1, d, layer.ffn().ffnDim(), c.feedForward()), x, 1);
         }
         cache.advance();
@@ -143,9 +158,11 @@ public final class T5 {
         return logits;
     }
 
-    /** The largest cross-attention head count of the decoder. */
-    static int maxCrossHeads(T5Config c) {
-        return c.decoder().stream().mapToInt(T5Config.Block::crossHeads).max().orElseThrow();
+    /** [kLen], all true: no padding among these keys. */
+    private static boolean[] everyKey(int kLen) {
+        boolean[] visible = new boolean[kLen];
+        Arrays.fill(visible, true);
+        return visible;
     }
 
     /** T5LayerNorm of one row: [dim]. */
@@ -157,13 +174,14 @@ public final class T5 {
 
     /** {@code x + o(attention(q(h), keys, values) + bias)} for one query row; keys and values [≥ kLen, heads·headDim]. */
     private static float[] attendCached(T5Config c, T5Weights.Attention w, float[] x, float[] h, float[] keys, float[] values,
-                                        float[] bias, int kLen) {
+                                        float[] bias, boolean[] keyVisible) {
+        int kLen = keyVisible.length;
         int d = c.dim();
         int inner = w.heads() * c.headDim();
         float[] q = new float[inner];
         MatMul.forward(q, h, w.query(), 1, d, inner);
         float[] ctx = new float[inner];
-        BiasedAttention.forward(ctx, new float[w.heads() * kLen], q, keys, values, bias, Mask.NONE, 1, 1, kLen, w.heads(), c.headDim());
+        BiasedAttention.forward(ctx, new float[w.heads() * kLen], q, keys, values, bias, Mask.NONE, keyVisible, 1, 1, kLen, w.heads(), c.headDim());
         float[] out = new float[d];
         MatMul.forward(out, ctx, w.output(), 1, inner, d);
         for (int i = 0; i < d; i++) out[i] += x[i];
@@ -208,29 +226,27 @@ public final class T5 {
         float[] dX = new float[tgt * d];
         RmsNorm.backward(dX, grads.decoderNorm(), dHeadIn, p.decoderLast, w.decoderNorm(), p.decoderRstd, tgt, d, d);
         float[] dEncoderOut = new float[src * d];
-        float[] dDecoderBias = new float[p.decoderBias.length];
-        float[] dCrossBias = new float[p.crossBias.length];
         for (int l = w.decoder().size() - 1; l >= 0; l--) {
             T5Weights.DecoderLayer layer = w.decoder().get(l);
             T5Weights.DecoderLayer dLayer = grads.decoder().get(l);
+            T5Pass.Attention self = p.decoderSelf.get(l);
             feedForwardBackward(c, layer.ffn(), dLayer.ffn(), p.decoderFfn.get(l), dX, tgt);
-            crossAttentionBackward(c, layer.cross(), dLayer.cross(), p.decoderCross.get(l), dX, p.encoderOut, dEncoderOut, dCrossBias, p.batch, p.tgtLen, p.srcLen);
-            selfAttentionBackward(c, layer.self(), dLayer.self(), p.decoderSelf.get(l), dX, dDecoderBias, p.batch, p.tgtLen);
+            crossAttentionBackward(c, layer.cross(), dLayer.cross(), p.decoderCross.get(l), dX, p.encoderOut, dEncoderOut, p.batch, p.tgtLen, p.srcLen);
+            float[] dBias = selfAttentionBackward(c, layer.self(), dLayer.self(), self, dX, p.batch, p.tgtLen);
+            RelativePositionBias.backward(grads.decoderBias(), dBias, p.decoderBuckets, c.decoder().get(l).columns(), c.biasHeads(), p.tgtLen, p.tgtLen);
         }
-        RelativePositionBias.backward(grads.decoderBias(), dDecoderBias, p.decoderBuckets, c.biasHeads(), c.biasHeads(), p.tgtLen, p.tgtLen);
         Embedding.backward(grads.shared(), dX, p.decoderIds, d);
 
         // encoder, last layer first
         dX = new float[src * d];
         RmsNorm.backward(dX, grads.encoderNorm(), dEncoderOut, p.encoderLast, w.encoderNorm(), p.encoderRstd, src, d, d);
-        float[] dEncoderBias = new float[p.encoderBias.length];
         for (int l = w.encoder().size() - 1; l >= 0; l--) {
             T5Weights.EncoderLayer layer = w.encoder().get(l);
             T5Weights.EncoderLayer dLayer = grads.encoder().get(l);
             feedForwardBackward(c, layer.ffn(), dLayer.ffn(), p.encoderFfn.get(l), dX, src);
-            selfAttentionBackward(c, layer.self(), dLayer.self(), p.encoderSelf.get(l), dX, dEncoderBias, p.batch, p.srcLen);
+            float[] dBias = selfAttentionBackward(c, layer.self(), dLayer.self(), p.encoderSelf.get(l), dX, p.batch, p.srcLen);
+            RelativePositionBias.backward(grads.encoderBias(), dBias, p.encoderBuckets, c.encoder().get(l).columns(), c.biasHeads(), p.srcLen, p.srcLen);
         }
-        RelativePositionBias.backward(grads.encoderBias(), dEncoderBias, p.encoderBuckets, c.biasHeads(), c.biasHeads(), p.srcLen, p.srcLen);
         Embedding.backward(grads.shared(), dX, p.inputIds, d);
     }
 
@@ -247,6 +263,22 @@ public final class T5 {
         return ids;
     }
 
+    /** [batch·srcLen]: where the attention mask is 1; each sequence needs one token. */
+    private static boolean[] visible(int[] attentionMask, int batch, int srcLen) {
+        if (attentionMask.length != batch * srcLen) throw new IllegalArgumentException(attentionMask.length + " mask entries for batch " + batch + " × srcLen " + srcLen);
+        boolean[] visible = new boolean[attentionMask.length];
+        for (int b = 0; b < batch; b++) {
+            boolean any = false;
+            for (int i = b * srcLen; i < (b + 1) * srcLen; i++) {
+                if (attentionMask[i] != 0 && attentionMask[i] != 1) throw new IllegalArgumentException("attention mask value " + attentionMask[i] + " at " + i + " is neither 0 nor 1");
+                visible[i] = attentionMask[i] == 1;
+                any |= visible[i];
+            }
+            if (!any) throw new IllegalArgumentException("sequence " + b + " of the batch is all padding");
+        }
+        return visible;
+    }
+
     private static void check(T5Config c, int[] inputIds, int[] labels, int batch, int srcLen, int tgtLen) {
         if (inputIds.length != batch * srcLen || labels.length != batch * tgtLen || srcLen <= 0 || tgtLen <= 0) {
             throw new IllegalArgumentException(inputIds.length + " input ids and " + labels.length + " labels for batch " + batch
@@ -261,32 +293,32 @@ public final class T5 {
 
     // ---------------------------------------------------------------- sub-layers
 
-    /** {@code x + o(attention(norm x, norm x) + bias)}; x [rows = batch·len, dim]. */
-    private static float[] selfAttention(T5Config c, T5Weights.Attention w, T5Pass.Attention a, float[] x, float[] bias, Mask mask,
-                                         int batch, int len) {
+    /** {@code x + o(attention(norm x, norm x) + a.bias)}; x [rows = batch·len, dim]. */
+    private static float[] selfAttention(T5Config c, T5Weights.Attention w, T5Pass.Attention a, float[] x, Mask mask,
+                                         boolean[] keyVisible, int batch, int len) {
         a.in = x;
         RmsNorm.forward(a.normed, a.rstd, x, w.norm(), batch * len, c.dim(), c.eps());
-        return attend(c, w, a, a.normed, bias, mask, batch, len, len);
+        return attend(c, w, a, a.normed, mask, keyVisible, batch, len, len);
     }
 
-    /** {@code x + o(attention(norm x, enc))}; x [batch·qLen, dim], enc [batch·kLen, dim]. */
-    private static float[] crossAttention(T5Config c, T5Weights.Attention w, T5Pass.Attention a, float[] x, float[] enc, float[] zeroBias,
-                                          int batch, int qLen, int kLen) {
+    /** {@code x + o(attention(norm x, enc))} (a.bias stays zero); x [batch·qLen, dim], enc [batch·kLen, dim]. */
+    private static float[] crossAttention(T5Config c, T5Weights.Attention w, T5Pass.Attention a, float[] x, float[] enc,
+                                          boolean[] encVisible, int batch, int qLen, int kLen) {
         a.in = x;
         RmsNorm.forward(a.normed, a.rstd, x, w.norm(), batch * qLen, c.dim(), c.eps());
-        return attend(c, w, a, enc, zeroBias, Mask.NONE, batch, qLen, kLen);
+        return attend(c, w, a, enc, Mask.NONE, encVisible, batch, qLen, kLen);
     }
 
     /** Queries from {@code a.normed} [batch·qLen, dim], keys and values from {@code memory} [batch·kLen, dim]; returns the residual sum. */
-    private static float[] attend(T5Config c, T5Weights.Attention w, T5Pass.Attention a, float[] memory, float[] bias, Mask mask,
-                                  int batch, int qLen, int kLen) {
+    private static float[] attend(T5Config c, T5Weights.Attention w, T5Pass.Attention a, float[] memory, Mask mask,
+                                  boolean[] keyVisible, int batch, int qLen, int kLen) {
         int d = c.dim();
         int inner = w.heads() * c.headDim();
         int rows = batch * qLen;
         MatMul.forward(a.q, a.normed, w.query(), rows, d, inner);
         MatMul.forward(a.k, memory, w.key(), batch * kLen, d, inner);
         MatMul.forward(a.v, memory, w.value(), batch * kLen, d, inner);
-        BiasedAttention.forward(a.ctx, a.probs, a.q, a.k, a.v, bias, mask, batch, qLen, kLen, w.heads(), c.headDim());
+        BiasedAttention.forward(a.ctx, a.probs, a.q, a.k, a.v, a.bias, mask, keyVisible, batch, qLen, kLen, w.heads(), c.headDim());
         float[] out = new float[rows * d];
         MatMul.forward(out, a.ctx, w.output(), rows, inner, d);
         for (int i = 0; i < out.length; i++) out[i] += a.in[i];
@@ -313,19 +345,26 @@ public final class T5 {
         return out;
     }
 
-    /** Backward of {@link #selfAttention}: dX [rows, dim] holds d loss / d output and receives d loss / d x (in place). */
-    private static void selfAttentionBackward(T5Config c, T5Weights.Attention w, T5Weights.Attention g, T5Pass.Attention a, float[] dX,
-                                              float[] dBias, int batch, int len) {
+    /**
+     * Backward of {@link #selfAttention}: dX [rows, dim] holds d loss / d output and receives d loss / d x (in place).
+     *
+     * @return dBias [heads, len, len]
+     */
+    private static float[] selfAttentionBackward(T5Config c, T5Weights.Attention w, T5Weights.Attention g, T5Pass.Attention a, float[] dX,
+                                                 int batch, int len) {
         float[] dNormed = new float[a.normed.length];
+        float[] dBias = new float[a.bias.length];
         attendBackward(c, w, g, a, a.normed, dX, dNormed, dNormed, dBias, batch, len, len);
         RmsNorm.backward(dX, g.norm(), dNormed, a.in, w.norm(), a.rstd, batch * len, c.dim(), c.dim());
+        return dBias;
     }
 
     /** Backward of {@link #crossAttention}: as {@link #selfAttentionBackward}, and dEnc [batch·kLen, dim] accumulates. */
     private static void crossAttentionBackward(T5Config c, T5Weights.Attention w, T5Weights.Attention g, T5Pass.Attention a, float[] dX,
-                                               float[] enc, float[] dEnc, float[] dZeroBias, int batch, int qLen, int kLen) {
+                                               float[] enc, float[] dEnc, int batch, int qLen, int kLen) {
         float[] dNormed = new float[a.normed.length];
-        attendBackward(c, w, g, a, enc, dX, dNormed, dEnc, dZeroBias, batch, qLen, kLen);
+        // the zero bias is not a weight: its gradient is dropped
+        attendBackward(c, w, g, a, enc, dX, dNormed, dEnc, new float[a.bias.length], batch, qLen, kLen);
         RmsNorm.backward(dX, g.norm(), dNormed, a.in, w.norm(), a.rstd, batch * qLen, c.dim(), c.dim());
     }
 

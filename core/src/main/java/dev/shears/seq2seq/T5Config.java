@@ -10,17 +10,22 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
 
 /**
  * The shape of a T5 encoder–decoder (Hugging Face {@code T5ForConditionalGeneration}), validated on
  * construction. Heads and FFN widths may differ per layer (a pruned model): Shears then keeps the stock
- * fields and adds {@code "shears_layer_shapes": {"encoder": [{"num_heads", "d_ff"}, ...], "decoder":
- * [{"num_heads", "num_cross_heads", "d_ff"}, ...]}}, as {@code HfConfig} does for decoder-only models.
+ * fields and adds {@code "shears_layer_shapes": {"encoder": [{"num_heads", "d_ff", "bias_heads"}, ...], "decoder":
+ * [{"num_heads", "num_cross_heads", "d_ff", "bias_heads"}, ...]}}, as {@code HfConfig} does for decoder-only
+ * models. {@code bias_heads} (optional; 0, 1, … by default) lists the column of the stack's relative bias
+ * table that each self-attention head reads: the table stays whole when heads are pruned, and each layer
+ * keeps the columns of the heads it kept.
  *
  * @param dim               d_model: the residual width
  * @param headDim           d_kv: per head, independent of dim (heads · headDim need not be dim)
  * @param vocabSize         rows of the shared embedding (and of an untied LM head)
- * @param biasHeads         num_heads: the columns of each stack's relative bias table; no layer has more heads
+ * @param biasHeads         num_heads: the columns of each stack's relative bias table
  * @param numBuckets        relative_attention_num_buckets
  * @param maxDistance       relative_attention_max_distance
  * @param eps               layer_norm_epsilon of every T5LayerNorm
@@ -63,15 +68,28 @@ public record T5Config(int dim, int headDim, int vocabSize, int biasHeads, int n
     /**
      * One layer's widths.
      *
-     * @param numHeads   self-attention heads
-     * @param crossHeads cross-attention heads (decoder layers; 0 in the encoder)
-     * @param ffnDim     d_ff
+     * @param numHeads    self-attention heads
+     * @param crossHeads  cross-attention heads (decoder layers; 0 in the encoder)
+     * @param ffnDim      d_ff
+     * @param biasColumns [numHeads]: the column of the stack's relative bias table each self-attention head reads
      */
-    public record Block(int numHeads, int crossHeads, int ffnDim) {
+    public record Block(int numHeads, int crossHeads, int ffnDim, List<Integer> biasColumns) {
         public Block {
             if (numHeads <= 0 || ffnDim <= 0 || crossHeads < 0) {
                 throw new IllegalArgumentException("layer widths must be positive: num_heads " + numHeads + ", num_cross_heads " + crossHeads + ", d_ff " + ffnDim);
             }
+            biasColumns = List.copyOf(biasColumns);
+            if (biasColumns.size() != numHeads) throw new IllegalArgumentException("bias_heads lists " + biasColumns.size() + " columns for " + numHeads + " heads");
+        }
+
+        /** A layer whose head h reads column h of the bias table, as in every unpruned model. */
+        public Block(int numHeads, int crossHeads, int ffnDim) {
+            this(numHeads, crossHeads, ffnDim, IntStream.range(0, Math.max(numHeads, 0)).boxed().toList());
+        }
+
+        /** {@link #biasColumns} as an array. */
+        public int[] columns() {
+            return biasColumns.stream().mapToInt(Integer::intValue).toArray();
         }
     }
 
@@ -91,11 +109,14 @@ public record T5Config(int dim, int headDim, int vocabSize, int biasHeads, int n
         }
         for (Block b : encoder) {
             if (b.crossHeads() != 0) throw new IllegalArgumentException("encoder layers have no cross-attention, got num_cross_heads " + b.crossHeads());
-            if (b.numHeads() > biasHeads) throw new IllegalArgumentException("an encoder layer has " + b.numHeads() + " heads, more than num_heads " + biasHeads);
         }
         for (Block b : decoder) {
             if (b.crossHeads() == 0) throw new IllegalArgumentException("a decoder layer needs num_cross_heads ≥ 1");
-            if (b.numHeads() > biasHeads) throw new IllegalArgumentException("a decoder layer has " + b.numHeads() + " heads, more than num_heads " + biasHeads);
+        }
+        for (Block b : Stream.concat(encoder.stream(), decoder.stream()).toList()) {
+            for (int column : b.biasColumns()) {
+                if (column < 0 || column >= biasHeads) throw new IllegalArgumentException("bias_heads " + b.biasColumns() + " reaches outside the " + biasHeads + " columns (num_heads) of the bias table");
+            }
         }
     }
 
@@ -140,8 +161,8 @@ public record T5Config(int dim, int headDim, int vocabSize, int biasHeads, int n
         JsonNode shapes = n.path(LAYER_SHAPES);
         if (shapes.isMissingNode()) {
             int ffn = required(file, n, "d_ff");
-            encoder.addAll(Collections.nCopies(encoderLayers, block(file, heads, 0, ffn)));
-            decoder.addAll(Collections.nCopies(decoderLayers, block(file, heads, heads, ffn)));
+            encoder.addAll(Collections.nCopies(encoderLayers, new Block(heads, 0, ffn)));
+            decoder.addAll(Collections.nCopies(decoderLayers, new Block(heads, heads, ffn)));
         } else {
             readShapes(file, shapes.path("encoder"), "encoder", encoderLayers, encoder);
             readShapes(file, shapes.path("decoder"), "decoder", decoderLayers, decoder);
@@ -160,17 +181,24 @@ public record T5Config(int dim, int headDim, int vocabSize, int biasHeads, int n
 
     private static void readShapes(Path file, JsonNode list, String stack, int layers, List<Block> out) {
         if (!list.isArray() || list.size() != layers) throw Printable.error(file + ": " + LAYER_SHAPES + "." + stack + " must list " + layers + " layers");
-        for (JsonNode s : list) {
+        for (int l = 0; l < layers; l++) {
+            JsonNode s = list.get(l);
+            int heads = s.path("num_heads").asInt(-1);
             int cross = stack.equals("decoder") ? s.path("num_cross_heads").asInt(-1) : 0;
-            out.add(block(file, s.path("num_heads").asInt(-1), cross, s.path("d_ff").asInt(-1)));
-        }
-    }
-
-    private static Block block(Path file, int heads, int crossHeads, int ffn) {
-        try {
-            return new Block(heads, crossHeads, ffn);
-        } catch (IllegalArgumentException e) {
-            throw Printable.error(file + ": " + LAYER_SHAPES + ": " + e.getMessage());
+            int ffn = s.path("d_ff").asInt(-1);
+            JsonNode columns = s.path("bias_heads");
+            try {
+                if (columns.isMissingNode()) {
+                    out.add(new Block(heads, cross, ffn));
+                } else {
+                    if (!columns.isArray()) throw new IllegalArgumentException("bias_heads must be a list of column indices");
+                    List<Integer> given = new ArrayList<>();
+                    for (JsonNode c : columns) given.add(c.canConvertToExactIntegral() ? c.asInt() : -1);
+                    out.add(new Block(heads, cross, ffn, given));
+                }
+            } catch (IllegalArgumentException e) {
+                throw Printable.error(file + ": " + LAYER_SHAPES + "." + stack + "[" + l + "]: " + e.getMessage());
+            }
         }
     }
 

@@ -3,6 +3,7 @@ package dev.shears.seq2seq;
 import dev.shears.kernel.RelativePositionBias;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -14,26 +15,25 @@ public final class T5Pass {
     final int batch;
     final int srcLen;
     final int tgtLen;
-    final int[] inputIds;        // [src]
-    final int[] decoderIds;      // [tgt]: labels shifted right behind decoder_start_token_id, -100 → pad
-    final int[] encoderBuckets;  // [srcLen, srcLen], bidirectional
-    final int[] decoderBuckets;  // [tgtLen, tgtLen], causal
-    final float[] encoderBias;   // [biasHeads, srcLen, srcLen], shared by every encoder layer
-    final float[] decoderBias;   // [biasHeads, tgtLen, tgtLen], shared by every decoder self-attention
-    final float[] crossBias;     // [max crossHeads, tgtLen, srcLen], zeros: cross-attention has no position bias
+    final int[] inputIds;          // [src]
+    final boolean[] sourceVisible; // [src]: attention_mask, false where the encoder input is padding
+    final boolean[] targetVisible; // [tgt]: all true, the decoder has only the causal mask
+    final int[] decoderIds;        // [tgt]: labels shifted right behind decoder_start_token_id, -100 → pad
+    final int[] encoderBuckets;    // [srcLen, srcLen], bidirectional
+    final int[] decoderBuckets;    // [tgtLen, tgtLen], causal
     final List<Attention> encoderSelf = new ArrayList<>();
     final List<FeedForward> encoderFfn = new ArrayList<>();
     final List<Attention> decoderSelf = new ArrayList<>();
     final List<Attention> decoderCross = new ArrayList<>();
     final List<FeedForward> decoderFfn = new ArrayList<>();
-    float[] encoderLast;         // [src, dim], the input of encoder.final_layer_norm
-    final float[] encoderRstd;   // [src]
-    final float[] encoderOut;    // [src, dim], what cross-attention reads
-    float[] decoderLast;         // [tgt, dim], the input of decoder.final_layer_norm
-    final float[] decoderRstd;   // [tgt]
-    final float[] decoderOut;    // [tgt, dim], normed
-    final float[] headIn;        // [tgt, dim], decoderOut · headScale
-    final float[] logits;        // [tgt, vocabSize]
+    float[] encoderLast;           // [src, dim], the input of encoder.final_layer_norm
+    final float[] encoderRstd;     // [src]
+    final float[] encoderOut;      // [src, dim], what cross-attention reads
+    float[] decoderLast;           // [tgt, dim], the input of decoder.final_layer_norm
+    final float[] decoderRstd;     // [tgt]
+    final float[] decoderOut;      // [tgt, dim], normed
+    final float[] headIn;          // [tgt, dim], decoderOut · headScale
+    final float[] logits;          // [tgt, vocabSize]
 
     /** One attention sub-layer's activations; {@code kRows} is src for cross-attention, else the query rows. */
     static final class Attention {
@@ -43,6 +43,7 @@ public final class T5Pass {
         final float[] q;         // [rows, inner]
         final float[] k;         // [kRows, inner]
         final float[] v;         // [kRows, inner]
+        final float[] bias;      // [heads, qLen, kLen]: self-attention: the layer's columns of its stack's relative bias; cross: zeros
         final float[] probs;     // [batch, heads, qLen, kLen]
         final float[] ctx;       // [rows, inner]
 
@@ -52,6 +53,7 @@ public final class T5Pass {
             q = new float[rows * inner];
             k = new float[kRows * inner];
             v = new float[kRows * inner];
+            bias = new float[heads * qLen * kLen];
             probs = new float[batch * heads * qLen * kLen];
             ctx = new float[rows * inner];
         }
@@ -75,20 +77,20 @@ public final class T5Pass {
         }
     }
 
-    T5Pass(T5Config c, int batch, int srcLen, int tgtLen, int[] inputIds, int[] decoderIds) {
+    T5Pass(T5Config c, int batch, int srcLen, int tgtLen, int[] inputIds, boolean[] sourceVisible, int[] decoderIds) {
         this.batch = batch;
         this.srcLen = srcLen;
         this.tgtLen = tgtLen;
         this.inputIds = inputIds;
+        this.sourceVisible = sourceVisible;
         this.decoderIds = decoderIds;
         int d = c.dim();
         int src = batch * srcLen;
         int tgt = batch * tgtLen;
+        targetVisible = new boolean[tgt];
+        Arrays.fill(targetVisible, true);
         encoderBuckets = RelativePositionBias.buckets(srcLen, srcLen, RelativePositionBias.Direction.BIDIRECTIONAL, c.numBuckets(), c.maxDistance());
         decoderBuckets = RelativePositionBias.buckets(tgtLen, tgtLen, RelativePositionBias.Direction.CAUSAL, c.numBuckets(), c.maxDistance());
-        encoderBias = new float[c.biasHeads() * srcLen * srcLen];
-        decoderBias = new float[c.biasHeads() * tgtLen * tgtLen];
-        crossBias = new float[T5.maxCrossHeads(c) * tgtLen * srcLen];
         for (T5Config.Block b : c.encoder()) {
             encoderSelf.add(new Attention(src, src, d, b.numHeads() * c.headDim(), batch, b.numHeads(), srcLen, srcLen));
             encoderFfn.add(new FeedForward(src, d, b.ffnDim(), c.feedForward()));

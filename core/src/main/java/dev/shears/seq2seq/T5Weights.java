@@ -1,15 +1,15 @@
 package dev.shears.seq2seq;
 
-import dev.shears.format.hf.Safetensors;
-import dev.shears.format.hf.TorchPickle;
+import dev.shears.format.hf.HfModel;
 import dev.shears.format.hf.WeightFile;
 import dev.shears.io.Printable;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -133,34 +133,42 @@ public record T5Weights(float[] shared, float[] encoderBias, List<EncoderLayer> 
     }
 
     /**
-     * Reads every weight of {@code config} from a folder's {@code model.safetensors} or, failing that, its
-     * {@code pytorch_model.bin}, widened to fp32. Hugging Face's copies of the shared embedding
-     * ({@code encoder.embed_tokens.weight}, {@code decoder.embed_tokens.weight}, and {@code lm_head.weight}
-     * when tied) are ignored as transformers ignores them; any other tensor, a missing one or a wrong
-     * shape is a one-line error naming the file and the tensor.
+     * Reads every weight of {@code config} from a folder's weight files (model.safetensors, pytorch_model.bin, or
+     * the shards of either's index, as {@link HfModel#openWeightFiles} finds them), widened to fp32. Hugging
+     * Face's copies of the shared embedding ({@code encoder.embed_tokens.weight}, {@code decoder.embed_tokens.weight},
+     * and {@code lm_head.weight} when tied) and old checkpoints' unused
+     * {@code decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight} are ignored as transformers
+     * ignores them; any other tensor, a missing one or a wrong shape is a one-line error naming the file or
+     * folder and the tensor.
      */
     public static T5Weights load(Path dir, T5Config config) {
-        Path safetensors = dir.resolve("model.safetensors");
-        Path torch = dir.resolve("pytorch_model.bin");
-        Path path = Files.isRegularFile(safetensors) ? safetensors : torch;
-        if (!Files.isRegularFile(path)) throw Printable.error(dir + ": no model.safetensors or pytorch_model.bin (sharded T5 folders are not read yet)");
         T5Weights w = zeros(config);
-        try (WeightFile file = path == safetensors ? Safetensors.open(path) : TorchPickle.open(path)) {
-            Set<String> expected = new HashSet<>(List.of("encoder.embed_tokens.weight", "decoder.embed_tokens.weight"));
-            if (config.tiedEmbeddings()) expected.add("lm_head.weight");
+        List<WeightFile> files = HfModel.openWeightFiles(dir);
+        try {
+            Map<String, WeightFile> stored = new HashMap<>();
+            for (WeightFile file : files) for (String name : file.entries().keySet()) stored.putIfAbsent(name, file);
+            // old checkpoints (t5-small's own) also carry an unused cross-attention bias table, which transformers
+            // lists in _keys_to_ignore_on_load_unexpected
+            Set<String> known = new HashSet<>(List.of("encoder.embed_tokens.weight", "decoder.embed_tokens.weight",
+                    "decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight"));
+            if (config.tiedEmbeddings()) known.add("lm_head.weight");
             w.forEach(config, (name, shape, values) -> {
-                expected.add(name);
-                WeightFile.TensorEntry e = file.entries().get(name);
-                if (e == null) throw Printable.error(path + ": no tensor named " + name);
-                if (!Arrays.equals(e.shape(), shape)) {
-                    throw Printable.error(path + ": " + name + " has shape " + Arrays.toString(e.shape()) + ", the config needs " + Arrays.toString(shape));
+                known.add(name);
+                WeightFile file = stored.get(name);
+                if (file == null) throw Printable.error(dir + ": no tensor named " + name);
+                int[] storedShape = file.entry(name).shape();
+                if (!Arrays.equals(storedShape, shape)) {
+                    throw Printable.error(file.path() + ": " + name + " has shape " + Arrays.toString(storedShape) + ", the config needs " + Arrays.toString(shape));
                 }
-                float[] read = file.read(name).values();
-                System.arraycopy(read, 0, values, 0, values.length);
+                System.arraycopy(file.read(name).values(), 0, values, 0, values.length);
             });
-            for (String name : file.entries().keySet()) {
-                if (!expected.contains(name)) throw Printable.error(path + ": tensor " + name + " is not part of a T5 model with this config.json");
+            for (WeightFile file : files) {
+                for (String name : file.entries().keySet()) {
+                    if (!known.contains(name)) throw Printable.error(file.path() + ": tensor " + name + " is not part of a T5 model with this config.json");
+                }
             }
+        } finally {
+            files.forEach(WeightFile::close);
         }
         return w;
     }

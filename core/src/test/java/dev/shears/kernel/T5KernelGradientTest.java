@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import java.util.Arrays;
 import java.util.Random;
 import java.util.function.Supplier;
 
@@ -79,21 +80,24 @@ class T5KernelGradientTest {
     @Test
     void relativePositionBias() {
         Random r = new Random(33);
-        int numBuckets = 8, tableHeads = 4, heads = 3, qLen = 7, kLen = 9;
+        int numBuckets = 8, tableHeads = 4, qLen = 7, kLen = 9;
+        int[] columns = {3, 0, 2};   // a pruned layer's heads keep their own columns
+        int heads = columns.length;
         int[] buckets = RelativePositionBias.buckets(qLen, kLen, RelativePositionBias.Direction.BIDIRECTIONAL, numBuckets, 20);
         float[] table = gaussian(r, numBuckets * tableHeads, 1);
         float[] proj = gaussian(r, heads * qLen * kLen, 1);
         float[] bias = new float[heads * qLen * kLen];
         Supplier<Double> loss = () -> {
-            RelativePositionBias.forward(bias, table, buckets, heads, tableHeads, qLen, kLen);
+            RelativePositionBias.forward(bias, table, buckets, columns, tableHeads, qLen, kLen);
             return project(bias, proj);
         };
         float[] dTable = new float[table.length];
-        RelativePositionBias.backward(dTable, proj, buckets, heads, tableHeads, qLen, kLen);
+        RelativePositionBias.backward(dTable, proj, buckets, columns, tableHeads, qLen, kLen);
         check("position bias dTable", table, dTable, loss, table.length, EPS, ATOL, RTOL);
+        for (int b = 0; b < numBuckets; b++) assertEquals(0f, dTable[b * tableHeads + 1], "column 1 is read by no head");
     }
 
-    /** Self-attention (causal or not) and cross-attention (kLen ≠ qLen), every input's gradient. */
+    /** Causal self-attention, and cross-attention (kLen ≠ qLen) with padded keys in one sequence: every input's gradient. */
     @ParameterizedTest
     @EnumSource(Mask.class)
     void unscaledAttentionWithBias(Mask mask) {
@@ -106,10 +110,13 @@ class T5KernelGradientTest {
         float[] v = gaussian(r, batch * kLen * width, 1);
         float[] bias = gaussian(r, heads * qLen * kLen, 1);
         float[] proj = gaussian(r, batch * qLen * width, 1);
+        boolean[] keyVisible = new boolean[batch * kLen];
+        Arrays.fill(keyVisible, true);
+        if (mask == Mask.NONE) keyVisible[2 * kLen - 1] = keyVisible[2 * kLen - 2] = false;   // sequence 1 ends in two padding keys
         float[] ctx = new float[proj.length];
         float[] probs = new float[batch * heads * qLen * kLen];
         Supplier<Double> loss = () -> {
-            BiasedAttention.forward(ctx, probs, q, k, v, bias, mask, batch, qLen, kLen, heads, headDim);
+            BiasedAttention.forward(ctx, probs, q, k, v, bias, mask, keyVisible, batch, qLen, kLen, heads, headDim);
             return project(ctx, proj);
         };
         loss.get();
@@ -122,6 +129,12 @@ class T5KernelGradientTest {
         check("attention dK " + mask, k, dK, loss, 200, EPS, ATOL, RTOL);
         check("attention dV " + mask, v, dV, loss, 200, EPS, ATOL, RTOL);
         check("attention dBias " + mask, bias, dBias, loss, 200, EPS, ATOL, RTOL);
+        for (int j = 0; j < batch * kLen; j++) {
+            for (int c = 0; !keyVisible[j] && c < width; c++) {
+                assertEquals(0f, dK[j * width + c], "a padding key takes no gradient");
+                assertEquals(0f, dV[j * width + c], "a padding value takes no gradient");
+            }
+        }
     }
 
     /** No 1/√headDim: one key gets all the weight, so the context is its value; the causal mask hides later keys. */
@@ -134,13 +147,17 @@ class T5KernelGradientTest {
         float[] bias = new float[len * len];
         float[] ctx = new float[len * headDim];
         float[] probs = new float[len * len];
-        BiasedAttention.forward(ctx, probs, q, k, v, bias, Mask.NONE, 1, len, len, heads, headDim);
+        boolean[] all = {true, true};
+        BiasedAttention.forward(ctx, probs, q, k, v, bias, Mask.NONE, all, 1, len, len, heads, headDim);
         double p0 = Math.exp(1) / (Math.exp(1) + 1);   // scores q·k = (1, 0), unscaled
         assertEquals(p0, probs[0], 1e-7);
         assertEquals(10 * p0, ctx[0], 1e-5);
-        BiasedAttention.forward(ctx, probs, q, k, v, bias, Mask.CAUSAL, 1, len, len, heads, headDim);
+        BiasedAttention.forward(ctx, probs, q, k, v, bias, Mask.CAUSAL, all, 1, len, len, heads, headDim);
         assertEquals(1.0, probs[0], 0.0);
         assertEquals(0.0, probs[1], 0.0);
         assertEquals(10.0, ctx[0], 0.0);
+        BiasedAttention.forward(ctx, probs, q, k, v, bias, Mask.NONE, new boolean[]{false, true}, 1, len, len, heads, headDim);
+        assertEquals(0.0, probs[0], 0.0, "a padding key gets no weight");
+        assertEquals(20.0, ctx[1], 0.0);
     }
 }

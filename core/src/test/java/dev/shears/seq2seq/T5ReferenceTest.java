@@ -4,6 +4,7 @@ import dev.shears.SharedData;
 import dev.shears.format.hf.Safetensors;
 import dev.shears.kernel.RelativePositionBias;
 import dev.shears.kernel.RelativePositionBias.Direction;
+import dev.shears.tensor.Parallel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -13,6 +14,8 @@ import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,6 +25,7 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import static dev.shears.tensor.Close.assertClose;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -50,7 +54,7 @@ class T5ReferenceTest {
     }
 
     /** A fixture's inputs and reference outputs, read eagerly (the file is closed). */
-    private record Expected(String name, int[] inputIds, int[] labels, int batch, int srcLen, int tgtLen,
+    private record Expected(String name, int[] inputIds, int[] attentionMask, int[] labels, int batch, int srcLen, int tgtLen,
                             Map<String, float[]> tensors, Map<String, String> metadata) {
         float[] tensor(String key) {
             float[] values = tensors.get(key);
@@ -86,7 +90,12 @@ class T5ReferenceTest {
             int[] ids = file.entries().get("input_ids").shape();
             int[] labels = file.entries().get("labels").shape();
             Map<String, float[]> tensors = readAll(file);
-            return new Expected(name, toInts(tensors.get("input_ids")), toInts(tensors.get("labels")), ids[0], ids[1], labels[1],
+            float[] mask = tensors.get("attention_mask");
+            if (mask == null) {   // the real tiny T5's inputs are unpadded
+                mask = new float[ids[0] * ids[1]];
+                Arrays.fill(mask, 1f);
+            }
+            return new Expected(name, toInts(tensors.get("input_ids")), toInts(mask), toInts(tensors.get("labels")), ids[0], ids[1], labels[1],
                     tensors, Map.copyOf(file.metadata()));
         }
     }
@@ -116,6 +125,9 @@ class T5ReferenceTest {
         assertTrue(gated.feedForward() == T5Config.FeedForward.GATED_GELU && !gated.tiedEmbeddings(), "v1.1 fixture: gated-gelu, untied");
         assertNotEquals(gated.encoder().size(), gated.decoder().size(), "v1.1 fixture: asymmetric depth");
         assertNotEquals(gated.dim(), gated.biasHeads() * gated.headDim(), "v1.1 fixture: d_kv · heads differs from d_model");
+        for (String padded : new String[]{"t5_gated_untied", "t5_nonuniform"}) {
+            assertTrue(Arrays.stream(expected(padded).attentionMask()).anyMatch(m -> m == 0), padded + " has padded inputs");
+        }
         T5Config pruned = T5Config.read(resource("t5_nonuniform/config.json"));
         Set<Integer> heads = new TreeSet<>();
         Set<Integer> widths = new TreeSet<>();
@@ -125,6 +137,8 @@ class T5ReferenceTest {
             widths.add(b.ffnDim());
         }
         assertTrue(heads.size() > 2 && widths.size() > 2, "non-uniform fixture: heads and FFN widths differ per layer");
+        assertTrue(pruned.decoder().stream().anyMatch(b -> !b.biasColumns().equals(new T5Config.Block(b.numHeads(), 1, 1).biasColumns())),
+                "non-uniform fixture: a layer's heads read other columns of the bias table than the first");
     }
 
     @ParameterizedTest
@@ -180,7 +194,7 @@ class T5ReferenceTest {
     }
 
     private static void assertLogitsAndLoss(String name, T5Model model, Expected e) {
-        T5Pass pass = T5.forward(model, e.inputIds(), e.labels(), e.batch(), e.srcLen(), e.tgtLen());
+        T5Pass pass = T5.forward(model, e.inputIds(), e.attentionMask(), e.labels(), e.batch(), e.srcLen(), e.tgtLen());
         float[] expected = e.tensor("logits");
         float[] logits = pass.logits();
         assertEquals(expected.length, logits.length, name + ": logits shape");
@@ -198,7 +212,7 @@ class T5ReferenceTest {
     void gradientsOfEveryWeightMatchTorch(String name) {
         T5Model model = T5Model.load(resource(name));
         Expected e = expected(name);
-        T5Pass pass = T5.forward(model, e.inputIds(), e.labels(), e.batch(), e.srcLen(), e.tgtLen());
+        T5Pass pass = T5.forward(model, e.inputIds(), e.attentionMask(), e.labels(), e.batch(), e.srcLen(), e.tgtLen());
         float[] dLogits = new float[pass.logits().length];
         assertEquals(e.loss(), T5.loss(pass, e.labels(), dLogits), LOSS_TOL, name + ": loss");
         T5Weights grads = T5Weights.zeros(model.config());
@@ -225,6 +239,35 @@ class T5ReferenceTest {
         assertEquals(inFixture, checked, name + ": every weight of the reference has its gradient checked");
         System.out.printf("torchref-t5 %-16s gradients of %d tensors: worst max|err|/max|grad| %.2e in %s[%d]%n",
                 name, checked.size(), worstRelative[0], worstTensor[0], worst[0].index);
+    }
+
+    /** Work splits over independent outputs only (heads, output tiles), so the thread count never changes a bit. */
+    @Test
+    void sameBitsForAnyThreadCount() {
+        T5Model model = T5Model.load(resource("t5_nonuniform"));
+        Expected e = expected("t5_nonuniform");
+        int before = Parallel.threads();
+        try {
+            Parallel.setThreads(1);
+            List<float[]> one = logitsAndGradients(model, e);
+            Parallel.setThreads(3);
+            List<float[]> three = logitsAndGradients(model, e);
+            assertEquals(one.size(), three.size());
+            for (int i = 0; i < one.size(); i++) assertArrayEquals(one.get(i), three.get(i), "tensor " + i + " (0: logits)");
+        } finally {
+            Parallel.setThreads(before);
+        }
+    }
+
+    private static List<float[]> logitsAndGradients(T5Model model, Expected e) {
+        T5Pass pass = T5.forward(model, e.inputIds(), e.attentionMask(), e.labels(), e.batch(), e.srcLen(), e.tgtLen());
+        float[] dLogits = new float[pass.logits().length];
+        T5.loss(pass, e.labels(), dLogits);
+        T5Weights grads = T5Weights.zeros(model.config());
+        T5.backward(model, pass, dLogits, grads);
+        List<float[]> out = new ArrayList<>(List.of(pass.logits()));
+        grads.forEach(model.config(), (name, shape, g) -> out.add(g));
+        return out;
     }
 
     /** The largest absolute difference and where it is. */

@@ -93,9 +93,8 @@ public final class HfModel {
     public static Model open(Path dir) {
         ModelConfig config = HfConfig.read(dir.resolve("config.json"));
         Weights weights = shards(dir);
-        List<WeightFile> files = new ArrayList<>();
+        List<WeightFile> files = openAll(weights);
         try {
-            for (Path shard : new LinkedHashSet<>(weights.files().values())) files.add(weights.layout().open(shard));
             Map<String, WeightFile> found = new LinkedHashMap<>();
             for (WeightFile file : files) {
                 for (WeightFile.TensorEntry e : file.entries().values()) {
@@ -117,6 +116,27 @@ public final class HfModel {
             files.forEach(WeightFile::close);
             throw e;
         }
+    }
+
+    /**
+     * Opens every weight file of a folder in the layout {@link #open} would read (an index's shards, else the
+     * single file; safetensors before torch.save's), for models that keep their own name table (T5).
+     * The caller closes them.
+     */
+    public static List<WeightFile> openWeightFiles(Path dir) {
+        return openAll(shards(dir));
+    }
+
+    /** Opens each file of {@code weights} once; on a failure, closes those already open. */
+    private static List<WeightFile> openAll(Weights weights) {
+        List<WeightFile> files = new ArrayList<>();
+        try {
+            for (Path shard : new LinkedHashSet<>(weights.files().values())) files.add(weights.layout().open(shard));
+        } catch (RuntimeException e) {
+            files.forEach(WeightFile::close);
+            throw e;
+        }
+        return files;
     }
 
     /** The role of one stored tensor, checked against the config and the index. */
