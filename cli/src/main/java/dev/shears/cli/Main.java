@@ -130,7 +130,7 @@ public final class Main implements Runnable {
             try {
                 List<CommandLine> parsed = commandLine(collective).parseArgs(args).asCommandLineList(); // a copy: execute() parses afresh
                 if (!(parsed.getLast().getCommand() instanceof Distributed)) {
-                    err.println(shears + ": error: 'shears " + commandPath(parsed.getLast()).strip() + "' does not run under mpirun yet (train, shear, prune and eval do);"
+                    err.println(shears + ": error: 'shears " + commandPath(parsed.getLast()).strip() + "' does not run under mpirun yet (train, shear, prune, eval, pipeline run and bench train do);"
                             + " run it in one process");
                     err.flush();
                     return 2;
