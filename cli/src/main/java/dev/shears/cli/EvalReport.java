@@ -8,8 +8,7 @@ import dev.shears.eval.Suite;
 import dev.shears.eval.Task;
 import dev.shears.eval.TaskCatalog;
 import dev.shears.eval.TaskResult;
-import dev.shears.model.ModelConfig;
-import dev.shears.recipe.LoadedModel;
+import dev.shears.recipe.EvalRun;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,7 +23,7 @@ import java.util.Set;
 /** The side-by-side report of {@code shears eval}: markdown for the console, JSON, and an HTML page with a chart per task. */
 final class EvalReport {
     /** One model's results, in task order; the model is closed by then (its config, tokenizer and source remain). */
-    record ModelRun(String label, LoadedModel model, List<TaskResult> results) {
+    record ModelRun(String label, EvalRun.ModelFacts model, List<TaskResult> results) {
     }
 
     private final List<ModelRun> runs;
@@ -96,8 +95,7 @@ final class EvalReport {
         md.append("Settings: ").append(settingsLine()).append("\n\n");
         md.append("| model | shape | parameters | tokenizer |\n|---|---|---:|---|\n");
         for (ModelRun r : runs) {
-            ModelConfig c = r.model().model().config();
-            md.append(String.format(Locale.ROOT, "| %s | %s | %,d | %d tokens |%n", r.label(), c.describe(), c.parameterCount(), r.model().tokenizer().vocabSize()));
+            md.append(String.format(Locale.ROOT, "| %s | %s | %,d | %d tokens |%n", r.label(), r.model().shape(), r.model().parameters(), r.model().tokenizerVocab()));
         }
         md.append("\n| task | items | metric |");
         for (ModelRun r : runs) md.append(' ').append(r.label()).append(" |");
@@ -168,11 +166,10 @@ final class EvalReport {
                 .put("data_dir", dataDir.toString());
         ArrayNode models = root.putArray("models");
         for (ModelRun r : runs) {
-            ModelConfig c = r.model().model().config();
             ObjectNode m = models.addObject();
             m.put("label", r.label()).put("path", r.model().source().toString()).put("format", r.model().format())
-                    .put("shape", c.describe()).put("parameters", c.parameterCount()).put("context", c.maxSeqLen())
-                    .put("tokenizer_vocab", r.model().tokenizer().vocabSize());
+                    .put("shape", r.model().shape()).put("parameters", r.model().parameters()).put("context", r.model().context())
+                    .put("tokenizer_vocab", r.model().tokenizerVocab());
             ObjectNode results = m.putObject("results");
             for (TaskResult x : r.results()) {
                 ObjectNode t = results.putObject(x.task());
@@ -230,9 +227,8 @@ final class EvalReport {
         h.append("<p>Harness format: ").append(Charts.esc(TaskCatalog.FORMAT_VERSION)).append("<br>Settings: ").append(Charts.esc(settingsLine())).append("</p>");
         h.append("<h2>Models</h2><table><tr><th>model</th><th>shape</th><th>parameters</th><th>path</th></tr>");
         for (ModelRun r : runs) {
-            ModelConfig c = r.model().model().config();
-            h.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%s</td><td>%,d</td><td>%s</td></tr>", Charts.esc(r.label()), Charts.esc(c.describe()),
-                    c.parameterCount(), Charts.esc(r.model().source().toString())));
+            h.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%s</td><td>%,d</td><td>%s</td></tr>", Charts.esc(r.label()), Charts.esc(r.model().shape()),
+                    r.model().parameters(), Charts.esc(r.model().source().toString())));
         }
         h.append("</table>");
         suite.ifPresent(x -> h.append(suiteHtml(x)));

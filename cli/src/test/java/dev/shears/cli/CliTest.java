@@ -181,6 +181,20 @@ class CliTest {
     }
 
     @Test
+    void evalScoresAnEncoderDecoderBesideADecoderOnlyModel() {
+        Path t5 = SharedData.require("models/t5-tiny-random");
+        Path dir = SharedData.require("models/stories260K");
+        Run r = shears("eval", t5.toString(), dir.resolve("hf") + "=" + dir.resolve("tok512.bin"), "--tasks", "copa,tinystories", "--limit", "3",
+                "--data-dir", SharedData.require("eval").toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("| t5-tiny-random | T5 5+5 layers, d_model 32, heads 4 × 8, ffn 37 (relu), vocab 1302 |"), r.out());
+        assertTrue(r.out().contains("| copa | 3 | acc |") && r.out().contains("| tinystories | 3 | word_perplexity |"), r.out());
+        Run generated = shears("eval", t5.toString(), "--tasks", "nq_open", "--limit", "1", "--data-dir", SharedData.require("eval").toString());
+        assertEquals(2, generated.code());
+        assertTrue(generated.err().contains("nq_open is a generated-answer task; encoder-decoder models are scored on log-likelihood tasks only so far"), generated.err());
+    }
+
+    @Test
     void evalPutsModelsSideBySide(@TempDir Path tmp) throws IOException {
         Path dir = SharedData.require("models/stories260K");
         Path data = SharedData.require("eval");

@@ -6,6 +6,7 @@ import dev.shears.dist.OrderedSum;
 import dev.shears.dist.SingleProcess;
 import dev.shears.model.Model;
 import dev.shears.progress.Progress;
+import dev.shears.seq2seq.T5Model;
 import dev.shears.tokenizer.Tokenizer;
 
 import java.nio.file.Files;
@@ -18,6 +19,7 @@ import java.util.OptionalInt;
 import java.util.Random;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.IntConsumer;
 import java.util.function.Predicate;
 import java.util.stream.IntStream;
 
@@ -107,6 +109,45 @@ public final class Evaluator {
         if (items.task().kind() == TaskKind.GENERATE_UNTIL) return GenerationScorer.run(model, tokenizer, items, settings, progress, samples, collective);
         int context = settings.contextLength() == 0 ? model.config().maxSeqLen() : settings.contextLength();
         LoglikelihoodScorer scorer = new LoglikelihoodScorer(model, tokenizer, context, settings.start());
+        Requests requests = new Requests() {
+            @Override
+            public List<List<LoglikelihoodScorer.Score>> choices(List<List<Choice>> share, IntConsumer afterBatch) {
+                return scorer.scoreAll(share, settings.batchSize(), batching, afterBatch);
+            }
+
+            @Override
+            public List<LoglikelihoodScorer.Score> documents(List<String> texts, IntConsumer afterBatch) {
+                return scorer.map(texts, settings.batchSize(), scorer::rolling, afterBatch);
+            }
+        };
+        return score(requests, items, progress, samples, collective);
+    }
+
+    /**
+     * An encoder–decoder's result on one task, scored as lm-eval scores seq2seq models ({@link Seq2SeqScorer}), its items
+     * shared over the ranks of {@code collective} as a decoder-only model's are. The context length is the settings' or,
+     * by default, {@code maxLength} (the model's positions as lm-eval reads them). Generated-answer tasks are refused.
+     */
+    public static TaskResult run(T5Model model, Tokenizer tokenizer, Items items, EvalSettings settings, int maxLength, Progress progress,
+                                 Consumer<Sample> samples, Collective collective) {
+        if (items.task().kind() == TaskKind.GENERATE_UNTIL) {
+            throw new ShearsException(items.task().name() + " is a generated-answer task; encoder-decoder models are scored on log-likelihood tasks only so far");
+        }
+        Seq2SeqScorer scorer = new Seq2SeqScorer(model, tokenizer, settings.contextLength() == 0 ? maxLength : settings.contextLength());
+        return score(scorer, items, progress, samples, collective);
+    }
+
+    /** What scores a task's requests: the log-likelihoods of each item's choices after their contexts, and of whole documents. */
+    interface Requests {
+        /** Every item's choices scored, in item order; {@code afterBatch} hears how many items each batch finished. */
+        List<List<LoglikelihoodScorer.Score>> choices(List<List<Choice>> items, IntConsumer afterBatch);
+
+        /** Every document's rolling log-likelihood, in order; {@code afterBatch} hears how many each batch finished. */
+        List<LoglikelihoodScorer.Score> documents(List<String> texts, IntConsumer afterBatch);
+    }
+
+    /** The metrics of one log-likelihood task from its requests' scores, the items shared over the ranks. */
+    private static TaskResult score(Requests requests, Items items, Progress progress, Consumer<Sample> samples, Collective collective) {
         Task task = items.task();
         List<Item> list = items.items();
         long startNanos = System.nanoTime();
@@ -116,7 +157,7 @@ public final class Evaluator {
         int[] docIds = items.docIds();
         if (task.kind() == TaskKind.ROLLING_PERPLEXITY) {
             List<LoglikelihoodScorer.Score> scores = shared(collective, list,
-                    share -> scorer.map(share, settings.batchSize(), (item, buffers) -> scorer.rolling(document(task, item).text(), buffers), progress::advance),
+                    share -> requests.documents(share.stream().map(item -> document(task, item).text()).toList(), progress::advance),
                     score -> values(List.of(score)), v -> scores(v).getFirst());
             double ll = 0;
             long words = 0, bytes = 0;
@@ -137,7 +178,7 @@ public final class Evaluator {
                     new Metric("token_perplexity", Math.exp(-ll / tokens), Double.NaN));
         } else {
             List<List<LoglikelihoodScorer.Score>> scores = shared(collective, list,
-                    share -> scorer.scoreAll(share.stream().map(item -> multipleChoice(task, item).choices()).toList(), settings.batchSize(), batching, progress::advance),
+                    share -> requests.choices(share.stream().map(item -> multipleChoice(task, item).choices()).toList(), progress::advance),
                     Evaluator::values, Evaluator::scores);
             int n = list.size();
             double[] acc = new double[n], accNorm = new double[n];
@@ -157,9 +198,9 @@ public final class Evaluator {
                     accNorm[i] = argmax(s, mc, true) == mc.gold() ? 1 : 0;
                     chance += 1.0 / s.size();
                 }
-                List<Sample.Request> requests = new ArrayList<>(s.size());
-                for (int c = 0; c < s.size(); c++) requests.add(Sample.Request.of(mc.choices().get(c), s.get(c)));
-                samples.accept(new Sample(task.name(), docIds[i], OptionalInt.of(mc.gold()), requests, task.kind() == TaskKind.LAST_WORD
+                List<Sample.Request> logged = new ArrayList<>(s.size());
+                for (int c = 0; c < s.size(); c++) logged.add(Sample.Request.of(mc.choices().get(c), s.get(c)));
+                samples.accept(new Sample(task.name(), docIds[i], OptionalInt.of(mc.gold()), logged, task.kind() == TaskKind.LAST_WORD
                         ? Map.of("acc", acc[i], "loglikelihood", s.get(mc.gold()).logLikelihood())
                         : reported.test("acc_norm") ? Map.of("acc", acc[i], "acc_norm", accNorm[i]) : Map.of("acc", acc[i])));
             }

@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shears.ShearsException;
 import dev.shears.dist.Collective;
 import dev.shears.dist.SingleProcess;
+import dev.shears.seq2seq.T5Config;
+import dev.shears.seq2seq.T5Model;
+import dev.shears.tokenizer.Tokenizer;
 import dev.shears.eval.EvalSettings;
 import dev.shears.eval.Evaluator;
 import dev.shears.eval.LoglikelihoodScorer;
@@ -66,9 +69,30 @@ public final class EvalRun {
         }
     }
 
-    /** One model's results in task order; its weights are closed by then (its config, tokenizer and source remain). */
-    public record Evaluated(String spec, LoadedModel model, List<TaskResult> results) {
+    /** One model's results in task order, with what a report says of the model (its weights are closed by then). */
+    public record Evaluated(String spec, ModelFacts model, List<TaskResult> results) {
     }
+
+    /**
+     * What a report says of an evaluated model.
+     *
+     * @param format         hf, gguf or llama2c
+     * @param shape          the model's shape in words
+     * @param context        the positions it reads at most
+     * @param tokenizerVocab the size of the tokenizer it was evaluated with
+     */
+    public record ModelFacts(Path source, String format, String shape, long parameters, int context, int tokenizerVocab) {
+        static ModelFacts of(LoadedModel m) {
+            return new ModelFacts(m.source(), m.format(), m.model().config().describe(), m.model().config().parameterCount(), m.model().config().maxSeqLen(),
+                    m.tokenizer().vocabSize());
+        }
+    }
+
+    /**
+     * The positions lm-eval gives a T5 (its {@code max_length}: transformers' T5Config {@code n_positions}, 512, which
+     * T5 folders leave at the default; relative positions set no hard limit).
+     */
+    static final int T5_CONTEXT = 512;
 
     /**
      * What was run: the tasks (groups expanded into their leaves), the data folder resolved, and each model's
@@ -156,9 +180,30 @@ public final class EvalRun {
         List<Evaluator.Items> items = resolved.tasks().stream().map(t -> Evaluator.load(t, data, settings.apply(t))).toList();
         List<Evaluated> models = new ArrayList<>();
         for (String spec : request.models()) {
+            Consumer<Sample> logged = sample -> samples.accept(spec, sample);
+            ModelSpec m = ModelSpec.of(spec, request.tokenizer());
+            if (T5Config.describes(m.model())) {
+                // an encoder-decoder, scored as lm-eval scores seq2seq models
+                T5Model t5 = T5Model.load(m.model());
+                Tokenizer tok = ModelSource.tokenizer(m.model(), m.tokenizer()).orElseThrow(() -> new ShearsException(m.model()
+                        + ": no tokenizer found beside the model; pass MODEL=TOKENIZER or --tokenizer FILE (spiece.model or tokenizer.json)"));
+                if (tok.vocabSize() > t5.config().vocabSize()) {
+                    throw new ShearsException("the tokenizer has " + tok.vocabSize() + " tokens but " + m.model() + " only " + t5.config().vocabSize()
+                            + " embeddings: they do not belong together");
+                }
+                List<TaskResult> results = new ArrayList<>();
+                for (Evaluator.Items i : items) {
+                    results.add(Evaluator.run(t5, tok, i, settings.apply(i.task()), T5_CONTEXT, progress, logged, collective));
+                }
+                List<TaskResult> leaves = List.copyOf(results);
+                for (TaskGroup g : resolved.groups()) results.add(g.aggregate(leaves));
+                models.add(new Evaluated(spec, new ModelFacts(m.model(), "hf", t5.config().describe(), t5.weights().parameterCount(t5.config()), T5_CONTEXT,
+                        tok.vocabSize()), results));
+                continue;
+            }
             // one model's weights at a time: each is closed (unmapped) after its tasks, so side by side costs no more memory than one
-            try (LoadedModel loaded = open(spec, request.tokenizer())) {
-                models.add(new Evaluated(spec, loaded, resolved.run(loaded, items, settings, progress, sample -> samples.accept(spec, sample), collective)));
+            try (LoadedModel loaded = ModelSource.open(m.model(), m.tokenizer())) {
+                models.add(new Evaluated(spec, ModelFacts.of(loaded), resolved.run(loaded, items, settings, progress, logged, collective)));
             }
         }
         return new Result(resolved.tasks(), data, models);
@@ -206,10 +251,16 @@ public final class EvalRun {
 
     /** MODEL or MODEL=TOKENIZER. */
     static LoadedModel open(String spec, Optional<Path> defaultTokenizer) {
-        int eq = spec.lastIndexOf('=');
-        if (eq > 0 && !Files.exists(Path.of(spec))) {
-            return ModelSource.open(Path.of(spec.substring(0, eq)), Optional.of(Path.of(spec.substring(eq + 1))));
+        ModelSpec m = ModelSpec.of(spec, defaultTokenizer);
+        return ModelSource.open(m.model(), m.tokenizer());
+    }
+
+    /** A model on the command line and its tokenizer: MODEL (with the default tokenizer) or MODEL=TOKENIZER. */
+    record ModelSpec(Path model, Optional<Path> tokenizer) {
+        static ModelSpec of(String spec, Optional<Path> defaultTokenizer) {
+            int eq = spec.lastIndexOf('=');
+            if (eq > 0 && !Files.exists(Path.of(spec))) return new ModelSpec(Path.of(spec.substring(0, eq)), Optional.of(Path.of(spec.substring(eq + 1))));
+            return new ModelSpec(Path.of(spec), defaultTokenizer);
         }
-        return ModelSource.open(Path.of(spec), defaultTokenizer);
     }
 }

@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /** Encoder–decoder generation: the prompt encoded once, the output decoded with caches, as the full forward would choose it. */
 class Seq2SeqGenerationTest {
-    private static T5Model fixture(String name) throws URISyntaxException {
+    static T5Model fixture(String name) throws URISyntaxException {
         URL url = Seq2SeqGenerationTest.class.getResource("/torchref-t5/" + name + "/config.json");
         if (url == null) fail("fixture torchref-t5/" + name + " is missing; regenerate it with tools/torch_reference/make_t5_fixtures.py");
         return T5Model.load(Path.of(url.toURI()).getParent());
@@ -53,7 +53,7 @@ class Seq2SeqGenerationTest {
     }
 
     /** T5-like: one token per character (ids 2 .. vocab-1), no BOS, EOS 1 appended for the model. */
-    private static Tokenizer characters(int vocab) {
+    static Tokenizer characters(int vocab) {
         return new Tokenizer() {
             public int vocabSize() {
                 return vocab;
