@@ -10,6 +10,11 @@ model.safetensors with the published tensor names) plus expected.safetensors fro
   grad.<name>      F32, shape of <name>         d mean-loss / d weight at the stored weights
   __metadata__     loss64, torch
 
+openba_nonuniform/ also holds pytorch_model.bin: the same weights written by torch.save as a state dict, with the
+stacks' references to the shared embedding (encoder.embed_tokens.weight, decoder.embed_tokens.weight) that
+OpenBAForConditionalGeneration.state_dict() contains, sharing one storage; the Java test loads it in place of
+model.safetensors and expects the same weights.
+
 Weights are large (embedding std 1, LayerNorm weights 1 + N(0, 0.2) and biases N(0, 0.2), attention at
 std 1.2/sqrt(dim), q/k/v/o biases of std 0.5, an LM-head bias of std 1) so that each plausible mistake moves the
 logits far beyond the test's tolerance; main() prints by how much: rotary pairs interleaved instead of
@@ -104,7 +109,7 @@ FIXTURES = [
     ("openba_nonuniform", 33, openba_config(12, 4, 4, 100, 2, 3, 31, True, False, shapes={
         "encoder": [{"num_heads": 4, "ffn_width": 24}, {"num_heads": 2, "ffn_width": 12}],
         "decoder": [{"num_heads": 3, "num_cross_heads": 2, "ffn_width": 16}, {"num_heads": 4, "num_cross_heads": 4, "ffn_width": 8},
-                    {"num_heads": 1, "num_cross_heads": 3, "ffn_width": 20}]})),
+                    {"num_heads": 1, "num_cross_heads": 3, "ffn_width": 20}]}), True),
 ]
 
 
@@ -163,7 +168,7 @@ def sensitivity(cfg, weights, ids, labels, logits):
     return {k: float((v - logits).abs().max()) / scale for k, v in out.items()}
 
 
-def write_fixture(name, seed, config):
+def write_fixture(name, seed, config, torch_bin=False):
     out = os.path.join(ROOT, name)
     os.makedirs(out, exist_ok=True)
     for f in os.listdir(out):
@@ -177,6 +182,11 @@ def write_fixture(name, seed, config):
         f.write("\n")
     names = sorted(weights)
     write_safetensors(os.path.join(out, "model.safetensors"), [(n, weights[n]) for n in names], "F32", {"format": "pt"})
+
+    if torch_bin:
+        state = {n: weights[n] for n in names}
+        state["encoder.embed_tokens.weight"] = state["decoder.embed_tokens.weight"] = state["shared_embedding.weight"]
+        torch.save(state, os.path.join(out, "pytorch_model.bin"))
 
     r = ref.reference(cfg, weights, ids, labels)
     expected = [("input_ids", ids.to(torch.float32)), ("labels", labels.to(torch.float32)),
