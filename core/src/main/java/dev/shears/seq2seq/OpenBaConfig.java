@@ -2,6 +2,7 @@ package dev.shears.seq2seq;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.shears.format.hf.ConfigJson;
 import dev.shears.io.Printable;
 
 import java.io.IOException;
@@ -118,25 +119,18 @@ public record OpenBaConfig(int dim, int headDim, int vocabSize, boolean qkvBias,
 
     /** Reads an OpenBA config.json; a bad value is a one-line error naming the file and the key. */
     public static OpenBaConfig read(Path file) {
-        if (!Files.isRegularFile(file)) throw Printable.error(file + ": missing (an OpenBA folder needs config.json)");
-        JsonNode n;
-        try {
-            n = JSON.readTree(file.toFile());
-        } catch (IOException e) {
-            throw Printable.error(file + ": not valid JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
-        }
-        if (n == null || !n.isObject()) throw Printable.error(file + ": not a JSON object");
-        String arch = n.path("architectures").path(0).asText("OpenBAForConditionalGeneration");
+        ConfigJson n = ConfigJson.read(file, "an OpenBA folder");
+        String arch = n.first("architectures", "OpenBAForConditionalGeneration");
         if (!ARCHITECTURES.contains(arch)) throw Printable.error(file + ": architecture '" + arch + "' is not OpenBAForConditionalGeneration");
-        if (flag(file, n, "add_ffn_bias", false)) throw Printable.error(file + ": \"add_ffn_bias\" true is not supported (the published OpenBA has no FFN biases)");
-        int heads = required(file, n, "num_heads");
-        int encoderLayers = required(file, n, "num_layers");
-        int decoderLayers = optional(file, n, "num_decoder_layers", encoderLayers);
+        if (n.flag("add_ffn_bias", false)) throw Printable.error(file + ": \"add_ffn_bias\" true is not supported (the published OpenBA has no FFN biases)");
+        int heads = n.required("num_heads");
+        int encoderLayers = n.required("num_layers");
+        int decoderLayers = n.optional("num_decoder_layers", encoderLayers);
         List<Block> encoder = new ArrayList<>();
         List<Block> decoder = new ArrayList<>();
-        JsonNode shapes = n.path(LAYER_SHAPES);
+        JsonNode shapes = n.node().path(LAYER_SHAPES);
         if (shapes.isMissingNode()) {
-            int ffn = swigluWidth(required(file, n, "ffn_hidden_size"));
+            int ffn = swigluWidth(n.required("ffn_hidden_size"));
             encoder.addAll(Collections.nCopies(encoderLayers, block(file, heads, 0, ffn)));
             decoder.addAll(Collections.nCopies(decoderLayers, block(file, heads, heads, ffn)));
         } else {
@@ -144,10 +138,10 @@ public record OpenBaConfig(int dim, int headDim, int vocabSize, boolean qkvBias,
             readShapes(file, shapes.path("decoder"), "decoder", decoderLayers, decoder);
         }
         try {
-            return new OpenBaConfig(required(file, n, "hidden_size"), required(file, n, "kv_channels"), required(file, n, "vocab_size"),
-                    flag(file, n, "add_qkv_bias", false), flag(file, n, "add_lm_head_bias", false), flag(file, n, "tie_word_embeddings", true),
-                    optional(file, n, "max_seq_length", DEFAULT_MAX_SRC), optional(file, n, "decoder_max_seq_length", DEFAULT_MAX_TGT),
-                    optional(file, n, "decoder_start_token_id", 0), optional(file, n, "pad_token_id", 0), encoder, decoder);
+            return new OpenBaConfig(n.required("hidden_size"), n.required("kv_channels"), n.required("vocab_size"),
+                    n.flag("add_qkv_bias", false), n.flag("add_lm_head_bias", false), n.flag("tie_word_embeddings", true),
+                    n.optional("max_seq_length", DEFAULT_MAX_SRC), n.optional("decoder_max_seq_length", DEFAULT_MAX_TGT),
+                    n.optional("decoder_start_token_id", 0), n.optional("pad_token_id", 0), encoder, decoder);
         } catch (IllegalArgumentException e) {
             throw Printable.error(file + ": " + e.getMessage());
         }
@@ -167,26 +161,5 @@ public record OpenBaConfig(int dim, int headDim, int vocabSize, boolean qkvBias,
         } catch (IllegalArgumentException e) {
             throw Printable.error(file + ": " + LAYER_SHAPES + ": " + e.getMessage());
         }
-    }
-
-    private static boolean flag(Path file, JsonNode n, String key, boolean absent) {
-        JsonNode v = n.get(key);
-        if (v == null || v.isNull()) return absent;
-        if (!v.isBoolean()) throw Printable.error(file + ": \"" + key + "\" must be true or false, got " + v);
-        return v.asBoolean();
-    }
-
-    private static int required(Path file, JsonNode n, String key) {
-        JsonNode v = n.get(key);
-        if (v == null || !v.canConvertToExactIntegral() || v.asInt() <= 0) throw Printable.error(file + ": missing or invalid \"" + key + "\"");
-        return v.asInt();
-    }
-
-    /** A whole number ≥ 0 when present (null counts as absent), else {@code absent}. */
-    private static int optional(Path file, JsonNode n, String key, int absent) {
-        JsonNode v = n.get(key);
-        if (v == null || v.isNull()) return absent;
-        if (!v.canConvertToExactIntegral() || v.asInt() < 0) throw Printable.error(file + ": \"" + key + "\" must be a whole number ≥ 0, got " + v);
-        return v.asInt();
     }
 }

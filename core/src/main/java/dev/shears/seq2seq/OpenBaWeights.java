@@ -1,13 +1,8 @@
 package dev.shears.seq2seq;
 
-import dev.shears.format.hf.Safetensors;
-import dev.shears.format.hf.TorchPickle;
-import dev.shears.format.hf.WeightFile;
-import dev.shears.io.Printable;
+import dev.shears.format.hf.FolderWeights;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -183,28 +178,10 @@ public record OpenBaWeights(float[] shared, List<EncoderLayer> encoder, Norm enc
      * ignores them; any other tensor, a missing one or a wrong shape is a one-line error naming the file and the tensor.
      */
     public static OpenBaWeights load(Path dir, OpenBaConfig config) {
-        Path safetensors = dir.resolve("model.safetensors");
-        Path torch = dir.resolve("pytorch_model.bin");
-        Path path = Files.isRegularFile(safetensors) ? safetensors : torch;
-        if (!Files.isRegularFile(path)) throw Printable.error(dir + ": no model.safetensors or pytorch_model.bin (sharded OpenBA folders are not read yet)");
         OpenBaWeights w = zeros(config);
-        try (WeightFile file = path == safetensors ? Safetensors.open(path) : TorchPickle.open(path)) {
-            Set<String> expected = new HashSet<>(List.of("encoder.embed_tokens.weight", "decoder.embed_tokens.weight"));
-            if (config.tiedEmbeddings()) expected.add("lm_head.weight");
-            w.forEach(config, (name, shape, values) -> {
-                expected.add(name);
-                WeightFile.TensorEntry e = file.entries().get(name);
-                if (e == null) throw Printable.error(path + ": no tensor named " + name);
-                if (!Arrays.equals(e.shape(), shape)) {
-                    throw Printable.error(path + ": " + name + " has shape " + Arrays.toString(e.shape()) + ", the config needs " + Arrays.toString(shape));
-                }
-                float[] read = file.read(name).values();
-                System.arraycopy(read, 0, values, 0, values.length);
-            });
-            for (String name : file.entries().keySet()) {
-                if (!expected.contains(name)) throw Printable.error(path + ": tensor " + name + " is not part of an OpenBA model with this config.json");
-            }
-        }
+        Set<String> ignored = new HashSet<>(List.of("encoder.embed_tokens.weight", "decoder.embed_tokens.weight"));
+        if (config.tiedEmbeddings()) ignored.add("lm_head.weight");
+        FolderWeights.load(dir, "an OpenBA model", visitor -> w.forEach(config, visitor::accept), ignored);
         return w;
     }
 }

@@ -18,7 +18,6 @@ import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
-import static dev.shears.tensor.Close.assertClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -134,15 +133,9 @@ class OpenBaReferenceTest {
         OpenBaModel model = OpenBaModel.load(resource(name));
         Expected e = expected(name);
         OpenBaPass pass = OpenBa.forward(model, e.inputIds(), e.labels(), e.batch(), e.srcLen(), e.tgtLen());
-        float[] expected = e.tensor("logits");
-        float[] logits = pass.logits();
-        assertEquals(expected.length, logits.length, name + ": logits shape");
-        double scale = maxAbs(expected);
-        Worst worst = Worst.of(expected, logits);
-        System.out.printf("torchref-openba %-20s logits: max|err| %.2e (%.2e of max |logit| %.3g) at %d%n", name, worst.error, worst.error / scale, scale, worst.index);
-        assertClose(name + " logits", expected, logits, LOGIT_TOL * scale, 0);
+        ReferenceComparison.assertLogits(label(name), e.tensor("logits"), pass.logits(), LOGIT_TOL);
         double loss = OpenBa.loss(pass, e.labels(), new float[0]);
-        System.out.printf("torchref-openba %-20s loss: shears %.9f torch64 %.9f |diff| %.2e%n", name, loss, e.loss(), Math.abs(loss - e.loss()));
+        System.out.printf("%s loss: shears %.9f torch64 %.9f |diff| %.2e%n", label(name), loss, e.loss(), Math.abs(loss - e.loss()));
         assertEquals(e.loss(), loss, LOSS_TOL, name + ": loss");
     }
 
@@ -156,45 +149,10 @@ class OpenBaReferenceTest {
         assertEquals(e.loss(), OpenBa.loss(pass, e.labels(), dLogits), LOSS_TOL, name + ": loss");
         OpenBaWeights grads = OpenBaWeights.zeros(model.config());
         OpenBa.backward(model, pass, dLogits, grads);
-
-        Set<String> checked = new TreeSet<>();
-        String[] worstTensor = {""};
-        Worst[] worst = {new Worst(0, -1)};
-        double[] worstRelative = {0};
-        grads.forEach(model.config(), (tensor, shape, g) -> {
-            float[] expected = e.tensor("grad." + tensor);
-            double scale = maxAbs(expected);
-            assertTrue(scale > 0, name + ": the reference gradient of " + tensor + " is zero, so the fixture does not test it");
-            Worst w = Worst.of(expected, g);
-            if (w.error / scale > worstRelative[0]) {
-                worstRelative[0] = w.error / scale;
-                worst[0] = w;
-                worstTensor[0] = tensor;
-            }
-            assertClose(name + " d" + tensor, expected, g, GRAD_TOL * scale, 0);
-            checked.add("grad." + tensor);
-        });
-        Set<String> inFixture = e.tensors().keySet().stream().filter(k -> k.startsWith("grad.")).collect(Collectors.toCollection(TreeSet::new));
-        assertEquals(inFixture, checked, name + ": every weight of the reference has its gradient checked");
-        System.out.printf("torchref-openba %-20s gradients of %d tensors: worst max|err|/max|grad| %.2e in %s[%d]%n",
-                name, checked.size(), worstRelative[0], worstTensor[0], worst[0].index);
+        ReferenceComparison.assertGradients(label(name), e.tensors(), visitor -> grads.forEach(model.config(), visitor::accept), GRAD_TOL);
     }
 
-    /** The largest absolute difference and where it is. */
-    private record Worst(double error, int index) {
-        static Worst of(float[] expected, float[] actual) {
-            Worst w = new Worst(0, -1);
-            for (int i = 0; i < expected.length; i++) {
-                double d = Math.abs((double) expected[i] - actual[i]);
-                if (!(d <= w.error)) w = new Worst(d, i);
-            }
-            return w;
-        }
-    }
-
-    private static double maxAbs(float[] values) {
-        double m = 0;
-        for (float v : values) m = Math.max(m, Math.abs(v));
-        return m;
+    private static String label(String name) {
+        return String.format("torchref-openba %-20s", name);
     }
 }
