@@ -1,0 +1,434 @@
+package dev.shears.seq2seq;
+
+import dev.shears.kernel.BiasedAttention;
+import dev.shears.kernel.BiasedAttention.Mask;
+import dev.shears.kernel.CrossEntropy;
+import dev.shears.kernel.Embedding;
+import dev.shears.kernel.LayerNorm;
+import dev.shears.kernel.MatMul;
+import dev.shears.kernel.Rope;
+import dev.shears.kernel.RopeTable;
+import dev.shears.kernel.SwiGlu;
+
+/**
+ * OpenBA's forward and backward, as OpenNLG/OpenBA's {@code modeling_openba.py}
+ * ({@code OpenBAForConditionalGeneration}) with teacher forcing (Li et al. 2023). {@link #forward} reads as the
+ * diagram; {@link #backward} is the same text in reverse.
+ *
+ * <pre>
+ *   input_ids ─ shared ─┬─ [x + SelfAttn(LN x, rotary)] ─ [x + SwiGLU(LN x)] ─ × encoder layers ─ final LN ─► enc
+ *   labels ─ shift right ─ shared ─ [x + SelfAttn(LN x, rotary, causal)] ─ [x + CrossAttn(LN x, enc)] ─ [x + SwiGLU(LN x)]
+ *                                   ─ × decoder layers ─ final LN ─ × dim^-½ if tied ─ LM head (+ bias) ─► logits
+ * </pre>
+ *
+ * Every LN is a {@link LayerNorm} with a bias (eps {@link OpenBaConfig#EPS}). Self-attention projects with the
+ * fused {@code qkv} (per head [q | k | v]), rotates all headDim channels of q and k in the rotate-half layout
+ * ({@link Rope}; positions from 0 in each stack; frequencies {@code 10000^(−2i/headDim)}, angles in fp32 as the
+ * published {@code create_sinusoidal_positions}); cross-attention projects q from the decoder and the fused
+ * {@code kv} (per head [k | v]) from the encoder, without rotation. Scores are {@code q·k/√headDim}; the
+ * SwiGLU is {@code fc_out(silu(gate) · up)} with {@code [gate | up] = fc_in(x)}.
+ *
+ * <p>Deliberate differences from the published code: it divides the scores by √headDim, Shears multiplies q
+ * by 1/√headDim before the product (the same in exact arithmetic, fp32 rounding apart); it fills masked
+ * scores with −10000, Shears gives them probability 0 ({@link BiasedAttention}'s causal mask): identical
+ * whenever the visible scores are above −9000, as exp(−745) is already 0 in double; dropout is not applied
+ * (eval mode) and there are no padding masks (every position is real, as when the published forward gets no
+ * attention_mask).
+ */
+public final class OpenBa {
+    /** Hugging Face's label that is not scored (and becomes pad_token_id in the decoder input). */
+    public static final int IGNORE_LABEL = -100;
+    /** create_sinusoidal_positions' base: {@code inv_freq = 1 / 10000^(2i/kv_channels)}. */
+    static final double ROPE_BASE = 10000;
+
+    private OpenBa() {
+    }
+
+    /**
+     * Logits of every decoder position under teacher forcing.
+     *
+     * @param inputIds [batch, srcLen] encoder token ids
+     * @param labels   [batch, tgtLen] target ids, or {@link #IGNORE_LABEL}
+     * @return the pass: {@link OpenBaPass#logits()} is [batch·tgtLen, vocabSize]
+     */
+    public static OpenBaPass forward(OpenBaModel model, int[] inputIds, int[] labels, int batch, int srcLen, int tgtLen) {
+        OpenBaConfig c = model.config();
+        OpenBaWeights w = model.weights();
+        check(c, inputIds, labels, batch, srcLen, tgtLen);
+        int d = c.dim();
+        int tgt = batch * tgtLen;
+        OpenBaPass p = new OpenBaPass(c, batch, srcLen, tgtLen, inputIds, shiftRight(c, labels, batch, tgtLen));
+
+        // encoder
+        encoder(c, w, p);
+
+        // decoder
+        float[] x = new float[tgt * d];
+        Embedding.forward(x, p.decoderIds, w.shared(), d);
+        for (int l = 0; l < w.decoder().size(); l++) {
+            OpenBaWeights.DecoderLayer layer = w.decoder().get(l);
+            x = selfAttention(c, layer.self(), p.decoderSelf.get(l), p, x, Mask.CAUSAL, tgtLen);
+            x = crossAttention(c, layer.cross(), p.decoderCross.get(l), p, x);
+            x = feedForward(c, layer.ffn(), p.decoderFfn.get(l), x, tgt);
+        }
+        p.decoderLast = x;
+        LayerNorm.forward(p.decoderOut, p.decoderMean, p.decoderRstd, x, w.decoderNorm().weight(), w.decoderNorm().bias(), tgt, d, OpenBaConfig.EPS);
+
+        // head
+        float scale = c.headScale();
+        for (int i = 0; i < p.headIn.length; i++) p.headIn[i] = p.decoderOut[i] * scale;
+        MatMul.forward(p.logits, p.headIn, w.lmHead(), w.lmHeadBias(), tgt, d, c.vocabSize());
+        return p;
+    }
+
+    /** The encoder: fills {@code p.encoderOut} [batch·srcLen, dim] and what the backward pass needs on the way. */
+    static void encoder(OpenBaConfig c, OpenBaWeights w, OpenBaPass p) {
+        int d = c.dim();
+        int src = p.batch * p.srcLen;
+        float[] x = new float[src * d];
+        Embedding.forward(x, p.inputIds, w.shared(), d);
+        for (int l = 0; l < w.encoder().size(); l++) {
+            OpenBaWeights.EncoderLayer layer = w.encoder().get(l);
+            x = selfAttention(c, layer.self(), p.encoderSelf.get(l), p, x, Mask.NONE, p.srcLen);
+            x = feedForward(c, layer.ffn(), p.encoderFfn.get(l), x, src);
+        }
+        p.encoderLast = x;
+        LayerNorm.forward(p.encoderOut, p.encoderMean, p.encoderRstd, x, w.encoderNorm().weight(), w.encoderNorm().bias(), src, d, OpenBaConfig.EPS);
+    }
+
+    /**
+     * One decoder step with cached keys and values, as the published generation with {@code use_cache}: the token
+     * at position {@code t = cache.length()} is rotated at position t (the published {@code position_ids} start at
+     * the past length), attends to the cached self-attention keys of the positions before it and its own, and to
+     * the encoder through the cross-attention keys and values computed once in {@link OpenBaCache#of}.
+     *
+     * @param token the decoder input at this position (decoder_start_token_id first)
+     * @return [vocabSize] the logits of the next token
+     */
+    public static float[] forwardCached(OpenBaModel model, OpenBaCache cache, int token) {
+        OpenBaConfig c = model.config();
+        OpenBaWeights w = model.weights();
+        int d = c.dim();
+        int hd = c.headDim();
+        int t = cache.length();
+        if (t >= cache.capacity()) throw new IllegalStateException("the cache holds " + cache.capacity() + " positions; all are used");
+        float[] x = new float[d];
+        Embedding.forward(x, new int[]{token}, w.shared(), d);
+        for (int l = 0; l < w.decoder().size(); l++) {
+            OpenBaWeights.DecoderLayer layer = w.decoder().get(l);
+            OpenBaWeights.SelfAttention self = layer.self();
+            int inner = self.heads() * hd;
+            float[] qkv = new float[3 * inner];
+            MatMul.forward(qkv, norm(c, x, self.norm()), self.qkv(), self.qkvBias(), 1, d, 3 * inner);
+            float[] q = new float[inner];
+            float[] k = new float[inner];
+            float[] v = new float[inner];
+            FusedRows.split(qkv, new float[][]{q, k, v}, 1, self.heads(), hd);
+            Rope.forward(q, 1, 1, t, self.heads(), hd, cache.rope());
+            Rope.forward(k, 1, 1, t, self.heads(), hd, cache.rope());
+            System.arraycopy(k, 0, cache.keys(l), t * inner, inner);
+            System.arraycopy(v, 0, cache.values(l), t * inner, inner);
+            x = attendCached(c, q, cache.keys(l), cache.values(l), t + 1, self.heads(), self.output(), self.outputBias(), x);
+            OpenBaWeights.CrossAttention cross = layer.cross();
+            float[] crossQ = new float[cross.heads() * hd];
+            MatMul.forward(crossQ, norm(c, x, cross.norm()), cross.query(), cross.queryBias(), 1, d, crossQ.length);
+            x = attendCached(c, crossQ, cache.crossKeys(l), cache.crossValues(l), cache.srcLen(), cross.heads(), cross.output(), cross.outputBias(), x);
+            x = feedForward(c, layer.ffn(), new OpenBaPass.FeedForward(1, d, layer.ffn().ffnDim()), x, 1);
+        }
+        cache.advance();
+        float[] out = norm(c, x, w.decoderNorm());
+        scale(out, c.headScale());
+        float[] logits = new float[c.vocabSize()];
+        MatMul.forward(logits, out, w.lmHead(), w.lmHeadBias(), 1, d, c.vocabSize());
+        return logits;
+    }
+
+    /** One row through a LayerNorm: [dim]. */
+    private static float[] norm(OpenBaConfig c, float[] x, OpenBaWeights.Norm n) {
+        float[] out = new float[c.dim()];
+        LayerNorm.forward(out, new float[1], new float[1], x, n.weight(), n.bias(), 1, c.dim(), OpenBaConfig.EPS);
+        return out;
+    }
+
+    /** {@code x + o(attention(q/√headDim, keys, values))} for one query row [heads·headDim]; keys and values [≥ kLen, heads·headDim]. */
+    private static float[] attendCached(OpenBaConfig c, float[] q, float[] keys, float[] values, int kLen, int heads, float[] output,
+                                        float[] outputBias, float[] x) {
+        scale(q, queryScale(c));
+        float[] ctx = new float[q.length];
+        BiasedAttention.forward(ctx, new float[heads * kLen], q, keys, values, new float[heads * kLen], Mask.NONE, visible(1, kLen), 1, 1, kLen, heads, c.headDim());
+        return output(c, ctx, output, outputBias, x, 1, q.length);
+    }
+
+    /**
+     * Mean cross-entropy over the labels that are not {@link #IGNORE_LABEL} (0 when none is scored), as
+     * {@code nn.CrossEntropyLoss(ignore_index=-100)}.
+     *
+     * @param labels  [batch·tgtLen]
+     * @param dLogits [batch·tgtLen, vocabSize] receives d loss / d logits (overwritten), or an empty array for the loss only
+     */
+    public static double loss(OpenBaPass p, int[] labels, float[] dLogits) {
+        if (labels.length != p.batch * p.tgtLen) throw new IllegalArgumentException(labels.length + " labels for " + p.batch * p.tgtLen + " decoder positions");
+        int[] targets = new int[labels.length];
+        for (int i = 0; i < labels.length; i++) targets[i] = labels[i] == IGNORE_LABEL ? CrossEntropy.IGNORE : labels[i];
+        return CrossEntropy.forwardBackward(p.logits, targets, labels.length, p.logits.length / labels.length, dLogits, 1f);
+    }
+
+    /**
+     * Backward of {@link #forward}: {@code grads} (same shapes as the model, see {@link OpenBaWeights#zeros})
+     * accumulates the gradient of every weight, the switched-off biases included (the table does not list them).
+     *
+     * @param dLogits [batch·tgtLen, vocabSize]
+     */
+    public static void backward(OpenBaModel model, OpenBaPass p, float[] dLogits, OpenBaWeights grads) {
+        OpenBaConfig c = model.config();
+        OpenBaWeights w = model.weights();
+        int d = c.dim();
+        int src = p.batch * p.srcLen;
+        int tgt = p.batch * p.tgtLen;
+
+        // head
+        float[] dHeadIn = new float[tgt * d];
+        MatMul.backwardInput(dHeadIn, dLogits, w.lmHead(), tgt, d, c.vocabSize());
+        MatMul.backwardWeight(grads.lmHead(), dLogits, p.headIn, tgt, d, c.vocabSize());
+        addRowSums(grads.lmHeadBias(), dLogits, tgt, c.vocabSize());
+        float scale = c.headScale();
+        for (int i = 0; i < dHeadIn.length; i++) dHeadIn[i] *= scale;
+
+        // decoder, last layer first
+        float[] dX = new float[tgt * d];
+        LayerNorm.backward(dX, grads.decoderNorm().weight(), grads.decoderNorm().bias(), dHeadIn, p.decoderLast, w.decoderNorm().weight(),
+                p.decoderMean, p.decoderRstd, tgt, d);
+        float[] dEncoderOut = new float[src * d];
+        for (int l = w.decoder().size() - 1; l >= 0; l--) {
+            OpenBaWeights.DecoderLayer layer = w.decoder().get(l);
+            OpenBaWeights.DecoderLayer dLayer = grads.decoder().get(l);
+            feedForwardBackward(c, layer.ffn(), dLayer.ffn(), p.decoderFfn.get(l), dX, tgt);
+            crossAttentionBackward(c, layer.cross(), dLayer.cross(), p.decoderCross.get(l), p, dX, dEncoderOut);
+            selfAttentionBackward(c, layer.self(), dLayer.self(), p.decoderSelf.get(l), p, dX, p.tgtLen);
+        }
+        Embedding.backward(grads.shared(), dX, p.decoderIds, d);
+
+        // encoder, last layer first
+        dX = new float[src * d];
+        LayerNorm.backward(dX, grads.encoderNorm().weight(), grads.encoderNorm().bias(), dEncoderOut, p.encoderLast, w.encoderNorm().weight(),
+                p.encoderMean, p.encoderRstd, src, d);
+        for (int l = w.encoder().size() - 1; l >= 0; l--) {
+            OpenBaWeights.EncoderLayer layer = w.encoder().get(l);
+            OpenBaWeights.EncoderLayer dLayer = grads.encoder().get(l);
+            feedForwardBackward(c, layer.ffn(), dLayer.ffn(), p.encoderFfn.get(l), dX, src);
+            selfAttentionBackward(c, layer.self(), dLayer.self(), p.encoderSelf.get(l), p, dX, p.srcLen);
+        }
+        Embedding.backward(grads.shared(), dX, p.inputIds, d);
+    }
+
+    /** The rotary table of {@code create_sinusoidal_positions(num_pos, kv_channels)}: frequencies {@code 10000^(−2i/headDim)}. */
+    static RopeTable ropeTable(OpenBaConfig c) {
+        int half = c.headDim() / 2;
+        double[] inverseFrequencies = new double[half];
+        for (int i = 0; i < half; i++) inverseFrequencies[i] = 1 / Math.pow(ROPE_BASE, 2.0 * i / c.headDim());
+        return new RopeTable(inverseFrequencies);
+    }
+
+    /** The most heads of any attention of the model. */
+    static int maxHeads(OpenBaConfig c) {
+        int most = 0;
+        for (OpenBaConfig.Block b : c.encoder()) most = Math.max(most, b.numHeads());
+        for (OpenBaConfig.Block b : c.decoder()) most = Math.max(most, Math.max(b.numHeads(), b.crossHeads()));
+        return most;
+    }
+
+    /** What multiplies q before its product with k: 1/√headDim, the published {@code / self.scale_attn}. */
+    static float queryScale(OpenBaConfig c) {
+        return (float) (1 / Math.sqrt(c.headDim()));
+    }
+
+    /** [batch·tgtLen]: {@code [decoder_start, labels[0 .. tgtLen-2]]} per sequence, -100 replaced by pad_token_id ({@code _shift_right}). */
+    static int[] shiftRight(OpenBaConfig c, int[] labels, int batch, int tgtLen) {
+        int[] ids = new int[batch * tgtLen];
+        for (int b = 0; b < batch; b++) {
+            ids[b * tgtLen] = c.decoderStartToken();
+            for (int t = 1; t < tgtLen; t++) {
+                int label = labels[b * tgtLen + t - 1];
+                ids[b * tgtLen + t] = label == IGNORE_LABEL ? c.padToken() : label;
+            }
+        }
+        return ids;
+    }
+
+    private static void check(OpenBaConfig c, int[] inputIds, int[] labels, int batch, int srcLen, int tgtLen) {
+        if (inputIds.length != batch * srcLen || labels.length != batch * tgtLen || srcLen <= 0 || tgtLen <= 0) {
+            throw new IllegalArgumentException(inputIds.length + " input ids and " + labels.length + " labels for batch " + batch
+                    + " × srcLen " + srcLen + " and tgtLen " + tgtLen);
+        }
+        if (srcLen > c.maxSrcLen() || tgtLen > c.maxTgtLen()) {
+            throw new IllegalArgumentException("srcLen " + srcLen + " and tgtLen " + tgtLen + " must be within max_seq_length " + c.maxSrcLen()
+                    + " and decoder_max_seq_length " + c.maxTgtLen() + " (the rows of the rotary tables)");
+        }
+        for (int i = 0; i < labels.length; i++) {
+            if (labels[i] != IGNORE_LABEL && (labels[i] < 0 || labels[i] >= c.vocabSize())) {
+                throw new IllegalArgumentException("label " + labels[i] + " at " + i + " is neither -100 nor in the vocabulary [0, " + c.vocabSize() + ")");
+            }
+        }
+    }
+
+    /** {@code dBias[j] += Σ_rows dOut[r, j]}: the gradient of a Linear's bias. */
+    static void addRowSums(float[] dBias, float[] dOut, int rows, int outDim) {
+        for (int j = 0; j < outDim; j++) {
+            double sum = 0;
+            for (int r = 0; r < rows; r++) sum += dOut[r * outDim + j];
+            dBias[j] += (float) sum;
+        }
+    }
+
+    // ---------------------------------------------------------------- sub-layers
+
+    /** {@code x + o(attention(rope(q), rope(k), v))} with q, k, v from {@code qkv(LN x)}; x [rows = batch·len, dim]. */
+    private static float[] selfAttention(OpenBaConfig c, OpenBaWeights.SelfAttention w, OpenBaPass.Attention a, OpenBaPass p, float[] x,
+                                         Mask mask, int len) {
+        int d = c.dim();
+        int hd = c.headDim();
+        int inner = w.heads() * hd;
+        int rows = p.batch * len;
+        a.in = x;
+        LayerNorm.forward(a.normed, a.mean, a.rstd, x, w.norm().weight(), w.norm().bias(), rows, d, OpenBaConfig.EPS);
+        float[] qkv = new float[rows * 3 * inner];
+        MatMul.forward(qkv, a.normed, w.qkv(), w.qkvBias(), rows, d, 3 * inner);
+        FusedRows.split(qkv, new float[][]{a.q, a.k, a.v}, rows, w.heads(), hd);
+        Rope.forward(a.q, rows, len, 0, w.heads(), hd, p.rope);
+        Rope.forward(a.k, rows, len, 0, w.heads(), hd, p.rope);
+        scale(a.q, queryScale(c));
+        BiasedAttention.forward(a.ctx, a.probs, a.q, a.k, a.v, p.noBias, mask, visible(p.batch, len), p.batch, len, len, w.heads(), hd);
+        return output(c, a.ctx, w.output(), w.outputBias(), x, rows, inner);
+    }
+
+    /** {@code x + o(attention(q(LN x), k(enc), v(enc)))} with [k | v] from {@code kv(enc)}; x [batch·tgtLen, dim]. */
+    private static float[] crossAttention(OpenBaConfig c, OpenBaWeights.CrossAttention w, OpenBaPass.Attention a, OpenBaPass p, float[] x) {
+        int d = c.dim();
+        int hd = c.headDim();
+        int inner = w.heads() * hd;
+        int rows = p.batch * p.tgtLen;
+        int kRows = p.batch * p.srcLen;
+        a.in = x;
+        LayerNorm.forward(a.normed, a.mean, a.rstd, x, w.norm().weight(), w.norm().bias(), rows, d, OpenBaConfig.EPS);
+        MatMul.forward(a.q, a.normed, w.query(), w.queryBias(), rows, d, inner);
+        scale(a.q, queryScale(c));
+        float[] kv = new float[kRows * 2 * inner];
+        MatMul.forward(kv, p.encoderOut, w.keyValue(), w.keyValueBias(), kRows, d, 2 * inner);
+        FusedRows.split(kv, new float[][]{a.k, a.v}, kRows, w.heads(), hd);
+        BiasedAttention.forward(a.ctx, a.probs, a.q, a.k, a.v, p.noBias, Mask.NONE, visible(p.batch, p.srcLen), p.batch, p.tgtLen, p.srcLen, w.heads(), hd);
+        return output(c, a.ctx, w.output(), w.outputBias(), x, rows, inner);
+    }
+
+    /** {@code x + o(ctx) + o.bias}: ctx [rows, inner], x [rows, dim]. */
+    private static float[] output(OpenBaConfig c, float[] ctx, float[] weight, float[] bias, float[] x, int rows, int inner) {
+        float[] out = new float[rows * c.dim()];
+        MatMul.forward(out, ctx, weight, bias, rows, inner, c.dim());
+        for (int i = 0; i < out.length; i++) out[i] += x[i];
+        return out;
+    }
+
+    /** {@code x + fc_out(silu(gate) · up)} with {@code [gate | up] = fc_in(LN x)}; x [rows, dim]. */
+    private static float[] feedForward(OpenBaConfig c, OpenBaWeights.FeedForward w, OpenBaPass.FeedForward a, float[] x, int rows) {
+        int d = c.dim();
+        int f = w.ffnDim();
+        a.in = x;
+        LayerNorm.forward(a.normed, a.mean, a.rstd, x, w.norm().weight(), w.norm().bias(), rows, d, OpenBaConfig.EPS);
+        float[] fused = new float[rows * 2 * f];
+        MatMul.forward(fused, a.normed, w.fcIn(), rows, d, 2 * f);
+        FusedRows.split(fused, new float[][]{a.gate, a.up}, rows, 1, f);
+        SwiGlu.forward(a.act, a.gate, a.up, rows * f);
+        float[] out = new float[rows * d];
+        MatMul.forward(out, a.act, w.fcOut(), rows, f, d);
+        for (int i = 0; i < out.length; i++) out[i] += x[i];
+        return out;
+    }
+
+    private static void scale(float[] values, float by) {
+        for (int i = 0; i < values.length; i++) values[i] *= by;
+    }
+
+    /** Backward of {@link #selfAttention}: dX [rows, dim] holds d loss / d output and receives d loss / d x (in place). */
+    private static void selfAttentionBackward(OpenBaConfig c, OpenBaWeights.SelfAttention w, OpenBaWeights.SelfAttention g, OpenBaPass.Attention a,
+                                              OpenBaPass p, float[] dX, int len) {
+        int d = c.dim();
+        int hd = c.headDim();
+        int inner = w.heads() * hd;
+        int rows = p.batch * len;
+        float[] dCtx = outputBackward(c, w.output(), g.output(), g.outputBias(), a.ctx, dX, rows, inner);
+        float[] dQ = new float[rows * inner];
+        float[] dK = new float[rows * inner];
+        float[] dV = new float[rows * inner];
+        BiasedAttention.backward(dQ, dK, dV, new float[p.noBias.length], dCtx, a.probs, a.q, a.k, a.v, p.batch, len, len, w.heads(), hd);
+        scale(dQ, queryScale(c));
+        Rope.backward(dQ, rows, len, 0, w.heads(), hd, p.rope);
+        Rope.backward(dK, rows, len, 0, w.heads(), hd, p.rope);
+        float[] dQkv = new float[rows * 3 * inner];
+        FusedRows.merge(dQkv, new float[][]{dQ, dK, dV}, rows, w.heads(), hd);
+        float[] dNormed = new float[rows * d];
+        MatMul.backwardInput(dNormed, dQkv, w.qkv(), rows, d, 3 * inner);
+        MatMul.backwardWeight(g.qkv(), dQkv, a.normed, rows, d, 3 * inner);
+        addRowSums(g.qkvBias(), dQkv, rows, 3 * inner);
+        LayerNorm.backward(dX, g.norm().weight(), g.norm().bias(), dNormed, a.in, w.norm().weight(), a.mean, a.rstd, rows, d);
+    }
+
+    /** Backward of {@link #crossAttention}: as {@link #selfAttentionBackward}, and dEnc [batch·srcLen, dim] accumulates. */
+    private static void crossAttentionBackward(OpenBaConfig c, OpenBaWeights.CrossAttention w, OpenBaWeights.CrossAttention g, OpenBaPass.Attention a,
+                                               OpenBaPass p, float[] dX, float[] dEnc) {
+        int d = c.dim();
+        int hd = c.headDim();
+        int inner = w.heads() * hd;
+        int rows = p.batch * p.tgtLen;
+        int kRows = p.batch * p.srcLen;
+        float[] dCtx = outputBackward(c, w.output(), g.output(), g.outputBias(), a.ctx, dX, rows, inner);
+        float[] dQ = new float[rows * inner];
+        float[] dK = new float[kRows * inner];
+        float[] dV = new float[kRows * inner];
+        BiasedAttention.backward(dQ, dK, dV, new float[p.noBias.length], dCtx, a.probs, a.q, a.k, a.v, p.batch, p.tgtLen, p.srcLen, w.heads(), hd);
+        scale(dQ, queryScale(c));
+        float[] dNormed = new float[rows * d];
+        MatMul.backwardInput(dNormed, dQ, w.query(), rows, d, inner);
+        MatMul.backwardWeight(g.query(), dQ, a.normed, rows, d, inner);
+        addRowSums(g.queryBias(), dQ, rows, inner);
+        float[] dKv = new float[kRows * 2 * inner];
+        FusedRows.merge(dKv, new float[][]{dK, dV}, kRows, w.heads(), hd);
+        MatMul.backwardInput(dEnc, dKv, w.keyValue(), kRows, d, 2 * inner);
+        MatMul.backwardWeight(g.keyValue(), dKv, p.encoderOut, kRows, d, 2 * inner);
+        addRowSums(g.keyValueBias(), dKv, kRows, 2 * inner);
+        LayerNorm.backward(dX, g.norm().weight(), g.norm().bias(), dNormed, a.in, w.norm().weight(), a.mean, a.rstd, rows, d);
+    }
+
+    /** Backward of {@link #output} without the residual: the output weight and bias accumulate; returns dCtx [rows, inner]. */
+    private static float[] outputBackward(OpenBaConfig c, float[] weight, float[] dWeight, float[] dBias, float[] ctx, float[] dOut, int rows, int inner) {
+        float[] dCtx = new float[rows * inner];
+        MatMul.backwardInput(dCtx, dOut, weight, rows, inner, c.dim());
+        MatMul.backwardWeight(dWeight, dOut, ctx, rows, inner, c.dim());
+        addRowSums(dBias, dOut, rows, c.dim());
+        return dCtx;
+    }
+
+    /** Backward of {@link #feedForward}: dX [rows, dim] holds d loss / d output and receives d loss / d x (in place). */
+    private static void feedForwardBackward(OpenBaConfig c, OpenBaWeights.FeedForward w, OpenBaWeights.FeedForward g, OpenBaPass.FeedForward a,
+                                            float[] dX, int rows) {
+        int d = c.dim();
+        int f = w.ffnDim();
+        float[] dAct = new float[rows * f];
+        MatMul.backwardInput(dAct, dX, w.fcOut(), rows, f, d);
+        MatMul.backwardWeight(g.fcOut(), dX, a.act, rows, f, d);
+        float[] dGate = new float[rows * f];
+        float[] dUp = new float[rows * f];
+        SwiGlu.backward(dGate, dUp, dAct, a.gate, a.up, rows * f);
+        float[] dFused = new float[rows * 2 * f];
+        FusedRows.merge(dFused, new float[][]{dGate, dUp}, rows, 1, f);
+        float[] dNormed = new float[rows * d];
+        MatMul.backwardInput(dNormed, dFused, w.fcIn(), rows, d, 2 * f);
+        MatMul.backwardWeight(g.fcIn(), dFused, a.normed, rows, d, 2 * f);
+        LayerNorm.backward(dX, g.norm().weight(), g.norm().bias(), dNormed, a.in, w.norm().weight(), a.mean, a.rstd, rows, d);
+    }
+
+    /** [batch, kLen] all true: OpenBA is run without padding masks (see the class comment). */
+    private static boolean[] visible(int batch, int kLen) {
+        boolean[] all = new boolean[batch * kLen];
+        java.util.Arrays.fill(all, true);
+        return all;
+    }
+}

@@ -1,0 +1,123 @@
+package dev.shears.seq2seq;
+
+import dev.shears.kernel.RopeTable;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What one forward pass of {@link OpenBa} keeps for its backward pass, allocated for one batch shape.
+ * Rows are {@code src = batch·srcLen} encoder positions or {@code tgt = batch·tgtLen} decoder positions;
+ * {@code inner = heads·headDim} of the layer.
+ */
+public final class OpenBaPass {
+    final int batch;
+    final int srcLen;
+    final int tgtLen;
+    final int[] inputIds;        // [src]
+    final int[] decoderIds;      // [tgt]: labels shifted right behind decoder_start_token_id, -100 → pad
+    final RopeTable rope;        // positions [0, max(srcLen, tgtLen)), headDim/2 frequencies
+    final float[] noBias;        // [max heads, L, L] zeros, L = max(srcLen, tgtLen): OpenBA attention has no additive bias
+    final List<Attention> encoderSelf = new ArrayList<>();
+    final List<FeedForward> encoderFfn = new ArrayList<>();
+    final List<Attention> decoderSelf = new ArrayList<>();
+    final List<Attention> decoderCross = new ArrayList<>();
+    final List<FeedForward> decoderFfn = new ArrayList<>();
+    float[] encoderLast;         // [src, dim], the input of encoder.final_layernorm
+    final float[] encoderMean;   // [src]
+    final float[] encoderRstd;   // [src]
+    final float[] encoderOut;    // [src, dim], what cross-attention reads
+    float[] decoderLast;         // [tgt, dim], the input of decoder.final_layernorm
+    final float[] decoderMean;   // [tgt]
+    final float[] decoderRstd;   // [tgt]
+    final float[] decoderOut;    // [tgt, dim], normed
+    final float[] headIn;        // [tgt, dim], decoderOut · headScale
+    final float[] logits;        // [tgt, vocabSize]
+
+    /** One attention sub-layer's activations; {@code kRows} is src for cross-attention, else the query rows. */
+    static final class Attention {
+        float[] in;              // [rows, dim], the residual stream entering the sub-layer
+        final float[] mean;      // [rows]
+        final float[] rstd;      // [rows]
+        final float[] normed;    // [rows, dim]
+        final float[] q;         // [rows, inner]: rotated (self-attention) and times 1/√headDim
+        final float[] k;         // [kRows, inner]: rotated (self-attention)
+        final float[] v;         // [kRows, inner]
+        final float[] probs;     // [batch, heads, qLen, kLen]
+        final float[] ctx;       // [rows, inner]
+
+        Attention(int rows, int kRows, int dim, int inner, int batch, int heads, int qLen, int kLen) {
+            mean = new float[rows];
+            rstd = new float[rows];
+            normed = new float[rows * dim];
+            q = new float[rows * inner];
+            k = new float[kRows * inner];
+            v = new float[kRows * inner];
+            probs = new float[batch * heads * qLen * kLen];
+            ctx = new float[rows * inner];
+        }
+    }
+
+    /** One SwiGLU MLP's activations. */
+    static final class FeedForward {
+        float[] in;              // [rows, dim]
+        final float[] mean;      // [rows]
+        final float[] rstd;      // [rows]
+        final float[] normed;    // [rows, dim]
+        final float[] gate;      // [rows, ffnDim], the first half of fc_in · x
+        final float[] up;        // [rows, ffnDim], the second half
+        final float[] act;       // [rows, ffnDim], silu(gate) · up: what fc_out reads
+
+        FeedForward(int rows, int dim, int ffnDim) {
+            mean = new float[rows];
+            rstd = new float[rows];
+            normed = new float[rows * dim];
+            gate = new float[rows * ffnDim];
+            up = new float[rows * ffnDim];
+            act = new float[rows * ffnDim];
+        }
+    }
+
+    OpenBaPass(OpenBaConfig c, int batch, int srcLen, int tgtLen, int[] inputIds, int[] decoderIds) {
+        this.batch = batch;
+        this.srcLen = srcLen;
+        this.tgtLen = tgtLen;
+        this.inputIds = inputIds;
+        this.decoderIds = decoderIds;
+        int d = c.dim();
+        int hd = c.headDim();
+        int src = batch * srcLen;
+        int tgt = batch * tgtLen;
+        int longest = Math.max(srcLen, tgtLen);
+        rope = OpenBa.ropeTable(c);
+        rope.ensure(longest);
+        noBias = new float[OpenBa.maxHeads(c) * longest * longest];
+        for (OpenBaConfig.Block b : c.encoder()) {
+            encoderSelf.add(new Attention(src, src, d, b.numHeads() * hd, batch, b.numHeads(), srcLen, srcLen));
+            encoderFfn.add(new FeedForward(src, d, b.ffnDim()));
+        }
+        for (OpenBaConfig.Block b : c.decoder()) {
+            decoderSelf.add(new Attention(tgt, tgt, d, b.numHeads() * hd, batch, b.numHeads(), tgtLen, tgtLen));
+            decoderCross.add(new Attention(tgt, src, d, b.crossHeads() * hd, batch, b.crossHeads(), tgtLen, srcLen));
+            decoderFfn.add(new FeedForward(tgt, d, b.ffnDim()));
+        }
+        encoderMean = new float[src];
+        encoderRstd = new float[src];
+        encoderOut = new float[src * d];
+        decoderMean = new float[tgt];
+        decoderRstd = new float[tgt];
+        decoderOut = new float[tgt * d];
+        headIn = new float[tgt * d];
+        logits = new float[tgt * c.vocabSize()];
+    }
+
+    /** [batch·tgtLen, vocabSize]: the LM head's output for every decoder position. */
+    public float[] logits() {
+        return logits;
+    }
+
+    /** [batch·tgtLen]: the decoder's inputs (labels shifted right). */
+    public int[] decoderIds() {
+        return decoderIds.clone();
+    }
+}
