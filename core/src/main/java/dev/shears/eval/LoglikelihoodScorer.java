@@ -41,6 +41,16 @@ import java.util.function.IntConsumer;
 public final class LoglikelihoodScorer {
     /** The log-likelihood of one continuation and whether greedy decoding would have produced it. */
     public record Score(double logLikelihood, boolean greedy, int tokens) {
+        /** The score of {@code targets} from logits whose row i ([vocab] values from {@code i·vocab}) predicts {@code targets[i]}. */
+        public static Score of(float[] logits, int vocab, int[] targets) {
+            double ll = 0;
+            boolean greedy = true;
+            for (int i = 0; i < targets.length; i++) {
+                ll += LogSoftmax.logProbability(logits, i, vocab, targets[i]);
+                greedy &= LogSoftmax.argmax(logits, i, vocab) == targets[i];
+            }
+            return new Score(ll, greedy, targets.length);
+        }
     }
 
     /** How the items of a batch run through the model. */
@@ -183,13 +193,7 @@ public final class LoglikelihoodScorer {
             cache.truncate(prefix);
             int[] rest = Arrays.copyOfRange(inputs[r], prefix, inputs[r].length);
             float[] logits = Transformer.forwardCached(model, rest, cache, buffers.activations(rest.length), first[r] - prefix);
-            double ll = 0;
-            boolean greedy = true;
-            for (int i = 0; i < m; i++) {
-                ll += LogSoftmax.logProbability(logits, i, vocab, targets[r][i]);
-                greedy &= LogSoftmax.argmax(logits, i, vocab) == targets[r][i];
-            }
-            scores.add(new Score(ll, greedy, m));
+            scores.add(Score.of(logits, vocab, targets[r]));
         }
         return scores;
     }

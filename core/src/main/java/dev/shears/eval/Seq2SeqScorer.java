@@ -1,7 +1,6 @@
 package dev.shears.eval;
 
 import dev.shears.ShearsException;
-import dev.shears.kernel.LogSoftmax;
 import dev.shears.seq2seq.T5;
 import dev.shears.seq2seq.T5Model;
 import dev.shears.tokenizer.Tokenizer;
@@ -90,14 +89,6 @@ final class Seq2SeqScorer implements Evaluator.Requests {
         if (labels.length == 0) return new LoglikelihoodScorer.Score(0, true, 0);
         int[] src = context.length > maxLength ? Arrays.copyOfRange(context, context.length - maxLength, context.length) : context;
         int[] tgt = labels.length > maxLength ? Arrays.copyOfRange(labels, labels.length - maxLength, labels.length) : labels;
-        int vocab = model.config().vocabSize();
-        float[] logits = T5.forward(model, src, tgt, 1, src.length, tgt.length).logits();
-        double ll = 0;
-        boolean greedy = true;
-        for (int i = 0; i < tgt.length; i++) {
-            ll += LogSoftmax.logProbability(logits, i, vocab, tgt[i]);
-            greedy &= LogSoftmax.argmax(logits, i, vocab) == tgt[i];
-        }
-        return new LoglikelihoodScorer.Score(ll, greedy, tgt.length);
+        return LoglikelihoodScorer.Score.of(T5.forward(model, src, tgt, 1, src.length, tgt.length).logits(), model.config().vocabSize(), tgt);
     }
 }

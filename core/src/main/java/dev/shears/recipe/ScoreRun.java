@@ -2,7 +2,7 @@ package dev.shears.recipe;
 
 import dev.shears.ShearsException;
 import dev.shears.eval.Generation;
-import dev.shears.kernel.LogSoftmax;
+import dev.shears.eval.LoglikelihoodScorer;
 import dev.shears.model.Activations;
 import dev.shears.model.KvCache;
 import dev.shears.model.Model;
@@ -56,6 +56,9 @@ public final class ScoreRun {
      * @param targetIds     the ids scored
      */
     public record Result(double logLikelihood, int tokens, boolean greedy, int[] sourceIds, int[] targetIds) {
+        static Result of(LoglikelihoodScorer.Score score, int[] sourceIds, int[] targetIds) {
+            return new Result(score.logLikelihood(), score.tokens(), score.greedy(), sourceIds, targetIds);
+        }
     }
 
     public static Result run(Request request) {
@@ -117,13 +120,7 @@ public final class ScoreRun {
         System.arraycopy(target, 0, input, source.length, target.length - 1);
         float[] logits = Transformer.forwardCached(model, input, new KvCache(model.config(), length),
                 Activations.forInference(model.config(), 1, length), source.length - 1);
-        double ll = 0;
-        boolean greedy = true;
-        for (int i = 0; i < target.length; i++) {
-            ll += LogSoftmax.logProbability(logits, i, vocab, target[i]);
-            greedy &= LogSoftmax.argmax(logits, i, vocab) == target[i];
-        }
-        return new Result(ll, target.length, greedy, source, target);
+        return Result.of(LoglikelihoodScorer.Score.of(logits, vocab, target), source, target);
     }
 
     /** Scores {@code target} as the decoder's labels after the encoder read {@code source}, in one teacher-forced pass. */
@@ -133,13 +130,7 @@ public final class ScoreRun {
         checkIds("source", source, vocab);
         checkIds("target", target, vocab);
         float[] logits = T5.forward(model, source, target, 1, source.length, target.length).logits();
-        double ll = 0;
-        boolean greedy = true;
-        for (int i = 0; i < target.length; i++) {
-            ll += LogSoftmax.logProbability(logits, i, vocab, target[i]);
-            greedy &= LogSoftmax.argmax(logits, i, vocab) == target[i];
-        }
-        return new Result(ll, target.length, greedy, source, target);
+        return Result.of(LoglikelihoodScorer.Score.of(logits, vocab, target), source, target);
     }
 
     private static void checkIds(String side, int[] ids, int vocab) {
