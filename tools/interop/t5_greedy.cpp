@@ -2,7 +2,8 @@
 // llama.cpp's run can be compared number by number with Shears' (tools/interop/T5Greedy.java).
 // It does what llama-cli does for an encoder-decoder (examples/main/main.cpp: tokenize with the
 // vocabulary's own settings, llama_encode the prompt, then decode from the decoder start token), with
-// the K/V cache in f32 so that the logits are not rounded through f16.
+// the K/V cache in f32 so that the logits are not rounded through f16. Special tokens in the prompt
+// are parsed, as llama-cli parses them.
 //
 //   g++ -O2 -std=c++17 -I$LLAMA/include -I$LLAMA/ggml/include tools/interop/t5_greedy.cpp \
 //       -L$LLAMA/build/bin -lllama -Wl,-rpath,$LLAMA/build/bin -o /tmp/t5_greedy
@@ -32,7 +33,7 @@ int main(int argc, char ** argv) {
     }
     const llama_vocab * vocab = llama_model_get_vocab(model);
     std::vector<llama_token> ids(prompt.size() + 8);
-    int n = llama_tokenize(vocab, prompt.c_str(), (int) prompt.size(), ids.data(), (int) ids.size(), true, false);
+    int n = llama_tokenize(vocab, prompt.c_str(), (int) prompt.size(), ids.data(), (int) ids.size(), true, true);
     if (n < 0) {
         fprintf(stderr, "tokenize failed\n");
         return 1;
