@@ -34,7 +34,8 @@ import java.util.Optional;
  * {@code shears export}: a model as files other tools load. {@code hf}: a Hugging Face folder
  * (safetensors, sharded above {@code shardBytes}; {@code config.json} with {@code head_dim} and
  * per-layer fields when shapes differ; the tokenizer files). {@code gguf}: one GGUF v3 file with
- * llama-architecture metadata, the interleaved q/k RoPE layout and the tokenizer in its metadata.
+ * llama-architecture metadata, the interleaved q/k RoPE layout and the tokenizer in its metadata. A
+ * Hugging Face T5 folder goes through {@link T5HfFolder} or {@link T5Gguf} instead.
  *
  * @param model      what to export
  * @param tokenizer  an explicit tokenizer
