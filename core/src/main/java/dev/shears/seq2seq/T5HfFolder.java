@@ -8,7 +8,7 @@ import dev.shears.format.hf.Safetensors;
 import dev.shears.io.AtomicFiles;
 import dev.shears.io.DType;
 import dev.shears.io.NamedTensor;
-import dev.shears.tensor.DenseTensor;
+import dev.shears.io.TensorData;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -92,7 +92,7 @@ public final class T5HfFolder {
      */
     public static void write(T5Model model, ObjectNode config, Path dir, DType dtype) {
         List<NamedTensor> tensors = new ArrayList<>();
-        model.weights().forEach(model.config(), (name, shape, values) -> tensors.add(new NamedTensor(name, shape, DenseTensor.vector(values))));
+        model.weights().forEach(model.config(), (name, shape, values) -> tensors.add(new TensorData(name, shape, values).named()));
         String configText = config.toPrettyString() + "\n";
         try (AtomicFiles.Batch batch = new AtomicFiles.Batch()) {
             batch.add(dir.resolve(HfModel.WEIGHTS), Safetensors.content(tensors, dtype, Map.of("format", "pt")));
