@@ -6,6 +6,7 @@ import dev.shears.SharedData;
 import dev.shears.ShearsException;
 import dev.shears.format.gguf.GgufFile;
 import dev.shears.format.gguf.GgufTokenizerData;
+import dev.shears.format.gguf.GgufType;
 import dev.shears.seq2seq.T5;
 import dev.shears.seq2seq.T5Model;
 import org.junit.jupiter.api.Test;
@@ -100,6 +101,19 @@ class ExportT5Test {
             assertEquals(0, t.pad());
             assertFalse(t.addBos());
             assertTrue(t.addEos());
+        }
+    }
+
+    @Test
+    void q8_0KeepsRowsThatDoNotFillABlockInF32() {
+        Path model = SharedData.require("models/t5-tiny-random");
+        Path out = dir.resolve("t5-q8_0.gguf");
+        assertEquals("q8_0", new Export(model, Optional.empty(), "gguf", "q8_0", out, 1L << 30).run().dtype());
+        try (GgufFile gguf = GgufFile.open(out)) {
+            assertEquals(7L, gguf.metadata().get("general.file_type"), "MOSTLY_Q8_0");
+            assertEquals(GgufType.Q8_0, gguf.tensors().get("enc.blk.0.attn_q.weight").type(), "rows of d_model 32");
+            assertEquals(GgufType.Q8_0, gguf.tensors().get("output.weight").type());
+            assertEquals(GgufType.F32, gguf.tensors().get("enc.blk.0.ffn_down.weight").type(), "rows of d_ff 37 cannot be blocked by 32");
         }
     }
 
