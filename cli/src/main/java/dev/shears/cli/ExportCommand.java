@@ -20,7 +20,7 @@ import java.util.stream.Stream;
                 "the interleaved RoPE layout llama.cpp expects, per-layer head counts and FFN widths as arrays when non-uniform,",
                 "the tokenizer in the metadata). F32 exports round-trip bit for bit; loading the GGUF gives the HF folder's logits.",
                 "A T5 folder (T5ForConditionalGeneration) becomes a T5 folder with transformers' names (f32 by default), or a GGUF",
-                "of llama.cpp's t5 architecture with the unigram vocabulary of its tokenizer.json (uniform shapes only)."},
+                "of llama.cpp's t5 architecture with its unigram vocabulary (tokenizer.json or spiece.model; uniform shapes only)."},
         footerHeading = "%nExamples:%n",
         footer = {"  shears export runs/healed --format gguf --dtype q8_0 --out healed-q8_0.gguf",
                 "  shears export ../shared/data/models/stories260K/stories260K.bin --tokenizer ../shared/data/models/stories260K/tok512.bin \\",

@@ -29,6 +29,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
  * {@code shears export}: a model as files other tools load. {@code hf}: a Hugging Face folder
@@ -103,7 +104,7 @@ public record Export(Path model, Optional<Path> tokenizer, String format, String
     /**
      * A T5 folder: {@code hf} writes its weights under their Hugging Face names with the source's
      * config.json updated ({@link T5HfFolder}) and its tokenizer files; {@code gguf} writes llama.cpp's
-     * {@code t5} architecture ({@link T5Gguf}) with the unigram vocabulary of {@code tokenizer.json}.
+     * {@code t5} architecture ({@link T5Gguf}) with the unigram vocabulary of {@code tokenizer.json} or {@code spiece.model}.
      * T5 weights are held in fp32, so the default dtype is f32.
      */
     private Written runT5(T5Model t5) {
@@ -122,18 +123,23 @@ public record Export(Path model, Optional<Path> tokenizer, String format, String
                     : "Shears only (" + T5Config.LAYER_SHAPES + ": transformers builds every T5 layer with num_heads heads and d_ff)");
         }
         GgufType type = dtype.isEmpty() ? GgufType.F32 : GgufType.valueOf(dtype.toUpperCase(Locale.ROOT));
-        Path vocabFile = tokenizer.orElse(model.resolve("tokenizer.json"));
-        Optional<GgufUnigramVocab> vocab = Optional.empty();
-        if (Files.isRegularFile(vocabFile) && vocabFile.getFileName().toString().endsWith(".json")) {
-            vocab = Optional.of(GgufUnigramVocab.fromTokenizerJson(vocabFile, c.vocabSize()));
-        } else if (tokenizer.isPresent() || Files.isRegularFile(model.resolve("spiece.model"))) {
-            throw new ShearsException(tokenizer.orElse(model.resolve("spiece.model")) + ": a T5 GGUF takes its vocabulary from a Unigram tokenizer.json "
-                    + "(spiece.model is not converted); pass --tokenizer tokenizer.json");
-        }
+        Optional<Path> vocabFile = tokenizer.or(() -> Stream.of("tokenizer.json", "spiece.model").map(model::resolve).filter(Files::isRegularFile).findFirst());
+        Optional<GgufUnigramVocab> vocab = vocabFile.map(f -> unigramVocab(f, c.vocabSize()));
         int context = base.path("n_positions").asInt(T5Gguf.DEFAULT_CONTEXT);
         T5Gguf.write(t5, out, new T5Gguf.Options(type, context, model.toAbsolutePath().getFileName().toString(), vocab));
         return new Written(out, type.name().toLowerCase(Locale.ROOT), vocab.isPresent() ? "llama.cpp (architecture t5)"
-                : "llama.cpp (architecture t5) once a tokenizer is embedded: no tokenizer.json was found; pass --tokenizer tokenizer.json");
+                : "llama.cpp (architecture t5) once a tokenizer is embedded: no tokenizer.json or spiece.model was found; pass --tokenizer FILE");
+    }
+
+    /** A T5 vocabulary for GGUF from a Unigram tokenizer.json or a SentencePiece unigram model ({@code spiece.model}). */
+    static GgufUnigramVocab unigramVocab(Path file, int vocabSize) {
+        if (file.getFileName().toString().endsWith(".json")) return GgufUnigramVocab.fromTokenizerJson(file, vocabSize);
+        if (!file.getFileName().toString().endsWith(".model")) {
+            throw new ShearsException(file + ": a T5 GGUF takes its vocabulary from a Unigram tokenizer.json or a SentencePiece spiece.model");
+        }
+        SentencePieceModelFile.NormalizerSpec spec = SentencePieceModelFile.normalizerSpec(file);
+        return GgufUnigramVocab.of(file, SentencePieceModelFile.load(file), vocabSize, spec.precompiledCharsmap(), spec.addDummyPrefix(),
+                spec.removeExtraWhitespaces());
     }
 
     private static ObjectNode readConfig(Path file) {

@@ -52,28 +52,39 @@ public record GgufUnigramVocab(GgufTokenizerData data, byte[] precompiledCharsma
      * @param vocabSize the model's embedding rows; ids past the tokenizer's are padded as the converter pads them
      */
     public static GgufUnigramVocab fromTokenizerJson(Path file, int vocabSize) {
-        Tokenizer tokenizer = HfTokenizerReader.load(file);
+        JsonNode root = readJson(file);
+        return of(file, HfTokenizerReader.load(file), vocabSize, charsmap(root, file), addsPrefix(root.path("pre_tokenizer")), removesExtraWhitespace(root));
+    }
+
+    /**
+     * The vocabulary of a unigram tokenizer read from {@code source} (a {@code spiece.model} with the
+     * sentinels its {@code tokenizer_config.json} adds, or a tokenizer.json) with its normalizer's settings.
+     *
+     * @param vocabSize the model's embedding rows; ids past the tokenizer's are padded as the converter pads them
+     */
+    public static GgufUnigramVocab of(Path source, Tokenizer tokenizer, int vocabSize, byte[] precompiledCharsmap, boolean addSpacePrefix,
+                                      boolean removeExtraWhitespaces) {
         if (!(tokenizer instanceof UnigramTokenizer unigram)) {
-            throw new ShearsException(file + ": not a Unigram tokenizer.json; llama.cpp's t5 architecture reads a unigram (SentencePiece) vocabulary");
+            throw new ShearsException(source + ": not a unigram tokenizer; llama.cpp's t5 architecture reads a unigram (SentencePiece) vocabulary");
         }
         int n = unigram.vocabSize();
-        if (n > vocabSize) throw new ShearsException(file + ": " + n + " tokens, more than the model's " + vocabSize + " embeddings");
+        if (n > vocabSize) throw new ShearsException(source + ": " + n + " tokens, more than the model's " + vocabSize + " embeddings");
         List<String> tokens = new ArrayList<>(vocabSize);
         float[] scores = new float[vocabSize];
         int[] types = new int[vocabSize];
         int pieces = unigram.modelPieces();
+        int unk = -1;
         for (int i = 0; i < vocabSize; i++) {
             boolean known = i < n;
             tokens.add(known ? unigram.piece(i) : "[PAD" + i + "]");
             scores[i] = known ? (i < pieces ? (float) unigram.score(i) : 0f) : PAD_SCORE;
             types[i] = known ? GgufTokenizers.ggufType(unigram.pieceType(i)) : GgufTokenizerData.UNUSED;
+            if (known && unk < 0 && unigram.pieceType(i) == PieceType.UNKNOWN) unk = i;
         }
-        int unk = -1;
-        for (int i = 0; i < n && unk < 0; i++) if (unigram.pieceType(i) == PieceType.UNKNOWN) unk = i;
-        JsonNode root = readJson(file);
+        // transformers' T5 tokenizers name <pad> their pad token, as the converter's SpecialVocab reads it
         GgufTokenizerData data = new GgufTokenizerData("t5", "default", tokens, scores, types, List.of(), -1, unigram.eosId(), unk,
-                padId(root, tokens), false, unigram.addsEos(), "");
-        return new GgufUnigramVocab(data, charsmap(root, file), addsPrefix(root.path("pre_tokenizer")), removesExtraWhitespace(root));
+                tokens.indexOf("<pad>"), false, unigram.addsEos(), "");
+        return new GgufUnigramVocab(data, precompiledCharsmap, addSpacePrefix, removeExtraWhitespaces);
     }
 
     /** Puts the tokenizer keys: the common ones, then the normalizer's. */
@@ -82,12 +93,6 @@ public record GgufUnigramVocab(GgufTokenizerData data, byte[] precompiledCharsma
         w.putBool("tokenizer.ggml.add_space_prefix", addSpacePrefix);
         w.putBool("tokenizer.ggml.remove_extra_whitespaces", removeExtraWhitespaces);
         if (precompiledCharsmap.length > 0) w.putU8s("tokenizer.ggml.precompiled_charsmap", precompiledCharsmap);
-    }
-
-    /** The id of {@code <pad>} (transformers' T5 pad token), or -1. */
-    private static int padId(JsonNode root, List<String> tokens) {
-        for (JsonNode a : root.path("added_tokens")) if (a.path("content").asText().equals("<pad>")) return a.path("id").asInt();
-        return tokens.indexOf("<pad>");
     }
 
     private static byte[] charsmap(JsonNode root, Path file) {
