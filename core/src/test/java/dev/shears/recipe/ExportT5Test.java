@@ -119,6 +119,18 @@ class ExportT5Test {
     }
 
     @Test
+    void perLayerWidthsExportAsHfForShearsAndAreRefusedAsGguf() throws Exception {
+        Path model = Path.of(ExportT5Test.class.getResource("/torchref-t5/t5_nonuniform").toURI());
+        Export.Written hf = new Export(model, Optional.empty(), "hf", "", dir.resolve("hf"), 1L << 30).run();
+        assertTrue(hf.readBy().startsWith("Shears only (shears_layer_shapes"), hf.readBy());
+        assertEquals(T5Model.load(model).config(), T5Model.load(dir.resolve("hf")).config());
+        Path gguf = dir.resolve("x.gguf");
+        ShearsException e = assertThrows(ShearsException.class, () -> new Export(model, Optional.empty(), "gguf", "", gguf, 1L << 30).run());
+        assertTrue(e.getMessage().startsWith(gguf + ": cannot write a GGUF llama.cpp reads: llama.cpp's t5 has one block_count"), e.getMessage());
+        assertFalse(Files.exists(gguf));
+    }
+
+    @Test
     void spieceModelAndTokenizerJsonOfT5SmallGiveTheSameGgufVocabulary() {
         Path json = SharedData.require("tokenizers/t5/tokenizer.json");
         Path spiece = SharedData.require("tokenizers/t5/spiece.model");

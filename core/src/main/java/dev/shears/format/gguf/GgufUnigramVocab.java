@@ -29,7 +29,7 @@ import java.util.List;
  * @param removeExtraWhitespaces {@code tokenizer.ggml.remove_extra_whitespaces}
  */
 public record GgufUnigramVocab(GgufTokenizerData data, byte[] precompiledCharsmap, boolean addSpacePrefix, boolean removeExtraWhitespaces) {
-    /** The converter's score and name of a padding id the tokenizer does not have. */
+    /** The converter's score of an id the tokenizer does not have (written as an unused {@code [PAD<id>]}). */
     private static final float PAD_SCORE = -10000f;
 
     public GgufUnigramVocab {
