@@ -21,7 +21,7 @@ public class T5Greedy {
         Path dir = Path.of(args[0]);
         int steps = Integer.parseInt(args[2]);
         T5Model model = T5Model.load(dir);
-        Tokenizer tok = TokenizerLoader.load(dir.resolve("tokenizer.json"));
+        Tokenizer tok = TokenizerLoader.load(dir);
         int[] text = tok.encode(args[1]);
         int[] ids = tok.addsEos() ? Arrays.copyOf(text, text.length + 1) : text;
         if (tok.addsEos()) ids[text.length] = tok.eosId();

@@ -60,7 +60,7 @@ final class ExportCommand implements Runnable {
             output.print(n);
         } else {
             output.out().printf(Locale.ROOT, "wrote %s (%s, %s, %.2f MB); loads in %s%n", written, format, w.dtype(), bytes / 1e6, w.readBy());
-            if (format.equalsIgnoreCase("hf") && Stream.of("tokenizer.json", "tokenizer.model", "tokenizer.bin").noneMatch(n -> Files.exists(written.resolve(n)))) {
+            if (format.equalsIgnoreCase("hf") && Stream.of("tokenizer.json", "tokenizer.model", "spiece.model", "tokenizer.bin").noneMatch(n -> Files.exists(written.resolve(n)))) {
                 System.err.println("shears: note: no tokenizer file was written (none was given, found beside the model, or convertible from the GGUF); pass --tokenizer FILE");
             }
         }
