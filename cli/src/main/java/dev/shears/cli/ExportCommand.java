@@ -18,11 +18,14 @@ import java.util.stream.Stream;
         description = {"Write a model for other tools: a Hugging Face folder (safetensors, sharded above --shard-size; config.json with",
                 "head_dim and per-layer fields when shapes differ; tokenizer files), or one GGUF v3 file (llama metadata, q/k rows in",
                 "the interleaved RoPE layout llama.cpp expects, per-layer head counts and FFN widths as arrays when non-uniform,",
-                "the tokenizer in the metadata). F32 exports round-trip bit for bit; loading the GGUF gives the HF folder's logits."},
+                "the tokenizer in the metadata). F32 exports round-trip bit for bit; loading the GGUF gives the HF folder's logits.",
+                "A T5 folder (T5ForConditionalGeneration) becomes a T5 folder with transformers' names (f32 by default), or a GGUF",
+                "of llama.cpp's t5 architecture with its unigram vocabulary (tokenizer.json or spiece.model; uniform shapes only)."},
         footerHeading = "%nExamples:%n",
         footer = {"  shears export runs/healed --format gguf --dtype q8_0 --out healed-q8_0.gguf",
                 "  shears export ../shared/data/models/stories260K/stories260K.bin --tokenizer ../shared/data/models/stories260K/tok512.bin \\",
-                "      --format hf --dtype bf16 --out stories260K-bf16"})
+                "      --format hf --dtype bf16 --out stories260K-bf16",
+                "  shears export ../shared/data/models/t5-tiny-random --format gguf --out t5-tiny.gguf"})
 final class ExportCommand implements Runnable {
     @Mixin
     ModelOptions model;
@@ -57,7 +60,7 @@ final class ExportCommand implements Runnable {
             output.print(n);
         } else {
             output.out().printf(Locale.ROOT, "wrote %s (%s, %s, %.2f MB); loads in %s%n", written, format, w.dtype(), bytes / 1e6, w.readBy());
-            if (format.equalsIgnoreCase("hf") && Stream.of("tokenizer.json", "tokenizer.model", "tokenizer.bin").noneMatch(n -> Files.exists(written.resolve(n)))) {
+            if (format.equalsIgnoreCase("hf") && Stream.of("tokenizer.json", "tokenizer.model", "spiece.model", "tokenizer.bin").noneMatch(n -> Files.exists(written.resolve(n)))) {
                 System.err.println("shears: note: no tokenizer file was written (none was given, found beside the model, or convertible from the GGUF); pass --tokenizer FILE");
             }
         }

@@ -1,16 +1,23 @@
 package dev.shears.recipe;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
 import dev.shears.format.TokenizerWriter;
 import dev.shears.format.gguf.GgufModelWriter;
 import dev.shears.format.gguf.GgufTokenizers;
 import dev.shears.format.gguf.GgufType;
+import dev.shears.format.gguf.GgufUnigramVocab;
 import dev.shears.format.hf.HfModel;
 import dev.shears.format.hf.LlamaTokenizerJson;
 import dev.shears.format.sentencepiece.SentencePieceModelFile;
 import dev.shears.io.AtomicFiles;
 import dev.shears.io.DType;
 import dev.shears.io.Outputs;
+import dev.shears.seq2seq.T5Config;
+import dev.shears.seq2seq.T5Gguf;
+import dev.shears.seq2seq.T5HfFolder;
+import dev.shears.seq2seq.T5Model;
 import dev.shears.tensor.Encoding;
 import dev.shears.tokenizer.Llama2cTokenizer;
 import dev.shears.tokenizer.SentencePieceTokenizer;
@@ -19,14 +26,17 @@ import dev.shears.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
  * {@code shears export}: a model as files other tools load. {@code hf}: a Hugging Face folder
  * (safetensors, sharded above {@code shardBytes}; {@code config.json} with {@code head_dim} and
  * per-layer fields when shapes differ; the tokenizer files). {@code gguf}: one GGUF v3 file with
- * llama-architecture metadata, the interleaved q/k RoPE layout and the tokenizer in its metadata.
+ * llama-architecture metadata, the interleaved q/k RoPE layout and the tokenizer in its metadata. A
+ * Hugging Face T5 folder goes through {@link T5HfFolder} or {@link T5Gguf} instead.
  *
  * @param model      what to export
  * @param tokenizer  an explicit tokenizer
@@ -47,7 +57,7 @@ public record Export(Path model, Optional<Path> tokenizer, String format, String
         format = format.toLowerCase(Locale.ROOT);
         dtype = dtype.toLowerCase(Locale.ROOT);
         if (!format.equals("hf") && !format.equals("gguf")) throw new ShearsException("--format must be hf or gguf, got '" + format + "'");
-        if (!java.util.List.of("", "f32", "f16", "bf16", "q8_0").contains(dtype)) throw new ShearsException("--dtype must be f32, f16, bf16 or q8_0, got '" + dtype + "'");
+        if (!List.of("", "f32", "f16", "bf16", "q8_0").contains(dtype)) throw new ShearsException("--dtype must be f32, f16, bf16 or q8_0, got '" + dtype + "'");
         if (format.equals("hf") && dtype.equals("q8_0")) throw new ShearsException("safetensors has no q8_0; use --format gguf for q8_0, or f32/f16/bf16");
         if (shardBytes < 1) throw new ShearsException("--shard-size must be positive");
     }
@@ -81,8 +91,62 @@ public record Export(Path model, Optional<Path> tokenizer, String format, String
         Outputs.checkNotAnInput(out, Optional.of(model), tokenizer);
         if (format.equals("hf")) Outputs.checkFolderFree(out, force);
         else Outputs.checkFileFree(out, force);
+        if (T5Config.describes(model)) return runT5(T5Model.load(model));
         try (LoadedModel loaded = ModelSource.open(model, tokenizer)) {
             return run(loaded);
+        }
+    }
+
+    /** What a Hugging Face T5 folder carries besides its weights and config, copied as they are. */
+    private static final List<String> T5_FILES = List.of("tokenizer.json", "spiece.model", "tokenizer_config.json", "special_tokens_map.json",
+            "added_tokens.json", "generation_config.json");
+
+    /**
+     * A T5 folder: {@code hf} writes its weights under their Hugging Face names with the source's
+     * config.json updated ({@link T5HfFolder}) and its tokenizer files; {@code gguf} writes llama.cpp's
+     * {@code t5} architecture ({@link T5Gguf}) with the unigram vocabulary of {@code tokenizer.json} or {@code spiece.model}.
+     * T5 weights are held in fp32, so the default dtype is f32.
+     */
+    private Written runT5(T5Model t5) {
+        T5Config c = t5.config();
+        ObjectNode base = readConfig(model.resolve("config.json"));
+        if (format.equals("hf")) {
+            DType type = dtype.isEmpty() ? DType.F32 : DType.valueOf(dtype.toUpperCase(Locale.ROOT));
+            AtomicFiles.writeFolder(out, force, dir -> {
+                T5HfFolder.write(t5, T5HfFolder.configJson(c, base, type), dir, type);
+                for (String name : T5_FILES) {
+                    if (Files.isRegularFile(model.resolve(name))) Files.copy(model.resolve(name), dir.resolve(name));
+                }
+                if (tokenizer.isPresent()) TokenizerFiles.copyInto(tokenizer.get(), dir);
+            });
+            return new Written(out, type.name().toLowerCase(Locale.ROOT), T5HfFolder.isUniform(c) ? "Hugging Face transformers (T5ForConditionalGeneration) and Shears"
+                    : "Shears only (" + T5Config.LAYER_SHAPES + ": transformers builds every T5 layer with num_heads heads and d_ff)");
+        }
+        GgufType type = dtype.isEmpty() ? GgufType.F32 : GgufType.valueOf(dtype.toUpperCase(Locale.ROOT));
+        Optional<Path> vocabFile = tokenizer.or(() -> Stream.of("tokenizer.json", "spiece.model").map(model::resolve).filter(Files::isRegularFile).findFirst());
+        Optional<GgufUnigramVocab> vocab = vocabFile.map(f -> unigramVocab(f, c.vocabSize()));
+        int context = base.path("n_positions").asInt(T5Gguf.DEFAULT_CONTEXT);
+        T5Gguf.write(t5, out, new T5Gguf.Options(type, context, model.toAbsolutePath().getFileName().toString(), vocab));
+        return new Written(out, type.name().toLowerCase(Locale.ROOT), vocab.isPresent() ? "llama.cpp (architecture t5)"
+                : "llama.cpp (architecture t5) once a tokenizer is embedded: no tokenizer.json or spiece.model was found; pass --tokenizer FILE");
+    }
+
+    /** A T5 vocabulary for GGUF from a Unigram tokenizer.json or a SentencePiece unigram model ({@code spiece.model}). */
+    static GgufUnigramVocab unigramVocab(Path file, int vocabSize) {
+        if (file.getFileName().toString().endsWith(".json")) return GgufUnigramVocab.fromTokenizerJson(file, vocabSize);
+        if (!file.getFileName().toString().endsWith(".model")) {
+            throw new ShearsException(file + ": a T5 GGUF takes its vocabulary from a Unigram tokenizer.json or a SentencePiece spiece.model");
+        }
+        SentencePieceModelFile.NormalizerSpec spec = SentencePieceModelFile.normalizerSpec(file);
+        return GgufUnigramVocab.of(file, SentencePieceModelFile.load(file), vocabSize, spec.precompiledCharsmap(), spec.addDummyPrefix(),
+                spec.removeExtraWhitespaces());
+    }
+
+    private static ObjectNode readConfig(Path file) {
+        try {
+            return (ObjectNode) new ObjectMapper().readTree(file.toFile());
+        } catch (IOException e) {
+            throw new ShearsException(file + ": cannot read: " + e.getMessage(), e);
         }
     }
 

@@ -72,12 +72,7 @@ public final class GgufModelWriter {
         GgufWriter w = new GgufWriter();
         w.putString("general.architecture", arch);
         if (!options.name().isEmpty()) w.putString("general.name", options.name());
-        w.putU32("general.file_type", switch (options.matrixType()) {
-            case F16 -> 1;
-            case Q8_0 -> 7;
-            case BF16 -> 32;
-            default -> 0;
-        });
+        w.putU32("general.file_type", options.matrixType().fileType());
         w.putU32("general.quantization_version", 2);
         w.putU32(arch + ".vocab_size", c.vocabSize());
         w.putU32(arch + ".context_length", c.maxSeqLen());

@@ -114,7 +114,7 @@ public final class GgufTokenizers {
         throw new ShearsException(file + ": its split pattern is none llama.cpp names (GPT-2, Llama 3, Qwen2); GGUF cannot carry this tokenizer");
     }
 
-    private static int ggufType(PieceType type) {
+    static int ggufType(PieceType type) {
         return switch (type) {
             case NORMAL -> GgufTokenizerData.NORMAL;
             case UNKNOWN -> GgufTokenizerData.UNKNOWN;

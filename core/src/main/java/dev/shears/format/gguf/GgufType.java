@@ -40,6 +40,16 @@ public enum GgufType {
         return this == F32 || this == F16 || this == BF16 || this == Q8_0;
     }
 
+    /** {@code general.file_type} of a file whose matrices are of this type ({@code enum llama_ftype}: ALL_F32 0, MOSTLY_F16 1, MOSTLY_Q8_0 7, MOSTLY_BF16 32). */
+    public int fileType() {
+        return switch (this) {
+            case F16 -> 1;
+            case Q8_0 -> 7;
+            case BF16 -> 32;
+            default -> 0;
+        };
+    }
+
     /** Bytes taken by {@code elements} values (a whole number of blocks). */
     public long bytes(long elements) {
         return elements / blockSize * blockBytes;

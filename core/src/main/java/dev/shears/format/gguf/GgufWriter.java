@@ -81,6 +81,13 @@ public final class GgufWriter {
         return put(key, new Value(ARRAY, FLOAT32, list));
     }
 
+    /** An array of uint8, as gguf-py writes a {@code bytes} value (SentencePiece's precompiled character map). */
+    public GgufWriter putU8s(String key, byte[] values) {
+        List<Object> list = new ArrayList<>(values.length);
+        for (byte v : values) list.add((long) (v & 0xff));
+        return put(key, new Value(ARRAY, UINT8, list));
+    }
+
     public GgufWriter putI32s(String key, int[] values) {
         return put(key, new Value(ARRAY, INT32, Arrays.stream(values).mapToObj(v -> (Object) (long) v).toList()));
     }

@@ -76,6 +76,30 @@ public final class SentencePieceModelFile {
         return unigram(file, p);
     }
 
+    /**
+     * What a model's {@code normalizer_spec} stores, for writers that carry it elsewhere (llama.cpp's T5 GGUF).
+     *
+     * @param precompiledCharsmap    {@code precompiled_charsmap}, the bytes as stored (empty for identity)
+     * @param addDummyPrefix         {@code add_dummy_prefix}
+     * @param removeExtraWhitespaces {@code remove_extra_whitespaces}
+     */
+    public record NormalizerSpec(byte[] precompiledCharsmap, boolean addDummyPrefix, boolean removeExtraWhitespaces) {
+        public NormalizerSpec {
+            precompiledCharsmap = precompiledCharsmap.clone();
+        }
+
+        @Override
+        public byte[] precompiledCharsmap() {
+            return precompiledCharsmap.clone();
+        }
+    }
+
+    /** The normalizer of a SentencePiece model file. */
+    public static NormalizerSpec normalizerSpec(Path file) {
+        Parsed p = parse(file);
+        return new NormalizerSpec(p.charsMap(), p.addDummyPrefix(), p.removeExtraWhitespaces());
+    }
+
     private static String modelTypeName(int modelType) {
         return modelType > 0 && modelType < MODEL_TYPES.length ? MODEL_TYPES[modelType] : "#" + modelType;
     }
