@@ -31,10 +31,16 @@ public final class T5HfFolder {
     /** Whether every layer of both stacks has {@code num_heads} heads (self and cross) and one FFN width: what transformers can build. */
     public static boolean isUniform(T5Config c) {
         int ffn = c.encoder().getFirst().ffnDim();
-        for (T5Config.Block b : c.encoder()) if (b.numHeads() != c.biasHeads() || b.ffnDim() != ffn) return false;
+        for (T5Config.Block b : c.encoder()) if (b.numHeads() != c.biasHeads() || !inOrder(b) || b.ffnDim() != ffn) return false;
         for (T5Config.Block b : c.decoder()) {
-            if (b.numHeads() != c.biasHeads() || b.crossHeads() != c.biasHeads() || b.ffnDim() != ffn) return false;
+            if (b.numHeads() != c.biasHeads() || !inOrder(b) || b.crossHeads() != c.biasHeads() || b.ffnDim() != ffn) return false;
         }
+        return true;
+    }
+
+    /** Whether head h of the layer reads bias column h, for every h. */
+    private static boolean inOrder(T5Config.Block b) {
+        for (int h = 0; h < b.biasColumns().size(); h++) if (b.biasColumns().get(h) != h) return false;
         return true;
     }
 
@@ -72,11 +78,19 @@ public final class T5HfFolder {
         if (!isUniform(c)) {
             ObjectNode shapes = n.putObject(T5Config.LAYER_SHAPES);
             ArrayNode encoder = shapes.putArray("encoder");
-            for (T5Config.Block b : c.encoder()) encoder.addObject().put("num_heads", b.numHeads()).put("d_ff", b.ffnDim());
+            for (T5Config.Block b : c.encoder()) biasHeads(encoder.addObject().put("num_heads", b.numHeads()).put("d_ff", b.ffnDim()), b);
             ArrayNode decoder = shapes.putArray("decoder");
-            for (T5Config.Block b : c.decoder()) decoder.addObject().put("num_heads", b.numHeads()).put("num_cross_heads", b.crossHeads()).put("d_ff", b.ffnDim());
+            for (T5Config.Block b : c.decoder()) {
+                biasHeads(decoder.addObject().put("num_heads", b.numHeads()).put("num_cross_heads", b.crossHeads()).put("d_ff", b.ffnDim()), b);
+            }
         }
         return n;
+    }
+
+    /** The bias-table column each self-attention head of {@code b} reads ({@link T5Config.Block#biasColumns}). */
+    private static void biasHeads(ObjectNode layer, T5Config.Block b) {
+        ArrayNode columns = layer.putArray("bias_heads");
+        for (int column : b.biasColumns()) columns.add(column);
     }
 
     /** A config.json with nothing but the config's own keys. */
