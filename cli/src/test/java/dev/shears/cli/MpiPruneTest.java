@@ -22,7 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Issue 17: one-shot {@code shears prune} under {@code mpirun -np 2} and {@code -np 3} (over loopback, one kernel thread
  * per rank) shares its calibration windows (five: uneven over 2 and 3 ranks) and writes a child whose weights, config,
  * plan, scores and tokenizer are byte-identical to one process's, for each way windows are scored: activation with block
- * influence, and Taylor's gate gradients with angular distance. A weight-level Taylor variant is refused in one line.
+ * influence, Taylor's gate gradients with angular distance, and Taylor's weight gradients (LLM-Pruner's param-first with
+ * block influence; param-mix, with the Fisher term, with angular distance) on stories260K's tied table.
  */
 class MpiPruneTest {
     @TempDir
@@ -39,10 +40,14 @@ class MpiPruneTest {
     }
 
     @Test
-    void aWeightLevelTaylorVariantIsRefusedUnderMpirun() throws Exception {
-        Result r = run(shears(2, prune(dir.resolve("refused"), List.of("--importance", "taylor", "--taylor", "param-first"))), Map.of(), 120, dir);
-        assertTrue(r.code() != 0 && r.output().contains("error: taylor's weight-level variant param-first does not run under mpirun yet"), r.output());
-        assertTrue(!Files.exists(dir.resolve("refused")), "nothing written");
+    void taylorParamFirstAndBlockInfluenceOnTwoAndThreeRanksPruneAsOneProcess() throws Exception {
+        sameChildForAnyRanks("param-first", List.of("--importance", "taylor", "--taylor", "param-first", "--layer-importance", "block-influence"));
+    }
+
+    /** The Fisher term too, on stories260K's tied embedding table. */
+    @Test
+    void taylorParamMixAndAngularOnTwoAndThreeRanksPruneAsOneProcess() throws Exception {
+        sameChildForAnyRanks("param-mix", List.of("--importance", "taylor", "--taylor", "param-mix", "--layer-importance", "angular"));
     }
 
     private static void sameChildForAnyRanks(String name, List<String> criteria) throws Exception {
