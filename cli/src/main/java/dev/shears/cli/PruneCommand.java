@@ -179,8 +179,8 @@ final class PruneCommand implements Runnable, Planned, Distributed {
     }
 
     @Override
-    public MemoryPlan plan() {
-        return request().plan();
+    public MemoryPlan plan(int ranks) {
+        return request().plan(ranks);
     }
 
     @Override

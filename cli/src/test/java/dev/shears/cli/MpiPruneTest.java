@@ -1,6 +1,7 @@
 package dev.shears.cli;
 
 import dev.shears.SharedData;
+import dev.shears.dist.Collective;
 import dev.shears.cli.MpiRuns.Result;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -48,6 +49,26 @@ class MpiPruneTest {
     @Test
     void taylorParamMixAndAngularOnTwoAndThreeRanksPruneAsOneProcess() throws Exception {
         sameChildForAnyRanks("param-mix", List.of("--importance", "taylor", "--taylor", "param-mix", "--layer-importance", "angular"));
+    }
+
+    /**
+     * The launcher sizes a rank's heap from the rank's plan ({@code --heap-plan} reads mpirun's rank count, loading no MPI):
+     * a third of the windows' states, but a weight-level variant's later rank keeps each of its windows' gradients.
+     */
+    @Test
+    void underMpirunTheHeapPlanIsARanks() throws Exception {
+        long gatesAlone = heapPlan(1, "gate-mix"), gatesShared = heapPlan(3, "gate-mix");
+        assertTrue(gatesShared < gatesAlone, "gate-mix: a rank of 3 plans " + gatesShared + " bytes, one process " + gatesAlone);
+        long weightsAlone = heapPlan(1, "param-mix"), weightsShared = heapPlan(3, "param-mix");
+        assertTrue(weightsShared > weightsAlone, "param-mix: a rank of 3 plans " + weightsShared + " bytes, one process " + weightsAlone);
+    }
+
+    private static long heapPlan(int ranks, String variant) throws Exception {
+        List<String> args = new ArrayList<>(List.of("--heap-plan"));
+        args.addAll(prune(dir.resolve("never"), List.of("--importance", "taylor", "--taylor", variant)));
+        Result r = run(shears(0, args), ranks == 1 ? Map.of() : Map.of(Collective.WORLD_SIZE, String.valueOf(ranks)), 120, dir);
+        assertEquals(0, r.code(), r.output());
+        return Long.parseLong(r.output().lines().reduce((a, b) -> b).orElseThrow().strip());
     }
 
     private static void sameChildForAnyRanks(String name, List<String> criteria) throws Exception {
