@@ -158,7 +158,9 @@ public final class Main implements Runnable {
     private static void heapPlan(String[] args, PrintWriter out) {
         try {
             List<CommandLine> parsed = commandLine().parseArgs(args).asCommandLineList();
-            if (parsed.getLast().getCommand() instanceof Planned planned) out.println(planned.plan().heapBytes());
+            // under mpirun, a rank's plan (its share of the work), read from mpirun's variable without loading MPI
+            int ranks = Integer.parseInt(System.getenv().getOrDefault(Collective.WORLD_SIZE, "1"));
+            if (parsed.getLast().getCommand() instanceof Planned planned) out.println(planned.plan(ranks).heapBytes());
         } catch (RuntimeException e) {
             // no plan: the launcher keeps its default heap and the run reports the problem
         }

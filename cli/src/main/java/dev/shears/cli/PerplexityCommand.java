@@ -42,8 +42,9 @@ final class PerplexityCommand implements Runnable, Planned {
                 context == null ? OptionalInt.empty() : OptionalInt.of(context), limitChars == null ? OptionalInt.empty() : OptionalInt.of(limitChars));
     }
 
+    /** One process's: perplexity does not run under mpirun. */
     @Override
-    public MemoryPlan plan() {
+    public MemoryPlan plan(int ranks) {
         return PerplexityRun.plan(request());
     }
 

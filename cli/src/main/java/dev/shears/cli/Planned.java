@@ -7,5 +7,6 @@ import dev.shears.recipe.MemoryPlan;
  * model's headers: the launcher asks ({@code --heap-plan}) and sizes the JVM's heap from the answer.
  */
 interface Planned {
-    MemoryPlan plan();
+    /** What one of {@code ranks} processes started by {@code mpirun} will hold (1: one process). */
+    MemoryPlan plan(int ranks);
 }

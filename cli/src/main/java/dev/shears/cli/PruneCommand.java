@@ -46,8 +46,8 @@ import java.util.Optional;
                 "magnitude | random. Defaults: taylor and block-influence with --calibration, else magnitude and every-k. Their variants",
                 "(--taylor, --taylor-reduction, --angular-tokens, --final-state) reproduce each source or keep Shears' earlier form (docs/pruning.md).",
                 "Under mpirun (mpirun -np N ./shears prune ...) the ranks share the calibration windows and add every window's",
-                "scores in window order: the scores, plan and weights are bit-identical to one process; rank 0 alone writes --out",
-                "and prints. Taylor's weight-level variants (vectorize, param-*) still run in one process only."},
+                "scores, gradients and losses in window order: the scores, plan and weights are bit-identical to one",
+                "process's, for every criterion and variant; rank 0 alone writes --out and prints."},
         footerHeading = "%nExamples:%n",
         footer = {"  shears prune ../shared/data/models/stories260K/hf --tokenizer ../shared/data/models/stories260K/tok512.bin \\",
                 "      --calibration ../shared/data/eval/tinystories/tinystories_val_head.txt --ffn 0.5 --out /tmp/half-ffn",
@@ -179,8 +179,8 @@ final class PruneCommand implements Runnable, Planned, Distributed {
     }
 
     @Override
-    public MemoryPlan plan() {
-        return request().plan();
+    public MemoryPlan plan(int ranks) {
+        return request().plan(ranks);
     }
 
     @Override

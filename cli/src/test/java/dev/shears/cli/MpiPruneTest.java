@@ -1,6 +1,7 @@
 package dev.shears.cli;
 
 import dev.shears.SharedData;
+import dev.shears.dist.Collective;
 import dev.shears.cli.MpiRuns.Result;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -22,7 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Issue 17: one-shot {@code shears prune} under {@code mpirun -np 2} and {@code -np 3} (over loopback, one kernel thread
  * per rank) shares its calibration windows (five: uneven over 2 and 3 ranks) and writes a child whose weights, config,
  * plan, scores and tokenizer are byte-identical to one process's, for each way windows are scored: activation with block
- * influence, and Taylor's gate gradients with angular distance. A weight-level Taylor variant is refused in one line.
+ * influence, Taylor's gate gradients with angular distance, and Taylor's weight gradients (LLM-Pruner's param-first with
+ * block influence; param-mix, with the Fisher term, with angular distance) on stories260K's tied table.
  */
 class MpiPruneTest {
     @TempDir
@@ -39,10 +41,34 @@ class MpiPruneTest {
     }
 
     @Test
-    void aWeightLevelTaylorVariantIsRefusedUnderMpirun() throws Exception {
-        Result r = run(shears(2, prune(dir.resolve("refused"), List.of("--importance", "taylor", "--taylor", "param-first"))), Map.of(), 120, dir);
-        assertTrue(r.code() != 0 && r.output().contains("error: taylor's weight-level variant param-first does not run under mpirun yet"), r.output());
-        assertTrue(!Files.exists(dir.resolve("refused")), "nothing written");
+    void taylorParamFirstAndBlockInfluenceOnTwoAndThreeRanksPruneAsOneProcess() throws Exception {
+        sameChildForAnyRanks("param-first", List.of("--importance", "taylor", "--taylor", "param-first", "--layer-importance", "block-influence"));
+    }
+
+    /** The Fisher term too, on stories260K's tied embedding table. */
+    @Test
+    void taylorParamMixAndAngularOnTwoAndThreeRanksPruneAsOneProcess() throws Exception {
+        sameChildForAnyRanks("param-mix", List.of("--importance", "taylor", "--taylor", "param-mix", "--layer-importance", "angular"));
+    }
+
+    /**
+     * The launcher sizes a rank's heap from the rank's plan ({@code --heap-plan} reads mpirun's rank count, loading no MPI):
+     * a third of the windows' states, but a weight-level variant's later rank keeps each of its windows' gradients.
+     */
+    @Test
+    void underMpirunTheHeapPlanIsARanks() throws Exception {
+        long gatesAlone = heapPlan(1, "gate-mix"), gatesShared = heapPlan(3, "gate-mix");
+        assertTrue(gatesShared < gatesAlone, "gate-mix: a rank of 3 plans " + gatesShared + " bytes, one process " + gatesAlone);
+        long weightsAlone = heapPlan(1, "param-mix"), weightsShared = heapPlan(3, "param-mix");
+        assertTrue(weightsShared > weightsAlone, "param-mix: a rank of 3 plans " + weightsShared + " bytes, one process " + weightsAlone);
+    }
+
+    private static long heapPlan(int ranks, String variant) throws Exception {
+        List<String> args = new ArrayList<>(List.of("--heap-plan"));
+        args.addAll(prune(dir.resolve("never"), List.of("--importance", "taylor", "--taylor", variant)));
+        Result r = run(shears(0, args), ranks == 1 ? Map.of() : Map.of(Collective.WORLD_SIZE, String.valueOf(ranks)), 120, dir);
+        assertEquals(0, r.code(), r.output());
+        return Long.parseLong(r.output().lines().reduce((a, b) -> b).orElseThrow().strip());
     }
 
     private static void sameChildForAnyRanks(String name, List<String> criteria) throws Exception {

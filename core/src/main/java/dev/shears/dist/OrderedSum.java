@@ -40,16 +40,59 @@ public final class OrderedSum {
      * @param out  [length], overwritten with the sum (zero when there are no items)
      */
     public static void sum(Collective c, int items, List<float[]> mine, float[] out) {
-        int size = c.size(), rank = c.rank();
-        int own = share(items, rank, size);
-        if (mine.size() != own) throw new IllegalArgumentException("rank " + rank + " holds " + mine.size() + " items, its share is " + own);
-        for (float[] v : mine) {
-            if (v.length != out.length) throw new IllegalArgumentException("a vector of " + v.length + " values, the sum has " + out.length);
+        int own = checkShare(c, items, mine, out.length);
+        if (items == 0) {
+            Arrays.fill(out, 0f);
+            return;
+        }
+        boolean first = own > 0 && first(items, c.rank(), c.size()) == 0;
+        chain(c, items, own, first ? mine.getFirst() : null, first ? mine.subList(1, own) : mine, out);
+    }
+
+    /**
+     * {@link #sum(Collective, int, List, float[])} where the rank holding item 0 added its own items itself, one after the
+     * other as they came, and kept none of them: so one process, and the first rank, need one vector however many items
+     * they hold. On that rank {@code out} holds the sum of its items on entry (it may have started from any vector: the
+     * total continues from there) and {@code mine} is empty; every later rank gives its items as for {@code sum}, kept
+     * until the running sum reaches it.
+     *
+     * @param mine this rank's vectors, in item order; none on the rank holding item 0
+     * @param out  [length]: on the rank holding item 0, the running sum of its items; on every rank on return, the total
+     */
+    public static void sumContinuing(Collective c, int items, List<float[]> mine, float[] out) {
+        int rank = c.rank(), size = c.size();
+        boolean first = share(items, rank, size) > 0 && first(items, rank, size) == 0;
+        if (first) {
+            if (!mine.isEmpty()) throw new IllegalArgumentException("rank " + rank + " holds item 0 and added its items into the sum: it gives none");
+        } else {
+            checkShare(c, items, mine, out.length);
         }
         if (items == 0) {
             Arrays.fill(out, 0f);
             return;
         }
+        chain(c, items, share(items, rank, size), first ? out : null, mine, out);
+    }
+
+    /** This rank's share of {@code items}, after checking that {@code mine} holds that many vectors of {@code length} values. */
+    private static int checkShare(Collective c, int items, List<float[]> mine, int length) {
+        int own = share(items, c.rank(), c.size());
+        if (mine.size() != own) throw new IllegalArgumentException("rank " + c.rank() + " holds " + mine.size() + " items, its share is " + own);
+        for (float[] v : mine) {
+            if (v.length != length) throw new IllegalArgumentException("a vector of " + v.length + " values, the sum has " + length);
+        }
+        return own;
+    }
+
+    /**
+     * The chain of a float sum: the rank holding item 0 starts the running sum from {@code start}, every later rank
+     * receives it; each adds {@code rest} in order and passes it on, in parts; the last broadcasts the total into {@code out}.
+     *
+     * @param start on the rank holding item 0, the running sum's first value (may be {@code out}); null elsewhere
+     * @param rest  the vectors this rank adds to the running sum, in item order (the first may be {@code out})
+     */
+    private static void chain(Collective c, int items, int own, float[] start, List<float[]> rest, float[] out) {
+        int size = c.size(), rank = c.rank();
         Chain chain = Chain.of(items, rank, size);
         int previous = chain.previous(), next = chain.next(), last = chain.last();
         if (own > 0) {
@@ -57,14 +100,10 @@ public final class OrderedSum {
             float[] running = new float[Math.min(PART, length)];
             for (int from = 0; from < length; from += PART) {
                 int n = Math.min(PART, length - from);
-                if (previous >= 0) {
-                    c.receive(running, 0, n, previous);
-                    add(running, mine.getFirst(), from, n);
-                } else {
-                    System.arraycopy(mine.getFirst(), from, running, 0, n);
-                }
-                for (int i = 1; i < own; i++) add(running, mine.get(i), from, n);
-                // written only after the first item's part was read: out may be mine.get(0)
+                if (previous >= 0) c.receive(running, 0, n, previous);
+                else System.arraycopy(start, from, running, 0, n);
+                for (float[] v : rest) add(running, v, from, n);
+                // written only after this part of every vector was read: out may be one of them
                 System.arraycopy(running, 0, out, from, n);
                 if (next < size) c.send(out, from, n, next);
             }

@@ -59,8 +59,8 @@ public final class Importance {
     /**
      * {@link #compute} for a data-driven criterion, with the windows' mean loss, as one of the ranks of {@code collective}: each
      * rank runs its contiguous share of the windows; every window's scores and loss are added in window order over the ranks
-     * ({@link OrderedSum}), so every rank gets the bits one process computes, for any number of ranks. Taylor's weight-level
-     * variants do not share their windows yet: more than one rank is refused for them.
+     * ({@link OrderedSum}), so every rank gets the bits one process computes, for any number of ranks; so are the weight
+     * gradients' sums of Taylor's weight-level variants ({@link TaylorPass}).
      */
     public static Calibrated calibrate(Model model, Criterion criterion, List<int[]> calibration, int angularSpan, CriterionOptions options,
                                        Progress progress, Collective collective) {
@@ -163,10 +163,6 @@ public final class Importance {
         int rows = seqLen * c.dim();
         ImportanceScores s = ImportanceScores.zeros(c, criterion, n);
         boolean taylor = criterion == Criterion.TAYLOR;
-        if (taylor && collective.size() > 1 && options.taylor().family == TaylorVariant.Family.WEIGHT) {
-            throw new ShearsException("taylor's weight-level variant " + options.taylor().key() + " does not run under mpirun yet; run it in one process,"
-                    + " or choose a gate variant (--taylor gate) or --importance activation");
-        }
         boolean normed = options.finalState() == CriterionOptions.FinalState.NORMED;
         boolean lastToken = options.angularTokens() == CriterionOptions.AngularTokens.LAST;
         MaskSet masks = taylor ? MaskSet.ones(c) : MaskSet.NONE;

@@ -27,6 +27,11 @@ import java.util.function.BiPredicate;
  * the saved input and its backward to the gate gradients and, for the weight-level variants, to that
  * layer's weight gradients alone (one layer's worth of buffers at a time). Sums run over the sequences
  * in order. What is done with the gradients is the {@link TaylorVariant}.
+ *
+ * <p>With the windows shared over ranks, the weight gradients' sums Σ g and Σ g² run in window order over every rank,
+ * as one process adds them ({@link Moments}): the rank holding window 0 adds its windows' gradients as they come, a later
+ * rank keeps each of its windows' gradients of the current layer (or head, or embedding table) apart until the running
+ * sums reach it ({@link OrderedSum#sumContinuing}).
  */
 final class TaylorPass {
     private final Model model;
@@ -40,10 +45,13 @@ final class TaylorPass {
     /** All windows, over every rank: what the means divide by. */
     private final int n;
     private final int rows;
+    private final Collective collective;
+    /** Whether this rank holds window 0 (one process holds them all): it adds each window's weight gradients as they come. */
+    private final boolean first;
     /** Weight-level variants only: the salience of every tensor seen so far. */
     private final WeightSalience salience;
 
-    private TaylorPass(Model model, LayerwisePass pass, Activations acts, MaskSet masks, int windows, CriterionOptions options) {
+    private TaylorPass(Model model, LayerwisePass pass, Activations acts, MaskSet masks, int windows, CriterionOptions options, Collective collective) {
         this.model = model;
         this.c = model.config();
         this.pass = pass;
@@ -53,80 +61,84 @@ final class TaylorPass {
         this.own = pass.windows();
         this.n = windows;
         this.rows = pass.seqLen() * c.dim();
+        this.collective = collective;
+        this.first = own > 0 && OrderedSum.first(windows, collective.rank(), collective.size()) == 0;
         this.salience = variant.family == TaylorVariant.Family.WEIGHT ? new WeightSalience(c, variant, options.taylorReduction()) : null;
     }
 
     /**
      * Scores into {@code s} and returns the loss of each window of this rank's pass. With more than one rank in
-     * {@code collective} (gate variants only), the ranks' gate gradients are gathered in window order before they are scored.
+     * {@code collective}, the ranks' gate gradients are gathered in window order before they are scored, and the weight
+     * gradients' sums run over every rank's windows in window order.
      *
      * @param inputs  [layer][window of the pass]: each layer's input, released as the pass goes down
      * @param windows all windows, over every rank
      */
     static double[] run(Model model, LayerwisePass pass, Activations acts, MaskSet masks, float[][][] inputs, ImportanceScores s,
                         CriterionOptions options, Progress progress, Collective collective, int windows) {
-        TaylorPass taylor = new TaylorPass(model, pass, acts, masks, windows, options);
-        if (taylor.salience != null && windows != pass.windows()) throw new IllegalArgumentException("weight-level taylor variants run in one process");
-        return taylor.run(inputs, s, progress, collective);
+        return new TaylorPass(model, pass, acts, masks, windows, options, collective).run(inputs, s, progress);
     }
 
-    private double[] run(float[][][] inputs, ImportanceScores s, Progress progress, Collective collective) {
+    private double[] run(float[][][] inputs, ImportanceScores s, Progress progress) {
         boolean weights = salience != null;
         boolean tied = c.tiedEmbeddings();
         float[][] dResidual = new float[own][];
         MaskSet[] dMasks = new MaskSet[own];
         double[] losses = new double[own];
         // the head: final norm and LM head (with a tied table, the embedding's head part)
-        ModelWeights headGrads = weights ? buffers((role, layer) -> role == TensorRole.FINAL_NORM || role == TensorRole.LM_HEAD
-                || tied && role == TensorRole.EMBEDDING) : null;
-        Moments head = weights ? new Moments(headGrads, List.of(TensorRole.FINAL_NORM, tied ? TensorRole.EMBEDDING : TensorRole.LM_HEAD), -1) : null;
+        Moments head = weights ? new Moments((role, layer) -> role == TensorRole.FINAL_NORM || role == TensorRole.LM_HEAD || tied && role == TensorRole.EMBEDDING,
+                List.of(TensorRole.FINAL_NORM, tied ? TensorRole.EMBEDDING : TensorRole.LM_HEAD), -1) : null;
         // tied table: each sequence's head-part gradient at the rows its tokens will add to on the way out (for F's cross term)
         float[][] headRows = weights && tied && variant.needsFisher() ? new float[own][] : null;
         for (int i = 0; i < own; i++) {
             float[] logits = pass.head(i, acts, masks);
             losses[i] = CrossEntropy.forwardBackward(logits, pass.target(i), pass.seqLen(), c.vocabSize(), acts.gradients().logits, 1f);
-            if (weights) head.zero();
-            Transformer.headBackward(model, acts, masks, Optional.ofNullable(headGrads));
-            if (weights) head.accumulate();
-            if (headRows != null) headRows[i] = rowsOf(headGrads.get(TensorRole.EMBEDDING), pass.input(i));
+            ModelWeights grads = weights ? head.next() : null;
+            Transformer.headBackward(model, acts, masks, Optional.ofNullable(grads));
+            if (weights) head.done(grads);
+            if (headRows != null) headRows[i] = rowsOf(grads.get(TensorRole.EMBEDDING), pass.input(i));
             dResidual[i] = Arrays.copyOf(acts.gradients().residual, rows);
             dMasks[i] = MaskSet.filled(c, 0f);
         }
+        if (weights) head.reduce(null);
         if (weights && !tied) {
             head.addTo(salience, model);
-            head = null;
+            head = null; // its buffers go before the layers' (a tied table's sums stay: its embedding parts continue them)
         }
         progress.start("back-propagating to the " + (weights ? "weights" : "gates"), c.numLayers(), "layer");
         for (int l = c.numLayers() - 1; l >= 0; l--) {
             int layer = l;
-            ModelWeights grads = weights ? buffers((role, at) -> role.perLayer && at == layer) : null;
-            Moments moments = weights ? new Moments(grads, presentRoles(l), l) : null;
+            Moments moments = weights ? new Moments((role, at) -> role.perLayer && at == layer, presentRoles(l), l) : null;
             for (int i = 0; i < own; i++) {
                 System.arraycopy(inputs[l][i], 0, acts.residual, 0, rows);
                 Transformer.layerForward(model, l, acts, masks);
                 System.arraycopy(dResidual[i], 0, acts.gradients().residual, 0, rows);
-                if (weights) moments.zero();
+                ModelWeights grads = weights ? moments.next() : null;
                 Transformer.layerBackward(model, l, acts, masks, Optional.ofNullable(grads), dMasks[i]);
-                if (weights) moments.accumulate();
+                if (weights) moments.done(grads);
                 System.arraycopy(acts.gradients().residual, 0, dResidual[i], 0, rows);
             }
-            if (weights) moments.addTo(salience, model);
+            if (weights) {
+                moments.reduce(null);
+                moments.addTo(salience, model);
+            }
             inputs[l] = null;
             model.weights().release(l);
             progress.advance(1);
         }
         progress.finish();
-        ModelWeights embedGrads = weights ? (tied ? headGrads : buffers((role, layer) -> role == TensorRole.EMBEDDING)) : null;
-        Moments embed = weights ? (tied ? head : new Moments(embedGrads, List.of(TensorRole.EMBEDDING), -1)) : null;
+        // the embedding table (tied: its sums continue from the head parts of every window)
+        Moments embed = weights ? (tied ? head.table() : new Moments((role, layer) -> role == TensorRole.EMBEDDING, List.of(TensorRole.EMBEDDING), -1)) : null;
         for (int i = 0; i < own; i++) {
             System.arraycopy(dResidual[i], 0, acts.gradients().residual, 0, rows);
             int[] tokens = pass.input(i);
-            if (weights) Arrays.fill(embedGrads.get(TensorRole.EMBEDDING), 0f);
-            Transformer.embedBackward(model, tokens, acts, masks, Optional.ofNullable(embedGrads), dMasks[i]);
-            if (weights && tied) embed.accumulateTable(tokens, headRows == null ? null : headRows[i]);
-            else if (weights) embed.accumulate();
+            ModelWeights grads = weights ? embed.next() : null;
+            Transformer.embedBackward(model, tokens, acts, masks, Optional.ofNullable(grads), dMasks[i]);
+            if (weights && tied) embed.doneTable(grads, tokens, headRows == null ? null : headRows[i]);
+            else if (weights) embed.done(grads);
         }
-        if (weights) embed.addTo(salience, model);
+        if (weights) embed.reduce(headRows);
+        if (weights) (tied ? head : embed).addTo(salience, model);
         gateScores(s, gathered(collective, dMasks));
         if (weights) salience.addTo(s);
         return losses;
@@ -237,58 +249,138 @@ final class TaylorPass {
         return out;
     }
 
-    /** Σ_j g_j and Σ_j g_j² of some tensors, over the sequences, from one gradient buffer zeroed per sequence. */
+    /** The positions of {@code tokens} where each distinct token first occurs: the rows a window's embedding gradient touched, once each. */
+    private int[] firstOccurrences(int[] tokens) {
+        boolean[] seen = new boolean[c.vocabSize()];
+        int[] at = new int[tokens.length];
+        int count = 0;
+        for (int t = 0; t < tokens.length; t++) {
+            if (seen[tokens[t]]) continue;
+            seen[tokens[t]] = true;
+            at[count++] = t;
+        }
+        return Arrays.copyOf(at, count);
+    }
+
+    /** A tied table's Fisher term of one window at one element, whose head part h was counted already: (h + e)² − h² = 2·h·e + e². */
+    private static float tableTerm(float h, float e) {
+        return 2 * h * e + e * e;
+    }
+
+    /**
+     * Σ_j g_j and Σ_j g_j² of some tensors over every rank's windows, in window order, {@code ((g₀ + g₁) + g₂) + …} in
+     * float as one process adds them. The rank holding window 0 (one process: every window) adds each window's gradient as
+     * it comes, from one buffer zeroed per window; a later rank keeps each of its windows' gradients in a buffer of its own
+     * until {@link #reduce} brings the running sums to it ({@link OrderedSum#sumContinuing}). A running sum that starts at
+     * +0 never becomes −0, so the elements a window's gradient leaves at zero add nothing, whether added or skipped.
+     */
     private final class Moments {
-        private final ModelWeights grads;
+        /** The tensors a window's gradient buffer holds (the backward may write more than the summed roles). */
+        private final BiPredicate<TensorRole, Integer> held;
         private final List<TensorRole> roles;
         private final int layer;
         private final float[][] sum;
         private final float[][] squares;
+        /** The one buffer of the rank holding window 0, zeroed per window; null on a later rank. */
+        private final ModelWeights grads;
+        /** A later rank's windows' gradients, in window order, until {@link #reduce}. */
+        private final List<ModelWeights> kept = new ArrayList<>();
 
-        Moments(ModelWeights grads, List<TensorRole> roles, int layer) {
-            this.grads = grads;
-            this.roles = roles;
-            this.layer = layer;
-            this.sum = new float[roles.size()][];
-            this.squares = new float[roles.size()][];
+        Moments(BiPredicate<TensorRole, Integer> held, List<TensorRole> roles, int layer) {
+            this(held, roles, layer, new float[roles.size()][], new float[roles.size()][], first ? buffers(held) : null);
             for (int k = 0; k < roles.size(); k++) {
-                int size = grads.get(roles.get(k), layer).length;
+                int size = Math.toIntExact((long) roles.get(k).rows(c, layer) * roles.get(k).cols(c, layer));
                 sum[k] = new float[size];
                 squares[k] = variant.needsFisher() ? new float[size] : null;
             }
         }
 
-        void zero() {
-            for (TensorRole role : roles) Arrays.fill(grads.get(role, layer), 0f);
+        private Moments(BiPredicate<TensorRole, Integer> held, List<TensorRole> roles, int layer, float[][] sum, float[][] squares, ModelWeights grads) {
+            this.held = held;
+            this.roles = roles;
+            this.layer = layer;
+            this.sum = sum;
+            this.squares = squares;
+            this.grads = grads;
         }
 
-        void accumulate() {
+        /** A tied table's embedding parts, summed onto this head's sums of the table (after {@link #reduce}: every window's head parts). */
+        Moments table() {
+            int k = roles.indexOf(TensorRole.EMBEDDING);
+            return new Moments((role, at) -> role == TensorRole.EMBEDDING, List.of(TensorRole.EMBEDDING), -1, new float[][] {sum[k]}, new float[][] {squares[k]},
+                    grads);
+        }
+
+        /** The zeroed buffer the next window's backward accumulates into. */
+        ModelWeights next() {
+            if (grads == null) return buffers(held);
+            for (TensorRole role : roles) Arrays.fill(grads.get(role, layer), 0f);
+            return grads;
+        }
+
+        /** The window's gradient is complete in {@code g} (from {@link #next}): added at once on the rank holding window 0, else kept. */
+        void done(ModelWeights g) {
+            if (grads == null) {
+                kept.add(g);
+                return;
+            }
             for (int k = 0; k < roles.size(); k++) {
-                float[] g = grads.get(roles.get(k), layer);
-                for (int i = 0; i < g.length; i++) sum[k][i] += g[i];
-                if (squares[k] != null) for (int i = 0; i < g.length; i++) squares[k][i] += g[i] * g[i];
+                float[] x = g.get(roles.get(k), layer);
+                for (int i = 0; i < x.length; i++) sum[k][i] += x[i];
+                if (squares[k] != null) for (int i = 0; i < x.length; i++) squares[k][i] += x[i] * x[i];
             }
         }
 
         /**
-         * A tied table's embedding part e of one sequence, whose head part h was accumulated already:
-         * Σ gets e, and F gets (h + e)² − h² = 2·h·e + e² at the rows the tokens touched (e is 0 elsewhere).
+         * A tied table's embedding part e of one window, whose head part h was counted already: Σ gets e, and F gets
+         * (h + e)² − h² = 2·h·e + e² at the rows the tokens touched (e is 0 elsewhere).
+         *
+         * @param headRows the window's head part at its tokens' rows, in token order (null without a Fisher term)
          */
-        void accumulateTable(int[] tokens, float[] headRows) {
-            int k = roles.indexOf(TensorRole.EMBEDDING);
-            float[] e = grads.get(TensorRole.EMBEDDING, layer);
+        void doneTable(ModelWeights g, int[] tokens, float[] headRows) {
+            if (grads == null) {
+                kept.add(g);
+                return;
+            }
+            float[] e = g.get(TensorRole.EMBEDDING);
             int dim = c.dim();
-            boolean[] seen = new boolean[c.vocabSize()];
-            for (int t = 0; t < tokens.length; t++) {
-                int token = tokens[t];
-                if (seen[token]) continue;
-                seen[token] = true;
+            for (int t : firstOccurrences(tokens)) {
                 for (int j = 0; j < dim; j++) {
-                    int i = token * dim + j;
-                    sum[k][i] += e[i];
-                    if (squares[k] != null) squares[k][i] += 2 * headRows[t * dim + j] * e[i] + e[i] * e[i];
+                    int i = tokens[t] * dim + j;
+                    sum[0][i] += e[i];
+                    if (squares[0] != null) squares[0][i] += tableTerm(headRows[t * dim + j], e[i]);
                 }
             }
+        }
+
+        /**
+         * The sums over every rank's windows, in window order, on every rank: the running sums pass along the ranks, each
+         * later rank adding its kept gradients, then (with a Fisher term) their squares, made in place.
+         *
+         * @param headRows a tied table's embedding parts ({@link #table}): each of this rank's windows' head part at its
+         *                 tokens' rows, for F's cross term; else null
+         */
+        void reduce(float[][] headRows) {
+            for (int k = 0; k < roles.size(); k++) {
+                TensorRole role = roles.get(k);
+                List<float[]> mine = kept.stream().map(g -> g.get(role, layer)).toList();
+                OrderedSum.sumContinuing(collective, n, mine, sum[k]);
+                if (squares[k] == null) continue;
+                for (int j = 0; j < mine.size(); j++) {
+                    float[] x = mine.get(j);
+                    if (headRows == null) {
+                        for (int i = 0; i < x.length; i++) x[i] = x[i] * x[i];
+                    } else {
+                        int[] tokens = pass.input(j);
+                        int dim = c.dim();
+                        for (int t : firstOccurrences(tokens)) {
+                            for (int d = 0; d < dim; d++) x[tokens[t] * dim + d] = tableTerm(headRows[j][t * dim + d], x[tokens[t] * dim + d]);
+                        }
+                    }
+                }
+                OrderedSum.sumContinuing(collective, n, mine, squares[k]);
+            }
+            kept.clear();
         }
 
         /** Folds ḡ = Σ/N and F = Σ²/N of each tensor into the salience. */

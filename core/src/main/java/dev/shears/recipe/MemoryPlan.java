@@ -68,12 +68,14 @@ public record MemoryPlan(String what, long heapBytes, long mappedBytes) {
     /**
      * One-shot pruning: calibration states of every window at a layer boundary (Taylor also keeps each
      * layer's inputs and the gradients at the boundary), one layer's training buffers, its mapped weights;
-     * a weight-level Taylor variant adds fp32 gradient buffers (one per sequence, their sum and, with a
+     * a weight-level Taylor variant adds fp32 gradient buffers (a window's, their sum and, with a
      * Fisher term, their squares) of one layer or of the vocabulary table, whichever is larger (a tied
      * table's sums stay while the layers are visited). Activation, block influence and angular distance keep
      * each window's scores (in double) until they are added in window order; Taylor's gate variants gather every
      * window's gate gradients (in double, then as gates). With {@code ranks} sharing the windows, a rank holds its
-     * share's states (the largest share: {@code ceil(windows / ranks)}) and the gathered gate gradients of all windows.
+     * share's states (the largest share: {@code ceil(windows / ranks)}) and the gathered gate gradients of all windows;
+     * for a weight-level variant, a rank after the first keeps one gradient buffer per window of its share, not one,
+     * until the running sums reach it.
      */
     public static MemoryPlan prune(ModelConfig c, int windows, int ranks, int seqLen, Criterion width, Criterion depth, int angularSpan,
                                    CriterionOptions options, long weightBytes) {
@@ -86,7 +88,8 @@ public record MemoryPlan(String what, long heapBytes, long mappedBytes) {
             floats += 2L * share * (gates(c) + c.numLayers());
         }
         if (taylor && options.taylor().family == TaylorVariant.Family.WEIGHT) {
-            long copies = options.taylor().needsFisher() ? 3 : 2;
+            long windowBuffers = ranks == 1 ? 1 : share;
+            long copies = (options.taylor().needsFisher() ? 2 : 1) + windowBuffers;
             long table = (long) c.vocabSize() * c.dim();
             long layer = 0;
             for (int l = 0; l < c.numLayers(); l++) {

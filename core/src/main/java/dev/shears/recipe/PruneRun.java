@@ -140,10 +140,13 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
         }
     }
 
-    /** What this pruning will hold at its peak, from the parent's headers and the options alone. */
-    public MemoryPlan plan() {
+    /**
+     * What this pruning will hold at its peak in one of {@code ranks} processes sharing the calibration windows (1: one
+     * process), from the parent's headers and the options alone.
+     */
+    public MemoryPlan plan(int ranks) {
         try (LoadedModel parent = ModelSource.open(model, tokenizer)) {
-            return setup(parent, 1).plan();
+            return setup(parent, ranks).plan();
         }
     }
 

@@ -75,6 +75,19 @@ public final class MpiProbe {
                     expect(Float.floatToRawIntBits(out[j]) == Float.floatToRawIntBits(expected[j]),
                             "ordered sum of " + items + " items [" + j + "] = " + out[j] + ", one process adds " + expected[j]);
                 }
+                // the same sum with the rank holding item 0 adding its items itself as they come, keeping none of them
+                boolean holdsFirst = OrderedSum.share(items, rank, size) > 0 && OrderedSum.first(items, rank, size) == 0;
+                float[] running = new float[length];
+                List<float[]> later = new ArrayList<>();
+                for (int m = OrderedSum.first(items, rank, size); m < OrderedSum.first(items, rank + 1, size); m++) {
+                    if (!holdsFirst) later.add(vectors[m]);
+                    else for (int j = 0; j < length; j++) running[j] += vectors[m][j];
+                }
+                OrderedSum.sumContinuing(c, items, later, running);
+                for (int j = 0; j < length; j++) {
+                    expect(Float.floatToRawIntBits(running[j]) == Float.floatToRawIntBits(expected[j]),
+                            "continued ordered sum of " + items + " items [" + j + "] = " + running[j] + ", one process adds " + expected[j]);
+                }
                 double[] own = new double[OrderedSum.first(items, rank + 1, size) - OrderedSum.first(items, rank, size)];
                 for (int i = 0; i < own.length; i++) own[i] = OrderedSum.first(items, rank, size) + i + 0.25;
                 double[] gathered = OrderedSum.gather(c, items, own);

@@ -19,8 +19,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-/** Open MPI through java.lang.foreign: the collectives under {@code mpirun -np 2} and {@code -np 3}, and single-process runs without any MPI. */
-class MpiTest {
+/**
+ * Open MPI through java.lang.foreign: the collectives under {@code mpirun -np 2} and {@code -np 3}, and single-process runs without any MPI.
+ * Its helpers start other probes under {@code mpirun} too ({@code MpiTaylorTest}).
+ */
+public class MpiTest {
     @Test
     void collectivesOnTwoRanks() throws Exception {
         probe(2);
@@ -68,14 +71,14 @@ class MpiTest {
     }
 
     /** {@code mpirun} on this host only, over the loopback interface, as root too, more ranks than cores allowed. */
-    static List<String> mpirun(int ranks) {
+    public static List<String> mpirun(int ranks) {
         String mpirun = findMpirun();
         return new ArrayList<>(List.of(mpirun, "--oversubscribe", "--allow-run-as-root", "--mca", "btl_tcp_if_include", "lo",
                 "--mca", "oob_tcp_if_include", "lo", "-np", String.valueOf(ranks)));
     }
 
     /** The java of this test's JVM with its flags and class path, running {@code main}. */
-    static List<String> javaCommand(String main) {
+    public static List<String> javaCommand(String main) {
         return new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
                 "--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), main));
     }
@@ -88,10 +91,10 @@ class MpiTest {
         return fail("mpirun is not installed: .ci/run installs it (apt-get install openmpi-bin libopenmpi-dev)");
     }
 
-    record Result(int code, String output) {
+    public record Result(int code, String output) {
     }
 
-    static Result run(List<String> command, int seconds) throws IOException, InterruptedException {
+    public static Result run(List<String> command, int seconds) throws IOException, InterruptedException {
         Path log = Files.createTempFile("mpirun", ".log");
         try {
             Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();

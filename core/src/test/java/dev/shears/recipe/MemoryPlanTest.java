@@ -37,6 +37,10 @@ class MemoryPlanTest {
         MemoryPlan weights = MemoryPlan.prune(LLAMA_7B, 16, 256, Criterion.TAYLOR, Criterion.BLOCK_INFLUENCE, 1, mix, BF16_BYTES);
         long layer = 202_383_360L; // 4 × 4096² + 3 × 4096 × 11008 + two norms
         assertTrue(Math.abs(weights.heapBytes() - taylor.heapBytes() - 3 * 4 * layer) < 1_000_000, MemoryPlan.gigabytes(weights.heapBytes()));
+        // under mpirun a rank after the first keeps each of its 4 windows' layer gradients until the running sums arrive,
+        // beside the sum and the squares: 6 × 0.81 GB
+        MemoryPlan sharedWeights = MemoryPlan.prune(LLAMA_7B, 16, 4, 256, Criterion.TAYLOR, Criterion.BLOCK_INFLUENCE, 1, mix, BF16_BYTES);
+        assertTrue(Math.abs(sharedWeights.heapBytes() - shared.heapBytes() - 6 * 4 * layer) < 1_000_000, MemoryPlan.gigabytes(sharedWeights.heapBytes()));
     }
 
     @Test
