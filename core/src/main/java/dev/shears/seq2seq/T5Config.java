@@ -2,6 +2,7 @@ package dev.shears.seq2seq;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.shears.format.hf.ConfigJson;
 import dev.shears.io.Printable;
 
 import java.io.IOException;
@@ -151,41 +152,34 @@ public record T5Config(int dim, int headDim, int vocabSize, int biasHeads, int n
 
     /** Reads a Hugging Face T5 config.json; a bad value is a one-line error naming the file and the key. */
     public static T5Config read(Path file) {
-        if (!Files.isRegularFile(file)) throw Printable.error(file + ": missing (a Hugging Face T5 folder needs config.json)");
-        JsonNode n;
-        try {
-            n = JSON.readTree(file.toFile());
-        } catch (IOException e) {
-            throw Printable.error(file + ": not valid JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
-        }
-        if (n == null || !n.isObject()) throw Printable.error(file + ": not a JSON object");
-        String arch = n.path("architectures").path(0).asText("T5ForConditionalGeneration");
+        ConfigJson n = ConfigJson.read(file, "a Hugging Face T5 folder");
+        String arch = n.first("architectures", "T5ForConditionalGeneration");
         if (!arch.equals("T5ForConditionalGeneration")) throw Printable.error(file + ": architecture '" + arch + "' is not T5ForConditionalGeneration");
-        String proj = n.path("feed_forward_proj").asText(FeedForward.RELU.key);
+        String proj = n.node().path("feed_forward_proj").asText(FeedForward.RELU.key);
         FeedForward feedForward = null;
         for (FeedForward f : FeedForward.values()) if (f.key.equals(proj)) feedForward = f;
         if (feedForward == null) throw Printable.error(file + ": \"feed_forward_proj\" '" + proj + "' is not supported (supported: relu, gated-gelu)");
-        int heads = required(file, n, "num_heads");
-        int encoderLayers = required(file, n, "num_layers");
-        int decoderLayers = optional(file, n, "num_decoder_layers", encoderLayers);
+        int heads = n.required("num_heads");
+        int encoderLayers = n.required("num_layers");
+        int decoderLayers = n.optional("num_decoder_layers", encoderLayers);
         List<Block> encoder = new ArrayList<>();
         List<Block> decoder = new ArrayList<>();
-        JsonNode shapes = n.path(LAYER_SHAPES);
+        JsonNode shapes = n.node().path(LAYER_SHAPES);
         if (shapes.isMissingNode()) {
-            int ffn = required(file, n, "d_ff");
+            int ffn = n.required("d_ff");
             encoder.addAll(Collections.nCopies(encoderLayers, new Block(heads, 0, ffn)));
             decoder.addAll(Collections.nCopies(decoderLayers, new Block(heads, heads, ffn)));
         } else {
             readShapes(file, shapes.path("encoder"), "encoder", encoderLayers, encoder);
             readShapes(file, shapes.path("decoder"), "decoder", decoderLayers, decoder);
         }
-        int start = optional(file, n, "decoder_start_token_id", -1);
+        int start = n.optional("decoder_start_token_id", -1);
         if (start < 0) throw Printable.error(file + ": missing \"decoder_start_token_id\" (the decoder's first input)");
         try {
-            return new T5Config(required(file, n, "d_model"), required(file, n, "d_kv"), required(file, n, "vocab_size"), heads,
-                    optional(file, n, "relative_attention_num_buckets", DEFAULT_BUCKETS), optional(file, n, "relative_attention_max_distance", DEFAULT_MAX_DISTANCE),
-                    (float) number(file, n, "layer_norm_epsilon", DEFAULT_EPS), feedForward, flag(file, n, "tie_word_embeddings", true),
-                    start, optional(file, n, "pad_token_id", 0), encoder, decoder);
+            return new T5Config(n.required("d_model"), n.required("d_kv"), n.required("vocab_size"), heads,
+                    n.optional("relative_attention_num_buckets", DEFAULT_BUCKETS), n.optional("relative_attention_max_distance", DEFAULT_MAX_DISTANCE),
+                    (float) n.number("layer_norm_epsilon", DEFAULT_EPS), feedForward, n.flag("tie_word_embeddings", true),
+                    start, n.optional("pad_token_id", 0), encoder, decoder);
         } catch (IllegalArgumentException e) {
             throw Printable.error(file + ": " + e.getMessage());
         }
@@ -212,33 +206,5 @@ public record T5Config(int dim, int headDim, int vocabSize, int biasHeads, int n
                 throw Printable.error(file + ": " + LAYER_SHAPES + "." + stack + "[" + l + "]: " + e.getMessage());
             }
         }
-    }
-
-    private static double number(Path file, JsonNode n, String key, double absent) {
-        JsonNode v = n.get(key);
-        if (v == null || v.isNull()) return absent;
-        if (!v.isNumber()) throw Printable.error(file + ": \"" + key + "\" must be a number, got " + v);
-        return v.asDouble();
-    }
-
-    private static boolean flag(Path file, JsonNode n, String key, boolean absent) {
-        JsonNode v = n.get(key);
-        if (v == null || v.isNull()) return absent;
-        if (!v.isBoolean()) throw Printable.error(file + ": \"" + key + "\" must be true or false, got " + v);
-        return v.asBoolean();
-    }
-
-    private static int required(Path file, JsonNode n, String key) {
-        JsonNode v = n.get(key);
-        if (v == null || !v.canConvertToExactIntegral() || v.asInt() <= 0) throw Printable.error(file + ": missing or invalid \"" + key + "\"");
-        return v.asInt();
-    }
-
-    /** A whole number ≥ 0 when present (null counts as absent), else {@code absent}. */
-    private static int optional(Path file, JsonNode n, String key, int absent) {
-        JsonNode v = n.get(key);
-        if (v == null || v.isNull()) return absent;
-        if (!v.canConvertToExactIntegral() || v.asInt() < 0) throw Printable.error(file + ": \"" + key + "\" must be a whole number ≥ 0, got " + v);
-        return v.asInt();
     }
 }

@@ -10,7 +10,8 @@ import java.nio.file.Path;
 
 /**
  * The values of a Hugging Face config.json, each read with a one-line error that names the file and the key
- * ({@link Printable#error}). {@code HfConfig} and {@code T5Config} spell out the same checks on their own.
+ * ({@link Printable#error}). {@code HfConfig} reads its file here but keeps its own number checks (it also takes
+ * {@code 64.0} for a width, and refuses whole numbers beyond an int).
  *
  * @param file where the object was read, for messages
  * @param node the JSON object
@@ -48,6 +49,14 @@ public record ConfigJson(Path file, JsonNode node) {
         if (v == null || v.isNull()) return absent;
         if (!v.canConvertToExactIntegral() || v.asInt() < 0) throw Printable.error(file + ": \"" + key + "\" must be a whole number ≥ 0, got " + v);
         return v.asInt();
+    }
+
+    /** A number when present (null counts as absent), else {@code absent}. */
+    public double number(String key, double absent) {
+        JsonNode v = node.get(key);
+        if (v == null || v.isNull()) return absent;
+        if (!v.isNumber()) throw Printable.error(file + ": \"" + key + "\" must be a number, got " + v);
+        return v.asDouble();
     }
 
     /** true or false when present (null counts as absent), else {@code absent}. */
