@@ -110,8 +110,7 @@ public final class OpenBa {
         OpenBaWeights w = model.weights();
         int d = c.dim();
         int hd = c.headDim();
-        int t = cache.length();
-        if (t >= cache.capacity()) throw new IllegalStateException("the cache holds " + cache.capacity() + " positions; all are used");
+        int t = cache.nextPosition();
         float[] x = new float[d];
         Embedding.forward(x, new int[]{token}, w.shared(), d);
         for (int l = 0; l < w.decoder().size(); l++) {
@@ -121,18 +120,16 @@ public final class OpenBa {
             float[] qkv = new float[3 * inner];
             MatMul.forward(qkv, norm(c, x, self.norm()), self.qkv(), self.qkvBias(), 1, d, 3 * inner);
             float[] q = new float[inner];
-            float[] k = new float[inner];
-            float[] v = new float[inner];
-            FusedRows.split(qkv, new float[][]{q, k, v}, 1, self.heads(), hd);
+            KeyValues step = KeyValues.zeros(1, inner);
+            FusedRows.split(qkv, new float[][]{q, step.keys(), step.values()}, 1, self.heads(), hd);
             Rope.forward(q, 1, 1, t, self.heads(), hd, cache.rope());
-            Rope.forward(k, 1, 1, t, self.heads(), hd, cache.rope());
-            System.arraycopy(k, 0, cache.keys(l), t * inner, inner);
-            System.arraycopy(v, 0, cache.values(l), t * inner, inner);
-            x = attendCached(c, q, cache.keys(l), cache.values(l), t + 1, self.heads(), self.output(), self.outputBias(), x);
+            Rope.forward(step.keys(), 1, 1, t, self.heads(), hd, cache.rope());
+            cache.store(l, step);
+            x = attendCached(c, q, cache.self(l), t + 1, self.heads(), self.output(), self.outputBias(), x);
             OpenBaWeights.CrossAttention cross = layer.cross();
             float[] crossQ = new float[cross.heads() * hd];
             MatMul.forward(crossQ, norm(c, x, cross.norm()), cross.query(), cross.queryBias(), 1, d, crossQ.length);
-            x = attendCached(c, crossQ, cache.crossKeys(l), cache.crossValues(l), cache.srcLen(), cross.heads(), cross.output(), cross.outputBias(), x);
+            x = attendCached(c, crossQ, cache.cross(l), cache.srcLen(), cross.heads(), cross.output(), cross.outputBias(), x);
             x = feedForward(c, layer.ffn(), new OpenBaPass.FeedForward(1, d, layer.ffn().ffnDim()), x, 1);
         }
         cache.advance();
@@ -151,11 +148,11 @@ public final class OpenBa {
     }
 
     /** {@code x + o(attention(q/√headDim, keys, values))} for one query row [heads·headDim]; keys and values [≥ kLen, heads·headDim]. */
-    private static float[] attendCached(OpenBaConfig c, float[] q, float[] keys, float[] values, int kLen, int heads, float[] output,
+    private static float[] attendCached(OpenBaConfig c, float[] q, KeyValues kv, int kLen, int heads, float[] output,
                                         float[] outputBias, float[] x) {
         scale(q, queryScale(c));
         float[] ctx = new float[q.length];
-        BiasedAttention.forward(ctx, new float[heads * kLen], q, keys, values, new float[heads * kLen], Mask.NONE, visible(1, kLen), 1, 1, kLen, heads, c.headDim());
+        BiasedAttention.forward(ctx, new float[heads * kLen], q, kv.keys(), kv.values(), new float[heads * kLen], Mask.NONE, visible(1, kLen), 1, 1, kLen, heads, c.headDim());
         return output(c, ctx, output, outputBias, x, 1, q.length);
     }
 
@@ -312,11 +309,17 @@ public final class OpenBa {
         LayerNorm.forward(a.normed, a.mean, a.rstd, x, w.norm().weight(), w.norm().bias(), rows, d, OpenBaConfig.EPS);
         MatMul.forward(a.q, a.normed, w.query(), w.queryBias(), rows, d, inner);
         scale(a.q, queryScale(c));
-        float[] kv = new float[kRows * 2 * inner];
-        MatMul.forward(kv, p.encoderOut, w.keyValue(), w.keyValueBias(), kRows, d, 2 * inner);
-        FusedRows.split(kv, new float[][]{a.k, a.v}, kRows, w.heads(), hd);
+        crossKeyValues(c, w, p.encoderOut, kRows, new KeyValues(a.k, a.v));
         BiasedAttention.forward(a.ctx, a.probs, a.q, a.k, a.v, p.noBias, Mask.NONE, visible(p.batch, p.srcLen), p.batch, p.tgtLen, p.srcLen, w.heads(), hd);
         return output(c, a.ctx, w.output(), w.outputBias(), x, rows, inner);
+    }
+
+    /** The keys and values of {@code enc} [kRows, dim] into {@code out} [kRows, heads·headDim]: the fused {@code kv(enc)}, per head [k | v], split. */
+    static void crossKeyValues(OpenBaConfig c, OpenBaWeights.CrossAttention w, float[] enc, int kRows, KeyValues out) {
+        int inner = w.heads() * c.headDim();
+        float[] kv = new float[kRows * 2 * inner];
+        MatMul.forward(kv, enc, w.keyValue(), w.keyValueBias(), kRows, c.dim(), 2 * inner);
+        FusedRows.split(kv, new float[][]{out.keys(), out.values()}, kRows, w.heads(), c.headDim());
     }
 
     /** {@code x + o(ctx) + o.bias}: ctx [rows, inner], x [rows, dim]. */

@@ -126,8 +126,7 @@ public final class T5 {
         T5Config c = model.config();
         T5Weights w = model.weights();
         int d = c.dim();
-        int t = cache.length();
-        if (t >= cache.capacity()) throw new IllegalStateException("the cache holds " + cache.capacity() + " positions; all are used");
+        int t = cache.nextPosition();
         int kLen = t + 1;
         float[] x = new float[d];
         Embedding.forward(x, new int[]{token}, w.shared(), d);
@@ -139,13 +138,11 @@ public final class T5 {
             float[] bias = new float[layer.self().heads() * kLen];
             RelativePositionBias.forward(bias, w.decoderBias(), buckets, c.decoder().get(l).columns(), c.biasHeads(), 1, kLen);
             float[] h = norm(c, x, layer.self().norm());
-            float[] kv = new float[inner];
-            MatMul.forward(kv, h, layer.self().key(), 1, d, inner);
-            System.arraycopy(kv, 0, cache.keys(l), t * inner, inner);
-            MatMul.forward(kv, h, layer.self().value(), 1, d, inner);
-            System.arraycopy(kv, 0, cache.values(l), t * inner, inner);
-            x = attendCached(c, layer.self(), x, h, cache.keys(l), cache.values(l), bias, everyKey(kLen));
-            x = attendCached(c, layer.cross(), x, norm(c, x, layer.cross().norm()), cache.crossKeys(l), cache.crossValues(l),
+            KeyValues step = KeyValues.zeros(1, inner);
+            keyValues(c, layer.self(), h, 1, step);
+            cache.store(l, step);
+            x = attendCached(c, layer.self(), x, h, cache.self(l), bias, everyKey(kLen));
+            x = attendCached(c, layer.cross(), x, norm(c, x, layer.cross().norm()), cache.cross(l),
                     new float[layer.cross().heads() * cache.srcLen()], everyKey(cache.srcLen()));
             x = feedForward(c, layer.ffn(), new T5Pass.FeedForward(1, d, layer.ffn().ffnDim(), c.feedForward()), x, 1);
         }
@@ -173,7 +170,7 @@ public final class T5 {
     }
 
     /** {@code x + o(attention(q(h), keys, values) + bias)} for one query row; keys and values [≥ kLen, heads·headDim]. */
-    private static float[] attendCached(T5Config c, T5Weights.Attention w, float[] x, float[] h, float[] keys, float[] values,
+    private static float[] attendCached(T5Config c, T5Weights.Attention w, float[] x, float[] h, KeyValues kv,
                                         float[] bias, boolean[] keyVisible) {
         int kLen = keyVisible.length;
         int d = c.dim();
@@ -181,7 +178,7 @@ public final class T5 {
         float[] q = new float[inner];
         MatMul.forward(q, h, w.query(), 1, d, inner);
         float[] ctx = new float[inner];
-        BiasedAttention.forward(ctx, new float[w.heads() * kLen], q, keys, values, bias, Mask.NONE, keyVisible, 1, 1, kLen, w.heads(), c.headDim());
+        BiasedAttention.forward(ctx, new float[w.heads() * kLen], q, kv.keys(), kv.values(), bias, Mask.NONE, keyVisible, 1, 1, kLen, w.heads(), c.headDim());
         float[] out = new float[d];
         MatMul.forward(out, ctx, w.output(), 1, inner, d);
         for (int i = 0; i < d; i++) out[i] += x[i];
@@ -316,8 +313,7 @@ public final class T5 {
         int inner = w.heads() * c.headDim();
         int rows = batch * qLen;
         MatMul.forward(a.q, a.normed, w.query(), rows, d, inner);
-        MatMul.forward(a.k, memory, w.key(), batch * kLen, d, inner);
-        MatMul.forward(a.v, memory, w.value(), batch * kLen, d, inner);
+        keyValues(c, w, memory, batch * kLen, new KeyValues(a.k, a.v));
         BiasedAttention.forward(a.ctx, a.probs, a.q, a.k, a.v, a.bias, mask, keyVisible, batch, qLen, kLen, w.heads(), c.headDim());
         float[] out = new float[rows * d];
         MatMul.forward(out, a.ctx, w.output(), rows, inner, d);
@@ -343,6 +339,16 @@ public final class T5 {
         MatMul.forward(out, a.act, w.down(), rows, f, d);
         for (int i = 0; i < out.length; i++) out[i] += x[i];
         return out;
+    }
+
+    /**
+     * The keys and values {@code w} projects from {@code memory} [rows, dim] into {@code out} [rows, heads·headDim]:
+     * self-attention's from its own normed input, cross-attention's from the encoder output.
+     */
+    static void keyValues(T5Config c, T5Weights.Attention w, float[] memory, int rows, KeyValues out) {
+        int inner = w.heads() * c.headDim();
+        MatMul.forward(out.keys(), memory, w.key(), rows, c.dim(), inner);
+        MatMul.forward(out.values(), memory, w.value(), rows, c.dim(), inner);
     }
 
     /**
