@@ -2,7 +2,6 @@ package dev.shears.seq2seq;
 
 import dev.shears.kernel.BiasedAttention;
 import dev.shears.kernel.BiasedAttention.Mask;
-import dev.shears.kernel.CrossEntropy;
 import dev.shears.kernel.Embedding;
 import dev.shears.kernel.LayerNorm;
 import dev.shears.kernel.MatMul;
@@ -37,7 +36,7 @@ import dev.shears.kernel.SwiGlu;
  */
 public final class OpenBa {
     /** Hugging Face's label that is not scored (and becomes pad_token_id in the decoder input). */
-    public static final int IGNORE_LABEL = -100;
+    public static final int IGNORE_LABEL = Labels.IGNORE;
     /** create_sinusoidal_positions' base: {@code inv_freq = 1 / 10000^(2i/kv_channels)}. */
     static final double ROPE_BASE = 10000;
 
@@ -54,10 +53,12 @@ public final class OpenBa {
     public static OpenBaPass forward(OpenBaModel model, int[] inputIds, int[] labels, int batch, int srcLen, int tgtLen) {
         OpenBaConfig c = model.config();
         OpenBaWeights w = model.weights();
-        check(c, inputIds, labels, batch, srcLen, tgtLen);
+        Labels.checkShape(inputIds, labels, batch, srcLen, tgtLen);
+        checkLengths(c, srcLen, tgtLen);
+        Labels.checkIds(labels, c.vocabSize());
         int d = c.dim();
         int tgt = batch * tgtLen;
-        OpenBaPass p = new OpenBaPass(c, batch, srcLen, tgtLen, inputIds, shiftRight(c, labels, batch, tgtLen));
+        OpenBaPass p = new OpenBaPass(c, batch, srcLen, tgtLen, inputIds, Labels.shiftRight(labels, batch, tgtLen, c.decoderStartToken(), c.padToken()));
 
         // encoder
         encoder(c, w, p);
@@ -164,10 +165,7 @@ public final class OpenBa {
      * @param dLogits [batch·tgtLen, vocabSize] receives d loss / d logits (overwritten), or an empty array for the loss only
      */
     public static double loss(OpenBaPass p, int[] labels, float[] dLogits) {
-        if (labels.length != p.batch * p.tgtLen) throw new IllegalArgumentException(labels.length + " labels for " + p.batch * p.tgtLen + " decoder positions");
-        int[] targets = new int[labels.length];
-        for (int i = 0; i < labels.length; i++) targets[i] = labels[i] == IGNORE_LABEL ? CrossEntropy.IGNORE : labels[i];
-        return CrossEntropy.forwardBackward(p.logits, targets, labels.length, p.logits.length / labels.length, dLogits, 1f);
+        return Labels.loss(p, labels, dLogits);
     }
 
     /**
@@ -239,32 +237,11 @@ public final class OpenBa {
         return (float) (1 / Math.sqrt(c.headDim()));
     }
 
-    /** [batch·tgtLen]: {@code [decoder_start, labels[0 .. tgtLen-2]]} per sequence, -100 replaced by pad_token_id ({@code _shift_right}). */
-    static int[] shiftRight(OpenBaConfig c, int[] labels, int batch, int tgtLen) {
-        int[] ids = new int[batch * tgtLen];
-        for (int b = 0; b < batch; b++) {
-            ids[b * tgtLen] = c.decoderStartToken();
-            for (int t = 1; t < tgtLen; t++) {
-                int label = labels[b * tgtLen + t - 1];
-                ids[b * tgtLen + t] = label == IGNORE_LABEL ? c.padToken() : label;
-            }
-        }
-        return ids;
-    }
-
-    private static void check(OpenBaConfig c, int[] inputIds, int[] labels, int batch, int srcLen, int tgtLen) {
-        if (inputIds.length != batch * srcLen || labels.length != batch * tgtLen || srcLen <= 0 || tgtLen <= 0) {
-            throw new IllegalArgumentException(inputIds.length + " input ids and " + labels.length + " labels for batch " + batch
-                    + " × srcLen " + srcLen + " and tgtLen " + tgtLen);
-        }
+    /** Refuses lengths beyond the rotary tables (positions from 0 in each stack). */
+    private static void checkLengths(OpenBaConfig c, int srcLen, int tgtLen) {
         if (srcLen > c.maxSrcLen() || tgtLen > c.maxTgtLen()) {
             throw new IllegalArgumentException("srcLen " + srcLen + " and tgtLen " + tgtLen + " must be within max_seq_length " + c.maxSrcLen()
                     + " and decoder_max_seq_length " + c.maxTgtLen() + " (the rows of the rotary tables)");
-        }
-        for (int i = 0; i < labels.length; i++) {
-            if (labels[i] != IGNORE_LABEL && (labels[i] < 0 || labels[i] >= c.vocabSize())) {
-                throw new IllegalArgumentException("label " + labels[i] + " at " + i + " is neither -100 nor in the vocabulary [0, " + c.vocabSize() + ")");
-            }
         }
     }
 

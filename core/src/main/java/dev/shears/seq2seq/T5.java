@@ -2,7 +2,6 @@ package dev.shears.seq2seq;
 
 import dev.shears.kernel.BiasedAttention;
 import dev.shears.kernel.BiasedAttention.Mask;
-import dev.shears.kernel.CrossEntropy;
 import dev.shears.kernel.Embedding;
 import dev.shears.kernel.GeluNew;
 import dev.shears.kernel.MatMul;
@@ -30,7 +29,7 @@ import java.util.Arrays;
  */
 public final class T5 {
     /** Hugging Face's label that is not scored (and becomes pad_token_id in the decoder input). */
-    public static final int IGNORE_LABEL = -100;
+    public static final int IGNORE_LABEL = Labels.IGNORE;
 
     private T5() {
     }
@@ -53,10 +52,11 @@ public final class T5 {
     public static T5Pass forward(T5Model model, int[] inputIds, int[] attentionMask, int[] labels, int batch, int srcLen, int tgtLen) {
         T5Config c = model.config();
         T5Weights w = model.weights();
-        check(c, inputIds, labels, batch, srcLen, tgtLen);
+        Labels.checkShape(inputIds, labels, batch, srcLen, tgtLen);
+        Labels.checkIds(labels, c.vocabSize());
         int d = c.dim();
         int tgt = batch * tgtLen;
-        T5Pass p = new T5Pass(c, batch, srcLen, tgtLen, inputIds, visible(attentionMask, batch, srcLen), shiftRight(c, labels, batch, tgtLen));
+        T5Pass p = new T5Pass(c, batch, srcLen, tgtLen, inputIds, visible(attentionMask, batch, srcLen), Labels.shiftRight(labels, batch, tgtLen, c.decoderStartToken(), c.padToken()));
 
         // encoder
         encoder(c, w, p);
@@ -193,10 +193,7 @@ public final class T5 {
      * @param dLogits [batch·tgtLen, vocabSize] receives d loss / d logits (overwritten), or an empty array for the loss only
      */
     public static double loss(T5Pass p, int[] labels, float[] dLogits) {
-        if (labels.length != p.batch * p.tgtLen) throw new IllegalArgumentException(labels.length + " labels for " + p.batch * p.tgtLen + " decoder positions");
-        int[] targets = new int[labels.length];
-        for (int i = 0; i < labels.length; i++) targets[i] = labels[i] == IGNORE_LABEL ? CrossEntropy.IGNORE : labels[i];
-        return CrossEntropy.forwardBackward(p.logits, targets, labels.length, p.logits.length / labels.length, dLogits, 1f);
+        return Labels.loss(p, labels, dLogits);
     }
 
     /**
@@ -247,19 +244,6 @@ public final class T5 {
         Embedding.backward(grads.shared(), dX, p.inputIds, d);
     }
 
-    /** [batch·tgtLen]: {@code [decoder_start, labels[0 .. tgtLen-2]]} per sequence, -100 replaced by pad_token_id. */
-    static int[] shiftRight(T5Config c, int[] labels, int batch, int tgtLen) {
-        int[] ids = new int[batch * tgtLen];
-        for (int b = 0; b < batch; b++) {
-            ids[b * tgtLen] = c.decoderStartToken();
-            for (int t = 1; t < tgtLen; t++) {
-                int label = labels[b * tgtLen + t - 1];
-                ids[b * tgtLen + t] = label == IGNORE_LABEL ? c.padToken() : label;
-            }
-        }
-        return ids;
-    }
-
     /** [batch·srcLen]: where the attention mask is 1; each sequence needs one token. */
     private static boolean[] visible(int[] attentionMask, int batch, int srcLen) {
         if (attentionMask.length != batch * srcLen) throw new IllegalArgumentException(attentionMask.length + " mask entries for batch " + batch + " × srcLen " + srcLen);
@@ -274,18 +258,6 @@ public final class T5 {
             if (!any) throw new IllegalArgumentException("sequence " + b + " of the batch is all padding");
         }
         return visible;
-    }
-
-    private static void check(T5Config c, int[] inputIds, int[] labels, int batch, int srcLen, int tgtLen) {
-        if (inputIds.length != batch * srcLen || labels.length != batch * tgtLen || srcLen <= 0 || tgtLen <= 0) {
-            throw new IllegalArgumentException(inputIds.length + " input ids and " + labels.length + " labels for batch " + batch
-                    + " × srcLen " + srcLen + " and tgtLen " + tgtLen);
-        }
-        for (int i = 0; i < labels.length; i++) {
-            if (labels[i] != IGNORE_LABEL && (labels[i] < 0 || labels[i] >= c.vocabSize())) {
-                throw new IllegalArgumentException("label " + labels[i] + " at " + i + " is neither -100 nor in the vocabulary [0, " + c.vocabSize() + ")");
-            }
-        }
     }
 
     // ---------------------------------------------------------------- sub-layers
