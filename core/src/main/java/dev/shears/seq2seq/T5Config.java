@@ -1,12 +1,9 @@
 package dev.shears.seq2seq;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shears.format.hf.ConfigJson;
 import dev.shears.io.Printable;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -42,7 +39,6 @@ public record T5Config(int dim, int headDim, int vocabSize, int biasHeads, int n
                        List<Block> encoder, List<Block> decoder) {
     /** The config.json key of per-layer shapes. */
     public static final String LAYER_SHAPES = "shears_layer_shapes";
-    private static final ObjectMapper JSON = new ObjectMapper();
     // transformers' T5Config defaults, for keys a config.json leaves out
     private static final int DEFAULT_BUCKETS = 32;
     private static final int DEFAULT_MAX_DISTANCE = 128;
@@ -74,7 +70,7 @@ public record T5Config(int dim, int headDim, int vocabSize, int biasHeads, int n
      * @param ffnDim      d_ff
      * @param biasColumns [numHeads]: the column of the stack's relative bias table each self-attention head reads
      */
-    public record Block(int numHeads, int crossHeads, int ffnDim, List<Integer> biasColumns) {
+    public record Block(int numHeads, int crossHeads, int ffnDim, List<Integer> biasColumns) implements Stacks.Layer {
         public Block {
             if (numHeads <= 0 || ffnDim <= 0 || crossHeads < 0) {
                 throw new IllegalArgumentException("layer widths must be positive: num_heads " + numHeads + ", num_cross_heads " + crossHeads + ", d_ff " + ffnDim);
@@ -98,22 +94,13 @@ public record T5Config(int dim, int headDim, int vocabSize, int biasHeads, int n
         encoder = List.copyOf(encoder);
         decoder = List.copyOf(decoder);
         if (dim <= 0 || headDim <= 0 || vocabSize <= 0 || biasHeads <= 0) throw new IllegalArgumentException("d_model, d_kv, vocab_size and num_heads must be positive");
-        if (encoder.isEmpty() || decoder.isEmpty()) throw new IllegalArgumentException("needs at least one encoder and one decoder layer");
         // the causal half keeps numBuckets/2 exact buckets; the log needs maxDistance beyond them
         if (numBuckets < 4 || maxDistance <= numBuckets / 2) {
             throw new IllegalArgumentException("relative_attention_num_buckets " + numBuckets + " must be ≥ 4 and relative_attention_max_distance "
                     + maxDistance + " above half of it");
         }
         if (!(eps > 0)) throw new IllegalArgumentException("layer_norm_epsilon must be positive, got " + eps);
-        for (int id : new int[]{decoderStartToken, padToken}) {
-            if (id < 0 || id >= vocabSize) throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of " + vocabSize);
-        }
-        for (Block b : encoder) {
-            if (b.crossHeads() != 0) throw new IllegalArgumentException("encoder layers have no cross-attention, got num_cross_heads " + b.crossHeads());
-        }
-        for (Block b : decoder) {
-            if (b.crossHeads() == 0) throw new IllegalArgumentException("a decoder layer needs num_cross_heads ≥ 1");
-        }
+        Stacks.check(encoder, decoder, vocabSize, decoderStartToken, padToken);
         for (Block b : Stream.concat(encoder.stream(), decoder.stream()).toList()) {
             for (int column : b.biasColumns()) {
                 if (column < 0 || column >= biasHeads) throw new IllegalArgumentException("bias_heads " + b.biasColumns() + " reaches outside the " + biasHeads + " columns (num_heads) of the bias table");
@@ -140,14 +127,9 @@ public record T5Config(int dim, int headDim, int vocabSize, int biasHeads, int n
 
     /** Whether {@code model} is a Hugging Face folder whose config.json says T5 ({@code model_type} t5 or a T5 architecture). */
     public static boolean describes(Path model) {
-        Path file = model.resolve("config.json");
-        if (!Files.isDirectory(model) || !Files.isRegularFile(file)) return false;
-        try {
-            JsonNode n = JSON.readTree(file.toFile());
-            return n != null && (n.path("model_type").asText("").equals("t5") || n.path("architectures").path(0).asText("").startsWith("T5"));
-        } catch (IOException e) {
-            return false; // the reader that follows says what is wrong with it
-        }
+        return ConfigJson.peek(model)
+                .filter(n -> n.path("model_type").asText("").equals("t5") || n.path("architectures").path(0).asText("").startsWith("T5"))
+                .isPresent();
     }
 
     /** Reads a Hugging Face T5 config.json; a bad value is a one-line error naming the file and the key. */

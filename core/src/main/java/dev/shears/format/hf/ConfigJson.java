@@ -7,6 +7,7 @@ import dev.shears.io.Printable;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * The values of a Hugging Face config.json, each read with a one-line error that names the file and the key
@@ -34,6 +35,20 @@ public record ConfigJson(Path file, JsonNode node) {
         }
         if (n == null || !n.isObject()) throw Printable.error(file + ": not a JSON object");
         return new ConfigJson(file, n);
+    }
+
+    /**
+     * The config.json of a model folder, for telling model kinds apart; empty when {@code model} is no folder or its
+     * config.json is missing or not JSON (the reader that follows says what is wrong with it).
+     */
+    public static Optional<JsonNode> peek(Path model) {
+        Path file = model.resolve("config.json");
+        if (!Files.isDirectory(model) || !Files.isRegularFile(file)) return Optional.empty();
+        try {
+            return Optional.ofNullable(JSON.readTree(file.toFile()));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
     }
 
     /** A whole number > 0. */
