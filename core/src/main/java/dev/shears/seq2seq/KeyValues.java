@@ -1,7 +1,8 @@
 package dev.shears.seq2seq;
 
 /**
- * One attention layer's keys and values as decoding keeps them ({@link DecoderCache}).
+ * One attention layer's keys and values: what decoding keeps per layer ({@link DecoderCache}), and what each
+ * architecture's key/value projection fills ({@code T5.keyValues}, {@code OpenBa.crossKeyValues}).
  *
  * @param keys   [rows, heads·headDim]
  * @param values [rows, heads·headDim]
