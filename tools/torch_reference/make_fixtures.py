@@ -25,6 +25,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import llama_reference as ref  # noqa: E402
+from fixture_io import empty_folder, folder_sizes, gradients, randn, sizes_text, write_config, write_model  # noqa: E402
 from safetensors_io import DTYPES, write_safetensors  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "core", "src", "test", "resources", "torchref"))
@@ -54,33 +55,30 @@ def hf_config(arch, dim, layers, heads, kv_heads, ffn, vocab, head_dim=None, eps
 
 def random_weights(cfg, gen):
     """Weights scaled so activations stay O(1) and the logits are far from uniform (every path matters)."""
-    def randn(*shape, std):
-        return torch.randn(*shape, generator=gen, dtype=torch.float64).mul(std).to(torch.float32)
-
     def norm_weight():
-        return (1 + randn(cfg.dim, std=0.2)).to(torch.float32)
+        return (1 + randn(gen, cfg.dim, std=0.2)).to(torch.float32)
 
     d, hd, nh, nkv, f, v = cfg.dim, cfg.head_dim, cfg.num_heads, cfg.num_kv_heads, cfg.ffn_dim, cfg.vocab_size
     # a tied embedding is also the LM head: keep it at LM-head scale so the logits stay moderate
-    w = {"model.embed_tokens.weight": randn(v, d, std=1.5 / d ** 0.5 if cfg.tied else 1.0)}
+    w = {"model.embed_tokens.weight": randn(gen, v, d, std=1.5 / d ** 0.5 if cfg.tied else 1.0)}
     for l in range(cfg.num_layers):
         p = "model.layers.%d." % l
         w[p + "input_layernorm.weight"] = norm_weight()
-        w[p + "self_attn.q_proj.weight"] = randn(nh * hd, d, std=1.5 / d ** 0.5)
-        w[p + "self_attn.k_proj.weight"] = randn(nkv * hd, d, std=1.5 / d ** 0.5)
-        w[p + "self_attn.v_proj.weight"] = randn(nkv * hd, d, std=1.0 / d ** 0.5)
+        w[p + "self_attn.q_proj.weight"] = randn(gen, nh * hd, d, std=1.5 / d ** 0.5)
+        w[p + "self_attn.k_proj.weight"] = randn(gen, nkv * hd, d, std=1.5 / d ** 0.5)
+        w[p + "self_attn.v_proj.weight"] = randn(gen, nkv * hd, d, std=1.0 / d ** 0.5)
         if cfg.bias:
-            w[p + "self_attn.q_proj.bias"] = randn(nh * hd, std=0.3)
-            w[p + "self_attn.k_proj.bias"] = randn(nkv * hd, std=0.3)
-            w[p + "self_attn.v_proj.bias"] = randn(nkv * hd, std=0.3)
-        w[p + "self_attn.o_proj.weight"] = randn(d, nh * hd, std=1.0 / (nh * hd) ** 0.5)
+            w[p + "self_attn.q_proj.bias"] = randn(gen, nh * hd, std=0.3)
+            w[p + "self_attn.k_proj.bias"] = randn(gen, nkv * hd, std=0.3)
+            w[p + "self_attn.v_proj.bias"] = randn(gen, nkv * hd, std=0.3)
+        w[p + "self_attn.o_proj.weight"] = randn(gen, d, nh * hd, std=1.0 / (nh * hd) ** 0.5)
         w[p + "post_attention_layernorm.weight"] = norm_weight()
-        w[p + "mlp.gate_proj.weight"] = randn(f, d, std=1.0 / d ** 0.5)
-        w[p + "mlp.up_proj.weight"] = randn(f, d, std=1.0 / d ** 0.5)
-        w[p + "mlp.down_proj.weight"] = randn(d, f, std=1.0 / f ** 0.5)
+        w[p + "mlp.gate_proj.weight"] = randn(gen, f, d, std=1.0 / d ** 0.5)
+        w[p + "mlp.up_proj.weight"] = randn(gen, f, d, std=1.0 / d ** 0.5)
+        w[p + "mlp.down_proj.weight"] = randn(gen, d, f, std=1.0 / f ** 0.5)
     w["model.norm.weight"] = norm_weight()
     if not cfg.tied:
-        w["lm_head.weight"] = randn(v, d, std=1.5 / d ** 0.5)
+        w["lm_head.weight"] = randn(gen, v, d, std=1.5 / d ** 0.5)
     return w
 
 
@@ -102,10 +100,7 @@ FIXTURES = [
 
 
 def write_fixture(name, seed, config, dtype_name, shards):
-    out = os.path.join(ROOT, name)
-    os.makedirs(out, exist_ok=True)
-    for f in os.listdir(out):
-        os.remove(os.path.join(out, f))
+    out = empty_folder(ROOT, name)
     config = dict(config, torch_dtype={"F32": "float32", "F16": "float16", "BF16": "bfloat16"}[dtype_name])
     cfg = ref.Config(config)
     gen = torch.Generator().manual_seed(seed)
@@ -114,20 +109,17 @@ def write_fixture(name, seed, config, dtype_name, shards):
     weights = {n: t.to(DTYPES[dtype_name]).to(torch.float32) for n, t in weights.items()}
     ids = torch.randint(0, cfg.vocab_size, (BATCH, SEQ), generator=gen, dtype=torch.int64)
 
-    with open(os.path.join(out, "config.json"), "w") as f:
-        json.dump(config, f, indent=2)
-        f.write("\n")
+    write_config(out, config)
     names = sorted(weights)
-    meta = {"format": "pt"}
     if shards == 1:
-        write_safetensors(os.path.join(out, "model.safetensors"), [(n, weights[n]) for n in names], dtype_name, meta)
+        write_model(out, weights, dtype_name)
     else:
         parts = [names[i::shards] for i in range(shards)]   # interleaved, so every shard holds layer and model tensors
         weight_map = {}
         total = 0
         for i, part in enumerate(parts):
             file = "model-%05d-of-%05d.safetensors" % (i + 1, shards)
-            write_safetensors(os.path.join(out, file), [(n, weights[n]) for n in part], dtype_name, meta)
+            write_safetensors(os.path.join(out, file), [(n, weights[n]) for n in part], dtype_name, {"format": "pt"})
             for n in part:
                 weight_map[n] = file
                 total += weights[n].numel() * weights[n].element_size()
@@ -138,7 +130,7 @@ def write_fixture(name, seed, config, dtype_name, shards):
     r = ref.reference(cfg, weights, ids, **TRAIN)
     expected = [("input_ids", ids.to(torch.float32)), ("targets", r["targets"].to(torch.float32)),
                 ("logits", r["logits"].to(torch.float32))]
-    expected += [("grad." + n, r["grads"][n].to(torch.float32)) for n in names]
+    expected += gradients(r, names)
     expected += [("after." + n, r["after"][n].to(torch.float32)) for n in names]
     meta = {"loss64": repr(r["loss64"]), "loss32": repr(r["loss32"]), "step_losses": json.dumps(r["step_losses"]),
             "steps": TRAIN["train_steps"], "lr": TRAIN["lr"], "beta1": TRAIN["betas"][0], "beta2": TRAIN["betas"][1],
@@ -147,10 +139,9 @@ def write_fixture(name, seed, config, dtype_name, shards):
     write_safetensors(os.path.join(out, "expected.safetensors"), expected, "F32", meta)
 
     grad_norm = sum(float(g.pow(2).sum()) for g in r["grads"].values()) ** 0.5
-    sizes = {f: os.path.getsize(os.path.join(out, f)) for f in sorted(os.listdir(out))}
+    sizes = folder_sizes(out)
     print("%-22s loss %.6f (fp32 %.6f) grad norm %.3f logits |max| %.2f  %s" % (
-        name, r["loss64"], r["loss32"], grad_norm, float(r["logits"].abs().max()),
-        " ".join("%s=%d" % kv for kv in sizes.items())))
+        name, r["loss64"], r["loss32"], grad_norm, float(r["logits"].abs().max()), sizes_text(sizes)))
     return sum(sizes.values())
 
 

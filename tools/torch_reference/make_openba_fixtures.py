@@ -24,7 +24,6 @@ stacked blocks instead of per-head [q|k|v], the biases left out, RMSNorm in plac
 Run with Debian's interpreter (it has python3-torch):  /usr/bin/python3 tools/torch_reference/make_openba_fixtures.py
 CI never runs this; the outputs are committed.
 """
-import json
 import os
 import sys
 
@@ -33,6 +32,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import openba_reference as ref  # noqa: E402
+from fixture_io import empty_folder, folder_sizes, gradients, randn, seq2seq_ids, sizes_text, write_config, write_model  # noqa: E402
 from safetensors_io import write_safetensors  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "core", "src", "test", "resources", "torchref-openba"))
@@ -54,21 +54,18 @@ def openba_config(dim, kv_channels, heads, ffn_hidden_size, layers, decoder_laye
 
 
 def random_weights(cfg, gen):
-    def randn(*shape, std):
-        return torch.randn(*shape, generator=gen, dtype=torch.float64).mul(std).to(torch.float32)
-
     d, hd = cfg.dim, cfg.head_dim
 
     def norm(p):
-        w[p + ".weight"] = (1 + randn(d, std=0.2)).to(torch.float32)
-        w[p + ".bias"] = randn(d, std=0.2)
+        w[p + ".weight"] = (1 + randn(gen, d, std=0.2)).to(torch.float32)
+        w[p + ".bias"] = randn(gen, d, std=0.2)
 
     def linear(p, out, inp, std, bias):
-        w[p + ".weight"] = randn(out, inp, std=std / inp ** 0.5)
+        w[p + ".weight"] = randn(gen, out, inp, std=std / inp ** 0.5)
         if bias:
-            w[p + ".bias"] = randn(out, std=0.5)
+            w[p + ".bias"] = randn(gen, out, std=0.5)
 
-    w = {"shared_embedding.weight": randn(cfg.vocab_size, d, std=1.0)}
+    w = {"shared_embedding.weight": randn(gen, cfg.vocab_size, d, std=1.0)}
     for stack, layers in (("encoder", cfg.encoder), ("decoder", cfg.decoder)):
         for l, (heads, cross_heads, ff) in enumerate(layers):
             p = "%s.block.%d." % (stack, l)
@@ -85,18 +82,10 @@ def random_weights(cfg, gen):
             linear(p + "mlp.fc_out", d, ff, 1.0, False)
         norm(stack + ".final_layernorm")
     if not cfg.tied:
-        w["lm_head.weight"] = randn(cfg.vocab_size, d, std=1.5 / d ** 0.5)
+        w["lm_head.weight"] = randn(gen, cfg.vocab_size, d, std=1.5 / d ** 0.5)
     if cfg.lm_head_bias:
-        w["lm_head.bias"] = randn(cfg.vocab_size, std=1.0)
+        w["lm_head.bias"] = randn(gen, cfg.vocab_size, std=1.0)
     return w
-
-
-def random_inputs(cfg, gen, src, tgt):
-    ids = torch.randint(2, cfg.vocab_size, (BATCH, src), generator=gen, dtype=torch.int64)
-    labels = torch.randint(2, cfg.vocab_size, (BATCH, tgt), generator=gen, dtype=torch.int64)
-    labels[0, tgt // 2] = ref.IGNORE        # an ignored label inside a sequence (becomes pad in the decoder input)
-    labels[1, tgt - 2:] = ref.IGNORE        # and padding at the end
-    return ids, labels
 
 
 FIXTURES = [
@@ -169,19 +158,13 @@ def sensitivity(cfg, weights, ids, labels, logits):
 
 
 def write_fixture(name, seed, config, torch_bin=False):
-    out = os.path.join(ROOT, name)
-    os.makedirs(out, exist_ok=True)
-    for f in os.listdir(out):
-        os.remove(os.path.join(out, f))
+    out = empty_folder(ROOT, name)
     cfg = ref.Config(config)
     gen = torch.Generator().manual_seed(seed)
     weights = random_weights(cfg, gen)
-    ids, labels = random_inputs(cfg, gen, SRC, TGT)
-    with open(os.path.join(out, "config.json"), "w") as f:
-        json.dump(config, f, indent=2)
-        f.write("\n")
-    names = sorted(weights)
-    write_safetensors(os.path.join(out, "model.safetensors"), [(n, weights[n]) for n in names], "F32", {"format": "pt"})
+    ids, labels = seq2seq_ids(gen, cfg.vocab_size, BATCH, SRC, TGT, ref.IGNORE)
+    write_config(out, config)
+    names = write_model(out, weights)
 
     if torch_bin:
         state = {n: weights[n] for n in names}
@@ -191,12 +174,10 @@ def write_fixture(name, seed, config, torch_bin=False):
     r = ref.reference(cfg, weights, ids, labels)
     expected = [("input_ids", ids.to(torch.float32)), ("labels", labels.to(torch.float32)),
                 ("logits", r["logits"].to(torch.float32))]
-    expected += [("grad." + n, r["grads"][n].to(torch.float32)) for n in names]
-    write_safetensors(os.path.join(out, "expected.safetensors"), expected, "F32",
+    write_safetensors(os.path.join(out, "expected.safetensors"), expected + gradients(r, names), "F32",
                       {"loss64": repr(r["loss64"]), "torch": torch.__version__})
-    sizes = {f: os.path.getsize(os.path.join(out, f)) for f in sorted(os.listdir(out))}
-    print("%-20s loss %.6f logits |max| %.2f  %s" % (name, r["loss64"], float(r["logits"].abs().max()),
-                                                   " ".join("%s=%d" % kv for kv in sizes.items())))
+    sizes = folder_sizes(out)
+    print("%-20s loss %.6f logits |max| %.2f  %s" % (name, r["loss64"], float(r["logits"].abs().max()), sizes_text(sizes)))
     print("   mistakes move the logits by (relative):",
           " ".join("%s %.1e" % kv for kv in sensitivity(cfg, weights, ids, labels, r["logits"]).items()))
     return sum(sizes.values())

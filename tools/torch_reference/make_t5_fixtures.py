@@ -36,6 +36,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import t5_reference as ref  # noqa: E402
+from fixture_io import empty_folder, folder_sizes, gradients, randn, seq2seq_ids, sizes_text, write_config, write_model  # noqa: E402
 from safetensors_io import write_safetensors  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "core", "src", "test", "resources", "torchref-t5"))
@@ -56,28 +57,25 @@ def t5_config(dim, d_kv, heads, d_ff, layers, decoder_layers, vocab, ffn, tied, 
 
 
 def random_weights(cfg, gen):
-    def randn(*shape, std):
-        return torch.randn(*shape, generator=gen, dtype=torch.float64).mul(std).to(torch.float32)
-
     def norm_weight():
-        return (1 + randn(cfg.dim, std=0.2)).to(torch.float32)
+        return (1 + randn(gen, cfg.dim, std=0.2)).to(torch.float32)
 
     d, hd = cfg.dim, cfg.head_dim
 
     def attention(p, heads):
-        w[p + "q.weight"] = randn(heads * hd, d, std=1.2 / d ** 0.5)
-        w[p + "k.weight"] = randn(heads * hd, d, std=1.2 / d ** 0.5)
-        w[p + "v.weight"] = randn(heads * hd, d, std=1.0 / d ** 0.5)
-        w[p + "o.weight"] = randn(d, heads * hd, std=1.0 / (heads * hd) ** 0.5)
+        w[p + "q.weight"] = randn(gen, heads * hd, d, std=1.2 / d ** 0.5)
+        w[p + "k.weight"] = randn(gen, heads * hd, d, std=1.2 / d ** 0.5)
+        w[p + "v.weight"] = randn(gen, heads * hd, d, std=1.0 / d ** 0.5)
+        w[p + "o.weight"] = randn(gen, d, heads * hd, std=1.0 / (heads * hd) ** 0.5)
 
     def feed_forward(p, ff):
         for n in (["wi_0", "wi_1"] if cfg.gated else ["wi"]):
-            w[p + n + ".weight"] = randn(ff, d, std=1.5 / d ** 0.5)
-        w[p + "wo.weight"] = randn(d, ff, std=1.0 / ff ** 0.5)
+            w[p + n + ".weight"] = randn(gen, ff, d, std=1.5 / d ** 0.5)
+        w[p + "wo.weight"] = randn(gen, d, ff, std=1.0 / ff ** 0.5)
 
-    w = {"shared.weight": randn(cfg.vocab_size, d, std=1.0)}
+    w = {"shared.weight": randn(gen, cfg.vocab_size, d, std=1.0)}
     for stack, layers in (("encoder", cfg.encoder), ("decoder", cfg.decoder)):
-        w[stack + ".block.0.layer.0.SelfAttention.relative_attention_bias.weight"] = randn(cfg.num_buckets, cfg.num_heads, std=1.0)
+        w[stack + ".block.0.layer.0.SelfAttention.relative_attention_bias.weight"] = randn(gen, cfg.num_buckets, cfg.num_heads, std=1.0)
         for l, (heads, cross_heads, ff, _) in enumerate(layers):
             p = "%s.block.%d.layer." % (stack, l)
             w[p + "0.layer_norm.weight"] = norm_weight()
@@ -90,16 +88,13 @@ def random_weights(cfg, gen):
             feed_forward(p + f + "DenseReluDense.", ff)
         w[stack + ".final_layer_norm.weight"] = norm_weight()
     if not cfg.tied:
-        w["lm_head.weight"] = randn(cfg.vocab_size, d, std=1.5 / d ** 0.5)
+        w["lm_head.weight"] = randn(gen, cfg.vocab_size, d, std=1.5 / d ** 0.5)
     return w
 
 
 def random_inputs(cfg, gen, src, tgt, padding=(0, 0)):
     """ids, labels and attention_mask; padding[b] encoder positions at the end of sequence b are padding."""
-    ids = torch.randint(2, cfg.vocab_size, (BATCH, src), generator=gen, dtype=torch.int64)
-    labels = torch.randint(2, cfg.vocab_size, (BATCH, tgt), generator=gen, dtype=torch.int64)
-    labels[0, tgt // 2] = ref.IGNORE        # an ignored label inside a sequence (becomes pad in the decoder input)
-    labels[1, tgt - 2:] = ref.IGNORE        # and padding at the end
+    ids, labels = seq2seq_ids(gen, cfg.vocab_size, BATCH, src, tgt, ref.IGNORE)
     mask = torch.ones_like(ids)
     for b, n in enumerate(padding):
         if n:
@@ -159,31 +154,23 @@ def sensitivity(cfg, weights, ids, labels, mask, logits):
 
 
 def write_fixture(name, seed, config, padding):
-    out = os.path.join(ROOT, name)
-    os.makedirs(out, exist_ok=True)
-    for f in os.listdir(out):
-        os.remove(os.path.join(out, f))
+    out = empty_folder(ROOT, name)
     cfg = ref.Config(config)
     gen = torch.Generator().manual_seed(seed)
     weights = random_weights(cfg, gen)
     ids, labels, mask = random_inputs(cfg, gen, SRC, TGT, padding)
-    with open(os.path.join(out, "config.json"), "w") as f:
-        json.dump(config, f, indent=2)
-        f.write("\n")
-    names = sorted(weights)
-    write_safetensors(os.path.join(out, "model.safetensors"), [(n, weights[n]) for n in names], "F32", {"format": "pt"})
+    write_config(out, config)
+    names = write_model(out, weights)
 
     r = ref.reference(cfg, weights, ids, labels, mask)
     expected = [("input_ids", ids.to(torch.float32)), ("attention_mask", mask.to(torch.float32)), ("labels", labels.to(torch.float32)),
                 ("logits", r["logits"].to(torch.float32)),
                 ("buckets.encoder", ref.buckets(cfg, SRC, SRC, True).to(torch.float32)),
                 ("buckets.decoder", ref.buckets(cfg, TGT, TGT, False).to(torch.float32))]
-    expected += [("grad." + n, r["grads"][n].to(torch.float32)) for n in names]
-    write_safetensors(os.path.join(out, "expected.safetensors"), expected, "F32",
+    write_safetensors(os.path.join(out, "expected.safetensors"), expected + gradients(r, names), "F32",
                       {"loss64": repr(r["loss64"]), "torch": torch.__version__})
-    sizes = {f: os.path.getsize(os.path.join(out, f)) for f in sorted(os.listdir(out))}
-    print("%-16s loss %.6f logits |max| %.2f  %s" % (name, r["loss64"], float(r["logits"].abs().max()),
-                                                   " ".join("%s=%d" % kv for kv in sizes.items())))
+    sizes = folder_sizes(out)
+    print("%-16s loss %.6f logits |max| %.2f  %s" % (name, r["loss64"], float(r["logits"].abs().max()), sizes_text(sizes)))
     print("   mistakes move the logits by (relative):",
           " ".join("%s %.1e" % kv for kv in sensitivity(cfg, weights, ids, labels, mask, r["logits"]).items()))
     return sum(sizes.values())

@@ -2,7 +2,6 @@ package dev.shears.seq2seq;
 
 import dev.shears.kernel.BiasedAttention;
 import dev.shears.kernel.BiasedAttention.Mask;
-import dev.shears.kernel.CrossEntropy;
 import dev.shears.kernel.Embedding;
 import dev.shears.kernel.LayerNorm;
 import dev.shears.kernel.MatMul;
@@ -37,7 +36,7 @@ import dev.shears.kernel.SwiGlu;
  */
 public final class OpenBa {
     /** Hugging Face's label that is not scored (and becomes pad_token_id in the decoder input). */
-    public static final int IGNORE_LABEL = -100;
+    public static final int IGNORE_LABEL = Labels.IGNORE;
     /** create_sinusoidal_positions' base: {@code inv_freq = 1 / 10000^(2i/kv_channels)}. */
     static final double ROPE_BASE = 10000;
 
@@ -54,10 +53,12 @@ public final class OpenBa {
     public static OpenBaPass forward(OpenBaModel model, int[] inputIds, int[] labels, int batch, int srcLen, int tgtLen) {
         OpenBaConfig c = model.config();
         OpenBaWeights w = model.weights();
-        check(c, inputIds, labels, batch, srcLen, tgtLen);
+        Labels.checkShape(inputIds, labels, batch, srcLen, tgtLen);
+        checkLengths(c, srcLen, tgtLen);
+        Labels.checkIds(labels, c.vocabSize());
         int d = c.dim();
         int tgt = batch * tgtLen;
-        OpenBaPass p = new OpenBaPass(c, batch, srcLen, tgtLen, inputIds, shiftRight(c, labels, batch, tgtLen));
+        OpenBaPass p = new OpenBaPass(c, batch, srcLen, tgtLen, inputIds, Labels.shiftRight(labels, batch, tgtLen, c.decoderStartToken(), c.padToken()));
 
         // encoder
         encoder(c, w, p);
@@ -110,8 +111,7 @@ public final class OpenBa {
         OpenBaWeights w = model.weights();
         int d = c.dim();
         int hd = c.headDim();
-        int t = cache.length();
-        if (t >= cache.capacity()) throw new IllegalStateException("the cache holds " + cache.capacity() + " positions; all are used");
+        int t = cache.nextPosition();
         float[] x = new float[d];
         Embedding.forward(x, new int[]{token}, w.shared(), d);
         for (int l = 0; l < w.decoder().size(); l++) {
@@ -121,18 +121,16 @@ public final class OpenBa {
             float[] qkv = new float[3 * inner];
             MatMul.forward(qkv, norm(c, x, self.norm()), self.qkv(), self.qkvBias(), 1, d, 3 * inner);
             float[] q = new float[inner];
-            float[] k = new float[inner];
-            float[] v = new float[inner];
-            FusedRows.split(qkv, new float[][]{q, k, v}, 1, self.heads(), hd);
+            KeyValues step = KeyValues.zeros(1, inner);
+            FusedRows.split(qkv, new float[][]{q, step.keys(), step.values()}, 1, self.heads(), hd);
             Rope.forward(q, 1, 1, t, self.heads(), hd, cache.rope());
-            Rope.forward(k, 1, 1, t, self.heads(), hd, cache.rope());
-            System.arraycopy(k, 0, cache.keys(l), t * inner, inner);
-            System.arraycopy(v, 0, cache.values(l), t * inner, inner);
-            x = attendCached(c, q, cache.keys(l), cache.values(l), t + 1, self.heads(), self.output(), self.outputBias(), x);
+            Rope.forward(step.keys(), 1, 1, t, self.heads(), hd, cache.rope());
+            cache.store(l, step);
+            x = attendCached(c, q, cache.self(l), t + 1, self.heads(), self.output(), self.outputBias(), x);
             OpenBaWeights.CrossAttention cross = layer.cross();
             float[] crossQ = new float[cross.heads() * hd];
             MatMul.forward(crossQ, norm(c, x, cross.norm()), cross.query(), cross.queryBias(), 1, d, crossQ.length);
-            x = attendCached(c, crossQ, cache.crossKeys(l), cache.crossValues(l), cache.srcLen(), cross.heads(), cross.output(), cross.outputBias(), x);
+            x = attendCached(c, crossQ, cache.cross(l), cache.srcLen(), cross.heads(), cross.output(), cross.outputBias(), x);
             x = feedForward(c, layer.ffn(), new OpenBaPass.FeedForward(1, d, layer.ffn().ffnDim()), x, 1);
         }
         cache.advance();
@@ -151,11 +149,11 @@ public final class OpenBa {
     }
 
     /** {@code x + o(attention(q/√headDim, keys, values))} for one query row [heads·headDim]; keys and values [≥ kLen, heads·headDim]. */
-    private static float[] attendCached(OpenBaConfig c, float[] q, float[] keys, float[] values, int kLen, int heads, float[] output,
+    private static float[] attendCached(OpenBaConfig c, float[] q, KeyValues kv, int kLen, int heads, float[] output,
                                         float[] outputBias, float[] x) {
         scale(q, queryScale(c));
         float[] ctx = new float[q.length];
-        BiasedAttention.forward(ctx, new float[heads * kLen], q, keys, values, new float[heads * kLen], Mask.NONE, visible(1, kLen), 1, 1, kLen, heads, c.headDim());
+        BiasedAttention.forward(ctx, new float[heads * kLen], q, kv.keys(), kv.values(), new float[heads * kLen], Mask.NONE, visible(1, kLen), 1, 1, kLen, heads, c.headDim());
         return output(c, ctx, output, outputBias, x, 1, q.length);
     }
 
@@ -167,10 +165,7 @@ public final class OpenBa {
      * @param dLogits [batch·tgtLen, vocabSize] receives d loss / d logits (overwritten), or an empty array for the loss only
      */
     public static double loss(OpenBaPass p, int[] labels, float[] dLogits) {
-        if (labels.length != p.batch * p.tgtLen) throw new IllegalArgumentException(labels.length + " labels for " + p.batch * p.tgtLen + " decoder positions");
-        int[] targets = new int[labels.length];
-        for (int i = 0; i < labels.length; i++) targets[i] = labels[i] == IGNORE_LABEL ? CrossEntropy.IGNORE : labels[i];
-        return CrossEntropy.forwardBackward(p.logits, targets, labels.length, p.logits.length / labels.length, dLogits, 1f);
+        return Labels.loss(p, labels, dLogits);
     }
 
     /**
@@ -242,32 +237,11 @@ public final class OpenBa {
         return (float) (1 / Math.sqrt(c.headDim()));
     }
 
-    /** [batch·tgtLen]: {@code [decoder_start, labels[0 .. tgtLen-2]]} per sequence, -100 replaced by pad_token_id ({@code _shift_right}). */
-    static int[] shiftRight(OpenBaConfig c, int[] labels, int batch, int tgtLen) {
-        int[] ids = new int[batch * tgtLen];
-        for (int b = 0; b < batch; b++) {
-            ids[b * tgtLen] = c.decoderStartToken();
-            for (int t = 1; t < tgtLen; t++) {
-                int label = labels[b * tgtLen + t - 1];
-                ids[b * tgtLen + t] = label == IGNORE_LABEL ? c.padToken() : label;
-            }
-        }
-        return ids;
-    }
-
-    private static void check(OpenBaConfig c, int[] inputIds, int[] labels, int batch, int srcLen, int tgtLen) {
-        if (inputIds.length != batch * srcLen || labels.length != batch * tgtLen || srcLen <= 0 || tgtLen <= 0) {
-            throw new IllegalArgumentException(inputIds.length + " input ids and " + labels.length + " labels for batch " + batch
-                    + " × srcLen " + srcLen + " and tgtLen " + tgtLen);
-        }
+    /** Refuses lengths beyond the rotary tables (positions from 0 in each stack). */
+    private static void checkLengths(OpenBaConfig c, int srcLen, int tgtLen) {
         if (srcLen > c.maxSrcLen() || tgtLen > c.maxTgtLen()) {
             throw new IllegalArgumentException("srcLen " + srcLen + " and tgtLen " + tgtLen + " must be within max_seq_length " + c.maxSrcLen()
                     + " and decoder_max_seq_length " + c.maxTgtLen() + " (the rows of the rotary tables)");
-        }
-        for (int i = 0; i < labels.length; i++) {
-            if (labels[i] != IGNORE_LABEL && (labels[i] < 0 || labels[i] >= c.vocabSize())) {
-                throw new IllegalArgumentException("label " + labels[i] + " at " + i + " is neither -100 nor in the vocabulary [0, " + c.vocabSize() + ")");
-            }
         }
     }
 
@@ -312,11 +286,17 @@ public final class OpenBa {
         LayerNorm.forward(a.normed, a.mean, a.rstd, x, w.norm().weight(), w.norm().bias(), rows, d, OpenBaConfig.EPS);
         MatMul.forward(a.q, a.normed, w.query(), w.queryBias(), rows, d, inner);
         scale(a.q, queryScale(c));
-        float[] kv = new float[kRows * 2 * inner];
-        MatMul.forward(kv, p.encoderOut, w.keyValue(), w.keyValueBias(), kRows, d, 2 * inner);
-        FusedRows.split(kv, new float[][]{a.k, a.v}, kRows, w.heads(), hd);
+        crossKeyValues(c, w, p.encoderOut, kRows, new KeyValues(a.k, a.v));
         BiasedAttention.forward(a.ctx, a.probs, a.q, a.k, a.v, p.noBias, Mask.NONE, visible(p.batch, p.srcLen), p.batch, p.tgtLen, p.srcLen, w.heads(), hd);
         return output(c, a.ctx, w.output(), w.outputBias(), x, rows, inner);
+    }
+
+    /** The keys and values of {@code enc} [kRows, dim] into {@code out} [kRows, heads·headDim]: the fused {@code kv(enc)}, per head [k | v], split. */
+    static void crossKeyValues(OpenBaConfig c, OpenBaWeights.CrossAttention w, float[] enc, int kRows, KeyValues out) {
+        int inner = w.heads() * c.headDim();
+        float[] kv = new float[kRows * 2 * inner];
+        MatMul.forward(kv, enc, w.keyValue(), w.keyValueBias(), kRows, c.dim(), 2 * inner);
+        FusedRows.split(kv, new float[][]{out.keys(), out.values()}, kRows, w.heads(), c.headDim());
     }
 
     /** {@code x + o(ctx) + o.bias}: ctx [rows, inner], x [rows, dim]. */

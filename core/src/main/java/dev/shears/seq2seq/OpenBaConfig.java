@@ -1,12 +1,9 @@
 package dev.shears.seq2seq;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shears.format.hf.ConfigJson;
 import dev.shears.io.Printable;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -55,7 +52,6 @@ public record OpenBaConfig(int dim, int headDim, int vocabSize, boolean qkvBias,
     /** SwiGLUMLP's {@code multiple_of}. */
     public static final int FFN_MULTIPLE = 256;
     private static final Set<String> ARCHITECTURES = Set.of("OpenBAForConditionalGeneration", "OpenBT5ForConditionalGeneration");
-    private static final ObjectMapper JSON = new ObjectMapper();
     // configuration_openba.py's defaults, for keys a config.json leaves out
     private static final int DEFAULT_MAX_SRC = 1024;
     private static final int DEFAULT_MAX_TGT = 256;
@@ -67,7 +63,7 @@ public record OpenBaConfig(int dim, int headDim, int vocabSize, boolean qkvBias,
      * @param crossHeads cross-attention heads (decoder layers; 0 in the encoder)
      * @param ffnDim     the SwiGLU width: fc_in has 2·ffnDim rows, fc_out ffnDim columns
      */
-    public record Block(int numHeads, int crossHeads, int ffnDim) {
+    public record Block(int numHeads, int crossHeads, int ffnDim) implements Stacks.Layer {
         public Block {
             if (numHeads <= 0 || ffnDim <= 0 || crossHeads < 0) {
                 throw new IllegalArgumentException("layer widths must be positive: num_heads " + numHeads + ", num_cross_heads " + crossHeads + ", ffn_width " + ffnDim);
@@ -81,16 +77,7 @@ public record OpenBaConfig(int dim, int headDim, int vocabSize, boolean qkvBias,
         if (dim <= 0 || headDim <= 0 || vocabSize <= 0) throw new IllegalArgumentException("hidden_size, kv_channels and vocab_size must be positive");
         if (headDim % 2 != 0) throw new IllegalArgumentException("kv_channels " + headDim + " must be even: rotary embeddings pair channel i with i + kv_channels/2");
         if (maxSrcLen <= 0 || maxTgtLen <= 0) throw new IllegalArgumentException("max_seq_length and decoder_max_seq_length must be positive");
-        if (encoder.isEmpty() || decoder.isEmpty()) throw new IllegalArgumentException("needs at least one encoder and one decoder layer");
-        for (int id : new int[]{decoderStartToken, padToken}) {
-            if (id < 0 || id >= vocabSize) throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of " + vocabSize);
-        }
-        for (Block b : encoder) {
-            if (b.crossHeads() != 0) throw new IllegalArgumentException("encoder layers have no cross-attention, got num_cross_heads " + b.crossHeads());
-        }
-        for (Block b : decoder) {
-            if (b.crossHeads() == 0) throw new IllegalArgumentException("a decoder layer needs num_cross_heads ≥ 1");
-        }
+        Stacks.check(encoder, decoder, vocabSize, decoderStartToken, padToken);
     }
 
     /** SwiGLUMLP's width: {@code int(2·ffnHiddenSize/3)} rounded up to a multiple of 256 (16384 → 11008). */
@@ -106,15 +93,10 @@ public record OpenBaConfig(int dim, int headDim, int vocabSize, boolean qkvBias,
 
     /** Whether {@code model} is a Hugging Face folder whose config.json says OpenBA (its model_type or architecture). */
     public static boolean describes(Path model) {
-        Path file = model.resolve("config.json");
-        if (!Files.isDirectory(model) || !Files.isRegularFile(file)) return false;
-        try {
-            JsonNode n = JSON.readTree(file.toFile());
-            return n != null && (Set.of("openba", "OpenBT5").contains(n.path("model_type").asText(""))
-                    || ARCHITECTURES.contains(n.path("architectures").path(0).asText("")));
-        } catch (IOException e) {
-            return false; // the reader that follows says what is wrong with it
-        }
+        return ConfigJson.peek(model)
+                .filter(n -> Set.of("openba", "OpenBT5").contains(n.path("model_type").asText(""))
+                        || ARCHITECTURES.contains(n.path("architectures").path(0).asText("")))
+                .isPresent();
     }
 
     /** Reads an OpenBA config.json; a bad value is a one-line error naming the file and the key. */

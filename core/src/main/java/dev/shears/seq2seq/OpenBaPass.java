@@ -6,16 +6,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * What one forward pass of {@link OpenBa} keeps for its backward pass, allocated for one batch shape.
- * Rows are {@code src = batch·srcLen} encoder positions or {@code tgt = batch·tgtLen} decoder positions;
+ * What one forward pass of {@link OpenBa} keeps for its backward pass, allocated for one batch shape: besides
+ * {@link EncoderDecoderPass}'s, the rotary table, and each sub-layer's activations.
  * {@code inner = heads·headDim} of the layer.
  */
-public final class OpenBaPass {
-    final int batch;
-    final int srcLen;
-    final int tgtLen;
-    final int[] inputIds;        // [src]
-    final int[] decoderIds;      // [tgt]: labels shifted right behind decoder_start_token_id, -100 → pad
+public final class OpenBaPass extends EncoderDecoderPass {
     final RopeTable rope;        // positions [0, max(srcLen, tgtLen)), headDim/2 frequencies
     final float[] noBias;        // [max heads, L, L] zeros, L = max(srcLen, tgtLen): OpenBA attention has no additive bias
     final List<Attention> encoderSelf = new ArrayList<>();
@@ -23,16 +18,10 @@ public final class OpenBaPass {
     final List<Attention> decoderSelf = new ArrayList<>();
     final List<Attention> decoderCross = new ArrayList<>();
     final List<FeedForward> decoderFfn = new ArrayList<>();
-    float[] encoderLast;         // [src, dim], the input of encoder.final_layernorm
-    final float[] encoderMean;   // [src]
+    final float[] encoderMean;   // [src], of encoder.final_layernorm
     final float[] encoderRstd;   // [src]
-    final float[] encoderOut;    // [src, dim], what cross-attention reads
-    float[] decoderLast;         // [tgt, dim], the input of decoder.final_layernorm
-    final float[] decoderMean;   // [tgt]
+    final float[] decoderMean;   // [tgt], of decoder.final_layernorm
     final float[] decoderRstd;   // [tgt]
-    final float[] decoderOut;    // [tgt, dim], normed
-    final float[] headIn;        // [tgt, dim], decoderOut · headScale
-    final float[] logits;        // [tgt, vocabSize]
 
     /** One attention sub-layer's activations; {@code kRows} is src for cross-attention, else the query rows. */
     static final class Attention {
@@ -79,11 +68,7 @@ public final class OpenBaPass {
     }
 
     OpenBaPass(OpenBaConfig c, int batch, int srcLen, int tgtLen, int[] inputIds, int[] decoderIds) {
-        this.batch = batch;
-        this.srcLen = srcLen;
-        this.tgtLen = tgtLen;
-        this.inputIds = inputIds;
-        this.decoderIds = decoderIds;
+        super(c.dim(), c.vocabSize(), batch, srcLen, tgtLen, inputIds, decoderIds);
         int d = c.dim();
         int hd = c.headDim();
         int src = batch * srcLen;
@@ -103,21 +88,8 @@ public final class OpenBaPass {
         }
         encoderMean = new float[src];
         encoderRstd = new float[src];
-        encoderOut = new float[src * d];
         decoderMean = new float[tgt];
         decoderRstd = new float[tgt];
-        decoderOut = new float[tgt * d];
-        headIn = new float[tgt * d];
-        logits = new float[tgt * c.vocabSize()];
     }
 
-    /** [batch·tgtLen, vocabSize]: the LM head's output for every decoder position. */
-    public float[] logits() {
-        return logits;
-    }
-
-    /** [batch·tgtLen]: the decoder's inputs (labels shifted right). */
-    public int[] decoderIds() {
-        return decoderIds.clone();
-    }
 }

@@ -1,6 +1,7 @@
 package dev.shears.seq2seq;
 
 import dev.shears.format.hf.FolderWeights;
+import dev.shears.format.hf.FolderWeights.Visitor;
 
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -81,12 +82,6 @@ public record OpenBaWeights(float[] shared, List<EncoderLayer> encoder, Norm enc
 
     /** A decoder block: {@code post_attn_layernorm} is the cross-attention's norm, {@code post_inter_attn_layernorm} the MLP's. */
     public record DecoderLayer(SelfAttention self, CrossAttention cross, FeedForward ffn) {
-    }
-
-    /** Receives one tensor of the table. */
-    @FunctionalInterface
-    public interface Visitor {
-        void accept(String name, int[] shape, float[] values);
     }
 
     /** All zeros, in the shapes of {@code config}: a model to load into, or gradients to accumulate. */
@@ -171,8 +166,8 @@ public record OpenBaWeights(float[] shared, List<EncoderLayer> encoder, Norm enc
     }
 
     /**
-     * Reads every weight of {@code config} from a folder's {@code model.safetensors} or, failing that, its
-     * {@code pytorch_model.bin}, widened to fp32. The stacks' references to the shared embedding
+     * Reads every weight of {@code config} from a folder's weight files (model.safetensors, pytorch_model.bin, or
+     * the shards of either's index: {@link FolderWeights}), widened to fp32. The stacks' references to the shared embedding
      * ({@code encoder.embed_tokens.weight}, {@code decoder.embed_tokens.weight}, which the published class lists in
      * {@code _keys_to_ignore_on_load_missing}) and {@code lm_head.weight} when tied are ignored as transformers
      * ignores them; any other tensor, a missing one or a wrong shape is a one-line error naming the file and the tensor.
@@ -181,7 +176,7 @@ public record OpenBaWeights(float[] shared, List<EncoderLayer> encoder, Norm enc
         OpenBaWeights w = zeros(config);
         Set<String> ignored = new HashSet<>(List.of("encoder.embed_tokens.weight", "decoder.embed_tokens.weight"));
         if (config.tiedEmbeddings()) ignored.add("lm_head.weight");
-        FolderWeights.load(dir, "an OpenBA model", visitor -> w.forEach(config, visitor::accept), ignored);
+        FolderWeights.load(dir, "an OpenBA model", visitor -> w.forEach(config, visitor), ignored);
         return w;
     }
 }

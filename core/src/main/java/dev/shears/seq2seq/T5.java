@@ -2,7 +2,6 @@ package dev.shears.seq2seq;
 
 import dev.shears.kernel.BiasedAttention;
 import dev.shears.kernel.BiasedAttention.Mask;
-import dev.shears.kernel.CrossEntropy;
 import dev.shears.kernel.Embedding;
 import dev.shears.kernel.GeluNew;
 import dev.shears.kernel.MatMul;
@@ -30,7 +29,7 @@ import java.util.Arrays;
  */
 public final class T5 {
     /** Hugging Face's label that is not scored (and becomes pad_token_id in the decoder input). */
-    public static final int IGNORE_LABEL = -100;
+    public static final int IGNORE_LABEL = Labels.IGNORE;
 
     private T5() {
     }
@@ -53,10 +52,11 @@ public final class T5 {
     public static T5Pass forward(T5Model model, int[] inputIds, int[] attentionMask, int[] labels, int batch, int srcLen, int tgtLen) {
         T5Config c = model.config();
         T5Weights w = model.weights();
-        check(c, inputIds, labels, batch, srcLen, tgtLen);
+        Labels.checkShape(inputIds, labels, batch, srcLen, tgtLen);
+        Labels.checkIds(labels, c.vocabSize());
         int d = c.dim();
         int tgt = batch * tgtLen;
-        T5Pass p = new T5Pass(c, batch, srcLen, tgtLen, inputIds, visible(attentionMask, batch, srcLen), shiftRight(c, labels, batch, tgtLen));
+        T5Pass p = new T5Pass(c, batch, srcLen, tgtLen, inputIds, visible(attentionMask, batch, srcLen), Labels.shiftRight(labels, batch, tgtLen, c.decoderStartToken(), c.padToken()));
 
         // encoder
         encoder(c, w, p);
@@ -126,8 +126,7 @@ public final class T5 {
         T5Config c = model.config();
         T5Weights w = model.weights();
         int d = c.dim();
-        int t = cache.length();
-        if (t >= cache.capacity()) throw new IllegalStateException("the cache holds " + cache.capacity() + " positions; all are used");
+        int t = cache.nextPosition();
         int kLen = t + 1;
         float[] x = new float[d];
         Embedding.forward(x, new int[]{token}, w.shared(), d);
@@ -139,13 +138,11 @@ public final class T5 {
             float[] bias = new float[layer.self().heads() * kLen];
             RelativePositionBias.forward(bias, w.decoderBias(), buckets, c.decoder().get(l).columns(), c.biasHeads(), 1, kLen);
             float[] h = norm(c, x, layer.self().norm());
-            float[] kv = new float[inner];
-            MatMul.forward(kv, h, layer.self().key(), 1, d, inner);
-            System.arraycopy(kv, 0, cache.keys(l), t * inner, inner);
-            MatMul.forward(kv, h, layer.self().value(), 1, d, inner);
-            System.arraycopy(kv, 0, cache.values(l), t * inner, inner);
-            x = attendCached(c, layer.self(), x, h, cache.keys(l), cache.values(l), bias, everyKey(kLen));
-            x = attendCached(c, layer.cross(), x, norm(c, x, layer.cross().norm()), cache.crossKeys(l), cache.crossValues(l),
+            KeyValues step = KeyValues.zeros(1, inner);
+            keyValues(c, layer.self(), h, 1, step);
+            cache.store(l, step);
+            x = attendCached(c, layer.self(), x, h, cache.self(l), bias, everyKey(kLen));
+            x = attendCached(c, layer.cross(), x, norm(c, x, layer.cross().norm()), cache.cross(l),
                     new float[layer.cross().heads() * cache.srcLen()], everyKey(cache.srcLen()));
             x = feedForward(c, layer.ffn(), new T5Pass.FeedForward(1, d, layer.ffn().ffnDim(), c.feedForward()), x, 1);
         }
@@ -173,7 +170,7 @@ public final class T5 {
     }
 
     /** {@code x + o(attention(q(h), keys, values) + bias)} for one query row; keys and values [≥ kLen, heads·headDim]. */
-    private static float[] attendCached(T5Config c, T5Weights.Attention w, float[] x, float[] h, float[] keys, float[] values,
+    private static float[] attendCached(T5Config c, T5Weights.Attention w, float[] x, float[] h, KeyValues kv,
                                         float[] bias, boolean[] keyVisible) {
         int kLen = keyVisible.length;
         int d = c.dim();
@@ -181,7 +178,7 @@ public final class T5 {
         float[] q = new float[inner];
         MatMul.forward(q, h, w.query(), 1, d, inner);
         float[] ctx = new float[inner];
-        BiasedAttention.forward(ctx, new float[w.heads() * kLen], q, keys, values, bias, Mask.NONE, keyVisible, 1, 1, kLen, w.heads(), c.headDim());
+        BiasedAttention.forward(ctx, new float[w.heads() * kLen], q, kv.keys(), kv.values(), bias, Mask.NONE, keyVisible, 1, 1, kLen, w.heads(), c.headDim());
         float[] out = new float[d];
         MatMul.forward(out, ctx, w.output(), 1, inner, d);
         for (int i = 0; i < d; i++) out[i] += x[i];
@@ -196,10 +193,7 @@ public final class T5 {
      * @param dLogits [batch·tgtLen, vocabSize] receives d loss / d logits (overwritten), or an empty array for the loss only
      */
     public static double loss(T5Pass p, int[] labels, float[] dLogits) {
-        if (labels.length != p.batch * p.tgtLen) throw new IllegalArgumentException(labels.length + " labels for " + p.batch * p.tgtLen + " decoder positions");
-        int[] targets = new int[labels.length];
-        for (int i = 0; i < labels.length; i++) targets[i] = labels[i] == IGNORE_LABEL ? CrossEntropy.IGNORE : labels[i];
-        return CrossEntropy.forwardBackward(p.logits, targets, labels.length, p.logits.length / labels.length, dLogits, 1f);
+        return Labels.loss(p, labels, dLogits);
     }
 
     /**
@@ -250,19 +244,6 @@ public final class T5 {
         Embedding.backward(grads.shared(), dX, p.inputIds, d);
     }
 
-    /** [batch·tgtLen]: {@code [decoder_start, labels[0 .. tgtLen-2]]} per sequence, -100 replaced by pad_token_id. */
-    static int[] shiftRight(T5Config c, int[] labels, int batch, int tgtLen) {
-        int[] ids = new int[batch * tgtLen];
-        for (int b = 0; b < batch; b++) {
-            ids[b * tgtLen] = c.decoderStartToken();
-            for (int t = 1; t < tgtLen; t++) {
-                int label = labels[b * tgtLen + t - 1];
-                ids[b * tgtLen + t] = label == IGNORE_LABEL ? c.padToken() : label;
-            }
-        }
-        return ids;
-    }
-
     /** [batch·srcLen]: where the attention mask is 1; each sequence needs one token. */
     private static boolean[] visible(int[] attentionMask, int batch, int srcLen) {
         if (attentionMask.length != batch * srcLen) throw new IllegalArgumentException(attentionMask.length + " mask entries for batch " + batch + " × srcLen " + srcLen);
@@ -277,18 +258,6 @@ public final class T5 {
             if (!any) throw new IllegalArgumentException("sequence " + b + " of the batch is all padding");
         }
         return visible;
-    }
-
-    private static void check(T5Config c, int[] inputIds, int[] labels, int batch, int srcLen, int tgtLen) {
-        if (inputIds.length != batch * srcLen || labels.length != batch * tgtLen || srcLen <= 0 || tgtLen <= 0) {
-            throw new IllegalArgumentException(inputIds.length + " input ids and " + labels.length + " labels for batch " + batch
-                    + " × srcLen " + srcLen + " and tgtLen " + tgtLen);
-        }
-        for (int i = 0; i < labels.length; i++) {
-            if (labels[i] != IGNORE_LABEL && (labels[i] < 0 || labels[i] >= c.vocabSize())) {
-                throw new IllegalArgumentException("label " + labels[i] + " at " + i + " is neither -100 nor in the vocabulary [0, " + c.vocabSize() + ")");
-            }
-        }
     }
 
     // ---------------------------------------------------------------- sub-layers
@@ -316,8 +285,7 @@ public final class T5 {
         int inner = w.heads() * c.headDim();
         int rows = batch * qLen;
         MatMul.forward(a.q, a.normed, w.query(), rows, d, inner);
-        MatMul.forward(a.k, memory, w.key(), batch * kLen, d, inner);
-        MatMul.forward(a.v, memory, w.value(), batch * kLen, d, inner);
+        keyValues(c, w, memory, batch * kLen, new KeyValues(a.k, a.v));
         BiasedAttention.forward(a.ctx, a.probs, a.q, a.k, a.v, a.bias, mask, keyVisible, batch, qLen, kLen, w.heads(), c.headDim());
         float[] out = new float[rows * d];
         MatMul.forward(out, a.ctx, w.output(), rows, inner, d);
@@ -343,6 +311,16 @@ public final class T5 {
         MatMul.forward(out, a.act, w.down(), rows, f, d);
         for (int i = 0; i < out.length; i++) out[i] += x[i];
         return out;
+    }
+
+    /**
+     * The keys and values {@code w} projects from {@code memory} [rows, dim] into {@code out} [rows, heads·headDim]:
+     * self-attention's from its own normed input, cross-attention's from the encoder output.
+     */
+    static void keyValues(T5Config c, T5Weights.Attention w, float[] memory, int rows, KeyValues out) {
+        int inner = w.heads() * c.headDim();
+        MatMul.forward(out.keys(), memory, w.key(), rows, c.dim(), inner);
+        MatMul.forward(out.values(), memory, w.value(), rows, c.dim(), inner);
     }
 
     /**

@@ -1,11 +1,9 @@
 package dev.shears.seq2seq;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.shears.format.hf.ConfigJson;
 import dev.shears.io.Printable;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -41,7 +39,6 @@ public record T5Config(int dim, int headDim, int vocabSize, int biasHeads, int n
                        List<Block> encoder, List<Block> decoder) {
     /** The config.json key of per-layer shapes. */
     public static final String LAYER_SHAPES = "shears_layer_shapes";
-    private static final ObjectMapper JSON = new ObjectMapper();
     // transformers' T5Config defaults, for keys a config.json leaves out
     private static final int DEFAULT_BUCKETS = 32;
     private static final int DEFAULT_MAX_DISTANCE = 128;
@@ -73,7 +70,7 @@ public record T5Config(int dim, int headDim, int vocabSize, int biasHeads, int n
      * @param ffnDim      d_ff
      * @param biasColumns [numHeads]: the column of the stack's relative bias table each self-attention head reads
      */
-    public record Block(int numHeads, int crossHeads, int ffnDim, List<Integer> biasColumns) {
+    public record Block(int numHeads, int crossHeads, int ffnDim, List<Integer> biasColumns) implements Stacks.Layer {
         public Block {
             if (numHeads <= 0 || ffnDim <= 0 || crossHeads < 0) {
                 throw new IllegalArgumentException("layer widths must be positive: num_heads " + numHeads + ", num_cross_heads " + crossHeads + ", d_ff " + ffnDim);
@@ -97,22 +94,13 @@ public record T5Config(int dim, int headDim, int vocabSize, int biasHeads, int n
         encoder = List.copyOf(encoder);
         decoder = List.copyOf(decoder);
         if (dim <= 0 || headDim <= 0 || vocabSize <= 0 || biasHeads <= 0) throw new IllegalArgumentException("d_model, d_kv, vocab_size and num_heads must be positive");
-        if (encoder.isEmpty() || decoder.isEmpty()) throw new IllegalArgumentException("needs at least one encoder and one decoder layer");
         // the causal half keeps numBuckets/2 exact buckets; the log needs maxDistance beyond them
         if (numBuckets < 4 || maxDistance <= numBuckets / 2) {
             throw new IllegalArgumentException("relative_attention_num_buckets " + numBuckets + " must be ≥ 4 and relative_attention_max_distance "
                     + maxDistance + " above half of it");
         }
         if (!(eps > 0)) throw new IllegalArgumentException("layer_norm_epsilon must be positive, got " + eps);
-        for (int id : new int[]{decoderStartToken, padToken}) {
-            if (id < 0 || id >= vocabSize) throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of " + vocabSize);
-        }
-        for (Block b : encoder) {
-            if (b.crossHeads() != 0) throw new IllegalArgumentException("encoder layers have no cross-attention, got num_cross_heads " + b.crossHeads());
-        }
-        for (Block b : decoder) {
-            if (b.crossHeads() == 0) throw new IllegalArgumentException("a decoder layer needs num_cross_heads ≥ 1");
-        }
+        Stacks.check(encoder, decoder, vocabSize, decoderStartToken, padToken);
         for (Block b : Stream.concat(encoder.stream(), decoder.stream()).toList()) {
             for (int column : b.biasColumns()) {
                 if (column < 0 || column >= biasHeads) throw new IllegalArgumentException("bias_heads " + b.biasColumns() + " reaches outside the " + biasHeads + " columns (num_heads) of the bias table");
@@ -139,53 +127,41 @@ public record T5Config(int dim, int headDim, int vocabSize, int biasHeads, int n
 
     /** Whether {@code model} is a Hugging Face folder whose config.json says T5 ({@code model_type} t5 or a T5 architecture). */
     public static boolean describes(Path model) {
-        Path file = model.resolve("config.json");
-        if (!Files.isDirectory(model) || !Files.isRegularFile(file)) return false;
-        try {
-            JsonNode n = JSON.readTree(file.toFile());
-            return n != null && (n.path("model_type").asText("").equals("t5") || n.path("architectures").path(0).asText("").startsWith("T5"));
-        } catch (IOException e) {
-            return false; // the reader that follows says what is wrong with it
-        }
+        return ConfigJson.peek(model)
+                .filter(n -> n.path("model_type").asText("").equals("t5") || n.path("architectures").path(0).asText("").startsWith("T5"))
+                .isPresent();
     }
 
     /** Reads a Hugging Face T5 config.json; a bad value is a one-line error naming the file and the key. */
     public static T5Config read(Path file) {
-        if (!Files.isRegularFile(file)) throw Printable.error(file + ": missing (a Hugging Face T5 folder needs config.json)");
-        JsonNode n;
-        try {
-            n = JSON.readTree(file.toFile());
-        } catch (IOException e) {
-            throw Printable.error(file + ": not valid JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
-        }
-        if (n == null || !n.isObject()) throw Printable.error(file + ": not a JSON object");
-        String arch = n.path("architectures").path(0).asText("T5ForConditionalGeneration");
+        ConfigJson n = ConfigJson.read(file, "a Hugging Face T5 folder");
+        String arch = n.first("architectures", "T5ForConditionalGeneration");
         if (!arch.equals("T5ForConditionalGeneration")) throw Printable.error(file + ": architecture '" + arch + "' is not T5ForConditionalGeneration");
-        String proj = n.path("feed_forward_proj").asText(FeedForward.RELU.key);
+        String proj = n.node().path("feed_forward_proj").asText(FeedForward.RELU.key);
         FeedForward feedForward = null;
         for (FeedForward f : FeedForward.values()) if (f.key.equals(proj)) feedForward = f;
         if (feedForward == null) throw Printable.error(file + ": \"feed_forward_proj\" '" + proj + "' is not supported (supported: relu, gated-gelu)");
-        int heads = required(file, n, "num_heads");
-        int encoderLayers = required(file, n, "num_layers");
-        int decoderLayers = optional(file, n, "num_decoder_layers", encoderLayers);
+        int heads = n.required("num_heads");
+        int encoderLayers = n.required("num_layers");
+        int decoderLayers = n.optional("num_decoder_layers", encoderLayers);
         List<Block> encoder = new ArrayList<>();
         List<Block> decoder = new ArrayList<>();
-        JsonNode shapes = n.path(LAYER_SHAPES);
+        JsonNode shapes = n.node().path(LAYER_SHAPES);
         if (shapes.isMissingNode()) {
-            int ffn = required(file, n, "d_ff");
+            int ffn = n.required("d_ff");
             encoder.addAll(Collections.nCopies(encoderLayers, new Block(heads, 0, ffn)));
             decoder.addAll(Collections.nCopies(decoderLayers, new Block(heads, heads, ffn)));
         } else {
             readShapes(file, shapes.path("encoder"), "encoder", encoderLayers, encoder);
             readShapes(file, shapes.path("decoder"), "decoder", decoderLayers, decoder);
         }
-        int start = optional(file, n, "decoder_start_token_id", -1);
+        int start = n.optional("decoder_start_token_id", -1);
         if (start < 0) throw Printable.error(file + ": missing \"decoder_start_token_id\" (the decoder's first input)");
         try {
-            return new T5Config(required(file, n, "d_model"), required(file, n, "d_kv"), required(file, n, "vocab_size"), heads,
-                    optional(file, n, "relative_attention_num_buckets", DEFAULT_BUCKETS), optional(file, n, "relative_attention_max_distance", DEFAULT_MAX_DISTANCE),
-                    (float) number(file, n, "layer_norm_epsilon", DEFAULT_EPS), feedForward, flag(file, n, "tie_word_embeddings", true),
-                    start, optional(file, n, "pad_token_id", 0), encoder, decoder);
+            return new T5Config(n.required("d_model"), n.required("d_kv"), n.required("vocab_size"), heads,
+                    n.optional("relative_attention_num_buckets", DEFAULT_BUCKETS), n.optional("relative_attention_max_distance", DEFAULT_MAX_DISTANCE),
+                    (float) n.number("layer_norm_epsilon", DEFAULT_EPS), feedForward, n.flag("tie_word_embeddings", true),
+                    start, n.optional("pad_token_id", 0), encoder, decoder);
         } catch (IllegalArgumentException e) {
             throw Printable.error(file + ": " + e.getMessage());
         }
@@ -212,33 +188,5 @@ public record T5Config(int dim, int headDim, int vocabSize, int biasHeads, int n
                 throw Printable.error(file + ": " + LAYER_SHAPES + "." + stack + "[" + l + "]: " + e.getMessage());
             }
         }
-    }
-
-    private static double number(Path file, JsonNode n, String key, double absent) {
-        JsonNode v = n.get(key);
-        if (v == null || v.isNull()) return absent;
-        if (!v.isNumber()) throw Printable.error(file + ": \"" + key + "\" must be a number, got " + v);
-        return v.asDouble();
-    }
-
-    private static boolean flag(Path file, JsonNode n, String key, boolean absent) {
-        JsonNode v = n.get(key);
-        if (v == null || v.isNull()) return absent;
-        if (!v.isBoolean()) throw Printable.error(file + ": \"" + key + "\" must be true or false, got " + v);
-        return v.asBoolean();
-    }
-
-    private static int required(Path file, JsonNode n, String key) {
-        JsonNode v = n.get(key);
-        if (v == null || !v.canConvertToExactIntegral() || v.asInt() <= 0) throw Printable.error(file + ": missing or invalid \"" + key + "\"");
-        return v.asInt();
-    }
-
-    /** A whole number ≥ 0 when present (null counts as absent), else {@code absent}. */
-    private static int optional(Path file, JsonNode n, String key, int absent) {
-        JsonNode v = n.get(key);
-        if (v == null || v.isNull()) return absent;
-        if (!v.canConvertToExactIntegral() || v.asInt() < 0) throw Printable.error(file + ": \"" + key + "\" must be a whole number ≥ 0, got " + v);
-        return v.asInt();
     }
 }

@@ -7,18 +7,13 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * What one forward pass of {@link T5} keeps for its backward pass, allocated for one batch shape.
- * Rows are {@code src = batch·srcLen} encoder positions or {@code tgt = batch·tgtLen} decoder positions;
+ * What one forward pass of {@link T5} keeps for its backward pass, allocated for one batch shape: besides
+ * {@link EncoderDecoderPass}'s, the padding and position buckets, and each sub-layer's activations.
  * {@code inner = heads·headDim} of the layer.
  */
-public final class T5Pass {
-    final int batch;
-    final int srcLen;
-    final int tgtLen;
-    final int[] inputIds;          // [src]
+public final class T5Pass extends EncoderDecoderPass {
     final boolean[] sourceVisible; // [src]: attention_mask, false where the encoder input is padding
     final boolean[] targetVisible; // [tgt]: all true, the decoder has only the causal mask
-    final int[] decoderIds;        // [tgt]: labels shifted right behind decoder_start_token_id, -100 → pad
     final int[] encoderBuckets;    // [srcLen, srcLen], bidirectional
     final int[] decoderBuckets;    // [tgtLen, tgtLen], causal
     final List<Attention> encoderSelf = new ArrayList<>();
@@ -26,14 +21,8 @@ public final class T5Pass {
     final List<Attention> decoderSelf = new ArrayList<>();
     final List<Attention> decoderCross = new ArrayList<>();
     final List<FeedForward> decoderFfn = new ArrayList<>();
-    float[] encoderLast;           // [src, dim], the input of encoder.final_layer_norm
-    final float[] encoderRstd;     // [src]
-    final float[] encoderOut;      // [src, dim], what cross-attention reads
-    float[] decoderLast;           // [tgt, dim], the input of decoder.final_layer_norm
-    final float[] decoderRstd;     // [tgt]
-    final float[] decoderOut;      // [tgt, dim], normed
-    final float[] headIn;          // [tgt, dim], decoderOut · headScale
-    final float[] logits;          // [tgt, vocabSize]
+    final float[] encoderRstd;     // [src], of encoder.final_layer_norm
+    final float[] decoderRstd;     // [tgt], of decoder.final_layer_norm
 
     /** One attention sub-layer's activations; {@code kRows} is src for cross-attention, else the query rows. */
     static final class Attention {
@@ -78,12 +67,8 @@ public final class T5Pass {
     }
 
     T5Pass(T5Config c, int batch, int srcLen, int tgtLen, int[] inputIds, boolean[] sourceVisible, int[] decoderIds) {
-        this.batch = batch;
-        this.srcLen = srcLen;
-        this.tgtLen = tgtLen;
-        this.inputIds = inputIds;
+        super(c.dim(), c.vocabSize(), batch, srcLen, tgtLen, inputIds, decoderIds);
         this.sourceVisible = sourceVisible;
-        this.decoderIds = decoderIds;
         int d = c.dim();
         int src = batch * srcLen;
         int tgt = batch * tgtLen;
@@ -101,20 +86,7 @@ public final class T5Pass {
             decoderFfn.add(new FeedForward(tgt, d, b.ffnDim(), c.feedForward()));
         }
         encoderRstd = new float[src];
-        encoderOut = new float[src * d];
         decoderRstd = new float[tgt];
-        decoderOut = new float[tgt * d];
-        headIn = new float[tgt * d];
-        logits = new float[tgt * c.vocabSize()];
     }
 
-    /** [batch·tgtLen, vocabSize]: the LM head's output for every decoder position. */
-    public float[] logits() {
-        return logits;
-    }
-
-    /** [batch·tgtLen]: the decoder's inputs (labels shifted right). */
-    public int[] decoderIds() {
-        return decoderIds.clone();
-    }
 }

@@ -1,15 +1,11 @@
 package dev.shears.seq2seq;
 
-import dev.shears.format.hf.HfModel;
-import dev.shears.format.hf.WeightFile;
-import dev.shears.io.Printable;
+import dev.shears.format.hf.FolderWeights;
+import dev.shears.format.hf.FolderWeights.Visitor;
 
 import java.nio.file.Path;
-import java.util.Arrays;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -58,12 +54,6 @@ public record T5Weights(float[] shared, float[] encoderBias, List<EncoderLayer> 
     }
 
     public record DecoderLayer(Attention self, Attention cross, FeedForward ffn) {
-    }
-
-    /** Receives one tensor of the table. */
-    @FunctionalInterface
-    public interface Visitor {
-        void accept(String name, int[] shape, float[] values);
     }
 
     /** All zeros, in the shapes of {@code config}: a model to load into, or gradients to accumulate. */
@@ -141,42 +131,20 @@ public record T5Weights(float[] shared, float[] encoderBias, List<EncoderLayer> 
 
     /**
      * Reads every weight of {@code config} from a folder's weight files (model.safetensors, pytorch_model.bin, or
-     * the shards of either's index, as {@link HfModel#openWeightFiles} finds them), widened to fp32. Hugging
-     * Face's copies of the shared embedding ({@code encoder.embed_tokens.weight}, {@code decoder.embed_tokens.weight},
-     * and {@code lm_head.weight} when tied) and old checkpoints' unused
-     * {@code decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight} are ignored as transformers
-     * ignores them; any other tensor, a missing one or a wrong shape is a one-line error naming the file or
-     * folder and the tensor.
+     * the shards of either's index: {@link FolderWeights}), widened to fp32. Hugging Face's copies of the shared
+     * embedding ({@code encoder.embed_tokens.weight}, {@code decoder.embed_tokens.weight}, and {@code lm_head.weight}
+     * when tied) and old checkpoints' unused {@code decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight}
+     * are ignored as transformers ignores them; any other tensor, a missing one or a wrong shape is a one-line error
+     * naming the file or folder and the tensor.
      */
     public static T5Weights load(Path dir, T5Config config) {
         T5Weights w = zeros(config);
-        List<WeightFile> files = HfModel.openWeightFiles(dir);
-        try {
-            Map<String, WeightFile> stored = new HashMap<>();
-            for (WeightFile file : files) for (String name : file.entries().keySet()) stored.putIfAbsent(name, file);
-            // old checkpoints (t5-small's own) also carry an unused cross-attention bias table, which transformers
-            // lists in _keys_to_ignore_on_load_unexpected
-            Set<String> known = new HashSet<>(List.of("encoder.embed_tokens.weight", "decoder.embed_tokens.weight",
-                    "decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight"));
-            if (config.tiedEmbeddings()) known.add("lm_head.weight");
-            w.forEach(config, (name, shape, values) -> {
-                known.add(name);
-                WeightFile file = stored.get(name);
-                if (file == null) throw Printable.error(dir + ": no tensor named " + name);
-                int[] storedShape = file.entry(name).shape();
-                if (!Arrays.equals(storedShape, shape)) {
-                    throw Printable.error(file.path() + ": " + name + " has shape " + Arrays.toString(storedShape) + ", the config needs " + Arrays.toString(shape));
-                }
-                System.arraycopy(file.read(name).values(), 0, values, 0, values.length);
-            });
-            for (WeightFile file : files) {
-                for (String name : file.entries().keySet()) {
-                    if (!known.contains(name)) throw Printable.error(file.path() + ": tensor " + name + " is not part of a T5 model with this config.json");
-                }
-            }
-        } finally {
-            files.forEach(WeightFile::close);
-        }
+        // old checkpoints (t5-small's own) also carry an unused cross-attention bias table, which transformers
+        // lists in _keys_to_ignore_on_load_unexpected
+        Set<String> ignored = new HashSet<>(List.of("encoder.embed_tokens.weight", "decoder.embed_tokens.weight",
+                "decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight"));
+        if (config.tiedEmbeddings()) ignored.add("lm_head.weight");
+        FolderWeights.load(dir, "a T5 model", visitor -> w.forEach(config, visitor), ignored);
         return w;
     }
 }

@@ -24,7 +24,7 @@ class OpenBaCacheTest {
     void incrementalLogitsEqualTheFullForward(String name) {
         OpenBaModel model = OpenBaModel.load(OpenBaReferenceTest.resource(name));
         int vocab = model.config().vocabSize();
-        OpenBaReferenceTest.Expected e = OpenBaReferenceTest.expected(name);
+        ReferenceFixture e = OpenBaReferenceTest.expected(name);
         float[] torch = e.tensor("logits");
         OpenBaPass full = OpenBa.forward(model, e.inputIds(), e.labels(), e.batch(), e.srcLen(), e.tgtLen());
         int[] decoderIds = full.decoderIds();

@@ -1,29 +1,20 @@
 package dev.shears.seq2seq;
 
-import dev.shears.format.hf.Safetensors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
-import java.net.URISyntaxException;
-import java.net.URL;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Tiny seeded OpenBA models against an independent PyTorch OpenBA ({@code tools/torch_reference/openba_reference.py},
@@ -34,67 +25,25 @@ import static org.junit.jupiter.api.Assertions.fail;
 class OpenBaReferenceTest {
     static final List<String> FIXTURES = List.of("openba_bias_asym", "openba_nobias_tied", "openba_nonuniform");
 
-    // The reference is float64, Shears computes in fp32. The generator prints how far each plausible mistake
-    // moves the logits (interleaved rotary pairs, no 1/√d, swapped SwiGLU halves, q/k/v not per head, missing
-    // biases, RMSNorm for LayerNorm): the smallest by 0.37 of max |logit|.
-    private static final double LOGIT_TOL = 2e-5;   // abs error / max |logit|
-    private static final double LOSS_TOL = 1e-5;    // nats, absolute
-    private static final double GRAD_TOL = 1e-4;    // abs error / max |gradient| of the tensor
+    // Against ReferenceComparison.LOGIT_TOL: of the plausible mistakes make_openba_fixtures.py prints (interleaved
+    // rotary pairs, no 1/√d, swapped SwiGLU halves, q/k/v not per head, missing biases, RMSNorm for LayerNorm), the
+    // smallest moves the logits by 0.37 of max |logit|.
 
     static Stream<String> fixtures() {
         return FIXTURES.stream();
     }
 
-    /** A fixture's inputs and reference outputs, read eagerly (the file is closed). */
-    record Expected(String name, int[] inputIds, int[] labels, int batch, int srcLen, int tgtLen,
-                    Map<String, float[]> tensors, Map<String, String> metadata) {
-        float[] tensor(String key) {
-            float[] values = tensors.get(key);
-            if (values == null) fail(name + ": expected.safetensors has no " + key);
-            return values;
-        }
-
-        double loss() {
-            String v = metadata.get("loss64");
-            assertNotNull(v, name + ": expected.safetensors metadata has no loss64");
-            return Double.parseDouble(v);
-        }
-    }
-
     static Path resource(String relative) {
-        URL url = OpenBaReferenceTest.class.getResource("/torchref-openba/" + relative);
-        if (url == null) fail("OpenBA reference fixture torchref-openba/" + relative + " is missing; regenerate it with tools/torch_reference/make_openba_fixtures.py");
-        try {
-            return Path.of(url.toURI());
-        } catch (URISyntaxException e) {
-            throw new AssertionError(e);
-        }
+        return ReferenceFixture.resource("torchref-openba", "make_openba_fixtures.py", relative);
     }
 
-    static Expected expected(String name) {
-        try (Safetensors.File file = Safetensors.open(resource(name + "/expected.safetensors"))) {
-            int[] ids = file.entries().get("input_ids").shape();
-            int[] labels = file.entries().get("labels").shape();
-            Map<String, float[]> tensors = new HashMap<>();
-            for (String key : file.entries().keySet()) tensors.put(key, file.read(key).values());
-            return new Expected(name, toInts(tensors.get("input_ids")), toInts(tensors.get("labels")), ids[0], ids[1], labels[1],
-                    tensors, Map.copyOf(file.metadata()));
-        }
-    }
-
-    private static int[] toInts(float[] values) {
-        int[] out = new int[values.length];
-        for (int i = 0; i < out.length; i++) out[i] = Math.round(values[i]);
-        return out;
+    static ReferenceFixture expected(String name) {
+        return ReferenceFixture.read(name, resource(name + "/expected.safetensors"));
     }
 
     @Test
     void everyFixtureFolderIsChecked() throws IOException {
-        Set<String> present;
-        try (Stream<Path> dirs = Files.list(resource(FIXTURES.getFirst()).getParent())) {
-            present = dirs.filter(Files::isDirectory).map(p -> p.getFileName().toString()).collect(Collectors.toCollection(TreeSet::new));
-        }
-        assertEquals(new TreeSet<>(FIXTURES), present, "fixture folders and the list in this test must agree");
+        assertEquals(new TreeSet<>(FIXTURES), ReferenceFixture.folders(resource(FIXTURES.getFirst()).getParent()), "fixture folders and the list in this test must agree");
     }
 
     @Test
@@ -131,25 +80,23 @@ class OpenBaReferenceTest {
     @MethodSource("fixtures")
     void logitsAndLossMatchTorch(String name) {
         OpenBaModel model = OpenBaModel.load(resource(name));
-        Expected e = expected(name);
+        ReferenceFixture e = expected(name);
         OpenBaPass pass = OpenBa.forward(model, e.inputIds(), e.labels(), e.batch(), e.srcLen(), e.tgtLen());
-        ReferenceComparison.assertLogits(label(name), e.tensor("logits"), pass.logits(), LOGIT_TOL);
-        double loss = OpenBa.loss(pass, e.labels(), new float[0]);
-        System.out.printf("%s loss: shears %.9f torch64 %.9f |diff| %.2e%n", label(name), loss, e.loss(), Math.abs(loss - e.loss()));
-        assertEquals(e.loss(), loss, LOSS_TOL, name + ": loss");
+        ReferenceComparison.assertLogits(label(name), e.tensor("logits"), pass.logits());
+        ReferenceComparison.assertLoss(label(name), e.loss(), OpenBa.loss(pass, e.labels(), new float[0]));
     }
 
     @ParameterizedTest
     @MethodSource("fixtures")
     void gradientsOfEveryWeightMatchTorch(String name) {
         OpenBaModel model = OpenBaModel.load(resource(name));
-        Expected e = expected(name);
+        ReferenceFixture e = expected(name);
         OpenBaPass pass = OpenBa.forward(model, e.inputIds(), e.labels(), e.batch(), e.srcLen(), e.tgtLen());
         float[] dLogits = new float[pass.logits().length];
-        assertEquals(e.loss(), OpenBa.loss(pass, e.labels(), dLogits), LOSS_TOL, name + ": loss");
+        assertEquals(e.loss(), OpenBa.loss(pass, e.labels(), dLogits), ReferenceComparison.LOSS_TOL, name + ": loss");
         OpenBaWeights grads = OpenBaWeights.zeros(model.config());
         OpenBa.backward(model, pass, dLogits, grads);
-        ReferenceComparison.assertGradients(label(name), e.tensors(), visitor -> grads.forEach(model.config(), visitor::accept), GRAD_TOL);
+        ReferenceComparison.assertGradients(label(name), e.tensors(), visitor -> grads.forEach(model.config(), visitor));
     }
 
     private static String label(String name) {

@@ -16,23 +16,35 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * relative to the largest reference value, printing the worst mismatch and where it is.
  */
 final class ReferenceComparison {
+    // The references are float64, Shears computes in fp32; each generator prints how far the plausible mistakes
+    // move the logits, all far beyond LOGIT_TOL.
+    static final double LOGIT_TOL = 2e-5;   // abs error / max |logit|
+    static final double LOSS_TOL = 1e-5;    // nats, absolute
+    static final double GRAD_TOL = 1e-4;    // abs error / max |gradient| of the tensor
+
     private ReferenceComparison() {
     }
 
-    /** Logits within {@code tolerance · max |expected|}. */
-    static void assertLogits(String label, float[] expected, float[] actual, double tolerance) {
+    /** Logits within {@link #LOGIT_TOL} · max |expected|. */
+    static void assertLogits(String label, float[] expected, float[] actual) {
         assertEquals(expected.length, actual.length, label + ": logits shape");
         double scale = maxAbs(expected);
         Worst worst = Worst.of(expected, actual);
         System.out.printf("%s logits: max|err| %.2e (%.2e of max |logit| %.3g) at %d%n", label, worst.error, worst.error / scale, scale, worst.index);
-        assertClose(label + " logits", expected, actual, tolerance * scale, 0);
+        assertClose(label + " logits", expected, actual, LOGIT_TOL * scale, 0);
+    }
+
+    /** The loss within {@link #LOSS_TOL} of the reference's float64 loss. */
+    static void assertLoss(String label, double expected, double actual) {
+        System.out.printf("%s loss: shears %.9f torch64 %.9f |diff| %.2e%n", label, actual, expected, Math.abs(actual - expected));
+        assertEquals(expected, actual, LOSS_TOL, label + ": loss");
     }
 
     /**
-     * Every gradient the table lists is within {@code tolerance · max |expected|} of {@code grad.<name>} in the
+     * Every gradient the table lists is within {@link #GRAD_TOL} · max |expected| of {@code grad.<name>} in the
      * reference, is not zero there (or the fixture would not test it), and the reference has no other gradient.
      */
-    static void assertGradients(String label, Map<String, float[]> reference, FolderWeights.Table gradients, double tolerance) {
+    static void assertGradients(String label, Map<String, float[]> reference, FolderWeights.Table gradients) {
         Set<String> checked = new TreeSet<>();
         String[] worstTensor = {""};
         Worst[] worst = {new Worst(0, -1)};
@@ -48,7 +60,7 @@ final class ReferenceComparison {
                 worst[0] = w;
                 worstTensor[0] = tensor;
             }
-            assertClose(label + " d" + tensor, expected, g, tolerance * scale, 0);
+            assertClose(label + " d" + tensor, expected, g, GRAD_TOL * scale, 0);
             checked.add("grad." + tensor);
         });
         Set<String> inReference = reference.keySet().stream().filter(k -> k.startsWith("grad.")).collect(Collectors.toCollection(TreeSet::new));

@@ -10,25 +10,18 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
-import java.net.URISyntaxException;
-import java.net.URL;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
-import static dev.shears.tensor.Close.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -43,75 +36,33 @@ class T5ReferenceTest {
     static final List<String> FIXTURES = List.of("t5_relu_tied", "t5_gated_untied", "t5_nonuniform");
     private static final String TINY = "t5_tiny_random";
 
-    // The reference is float64, Shears computes in fp32. The generator prints how far each plausible mistake
-    // moves the logits: erf-GELU in place of gelu_new, the smallest, by 2.6e-4 of max |logit|.
-    private static final double LOGIT_TOL = 2e-5;   // abs error / max |logit|
-    private static final double LOSS_TOL = 1e-5;    // nats, absolute
-    private static final double GRAD_TOL = 1e-4;    // abs error / max |gradient| of the tensor
+    // Against ReferenceComparison.LOGIT_TOL: of the plausible mistakes make_t5_fixtures.py prints, erf-GELU in place of
+    // gelu_new moves the logits least, by 2.6e-4 of max |logit|.
 
     static Stream<String> fixtures() {
         return FIXTURES.stream();
     }
 
-    /** A fixture's inputs and reference outputs, read eagerly (the file is closed). */
-    private record Expected(String name, int[] inputIds, int[] attentionMask, int[] labels, int batch, int srcLen, int tgtLen,
-                            Map<String, float[]> tensors, Map<String, String> metadata) {
-        float[] tensor(String key) {
-            float[] values = tensors.get(key);
-            if (values == null) fail(name + ": expected.safetensors has no " + key);
-            return values;
-        }
-
-        double loss() {
-            String v = metadata.get("loss64");
-            assertNotNull(v, name + ": expected.safetensors metadata has no loss64");
-            return Double.parseDouble(v);
-        }
+    static Path resource(String relative) {
+        return ReferenceFixture.resource("torchref-t5", "make_t5_fixtures.py", relative);
     }
 
-    private static Path resource(String relative) {
-        URL url = T5ReferenceTest.class.getResource("/torchref-t5/" + relative);
-        if (url == null) fail("T5 reference fixture torchref-t5/" + relative + " is missing; regenerate it with tools/torch_reference/make_t5_fixtures.py");
-        try {
-            return Path.of(url.toURI());
-        } catch (URISyntaxException e) {
-            throw new AssertionError(e);
-        }
+    static ReferenceFixture expected(String name) {
+        return ReferenceFixture.read(name, resource(name + "/expected.safetensors"));
     }
 
-    private static Map<String, float[]> readAll(Safetensors.File file) {
-        Map<String, float[]> tensors = new HashMap<>();
-        for (String key : file.entries().keySet()) tensors.put(key, file.read(key).values());
-        return tensors;
-    }
-
-    private static Expected expected(String name) {
-        try (Safetensors.File file = Safetensors.open(resource(name + "/expected.safetensors"))) {
-            int[] ids = file.entries().get("input_ids").shape();
-            int[] labels = file.entries().get("labels").shape();
-            Map<String, float[]> tensors = readAll(file);
-            float[] mask = tensors.get("attention_mask");
-            if (mask == null) {   // the real tiny T5's inputs are unpadded
-                mask = new float[ids[0] * ids[1]];
-                Arrays.fill(mask, 1f);
-            }
-            return new Expected(name, toInts(tensors.get("input_ids")), toInts(mask), toInts(tensors.get("labels")), ids[0], ids[1], labels[1],
-                    tensors, Map.copyOf(file.metadata()));
-        }
-    }
-
-    private static int[] toInts(float[] values) {
-        int[] out = new int[values.length];
-        for (int i = 0; i < out.length; i++) out[i] = Math.round(values[i]);
-        return out;
+    /** [batch, srcLen]: the fixture's attention mask, all ones where it has none (the real tiny T5's inputs are unpadded). */
+    static int[] attentionMask(ReferenceFixture e) {
+        float[] mask = e.tensors().get("attention_mask");
+        if (mask != null) return ReferenceFixture.toInts(mask);
+        int[] all = new int[e.batch() * e.srcLen()];
+        Arrays.fill(all, 1);
+        return all;
     }
 
     @Test
     void everyFixtureFolderIsChecked() throws IOException {
-        Set<String> present;
-        try (Stream<Path> dirs = Files.list(resource("buckets.safetensors").getParent())) {
-            present = dirs.filter(Files::isDirectory).map(p -> p.getFileName().toString()).collect(Collectors.toCollection(TreeSet::new));
-        }
+        Set<String> present = ReferenceFixture.folders(resource("buckets.safetensors").getParent());
         Set<String> listed = new TreeSet<>(FIXTURES);
         listed.add(TINY);
         assertEquals(listed, present, "fixture folders and the list in this test must agree");
@@ -126,7 +77,7 @@ class T5ReferenceTest {
         assertNotEquals(gated.encoder().size(), gated.decoder().size(), "v1.1 fixture: asymmetric depth");
         assertNotEquals(gated.dim(), gated.biasHeads() * gated.headDim(), "v1.1 fixture: d_kv · heads differs from d_model");
         for (String padded : new String[]{"t5_gated_untied", "t5_nonuniform"}) {
-            assertTrue(Arrays.stream(expected(padded).attentionMask()).anyMatch(m -> m == 0), padded + " has padded inputs");
+            assertTrue(Arrays.stream(attentionMask(expected(padded))).anyMatch(m -> m == 0), padded + " has padded inputs");
         }
         T5Config pruned = T5Config.read(resource("t5_nonuniform/config.json"));
         Set<Integer> heads = new TreeSet<>();
@@ -145,7 +96,7 @@ class T5ReferenceTest {
     @MethodSource("fixtures")
     void bucketsMatchTorch(String name) {
         T5Config c = T5Config.read(resource(name + "/config.json"));
-        Expected e = expected(name);
+        ReferenceFixture e = expected(name);
         assertBuckets(name + " encoder", e.tensor("buckets.encoder"),
                 RelativePositionBias.buckets(e.srcLen(), e.srcLen(), Direction.BIDIRECTIONAL, c.numBuckets(), c.maxDistance()));
         assertBuckets(name + " decoder", e.tensor("buckets.decoder"),
@@ -156,8 +107,8 @@ class T5ReferenceTest {
     @Test
     void bucketsOfLongDistancesMatchTorch() {
         try (Safetensors.File file = Safetensors.open(resource("buckets.safetensors"))) {
-            Map<String, float[]> tables = readAll(file);
-            int[] relative = toInts(tables.remove("relative_position"));
+            Map<String, float[]> tables = ReferenceFixture.readAll(file);
+            int[] relative = ReferenceFixture.toInts(tables.remove("relative_position"));
             assertEquals(8, tables.size(), "four (buckets, max distance) pairs in two directions");
             tables.forEach((key, expected) -> {
                 String[] parts = key.split("_");
@@ -193,59 +144,31 @@ class T5ReferenceTest {
         assertLogitsAndLoss(TINY, model, expected(TINY));
     }
 
-    private static void assertLogitsAndLoss(String name, T5Model model, Expected e) {
-        T5Pass pass = T5.forward(model, e.inputIds(), e.attentionMask(), e.labels(), e.batch(), e.srcLen(), e.tgtLen());
-        float[] expected = e.tensor("logits");
-        float[] logits = pass.logits();
-        assertEquals(expected.length, logits.length, name + ": logits shape");
-        double scale = maxAbs(expected);
-        Worst worst = Worst.of(expected, logits);
-        System.out.printf("torchref-t5 %-16s logits: max|err| %.2e (%.2e of max |logit| %.3g) at %d%n", name, worst.error, worst.error / scale, scale, worst.index);
-        assertClose(name + " logits", expected, logits, LOGIT_TOL * scale, 0);
-        double loss = T5.loss(pass, e.labels(), new float[0]);
-        System.out.printf("torchref-t5 %-16s loss: shears %.9f torch64 %.9f |diff| %.2e%n", name, loss, e.loss(), Math.abs(loss - e.loss()));
-        assertEquals(e.loss(), loss, LOSS_TOL, name + ": loss");
+    private static void assertLogitsAndLoss(String name, T5Model model, ReferenceFixture e) {
+        T5Pass pass = T5.forward(model, e.inputIds(), attentionMask(e), e.labels(), e.batch(), e.srcLen(), e.tgtLen());
+        ReferenceComparison.assertLogits(label(name), e.tensor("logits"), pass.logits());
+        ReferenceComparison.assertLoss(label(name), e.loss(), T5.loss(pass, e.labels(), new float[0]));
     }
 
     @ParameterizedTest
     @MethodSource("fixtures")
     void gradientsOfEveryWeightMatchTorch(String name) {
         T5Model model = T5Model.load(resource(name));
-        Expected e = expected(name);
-        T5Pass pass = T5.forward(model, e.inputIds(), e.attentionMask(), e.labels(), e.batch(), e.srcLen(), e.tgtLen());
+        ReferenceFixture e = expected(name);
+        T5Pass pass = T5.forward(model, e.inputIds(), attentionMask(e), e.labels(), e.batch(), e.srcLen(), e.tgtLen());
         float[] dLogits = new float[pass.logits().length];
-        assertEquals(e.loss(), T5.loss(pass, e.labels(), dLogits), LOSS_TOL, name + ": loss");
+        assertEquals(e.loss(), T5.loss(pass, e.labels(), dLogits), ReferenceComparison.LOSS_TOL, name + ": loss");
         T5Weights grads = T5Weights.zeros(model.config());
         T5.backward(model, pass, dLogits, grads);
 
-        Set<String> checked = new TreeSet<>();
-        String[] worstTensor = {""};
-        Worst[] worst = {new Worst(0, -1)};
-        double[] worstRelative = {0};
-        grads.forEach(model.config(), (tensor, shape, g) -> {
-            float[] expected = e.tensor("grad." + tensor);
-            double scale = maxAbs(expected);
-            assertTrue(scale > 0, name + ": the reference gradient of " + tensor + " is zero, so the fixture does not test it");
-            Worst w = Worst.of(expected, g);
-            if (w.error / scale > worstRelative[0]) {
-                worstRelative[0] = w.error / scale;
-                worst[0] = w;
-                worstTensor[0] = tensor;
-            }
-            assertClose(name + " d" + tensor, expected, g, GRAD_TOL * scale, 0);
-            checked.add("grad." + tensor);
-        });
-        Set<String> inFixture = e.tensors().keySet().stream().filter(k -> k.startsWith("grad.")).collect(Collectors.toCollection(TreeSet::new));
-        assertEquals(inFixture, checked, name + ": every weight of the reference has its gradient checked");
-        System.out.printf("torchref-t5 %-16s gradients of %d tensors: worst max|err|/max|grad| %.2e in %s[%d]%n",
-                name, checked.size(), worstRelative[0], worstTensor[0], worst[0].index);
+        ReferenceComparison.assertGradients(label(name), e.tensors(), visitor -> grads.forEach(model.config(), visitor));
     }
 
     /** Work splits over independent outputs only (heads, output tiles), so the thread count never changes a bit. */
     @Test
     void sameBitsForAnyThreadCount() {
         T5Model model = T5Model.load(resource("t5_nonuniform"));
-        Expected e = expected("t5_nonuniform");
+        ReferenceFixture e = expected("t5_nonuniform");
         int before = Parallel.threads();
         try {
             Parallel.setThreads(1);
@@ -259,8 +182,8 @@ class T5ReferenceTest {
         }
     }
 
-    private static List<float[]> logitsAndGradients(T5Model model, Expected e) {
-        T5Pass pass = T5.forward(model, e.inputIds(), e.attentionMask(), e.labels(), e.batch(), e.srcLen(), e.tgtLen());
+    private static List<float[]> logitsAndGradients(T5Model model, ReferenceFixture e) {
+        T5Pass pass = T5.forward(model, e.inputIds(), attentionMask(e), e.labels(), e.batch(), e.srcLen(), e.tgtLen());
         float[] dLogits = new float[pass.logits().length];
         T5.loss(pass, e.labels(), dLogits);
         T5Weights grads = T5Weights.zeros(model.config());
@@ -270,21 +193,7 @@ class T5ReferenceTest {
         return out;
     }
 
-    /** The largest absolute difference and where it is. */
-    private record Worst(double error, int index) {
-        static Worst of(float[] expected, float[] actual) {
-            Worst w = new Worst(0, -1);
-            for (int i = 0; i < expected.length; i++) {
-                double d = Math.abs((double) expected[i] - actual[i]);
-                if (!(d <= w.error)) w = new Worst(d, i);
-            }
-            return w;
-        }
-    }
-
-    private static double maxAbs(float[] values) {
-        double m = 0;
-        for (float v : values) m = Math.max(m, Math.abs(v));
-        return m;
+    private static String label(String name) {
+        return String.format("torchref-t5 %-16s", name);
     }
 }

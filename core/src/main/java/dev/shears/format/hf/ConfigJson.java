@@ -7,10 +7,12 @@ import dev.shears.io.Printable;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * The values of a Hugging Face config.json, each read with a one-line error that names the file and the key
- * ({@link Printable#error}). {@code HfConfig} and {@code T5Config} spell out the same checks on their own.
+ * ({@link Printable#error}). {@code HfConfig} reads its file here but keeps its own number checks (it also takes
+ * {@code 64.0} for a width, and refuses whole numbers beyond an int).
  *
  * @param file where the object was read, for messages
  * @param node the JSON object
@@ -35,6 +37,20 @@ public record ConfigJson(Path file, JsonNode node) {
         return new ConfigJson(file, n);
     }
 
+    /**
+     * The config.json of a model folder, for telling model kinds apart; empty when {@code model} is no folder or its
+     * config.json is missing or not JSON (the reader that follows says what is wrong with it).
+     */
+    public static Optional<JsonNode> peek(Path model) {
+        Path file = model.resolve("config.json");
+        if (!Files.isDirectory(model) || !Files.isRegularFile(file)) return Optional.empty();
+        try {
+            return Optional.ofNullable(JSON.readTree(file.toFile()));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
     /** A whole number > 0. */
     public int required(String key) {
         JsonNode v = node.get(key);
@@ -48,6 +64,14 @@ public record ConfigJson(Path file, JsonNode node) {
         if (v == null || v.isNull()) return absent;
         if (!v.canConvertToExactIntegral() || v.asInt() < 0) throw Printable.error(file + ": \"" + key + "\" must be a whole number ≥ 0, got " + v);
         return v.asInt();
+    }
+
+    /** A number when present (null counts as absent), else {@code absent}. */
+    public double number(String key, double absent) {
+        JsonNode v = node.get(key);
+        if (v == null || v.isNull()) return absent;
+        if (!v.isNumber()) throw Printable.error(file + ": \"" + key + "\" must be a number, got " + v);
+        return v.asDouble();
     }
 
     /** true or false when present (null counts as absent), else {@code absent}. */

@@ -35,15 +35,7 @@ public final class HfConfig {
     }
 
     public static ModelConfig read(Path file) {
-        if (!Files.isRegularFile(file)) throw Printable.error(file + ": missing (a Hugging Face model folder needs config.json)");
-        JsonNode n;
-        try {
-            n = JSON.readTree(file.toFile());
-        } catch (IOException e) {
-            throw Printable.error(file + ": not valid JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
-        }
-        if (n == null || !n.isObject()) throw Printable.error(file + ": not a JSON object");
-        return parse(file, n);
+        return parse(file, ConfigJson.read(file, "a Hugging Face model folder").node());
     }
 
     static ModelConfig parse(Path file, JsonNode n) {

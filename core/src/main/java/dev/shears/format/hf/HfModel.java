@@ -120,7 +120,7 @@ public final class HfModel {
 
     /**
      * Opens every weight file of a folder in the layout {@link #open} would read (an index's shards, else the
-     * single file; safetensors before torch.save's), for models that keep their own name table (T5).
+     * single file; safetensors before torch.save's), for models that keep their own name table ({@link FolderWeights}).
      * The caller closes them.
      */
     public static List<WeightFile> openWeightFiles(Path dir) {
