@@ -6,7 +6,7 @@ import dev.shears.dist.OrderedSum;
 import dev.shears.dist.SingleProcess;
 import dev.shears.model.Model;
 import dev.shears.progress.Progress;
-import dev.shears.seq2seq.T5Model;
+import dev.shears.seq2seq.EncoderDecoder;
 import dev.shears.tokenizer.Tokenizer;
 
 import java.nio.file.Files;
@@ -126,14 +126,17 @@ public final class Evaluator {
     /**
      * An encoder–decoder's result on one task, scored as lm-eval scores seq2seq models ({@link Seq2SeqScorer}), its items
      * shared over the ranks of {@code collective} as a decoder-only model's are. The context length is the settings' or,
-     * by default, {@code maxLength} (the model's positions as lm-eval reads them). Generated-answer tasks are refused.
+     * by default, the model's ({@link EncoderDecoder#maxLength}). Generated-answer tasks are refused.
      */
-    public static TaskResult run(T5Model model, Tokenizer tokenizer, Items items, EvalSettings settings, int maxLength, Progress progress,
+    public static TaskResult run(EncoderDecoder model, Tokenizer tokenizer, Items items, EvalSettings settings, Progress progress,
                                  Consumer<Sample> samples, Collective collective) {
         if (items.task().kind() == TaskKind.GENERATE_UNTIL) {
             throw new ShearsException(items.task().name() + " is a generated-answer task; encoder-decoder models are scored on log-likelihood tasks only so far");
         }
-        Seq2SeqScorer scorer = new Seq2SeqScorer(model, tokenizer, settings.contextLength() == 0 ? maxLength : settings.contextLength());
+        if (settings.contextLength() > model.maxLength()) {
+            throw new ShearsException("context length " + settings.contextLength() + " exceeds the model's maximum " + model.maxLength());
+        }
+        Seq2SeqScorer scorer = new Seq2SeqScorer(model, tokenizer, settings.contextLength() == 0 ? model.maxLength() : settings.contextLength());
         return score(scorer, items, progress, samples, collective);
     }
 

@@ -6,9 +6,7 @@ import dev.shears.model.Activations;
 import dev.shears.model.KvCache;
 import dev.shears.model.Model;
 import dev.shears.model.Transformer;
-import dev.shears.seq2seq.T5;
-import dev.shears.seq2seq.T5Cache;
-import dev.shears.seq2seq.T5Model;
+import dev.shears.seq2seq.EncoderDecoder;
 import dev.shears.tokenizer.Tokenizer;
 
 import java.util.Arrays;
@@ -31,30 +29,30 @@ public final class Generation {
     }
 
     /**
-     * Generation by an encoder–decoder (T5): the prompt, with the EOS its tokenizer appends, is encoded once; the
+     * Generation by an encoder–decoder (T5, OpenBA): the prompt, with the EOS its tokenizer appends, is encoded once; the
      * decoder starts from {@code decoder_start_token_id} and decodes with cached self- and cross-attention keys
-     * and values ({@link T5Cache}) until EOS or {@code maxTokens}. The result's text is the decoded output
+     * and values ({@link EncoderDecoder#decode}) until EOS or {@code maxTokens}. The result's text is the decoded output
      * alone (it answers the prompt, it does not continue it). Tokens per second time the decoder steps after
      * the first, as decoder-only generation times those after the prompt.
      */
-    public static GenerationResult generate(T5Model model, Tokenizer tokenizer, String prompt, GenerationSettings settings, IntConsumer onToken) {
+    public static GenerationResult generate(EncoderDecoder model, Tokenizer tokenizer, String prompt, GenerationSettings settings, IntConsumer onToken) {
         int[] promptIds = encoderIds(tokenizer, prompt);
         for (int id : promptIds) {
-            if (id >= model.config().vocabSize()) throw new ShearsException("prompt token id " + id + " is outside the model's vocabulary of " + model.config().vocabSize());
+            if (id >= model.vocabSize()) throw new ShearsException("prompt token id " + id + " is outside the model's vocabulary of " + model.vocabSize());
         }
-        T5Cache cache = T5Cache.of(model, promptIds, settings.maxTokens());
+        EncoderDecoder.Decoding decoding = model.decode(promptIds, settings.maxTokens());
         SplittableRandom random = new SplittableRandom(settings.seed());
         int[] out = new int[settings.maxTokens()];
         int count = 0;
-        float[] logits = T5.forwardCached(model, cache, model.config().decoderStartToken());
+        float[] logits = decoding.next(model.decoderStartToken());
         long start = System.nanoTime();
         while (count < settings.maxTokens()) {
             int next = choose(logits, settings, random);
             if (next == tokenizer.eosId()) break;
             out[count++] = next;
             onToken.accept(next);
-            if (cache.length() >= cache.capacity()) break;
-            logits = T5.forwardCached(model, cache, next);
+            if (decoding.full()) break;
+            logits = decoding.next(next);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         int[] ids = Arrays.copyOf(out, count);

@@ -1,8 +1,7 @@
 package dev.shears.eval;
 
 import dev.shears.ShearsException;
-import dev.shears.seq2seq.T5;
-import dev.shears.seq2seq.T5Model;
+import dev.shears.seq2seq.EncoderDecoder;
 import dev.shears.tokenizer.Tokenizer;
 
 import java.util.ArrayList;
@@ -21,16 +20,16 @@ import java.util.function.IntConsumer;
  * over the document's tokens encoded with the special tokens: each window's preceding tokens (the prefix token
  * first) go through the encoder, its own tokens are the labels.
  *
- * <p>Each request is one teacher-forced pass ({@link T5#forward}); the choices of an item do not share their
+ * <p>Each request is one teacher-forced pass ({@link EncoderDecoder#logits}); the choices of an item do not share their
  * encoder pass, which is correct and slower than it could be.
  */
 final class Seq2SeqScorer implements Evaluator.Requests {
-    private final T5Model model;
+    private final EncoderDecoder model;
     private final Tokenizer tokenizer;
     private final int maxLength;
 
     /** @param maxLength the most tokens the encoder reads and the decoder scores per request */
-    Seq2SeqScorer(T5Model model, Tokenizer tokenizer, int maxLength) {
+    Seq2SeqScorer(EncoderDecoder model, Tokenizer tokenizer, int maxLength) {
         if (maxLength < 2) throw new ShearsException("context length " + maxLength + " must be at least 2");
         this.model = model;
         this.tokenizer = tokenizer;
@@ -89,6 +88,6 @@ final class Seq2SeqScorer implements Evaluator.Requests {
         if (labels.length == 0) return new LoglikelihoodScorer.Score(0, true, 0);
         int[] src = context.length > maxLength ? Arrays.copyOfRange(context, context.length - maxLength, context.length) : context;
         int[] tgt = labels.length > maxLength ? Arrays.copyOfRange(labels, labels.length - maxLength, labels.length) : labels;
-        return LoglikelihoodScorer.Score.of(T5.forward(model, src, tgt, 1, src.length, tgt.length).logits(), model.config().vocabSize(), tgt);
+        return LoglikelihoodScorer.Score.of(model.logits(src, tgt), model.vocabSize(), tgt);
     }
 }

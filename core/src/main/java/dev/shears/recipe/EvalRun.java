@@ -4,8 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shears.ShearsException;
 import dev.shears.dist.Collective;
 import dev.shears.dist.SingleProcess;
-import dev.shears.seq2seq.T5Config;
-import dev.shears.seq2seq.T5Model;
+import dev.shears.seq2seq.EncoderDecoder;
 import dev.shears.tokenizer.Tokenizer;
 import dev.shears.eval.EvalSettings;
 import dev.shears.eval.Evaluator;
@@ -88,11 +87,6 @@ public final class EvalRun {
         }
     }
 
-    /**
-     * The positions lm-eval gives a T5 (its {@code max_length}: transformers' T5Config {@code n_positions}, 512, which
-     * T5 folders leave at the default; relative positions set no hard limit).
-     */
-    static final int T5_CONTEXT = 512;
 
     /**
      * What was run: the tasks (groups expanded into their leaves), the data folder resolved, and each model's
@@ -182,23 +176,17 @@ public final class EvalRun {
         for (String spec : request.models()) {
             Consumer<Sample> logged = sample -> samples.accept(spec, sample);
             ModelSpec m = ModelSpec.of(spec, request.tokenizer());
-            if (T5Config.describes(m.model())) {
-                // an encoder-decoder, scored as lm-eval scores seq2seq models
-                T5Model t5 = T5Model.load(m.model());
-                Tokenizer tok = ModelSource.tokenizer(m.model(), m.tokenizer()).orElseThrow(() -> new ShearsException(m.model()
-                        + ": no tokenizer found beside the model; pass MODEL=TOKENIZER or --tokenizer FILE (spiece.model or tokenizer.json)"));
-                if (tok.vocabSize() > t5.config().vocabSize()) {
-                    throw new ShearsException("the tokenizer has " + tok.vocabSize() + " tokens but " + m.model() + " only " + t5.config().vocabSize()
-                            + " embeddings: they do not belong together");
-                }
+            Optional<EncoderDecoder> encoderDecoder = EncoderDecoder.load(m.model());
+            if (encoderDecoder.isPresent()) {
+                // scored as lm-eval scores seq2seq models
+                EncoderDecoder model = encoderDecoder.get();
+                Tokenizer tok = ModelSource.seq2seqTokenizer(m.model(), m.tokenizer(), model.vocabSize());
                 List<TaskResult> results = new ArrayList<>();
-                for (Evaluator.Items i : items) {
-                    results.add(Evaluator.run(t5, tok, i, settings.apply(i.task()), T5_CONTEXT, progress, logged, collective));
-                }
+                for (Evaluator.Items i : items) results.add(Evaluator.run(model, tok, i, settings.apply(i.task()), progress, logged, collective));
                 List<TaskResult> leaves = List.copyOf(results);
                 for (TaskGroup g : resolved.groups()) results.add(g.aggregate(leaves));
-                models.add(new Evaluated(spec, new ModelFacts(m.model(), "hf", t5.config().describe(), t5.weights().parameterCount(t5.config()), T5_CONTEXT,
-                        tok.vocabSize()), results));
+                models.add(new Evaluated(spec, new ModelFacts(m.model(), "hf", model.describe(), model.parameterCount(), model.maxLength(), tok.vocabSize()),
+                        results));
                 continue;
             }
             // one model's weights at a time: each is closed (unmapped) after its tasks, so side by side costs no more memory than one

@@ -1,11 +1,9 @@
 package dev.shears.recipe;
 
-import dev.shears.ShearsException;
 import dev.shears.eval.Generation;
 import dev.shears.eval.GenerationResult;
 import dev.shears.eval.GenerationSettings;
-import dev.shears.seq2seq.T5Config;
-import dev.shears.seq2seq.T5Model;
+import dev.shears.seq2seq.EncoderDecoder;
 import dev.shears.tokenizer.Tokenizer;
 
 import java.nio.file.Path;
@@ -36,11 +34,11 @@ public final class GenerateRun {
      * the timed decoding loop holds the model's work alone.
      */
     public static GenerationResult run(Request request, Optional<Consumer<String>> onText) {
-        if (T5Config.describes(request.model())) {
+        Optional<EncoderDecoder> encoderDecoder = EncoderDecoder.load(request.model());
+        if (encoderDecoder.isPresent()) {
             // an encoder-decoder answers the prompt: its output is decoded alone
-            Tokenizer tok = ModelSource.tokenizer(request.model(), request.tokenizer()).orElseThrow(() -> new ShearsException(request.model()
-                    + ": no tokenizer found beside the model; pass --tokenizer FILE (spiece.model or tokenizer.json)"));
-            T5Model model = T5Model.load(request.model());
+            EncoderDecoder model = encoderDecoder.get();
+            Tokenizer tok = ModelSource.seq2seqTokenizer(request.model(), request.tokenizer(), model.vocabSize());
             if (onText.isEmpty()) return Generation.generate(model, tok, request.prompt(), request.settings(), id -> { });
             Streamed streamed = new Streamed(tok::decode, onText.get());
             GenerationResult r = Generation.generate(model, tok, request.prompt(), request.settings(), streamed::add);
@@ -62,7 +60,7 @@ public final class GenerateRun {
 
     /** Whether the model's output continues the prompt (decoder-only) rather than answering it (an encoder–decoder). */
     public static boolean continuesPrompt(Path model) {
-        return !T5Config.describes(model);
+        return !EncoderDecoder.describes(model);
     }
 
     /** The printed prefix of the output, extended as ids arrive. */

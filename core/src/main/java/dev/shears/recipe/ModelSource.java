@@ -40,6 +40,20 @@ public final class ModelSource {
     }
 
     /**
+     * The tokenizer of an encoder–decoder folder (explicit, else beside it), checked against the model's vocabulary:
+     * a missing or a larger one is refused in one line.
+     */
+    public static Tokenizer seq2seqTokenizer(Path model, Optional<Path> explicit, int modelVocab) {
+        Tokenizer tok = tokenizer(model, explicit).orElseThrow(() -> new ShearsException(model
+                + ": no tokenizer found beside the model; pass --tokenizer FILE (spiece.model or tokenizer.json)"));
+        if (tok.vocabSize() > modelVocab) {
+            throw new ShearsException("the tokenizer has " + tok.vocabSize() + " tokens but " + model + " only " + modelVocab
+                    + " embeddings: they do not belong together");
+        }
+        return tok;
+    }
+
+    /**
      * The explicit tokenizer, else the one inside a GGUF file, else the one beside the model. A GGUF
      * carries its own: a tokenizer file that happens to lie in the same folder belongs to something else.
      */

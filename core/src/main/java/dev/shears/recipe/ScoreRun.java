@@ -7,9 +7,7 @@ import dev.shears.model.Activations;
 import dev.shears.model.KvCache;
 import dev.shears.model.Model;
 import dev.shears.model.Transformer;
-import dev.shears.seq2seq.T5;
-import dev.shears.seq2seq.T5Config;
-import dev.shears.seq2seq.T5Model;
+import dev.shears.seq2seq.EncoderDecoder;
 import dev.shears.tokenizer.Tokenizer;
 
 import java.nio.file.Path;
@@ -62,10 +60,11 @@ public final class ScoreRun {
     }
 
     public static Result run(Request request) {
-        if (T5Config.describes(request.model())) {
-            Tokenizer tok = ModelSource.tokenizer(request.model(), request.tokenizer()).orElseThrow(() -> new ShearsException(request.model()
-                    + ": no tokenizer found beside the model; pass --tokenizer FILE (spiece.model or tokenizer.json)"));
-            return scoreT5(T5Model.load(request.model()), encoderIds(tok, request.source()), targetIds(tok, request.target()));
+        Optional<EncoderDecoder> encoderDecoder = EncoderDecoder.load(request.model());
+        if (encoderDecoder.isPresent()) {
+            EncoderDecoder model = encoderDecoder.get();
+            Tokenizer tok = ModelSource.seq2seqTokenizer(request.model(), request.tokenizer(), model.vocabSize());
+            return scoreSeq2Seq(model, encoderIds(tok, request.source()), targetIds(tok, request.target()));
         }
         try (LoadedModel loaded = ModelSource.open(request.model(), request.tokenizer())) {
             Tokenizer tok = loaded.tokenizer();
@@ -124,13 +123,12 @@ public final class ScoreRun {
     }
 
     /** Scores {@code target} as the decoder's labels after the encoder read {@code source}, in one teacher-forced pass. */
-    static Result scoreT5(T5Model model, int[] source, int[] target) {
-        int vocab = model.config().vocabSize();
+    static Result scoreSeq2Seq(EncoderDecoder model, int[] source, int[] target) {
+        int vocab = model.vocabSize();
         if (target.length == 0) throw new ShearsException("the target has no tokens: nothing to score");
         checkIds("source", source, vocab);
         checkIds("target", target, vocab);
-        float[] logits = T5.forward(model, source, target, 1, source.length, target.length).logits();
-        return Result.of(LoglikelihoodScorer.Score.of(logits, vocab, target), source, target);
+        return Result.of(LoglikelihoodScorer.Score.of(model.logits(source, target), vocab, target), source, target);
     }
 
     private static void checkIds(String side, int[] ids, int vocab) {

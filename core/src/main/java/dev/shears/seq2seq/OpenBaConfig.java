@@ -91,6 +91,11 @@ public record OpenBaConfig(int dim, int headDim, int vocabSize, boolean qkvBias,
         return tiedEmbeddings ? (float) Math.pow(dim, -0.5) : 1f;
     }
 
+    /** The shape in words: depth of each stack, widths, heads (a range when they differ per layer), SwiGLU width, vocabulary. */
+    public String describe() {
+        return Stacks.describe("OpenBA", encoder, decoder, dim, headDim, "swiglu", vocabSize);
+    }
+
     /** Whether {@code model} is a Hugging Face folder whose config.json says OpenBA (its model_type or architecture). */
     public static boolean describes(Path model) {
         return ConfigJson.peek(model)

@@ -8,10 +8,59 @@ import java.nio.file.Path;
  * @param config  the validated shape
  * @param weights every tensor, in the shapes of {@code config}
  */
-public record OpenBaModel(OpenBaConfig config, OpenBaWeights weights) {
+public record OpenBaModel(OpenBaConfig config, OpenBaWeights weights) implements EncoderDecoder {
     /** A Hugging Face OpenBAForConditionalGeneration folder: config.json and model.safetensors or pytorch_model.bin. */
     public static OpenBaModel load(Path dir) {
         OpenBaConfig config = OpenBaConfig.read(dir.resolve("config.json"));
         return new OpenBaModel(config, OpenBaWeights.load(dir, config));
+    }
+
+    @Override
+    public int vocabSize() {
+        return config.vocabSize();
+    }
+
+    @Override
+    public int decoderStartToken() {
+        return config.decoderStartToken();
+    }
+
+    /** The shorter of the two rotary tables ({@code max_seq_length}, {@code decoder_max_seq_length}): neither side may pass its own. */
+    @Override
+    public int maxLength() {
+        return Math.min(config.maxSrcLen(), config.maxTgtLen());
+    }
+
+    @Override
+    public String describe() {
+        return config.describe();
+    }
+
+    @Override
+    public long parameterCount() {
+        long[] n = {0};
+        weights.forEach(config, (name, shape, values) -> n[0] += values.length);
+        return n[0];
+    }
+
+    @Override
+    public float[] logits(int[] inputIds, int[] labels) {
+        return OpenBa.forward(this, inputIds, labels, 1, inputIds.length, labels.length).logits();
+    }
+
+    @Override
+    public Decoding decode(int[] inputIds, int capacity) {
+        OpenBaCache cache = OpenBaCache.of(this, inputIds, capacity);
+        return new Decoding() {
+            @Override
+            public float[] next(int token) {
+                return OpenBa.forwardCached(OpenBaModel.this, cache, token);
+            }
+
+            @Override
+            public boolean full() {
+                return cache.length() >= cache.capacity();
+            }
+        };
     }
 }

@@ -14,6 +14,21 @@ final class Stacks {
 
         /** Cross-attention heads: 0 in the encoder, ≥ 1 in the decoder. */
         int crossHeads();
+
+        /** Feed-forward width. */
+        int ffnDim();
+    }
+
+    /** "NAME e+d layers, d_model D, heads H × K, ffn F (FEED), vocab V", a range where layers differ. */
+    static String describe(String name, List<? extends Layer> encoder, List<? extends Layer> decoder, int dim, int headDim, String feedForward, int vocabSize) {
+        java.util.IntSummaryStatistics heads = java.util.stream.Stream.concat(encoder.stream(), decoder.stream()).mapToInt(Layer::numHeads).summaryStatistics();
+        java.util.IntSummaryStatistics ffn = java.util.stream.Stream.concat(encoder.stream(), decoder.stream()).mapToInt(Layer::ffnDim).summaryStatistics();
+        return name + " " + encoder.size() + "+" + decoder.size() + " layers, d_model " + dim + ", heads " + range(heads) + " × " + headDim + ", ffn "
+                + range(ffn) + " (" + feedForward + "), vocab " + vocabSize;
+    }
+
+    private static String range(java.util.IntSummaryStatistics s) {
+        return s.getMin() == s.getMax() ? String.valueOf(s.getMin()) : s.getMin() + "–" + s.getMax();
     }
 
     /**

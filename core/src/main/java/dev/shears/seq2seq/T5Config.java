@@ -115,14 +115,7 @@ public record T5Config(int dim, int headDim, int vocabSize, int biasHeads, int n
 
     /** The shape in words: depth of each stack, widths, heads (a range when they differ per layer), FFN, vocabulary. */
     public String describe() {
-        java.util.IntSummaryStatistics heads = java.util.stream.Stream.concat(encoder.stream(), decoder.stream()).mapToInt(Block::numHeads).summaryStatistics();
-        java.util.IntSummaryStatistics ffn = java.util.stream.Stream.concat(encoder.stream(), decoder.stream()).mapToInt(Block::ffnDim).summaryStatistics();
-        return "T5 " + encoder.size() + "+" + decoder.size() + " layers, d_model " + dim + ", heads " + range(heads) + " × " + headDim + ", ffn " + range(ffn)
-                + " (" + feedForward.key + "), vocab " + vocabSize;
-    }
-
-    private static String range(java.util.IntSummaryStatistics s) {
-        return s.getMin() == s.getMax() ? String.valueOf(s.getMin()) : s.getMin() + "–" + s.getMax();
+        return Stacks.describe("T5", encoder, decoder, dim, headDim, feedForward.key, vocabSize);
     }
 
     /** Whether {@code model} is a Hugging Face folder whose config.json says T5 ({@code model_type} t5 or a T5 architecture). */

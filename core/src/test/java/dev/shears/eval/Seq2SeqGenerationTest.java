@@ -1,8 +1,7 @@
 package dev.shears.eval;
 
 import dev.shears.kernel.LogSoftmax;
-import dev.shears.seq2seq.T5;
-import dev.shears.seq2seq.T5Model;
+import dev.shears.seq2seq.EncoderDecoder;
 import dev.shears.tokenizer.PieceType;
 import dev.shears.tokenizer.Tokenizer;
 import org.junit.jupiter.api.Test;
@@ -18,34 +17,39 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /** Encoder–decoder generation: the prompt encoded once, the output decoded with caches, as the full forward would choose it. */
 class Seq2SeqGenerationTest {
-    static T5Model fixture(String name) throws URISyntaxException {
-        URL url = Seq2SeqGenerationTest.class.getResource("/torchref-t5/" + name + "/config.json");
-        if (url == null) fail("fixture torchref-t5/" + name + " is missing; regenerate it with tools/torch_reference/make_t5_fixtures.py");
-        return T5Model.load(Path.of(url.toURI()).getParent());
+    /** The encoder–decoders of the PyTorch reference fixtures: T5's, then OpenBA's. */
+    static final String[] FIXTURES = {"torchref-t5/t5_gated_untied", "torchref-t5/t5_relu_tied", "torchref-t5/t5_nonuniform",
+            "torchref-openba/openba_bias_asym", "torchref-openba/openba_nobias_tied", "torchref-openba/openba_nonuniform"};
+
+    static EncoderDecoder fixture(String name) throws URISyntaxException {
+        URL url = Seq2SeqGenerationTest.class.getResource("/" + name + "/config.json");
+        if (url == null) fail("fixture " + name + " is missing; regenerate it with tools/torch_reference/make_t5_fixtures.py or make_openba_fixtures.py");
+        Path dir = Path.of(url.toURI()).getParent();
+        return EncoderDecoder.load(dir).orElseThrow(() -> new AssertionError(dir + " is not read as an encoder-decoder"));
     }
 
     @Test
     void greedyOutputIsTheFullForwardsArgmaxAtEveryStep() throws URISyntaxException {
-        for (String name : new String[] {"t5_gated_untied", "t5_relu_tied", "t5_nonuniform"}) {
-            T5Model model = fixture(name);
-            Tokenizer tok = characters(model.config().vocabSize());
+        for (String name : FIXTURES) {
+            EncoderDecoder model = fixture(name);
+            Tokenizer tok = characters(model.vocabSize());
             GenerationResult r = Generation.generate(model, tok, "the cat sat", new GenerationSettings(10, 0f, 0.9f, 1), id -> { });
             int[] prompt = r.promptIds(), out = r.generatedIds();
-            assertEquals(1, prompt[prompt.length - 1], name + ": T5's tokenizer ends the encoder's input with </s>");
+            assertEquals(1, prompt[prompt.length - 1], name + ": the tokenizer ends the encoder's input with </s>");
             assertTrue(out.length > 0, name + ": something was generated");
             boolean stopped = out.length < 10; // by EOS: the full forward must choose EOS after the output too
             int[] labels = stopped ? Arrays.copyOf(out, out.length + 1) : out;
             if (stopped) labels[out.length] = 1;
-            float[] logits = T5.forward(model, prompt, labels, 1, prompt.length, labels.length).logits();
-            int vocab = model.config().vocabSize();
+            float[] logits = model.logits(prompt, labels);
+            int vocab = model.vocabSize();
             for (int i = 0; i < labels.length; i++) assertEquals(labels[i], LogSoftmax.argmax(logits, i, vocab), name + ": step " + i);
         }
     }
 
     @Test
     void samplingIsRepeatableForASeed() throws URISyntaxException {
-        T5Model model = fixture("t5_gated_untied");
-        Tokenizer tok = characters(model.config().vocabSize());
+        EncoderDecoder model = fixture("torchref-t5/t5_gated_untied");
+        Tokenizer tok = characters(model.vocabSize());
         GenerationSettings s = new GenerationSettings(12, 1.5f, 0.95f, 9);
         int[] a = Generation.generate(model, tok, "a dog", s, id -> { }).generatedIds();
         int[] b = Generation.generate(model, tok, "a dog", s, id -> { }).generatedIds();

@@ -1,8 +1,7 @@
 package dev.shears.eval;
 
 import dev.shears.kernel.LogSoftmax;
-import dev.shears.seq2seq.T5;
-import dev.shears.seq2seq.T5Model;
+import dev.shears.seq2seq.EncoderDecoder;
 import dev.shears.tokenizer.Tokenizer;
 import org.junit.jupiter.api.Test;
 
@@ -15,7 +14,7 @@ import static dev.shears.eval.Seq2SeqGenerationTest.fixture;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** lm-eval's seq2seq requests on a T5: what the encoder reads, what is scored, and the rolling windows of a document. */
+/** lm-eval's seq2seq requests on T5 and OpenBA: what the encoder reads, what is scored, and the rolling windows of a document. */
 class Seq2SeqScorerTest {
     /** One token per character: ids 2 + c mod (vocab − 2), EOS 1 appended to what the encoder reads. */
     private static int[] ids(String text, int vocab) {
@@ -29,9 +28,9 @@ class Seq2SeqScorerTest {
     }
 
     /** The labels' log-likelihood and greediness by a full teacher-forced pass, written out here. */
-    private static LoglikelihoodScorer.Score direct(T5Model model, int[] context, int[] labels) {
-        int vocab = model.config().vocabSize();
-        float[] logits = T5.forward(model, context, labels, 1, context.length, labels.length).logits();
+    private static LoglikelihoodScorer.Score direct(EncoderDecoder model, int[] context, int[] labels) {
+        int vocab = model.vocabSize();
+        float[] logits = model.logits(context, labels);
         double ll = 0;
         boolean greedy = true;
         for (int i = 0; i < labels.length; i++) {
@@ -46,8 +45,8 @@ class Seq2SeqScorerTest {
 
     @Test
     void requestsAreEncodedAsLmEvalEncodesSeq2Seq() throws URISyntaxException {
-        T5Model model = fixture("t5_relu_tied");
-        int vocab = model.config().vocabSize();
+        EncoderDecoder model = fixture("torchref-t5/t5_relu_tied");
+        int vocab = model.vocabSize();
         Seq2SeqScorer scorer = new Seq2SeqScorer(model, characters(vocab), 64);
         // the context's trailing space moves to the continuation; </s> ends the encoder's input, not the labels
         int[][] pair = scorer.encode("Question: why? ", "because");
@@ -61,9 +60,9 @@ class Seq2SeqScorerTest {
 
     @Test
     void choicesScoreTheirContinuationAsDecoderLabels() throws URISyntaxException {
-        for (String name : new String[] {"t5_gated_untied", "t5_relu_tied", "t5_nonuniform"}) {
-            T5Model model = fixture(name);
-            int vocab = model.config().vocabSize();
+        for (String name : Seq2SeqGenerationTest.FIXTURES) {
+            EncoderDecoder model = fixture(name);
+            int vocab = model.vocabSize();
             Seq2SeqScorer scorer = new Seq2SeqScorer(model, characters(vocab), 64);
             List<Choice> choices = List.of(new Choice("The cat", " sat", 4), new Choice("The cat", " ran away", 9));
             List<LoglikelihoodScorer.Score> got = scorer.choices(List.of(choices), n -> { }).getFirst();
@@ -82,8 +81,8 @@ class Seq2SeqScorerTest {
      */
     @Test
     void documentsRollInDisjointWindows() throws URISyntaxException {
-        T5Model model = fixture("t5_gated_untied");
-        int vocab = model.config().vocabSize();
+        EncoderDecoder model = fixture("torchref-t5/t5_gated_untied");
+        int vocab = model.vocabSize();
         int maxLength = 8;
         Tokenizer tok = characters(vocab);
         String text = "a long story about a cat";
