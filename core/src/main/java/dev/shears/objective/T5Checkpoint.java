@@ -37,8 +37,8 @@ public final class T5Checkpoint {
     private T5Checkpoint() {
     }
 
-    /** Writes the trainer's state after its current step under {@code runDir/checkpoints/}. */
-    public static Path save(Path runDir, T5Trainer trainer) {
+    /** Writes the trainer's state after its current step under {@code runDir/checkpoints/}, then deletes all but the newest {@code keep}. */
+    public static Path save(Path runDir, T5Trainer trainer, int keep) {
         T5Model model = trainer.model();
         T5Config c = model.config();
         T5AdamW optimizer = trainer.optimizer();
@@ -55,6 +55,8 @@ public final class T5Checkpoint {
             Safetensors.write(dir.resolve(Checkpoint.OPTIMIZER), moments, DType.F32, Map.of("format", FORMAT));
             Files.writeString(dir.resolve(Checkpoint.STATE), state.toPrettyString() + "\n");
         });
+        List<Path> all = Checkpoint.list(runDir);
+        for (int i = 0; i < all.size() - keep; i++) AtomicFiles.deleteTreeQuietly(all.get(i));
         return target;
     }
 

@@ -17,9 +17,11 @@ import dev.shears.train.LearningRateSchedule;
  * @param dynamic            re-weight the mixture at every evaluation with Dynamic-UL2 ({@link DynamicUl2#published})
  * @param referenceLosses    Dynamic-UL2's ℓ_ref per denoiser; empty: the held-out losses of the model before its first step
  * @param checkpointInterval steps between checkpoints (0: only at the end of {@link T5Trainer#run})
+ * @param keepCheckpoints    the newest checkpoints kept; older ones are deleted once a new one is in place
  */
 public record T5TrainConfig(int batchSize, int microBatches, LearningRateSchedule schedule, AdamWConfig adamW, double maxGradNorm,
-                            int evalInterval, int evalBatches, boolean dynamic, double[] referenceLosses, int checkpointInterval) {
+                            int evalInterval, int evalBatches, boolean dynamic, double[] referenceLosses, int checkpointInterval,
+                            int keepCheckpoints) {
     public T5TrainConfig {
         referenceLosses = referenceLosses.clone();
         if (batchSize < 1 || microBatches < 1) throw new ShearsException("batchSize and microBatches must be ≥ 1, got " + batchSize + " and " + microBatches);
@@ -27,6 +29,7 @@ public record T5TrainConfig(int batchSize, int microBatches, LearningRateSchedul
         if (evalInterval < 0 || evalBatches < 1) throw new ShearsException("evalInterval must be ≥ 0 and evalBatches ≥ 1, got " + evalInterval + " and " + evalBatches);
         if (dynamic && evalInterval == 0) throw new ShearsException("Dynamic-UL2 updates the mixture at evaluations; set evalInterval > 0");
         if (checkpointInterval < 0) throw new ShearsException("checkpointInterval must be ≥ 0, got " + checkpointInterval);
+        if (keepCheckpoints < 1) throw new ShearsException("keepCheckpoints must be ≥ 1, got " + keepCheckpoints);
     }
 
     @Override

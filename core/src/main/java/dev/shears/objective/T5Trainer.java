@@ -168,14 +168,14 @@ public final class T5Trainer {
     /**
      * Trains until {@code totalSteps} steps are done: evaluating before the first step of a run (when it evaluates at all)
      * and after every {@code evalInterval} steps, and writing a checkpoint under {@code runDir} every
-     * {@code checkpointInterval} steps and at the end.
+     * {@code checkpointInterval} steps and at the end (keeping the newest {@code keepCheckpoints}).
      */
     public void run(long totalSteps, Path runDir, Listener listener) {
         if (config.evalInterval() > 0 && step == 0) listener.evaluation(evaluate());
         while (step < totalSteps) {
             listener.step(step());
             if (config.evalInterval() > 0 && step % config.evalInterval() == 0) listener.evaluation(evaluate());
-            if (step == totalSteps || config.checkpointInterval() > 0 && step % config.checkpointInterval() == 0) T5Checkpoint.save(runDir, this);
+            if (step == totalSteps || config.checkpointInterval() > 0 && step % config.checkpointInterval() == 0) T5Checkpoint.save(runDir, this, config.keepCheckpoints());
         }
     }
 

@@ -361,7 +361,7 @@ final class TrainingSession implements AutoCloseable {
     }
 
     /** Opens metrics.jsonl for appending, first dropping lines after the resumed step (written after the checkpoint). */
-    private static BufferedWriter openMetrics(Path out, long resumedStep) throws IOException {
+    static BufferedWriter openMetrics(Path out, long resumedStep) throws IOException {
         Path file = out.resolve(METRICS);
         if (resumedStep == 0) {
             Files.deleteIfExists(file);

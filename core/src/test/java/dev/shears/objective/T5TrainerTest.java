@@ -44,14 +44,7 @@ class T5TrainerTest {
     /** UL2's batcher over {@code split}, padded to the longest inputs and targets any of its denoisers makes of 64-token chunks. */
     static DenoisingBatcher batcher(Split split, long seed) {
         DenoiserMixture mixture = DenoiserMixture.ul2();
-        DenoiserTokens tokens = DenoiserTokens.of(tokenizer, mixture);
-        int in = 0, out = 0;
-        for (int d = 0; d < mixture.denoisers().size(); d++) {
-            int[] longest = Denoising.maxLengths(mixture.denoisers().get(d), tokens.modeIds(d).length, LENGTH, mixture.sequentialLayout());
-            in = Math.max(in, longest[0]);
-            out = Math.max(out, longest[1]);
-        }
-        return new DenoisingBatcher(mixture, tokens, ChunkSource.shuffled(data, split, LENGTH, seed), in, out, seed);
+        return DenoisingBatcher.padToLongest(mixture, DenoiserTokens.of(tokenizer, mixture), ChunkSource.shuffled(data, split, LENGTH, seed), seed);
     }
 
     static T5Trainer trainer(T5TrainConfig config) {
@@ -64,7 +57,7 @@ class T5TrainerTest {
 
     static T5TrainConfig config(double lr, int steps, int microBatches, int evalInterval, boolean dynamic, double[] references) {
         LearningRateSchedule schedule = new LearningRateSchedule(lr, lr / 10, 2, steps, LearningRateSchedule.Decay.COSINE);
-        return new T5TrainConfig(4, microBatches, schedule, AdamWConfig.DEFAULT, 1.0, evalInterval, 2, dynamic, references, 0);
+        return new T5TrainConfig(4, microBatches, schedule, AdamWConfig.DEFAULT, 1.0, evalInterval, 2, dynamic, references, 0, 1);
     }
 
     static double mean(double[] xs) {
