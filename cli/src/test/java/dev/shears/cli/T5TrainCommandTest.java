@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -24,22 +25,15 @@ class T5TrainCommandTest {
         CliTest.Run prepared = CliTest.shears("data", "prepare", "--tokenizer", T5.toString(), "--out", data.toString(),
                 SharedData.require("eval/tinystories/tinystories_val_head.txt").toString());
         assertEquals(0, prepared.code(), prepared.err());
-        CliTest.Run r = CliTest.shears("train", "--model", T5.toString(), "--data", data.toString(), "--objective", "ul2", "--dynamic", "--steps", "4",
-                "--out", out.toString(), "--json", "--set", "batchSize=2", "--set", "seqLen=64", "--set", "evalInterval=2", "--set", "evalWindows=2",
-                "--set", "lr=1e-2", "--set", "warmupSteps=1");
+        CliTest.Run r = train(data, out, false);
         assertEquals(0, r.code(), r.err());
         JsonNode json = r.json();
         assertEquals(4, json.path("steps").asLong());
         assertEquals(7, json.path("heldOutLoss").size(), "a loss per UL2 denoiser");
 
-        List<JsonNode> lines = Files.readAllLines(out.resolve("metrics.jsonl")).stream().map(l -> {
-            try {
-                return Json.MAPPER.readTree(l);
-            } catch (Exception e) {
-                throw new AssertionError(l, e);
-            }
-        }).toList();
+        List<JsonNode> lines = metrics(out);
         assertEquals(4, lines.stream().filter(l -> l.path("type").asText().equals("step")).count());
+        assertEquals(1, lines.stream().filter(l -> l.path("type").asText().equals("final")).count());
         List<JsonNode> evals = lines.stream().filter(l -> l.path("type").asText().equals("eval")).toList();
         assertEquals(List.of(0L, 2L, 4L), evals.stream().map(l -> l.path("step").asLong()).toList());
         for (JsonNode e : evals) {
@@ -54,6 +48,35 @@ class T5TrainCommandTest {
         assertEquals(T5Model.load(T5).config(), trained.config());
         assertTrue(Files.isRegularFile(out.resolve("tokenizer.json")), "the tokenizer travels with the model");
         assertTrue(Files.isDirectory(out.resolve("checkpoints/step-00000004")));
+
+        // a run killed after its step-2 checkpoint: resumed, it writes the same model and the same evaluations
+        byte[] model = Files.readAllBytes(out.resolve("model.safetensors"));
+        dev.shears.io.AtomicFiles.deleteTree(out.resolve("checkpoints/step-00000004"));
+        Files.delete(out.resolve("model.safetensors"));
+        CliTest.Run resumed = train(data, out, true);
+        assertEquals(0, resumed.code(), resumed.err());
+        assertEquals(2, resumed.json().path("resumedFrom").asLong());
+        assertArrayEquals(model, Files.readAllBytes(out.resolve("model.safetensors")));
+        assertEquals(evals, metrics(out).stream().filter(l -> l.path("type").asText().equals("eval")).toList());
+        assertEquals(json.path("heldOutLoss"), resumed.json().path("heldOutLoss"));
+    }
+
+    private static CliTest.Run train(Path data, Path out, boolean resume) {
+        List<String> args = new java.util.ArrayList<>(List.of("train", "--model", T5.toString(), "--data", data.toString(), "--objective", "ul2", "--dynamic",
+                "--steps", "4", "--out", out.toString(), "--json", "--set", "batchSize=2", "--set", "seqLen=64", "--set", "evalInterval=2",
+                "--set", "evalWindows=2", "--set", "lr=1e-2", "--set", "warmupSteps=1", "--set", "checkpointInterval=2"));
+        if (resume) args.add("--resume");
+        return CliTest.shears(args.toArray(String[]::new));
+    }
+
+    private static List<JsonNode> metrics(Path out) throws java.io.IOException {
+        return Files.readAllLines(out.resolve("metrics.jsonl")).stream().map(l -> {
+            try {
+                return Json.MAPPER.readTree(l);
+            } catch (Exception e) {
+                throw new AssertionError(l, e);
+            }
+        }).toList();
     }
 
     @Test

@@ -44,7 +44,8 @@ import java.util.function.Supplier;
  * ({@link TrainConfig}: batchSize, gradAccumulation, the schedule, AdamW, gradClip, evalInterval, checkpoints,
  * seed); Dynamic-UL2's reference losses are the model's own held-out losses before its first step. The output
  * folder holds {@code train-config.json} (these settings with the objective), {@code metrics.jsonl} (a step
- * line per step, an eval line per evaluation with each denoiser's loss and weight), checkpoints, and at the end
+ * line per step, an eval line per evaluation with each denoiser's loss and weight, a final line with the
+ * trained model's loss per denoiser on the same held-out batches), checkpoints, and at the end
  * the trained model as a Hugging Face T5 folder (F32) with the source's tokenizer files. With {@code resume} a
  * run continues from its newest checkpoint and ends with the bits of one never stopped.
  */
@@ -160,13 +161,16 @@ public final class T5TrainRun {
                     stepBegan = System.nanoTime();
                 }
             });
+            progress.finish();
+            // resumed after the last step: the last loss is the one logged before
+            if (start == total) for (MetricsLine line : MetricsLine.read(out.resolve(TrainRun.METRICS))) if (line instanceof MetricsLine.Step st) lastLoss[0] = st.loss();
+            Map<String, Double> finalLoss = byName(names, trainer.heldOutLosses());
+            write(metrics, new MetricsLine.Final(total, finalLoss, null), out);
+            writeModel(model, source, out);
+            return new Result(out, model, total, start, lastLoss[0], finalLoss, (System.nanoTime() - began) / 1e9);
         } catch (IOException e) {
             throw new ShearsException(out.resolve(TrainRun.METRICS) + ": cannot write: " + e.getMessage(), e);
         }
-        progress.finish();
-        Map<String, Double> finalLoss = byName(names, trainer.heldOutLosses());
-        writeModel(model, source, out);
-        return new Result(out, model, total, start, lastLoss[0], finalLoss, (System.nanoTime() - began) / 1e9);
     }
 
     /** The final model beside the run's files: model.safetensors and config.json (the source's, updated), and the source's tokenizer files. */
