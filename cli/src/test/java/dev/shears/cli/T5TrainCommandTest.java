@@ -59,6 +59,12 @@ class T5TrainCommandTest {
         assertArrayEquals(model, Files.readAllBytes(out.resolve("model.safetensors")));
         assertEquals(evals, metrics(out).stream().filter(l -> l.path("type").asText().equals("eval")).toList());
         assertEquals(json.path("heldOutLoss"), resumed.json().path("heldOutLoss"));
+
+        List<String> other = new java.util.ArrayList<>(List.of("train", "--model", T5.toString(), "--data", data.toString(), "--objective", "t5",
+                "--steps", "4", "--out", out.toString(), "--resume"));
+        CliTest.Run refused = CliTest.shears(other.toArray(String[]::new));
+        assertNotEquals(0, refused.code());
+        assertTrue(refused.err().contains("different configuration"), refused.err());
     }
 
     private static CliTest.Run train(Path data, Path out, boolean resume) {

@@ -3,7 +3,6 @@ package dev.shears.recipe;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
-import dev.shears.config.ConfigLoader;
 import dev.shears.data.Split;
 import dev.shears.data.TokenDataset;
 import dev.shears.format.TokenizerLoader;
@@ -105,6 +104,7 @@ public final class T5TrainRun {
             throw new ShearsException("a T5 run reads one --data folder (its denoisers are the mixture), got " + config.batching().data().size());
         }
         if (config.distill().enabled()) throw new ShearsException("distillation is not implemented for T5 runs");
+        if (config.dynamicBatchLoading().enabled()) throw new ShearsException("a T5 run re-weights its denoisers with --dynamic (Dynamic-UL2), not dynamic batch loading over domains");
         long began = System.nanoTime();
         TokenDataset data = TokenDataset.open(config.batching().data().getFirst().path());
         T5Model model = T5Model.load(source);
@@ -123,19 +123,8 @@ public final class T5TrainRun {
                 config.optimiser().gradClip(), config.evaluation().evalInterval(), Math.ceilDiv(config.evaluation().evalWindows(), batchSize), dynamic,
                 new double[0], config.checkpointing().checkpointInterval(), config.checkpointing().keepCheckpoints());
         T5Trainer trainer = new T5Trainer(model, train, heldOut, t5);
-        String settings = ConfigLoader.toJson(new Settings(objective.key, dynamic, config)) + "\n";
-        Path settingsFile = out.resolve(TrainRun.CONFIG);
-        Optional<Path> latest = resume ? Checkpoint.latest(out) : Optional.empty();
-        if (latest.isPresent()) {
-            try {
-                if (!Files.readString(settingsFile).equals(settings)) throw new ShearsException(settingsFile + ": the run was started with other settings; resume it with the same ones");
-            } catch (IOException e) {
-                throw new ShearsException(settingsFile + ": cannot read: " + e.getMessage(), e);
-            }
-            T5Checkpoint.restore(latest.get(), trainer);
-        } else {
-            AtomicFiles.writeString(settingsFile, settings);
-        }
+        TrainingSession.prepareOutput(new Settings(objective.key, dynamic, config), TrainRun.CONFIG, out, resume);
+        if (resume) Checkpoint.latest(out).ifPresent(dir -> T5Checkpoint.restore(dir, trainer));
         long start = trainer.steps(), total = config.totalSteps();
         String[] names = names(mixture);
         double[] lastLoss = {Double.NaN};
