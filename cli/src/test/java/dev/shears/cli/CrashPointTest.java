@@ -1,7 +1,5 @@
 package dev.shears.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.SharedData;
 import dev.shears.io.CrashPoints;
 import org.junit.jupiter.api.BeforeAll;
@@ -106,7 +104,7 @@ class CrashPointTest {
                 assertArrayEquals(Files.readAllBytes(straight.resolve(f)), Files.readAllBytes(out.resolve(f)), where + ": " + f + " differs");
             }
             for (Path metrics : metricsFiles(straight)) {
-                assertEquals(untimed(metrics), untimed(out.resolve(straight.relativize(metrics))), where + ": " + straight.relativize(metrics));
+                assertEquals(MetricsLines.untimed(metrics), MetricsLines.untimed(out.resolve(straight.relativize(metrics))), where + ": " + straight.relativize(metrics));
             }
             try (Stream<Path> all = Files.walk(out)) {
                 List<Path> debris = all.filter(p -> p.getFileName().toString().matches("\\..*(tmp|partial|replaced).*")).toList();
@@ -149,14 +147,4 @@ class CrashPointTest {
         }
     }
 
-    /** Metrics lines without their timing fields. */
-    private static List<String> untimed(Path metrics) throws IOException {
-        List<String> lines = new ArrayList<>();
-        for (String line : Files.readAllLines(metrics)) {
-            JsonNode n = Json.MAPPER.readTree(line);
-            if (n instanceof ObjectNode o) o.remove(List.of("tokensPerSecond", "gflops", "seconds", "elapsedSeconds"));
-            lines.add(n.toString());
-        }
-        return lines;
-    }
 }

@@ -57,7 +57,7 @@ class MpiPipelineTest {
             for (Path f : files) {
                 String name = f.getFileName().toString();
                 if (name.equals("metrics.jsonl")) {
-                    assertEquals(untimed(single.resolve(f)), untimed(out.resolve(f)), out + ": " + f);
+                    assertEquals(MetricsLines.untimed(single.resolve(f)), MetricsLines.untimed(out.resolve(f)), out + ": " + f);
                 } else if (name.equals("stage.json")) {
                     assertEquals(withoutSeconds(single, f), withoutSeconds(out, f), out + ": " + f);
                 } else if (name.endsWith(".json") && !name.startsWith("report")) {
@@ -70,16 +70,6 @@ class MpiPipelineTest {
         }
     }
 
-    /** Metrics lines without their timing fields. */
-    private static List<String> untimed(Path metrics) throws Exception {
-        List<String> lines = new ArrayList<>();
-        for (String line : Files.readAllLines(metrics)) {
-            JsonNode n = Json.MAPPER.readTree(line);
-            if (n instanceof ObjectNode o) o.remove(List.of("tokensPerSecond", "gflops", "seconds", "elapsedSeconds"));
-            lines.add(n.toString());
-        }
-        return lines;
-    }
 
     /** A stage record of the pipeline in {@code out} without the stage's seconds, the folder's own name in its paths as OUT. */
     private static String withoutSeconds(Path out, Path record) throws Exception {

@@ -1,7 +1,6 @@
 package dev.shears.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.SharedData;
 import dev.shears.cli.MpiRuns.Result;
 import dev.shears.io.CrashPoints;
@@ -215,23 +214,13 @@ class MpiTrainTest {
         for (Path f : files(single)) {
             String name = f.getFileName().toString();
             if (name.equals("metrics.jsonl")) {
-                assertEquals(untimed(single.resolve(f)), untimed(out.resolve(f)), where + ": " + f);
+                assertEquals(MetricsLines.untimed(single.resolve(f)), MetricsLines.untimed(out.resolve(f)), where + ": " + f);
             } else if (name.endsWith(".safetensors") || name.endsWith(".json") && !name.startsWith("report")) {
                 assertArrayEquals(Files.readAllBytes(single.resolve(f)), Files.readAllBytes(out.resolve(f)), where + ": " + f + " differs");
             }
         }
     }
 
-    /** Metrics lines without their timing fields. */
-    private static List<String> untimed(Path metrics) throws IOException {
-        List<String> lines = new ArrayList<>();
-        for (String line : Files.readAllLines(metrics)) {
-            JsonNode n = Json.MAPPER.readTree(line);
-            if (n instanceof ObjectNode o) o.remove(List.of("tokensPerSecond", "gflops", "seconds", "elapsedSeconds"));
-            lines.add(n.toString());
-        }
-        return lines;
-    }
 
     private static Result run(List<String> command, Map<String, String> env, int seconds) throws IOException, InterruptedException {
         return MpiRuns.run(command, env, seconds, dir);

@@ -44,6 +44,21 @@ public sealed interface EncoderDecoder permits T5Model, OpenBaModel {
         boolean full();
     }
 
+    /** A decoding over {@code cache} whose steps {@code next} takes (the architecture's cached forward). */
+    static Decoding decoding(DecoderCache cache, java.util.function.IntFunction<float[]> next) {
+        return new Decoding() {
+            @Override
+            public float[] next(int token) {
+                return next.apply(token);
+            }
+
+            @Override
+            public boolean full() {
+                return cache.length() >= cache.capacity();
+            }
+        };
+    }
+
     /** The encoder–decoder in folder {@code model}, when its config.json says T5 or OpenBA; else empty (a decoder-only model, or not a folder). */
     static Optional<EncoderDecoder> load(Path model) {
         if (T5Config.describes(model)) return Optional.of(T5Model.load(model));

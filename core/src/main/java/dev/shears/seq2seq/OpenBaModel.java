@@ -51,16 +51,6 @@ public record OpenBaModel(OpenBaConfig config, OpenBaWeights weights) implements
     @Override
     public Decoding decode(int[] inputIds, int capacity) {
         OpenBaCache cache = OpenBaCache.of(this, inputIds, capacity);
-        return new Decoding() {
-            @Override
-            public float[] next(int token) {
-                return OpenBa.forwardCached(OpenBaModel.this, cache, token);
-            }
-
-            @Override
-            public boolean full() {
-                return cache.length() >= cache.capacity();
-            }
-        };
+        return EncoderDecoder.decoding(cache, token -> OpenBa.forwardCached(this, cache, token));
     }
 }

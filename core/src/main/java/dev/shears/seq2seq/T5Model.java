@@ -54,16 +54,6 @@ public record T5Model(T5Config config, T5Weights weights) implements EncoderDeco
     @Override
     public Decoding decode(int[] inputIds, int capacity) {
         T5Cache cache = T5Cache.of(this, inputIds, capacity);
-        return new Decoding() {
-            @Override
-            public float[] next(int token) {
-                return T5.forwardCached(T5Model.this, cache, token);
-            }
-
-            @Override
-            public boolean full() {
-                return cache.length() >= cache.capacity();
-            }
-        };
+        return EncoderDecoder.decoding(cache, token -> T5.forwardCached(this, cache, token));
     }
 }
