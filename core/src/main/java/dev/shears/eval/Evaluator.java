@@ -126,16 +126,15 @@ public final class Evaluator {
     /**
      * An encoder–decoder's result on one task, scored as lm-eval scores seq2seq models ({@link Seq2SeqScorer}), its items
      * shared over the ranks of {@code collective} as a decoder-only model's are. The context length is the settings' or,
-     * by default, the model's ({@link EncoderDecoder#maxLength}). Generated-answer tasks are refused.
+     * by default, the model's ({@link EncoderDecoder#maxLength}); generated-answer tasks as lm-eval generates with a seq2seq model
+     * ({@link GenerationScorer}).
      */
     public static TaskResult run(EncoderDecoder model, Tokenizer tokenizer, Items items, EvalSettings settings, Progress progress,
                                  Consumer<Sample> samples, Collective collective) {
-        if (items.task().kind() == TaskKind.GENERATE_UNTIL) {
-            throw new ShearsException(items.task().name() + " is a generated-answer task; encoder-decoder models are scored on log-likelihood tasks only so far");
-        }
         if (settings.contextLength() > model.maxLength()) {
             throw new ShearsException("context length " + settings.contextLength() + " exceeds the model's maximum " + model.maxLength());
         }
+        if (items.task().kind() == TaskKind.GENERATE_UNTIL) return GenerationScorer.run(model, tokenizer, items, settings, progress, samples, collective);
         Seq2SeqScorer scorer = new Seq2SeqScorer(model, tokenizer, settings.contextLength() == 0 ? model.maxLength() : settings.contextLength());
         return score(scorer, items, progress, samples, collective);
     }

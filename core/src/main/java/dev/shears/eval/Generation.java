@@ -37,10 +37,29 @@ public final class Generation {
      */
     public static GenerationResult generate(EncoderDecoder model, Tokenizer tokenizer, String prompt, GenerationSettings settings, IntConsumer onToken) {
         int[] promptIds = encoderIds(tokenizer, prompt);
+        Decoded decoded = decode(model, promptIds, settings, tokenizer.eosId(), onToken, Stop.NEVER);
+        return new GenerationResult(promptIds, decoded.ids(), tokenizer.decode(decoded.ids()), decoded.tokensPerSecond());
+    }
+
+    /**
+     * An encoder–decoder's answer to {@code promptIds}, the encoder's whole input: stops after {@code settings.maxTokens()} (or the
+     * decoder's most positions), at {@code eosId}, or when {@code stop} says so.
+     *
+     * @return the new ids (EOS excluded)
+     */
+    public static int[] generateIds(EncoderDecoder model, int[] promptIds, GenerationSettings settings, int eosId, Stop stop) {
+        return decode(model, promptIds, settings, eosId, id -> {
+        }, stop).ids();
+    }
+
+    private static Decoded decode(EncoderDecoder model, int[] promptIds, GenerationSettings settings, int eosId, IntConsumer onToken, Stop stop) {
         for (int id : promptIds) {
             if (id >= model.vocabSize()) throw new ShearsException("prompt token id " + id + " is outside the model's vocabulary of " + model.vocabSize());
         }
-        EncoderDecoder.Decoding decoding = model.decode(promptIds, settings.maxTokens());
+        if (promptIds.length > model.maxLength()) {
+            throw new ShearsException("the prompt has " + promptIds.length + " tokens; the model's encoder reads at most " + model.maxLength());
+        }
+        EncoderDecoder.Decoding decoding = model.decode(promptIds, Math.min(settings.maxTokens(), model.maxLength()));
         SplittableRandom random = new SplittableRandom(settings.seed());
         int[] out = new int[settings.maxTokens()];
         int count = 0;
@@ -48,15 +67,14 @@ public final class Generation {
         long start = System.nanoTime();
         while (count < settings.maxTokens()) {
             int next = choose(logits, settings, random);
-            if (next == tokenizer.eosId()) break;
+            if (next == eosId) break;
             out[count++] = next;
             onToken.accept(next);
-            if (decoding.full()) break;
+            if (stop.after(out, count) || decoding.full()) break;
             logits = decoding.next(next);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        int[] ids = Arrays.copyOf(out, count);
-        return new GenerationResult(promptIds, ids, tokenizer.decode(ids), count / Math.max(seconds, 1e-9));
+        return new Decoded(Arrays.copyOf(out, count), count / Math.max(seconds, 1e-9));
     }
 
     /** An encoder's input: the prompt's tokens, then EOS when the tokenizer appends it (T5's does). */

@@ -4,6 +4,7 @@ import dev.shears.ShearsException;
 import dev.shears.dist.Collective;
 import dev.shears.dist.OrderedSum;
 import dev.shears.model.Model;
+import dev.shears.seq2seq.EncoderDecoder;
 import dev.shears.progress.Progress;
 import dev.shears.tensor.Parallel;
 import dev.shears.tokenizer.Tokenizer;
@@ -44,10 +45,19 @@ public final class GenerationScorer {
     public record Response(int[] contextIds, int[] generated, String decoded, String text) {
     }
 
-    private final Model model;
+    /** What generates: a decoder-only model continuing its context, or an encoder–decoder answering it. */
+    private sealed interface Generator {
+        /** @param start whether the context begins with BOS */
+        record Continuing(Model model, ContextStart start) implements Generator {
+        }
+
+        record Answering(EncoderDecoder model) implements Generator {
+        }
+    }
+
+    private final Generator generator;
     private final Tokenizer tokenizer;
     private final int maxLength;
-    private final ContextStart start;
 
     /**
      * @param maxLength the context length (at most the model's maximum): context plus generated tokens
@@ -55,14 +65,43 @@ public final class GenerationScorer {
      */
     public GenerationScorer(Model model, Tokenizer tokenizer, int maxLength, ContextStart start) {
         LoglikelihoodScorer.checkContextLength(model, maxLength);
-        this.model = model;
+        this.generator = new Generator.Continuing(model, start);
         this.tokenizer = tokenizer;
         this.maxLength = maxLength;
-        this.start = start;
     }
 
-    /** lm-eval's {@code tok_batch_encode(contexts, left_truncate_len=max_length - max_gen_toks)} for one context. */
+    /**
+     * An encoder–decoder's generations, as lm-eval's {@code generate_until} makes them for a seq2seq model: the context is
+     * encoded with the tokenizer's special tokens (T5 appends {@code </s>}), left-truncated to {@code maxLength} (the
+     * encoder's whole length: lm-eval reserves no room for the answer there), and the decoder answers from
+     * {@code decoder_start_token_id}.
+     */
+    public GenerationScorer(EncoderDecoder model, Tokenizer tokenizer, int maxLength) {
+        if (maxLength < 1 || maxLength > model.maxLength()) {
+            throw new ShearsException("context length " + maxLength + " must be between 1 and the model's maximum " + model.maxLength());
+        }
+        this.generator = new Generator.Answering(model);
+        this.tokenizer = tokenizer;
+        this.maxLength = maxLength;
+    }
+
+    /**
+     * lm-eval's {@code tok_batch_encode(contexts, left_truncate_len=...)} for one context: {@code max_length - max_gen_toks} for a
+     * decoder-only model, {@code max_length} for an encoder–decoder.
+     */
     int[] contextIds(String context, int maxGenToks) {
+        return switch (generator) {
+            case Generator.Answering a -> last(Generation.encoderIds(tokenizer, context), maxLength);
+            case Generator.Continuing c -> last(continuedIds(context, maxGenToks, c.start()), maxLength - maxGenToks);
+        };
+    }
+
+    private static int[] last(int[] ids, int most) {
+        return ids.length > most ? Arrays.copyOfRange(ids, ids.length - most, ids.length) : ids;
+    }
+
+    /** A decoder-only model's context: BOS first when {@code start} says so; the answer's room must leave some. */
+    private int[] continuedIds(String context, int maxGenToks, ContextStart start) {
         int room = maxLength - maxGenToks;
         if (room < 1) {
             throw new ShearsException("the context length " + maxLength + " leaves no room for a prompt: generation reserves max_gen_toks = "
@@ -76,7 +115,7 @@ public final class GenerationScorer {
             System.arraycopy(text, 0, ids, 1, text.length);
         }
         if (ids.length == 0) throw new ShearsException("an empty context without BOS: nothing to continue");
-        return ids.length > room ? Arrays.copyOfRange(ids, ids.length - room, ids.length) : ids;
+        return ids;
     }
 
     /** The greedy continuation of one context, stopped and cut as lm-eval's {@code generate_until}. */
@@ -88,7 +127,12 @@ public final class GenerationScorer {
             for (String s : stops) if (!s.isEmpty() && text.contains(s)) return true;
             return false;
         };
-        return response(prompt, Generation.generateIds(model, prompt, GenerationSettings.greedy(request.maxGenToks()), tokenizer.eosId(), stop), stops);
+        GenerationSettings greedy = GenerationSettings.greedy(request.maxGenToks());
+        int[] generated = switch (generator) {
+            case Generator.Continuing c -> Generation.generateIds(c.model(), prompt, greedy, tokenizer.eosId(), stop);
+            case Generator.Answering a -> Generation.generateIds(a.model(), prompt, greedy, tokenizer.eosId(), stop);
+        };
+        return response(prompt, generated, stops);
     }
 
     /** The response {@link #generate} gives when it generates {@code generated} (on another rank): the same context, decoding and cut. */
@@ -111,12 +155,23 @@ public final class GenerationScorer {
      */
     static TaskResult run(Model model, Tokenizer tokenizer, Evaluator.Items items, EvalSettings settings, Progress progress, Consumer<Sample> samples,
                           Collective collective) {
+        int context = settings.contextLength() == 0 ? model.config().maxSeqLen() : settings.contextLength();
+        return run(new GenerationScorer(model, tokenizer, context, settings.start()), items, settings, progress, samples, collective);
+    }
+
+    /** As {@link #run(Model, Tokenizer, Evaluator.Items, EvalSettings, Progress, Consumer, Collective)} for an encoder–decoder. */
+    static TaskResult run(EncoderDecoder model, Tokenizer tokenizer, Evaluator.Items items, EvalSettings settings, Progress progress, Consumer<Sample> samples,
+                          Collective collective) {
+        int context = settings.contextLength() == 0 ? model.maxLength() : settings.contextLength();
+        return run(new GenerationScorer(model, tokenizer, context), items, settings, progress, samples, collective);
+    }
+
+    private static TaskResult run(GenerationScorer scorer, Evaluator.Items items, EvalSettings settings, Progress progress, Consumer<Sample> samples,
+                                  Collective collective) {
         Task task = items.task();
         if (!(task.documents().map(DocumentTask::output).orElse(OutputType.MULTIPLE_CHOICE) instanceof GenerateUntil request)) {
             throw new IllegalStateException(task.name() + ": a generation task without its generate_until configuration");
         }
-        int context = settings.contextLength() == 0 ? model.config().maxSeqLen() : settings.contextLength();
-        GenerationScorer scorer = new GenerationScorer(model, tokenizer, context, settings.start());
         List<Item> list = items.items();
         long startNanos = System.nanoTime();
         progress.start(task.name(), OrderedSum.share(list.size(), collective.rank(), collective.size()), "items");

@@ -10,7 +10,9 @@ import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -54,6 +56,28 @@ class Seq2SeqGenerationTest {
         int[] a = Generation.generate(model, tok, "a dog", s, id -> { }).generatedIds();
         int[] b = Generation.generate(model, tok, "a dog", s, id -> { }).generatedIds();
         assertEquals(Arrays.toString(a), Arrays.toString(b));
+    }
+
+    /**
+     * lm-eval's generate_until for a seq2seq model: the context with </s>, left-truncated to the whole context length (no room
+     * is reserved for the answer on the encoder's side), and the greedy answer stopped at a stop string and cut there.
+     */
+    @Test
+    void generateUntilAnswersAsLmEvalDoesForSeq2Seq() throws URISyntaxException {
+        EncoderDecoder model = fixture("torchref-t5/t5_relu_tied");
+        Tokenizer tok = characters(model.vocabSize());
+        GenerationScorer scorer = new GenerationScorer(model, tok, 6);
+        assertArrayEquals(Arrays.copyOfRange(Generation.encoderIds(tok, "the cat sat"), 6, 12), scorer.contextIds("the cat sat", 4),
+                "the last 6 tokens, </s> the last of them");
+        int[] free = Generation.generateIds(model, scorer.contextIds("the cat sat", 8), GenerationSettings.greedy(8), tok.eosId(), Generation.Stop.NEVER);
+        // the first token whose text the answer has not shown before: the stop string
+        int k = 1;
+        while (k < free.length && tok.decode(Arrays.copyOf(free, k)).contains(tok.decode(new int[] {free[k]}))) k++;
+        assertTrue(k < free.length, "the fixture's answer has a token new to it: " + Arrays.toString(free));
+        String stop = tok.decode(new int[] {free[k]});
+        GenerationScorer.Response r = scorer.generate("the cat sat", new GenerateUntil(List.of(stop), 8, List.of(), ExactMatch.of(List.of(), false, false)));
+        assertArrayEquals(Arrays.copyOf(free, k + 1), r.generated(), "stopped once the stop string appeared");
+        assertEquals(tok.decode(Arrays.copyOf(free, k)), r.text(), "cut at the stop string");
     }
 
     /** T5-like: one token per character (ids 2 .. vocab-1), no BOS, EOS 1 appended for the model. */
