@@ -1,0 +1,92 @@
+package dev.shears.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.shears.SharedData;
+import dev.shears.seq2seq.T5Config;
+import dev.shears.seq2seq.T5Model;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static dev.shears.cli.CliTest.shears;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code shears prune} of a T5 folder: every axis in one shot, a loadable folder with its tokenizer, one-line refusals. */
+class PruneT5CommandTest {
+    private static final int[] SOURCE = {5, 9, 1, 3, 7, 2};
+    private static final int[] TARGET = {4, 8, 6, 1};
+
+    @Test
+    void prunesEveryAxisIntoAFolderThatLoadsAndScores(@TempDir Path tmp) throws IOException {
+        Path t5 = SharedData.require("models/t5-tiny-random");
+        Path out = tmp.resolve("small");
+        CliTest.Run r = shears("prune", t5.toString(), "--heads", "0.5", "--ffn", "0.5", "--hidden", "0.25", "--enc-layers", "3", "--dec-layers", "4",
+                "--out", out.toString(), "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = r.json();
+        assertEquals("magnitude", j.path("widthCriterion").asText());
+        assertTrue(j.path("paramsAfter").asLong() < j.path("paramsBefore").asLong(), r.out());
+        assertEquals(24, j.path("hiddenKept").asInt());
+        assertEquals(5, j.path("keptPerLayer").path("decoder").size());
+
+        T5Model child = T5Model.load(out);
+        T5Config c = child.config();
+        assertEquals(24, c.dim());
+        assertEquals(3, c.encoder().size());
+        assertEquals(4, c.decoder().size());
+        assertEquals(2, c.decoder().getFirst().numHeads());
+        assertEquals(2, c.decoder().getFirst().crossHeads());
+        assertEquals(19, c.encoder().getFirst().ffnDim());
+        assertEquals(j.path("paramsAfter").asLong(), child.parameterCount());
+        for (float v : child.logits(SOURCE, TARGET)) assertTrue(Float.isFinite(v));
+        for (String name : new String[]{"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "pruning-plan.json"}) {
+            assertTrue(Files.isRegularFile(out.resolve(name)), name);
+        }
+        assertEquals(Files.readString(t5.resolve("tokenizer.json")), Files.readString(out.resolve("tokenizer.json")), "the tokenizer is copied as it is");
+        JsonNode plan = Json.MAPPER.readTree(Files.readString(out.resolve("pruning-plan.json")));
+        assertEquals(24, plan.path("hidden").size());
+        assertEquals(1302, plan.path("vocab").size());
+        assertFalse(plan.path("encoder").path(2).path("kept").asBoolean(), "every-k drops encoder layer 2 of 5 when keeping 3");
+
+        // seeded random: the same seed gives the same child, another seed another
+        Path a = tmp.resolve("a"), b = tmp.resolve("b"), c2 = tmp.resolve("c");
+        for (String[] run : new String[][]{{a.toString(), "1"}, {b.toString(), "1"}, {c2.toString(), "2"}}) {
+            CliTest.Run rr = shears("prune", t5.toString(), "--ffn", "0.5", "--importance", "random", "--seed", run[1], "--out", run[0]);
+            assertEquals(0, rr.code(), rr.err());
+            assertTrue(rr.out().contains("widths ranked by random"), rr.out());
+        }
+        assertArrayEquals(T5Model.load(a).logits(SOURCE, TARGET), T5Model.load(b).logits(SOURCE, TARGET));
+        assertNotEquals(Files.readString(a.resolve("pruning-plan.json")), Files.readString(c2.resolve("pruning-plan.json")));
+    }
+
+    @Test
+    void refusalsAreOneLineAndLeaveNoFolder(@TempDir Path tmp) throws Exception {
+        Path t5 = SharedData.require("models/t5-tiny-random");
+        Path openba = Path.of(PruneT5CommandTest.class.getResource("/torchref-openba/openba_bias_asym").toURI());
+        Path stories = SharedData.require("models/stories260K/hf");
+        Path out = tmp.resolve("o");
+        record Case(String expected, String... args) {
+        }
+        for (Case c : new Case[]{
+                new Case("OpenBA pruning is not supported yet", "prune", openba.toString(), "--heads", "0.5", "--out", out.toString()),
+                new Case("--layers (use --enc-layers and --dec-layers) does not apply to an encoder-decoder", "prune", t5.toString(), "--layers", "0.5", "--out", out.toString()),
+                new Case("--importance taylor is not supported for T5 yet", "prune", t5.toString(), "--ffn", "0.5", "--importance", "taylor", "--out", out.toString()),
+                new Case("--heads must be a fraction to remove in [0, 1), got 1.0", "prune", t5.toString(), "--heads", "1", "--out", out.toString()),
+                new Case("--enc-layers 9 must keep 1..5 encoder layers", "prune", t5.toString(), "--enc-layers", "9", "--out", out.toString()),
+                new Case("nothing to prune", "prune", t5.toString(), "--out", out.toString()),
+                new Case("--enc-layers and --dec-layers apply to an encoder-decoder (T5) folder only", "prune", stories.toString(), "--enc-layers", "2", "--out", out.toString())}) {
+            CliTest.Run r = shears(c.args());
+            assertNotEquals(0, r.code(), c.expected());
+            assertTrue(r.err().contains(c.expected()), c.expected() + " in: " + r.err());
+            assertEquals(1, r.err().strip().lines().count(), "one line: " + r.err());
+            assertFalse(Files.exists(out), c.expected() + ": no output folder");
+        }
+    }
+}
