@@ -186,12 +186,16 @@ final class PruneCommand implements Runnable, Planned, Distributed {
     String dtype;
 
     private PruneRun request() {
-        PruneStage stage = new PruneStage(new PruneStage.Ratios(layers, heads, ffn, hidden),
+        return stage().run(model, Optional.ofNullable(tokenizer), out, Path.of(""), Optional.ofNullable(scores));
+    }
+
+    /** The options as a pipeline's prune stage, whose checks and defaults they share. */
+    private PruneStage stage() {
+        return new PruneStage(new PruneStage.Ratios(layers, heads, ffn, hidden),
                 new PruneStage.Shape(target, Optional.ofNullable(targetConfig), dropLayers, dropAttention, dropFfn, headMode, multipleOf, nonUniform),
                 new PruneStage.Criteria(importance, layerImportance, angularSpan, seed, taylor, taylorReduction, angularTokens, finalState),
                 new PruneStage.Windows(Optional.ofNullable(calibration), samples, seqLen),
                 new PruneStage.Vocabulary(vocab, vocabSize, Optional.ofNullable(vocabCorpus), keepTokens, keepSeenCharacters), dtype);
-        return stage.run(model, Optional.ofNullable(tokenizer), out, Path.of(""), Optional.ofNullable(scores));
     }
 
     @Override
@@ -208,27 +212,28 @@ final class PruneCommand implements Runnable, Planned, Distributed {
         Map<String, Boolean> decoderOnly = new LinkedHashMap<>();
         decoderOnly.put("--layers (use --enc-layers and --dec-layers)", layers != null);
         decoderOnly.put("--tokenizer", tokenizer != null);
-        decoderOnly.put("--vocab", vocab != null || vocabSize != null || vocabCorpus != null || !keepTokens.isEmpty() || keepSeenCharacters);
         decoderOnly.put("--target", target != null || targetConfig != null);
         decoderOnly.put("--drop-layers", !dropLayers.isEmpty() || dropAttention > 0 || dropFfn > 0);
         decoderOnly.put("--non-uniform", nonUniform);
         decoderOnly.put("--layer-importance", layerImportance != null);
         decoderOnly.put("--calibration", calibration != null || scores != null);
         decoderOnly.forEach((option, given) -> {
-            if (given) throw new ShearsException(option + " does not apply to an encoder-decoder yet; a T5 takes --heads, --ffn, --hidden, --enc-layers, --dec-layers, --importance magnitude|random");
+            if (given) throw new ShearsException(option + " does not apply to an encoder-decoder yet; a T5 takes --heads, --ffn, --hidden, --enc-layers, --dec-layers, --vocab, --importance magnitude|random");
         });
         T5Target t = new T5Target(heads == null ? 0 : heads, ffn == null ? 0 : ffn, hidden == null ? 0 : hidden,
                 encLayers == null ? OptionalInt.empty() : OptionalInt.of(encLayers), decLayers == null ? OptionalInt.empty() : OptionalInt.of(decLayers));
-        return T5PruneRun.of(model, out, t, importance == null ? "" : importance, seed, dtype == null ? "" : dtype);
+        return T5PruneRun.of(model, out, t, stage().vocabulary(Path.of("")), importance == null ? "" : importance, seed, dtype == null ? "" : dtype);
     }
 
     private void runEncoderDecoder() {
         if (main.collective().size() > 1) throw new ShearsException("T5 pruning runs in one process; run it without mpirun");
-        T5PruneRun.Result r = encoderDecoderRequest().run();
+        T5PruneRun.Result r = encoderDecoderRequest().run(m -> System.err.println("prune: " + m));
         ObjectNode n = Json.object();
         n.put("out", r.out().toString()).put("seconds", r.seconds()).put("widthCriterion", PruneRun.name(r.criterion()))
                 .put("layerCriterion", PruneRun.name(Criterion.EVERY_K)).put("paramsBefore", r.paramsBefore()).put("paramsAfter", r.paramsAfter())
                 .put("before", r.parent().describe()).put("after", r.pruned().describe()).put("hiddenKept", r.plan().hidden().length);
+        r.vocabulary().ifPresent(v -> n.putObject("vocabulary").put("before", r.parent().vocabSize()).put("after", v.size()).put("mandatory", v.mandatory())
+                .put("byFrequency", v.byFrequency()).put("byAncestry", v.byAncestry()).put("coverage", v.coverage()));
         ObjectNode kept = n.putObject("keptPerLayer");
         for (String stack : List.of("encoder", "decoder")) {
             ArrayNode layersOut = kept.putArray(stack);
@@ -247,6 +252,8 @@ final class PruneCommand implements Runnable, Planned, Distributed {
         stdout.printf(Locale.ROOT, "pruned %s -> %s in %.1f s%n", model, out, r.seconds());
         stdout.printf(Locale.ROOT, "  parameters %,d -> %,d (%.1f%% kept)%n", r.paramsBefore(), r.paramsAfter(), 100.0 * r.paramsAfter() / r.paramsBefore());
         stdout.printf("  shape %s -> %s%n", r.parent().describe(), r.pruned().describe());
+        r.vocabulary().ifPresent(v -> stdout.printf(Locale.ROOT, "  vocabulary %d -> %d (covers %.1f%% of the counted tokens)%n",
+                r.parent().vocabSize(), v.size(), 100 * v.coverage()));
         stdout.printf("  widths ranked by %s, layers removed every-k%n", PruneRun.name(r.criterion()));
     }
 

@@ -2,14 +2,17 @@ package dev.shears.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.shears.SharedData;
+import dev.shears.format.TokenizerLoader;
 import dev.shears.seq2seq.T5Config;
 import dev.shears.seq2seq.T5Model;
+import dev.shears.tokenizer.Tokenizer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 
 import static dev.shears.cli.CliTest.shears;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -18,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** {@code shears prune} of a T5 folder: every axis in one shot, a loadable folder with its tokenizer, one-line refusals. */
+/** {@code shears prune} of a T5 folder: every axis in one shot, a loadable folder with its tokenizer (pruned with --vocab), one-line refusals. */
 class PruneT5CommandTest {
     private static final int[] SOURCE = {5, 9, 1, 3, 7, 2};
     private static final int[] TARGET = {4, 8, 6, 1};
@@ -64,6 +67,43 @@ class PruneT5CommandTest {
         }
         assertArrayEquals(T5Model.load(a).logits(SOURCE, TARGET), T5Model.load(b).logits(SOURCE, TARGET));
         assertNotEquals(Files.readString(a.resolve("pruning-plan.json")), Files.readString(c2.resolve("pruning-plan.json")));
+    }
+
+    @Test
+    void aPrunedVocabularyRewritesTheTokenizerAndKeepsTheKeptIdsLogits(@TempDir Path tmp) throws IOException {
+        Path t5 = SharedData.require("models/t5-tiny-random");
+        Path corpus = SharedData.require("eval/tinystories/tinystories_val_head.txt");
+        Path out = tmp.resolve("v");
+        CliTest.Run r = shears("prune", t5.toString(), "--vocab-size", "1200", "--vocab-corpus", corpus.toString(), "--out", out.toString(), "--json");
+        assertEquals(0, r.code(), r.err());
+        T5Model parent = T5Model.load(t5);
+        T5Model child = T5Model.load(out);
+        JsonNode vocab = Json.MAPPER.readTree(Files.readString(out.resolve("pruning-plan.json"))).path("vocab");
+        int[] kept = new int[vocab.size()];
+        for (int i = 0; i < kept.length; i++) kept[i] = vocab.get(i).asInt();
+        assertEquals(child.vocabSize(), kept.length);
+        assertEquals(kept.length, r.json().path("vocabulary").path("after").asInt());
+        assertTrue(kept.length < parent.vocabSize(), "fewer ids: " + kept.length);
+        Tokenizer before = TokenizerLoader.load(t5.resolve("tokenizer.json"));
+        Tokenizer after = TokenizerLoader.load(out.resolve("tokenizer.json"));
+        assertEquals(kept.length, after.vocabSize(), "the rewritten tokenizer has the model's rows");
+        assertEquals("<extra_id_70>", before.piece(32));
+        assertEquals(before.piece(32), after.piece(Arrays.binarySearch(kept, 32)), "a sentinel stays, with its piece");
+
+        // a line of the corpus whose tokens are all kept: the child reads it as the parent does, at the kept ids
+        String text = Files.readString(corpus).lines().filter(l -> !l.isBlank())
+                .filter(l -> Arrays.stream(before.encode(l)).allMatch(id -> Arrays.binarySearch(kept, id) >= 0)).findFirst().orElseThrow();
+        int[] old = before.encode(text);
+        assertTrue(old.length >= 6, text);
+        int[] now = after.encode(text);
+        assertArrayEquals(Arrays.stream(old).map(id -> Arrays.binarySearch(kept, id)).toArray(), now, "the same tokens, renumbered");
+        int[] source = Arrays.copyOf(now, Math.min(now.length, 8));
+        int[] target = Arrays.copyOfRange(now, 1, Math.min(now.length, 6));
+        float[] full = parent.logits(Arrays.stream(source).map(i -> kept[i]).toArray(), Arrays.stream(target).map(i -> kept[i]).toArray());
+        float[] cut = child.logits(source, target);
+        for (int t = 0; t < target.length; t++) {
+            for (int i = 0; i < kept.length; i++) assertEquals(full[t * parent.vocabSize() + kept[i]], cut[t * kept.length + i], "position " + t + " id " + kept[i]);
+        }
     }
 
     @Test

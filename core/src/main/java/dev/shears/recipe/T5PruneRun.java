@@ -4,11 +4,15 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
+import dev.shears.format.TokenizerLoader;
+import dev.shears.format.TokenizerWriter;
 import dev.shears.format.hf.ConfigJson;
 import dev.shears.io.AtomicFiles;
 import dev.shears.io.DType;
 import dev.shears.io.Outputs;
+import dev.shears.progress.Progress;
 import dev.shears.prune.Criterion;
+import dev.shears.prune.KeptVocabulary;
 import dev.shears.seq2seq.OpenBaConfig;
 import dev.shears.seq2seq.T5Config;
 import dev.shears.seq2seq.T5HfFolder;
@@ -17,39 +21,51 @@ import dev.shears.seq2seq.T5Plan;
 import dev.shears.seq2seq.T5Scores;
 import dev.shears.seq2seq.T5Slicer;
 import dev.shears.seq2seq.T5Target;
+import dev.shears.tokenizer.Tokenizer;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * {@code shears prune} of a T5 folder: one-shot, data-free structured pruning of an encoder–decoder. Scores
  * every unit by {@code criterion}, keeps the target's share of each axis ({@link T5Target}), slices
  * ({@link T5Slicer}) and writes a Hugging Face folder (per-layer shapes in {@code shears_layer_shapes}) with
- * {@code pruning-plan.json} and the parent's tokenizer files, which appears only when complete.
+ * {@code pruning-plan.json} and the parent's tokenizer files (rewritten when the vocabulary is pruned), which appears
+ * only when complete.
  *
  * @param model     the parent T5 folder
  * @param out       the output folder (must not exist or be empty)
  * @param target    what to remove
+ * @param vocabulary the most frequent entries of a corpus to keep, with every special one (T5's sentinels among them): the
+ *                   embedding's and the head's rows are cut and the tokenizer rewritten ({@link TokenizerWriter#writePruned})
  * @param criterion {@link Criterion#MAGNITUDE} or {@link Criterion#RANDOM}
  * @param seed      seeds the random criterion
  * @param dtype     the child's dtype (f32 when absent: the weights are held in fp32)
  */
-public record T5PruneRun(Path model, Path out, T5Target target, Criterion criterion, long seed, Optional<DType> dtype) {
+public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRun.VocabularyRequest> vocabulary, Criterion criterion, long seed,
+                         Optional<DType> dtype) {
     /** The pruning plan beside the weights. */
     public static final String PLAN = "pruning-plan.json";
     /** The files of a T5 folder's tokenizer and generation settings, copied as they are. */
     static final List<String> TOKENIZER_FILES = List.of("spiece.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
             "added_tokens.json", "generation_config.json");
+    private static final String GENERATION_CONFIG = "generation_config.json";
+    /** What {@link TokenizerWriter#writePruned} writes anew, or what names ids of the old vocabulary: not copied when the vocabulary is pruned. */
+    private static final List<String> REWRITTEN = List.of("spiece.model", "tokenizer.json", "tokenizer_config.json", "added_tokens.json");
+    /** The keys of config.json and generation_config.json that hold a token id. */
+    private static final List<String> ID_KEYS = List.of("decoder_start_token_id", "pad_token_id", "eos_token_id", "bos_token_id", "unk_token_id");
 
     public T5PruneRun {
         if (criterion != Criterion.MAGNITUDE && criterion != Criterion.RANDOM) {
             throw new ShearsException("--importance " + PruneRun.name(criterion) + " is not supported for T5 yet; use magnitude or random");
         }
-        if (target.isEmpty()) throw new ShearsException("nothing to prune: give --heads, --ffn, --hidden, --enc-layers or --dec-layers");
+        if (target.isEmpty() && vocabulary.isEmpty()) throw new ShearsException("nothing to prune: give --heads, --ffn, --hidden, --enc-layers, --dec-layers or --vocab");
     }
 
     /**
@@ -58,11 +74,12 @@ public record T5PruneRun(Path model, Path out, T5Target target, Criterion criter
      * @param importance a criterion's name ("" for magnitude)
      * @param dtype      f32, f16 or bf16 ("" for f32)
      */
-    public static T5PruneRun of(Path model, Path out, T5Target target, String importance, long seed, String dtype) {
+    public static T5PruneRun of(Path model, Path out, T5Target target, Optional<PruneRun.VocabularyRequest> vocabulary, String importance, long seed,
+                                String dtype) {
         Criterion criterion = PruneStage.criterion(importance).orElse(Criterion.MAGNITUDE);
         Optional<DType> written = dtype.isBlank() ? Optional.empty() : DType.parse(dtype);
         if (!dtype.isBlank() && written.isEmpty()) throw new ShearsException("--dtype must be f32, f16 or bf16, got '" + dtype + "'");
-        return new T5PruneRun(model, out, target, criterion, seed, written);
+        return new T5PruneRun(model, out, target, vocabulary, criterion, seed, written);
     }
 
     /**
@@ -70,10 +87,12 @@ public record T5PruneRun(Path model, Path out, T5Target target, Criterion criter
      *
      * @param parent        the parent's shape
      * @param pruned        the child's shape
+     * @param vocabulary    the kept vocabulary, when pruned
      * @param paramsBefore  the parent's parameters (a tied head once)
      * @param paramsAfter   the child's
      */
-    public record Result(Path out, T5Config parent, T5Config pruned, T5Plan plan, Criterion criterion, long paramsBefore, long paramsAfter, double seconds) {
+    public record Result(Path out, T5Config parent, T5Config pruned, T5Plan plan, Criterion criterion, Optional<KeptVocabulary> vocabulary, long paramsBefore,
+                         long paramsAfter, double seconds) {
     }
 
     /** Whether {@code model} is an encoder–decoder folder this run refuses (OpenBA), said before any work. */
@@ -102,28 +121,62 @@ public record T5PruneRun(Path model, Path out, T5Target target, Criterion criter
         return c.dim() + (c.feedForward().gated() ? 3L : 2L) * ffnDim * c.dim();
     }
 
-    public Result run() {
+    public Result run(Consumer<String> log) {
         long began = System.nanoTime();
         refuseUnsupported(model);
-        Outputs.checkNotAnInput(out, Optional.of(model));
+        Outputs.checkNotAnInput(out, Optional.of(model), vocabulary.flatMap(PruneRun.VocabularyRequest::corpus));
         if (!AtomicFiles.isMissingOrEmpty(out)) throw new ShearsException(out + ": already exists and is not empty; choose another --out");
         T5Model parent = T5Model.load(model);
         T5Config pc = parent.config();
+        Optional<Path> tokenizerFile = TokenizerFiles.find(model);
+        Optional<KeptVocabulary> kept = vocabulary.map(v -> keptVocabulary(v, pc, tokenizerFile, log));
         T5Scores scores = criterion == Criterion.RANDOM ? T5Scores.random(pc, seed) : T5Scores.magnitude(parent);
-        T5Plan plan = target.plan(pc, scores);
+        T5Plan planned = target.plan(pc, scores);
+        T5Plan plan = kept.map(k -> planned.withVocab(k.kept())).orElse(planned);
         T5Model pruned = T5Slicer.slice(parent, plan);
         DType written = dtype.orElse(DType.F32);
         ObjectNode base = (ObjectNode) ConfigJson.read(model.resolve("config.json"), "a Hugging Face T5 folder").node();
-        ObjectNode config = T5HfFolder.configJson(pruned.config(), base, written);
+        ObjectNode config = T5HfFolder.configJson(pruned.config(), remapIds(base, plan.vocab()), written);
         AtomicFiles.writeFolder(out, dir -> {
             T5HfFolder.write(pruned, config, dir, written);
             Files.writeString(dir.resolve(PLAN), planJson(plan).toPrettyString() + "\n", StandardCharsets.UTF_8);
+            if (kept.isPresent()) {
+                TokenizerWriter.writePruned(TokenizerLoader.load(tokenizerFile.orElseThrow()), tokenizerFile.get(), kept.get().kept(), dir);
+            }
             for (String name : TOKENIZER_FILES) {
                 Path from = model.resolve(name);
-                if (Files.isRegularFile(from)) Files.copy(from, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+                if (!Files.isRegularFile(from) || Files.exists(dir.resolve(name))) continue;
+                if (name.equals(GENERATION_CONFIG)) {
+                    ObjectNode generation = (ObjectNode) ConfigJson.read(from, "a Hugging Face T5 folder").node();
+                    Files.writeString(dir.resolve(name), remapIds(generation, plan.vocab()).toPrettyString() + "\n", StandardCharsets.UTF_8);
+                } else if (kept.isEmpty() || !REWRITTEN.contains(name)) {
+                    Files.copy(from, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+                }
             }
         });
-        return new Result(out, pc, pruned.config(), plan, criterion, parent.parameterCount(), pruned.parameterCount(), (System.nanoTime() - began) / 1e9);
+        return new Result(out, pc, pruned.config(), plan, criterion, kept, parent.parameterCount(), pruned.parameterCount(), (System.nanoTime() - began) / 1e9);
+    }
+
+    /** The entries to keep, counted with the folder's tokenizer, which must not have more ids than the model has rows. */
+    private static KeptVocabulary keptVocabulary(PruneRun.VocabularyRequest v, T5Config c, Optional<Path> tokenizerFile, Consumer<String> log) {
+        Path file = tokenizerFile.orElseThrow(() -> new ShearsException("vocabulary pruning rewrites the tokenizer, and this T5 folder has none (spiece.model or tokenizer.json)"));
+        Path corpus = v.corpus().orElseThrow(() -> new ShearsException("vocabulary pruning of a T5 counts tokens on a corpus: pass --vocab-corpus FILE|DIR"));
+        Tokenizer tok = TokenizerLoader.load(file);
+        if (tok.vocabSize() > c.vocabSize()) throw new ShearsException(file + ": " + tok.vocabSize() + " tokens, more than the model's " + c.vocabSize() + " rows");
+        // rows past the tokenizer's ids (T5 pads its embedding to a multiple of 128) are never an input: they go
+        return PruneRun.keptVocabulary(v.options(), corpus, tok, log, Progress.SILENT);
+    }
+
+    /** A copy of {@code n} whose token-id keys name the ids' new numbers; an id that is not kept loses its key. */
+    static ObjectNode remapIds(ObjectNode n, int[] vocab) {
+        ObjectNode copy = n.deepCopy();
+        for (String key : ID_KEYS) {
+            if (!copy.path(key).canConvertToExactIntegral()) continue;
+            int now = Arrays.binarySearch(vocab, copy.path(key).asInt());
+            if (now >= 0) copy.put(key, now);
+            else copy.remove(key);
+        }
+        return copy;
     }
 
     /** The plan as data: kept indices of the parent on every axis. */
