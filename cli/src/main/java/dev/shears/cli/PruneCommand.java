@@ -56,7 +56,8 @@ import java.util.OptionalInt;
                 "scores, gradients and losses in window order: the scores, plan and weights are bit-identical to one",
                 "process's, for every criterion and variant; rank 0 alone writes --out and prints.",
                 "A T5 folder (T5ForConditionalGeneration) is pruned data-free on every axis: --heads (self and cross), --ffn, --hidden,",
-                "--enc-layers and --dec-layers (kept counts), ranked by --importance magnitude (default) or random; OpenBA is not supported yet."},
+                "--enc-layers and --dec-layers (kept counts), --vocab; widths ranked by --importance magnitude, random or activation (the default",
+                "with --calibration: windows whose first half the encoder reads and the rest the decoder); OpenBA is not supported yet."},
         footerHeading = "%nExamples:%n",
         footer = {"  shears prune ../shared/data/models/stories260K/hf --tokenizer ../shared/data/models/stories260K/tok512.bin \\",
                 "      --calibration ../shared/data/eval/tinystories/tinystories_val_head.txt --ffn 0.5 --out /tmp/half-ffn",
@@ -216,13 +217,14 @@ final class PruneCommand implements Runnable, Planned, Distributed {
         decoderOnly.put("--drop-layers", !dropLayers.isEmpty() || dropAttention > 0 || dropFfn > 0);
         decoderOnly.put("--non-uniform", nonUniform);
         decoderOnly.put("--layer-importance", layerImportance != null);
-        decoderOnly.put("--calibration", calibration != null || scores != null);
+        decoderOnly.put("--scores", scores != null);
         decoderOnly.forEach((option, given) -> {
-            if (given) throw new ShearsException(option + " does not apply to an encoder-decoder yet; a T5 takes --heads, --ffn, --hidden, --enc-layers, --dec-layers, --vocab, --importance magnitude|random");
+            if (given) throw new ShearsException(option + " does not apply to an encoder-decoder yet; a T5 takes --heads, --ffn, --hidden, --enc-layers, --dec-layers, --vocab, --importance magnitude|random|activation");
         });
         T5Target t = new T5Target(heads == null ? 0 : heads, ffn == null ? 0 : ffn, hidden == null ? 0 : hidden,
                 encLayers == null ? OptionalInt.empty() : OptionalInt.of(encLayers), decLayers == null ? OptionalInt.empty() : OptionalInt.of(decLayers));
-        return T5PruneRun.of(model, out, t, stage().vocabulary(Path.of("")), importance == null ? "" : importance, seed, dtype == null ? "" : dtype);
+        return T5PruneRun.of(model, out, t, stage().vocabulary(Path.of("")), importance == null ? "" : importance, seed,
+                new PruneRun.Calibration(Optional.ofNullable(calibration), samples, seqLen), dtype == null ? "" : dtype);
     }
 
     private void runEncoderDecoder() {

@@ -58,6 +58,14 @@ class PruneT5CommandTest {
         assertEquals(1302, plan.path("vocab").size());
         assertFalse(plan.path("encoder").path(2).path("kept").asBoolean(), "every-k drops encoder layer 2 of 5 when keeping 3");
 
+        // activation on calibration text, the default criterion when --calibration is given
+        Path act = tmp.resolve("act");
+        CliTest.Run ra = shears("prune", t5.toString(), "--heads", "0.25", "--ffn", "0.5", "--calibration",
+                SharedData.require("eval/tinystories/tinystories_val_head.txt").toString(), "--samples", "3", "--seq-len", "16", "--out", act.toString(), "--json");
+        assertEquals(0, ra.code(), ra.err());
+        assertEquals("activation", ra.json().path("widthCriterion").asText());
+        assertEquals(3, T5Model.load(act).config().encoder().getFirst().numHeads());
+
         // seeded random: the same seed gives the same child, another seed another
         Path a = tmp.resolve("a"), b = tmp.resolve("b"), c2 = tmp.resolve("c");
         for (String[] run : new String[][]{{a.toString(), "1"}, {b.toString(), "1"}, {c2.toString(), "2"}}) {
@@ -117,6 +125,9 @@ class PruneT5CommandTest {
         for (Case c : new Case[]{
                 new Case("OpenBA pruning is not supported yet", "prune", openba.toString(), "--heads", "0.5", "--out", out.toString()),
                 new Case("--layers (use --enc-layers and --dec-layers) does not apply to an encoder-decoder", "prune", t5.toString(), "--layers", "0.5", "--out", out.toString()),
+                new Case("the activation criterion needs calibration data", "prune", t5.toString(), "--ffn", "0.5", "--importance", "activation", "--out", out.toString()),
+                new Case("--calibration is read by --importance activation only", "prune", t5.toString(), "--ffn", "0.5", "--importance", "random",
+                        "--calibration", t5.resolve("config.json").toString(), "--out", out.toString()),
                 new Case("--importance taylor is not supported for T5 yet", "prune", t5.toString(), "--ffn", "0.5", "--importance", "taylor", "--out", out.toString()),
                 new Case("--heads must be a fraction to remove in [0, 1), got 1.0", "prune", t5.toString(), "--heads", "1", "--out", out.toString()),
                 new Case("--enc-layers 9 must keep 1..5 encoder layers", "prune", t5.toString(), "--enc-layers", "9", "--out", out.toString()),

@@ -33,7 +33,7 @@ import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
- * {@code shears prune} of a T5 folder: one-shot, data-free structured pruning of an encoder–decoder. Scores
+ * {@code shears prune} of a T5 folder: one-shot structured pruning of an encoder–decoder, data-free or by activation. Scores
  * every unit by {@code criterion}, keeps the target's share of each axis ({@link T5Target}), slices
  * ({@link T5Slicer}) and writes a Hugging Face folder (per-layer shapes in {@code shears_layer_shapes}) with
  * {@code pruning-plan.json} and the parent's tokenizer files (rewritten when the vocabulary is pruned), which appears
@@ -44,12 +44,14 @@ import java.util.function.Consumer;
  * @param target    what to remove
  * @param vocabulary the most frequent entries of a corpus to keep, with every special one (T5's sentinels among them): the
  *                   embedding's and the head's rows are cut and the tokenizer rewritten ({@link TokenizerWriter#writePruned})
- * @param criterion {@link Criterion#MAGNITUDE} or {@link Criterion#RANDOM}
+ * @param criterion {@link Criterion#MAGNITUDE}, {@link Criterion#RANDOM} or {@link Criterion#ACTIVATION}
  * @param seed      seeds the random criterion
+ * @param calibration the text or token folder activation runs (windows of seqLen + 1 tokens: the first half the encoder's
+ *                    input, the rest the decoder's labels)
  * @param dtype     the child's dtype (f32 when absent: the weights are held in fp32)
  */
 public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRun.VocabularyRequest> vocabulary, Criterion criterion, long seed,
-                         Optional<DType> dtype) {
+                         PruneRun.Calibration calibration, Optional<DType> dtype) {
     /** The pruning plan beside the weights. */
     public static final String PLAN = "pruning-plan.json";
     /** The files of a T5 folder's tokenizer and generation settings, copied as they are. */
@@ -62,8 +64,14 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
     private static final List<String> ID_KEYS = List.of("decoder_start_token_id", "pad_token_id", "eos_token_id", "bos_token_id", "unk_token_id");
 
     public T5PruneRun {
-        if (criterion != Criterion.MAGNITUDE && criterion != Criterion.RANDOM) {
-            throw new ShearsException("--importance " + PruneRun.name(criterion) + " is not supported for T5 yet; use magnitude or random");
+        if (criterion != Criterion.MAGNITUDE && criterion != Criterion.RANDOM && criterion != Criterion.ACTIVATION) {
+            throw new ShearsException("--importance " + PruneRun.name(criterion) + " is not supported for T5 yet; use magnitude, random or activation");
+        }
+        if (criterion == Criterion.ACTIVATION && calibration.data().isEmpty()) {
+            throw new ShearsException("the activation criterion needs calibration data: pass --calibration FILE|DIR, or choose magnitude or random");
+        }
+        if (criterion != Criterion.ACTIVATION && calibration.data().isPresent()) {
+            throw new ShearsException("--calibration is read by --importance activation only; the " + PruneRun.name(criterion) + " criterion is data-free");
         }
         if (target.isEmpty() && vocabulary.isEmpty()) throw new ShearsException("nothing to prune: give --heads, --ffn, --hidden, --enc-layers, --dec-layers or --vocab");
     }
@@ -71,15 +79,15 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
     /**
      * The run as the command's options give it.
      *
-     * @param importance a criterion's name ("" for magnitude)
+     * @param importance a criterion's name ("" for activation with calibration data, else magnitude)
      * @param dtype      f32, f16 or bf16 ("" for f32)
      */
     public static T5PruneRun of(Path model, Path out, T5Target target, Optional<PruneRun.VocabularyRequest> vocabulary, String importance, long seed,
-                                String dtype) {
-        Criterion criterion = PruneStage.criterion(importance).orElse(Criterion.MAGNITUDE);
+                                PruneRun.Calibration calibration, String dtype) {
+        Criterion criterion = PruneStage.criterion(importance).orElse(calibration.data().isPresent() ? Criterion.ACTIVATION : Criterion.MAGNITUDE);
         Optional<DType> written = dtype.isBlank() ? Optional.empty() : DType.parse(dtype);
         if (!dtype.isBlank() && written.isEmpty()) throw new ShearsException("--dtype must be f32, f16 or bf16, got '" + dtype + "'");
-        return new T5PruneRun(model, out, target, vocabulary, criterion, seed, written);
+        return new T5PruneRun(model, out, target, vocabulary, criterion, seed, calibration, written);
     }
 
     /**
@@ -124,13 +132,18 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
     public Result run(Consumer<String> log) {
         long began = System.nanoTime();
         refuseUnsupported(model);
-        Outputs.checkNotAnInput(out, Optional.of(model), vocabulary.flatMap(PruneRun.VocabularyRequest::corpus));
+        Outputs.checkNotAnInput(out, Optional.of(model), vocabulary.flatMap(PruneRun.VocabularyRequest::corpus), calibration.data());
         if (!AtomicFiles.isMissingOrEmpty(out)) throw new ShearsException(out + ": already exists and is not empty; choose another --out");
         T5Model parent = T5Model.load(model);
         T5Config pc = parent.config();
         Optional<Path> tokenizerFile = TokenizerFiles.find(model);
         Optional<KeptVocabulary> kept = vocabulary.map(v -> keptVocabulary(v, pc, tokenizerFile, log));
-        T5Scores scores = criterion == Criterion.RANDOM ? T5Scores.random(pc, seed) : T5Scores.magnitude(parent);
+        T5Scores scores = switch (criterion) {
+            case RANDOM -> T5Scores.random(pc, seed);
+            case ACTIVATION -> T5Scores.activation(parent, PruneRun.calibrationWindows(calibration.data().orElseThrow(), tokenizer(tokenizerFile, "activation"),
+                    calibration.samples(), calibration.seqLen(), log));
+            default -> T5Scores.magnitude(parent);
+        };
         T5Plan planned = target.plan(pc, scores);
         T5Plan plan = kept.map(k -> planned.withVocab(k.kept())).orElse(planned);
         T5Model pruned = T5Slicer.slice(parent, plan);
@@ -159,12 +172,16 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
 
     /** The entries to keep, counted with the folder's tokenizer, which must not have more ids than the model has rows. */
     private static KeptVocabulary keptVocabulary(PruneRun.VocabularyRequest v, T5Config c, Optional<Path> tokenizerFile, Consumer<String> log) {
-        Path file = tokenizerFile.orElseThrow(() -> new ShearsException("vocabulary pruning rewrites the tokenizer, and this T5 folder has none (spiece.model or tokenizer.json)"));
         Path corpus = v.corpus().orElseThrow(() -> new ShearsException("vocabulary pruning of a T5 counts tokens on a corpus: pass --vocab-corpus FILE|DIR"));
-        Tokenizer tok = TokenizerLoader.load(file);
-        if (tok.vocabSize() > c.vocabSize()) throw new ShearsException(file + ": " + tok.vocabSize() + " tokens, more than the model's " + c.vocabSize() + " rows");
+        Tokenizer tok = tokenizer(tokenizerFile, "vocabulary pruning");
+        if (tok.vocabSize() > c.vocabSize()) throw new ShearsException(tokenizerFile.get() + ": " + tok.vocabSize() + " tokens, more than the model's " + c.vocabSize() + " rows");
         // rows past the tokenizer's ids (T5 pads its embedding to a multiple of 128) are never an input: they go
         return PruneRun.keptVocabulary(v.options(), corpus, tok, log, Progress.SILENT);
+    }
+
+    /** The folder's tokenizer, which {@code what} needs. */
+    private static Tokenizer tokenizer(Optional<Path> tokenizerFile, String what) {
+        return TokenizerLoader.load(tokenizerFile.orElseThrow(() -> new ShearsException(what + " needs the T5 folder's tokenizer, and it has none (spiece.model or tokenizer.json)")));
     }
 
     /** A copy of {@code n} whose token-id keys name the ids' new numbers; an id that is not kept loses its key. */

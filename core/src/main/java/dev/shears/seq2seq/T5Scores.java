@@ -1,7 +1,10 @@
 package dev.shears.seq2seq;
 
+import dev.shears.ShearsException;
 import dev.shears.prune.Criterion;
 
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
@@ -76,6 +79,72 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
             for (int i = 0; i < row.length; i++) row[i] = r.nextDouble();
         });
         return s;
+    }
+
+    /**
+     * Activation (Minitron, METHODS.md §4), as {@link Criterion#ACTIVATION} for decoder-only models: each window runs
+     * through the encoder and the teacher-forced decoder ({@link T5#forward}); its first half is the encoder input, the
+     * rest the labels. Per window, a head scores the mean over positions of its context's L2 norm (what o reads), a
+     * neuron the mean of |what wo reads|, a hidden channel the mean of |each sub-layer's normed input| summed over every
+     * sub-layer of both stacks; each unit's per-window scores are aggregated by L2 over the windows.
+     *
+     * @param windows token ids, each at least 2 long
+     */
+    public static T5Scores activation(T5Model model, List<int[]> windows) {
+        T5Config c = model.config();
+        if (windows.isEmpty()) throw new ShearsException("the activation criterion needs calibration windows");
+        T5Scores s = zeros(c, Criterion.ACTIVATION);
+        for (int[] w : windows) {
+            if (w.length < 2) throw new ShearsException("a calibration window needs at least 2 tokens, got " + w.length);
+            int srcLen = w.length / 2;
+            int tgtLen = w.length - srcLen;
+            T5Pass p = T5.forward(model, Arrays.copyOf(w, srcLen), Arrays.copyOfRange(w, srcLen, w.length), 1, srcLen, tgtLen);
+            T5Scores one = zeros(c, Criterion.ACTIVATION);
+            for (int l = 0; l < c.encoder().size(); l++) {
+                heads(one.encoder.get(l).heads, p.encoderSelf.get(l), c, srcLen);
+                meanAbsColumns(one.encoder.get(l).ffn, p.encoderFfn.get(l).act, srcLen);
+                meanAbsColumns(one.hidden, p.encoderSelf.get(l).normed, srcLen);
+                meanAbsColumns(one.hidden, p.encoderFfn.get(l).normed, srcLen);
+            }
+            for (int l = 0; l < c.decoder().size(); l++) {
+                heads(one.decoder.get(l).heads, p.decoderSelf.get(l), c, tgtLen);
+                heads(one.decoder.get(l).crossHeads, p.decoderCross.get(l), c, tgtLen);
+                meanAbsColumns(one.decoder.get(l).ffn, p.decoderFfn.get(l).act, tgtLen);
+                meanAbsColumns(one.hidden, p.decoderSelf.get(l).normed, tgtLen);
+                meanAbsColumns(one.hidden, p.decoderCross.get(l).normed, tgtLen);
+                meanAbsColumns(one.hidden, p.decoderFfn.get(l).normed, tgtLen);
+            }
+            List<double[]> into = new ArrayList<>();
+            s.forEachRow(into::add);
+            int[] row = {0};
+            one.forEachRow(values -> {
+                double[] total = into.get(row[0]++);
+                for (int i = 0; i < values.length; i++) total[i] += values[i] * values[i];
+            });
+        }
+        s.forEachRow(row -> {
+            for (int i = 0; i < row.length; i++) row[i] = Math.sqrt(row[i]);
+        });
+        return s;
+    }
+
+    /** Per head: the mean over the rows of the L2 norm of its headDim context values. */
+    private static void heads(double[] into, T5Pass.Attention a, T5Config c, int rows) {
+        int hd = c.headDim();
+        int width = into.length * hd;
+        for (int h = 0; h < into.length; h++) {
+            for (int t = 0; t < rows; t++) {
+                double norm = 0;
+                for (int d = 0; d < hd; d++) norm += (double) a.ctx[t * width + h * hd + d] * a.ctx[t * width + h * hd + d];
+                into[h] += Math.sqrt(norm) / rows;
+            }
+        }
+    }
+
+    /** {@code into[j]} += the mean over the rows of |x[r, j]|; x [rows, into.length]. */
+    private static void meanAbsColumns(double[] into, float[] x, int rows) {
+        int cols = into.length;
+        for (int r = 0; r < rows; r++) for (int j = 0; j < cols; j++) into[j] += Math.abs(x[r * cols + j]) / rows;
     }
 
     /** Every score array, in a fixed order: hidden, then each encoder layer's, then each decoder layer's. */

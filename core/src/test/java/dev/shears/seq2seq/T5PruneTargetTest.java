@@ -61,6 +61,29 @@ class T5PruneTargetTest {
     }
 
     @Test
+    void activationDropsTheHeadAndNeuronThatNeverFire() {
+        T5Model m = tiny();
+        T5Config c = m.config();
+        int hd = c.headDim();
+        // cross head 3 of decoder layer 1 reads zero values: its context is 0 at every position
+        float[] v = m.weights().decoder().get(1).cross().value();
+        Arrays.fill(v, 3 * hd * c.dim(), 4 * hd * c.dim(), 0f);
+        // neuron 7 of encoder layer 4 (relu) has a zero wi row: relu(0) = 0 everywhere
+        Arrays.fill(m.weights().encoder().get(4).ffn().up(), 7 * c.dim(), 8 * c.dim(), 0f);
+        List<int[]> windows = List.of(new int[]{5, 9, 1, 3, 7, 2, 44, 8, 6, 1}, new int[]{100, 200, 300, 400, 500, 600, 700, 800});
+        T5Scores s = T5Scores.activation(m, windows);
+        assertEquals(Criterion.ACTIVATION, s.criterion());
+        assertEquals(0, s.decoder().get(1).crossHeads()[3]);
+        assertEquals(0, s.encoder().get(4).ffn()[7]);
+        assertTrue(s.decoder().get(1).crossHeads()[0] > 0 && s.encoder().get(4).ffn().length == 37);
+        assertTrue(Arrays.stream(s.hidden()).allMatch(x -> x > 0), "every channel is read by some norm");
+        T5Plan plan = new T5Target(0.25, 0.1, 0, OptionalInt.empty(), OptionalInt.empty()).plan(c, s);
+        assertFalse(Arrays.stream(plan.decoder().get(1).crossHeads()).anyMatch(h -> h == 3), plan.toString());
+        assertFalse(Arrays.stream(plan.encoder().get(4).ffn()).anyMatch(i -> i == 7), plan.toString());
+        assertArrayEquals(s.hidden(), T5Scores.activation(m, windows).hidden(), "the same windows give the same scores");
+    }
+
+    @Test
     void randomScoresFollowTheSeed() {
         T5Config c = tiny().config();
         T5Target t = new T5Target(0.5, 0.5, 0.5, OptionalInt.empty(), OptionalInt.empty());
