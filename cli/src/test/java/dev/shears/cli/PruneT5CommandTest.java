@@ -115,6 +115,15 @@ class PruneT5CommandTest {
     }
 
     @Test
+    void theHeapPlanHoldsParentChildAndTheirBytesInFp32(@TempDir Path tmp) {
+        Path t5 = SharedData.require("models/t5-tiny-random");
+        CliTest.Run plan = shears("--heap-plan", "prune", t5.toString(), "--ffn", "0.5", "--out", tmp.resolve("p").toString());
+        assertEquals(0, plan.code(), plan.err());
+        long parameters = T5Model.load(t5).parameterCount();
+        assertEquals((64L << 20) + 3 * parameters * Float.BYTES, Long.parseLong(plan.out().strip()), "the JVM floor and three fp32 copies");
+    }
+
+    @Test
     void refusalsAreOneLineAndLeaveNoFolder(@TempDir Path tmp) throws Exception {
         Path t5 = SharedData.require("models/t5-tiny-random");
         Path openba = Path.of(PruneT5CommandTest.class.getResource("/torchref-openba/openba_bias_asym").toURI());
