@@ -103,7 +103,7 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
                          long paramsAfter, double seconds) {
     }
 
-    /** Whether {@code model} is an encoder–decoder folder this run refuses (OpenBA), said before any work. */
+    /** Refuses in one line, before any work, an encoder–decoder folder this run cannot prune (OpenBA). */
     public static void refuseUnsupported(Path model) {
         if (OpenBaConfig.describes(model)) throw new ShearsException("OpenBA pruning is not supported yet");
     }
