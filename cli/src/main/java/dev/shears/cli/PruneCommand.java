@@ -236,6 +236,8 @@ final class PruneCommand implements Runnable, Planned, Distributed {
                 .put("before", r.parent().describe()).put("after", r.pruned().describe()).put("hiddenKept", r.plan().hidden().length);
         r.vocabulary().ifPresent(v -> n.putObject("vocabulary").put("before", r.parent().vocabSize()).put("after", v.size()).put("mandatory", v.mandatory())
                 .put("byFrequency", v.byFrequency()).put("byAncestry", v.byAncestry()).put("coverage", v.coverage()));
+        r.perplexityBefore().ifPresent(p -> n.put("calibrationPerplexityBefore", p).put("perplexityWindows", r.perplexityWindows()));
+        r.perplexityAfter().ifPresent(p -> n.put("calibrationPerplexityAfter", p));
         ObjectNode kept = n.putObject("keptPerLayer");
         for (String stack : List.of("encoder", "decoder")) {
             ArrayNode layersOut = kept.putArray(stack);
@@ -256,6 +258,8 @@ final class PruneCommand implements Runnable, Planned, Distributed {
         stdout.printf("  shape %s -> %s%n", r.parent().describe(), r.pruned().describe());
         r.vocabulary().ifPresent(v -> stdout.printf(Locale.ROOT, "  vocabulary %d -> %d (covers %.1f%% of the counted tokens)%n",
                 r.parent().vocabSize(), v.size(), 100 * v.coverage()));
+        r.perplexityBefore().ifPresent(b -> stdout.printf(Locale.ROOT, "  calibration perplexity (teacher-forced) %.3f -> %.3f (%d windows)%n", b,
+                r.perplexityAfter().orElseThrow(), r.perplexityWindows()));
         stdout.printf("  widths ranked by %s, layers removed every-k%n", PruneRun.name(r.criterion()));
     }
 

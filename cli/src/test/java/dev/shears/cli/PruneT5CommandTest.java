@@ -64,6 +64,9 @@ class PruneT5CommandTest {
                 SharedData.require("eval/tinystories/tinystories_val_head.txt").toString(), "--samples", "3", "--seq-len", "16", "--out", act.toString(), "--json");
         assertEquals(0, ra.code(), ra.err());
         assertEquals("activation", ra.json().path("widthCriterion").asText());
+        assertEquals(3, ra.json().path("perplexityWindows").asInt());
+        double before = ra.json().path("calibrationPerplexityBefore").asDouble(), after = ra.json().path("calibrationPerplexityAfter").asDouble();
+        assertTrue(before > 1 && after > 1 && before != after, before + " -> " + after);
         assertEquals(3, T5Model.load(act).config().encoder().getFirst().numHeads());
 
         // seeded random: the same seed gives the same child, another seed another

@@ -14,6 +14,7 @@ import dev.shears.progress.Progress;
 import dev.shears.prune.Criterion;
 import dev.shears.prune.KeptVocabulary;
 import dev.shears.seq2seq.OpenBaConfig;
+import dev.shears.seq2seq.T5;
 import dev.shears.seq2seq.T5Config;
 import dev.shears.seq2seq.T5HfFolder;
 import dev.shears.seq2seq.T5Model;
@@ -98,9 +99,12 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
      * @param vocabulary    the kept vocabulary, when pruned
      * @param paramsBefore  the parent's parameters (a tied head once)
      * @param paramsAfter   the child's
+     * @param perplexityWindows the calibration windows perplexity is measured on (with a pruned vocabulary: those made only of kept tokens)
+     * @param perplexityBefore  the parent's teacher-forced perplexity on them, when there is calibration data
+     * @param perplexityAfter   the child's
      */
     public record Result(Path out, T5Config parent, T5Config pruned, T5Plan plan, Criterion criterion, Optional<KeptVocabulary> vocabulary, long paramsBefore,
-                         long paramsAfter, double seconds) {
+                         long paramsAfter, int perplexityWindows, Optional<Double> perplexityBefore, Optional<Double> perplexityAfter, double seconds) {
     }
 
     /** Refuses in one line, before any work, an encoder–decoder folder this run cannot prune (OpenBA). */
@@ -138,15 +142,21 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
         T5Config pc = parent.config();
         Optional<Path> tokenizerFile = TokenizerFiles.find(model);
         Optional<KeptVocabulary> kept = vocabulary.map(v -> keptVocabulary(v, pc, tokenizerFile, log));
+        List<int[]> windows = calibration.data().map(d -> PruneRun.calibrationWindows(d, tokenizer(tokenizerFile, "activation"), calibration.samples(),
+                calibration.seqLen(), log)).orElse(List.of());
         T5Scores scores = switch (criterion) {
             case RANDOM -> T5Scores.random(pc, seed);
-            case ACTIVATION -> T5Scores.activation(parent, PruneRun.calibrationWindows(calibration.data().orElseThrow(), tokenizer(tokenizerFile, "activation"),
-                    calibration.samples(), calibration.seqLen(), log));
+            case ACTIVATION -> T5Scores.activation(parent, windows);
             default -> T5Scores.magnitude(parent);
         };
         T5Plan planned = target.plan(pc, scores);
         T5Plan plan = kept.map(k -> planned.withVocab(k.kept())).orElse(planned);
         T5Model pruned = T5Slicer.slice(parent, plan);
+        // with a pruned vocabulary, before and after are compared on the windows made only of kept tokens (renumbered after)
+        List<int[]> compared = kept.map(k -> windows.stream().filter(k::keepsAll).toList()).orElse(windows);
+        Optional<Double> before = compared.isEmpty() ? Optional.empty() : Optional.of(perplexity(parent, compared));
+        Optional<Double> after = compared.isEmpty() ? Optional.empty()
+                : Optional.of(perplexity(pruned, kept.map(k -> compared.stream().map(k::remap).toList()).orElse(compared)));
         DType written = dtype.orElse(DType.F32);
         ObjectNode base = (ObjectNode) ConfigJson.read(model.resolve("config.json"), "a Hugging Face T5 folder").node();
         ObjectNode config = T5HfFolder.configJson(pruned.config(), remapIds(base, plan.vocab()), written);
@@ -167,7 +177,15 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
                 }
             }
         });
-        return new Result(out, pc, pruned.config(), plan, criterion, kept, parent.parameterCount(), pruned.parameterCount(), (System.nanoTime() - began) / 1e9);
+        return new Result(out, pc, pruned.config(), plan, criterion, kept, parent.parameterCount(), pruned.parameterCount(), compared.size(), before, after,
+                (System.nanoTime() - began) / 1e9);
+    }
+
+    /** exp of the mean over the windows of each window's mean teacher-forced loss ({@link T5#forwardWindow}). */
+    static double perplexity(T5Model model, List<int[]> windows) {
+        double sum = 0;
+        for (int[] w : windows) sum += T5.loss(T5.forwardWindow(model, w), T5.windowLabels(w), new float[0]);
+        return Math.exp(sum / windows.size());
     }
 
     /** The entries to keep, counted with the folder's tokenizer, which must not have more ids than the model has rows. */

@@ -4,7 +4,6 @@ import dev.shears.ShearsException;
 import dev.shears.prune.Criterion;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
@@ -83,8 +82,8 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
 
     /**
      * Activation (Minitron, METHODS.md §4), as {@link Criterion#ACTIVATION} for decoder-only models: each window runs
-     * through the encoder and the teacher-forced decoder ({@link T5#forward}); its first half is the encoder input, the
-     * rest the labels. Per window, a head scores the mean over positions of its context's L2 norm (what o reads), a
+     * through the encoder and the teacher-forced decoder ({@link T5#forwardWindow}: its first half is the encoder input,
+     * the rest the labels). Per window, a head scores the mean over positions of its context's L2 norm (what o reads), a
      * neuron the mean of |what wo reads|, a hidden channel the mean of |each sub-layer's normed input| summed over every
      * sub-layer of both stacks; each unit's per-window scores are aggregated by L2 over the windows.
      *
@@ -95,10 +94,9 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
         if (windows.isEmpty()) throw new ShearsException("the activation criterion needs calibration windows");
         T5Scores s = zeros(c, Criterion.ACTIVATION);
         for (int[] w : windows) {
-            if (w.length < 2) throw new ShearsException("a calibration window needs at least 2 tokens, got " + w.length);
-            int srcLen = w.length / 2;
-            int tgtLen = w.length - srcLen;
-            T5Pass p = T5.forward(model, Arrays.copyOf(w, srcLen), Arrays.copyOfRange(w, srcLen, w.length), 1, srcLen, tgtLen);
+            T5Pass p = T5.forwardWindow(model, w);
+            int srcLen = p.srcLen;
+            int tgtLen = p.tgtLen;
             T5Scores one = zeros(c, Criterion.ACTIVATION);
             for (int l = 0; l < c.encoder().size(); l++) {
                 heads(one.encoder.get(l).heads, p.encoderSelf.get(l), c, srcLen);
