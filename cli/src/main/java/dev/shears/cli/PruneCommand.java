@@ -56,8 +56,9 @@ import java.util.OptionalInt;
                 "scores, gradients and losses in window order: the scores, plan and weights are bit-identical to one",
                 "process's, for every criterion and variant; rank 0 alone writes --out and prints.",
                 "A T5 folder (T5ForConditionalGeneration) is pruned data-free on every axis: --heads (self and cross), --ffn, --hidden,",
-                "--enc-layers and --dec-layers (kept counts), --vocab; widths ranked by --importance magnitude, random or activation (the default",
-                "with --calibration: windows whose first half the encoder reads and the rest the decoder); OpenBA is not supported yet."},
+                "--enc-layers and --dec-layers (kept counts), --vocab; widths ranked by --importance magnitude, random or activation, layers by",
+                "--layer-importance every-k or block-influence (activation and block-influence are the defaults with --calibration: windows",
+                "whose first half the encoder reads and the rest the decoder); OpenBA is not supported yet."},
         footerHeading = "%nExamples:%n",
         footer = {"  shears prune ../shared/data/models/stories260K/hf --tokenizer ../shared/data/models/stories260K/tok512.bin \\",
                 "      --calibration ../shared/data/eval/tinystories/tinystories_val_head.txt --ffn 0.5 --out /tmp/half-ffn",
@@ -216,14 +217,14 @@ final class PruneCommand implements Runnable, Planned, Distributed {
         decoderOnly.put("--target", target != null || targetConfig != null);
         decoderOnly.put("--drop-layers", !dropLayers.isEmpty() || dropAttention > 0 || dropFfn > 0);
         decoderOnly.put("--non-uniform", nonUniform);
-        decoderOnly.put("--layer-importance", layerImportance != null);
         decoderOnly.put("--scores", scores != null);
         decoderOnly.forEach((option, given) -> {
-            if (given) throw new ShearsException(option + " does not apply to an encoder-decoder yet; a T5 takes --heads, --ffn, --hidden, --enc-layers, --dec-layers, --vocab, --importance magnitude|random|activation");
+            if (given) throw new ShearsException(option + " does not apply to an encoder-decoder yet; a T5 takes --heads, --ffn, --hidden, --enc-layers, --dec-layers, --vocab, --importance magnitude|random|activation, --layer-importance every-k|block-influence");
         });
         T5Target t = new T5Target(heads == null ? 0 : heads, ffn == null ? 0 : ffn, hidden == null ? 0 : hidden,
                 encLayers == null ? OptionalInt.empty() : OptionalInt.of(encLayers), decLayers == null ? OptionalInt.empty() : OptionalInt.of(decLayers));
-        return T5PruneRun.of(model, out, t, stage().vocabulary(Path.of("")), importance == null ? "" : importance, seed,
+        return T5PruneRun.of(model, out, t, stage().vocabulary(Path.of("")), importance == null ? "" : importance,
+                layerImportance == null ? "" : layerImportance, seed,
                 new PruneRun.Calibration(Optional.ofNullable(calibration), samples, seqLen), dtype == null ? "" : dtype);
     }
 
@@ -232,7 +233,7 @@ final class PruneCommand implements Runnable, Planned, Distributed {
         T5PruneRun.Result r = encoderDecoderRequest().run(m -> System.err.println("prune: " + m));
         ObjectNode n = Json.object();
         n.put("out", r.out().toString()).put("seconds", r.seconds()).put("widthCriterion", PruneRun.name(r.criterion()))
-                .put("layerCriterion", PruneRun.name(Criterion.EVERY_K)).put("paramsBefore", r.paramsBefore()).put("paramsAfter", r.paramsAfter())
+                .put("layerCriterion", PruneRun.name(r.layerCriterion())).put("paramsBefore", r.paramsBefore()).put("paramsAfter", r.paramsAfter())
                 .put("before", r.parent().describe()).put("after", r.pruned().describe()).put("hiddenKept", r.plan().hidden().length);
         r.vocabulary().ifPresent(v -> n.putObject("vocabulary").put("before", r.parent().vocabSize()).put("after", v.size()).put("mandatory", v.mandatory())
                 .put("byFrequency", v.byFrequency()).put("byAncestry", v.byAncestry()).put("coverage", v.coverage()));
@@ -260,7 +261,7 @@ final class PruneCommand implements Runnable, Planned, Distributed {
                 r.parent().vocabSize(), v.size(), 100 * v.coverage()));
         r.perplexityBefore().ifPresent(b -> stdout.printf(Locale.ROOT, "  calibration perplexity (teacher-forced) %.3f -> %.3f (%d windows)%n", b,
                 r.perplexityAfter().orElseThrow(), r.perplexityWindows()));
-        stdout.printf("  widths ranked by %s, layers removed every-k%n", PruneRun.name(r.criterion()));
+        stdout.printf("  widths ranked by %s, layers by %s%n", PruneRun.name(r.criterion()), PruneRun.name(r.layerCriterion()));
     }
 
     @Override

@@ -60,10 +60,12 @@ class PruneT5CommandTest {
 
         // activation on calibration text, the default criterion when --calibration is given
         Path act = tmp.resolve("act");
-        CliTest.Run ra = shears("prune", t5.toString(), "--heads", "0.25", "--ffn", "0.5", "--calibration",
+        CliTest.Run ra = shears("prune", t5.toString(), "--heads", "0.25", "--ffn", "0.5", "--dec-layers", "3", "--calibration",
                 SharedData.require("eval/tinystories/tinystories_val_head.txt").toString(), "--samples", "3", "--seq-len", "16", "--out", act.toString(), "--json");
         assertEquals(0, ra.code(), ra.err());
         assertEquals("activation", ra.json().path("widthCriterion").asText());
+        assertEquals("block-influence", ra.json().path("layerCriterion").asText());
+        assertEquals(3, T5Model.load(act).config().decoder().size());
         assertEquals(3, ra.json().path("perplexityWindows").asInt());
         double before = ra.json().path("calibrationPerplexityBefore").asDouble(), after = ra.json().path("calibrationPerplexityAfter").asDouble();
         assertTrue(before > 1 && after > 1 && before != after, before + " -> " + after);
@@ -74,7 +76,7 @@ class PruneT5CommandTest {
         for (String[] run : new String[][]{{a.toString(), "1"}, {b.toString(), "1"}, {c2.toString(), "2"}}) {
             CliTest.Run rr = shears("prune", t5.toString(), "--ffn", "0.5", "--importance", "random", "--seed", run[1], "--out", run[0]);
             assertEquals(0, rr.code(), rr.err());
-            assertTrue(rr.out().contains("widths ranked by random"), rr.out());
+            assertTrue(rr.out().contains("widths ranked by random, layers by every-k"), rr.out());
         }
         assertArrayEquals(T5Model.load(a).logits(SOURCE, TARGET), T5Model.load(b).logits(SOURCE, TARGET));
         assertNotEquals(Files.readString(a.resolve("pruning-plan.json")), Files.readString(c2.resolve("pruning-plan.json")));
@@ -138,7 +140,8 @@ class PruneT5CommandTest {
                 new Case("OpenBA pruning is not supported yet", "prune", openba.toString(), "--heads", "0.5", "--out", out.toString()),
                 new Case("--layers (use --enc-layers and --dec-layers) does not apply to an encoder-decoder", "prune", t5.toString(), "--layers", "0.5", "--out", out.toString()),
                 new Case("the activation criterion needs calibration data", "prune", t5.toString(), "--ffn", "0.5", "--importance", "activation", "--out", out.toString()),
-                new Case("--calibration is read by --importance activation only", "prune", t5.toString(), "--ffn", "0.5", "--importance", "random",
+                new Case("--calibration is read by --importance activation and --layer-importance block-influence only", "prune", t5.toString(), "--ffn", "0.5",
+                        "--importance", "random", "--layer-importance", "every-k",
                         "--calibration", t5.resolve("config.json").toString(), "--out", out.toString()),
                 new Case("--importance taylor is not supported for T5 yet", "prune", t5.toString(), "--ffn", "0.5", "--importance", "taylor", "--out", out.toString()),
                 new Case("--heads must be a fraction to remove in [0, 1), got 1.0", "prune", t5.toString(), "--heads", "1", "--out", out.toString()),

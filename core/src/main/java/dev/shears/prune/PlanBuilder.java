@@ -178,7 +178,7 @@ public final class PlanBuilder {
     }
 
     /** Indices of the k smallest values, sorted ascending (ties: higher index goes first). */
-    static int[] bottomK(double[] scores, int k) {
+    public static int[] bottomK(double[] scores, int k) {
         return IntStream.range(0, scores.length).boxed()
                 .sorted((a, b) -> scores[a] != scores[b] ? Double.compare(scores[a], scores[b]) : Integer.compare(b, a))
                 .limit(k).mapToInt(Integer::intValue).sorted().toArray();

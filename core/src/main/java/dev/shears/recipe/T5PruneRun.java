@@ -17,6 +17,7 @@ import dev.shears.seq2seq.OpenBaConfig;
 import dev.shears.seq2seq.T5;
 import dev.shears.seq2seq.T5Config;
 import dev.shears.seq2seq.T5HfFolder;
+import dev.shears.seq2seq.T5LayerScores;
 import dev.shears.seq2seq.T5Model;
 import dev.shears.seq2seq.T5Plan;
 import dev.shears.seq2seq.T5Scores;
@@ -46,13 +47,14 @@ import java.util.function.Consumer;
  * @param vocabulary the most frequent entries of a corpus to keep, with every special one (T5's sentinels among them): the
  *                   embedding's and the head's rows are cut and the tokenizer rewritten ({@link TokenizerWriter#writePruned})
  * @param criterion {@link Criterion#MAGNITUDE}, {@link Criterion#RANDOM} or {@link Criterion#ACTIVATION}
+ * @param layerCriterion {@link Criterion#EVERY_K} or {@link Criterion#BLOCK_INFLUENCE}: which layers of each stack go
  * @param seed      seeds the random criterion
- * @param calibration the text or token folder activation runs (windows of seqLen + 1 tokens: the first half the encoder's
+ * @param calibration the text or token folder activation and block influence run (windows of seqLen + 1 tokens: the first half the encoder's
  *                    input, the rest the decoder's labels)
  * @param dtype     the child's dtype (f32 when absent: the weights are held in fp32)
  */
-public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRun.VocabularyRequest> vocabulary, Criterion criterion, long seed,
-                         PruneRun.Calibration calibration, Optional<DType> dtype) {
+public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRun.VocabularyRequest> vocabulary, Criterion criterion,
+                         Criterion layerCriterion, long seed, PruneRun.Calibration calibration, Optional<DType> dtype) {
     /** The pruning plan beside the weights. */
     public static final String PLAN = "pruning-plan.json";
     /** The files of a T5 folder's tokenizer and generation settings, copied as they are. */
@@ -68,11 +70,17 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
         if (criterion != Criterion.MAGNITUDE && criterion != Criterion.RANDOM && criterion != Criterion.ACTIVATION) {
             throw new ShearsException("--importance " + PruneRun.name(criterion) + " is not supported for T5 yet; use magnitude, random or activation");
         }
-        if (criterion == Criterion.ACTIVATION && calibration.data().isEmpty()) {
-            throw new ShearsException("the activation criterion needs calibration data: pass --calibration FILE|DIR, or choose magnitude or random");
+        if (layerCriterion != Criterion.EVERY_K && layerCriterion != Criterion.BLOCK_INFLUENCE) {
+            throw new ShearsException("--layer-importance " + PruneRun.name(layerCriterion) + " is not supported for T5 yet; use every-k or block-influence");
         }
-        if (criterion != Criterion.ACTIVATION && calibration.data().isPresent()) {
-            throw new ShearsException("--calibration is read by --importance activation only; the " + PruneRun.name(criterion) + " criterion is data-free");
+        boolean reads = criterion == Criterion.ACTIVATION || layerCriterion == Criterion.BLOCK_INFLUENCE;
+        if (reads && calibration.data().isEmpty()) {
+            throw new ShearsException("the " + PruneRun.name(criterion == Criterion.ACTIVATION ? criterion : layerCriterion)
+                    + " criterion needs calibration data: pass --calibration FILE|DIR, or choose magnitude or random and every-k");
+        }
+        if (!reads && calibration.data().isPresent()) {
+            throw new ShearsException("--calibration is read by --importance activation and --layer-importance block-influence only; "
+                    + PruneRun.name(criterion) + " and " + PruneRun.name(layerCriterion) + " are data-free");
         }
         if (target.isEmpty() && vocabulary.isEmpty()) throw new ShearsException("nothing to prune: give --heads, --ffn, --hidden, --enc-layers, --dec-layers or --vocab");
     }
@@ -80,15 +88,18 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
     /**
      * The run as the command's options give it.
      *
-     * @param importance a criterion's name ("" for activation with calibration data, else magnitude)
-     * @param dtype      f32, f16 or bf16 ("" for f32)
+     * @param importance      a criterion's name ("" for activation with calibration data, else magnitude)
+     * @param layerImportance a criterion's name ("" for block-influence with calibration data, else every-k)
+     * @param dtype           f32, f16 or bf16 ("" for f32)
      */
-    public static T5PruneRun of(Path model, Path out, T5Target target, Optional<PruneRun.VocabularyRequest> vocabulary, String importance, long seed,
-                                PruneRun.Calibration calibration, String dtype) {
-        Criterion criterion = PruneStage.criterion(importance).orElse(calibration.data().isPresent() ? Criterion.ACTIVATION : Criterion.MAGNITUDE);
+    public static T5PruneRun of(Path model, Path out, T5Target target, Optional<PruneRun.VocabularyRequest> vocabulary, String importance,
+                                String layerImportance, long seed, PruneRun.Calibration calibration, String dtype) {
+        boolean calibrated = calibration.data().isPresent();
+        Criterion criterion = PruneStage.criterion(importance).orElse(calibrated ? Criterion.ACTIVATION : Criterion.MAGNITUDE);
+        Criterion layerCriterion = PruneStage.criterion(layerImportance).orElse(calibrated ? Criterion.BLOCK_INFLUENCE : Criterion.EVERY_K);
         Optional<DType> written = dtype.isBlank() ? Optional.empty() : DType.parse(dtype);
         if (!dtype.isBlank() && written.isEmpty()) throw new ShearsException("--dtype must be f32, f16 or bf16, got '" + dtype + "'");
-        return new T5PruneRun(model, out, target, vocabulary, criterion, seed, calibration, written);
+        return new T5PruneRun(model, out, target, vocabulary, criterion, layerCriterion, seed, calibration, written);
     }
 
     /**
@@ -103,7 +114,8 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
      * @param perplexityBefore  the parent's teacher-forced perplexity on them, when there is calibration data
      * @param perplexityAfter   the child's
      */
-    public record Result(Path out, T5Config parent, T5Config pruned, T5Plan plan, Criterion criterion, Optional<KeptVocabulary> vocabulary, long paramsBefore,
+    public record Result(Path out, T5Config parent, T5Config pruned, T5Plan plan, Criterion criterion, Criterion layerCriterion, Optional<KeptVocabulary> vocabulary,
+                         long paramsBefore,
                          long paramsAfter, int perplexityWindows, Optional<Double> perplexityBefore, Optional<Double> perplexityAfter, double seconds) {
     }
 
@@ -142,14 +154,15 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
         T5Config pc = parent.config();
         Optional<Path> tokenizerFile = TokenizerFiles.find(model);
         Optional<KeptVocabulary> kept = vocabulary.map(v -> keptVocabulary(v, pc, tokenizerFile, log));
-        List<int[]> windows = calibration.data().map(d -> PruneRun.calibrationWindows(d, tokenizer(tokenizerFile, "activation"), calibration.samples(),
+        List<int[]> windows = calibration.data().map(d -> PruneRun.calibrationWindows(d, tokenizer(tokenizerFile, "calibration"), calibration.samples(),
                 calibration.seqLen(), log)).orElse(List.of());
         T5Scores scores = switch (criterion) {
             case RANDOM -> T5Scores.random(pc, seed);
             case ACTIVATION -> T5Scores.activation(parent, windows);
             default -> T5Scores.magnitude(parent);
         };
-        T5Plan planned = target.plan(pc, scores);
+        T5LayerScores layerScores = layerCriterion == Criterion.BLOCK_INFLUENCE ? T5LayerScores.blockInfluence(parent, windows) : T5LayerScores.everyK(pc);
+        T5Plan planned = target.plan(pc, scores, layerScores);
         T5Plan plan = kept.map(k -> planned.withVocab(k.kept())).orElse(planned);
         T5Model pruned = T5Slicer.slice(parent, plan);
         // with a pruned vocabulary, before and after are compared on the windows made only of kept tokens (renumbered after)
@@ -177,7 +190,7 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
                 }
             }
         });
-        return new Result(out, pc, pruned.config(), plan, criterion, kept, parent.parameterCount(), pruned.parameterCount(), compared.size(), before, after,
+        return new Result(out, pc, pruned.config(), plan, criterion, layerCriterion, kept, parent.parameterCount(), pruned.parameterCount(), compared.size(), before, after,
                 (System.nanoTime() - began) / 1e9);
     }
 

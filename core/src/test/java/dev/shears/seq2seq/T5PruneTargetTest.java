@@ -84,6 +84,25 @@ class T5PruneTargetTest {
     }
 
     @Test
+    void blockInfluenceDropsTheLayerThatChangesNothing() {
+        T5Model m = tiny();
+        // decoder layer 2 and encoder layer 1 with zero output weights pass their residual through: 1 - cos = 0
+        T5Weights.DecoderLayer d = m.weights().decoder().get(2);
+        for (float[] w : List.of(d.self().output(), d.cross().output(), d.ffn().down())) Arrays.fill(w, 0f);
+        T5Weights.EncoderLayer e = m.weights().encoder().get(1);
+        for (float[] w : List.of(e.self().output(), e.ffn().down())) Arrays.fill(w, 0f);
+        T5LayerScores s = T5LayerScores.blockInfluence(m, List.of(new int[]{5, 9, 1, 3, 7, 2, 44, 8, 6, 1}, new int[]{100, 200, 300, 400, 500, 600}));
+        assertEquals(Criterion.BLOCK_INFLUENCE, s.criterion());
+        assertEquals(0, s.decoder()[2], 1e-6);
+        assertEquals(0, s.encoder()[1], 1e-6);
+        for (double[] stack : List.of(s.encoder(), s.decoder())) for (double x : stack) assertTrue(x >= -1e-6 && x <= 2, Arrays.toString(stack));
+        T5Plan plan = new T5Target(0, 0, 0, OptionalInt.of(4), OptionalInt.of(4)).plan(m.config(), T5Scores.magnitude(m), s);
+        assertFalse(plan.decoder().get(2).kept(), plan.toString());
+        assertFalse(plan.encoder().get(1).kept(), plan.toString());
+        assertEquals(4, plan.decoder().stream().filter(T5Plan.Layer::kept).count());
+    }
+
+    @Test
     void randomScoresFollowTheSeed() {
         T5Config c = tiny().config();
         T5Target t = new T5Target(0.5, 0.5, 0.5, OptionalInt.empty(), OptionalInt.empty());
