@@ -120,6 +120,20 @@ public final class DenoisingBatcher {
         this.weights = mixture.weights();
     }
 
+    /**
+     * A batcher whose {@code inputLength} and {@code targetLength} are the longest any denoiser of {@code mixture}
+     * makes of {@code source}'s chunks ({@link Denoising#maxLengths}): the shortest fixed shapes that hold every draw.
+     */
+    public static DenoisingBatcher padToLongest(DenoiserMixture mixture, DenoiserTokens tokens, ChunkSource source, long seed) {
+        int inputLength = 0, targetLength = 0;
+        for (int d = 0; d < mixture.denoisers().size(); d++) {
+            int[] longest = Denoising.maxLengths(mixture.denoisers().get(d), tokens.modeIds(d).length, source.length(), mixture.sequentialLayout());
+            inputLength = Math.max(inputLength, longest[0]);
+            targetLength = Math.max(targetLength, longest[1]);
+        }
+        return new DenoisingBatcher(mixture, tokens, source, inputLength, targetLength, seed);
+    }
+
     public DenoiserMixture mixture() {
         return mixture;
     }

@@ -98,7 +98,7 @@ public record Export(Path model, Optional<Path> tokenizer, String format, String
     }
 
     /** What a Hugging Face T5 folder carries besides its weights and config, copied as they are. */
-    private static final List<String> T5_FILES = List.of("tokenizer.json", "spiece.model", "tokenizer_config.json", "special_tokens_map.json",
+    static final List<String> T5_FILES = List.of("tokenizer.json", "spiece.model", "tokenizer_config.json", "special_tokens_map.json",
             "added_tokens.json", "generation_config.json");
 
     /**

@@ -340,7 +340,7 @@ final class TrainingSession implements AutoCloseable {
     }
 
     /** Writes the resolved settings into the output folder ({@link #checkOutput} passed), or checks them against the ones there when resuming. */
-    private static void prepareOutput(Object settings, String fileName, Path out, boolean resume) {
+    static void prepareOutput(Object settings, String fileName, Path out, boolean resume) {
         Path file = out.resolve(fileName);
         // a run that stopped before its first checkpoint has nothing to resume: it starts again with the settings given now
         if (Files.isRegularFile(file) && Checkpoint.latest(out).isPresent()) {
@@ -361,7 +361,7 @@ final class TrainingSession implements AutoCloseable {
     }
 
     /** Opens metrics.jsonl for appending, first dropping lines after the resumed step (written after the checkpoint). */
-    private static BufferedWriter openMetrics(Path out, long resumedStep) throws IOException {
+    static BufferedWriter openMetrics(Path out, long resumedStep) throws IOException {
         Path file = out.resolve(METRICS);
         if (resumedStep == 0) {
             Files.deleteIfExists(file);

@@ -60,44 +60,58 @@ public final class AdamW {
      */
     public void update(ModelWeights weights, ModelWeights grads, double lr, float gradScale, boolean clearGrads) {
         step++;
-        double bias1 = 1 - Math.pow(config.beta1(), step);
-        double bias2Sqrt = Math.sqrt(1 - Math.pow(config.beta2(), step));
-        float stepSize = (float) (lr / bias1);
-        // constants as torch forms them: Python floats (double) rounded once to fp32
-        float b1 = (float) config.beta1();
-        float b2 = (float) config.beta2();
-        float oneMinusB1 = (float) (1 - config.beta1());
-        float oneMinusB2 = (float) (1 - config.beta2());
-        float eps = (float) config.epsilon();
+        Step s = Step.of(config, step, lr);
         List<Runnable> tensors = new ArrayList<>();
         weights.forEach((role, layer, p) -> {
             float[] g = grads.get(role, layer);
             float[] m = firstMoment.get(role, layer);
             float[] v = secondMoment.get(role, layer);
-            float decay = role.rank() == 2 ? (float) (1 - lr * config.weightDecay()) : 1f;
-            float bc2 = (float) bias2Sqrt;
-            tensors.add(() -> {
-                int i = 0;
-                FloatVector zero = FloatVector.zero(S);
-                for (int bound = S.loopBound(p.length); i < bound; i += S.length()) {
-                    FloatVector gi = FloatVector.fromArray(S, g, i);
-                    if (gradScale != 1f) gi = gi.mul(gradScale);
-                    if (clearGrads) zero.intoArray(g, i);
-                    FloatVector mi = FloatVector.fromArray(S, m, i).mul(b1).add(gi.mul(oneMinusB1));
-                    FloatVector vi = FloatVector.fromArray(S, v, i).mul(b2).add(gi.mul(gi).mul(oneMinusB2));
-                    mi.intoArray(m, i);
-                    vi.intoArray(v, i);
-                    FloatVector denom = vi.sqrt().div(bc2).add(eps);
-                    FloatVector.fromArray(S, p, i).mul(decay).sub(mi.div(denom).mul(stepSize)).intoArray(p, i);
-                }
-                updateScalar(p, g, m, v, i, b1, b2, oneMinusB1, oneMinusB2, bc2, eps, decay, stepSize, gradScale, clearGrads);
-            });
+            boolean decayed = isDecayed(role);
+            tensors.add(() -> updateTensor(p, g, m, v, s, decayed, gradScale, clearGrads));
         });
         Parallel.forEach(tensors.size(), i -> tensors.get(i).run());
     }
 
     /**
-     * The scalar twin of the vector loop in {@link #update}, for elements [from, p.length): the same
+     * The fp32 constants of optimizer step {@code t} (1-based) at learning rate {@code lr}, formed as torch forms
+     * them: Python floats (double) rounded once to fp32.
+     *
+     * @param decay the factor {@code 1 − lr·wd} of a decayed tensor
+     */
+    public record Step(float b1, float b2, float oneMinusB1, float oneMinusB2, float bc2, float eps, float stepSize, float decay) {
+        public static Step of(AdamWConfig config, long t, double lr) {
+            return new Step((float) config.beta1(), (float) config.beta2(), (float) (1 - config.beta1()), (float) (1 - config.beta2()),
+                    (float) Math.sqrt(1 - Math.pow(config.beta2(), t)), (float) config.epsilon(), (float) (lr / (1 - Math.pow(config.beta1(), t))),
+                    (float) (1 - lr * config.weightDecay()));
+        }
+    }
+
+    /**
+     * One tensor's update, the arithmetic of every AdamW in Shears (decoder-only weights here, T5's in
+     * {@code objective.T5AdamW}): parameters {@code p}, gradients {@code g · gradScale} (zeroed after use with
+     * {@code clearGrads}), moments {@code m} and {@code v}, all of one length; weight decay when {@code decayed}.
+     */
+    public static void updateTensor(float[] p, float[] g, float[] m, float[] v, Step s, boolean decayed, float gradScale, boolean clearGrads) {
+        float b1 = s.b1(), b2 = s.b2(), oneMinusB1 = s.oneMinusB1(), oneMinusB2 = s.oneMinusB2(), bc2 = s.bc2(), eps = s.eps(), stepSize = s.stepSize();
+        float decay = decayed ? s.decay() : 1f;
+        int i = 0;
+        FloatVector zero = FloatVector.zero(S);
+        for (int bound = S.loopBound(p.length); i < bound; i += S.length()) {
+            FloatVector gi = FloatVector.fromArray(S, g, i);
+            if (gradScale != 1f) gi = gi.mul(gradScale);
+            if (clearGrads) zero.intoArray(g, i);
+            FloatVector mi = FloatVector.fromArray(S, m, i).mul(b1).add(gi.mul(oneMinusB1));
+            FloatVector vi = FloatVector.fromArray(S, v, i).mul(b2).add(gi.mul(gi).mul(oneMinusB2));
+            mi.intoArray(m, i);
+            vi.intoArray(v, i);
+            FloatVector denom = vi.sqrt().div(bc2).add(eps);
+            FloatVector.fromArray(S, p, i).mul(decay).sub(mi.div(denom).mul(stepSize)).intoArray(p, i);
+        }
+        updateScalar(p, g, m, v, i, b1, b2, oneMinusB1, oneMinusB2, bc2, eps, decay, stepSize, gradScale, clearGrads);
+    }
+
+    /**
+     * The scalar twin of the vector loop in {@link #updateTensor}, for elements [from, p.length): the same
      * IEEE operations in the same order (sqrt and division are correctly rounded in both), so the same bits.
      */
     static void updateScalar(float[] p, float[] g, float[] m, float[] v, int from, float b1, float b2, float oneMinusB1,

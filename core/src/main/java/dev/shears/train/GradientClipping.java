@@ -15,9 +15,14 @@ public final class GradientClipping {
 
     /** The L2 norm of all gradients together, accumulated in double in a fixed order. */
     public static double globalNorm(ModelWeights grads) {
-        // fixed chunks summed in parallel, then added in chunk order: the same bits for any thread count
         List<float[]> tensors = new ArrayList<>();
         grads.forEach((role, layer, g) -> tensors.add(g));
+        return globalNorm(tensors);
+    }
+
+    /** The L2 norm of all of {@code tensors} together (any model's gradients, in a fixed order), accumulated in double. */
+    public static double globalNorm(List<float[]> tensors) {
+        // fixed chunks summed in parallel, then added in chunk order: the same bits for any thread count
         List<int[]> chunks = new ArrayList<>(); // {tensor, from, to}
         for (int t = 0; t < tensors.size(); t++) {
             int n = tensors.get(t).length;

@@ -1,0 +1,204 @@
+package dev.shears.recipe;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.ShearsException;
+import dev.shears.data.Split;
+import dev.shears.data.TokenDataset;
+import dev.shears.format.TokenizerLoader;
+import dev.shears.io.AtomicFiles;
+import dev.shears.io.DType;
+import dev.shears.objective.ChunkSource;
+import dev.shears.objective.DenoiserMixture;
+import dev.shears.objective.DenoiserTokens;
+import dev.shears.objective.DenoisingBatcher;
+import dev.shears.objective.T5Checkpoint;
+import dev.shears.objective.T5TrainConfig;
+import dev.shears.objective.T5Trainer;
+import dev.shears.progress.Progress;
+import dev.shears.seq2seq.EncoderDecoder;
+import dev.shears.seq2seq.T5Config;
+import dev.shears.seq2seq.T5HfFolder;
+import dev.shears.seq2seq.T5Model;
+import dev.shears.tokenizer.Tokenizer;
+import dev.shears.train.Checkpoint;
+import dev.shears.train.TrainConfig;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Supplier;
+
+/**
+ * {@code shears train --model T5_FOLDER --objective ul2|t5|openba-v2 [--dynamic]}: continued pretraining of a
+ * T5 on a mixture of denoisers ({@link T5Trainer}). One prepared token folder is cut into chunks of
+ * {@code seqLen} raw tokens; training reads its train split, evaluation a fixed draw from its held-out split
+ * (the first {@code ⌈evalWindows / batchSize⌉} batches of each denoiser). Settings are {@code shears train}'s
+ * ({@link TrainConfig}: batchSize, gradAccumulation, the schedule, AdamW, gradClip, evalInterval, checkpoints,
+ * seed); Dynamic-UL2's reference losses are the model's own held-out losses before its first step. The output
+ * folder holds {@code train-config.json} (these settings with the objective), {@code metrics.jsonl} (a step
+ * line per step, an eval line per evaluation with each denoiser's loss and weight, a final line with the
+ * trained model's loss per denoiser on the same held-out batches), checkpoints, and at the end
+ * the trained model as a Hugging Face T5 folder (F32) with the source's tokenizer files. With {@code resume} a
+ * run continues from its newest checkpoint and ends with the bits of one never stopped.
+ */
+public final class T5TrainRun {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** The mixture of denoisers a run trains on. */
+    public enum Objective {
+        UL2("ul2", DenoiserMixture::ul2), T5("t5", DenoiserMixture::t5), OPENBA_V2("openba-v2", DenoiserMixture::openBaV2);
+
+        public final String key;
+        private final Supplier<DenoiserMixture> mixture;
+
+        Objective(String key, Supplier<DenoiserMixture> mixture) {
+            this.key = key;
+            this.mixture = mixture;
+        }
+
+        public DenoiserMixture mixture() {
+            return mixture.get();
+        }
+
+        /** The objective named {@code key}, or a one-line error listing the names. */
+        public static Objective parse(String key) {
+            for (Objective o : values()) if (o.key.equals(key.toLowerCase(Locale.ROOT))) return o;
+            throw new ShearsException("--objective must be one of " + Arrays.stream(values()).map(o -> o.key).toList() + ", got '" + key + "'");
+        }
+    }
+
+    /** What is written as {@code train-config.json}. */
+    record Settings(String objective, boolean dynamic, TrainConfig train) {
+    }
+
+    /** What a finished run did: the last step's loss and the final held-out loss per denoiser. */
+    public record Result(Path out, T5Model model, long steps, long resumedFrom, double lastLoss, Map<String, Double> heldOutLoss, double seconds) {
+    }
+
+    private T5TrainRun() {
+    }
+
+    /**
+     * Whether {@code model} is a T5 folder, which {@code shears train} trains here; an OpenBA folder is refused, as
+     * its training is not implemented.
+     */
+    public static boolean trains(Optional<Path> model) {
+        if (model.isEmpty() || !EncoderDecoder.describes(model.get())) return false;
+        if (!T5Config.describes(model.get())) throw new ShearsException(model.get() + ": training is implemented for T5 among encoder-decoders, not OpenBA");
+        return true;
+    }
+
+    public static Result run(TrainConfig config, Objective objective, boolean dynamic, Path out, boolean resume, Progress progress) {
+        TrainingSession.checkOutput(config, TrainRun.CONFIG, out, resume);
+        if (config.source().init().isPresent()) throw new ShearsException("a T5 is trained from a pretrained folder: pass --model T5_FOLDER, not --init");
+        Path source = config.source().model().orElseThrow(() -> new ShearsException("no model: pass --model T5_FOLDER"));
+        if (!T5Config.describes(source)) throw new ShearsException(source + ": encoder-decoder training is implemented for T5 folders only");
+        if (config.batching().data().size() != 1) {
+            throw new ShearsException("a T5 run reads one --data folder (its denoisers are the mixture), got " + config.batching().data().size());
+        }
+        if (config.distill().enabled()) throw new ShearsException("distillation is not implemented for T5 runs");
+        if (config.dynamicBatchLoading().enabled()) throw new ShearsException("a T5 run re-weights its denoisers with --dynamic (Dynamic-UL2), not dynamic batch loading over domains");
+        long began = System.nanoTime();
+        TokenDataset data = TokenDataset.open(config.batching().data().getFirst().path());
+        T5Model model = T5Model.load(source);
+        Tokenizer tokenizer = TokenizerLoader.load(config.source().tokenizer().orElse(source));
+        if (tokenizer.vocabSize() > model.config().vocabSize()) {
+            throw new ShearsException(source + ": the tokenizer has " + tokenizer.vocabSize() + " tokens, the model's vocabulary " + model.config().vocabSize());
+        }
+        DenoiserMixture mixture = objective.mixture();
+        DenoiserTokens tokens = DenoiserTokens.of(tokenizer, mixture);
+        int chunk = config.batching().seqLen();
+        long seed = config.batching().seed();
+        DenoisingBatcher train = DenoisingBatcher.padToLongest(mixture, tokens, ChunkSource.shuffled(data, Split.TRAIN, chunk, seed), seed);
+        DenoisingBatcher heldOut = DenoisingBatcher.padToLongest(mixture, tokens, ChunkSource.shuffled(data, Split.HELDOUT, chunk, seed + 1), seed + 1);
+        int batchSize = config.batching().batchSize();
+        T5TrainConfig t5 = new T5TrainConfig(batchSize, config.batching().gradAccumulation(), config.learningRate(), config.optimiser().adamW(),
+                config.optimiser().gradClip(), config.evaluation().evalInterval(), Math.ceilDiv(config.evaluation().evalWindows(), batchSize), dynamic,
+                new double[0], config.checkpointing().checkpointInterval(), config.checkpointing().keepCheckpoints());
+        T5Trainer trainer = new T5Trainer(model, train, heldOut, t5);
+        TrainingSession.prepareOutput(new Settings(objective.key, dynamic, config), TrainRun.CONFIG, out, resume);
+        if (resume) Checkpoint.latest(out).ifPresent(dir -> T5Checkpoint.restore(dir, trainer));
+        long start = trainer.steps(), total = config.totalSteps();
+        String[] names = names(mixture);
+        double[] lastLoss = {Double.NaN};
+        long stepTokens = (long) batchSize * config.batching().gradAccumulation() * chunk;
+        progress.start("train", total - start, "steps");
+        try (BufferedWriter metrics = TrainingSession.openMetrics(out, start)) {
+            trainer.run(total, out, new T5Trainer.Listener() {
+                long stepBegan = System.nanoTime();
+
+                @Override
+                public void step(T5Trainer.StepResult r) {
+                    double seconds = (System.nanoTime() - stepBegan) / 1e9;
+                    stepBegan = System.nanoTime();
+                    lastLoss[0] = r.loss();
+                    write(metrics, new MetricsLine.Step(r.step(), r.step() * stepTokens, r.loss(), null, r.lr(), r.gradNorm(), null, null, r.tokens() / seconds, null, null), out);
+                    progress.status(String.format(Locale.ROOT, "step %d/%d loss %.4f lr %.2e", r.step(), total, r.loss(), r.lr()));
+                    progress.advance(1);
+                }
+
+                @Override
+                public void evaluation(T5Trainer.Evaluation e) {
+                    write(metrics, new MetricsLine.Eval(e.step(), byName(names, e.losses()), byName(names, e.weights()), null), out);
+                    stepBegan = System.nanoTime();
+                }
+            });
+            progress.finish();
+            // resumed after the last step: the last loss is the one logged before
+            if (start == total) for (MetricsLine line : MetricsLine.read(out.resolve(TrainRun.METRICS))) if (line instanceof MetricsLine.Step st) lastLoss[0] = st.loss();
+            Map<String, Double> finalLoss = byName(names, trainer.heldOutLosses());
+            write(metrics, new MetricsLine.Final(total, finalLoss, null), out);
+            writeModel(model, source, out);
+            return new Result(out, model, total, start, lastLoss[0], finalLoss, (System.nanoTime() - began) / 1e9);
+        } catch (IOException e) {
+            throw new ShearsException(out.resolve(TrainRun.METRICS) + ": cannot write: " + e.getMessage(), e);
+        }
+    }
+
+    /** The final model beside the run's files: model.safetensors and config.json (the source's, updated), and the source's tokenizer files. */
+    private static void writeModel(T5Model model, Path source, Path out) {
+        try {
+            ObjectNode base = (ObjectNode) JSON.readTree(Files.readString(source.resolve("config.json")));
+            T5HfFolder.write(model, T5HfFolder.configJson(model.config(), base, DType.F32), out, DType.F32);
+            for (String name : Export.T5_FILES) {
+                Path from = source.resolve(name);
+                if (Files.isRegularFile(from)) AtomicFiles.write(out.resolve(name), o -> Files.copy(from, o));
+            }
+        } catch (IOException e) {
+            throw new ShearsException(out + ": cannot write the trained model: " + e.getMessage(), e);
+        }
+    }
+
+    /** Each denoiser's label, made unique with its position where two share one. */
+    private static String[] names(DenoiserMixture mixture) {
+        String[] names = new String[mixture.denoisers().size()];
+        for (int d = 0; d < names.length; d++) {
+            String label = mixture.denoisers().get(d).label();
+            names[d] = Arrays.asList(names).contains(label) ? label + "#" + d : label;
+        }
+        return names;
+    }
+
+    private static Map<String, Double> byName(String[] names, double[] values) {
+        Map<String, Double> map = new LinkedHashMap<>();
+        for (int d = 0; d < names.length; d++) map.put(names[d], values[d]);
+        return map;
+    }
+
+    private static void write(BufferedWriter metrics, MetricsLine line, Path out) {
+        try {
+            metrics.write(line.toJson());
+            metrics.newLine();
+            metrics.flush();
+        } catch (IOException e) {
+            throw new ShearsException(out.resolve(TrainRun.METRICS) + ": cannot write: " + e.getMessage(), e);
+        }
+    }
+}
