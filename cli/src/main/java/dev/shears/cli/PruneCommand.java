@@ -2,6 +2,7 @@ package dev.shears.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.ShearsException;
 import dev.shears.dist.Collective;
 import dev.shears.io.AtomicFiles;
 import dev.shears.model.Axis;
@@ -18,6 +19,10 @@ import dev.shears.prune.TaylorVariant;
 import dev.shears.recipe.MemoryPlan;
 import dev.shears.recipe.PruneRun;
 import dev.shears.recipe.PruneStage;
+import dev.shears.recipe.T5PruneRun;
+import dev.shears.seq2seq.EncoderDecoder;
+import dev.shears.seq2seq.T5Plan;
+import dev.shears.seq2seq.T5Target;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -28,10 +33,12 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * {@code shears prune}: one-shot structured pruning to a chosen shape. Its defaults are those of
@@ -47,7 +54,11 @@ import java.util.Optional;
                 "(--taylor, --taylor-reduction, --angular-tokens, --final-state) reproduce each source or keep Shears' earlier form (docs/pruning.md).",
                 "Under mpirun (mpirun -np N ./shears prune ...) the ranks share the calibration windows and add every window's",
                 "scores, gradients and losses in window order: the scores, plan and weights are bit-identical to one",
-                "process's, for every criterion and variant; rank 0 alone writes --out and prints."},
+                "process's, for every criterion and variant; rank 0 alone writes --out and prints.",
+                "A T5 folder (T5ForConditionalGeneration) is pruned data-free on every axis: --heads (self and cross), --ffn, --hidden,",
+                "--enc-layers and --dec-layers (kept counts), --vocab; widths ranked by --importance magnitude, random or activation, layers by",
+                "--layer-importance every-k or block-influence (activation and block-influence are the defaults with --calibration: windows",
+                "whose first half the encoder reads and the rest the decoder); OpenBA is not supported yet."},
         footerHeading = "%nExamples:%n",
         footer = {"  shears prune ../shared/data/models/stories260K/hf --tokenizer ../shared/data/models/stories260K/tok512.bin \\",
                 "      --calibration ../shared/data/eval/tinystories/tinystories_val_head.txt --ffn 0.5 --out /tmp/half-ffn",
@@ -55,7 +66,8 @@ import java.util.Optional;
                 "  shears prune MODEL --target layers=4,hidden=48,heads=4,kv-heads=2,ffn=96 --importance activation --calibration text.txt --out p",
                 "  shears prune MODEL --drop-layers 2,3 --out p        (Jha et al.: explicit layers, data-free)",
                 "  shears prune MODEL --heads 0.5 --head-mode per-group --non-uniform --scores earlier/importance.json --out p",
-                "  shears prune MODEL --vocab 0.5 --vocab-corpus ../shared/data/eval/tinystories/tinystories_val_head.txt --out p   (OpenBA-V2)"})
+                "  shears prune MODEL --vocab 0.5 --vocab-corpus ../shared/data/eval/tinystories/tinystories_val_head.txt --out p   (OpenBA-V2)",
+                "  shears prune ../shared/data/models/t5-tiny-random --heads 0.5 --ffn 0.5 --enc-layers 3 --dec-layers 4 --out t5-small   (T5)"})
 final class PruneCommand implements Runnable, Planned, Distributed {
     @Parameters(index = "0", paramLabel = "MODEL", description = "A Hugging Face folder, a .gguf file or a llama2.c .bin.")
     Path model;
@@ -77,6 +89,12 @@ final class PruneCommand implements Runnable, Planned, Distributed {
 
     @Option(names = "--hidden", paramLabel = "F", description = "Fraction of hidden channels to remove.")
     Double hidden;
+
+    @Option(names = "--enc-layers", paramLabel = "N", description = "Encoder layers to keep (a T5 folder; evenly spaced every-k removal, layer 0 stays).")
+    Integer encLayers;
+
+    @Option(names = "--dec-layers", paramLabel = "N", description = "Decoder layers to keep (a T5 folder; evenly spaced every-k removal, layer 0 stays).")
+    Integer decLayers;
 
     @Option(names = "--vocab", paramLabel = "F", description = "Fraction of the normal vocabulary pieces to remove (least frequent first; special and byte entries always stay).")
     Double vocab;
@@ -170,21 +188,89 @@ final class PruneCommand implements Runnable, Planned, Distributed {
     String dtype;
 
     private PruneRun request() {
-        PruneStage stage = new PruneStage(new PruneStage.Ratios(layers, heads, ffn, hidden),
+        return stage().run(model, Optional.ofNullable(tokenizer), out, Path.of(""), Optional.ofNullable(scores));
+    }
+
+    /** The options as a pipeline's prune stage, whose checks and defaults they share. */
+    private PruneStage stage() {
+        return new PruneStage(new PruneStage.Ratios(layers, heads, ffn, hidden),
                 new PruneStage.Shape(target, Optional.ofNullable(targetConfig), dropLayers, dropAttention, dropFfn, headMode, multipleOf, nonUniform),
                 new PruneStage.Criteria(importance, layerImportance, angularSpan, seed, taylor, taylorReduction, angularTokens, finalState),
                 new PruneStage.Windows(Optional.ofNullable(calibration), samples, seqLen),
                 new PruneStage.Vocabulary(vocab, vocabSize, Optional.ofNullable(vocabCorpus), keepTokens, keepSeenCharacters), dtype);
-        return stage.run(model, Optional.ofNullable(tokenizer), out, Path.of(""), Optional.ofNullable(scores));
     }
 
     @Override
     public MemoryPlan plan(int ranks) {
-        return request().plan(ranks);
+        return EncoderDecoder.describes(model) ? encoderDecoderRequest().plan() : request().plan(ranks);
+    }
+
+    /**
+     * The run of a T5 folder: data-free, one process, the axes of {@link T5Target}; an option only a decoder-only model
+     * takes is a one-line error naming it.
+     */
+    private T5PruneRun encoderDecoderRequest() {
+        T5PruneRun.refuseUnsupported(model);
+        Map<String, Boolean> decoderOnly = new LinkedHashMap<>();
+        decoderOnly.put("--layers (use --enc-layers and --dec-layers)", layers != null);
+        decoderOnly.put("--tokenizer", tokenizer != null);
+        decoderOnly.put("--target", target != null || targetConfig != null);
+        decoderOnly.put("--drop-layers", !dropLayers.isEmpty() || dropAttention > 0 || dropFfn > 0);
+        decoderOnly.put("--non-uniform", nonUniform);
+        decoderOnly.put("--scores", scores != null);
+        decoderOnly.forEach((option, given) -> {
+            if (given) throw new ShearsException(option + " does not apply to an encoder-decoder yet; a T5 takes --heads, --ffn, --hidden, --enc-layers, --dec-layers, --vocab, --importance magnitude|random|activation, --layer-importance every-k|block-influence");
+        });
+        T5Target t = new T5Target(heads == null ? 0 : heads, ffn == null ? 0 : ffn, hidden == null ? 0 : hidden,
+                encLayers == null ? OptionalInt.empty() : OptionalInt.of(encLayers), decLayers == null ? OptionalInt.empty() : OptionalInt.of(decLayers));
+        return T5PruneRun.of(model, out, t, stage().vocabulary(Path.of("")), importance == null ? "" : importance,
+                layerImportance == null ? "" : layerImportance, seed,
+                new PruneRun.Calibration(Optional.ofNullable(calibration), samples, seqLen), dtype == null ? "" : dtype);
+    }
+
+    private void runEncoderDecoder() {
+        if (main.collective().size() > 1) throw new ShearsException("T5 pruning runs in one process; run it without mpirun");
+        T5PruneRun.Result r = encoderDecoderRequest().run(m -> System.err.println("prune: " + m));
+        ObjectNode n = Json.object();
+        n.put("out", r.out().toString()).put("seconds", r.seconds()).put("widthCriterion", PruneRun.name(r.criterion()))
+                .put("layerCriterion", PruneRun.name(r.layerCriterion())).put("paramsBefore", r.paramsBefore()).put("paramsAfter", r.paramsAfter())
+                .put("before", r.parent().describe()).put("after", r.pruned().describe()).put("hiddenKept", r.plan().hidden().length);
+        r.vocabulary().ifPresent(v -> n.putObject("vocabulary").put("before", r.parent().vocabSize()).put("after", v.size()).put("mandatory", v.mandatory())
+                .put("byFrequency", v.byFrequency()).put("byAncestry", v.byAncestry()).put("coverage", v.coverage()));
+        r.perplexityBefore().ifPresent(p -> n.put("calibrationPerplexityBefore", p).put("perplexityWindows", r.perplexityWindows()));
+        r.perplexityAfter().ifPresent(p -> n.put("calibrationPerplexityAfter", p));
+        ObjectNode kept = n.putObject("keptPerLayer");
+        for (String stack : List.of("encoder", "decoder")) {
+            ArrayNode layersOut = kept.putArray(stack);
+            List<T5Plan.Layer> plans = stack.equals("encoder") ? r.plan().encoder() : r.plan().decoder();
+            for (int l = 0; l < plans.size(); l++) {
+                T5Plan.Layer p = plans.get(l);
+                layersOut.addObject().put("layer", l).put("kept", p.kept()).put("heads", p.heads().length).put("crossHeads", p.crossHeads().length)
+                        .put("ffn", p.ffn().length);
+            }
+        }
+        if (output.json) {
+            output.print(n);
+            return;
+        }
+        PrintWriter stdout = output.out();
+        stdout.printf(Locale.ROOT, "pruned %s -> %s in %.1f s%n", model, out, r.seconds());
+        stdout.printf(Locale.ROOT, "  parameters %,d -> %,d (%.1f%% kept)%n", r.paramsBefore(), r.paramsAfter(), 100.0 * r.paramsAfter() / r.paramsBefore());
+        stdout.printf("  shape %s -> %s%n", r.parent().describe(), r.pruned().describe());
+        r.vocabulary().ifPresent(v -> stdout.printf(Locale.ROOT, "  vocabulary %d -> %d (covers %.1f%% of the counted tokens)%n",
+                r.parent().vocabSize(), v.size(), 100 * v.coverage()));
+        r.perplexityBefore().ifPresent(b -> stdout.printf(Locale.ROOT, "  calibration perplexity (teacher-forced) %.3f -> %.3f (%d windows)%n", b,
+                r.perplexityAfter().orElseThrow(), r.perplexityWindows()));
+        stdout.printf("  widths ranked by %s, layers by %s%n", PruneRun.name(r.criterion()), PruneRun.name(r.layerCriterion()));
     }
 
     @Override
     public void run() {
+        if (EncoderDecoder.describes(model)) {
+            runEncoderDecoder();
+            return;
+        }
+        if (encLayers != null || decLayers != null) throw new ShearsException("--enc-layers and --dec-layers apply to an encoder-decoder (T5) folder only");
         Collective collective = main.collective();
         PruneRun.Result r = collective.leads() ? request().run(ProgressBar.stderr(), m -> System.err.println("prune: " + m), collective)
                 : request().run(Progress.SILENT, m -> { }, collective);

@@ -171,14 +171,14 @@ public final class PlanBuilder {
     }
 
     /** Indices of the k largest values, sorted ascending (ties: lower index wins). */
-    static int[] topK(double[] scores, int k) {
+    public static int[] topK(double[] scores, int k) {
         return IntStream.range(0, scores.length).boxed()
                 .sorted((a, b) -> scores[a] != scores[b] ? Double.compare(scores[b], scores[a]) : Integer.compare(a, b))
                 .limit(k).mapToInt(Integer::intValue).sorted().toArray();
     }
 
     /** Indices of the k smallest values, sorted ascending (ties: higher index goes first). */
-    static int[] bottomK(double[] scores, int k) {
+    public static int[] bottomK(double[] scores, int k) {
         return IntStream.range(0, scores.length).boxed()
                 .sorted((a, b) -> scores[a] != scores[b] ? Double.compare(scores[a], scores[b]) : Integer.compare(b, a))
                 .limit(k).mapToInt(Integer::intValue).sorted().toArray();

@@ -257,10 +257,15 @@ public record PruneRun(Path model, Optional<Path> tokenizer, Path out, TargetPar
     private KeptVocabulary keptVocabulary(VocabularyRequest v, Tokenizer tok, Consumer<String> log, Progress progress) {
         Path corpus = v.corpus().or(calibration::data).orElseThrow(() -> new ShearsException(
                 "vocabulary pruning counts tokens on a corpus: pass --vocab-corpus FILE|DIR (or --calibration)"));
+        return keptVocabulary(v.options(), corpus, tok, log, progress);
+    }
+
+    /** The entries {@code options} keep of {@code tok}'s vocabulary, by token frequency in {@code corpus} (a text file or a prepared token folder). */
+    static KeptVocabulary keptVocabulary(VocabularyOptions options, Path corpus, Tokenizer tok, Consumer<String> log, Progress progress) {
         TokenCounts counts = Files.isDirectory(corpus)
                 ? TokenCounts.ofDataset(TokenDataset.open(corpus), Split.TRAIN, tok.vocabSize(), progress)
                 : TokenCounts.ofText(tok, corpus, progress);
-        KeptVocabulary kept = VocabularyPruner.select(tok, counts, v.options());
+        KeptVocabulary kept = VocabularyPruner.select(tok, counts, options);
         log.accept(String.format(java.util.Locale.ROOT, "vocabulary: %d of %d entries kept (%d mandatory, %d by frequency, %d merge ancestors), covering %.1f%% of %s's tokens",
                 kept.size(), tok.vocabSize(), kept.mandatory(), kept.byFrequency(), kept.byAncestry(), 100 * kept.coverage(), corpus.getFileName()));
         return kept;

@@ -42,6 +42,23 @@ public final class T5 {
     }
 
     /**
+     * One calibration window under teacher forcing: the encoder reads its first half, the decoder is forced on the rest
+     * ({@link #windowLabels}), as pruning's calibration runs a window of text through an encoder–decoder.
+     *
+     * @param window at least 2 token ids
+     */
+    public static T5Pass forwardWindow(T5Model model, int[] window) {
+        if (window.length < 2) throw new IllegalArgumentException("a calibration window needs at least 2 tokens, got " + window.length);
+        int srcLen = window.length / 2;
+        return forward(model, Arrays.copyOf(window, srcLen), windowLabels(window), 1, srcLen, window.length - srcLen);
+    }
+
+    /** The labels of {@link #forwardWindow}: the window's second half. */
+    public static int[] windowLabels(int[] window) {
+        return Arrays.copyOfRange(window, window.length / 2, window.length);
+    }
+
+    /**
      * Logits of every decoder position under teacher forcing.
      *
      * @param inputIds      [batch, srcLen] encoder token ids

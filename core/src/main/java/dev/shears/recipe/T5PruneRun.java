@@ -1,0 +1,252 @@
+package dev.shears.recipe;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.ShearsException;
+import dev.shears.format.TokenizerLoader;
+import dev.shears.format.TokenizerWriter;
+import dev.shears.format.hf.ConfigJson;
+import dev.shears.io.AtomicFiles;
+import dev.shears.io.DType;
+import dev.shears.io.Outputs;
+import dev.shears.progress.Progress;
+import dev.shears.prune.Criterion;
+import dev.shears.prune.KeptVocabulary;
+import dev.shears.seq2seq.OpenBaConfig;
+import dev.shears.seq2seq.T5;
+import dev.shears.seq2seq.T5Config;
+import dev.shears.seq2seq.T5HfFolder;
+import dev.shears.seq2seq.T5LayerScores;
+import dev.shears.seq2seq.T5Model;
+import dev.shears.seq2seq.T5Plan;
+import dev.shears.seq2seq.T5Scores;
+import dev.shears.seq2seq.T5Slicer;
+import dev.shears.seq2seq.T5Target;
+import dev.shears.tokenizer.Tokenizer;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * {@code shears prune} of a T5 folder: one-shot structured pruning of an encoder–decoder, data-free or by activation. Scores
+ * every unit by {@code criterion}, keeps the target's share of each axis ({@link T5Target}), slices
+ * ({@link T5Slicer}) and writes a Hugging Face folder (per-layer shapes in {@code shears_layer_shapes}) with
+ * {@code pruning-plan.json} and the parent's tokenizer files (rewritten when the vocabulary is pruned), which appears
+ * only when complete.
+ *
+ * @param model     the parent T5 folder
+ * @param out       the output folder (must not exist or be empty)
+ * @param target    what to remove
+ * @param vocabulary the most frequent entries of a corpus to keep, with every special one (T5's sentinels among them): the
+ *                   embedding's and the head's rows are cut and the tokenizer rewritten ({@link TokenizerWriter#writePruned})
+ * @param criterion {@link Criterion#MAGNITUDE}, {@link Criterion#RANDOM} or {@link Criterion#ACTIVATION}
+ * @param layerCriterion {@link Criterion#EVERY_K} or {@link Criterion#BLOCK_INFLUENCE}: which layers of each stack go
+ * @param seed      seeds the random criterion
+ * @param calibration the text or token folder activation and block influence run (windows of seqLen + 1 tokens: the first half the encoder's
+ *                    input, the rest the decoder's labels)
+ * @param dtype     the child's dtype (f32 when absent: the weights are held in fp32)
+ */
+public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRun.VocabularyRequest> vocabulary, Criterion criterion,
+                         Criterion layerCriterion, long seed, PruneRun.Calibration calibration, Optional<DType> dtype) {
+    /** The pruning plan beside the weights. */
+    public static final String PLAN = "pruning-plan.json";
+    /** The files of a T5 folder's tokenizer and generation settings, copied as they are. */
+    static final List<String> TOKENIZER_FILES = List.of("spiece.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+            "added_tokens.json", "generation_config.json");
+    private static final String GENERATION_CONFIG = "generation_config.json";
+    /** What {@link TokenizerWriter#writePruned} writes anew, or what names ids of the old vocabulary: not copied when the vocabulary is pruned. */
+    private static final List<String> REWRITTEN = List.of("spiece.model", "tokenizer.json", "tokenizer_config.json", "added_tokens.json");
+    /** The keys of config.json and generation_config.json that hold a token id. */
+    private static final List<String> ID_KEYS = List.of("decoder_start_token_id", "pad_token_id", "eos_token_id", "bos_token_id", "unk_token_id");
+
+    public T5PruneRun {
+        if (criterion != Criterion.MAGNITUDE && criterion != Criterion.RANDOM && criterion != Criterion.ACTIVATION) {
+            throw new ShearsException("--importance " + PruneRun.name(criterion) + " is not supported for T5 yet; use magnitude, random or activation");
+        }
+        if (layerCriterion != Criterion.EVERY_K && layerCriterion != Criterion.BLOCK_INFLUENCE) {
+            throw new ShearsException("--layer-importance " + PruneRun.name(layerCriterion) + " is not supported for T5 yet; use every-k or block-influence");
+        }
+        boolean reads = criterion == Criterion.ACTIVATION || layerCriterion == Criterion.BLOCK_INFLUENCE;
+        if (reads && calibration.data().isEmpty()) {
+            throw new ShearsException("the " + PruneRun.name(criterion == Criterion.ACTIVATION ? criterion : layerCriterion)
+                    + " criterion needs calibration data: pass --calibration FILE|DIR, or choose magnitude or random and every-k");
+        }
+        if (!reads && calibration.data().isPresent()) {
+            throw new ShearsException("--calibration is read by --importance activation and --layer-importance block-influence only; "
+                    + PruneRun.name(criterion) + " and " + PruneRun.name(layerCriterion) + " are data-free");
+        }
+        if (target.isEmpty() && vocabulary.isEmpty()) throw new ShearsException("nothing to prune: give --heads, --ffn, --hidden, --enc-layers, --dec-layers or --vocab");
+    }
+
+    /**
+     * The run as the command's options give it.
+     *
+     * @param importance      a criterion's name ("" for activation with calibration data, else magnitude)
+     * @param layerImportance a criterion's name ("" for block-influence with calibration data, else every-k)
+     * @param dtype           f32, f16 or bf16 ("" for f32)
+     */
+    public static T5PruneRun of(Path model, Path out, T5Target target, Optional<PruneRun.VocabularyRequest> vocabulary, String importance,
+                                String layerImportance, long seed, PruneRun.Calibration calibration, String dtype) {
+        boolean calibrated = calibration.data().isPresent();
+        Criterion criterion = PruneStage.criterion(importance).orElse(calibrated ? Criterion.ACTIVATION : Criterion.MAGNITUDE);
+        Criterion layerCriterion = PruneStage.criterion(layerImportance).orElse(calibrated ? Criterion.BLOCK_INFLUENCE : Criterion.EVERY_K);
+        Optional<DType> written = dtype.isBlank() ? Optional.empty() : DType.parse(dtype);
+        if (!dtype.isBlank() && written.isEmpty()) throw new ShearsException("--dtype must be f32, f16 or bf16, got '" + dtype + "'");
+        return new T5PruneRun(model, out, target, vocabulary, criterion, layerCriterion, seed, calibration, written);
+    }
+
+    /**
+     * What the pruning did.
+     *
+     * @param parent        the parent's shape
+     * @param pruned        the child's shape
+     * @param vocabulary    the kept vocabulary, when pruned
+     * @param paramsBefore  the parent's parameters (a tied head once)
+     * @param paramsAfter   the child's
+     * @param perplexityWindows the calibration windows perplexity is measured on (with a pruned vocabulary: those made only of kept tokens)
+     * @param perplexityBefore  the parent's teacher-forced perplexity on them, when there is calibration data
+     * @param perplexityAfter   the child's
+     */
+    public record Result(Path out, T5Config parent, T5Config pruned, T5Plan plan, Criterion criterion, Criterion layerCriterion, Optional<KeptVocabulary> vocabulary,
+                         long paramsBefore,
+                         long paramsAfter, int perplexityWindows, Optional<Double> perplexityBefore, Optional<Double> perplexityAfter, double seconds) {
+    }
+
+    /** Refuses in one line, before any work, an encoder–decoder folder this run cannot prune (OpenBA). */
+    public static void refuseUnsupported(Path model) {
+        if (OpenBaConfig.describes(model)) throw new ShearsException("OpenBA pruning is not supported yet");
+    }
+
+    /** The parent and the child in fp32 on the heap, and the child's bytes while they are written. */
+    public MemoryPlan plan() {
+        refuseUnsupported(model);
+        T5Config c = T5Config.read(model.resolve("config.json"));
+        long d = c.dim();
+        long parameters = c.vocabSize() * d * (c.tiedEmbeddings() ? 1 : 2) + 2L * c.numBuckets() * c.biasHeads() + 2 * d;
+        for (T5Config.Block b : c.encoder()) parameters += attention(c, b.numHeads()) + feedForward(c, b.ffnDim());
+        for (T5Config.Block b : c.decoder()) parameters += attention(c, b.numHeads()) + attention(c, b.crossHeads()) + feedForward(c, b.ffnDim());
+        return new MemoryPlan("pruning " + model, MemoryPlan.BASELINE + 3 * parameters * Float.BYTES, 0);
+    }
+
+    /** Parameters of an attention sub-layer: its norm, q, k, v and o. */
+    private static long attention(T5Config c, int heads) {
+        return c.dim() + 4L * heads * c.headDim() * c.dim();
+    }
+
+    /** Parameters of a feed-forward sub-layer: its norm, wi (or wi_0 and wi_1) and wo. */
+    private static long feedForward(T5Config c, int ffnDim) {
+        return c.dim() + (c.feedForward().gated() ? 3L : 2L) * ffnDim * c.dim();
+    }
+
+    public Result run(Consumer<String> log) {
+        long began = System.nanoTime();
+        refuseUnsupported(model);
+        Outputs.checkNotAnInput(out, Optional.of(model), vocabulary.flatMap(PruneRun.VocabularyRequest::corpus), calibration.data());
+        if (!AtomicFiles.isMissingOrEmpty(out)) throw new ShearsException(out + ": already exists and is not empty; choose another --out");
+        T5Model parent = T5Model.load(model);
+        T5Config pc = parent.config();
+        Optional<Path> tokenizerFile = TokenizerFiles.find(model);
+        Optional<KeptVocabulary> kept = vocabulary.map(v -> keptVocabulary(v, pc, tokenizerFile, log));
+        List<int[]> windows = calibration.data().map(d -> PruneRun.calibrationWindows(d, tokenizer(tokenizerFile, "calibration"), calibration.samples(),
+                calibration.seqLen(), log)).orElse(List.of());
+        T5Scores scores = switch (criterion) {
+            case RANDOM -> T5Scores.random(pc, seed);
+            case ACTIVATION -> T5Scores.activation(parent, windows);
+            default -> T5Scores.magnitude(parent);
+        };
+        T5LayerScores layerScores = layerCriterion == Criterion.BLOCK_INFLUENCE ? T5LayerScores.blockInfluence(parent, windows) : T5LayerScores.everyK(pc);
+        T5Plan planned = target.plan(pc, scores, layerScores);
+        T5Plan plan = kept.map(k -> planned.withVocab(k.kept())).orElse(planned);
+        T5Model pruned = T5Slicer.slice(parent, plan);
+        // with a pruned vocabulary, before and after are compared on the windows made only of kept tokens (renumbered after)
+        List<int[]> compared = kept.map(k -> windows.stream().filter(k::keepsAll).toList()).orElse(windows);
+        Optional<Double> before = compared.isEmpty() ? Optional.empty() : Optional.of(perplexity(parent, compared));
+        Optional<Double> after = compared.isEmpty() ? Optional.empty()
+                : Optional.of(perplexity(pruned, kept.map(k -> compared.stream().map(k::remap).toList()).orElse(compared)));
+        DType written = dtype.orElse(DType.F32);
+        ObjectNode base = (ObjectNode) ConfigJson.read(model.resolve("config.json"), "a Hugging Face T5 folder").node();
+        ObjectNode config = T5HfFolder.configJson(pruned.config(), remapIds(base, plan.vocab()), written);
+        AtomicFiles.writeFolder(out, dir -> {
+            T5HfFolder.write(pruned, config, dir, written);
+            Files.writeString(dir.resolve(PLAN), planJson(plan).toPrettyString() + "\n", StandardCharsets.UTF_8);
+            if (kept.isPresent()) {
+                TokenizerWriter.writePruned(TokenizerLoader.load(tokenizerFile.orElseThrow()), tokenizerFile.get(), kept.get().kept(), dir);
+            }
+            for (String name : TOKENIZER_FILES) {
+                Path from = model.resolve(name);
+                if (!Files.isRegularFile(from) || Files.exists(dir.resolve(name))) continue;
+                if (name.equals(GENERATION_CONFIG)) {
+                    ObjectNode generation = (ObjectNode) ConfigJson.read(from, "a Hugging Face T5 folder").node();
+                    Files.writeString(dir.resolve(name), remapIds(generation, plan.vocab()).toPrettyString() + "\n", StandardCharsets.UTF_8);
+                } else if (kept.isEmpty() || !REWRITTEN.contains(name)) {
+                    Files.copy(from, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        });
+        return new Result(out, pc, pruned.config(), plan, criterion, layerCriterion, kept, parent.parameterCount(), pruned.parameterCount(), compared.size(), before, after,
+                (System.nanoTime() - began) / 1e9);
+    }
+
+    /** exp of the mean over the windows of each window's mean teacher-forced loss ({@link T5#forwardWindow}). */
+    static double perplexity(T5Model model, List<int[]> windows) {
+        double sum = 0;
+        for (int[] w : windows) sum += T5.loss(T5.forwardWindow(model, w), T5.windowLabels(w), new float[0]);
+        return Math.exp(sum / windows.size());
+    }
+
+    /** The entries to keep, counted with the folder's tokenizer, which must not have more ids than the model has rows. */
+    private static KeptVocabulary keptVocabulary(PruneRun.VocabularyRequest v, T5Config c, Optional<Path> tokenizerFile, Consumer<String> log) {
+        Path corpus = v.corpus().orElseThrow(() -> new ShearsException("vocabulary pruning of a T5 counts tokens on a corpus: pass --vocab-corpus FILE|DIR"));
+        Tokenizer tok = tokenizer(tokenizerFile, "vocabulary pruning");
+        if (tok.vocabSize() > c.vocabSize()) throw new ShearsException(tokenizerFile.get() + ": " + tok.vocabSize() + " tokens, more than the model's " + c.vocabSize() + " rows");
+        // rows past the tokenizer's ids (T5 pads its embedding to a multiple of 128) are never an input: they go
+        return PruneRun.keptVocabulary(v.options(), corpus, tok, log, Progress.SILENT);
+    }
+
+    /** The folder's tokenizer, which {@code what} needs. */
+    private static Tokenizer tokenizer(Optional<Path> tokenizerFile, String what) {
+        return TokenizerLoader.load(tokenizerFile.orElseThrow(() -> new ShearsException(what + " needs the T5 folder's tokenizer, and it has none (spiece.model or tokenizer.json)")));
+    }
+
+    /** A copy of {@code n} whose token-id keys name the ids' new numbers; an id that is not kept loses its key. */
+    static ObjectNode remapIds(ObjectNode n, int[] vocab) {
+        ObjectNode copy = n.deepCopy();
+        for (String key : ID_KEYS) {
+            if (!copy.path(key).canConvertToExactIntegral()) continue;
+            int now = Arrays.binarySearch(vocab, copy.path(key).asInt());
+            if (now >= 0) copy.put(key, now);
+            else copy.remove(key);
+        }
+        return copy;
+    }
+
+    /** The plan as data: kept indices of the parent on every axis. */
+    static ObjectNode planJson(T5Plan plan) {
+        ObjectNode n = JsonNodeFactory.instance.objectNode();
+        ints(n.putArray("hidden"), plan.hidden());
+        layers(n.putArray("encoder"), plan.encoder(), false);
+        layers(n.putArray("decoder"), plan.decoder(), true);
+        ints(n.putArray("vocab"), plan.vocab());
+        return n;
+    }
+
+    private static void layers(ArrayNode out, List<T5Plan.Layer> layers, boolean cross) {
+        for (T5Plan.Layer l : layers) {
+            ObjectNode o = out.addObject().put("kept", l.kept());
+            ints(o.putArray("heads"), l.heads());
+            if (cross) ints(o.putArray("cross_heads"), l.crossHeads());
+            ints(o.putArray("ffn"), l.ffn());
+        }
+    }
+
+    private static void ints(ArrayNode a, int[] values) {
+        for (int v : values) a.add(v);
+    }
+}

@@ -1,0 +1,210 @@
+package dev.shears.seq2seq;
+
+import dev.shears.ShearsException;
+import dev.shears.prune.Criterion;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+
+/**
+ * One score per prunable unit of a T5, in the shape of a {@link T5Plan}; higher is kept.
+ *
+ * @param criterion how they were computed
+ * @param hidden    [dim]: per hidden channel, over both stacks, the embedding and the head
+ * @param encoder   per encoder layer
+ * @param decoder   per decoder layer
+ */
+public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder, List<Layer> decoder) {
+    /**
+     * One layer's unit scores.
+     *
+     * @param heads      [numHeads] self-attention heads
+     * @param crossHeads [crossHeads] cross-attention heads (empty in the encoder)
+     * @param ffn        [ffnDim] FFN neurons
+     */
+    public record Layer(double[] heads, double[] crossHeads, double[] ffn) {
+        static Layer zeros(T5Config.Block b) {
+            return new Layer(new double[b.numHeads()], new double[b.crossHeads()], new double[b.ffnDim()]);
+        }
+    }
+
+    public T5Scores {
+        encoder = List.copyOf(encoder);
+        decoder = List.copyOf(decoder);
+    }
+
+    /** Every score 0, in the shapes of {@code c}: to accumulate into. */
+    static T5Scores zeros(T5Config c, Criterion criterion) {
+        return new T5Scores(criterion, new double[c.dim()], c.encoder().stream().map(Layer::zeros).toList(), c.decoder().stream().map(Layer::zeros).toList());
+    }
+
+    /**
+     * Magnitude (METHODS.md §4), as {@link Criterion#MAGNITUDE} for decoder-only models: the L2 norm of every weight
+     * that belongs to the unit. A head owns its q, k, v rows and o columns; a neuron its wi (wi_0, wi_1) row and wo
+     * column; a hidden channel its column of the embedding, an untied head and every q, k, v, wi, its row of every o
+     * and wo, and its entry of every layer norm.
+     */
+    public static T5Scores magnitude(T5Model model) {
+        T5Config c = model.config();
+        T5Weights w = model.weights();
+        T5Scores s = zeros(c, Criterion.MAGNITUDE);
+        int d = c.dim();
+        embedding(s.hidden, w.shared(), d);
+        if (!c.tiedEmbeddings()) embedding(s.hidden, w.lmHead(), d);
+        square(s.hidden, w.encoderNorm());
+        square(s.hidden, w.decoderNorm());
+        for (int l = 0; l < c.encoder().size(); l++) {
+            attention(s.hidden, s.encoder.get(l).heads, c, w.encoder().get(l).self());
+            feedForward(s.hidden, s.encoder.get(l).ffn, c, w.encoder().get(l).ffn());
+        }
+        for (int l = 0; l < c.decoder().size(); l++) {
+            attention(s.hidden, s.decoder.get(l).heads, c, w.decoder().get(l).self());
+            attention(s.hidden, s.decoder.get(l).crossHeads, c, w.decoder().get(l).cross());
+            feedForward(s.hidden, s.decoder.get(l).ffn, c, w.decoder().get(l).ffn());
+        }
+        s.forEachRow(row -> {
+            for (int i = 0; i < row.length; i++) row[i] = Math.sqrt(row[i]);
+        });
+        return s;
+    }
+
+    /** Seeded uniform scores (the OpenBA-V2 choice, and a baseline): the same seed gives the same units. */
+    public static T5Scores random(T5Config c, long seed) {
+        T5Scores s = zeros(c, Criterion.RANDOM);
+        SplittableRandom r = new SplittableRandom(seed);
+        s.forEachRow(row -> {
+            for (int i = 0; i < row.length; i++) row[i] = r.nextDouble();
+        });
+        return s;
+    }
+
+    /**
+     * Activation (Minitron, METHODS.md §4), as {@link Criterion#ACTIVATION} for decoder-only models: each window runs
+     * through the encoder and the teacher-forced decoder ({@link T5#forwardWindow}: its first half is the encoder input,
+     * the rest the labels). Per window, a head scores the mean over positions of its context's L2 norm (what o reads), a
+     * neuron the mean of |what wo reads|, a hidden channel the mean of |each sub-layer's normed input| summed over every
+     * sub-layer of both stacks; each unit's per-window scores are aggregated by L2 over the windows.
+     *
+     * @param windows token ids, each at least 2 long
+     */
+    public static T5Scores activation(T5Model model, List<int[]> windows) {
+        T5Config c = model.config();
+        if (windows.isEmpty()) throw new ShearsException("the activation criterion needs calibration windows");
+        T5Scores s = zeros(c, Criterion.ACTIVATION);
+        for (int[] w : windows) {
+            T5Pass p = T5.forwardWindow(model, w);
+            int srcLen = p.srcLen;
+            int tgtLen = p.tgtLen;
+            T5Scores one = zeros(c, Criterion.ACTIVATION);
+            for (int l = 0; l < c.encoder().size(); l++) {
+                heads(one.encoder.get(l).heads, p.encoderSelf.get(l), c, srcLen);
+                meanAbsColumns(one.encoder.get(l).ffn, p.encoderFfn.get(l).act, srcLen);
+                meanAbsColumns(one.hidden, p.encoderSelf.get(l).normed, srcLen);
+                meanAbsColumns(one.hidden, p.encoderFfn.get(l).normed, srcLen);
+            }
+            for (int l = 0; l < c.decoder().size(); l++) {
+                heads(one.decoder.get(l).heads, p.decoderSelf.get(l), c, tgtLen);
+                heads(one.decoder.get(l).crossHeads, p.decoderCross.get(l), c, tgtLen);
+                meanAbsColumns(one.decoder.get(l).ffn, p.decoderFfn.get(l).act, tgtLen);
+                meanAbsColumns(one.hidden, p.decoderSelf.get(l).normed, tgtLen);
+                meanAbsColumns(one.hidden, p.decoderCross.get(l).normed, tgtLen);
+                meanAbsColumns(one.hidden, p.decoderFfn.get(l).normed, tgtLen);
+            }
+            List<double[]> into = new ArrayList<>();
+            s.forEachRow(into::add);
+            int[] row = {0};
+            one.forEachRow(values -> {
+                double[] total = into.get(row[0]++);
+                for (int i = 0; i < values.length; i++) total[i] += values[i] * values[i];
+            });
+        }
+        s.forEachRow(row -> {
+            for (int i = 0; i < row.length; i++) row[i] = Math.sqrt(row[i]);
+        });
+        return s;
+    }
+
+    /** Per head: the mean over the rows of the L2 norm of its headDim context values. */
+    private static void heads(double[] into, T5Pass.Attention a, T5Config c, int rows) {
+        int hd = c.headDim();
+        int width = into.length * hd;
+        for (int h = 0; h < into.length; h++) {
+            for (int t = 0; t < rows; t++) {
+                double norm = 0;
+                for (int d = 0; d < hd; d++) norm += (double) a.ctx[t * width + h * hd + d] * a.ctx[t * width + h * hd + d];
+                into[h] += Math.sqrt(norm) / rows;
+            }
+        }
+    }
+
+    /** {@code into[j]} += the mean over the rows of |x[r, j]|; x [rows, into.length]. */
+    private static void meanAbsColumns(double[] into, float[] x, int rows) {
+        int cols = into.length;
+        for (int r = 0; r < rows; r++) for (int j = 0; j < cols; j++) into[j] += Math.abs(x[r * cols + j]) / rows;
+    }
+
+    /** Every score array, in a fixed order: hidden, then each encoder layer's, then each decoder layer's. */
+    void forEachRow(Consumer<double[]> f) {
+        f.accept(hidden);
+        for (Layer l : encoder) {
+            f.accept(l.heads);
+            f.accept(l.ffn);
+        }
+        for (Layer l : decoder) {
+            f.accept(l.heads);
+            f.accept(l.crossHeads);
+            f.accept(l.ffn);
+        }
+    }
+
+    private static void attention(double[] hidden, double[] heads, T5Config c, T5Weights.Attention a) {
+        int d = c.dim();
+        int inner = a.heads() * c.headDim();
+        square(hidden, a.norm());
+        for (float[] m : new float[][]{a.query(), a.key(), a.value()}) rows(hidden, m, inner, d, heads, c.headDim());
+        columns(hidden, a.output(), d, inner, heads, c.headDim());
+    }
+
+    private static void feedForward(double[] hidden, double[] neurons, T5Config c, T5Weights.FeedForward f) {
+        int d = c.dim();
+        square(hidden, f.norm());
+        if (c.feedForward().gated()) rows(hidden, f.gate(), f.ffnDim(), d, neurons, 1);
+        rows(hidden, f.up(), f.ffnDim(), d, neurons, 1);
+        columns(hidden, f.down(), d, f.ffnDim(), neurons, 1);
+    }
+
+    /** A [vocabSize, hidden] matrix (the embedding, an untied head): each squared entry to its column's channel. */
+    private static void embedding(double[] hidden, float[] m, int cols) {
+        for (int i = 0; i < m.length; i++) hidden[i % cols] += (double) m[i] * m[i];
+    }
+
+    /** A [rows, hidden] matrix: each squared entry to its column's channel and to its row's unit (row / width). */
+    private static void rows(double[] hidden, float[] m, int rows, int cols, double[] units, int width) {
+        for (int i = 0; i < rows; i++) {
+            double sum = 0;
+            for (int j = 0; j < cols; j++) {
+                double sq = (double) m[i * cols + j] * m[i * cols + j];
+                hidden[j] += sq;
+                sum += sq;
+            }
+            units[i / width] += sum;
+        }
+    }
+
+    /** A [hidden, cols] matrix: each squared entry to its row's channel and to its column's unit (column / width). */
+    private static void columns(double[] hidden, float[] m, int rows, int cols, double[] units, int width) {
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+                double sq = (double) m[i * cols + j] * m[i * cols + j];
+                hidden[i] += sq;
+                units[j / width] += sq;
+            }
+        }
+    }
+
+    private static void square(double[] hidden, float[] norm) {
+        for (int i = 0; i < norm.length; i++) hidden[i] += (double) norm[i] * norm[i];
+    }
+}

@@ -1,0 +1,85 @@
+package dev.shears.seq2seq;
+
+import dev.shears.ShearsException;
+import dev.shears.prune.Criterion;
+import dev.shears.prune.PlanBuilder;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalInt;
+
+/**
+ * The shape to prune a T5 to in one shot: fractions of each axis to remove (of every layer's own width, so
+ * a non-uniform parent stays proportionally so; every kept layer keeps at least one unit of each kind) and
+ * the number of layers each stack keeps. Which layers go is the {@link T5LayerScores}' choice: under Jha et al.'s
+ * data-free rule ({@link Criterion#EVERY_K}), of n layers, dropping k removes layers round((i+1)·n/(k+1)) for i &lt; k,
+ * evenly spaced, layer 0 always kept; under any other criterion the k lowest-scoring layers.
+ *
+ * @param heads         fraction of self- and cross-attention heads to remove, in [0, 1)
+ * @param ffn           fraction of FFN neurons to remove, in [0, 1)
+ * @param hidden        fraction of hidden channels (d_model) to remove, in [0, 1)
+ * @param encoderLayers encoder layers to keep (all when empty)
+ * @param decoderLayers decoder layers to keep (all when empty)
+ */
+public record T5Target(double heads, double ffn, double hidden, OptionalInt encoderLayers, OptionalInt decoderLayers) {
+    public T5Target {
+        fraction("--heads", heads);
+        fraction("--ffn", ffn);
+        fraction("--hidden", hidden);
+    }
+
+    /** Whether the target removes nothing. */
+    public boolean isEmpty() {
+        return heads == 0 && ffn == 0 && hidden == 0 && encoderLayers.isEmpty() && decoderLayers.isEmpty();
+    }
+
+    /** {@link #plan(T5Config, T5Scores, T5LayerScores)} with evenly spaced layers removed. */
+    public T5Plan plan(T5Config parent, T5Scores scores) {
+        return plan(parent, scores, T5LayerScores.everyK(parent));
+    }
+
+    /** The plan that keeps the top-scoring units of every axis; the vocabulary is whole. A target {@code parent} cannot take is a one-line error. */
+    public T5Plan plan(T5Config parent, T5Scores scores, T5LayerScores layerScores) {
+        boolean[] encoderDropped = dropped(layerScores.encoder(), layerScores.criterion(), encoderLayers, "--enc-layers", "encoder");
+        boolean[] decoderDropped = dropped(layerScores.decoder(), layerScores.criterion(), decoderLayers, "--dec-layers", "decoder");
+        int[] keptHidden = PlanBuilder.topK(scores.hidden(), kept(parent.dim(), hidden));
+        T5Plan plan = new T5Plan(keptHidden, layers(parent.encoder(), scores.encoder(), encoderDropped), layers(parent.decoder(), scores.decoder(), decoderDropped),
+                T5Plan.keepAll(parent).vocab());
+        plan.validate(parent);
+        return plan;
+    }
+
+    private List<T5Plan.Layer> layers(List<T5Config.Block> blocks, List<T5Scores.Layer> scores, boolean[] dropped) {
+        List<T5Plan.Layer> out = new ArrayList<>();
+        for (int l = 0; l < blocks.size(); l++) {
+            T5Config.Block b = blocks.get(l);
+            T5Scores.Layer s = scores.get(l);
+            out.add(dropped[l] ? T5Plan.Layer.removed() : T5Plan.Layer.of(PlanBuilder.topK(s.heads(), kept(b.numHeads(), heads)),
+                    PlanBuilder.topK(s.crossHeads(), kept(b.crossHeads(), heads)), PlanBuilder.topK(s.ffn(), kept(b.ffnDim(), ffn))));
+        }
+        return out;
+    }
+
+    /** Units kept of {@code units} when {@code removed} of them go: rounded, at least one of a non-empty axis. */
+    static int kept(int units, double removed) {
+        return units == 0 ? 0 : Math.max(1, (int) Math.round(units * (1 - removed)));
+    }
+
+    private static boolean[] dropped(double[] scores, Criterion criterion, OptionalInt keep, String option, String stack) {
+        int n = scores.length;
+        boolean[] dropped = new boolean[n];
+        int k = keep.orElse(n);
+        if (k < 1 || k > n) throw new ShearsException(option + " " + k + " must keep 1.." + n + " " + stack + " layers");
+        int drop = n - k;
+        if (criterion == Criterion.EVERY_K) {
+            for (int i = 0; i < drop; i++) dropped[(int) Math.round((i + 1) * (double) n / (drop + 1))] = true;
+        } else {
+            for (int l : PlanBuilder.bottomK(scores, drop)) dropped[l] = true;
+        }
+        return dropped;
+    }
+
+    private static void fraction(String option, double f) {
+        if (!(f >= 0 && f < 1)) throw new ShearsException(option + " must be a fraction to remove in [0, 1), got " + f);
+    }
+}
