@@ -11,7 +11,9 @@ import dev.shears.tokenizer.Tokenizer;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import java.util.function.BooleanSupplier;
 import java.util.function.IntConsumer;
+import java.util.function.IntFunction;
 
 /** Autoregressive text generation with a KV cache: greedy at temperature 0, else temperature and top-p sampling. */
 public final class Generation {
@@ -60,21 +62,7 @@ public final class Generation {
             throw new ShearsException("the prompt has " + promptIds.length + " tokens; the model's encoder reads at most " + model.maxLength());
         }
         EncoderDecoder.Decoding decoding = model.decode(promptIds, Math.min(settings.maxTokens(), model.maxLength()));
-        SplittableRandom random = new SplittableRandom(settings.seed());
-        int[] out = new int[settings.maxTokens()];
-        int count = 0;
-        float[] logits = decoding.next(model.decoderStartToken());
-        long start = System.nanoTime();
-        while (count < settings.maxTokens()) {
-            int next = choose(logits, settings, random);
-            if (next == eosId) break;
-            out[count++] = next;
-            onToken.accept(next);
-            if (stop.after(out, count) || decoding.full()) break;
-            logits = decoding.next(next);
-        }
-        double seconds = (System.nanoTime() - start) / 1e9;
-        return new Decoded(Arrays.copyOf(out, count), count / Math.max(seconds, 1e-9));
+        return sample(decoding.next(model.decoderStartToken()), decoding::next, decoding::full, settings, eosId, onToken, stop);
     }
 
     /** An encoder's input: the prompt's tokens, then EOS when the tokenizer appends it (T5's does). */
@@ -153,12 +141,23 @@ public final class Generation {
         KvCache cache = new KvCache(model.config(), capacity);
         Activations prefill = Activations.forInference(model.config(), 1, promptIds.length);
         Activations step = Activations.forInference(model.config(), 1, 1);
-        SplittableRandom random = new SplittableRandom(settings.seed());
         // The prompt's last token goes through the one-token path that decoding uses, so the JIT compiles
         // that path while the prompt is processed rather than during the first generated tokens.
         int head = promptIds.length - 1;
         if (head > 0) Transformer.forwardCached(model, Arrays.copyOf(promptIds, head), cache, prefill, head);
         float[] logits = Transformer.forwardCached(model, new int[] {promptIds[head]}, cache, step);
+        return sample(logits, next -> Transformer.forwardCached(model, new int[] {next}, cache, step), () -> cache.length() >= capacity,
+                settings, eosId, onToken, stop);
+    }
+
+    /**
+     * The decoding loop of both kinds of model: from the first logits, chooses a token, then asks {@code step} for the logits
+     * after it, until EOS, {@code maxTokens}, {@code stop} or a {@code full} cache; times the steps after the first choice.
+     */
+    private static Decoded sample(float[] first, IntFunction<float[]> step, BooleanSupplier full, GenerationSettings settings, int eosId,
+                                  IntConsumer onToken, Stop stop) {
+        SplittableRandom random = new SplittableRandom(settings.seed());
+        float[] logits = first;
         int[] out = new int[settings.maxTokens()];
         int count = 0;
         long start = System.nanoTime();
@@ -167,8 +166,8 @@ public final class Generation {
             if (next == eosId) break;
             out[count++] = next;
             onToken.accept(next);
-            if (stop.after(out, count) || cache.length() >= capacity) break;
-            logits = Transformer.forwardCached(model, new int[] {next}, cache, step);
+            if (stop.after(out, count) || full.getAsBoolean()) break;
+            logits = step.apply(next);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         return new Decoded(Arrays.copyOf(out, count), count / Math.max(seconds, 1e-9));
