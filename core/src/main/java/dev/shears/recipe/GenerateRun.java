@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.IntConsumer;
 
 /**
  * {@code shears generate}: continue a prompt with a KV cache (decoder-only), or answer it (an encoder–decoder:
@@ -39,23 +40,29 @@ public final class GenerateRun {
             // an encoder-decoder answers the prompt: its output is decoded alone
             EncoderDecoder model = encoderDecoder.get();
             Tokenizer tok = ModelSource.seq2seqTokenizer(request.model(), request.tokenizer(), model.vocabSize());
-            if (onText.isEmpty()) return Generation.generate(model, tok, request.prompt(), request.settings(), id -> { });
-            Streamed streamed = new Streamed(tok::decode, onText.get());
-            GenerationResult r = Generation.generate(model, tok, request.prompt(), request.settings(), streamed::add);
-            streamed.finish(r.text());
-            return r;
+            return streamed(onText, tok::decode, onToken -> Generation.generate(model, tok, request.prompt(), request.settings(), onToken));
         }
         try (LoadedModel loaded = ModelSource.open(request.model(), request.tokenizer())) {
             Tokenizer tok = loaded.tokenizer();
             int[] promptIds = Generation.promptIds(tok, request.prompt());
             MemoryPlan.inference("generation", loaded.model().config(), promptIds.length, promptIds.length + request.settings().maxTokens(),
                     loaded.model().weights().bytes()).check();
-            if (onText.isEmpty()) return Generation.generate(loaded.model(), tok, request.prompt(), request.settings(), id -> { });
-            Streamed streamed = new Streamed(ids -> Generation.continuation(tok, promptIds, ids), onText.get());
-            GenerationResult r = Generation.generate(loaded.model(), tok, request.prompt(), request.settings(), streamed::add);
-            streamed.finish(r.text());
-            return r;
+            return streamed(onText, ids -> Generation.continuation(tok, promptIds, ids),
+                    onToken -> Generation.generate(loaded.model(), tok, request.prompt(), request.settings(), onToken));
         }
+    }
+
+    /**
+     * Runs {@code generate}, handing {@code onText} the output in pieces as {@code text} decodes the ids so far (none when
+     * {@code onText} is empty, so the timed loop holds the model's work alone).
+     */
+    private static GenerationResult streamed(Optional<Consumer<String>> onText, Function<int[], String> text,
+                                             Function<IntConsumer, GenerationResult> generate) {
+        if (onText.isEmpty()) return generate.apply(id -> { });
+        Streamed streamed = new Streamed(text, onText.get());
+        GenerationResult r = generate.apply(streamed::add);
+        streamed.finish(r.text());
+        return r;
     }
 
     /** Whether the model's output continues the prompt (decoder-only) rather than answering it (an encoder–decoder). */
