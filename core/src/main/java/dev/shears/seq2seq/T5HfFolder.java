@@ -3,6 +3,7 @@ package dev.shears.seq2seq;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.format.hf.FolderWeights;
 import dev.shears.format.hf.HfModel;
 import dev.shears.format.hf.Safetensors;
 import dev.shears.io.AtomicFiles;
@@ -15,6 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * A T5 model as a Hugging Face {@code T5ForConditionalGeneration} folder: {@code model.safetensors}
@@ -105,8 +107,13 @@ public final class T5HfFolder {
      * @param config the config.json to write ({@link #configJson})
      */
     public static void write(T5Model model, ObjectNode config, Path dir, DType dtype) {
+        write(visitor -> model.weights().forEach(model.config(), visitor), config, dir, dtype);
+    }
+
+    /** Writes the tensors {@code weights} visits as {@code model.safetensors} and {@code config}, as {@link #write(T5Model, ObjectNode, Path, DType)} does. */
+    static void write(Consumer<FolderWeights.Visitor> weights, ObjectNode config, Path dir, DType dtype) {
         List<NamedTensor> tensors = new ArrayList<>();
-        model.weights().forEach(model.config(), (name, shape, values) -> tensors.add(new TensorData(name, shape, values).named()));
+        weights.accept((name, shape, values) -> tensors.add(new TensorData(name, shape, values).named()));
         String configText = config.toPrettyString() + "\n";
         try (AtomicFiles.Batch batch = new AtomicFiles.Batch()) {
             batch.add(dir.resolve(HfModel.WEIGHTS), Safetensors.content(tensors, dtype, Map.of("format", "pt")));

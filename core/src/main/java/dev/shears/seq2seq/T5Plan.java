@@ -8,11 +8,12 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * What a structured pruning of a T5 keeps, as data (the encoder–decoder counterpart of
+ * What a structured pruning of a T5 or an OpenBA keeps, as data (the encoder–decoder counterpart of
  * {@link dev.shears.prune.PruningPlan}): hidden channels shared by both stacks, per layer of each stack
  * the kept self-attention heads, cross-attention heads (decoder) and FFN neurons, and the kept
  * vocabulary ids. Every list holds indices into the parent, strictly increasing. {@link #validate} checks it
- * against the parent before anything is cut; {@link T5Slicer} cuts.
+ * against the parent before anything is cut; {@link T5Slicer} and {@link OpenBaSlicer} cut. The two
+ * architectures prune along the same axes, so they share this one plan.
  *
  * @param hidden  kept d_model channels: every d_model-sized axis of both stacks, the embedding and the head
  * @param encoder one entry per parent encoder layer
@@ -46,7 +47,7 @@ public record T5Plan(int[] hidden, List<Layer> encoder, List<Layer> decoder, int
         }
 
         /** Everything of {@code b}. */
-        public static Layer all(T5Config.Block b) {
+        static Layer all(Stacks.Layer b) {
             return of(IndexSets.range(b.numHeads()), IndexSets.range(b.crossHeads()), IndexSets.range(b.ffnDim()));
         }
 
@@ -95,6 +96,12 @@ public record T5Plan(int[] hidden, List<Layer> encoder, List<Layer> decoder, int
                 IndexSets.range(c.vocabSize()));
     }
 
+    /** The plan that keeps everything of {@code c}. */
+    public static T5Plan keepAll(OpenBaConfig c) {
+        return new T5Plan(IndexSets.range(c.dim()), c.encoder().stream().map(Layer::all).toList(), c.decoder().stream().map(Layer::all).toList(),
+                IndexSets.range(c.vocabSize()));
+    }
+
     @Override
     public int[] hidden() {
         return hidden.clone();
@@ -119,40 +126,51 @@ public record T5Plan(int[] hidden, List<Layer> encoder, List<Layer> decoder, int
 
     /** Throws a one-line {@link ShearsException} naming the first problem of this plan for {@code parent}. */
     public void validate(T5Config parent) {
-        require(IndexSets.problem(hidden, parent.dim()), "hidden");
-        if (hidden.length == 0) throw new ShearsException("T5 pruning plan keeps no hidden channel");
-        require(IndexSets.problem(vocab, parent.vocabSize()), "vocab");
-        for (int special : new int[]{parent.decoderStartToken(), parent.padToken()}) {
-            if (Arrays.binarySearch(vocab, special) < 0) {
-                throw new ShearsException("T5 pruning plan, vocab: drops id " + special + ", the decoder start or pad token; it must stay");
-            }
-        }
-        validate(encoder, parent.encoder(), "encoder", false);
-        validate(decoder, parent.decoder(), "decoder", true);
+        validate("T5", parent.dim(), parent.vocabSize(), parent.decoderStartToken(), parent.padToken(), parent.encoder(), parent.decoder());
     }
 
-    private static void validate(List<Layer> plans, List<T5Config.Block> blocks, String stack, boolean cross) {
-        if (plans.size() != blocks.size()) throw new ShearsException("T5 pruning plan has " + plans.size() + " " + stack + " layers, the model has " + blocks.size());
+    /** Throws a one-line {@link ShearsException} naming the first problem of this plan for {@code parent}. */
+    public void validate(OpenBaConfig parent) {
+        validate("OpenBA", parent.dim(), parent.vocabSize(), parent.decoderStartToken(), parent.padToken(), parent.encoder(), parent.decoder());
+    }
+
+    private void validate(String model, int dim, int vocabSize, int decoderStart, int pad, List<? extends Stacks.Layer> encoderBlocks,
+                          List<? extends Stacks.Layer> decoderBlocks) {
+        String name = model + " pruning plan";
+        require(name, IndexSets.problem(hidden, dim), "hidden");
+        if (hidden.length == 0) throw new ShearsException(name + " keeps no hidden channel");
+        require(name, IndexSets.problem(vocab, vocabSize), "vocab");
+        for (int special : new int[]{decoderStart, pad}) {
+            if (Arrays.binarySearch(vocab, special) < 0) {
+                throw new ShearsException(name + ", vocab: drops id " + special + ", the decoder start or pad token; it must stay");
+            }
+        }
+        validate(name, encoder, encoderBlocks, "encoder", false);
+        validate(name, decoder, decoderBlocks, "decoder", true);
+    }
+
+    private static void validate(String name, List<Layer> plans, List<? extends Stacks.Layer> blocks, String stack, boolean cross) {
+        if (plans.size() != blocks.size()) throw new ShearsException(name + " has " + plans.size() + " " + stack + " layers, the model has " + blocks.size());
         int keptLayers = 0;
         for (int l = 0; l < plans.size(); l++) {
             Layer p = plans.get(l);
-            T5Config.Block b = blocks.get(l);
+            Stacks.Layer b = blocks.get(l);
             String where = stack + " layer " + l;
             if (!p.kept) {
-                if (p.heads.length + p.crossHeads.length + p.ffn.length > 0) throw new ShearsException("T5 pruning plan, " + where + " is removed but lists kept units");
+                if (p.heads.length + p.crossHeads.length + p.ffn.length > 0) throw new ShearsException(name + ", " + where + " is removed but lists kept units");
                 continue;
             }
             keptLayers++;
-            require(IndexSets.problem(p.heads, b.numHeads()), where + " heads");
-            require(IndexSets.problem(p.crossHeads, b.crossHeads()), where + " cross heads");
-            require(IndexSets.problem(p.ffn, b.ffnDim()), where + " ffn");
-            // a T5 layer has no way to skip a sub-layer: each keeps at least one unit
+            require(name, IndexSets.problem(p.heads, b.numHeads()), where + " heads");
+            require(name, IndexSets.problem(p.crossHeads, b.crossHeads()), where + " cross heads");
+            require(name, IndexSets.problem(p.ffn, b.ffnDim()), where + " ffn");
+            // neither architecture has a way to skip a sub-layer: each keeps at least one unit
             if (p.heads.length == 0 || p.ffn.length == 0 || cross && p.crossHeads.length == 0) {
-                throw new ShearsException("T5 pruning plan, " + where + " keeps no " + (p.heads.length == 0 ? "self-attention head" : p.ffn.length == 0 ? "FFN neuron" : "cross-attention head")
+                throw new ShearsException(name + ", " + where + " keeps no " + (p.heads.length == 0 ? "self-attention head" : p.ffn.length == 0 ? "FFN neuron" : "cross-attention head")
                         + "; remove the whole layer instead");
             }
         }
-        if (keptLayers == 0) throw new ShearsException("T5 pruning plan removes every " + stack + " layer");
+        if (keptLayers == 0) throw new ShearsException(name + " removes every " + stack + " layer");
     }
 
     /** The shape of the pruned model: kept layers renumbered, each self-attention head reading its original bias column. */
@@ -173,13 +191,24 @@ public record T5Plan(int[] hidden, List<Layer> encoder, List<Layer> decoder, int
         return out;
     }
 
+    /** The shape of the pruned OpenBA: kept layers renumbered, the special tokens renumbered into the kept vocabulary. */
+    public OpenBaConfig resultConfig(OpenBaConfig parent) {
+        return new OpenBaConfig(hidden.length, parent.headDim(), vocab.length, parent.qkvBias(), parent.lmHeadBias(), parent.tiedEmbeddings(),
+                parent.maxSrcLen(), parent.maxTgtLen(), remap(parent.decoderStartToken()), remap(parent.padToken()),
+                openBaBlocks(encoder), openBaBlocks(decoder));
+    }
+
+    private static List<OpenBaConfig.Block> openBaBlocks(List<Layer> plans) {
+        return plans.stream().filter(Layer::kept).map(p -> new OpenBaConfig.Block(p.heads.length, p.crossHeads.length, p.ffn.length)).toList();
+    }
+
     /** The new id of a kept old id. */
     private int remap(int oldId) {
         return Arrays.binarySearch(vocab, oldId);
     }
 
-    private static void require(String problem, String where) {
-        if (problem != null) throw new ShearsException("T5 pruning plan, " + where + ": " + problem);
+    private static void require(String name, String problem, String where) {
+        if (problem != null) throw new ShearsException(name + ", " + where + ": " + problem);
     }
 
     @Override

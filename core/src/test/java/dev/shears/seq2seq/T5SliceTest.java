@@ -175,12 +175,13 @@ class T5SliceTest {
         return T5Plan.keepAll(c).withLayers(encoder, decoder);
     }
 
-    private static List<T5Plan.Layer> layers(List<T5Config.Block> blocks, boolean heads, boolean cross, boolean ffn, boolean layers, SplittableRandom r) {
+    /** Per layer of a stack of either architecture: random strict subsets of the chosen kinds of unit, one random layer removed when {@code layers}. */
+    static List<T5Plan.Layer> layers(List<? extends Stacks.Layer> blocks, boolean heads, boolean cross, boolean ffn, boolean layers, SplittableRandom r) {
         List<T5Plan.Layer> out = new ArrayList<>();
         // one layer of the stack is removed when another stays
         int removed = layers && blocks.size() > 1 ? r.nextInt(blocks.size()) : -1;
         for (int l = 0; l < blocks.size(); l++) {
-            T5Config.Block b = blocks.get(l);
+            Stacks.Layer b = blocks.get(l);
             out.add(l == removed ? T5Plan.Layer.removed() : T5Plan.Layer.of(heads ? subset(r, b.numHeads()) : IndexSets.range(b.numHeads()),
                     cross ? subset(r, b.crossHeads()) : IndexSets.range(b.crossHeads()), ffn ? subset(r, b.ffnDim()) : IndexSets.range(b.ffnDim())));
         }
@@ -216,22 +217,22 @@ class T5SliceTest {
     }
 
     /** A [rows, units·width] matrix with the columns of every unit not in {@code kept} set to 0. */
-    private static void zeroColumns(float[] matrix, int rows, int units, int width, int[] kept) {
+    static void zeroColumns(float[] matrix, int rows, int units, int width, int[] kept) {
         for (int u = 0; u < units; u++) {
             if (Arrays.binarySearch(kept, u) >= 0) continue;
             for (int i = 0; i < rows; i++) Arrays.fill(matrix, i * units * width + u * width, i * units * width + (u + 1) * width, 0f);
         }
     }
 
-    private static int[] ids(SplittableRandom r, int vocab, int n) {
+    static int[] ids(SplittableRandom r, int vocab, int n) {
         return IntStream.range(0, n).map(i -> r.nextInt(vocab)).toArray();
     }
 
-    private static int[] old(int[] ids, int[] vocab) {
+    static int[] old(int[] ids, int[] vocab) {
         return Arrays.stream(ids).map(i -> vocab[i]).toArray();
     }
 
-    private static void assertClose(float[] expected, float[] actual, String what) {
+    static void assertClose(float[] expected, float[] actual, String what) {
         assertEquals(expected.length, actual.length, what + ": logits");
         double scale = 0;
         for (float v : expected) scale = Math.max(scale, Math.abs(v));
