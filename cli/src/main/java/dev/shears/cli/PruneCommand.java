@@ -58,7 +58,8 @@ import java.util.OptionalInt;
                 "A T5 folder (T5ForConditionalGeneration) is pruned data-free on every axis: --heads (self and cross), --ffn, --hidden,",
                 "--enc-layers and --dec-layers (kept counts), --vocab; widths ranked by --importance magnitude, random or activation, layers by",
                 "--layer-importance every-k or block-influence (activation and block-influence are the defaults with --calibration: windows",
-                "whose first half the encoder reads and the rest the decoder); OpenBA is not supported yet."},
+                "whose first half the encoder reads and the rest the decoder). An OpenBA folder (OpenBAForConditionalGeneration) takes the same",
+                "axes and options, data-free only (magnitude or random, every-k)."},
         footerHeading = "%nExamples:%n",
         footer = {"  shears prune ../shared/data/models/stories260K/hf --tokenizer ../shared/data/models/stories260K/tok512.bin \\",
                 "      --calibration ../shared/data/eval/tinystories/tinystories_val_head.txt --ffn 0.5 --out /tmp/half-ffn",
@@ -90,10 +91,10 @@ final class PruneCommand implements Runnable, Planned, Distributed {
     @Option(names = "--hidden", paramLabel = "F", description = "Fraction of hidden channels to remove.")
     Double hidden;
 
-    @Option(names = "--enc-layers", paramLabel = "N", description = "Encoder layers to keep (a T5 folder; evenly spaced every-k removal, layer 0 stays).")
+    @Option(names = "--enc-layers", paramLabel = "N", description = "Encoder layers to keep (a T5 or OpenBA folder; evenly spaced every-k removal, layer 0 stays).")
     Integer encLayers;
 
-    @Option(names = "--dec-layers", paramLabel = "N", description = "Decoder layers to keep (a T5 folder; evenly spaced every-k removal, layer 0 stays).")
+    @Option(names = "--dec-layers", paramLabel = "N", description = "Decoder layers to keep (a T5 or OpenBA folder; evenly spaced every-k removal, layer 0 stays).")
     Integer decLayers;
 
     @Option(names = "--vocab", paramLabel = "F", description = "Fraction of the normal vocabulary pieces to remove (least frequent first; special and byte entries always stay).")
@@ -206,11 +207,10 @@ final class PruneCommand implements Runnable, Planned, Distributed {
     }
 
     /**
-     * The run of a T5 folder: data-free, one process, the axes of {@link T5Target}; an option only a decoder-only model
+     * The run of a T5 or OpenBA folder: one process, the axes of {@link T5Target}; an option only a decoder-only model
      * takes is a one-line error naming it.
      */
     private T5PruneRun encoderDecoderRequest() {
-        T5PruneRun.refuseUnsupported(model);
         Map<String, Boolean> decoderOnly = new LinkedHashMap<>();
         decoderOnly.put("--layers (use --enc-layers and --dec-layers)", layers != null);
         decoderOnly.put("--tokenizer", tokenizer != null);
@@ -219,7 +219,7 @@ final class PruneCommand implements Runnable, Planned, Distributed {
         decoderOnly.put("--non-uniform", nonUniform);
         decoderOnly.put("--scores", scores != null);
         decoderOnly.forEach((option, given) -> {
-            if (given) throw new ShearsException(option + " does not apply to an encoder-decoder yet; a T5 takes --heads, --ffn, --hidden, --enc-layers, --dec-layers, --vocab, --importance magnitude|random|activation, --layer-importance every-k|block-influence");
+            if (given) throw new ShearsException(option + " does not apply to an encoder-decoder yet; a T5 or OpenBA takes --heads, --ffn, --hidden, --enc-layers, --dec-layers, --vocab, --importance magnitude|random|activation, --layer-importance every-k|block-influence");
         });
         T5Target t = new T5Target(heads == null ? 0 : heads, ffn == null ? 0 : ffn, hidden == null ? 0 : hidden,
                 encLayers == null ? OptionalInt.empty() : OptionalInt.of(encLayers), decLayers == null ? OptionalInt.empty() : OptionalInt.of(decLayers));
@@ -229,7 +229,7 @@ final class PruneCommand implements Runnable, Planned, Distributed {
     }
 
     private void runEncoderDecoder() {
-        if (main.collective().size() > 1) throw new ShearsException("T5 pruning runs in one process; run it without mpirun");
+        if (main.collective().size() > 1) throw new ShearsException("encoder-decoder pruning runs in one process; run it without mpirun");
         T5PruneRun.Result r = encoderDecoderRequest().run(m -> System.err.println("prune: " + m));
         ObjectNode n = Json.object();
         n.put("out", r.out().toString()).put("seconds", r.seconds()).put("widthCriterion", PruneRun.name(r.criterion()))
@@ -270,7 +270,7 @@ final class PruneCommand implements Runnable, Planned, Distributed {
             runEncoderDecoder();
             return;
         }
-        if (encLayers != null || decLayers != null) throw new ShearsException("--enc-layers and --dec-layers apply to an encoder-decoder (T5) folder only");
+        if (encLayers != null || decLayers != null) throw new ShearsException("--enc-layers and --dec-layers apply to an encoder-decoder (T5 or OpenBA) folder only");
         Collective collective = main.collective();
         PruneRun.Result r = collective.leads() ? request().run(ProgressBar.stderr(), m -> System.err.println("prune: " + m), collective)
                 : request().run(Progress.SILENT, m -> { }, collective);

@@ -137,7 +137,7 @@ class PruneT5CommandTest {
         record Case(String expected, String... args) {
         }
         for (Case c : new Case[]{
-                new Case("OpenBA pruning is not supported yet", "prune", openba.toString(), "--heads", "0.5", "--out", out.toString()),
+                new Case("OpenBA pruning is data-free for now", "prune", openba.toString(), "--heads", "0.5", "--importance", "activation", "--out", out.toString()),
                 new Case("--layers (use --enc-layers and --dec-layers) does not apply to an encoder-decoder", "prune", t5.toString(), "--layers", "0.5", "--out", out.toString()),
                 new Case("the activation criterion needs calibration data", "prune", t5.toString(), "--ffn", "0.5", "--importance", "activation", "--out", out.toString()),
                 new Case("--calibration is read by --importance activation and --layer-importance block-influence only", "prune", t5.toString(), "--ffn", "0.5",
@@ -147,7 +147,7 @@ class PruneT5CommandTest {
                 new Case("--heads must be a fraction to remove in [0, 1), got 1.0", "prune", t5.toString(), "--heads", "1", "--out", out.toString()),
                 new Case("--enc-layers 9 must keep 1..5 encoder layers", "prune", t5.toString(), "--enc-layers", "9", "--out", out.toString()),
                 new Case("nothing to prune", "prune", t5.toString(), "--out", out.toString()),
-                new Case("--enc-layers and --dec-layers apply to an encoder-decoder (T5) folder only", "prune", stories.toString(), "--enc-layers", "2", "--out", out.toString())}) {
+                new Case("--enc-layers and --dec-layers apply to an encoder-decoder (T5 or OpenBA) folder only", "prune", stories.toString(), "--enc-layers", "2", "--out", out.toString())}) {
             CliTest.Run r = shears(c.args());
             assertNotEquals(0, r.code(), c.expected());
             assertTrue(r.err().contains(c.expected()), c.expected() + " in: " + r.err());

@@ -13,7 +13,11 @@ import dev.shears.io.Outputs;
 import dev.shears.progress.Progress;
 import dev.shears.prune.Criterion;
 import dev.shears.prune.KeptVocabulary;
+import dev.shears.seq2seq.EncoderDecoder;
 import dev.shears.seq2seq.OpenBaConfig;
+import dev.shears.seq2seq.OpenBaHfFolder;
+import dev.shears.seq2seq.OpenBaModel;
+import dev.shears.seq2seq.OpenBaSlicer;
 import dev.shears.seq2seq.T5;
 import dev.shears.seq2seq.T5Config;
 import dev.shears.seq2seq.T5HfFolder;
@@ -35,19 +39,21 @@ import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
- * {@code shears prune} of a T5 folder: one-shot structured pruning of an encoder–decoder, data-free or by activation. Scores
+ * {@code shears prune} of a T5 or an OpenBA folder: one-shot structured pruning of an encoder–decoder, data-free or (T5)
+ * by activation. The two share the plan, the target and the criteria' arithmetic and differ in the slicer
+ * ({@link T5Slicer}, {@link OpenBaSlicer}) and the folder written ({@link T5HfFolder}, {@link OpenBaHfFolder}). Scores
  * every unit by {@code criterion}, keeps the target's share of each axis ({@link T5Target}), slices
  * ({@link T5Slicer}) and writes a Hugging Face folder (per-layer shapes in {@code shears_layer_shapes}) with
  * {@code pruning-plan.json} and the parent's tokenizer files (rewritten when the vocabulary is pruned), which appears
  * only when complete.
  *
- * @param model     the parent T5 folder
+ * @param model     the parent T5 or OpenBA folder
  * @param out       the output folder (must not exist or be empty)
  * @param target    what to remove
  * @param vocabulary the most frequent entries of a corpus to keep, with every special one (T5's sentinels among them): the
  *                   embedding's and the head's rows are cut and the tokenizer rewritten ({@link TokenizerWriter#writePruned})
- * @param criterion {@link Criterion#MAGNITUDE}, {@link Criterion#RANDOM} or {@link Criterion#ACTIVATION}
- * @param layerCriterion {@link Criterion#EVERY_K} or {@link Criterion#BLOCK_INFLUENCE}: which layers of each stack go
+ * @param criterion {@link Criterion#MAGNITUDE}, {@link Criterion#RANDOM} or (T5) {@link Criterion#ACTIVATION}
+ * @param layerCriterion {@link Criterion#EVERY_K} or (T5) {@link Criterion#BLOCK_INFLUENCE}: which layers of each stack go
  * @param seed      seeds the random criterion
  * @param calibration the text or token folder activation and block influence run (windows of seqLen + 1 tokens: the first half the encoder's
  *                    input, the rest the decoder's labels)
@@ -74,6 +80,9 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
             throw new ShearsException("--layer-importance " + PruneRun.name(layerCriterion) + " is not supported for T5 yet; use every-k or block-influence");
         }
         boolean reads = criterion == Criterion.ACTIVATION || layerCriterion == Criterion.BLOCK_INFLUENCE;
+        if (reads && OpenBaConfig.describes(model)) {
+            throw new ShearsException("OpenBA pruning is data-free for now: use --importance magnitude or random and --layer-importance every-k");
+        }
         if (reads && calibration.data().isEmpty()) {
             throw new ShearsException("the " + PruneRun.name(criterion == Criterion.ACTIVATION ? criterion : layerCriterion)
                     + " criterion needs calibration data: pass --calibration FILE|DIR, or choose magnitude or random and every-k");
@@ -114,25 +123,38 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
      * @param perplexityBefore  the parent's teacher-forced perplexity on them, when there is calibration data
      * @param perplexityAfter   the child's
      */
-    public record Result(Path out, T5Config parent, T5Config pruned, T5Plan plan, Criterion criterion, Criterion layerCriterion, Optional<KeptVocabulary> vocabulary,
+    public record Result(Path out, EncoderDecoder parent, EncoderDecoder pruned, T5Plan plan, Criterion criterion, Criterion layerCriterion, Optional<KeptVocabulary> vocabulary,
                          long paramsBefore,
                          long paramsAfter, int perplexityWindows, Optional<Double> perplexityBefore, Optional<Double> perplexityAfter, double seconds) {
     }
 
-    /** Refuses in one line, before any work, an encoder–decoder folder this run cannot prune (OpenBA). */
-    public static void refuseUnsupported(Path model) {
-        if (OpenBaConfig.describes(model)) throw new ShearsException("OpenBA pruning is not supported yet");
-    }
-
     /** The parent and the child in fp32 on the heap, and the child's bytes while they are written. */
     public MemoryPlan plan() {
-        refuseUnsupported(model);
-        T5Config c = T5Config.read(model.resolve("config.json"));
+        long parameters = OpenBaConfig.describes(model) ? parameters(OpenBaConfig.read(model.resolve("config.json")))
+                : parameters(T5Config.read(model.resolve("config.json")));
+        return new MemoryPlan("pruning " + model, MemoryPlan.BASELINE + 3 * parameters * Float.BYTES, 0);
+    }
+
+    private static long parameters(T5Config c) {
         long d = c.dim();
         long parameters = c.vocabSize() * d * (c.tiedEmbeddings() ? 1 : 2) + 2L * c.numBuckets() * c.biasHeads() + 2 * d;
         for (T5Config.Block b : c.encoder()) parameters += attention(c, b.numHeads()) + feedForward(c, b.ffnDim());
         for (T5Config.Block b : c.decoder()) parameters += attention(c, b.numHeads()) + attention(c, b.crossHeads()) + feedForward(c, b.ffnDim());
-        return new MemoryPlan("pruning " + model, MemoryPlan.BASELINE + 3 * parameters * Float.BYTES, 0);
+        return parameters;
+    }
+
+    /** An OpenBA's: embedding, untied head and its bias, two final LayerNorms; per attention its LayerNorm, q, k, v, o and their biases; per MLP its LayerNorm, fc_in and fc_out. */
+    private static long parameters(OpenBaConfig c) {
+        long d = c.dim();
+        long parameters = c.vocabSize() * d * (c.tiedEmbeddings() ? 1 : 2) + c.vocabSize() + 4 * d;
+        for (OpenBaConfig.Block b : c.encoder()) parameters += attention(c, b.numHeads()) + 2 * d + 3L * b.ffnDim() * d;
+        for (OpenBaConfig.Block b : c.decoder()) parameters += attention(c, b.numHeads()) + attention(c, b.crossHeads()) + 2 * d + 3L * b.ffnDim() * d;
+        return parameters;
+    }
+
+    private static long attention(OpenBaConfig c, int heads) {
+        long inner = (long) heads * c.headDim();
+        return 3L * c.dim() + 4 * inner * c.dim() + 4 * inner;
     }
 
     /** Parameters of an attention sub-layer: its norm, q, k, v and o. */
@@ -147,34 +169,37 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
 
     public Result run(Consumer<String> log) {
         long began = System.nanoTime();
-        refuseUnsupported(model);
         Outputs.checkNotAnInput(out, Optional.of(model), vocabulary.flatMap(PruneRun.VocabularyRequest::corpus), calibration.data());
         if (!AtomicFiles.isMissingOrEmpty(out)) throw new ShearsException(out + ": already exists and is not empty; choose another --out");
-        T5Model parent = T5Model.load(model);
-        T5Config pc = parent.config();
+        EncoderDecoder parent = EncoderDecoder.load(model).orElseThrow(() -> new ShearsException(model + ": not a T5 or OpenBA folder"));
         Optional<Path> tokenizerFile = TokenizerFiles.find(model);
-        Optional<KeptVocabulary> kept = vocabulary.map(v -> keptVocabulary(v, pc, tokenizerFile, log));
+        Optional<KeptVocabulary> kept = vocabulary.map(v -> keptVocabulary(v, parent.vocabSize(), tokenizerFile, log));
         List<int[]> windows = calibration.data().map(d -> PruneRun.calibrationWindows(d, tokenizer(tokenizerFile, "calibration"), calibration.samples(),
                 calibration.seqLen(), log)).orElse(List.of());
-        T5Scores scores = switch (criterion) {
-            case RANDOM -> T5Scores.random(pc, seed);
-            case ACTIVATION -> T5Scores.activation(parent, windows);
-            default -> T5Scores.magnitude(parent);
+        T5Plan planned = switch (parent) {
+            case T5Model t5 -> target.plan(t5.config(), scores(t5, windows), layerCriterion == Criterion.BLOCK_INFLUENCE
+                    ? T5LayerScores.blockInfluence(t5, windows) : T5LayerScores.everyK(t5.config()));
+            case OpenBaModel openBa -> target.plan(openBa.config(), criterion == Criterion.RANDOM ? T5Scores.random(openBa.config(), seed)
+                    : T5Scores.magnitude(openBa), T5LayerScores.everyK(openBa.config()));
         };
-        T5LayerScores layerScores = layerCriterion == Criterion.BLOCK_INFLUENCE ? T5LayerScores.blockInfluence(parent, windows) : T5LayerScores.everyK(pc);
-        T5Plan planned = target.plan(pc, scores, layerScores);
         T5Plan plan = kept.map(k -> planned.withVocab(k.kept())).orElse(planned);
-        T5Model pruned = T5Slicer.slice(parent, plan);
-        // with a pruned vocabulary, before and after are compared on the windows made only of kept tokens (renumbered after)
+        EncoderDecoder pruned = switch (parent) {
+            case T5Model t5 -> T5Slicer.slice(t5, plan);
+            case OpenBaModel openBa -> OpenBaSlicer.slice(openBa, plan);
+        };
+        // with a pruned vocabulary, before and after are compared on the windows made only of kept tokens (renumbered after);
+        // there are windows only for a T5 (the constructor refuses calibration data for an OpenBA)
         List<int[]> compared = kept.map(k -> windows.stream().filter(k::keepsAll).toList()).orElse(windows);
-        Optional<Double> before = compared.isEmpty() ? Optional.empty() : Optional.of(perplexity(parent, compared));
+        Optional<Double> before = compared.isEmpty() ? Optional.empty() : Optional.of(perplexity((T5Model) parent, compared));
         Optional<Double> after = compared.isEmpty() ? Optional.empty()
-                : Optional.of(perplexity(pruned, kept.map(k -> compared.stream().map(k::remap).toList()).orElse(compared)));
+                : Optional.of(perplexity((T5Model) pruned, kept.map(k -> compared.stream().map(k::remap).toList()).orElse(compared)));
         DType written = dtype.orElse(DType.F32);
-        ObjectNode base = (ObjectNode) ConfigJson.read(model.resolve("config.json"), "a Hugging Face T5 folder").node();
-        ObjectNode config = T5HfFolder.configJson(pruned.config(), remapIds(base, plan.vocab()), written);
+        ObjectNode base = remapIds((ObjectNode) ConfigJson.read(model.resolve("config.json"), "a Hugging Face encoder-decoder folder").node(), plan.vocab());
         AtomicFiles.writeFolder(out, dir -> {
-            T5HfFolder.write(pruned, config, dir, written);
+            switch (pruned) {
+                case T5Model t5 -> T5HfFolder.write(t5, T5HfFolder.configJson(t5.config(), base, written), dir, written);
+                case OpenBaModel openBa -> OpenBaHfFolder.write(openBa, OpenBaHfFolder.configJson(openBa.config(), base, written), dir, written);
+            }
             Files.writeString(dir.resolve(PLAN), planJson(plan).toPrettyString() + "\n", StandardCharsets.UTF_8);
             if (kept.isPresent()) {
                 TokenizerWriter.writePruned(TokenizerLoader.load(tokenizerFile.orElseThrow()), tokenizerFile.get(), kept.get().kept(), dir);
@@ -183,15 +208,23 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
                 Path from = model.resolve(name);
                 if (!Files.isRegularFile(from) || Files.exists(dir.resolve(name))) continue;
                 if (name.equals(GENERATION_CONFIG)) {
-                    ObjectNode generation = (ObjectNode) ConfigJson.read(from, "a Hugging Face T5 folder").node();
+                    ObjectNode generation = (ObjectNode) ConfigJson.read(from, "a Hugging Face encoder-decoder folder").node();
                     Files.writeString(dir.resolve(name), remapIds(generation, plan.vocab()).toPrettyString() + "\n", StandardCharsets.UTF_8);
                 } else if (kept.isEmpty() || !REWRITTEN.contains(name)) {
                     Files.copy(from, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING);
                 }
             }
         });
-        return new Result(out, pc, pruned.config(), plan, criterion, layerCriterion, kept, parent.parameterCount(), pruned.parameterCount(), compared.size(), before, after,
+        return new Result(out, parent, pruned, plan, criterion, layerCriterion, kept, parent.parameterCount(), pruned.parameterCount(), compared.size(), before, after,
                 (System.nanoTime() - began) / 1e9);
+    }
+
+    private T5Scores scores(T5Model parent, List<int[]> windows) {
+        return switch (criterion) {
+            case RANDOM -> T5Scores.random(parent.config(), seed);
+            case ACTIVATION -> T5Scores.activation(parent, windows);
+            default -> T5Scores.magnitude(parent);
+        };
     }
 
     /** exp of the mean over the windows of each window's mean teacher-forced loss ({@link T5#forwardWindow}). */
@@ -202,17 +235,17 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
     }
 
     /** The entries to keep, counted with the folder's tokenizer, which must not have more ids than the model has rows. */
-    private static KeptVocabulary keptVocabulary(PruneRun.VocabularyRequest v, T5Config c, Optional<Path> tokenizerFile, Consumer<String> log) {
-        Path corpus = v.corpus().orElseThrow(() -> new ShearsException("vocabulary pruning of a T5 counts tokens on a corpus: pass --vocab-corpus FILE|DIR"));
+    private static KeptVocabulary keptVocabulary(PruneRun.VocabularyRequest v, int rows, Optional<Path> tokenizerFile, Consumer<String> log) {
+        Path corpus = v.corpus().orElseThrow(() -> new ShearsException("vocabulary pruning of an encoder-decoder counts tokens on a corpus: pass --vocab-corpus FILE|DIR"));
         Tokenizer tok = tokenizer(tokenizerFile, "vocabulary pruning");
-        if (tok.vocabSize() > c.vocabSize()) throw new ShearsException(tokenizerFile.get() + ": " + tok.vocabSize() + " tokens, more than the model's " + c.vocabSize() + " rows");
+        if (tok.vocabSize() > rows) throw new ShearsException(tokenizerFile.get() + ": " + tok.vocabSize() + " tokens, more than the model's " + rows + " rows");
         // rows past the tokenizer's ids (T5 pads its embedding to a multiple of 128) are never an input: they go
         return PruneRun.keptVocabulary(v.options(), corpus, tok, log, Progress.SILENT);
     }
 
     /** The folder's tokenizer, which {@code what} needs. */
     private static Tokenizer tokenizer(Optional<Path> tokenizerFile, String what) {
-        return TokenizerLoader.load(tokenizerFile.orElseThrow(() -> new ShearsException(what + " needs the T5 folder's tokenizer, and it has none (spiece.model or tokenizer.json)")));
+        return TokenizerLoader.load(tokenizerFile.orElseThrow(() -> new ShearsException(what + " needs the model folder's tokenizer, and it has none (spiece.model or tokenizer.json)")));
     }
 
     /** A copy of {@code n} whose token-id keys name the ids' new numbers; an id that is not kept loses its key. */

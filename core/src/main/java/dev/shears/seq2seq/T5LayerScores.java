@@ -6,7 +6,7 @@ import dev.shears.prune.Criterion;
 import java.util.List;
 
 /**
- * One score per layer of each T5 stack, for choosing which layers go; lower goes first, except under
+ * One score per layer of each stack of a T5 or an OpenBA, for choosing which layers go; lower goes first, except under
  * {@link Criterion#EVERY_K}, whose scores are the positions and whose rule is Jha et al.'s ({@link T5Target}).
  *
  * @param criterion how they were computed
@@ -16,6 +16,11 @@ import java.util.List;
 public record T5LayerScores(Criterion criterion, double[] encoder, double[] decoder) {
     /** Layers scored by position only: {@link T5Target} removes evenly spaced ones, data-free. */
     public static T5LayerScores everyK(T5Config c) {
+        return new T5LayerScores(Criterion.EVERY_K, positions(c.encoder().size()), positions(c.decoder().size()));
+    }
+
+    /** {@link #everyK(T5Config)} for an OpenBA. */
+    public static T5LayerScores everyK(OpenBaConfig c) {
         return new T5LayerScores(Criterion.EVERY_K, positions(c.encoder().size()), positions(c.decoder().size()));
     }
 

@@ -4,12 +4,13 @@ import dev.shears.ShearsException;
 import dev.shears.prune.Criterion;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
 
 /**
- * One score per prunable unit of a T5, in the shape of a {@link T5Plan}; higher is kept.
+ * One score per prunable unit of a T5 or an OpenBA, in the shape of a {@link T5Plan}; higher is kept.
  *
  * @param criterion how they were computed
  * @param hidden    [dim]: per hidden channel, over both stacks, the embedding and the head
@@ -25,7 +26,7 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
      * @param ffn        [ffnDim] FFN neurons
      */
     public record Layer(double[] heads, double[] crossHeads, double[] ffn) {
-        static Layer zeros(T5Config.Block b) {
+        static Layer zeros(Stacks.Layer b) {
             return new Layer(new double[b.numHeads()], new double[b.crossHeads()], new double[b.ffnDim()]);
         }
     }
@@ -37,7 +38,11 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
 
     /** Every score 0, in the shapes of {@code c}: to accumulate into. */
     static T5Scores zeros(T5Config c, Criterion criterion) {
-        return new T5Scores(criterion, new double[c.dim()], c.encoder().stream().map(Layer::zeros).toList(), c.decoder().stream().map(Layer::zeros).toList());
+        return zeros(c.dim(), c.encoder(), c.decoder(), criterion);
+    }
+
+    private static T5Scores zeros(int dim, List<? extends Stacks.Layer> encoder, List<? extends Stacks.Layer> decoder, Criterion criterion) {
+        return new T5Scores(criterion, new double[dim], encoder.stream().map(Layer::zeros).toList(), decoder.stream().map(Layer::zeros).toList());
     }
 
     /**
@@ -70,9 +75,59 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
         return s;
     }
 
+    /**
+     * Magnitude of an OpenBA, as {@link #magnitude(T5Model)}: a self-attention head owns its [q | k | v] rows of the fused
+     * qkv and their biases, a cross-attention head its q rows, its [k | v] rows of the fused kv and their biases, and
+     * each its o columns; a neuron i its rows i (gate) and ffnDim + i (up) of fc_in and its fc_out column; a hidden
+     * channel its column of the embedding, an untied head and every qkv, q, kv, fc_in, its row of every o and fc_out,
+     * its entry of every o bias and of every LayerNorm's weight and bias. The LM-head bias is per token: no unit's.
+     */
+    public static T5Scores magnitude(OpenBaModel model) {
+        OpenBaConfig c = model.config();
+        OpenBaWeights w = model.weights();
+        T5Scores s = zeros(c.dim(), c.encoder(), c.decoder(), Criterion.MAGNITUDE);
+        int d = c.dim();
+        int hd = c.headDim();
+        embedding(s.hidden, w.shared(), d);
+        if (!c.tiedEmbeddings()) embedding(s.hidden, w.lmHead(), d);
+        square(s.hidden, w.encoderNorm());
+        square(s.hidden, w.decoderNorm());
+        for (int l = 0; l < c.encoder().size(); l++) {
+            self(s.hidden, s.encoder.get(l).heads, c, w.encoder().get(l).self());
+            feedForward(s.hidden, s.encoder.get(l).ffn, c, w.encoder().get(l).ffn());
+        }
+        for (int l = 0; l < c.decoder().size(); l++) {
+            OpenBaWeights.DecoderLayer layer = w.decoder().get(l);
+            double[] cross = s.decoder.get(l).crossHeads;
+            self(s.hidden, s.decoder.get(l).heads, c, layer.self());
+            OpenBaWeights.CrossAttention a = layer.cross();
+            int inner = a.heads() * hd;
+            square(s.hidden, a.norm());
+            rows(s.hidden, a.query(), inner, d, cross, hd);
+            entries(a.queryBias(), cross, hd);
+            rows(s.hidden, a.keyValue(), 2 * inner, d, cross, 2 * hd);
+            entries(a.keyValueBias(), cross, 2 * hd);
+            columns(s.hidden, a.output(), d, inner, cross, hd);
+            entries(a.outputBias(), s.hidden, 1);
+            feedForward(s.hidden, s.decoder.get(l).ffn, c, layer.ffn());
+        }
+        s.forEachRow(row -> {
+            for (int i = 0; i < row.length; i++) row[i] = Math.sqrt(row[i]);
+        });
+        return s;
+    }
+
     /** Seeded uniform scores (the OpenBA-V2 choice, and a baseline): the same seed gives the same units. */
     public static T5Scores random(T5Config c, long seed) {
-        T5Scores s = zeros(c, Criterion.RANDOM);
+        return random(zeros(c, Criterion.RANDOM), seed);
+    }
+
+    /** {@link #random(T5Config, long)} for an OpenBA. */
+    public static T5Scores random(OpenBaConfig c, long seed) {
+        return random(zeros(c.dim(), c.encoder(), c.decoder(), Criterion.RANDOM), seed);
+    }
+
+    private static T5Scores random(T5Scores s, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         s.forEachRow(row -> {
             for (int i = 0; i < row.length; i++) row[i] = r.nextDouble();
@@ -202,6 +257,37 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
                 units[j / width] += sq;
             }
         }
+    }
+
+    private static void self(double[] hidden, double[] heads, OpenBaConfig c, OpenBaWeights.SelfAttention a) {
+        int d = c.dim();
+        int hd = c.headDim();
+        int inner = a.heads() * hd;
+        square(hidden, a.norm());
+        rows(hidden, a.qkv(), 3 * inner, d, heads, 3 * hd);
+        entries(a.qkvBias(), heads, 3 * hd);
+        columns(hidden, a.output(), d, inner, heads, hd);
+        entries(a.outputBias(), hidden, 1);
+    }
+
+    /** fc_in's gate half (rows 0..ffnDim) and up half each give row i to neuron i. */
+    private static void feedForward(double[] hidden, double[] neurons, OpenBaConfig c, OpenBaWeights.FeedForward f) {
+        int d = c.dim();
+        int half = f.ffnDim() * d;
+        square(hidden, f.norm());
+        rows(hidden, Arrays.copyOfRange(f.fcIn(), 0, half), f.ffnDim(), d, neurons, 1);
+        rows(hidden, Arrays.copyOfRange(f.fcIn(), half, 2 * half), f.ffnDim(), d, neurons, 1);
+        columns(hidden, f.fcOut(), d, f.ffnDim(), neurons, 1);
+    }
+
+    private static void square(double[] hidden, OpenBaWeights.Norm norm) {
+        square(hidden, norm.weight());
+        square(hidden, norm.bias());
+    }
+
+    /** A bias: each squared entry to its unit (entry / width). */
+    private static void entries(float[] bias, double[] units, int width) {
+        for (int i = 0; i < bias.length; i++) units[i / width] += (double) bias[i] * bias[i];
     }
 
     private static void square(double[] hidden, float[] norm) {

@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.OptionalInt;
 
 /**
- * The shape to prune a T5 to in one shot: fractions of each axis to remove (of every layer's own width, so
+ * The shape to prune a T5 or an OpenBA to in one shot: fractions of each axis to remove (of every layer's own width, so
  * a non-uniform parent stays proportionally so; every kept layer keeps at least one unit of each kind) and
  * the number of layers each stack keeps. Which layers go is the {@link T5LayerScores}' choice: under Jha et al.'s
  * data-free rule ({@link Criterion#EVERY_K}), of n layers, dropping k removes layers round((i+1)·n/(k+1)) for i &lt; k,
@@ -40,19 +40,29 @@ public record T5Target(double heads, double ffn, double hidden, OptionalInt enco
 
     /** The plan that keeps the top-scoring units of every axis; the vocabulary is whole. A target {@code parent} cannot take is a one-line error. */
     public T5Plan plan(T5Config parent, T5Scores scores, T5LayerScores layerScores) {
-        boolean[] encoderDropped = dropped(layerScores.encoder(), layerScores.criterion(), encoderLayers, "--enc-layers", "encoder");
-        boolean[] decoderDropped = dropped(layerScores.decoder(), layerScores.criterion(), decoderLayers, "--dec-layers", "decoder");
-        int[] keptHidden = PlanBuilder.topK(scores.hidden(), kept(parent.dim(), hidden));
-        T5Plan plan = new T5Plan(keptHidden, layers(parent.encoder(), scores.encoder(), encoderDropped), layers(parent.decoder(), scores.decoder(), decoderDropped),
-                T5Plan.keepAll(parent).vocab());
+        T5Plan plan = plan(T5Plan.keepAll(parent), parent.encoder(), parent.decoder(), scores, layerScores);
         plan.validate(parent);
         return plan;
     }
 
-    private List<T5Plan.Layer> layers(List<T5Config.Block> blocks, List<T5Scores.Layer> scores, boolean[] dropped) {
+    /** The same for an OpenBA, whose axes are T5's. */
+    public T5Plan plan(OpenBaConfig parent, T5Scores scores, T5LayerScores layerScores) {
+        T5Plan plan = plan(T5Plan.keepAll(parent), parent.encoder(), parent.decoder(), scores, layerScores);
+        plan.validate(parent);
+        return plan;
+    }
+
+    private T5Plan plan(T5Plan all, List<? extends Stacks.Layer> encoder, List<? extends Stacks.Layer> decoder, T5Scores scores, T5LayerScores layerScores) {
+        boolean[] encoderDropped = dropped(layerScores.encoder(), layerScores.criterion(), encoderLayers, "--enc-layers", "encoder");
+        boolean[] decoderDropped = dropped(layerScores.decoder(), layerScores.criterion(), decoderLayers, "--dec-layers", "decoder");
+        int[] keptHidden = PlanBuilder.topK(scores.hidden(), kept(all.hidden().length, hidden));
+        return new T5Plan(keptHidden, layers(encoder, scores.encoder(), encoderDropped), layers(decoder, scores.decoder(), decoderDropped), all.vocab());
+    }
+
+    private List<T5Plan.Layer> layers(List<? extends Stacks.Layer> blocks, List<T5Scores.Layer> scores, boolean[] dropped) {
         List<T5Plan.Layer> out = new ArrayList<>();
         for (int l = 0; l < blocks.size(); l++) {
-            T5Config.Block b = blocks.get(l);
+            Stacks.Layer b = blocks.get(l);
             T5Scores.Layer s = scores.get(l);
             out.add(dropped[l] ? T5Plan.Layer.removed() : T5Plan.Layer.of(PlanBuilder.topK(s.heads(), kept(b.numHeads(), heads)),
                     PlanBuilder.topK(s.crossHeads(), kept(b.crossHeads(), heads)), PlanBuilder.topK(s.ffn(), kept(b.ffnDim(), ffn))));
