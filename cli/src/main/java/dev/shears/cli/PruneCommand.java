@@ -59,7 +59,7 @@ import java.util.OptionalInt;
                 "--enc-layers and --dec-layers (kept counts), --vocab; widths ranked by --importance magnitude, random or activation, layers by",
                 "--layer-importance every-k or block-influence (activation and block-influence are the defaults with --calibration: windows",
                 "whose first half the encoder reads and the rest the decoder). An OpenBA folder (OpenBAForConditionalGeneration) takes the same",
-                "axes and options, data-free only (magnitude or random, every-k)."},
+                "axes and options."},
         footerHeading = "%nExamples:%n",
         footer = {"  shears prune ../shared/data/models/stories260K/hf --tokenizer ../shared/data/models/stories260K/tok512.bin \\",
                 "      --calibration ../shared/data/eval/tinystories/tinystories_val_head.txt --ffn 0.5 --out /tmp/half-ffn",

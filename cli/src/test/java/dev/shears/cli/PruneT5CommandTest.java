@@ -137,7 +137,7 @@ class PruneT5CommandTest {
         record Case(String expected, String... args) {
         }
         for (Case c : new Case[]{
-                new Case("OpenBA pruning is data-free for now", "prune", openba.toString(), "--heads", "0.5", "--importance", "activation", "--out", out.toString()),
+                new Case("the activation criterion needs calibration data", "prune", openba.toString(), "--heads", "0.5", "--importance", "activation", "--out", out.toString()),
                 new Case("--layers (use --enc-layers and --dec-layers) does not apply to an encoder-decoder", "prune", t5.toString(), "--layers", "0.5", "--out", out.toString()),
                 new Case("the activation criterion needs calibration data", "prune", t5.toString(), "--ffn", "0.5", "--importance", "activation", "--out", out.toString()),
                 new Case("--calibration is read by --importance activation and --layer-importance block-influence only", "prune", t5.toString(), "--ffn", "0.5",

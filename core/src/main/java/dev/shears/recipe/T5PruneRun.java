@@ -14,6 +14,7 @@ import dev.shears.progress.Progress;
 import dev.shears.prune.Criterion;
 import dev.shears.prune.KeptVocabulary;
 import dev.shears.seq2seq.EncoderDecoder;
+import dev.shears.seq2seq.OpenBa;
 import dev.shears.seq2seq.OpenBaConfig;
 import dev.shears.seq2seq.OpenBaHfFolder;
 import dev.shears.seq2seq.OpenBaModel;
@@ -39,8 +40,8 @@ import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
- * {@code shears prune} of a T5 or an OpenBA folder: one-shot structured pruning of an encoder–decoder, data-free or (T5)
- * by activation. The two share the plan, the target and the criteria' arithmetic and differ in the slicer
+ * {@code shears prune} of a T5 or an OpenBA folder: one-shot structured pruning of an encoder–decoder, data-free or by
+ * activation. The two share the plan, the target and the criteria' arithmetic and differ in the slicer
  * ({@link T5Slicer}, {@link OpenBaSlicer}) and the folder written ({@link T5HfFolder}, {@link OpenBaHfFolder}). Scores
  * every unit by {@code criterion}, keeps the target's share of each axis ({@link T5Target}), slices
  * ({@link T5Slicer}) and writes a Hugging Face folder (per-layer shapes in {@code shears_layer_shapes}) with
@@ -52,8 +53,8 @@ import java.util.function.Consumer;
  * @param target    what to remove
  * @param vocabulary the most frequent entries of a corpus to keep, with every special one (T5's sentinels among them): the
  *                   embedding's and the head's rows are cut and the tokenizer rewritten ({@link TokenizerWriter#writePruned})
- * @param criterion {@link Criterion#MAGNITUDE}, {@link Criterion#RANDOM} or (T5) {@link Criterion#ACTIVATION}
- * @param layerCriterion {@link Criterion#EVERY_K} or (T5) {@link Criterion#BLOCK_INFLUENCE}: which layers of each stack go
+ * @param criterion {@link Criterion#MAGNITUDE}, {@link Criterion#RANDOM} or {@link Criterion#ACTIVATION}
+ * @param layerCriterion {@link Criterion#EVERY_K} or {@link Criterion#BLOCK_INFLUENCE}: which layers of each stack go
  * @param seed      seeds the random criterion
  * @param calibration the text or token folder activation and block influence run (windows of seqLen + 1 tokens: the first half the encoder's
  *                    input, the rest the decoder's labels)
@@ -80,9 +81,6 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
             throw new ShearsException("--layer-importance " + PruneRun.name(layerCriterion) + " is not supported for T5 yet; use every-k or block-influence");
         }
         boolean reads = criterion == Criterion.ACTIVATION || layerCriterion == Criterion.BLOCK_INFLUENCE;
-        if (reads && OpenBaConfig.describes(model)) {
-            throw new ShearsException("OpenBA pruning is data-free for now: use --importance magnitude or random and --layer-importance every-k");
-        }
         if (reads && calibration.data().isEmpty()) {
             throw new ShearsException("the " + PruneRun.name(criterion == Criterion.ACTIVATION ? criterion : layerCriterion)
                     + " criterion needs calibration data: pass --calibration FILE|DIR, or choose magnitude or random and every-k");
@@ -179,20 +177,19 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
         T5Plan planned = switch (parent) {
             case T5Model t5 -> target.plan(t5.config(), scores(t5, windows), layerCriterion == Criterion.BLOCK_INFLUENCE
                     ? T5LayerScores.blockInfluence(t5, windows) : T5LayerScores.everyK(t5.config()));
-            case OpenBaModel openBa -> target.plan(openBa.config(), criterion == Criterion.RANDOM ? T5Scores.random(openBa.config(), seed)
-                    : T5Scores.magnitude(openBa), T5LayerScores.everyK(openBa.config()));
+            case OpenBaModel openBa -> target.plan(openBa.config(), scores(openBa, windows), layerCriterion == Criterion.BLOCK_INFLUENCE
+                    ? T5LayerScores.blockInfluence(openBa, windows) : T5LayerScores.everyK(openBa.config()));
         };
         T5Plan plan = kept.map(k -> planned.withVocab(k.kept())).orElse(planned);
         EncoderDecoder pruned = switch (parent) {
             case T5Model t5 -> T5Slicer.slice(t5, plan);
             case OpenBaModel openBa -> OpenBaSlicer.slice(openBa, plan);
         };
-        // with a pruned vocabulary, before and after are compared on the windows made only of kept tokens (renumbered after);
-        // there are windows only for a T5 (the constructor refuses calibration data for an OpenBA)
+        // with a pruned vocabulary, before and after are compared on the windows made only of kept tokens (renumbered after)
         List<int[]> compared = kept.map(k -> windows.stream().filter(k::keepsAll).toList()).orElse(windows);
-        Optional<Double> before = compared.isEmpty() ? Optional.empty() : Optional.of(perplexity((T5Model) parent, compared));
+        Optional<Double> before = compared.isEmpty() ? Optional.empty() : Optional.of(perplexity(parent, compared));
         Optional<Double> after = compared.isEmpty() ? Optional.empty()
-                : Optional.of(perplexity((T5Model) pruned, kept.map(k -> compared.stream().map(k::remap).toList()).orElse(compared)));
+                : Optional.of(perplexity(pruned, kept.map(k -> compared.stream().map(k::remap).toList()).orElse(compared)));
         DType written = dtype.orElse(DType.F32);
         ObjectNode base = remapIds((ObjectNode) ConfigJson.read(model.resolve("config.json"), "a Hugging Face encoder-decoder folder").node(), plan.vocab());
         AtomicFiles.writeFolder(out, dir -> {
@@ -227,10 +224,23 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
         };
     }
 
-    /** exp of the mean over the windows of each window's mean teacher-forced loss ({@link T5#forwardWindow}). */
-    static double perplexity(T5Model model, List<int[]> windows) {
+    private T5Scores scores(OpenBaModel parent, List<int[]> windows) {
+        return switch (criterion) {
+            case RANDOM -> T5Scores.random(parent.config(), seed);
+            case ACTIVATION -> T5Scores.activation(parent, windows);
+            default -> T5Scores.magnitude(parent);
+        };
+    }
+
+    /** exp of the mean over the windows of each window's mean teacher-forced loss ({@link T5#forwardWindow}, {@link OpenBa#forwardWindow}). */
+    static double perplexity(EncoderDecoder model, List<int[]> windows) {
         double sum = 0;
-        for (int[] w : windows) sum += T5.loss(T5.forwardWindow(model, w), T5.windowLabels(w), new float[0]);
+        for (int[] w : windows) {
+            sum += switch (model) {
+                case T5Model t5 -> T5.loss(T5.forwardWindow(t5, w), T5.windowLabels(w), new float[0]);
+                case OpenBaModel openBa -> OpenBa.loss(OpenBa.forwardWindow(openBa, w), T5.windowLabels(w), new float[0]);
+            };
+        }
         return Math.exp(sum / windows.size());
     }
 

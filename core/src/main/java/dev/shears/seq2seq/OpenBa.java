@@ -9,6 +9,8 @@ import dev.shears.kernel.Rope;
 import dev.shears.kernel.RopeTable;
 import dev.shears.kernel.SwiGlu;
 
+import java.util.Arrays;
+
 /**
  * OpenBA's forward and backward, as OpenNLG/OpenBA's {@code modeling_openba.py}
  * ({@code OpenBAForConditionalGeneration}) with teacher forcing (Li et al. 2023). {@link #forward} reads as the
@@ -41,6 +43,18 @@ public final class OpenBa {
     static final double ROPE_BASE = 10000;
 
     private OpenBa() {
+    }
+
+    /**
+     * One calibration window under teacher forcing, as {@link T5#forwardWindow}: the encoder reads its first half, the
+     * decoder is forced on the rest ({@link T5#windowLabels}).
+     *
+     * @param window at least 2 token ids, each half within its rotary table
+     */
+    public static OpenBaPass forwardWindow(OpenBaModel model, int[] window) {
+        if (window.length < 2) throw new IllegalArgumentException("a calibration window needs at least 2 tokens, got " + window.length);
+        int srcLen = window.length / 2;
+        return forward(model, Arrays.copyOf(window, srcLen), T5.windowLabels(window), 1, srcLen, window.length - srcLen);
     }
 
     /**

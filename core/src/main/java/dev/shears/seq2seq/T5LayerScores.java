@@ -4,6 +4,7 @@ import dev.shears.ShearsException;
 import dev.shears.prune.Criterion;
 
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * One score per layer of each stack of a T5 or an OpenBA, for choosing which layers go; lower goes first, except under
@@ -38,19 +39,28 @@ public record T5LayerScores(Criterion criterion, double[] encoder, double[] deco
      */
     public static T5LayerScores blockInfluence(T5Model model, List<int[]> windows) {
         T5Config c = model.config();
+        return blockInfluence(c.dim(), c.encoder().size(), c.decoder().size(), windows, w -> WindowActivations.of(T5.forwardWindow(model, w)));
+    }
+
+    /** {@link #blockInfluence(T5Model, List)} of an OpenBA ({@link OpenBa#forwardWindow}; h_out after the last layer its final LayerNorm's output). */
+    public static T5LayerScores blockInfluence(OpenBaModel model, List<int[]> windows) {
+        OpenBaConfig c = model.config();
+        return blockInfluence(c.dim(), c.encoder().size(), c.decoder().size(), windows, w -> WindowActivations.of(OpenBa.forwardWindow(model, w)));
+    }
+
+    private static T5LayerScores blockInfluence(int d, int encoderLayers, int decoderLayers, List<int[]> windows, Function<int[], WindowActivations> forward) {
         if (windows.isEmpty()) throw new ShearsException("the block-influence criterion needs calibration windows");
-        double[] encoder = new double[c.encoder().size()];
-        double[] decoder = new double[c.decoder().size()];
-        int d = c.dim();
+        double[] encoder = new double[encoderLayers];
+        double[] decoder = new double[decoderLayers];
         for (int[] w : windows) {
-            T5Pass p = T5.forwardWindow(model, w);
+            WindowActivations p = forward.apply(w);
             for (int l = 0; l < encoder.length; l++) {
-                float[] out = l + 1 < encoder.length ? p.encoderSelf.get(l + 1).in : p.encoderOut;
-                encoder[l] += influence(p.encoderSelf.get(l).in, out, p.srcLen, d) / windows.size();
+                float[] out = l + 1 < encoder.length ? p.encoder().get(l + 1).in() : p.encoderOut();
+                encoder[l] += influence(p.encoder().get(l).in(), out, p.srcLen(), d) / windows.size();
             }
             for (int l = 0; l < decoder.length; l++) {
-                float[] out = l + 1 < decoder.length ? p.decoderSelf.get(l + 1).in : p.decoderOut;
-                decoder[l] += influence(p.decoderSelf.get(l).in, out, p.tgtLen, d) / windows.size();
+                float[] out = l + 1 < decoder.length ? p.decoder().get(l + 1).in() : p.decoderOut();
+                decoder[l] += influence(p.decoder().get(l).in(), out, p.tgtLen(), d) / windows.size();
             }
         }
         return new T5LayerScores(Criterion.BLOCK_INFLUENCE, encoder, decoder);

@@ -8,6 +8,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * One score per prunable unit of a T5 or an OpenBA, in the shape of a {@link T5Plan}; higher is kept.
@@ -146,26 +148,39 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
      */
     public static T5Scores activation(T5Model model, List<int[]> windows) {
         T5Config c = model.config();
+        return activation(() -> zeros(c, Criterion.ACTIVATION), c.headDim(), windows, w -> WindowActivations.of(T5.forwardWindow(model, w)));
+    }
+
+    /** {@link #activation(T5Model, List)} of an OpenBA ({@link OpenBa#forwardWindow}): the same reads of the same activations. */
+    public static T5Scores activation(OpenBaModel model, List<int[]> windows) {
+        OpenBaConfig c = model.config();
+        return activation(() -> zeros(c.dim(), c.encoder(), c.decoder(), Criterion.ACTIVATION), c.headDim(), windows,
+                w -> WindowActivations.of(OpenBa.forwardWindow(model, w)));
+    }
+
+    private static T5Scores activation(Supplier<T5Scores> zeros, int headDim, List<int[]> windows, Function<int[], WindowActivations> forward) {
         if (windows.isEmpty()) throw new ShearsException("the activation criterion needs calibration windows");
-        T5Scores s = zeros(c, Criterion.ACTIVATION);
+        T5Scores s = zeros.get();
         for (int[] w : windows) {
-            T5Pass p = T5.forwardWindow(model, w);
-            int srcLen = p.srcLen;
-            int tgtLen = p.tgtLen;
-            T5Scores one = zeros(c, Criterion.ACTIVATION);
-            for (int l = 0; l < c.encoder().size(); l++) {
-                heads(one.encoder.get(l).heads, p.encoderSelf.get(l), c, srcLen);
-                meanAbsColumns(one.encoder.get(l).ffn, p.encoderFfn.get(l).act, srcLen);
-                meanAbsColumns(one.hidden, p.encoderSelf.get(l).normed, srcLen);
-                meanAbsColumns(one.hidden, p.encoderFfn.get(l).normed, srcLen);
+            WindowActivations p = forward.apply(w);
+            int srcLen = p.srcLen();
+            int tgtLen = p.tgtLen();
+            T5Scores one = zeros.get();
+            for (int l = 0; l < p.encoder().size(); l++) {
+                WindowActivations.Layer a = p.encoder().get(l);
+                heads(one.encoder.get(l).heads, a.selfCtx(), headDim, srcLen);
+                meanAbsColumns(one.encoder.get(l).ffn, a.act(), srcLen);
+                meanAbsColumns(one.hidden, a.selfNormed(), srcLen);
+                meanAbsColumns(one.hidden, a.ffnNormed(), srcLen);
             }
-            for (int l = 0; l < c.decoder().size(); l++) {
-                heads(one.decoder.get(l).heads, p.decoderSelf.get(l), c, tgtLen);
-                heads(one.decoder.get(l).crossHeads, p.decoderCross.get(l), c, tgtLen);
-                meanAbsColumns(one.decoder.get(l).ffn, p.decoderFfn.get(l).act, tgtLen);
-                meanAbsColumns(one.hidden, p.decoderSelf.get(l).normed, tgtLen);
-                meanAbsColumns(one.hidden, p.decoderCross.get(l).normed, tgtLen);
-                meanAbsColumns(one.hidden, p.decoderFfn.get(l).normed, tgtLen);
+            for (int l = 0; l < p.decoder().size(); l++) {
+                WindowActivations.Layer a = p.decoder().get(l);
+                heads(one.decoder.get(l).heads, a.selfCtx(), headDim, tgtLen);
+                heads(one.decoder.get(l).crossHeads, a.crossCtx(), headDim, tgtLen);
+                meanAbsColumns(one.decoder.get(l).ffn, a.act(), tgtLen);
+                meanAbsColumns(one.hidden, a.selfNormed(), tgtLen);
+                meanAbsColumns(one.hidden, a.crossNormed(), tgtLen);
+                meanAbsColumns(one.hidden, a.ffnNormed(), tgtLen);
             }
             List<double[]> into = new ArrayList<>();
             s.forEachRow(into::add);
@@ -181,14 +196,13 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
         return s;
     }
 
-    /** Per head: the mean over the rows of the L2 norm of its headDim context values. */
-    private static void heads(double[] into, T5Pass.Attention a, T5Config c, int rows) {
-        int hd = c.headDim();
+    /** Per head: the mean over the rows of the L2 norm of its headDim context values; ctx [rows, heads·headDim]. */
+    private static void heads(double[] into, float[] ctx, int hd, int rows) {
         int width = into.length * hd;
         for (int h = 0; h < into.length; h++) {
             for (int t = 0; t < rows; t++) {
                 double norm = 0;
-                for (int d = 0; d < hd; d++) norm += (double) a.ctx[t * width + h * hd + d] * a.ctx[t * width + h * hd + d];
+                for (int d = 0; d < hd; d++) norm += (double) ctx[t * width + h * hd + d] * ctx[t * width + h * hd + d];
                 into[h] += Math.sqrt(norm) / rows;
             }
         }

@@ -4,14 +4,19 @@ import dev.shears.prune.Criterion;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.OptionalInt;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The one-shot criteria of an OpenBA ({@link T5Scores#magnitude(OpenBaModel)}, seeded random) and the shape {@link T5Target} cuts it to, on the biased reference fixture. */
+/**
+ * The one-shot criteria of an OpenBA ({@link T5Scores#magnitude(OpenBaModel)}, seeded random, activation, block
+ * influence) and the shape {@link T5Target} cuts it to, on the biased reference fixture.
+ */
 class OpenBaPruneTargetTest {
     private static OpenBaModel biased() {
         return OpenBaModel.load(OpenBaReferenceTest.resource("openba_bias_asym"));
@@ -61,6 +66,48 @@ class OpenBaPruneTargetTest {
         T5Plan plan = new T5Target(0.4, 0, 0, OptionalInt.empty(), OptionalInt.empty()).plan(c, T5Scores.magnitude(m), T5LayerScores.everyK(c));
         assertEquals(2, plan.decoder().get(1).heads().length, "round(3 · 0.6) heads stay");
         assertFalse(Arrays.stream(plan.decoder().get(1).heads()).anyMatch(h -> h == head), "the head with a zero [q | k | v] block and o columns goes: " + plan);
+    }
+
+    @Test
+    void activationDropsTheCrossHeadAndNeuronThatNeverFire() {
+        OpenBaModel m = biased();
+        OpenBaConfig c = m.config();
+        int d = c.dim();
+        int hd = c.headDim();
+        // cross head 1 of decoder layer 0 reads zero values: its v rows of the fused kv (the second half of its [k | v] block) and their bias
+        OpenBaWeights.CrossAttention cross = m.weights().decoder().getFirst().cross();
+        int head = 1;
+        Arrays.fill(cross.keyValue(), (head * 2 + 1) * hd * d, (head + 1) * 2 * hd * d, 0f);
+        Arrays.fill(cross.keyValueBias(), (head * 2 + 1) * hd, (head + 1) * 2 * hd, 0f);
+        // neuron 7 of the encoder's MLP has a zero gate row: silu(0) · up = 0 everywhere
+        Arrays.fill(m.weights().encoder().getFirst().ffn().fcIn(), 7 * d, 8 * d, 0f);
+        List<int[]> windows = List.of(new int[]{5, 9, 1, 3, 7, 2, 30, 8, 6, 1}, new int[]{10, 20, 30, 4, 15, 25, 35, 11});
+        T5Scores s = T5Scores.activation(m, windows);
+        assertEquals(Criterion.ACTIVATION, s.criterion());
+        assertEquals(0, s.decoder().getFirst().crossHeads()[head]);
+        assertEquals(0, s.encoder().getFirst().ffn()[7]);
+        assertTrue(s.decoder().getFirst().crossHeads()[0] > 0 && s.encoder().getFirst().ffn()[6] > 0);
+        assertTrue(Arrays.stream(s.hidden()).allMatch(x -> x > 0), "every channel is read by some LayerNorm");
+        T5Plan plan = new T5Target(0.4, 0, 0, OptionalInt.empty(), OptionalInt.empty()).plan(c, s, T5LayerScores.everyK(c));
+        assertFalse(Arrays.stream(plan.decoder().getFirst().crossHeads()).anyMatch(h -> h == head), plan.toString());
+    }
+
+    @Test
+    void blockInfluenceRemovesTheLayerThatChangesNothing() {
+        OpenBaModel m = biased();
+        OpenBaConfig c = m.config();
+        // decoder layer 1 with zero o, o biases and fc_out: its residual passes through, 1 − cos = 0
+        OpenBaWeights.DecoderLayer idle = m.weights().decoder().get(1);
+        for (float[] w : List.of(idle.self().output(), idle.self().outputBias(), idle.cross().output(), idle.cross().outputBias(), idle.ffn().fcOut())) {
+            Arrays.fill(w, 0f);
+        }
+        List<int[]> windows = List.of(new int[]{5, 9, 1, 3, 7, 2, 30, 8, 6, 1}, new int[]{10, 20, 30, 4, 15, 25, 35, 11});
+        T5LayerScores scores = T5LayerScores.blockInfluence(m, windows);
+        assertEquals(Criterion.BLOCK_INFLUENCE, scores.criterion());
+        assertEquals(0, scores.decoder()[1], 1e-6);
+        assertTrue(scores.decoder()[0] > 1e-3 && scores.decoder()[2] > 1e-3 && scores.encoder()[0] > 1e-3, Arrays.toString(scores.decoder()));
+        T5Plan plan = new T5Target(0, 0, 0, OptionalInt.empty(), OptionalInt.of(2)).plan(c, T5Scores.magnitude(m), scores);
+        assertFalse(plan.decoder().get(1).kept(), plan.toString());
     }
 
     @Test
