@@ -52,6 +52,14 @@ class PruneOpenBaCommandTest {
     }
 
     @Test
+    void theHeapPlanHoldsParentChildAndTheirBytesInFp32(@TempDir Path tmp) throws Exception {
+        CliTest.Run plan = shears("--heap-plan", "prune", fixture().toString(), "--ffn", "0.5", "--out", tmp.resolve("p").toString());
+        assertEquals(0, plan.code(), plan.err());
+        long parameters = OpenBaModel.load(fixture()).parameterCount();
+        assertEquals((64L << 20) + 3 * parameters * Float.BYTES, Long.parseLong(plan.out().strip()), "the JVM floor and three fp32 copies");
+    }
+
+    @Test
     void randomScoresAreSeeded(@TempDir Path tmp) throws Exception {
         String[] first = {"prune", fixture().toString(), "--ffn", "0.5", "--importance", "random", "--seed", "3", "--out", tmp.resolve("a").toString()};
         String[] second = {"prune", fixture().toString(), "--ffn", "0.5", "--importance", "random", "--seed", "3", "--out", tmp.resolve("b").toString()};

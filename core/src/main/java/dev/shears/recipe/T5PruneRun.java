@@ -150,9 +150,10 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
         return parameters;
     }
 
+    /** Parameters of an OpenBA attention sub-layer: its LayerNorm (2·dim), q, k, v (3·inner rows and biases) and o (with its bias). */
     private static long attention(OpenBaConfig c, int heads) {
         long inner = (long) heads * c.headDim();
-        return 3L * c.dim() + 4 * inner * c.dim() + 4 * inner;
+        return 3L * c.dim() + 4 * inner * c.dim() + 3 * inner;
     }
 
     /** Parameters of an attention sub-layer: its norm, q, k, v and o. */
