@@ -17,7 +17,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * An OpenBA as {@link Seq2SeqTrainer} trains it: {@link OpenBa#forward}, {@link OpenBa#loss} on the targets with
+ * An OpenBA as {@link Seq2SeqTrainer} trains it: {@link OpenBa#forward} with the encoder padding masked (the
+ * batcher's input lengths), {@link OpenBa#loss} on the targets with
  * the batcher's ignore label turned into {@link OpenBa#IGNORE_LABEL}, {@link OpenBa#backward} into an
  * {@link OpenBaWeights#zeros} gradient buffer; tensors in {@link OpenBaWeights#forEach}'s order (a tied head is the
  * embedding, listed once; switched-off biases are not listed, so never updated); folders by {@link OpenBaHfFolder}
@@ -31,10 +32,6 @@ import java.nio.file.Path;
  * generation leave every parameter named {@code *.bias} or of one dimension (the LayerNorms) without weight decay
  * when no condition is given; this rank rule is that split (the fork's {@code optimizer/__init__.py} itself is not in
  * the index searched, so the default is Megatron-LM's, not read from OpenBA's copy).
- *
- * <p>Not as the published training: {@link OpenBa#forward} has no encoder padding mask, so the {@code <pad>} that
- * fills a short input out to the batch's input length is attended to (T5's trainer masks it). Batches whose inputs
- * all have the same length (a fixed-length chunk source and one denoiser shape) are unaffected.
  */
 public final class OpenBaTraining implements TrainableEncoderDecoder {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -116,6 +113,6 @@ public final class OpenBaTraining implements TrainableEncoderDecoder {
 
     private OpenBaPass forward(DenoisingBatcher.Batch batch, int[] labels) {
         int b = batch.inputLengths().length;
-        return OpenBa.forward(model, batch.inputs(), labels, b, batch.inputs().length / b, labels.length / b);
+        return OpenBa.forward(model, batch.inputs(), Seq2SeqTrainer.attentionMask(batch), labels, b, batch.inputs().length / b, labels.length / b);
     }
 }

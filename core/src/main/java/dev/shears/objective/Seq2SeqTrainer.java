@@ -176,4 +176,13 @@ public class Seq2SeqTrainer {
         for (int i = 0; i < labels.length; i++) if (labels[i] == CrossEntropy.IGNORE) labels[i] = ignore;
         return labels;
     }
+
+    /** [batch, inputLength]: 1 over each example's {@code inputLengths} real tokens, 0 over the padding after them. */
+    static int[] attentionMask(DenoisingBatcher.Batch batch) {
+        int b = batch.inputLengths().length;
+        int srcLen = batch.inputs().length / b;
+        int[] mask = new int[batch.inputs().length];
+        for (int e = 0; e < b; e++) java.util.Arrays.fill(mask, e * srcLen, e * srcLen + batch.inputLengths()[e], 1);
+        return mask;
+    }
 }

@@ -11,7 +11,6 @@ import dev.shears.seq2seq.T5Pass;
 import dev.shears.seq2seq.T5Weights;
 
 import java.nio.file.Path;
-import java.util.Arrays;
 
 /**
  * A T5 as {@link Seq2SeqTrainer} trains it: {@link T5#forward} with the encoder padding masked (the batcher's
@@ -83,8 +82,6 @@ public final class T5Training implements TrainableEncoderDecoder {
     private T5Pass forward(DenoisingBatcher.Batch batch) {
         int b = batch.inputLengths().length;
         int srcLen = batch.inputs().length / b, tgtLen = batch.targets().length / b;
-        int[] mask = new int[batch.inputs().length];
-        for (int e = 0; e < b; e++) Arrays.fill(mask, e * srcLen, e * srcLen + batch.inputLengths()[e], 1);
-        return T5.forward(model, batch.inputs(), mask, Seq2SeqTrainer.labels(batch.targets(), T5.IGNORE_LABEL), b, srcLen, tgtLen);
+        return T5.forward(model, batch.inputs(), Seq2SeqTrainer.attentionMask(batch), Seq2SeqTrainer.labels(batch.targets(), T5.IGNORE_LABEL), b, srcLen, tgtLen);
     }
 }
