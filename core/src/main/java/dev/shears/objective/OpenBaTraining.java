@@ -67,11 +67,6 @@ public final class OpenBaTraining implements TrainableEncoderDecoder {
     }
 
     @Override
-    public String describe() {
-        return model.config().describe();
-    }
-
-    @Override
     public void forEachWeight(Visitor visitor) {
         model.weights().forEach(model.config(), visitor);
     }

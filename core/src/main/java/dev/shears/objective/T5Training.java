@@ -27,18 +27,9 @@ public final class T5Training implements TrainableEncoderDecoder {
         this.grads = T5Weights.zeros(model.config());
     }
 
-    public T5Model model() {
-        return model;
-    }
-
     @Override
     public String kind() {
         return "t5";
-    }
-
-    @Override
-    public String describe() {
-        return model.config().describe();
     }
 
     @Override

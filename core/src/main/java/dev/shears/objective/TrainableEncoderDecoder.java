@@ -14,9 +14,6 @@ public interface TrainableEncoderDecoder {
     /** The architecture's name in checkpoint formats and messages: "t5", "openba". */
     String kind();
 
-    /** The model's shape in one line, to tell a checkpoint of another model apart. */
-    String describe();
-
     /** Every weight tensor with its published name and shape; the order every list of tensors here follows. */
     void forEachWeight(Visitor visitor);
 
