@@ -1,5 +1,6 @@
 package dev.shears.objective;
 
+import dev.shears.ShearsException;
 import dev.shears.seq2seq.OpenBaModel;
 import dev.shears.train.AdamWConfig;
 import dev.shears.train.Checkpoint;
@@ -17,6 +18,7 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -160,6 +162,16 @@ class OpenBaTrainerTest {
         }
         OpenBaModel saved = OpenBaModel.load(a);
         assertEquals(OpenBaModel.load(fixture(fixture)).config(), saved.config(), "the checkpoint is a loadable OpenBA folder");
+    }
+
+    @Test
+    void aCheckpointOfAnotherShapeIsRefusedInOneLine(@TempDir Path tmp) {
+        T5TrainConfig config = config(3e-3, 1, 1, 0, false);
+        trainer("openba_bias_asym", config).run(1, tmp, listener(new ArrayList<>()));
+        Seq2SeqTrainer other = trainer("openba_nonuniform", config);
+        ShearsException e = assertThrows(ShearsException.class, () -> Seq2SeqCheckpoint.restore(Checkpoint.latest(tmp).orElseThrow(), other));
+        assertTrue(e.getMessage().contains("the checkpoint's model is") && e.getMessage().lines().count() == 1, e.getMessage());
+        assertEquals(0, other.steps(), "nothing restored");
     }
 
     private static Seq2SeqTrainer.Listener listener(List<Seq2SeqTrainer.Evaluation> evaluations) {
