@@ -5,7 +5,8 @@ import dev.shears.train.AdamWConfig;
 import dev.shears.train.LearningRateSchedule;
 
 /**
- * How {@link T5Trainer} trains a T5 on a mixture of denoisers.
+ * How {@link Seq2SeqTrainer} trains an encoder–decoder (a T5 through {@link T5Trainer}, an OpenBA through
+ * {@link OpenBaTraining}) on a mixture of denoisers.
  *
  * @param batchSize          examples per micro-batch
  * @param microBatches       micro-batches per optimizer step (gradient accumulation)
@@ -16,7 +17,7 @@ import dev.shears.train.LearningRateSchedule;
  * @param evalBatches        held-out batches of {@code batchSize} per denoiser, drawn once and measured at every evaluation
  * @param dynamic            re-weight the mixture at every evaluation with Dynamic-UL2 ({@link DynamicUl2#published})
  * @param referenceLosses    Dynamic-UL2's ℓ_ref per denoiser; empty: the held-out losses of the model before its first step
- * @param checkpointInterval steps between checkpoints (0: only at the end of {@link T5Trainer#run})
+ * @param checkpointInterval steps between checkpoints (0: only at the end of {@link Seq2SeqTrainer#run})
  * @param keepCheckpoints    the newest checkpoints kept; older ones are deleted once a new one is in place
  */
 public record T5TrainConfig(int batchSize, int microBatches, LearningRateSchedule schedule, AdamWConfig adamW, double maxGradNorm,

@@ -40,4 +40,20 @@ public abstract sealed class EncoderDecoderPass permits T5Pass, OpenBaPass {
     public int[] decoderIds() {
         return decoderIds.clone();
     }
+
+    /** [batch·srcLen]: where the attention mask is 1; each sequence needs one token. */
+    static boolean[] visible(int[] attentionMask, int batch, int srcLen) {
+        if (attentionMask.length != batch * srcLen) throw new IllegalArgumentException(attentionMask.length + " mask entries for batch " + batch + " × srcLen " + srcLen);
+        boolean[] visible = new boolean[attentionMask.length];
+        for (int b = 0; b < batch; b++) {
+            boolean any = false;
+            for (int i = b * srcLen; i < (b + 1) * srcLen; i++) {
+                if (attentionMask[i] != 0 && attentionMask[i] != 1) throw new IllegalArgumentException("attention mask value " + attentionMask[i] + " at " + i + " is neither 0 nor 1");
+                visible[i] = attentionMask[i] == 1;
+                any |= visible[i];
+            }
+            if (!any) throw new IllegalArgumentException("sequence " + b + " of the batch is all padding");
+        }
+        return visible;
+    }
 }

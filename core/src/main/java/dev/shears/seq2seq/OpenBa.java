@@ -32,9 +32,8 @@ import java.util.Arrays;
  * <p>Deliberate differences from the published code: it divides the scores by √headDim, Shears multiplies q
  * by 1/√headDim before the product (the same in exact arithmetic, fp32 rounding apart); it fills masked
  * scores with −10000, Shears gives them probability 0 ({@link BiasedAttention}'s causal mask): identical
- * whenever the visible scores are above −9000, as exp(−745) is already 0 in double; dropout is not applied
- * (eval mode) and there are no padding masks (every position is real, as when the published forward gets no
- * attention_mask).
+ * whenever the visible scores are above −9000, as exp(−745) is already 0 in double (the same holds for the
+ * encoder padding the published {@code attention_mask} fills with −10000); dropout is not applied (eval mode).
  */
 public final class OpenBa {
     /** Hugging Face's label that is not scored (and becomes pad_token_id in the decoder input). */
@@ -65,6 +64,19 @@ public final class OpenBa {
      * @return the pass: {@link OpenBaPass#logits()} is [batch·tgtLen, vocabSize]
      */
     public static OpenBaPass forward(OpenBaModel model, int[] inputIds, int[] labels, int batch, int srcLen, int tgtLen) {
+        int[] allReal = new int[inputIds.length];
+        java.util.Arrays.fill(allReal, 1);
+        return forward(model, inputIds, allReal, labels, batch, srcLen, tgtLen);
+    }
+
+    /**
+     * {@link #forward(OpenBaModel, int[], int[], int, int, int)} with encoder padding: the positions where
+     * {@code attentionMask} is 0 are read by neither the encoder's self-attention nor the decoder's cross-attention,
+     * as the published forward with {@code attention_mask} (its −10000 fill, see the class comment).
+     *
+     * @param attentionMask [batch, srcLen] 1 for a real token, 0 for padding; each sequence needs one real token
+     */
+    public static OpenBaPass forward(OpenBaModel model, int[] inputIds, int[] attentionMask, int[] labels, int batch, int srcLen, int tgtLen) {
         OpenBaConfig c = model.config();
         OpenBaWeights w = model.weights();
         Labels.checkShape(inputIds, labels, batch, srcLen, tgtLen);
@@ -72,7 +84,7 @@ public final class OpenBa {
         Labels.checkIds(labels, c.vocabSize());
         int d = c.dim();
         int tgt = batch * tgtLen;
-        OpenBaPass p = new OpenBaPass(c, batch, srcLen, tgtLen, inputIds, Labels.shiftRight(labels, batch, tgtLen, c.decoderStartToken(), c.padToken()));
+        OpenBaPass p = new OpenBaPass(c, batch, srcLen, tgtLen, inputIds, EncoderDecoderPass.visible(attentionMask, batch, srcLen), Labels.shiftRight(labels, batch, tgtLen, c.decoderStartToken(), c.padToken()));
 
         // encoder
         encoder(c, w, p);
@@ -82,7 +94,7 @@ public final class OpenBa {
         Embedding.forward(x, p.decoderIds, w.shared(), d);
         for (int l = 0; l < w.decoder().size(); l++) {
             OpenBaWeights.DecoderLayer layer = w.decoder().get(l);
-            x = selfAttention(c, layer.self(), p.decoderSelf.get(l), p, x, Mask.CAUSAL, tgtLen);
+            x = selfAttention(c, layer.self(), p.decoderSelf.get(l), p, x, Mask.CAUSAL, allVisible(batch, tgtLen), tgtLen);
             x = crossAttention(c, layer.cross(), p.decoderCross.get(l), p, x);
             x = feedForward(c, layer.ffn(), p.decoderFfn.get(l), x, tgt);
         }
@@ -104,7 +116,7 @@ public final class OpenBa {
         Embedding.forward(x, p.inputIds, w.shared(), d);
         for (int l = 0; l < w.encoder().size(); l++) {
             OpenBaWeights.EncoderLayer layer = w.encoder().get(l);
-            x = selfAttention(c, layer.self(), p.encoderSelf.get(l), p, x, Mask.NONE, p.srcLen);
+            x = selfAttention(c, layer.self(), p.encoderSelf.get(l), p, x, Mask.NONE, p.encoderVisible, p.srcLen);
             x = feedForward(c, layer.ffn(), p.encoderFfn.get(l), x, src);
         }
         p.encoderLast = x;
@@ -167,7 +179,7 @@ public final class OpenBa {
                                         float[] outputBias, float[] x) {
         scale(q, queryScale(c));
         float[] ctx = new float[q.length];
-        BiasedAttention.forward(ctx, new float[heads * kLen], q, kv.keys(), kv.values(), new float[heads * kLen], Mask.NONE, visible(1, kLen), 1, 1, kLen, heads, c.headDim());
+        BiasedAttention.forward(ctx, new float[heads * kLen], q, kv.keys(), kv.values(), new float[heads * kLen], Mask.NONE, allVisible(1, kLen), 1, 1, kLen, heads, c.headDim());
         return output(c, ctx, output, outputBias, x, 1, q.length);
     }
 
@@ -272,7 +284,7 @@ public final class OpenBa {
 
     /** {@code x + o(attention(rope(q), rope(k), v))} with q, k, v from {@code qkv(LN x)}; x [rows = batch·len, dim]. */
     private static float[] selfAttention(OpenBaConfig c, OpenBaWeights.SelfAttention w, OpenBaPass.Attention a, OpenBaPass p, float[] x,
-                                         Mask mask, int len) {
+                                         Mask mask, boolean[] keyVisible, int len) {
         int d = c.dim();
         int hd = c.headDim();
         int inner = w.heads() * hd;
@@ -285,7 +297,7 @@ public final class OpenBa {
         Rope.forward(a.q, rows, len, 0, w.heads(), hd, p.rope);
         Rope.forward(a.k, rows, len, 0, w.heads(), hd, p.rope);
         scale(a.q, queryScale(c));
-        BiasedAttention.forward(a.ctx, a.probs, a.q, a.k, a.v, p.noBias, mask, visible(p.batch, len), p.batch, len, len, w.heads(), hd);
+        BiasedAttention.forward(a.ctx, a.probs, a.q, a.k, a.v, p.noBias, mask, keyVisible, p.batch, len, len, w.heads(), hd);
         return output(c, a.ctx, w.output(), w.outputBias(), x, rows, inner);
     }
 
@@ -301,7 +313,7 @@ public final class OpenBa {
         MatMul.forward(a.q, a.normed, w.query(), w.queryBias(), rows, d, inner);
         scale(a.q, queryScale(c));
         crossKeyValues(c, w, p.encoderOut, kRows, new KeyValues(a.k, a.v));
-        BiasedAttention.forward(a.ctx, a.probs, a.q, a.k, a.v, p.noBias, Mask.NONE, visible(p.batch, p.srcLen), p.batch, p.tgtLen, p.srcLen, w.heads(), hd);
+        BiasedAttention.forward(a.ctx, a.probs, a.q, a.k, a.v, p.noBias, Mask.NONE, p.encoderVisible, p.batch, p.tgtLen, p.srcLen, w.heads(), hd);
         return output(c, a.ctx, w.output(), w.outputBias(), x, rows, inner);
     }
 
@@ -419,8 +431,8 @@ public final class OpenBa {
         LayerNorm.backward(dX, g.norm().weight(), g.norm().bias(), dNormed, a.in, w.norm().weight(), a.mean, a.rstd, rows, d);
     }
 
-    /** [batch, kLen] all true: OpenBA is run without padding masks (see the class comment). */
-    private static boolean[] visible(int batch, int kLen) {
+    /** [batch, kLen] all true: keys every query may read (the decoder has no padding; causality is the mask's). */
+    static boolean[] allVisible(int batch, int kLen) {
         boolean[] all = new boolean[batch * kLen];
         java.util.Arrays.fill(all, true);
         return all;

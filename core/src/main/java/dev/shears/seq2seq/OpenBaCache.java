@@ -33,7 +33,7 @@ public final class OpenBaCache extends DecoderCache {
                     + c.maxSrcLen() + " and decoder_max_seq_length " + c.maxTgtLen());
         }
         int srcLen = inputIds.length;
-        OpenBaPass p = new OpenBaPass(c, 1, srcLen, 0, inputIds, new int[0]);
+        OpenBaPass p = new OpenBaPass(c, 1, srcLen, 0, inputIds, OpenBa.allVisible(1, srcLen), new int[0]);
         OpenBa.encoder(c, model.weights(), p);
         List<OpenBaWeights.DecoderLayer> layers = model.weights().decoder();
         List<KeyValues> cross = layers.stream().map(layer -> {

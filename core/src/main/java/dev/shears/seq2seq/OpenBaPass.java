@@ -67,8 +67,12 @@ public final class OpenBaPass extends EncoderDecoderPass {
         }
     }
 
-    OpenBaPass(OpenBaConfig c, int batch, int srcLen, int tgtLen, int[] inputIds, int[] decoderIds) {
+    /** [batch·srcLen]: the encoder positions attention may read (attention_mask 1); padding is read by neither stack. */
+    final boolean[] encoderVisible;
+
+    OpenBaPass(OpenBaConfig c, int batch, int srcLen, int tgtLen, int[] inputIds, boolean[] encoderVisible, int[] decoderIds) {
         super(c.dim(), c.vocabSize(), batch, srcLen, tgtLen, inputIds, decoderIds);
+        this.encoderVisible = encoderVisible;
         int d = c.dim();
         int hd = c.headDim();
         int src = batch * srcLen;

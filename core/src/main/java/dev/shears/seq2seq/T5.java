@@ -73,7 +73,7 @@ public final class T5 {
         Labels.checkIds(labels, c.vocabSize());
         int d = c.dim();
         int tgt = batch * tgtLen;
-        T5Pass p = new T5Pass(c, batch, srcLen, tgtLen, inputIds, visible(attentionMask, batch, srcLen), Labels.shiftRight(labels, batch, tgtLen, c.decoderStartToken(), c.padToken()));
+        T5Pass p = new T5Pass(c, batch, srcLen, tgtLen, inputIds, EncoderDecoderPass.visible(attentionMask, batch, srcLen), Labels.shiftRight(labels, batch, tgtLen, c.decoderStartToken(), c.padToken()));
 
         // encoder
         encoder(c, w, p);
@@ -259,22 +259,6 @@ public final class T5 {
             RelativePositionBias.backward(grads.encoderBias(), dBias, p.encoderBuckets, c.encoder().get(l).columns(), c.biasHeads(), p.srcLen, p.srcLen);
         }
         Embedding.backward(grads.shared(), dX, p.inputIds, d);
-    }
-
-    /** [batch·srcLen]: where the attention mask is 1; each sequence needs one token. */
-    private static boolean[] visible(int[] attentionMask, int batch, int srcLen) {
-        if (attentionMask.length != batch * srcLen) throw new IllegalArgumentException(attentionMask.length + " mask entries for batch " + batch + " × srcLen " + srcLen);
-        boolean[] visible = new boolean[attentionMask.length];
-        for (int b = 0; b < batch; b++) {
-            boolean any = false;
-            for (int i = b * srcLen; i < (b + 1) * srcLen; i++) {
-                if (attentionMask[i] != 0 && attentionMask[i] != 1) throw new IllegalArgumentException("attention mask value " + attentionMask[i] + " at " + i + " is neither 0 nor 1");
-                visible[i] = attentionMask[i] == 1;
-                any |= visible[i];
-            }
-            if (!any) throw new IllegalArgumentException("sequence " + b + " of the batch is all padding");
-        }
-        return visible;
     }
 
     // ---------------------------------------------------------------- sub-layers

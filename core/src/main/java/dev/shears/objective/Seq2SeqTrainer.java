@@ -1,0 +1,188 @@
+package dev.shears.objective;
+
+import dev.shears.ShearsException;
+import dev.shears.kernel.CrossEntropy;
+import dev.shears.train.GradientClipping;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Continued pretraining of an encoder–decoder (T5: {@link T5Trainer}; OpenBA: {@link OpenBaTraining}) on a mixture
+ * of denoisers (UL2, Tay et al. 2022), optionally re-weighted by Dynamic-UL2 (OpenBA-V2, Qiao et al. 2024). One
+ * step: for each of {@code microBatches} micro-batches, in order, the next batch of the training
+ * {@link DenoisingBatcher} through the model's forward, loss (the logits' gradient scaled by 1/microBatches) and
+ * backward, accumulating into one gradient buffer ({@link TrainableEncoderDecoder#accumulate}); then global-norm
+ * clipping and {@link TensorAdamW} at the scheduled learning rate. No dropout (the forwards are eval-mode).
+ *
+ * <p>Every {@code evalInterval} steps each denoiser's loss is measured on its own held-out batches: drawn
+ * once, when the trainer is built, from a held-out batcher (a seeded draw over data never trained on) with
+ * that denoiser alone (one-hot weights), as OpenBA-V2's {@code evaluate_dynamic_batch_loading} measures each
+ * denoiser alone. With {@code dynamic}, {@link DynamicUl2#update} then moves the training batcher's weights.
+ *
+ * <p>A step depends only on the weights, the moments, the step number and the batcher's state (seed,
+ * examples drawn, weights), all of which a checkpoint holds, so a run resumed from
+ * step k ends with the bits of the uninterrupted run ({@link Seq2SeqCheckpoint}).
+ */
+public class Seq2SeqTrainer {
+    /** What one step did: its mean loss over micro-batches, the learning rate, the norm before clipping and the scored target tokens. */
+    public record StepResult(long step, double loss, double lr, double gradNorm, long tokens) {
+    }
+
+    /** An evaluation after {@code step} steps: held-out loss per denoiser and the mixture weights in force afterwards. */
+    public record Evaluation(long step, double[] losses, double[] weights) {
+    }
+
+    /** Receives each step and each evaluation of {@link #run}. */
+    public interface Listener {
+        void step(StepResult result);
+
+        void evaluation(Evaluation evaluation);
+    }
+
+    private final TrainableEncoderDecoder model;
+    private final DenoisingBatcher batcher;
+    private final T5TrainConfig config;
+    private final TensorAdamW optimizer;
+    private final List<float[]> params;
+    private final List<float[]> grads;
+    private final List<List<DenoisingBatcher.Batch>> heldOut;
+    private double[] referenceLosses;
+    private long step;
+
+    /**
+     * @param batcher the training batches (advanced by every step)
+     * @param heldOut a batcher over held-out data; its weights are set to each denoiser in turn to draw that
+     *                denoiser's {@code evalBatches} fixed batches, here, once
+     */
+    public Seq2SeqTrainer(TrainableEncoderDecoder model, DenoisingBatcher batcher, DenoisingBatcher heldOut, T5TrainConfig config) {
+        int denoisers = batcher.mixture().denoisers().size();
+        if (config.referenceLosses().length != 0 && config.referenceLosses().length != denoisers) {
+            throw new ShearsException(config.referenceLosses().length + " reference losses for a mixture of " + denoisers + " denoisers");
+        }
+        this.model = model;
+        this.batcher = batcher;
+        this.config = config;
+        this.optimizer = new TensorAdamW(model::forEachWeight, config.adamW());
+        this.params = TensorAdamW.tensors(model::forEachWeight);
+        this.grads = TensorAdamW.tensors(model::forEachGradient);
+        this.referenceLosses = config.referenceLosses();
+        this.heldOut = new ArrayList<>();
+        for (int d = 0; d < denoisers; d++) {
+            double[] oneHot = new double[denoisers];
+            oneHot[d] = 1;
+            heldOut.weights(oneHot);
+            List<DenoisingBatcher.Batch> batches = new ArrayList<>();
+            for (int b = 0; b < config.evalBatches(); b++) batches.add(heldOut.next(config.batchSize()));
+            this.heldOut.add(batches);
+        }
+    }
+
+    /** Optimizer steps completed. */
+    public long steps() {
+        return step;
+    }
+
+    /** The model being trained, with its gradient buffer. */
+    public TrainableEncoderDecoder trainable() {
+        return model;
+    }
+
+    public DenoisingBatcher batcher() {
+        return batcher;
+    }
+
+    TensorAdamW optimizer() {
+        return optimizer;
+    }
+
+    /** Dynamic-UL2's reference losses (empty until measured, when the config gave none). */
+    double[] referenceLosses() {
+        return referenceLosses.clone();
+    }
+
+    /** Puts back what a checkpoint holds beyond the weights and moments. */
+    void restore(long steps, double[] references) {
+        this.step = steps;
+        this.referenceLosses = references.clone();
+    }
+
+    /** One optimizer step. */
+    public StepResult step() {
+        double lr = config.schedule().at(step);
+        int micro = config.microBatches();
+        float share = 1f / micro;
+        double loss = 0;
+        long tokens = 0;
+        for (int i = 0; i < micro; i++) {
+            DenoisingBatcher.Batch batch = batcher.next(config.batchSize());
+            loss += model.accumulate(batch, share);
+            for (int n : batch.targetLengths()) tokens += n;
+        }
+        double norm = GradientClipping.globalNorm(grads);
+        optimizer.update(params, grads, lr, GradientClipping.scale(norm, config.maxGradNorm()));
+        step++;
+        return new StepResult(step, loss / micro, lr, norm, tokens);
+    }
+
+    /** Each denoiser's mean token loss on its held-out batches. */
+    public double[] heldOutLosses() {
+        double[] losses = new double[heldOut.size()];
+        for (int d = 0; d < losses.length; d++) {
+            double sum = 0;
+            long count = 0;
+            for (DenoisingBatcher.Batch batch : heldOut.get(d)) {
+                long scored = 0;
+                for (int n : batch.targetLengths()) scored += n;
+                sum += model.loss(batch) * scored;
+                count += scored;
+            }
+            losses[d] = sum / count;
+        }
+        return losses;
+    }
+
+    /**
+     * Measures the held-out losses and, with {@code dynamic}, re-weights the training mixture toward the denoisers
+     * whose loss exceeds its reference most (the first evaluation of a run without reference losses sets them).
+     */
+    public Evaluation evaluate() {
+        double[] losses = heldOutLosses();
+        if (config.dynamic()) {
+            if (referenceLosses.length == 0) referenceLosses = losses.clone();
+            batcher.weights(DynamicUl2.published(referenceLosses).update(batcher.weights(), losses));
+        }
+        return new Evaluation(step, losses, batcher.weights());
+    }
+
+    /**
+     * Trains until {@code totalSteps} steps are done: evaluating before the first step of a run (when it evaluates at all)
+     * and after every {@code evalInterval} steps, and writing a checkpoint under {@code runDir} every
+     * {@code checkpointInterval} steps and at the end (keeping the newest {@code keepCheckpoints}).
+     */
+    public void run(long totalSteps, Path runDir, Listener listener) {
+        if (config.evalInterval() > 0 && step == 0) listener.evaluation(evaluate());
+        while (step < totalSteps) {
+            listener.step(step());
+            if (config.evalInterval() > 0 && step % config.evalInterval() == 0) listener.evaluation(evaluate());
+            if (step == totalSteps || config.checkpointInterval() > 0 && step % config.checkpointInterval() == 0) Seq2SeqCheckpoint.save(runDir, this, config.keepCheckpoints());
+        }
+    }
+
+    /** The batcher's targets with {@link CrossEntropy#IGNORE} (-1) turned into Hugging Face's ignored label {@code ignore}. */
+    static int[] labels(int[] targets, int ignore) {
+        int[] labels = targets.clone();
+        for (int i = 0; i < labels.length; i++) if (labels[i] == CrossEntropy.IGNORE) labels[i] = ignore;
+        return labels;
+    }
+
+    /** [batch, inputLength]: 1 over each example's {@code inputLengths} real tokens, 0 over the padding after them. */
+    static int[] attentionMask(DenoisingBatcher.Batch batch) {
+        int b = batch.inputLengths().length;
+        int srcLen = batch.inputs().length / b;
+        int[] mask = new int[batch.inputs().length];
+        for (int e = 0; e < b; e++) java.util.Arrays.fill(mask, e * srcLen, e * srcLen + batch.inputLengths()[e], 1);
+        return mask;
+    }
+}
