@@ -9,7 +9,7 @@ import dev.shears.model.ModelConfig;
 import dev.shears.progress.Progress;
 import dev.shears.recipe.Pipeline;
 import dev.shears.recipe.StageSummary;
-import dev.shears.recipe.T5TrainRun;
+import dev.shears.recipe.Seq2SeqTrainRun;
 import dev.shears.recipe.TrainRun;
 import dev.shears.recipe.TrainStage;
 import dev.shears.train.TrainConfig;
@@ -46,8 +46,8 @@ import java.util.Optional;
                 "sizes), referenceModel, or preset (LLM-Shearing's published RedPajama numbers); startWeights {domain: w}",
                 "or the preset's mixture replace the data weights at step 0. Distillation: loss = (1 − alpha)·CE +",
                 "alpha·T²·KL(teacher ‖ student). tokens > 0 overrides steps.",
-                "A T5 folder (--model) is trained on a mixture of denoisers (--objective; --dynamic for Dynamic-UL2) over one",
-                "--data folder cut into seqLen-token chunks; OpenBA folders are refused."},
+                "A T5 or OpenBA folder (--model) is trained on a mixture of denoisers (--objective; --dynamic for Dynamic-UL2)",
+                "over one --data folder cut into seqLen-token chunks."},
         footerHeading = "%nExamples:%n",
         footer = {"  shears data prepare --tokenizer ../shared/data/models/stories260K/tok512.bin --out data/tinystories \\",
                 "      ../shared/data/eval/tinystories/tinystories_val_head.txt",
@@ -95,10 +95,10 @@ final class TrainCommand implements Runnable, Distributed {
     @Option(names = "--teacher", paramLabel = "MODEL", description = "Distil from this model's logits (same vocabulary); see distill.temperature/alpha.")
     Path teacher;
 
-    @Option(names = "--objective", paramLabel = "ul2|t5|openba-v2", description = "T5 models only: the mixture of denoisers (UL2's seven, T5's span corruption, OpenBA-V2's); default ul2.")
+    @Option(names = "--objective", paramLabel = "ul2|t5|openba-v2", description = "Encoder-decoders only: the mixture of denoisers (UL2's seven, T5's span corruption, OpenBA-V2's); default ul2.")
     String objective;
 
-    @Option(names = "--dynamic", description = "T5 models only: Dynamic-UL2, re-weighting the denoisers at every evaluation toward those whose held-out loss fell least from step 0.")
+    @Option(names = "--dynamic", description = "Encoder-decoders only: Dynamic-UL2, re-weighting the denoisers at every evaluation toward those whose held-out loss fell least from step 0.")
     boolean dynamic;
 
     @Mixin
@@ -121,11 +121,11 @@ final class TrainCommand implements Runnable, Distributed {
         if (teacher != null) overrides.add("distill.teacher=" + teacher.toAbsolutePath());
         overrides.addAll(training.overrides());
         TrainConfig resolved = ConfigLoader.load(TrainConfig.DEFAULT, Optional.ofNullable(config), overrides);
-        if (T5TrainRun.trains(resolved.source().model())) {
-            trainT5(resolved, out);
+        if (Seq2SeqTrainRun.trains(resolved.source().model())) {
+            trainEncoderDecoder(resolved, out);
             return;
         }
-        if (objective != null || dynamic) throw new ShearsException("--objective and --dynamic train a T5 (--model T5_FOLDER); this model is decoder-only");
+        if (objective != null || dynamic) throw new ShearsException("--objective and --dynamic train an encoder-decoder (--model T5_OR_OPENBA_FOLDER); this model is decoder-only");
         Collective collective = main.collective();
         TrainRun.Result r = TrainRun.run(resolved, out, training.resume, collective.leads() ? ProgressBar.stderr() : Progress.SILENT, collective);
         if (!collective.leads()) return; // rank 0 writes the report and prints
@@ -163,11 +163,11 @@ final class TrainCommand implements Runnable, Distributed {
         }
     }
 
-    /** A T5 on a mixture of denoisers ({@link T5TrainRun}), in one process. */
-    private void trainT5(TrainConfig resolved, Path out) {
-        if (main.collective().size() > 1) throw new ShearsException("T5 training runs in one process; start it without mpirun");
-        T5TrainRun.Objective o = T5TrainRun.Objective.parse(objective == null ? "ul2" : objective);
-        T5TrainRun.Result r = T5TrainRun.run(resolved, o, dynamic, out, training.resume, ProgressBar.stderr());
+    /** An encoder-decoder on a mixture of denoisers ({@link Seq2SeqTrainRun}), in one process. */
+    private void trainEncoderDecoder(TrainConfig resolved, Path out) {
+        if (main.collective().size() > 1) throw new ShearsException("encoder-decoder training runs in one process; start it without mpirun");
+        Seq2SeqTrainRun.Objective o = Seq2SeqTrainRun.Objective.parse(objective == null ? "ul2" : objective);
+        Seq2SeqTrainRun.Result r = Seq2SeqTrainRun.run(resolved, o, dynamic, out, training.resume, ProgressBar.stderr());
         ObjectNode n = Json.object();
         n.put("out", out.toString()).put("objective", o.key).put("dynamic", dynamic).put("steps", r.steps()).put("resumedFrom", r.resumedFrom())
                 .put("loss", r.lastLoss()).put("seconds", r.seconds()).put("params", r.model().parameterCount());
@@ -177,7 +177,7 @@ final class TrainCommand implements Runnable, Distributed {
             return;
         }
         PrintWriter stdout = output.out();
-        stdout.printf(Locale.ROOT, "trained T5 %s (%,d parameters) on %s denoising for %d steps%s in %.1f s%n", out, r.model().parameterCount(), o.key,
+        stdout.printf(Locale.ROOT, "trained %s (%,d parameters) on %s denoising for %d steps%s in %.1f s%n", out, r.model().parameterCount(), o.key,
                 r.steps(), r.resumedFrom() > 0 ? " (resumed at step " + r.resumedFrom() + ")" : "", r.seconds());
         stdout.printf(Locale.ROOT, "  last training loss %.4f%n", r.lastLoss());
         r.heldOutLoss().forEach((name, loss) -> stdout.printf(Locale.ROOT, "  held-out loss %-20s %.4f%n", name, loss));

@@ -66,7 +66,7 @@ class PruneOpenBaCommandTest {
      * A seeded random OpenBA with as many rows as t5-tiny-random's tokenizer has ids, and that tokenizer beside it: what
      * calibration and vocabulary pruning read.
      */
-    private static Path withTokenizer(Path dir) throws Exception {
+    static Path withTokenizer(Path dir) throws Exception {
         Path t5 = SharedData.require("models/t5-tiny-random");
         int rows = T5Config.read(t5.resolve("config.json")).vocabSize();
         OpenBaConfig c = new OpenBaConfig(16, 4, rows, true, true, false, 64, 64, 0, 0,

@@ -2,6 +2,7 @@ package dev.shears.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.shears.SharedData;
+import dev.shears.seq2seq.OpenBaModel;
 import dev.shears.seq2seq.T5Model;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** {@code shears train --model T5_FOLDER --objective ... [--dynamic]}: a T5 trained on denoising, written back as a T5 folder. */
+/** {@code shears train --model FOLDER --objective ... [--dynamic]}: a T5 or an OpenBA trained on denoising, written back as its own folder. */
 class T5TrainCommandTest {
     static final Path T5 = SharedData.require("models/t5-tiny-random");
 
@@ -85,14 +86,21 @@ class T5TrainCommandTest {
         }).toList();
     }
 
+    /** An OpenBA folder (seeded, with t5-tiny's tokenizer beside it) trains the same way and is written back as an OpenBA folder. */
     @Test
-    void anOpenBaFolderIsRefusedInOneLine(@TempDir Path tmp) throws Exception {
-        Path openBa = Files.createDirectories(tmp.resolve("openba"));
-        Files.copy(Path.of("../core/src/test/resources/torchref-openba/openba_bias_asym/config.json"), openBa.resolve("config.json"));
-        Path data = tmp.resolve("data");
-        Files.createDirectories(data);
-        CliTest.Run r = CliTest.shears("train", "--model", openBa.toString(), "--data", data.toString(), "--steps", "1", "--out", tmp.resolve("run").toString());
-        assertNotEquals(0, r.code());
-        assertTrue(r.err().contains("not OpenBA") && r.err().strip().lines().count() == 1, r.err());
+    void trainsAnOpenBaTheSameWay(@TempDir Path tmp) throws Exception {
+        Path openBa = PruneOpenBaCommandTest.withTokenizer(tmp.resolve("openba"));
+        Path data = tmp.resolve("data"), out = tmp.resolve("run");
+        CliTest.Run prepared = CliTest.shears("data", "prepare", "--tokenizer", openBa.toString(), "--out", data.toString(),
+                SharedData.require("eval/tinystories/tinystories_val_head.txt").toString());
+        assertEquals(0, prepared.code(), prepared.err());
+        CliTest.Run r = CliTest.shears("train", "--model", openBa.toString(), "--data", data.toString(), "--objective", "ul2", "--dynamic",
+                "--steps", "3", "--out", out.toString(), "--json", "--set", "batchSize=2", "--set", "seqLen=24", "--set", "evalInterval=1",
+                "--set", "evalWindows=2", "--set", "lr=1e-2", "--set", "warmupSteps=1", "--set", "checkpointInterval=2");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(3, r.json().path("steps").asLong());
+        assertEquals(7, r.json().path("heldOutLoss").size(), "a loss per UL2 denoiser");
+        assertEquals(OpenBaModel.load(openBa).config(), OpenBaModel.load(out).config(), "written back as the OpenBA it was");
+        assertEquals(4, metrics(out).stream().filter(l -> l.path("type").asText().equals("eval")).count(), "steps 0 to 3");
     }
 }

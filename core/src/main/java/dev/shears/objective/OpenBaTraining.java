@@ -48,15 +48,10 @@ public final class OpenBaTraining implements TrainableEncoderDecoder {
 
     /** The model of a Hugging Face OpenBA folder, with its config.json. */
     public static OpenBaTraining load(Path dir) {
-        Path file = dir.resolve("config.json");
-        OpenBaModel model = OpenBaModel.load(dir);
-        try {
-            return new OpenBaTraining(model, (ObjectNode) JSON.readTree(Files.readString(file)));
-        } catch (IOException e) {
-            throw new ShearsException(file + ": unreadable (" + e.getMessage().lines().findFirst().orElse("") + ")");
-        }
+        return new OpenBaTraining(OpenBaModel.load(dir), Seq2SeqCheckpoint.configJson(dir));
     }
 
+    @Override
     public OpenBaModel model() {
         return model;
     }

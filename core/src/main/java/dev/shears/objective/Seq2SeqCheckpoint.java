@@ -97,4 +97,14 @@ public final class Seq2SeqCheckpoint {
         List<float[]> source = TensorAdamW.tensors(from), target = TensorAdamW.tensors(model::forEachWeight);
         for (int t = 0; t < source.size(); t++) System.arraycopy(source.get(t), 0, target.get(t), 0, source.get(t).length);
     }
+
+    /** The config.json of folder {@code dir}, as a tree; an unreadable one is a one-line error. */
+    static ObjectNode configJson(Path dir) {
+        Path file = dir.resolve("config.json");
+        try {
+            return (ObjectNode) new ObjectMapper().readTree(Files.readString(file));
+        } catch (IOException | ClassCastException e) {
+            throw new ShearsException(file + ": unreadable (" + String.valueOf(e.getMessage()).lines().findFirst().orElse("") + ")");
+        }
+    }
 }

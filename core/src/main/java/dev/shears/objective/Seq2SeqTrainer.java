@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Continued pretraining of an encoder–decoder (T5: {@link T5Trainer}; OpenBA: {@link OpenBaTraining}) on a mixture
+ * Continued pretraining of an encoder–decoder (T5: {@link T5Training}; OpenBA: {@link OpenBaTraining}) on a mixture
  * of denoisers (UL2, Tay et al. 2022), optionally re-weighted by Dynamic-UL2 (OpenBA-V2, Qiao et al. 2024). One
  * step: for each of {@code microBatches} micro-batches, in order, the next batch of the training
  * {@link DenoisingBatcher} through the model's forward, loss (the logits' gradient scaled by 1/microBatches) and

@@ -5,7 +5,7 @@ import dev.shears.train.AdamWConfig;
 import dev.shears.train.LearningRateSchedule;
 
 /**
- * How {@link Seq2SeqTrainer} trains an encoder–decoder (a T5 through {@link T5Trainer}, an OpenBA through
+ * How {@link Seq2SeqTrainer} trains an encoder–decoder (a T5 through {@link T5Training}, an OpenBA through
  * {@link OpenBaTraining}) on a mixture of denoisers.
  *
  * @param batchSize          examples per micro-batch

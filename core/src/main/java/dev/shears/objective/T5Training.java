@@ -1,5 +1,7 @@
 package dev.shears.objective;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
 import dev.shears.format.hf.FolderWeights.Visitor;
 import dev.shears.io.DType;
@@ -20,11 +22,29 @@ import java.nio.file.Path;
  */
 public final class T5Training implements TrainableEncoderDecoder {
     private final T5Model model;
+    private final ObjectNode configJson;
     private final T5Weights grads;
 
-    public T5Training(T5Model model) {
+    /** @param configJson the config.json {@code model} was read from: its other keys (eos_token_id, n_positions, ...) are written again */
+    public T5Training(T5Model model, ObjectNode configJson) {
         this.model = model;
+        this.configJson = configJson.deepCopy();
         this.grads = T5Weights.zeros(model.config());
+    }
+
+    /** A model made here, with no config.json of its own: the config's keys alone are written. */
+    public T5Training(T5Model model) {
+        this(model, JsonNodeFactory.instance.objectNode());
+    }
+
+    /** The model of a Hugging Face T5 folder, with its config.json. */
+    public static T5Training load(Path dir) {
+        return new T5Training(T5Model.load(dir), Seq2SeqCheckpoint.configJson(dir));
+    }
+
+    @Override
+    public T5Model model() {
+        return model;
     }
 
     @Override
@@ -59,7 +79,7 @@ public final class T5Training implements TrainableEncoderDecoder {
 
     @Override
     public void write(Path dir) {
-        T5HfFolder.write(model, T5HfFolder.configJson(model.config(), DType.F32), dir, DType.F32);
+        T5HfFolder.write(model, T5HfFolder.configJson(model.config(), configJson, DType.F32), dir, DType.F32);
     }
 
     @Override

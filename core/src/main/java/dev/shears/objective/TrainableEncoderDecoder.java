@@ -1,11 +1,12 @@
 package dev.shears.objective;
 
 import dev.shears.format.hf.FolderWeights.Visitor;
+import dev.shears.seq2seq.EncoderDecoder;
 
 import java.nio.file.Path;
 
 /**
- * What {@link T5Trainer} and {@link T5Checkpoint} need of an encoder–decoder, so that one trainer and one
+ * What {@link Seq2SeqTrainer} and {@link Seq2SeqCheckpoint} need of an encoder–decoder, so that one trainer and one
  * checkpoint layout serve T5 ({@link T5Training}) and OpenBA ({@link OpenBaTraining}): the forward, loss and
  * backward of a denoising batch into a gradient buffer held alongside the weights, the weights and gradients
  * as named tensors in one fixed order, and the Hugging Face folder the weights are written to and read from.
@@ -13,6 +14,9 @@ import java.nio.file.Path;
 public interface TrainableEncoderDecoder {
     /** The architecture's name in checkpoint formats and messages: "t5", "openba". */
     String kind();
+
+    /** The model being trained (its weights change in place). */
+    EncoderDecoder model();
 
     /** Every weight tensor with its published name and shape; the order every list of tensors here follows. */
     void forEachWeight(Visitor visitor);

@@ -27,8 +27,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** {@link T5Trainer} on the real tiny random T5 and TinyStories text, denoised by UL2's mixture. */
-class T5TrainerTest {
+/** {@link Seq2SeqTrainer} over {@link T5Training} on the real tiny random T5 and TinyStories text, denoised by UL2's mixture. */
+class Seq2SeqTrainerTest {
     static final int LENGTH = 64;
     static final Path MODEL = SharedData.require("models/t5-tiny-random");
     static Tokenizer tokenizer;
@@ -47,8 +47,8 @@ class T5TrainerTest {
         return DenoisingBatcher.padToLongest(mixture, DenoiserTokens.of(tokenizer, mixture), ChunkSource.shuffled(data, split, LENGTH, seed), seed);
     }
 
-    static T5Trainer trainer(T5TrainConfig config) {
-        return new T5Trainer(T5Model.load(MODEL), batcher(Split.TRAIN, 11), batcher(Split.HELDOUT, 12), config);
+    static Seq2SeqTrainer trainer(T5TrainConfig config) {
+        return new Seq2SeqTrainer(new T5Training(T5Model.load(MODEL)), batcher(Split.TRAIN, 11), batcher(Split.HELDOUT, 12), config);
     }
 
     static T5TrainConfig config(int steps, int microBatches, int evalInterval, boolean dynamic, double[] references) {
@@ -69,7 +69,7 @@ class T5TrainerTest {
     @Test
     void heldOutLossFallsOverAFewSteps() {
         int steps = 30;
-        T5Trainer trainer = trainer(config(3e-2, steps, 1, 0, false, new double[0]));
+        Seq2SeqTrainer trainer = trainer(config(3e-2, steps, 1, 0, false, new double[0]));
         double before = mean(trainer.heldOutLosses());
         double firstLoss = trainer.step().loss();
         double lastLoss = firstLoss;
@@ -117,9 +117,9 @@ class T5TrainerTest {
         int lagging = 3;
         double[] references = losses.clone();
         references[lagging] -= 1.0; // denoiser 3 is a full nat above where it should be, the others exactly there
-        T5Trainer trainer = trainer(config(1, 1, 1, true, references));
+        Seq2SeqTrainer trainer = trainer(config(1, 1, 1, true, references));
         double[] before = trainer.batcher().weights();
-        T5Trainer.Evaluation e = trainer.evaluate();
+        Seq2SeqTrainer.Evaluation e = trainer.evaluate();
         assertArrayEquals(losses, e.losses(), 0.0, "held-out batches are a fixed draw");
         double total = 0;
         for (double w : e.weights()) total += w;
@@ -134,13 +134,13 @@ class T5TrainerTest {
     @Test
     void aRunStoppedAndResumedEndsByteIdenticalToAnUninterruptedOne(@TempDir Path tmp) throws Exception {
         T5TrainConfig config = config(6, 2, 2, true, new double[0]);
-        List<T5Trainer.Evaluation> whole = new ArrayList<>();
+        List<Seq2SeqTrainer.Evaluation> whole = new ArrayList<>();
         trainer(config).run(6, tmp.resolve("whole"), listener(whole));
 
-        List<T5Trainer.Evaluation> parts = new ArrayList<>();
+        List<Seq2SeqTrainer.Evaluation> parts = new ArrayList<>();
         trainer(config).run(3, tmp.resolve("parts"), listener(parts));
-        T5Trainer resumed = trainer(config);
-        T5Checkpoint.restore(Checkpoint.latest(tmp.resolve("parts")).orElseThrow(), resumed);
+        Seq2SeqTrainer resumed = trainer(config);
+        Seq2SeqCheckpoint.restore(Checkpoint.latest(tmp.resolve("parts")).orElseThrow(), resumed);
         assertEquals(3, resumed.steps());
         resumed.run(6, tmp.resolve("parts"), listener(parts));
 
@@ -156,15 +156,15 @@ class T5TrainerTest {
         }
     }
 
-    private static T5Trainer.Listener listener(List<T5Trainer.Evaluation> evaluations) {
-        return new T5Trainer.Listener() {
+    private static Seq2SeqTrainer.Listener listener(List<Seq2SeqTrainer.Evaluation> evaluations) {
+        return new Seq2SeqTrainer.Listener() {
             @Override
-            public void step(T5Trainer.StepResult result) {
+            public void step(Seq2SeqTrainer.StepResult result) {
                 assertTrue(Double.isFinite(result.loss()) && result.tokens() > 0, "step " + result.step());
             }
 
             @Override
-            public void evaluation(T5Trainer.Evaluation evaluation) {
+            public void evaluation(Seq2SeqTrainer.Evaluation evaluation) {
                 evaluations.add(evaluation);
             }
         };

@@ -1,25 +1,23 @@
 package dev.shears.recipe;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
 import dev.shears.data.Split;
 import dev.shears.data.TokenDataset;
 import dev.shears.format.TokenizerLoader;
 import dev.shears.io.AtomicFiles;
-import dev.shears.io.DType;
 import dev.shears.objective.ChunkSource;
 import dev.shears.objective.DenoiserMixture;
 import dev.shears.objective.DenoiserTokens;
 import dev.shears.objective.DenoisingBatcher;
-import dev.shears.objective.T5Checkpoint;
+import dev.shears.objective.OpenBaTraining;
+import dev.shears.objective.Seq2SeqCheckpoint;
+import dev.shears.objective.Seq2SeqTrainer;
 import dev.shears.objective.T5TrainConfig;
-import dev.shears.objective.T5Trainer;
+import dev.shears.objective.T5Training;
+import dev.shears.objective.TrainableEncoderDecoder;
 import dev.shears.progress.Progress;
 import dev.shears.seq2seq.EncoderDecoder;
 import dev.shears.seq2seq.T5Config;
-import dev.shears.seq2seq.T5HfFolder;
-import dev.shears.seq2seq.T5Model;
 import dev.shears.tokenizer.Tokenizer;
 import dev.shears.train.Checkpoint;
 import dev.shears.train.TrainConfig;
@@ -36,8 +34,8 @@ import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
- * {@code shears train --model T5_FOLDER --objective ul2|t5|openba-v2 [--dynamic]}: continued pretraining of a
- * T5 on a mixture of denoisers ({@link T5Trainer}). One prepared token folder is cut into chunks of
+ * {@code shears train --model T5_OR_OPENBA_FOLDER --objective ul2|t5|openba-v2 [--dynamic]}: continued pretraining of
+ * an encoder–decoder on a mixture of denoisers ({@link Seq2SeqTrainer} over {@link T5Training} or {@link OpenBaTraining}). One prepared token folder is cut into chunks of
  * {@code seqLen} raw tokens; training reads its train split, evaluation a fixed draw from its held-out split
  * (the first {@code ⌈evalWindows / batchSize⌉} batches of each denoiser). Settings are {@code shears train}'s
  * ({@link TrainConfig}: batchSize, gradAccumulation, the schedule, AdamW, gradClip, evalInterval, checkpoints,
@@ -45,11 +43,11 @@ import java.util.function.Supplier;
  * folder holds {@code train-config.json} (these settings with the objective), {@code metrics.jsonl} (a step
  * line per step, an eval line per evaluation with each denoiser's loss and weight, a final line with the
  * trained model's loss per denoiser on the same held-out batches), checkpoints, and at the end
- * the trained model as a Hugging Face T5 folder (F32) with the source's tokenizer files. With {@code resume} a
+ * the trained model as a Hugging Face folder of its architecture (F32, the source's other config keys kept) with the
+ * source's tokenizer files. With {@code resume} a
  * run continues from its newest checkpoint and ends with the bits of one never stopped.
  */
-public final class T5TrainRun {
-    private static final ObjectMapper JSON = new ObjectMapper();
+public final class Seq2SeqTrainRun {
 
     /** The mixture of denoisers a run trains on. */
     public enum Objective {
@@ -79,38 +77,35 @@ public final class T5TrainRun {
     }
 
     /** What a finished run did: the last step's loss and the final held-out loss per denoiser. */
-    public record Result(Path out, T5Model model, long steps, long resumedFrom, double lastLoss, Map<String, Double> heldOutLoss, double seconds) {
+    public record Result(Path out, EncoderDecoder model, long steps, long resumedFrom, double lastLoss, Map<String, Double> heldOutLoss, double seconds) {
     }
 
-    private T5TrainRun() {
+    private Seq2SeqTrainRun() {
     }
 
-    /**
-     * Whether {@code model} is a T5 folder, which {@code shears train} trains here; an OpenBA folder is refused, as
-     * its training is not implemented.
-     */
+    /** Whether {@code model} is an encoder–decoder folder (T5 or OpenBA), which {@code shears train} trains here. */
     public static boolean trains(Optional<Path> model) {
-        if (model.isEmpty() || !EncoderDecoder.describes(model.get())) return false;
-        if (!T5Config.describes(model.get())) throw new ShearsException(model.get() + ": training is implemented for T5 among encoder-decoders, not OpenBA");
-        return true;
+        return model.isPresent() && EncoderDecoder.describes(model.get());
     }
 
     public static Result run(TrainConfig config, Objective objective, boolean dynamic, Path out, boolean resume, Progress progress) {
         TrainingSession.checkOutput(config, TrainRun.CONFIG, out, resume);
-        if (config.source().init().isPresent()) throw new ShearsException("a T5 is trained from a pretrained folder: pass --model T5_FOLDER, not --init");
-        Path source = config.source().model().orElseThrow(() -> new ShearsException("no model: pass --model T5_FOLDER"));
-        if (!T5Config.describes(source)) throw new ShearsException(source + ": encoder-decoder training is implemented for T5 folders only");
+        if (config.source().init().isPresent()) throw new ShearsException("an encoder-decoder is trained from a pretrained folder: pass --model FOLDER, not --init");
+        Path source = config.source().model().orElseThrow(() -> new ShearsException("no model: pass --model FOLDER"));
         if (config.batching().data().size() != 1) {
-            throw new ShearsException("a T5 run reads one --data folder (its denoisers are the mixture), got " + config.batching().data().size());
+            throw new ShearsException("an encoder-decoder run reads one --data folder (its denoisers are the mixture), got " + config.batching().data().size());
         }
-        if (config.distill().enabled()) throw new ShearsException("distillation is not implemented for T5 runs");
-        if (config.dynamicBatchLoading().enabled()) throw new ShearsException("a T5 run re-weights its denoisers with --dynamic (Dynamic-UL2), not dynamic batch loading over domains");
+        if (config.distill().enabled()) throw new ShearsException("distillation is not implemented for encoder-decoder runs");
+        if (config.dynamicBatchLoading().enabled()) {
+            throw new ShearsException("an encoder-decoder run re-weights its denoisers with --dynamic (Dynamic-UL2), not dynamic batch loading over domains");
+        }
         long began = System.nanoTime();
         TokenDataset data = TokenDataset.open(config.batching().data().getFirst().path());
-        T5Model model = T5Model.load(source);
+        TrainableEncoderDecoder trainable = T5Config.describes(source) ? T5Training.load(source) : OpenBaTraining.load(source);
+        EncoderDecoder model = trainable.model();
         Tokenizer tokenizer = TokenizerLoader.load(config.source().tokenizer().orElse(source));
-        if (tokenizer.vocabSize() > model.config().vocabSize()) {
-            throw new ShearsException(source + ": the tokenizer has " + tokenizer.vocabSize() + " tokens, the model's vocabulary " + model.config().vocabSize());
+        if (tokenizer.vocabSize() > model.vocabSize()) {
+            throw new ShearsException(source + ": the tokenizer has " + tokenizer.vocabSize() + " tokens, the model's vocabulary " + model.vocabSize());
         }
         DenoiserMixture mixture = objective.mixture();
         DenoiserTokens tokens = DenoiserTokens.of(tokenizer, mixture);
@@ -122,20 +117,20 @@ public final class T5TrainRun {
         T5TrainConfig t5 = new T5TrainConfig(batchSize, config.batching().gradAccumulation(), config.learningRate(), config.optimiser().adamW(),
                 config.optimiser().gradClip(), config.evaluation().evalInterval(), Math.ceilDiv(config.evaluation().evalWindows(), batchSize), dynamic,
                 new double[0], config.checkpointing().checkpointInterval(), config.checkpointing().keepCheckpoints());
-        T5Trainer trainer = new T5Trainer(model, train, heldOut, t5);
+        Seq2SeqTrainer trainer = new Seq2SeqTrainer(trainable, train, heldOut, t5);
         TrainingSession.prepareOutput(new Settings(objective.key, dynamic, config), TrainRun.CONFIG, out, resume);
-        if (resume) Checkpoint.latest(out).ifPresent(dir -> T5Checkpoint.restore(dir, trainer));
+        if (resume) Checkpoint.latest(out).ifPresent(dir -> Seq2SeqCheckpoint.restore(dir, trainer));
         long start = trainer.steps(), total = config.totalSteps();
         String[] names = names(mixture);
         double[] lastLoss = {Double.NaN};
         long stepTokens = (long) batchSize * config.batching().gradAccumulation() * chunk;
         progress.start("train", total - start, "steps");
         try (BufferedWriter metrics = TrainingSession.openMetrics(out, start)) {
-            trainer.run(total, out, new T5Trainer.Listener() {
+            trainer.run(total, out, new Seq2SeqTrainer.Listener() {
                 long stepBegan = System.nanoTime();
 
                 @Override
-                public void step(T5Trainer.StepResult r) {
+                public void step(Seq2SeqTrainer.StepResult r) {
                     double seconds = (System.nanoTime() - stepBegan) / 1e9;
                     stepBegan = System.nanoTime();
                     lastLoss[0] = r.loss();
@@ -145,7 +140,7 @@ public final class T5TrainRun {
                 }
 
                 @Override
-                public void evaluation(T5Trainer.Evaluation e) {
+                public void evaluation(Seq2SeqTrainer.Evaluation e) {
                     write(metrics, new MetricsLine.Eval(e.step(), byName(names, e.losses()), byName(names, e.weights()), null), out);
                     stepBegan = System.nanoTime();
                 }
@@ -155,24 +150,19 @@ public final class T5TrainRun {
             if (start == total) for (MetricsLine line : MetricsLine.read(out.resolve(TrainRun.METRICS))) if (line instanceof MetricsLine.Step st) lastLoss[0] = st.loss();
             Map<String, Double> finalLoss = byName(names, trainer.heldOutLosses());
             write(metrics, new MetricsLine.Final(total, finalLoss, null), out);
-            writeModel(model, source, out);
+            writeModel(trainable, source, out);
             return new Result(out, model, total, start, lastLoss[0], finalLoss, (System.nanoTime() - began) / 1e9);
         } catch (IOException e) {
             throw new ShearsException(out.resolve(TrainRun.METRICS) + ": cannot write: " + e.getMessage(), e);
         }
     }
 
-    /** The final model beside the run's files: model.safetensors and config.json (the source's, updated), and the source's tokenizer files. */
-    private static void writeModel(T5Model model, Path source, Path out) {
-        try {
-            ObjectNode base = (ObjectNode) JSON.readTree(Files.readString(source.resolve("config.json")));
-            T5HfFolder.write(model, T5HfFolder.configJson(model.config(), base, DType.F32), out, DType.F32);
-            for (String name : Export.T5_FILES) {
-                Path from = source.resolve(name);
-                if (Files.isRegularFile(from)) AtomicFiles.write(out.resolve(name), o -> Files.copy(from, o));
-            }
-        } catch (IOException e) {
-            throw new ShearsException(out + ": cannot write the trained model: " + e.getMessage(), e);
+    /** The final model beside the run's files (its architecture's folder, F32), and the source's tokenizer files. */
+    private static void writeModel(TrainableEncoderDecoder trainable, Path source, Path out) {
+        trainable.write(out);
+        for (String name : Export.T5_FILES) {
+            Path from = source.resolve(name);
+            if (Files.isRegularFile(from)) AtomicFiles.write(out.resolve(name), o -> Files.copy(from, o));
         }
     }
 
