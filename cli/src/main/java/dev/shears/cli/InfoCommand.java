@@ -6,6 +6,10 @@ import dev.shears.model.LayerShape;
 import dev.shears.model.ModelConfig;
 import dev.shears.model.TensorRole;
 import dev.shears.recipe.InfoRun;
+import dev.shears.recipe.ModelSource;
+import dev.shears.seq2seq.EncoderDecoder;
+import dev.shears.seq2seq.EncoderDecoderConfig;
+import dev.shears.seq2seq.T5Config;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -29,6 +33,10 @@ final class InfoCommand implements Runnable {
 
     @Override
     public void run() {
+        if (EncoderDecoder.describes(model.model)) {
+            encoderDecoder(EncoderDecoderConfig.read(model.model));
+            return;
+        }
         InfoRun.Result r = InfoRun.run(model.model, Optional.ofNullable(model.tokenizer));
         ModelConfig config = r.config();
         ObjectNode info = describe(config);
@@ -40,6 +48,33 @@ final class InfoCommand implements Runnable {
         } else {
             output.out().println(text(config, info));
         }
+    }
+
+    /** An encoder–decoder folder (T5, OpenBA) from its config.json alone: its widths per stack and layer, its parameters (held in fp32). */
+    private void encoderDecoder(EncoderDecoderConfig c) {
+        ObjectNode n = Json.object();
+        n.put("model", model.model.toString()).put("format", "hf").put("architecture", c instanceof T5Config ? "T5ForConditionalGeneration" : "OpenBAForConditionalGeneration");
+        n.put("shape", c.describe()).put("dim", c.dim()).put("headDim", c.headDim()).put("vocabSize", c.vocabSize()).put("tiedEmbeddings", c.tiedEmbeddings());
+        ArrayNode encoder = n.putArray("encoder"), decoder = n.putArray("decoder");
+        for (EncoderDecoderConfig.Layer l : c.encoder()) encoder.addObject().put("numHeads", l.numHeads()).put("ffnDim", l.ffnDim());
+        for (EncoderDecoderConfig.Layer l : c.decoder()) decoder.addObject().put("numHeads", l.numHeads()).put("crossHeads", l.crossHeads()).put("ffnDim", l.ffnDim());
+        n.put("params", c.parameterCount()).put("memoryDtype", "f32").put("weightBytes", 4 * c.parameterCount());
+        ModelSource.tokenizer(model.model, Optional.ofNullable(model.tokenizer)).ifPresent(t -> n.put("tokenizerVocabSize", t.vocabSize()));
+        if (output.json) {
+            output.print(n);
+            return;
+        }
+        StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "%s (%s, hf)%n  %s%n  parameters   %,d (held in fp32: %.1f MB)%n", model.model,
+                n.path("architecture").asText(), c.describe(), c.parameterCount(), 4e-6 * c.parameterCount()));
+        for (int i = 0; i < c.encoder().size(); i++) {
+            EncoderDecoderConfig.Layer l = c.encoder().get(i);
+            s.append(String.format(Locale.ROOT, "    encoder %2d: %d heads, FFN %d%n", i, l.numHeads(), l.ffnDim()));
+        }
+        for (int i = 0; i < c.decoder().size(); i++) {
+            EncoderDecoderConfig.Layer l = c.decoder().get(i);
+            s.append(String.format(Locale.ROOT, "    decoder %2d: %d heads, %d cross heads, FFN %d%n", i, l.numHeads(), l.crossHeads(), l.ffnDim()));
+        }
+        output.out().println(s.toString().stripTrailing());
     }
 
     static ObjectNode describe(ModelConfig c) {

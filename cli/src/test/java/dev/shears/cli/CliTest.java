@@ -181,6 +181,19 @@ class CliTest {
     }
 
     @Test
+    void infoReadsAnEncoderDecoderFromItsConfigAlone() {
+        Path t5 = SharedData.require("models/t5-tiny-random");
+        Run r = shears("info", t5.toString(), "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = r.json();
+        assertEquals("T5ForConditionalGeneration", j.path("architecture").asText());
+        assertEquals(5, j.path("encoder").size());
+        assertEquals(4, j.path("decoder").get(0).path("crossHeads").asInt());
+        assertEquals(127_712, j.path("params").asLong(), "the tiny T5's parameters, as its weights hold them");
+        assertTrue(shears("info", t5.toString()).out().contains("decoder  4: 4 heads, 4 cross heads, FFN 37"));
+    }
+
+    @Test
     void evalScoresAnEncoderDecoderBesideADecoderOnlyModel() {
         Path t5 = SharedData.require("models/t5-tiny-random");
         Path dir = SharedData.require("models/stories260K");

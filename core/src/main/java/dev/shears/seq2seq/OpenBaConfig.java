@@ -44,7 +44,7 @@ import java.util.Set;
  */
 public record OpenBaConfig(int dim, int headDim, int vocabSize, boolean qkvBias, boolean lmHeadBias, boolean tiedEmbeddings,
                            int maxSrcLen, int maxTgtLen, int decoderStartToken, int padToken,
-                           List<Block> encoder, List<Block> decoder) {
+                           List<Block> encoder, List<Block> decoder) implements EncoderDecoderConfig {
     /** The config.json key of per-layer shapes. */
     public static final String LAYER_SHAPES = "shears_layer_shapes";
     /** nn.LayerNorm's default eps: OpenBABlock and OpenBAStack build {@code nn.LayerNorm(hidden_size)}. */
@@ -63,7 +63,7 @@ public record OpenBaConfig(int dim, int headDim, int vocabSize, boolean qkvBias,
      * @param crossHeads cross-attention heads (decoder layers; 0 in the encoder)
      * @param ffnDim     the SwiGLU width: fc_in has 2·ffnDim rows, fc_out ffnDim columns
      */
-    public record Block(int numHeads, int crossHeads, int ffnDim) implements Stacks.Layer {
+    public record Block(int numHeads, int crossHeads, int ffnDim) implements EncoderDecoderConfig.Layer {
         public Block {
             if (numHeads <= 0 || ffnDim <= 0 || crossHeads < 0) {
                 throw new IllegalArgumentException("layer widths must be positive: num_heads " + numHeads + ", num_cross_heads " + crossHeads + ", ffn_width " + ffnDim);
@@ -89,6 +89,35 @@ public record OpenBaConfig(int dim, int headDim, int vocabSize, boolean qkvBias,
     /** What multiplies the decoder output before the LM head: dim^-½ when tied, else 1. */
     public float headScale() {
         return tiedEmbeddings ? (float) Math.pow(dim, -0.5) : 1f;
+    }
+
+    /** The number of parameters {@link OpenBaWeights} holds for this shape (a tied head once, biases only when switched on), from the shape alone. */
+    public long parameterCount() {
+        long d = dim, norm = 2 * d, n = (long) vocabSize * d + 2 * norm;
+        for (Block b : encoder) n += norm + projections(3, b.numHeads()) + outputParameters(b.numHeads()) + ffnParameters(b.ffnDim());
+        for (Block b : decoder) {
+            n += norm + projections(3, b.numHeads()) + outputParameters(b.numHeads());
+            n += norm + projections(1, b.crossHeads()) + projections(2, b.crossHeads()) + outputParameters(b.crossHeads());
+            n += ffnParameters(b.ffnDim());
+        }
+        if (!tiedEmbeddings) n += (long) vocabSize * d;
+        return lmHeadBias ? n + vocabSize : n;
+    }
+
+    /** {@code count} fused projections of {@code heads} heads from the hidden state, with their biases when switched on. */
+    private long projections(int count, int heads) {
+        long inner = (long) heads * headDim;
+        return count * inner * dim + (qkvBias ? count * inner : 0);
+    }
+
+    /** The output projection of {@code heads} heads and its bias. */
+    private long outputParameters(int heads) {
+        return (long) dim * heads * headDim + (qkvBias ? dim : 0);
+    }
+
+    /** The layer norm, fc_in (gate and up) and fc_out. */
+    private long ffnParameters(int ffnDim) {
+        return 2L * dim + 3L * ffnDim * dim;
     }
 
     /** The shape in words: depth of each stack, widths, heads (a range when they differ per layer), SwiGLU width, vocabulary. */

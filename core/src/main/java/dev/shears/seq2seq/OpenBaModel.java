@@ -38,9 +38,7 @@ public record OpenBaModel(OpenBaConfig config, OpenBaWeights weights) implements
 
     @Override
     public long parameterCount() {
-        long[] n = {0};
-        weights.forEach(config, (name, shape, values) -> n[0] += values.length);
-        return n[0];
+        return config.parameterCount();
     }
 
     @Override

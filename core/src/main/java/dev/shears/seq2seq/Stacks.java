@@ -7,22 +7,10 @@ final class Stacks {
     private Stacks() {
     }
 
-    /** What a layer of either stack says of its attention heads ({@link T5Config.Block}, {@link OpenBaConfig.Block}). */
-    interface Layer {
-        /** Self-attention heads. */
-        int numHeads();
-
-        /** Cross-attention heads: 0 in the encoder, ≥ 1 in the decoder. */
-        int crossHeads();
-
-        /** Feed-forward width. */
-        int ffnDim();
-    }
-
     /** "NAME e+d layers, d_model D, heads H × K, ffn F (FEED), vocab V", a range where layers differ. */
-    static String describe(String name, List<? extends Layer> encoder, List<? extends Layer> decoder, int dim, int headDim, String feedForward, int vocabSize) {
-        java.util.IntSummaryStatistics heads = java.util.stream.Stream.concat(encoder.stream(), decoder.stream()).mapToInt(Layer::numHeads).summaryStatistics();
-        java.util.IntSummaryStatistics ffn = java.util.stream.Stream.concat(encoder.stream(), decoder.stream()).mapToInt(Layer::ffnDim).summaryStatistics();
+    static String describe(String name, List<? extends EncoderDecoderConfig.Layer> encoder, List<? extends EncoderDecoderConfig.Layer> decoder, int dim, int headDim, String feedForward, int vocabSize) {
+        java.util.IntSummaryStatistics heads = java.util.stream.Stream.concat(encoder.stream(), decoder.stream()).mapToInt(EncoderDecoderConfig.Layer::numHeads).summaryStatistics();
+        java.util.IntSummaryStatistics ffn = java.util.stream.Stream.concat(encoder.stream(), decoder.stream()).mapToInt(EncoderDecoderConfig.Layer::ffnDim).summaryStatistics();
         return name + " " + encoder.size() + "+" + decoder.size() + " layers, d_model " + dim + ", heads " + range(heads) + " × " + headDim + ", ffn "
                 + range(ffn) + " (" + feedForward + "), vocab " + vocabSize;
     }
@@ -35,15 +23,15 @@ final class Stacks {
      * Both stacks have layers, encoder layers no cross-attention, decoder layers some, and the decoder's start and
      * pad tokens are in the vocabulary.
      */
-    static void check(List<? extends Layer> encoder, List<? extends Layer> decoder, int vocabSize, int decoderStartToken, int padToken) {
+    static void check(List<? extends EncoderDecoderConfig.Layer> encoder, List<? extends EncoderDecoderConfig.Layer> decoder, int vocabSize, int decoderStartToken, int padToken) {
         if (encoder.isEmpty() || decoder.isEmpty()) throw new IllegalArgumentException("needs at least one encoder and one decoder layer");
         for (int id : new int[]{decoderStartToken, padToken}) {
             if (id < 0 || id >= vocabSize) throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of " + vocabSize);
         }
-        for (Layer b : encoder) {
+        for (EncoderDecoderConfig.Layer b : encoder) {
             if (b.crossHeads() != 0) throw new IllegalArgumentException("encoder layers have no cross-attention, got num_cross_heads " + b.crossHeads());
         }
-        for (Layer b : decoder) {
+        for (EncoderDecoderConfig.Layer b : decoder) {
             if (b.crossHeads() == 0) throw new IllegalArgumentException("a decoder layer needs num_cross_heads ≥ 1");
         }
     }

@@ -36,7 +36,7 @@ import java.util.stream.Stream;
  */
 public record T5Config(int dim, int headDim, int vocabSize, int biasHeads, int numBuckets, int maxDistance, float eps,
                        FeedForward feedForward, boolean tiedEmbeddings, int decoderStartToken, int padToken,
-                       List<Block> encoder, List<Block> decoder) {
+                       List<Block> encoder, List<Block> decoder) implements EncoderDecoderConfig {
     /** The config.json key of per-layer shapes. */
     public static final String LAYER_SHAPES = "shears_layer_shapes";
     // transformers' T5Config defaults, for keys a config.json leaves out
@@ -70,7 +70,7 @@ public record T5Config(int dim, int headDim, int vocabSize, int biasHeads, int n
      * @param ffnDim      d_ff
      * @param biasColumns [numHeads]: the column of the stack's relative bias table each self-attention head reads
      */
-    public record Block(int numHeads, int crossHeads, int ffnDim, List<Integer> biasColumns) implements Stacks.Layer {
+    public record Block(int numHeads, int crossHeads, int ffnDim, List<Integer> biasColumns) implements EncoderDecoderConfig.Layer {
         public Block {
             if (numHeads <= 0 || ffnDim <= 0 || crossHeads < 0) {
                 throw new IllegalArgumentException("layer widths must be positive: num_heads " + numHeads + ", num_cross_heads " + crossHeads + ", d_ff " + ffnDim);
@@ -111,6 +111,24 @@ public record T5Config(int dim, int headDim, int vocabSize, int biasHeads, int n
     /** What multiplies the decoder output before the LM head: dim^-½ when tied (Mesh TensorFlow's rescaling), else 1. */
     public float headScale() {
         return tiedEmbeddings ? (float) Math.pow(dim, -0.5) : 1f;
+    }
+
+    /** The number of parameters {@link T5Weights} holds for this shape (a tied head once), from the shape alone. */
+    public long parameterCount() {
+        long d = dim, n = (long) vocabSize * d + 2L * numBuckets * biasHeads + 2 * d;
+        for (Block b : encoder) n += attentionParameters(b.numHeads()) + ffnParameters(b.ffnDim());
+        for (Block b : decoder) n += attentionParameters(b.numHeads()) + attentionParameters(b.crossHeads()) + ffnParameters(b.ffnDim());
+        return tiedEmbeddings ? n : n + (long) vocabSize * d;
+    }
+
+    /** A layer norm, q, k, v and o. */
+    private long attentionParameters(int heads) {
+        return dim + 4L * heads * headDim * dim;
+    }
+
+    /** A layer norm, wi (wi_0 and wi_1 when gated) and wo. */
+    private long ffnParameters(int ffnDim) {
+        return dim + (feedForward.gated() ? 3L : 2L) * ffnDim * dim;
     }
 
     /** The shape in words: depth of each stack, widths, heads (a range when they differ per layer), FFN, vocabulary. */

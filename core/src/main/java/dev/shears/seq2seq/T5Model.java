@@ -43,7 +43,7 @@ public record T5Model(T5Config config, T5Weights weights) implements EncoderDeco
 
     @Override
     public long parameterCount() {
-        return weights.parameterCount(config);
+        return config.parameterCount();
     }
 
     @Override

@@ -47,7 +47,7 @@ public record T5Plan(int[] hidden, List<Layer> encoder, List<Layer> decoder, int
         }
 
         /** Everything of {@code b}. */
-        static Layer all(Stacks.Layer b) {
+        static Layer all(EncoderDecoderConfig.Layer b) {
             return of(IndexSets.range(b.numHeads()), IndexSets.range(b.crossHeads()), IndexSets.range(b.ffnDim()));
         }
 
@@ -134,8 +134,8 @@ public record T5Plan(int[] hidden, List<Layer> encoder, List<Layer> decoder, int
         validate("OpenBA", parent.dim(), parent.vocabSize(), parent.decoderStartToken(), parent.padToken(), parent.encoder(), parent.decoder());
     }
 
-    private void validate(String model, int dim, int vocabSize, int decoderStart, int pad, List<? extends Stacks.Layer> encoderBlocks,
-                          List<? extends Stacks.Layer> decoderBlocks) {
+    private void validate(String model, int dim, int vocabSize, int decoderStart, int pad, List<? extends EncoderDecoderConfig.Layer> encoderBlocks,
+                          List<? extends EncoderDecoderConfig.Layer> decoderBlocks) {
         String name = model + " pruning plan";
         require(name, IndexSets.problem(hidden, dim), "hidden");
         if (hidden.length == 0) throw new ShearsException(name + " keeps no hidden channel");
@@ -149,12 +149,12 @@ public record T5Plan(int[] hidden, List<Layer> encoder, List<Layer> decoder, int
         validate(name, decoder, decoderBlocks, "decoder", true);
     }
 
-    private static void validate(String name, List<Layer> plans, List<? extends Stacks.Layer> blocks, String stack, boolean cross) {
+    private static void validate(String name, List<Layer> plans, List<? extends EncoderDecoderConfig.Layer> blocks, String stack, boolean cross) {
         if (plans.size() != blocks.size()) throw new ShearsException(name + " has " + plans.size() + " " + stack + " layers, the model has " + blocks.size());
         int keptLayers = 0;
         for (int l = 0; l < plans.size(); l++) {
             Layer p = plans.get(l);
-            Stacks.Layer b = blocks.get(l);
+            EncoderDecoderConfig.Layer b = blocks.get(l);
             String where = stack + " layer " + l;
             if (!p.kept) {
                 if (p.heads.length + p.crossHeads.length + p.ffn.length > 0) throw new ShearsException(name + ", " + where + " is removed but lists kept units");

@@ -28,7 +28,7 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
      * @param ffn        [ffnDim] FFN neurons
      */
     public record Layer(double[] heads, double[] crossHeads, double[] ffn) {
-        static Layer zeros(Stacks.Layer b) {
+        static Layer zeros(EncoderDecoderConfig.Layer b) {
             return new Layer(new double[b.numHeads()], new double[b.crossHeads()], new double[b.ffnDim()]);
         }
     }
@@ -43,7 +43,7 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
         return zeros(c.dim(), c.encoder(), c.decoder(), criterion);
     }
 
-    private static T5Scores zeros(int dim, List<? extends Stacks.Layer> encoder, List<? extends Stacks.Layer> decoder, Criterion criterion) {
+    private static T5Scores zeros(int dim, List<? extends EncoderDecoderConfig.Layer> encoder, List<? extends EncoderDecoderConfig.Layer> decoder, Criterion criterion) {
         return new T5Scores(criterion, new double[dim], encoder.stream().map(Layer::zeros).toList(), decoder.stream().map(Layer::zeros).toList());
     }
 

@@ -52,17 +52,17 @@ public record T5Target(double heads, double ffn, double hidden, OptionalInt enco
         return plan;
     }
 
-    private T5Plan plan(T5Plan all, List<? extends Stacks.Layer> encoder, List<? extends Stacks.Layer> decoder, T5Scores scores, T5LayerScores layerScores) {
+    private T5Plan plan(T5Plan all, List<? extends EncoderDecoderConfig.Layer> encoder, List<? extends EncoderDecoderConfig.Layer> decoder, T5Scores scores, T5LayerScores layerScores) {
         boolean[] encoderDropped = dropped(layerScores.encoder(), layerScores.criterion(), encoderLayers, "--enc-layers", "encoder");
         boolean[] decoderDropped = dropped(layerScores.decoder(), layerScores.criterion(), decoderLayers, "--dec-layers", "decoder");
         int[] keptHidden = PlanBuilder.topK(scores.hidden(), kept(all.hidden().length, hidden));
         return new T5Plan(keptHidden, layers(encoder, scores.encoder(), encoderDropped), layers(decoder, scores.decoder(), decoderDropped), all.vocab());
     }
 
-    private List<T5Plan.Layer> layers(List<? extends Stacks.Layer> blocks, List<T5Scores.Layer> scores, boolean[] dropped) {
+    private List<T5Plan.Layer> layers(List<? extends EncoderDecoderConfig.Layer> blocks, List<T5Scores.Layer> scores, boolean[] dropped) {
         List<T5Plan.Layer> out = new ArrayList<>();
         for (int l = 0; l < blocks.size(); l++) {
-            Stacks.Layer b = blocks.get(l);
+            EncoderDecoderConfig.Layer b = blocks.get(l);
             T5Scores.Layer s = scores.get(l);
             out.add(dropped[l] ? T5Plan.Layer.removed() : T5Plan.Layer.of(PlanBuilder.topK(s.heads(), kept(b.numHeads(), heads)),
                     PlanBuilder.topK(s.crossHeads(), kept(b.crossHeads(), heads)), PlanBuilder.topK(s.ffn(), kept(b.ffnDim(), ffn))));

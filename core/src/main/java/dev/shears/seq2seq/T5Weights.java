@@ -78,13 +78,6 @@ public record T5Weights(float[] shared, float[] encoderBias, List<EncoderLayer> 
                 new float[ffnDim * c.dim()], new float[c.dim() * ffnDim], ffnDim);
     }
 
-    /** The number of parameters: every tensor's values, a tied head once. */
-    public long parameterCount(T5Config c) {
-        long[] n = {0};
-        forEach(c, (name, shape, values) -> n[0] += values.length);
-        return n[0];
-    }
-
     /** Every tensor with its Hugging Face name and shape, in the order of the modules; a tied head is not listed again. */
     public void forEach(T5Config c, Visitor v) {
         int d = c.dim();

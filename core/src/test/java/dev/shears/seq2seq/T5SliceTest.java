@@ -176,12 +176,12 @@ class T5SliceTest {
     }
 
     /** Per layer of a stack of either architecture: random strict subsets of the chosen kinds of unit, one random layer removed when {@code layers}. */
-    static List<T5Plan.Layer> layers(List<? extends Stacks.Layer> blocks, boolean heads, boolean cross, boolean ffn, boolean layers, SplittableRandom r) {
+    static List<T5Plan.Layer> layers(List<? extends EncoderDecoderConfig.Layer> blocks, boolean heads, boolean cross, boolean ffn, boolean layers, SplittableRandom r) {
         List<T5Plan.Layer> out = new ArrayList<>();
         // one layer of the stack is removed when another stays
         int removed = layers && blocks.size() > 1 ? r.nextInt(blocks.size()) : -1;
         for (int l = 0; l < blocks.size(); l++) {
-            Stacks.Layer b = blocks.get(l);
+            EncoderDecoderConfig.Layer b = blocks.get(l);
             out.add(l == removed ? T5Plan.Layer.removed() : T5Plan.Layer.of(heads ? subset(r, b.numHeads()) : IndexSets.range(b.numHeads()),
                     cross ? subset(r, b.crossHeads()) : IndexSets.range(b.crossHeads()), ffn ? subset(r, b.ffnDim()) : IndexSets.range(b.ffnDim())));
         }

@@ -1,0 +1,46 @@
+package dev.shears.seq2seq;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/** What the two encoder–decoder configs ({@link T5Config}, {@link OpenBaConfig}) say alike of a model's shape, from config.json alone. */
+public sealed interface EncoderDecoderConfig permits T5Config, OpenBaConfig {
+    /** The residual width. */
+    int dim();
+
+    /** The width of one attention head. */
+    int headDim();
+
+    int vocabSize();
+
+    boolean tiedEmbeddings();
+
+    /** One shape per encoder layer (no cross-attention). */
+    List<? extends Layer> encoder();
+
+    /** One shape per decoder layer. */
+    List<? extends Layer> decoder();
+
+    /** The shape in words. */
+    String describe();
+
+    /** The parameters the model's weights hold, from the shape alone. */
+    long parameterCount();
+
+    /** A layer's widths. */
+    interface Layer {
+        /** Self-attention heads. */
+        int numHeads();
+
+        /** Cross-attention heads: 0 in the encoder, ≥ 1 in the decoder. */
+        int crossHeads();
+
+        /** Feed-forward width. */
+        int ffnDim();
+    }
+
+    /** The config of the encoder–decoder folder {@code model} (T5 or OpenBA), read alone; the weights are not opened. */
+    static EncoderDecoderConfig read(Path model) {
+        return T5Config.describes(model) ? T5Config.read(model.resolve("config.json")) : OpenBaConfig.read(model.resolve("config.json"));
+    }
+}
