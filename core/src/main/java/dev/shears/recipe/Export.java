@@ -14,6 +14,9 @@ import dev.shears.format.sentencepiece.SentencePieceModelFile;
 import dev.shears.io.AtomicFiles;
 import dev.shears.io.DType;
 import dev.shears.io.Outputs;
+import dev.shears.seq2seq.OpenBaConfig;
+import dev.shears.seq2seq.OpenBaHfFolder;
+import dev.shears.seq2seq.OpenBaModel;
 import dev.shears.seq2seq.T5Config;
 import dev.shears.seq2seq.T5Gguf;
 import dev.shears.seq2seq.T5HfFolder;
@@ -92,6 +95,7 @@ public record Export(Path model, Optional<Path> tokenizer, String format, String
         if (format.equals("hf")) Outputs.checkFolderFree(out, force);
         else Outputs.checkFileFree(out, force);
         if (T5Config.describes(model)) return runT5(T5Model.load(model));
+        if (OpenBaConfig.describes(model)) return runOpenBa(OpenBaModel.load(model));
         try (LoadedModel loaded = ModelSource.open(model, tokenizer)) {
             return run(loaded);
         }
@@ -114,10 +118,7 @@ public record Export(Path model, Optional<Path> tokenizer, String format, String
             DType type = dtype.isEmpty() ? DType.F32 : DType.valueOf(dtype.toUpperCase(Locale.ROOT));
             AtomicFiles.writeFolder(out, force, dir -> {
                 T5HfFolder.write(t5, T5HfFolder.configJson(c, base, type), dir, type);
-                for (String name : T5_FILES) {
-                    if (Files.isRegularFile(model.resolve(name))) Files.copy(model.resolve(name), dir.resolve(name));
-                }
-                if (tokenizer.isPresent()) TokenizerFiles.copyInto(tokenizer.get(), dir);
+                copyTokenizerFiles(dir);
             });
             return new Written(out, type.name().toLowerCase(Locale.ROOT), T5HfFolder.isUniform(c) ? "Hugging Face transformers (T5ForConditionalGeneration) and Shears"
                     : "Shears only (" + T5Config.LAYER_SHAPES + ": transformers builds every T5 layer with num_heads heads and d_ff)");
@@ -129,6 +130,32 @@ public record Export(Path model, Optional<Path> tokenizer, String format, String
         T5Gguf.write(t5, out, new T5Gguf.Options(type, context, model.toAbsolutePath().getFileName().toString(), vocab));
         return new Written(out, type.name().toLowerCase(Locale.ROOT), vocab.isPresent() ? "llama.cpp (architecture t5)"
                 : "llama.cpp (architecture t5) once a tokenizer is embedded: no tokenizer.json or spiece.model was found; pass --tokenizer FILE");
+    }
+
+    /**
+     * An OpenBA folder: {@code hf} only (llama.cpp has no OpenBA architecture), its weights under the published names with the
+     * source's config.json updated ({@link OpenBaHfFolder}) and its tokenizer files. OpenBA weights are held in fp32, so the
+     * default dtype is f32.
+     */
+    private Written runOpenBa(OpenBaModel openBa) {
+        if (!format.equals("hf")) throw new ShearsException(model + ": llama.cpp has no OpenBA architecture; export OpenBA with --format hf");
+        DType type = dtype.isEmpty() ? DType.F32 : DType.valueOf(dtype.toUpperCase(Locale.ROOT));
+        ObjectNode config = OpenBaHfFolder.configJson(openBa.config(), readConfig(model.resolve("config.json")), type);
+        AtomicFiles.writeFolder(out, force, dir -> {
+            OpenBaHfFolder.write(openBa, config, dir, type);
+            copyTokenizerFiles(dir);
+        });
+        return new Written(out, type.name().toLowerCase(Locale.ROOT), config.has(OpenBaConfig.LAYER_SHAPES)
+                ? "Shears only (" + OpenBaConfig.LAYER_SHAPES + ": the published modeling_openba.py builds every layer alike)"
+                : "the published modeling_openba.py (trust_remote_code) and Shears");
+    }
+
+    /** The source folder's tokenizer and generation files, and an explicit --tokenizer, into the export {@code dir}. */
+    private void copyTokenizerFiles(Path dir) throws java.io.IOException {
+        for (String name : T5_FILES) {
+            if (Files.isRegularFile(model.resolve(name))) Files.copy(model.resolve(name), dir.resolve(name));
+        }
+        if (tokenizer.isPresent()) TokenizerFiles.copyInto(tokenizer.get(), dir);
     }
 
     /** A T5 vocabulary for GGUF from a Unigram tokenizer.json or a SentencePiece unigram model ({@code spiece.model}). */

@@ -65,6 +65,26 @@ class ExportT5Test {
         assertEquals("float32", config.path("torch_dtype").asText());
     }
 
+    /** OpenBA goes out as its own Hugging Face folder (a uniform fixture: stock keys; a per-layer one: Shears only); llama.cpp has no OpenBA. */
+    @Test
+    void openBaExportsAsItsHfFolderAndIsRefusedAsGguf() throws Exception {
+        for (String name : List.of("openba_bias_asym", "openba_nonuniform")) {
+            Path model = Path.of(ExportT5Test.class.getResource("/torchref-openba/" + name + "/config.json").toURI()).getParent();
+            Path out = dir.resolve(name);
+            Export.Written written = new Export(model, Optional.empty(), "hf", "", out, 1L << 30).run();
+            assertEquals(name.endsWith("nonuniform"), written.readBy().startsWith("Shears only"), written.readBy());
+            dev.shears.seq2seq.OpenBaModel source = dev.shears.seq2seq.OpenBaModel.load(model), back = dev.shears.seq2seq.OpenBaModel.load(out);
+            assertEquals(source.config(), back.config(), name);
+            int[] src = {3, 4, 5, 1}, tgt = {6, 7, 1};
+            assertArrayEquals(source.logits(src, tgt), back.logits(src, tgt), name + ": the export's logits are the source's");
+            assertEquals("float32", JSON.readTree(out.resolve("config.json").toFile()).path("torch_dtype").asText());
+        }
+        Path model = Path.of(ExportT5Test.class.getResource("/torchref-openba/openba_bias_asym/config.json").toURI()).getParent();
+        dev.shears.ShearsException e = assertThrows(dev.shears.ShearsException.class,
+                () -> new Export(model, Optional.empty(), "gguf", "", dir.resolve("openba.gguf"), 1L << 30).run());
+        assertTrue(e.getMessage().endsWith("llama.cpp has no OpenBA architecture; export OpenBA with --format hf"), e.getMessage());
+    }
+
     @Test
     void ggufExportCarriesTheT5KeysAndTheUnigramVocabulary() throws IOException {
         Path model = SharedData.require("models/t5-tiny-random");
