@@ -9,20 +9,31 @@ import java.util.Optional;
  * OpenBA implement it; each keeps its own forward, backward and cache ({@link T5}, {@link OpenBa}).
  */
 public sealed interface EncoderDecoder permits T5Model, OpenBaModel {
+    /** The model's shape. */
+    EncoderDecoderConfig config();
+
     /** Rows of the LM head. */
-    int vocabSize();
+    default int vocabSize() {
+        return config().vocabSize();
+    }
 
     /** {@code decoder_start_token_id}: the decoder's first input. */
-    int decoderStartToken();
+    default int decoderStartToken() {
+        return config().decoderStartToken();
+    }
 
     /** The most tokens the model reads on each side: the encoder input and the labels are cut to their last this many. */
     int maxLength();
 
     /** The shape in words. */
-    String describe();
+    default String describe() {
+        return config().describe();
+    }
 
     /** Every parameter, a tied head once. */
-    long parameterCount();
+    default long parameterCount() {
+        return config().parameterCount();
+    }
 
     /**
      * The logits under teacher forcing of one sequence: the encoder reads {@code inputIds}, the decoder

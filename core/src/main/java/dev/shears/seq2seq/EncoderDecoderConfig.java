@@ -15,6 +15,9 @@ public sealed interface EncoderDecoderConfig permits T5Config, OpenBaConfig {
 
     boolean tiedEmbeddings();
 
+    /** {@code decoder_start_token_id}: the decoder's first input. */
+    int decoderStartToken();
+
     /** One shape per encoder layer (no cross-attention). */
     List<? extends Layer> encoder();
 

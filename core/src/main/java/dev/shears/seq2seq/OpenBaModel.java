@@ -15,30 +15,10 @@ public record OpenBaModel(OpenBaConfig config, OpenBaWeights weights) implements
         return new OpenBaModel(config, OpenBaWeights.load(dir, config));
     }
 
-    @Override
-    public int vocabSize() {
-        return config.vocabSize();
-    }
-
-    @Override
-    public int decoderStartToken() {
-        return config.decoderStartToken();
-    }
-
     /** The shorter of the two rotary tables ({@code max_seq_length}, {@code decoder_max_seq_length}): neither side may pass its own. */
     @Override
     public int maxLength() {
         return Math.min(config.maxSrcLen(), config.maxTgtLen());
-    }
-
-    @Override
-    public String describe() {
-        return config.describe();
-    }
-
-    @Override
-    public long parameterCount() {
-        return config.parameterCount();
     }
 
     @Override

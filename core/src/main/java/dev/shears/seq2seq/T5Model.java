@@ -22,28 +22,8 @@ public record T5Model(T5Config config, T5Weights weights) implements EncoderDeco
     }
 
     @Override
-    public int vocabSize() {
-        return config.vocabSize();
-    }
-
-    @Override
-    public int decoderStartToken() {
-        return config.decoderStartToken();
-    }
-
-    @Override
     public int maxLength() {
         return MAX_LENGTH;
-    }
-
-    @Override
-    public String describe() {
-        return config.describe();
-    }
-
-    @Override
-    public long parameterCount() {
-        return config.parameterCount();
     }
 
     @Override

@@ -28,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@link Seq2SeqTrainer} over {@link T5Training} on the real tiny random T5 and TinyStories text, denoised by UL2's mixture. */
-class Seq2SeqTrainerTest {
+class T5TrainingTest {
     static final int LENGTH = 64;
     static final Path MODEL = SharedData.require("models/t5-tiny-random");
     static Tokenizer tokenizer;
