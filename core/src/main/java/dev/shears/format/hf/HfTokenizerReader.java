@@ -100,6 +100,21 @@ public final class HfTokenizerReader {
         return model.path("type").asText(model.has("merges") ? "BPE" : "");
     }
 
+    /**
+     * What runs around either model: the added tokens (ids checked against {@code entries}, the vocabulary and the added
+     * tokens together), then the normalizer, the pre-tokenizer and the decoder.
+     */
+    private static void readAround(Path file, JsonNode root, Builder b, int entries) {
+        for (JsonNode a : root.path("added_tokens")) {
+            b.added.add(new Added(a.path("content").asText(), tokenId(file, "added_tokens[" + b.added.size() + "].id", a.path("id"), entries),
+                    a.path("special").asBoolean(false),
+                    a.path("lstrip").asBoolean(false), a.path("rstrip").asBoolean(false), a.path("single_word").asBoolean(false)));
+        }
+        normalizer(b, root.path("normalizer"));
+        preTokenizer(b, root.path("pre_tokenizer"));
+        decoder(b, root.path("decoder"));
+    }
+
     private static HfTokenizer readBpe(Path file, JsonNode root) {
         Builder b = new Builder(file.toString());
         JsonNode model = root.path("model");
@@ -123,14 +138,7 @@ public final class HfTokenizerReader {
         b.fuseUnk = model.path("fuse_unk").asBoolean(false);
         b.ignoreMerges = model.path("ignore_merges").asBoolean(false);
         b.unkToken = model.path("unk_token").isTextual() ? model.path("unk_token").asText() : null;
-        for (JsonNode a : root.path("added_tokens")) {
-            b.added.add(new Added(a.path("content").asText(), tokenId(file, "added_tokens[" + b.added.size() + "].id", a.path("id"), entries),
-                    a.path("special").asBoolean(false),
-                    a.path("lstrip").asBoolean(false), a.path("rstrip").asBoolean(false), a.path("single_word").asBoolean(false)));
-        }
-        normalizer(b, root.path("normalizer"));
-        preTokenizer(b, root.path("pre_tokenizer"));
-        decoder(b, root.path("decoder"));
+        readAround(file, root, b, entries);
 
         // BOS: tokenizer_config.json's add_bos_token, else the post-processor's template
         JsonNode template = findTemplate(root.path("post_processor"));
@@ -179,14 +187,7 @@ public final class HfTokenizerReader {
         int unkId = unk.isNull() || unk.isMissingNode() ? -1 : tokenId(file, "model.unk_id", unk, pieces.size());
         if (unkId >= pieces.size()) throw new ShearsException(file + ": model.unk_id " + unkId + " is outside the " + pieces.size() + " pieces");
         int entries = pieces.size() + root.path("added_tokens").size();
-        for (JsonNode a : root.path("added_tokens")) {
-            b.added.add(new Added(a.path("content").asText(), tokenId(file, "added_tokens[" + b.added.size() + "].id", a.path("id"), entries),
-                    a.path("special").asBoolean(false),
-                    a.path("lstrip").asBoolean(false), a.path("rstrip").asBoolean(false), a.path("single_word").asBoolean(false)));
-        }
-        normalizer(b, root.path("normalizer"));
-        preTokenizer(b, root.path("pre_tokenizer"));
-        decoder(b, root.path("decoder"));
+        readAround(file, root, b, entries);
         if (b.byteLevelInput) throw new ShearsException(file + ": a ByteLevel pre-tokenizer before a Unigram model is not supported");
 
         JsonNode template = findTemplate(root.path("post_processor"));
