@@ -1,0 +1,75 @@
+package dev.shears.recipe;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.format.hf.ConfigJson;
+import dev.shears.format.hf.FolderWeights;
+import dev.shears.io.DType;
+import dev.shears.seq2seq.EncoderDecoder;
+import dev.shears.seq2seq.EncoderDecoderConfig;
+import dev.shears.seq2seq.OpenBaConfig;
+import dev.shears.seq2seq.OpenBaHfFolder;
+import dev.shears.seq2seq.OpenBaModel;
+import dev.shears.seq2seq.OpenBaWeights;
+import dev.shears.seq2seq.T5Config;
+import dev.shears.seq2seq.T5HfFolder;
+import dev.shears.seq2seq.T5Model;
+import dev.shears.seq2seq.T5Weights;
+import dev.shears.tensor.RandomTensor;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+
+/**
+ * {@code shears init} of a T5 or OpenBA config.json: the model's fp32 heap weights ({@link T5Weights#zeros},
+ * {@link OpenBaWeights#zeros}) filled as {@link InitRun} fills a decoder-only model's (every matrix seeded uniform with
+ * standard deviation {@value InitRun#STD}, norm weights 1, biases 0: T5's RMSNorms and OpenBA's LayerNorms alike), written
+ * by the architecture's own folder writer ({@link T5HfFolder}, {@link OpenBaHfFolder}). The tensors are visited in the
+ * order of each architecture's one name table, and tensor i draws from seed + i, so a seed gives the same bits.
+ */
+final class EncoderDecoderInit {
+    private EncoderDecoderInit() {
+    }
+
+    /** A model of shape {@code c} with seeded random weights. */
+    static EncoderDecoder random(EncoderDecoderConfig c, long seed) {
+        return switch (c) {
+            case T5Config t5 -> {
+                T5Weights w = T5Weights.zeros(t5);
+                w.forEach(t5, filler(seed));
+                yield new T5Model(t5, w);
+            }
+            case OpenBaConfig openBa -> {
+                OpenBaWeights w = OpenBaWeights.zeros(openBa);
+                w.forEach(openBa, filler(seed));
+                yield new OpenBaModel(openBa, w);
+            }
+        };
+    }
+
+    /**
+     * Writes {@code model} into {@code dir} in {@code dtype}, its config.json being {@code configFile}'s with every key the
+     * model's config owns set from it (so an OpenBA config keeps its {@code ffn_hidden_size} and stays stock).
+     */
+    static void write(EncoderDecoder model, Path configFile, Path dir, DType dtype) {
+        ObjectNode base = (ObjectNode) ConfigJson.read(configFile, "a Hugging Face config").node();
+        switch (model) {
+            case T5Model t5 -> T5HfFolder.write(t5, T5HfFolder.configJson(t5.config(), base, dtype), dir, dtype);
+            case OpenBaModel openBa -> OpenBaHfFolder.write(openBa, OpenBaHfFolder.configJson(openBa.config(), base, dtype), dir, dtype);
+        }
+    }
+
+    /** Fills each visited tensor: a matrix from its own seeded stream, a vector with 0 when it is a bias and 1 when a norm's weight. */
+    private static FolderWeights.Visitor filler(long seed) {
+        long[] next = {seed};
+        return (name, shape, values) -> {
+            long tensorSeed = next[0]++;
+            if (shape.length == 1) {
+                Arrays.fill(values, name.endsWith(".bias") ? 0f : 1f);
+                return;
+            }
+            int cols = shape[shape.length - 1], rows = values.length / cols;
+            RandomTensor random = new RandomTensor(rows, cols, InitRun.STD, 0f, tensorSeed * 0x2545F4914F6CDD1DL);
+            for (int r = 0; r < rows; r++) random.read(r, 0, cols, values, r * cols);
+        };
+    }
+}
