@@ -23,7 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * rank) shares its five calibration windows (uneven over 2 and 3 ranks), adds each window's scores and losses in window
  * order, and writes a child whose weights, config, plan and tokenizer are byte-identical to one process's: activation
  * with block influence, and first-order Taylor (gate-mix, which sums the windows' gradients and squares) with angular
- * distance.
+ * distance; and an OpenBA (seeded, with t5-tiny-random's tokenizer) by Taylor's default gate-per-sequence and angular
+ * distance over all tokens, its vocabulary cut too.
  */
 class MpiPruneT5Test {
     @TempDir
@@ -39,11 +40,25 @@ class MpiPruneT5Test {
         sameChildForAnyRanks("taylor", List.of("--importance", "taylor", "--taylor", "gate-mix", "--layer-importance", "angular"));
     }
 
+    @Test
+    void openBaTaylorAngularAndVocabularyOnTwoAndThreeRanksPruneAsOneProcess() throws Exception {
+        Path openBa = PruneOpenBaCommandTest.withTokenizer(dir.resolve("openba-parent"));
+        Path corpus = SharedData.require("eval/tinystories/tinystories_val_head.txt");
+        sameChildForAnyRanks("openba", openBa, List.of("--importance", "taylor", "--layer-importance", "angular", "--angular-tokens", "all",
+                "--enc-layers", "1", "--dec-layers", "2", "--vocab-size", "1200", "--vocab-corpus", corpus.toString()));
+    }
+
     private static void sameChildForAnyRanks(String name, List<String> criteria) throws Exception {
+        List<String> args = new ArrayList<>(List.of("--enc-layers", "4", "--dec-layers", "3"));
+        args.addAll(criteria);
+        sameChildForAnyRanks(name, SharedData.require("models/t5-tiny-random"), args);
+    }
+
+    private static void sameChildForAnyRanks(String name, Path model, List<String> criteria) throws Exception {
         List<Path> outs = new ArrayList<>();
         for (int ranks : new int[] {0, 2, 3}) {
             Path out = dir.resolve(name + "-ranks" + ranks);
-            Result r = run(shears(ranks, prune(out, criteria)), Map.of(), 300, dir);
+            Result r = run(shears(ranks, prune(model, out, criteria)), Map.of(), 300, dir);
             String where = name + (ranks == 0 ? " in one process" : " on " + ranks + " ranks");
             assertEquals(0, r.code(), where + ":\n" + r.output());
             assertEquals(1, r.output().lines().filter(l -> l.startsWith("pruned ")).count(), where + ": rank 0 alone prints\n" + r.output());
@@ -58,10 +73,10 @@ class MpiPruneT5Test {
         }
     }
 
-    private static List<String> prune(Path out, List<String> criteria) throws Exception {
-        List<String> args = new ArrayList<>(List.of("--threads", "1", "prune", SharedData.require("models/t5-tiny-random").toString(), "--calibration",
+    private static List<String> prune(Path model, Path out, List<String> criteria) {
+        List<String> args = new ArrayList<>(List.of("--threads", "1", "prune", model.toString(), "--calibration",
                 SharedData.require("eval/tinystories/tinystories_val_head.txt").toString(), "--samples", "5", "--seq-len", "16", "--ffn", "0.5",
-                "--heads", "0.5", "--hidden", "0.25", "--enc-layers", "4", "--dec-layers", "3", "--out", out.toString()));
+                "--heads", "0.5", "--hidden", "0.25", "--out", out.toString()));
         args.addAll(criteria);
         return args;
     }
