@@ -23,7 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Issue 16: {@code shears train --model T5_FOLDER} (UL2 denoising, Dynamic-UL2) under {@code mpirun -np 2} and {@code -np 3}
  * shares each step's three micro-batches (uneven over 2 ranks; one each over 3) and the held-out batches, and writes the
  * model, checkpoints (weights, AdamW moments, batcher state), settings and metrics (timings apart) byte-identical to one
- * process's; rank 0 alone prints. A run halted after its step-2 checkpoint resumes on 2 ranks to the same bytes.
+ * process's; rank 0 alone prints. A run halted after its step-2 checkpoint resumes on 2 ranks to the same bytes. An OpenBA
+ * (seeded, with t5-tiny-random's tokenizer) trains on 2 ranks to one process's bytes too.
  */
 class MpiTrainT5Test {
     @TempDir
@@ -41,7 +42,11 @@ class MpiTrainT5Test {
     }
 
     private static List<String> train(Path out, boolean resume) {
-        List<String> args = new java.util.ArrayList<>(List.of("--threads", "1", "train", "--model", SharedData.require("models/t5-tiny-random").toString(),
+        return train(SharedData.require("models/t5-tiny-random"), out, resume);
+    }
+
+    private static List<String> train(Path model, Path out, boolean resume) {
+        List<String> args = new java.util.ArrayList<>(List.of("--threads", "1", "train", "--model", model.toString(),
                 "--data", data.toString(), "--objective", "ul2", "--dynamic", "--steps", "3", "--out", out.toString(), "--set", "batchSize=2",
                 "--set", "seqLen=32", "--set", "gradAccumulation=3", "--set", "evalInterval=2", "--set", "evalWindows=4", "--set", "lr=1e-2",
                 "--set", "warmupSteps=1", "--set", "checkpointInterval=2", "--set", "keepCheckpoints=2"));
@@ -72,6 +77,18 @@ class MpiTrainT5Test {
         assertEquals(0, resumed.code(), resumed.output());
         assertTrue(resumed.output().contains("resumed at step 2"), resumed.output());
         compare(single, out, "resumed on 2 ranks");
+    }
+
+    @Test
+    void openBaOnTwoRanksIsByteIdenticalToOneProcess() throws Exception {
+        Path openBa = PruneOpenBaCommandTest.withTokenizer(dir.resolve("openba-parent"));
+        Path single = dir.resolve("openba-single"), two = dir.resolve("openba-ranks2");
+        Result one = run(shears(0, train(openBa, single, false)), Map.of(), 300, dir);
+        assertEquals(0, one.code(), one.output());
+        Result r = run(shears(2, train(openBa, two, false)), Map.of(), 300, dir);
+        assertEquals(0, r.code(), r.output());
+        assertEquals(1, r.output().lines().filter(l -> l.startsWith("trained ")).count(), "rank 0 alone prints\n" + r.output());
+        compare(single, two, "OpenBA on 2 ranks");
     }
 
     /** The same files; models, checkpoints and settings byte-identical, metrics identical apart from timings. */
