@@ -16,8 +16,8 @@ import dev.shears.io.Outputs;
 import dev.shears.progress.Progress;
 import dev.shears.prune.Criterion;
 import dev.shears.prune.CriterionOptions;
-import dev.shears.prune.TaylorVariant;
 import dev.shears.prune.KeptVocabulary;
+import dev.shears.prune.TaylorVariant;
 import dev.shears.seq2seq.EncoderDecoder;
 import dev.shears.seq2seq.OpenBa;
 import dev.shears.seq2seq.OpenBaConfig;
@@ -112,14 +112,10 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
      *
      * @param importance      a criterion's name ("" for activation with calibration data, else magnitude)
      * @param layerImportance a criterion's name ("" for block-influence with calibration data, else every-k)
+     * @param angularSpan     the angular block in both stacks (0: in each stack, the layers it drops)
+     * @param options         the criteria's variants ({@code --taylor}, {@code --angular-tokens}, {@code --final-state})
      * @param dtype           f32, f16 or bf16 ("" for f32)
      */
-    public static T5PruneRun of(Path model, Path out, T5Target target, Optional<PruneRun.VocabularyRequest> vocabulary, String importance,
-                                String layerImportance, long seed, PruneRun.Calibration calibration, String dtype) {
-        return of(model, out, target, vocabulary, importance, layerImportance, seed, 0, CriterionOptions.DEFAULT, calibration, dtype);
-    }
-
-    /** {@link #of(Path, Path, T5Target, Optional, String, String, long, PruneRun.Calibration, String)} with the angular span and the criteria's variants. */
     public static T5PruneRun of(Path model, Path out, T5Target target, Optional<PruneRun.VocabularyRequest> vocabulary, String importance,
                                 String layerImportance, long seed, int angularSpan, CriterionOptions options, PruneRun.Calibration calibration,
                                 String dtype) {

@@ -38,12 +38,7 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
         decoder = List.copyOf(decoder);
     }
 
-    /** Every score 0, in the shapes of {@code c}: to accumulate into. */
-    static T5Scores zeros(T5Config c, Criterion criterion) {
-        return zeros(c.dim(), c.encoder(), c.decoder(), criterion);
-    }
-
-    /** Every score 0, in the shapes of either model's config. */
+    /** Every score 0, in the shapes of either model's config {@code c}: to accumulate into. */
     static T5Scores zeros(EncoderDecoderConfig c, Criterion criterion) {
         return zeros(c.dim(), c.encoder(), c.decoder(), criterion);
     }
@@ -92,7 +87,7 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
     public static T5Scores magnitude(OpenBaModel model) {
         OpenBaConfig c = model.config();
         OpenBaWeights w = model.weights();
-        T5Scores s = zeros(c.dim(), c.encoder(), c.decoder(), Criterion.MAGNITUDE);
+        T5Scores s = zeros(c, Criterion.MAGNITUDE);
         int d = c.dim();
         int hd = c.headDim();
         embedding(s.hidden, w.shared(), d);
@@ -131,7 +126,7 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
 
     /** {@link #random(T5Config, long)} for an OpenBA. */
     public static T5Scores random(OpenBaConfig c, long seed) {
-        return random(zeros(c.dim(), c.encoder(), c.decoder(), Criterion.RANDOM), seed);
+        return random(zeros(c, Criterion.RANDOM), seed);
     }
 
     private static T5Scores random(T5Scores s, long seed) {
