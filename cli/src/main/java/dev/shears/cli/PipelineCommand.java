@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
 import dev.shears.dist.Collective;
 import dev.shears.io.AtomicFiles;
-import dev.shears.model.ModelConfig;
 import dev.shears.progress.Progress;
+import dev.shears.recipe.ModelShape;
 import dev.shears.recipe.Pipeline;
 import dev.shears.recipe.SeedSweep;
 import picocli.CommandLine;
@@ -47,7 +47,7 @@ final class PipelineCommand extends CommandGroup {
             out.printf("%s: %d stages, valid%n", file, plan.stages().size());
             for (int i = 0; i < plan.stages().size(); i++) {
                 Pipeline.Stage s = plan.stages().get(i);
-                ModelConfig shape = plan.shapes().get(i);
+                ModelShape shape = plan.shapes().get(i);
                 out.printf(Locale.ROOT, "  %-20s %-6s -> %s (%,d parameters)%n", s.folder(), s.kind(), shape.describe(), shape.parameterCount());
             }
         }

@@ -76,7 +76,7 @@ public record InitRun(Optional<KnownShape> shape, Optional<Path> config, DType d
         EncoderDecoder model = EncoderDecoderInit.random(c, seed);
         AtomicFiles.writeFolder(out, dir -> {
             EncoderDecoderInit.write(model, config.get(), dir, dtype);
-            tokenizer.ifPresent(t -> TokenizerFiles.copyInto(t, dir));
+            if (tokenizer.isPresent()) EncoderDecoderInit.copyTokenizer(tokenizer.get(), dir);
         });
         return new Result(out, c.describe(), c.parameterCount(), dtype, c.parameterCount() * dtype.bytes, (System.nanoTime() - began) / 1e9);
     }

@@ -104,6 +104,7 @@ class InitEncoderDecoderTest {
 
     /** The folder's own tokenizer (T5's, with its 100 sentinels) encodes text the model scores to finite logits. */
     private static void scores(EncoderDecoder model, Path out) {
+        assertTrue(Files.isRegularFile(out.resolve("spiece.model")) && Files.isRegularFile(out.resolve("tokenizer_config.json")), "T5's tokenizer files under their own names");
         Tokenizer tok = TokenizerLoader.load(out);
         assertEquals(32100, tok.vocabSize());
         int[] input = tok.encode("Once upon a time there was a little girl.");
