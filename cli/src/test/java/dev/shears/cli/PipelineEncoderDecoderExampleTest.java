@@ -69,6 +69,26 @@ class PipelineEncoderDecoderExampleTest {
         assertEquals(7, resumed.out().lines().filter(l -> l.contains("[done earlier]")).count(), resumed.out());
     }
 
+    @Test
+    void severalSeedsOfAnEncoderDecoderPipelineReportEachStagesSpread() throws Exception {
+        Path model = tmp.resolve("openba-tiny");
+        assertEquals(0, shears("init", "--config", EXAMPLES.resolve("openba-tiny-config.json").toString(), "--dtype", "f32",
+                "--tokenizer", SharedData.require("tokenizers/t5").toString(), "--out", model.toString()).code());
+        Path text = Files.writeString(tmp.resolve("ts.txt"), Files.readString(SharedData.require("eval/tinystories/tinystories_val_head.txt")).substring(0, 40_000));
+        Path yaml = Files.writeString(tmp.resolve("seeds.yaml"), "model: " + model + "\nstages:\n"
+                + "  - name: layers\n    prune: {decLayers: 4, importance: random}\n"
+                + "  - name: heal\n    train: {data: [{path: " + text + ", weight: 1}], objective: ul2, dynamic: true, steps: 2, batchSize: 2, seqLen: 32,"
+                + " evalInterval: 1, evalWindows: 2, warmupSteps: 1}\n");
+        Path out = tmp.resolve("seeds");
+        CliTest.Run r = shears("pipeline", "run", yaml.toString(), "--out", out.toString(), "--seeds", "1,2", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode loss = r.json().path("stages").path("02-heal").path("lastLoss");
+        assertEquals(2, loss.path("values").size(), r.out());
+        assertTrue(loss.path("std").asDouble() > 0, "different seeds, different batches: " + loss);
+        assertTrue(Files.isRegularFile(out.resolve("seed-2/report.html")));
+        assertTrue(Files.readString(out.resolve("seeds.md")).contains("| 02-heal | lastLoss |"), Files.readString(out.resolve("seeds.md")));
+    }
+
     /** The example with a few steps, windows and items: the same stages and shapes in seconds. */
     static String scaledDown(String example) {
         String s = example;
