@@ -7,7 +7,6 @@ import dev.shears.config.ConfigLoader;
 import dev.shears.dist.Collective;
 import dev.shears.dist.SingleProcess;
 import dev.shears.data.TokenDataset;
-import dev.shears.format.hf.HfConfig;
 import dev.shears.io.AtomicFiles;
 import dev.shears.progress.Progress;
 import dev.shears.seq2seq.EncoderDecoder;

@@ -182,6 +182,10 @@ class PipelineEncoderDecoderTest {
             assertTrue(e.getMessage().contains("bad.yaml: " + c.expected()), c.expected() + " in: " + e.getMessage());
             assertFalse(e.getMessage().contains("\n"), e.getMessage());
         }
+        Path fromScratch = Files.writeString(dir.resolve("scratch.yaml"), "stages:\n  - train: {init: " + dir.resolve("openba-config.json")
+                + ", data: [{path: ts.txt, weight: 1}]}\n");
+        assertTrue(assertThrows(ShearsException.class, () -> Pipeline.load(fromScratch)).getMessage()
+                .contains("scratch.yaml: stages[0].train.init: an encoder-decoder starts from a folder: make one with 'shears init --config openba-config.json"));
         Path tokenizer = Files.writeString(dir.resolve("tok.yaml"), "model: " + openBa + "\ntokenizer: " + SharedData.require("tokenizers/t5")
                 + "\nstages:\n  - prune: {heads: 0.5}\n");
         assertTrue(assertThrows(ShearsException.class, () -> Pipeline.load(tokenizer)).getMessage().contains("tokenizer: an encoder-decoder folder carries its own"));
