@@ -1,6 +1,7 @@
 package dev.shears.recipe;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.ShearsException;
 import dev.shears.format.hf.ConfigJson;
 import dev.shears.format.hf.FolderWeights;
 import dev.shears.io.DType;
@@ -35,7 +36,22 @@ final class EncoderDecoderInit {
     private EncoderDecoderInit() {
     }
 
-    /** A model of shape {@code c} with seeded random weights. */
+    /**
+     * Refuses in one line a shape whose fp32 weights the heap cannot hold, or with a tensor larger than a Java array: {@link #random}
+     * holds the whole model on the heap, as the architecture's trainer and pruner do.
+     */
+    static void checkFits(EncoderDecoderConfig c) {
+        long largest = (long) c.vocabSize() * c.dim();
+        for (EncoderDecoderConfig.Layer l : java.util.stream.Stream.concat(c.encoder().stream(), c.decoder().stream()).toList()) {
+            largest = Math.max(largest, Math.max(3L * l.numHeads() * c.headDim() * c.dim(), 3L * l.ffnDim() * c.dim()));
+        }
+        if (largest > Integer.MAX_VALUE - 8) {
+            throw new ShearsException(c.describe() + ": a tensor of " + largest + " values, more than one Java array holds; shears init writes this shape for decoder-only models only");
+        }
+        new MemoryPlan("initialising " + c.describe() + " in fp32", MemoryPlan.BASELINE + c.parameterCount() * Float.BYTES, 0).check();
+    }
+
+    /** A model of shape {@code c} with seeded random weights ({@link #checkFits} first). */
     static EncoderDecoder random(EncoderDecoderConfig c, long seed) {
         return switch (c) {
             case T5Config t5 -> {

@@ -72,6 +72,7 @@ public record InitRun(Optional<KnownShape> shape, Optional<Path> config, DType d
     /** A T5 or OpenBA config: one model.safetensors (the architecture's writer reads no shards), so {@code shardBytes} does not apply. */
     private Result runEncoderDecoder(EncoderDecoderConfig c, long began) {
         checkVocabulary(tokenizer.map(TokenizerLoader::load), c.vocabSize());
+        EncoderDecoderInit.checkFits(c);
         Outputs.checkSpace(out, c.parameterCount() * dtype.bytes);
         EncoderDecoder model = EncoderDecoderInit.random(c, seed);
         AtomicFiles.writeFolder(out, dir -> {

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -100,6 +101,15 @@ class InitEncoderDecoderTest {
     void aTokenizerLargerThanTheVocabularyIsRefusedInOneLine() throws Exception {
         ShearsException e = assertThrows(ShearsException.class, () -> init(dir, "small", T5_CONFIG.replace("32128", "1000"), 1, DType.F32));
         assertTrue(e.getMessage().contains("more than the model's 1000 embeddings"), e.getMessage());
+    }
+
+    @Test
+    void aShapeNoHeapOrArrayHoldsIsRefusedInOneLine() throws Exception {
+        for (String huge : List.of("\"d_model\": 16000000", "\"d_ff\": 2000000000")) {
+            ShearsException e = assertThrows(ShearsException.class, () -> init(dir, "huge", T5_CONFIG.replace(huge.startsWith("\"d_model") ? "\"d_model\": 16" : "\"d_ff\": 24", huge), 1, DType.F32));
+            assertTrue(e.getMessage().contains("more than one Java array holds"), e.getMessage());
+            assertTrue(!e.getMessage().contains("\n"), e.getMessage());
+        }
     }
 
     /** The folder's own tokenizer (T5's, with its 100 sentinels) encodes text the model scores to finite logits. */
