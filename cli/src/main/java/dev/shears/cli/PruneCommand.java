@@ -202,7 +202,8 @@ final class PruneCommand implements Runnable, Planned, Distributed {
                 new PruneStage.Shape(target, Optional.ofNullable(targetConfig), dropLayers, dropAttention, dropFfn, headMode, multipleOf, nonUniform),
                 new PruneStage.Criteria(importance, layerImportance, angularSpan, seed, taylor, taylorReduction, angularTokens, finalState),
                 new PruneStage.Windows(Optional.ofNullable(calibration), samples, seqLen),
-                new PruneStage.Vocabulary(vocab, vocabSize, Optional.ofNullable(vocabCorpus), keepTokens, keepSeenCharacters), dtype);
+                new PruneStage.Vocabulary(vocab, vocabSize, Optional.ofNullable(vocabCorpus), keepTokens, keepSeenCharacters),
+                new PruneStage.Stacks(null, null), dtype); // --enc-layers/--dec-layers: encoderDecoderRequest reads them itself
     }
 
     @Override

@@ -7,6 +7,7 @@ import dev.shears.config.ConfigLoader;
 import dev.shears.dist.Collective;
 import dev.shears.model.ModelConfig;
 import dev.shears.progress.Progress;
+import dev.shears.recipe.ModelShape;
 import dev.shears.recipe.Pipeline;
 import dev.shears.recipe.StageSummary;
 import dev.shears.recipe.Seq2SeqTrainRun;
@@ -145,7 +146,7 @@ final class TrainCommand implements Runnable, Distributed {
         StageSummary stage = new StageSummary("train", "train", new StageSummary.Trained(r.steps(), r.lastLoss(), r.resumedFrom(), held, epochs), r.seconds(),
                 shape.parameterCount(), shape.describe(), false);
         Path report = new PipelineReport("Training " + out.getFileName(), List.of(new Pipeline.StageResult(
-                new Pipeline.Stage(0, "train", new TrainStage(resolved, false)), out, r.model().config(), r.seconds(), false, stage)))
+                new Pipeline.Stage(0, "train", new TrainStage(resolved, false)), out, new ModelShape.Decoder(shape), r.seconds(), false, stage)))
                 .write(out, Json.object().put("out", out.toString()), "", "");
         n.put("report", report.toString());
         PrintWriter stdout = output.out();

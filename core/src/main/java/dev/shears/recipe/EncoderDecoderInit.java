@@ -1,6 +1,7 @@
 package dev.shears.recipe;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.ShearsException;
 import dev.shears.format.hf.ConfigJson;
 import dev.shears.format.hf.FolderWeights;
 import dev.shears.io.DType;
@@ -16,8 +17,13 @@ import dev.shears.seq2seq.T5Model;
 import dev.shears.seq2seq.T5Weights;
 import dev.shears.tensor.RandomTensor;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
 
 /**
  * {@code shears init} of a T5 or OpenBA config.json: the model's fp32 heap weights ({@link T5Weights#zeros},
@@ -30,7 +36,22 @@ final class EncoderDecoderInit {
     private EncoderDecoderInit() {
     }
 
-    /** A model of shape {@code c} with seeded random weights. */
+    /**
+     * Refuses in one line a shape whose fp32 weights the heap cannot hold, or with a tensor larger than a Java array: {@link #random}
+     * holds the whole model on the heap, as the architecture's trainer and pruner do.
+     */
+    static void checkFits(EncoderDecoderConfig c) {
+        long largest = (long) c.vocabSize() * c.dim();
+        for (EncoderDecoderConfig.Layer l : java.util.stream.Stream.concat(c.encoder().stream(), c.decoder().stream()).toList()) {
+            largest = Math.max(largest, Math.max(3L * l.numHeads() * c.headDim() * c.dim(), 3L * l.ffnDim() * c.dim()));
+        }
+        if (largest > Integer.MAX_VALUE - 8) {
+            throw new ShearsException(c.describe() + ": a tensor of " + largest + " values, more than one Java array holds; shears init writes this shape for decoder-only models only");
+        }
+        new MemoryPlan("initialising " + c.describe() + " in fp32", MemoryPlan.BASELINE + c.parameterCount() * Float.BYTES, 0).check();
+    }
+
+    /** A model of shape {@code c} with seeded random weights ({@link #checkFits} first). */
     static EncoderDecoder random(EncoderDecoderConfig c, long seed) {
         return switch (c) {
             case T5Config t5 -> {
@@ -56,6 +77,25 @@ final class EncoderDecoderInit {
             case T5Model t5 -> T5HfFolder.write(t5, T5HfFolder.configJson(t5.config(), base, dtype), dir, dtype);
             case OpenBaModel openBa -> OpenBaHfFolder.write(openBa, OpenBaHfFolder.configJson(openBa.config(), base, dtype), dir, dtype);
         }
+    }
+
+    /**
+     * Copies a T5-style tokenizer into {@code dir} under the names the encoder–decoder runs carry from folder to folder
+     * ({@link Export#T5_FILES}): a folder's files of those names as they are; a single file under its own name when it is
+     * one of them (else {@code spiece.model} or {@code tokenizer.json} by its kind), with a {@code tokenizer_config.json}
+     * and {@code special_tokens_map.json} beside it (T5's sentinels).
+     */
+    static void copyTokenizer(Path tokenizer, Path dir) throws IOException {
+        Path folder = Files.isDirectory(tokenizer) ? tokenizer : tokenizer.toAbsolutePath().getParent();
+        for (String name : Export.T5_FILES) {
+            Path from = folder.resolve(name);
+            boolean wanted = Files.isDirectory(tokenizer) || List.of("tokenizer_config.json", "special_tokens_map.json").contains(name);
+            if (wanted && Files.isRegularFile(from)) Files.copy(from, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+        }
+        if (Files.isDirectory(tokenizer)) return;
+        String own = tokenizer.getFileName().toString();
+        String name = Export.T5_FILES.contains(own) ? own : own.toLowerCase(Locale.ROOT).endsWith(".json") ? "tokenizer.json" : "spiece.model";
+        Files.copy(tokenizer, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING);
     }
 
     /** Fills each visited tensor: a matrix from its own seeded stream, a vector with 0 when it is a bias and 1 when a norm's weight. */

@@ -72,11 +72,12 @@ public record InitRun(Optional<KnownShape> shape, Optional<Path> config, DType d
     /** A T5 or OpenBA config: one model.safetensors (the architecture's writer reads no shards), so {@code shardBytes} does not apply. */
     private Result runEncoderDecoder(EncoderDecoderConfig c, long began) {
         checkVocabulary(tokenizer.map(TokenizerLoader::load), c.vocabSize());
+        EncoderDecoderInit.checkFits(c);
         Outputs.checkSpace(out, c.parameterCount() * dtype.bytes);
         EncoderDecoder model = EncoderDecoderInit.random(c, seed);
         AtomicFiles.writeFolder(out, dir -> {
             EncoderDecoderInit.write(model, config.get(), dir, dtype);
-            tokenizer.ifPresent(t -> TokenizerFiles.copyInto(t, dir));
+            if (tokenizer.isPresent()) EncoderDecoderInit.copyTokenizer(tokenizer.get(), dir);
         });
         return new Result(out, c.describe(), c.parameterCount(), dtype, c.parameterCount() * dtype.bytes, (System.nanoTime() - began) / 1e9);
     }

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -102,8 +103,18 @@ class InitEncoderDecoderTest {
         assertTrue(e.getMessage().contains("more than the model's 1000 embeddings"), e.getMessage());
     }
 
+    @Test
+    void aShapeNoHeapOrArrayHoldsIsRefusedInOneLine() throws Exception {
+        for (String huge : List.of("\"d_model\": 16000000", "\"d_ff\": 2000000000")) {
+            ShearsException e = assertThrows(ShearsException.class, () -> init(dir, "huge", T5_CONFIG.replace(huge.startsWith("\"d_model") ? "\"d_model\": 16" : "\"d_ff\": 24", huge), 1, DType.F32));
+            assertTrue(e.getMessage().contains("more than one Java array holds"), e.getMessage());
+            assertTrue(!e.getMessage().contains("\n"), e.getMessage());
+        }
+    }
+
     /** The folder's own tokenizer (T5's, with its 100 sentinels) encodes text the model scores to finite logits. */
     private static void scores(EncoderDecoder model, Path out) {
+        assertTrue(Files.isRegularFile(out.resolve("spiece.model")) && Files.isRegularFile(out.resolve("tokenizer_config.json")), "T5's tokenizer files under their own names");
         Tokenizer tok = TokenizerLoader.load(out);
         assertEquals(32100, tok.vocabSize());
         int[] input = tok.encode("Once upon a time there was a little girl.");
