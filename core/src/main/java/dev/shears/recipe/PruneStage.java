@@ -240,21 +240,18 @@ public record PruneStage(@Flat Ratios ratios, @Flat Shape shape, @Flat Criteria 
         decoderOnly.put("headMode", shape.headMode() != DEFAULT.shape.headMode());
         decoderOnly.put("multipleOf", shape.multipleOf() != DEFAULT.shape.multipleOf());
         decoderOnly.put("nonUniform", shape.nonUniform());
-        decoderOnly.put("angularSpan", criteria.angularSpan() != 0);
-        decoderOnly.put("taylor", !criteria.taylor().equals(d.taylor().key()));
         decoderOnly.put("taylorReduction", !criteria.taylorReduction().equals(d.taylorReduction().key()));
-        decoderOnly.put("angularTokens", !criteria.angularTokens().equals(d.angularTokens().key()));
-        decoderOnly.put("finalState", !criteria.finalState().equals(d.finalState().key()));
         List<String> given = decoderOnly.entrySet().stream().filter(Map.Entry::getValue).map(Map.Entry::getKey).toList();
         if (!given.isEmpty()) {
             throw new ShearsException(String.join(", ", given) + ": not for an encoder-decoder; a T5 or OpenBA prune stage takes heads, ffn, hidden, "
-                    + "encLayers, decLayers, vocab, vocabSize, vocabCorpus, keepTokens, keepSeenCharacters, importance (magnitude, random, activation), "
-                    + "layerImportance (every-k, block-influence), calibration, samples, seqLen, seed, dtype");
+                    + "encLayers, decLayers, vocab, vocabSize, vocabCorpus, keepTokens, keepSeenCharacters, importance (magnitude, random, activation, taylor), "
+                    + "taylor (gate variants), layerImportance (every-k, block-influence, angular), angularSpan, angularTokens, finalState, calibration, samples, seqLen, "
+                    + "seed, dtype");
         }
         T5Target target = new T5Target(orZero(ratios.heads()), orZero(ratios.ffn()), orZero(ratios.hidden()), layers(stacks.encLayers()),
                 layers(stacks.decLayers()));
         return T5PruneRun.of(model, out, target, vocabulary(base), criteria.importance(), criteria.layerImportance(), criteria.seed(),
-                new PruneRun.Calibration(windows.calibration().map(base::resolve), windows.samples(), windows.seqLen()), dtype);
+                criteria.angularSpan(), criteria.options(), new PruneRun.Calibration(windows.calibration().map(base::resolve), windows.samples(), windows.seqLen()), dtype);
     }
 
     private static double orZero(Double fraction) {

@@ -165,7 +165,7 @@ class PipelineEncoderDecoderTest {
                 new Case(openBa, "  - prune: {decLayers: 9}\n", "stages[0].prune: --dec-layers 9 must keep 1..4 decoder layers (the model has OpenBA 2+4 layers"),
                 new Case(openBa, "  - prune: {decLayers: 2}\n  - prune: {decLayers: 3}\n", "stages[1].prune: --dec-layers 3 must keep 1..2 decoder layers"),
                 new Case(openBa, "  - prune: {layers: 0.5}\n", "stages[0].prune: layers (use encLayers and decLayers): not for an encoder-decoder"),
-                new Case(openBa, "  - prune: {heads: 0.5, importance: taylor}\n", "stages[0].prune: --importance taylor is not supported for T5"),
+                new Case(openBa, "  - prune: {heads: 0.5, importance: taylor, taylor: vectorize}\n", "stages[0].prune: --taylor vectorize is not supported for an encoder-decoder"),
                 new Case(openBa, "  - prune: {vocab: 0.5}\n", "stages[0].prune: vocabCorpus"),
                 new Case(t5, "  - prune: {encLayers: 1, dropFfn: 1}\n", "stages[0].prune: dropFfn: not for an encoder-decoder"),
                 new Case(t5, "  - train: {data: [{path: ts.txt, weight: 1}], objective: ul3}\n", "stages[0].train.objective: must be one of [ul2, t5, openba-v2]"),
