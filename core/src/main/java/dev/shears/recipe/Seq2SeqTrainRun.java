@@ -90,7 +90,7 @@ public final class Seq2SeqTrainRun {
 
     public static Result run(TrainConfig config, Objective objective, boolean dynamic, Path out, boolean resume, Progress progress) {
         TrainingSession.checkOutput(config, TrainRun.CONFIG, out, resume);
-        if (config.source().init().isPresent()) throw new ShearsException("an encoder-decoder is trained from a pretrained folder: pass --model FOLDER, not --init");
+        if (config.source().init().isPresent()) throw new ShearsException("an encoder-decoder is trained from a folder: pass --model FOLDER, not --init (from scratch: shears init --config CONFIG.json --tokenizer T5_TOKENIZER --out FOLDER first)");
         Path source = config.source().model().orElseThrow(() -> new ShearsException("no model: pass --model FOLDER"));
         if (config.batching().data().size() != 1) {
             throw new ShearsException("an encoder-decoder run reads one --data folder (its denoisers are the mixture), got " + config.batching().data().size());
