@@ -13,6 +13,7 @@ import dev.shears.recipe.StageSummary;
 import dev.shears.recipe.Seq2SeqTrainRun;
 import dev.shears.recipe.TrainRun;
 import dev.shears.recipe.TrainStage;
+import dev.shears.seq2seq.EncoderDecoderConfig;
 import dev.shears.train.TrainConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -20,6 +21,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -123,6 +125,11 @@ final class TrainCommand implements Runnable, Distributed {
         if (teacher != null) overrides.add("distill.teacher=" + teacher.toAbsolutePath());
         overrides.addAll(training.overrides());
         TrainConfig resolved = ConfigLoader.load(TrainConfig.DEFAULT, Optional.ofNullable(config), overrides);
+        Optional<Path> from = resolved.source().init();
+        if (from.isPresent() && Files.isRegularFile(from.get()) && EncoderDecoderConfig.readFile(from.get()).isPresent()) {
+            throw new ShearsException(from.get() + ": a T5 or OpenBA config; make the model first (shears init --config " + from.get().getFileName()
+                    + " --tokenizer ../shared/data/tokenizers/t5 --out FOLDER), then train it with --model FOLDER");
+        }
         if (Seq2SeqTrainRun.trains(resolved.source().model())) {
             trainEncoderDecoder(resolved, out);
             return;

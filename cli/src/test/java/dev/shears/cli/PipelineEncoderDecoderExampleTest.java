@@ -36,6 +36,12 @@ class PipelineEncoderDecoderExampleTest {
         assertTrue(init.json().path("shape").asText().startsWith("OpenBA 2+6 layers"), init.out());
         assertEquals(OpenBaModel.load(model).parameterCount(), init.json().path("params").asLong());
 
+        // training from an encoder-decoder config goes through init first, and says so
+        CliTest.Run scratch = shears("train", "--init", EXAMPLES.resolve("openba-tiny-config.json").toString(), "--data", model.toString(),
+                "--steps", "1", "--out", tmp.resolve("scratch").toString());
+        assertEquals(2, scratch.code(), scratch.err());
+        assertTrue(scratch.err().contains("make the model first (shears init --config openba-tiny-config.json"), scratch.err());
+
         // the example as written, its model and data paths pointing where they are here
         String example = Files.readString(EXAMPLES.resolve("openba-v2-encdec.yaml"))
                 .replace("model: ../runs/openba-tiny", "model: " + model)

@@ -10,6 +10,7 @@ import dev.shears.prune.TargetParser;
 import dev.shears.seq2seq.EncoderDecoderConfig;
 import dev.shears.seq2seq.OpenBaConfig;
 import dev.shears.seq2seq.T5Config;
+import dev.shears.seq2seq.T5Gguf;
 import dev.shears.seq2seq.T5LayerScores;
 import dev.shears.seq2seq.T5Scores;
 import dev.shears.seq2seq.T5Target;
@@ -129,11 +130,21 @@ final class PipelineShapes {
             case ShearConfig c -> throw new ShearsException("a shear stage learns masks of a decoder-only model; prune an encoder-decoder with prune stages");
             case EvalStage e -> shape;
             case ExportStage e -> {
-                if (shape instanceof OpenBaConfig && e.format().equalsIgnoreCase("gguf")) {
-                    throw new ShearsException("format gguf: llama.cpp has no OpenBA; export it with format: hf");
+                if (e.format().equalsIgnoreCase("gguf")) {
+                    ggufRefusal(shape).ifPresent(why -> {
+                        throw new ShearsException("format gguf: " + why + "; export it with format: hf");
+                    });
                 }
                 yield shape;
             }
+        };
+    }
+
+    /** Why llama.cpp could not load the shape as GGUF, if it could not: it has no OpenBA, and its t5 wants one shape for every layer. */
+    private static Optional<String> ggufRefusal(EncoderDecoderConfig shape) {
+        return switch (shape) {
+            case T5Config t5 -> T5Gguf.llamaCppRefusal(t5);
+            case OpenBaConfig openBa -> Optional.of("llama.cpp has no OpenBA");
         };
     }
 

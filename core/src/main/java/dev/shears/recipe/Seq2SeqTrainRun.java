@@ -101,7 +101,7 @@ public final class Seq2SeqTrainRun {
                              Collective collective) {
         TrainingSession.checkOutput(config, TrainRun.CONFIG, out, resume);
         collective.barrier(); // every rank has seen the folder as it was before rank 0 writes into it
-        if (config.source().init().isPresent()) throw new ShearsException("an encoder-decoder is trained from a pretrained folder: pass --model FOLDER, not --init");
+        if (config.source().init().isPresent()) throw new ShearsException("an encoder-decoder is trained from a folder: pass --model FOLDER, not --init (from scratch: shears init --config CONFIG.json --tokenizer T5_TOKENIZER --out FOLDER first)");
         Path source = config.source().model().orElseThrow(() -> new ShearsException("no model: pass --model FOLDER"));
         if (config.batching().data().size() != 1) {
             throw new ShearsException("an encoder-decoder run reads one --data folder (its denoisers are the mixture), got " + config.batching().data().size());

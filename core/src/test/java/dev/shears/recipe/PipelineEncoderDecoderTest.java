@@ -149,6 +149,13 @@ class PipelineEncoderDecoderTest {
         for (float v : loaded.logits(new int[]{5, 6, 7}, new int[]{8, 9})) assertTrue(Float.isFinite(v));
         assertTrue(((StageSummary.Evaluated) results.get(3).summary().outcome()).metrics().containsKey("tinystories"));
 
+        // as many layers in each stack, every head kept and one FFN width: a shape llama.cpp's t5 loads, exported as GGUF
+        Path ggufOut = dir.resolve("t5-gguf");
+        List<Pipeline.StageResult> gguf = Pipeline.run(Pipeline.load(pipeline("t5-gguf.yaml", t5,
+                "  - prune: {decLayers: 2, ffn: 0.5}\n  - export: {format: gguf, dtype: q8_0}\n")), ggufOut, false, Progress.SILENT, m -> { }, r -> { });
+        StageSummary.Exported written = assertInstanceOf(StageSummary.Exported.class, gguf.getLast().summary().outcome());
+        assertTrue(Files.size(written.written()) > 0, written.toString());
+
         // another seed changes the training and keeps the shapes
         List<Pipeline.StageResult> seeded = Pipeline.run(SeedSweep.withSeed(plan, 9), dir.resolve("t5-seed-9"), false, Progress.SILENT, m -> { }, r -> { });
         assertEquals(results.stream().map(r -> r.shape().describe()).toList(), seeded.stream().map(r -> r.shape().describe()).toList());
@@ -175,6 +182,8 @@ class PipelineEncoderDecoderTest {
                 new Case(t5, "  - shear: {target: \"heads=2\", train: {data: [{path: ts.txt, weight: 1}]}}\n", "stages[0].shear: a shear stage learns masks"),
                 new Case(t5, "  - distill: {data: [{path: ts.txt, weight: 1}], distill: {alpha: 1.0}}\n", "stages[0].distill: distillation is not implemented"),
                 new Case(openBa, "  - export: {format: gguf}\n", "stages[0].export: format gguf: llama.cpp has no OpenBA"),
+                new Case(t5, "  - prune: {decLayers: 2, heads: 0.5}\n  - export: {format: gguf}\n", "stages[1].export: format gguf: llama.cpp's t5 has one head count"),
+                new Case(t5, "  - export: {format: gguf}\n", "stages[0].export: format gguf: llama.cpp's t5 has one block_count for both stacks"),
                 new Case(stories, "  - train: {data: [{path: ts.txt, weight: 1}], objective: ul2}\n", "stages[0].train: objective and dynamic train an encoder-decoder"),
                 new Case(stories, "  - prune: {decLayers: 2}\n", "stages[0].prune: encLayers and decLayers apply to an encoder-decoder"))) {
             Path file = pipeline("bad.yaml", c.model(), c.stages());
