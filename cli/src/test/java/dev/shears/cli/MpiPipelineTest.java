@@ -24,7 +24,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Issue 17: {@code shears pipeline run} under {@code mpirun -np 2} and {@code -np 3}: a prune stage (calibration windows
  * shared), a train stage (three micro-batches per step shared: uneven over 2 ranks) and an eval stage (items shared) end
  * with stage folders whose models, plans, checkpoints and scores are byte-identical to one process's, settings and stage
- * records identical but for the output folder's own name in their paths, and metrics identical apart from timings.
+ * records identical but for the output folder's own name in their paths, and metrics identical apart from timings; and the
+ * same for an encoder-decoder pipeline (issue 16).
  */
 class MpiPipelineTest {
     @TempDir
@@ -40,9 +41,35 @@ class MpiPipelineTest {
                 + "  - name: heal\n    train: {data: [{path: " + text + ", weight: 1}], steps: 2, batchSize: 2, seqLen: 32, gradAccumulation: 3,"
                 + " evalInterval: 2, evalWindows: 2, checkpointInterval: 1}\n"
                 + "  - name: eval\n    eval: {tasks: [copa, tinystories], dataDir: " + SharedData.require("eval") + ", limit: 5}\n");
+        assertRanksWriteTheSame(file, "dec", new int[] {0, 2, 3}, Path.of("02-heal", "model.safetensors"), Path.of("01-narrow", "pruning-plan.json"));
+    }
+
+    /**
+     * The same for an encoder-decoder (issue 16): an OpenBA made by {@code shears init} is pruned (layers by block influence, FFN
+     * by activation), trained on OpenBA-V2's denoisers with Dynamic-UL2 (three micro-batches per step) and scored.
+     */
+    @Test
+    void anEncoderDecoderPipelineOnTwoRanksRunsAsOneProcess() throws Exception {
+        Path text = SharedData.require("eval/tinystories/tinystories_val_head.txt");
+        Path model = dir.resolve("openba");
+        CliTest.Run init = CliTest.shears("init", "--config", PipelineEncoderDecoderExampleTest.EXAMPLES.resolve("openba-tiny-config.json").toString(), "--dtype", "f32",
+                "--tokenizer", SharedData.require("tokenizers/t5").toString(), "--out", model.toString());
+        assertEquals(0, init.code(), init.err());
+        Path file = dir.resolve("encdec.yaml");
+        Files.writeString(file, "model: " + model + "\nstages:\n"
+                + "  - name: narrow\n    prune: {decLayers: 4, ffn: 0.5, importance: activation, layerImportance: block-influence, calibration: " + text
+                + ", samples: 3, seqLen: 32}\n"
+                + "  - name: heal\n    train: {data: [{path: " + text + ", weight: 1}], objective: openba-v2, dynamic: true, steps: 2, batchSize: 2,"
+                + " seqLen: 32, gradAccumulation: 3, evalInterval: 2, evalWindows: 2, checkpointInterval: 1}\n"
+                + "  - name: eval\n    eval: {tasks: [tinystories], dataDir: " + SharedData.require("eval") + ", limit: 3}\n");
+        assertRanksWriteTheSame(file, "encdec", new int[] {0, 2}, Path.of("02-heal", "model.safetensors"), Path.of("01-narrow", "pruning-plan.json"));
+    }
+
+    /** Runs {@code file} in one process (0) and on each other count of {@code ranks}, and compares what each wrote with one process's. */
+    private static void assertRanksWriteTheSame(Path file, String label, int[] ranksToRun, Path... expected) throws Exception {
         List<Path> outs = new ArrayList<>();
-        for (int ranks : new int[] {0, 2, 3}) {
-            Path out = dir.resolve("ranks" + ranks);
+        for (int ranks : ranksToRun) {
+            Path out = dir.resolve(label + "-ranks" + ranks);
             Result r = run(shears(ranks, List.of("--threads", "1", "pipeline", "run", file.toString(), "--out", out.toString())), Map.of(), 300, dir);
             String where = ranks == 0 ? "one process" : ranks + " ranks";
             assertEquals(0, r.code(), where + ":\n" + r.output());
@@ -51,7 +78,7 @@ class MpiPipelineTest {
         }
         Path single = outs.getFirst();
         List<Path> files = files(single);
-        assertTrue(files.contains(Path.of("02-heal", "model.safetensors")) && files.contains(Path.of("01-narrow", "pruning-plan.json")), files.toString());
+        assertTrue(files.containsAll(List.of(expected)), files.toString());
         for (Path out : outs.subList(1, outs.size())) {
             assertEquals(files, files(out), out + ": the same files");
             for (Path f : files) {

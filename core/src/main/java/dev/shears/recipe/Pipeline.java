@@ -270,9 +270,6 @@ public final class Pipeline {
                 .map(s -> (JsonNode) JSON.createObjectNode().put("name", s.name()).put("kind", s.kind()).set("settings", ConfigLoader.toTree(s.settings()))).toList();
         String recordText = ConfigLoader.toJson(record) + "\n";
         if (resume) checkFinishedStagesUnchanged(plan, out, recordText);
-        if (collective.size() > 1 && plan.shapes().getFirst() instanceof ModelShape.Seq2Seq) {
-            throw new ShearsException(plan.file() + ": an encoder-decoder pipeline runs in one process; run it without mpirun");
-        }
         collective.barrier(); // every rank has looked at OUT before rank 0 writes into it
         byRankZero(collective, () -> {
             AtomicFiles.removeDebris(out);
@@ -301,19 +298,22 @@ public final class Pipeline {
             log.accept("stage " + s.folder() + " (" + s.kind() + ")");
             passThrough = false;
             StageSummary.Outcome outcome;
-            boolean seq2seq = current != null && EncoderDecoder.describes(current); // T5 or OpenBA: one process (checked above)
+            boolean seq2seq = current != null && EncoderDecoder.describes(current); // T5 or OpenBA
             ModelShape shape = switch (s.settings()) {
                 case PruneStage p when seq2seq -> {
-                    clearStage(dir); // an unfinished prune is redone from the start
-                    T5PruneRun.Result r = p.encoderDecoderRun(current, dir, plan.base()).run(log);
+                    byRankZero(collective, () -> clearStage(dir)); // an unfinished prune is redone from the start
+                    T5PruneRun.Result r = p.encoderDecoderRun(current, dir, plan.base()).run(log, collective);
                     outcome = new StageSummary.Pruned(r.paramsBefore(), r.paramsAfter(), r.perplexityBefore(), r.perplexityAfter());
                     yield new ModelShape.Seq2Seq(r.pruned().config());
                 }
                 case TrainStage stage when seq2seq -> {
-                    boolean started = Files.isRegularFile(dir.resolve(TrainRun.CONFIG));
-                    TrainConfig config = preparedFiles(withModel(stage.config(), current, tokenizer), ModelSource.tokenizer(current, tokenizer), dir, progress);
+                    boolean started = Files.isRegularFile(dir.resolve(TrainRun.CONFIG)); // every rank looks before rank 0 writes
+                    TrainConfig modelled = withModel(stage.config(), current, tokenizer);
+                    Optional<dev.shears.tokenizer.Tokenizer> tok = ModelSource.tokenizer(current, tokenizer);
+                    byRankZero(collective, () -> preparedFiles(modelled, tok, dir, progress));
+                    TrainConfig config = preparedFiles(modelled, tok, dir, progress); // prepared by now: the paths alone
                     TrainStage.Denoising d = stage.denoising().orElse(TrainStage.Denoising.DEFAULT);
-                    Seq2SeqTrainRun.Result r = Seq2SeqTrainRun.run(config, d.objective(), d.dynamic(), dir, started, progress);
+                    Seq2SeqTrainRun.Result r = Seq2SeqTrainRun.run(config, d.objective(), d.dynamic(), dir, started, progress, collective);
                     outcome = new StageSummary.Trained(r.steps(), r.lastLoss(), r.resumedFrom(), r.heldOutLoss(), Map.of());
                     yield new ModelShape.Seq2Seq(r.model().config());
                 }
