@@ -15,12 +15,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * T5 under learned gates ({@link EncoderDecoderMasks}): every gate gradient of {@link T5#backward} against central
- * finite differences of {@link T5#forward} (the loss a random projection of the logits, accumulated in double);
- * masked ≡ sliced: under the 0/1 gates of a random plan, on random shapes, the masked parent's logits are the logits
- * of the model {@link T5Slicer} cuts to that plan; all-one gates change no bit.
+ * T5 and OpenBA under learned gates ({@link EncoderDecoderMasks}): every gate gradient of {@link T5#backward} and
+ * {@link OpenBa#backward} against central finite differences of the forward (the loss a random projection of the logits,
+ * accumulated in double); masked ≡ sliced: under the 0/1 gates of a random plan, on random shapes, the masked parent's
+ * logits are the logits of the model {@link T5Slicer} or {@link OpenBaSlicer} cuts to that plan; all-one gates change no bit.
  */
-class T5GatesTest {
+class MaskedEncoderDecoderTest {
     private static final int BATCH = 2, SRC_LEN = 5, TGT_LEN = 4;
     /** fp32 sums in another order: a few ulps of the logits' scale. */
     static final double TOLERANCE = 2e-5;
@@ -45,6 +45,57 @@ class T5GatesTest {
         check(name + " hidden", masks.hidden(), dMasks.hidden(), loss);
         for (int l = 0; l < c.encoder().size(); l++) checkLayer(name + " encoder " + l, masks.encoder().get(l), dMasks.encoder().get(l), loss);
         for (int l = 0; l < c.decoder().size(); l++) checkLayer(name + " decoder " + l, masks.decoder().get(l), dMasks.decoder().get(l), loss);
+    }
+
+    @RepeatedTest(6)
+    void openBaGateGradientsMatchFiniteDifferences(RepetitionInfo info) {
+        SplittableRandom r = new SplittableRandom(200 + info.getCurrentRepetition());
+        OpenBaModel model = TinyEncoderDecoders.openBa(r);
+        OpenBaConfig c = model.config();
+        EncoderDecoderMasks masks = randomGates(c, r);
+        int[] input = ids(r, c.vocabSize(), BATCH * SRC_LEN), labels = ids(r, c.vocabSize(), BATCH * TGT_LEN);
+        int[] attention = new int[input.length];
+        Arrays.fill(attention, 1);
+        attention[input.length - 1] = 0;
+        float[] projection = new float[BATCH * TGT_LEN * c.vocabSize()];
+        for (int i = 0; i < projection.length; i++) projection[i] = (float) r.nextGaussian();
+        Supplier<Double> loss = () -> GradCheck.project(OpenBa.forward(model, masks, input, attention, labels, BATCH, SRC_LEN, TGT_LEN).logits(), projection);
+        OpenBaPass pass = OpenBa.forward(model, masks, input, attention, labels, BATCH, SRC_LEN, TGT_LEN);
+        EncoderDecoderMasks dMasks = EncoderDecoderMasks.filled(c, 0f);
+        OpenBa.backward(model, pass, projection, OpenBaWeights.zeros(c), dMasks);
+        String name = c.describe();
+        check(name + " hidden", masks.hidden(), dMasks.hidden(), loss);
+        for (int l = 0; l < c.encoder().size(); l++) checkLayer(name + " encoder " + l, masks.encoder().get(l), dMasks.encoder().get(l), loss);
+        for (int l = 0; l < c.decoder().size(); l++) checkLayer(name + " decoder " + l, masks.decoder().get(l), dMasks.decoder().get(l), loss);
+    }
+
+    @RepeatedTest(40)
+    void openBaMaskedEqualsSlicedOnRandomShapes(RepetitionInfo info) {
+        SplittableRandom r = new SplittableRandom(8_000 + info.getCurrentRepetition());
+        OpenBaModel model = TinyEncoderDecoders.openBa(r);
+        OpenBaConfig c = model.config();
+        T5Plan plan = TinyEncoderDecoders.plan(r, c);
+        OpenBaModel child = OpenBaSlicer.slice(model, plan);
+        int[] input = ids(r, c.vocabSize(), BATCH * SRC_LEN), labels = ids(r, c.vocabSize(), BATCH * TGT_LEN);
+        int[] attention = new int[input.length];
+        Arrays.fill(attention, 1);
+        attention[SRC_LEN - 1] = 0;
+        float[] masked = OpenBa.forward(model, EncoderDecoderMasks.of(plan, c), input, attention, labels, BATCH, SRC_LEN, TGT_LEN).logits();
+        float[] sliced = OpenBa.forward(child, input, attention, labels, BATCH, SRC_LEN, TGT_LEN).logits();
+        assertClose(masked, sliced, c.describe() + " cut to " + child.config().describe());
+    }
+
+    @Test
+    void openBaAllOneGatesChangeNoBit() {
+        SplittableRandom r = new SplittableRandom(4);
+        OpenBaModel model = TinyEncoderDecoders.openBa(r);
+        OpenBaConfig c = model.config();
+        int[] input = ids(r, c.vocabSize(), BATCH * SRC_LEN), labels = ids(r, c.vocabSize(), BATCH * TGT_LEN);
+        int[] attention = new int[input.length];
+        Arrays.fill(attention, 1);
+        float[] plain = OpenBa.forward(model, input, attention, labels, BATCH, SRC_LEN, TGT_LEN).logits();
+        float[] gated = OpenBa.forward(model, EncoderDecoderMasks.ones(c), input, attention, labels, BATCH, SRC_LEN, TGT_LEN).logits();
+        assertArrayEquals(plain, gated);
     }
 
     static void checkLayer(String name, EncoderDecoderMasks.Layer m, EncoderDecoderMasks.Layer d, Supplier<Double> loss) {
