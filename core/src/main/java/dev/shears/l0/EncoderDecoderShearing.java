@@ -120,17 +120,13 @@ public final class EncoderDecoderShearing {
         return EncoderDecoderSize.parameters(gates, gates.keepProbabilities());
     }
 
-    /** The constraint on one axis at a step: expected sparsity, ramped and final target, λ1, λ2 and the Lagrangian term. */
-    public record AxisTerms(double expectedSparsity, double target, double finalTarget, double lambda1, double lambda2, double term) {
-    }
-
-    /** Per active axis, keyed by the axis key. */
-    public Map<String, AxisTerms> axes(EncoderDecoderLagrangian.Terms terms) {
-        Map<String, AxisTerms> axes = new LinkedHashMap<>();
+    /** Per active axis, keyed by the axis key: as {@link Shearing#axes}. */
+    public Map<String, Shearing.AxisTerms> axes(EncoderDecoderLagrangian.Terms terms) {
+        Map<String, Shearing.AxisTerms> axes = new LinkedHashMap<>();
         for (Axis a : Axis.values()) {
             if (!gates.isActive(a)) continue;
             int i = a.ordinal();
-            axes.put(a.key, new AxisTerms(terms.sparsity()[i], terms.target()[i], EncoderDecoderSize.targetSparsity(gates, a), lagrangian.lambda()[2 * i],
+            axes.put(a.key, new Shearing.AxisTerms(terms.sparsity()[i], terms.target()[i], EncoderDecoderSize.targetSparsity(gates, a), lagrangian.lambda()[2 * i],
                     lagrangian.lambda()[2 * i + 1], terms.value()[i]));
         }
         return axes;

@@ -122,12 +122,18 @@ public class Seq2SeqTrainer {
         }
         double norm = GradientClipping.globalNorm(grads);
         optimizer.update(params, grads, lr, GradientClipping.scale(norm, config.maxGradNorm()));
+        model.stepDone(step);
         step++;
         return new StepResult(step, loss / micro, lr, norm, tokens);
     }
 
     /** Each denoiser's mean token loss on its held-out batches. */
     public double[] heldOutLosses() {
+        return heldOutLosses(model);
+    }
+
+    /** Each denoiser's mean token loss of {@code other} (another model on the same vocabulary, e.g. a pruned child) on the held-out batches. */
+    public double[] heldOutLosses(TrainableEncoderDecoder other) {
         double[] losses = new double[heldOut.size()];
         for (int d = 0; d < losses.length; d++) {
             double sum = 0;
@@ -135,7 +141,7 @@ public class Seq2SeqTrainer {
             for (DenoisingBatcher.Batch batch : heldOut.get(d)) {
                 long scored = 0;
                 for (int n : batch.targetLengths()) scored += n;
-                sum += model.loss(batch) * scored;
+                sum += other.loss(batch) * scored;
                 count += scored;
             }
             losses[d] = sum / count;
