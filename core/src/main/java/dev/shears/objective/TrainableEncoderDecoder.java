@@ -49,7 +49,7 @@ public interface TrainableEncoderDecoder {
 
     /**
      * Called by {@link Seq2SeqTrainer} after the optimizer step {@code step} (0-based) has updated the weights, before the
-     * step is counted: where something besides the weights learns per step (learned gates, {@link ShearingTrainable}).
+     * step is counted: where something besides the weights learns per step (learned gates: {@code recipe.ShearingTrainable}).
      */
     default void stepDone(long step) {
     }

@@ -12,7 +12,6 @@ import dev.shears.l0.LayerGates;
 import dev.shears.objective.OpenBaTraining;
 import dev.shears.objective.Seq2SeqCheckpoint;
 import dev.shears.objective.Seq2SeqTrainer;
-import dev.shears.objective.ShearingTrainable;
 import dev.shears.objective.T5Training;
 import dev.shears.objective.TrainableEncoderDecoder;
 import dev.shears.progress.Progress;

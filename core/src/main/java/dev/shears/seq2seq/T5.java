@@ -176,6 +176,7 @@ public final class T5 {
         Embedding.forward(x, new int[]{token}, w.shared(), d);
         int[] buckets = new int[kLen];
         for (int j = 0; j < kLen; j++) buckets[j] = RelativePositionBias.bucket(j - t, RelativePositionBias.Direction.CAUSAL, c.numBuckets(), c.maxDistance());
+        EncoderDecoderMasks ones = EncoderDecoderMasks.ones(c);
         for (int l = 0; l < w.decoder().size(); l++) {
             T5Weights.DecoderLayer layer = w.decoder().get(l);
             int inner = layer.self().heads() * c.headDim();
@@ -188,8 +189,7 @@ public final class T5 {
             x = attendCached(c, layer.self(), x, h, cache.self(l), bias, everyKey(kLen));
             x = attendCached(c, layer.cross(), x, norm(c, x, layer.cross().norm()), cache.cross(l),
                     new float[layer.cross().heads() * cache.srcLen()], everyKey(cache.srcLen()));
-            EncoderDecoderMasks.Layer ones = EncoderDecoderMasks.Layer.filled(c.decoder().get(l), 1f);
-            x = feedForward(c, layer.ffn(), new T5Pass.FeedForward(1, d, layer.ffn().ffnDim(), c.feedForward()), x, 1, ones.ffn(), 1f, everyChannel(d));
+            x = feedForward(c, layer.ffn(), new T5Pass.FeedForward(1, d, layer.ffn().ffnDim(), c.feedForward()), x, 1, ones.decoder().get(l).ffn(), 1f, ones.hidden());
         }
         cache.advance();
         float[] out = norm(c, x, w.decoderNorm());
@@ -198,13 +198,6 @@ public final class T5 {
         float[] logits = new float[c.vocabSize()];
         MatMul.forward(logits, out, w.lmHead(), 1, d, c.vocabSize());
         return logits;
-    }
-
-    /** [dim], all 1: the hidden gates of the unmasked model. */
-    private static float[] everyChannel(int dim) {
-        float[] ones = new float[dim];
-        Arrays.fill(ones, 1f);
-        return ones;
     }
 
     /** [kLen], all true: no padding among these keys. */
@@ -259,11 +252,8 @@ public final class T5 {
     }
 
     /**
-     * Backward of {@link #forward(T5Model, EncoderDecoderMasks, int[], int[], int[], int, int, int)}: as
-     * {@link #backward(T5Model, T5Pass, float[], T5Weights)}, and {@code dMasks} accumulates d loss / d gate at every
-     * gate site of the pass's masks (the norms' divisor, a count of non-zero gates, has no gradient).
-     *
-     * @param dMasks shaped as the pass's masks ({@link EncoderDecoderMasks#filled} with 0)
+     * Backward of the masked {@link #forward}; {@code dMasks} (shaped as the pass's masks) accumulates d loss / d gate at
+     * every gate site (the norms' divisor, a count of non-zero gates, has no gradient).
      */
     public static void backward(T5Model model, T5Pass p, float[] dLogits, T5Weights grads, EncoderDecoderMasks dMasks) {
         T5Config c = model.config();
@@ -406,10 +396,7 @@ public final class T5 {
         RmsNorm.backward(dX, g.norm(), dNormed, a.in, w.norm(), a.rstd, batch * qLen, c.dim(), kept);
     }
 
-    /**
-     * Backward of {@link #attend} without the residual, from dOut [rows, dim] = d loss / d o(...): dNormed and dMemory accumulate
-     * (they may be the same array), dHeads [heads] the head gates' gradients.
-     */
+    /** Backward of {@link #attend} from dOut [rows, dim] = d loss / d o(...): dNormed and dMemory (maybe one array) and dHeads accumulate. */
     private static void attendBackward(T5Config c, T5Weights.Attention w, T5Weights.Attention g, T5Pass.Attention a, float[] memory,
                                        float[] dOut, float[] dNormed, float[] dMemory, float[] dBias, int batch, int qLen, int kLen,
                                        float[] heads, float[] dHeads) {

@@ -1,4 +1,4 @@
-package dev.shears.objective;
+package dev.shears.recipe;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -7,6 +7,9 @@ import dev.shears.ShearsException;
 import dev.shears.format.hf.FolderWeights.Visitor;
 import dev.shears.io.AtomicFiles;
 import dev.shears.l0.EncoderDecoderShearing;
+import dev.shears.objective.DenoisingBatcher;
+import dev.shears.objective.Seq2SeqTrainer;
+import dev.shears.objective.TrainableEncoderDecoder;
 import dev.shears.seq2seq.EncoderDecoder;
 import dev.shears.seq2seq.EncoderDecoderMasks;
 
