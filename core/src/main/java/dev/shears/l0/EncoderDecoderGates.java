@@ -1,5 +1,6 @@
 package dev.shears.l0;
 
+import dev.shears.ShearsException;
 import dev.shears.seq2seq.EncoderDecoderConfig;
 import dev.shears.seq2seq.EncoderDecoderMasks;
 import dev.shears.seq2seq.T5Target;
@@ -94,7 +95,7 @@ public final class EncoderDecoderGates {
     }
 
     private static int layers(int keep, int n, String option, String stack) {
-        if (keep < 1 || keep > n) throw new dev.shears.ShearsException(option + " " + keep + " must keep 1.." + n + " " + stack + " layers");
+        if (keep < 1 || keep > n) throw new ShearsException(option + " " + keep + " must keep 1.." + n + " " + stack + " layers");
         return keep;
     }
 

@@ -16,6 +16,7 @@ import dev.shears.seq2seq.T5Target;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.LongToDoubleFunction;
 
@@ -182,7 +183,7 @@ public final class EncoderDecoderShearing {
             ArrayNode rows = axes.putArray(a.key);
             for (Row r : gates.rows(a)) {
                 ObjectNode row = rows.addObject();
-                if (r.layer() >= 0) row.put("stack", r.stack().name().toLowerCase(java.util.Locale.ROOT)).put("layer", r.layer());
+                if (r.layer() >= 0) row.put("stack", r.stack().name().toLowerCase(Locale.ROOT)).put("layer", r.layer());
                 row.put("kept", r.kept());
                 ArrayNode la = row.putArray("logAlpha"), p = row.putArray("keepProbability"), s = row.putArray("score");
                 for (int i = r.offset(); i < r.offset() + r.units(); i++) {

@@ -2,7 +2,6 @@ package dev.shears.l0;
 
 import dev.shears.l0.EncoderDecoderGates.Axis;
 import dev.shears.l0.EncoderDecoderGates.Row;
-import dev.shears.l0.EncoderDecoderGates.Stack;
 import dev.shears.seq2seq.EncoderDecoder;
 import dev.shears.seq2seq.EncoderDecoderConfig;
 import dev.shears.seq2seq.EncoderDecoderMasks;
@@ -17,7 +16,6 @@ import dev.shears.seq2seq.T5Weights;
 import dev.shears.seq2seq.TinyEncoderDecoders;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.RepetitionInfo;
-import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
 import java.util.OptionalInt;
