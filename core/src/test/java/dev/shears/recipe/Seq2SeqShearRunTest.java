@@ -93,7 +93,7 @@ class Seq2SeqShearRunTest {
     @ValueSource(strings = {"t5", "openba"})
     void shortRunLandsOnTheExactTargetShapeAndWritesALoadableModel(String kind, @TempDir Path tmp) throws IOException {
         Path run = tmp.resolve("run");
-        Seq2SeqShearRun.Result r = Seq2SeqShearRun.run(config(model(kind), 12), TARGET, Seq2SeqTrainRun.Objective.UL2, false, run, false, Progress.SILENT);
+        Seq2SeqShearRun.Result r = Seq2SeqShearRun.run(config(model(kind), 24), TARGET, Seq2SeqTrainRun.Objective.UL2, false, run, false, Progress.SILENT);
         EncoderDecoderConfig parent = r.parent().config(), child = r.pruned().config();
         assertEquals(2, child.encoder().size(), "encoder layers");
         assertEquals(2, child.decoder().size(), "decoder layers");
@@ -114,11 +114,15 @@ class Seq2SeqShearRunTest {
         r.gatedHeldOutLoss().forEach((d, loss) -> assertEquals(loss, r.prunedHeldOutLoss().get(d), 1e-4, d + ": the finalised model scores as the gated parent"));
 
         List<JsonNode> steps = lines(run, "step");
-        assertEquals(12, steps.size());
+        assertEquals(24, steps.size());
         JsonNode last = steps.getLast().path("axes");
         for (String axis : List.of("hidden", "encoderLayers", "decoderLayers", "heads", "crossHeads", "ffn")) {
-            assertTrue(last.path(axis).isObject(), "axis " + axis + " is pruned and logged: " + last);
-            assertEquals(last.path(axis).path("finalTarget").asDouble(), last.path(axis).path("target").asDouble(), 1e-12, axis + ": ramped up fully");
+            JsonNode a = last.path(axis);
+            assertTrue(a.isObject(), "axis " + axis + " is pruned and logged: " + last);
+            assertEquals(a.path("finalTarget").asDouble(), a.path("target").asDouble(), 1e-12, axis + ": ramped up fully");
+            // the multipliers drive ŝ up to the target (at the published rates it then oscillates around it)
+            double most = steps.stream().mapToDouble(n -> n.path("axes").path(axis).path("expectedSparsity").asDouble()).max().orElseThrow();
+            assertTrue(most >= a.path("finalTarget").asDouble() - 0.02, axis + ": expected sparsity reached " + most + ", target " + a.path("finalTarget"));
         }
         assertEquals(0.0, steps.getFirst().path("axes").path("ffn").path("target").asDouble(), "the target ramps from 0");
         assertTrue(steps.getLast().path("expectedParams").asDouble() < steps.getFirst().path("expectedParams").asDouble(), "the expected size falls");
