@@ -175,7 +175,7 @@ final class ShearCommand implements Runnable, Distributed {
         ShearRun.Result r = ShearRun.run(config, out, training.resume, collective.leads() ? ProgressBar.stderr() : Progress.SILENT, collective);
         if (!collective.leads()) return; // rank 0 writes the report and prints
         ObjectNode summary = summary(r);
-        writeReport(r, summary, train.dynamicBatchLoading().enabled());
+        writeReport(Report.of(r), summary, train.dynamicBatchLoading().enabled());
         PrintWriter stdout = output.out();
         if (output.json) {
             output.print(summary);
@@ -207,7 +207,7 @@ final class ShearCommand implements Runnable, Distributed {
                 .put("before", r.parent().describe()).put("after", r.pruned().describe());
         ObjectNode held = n.putObject("heldOutLoss");
         r.prunedHeldOutLoss().forEach((d, loss) -> held.putObject(d).put("pruned", loss).put("gatedParent", r.gatedHeldOutLoss().get(d)));
-        AtomicFiles.writeString(out.resolve("report.json"), Json.text(n) + "\n");
+        writeReport(Report.of(r), n, dynamic);
         if (output.json) {
             output.print(n);
             return;
@@ -246,12 +246,30 @@ final class ShearCommand implements Runnable, Distributed {
         return n;
     }
 
-    private static void writeReport(ShearRun.Result r, ObjectNode summary, boolean dynamicBatchLoading) {
+    /**
+     * What a shearing report shows, from either kind of run: both shapes in words and sizes, the steps and seconds, and per
+     * domain (a decoder-only run's data domains, an encoder-decoder's denoisers) the final held-out losses.
+     */
+    private record Report(Path out, String parent, String pruned, long paramsBefore, long paramsAfter, long steps, double seconds, List<String> domains,
+                          double[] prunedHeldOutLoss, double[] gatedHeldOutLoss) {
+        static Report of(ShearRun.Result r) {
+            return new Report(r.out(), r.parent().describe(), r.pruned().describe(), r.parent().parameterCount(), r.pruned().parameterCount(), r.steps(),
+                    r.seconds(), r.domains(), r.prunedHeldOutLoss(), r.gatedHeldOutLoss());
+        }
+
+        static Report of(Seq2SeqShearRun.Result r) {
+            List<String> names = List.copyOf(r.prunedHeldOutLoss().keySet());
+            return new Report(r.out(), r.parent().describe(), r.pruned().describe(), r.parent().parameterCount(), r.pruned().parameterCount(), r.steps(),
+                    r.seconds(), names, names.stream().mapToDouble(r.prunedHeldOutLoss()::get).toArray(), names.stream().mapToDouble(r.gatedHeldOutLoss()::get).toArray());
+        }
+    }
+
+    private static void writeReport(Report r, ObjectNode summary, boolean dynamicBatchLoading) {
         List<MetricsLine> lines = MetricsLine.read(r.out().resolve(ShearRun.METRICS));
         List<MetricsLine.Step> steps = lines.stream().filter(l -> l instanceof MetricsLine.Step).map(l -> (MetricsLine.Step) l).toList();
         List<MetricsLine.Eval> evals = lines.stream().filter(l -> l instanceof MetricsLine.Eval).map(l -> (MetricsLine.Eval) l).toList();
         Map<String, Double> epochs = lines.stream().filter(l -> l instanceof MetricsLine.Final).map(l -> ((MetricsLine.Final) l).epochs())
-                .reduce((a, b) -> b).orElse(Map.of());
+                .filter(java.util.Objects::nonNull).reduce((a, b) -> b).orElse(Map.of());
         summary.set("epochs", Json.MAPPER.valueToTree(epochs));
         double[] x = steps.stream().mapToDouble(MetricsLine.Step::step).toArray();
         List<Charts.Series> kept = new ArrayList<>();
@@ -278,9 +296,9 @@ final class ShearCommand implements Runnable, Distributed {
             weightChart = "<h2>Domain weights (dynamic batch loading)</h2>" + Charts.line("Domain weights", "step", "weight", ws);
         }
         StringBuilder md = new StringBuilder("# Shearing report\n\n");
-        md.append(String.format(Locale.ROOT, "%s → **%s** in %d steps (%.1f s).%n%n", r.parent().describe(), r.pruned().describe(), r.steps(), r.seconds()));
-        md.append(String.format(Locale.ROOT, "Parameters %,d → **%,d** (%.1f%% kept).%n%n", r.parent().parameterCount(), r.pruned().parameterCount(),
-                100.0 * r.pruned().parameterCount() / r.parent().parameterCount()));
+        md.append(String.format(Locale.ROOT, "%s → **%s** in %d steps (%.1f s).%n%n", r.parent(), r.pruned(), r.steps(), r.seconds()));
+        md.append(String.format(Locale.ROOT, "Parameters %,d → **%,d** (%.1f%% kept).%n%n", r.paramsBefore(), r.paramsAfter(),
+                100.0 * r.paramsAfter() / r.paramsBefore()));
         md.append("| axis | expected kept fraction at the end | target | λ1 | λ2 |\n|---|---:|---:|---:|---:|\n");
         StringBuilder axesHtml = new StringBuilder();
         finals.forEach((axis, v) -> {
@@ -297,9 +315,9 @@ final class ShearCommand implements Runnable, Distributed {
             lossHtml.append("<tr><td>").append(row.replace("|", "</td><td>")).append("</td></tr>");
         }
         md.append("\nThe trajectory of expected size vs target per axis is in metrics.jsonl and report.html.\n");
-        String html = Charts.page("Shears shearing report", "<h1>Shearing report</h1><p>" + Charts.esc(r.parent().describe()) + " → <b>" + Charts.esc(r.pruned().describe()) + "</b></p>"
-                + String.format(Locale.ROOT, "<p>Parameters %,d → <b>%,d</b> (%.1f%% kept); %d steps, %.1f s.</p>", r.parent().parameterCount(),
-                r.pruned().parameterCount(), 100.0 * r.pruned().parameterCount() / r.parent().parameterCount(), r.steps(), r.seconds())
+        String html = Charts.page("Shears shearing report", "<h1>Shearing report</h1><p>" + Charts.esc(r.parent()) + " → <b>" + Charts.esc(r.pruned()) + "</b></p>"
+                + String.format(Locale.ROOT, "<p>Parameters %,d → <b>%,d</b> (%.1f%% kept); %d steps, %.1f s.</p>", r.paramsBefore(),
+                r.paramsAfter(), 100.0 * r.paramsAfter() / r.paramsBefore(), r.steps(), r.seconds())
                 + "<h2>Expected size vs target</h2>" + sizeChart + paramChart
                 + "<table><tr><th>axis</th><th>expected kept fraction</th><th>target</th><th>λ1</th><th>λ2</th></tr>" + axesHtml + "</table>"
                 + "<h2>Loss</h2>" + lossChart

@@ -38,7 +38,7 @@ class ShearT5CommandTest {
         assertEquals(24, c.dim());
         assertTrue(c.encoder().stream().allMatch(b -> b.numHeads() == 2 && b.ffnDim() == 19), c.describe());
         assertTrue(c.decoder().stream().allMatch(b -> b.numHeads() == 2 && b.crossHeads() == 2 && b.ffnDim() == 19), c.describe());
-        for (String file : new String[]{"tokenizer.json", "gates.json", "pruning-plan.json", "shear-config.json", "metrics.jsonl", "report.json"}) {
+        for (String file : new String[]{"tokenizer.json", "gates.json", "pruning-plan.json", "shear-config.json", "metrics.jsonl", "report.json", "report.md", "report.html"}) {
             assertTrue(Files.isRegularFile(out.resolve(file)), file);
         }
     }
