@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.shears.ShearsException;
 import dev.shears.l0.EncoderDecoderGates.Axis;
 import dev.shears.l0.EncoderDecoderGates.Row;
 import dev.shears.seq2seq.EncoderDecoder;
@@ -150,26 +149,12 @@ public final class EncoderDecoderShearing {
 
     /** Gates, λ and both optimizers' state (doubles round-trip exactly through JSON). */
     public ObjectNode state(ObjectMapper json) {
-        ObjectNode n = json.createObjectNode();
-        ArrayNode logAlpha = n.putArray("logAlpha");
-        for (double v : gates.logAlpha()) logAlpha.add(v);
-        ArrayNode lambda = n.putArray("lambda");
-        for (double v : lagrangian.lambda()) lambda.add(v);
-        n.set("gateOptimizer", gateOptimizer.toJson());
-        n.set("lambdaOptimizer", lambdaOptimizer.toJson());
-        return n;
+        return GateState.write(json, gates.logAlpha(), lagrangian.lambda(), gateOptimizer, lambdaOptimizer);
     }
 
     /** Restores {@link #state}, read from {@code file}; gates of another model or target are a one-line error. */
     public void restore(JsonNode state, Path file) {
-        JsonNode logAlpha = state.path("logAlpha"), lambda = state.path("lambda");
-        if (logAlpha.size() != gates.size() || lambda.size() != lagrangian.lambda().length) {
-            throw new ShearsException(file + ": the checkpoint holds no gates for this model and target (" + logAlpha.size() + " gates, expected " + gates.size() + ")");
-        }
-        for (int i = 0; i < gates.size(); i++) gates.logAlpha()[i] = logAlpha.get(i).asDouble();
-        for (int i = 0; i < lambda.size(); i++) lagrangian.lambda()[i] = lambda.get(i).asDouble();
-        gateOptimizer.restore(state.path("gateOptimizer"));
-        lambdaOptimizer.restore(state.path("lambdaOptimizer"));
+        GateState.read(state, file, gates.logAlpha(), lagrangian.lambda(), gateOptimizer, lambdaOptimizer);
     }
 
     /** The learned gates: per active axis and row, logAlpha, keep probability and deterministic score; and the plan's shape. */
