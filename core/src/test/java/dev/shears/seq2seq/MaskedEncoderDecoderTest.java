@@ -98,6 +98,55 @@ class MaskedEncoderDecoderTest {
         assertArrayEquals(plain, gated);
     }
 
+    /**
+     * With units dropped (gates exactly 0, as hard-concrete samples often are), the gradients of the gates still match finite
+     * differences: every head, neuron and layer gate, dropped ones included (a dropped unit's gate gradient says what bringing
+     * it back would do), and the non-zero hidden gates (a zero hidden gate changes the norms' channel count when moved).
+     */
+    @RepeatedTest(6)
+    void gateGradientsWithDroppedUnitsMatchFiniteDifferences(RepetitionInfo info) {
+        SplittableRandom r = new SplittableRandom(300 + info.getCurrentRepetition());
+        EncoderDecoder model = info.getCurrentRepetition() % 2 == 1 ? TinyEncoderDecoders.t5(r) : TinyEncoderDecoders.openBa(r);
+        EncoderDecoderConfig c = model.config();
+        EncoderDecoderMasks masks = randomGates(c, r);
+        T5Plan plan = TinyEncoderDecoders.plan(r, c);
+        EncoderDecoderMasks zeroOne = EncoderDecoderMasks.of(plan, c);
+        multiply(masks.hidden(), zeroOne.hidden());
+        for (int l = 0; l < c.encoder().size(); l++) multiply(masks.encoder().get(l), zeroOne.encoder().get(l));
+        for (int l = 0; l < c.decoder().size(); l++) multiply(masks.decoder().get(l), zeroOne.decoder().get(l));
+        int[] input = ids(r, c.vocabSize(), BATCH * SRC_LEN), labels = ids(r, c.vocabSize(), BATCH * TGT_LEN);
+        int[] attention = new int[input.length];
+        Arrays.fill(attention, 1);
+        float[] projection = new float[BATCH * TGT_LEN * c.vocabSize()];
+        for (int i = 0; i < projection.length; i++) projection[i] = (float) r.nextGaussian();
+        EncoderDecoderMasks dMasks = EncoderDecoderMasks.filled(c, 0f);
+        Supplier<Double> loss = switch (model) {
+            case T5Model t -> {
+                T5.backward(t, T5.forward(t, masks, input, attention, labels, BATCH, SRC_LEN, TGT_LEN), projection, T5Weights.zeros(t.config()), dMasks);
+                yield () -> GradCheck.project(T5.forward(t, masks, input, attention, labels, BATCH, SRC_LEN, TGT_LEN).logits(), projection);
+            }
+            case OpenBaModel o -> {
+                OpenBa.backward(o, OpenBa.forward(o, masks, input, attention, labels, BATCH, SRC_LEN, TGT_LEN), projection, OpenBaWeights.zeros(o.config()), dMasks);
+                yield () -> GradCheck.project(OpenBa.forward(o, masks, input, attention, labels, BATCH, SRC_LEN, TGT_LEN).logits(), projection);
+            }
+        };
+        String name = c.describe() + " cut to " + plan;
+        GradCheck.checkAt(name + " hidden", masks.hidden(), dMasks.hidden(), loss, plan.hidden(), 1e-3, 1e-3, 3e-2);
+        for (int l = 0; l < c.encoder().size(); l++) checkLayer(name + " encoder " + l, masks.encoder().get(l), dMasks.encoder().get(l), loss);
+        for (int l = 0; l < c.decoder().size(); l++) checkLayer(name + " decoder " + l, masks.decoder().get(l), dMasks.decoder().get(l), loss);
+    }
+
+    private static void multiply(EncoderDecoderMasks.Layer into, EncoderDecoderMasks.Layer by) {
+        multiply(into.layer(), by.layer());
+        multiply(into.heads(), by.heads());
+        multiply(into.crossHeads(), by.crossHeads());
+        multiply(into.ffn(), by.ffn());
+    }
+
+    private static void multiply(float[] into, float[] by) {
+        for (int i = 0; i < into.length; i++) into[i] *= by[i];
+    }
+
     static void checkLayer(String name, EncoderDecoderMasks.Layer m, EncoderDecoderMasks.Layer d, Supplier<Double> loss) {
         check(name + " layer", m.layer(), d.layer(), loss);
         check(name + " heads", m.heads(), d.heads(), loss);
