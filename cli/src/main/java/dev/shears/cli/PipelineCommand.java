@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
 import dev.shears.dist.Collective;
 import dev.shears.io.AtomicFiles;
-import dev.shears.model.ModelConfig;
 import dev.shears.progress.Progress;
+import dev.shears.recipe.ModelShape;
 import dev.shears.recipe.Pipeline;
 import dev.shears.recipe.SeedSweep;
 import picocli.CommandLine;
@@ -47,7 +47,7 @@ final class PipelineCommand extends CommandGroup {
             out.printf("%s: %d stages, valid%n", file, plan.stages().size());
             for (int i = 0; i < plan.stages().size(); i++) {
                 Pipeline.Stage s = plan.stages().get(i);
-                ModelConfig shape = plan.shapes().get(i);
+                ModelShape shape = plan.shapes().get(i);
                 out.printf(Locale.ROOT, "  %-20s %-6s -> %s (%,d parameters)%n", s.folder(), s.kind(), shape.describe(), shape.parameterCount());
             }
         }
@@ -59,9 +59,12 @@ final class PipelineCommand extends CommandGroup {
                     "importance, layerImportance, calibration, samples, seqLen, ...) and train (the keys of 'shears train': data, steps,",
                     "lr, dynamicBatchLoading, distill, ...). The file is validated first; a killed run continues with --resume",
                     "at the stage and step where it stopped. Ends with OUT/report.html (stages, shapes, loss curves).",
-                    "Under mpirun the ranks share each train and shear stage's micro-batches, with the same bits as one process."},
+                    "Under mpirun the ranks share each train and shear stage's micro-batches, with the same bits as one process.",
+                    "A T5 or OpenBA model folder: prune stages take heads, ffn, hidden, encLayers, decLayers, vocab (with vocabCorpus),",
+                    "importance, layerImportance; train stages objective (ul2, t5, openba-v2) and dynamic (Dynamic-UL2); one process."},
             footerHeading = "%nExamples:%n",
             footer = {"  shears pipeline run examples/openba-v2.yaml --out runs/openba",
+                    "  shears pipeline run examples/openba-v2-encdec.yaml --out runs/openba-v2-encdec   (after the shears init its header gives)",
                     "  shears pipeline run examples/openba-v2.yaml --out runs/openba --resume",
                     "  shears pipeline run examples/openba-v2.yaml --out runs/openba-seeds --seeds 1,2,3"})
     static final class Run extends FileCommand implements Distributed {

@@ -3,9 +3,8 @@ package dev.shears.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.io.AtomicFiles;
-import dev.shears.model.LayerShape;
-import dev.shears.model.ModelConfig;
 import dev.shears.recipe.MetricsLine;
+import dev.shears.recipe.ModelShape;
 import dev.shears.recipe.Pipeline;
 import dev.shears.recipe.StageSummary;
 import dev.shears.recipe.TrainRun;
@@ -66,7 +65,10 @@ final class PipelineReport {
                         m.domainWeights().forEach((d, v) -> domainWeights.computeIfAbsent(d, k -> new ArrayList<>()).add(new double[] {at, v}));
                     }
                     case MetricsLine.Reference m -> { }
-                    case MetricsLine.Final m -> epochs.put(r.stage().folder(), m.epochs());
+                    case MetricsLine.Final m -> {
+                        // an encoder-decoder's stage reads chunks of one folder, not domains by epoch: it logs none
+                        if (m.epochs() != null) epochs.put(r.stage().folder(), m.epochs());
+                    }
                 }
             }
             tokens.put(r.stage().folder(), lastTokens);
@@ -82,14 +84,13 @@ final class PipelineReport {
         StringBuilder rows = new StringBuilder();
         ArrayNode stages = json.putArray("stages");
         for (Pipeline.StageResult r : results) {
-            ModelConfig c = r.shape();
-            String widths = widths(c);
+            ModelShape c = r.shape();
             String result = result(r);
             long t = tokens.getOrDefault(r.stage().folder(), 0L);
-            md.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %d | %d | %,d | %.1f | %,d | %s |%n", r.stage().folder(), r.stage().kind(),
-                    c.numLayers(), widths.split(";")[0], widths.split(";")[1], c.dim(), c.vocabSize(), c.parameterCount(), r.seconds(), t, result));
-            rows.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%s</td><td>%d</td><td>%s</td><td>%s</td><td>%d</td><td>%d</td><td>%,d</td><td>%.1f</td><td>%,d</td><td class=\"l\">%s</td></tr>",
-                    Charts.esc(r.stage().folder()), r.stage().kind(), c.numLayers(), widths.split(";")[0], widths.split(";")[1], c.dim(), c.vocabSize(),
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %d | %d | %,d | %.1f | %,d | %s |%n", r.stage().folder(), r.stage().kind(),
+                    c.layers(), c.heads(), c.ffn(), c.dim(), c.vocabSize(), c.parameterCount(), r.seconds(), t, result));
+            rows.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%d</td><td>%d</td><td>%,d</td><td>%.1f</td><td>%,d</td><td class=\"l\">%s</td></tr>",
+                    Charts.esc(r.stage().folder()), r.stage().kind(), c.layers(), Charts.esc(c.heads()), c.ffn(), c.dim(), c.vocabSize(),
                     c.parameterCount(), r.seconds(), t, Charts.esc(result)));
             ObjectNode stage = r.summary().toJson().put("folder", r.stage().folder()).put("skipped", r.skipped()).put("tokens", t);
             if (!stage.has("epochs") && epochs.containsKey(r.stage().folder())) stage.set("epochs", Json.MAPPER.valueToTree(epochs.get(r.stage().folder())));
@@ -124,15 +125,6 @@ final class PipelineReport {
         AtomicFiles.writeString(dir.resolve("report.json"), Json.text(json) + "\n");
         AtomicFiles.writeString(dir.resolve("report.html"), Charts.page(title, html.toString()));
         return dir.resolve("report.html");
-    }
-
-    private static String widths(ModelConfig c) {
-        if (c.isUniform()) {
-            LayerShape l = c.layer(0);
-            return l.numHeads() + " / " + l.numKvHeads() + ";" + l.ffnDim();
-        }
-        int heads = c.layers().stream().mapToInt(LayerShape::numHeads).sum(), ffn = c.layers().stream().mapToInt(LayerShape::ffnDim).sum();
-        return "Σ " + heads + " (per layer);Σ " + ffn + " (per layer)";
     }
 
     /**
@@ -212,7 +204,7 @@ final class PipelineReport {
     /** Layers, heads, FFN width, hidden size, vocabulary and parameters per stage, relative to the first stage's model. */
     private String shapeChart() {
         List<String> names = results.stream().map(r -> r.stage().name()).toList();
-        ModelConfig first = results.getFirst().shape();
+        ModelShape first = results.getFirst().shape();
         List<Charts.Bars> bars = new ArrayList<>();
         String[] axes = {"layers", "heads", "FFN", "hidden", "vocabulary", "parameters"};
         for (String axis : axes) {
@@ -223,11 +215,11 @@ final class PipelineReport {
         return Charts.bars("Shape after each stage, relative to '" + names.getFirst() + "'", "fraction of the first stage's", names, bars);
     }
 
-    private static double measure(ModelConfig c, String axis) {
+    private static double measure(ModelShape c, String axis) {
         return switch (axis) {
             case "layers" -> c.numLayers();
-            case "heads" -> c.layers().stream().mapToInt(LayerShape::numHeads).sum();
-            case "FFN" -> c.layers().stream().mapToInt(LayerShape::ffnDim).sum();
+            case "heads" -> c.totalHeads();
+            case "FFN" -> c.totalFfn();
             case "hidden" -> c.dim();
             case "vocabulary" -> c.vocabSize();
             default -> c.parameterCount();

@@ -55,10 +55,12 @@ import java.util.OptionalInt;
                 "Under mpirun (mpirun -np N ./shears prune ...) the ranks share the calibration windows and add every window's",
                 "scores, gradients and losses in window order: the scores, plan and weights are bit-identical to one",
                 "process's, for every criterion and variant; rank 0 alone writes --out and prints.",
-                "A T5 folder (T5ForConditionalGeneration) is pruned data-free on every axis: --heads (self and cross), --ffn, --hidden,",
-                "--enc-layers and --dec-layers (kept counts), --vocab; widths ranked by --importance magnitude, random or activation, layers by",
-                "--layer-importance every-k or block-influence (activation and block-influence are the defaults with --calibration: windows",
-                "whose first half the encoder reads and the rest the decoder). An OpenBA folder (OpenBAForConditionalGeneration) takes the same",
+                "A T5 folder (T5ForConditionalGeneration) is pruned on every axis: --heads (self and cross), --ffn, --hidden,",
+                "--enc-layers and --dec-layers (kept counts), --vocab; widths ranked by --importance magnitude, random, activation or taylor",
+                "(--taylor gate, gate-per-sequence, gate-mix or gate-mix-per-sequence), layers by --layer-importance every-k, block-influence",
+                "or angular (a contiguous block per stack; --angular-span, --angular-tokens, --final-state). Activation and block-influence are",
+                "the defaults with --calibration: windows whose first half the encoder reads and the rest the decoder. Under mpirun the ranks",
+                "share those windows as above (the same child for any N). An OpenBA folder (OpenBAForConditionalGeneration) takes the same",
                 "axes and options."},
         footerHeading = "%nExamples:%n",
         footer = {"  shears prune ../shared/data/models/stories260K/hf --tokenizer ../shared/data/models/stories260K/tok512.bin \\",
@@ -68,7 +70,9 @@ import java.util.OptionalInt;
                 "  shears prune MODEL --drop-layers 2,3 --out p        (Jha et al.: explicit layers, data-free)",
                 "  shears prune MODEL --heads 0.5 --head-mode per-group --non-uniform --scores earlier/importance.json --out p",
                 "  shears prune MODEL --vocab 0.5 --vocab-corpus ../shared/data/eval/tinystories/tinystories_val_head.txt --out p   (OpenBA-V2)",
-                "  shears prune ../shared/data/models/t5-tiny-random --heads 0.5 --ffn 0.5 --enc-layers 3 --dec-layers 4 --out t5-small   (T5)"})
+                "  shears prune ../shared/data/models/t5-tiny-random --heads 0.5 --ffn 0.5 --enc-layers 3 --dec-layers 4 --out t5-small   (T5)",
+                "  mpirun -np 2 ./shears --threads 1 prune T5_FOLDER --ffn 0.5 --dec-layers 4 --importance taylor --layer-importance angular \\",
+                "      --calibration text.txt --out t5-taylor   (T5 or OpenBA, windows shared over ranks)"})
 final class PruneCommand implements Runnable, Planned, Distributed {
     @Parameters(index = "0", paramLabel = "MODEL", description = "A Hugging Face folder, a .gguf file or a llama2.c .bin.")
     Path model;
@@ -91,10 +95,10 @@ final class PruneCommand implements Runnable, Planned, Distributed {
     @Option(names = "--hidden", paramLabel = "F", description = "Fraction of hidden channels to remove.")
     Double hidden;
 
-    @Option(names = "--enc-layers", paramLabel = "N", description = "Encoder layers to keep (a T5 or OpenBA folder; evenly spaced every-k removal, layer 0 stays).")
+    @Option(names = "--enc-layers", paramLabel = "N", description = "Encoder layers to keep (a T5 or OpenBA folder; which go: --layer-importance).")
     Integer encLayers;
 
-    @Option(names = "--dec-layers", paramLabel = "N", description = "Decoder layers to keep (a T5 or OpenBA folder; evenly spaced every-k removal, layer 0 stays).")
+    @Option(names = "--dec-layers", paramLabel = "N", description = "Decoder layers to keep (a T5 or OpenBA folder; which go: --layer-importance).")
     Integer decLayers;
 
     @Option(names = "--vocab", paramLabel = "F", description = "Fraction of the normal vocabulary pieces to remove (least frequent first; special and byte entries always stay).")
@@ -155,7 +159,7 @@ final class PruneCommand implements Runnable, Planned, Distributed {
     @Option(names = "--scores", paramLabel = "FILE", description = "Reuse importance.json from an earlier prune of the same model.")
     Path scores;
 
-    @Option(names = "--angular-span", paramLabel = "N", description = "Block length for the angular criterion (0: the layers removed).")
+    @Option(names = "--angular-span", paramLabel = "N", description = "Block length for the angular criterion (0: the layers removed; of a T5 or OpenBA, per stack).")
     int angularSpan = PruneStage.DEFAULT.criteria().angularSpan();
 
     @Option(names = "--taylor", paramLabel = "VARIANT", completionCandidates = TaylorNames.class,
@@ -198,7 +202,8 @@ final class PruneCommand implements Runnable, Planned, Distributed {
                 new PruneStage.Shape(target, Optional.ofNullable(targetConfig), dropLayers, dropAttention, dropFfn, headMode, multipleOf, nonUniform),
                 new PruneStage.Criteria(importance, layerImportance, angularSpan, seed, taylor, taylorReduction, angularTokens, finalState),
                 new PruneStage.Windows(Optional.ofNullable(calibration), samples, seqLen),
-                new PruneStage.Vocabulary(vocab, vocabSize, Optional.ofNullable(vocabCorpus), keepTokens, keepSeenCharacters), dtype);
+                new PruneStage.Vocabulary(vocab, vocabSize, Optional.ofNullable(vocabCorpus), keepTokens, keepSeenCharacters),
+                new PruneStage.Stacks(null, null), dtype); // --enc-layers/--dec-layers: encoderDecoderRequest reads them itself
     }
 
     @Override
@@ -207,7 +212,7 @@ final class PruneCommand implements Runnable, Planned, Distributed {
     }
 
     /**
-     * The run of a T5 or OpenBA folder: one process, the axes of {@link T5Target}; an option only a decoder-only model
+     * The run of a T5 or OpenBA folder: the axes of {@link T5Target}; an option only a decoder-only model
      * takes is a one-line error naming it.
      */
     private T5PruneRun encoderDecoderRequest() {
@@ -219,18 +224,20 @@ final class PruneCommand implements Runnable, Planned, Distributed {
         decoderOnly.put("--non-uniform", nonUniform);
         decoderOnly.put("--scores", scores != null);
         decoderOnly.forEach((option, given) -> {
-            if (given) throw new ShearsException(option + " does not apply to an encoder-decoder yet; a T5 or OpenBA takes --heads, --ffn, --hidden, --enc-layers, --dec-layers, --vocab, --importance magnitude|random|activation, --layer-importance every-k|block-influence");
+            if (given) throw new ShearsException(option + " does not apply to an encoder-decoder yet; a T5 or OpenBA takes --heads, --ffn, --hidden, --enc-layers, --dec-layers, --vocab, --importance magnitude|random|activation|taylor, --layer-importance every-k|block-influence|angular");
         });
         T5Target t = new T5Target(heads == null ? 0 : heads, ffn == null ? 0 : ffn, hidden == null ? 0 : hidden,
                 encLayers == null ? OptionalInt.empty() : OptionalInt.of(encLayers), decLayers == null ? OptionalInt.empty() : OptionalInt.of(decLayers));
         return T5PruneRun.of(model, out, t, stage().vocabulary(Path.of("")), importance == null ? "" : importance,
-                layerImportance == null ? "" : layerImportance, seed,
+                layerImportance == null ? "" : layerImportance, seed, angularSpan, stage().criteria().options(),
                 new PruneRun.Calibration(Optional.ofNullable(calibration), samples, seqLen), dtype == null ? "" : dtype);
     }
 
+    /** Under mpirun every rank scores its share of the calibration windows; rank 0 alone writes and prints. */
     private void runEncoderDecoder() {
-        if (main.collective().size() > 1) throw new ShearsException("encoder-decoder pruning runs in one process; run it without mpirun");
-        T5PruneRun.Result r = encoderDecoderRequest().run(m -> System.err.println("prune: " + m));
+        Collective collective = main.collective();
+        T5PruneRun.Result r = encoderDecoderRequest().run(collective.leads() ? m -> System.err.println("prune: " + m) : m -> { }, collective);
+        if (!collective.leads()) return;
         ObjectNode n = Json.object();
         n.put("out", r.out().toString()).put("seconds", r.seconds()).put("widthCriterion", PruneRun.name(r.criterion()))
                 .put("layerCriterion", PruneRun.name(r.layerCriterion())).put("paramsBefore", r.paramsBefore()).put("paramsAfter", r.paramsAfter())

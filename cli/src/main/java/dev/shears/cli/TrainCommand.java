@@ -7,6 +7,7 @@ import dev.shears.config.ConfigLoader;
 import dev.shears.dist.Collective;
 import dev.shears.model.ModelConfig;
 import dev.shears.progress.Progress;
+import dev.shears.recipe.ModelShape;
 import dev.shears.recipe.Pipeline;
 import dev.shears.recipe.StageSummary;
 import dev.shears.recipe.Seq2SeqTrainRun;
@@ -47,7 +48,8 @@ import java.util.Optional;
                 "or the preset's mixture replace the data weights at step 0. Distillation: loss = (1 − alpha)·CE +",
                 "alpha·T²·KL(teacher ‖ student). tokens > 0 overrides steps.",
                 "A T5 or OpenBA folder (--model) is trained on a mixture of denoisers (--objective; --dynamic for Dynamic-UL2)",
-                "over one --data folder cut into seqLen-token chunks."},
+                "over one --data folder cut into seqLen-token chunks; under mpirun its ranks share the micro-batches and held-out",
+                "batches the same way (the same model bytes for any N)."},
         footerHeading = "%nExamples:%n",
         footer = {"  shears data prepare --tokenizer ../shared/data/models/stories260K/tok512.bin --out data/tinystories \\",
                 "      ../shared/data/eval/tinystories/tinystories_val_head.txt",
@@ -144,7 +146,7 @@ final class TrainCommand implements Runnable, Distributed {
         StageSummary stage = new StageSummary("train", "train", new StageSummary.Trained(r.steps(), r.lastLoss(), r.resumedFrom(), held, epochs), r.seconds(),
                 shape.parameterCount(), shape.describe(), false);
         Path report = new PipelineReport("Training " + out.getFileName(), List.of(new Pipeline.StageResult(
-                new Pipeline.Stage(0, "train", new TrainStage(resolved, false)), out, r.model().config(), r.seconds(), false, stage)))
+                new Pipeline.Stage(0, "train", new TrainStage(resolved, false)), out, new ModelShape.Decoder(shape), r.seconds(), false, stage)))
                 .write(out, Json.object().put("out", out.toString()), "", "");
         n.put("report", report.toString());
         PrintWriter stdout = output.out();
@@ -163,11 +165,13 @@ final class TrainCommand implements Runnable, Distributed {
         }
     }
 
-    /** An encoder-decoder on a mixture of denoisers ({@link Seq2SeqTrainRun}), in one process. */
+    /** An encoder-decoder on a mixture of denoisers ({@link Seq2SeqTrainRun}); under mpirun the ranks share its micro-batches and rank 0 writes and prints. */
     private void trainEncoderDecoder(TrainConfig resolved, Path out) {
-        if (main.collective().size() > 1) throw new ShearsException("encoder-decoder training runs in one process; start it without mpirun");
+        Collective collective = main.collective();
         Seq2SeqTrainRun.Objective o = Seq2SeqTrainRun.Objective.parse(objective == null ? "ul2" : objective);
-        Seq2SeqTrainRun.Result r = Seq2SeqTrainRun.run(resolved, o, dynamic, out, training.resume, ProgressBar.stderr());
+        Seq2SeqTrainRun.Result r = Seq2SeqTrainRun.run(resolved, o, dynamic, out, training.resume, collective.leads() ? ProgressBar.stderr() : Progress.SILENT,
+                collective);
+        if (!collective.leads()) return;
         ObjectNode n = Json.object();
         n.put("out", out.toString()).put("objective", o.key).put("dynamic", dynamic).put("steps", r.steps()).put("resumedFrom", r.resumedFrom())
                 .put("loss", r.lastLoss()).put("seconds", r.seconds()).put("params", r.model().parameterCount());

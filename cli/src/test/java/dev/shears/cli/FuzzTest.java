@@ -108,6 +108,17 @@ class FuzzTest {
         Files.write(piqa, Files.readAllLines(SharedData.require("eval/mc/piqa.jsonl")).subList(0, 4));
         k.add(new Kind("task file", piqa, false, m -> args("eval", model.toString() + "=" + tok, "--tasks", "piqa", "--limit", "4",
                 "--data-dir", taskFolder(m).toString())));
+        // issue 16: encoder-decoders made by init, and pipelines of them (last, so the kinds above keep their mutations)
+        Path openBaConfig = Path.of("..", "examples", "openba-tiny-config.json").toAbsolutePath().normalize();
+        k.add(new Kind("OpenBA init config", openBaConfig, false, m -> args("init", "--config", m.toString(), "--dtype", "f32", "--out", fresh("openba").toString())));
+        Path openBa = dir.resolve("openba-tiny");
+        expectOk(CliTest.shears("init", "--config", openBaConfig.toString(), "--dtype", "f32", "--tokenizer", SharedData.require("tokenizers/t5").toString(),
+                "--out", openBa.toString()));
+        Path encoderDecoder = dir.resolve("encdec.yaml");
+        Files.writeString(encoderDecoder, "model: " + openBa + "\nstages:\n  - name: layers\n    prune: {decLayers: 4, heads: 0.5, layerImportance: every-k}\n"
+                + "  - name: heal\n    train: {data: [{path: " + text + ", weight: 1}], objective: openba-v2, dynamic: true, steps: 2, seqLen: 32}\n"
+                + "  - name: vocabulary\n    prune: {vocab: 0.5, vocabCorpus: " + text + "}\n");
+        k.add(new Kind("encoder-decoder pipeline YAML", encoderDecoder, false, m -> args("pipeline", "check", m.toString())));
         return k;
     }
 

@@ -71,6 +71,21 @@ class PruneT5CommandTest {
         assertTrue(before > 1 && after > 1 && before != after, before + " -> " + after);
         assertEquals(3, T5Model.load(act).config().encoder().getFirst().numHeads());
 
+        // issue 16: first-order Taylor for widths, Gromov et al.'s angular distance for layers: a contiguous block goes
+        Path taylor = tmp.resolve("taylor");
+        CliTest.Run rt = shears("prune", t5.toString(), "--heads", "0.25", "--ffn", "0.5", "--hidden", "0.25", "--enc-layers", "4", "--dec-layers", "3",
+                "--importance", "taylor", "--taylor", "gate-mix", "--layer-importance", "angular", "--angular-tokens", "all", "--calibration",
+                SharedData.require("eval/tinystories/tinystories_val_head.txt").toString(), "--samples", "3", "--seq-len", "16", "--out", taylor.toString(), "--json");
+        assertEquals(0, rt.code(), rt.err());
+        assertEquals("taylor", rt.json().path("widthCriterion").asText());
+        assertEquals("angular", rt.json().path("layerCriterion").asText());
+        assertEquals(3, T5Model.load(taylor).config().decoder().size());
+        assertEquals(24, T5Model.load(taylor).config().dim());
+        JsonNode taylorPlan = Json.MAPPER.readTree(Files.readString(taylor.resolve("pruning-plan.json")));
+        StringBuilder decoderKept = new StringBuilder();
+        for (JsonNode layer : taylorPlan.path("decoder")) decoderKept.append(layer.path("kept").asBoolean() ? 'k' : '-');
+        assertTrue(decoderKept.toString().matches("k*--k*"), "angular drops two consecutive decoder layers: " + decoderKept);
+
         // seeded random: the same seed gives the same child, another seed another
         Path a = tmp.resolve("a"), b = tmp.resolve("b"), c2 = tmp.resolve("c");
         for (String[] run : new String[][]{{a.toString(), "1"}, {b.toString(), "1"}, {c2.toString(), "2"}}) {
@@ -140,10 +155,17 @@ class PruneT5CommandTest {
                 new Case("the activation criterion needs calibration data", "prune", openba.toString(), "--heads", "0.5", "--importance", "activation", "--out", out.toString()),
                 new Case("--layers (use --enc-layers and --dec-layers) does not apply to an encoder-decoder", "prune", t5.toString(), "--layers", "0.5", "--out", out.toString()),
                 new Case("the activation criterion needs calibration data", "prune", t5.toString(), "--ffn", "0.5", "--importance", "activation", "--out", out.toString()),
-                new Case("--calibration is read by --importance activation and --layer-importance block-influence only", "prune", t5.toString(), "--ffn", "0.5",
+                new Case("--calibration is read by --importance activation|taylor and --layer-importance block-influence|angular only", "prune", t5.toString(), "--ffn", "0.5",
                         "--importance", "random", "--layer-importance", "every-k",
                         "--calibration", t5.resolve("config.json").toString(), "--out", out.toString()),
-                new Case("--importance taylor is not supported for T5 yet", "prune", t5.toString(), "--ffn", "0.5", "--importance", "taylor", "--out", out.toString()),
+                new Case("the taylor criterion needs calibration data", "prune", t5.toString(), "--ffn", "0.5", "--importance", "taylor", "--out", out.toString()),
+                new Case("--taylor param-mix is not supported for an encoder-decoder; use gate, gate-per-sequence, gate-mix or gate-mix-per-sequence", "prune",
+                        t5.toString(), "--ffn", "0.5", "--importance", "taylor", "--taylor", "param-mix", "--calibration", t5.resolve("config.json").toString(),
+                        "--out", out.toString()),
+                new Case("--layer-importance taylor does not rank the layers of an encoder-decoder", "prune", t5.toString(), "--dec-layers", "3",
+                        "--layer-importance", "taylor", "--calibration", t5.resolve("config.json").toString(), "--out", out.toString()),
+                new Case("angular distance needs a block of 1..5 decoder layers, got 7", "prune", t5.toString(), "--dec-layers", "3",
+                        "--layer-importance", "angular", "--angular-span", "7", "--calibration", t5.resolve("config.json").toString(), "--out", out.toString()),
                 new Case("--heads must be a fraction to remove in [0, 1), got 1.0", "prune", t5.toString(), "--heads", "1", "--out", out.toString()),
                 new Case("--enc-layers 9 must keep 1..5 encoder layers", "prune", t5.toString(), "--enc-layers", "9", "--out", out.toString()),
                 new Case("nothing to prune", "prune", t5.toString(), "--out", out.toString()),

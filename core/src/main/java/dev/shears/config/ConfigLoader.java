@@ -174,11 +174,11 @@ public final class ConfigLoader {
 
     /** A configuration record as files spell it: {@link Flat} groups' keys in their enclosing object. */
     public static ObjectNode toTree(Object config) {
-        // a record that is written as one of its components (@JsonValue, as a train stage is its TrainConfig)
-        for (RecordComponent c : config.getClass().isRecord() ? config.getClass().getRecordComponents() : new RecordComponent[0]) {
-            if (c.isAnnotationPresent(com.fasterxml.jackson.annotation.JsonValue.class) || c.getAccessor().isAnnotationPresent(com.fasterxml.jackson.annotation.JsonValue.class)) {
+        // a record that is written as what one of its methods returns (@JsonValue, as a train stage is its TrainConfig's keys and its objective)
+        for (java.lang.reflect.Method m : config.getClass().isRecord() ? config.getClass().getMethods() : new java.lang.reflect.Method[0]) {
+            if (m.getParameterCount() == 0 && m.isAnnotationPresent(com.fasterxml.jackson.annotation.JsonValue.class)) {
                 try {
-                    return toTree(c.getAccessor().invoke(config));
+                    return toTree(m.invoke(config));
                 } catch (ReflectiveOperationException e) {
                     throw new IllegalStateException(e);
                 }

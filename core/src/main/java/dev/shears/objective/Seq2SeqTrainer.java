@@ -1,11 +1,15 @@
 package dev.shears.objective;
 
 import dev.shears.ShearsException;
+import dev.shears.dist.Collective;
+import dev.shears.dist.OrderedSum;
+import dev.shears.dist.SingleProcess;
 import dev.shears.kernel.CrossEntropy;
 import dev.shears.train.GradientClipping;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -13,8 +17,17 @@ import java.util.List;
  * of denoisers (UL2, Tay et al. 2022), optionally re-weighted by Dynamic-UL2 (OpenBA-V2, Qiao et al. 2024). One
  * step: for each of {@code microBatches} micro-batches, in order, the next batch of the training
  * {@link DenoisingBatcher} through the model's forward, loss (the logits' gradient scaled by 1/microBatches) and
- * backward, accumulating into one gradient buffer ({@link TrainableEncoderDecoder#accumulate}); then global-norm
- * clipping and {@link TensorAdamW} at the scheduled learning rate. No dropout (the forwards are eval-mode).
+ * backward ({@link TrainableEncoderDecoder#accumulate}) from a zeroed gradient, the micro-batches' gradients added in
+ * order, {@code ((g₀ + g₁) + g₂) + …} in float; then global-norm clipping and {@link TensorAdamW} at the scheduled
+ * learning rate. No dropout (the forwards are eval-mode).
+ *
+ * <p>Over the ranks of a {@link Collective} (as decoder-only training's {@code StepGradients}): every rank draws every
+ * micro-batch (so the batcher's state does not depend on the number of ranks) and runs forward and backward on its
+ * contiguous share ({@link OrderedSum#first}); the rank holding micro-batch 0 adds its gradients as they come, a later
+ * rank keeps each of its own until the running sum reaches it along the ranks ({@link OrderedSum#sumContinuing}), and
+ * the micro-batches' losses are gathered and added in order. The held-out batches are shared the same way, their losses
+ * gathered in order. So the losses, weights, moments and checkpoints are the same bits for any number of ranks, one
+ * process included.
  *
  * <p>Every {@code evalInterval} steps each denoiser's loss is measured on its own held-out batches: drawn
  * once, when the trainer is built, from a held-out batcher (a seeded draw over data never trained on) with
@@ -48,6 +61,11 @@ public class Seq2SeqTrainer {
     private final List<float[]> params;
     private final List<float[]> grads;
     private final List<List<DenoisingBatcher.Batch>> heldOut;
+    private final Collective collective;
+    /** On the rank holding micro-batch 0: the sum of the step's micro-batches so far, while the next one's gradient starts from zero. */
+    private List<float[]> running;
+    /** On a later rank: its micro-batches' gradients, kept until the running sum reaches it. */
+    private final List<List<float[]>> kept = new ArrayList<>();
     private double[] referenceLosses;
     private long step;
 
@@ -57,6 +75,12 @@ public class Seq2SeqTrainer {
      *                denoiser's {@code evalBatches} fixed batches, here, once
      */
     public Seq2SeqTrainer(TrainableEncoderDecoder model, DenoisingBatcher batcher, DenoisingBatcher heldOut, T5TrainConfig config) {
+        this(model, batcher, heldOut, config, new SingleProcess());
+    }
+
+    /** As {@link #Seq2SeqTrainer(TrainableEncoderDecoder, DenoisingBatcher, DenoisingBatcher, T5TrainConfig)}, one of the ranks of {@code collective}. */
+    public Seq2SeqTrainer(TrainableEncoderDecoder model, DenoisingBatcher batcher, DenoisingBatcher heldOut, T5TrainConfig config, Collective collective) {
+        this.collective = collective;
         int denoisers = batcher.mixture().denoisers().size();
         if (config.referenceLosses().length != 0 && config.referenceLosses().length != denoisers) {
             throw new ShearsException(config.referenceLosses().length + " reference losses for a mixture of " + denoisers + " denoisers");
@@ -108,18 +132,47 @@ public class Seq2SeqTrainer {
         this.referenceLosses = references.clone();
     }
 
-    /** One optimizer step. */
+    /** One optimizer step. The gradient buffer is zero when it starts ({@link TensorAdamW#update} clears it). */
     public StepResult step() {
         double lr = config.schedule().at(step);
         int micro = config.microBatches();
+        int first = OrderedSum.first(micro, collective.rank(), collective.size());
+        int end = OrderedSum.first(micro, collective.rank() + 1, collective.size());
+        boolean holdsFirst = first == 0 && end > 0;
         float share = 1f / micro;
-        double loss = 0;
+        double[] losses = new double[end - first];
         long tokens = 0;
         for (int i = 0; i < micro; i++) {
             DenoisingBatcher.Batch batch = batcher.next(config.batchSize());
-            loss += model.accumulate(batch, share);
             for (int n : batch.targetLengths()) tokens += n;
+            if (i < first || i >= end) continue;
+            if (holdsFirst && i > first) {
+                // the running sum waits aside while micro-batch i's gradient starts from zero, then takes it: running + g_i
+                running = copy(grads, running);
+                zero(grads);
+                losses[i - first] = model.accumulate(batch, share);
+                for (int t = 0; t < grads.size(); t++) {
+                    float[] g = grads.get(t), r = running.get(t);
+                    for (int j = 0; j < g.length; j++) g[j] = r[j] + g[j];
+                }
+            } else {
+                if (i > first) zero(grads);
+                losses[i - first] = model.accumulate(batch, share);
+                if (!holdsFirst) {
+                    if (kept.size() <= i - first) kept.add(null);
+                    kept.set(i - first, copy(grads, kept.get(i - first)));
+                }
+            }
         }
+        if (collective.size() > 1) {
+            for (int t = 0; t < grads.size(); t++) {
+                List<float[]> mine = new ArrayList<>();
+                if (!holdsFirst) for (int k = 0; k < end - first; k++) mine.add(kept.get(k).get(t));
+                OrderedSum.sumContinuing(collective, micro, mine, grads.get(t));
+            }
+        }
+        double loss = 0;
+        for (double l : OrderedSum.gather(collective, micro, losses)) loss += l;
         double norm = GradientClipping.globalNorm(grads);
         optimizer.update(params, grads, lr, GradientClipping.scale(norm, config.maxGradNorm()));
         model.stepDone(step);
@@ -127,26 +180,55 @@ public class Seq2SeqTrainer {
         return new StepResult(step, loss / micro, lr, norm, tokens);
     }
 
-    /** Each denoiser's mean token loss on its held-out batches. */
+    /**
+     * Each denoiser's mean token loss on its held-out batches. The ranks share the batches (every denoiser's, in order)
+     * and gather each batch's summed loss in that order: the same bits for any number of ranks.
+     */
     public double[] heldOutLosses() {
         return heldOutLosses(model);
     }
 
-    /** Each denoiser's mean token loss of {@code other} (another model on the same vocabulary, e.g. a pruned child) on the held-out batches. */
+    /**
+     * Each denoiser's mean token loss of {@code other} (another model on the same vocabulary, e.g. a pruned child) on the
+     * held-out batches, shared over the ranks as {@link #heldOutLosses()}.
+     */
     public double[] heldOutLosses(TrainableEncoderDecoder other) {
+        List<DenoisingBatcher.Batch> all = heldOut.stream().flatMap(List::stream).toList();
+        int n = all.size();
+        int first = OrderedSum.first(n, collective.rank(), collective.size());
+        double[] mine = new double[OrderedSum.first(n, collective.rank() + 1, collective.size()) - first];
+        for (int i = 0; i < mine.length; i++) mine[i] = other.loss(all.get(first + i)) * scored(all.get(first + i));
+        double[] summed = OrderedSum.gather(collective, n, mine);
         double[] losses = new double[heldOut.size()];
+        int at = 0;
         for (int d = 0; d < losses.length; d++) {
             double sum = 0;
             long count = 0;
             for (DenoisingBatcher.Batch batch : heldOut.get(d)) {
-                long scored = 0;
-                for (int n : batch.targetLengths()) scored += n;
-                sum += other.loss(batch) * scored;
-                count += scored;
+                sum += summed[at++];
+                count += scored(batch);
             }
             losses[d] = sum / count;
         }
         return losses;
+    }
+
+    /** The target tokens a batch scores. */
+    private static long scored(DenoisingBatcher.Batch batch) {
+        long scored = 0;
+        for (int n : batch.targetLengths()) scored += n;
+        return scored;
+    }
+
+    /** {@code into} (allocated when null) holding a copy of every tensor of {@code from}. */
+    private static List<float[]> copy(List<float[]> from, List<float[]> into) {
+        List<float[]> out = into != null ? into : from.stream().map(t -> new float[t.length]).toList();
+        for (int t = 0; t < from.size(); t++) System.arraycopy(from.get(t), 0, out.get(t), 0, from.get(t).length);
+        return out;
+    }
+
+    private static void zero(List<float[]> tensors) {
+        for (float[] t : tensors) Arrays.fill(t, 0f);
     }
 
     /**
@@ -165,14 +247,15 @@ public class Seq2SeqTrainer {
     /**
      * Trains until {@code totalSteps} steps are done: evaluating before the first step of a run (when it evaluates at all)
      * and after every {@code evalInterval} steps, and writing a checkpoint under {@code runDir} every
-     * {@code checkpointInterval} steps and at the end (keeping the newest {@code keepCheckpoints}).
+     * {@code checkpointInterval} steps and at the end (keeping the newest {@code keepCheckpoints}; rank 0 alone writes).
      */
     public void run(long totalSteps, Path runDir, Listener listener) {
         if (config.evalInterval() > 0 && step == 0) listener.evaluation(evaluate());
         while (step < totalSteps) {
             listener.step(step());
             if (config.evalInterval() > 0 && step % config.evalInterval() == 0) listener.evaluation(evaluate());
-            if (step == totalSteps || config.checkpointInterval() > 0 && step % config.checkpointInterval() == 0) Seq2SeqCheckpoint.save(runDir, this, config.keepCheckpoints());
+            boolean due = step == totalSteps || config.checkpointInterval() > 0 && step % config.checkpointInterval() == 0;
+            if (due && collective.leads()) Seq2SeqCheckpoint.save(runDir, this, config.keepCheckpoints()); // every rank holds the same state: rank 0 writes it
         }
     }
 

@@ -294,9 +294,21 @@ public final class Importance {
      * last position ({@code lastToken}, their definition) or averaged over positions.
      */
     private static void addAngular(ImportanceScores s, ModelConfig c, int l, float[] in, float[] out, int seqLen, boolean lastToken) {
+        s.of(Axis.LAYER)[l] += angularDistance(in, out, seqLen, c.dim(), lastToken);
+    }
+
+    /**
+     * Gromov et al.'s distance between two states of one sequence, arccos(cos(in_t, out_t))/π at its last position
+     * ({@code lastToken}) or averaged over its positions; a zero vector has cosine 1. The decoder-only criterion and an
+     * encoder–decoder's stacks ({@code seq2seq.T5LayerScores}) share it.
+     *
+     * @param in  [rows, dim]
+     * @param out [rows, dim]
+     */
+    public static double angularDistance(float[] in, float[] out, int rows, int dim, boolean lastToken) {
         double sum = 0;
-        for (int t = lastToken ? seqLen - 1 : 0; t < seqLen; t++) sum += Math.acos(Math.max(-1, Math.min(1, cosine(in, out, t, c.dim())))) / Math.PI;
-        s.of(Axis.LAYER)[l] += sum / (lastToken ? 1 : seqLen);
+        for (int t = lastToken ? rows - 1 : 0; t < rows; t++) sum += Math.acos(Math.max(-1, Math.min(1, cosine(in, out, t, dim)))) / Math.PI;
+        return sum / (lastToken ? 1 : rows);
     }
 
     private static double meanCosine(float[] a, float[] b, int rows, int dim) {

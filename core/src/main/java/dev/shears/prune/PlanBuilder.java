@@ -107,11 +107,7 @@ public final class PlanBuilder {
         }
         if (drop == 0) return dropped;
         switch (scores.criterion()) {
-            case ANGULAR -> {
-                int start = 0;
-                for (int l = 1; l + drop <= n; l++) if (scores.of(Axis.LAYER)[l] < scores.of(Axis.LAYER)[start]) start = l;
-                for (int l = start; l < start + drop; l++) dropped[l] = true;
-            }
+            case ANGULAR -> dropped = contiguousRun(scores.of(Axis.LAYER), drop);
             case EVERY_K -> {
                 // Jha et al.: evenly spaced and data-free: layers round((i+1)·n/(drop+1)); layer 0 always stays
                 for (int i = 0; i < drop; i++) dropped[(int) Math.round((i + 1) * (double) n / (drop + 1))] = true;
@@ -175,6 +171,21 @@ public final class PlanBuilder {
         return IntStream.range(0, scores.length).boxed()
                 .sorted((a, b) -> scores[a] != scores[b] ? Double.compare(scores[b], scores[a]) : Integer.compare(a, b))
                 .limit(k).mapToInt(Integer::intValue).sorted().toArray();
+    }
+
+    /**
+     * Gromov et al.'s rule: the block of {@code drop} consecutive layers whose first layer scores lowest (the angular
+     * distance from its input to the input {@code drop} layers later); the earliest on ties.
+     *
+     * @return [layers], true for the layers that go
+     */
+    public static boolean[] contiguousRun(double[] scores, int drop) {
+        boolean[] dropped = new boolean[scores.length];
+        if (drop == 0) return dropped;
+        int start = 0;
+        for (int l = 1; l + drop <= scores.length; l++) if (scores[l] < scores[start]) start = l;
+        for (int l = start; l < start + drop; l++) dropped[l] = true;
+        return dropped;
     }
 
     /** Indices of the k smallest values, sorted ascending (ties: higher index goes first). */

@@ -6,14 +6,19 @@ import dev.shears.eval.EvalSettings;
 import dev.shears.eval.Evaluator;
 import dev.shears.eval.Metric;
 import dev.shears.eval.TaskFile;
+import dev.shears.eval.TaskGroup;
 import dev.shears.eval.TaskResult;
 import dev.shears.progress.Progress;
+import dev.shears.seq2seq.EncoderDecoder;
+import dev.shears.tokenizer.Tokenizer;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * A pipeline stage that scores the current model on zero-shot tasks (as {@code shears eval}); the
@@ -52,15 +57,31 @@ public record EvalStage(List<String> tasks, String dataDir, int limit, long seed
         return EvalRun.Resolved.of(tasks.stream().map(t -> TaskFile.isTaskFile(t) ? base.resolve(t).toString() : t).toList());
     }
 
-    /** Runs every task on {@code model}, its items shared over the ranks of {@code collective}; returns per task (and group), metric name → value. */
-    Map<String, Map<String, Double>> run(LoadedModel model, Path base, Progress progress, Collective collective) {
+    /**
+     * Runs every task on the model at {@code model} (a decoder-only model with its tokenizer, or an encoder–decoder folder scored as
+     * {@code shears eval} scores one), its items shared over the ranks of {@code collective}; returns per task (and group), metric name → value.
+     */
+    Map<String, Map<String, Double>> run(Path model, Optional<Path> tokenizer, Path base, Progress progress, Collective collective) {
         EvalSettings.Sampling sampling = sample.equals("first") ? EvalSettings.Sampling.FIRST : EvalSettings.Sampling.SEEDED;
         EvalSettings d = EvalSettings.DEFAULTS;
         EvalSettings settings = new EvalSettings(limit, sampling, seed, d.batchSize(), context, d.start(), numFewshot);
         EvalRun.Resolved resolved = resolve(base);
         List<Evaluator.Items> items = resolved.tasks().stream().map(t -> Evaluator.load(t, base.resolve(dataDir), settings)).toList();
+        List<TaskResult> results;
+        Optional<EncoderDecoder> encoderDecoder = EncoderDecoder.load(model);
+        if (encoderDecoder.isPresent()) {
+            Tokenizer tok = ModelSource.seq2seqTokenizer(model, tokenizer, encoderDecoder.get().vocabSize());
+            List<TaskResult> leaves = new ArrayList<>();
+            for (Evaluator.Items i : items) leaves.add(Evaluator.run(encoderDecoder.get(), tok, i, settings, progress, sample -> { }, collective));
+            results = new ArrayList<>(leaves);
+            for (TaskGroup g : resolved.groups()) results.add(g.aggregate(leaves));
+        } else {
+            try (LoadedModel loaded = ModelSource.open(model, tokenizer)) {
+                results = resolved.run(loaded, items, t -> settings, progress, sample -> { }, collective);
+            }
+        }
         Map<String, Map<String, Double>> metrics = new LinkedHashMap<>();
-        for (TaskResult r : resolved.run(model, items, t -> settings, progress, sample -> { }, collective)) {
+        for (TaskResult r : results) {
             Map<String, Double> t = metrics.computeIfAbsent(r.task(), k -> new LinkedHashMap<>());
             for (Metric m : r.metrics()) t.put(m.name(), m.value());
         }

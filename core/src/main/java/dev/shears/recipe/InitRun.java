@@ -11,6 +11,8 @@ import dev.shears.model.KnownShape;
 import dev.shears.model.Model;
 import dev.shears.model.ModelConfig;
 import dev.shears.model.ModelWeights;
+import dev.shears.seq2seq.EncoderDecoder;
+import dev.shears.seq2seq.EncoderDecoderConfig;
 import dev.shears.tensor.RandomTensor;
 import dev.shears.tokenizer.Tokenizer;
 
@@ -22,7 +24,8 @@ import java.util.Optional;
  * {@code shears init}: a checkpoint of a given shape with seeded random weights (matrices uniform with
  * standard deviation {@value #STD}, norms 1, biases 0), written as a Hugging Face folder in the chosen
  * dtype, sharded, streamed one row at a time (constant memory at any size), with the tokenizer copied
- * beside it under its standard name. For sizing hardware before downloading and for testing and
+ * beside it under its standard name. A T5 or OpenBA config.json ({@code model_type} t5 or openba) gives that
+ * encoder–decoder instead, filled the same way and written by its own folder writer ({@link EncoderDecoderInit}). For sizing hardware before downloading and for testing and
  * benchmarking at real size.
  *
  * @param shape      a published shape, or a config file when empty
@@ -41,24 +44,48 @@ public record InitRun(Optional<KnownShape> shape, Optional<Path> config, DType d
         if (shardBytes < 1) throw new ShearsException("--shard-size must be positive, got " + shardBytes);
     }
 
-    /** What was written. */
-    public record Result(Path out, ModelConfig config, DType dtype, long bytes, double seconds) {
+    /**
+     * What was written.
+     *
+     * @param shape  the model's shape in words
+     * @param params its parameters
+     */
+    public record Result(Path out, String shape, long params, DType dtype, long bytes, double seconds) {
     }
 
     public Result run() {
         long began = System.nanoTime();
+        Optional<EncoderDecoderConfig> encoderDecoder = config.flatMap(EncoderDecoderConfig::readFile);
+        if (encoderDecoder.isPresent()) return runEncoderDecoder(encoderDecoder.get(), began);
         ModelConfig c = shape.map(s -> s.config).orElseGet(() -> HfConfig.read(config.get()));
         Optional<Tokenizer> tok = tokenizer.map(TokenizerLoader::load);
-        if (tok.isPresent() && tok.get().vocabSize() > c.vocabSize()) {
-            throw new ShearsException(tokenizer.get() + ": has " + tok.get().vocabSize() + " tokens, more than the model's " + c.vocabSize() + " embeddings");
-        }
+        checkVocabulary(tok, c.vocabSize());
         Outputs.checkSpace(out, c.parameterCount() * dtype.bytes);
         Model model = random(c, seed);
         AtomicFiles.writeFolder(out, dir -> {
             HfModel.write(model, dir, dtype, shardBytes);
             tokenizer.ifPresent(t -> TokenizerFiles.copyInto(t, dir));
         });
-        return new Result(out, c, dtype, c.parameterCount() * dtype.bytes, (System.nanoTime() - began) / 1e9);
+        return new Result(out, c.describe(), c.parameterCount(), dtype, c.parameterCount() * dtype.bytes, (System.nanoTime() - began) / 1e9);
+    }
+
+    /** A T5 or OpenBA config: one model.safetensors (the architecture's writer reads no shards), so {@code shardBytes} does not apply. */
+    private Result runEncoderDecoder(EncoderDecoderConfig c, long began) {
+        checkVocabulary(tokenizer.map(TokenizerLoader::load), c.vocabSize());
+        EncoderDecoderInit.checkFits(c);
+        Outputs.checkSpace(out, c.parameterCount() * dtype.bytes);
+        EncoderDecoder model = EncoderDecoderInit.random(c, seed);
+        AtomicFiles.writeFolder(out, dir -> {
+            EncoderDecoderInit.write(model, config.get(), dir, dtype);
+            if (tokenizer.isPresent()) EncoderDecoderInit.copyTokenizer(tokenizer.get(), dir);
+        });
+        return new Result(out, c.describe(), c.parameterCount(), dtype, c.parameterCount() * dtype.bytes, (System.nanoTime() - began) / 1e9);
+    }
+
+    private void checkVocabulary(Optional<Tokenizer> tok, int vocabSize) {
+        if (tok.isPresent() && tok.get().vocabSize() > vocabSize) {
+            throw new ShearsException(tokenizer.get() + ": has " + tok.get().vocabSize() + " tokens, more than the model's " + vocabSize + " embeddings");
+        }
     }
 
     /** A model whose every tensor is a {@link RandomTensor}: nothing is computed until it is read. */

@@ -7,14 +7,9 @@ import dev.shears.config.ConfigLoader;
 import dev.shears.dist.Collective;
 import dev.shears.dist.SingleProcess;
 import dev.shears.data.TokenDataset;
-import dev.shears.format.ModelLoader;
-import dev.shears.format.hf.HfConfig;
 import dev.shears.io.AtomicFiles;
-import dev.shears.model.ModelConfig;
 import dev.shears.progress.Progress;
-import dev.shears.prune.PlanBuilder;
-import dev.shears.prune.PruneTarget;
-import dev.shears.prune.TargetParser;
+import dev.shears.seq2seq.EncoderDecoder;
 import dev.shears.train.DynamicBatchLoading;
 import dev.shears.train.TrainConfig;
 
@@ -68,11 +63,11 @@ public final class Pipeline {
     }
 
     /** A loaded, validated pipeline. */
-    public record Plan(Path file, Path base, Optional<Path> model, Optional<Path> tokenizer, List<Stage> stages, List<ModelConfig> shapes) {
+    public record Plan(Path file, Path base, Optional<Path> model, Optional<Path> tokenizer, List<Stage> stages, List<ModelShape> shapes) {
     }
 
     /** What one stage did. */
-    public record StageResult(Stage stage, Path out, ModelConfig shape, double seconds, boolean skipped, StageSummary summary) {
+    public record StageResult(Stage stage, Path out, ModelShape shape, double seconds, boolean skipped, StageSummary summary) {
     }
 
     private Pipeline() {
@@ -100,7 +95,7 @@ public final class Pipeline {
         for (String n : names) {
             if (Collections.frequency(names, n) > 1) throw new ShearsException(file + ": two stages are named '" + n + "'");
         }
-        return new Plan(file, base, model, tokenizer, stages, simulate(file, model, tokenizer, stages));
+        return new Plan(file, base, model, tokenizer, stages, PipelineShapes.simulate(file, model, tokenizer, stages));
     }
 
     private static Stage stage(Path file, Path base, JsonNode node, int i, Optional<Path> model) {
@@ -123,12 +118,13 @@ public final class Pipeline {
         String at = where + "." + kind;
         StageSettings settings = switch (kind) {
             case "prune" -> checked(ConfigLoader.section(PruneStage.DEFAULT, node.get(kind), at), at + ": ", p -> {
-                p.spec(base);
+                // the target is checked against the shape the stage meets (PipelineShapes)
                 mustExist("calibration", p.windows().calibration().map(base::resolve));
                 mustExist("vocabCorpus", p.vocabulary().vocabCorpus().map(base::resolve));
             });
             case "train", "distill" -> {
-                TrainConfig t = ConfigLoader.section(TrainConfig.DEFAULT, node.get(kind), at);
+                Optional<TrainStage.Denoising> denoising = denoising(node.get(kind), at);
+                TrainConfig t = ConfigLoader.section(TrainConfig.DEFAULT, withoutDenoising(node.get(kind)), at);
                 if (kind.equals("distill")) {
                     // continued training against a teacher: the pipeline's parent unless another is named
                     if (t.distill().alpha() == 0) throw new ShearsException(at + ".distill.alpha: a distill stage needs alpha > 0");
@@ -141,7 +137,7 @@ public final class Pipeline {
                     throw new ShearsException(at + ".init: only a first stage of a pipeline without 'model' trains from scratch");
                 }
                 if (i == 0 && noModel && init.isEmpty()) throw new ShearsException(at + ": the pipeline has no 'model', so this first stage needs 'init'");
-                yield new TrainStage(withData(t, dataSources(at, base, t), init.map(base::resolve), base), kind.equals("distill"));
+                yield new TrainStage(withData(t, dataSources(at, base, t), init.map(base::resolve), base), kind.equals("distill"), denoising);
             }
             case "shear" -> {
                 ShearConfig c = ConfigLoader.section(ShearConfig.DEFAULT, node.get(kind), at);
@@ -223,44 +219,34 @@ public final class Pipeline {
         return data;
     }
 
+    /** The {@code objective} and {@code dynamic} keys of a train section (an encoder-decoder's denoisers), when it names either. */
+    private static Optional<TrainStage.Denoising> denoising(JsonNode section, String at) {
+        if (section == null || !section.isObject() || (!section.has("objective") && !section.has("dynamic"))) return Optional.empty();
+        JsonNode objective = section.path("objective"), dynamic = section.path("dynamic");
+        TrainStage.Denoising d = TrainStage.Denoising.DEFAULT;
+        if (!objective.isMissingNode() && !objective.isTextual()) throw new ShearsException(at + ".objective: one of ul2, t5, openba-v2, got " + objective);
+        if (!dynamic.isMissingNode() && !dynamic.isBoolean()) throw new ShearsException(at + ".dynamic: true or false, got " + dynamic);
+        try {
+            return Optional.of(new TrainStage.Denoising(objective.isMissingNode() ? d.objective() : Seq2SeqTrainRun.Objective.parse(objective.asText()),
+                    dynamic.asBoolean(d.dynamic())));
+        } catch (ShearsException e) {
+            throw new ShearsException(at + ".objective: " + e.getMessage().replace("--objective ", ""));
+        }
+    }
+
+    /** A train section without the encoder-decoder keys, which the training configuration does not know. */
+    private static JsonNode withoutDenoising(JsonNode section) {
+        if (section == null || !section.isObject()) return section;
+        com.fasterxml.jackson.databind.node.ObjectNode rest = section.deepCopy();
+        rest.remove(List.of("objective", "dynamic"));
+        return rest;
+    }
+
     /** A training section with its paths (data, init, reference model, teacher, tokenizer) resolved against the pipeline's folder. */
     private static TrainConfig withData(TrainConfig t, List<TrainConfig.DataSource> data, Optional<Path> init, Path base) {
         DynamicBatchLoading dbl = t.dynamicBatchLoading().withPaths(p -> base.resolve(p).toString());
         return t.with(t.source().from(init, t.source().model(), t.source().tokenizer().map(base::resolve))).with(t.batching().withData(data))
                 .with(dbl).with(t.distill().withTeacher(t.distill().teacher().map(base::resolve)));
-    }
-
-    /** The model shape after each stage, checking every prune target against the shape it will meet. */
-    private static List<ModelConfig> simulate(Path file, Optional<Path> model, Optional<Path> tokenizer, List<Stage> stages) {
-        ModelConfig shape = model.map(m -> ModelLoader.config(m)).orElse(null);
-        if (model.isPresent() && tokenizer.isEmpty() && TokenizerFiles.find(model.get()).isEmpty() && !"gguf".equals(ModelLoader.format(model.get()))) {
-            throw new ShearsException(file + ": model " + model.get() + " has no tokenizer beside it; add 'tokenizer: FILE'");
-        }
-        List<ModelConfig> shapes = new ArrayList<>();
-        for (Stage s : stages) {
-            String at = file.getFileName() + ": stages[" + s.index() + "]." + s.kind();
-            if (s.settings() instanceof TrainStage t && shape == null) shape = HfConfig.read(t.config().source().init().orElseThrow());
-            TargetParser.Spec spec = switch (s.settings()) {
-                case PruneStage p -> p.spec(file.toAbsolutePath().getParent());
-                case ShearConfig c -> ShearRun.spec(c);
-                case TrainStage t -> null;
-                case EvalStage e -> null;
-                case ExportStage e -> null;
-            };
-            if (spec != null) {
-                PruneTarget target;
-                try {
-                    target = TargetParser.resolve(shape, spec);
-                    PlanBuilder.check(shape, target);
-                } catch (ShearsException e) {
-                    throw new ShearsException(at + ": " + e.getMessage() + " (the model has " + shape.describe() + " at this stage)");
-                }
-                // the widths of every kept layer (a dropped sub-layer is not followed: later stages see it whole)
-                shape = target.droppingSubLayers(0, 0).config(shape);
-            }
-            shapes.add(shape);
-        }
-        return shapes;
     }
 
     /** Runs (or, with {@code resume}, continues) every stage into {@code out}, in one process. */
@@ -284,6 +270,9 @@ public final class Pipeline {
                 .map(s -> (JsonNode) JSON.createObjectNode().put("name", s.name()).put("kind", s.kind()).set("settings", ConfigLoader.toTree(s.settings()))).toList();
         String recordText = ConfigLoader.toJson(record) + "\n";
         if (resume) checkFinishedStagesUnchanged(plan, out, recordText);
+        if (collective.size() > 1 && plan.shapes().getFirst() instanceof ModelShape.Seq2Seq) {
+            throw new ShearsException(plan.file() + ": an encoder-decoder pipeline runs in one process; run it without mpirun");
+        }
         collective.barrier(); // every rank has looked at OUT before rank 0 writes into it
         byRankZero(collective, () -> {
             AtomicFiles.removeDebris(out);
@@ -300,7 +289,7 @@ public final class Pipeline {
                 log.accept("stage " + s.folder() + ": done earlier, skipped");
                 StageSummary done = readSummary(dir);
                 boolean through = done.passThrough();
-                StageResult r = new StageResult(s, dir, ModelLoader.config(through ? current : dir), done.seconds(), true, done);
+                StageResult r = new StageResult(s, dir, ModelShape.of(through ? current : dir), done.seconds(), true, done);
                 results.add(r);
                 onStage.accept(r);
                 if (!through) {
@@ -312,12 +301,27 @@ public final class Pipeline {
             log.accept("stage " + s.folder() + " (" + s.kind() + ")");
             passThrough = false;
             StageSummary.Outcome outcome;
-            ModelConfig shape = switch (s.settings()) {
+            boolean seq2seq = current != null && EncoderDecoder.describes(current); // T5 or OpenBA: one process (checked above)
+            ModelShape shape = switch (s.settings()) {
+                case PruneStage p when seq2seq -> {
+                    clearStage(dir); // an unfinished prune is redone from the start
+                    T5PruneRun.Result r = p.encoderDecoderRun(current, dir, plan.base()).run(log);
+                    outcome = new StageSummary.Pruned(r.paramsBefore(), r.paramsAfter(), r.perplexityBefore(), r.perplexityAfter());
+                    yield new ModelShape.Seq2Seq(r.pruned().config());
+                }
+                case TrainStage stage when seq2seq -> {
+                    boolean started = Files.isRegularFile(dir.resolve(TrainRun.CONFIG));
+                    TrainConfig config = preparedFiles(withModel(stage.config(), current, tokenizer), ModelSource.tokenizer(current, tokenizer), dir, progress);
+                    TrainStage.Denoising d = stage.denoising().orElse(TrainStage.Denoising.DEFAULT);
+                    Seq2SeqTrainRun.Result r = Seq2SeqTrainRun.run(config, d.objective(), d.dynamic(), dir, started, progress);
+                    outcome = new StageSummary.Trained(r.steps(), r.lastLoss(), r.resumedFrom(), r.heldOutLoss(), Map.of());
+                    yield new ModelShape.Seq2Seq(r.model().config());
+                }
                 case PruneStage p -> {
                     byRankZero(collective, () -> clearStage(dir)); // an unfinished prune is redone from the start
                     PruneRun.Result r = p.run(current, tokenizer, dir, plan.base(), Optional.empty()).run(progress, log, collective);
                     outcome = new StageSummary.Pruned(r.parent().parameterCount(), r.pruned().parameterCount(), r.perplexityBefore(), r.perplexityAfter());
-                    yield r.pruned();
+                    yield new ModelShape.Decoder(r.pruned());
                 }
                 case TrainStage stage -> {
                     TrainConfig t = stage.config();
@@ -334,7 +338,7 @@ public final class Pipeline {
                         epochs.put(r.domains().get(d), r.epochs()[d]);
                     }
                     outcome = new StageSummary.Trained(r.steps(), r.lastLoss(), r.resumedFrom(), held, epochs);
-                    yield r.model().config();
+                    yield new ModelShape.Decoder(r.model().config());
                 }
                 case ShearConfig c -> {
                     ShearConfig config = c.withTrain(withModel(c.train(), current, tokenizer));
@@ -344,14 +348,12 @@ public final class Pipeline {
                     Map<String, Double> held = new LinkedHashMap<>();
                     for (int d = 0; d < r.domains().size(); d++) held.put(r.domains().get(d), r.prunedHeldOutLoss()[d]);
                     outcome = new StageSummary.Sheared(r.steps(), r.lastLoss(), r.resumedFrom(), r.parent().parameterCount(), r.pruned().parameterCount(), held);
-                    yield r.pruned();
+                    yield new ModelShape.Decoder(r.pruned());
                 }
                 case EvalStage e -> {
-                    try (LoadedModel loaded = ModelSource.open(current, tokenizer)) {
-                        outcome = new StageSummary.Evaluated(current, e.run(loaded, plan.base(), progress, collective));
-                    }
+                    outcome = new StageSummary.Evaluated(current, e.run(current, tokenizer, plan.base(), progress, collective));
                     passThrough = true;
-                    yield ModelLoader.config(current);
+                    yield ModelShape.of(current);
                 }
                 case ExportStage e -> {
                     Export export = e.export(current, dir);
@@ -361,7 +363,7 @@ public final class Pipeline {
                     });
                     outcome = new StageSummary.Exported(current, export.out());
                     passThrough = true;
-                    yield ModelLoader.config(current);
+                    yield ModelShape.of(current);
                 }
             };
             double seconds = (System.nanoTime() - began) / 1e9;

@@ -12,6 +12,7 @@ import dev.shears.prune.TaylorVariant;
 import dev.shears.prune.TargetParser;
 import dev.shears.prune.VocabTarget;
 import dev.shears.prune.VocabularyOptions;
+import dev.shears.seq2seq.T5Target;
 
 import java.nio.file.Path;
 import java.util.EnumMap;
@@ -19,6 +20,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * The settings of a prune step, as a pipeline stage or a config file spells them, in small groups
@@ -30,10 +32,11 @@ import java.util.Optional;
  * @param criteria   how units and layers are ranked
  * @param windows    the calibration data
  * @param vocabulary vocabulary pruning by token frequency
+ * @param stacks     kept layers per stack of an encoder–decoder (T5, OpenBA)
  * @param dtype      the child's dtype: f32, f16 or bf16 ("" for the parent's)
  */
 public record PruneStage(@Flat Ratios ratios, @Flat Shape shape, @Flat Criteria criteria, @Flat Windows windows, @Flat Vocabulary vocabulary,
-                         String dtype) implements StageSettings {
+                         @Flat Stacks stacks, String dtype) implements StageSettings {
     @Override
     public String kind() {
         return "prune";
@@ -120,8 +123,7 @@ public record PruneStage(@Flat Ratios ratios, @Flat Shape shape, @Flat Criteria 
 
     /** The same stage with another seed for its criteria. */
     public PruneStage withSeed(long seed) {
-        return new PruneStage(ratios, shape, criteria.withSeed(seed), windows,
-                vocabulary, dtype);
+        return new PruneStage(ratios, shape, criteria.withSeed(seed), windows, vocabulary, stacks, dtype);
     }
 
     /**
@@ -166,12 +168,24 @@ public record PruneStage(@Flat Ratios ratios, @Flat Shape shape, @Flat Criteria 
         }
     }
 
+    /**
+     * The layers each stack of an encoder–decoder keeps ({@code shears prune --enc-layers/--dec-layers}); null keeps a stack whole.
+     *
+     * @param encLayers encoder layers to keep
+     * @param decLayers decoder layers to keep
+     */
+    public record Stacks(Integer encLayers, Integer decLayers) {
+        boolean requested() {
+            return encLayers != null || decLayers != null;
+        }
+    }
+
     public static final PruneStage DEFAULT = new PruneStage(new Ratios(null, null, null, null),
             new Shape("", Optional.empty(), List.of(), 0, 0, TargetParser.HeadMode.GROUPS, 1, false), new Criteria("", "", 0, 1337, null, null, null, null),
-            new Windows(Optional.empty(), 32, 128), new Vocabulary(null, null, Optional.empty(), List.of(), false), "");
+            new Windows(Optional.empty(), 32, 128), new Vocabulary(null, null, Optional.empty(), List.of(), false), new Stacks(null, null), "");
 
     public PruneStage {
-        if (ratios == null || shape == null || criteria == null || windows == null || vocabulary == null) {
+        if (ratios == null || shape == null || criteria == null || windows == null || vocabulary == null || stacks == null) {
             throw new ShearsException("a prune stage needs every group of settings");
         }
         dtype = dtype == null ? "" : dtype;
@@ -194,6 +208,7 @@ public record PruneStage(@Flat Ratios ratios, @Flat Shape shape, @Flat Criteria 
         TargetParser.Spec spec = new TargetParser.Spec(ratios.byAxis(), s.target().isBlank() ? Map.of() : TargetParser.parseExact(s.target()),
                 s.targetConfig().map(c -> HfConfig.read(base.resolve(c))), s.dropLayers(), s.dropAttention(), s.dropFfn(), s.headMode(),
                 s.multipleOf(), s.nonUniform());
+        if (stacks.requested()) throw new ShearsException("encLayers and decLayers apply to an encoder-decoder (T5 or OpenBA); this model is decoder-only");
         if (spec.isEmpty() && !vocabulary.requested()) {
             throw new ShearsException("nothing to prune: give layers, heads, ffn, hidden, target, targetConfig, dropLayers, vocab or vocabSize");
         }
@@ -207,6 +222,44 @@ public record PruneStage(@Flat Ratios ratios, @Flat Shape shape, @Flat Criteria 
                         criteria.options()),
                 new PruneRun.Calibration(windows.calibration().map(base::resolve), windows.samples(), windows.seqLen()), scores, vocabulary(base),
                 dtype.isBlank() ? Optional.empty() : DType.parse(dtype));
+    }
+
+    /**
+     * The run that carries this stage out on the encoder–decoder folder {@code model} ({@link T5PruneRun}: the keys of
+     * {@code shears prune} for a T5 or OpenBA); a key only a decoder-only model takes is refused in one line naming it.
+     */
+    public T5PruneRun encoderDecoderRun(Path model, Path out, Path base) {
+        CriterionOptions d = CriterionOptions.DEFAULT;
+        Map<String, Boolean> decoderOnly = new java.util.LinkedHashMap<>();
+        decoderOnly.put("layers (use encLayers and decLayers)", ratios.layers() != null);
+        decoderOnly.put("target", !shape.target().isBlank());
+        decoderOnly.put("targetConfig", shape.targetConfig().isPresent());
+        decoderOnly.put("dropLayers", !shape.dropLayers().isEmpty());
+        decoderOnly.put("dropAttention", shape.dropAttention() > 0);
+        decoderOnly.put("dropFfn", shape.dropFfn() > 0);
+        decoderOnly.put("headMode", shape.headMode() != DEFAULT.shape.headMode());
+        decoderOnly.put("multipleOf", shape.multipleOf() != DEFAULT.shape.multipleOf());
+        decoderOnly.put("nonUniform", shape.nonUniform());
+        decoderOnly.put("taylorReduction", !criteria.taylorReduction().equals(d.taylorReduction().key()));
+        List<String> given = decoderOnly.entrySet().stream().filter(Map.Entry::getValue).map(Map.Entry::getKey).toList();
+        if (!given.isEmpty()) {
+            throw new ShearsException(String.join(", ", given) + ": not for an encoder-decoder; a T5 or OpenBA prune stage takes heads, ffn, hidden, "
+                    + "encLayers, decLayers, vocab, vocabSize, vocabCorpus, keepTokens, keepSeenCharacters, importance (magnitude, random, activation, taylor), "
+                    + "taylor (gate variants), layerImportance (every-k, block-influence, angular), angularSpan, angularTokens, finalState, calibration, samples, seqLen, "
+                    + "seed, dtype");
+        }
+        T5Target target = new T5Target(orZero(ratios.heads()), orZero(ratios.ffn()), orZero(ratios.hidden()), layers(stacks.encLayers()),
+                layers(stacks.decLayers()));
+        return T5PruneRun.of(model, out, target, vocabulary(base), criteria.importance(), criteria.layerImportance(), criteria.seed(),
+                criteria.angularSpan(), criteria.options(), new PruneRun.Calibration(windows.calibration().map(base::resolve), windows.samples(), windows.seqLen()), dtype);
+    }
+
+    private static double orZero(Double fraction) {
+        return fraction == null ? 0 : fraction;
+    }
+
+    private static OptionalInt layers(Integer kept) {
+        return kept == null ? OptionalInt.empty() : OptionalInt.of(kept);
     }
 
     static Optional<Criterion> criterion(String name) {

@@ -30,7 +30,7 @@ public final class SeedSweep {
         List<Pipeline.Stage> stages = new ArrayList<>();
         for (Pipeline.Stage s : plan.stages()) {
             StageSettings settings = switch (s.settings()) {
-                case TrainStage t -> new TrainStage(seeded(t.config(), seed), t.distill());
+                case TrainStage t -> t.with(seeded(t.config(), seed));
                 case ShearConfig c -> c.withTrain(seeded(c.train(), seed));
                 case PruneStage p -> p.withSeed(seed);
                 case EvalStage e -> e;

@@ -3,6 +3,8 @@ package dev.shears.recipe;
 import dev.shears.ShearsException;
 import dev.shears.data.Split;
 import dev.shears.data.TokenDataset;
+import dev.shears.dist.Collective;
+import dev.shears.dist.SingleProcess;
 import dev.shears.format.TokenizerLoader;
 import dev.shears.io.AtomicFiles;
 import dev.shears.objective.ChunkSource;
@@ -45,7 +47,9 @@ import java.util.function.Supplier;
  * trained model's loss per denoiser on the same held-out batches), checkpoints, and at the end
  * the trained model as a Hugging Face folder of its architecture (F32, the source's other config keys kept) with the
  * source's tokenizer files. With {@code resume} a
- * run continues from its newest checkpoint and ends with the bits of one never stopped.
+ * run continues from its newest checkpoint and ends with the bits of one never stopped. Under {@code mpirun} the ranks
+ * share each step's micro-batches and the held-out batches ({@link Seq2SeqTrainer}): every rank holds the same weights,
+ * and rank 0 alone writes the folder (settings, metrics, checkpoints, model), which ends with the bits of one process's.
  */
 public final class Seq2SeqTrainRun {
 
@@ -89,7 +93,14 @@ public final class Seq2SeqTrainRun {
     }
 
     public static Result run(TrainConfig config, Objective objective, boolean dynamic, Path out, boolean resume, Progress progress) {
+        return run(config, objective, dynamic, out, resume, progress, new SingleProcess());
+    }
+
+    /** As {@link #run(TrainConfig, Objective, boolean, Path, boolean, Progress)}, as one of the ranks of {@code collective}. */
+    public static Result run(TrainConfig config, Objective objective, boolean dynamic, Path out, boolean resume, Progress progress,
+                             Collective collective) {
         TrainingSession.checkOutput(config, TrainRun.CONFIG, out, resume);
+        collective.barrier(); // every rank has seen the folder as it was before rank 0 writes into it
         long began = System.nanoTime();
         Setup setup = setup(config, objective, dynamic);
         Path source = setup.source();
@@ -98,15 +109,16 @@ public final class Seq2SeqTrainRun {
         DenoiserMixture mixture = setup.mixture();
         int chunk = config.batching().seqLen();
         int batchSize = config.batching().batchSize();
-        Seq2SeqTrainer trainer = new Seq2SeqTrainer(trainable, setup.train(), setup.heldOut(), setup.trainConfig());
-        TrainingSession.prepareOutput(new Settings(objective.key, dynamic, config), TrainRun.CONFIG, out, resume);
+        Seq2SeqTrainer trainer = new Seq2SeqTrainer(trainable, setup.train(), setup.heldOut(), setup.trainConfig(), collective);
+        if (collective.leads()) TrainingSession.prepareOutput(new Settings(objective.key, dynamic, config), TrainRun.CONFIG, out, resume);
+        collective.barrier(); // the folder is ready (debris of a killed run removed) before any rank reads its checkpoint
         if (resume) Checkpoint.latest(out).ifPresent(dir -> Seq2SeqCheckpoint.restore(dir, trainer));
         long start = trainer.steps(), total = config.totalSteps();
         String[] names = names(mixture);
         double[] lastLoss = {Double.NaN};
         long stepTokens = (long) batchSize * config.batching().gradAccumulation() * chunk;
         progress.start("train", total - start, "steps");
-        try (BufferedWriter metrics = TrainingSession.openMetrics(out, start)) {
+        try (BufferedWriter metrics = collective.leads() ? TrainingSession.openMetrics(out, start) : null) {
             trainer.run(total, out, new Seq2SeqTrainer.Listener() {
                 long stepBegan = System.nanoTime();
 
@@ -131,7 +143,7 @@ public final class Seq2SeqTrainRun {
             if (start == total) for (MetricsLine line : MetricsLine.read(out.resolve(TrainRun.METRICS))) if (line instanceof MetricsLine.Step st) lastLoss[0] = st.loss();
             Map<String, Double> finalLoss = byName(names, trainer.heldOutLosses());
             write(metrics, new MetricsLine.Final(total, finalLoss, null), out);
-            writeModel(trainable, source, out);
+            if (collective.leads()) writeModel(trainable, source, out);
             return new Result(out, model, total, start, lastLoss[0], finalLoss, (System.nanoTime() - began) / 1e9);
         } catch (IOException e) {
             throw new ShearsException(out.resolve(TrainRun.METRICS) + ": cannot write: " + e.getMessage(), e);
@@ -206,7 +218,9 @@ public final class Seq2SeqTrainRun {
         return map;
     }
 
+    /** Writes {@code line} to the metrics; a rank that does not lead has none. */
     static void write(BufferedWriter metrics, MetricsLine line, Path out) {
+        if (metrics == null) return;
         try {
             metrics.write(line.toJson());
             metrics.newLine();

@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
+import dev.shears.dist.Collective;
+import dev.shears.dist.OrderedSum;
+import dev.shears.dist.SingleProcess;
 import dev.shears.format.TokenizerLoader;
 import dev.shears.format.TokenizerWriter;
 import dev.shears.format.hf.ConfigJson;
@@ -12,7 +15,9 @@ import dev.shears.io.DType;
 import dev.shears.io.Outputs;
 import dev.shears.progress.Progress;
 import dev.shears.prune.Criterion;
+import dev.shears.prune.CriterionOptions;
 import dev.shears.prune.KeptVocabulary;
+import dev.shears.prune.TaylorVariant;
 import dev.shears.seq2seq.EncoderDecoder;
 import dev.shears.seq2seq.OpenBa;
 import dev.shears.seq2seq.OpenBaConfig;
@@ -40,28 +45,33 @@ import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
- * {@code shears prune} of a T5 or an OpenBA folder: one-shot structured pruning of an encoder–decoder, data-free or by
- * activation. The two share the plan, the target and the criteria' arithmetic and differ in the slicer
+ * {@code shears prune} of a T5 or an OpenBA folder: one-shot structured pruning of an encoder–decoder, data-free, by
+ * activation or by first-order Taylor. The two share the plan, the target and the criteria' arithmetic and differ in the slicer
  * ({@link T5Slicer}, {@link OpenBaSlicer}) and the folder written ({@link T5HfFolder}, {@link OpenBaHfFolder}). Scores
  * every unit by {@code criterion}, keeps the target's share of each axis ({@link T5Target}), slices
  * ({@link T5Slicer}) and writes a Hugging Face folder (per-layer shapes in {@code shears_layer_shapes}) with
  * {@code pruning-plan.json} and the parent's tokenizer files (rewritten when the vocabulary is pruned), which appears
- * only when complete.
+ * only when complete. Under {@code mpirun} the ranks share the calibration windows and add each window's scores (and
+ * losses) in window order, so the child's bytes are the same for any number of ranks; rank 0 alone writes.
  *
  * @param model     the parent T5 or OpenBA folder
  * @param out       the output folder (must not exist or be empty)
  * @param target    what to remove
  * @param vocabulary the most frequent entries of a corpus to keep, with every special one (T5's sentinels among them): the
  *                   embedding's and the head's rows are cut and the tokenizer rewritten ({@link TokenizerWriter#writePruned})
- * @param criterion {@link Criterion#MAGNITUDE}, {@link Criterion#RANDOM} or {@link Criterion#ACTIVATION}
- * @param layerCriterion {@link Criterion#EVERY_K} or {@link Criterion#BLOCK_INFLUENCE}: which layers of each stack go
+ * @param criterion {@link Criterion#MAGNITUDE}, {@link Criterion#RANDOM}, {@link Criterion#ACTIVATION} or {@link Criterion#TAYLOR}
+ * @param layerCriterion {@link Criterion#EVERY_K}, {@link Criterion#BLOCK_INFLUENCE} or {@link Criterion#ANGULAR}: which layers of each stack go
  * @param seed      seeds the random criterion
- * @param calibration the text or token folder activation and block influence run (windows of seqLen + 1 tokens: the first half the encoder's
+ * @param angularSpan the block length n of the angular criterion in both stacks (0: in each stack, the layers it drops)
+ * @param options   the criteria's variants: Taylor's gate variants, angular's tokens and the state after a stack's last
+ *                  layer (for block influence and angular)
+ * @param calibration the text or token folder the data-driven criteria run (windows of seqLen + 1 tokens: the first half the encoder's
  *                    input, the rest the decoder's labels)
  * @param dtype     the child's dtype (f32 when absent: the weights are held in fp32)
  */
 public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRun.VocabularyRequest> vocabulary, Criterion criterion,
-                         Criterion layerCriterion, long seed, PruneRun.Calibration calibration, Optional<DType> dtype) {
+                         Criterion layerCriterion, long seed, int angularSpan, CriterionOptions options, PruneRun.Calibration calibration,
+                         Optional<DType> dtype) {
     /** The pruning plan beside the weights. */
     public static final String PLAN = "pruning-plan.json";
     /** The files of a T5 folder's tokenizer and generation settings, copied as they are. */
@@ -74,19 +84,24 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
     private static final List<String> ID_KEYS = List.of("decoder_start_token_id", "pad_token_id", "eos_token_id", "bos_token_id", "unk_token_id");
 
     public T5PruneRun {
-        if (criterion != Criterion.MAGNITUDE && criterion != Criterion.RANDOM && criterion != Criterion.ACTIVATION) {
-            throw new ShearsException("--importance " + PruneRun.name(criterion) + " is not supported for T5 yet; use magnitude, random or activation");
+        if (criterion != Criterion.MAGNITUDE && criterion != Criterion.RANDOM && criterion != Criterion.ACTIVATION && criterion != Criterion.TAYLOR) {
+            throw new ShearsException("--importance " + PruneRun.name(criterion) + " does not rank the widths of an encoder-decoder; use magnitude, random, activation or taylor");
         }
-        if (layerCriterion != Criterion.EVERY_K && layerCriterion != Criterion.BLOCK_INFLUENCE) {
-            throw new ShearsException("--layer-importance " + PruneRun.name(layerCriterion) + " is not supported for T5 yet; use every-k or block-influence");
+        if (layerCriterion != Criterion.EVERY_K && layerCriterion != Criterion.BLOCK_INFLUENCE && layerCriterion != Criterion.ANGULAR) {
+            throw new ShearsException("--layer-importance " + PruneRun.name(layerCriterion) + " does not rank the layers of an encoder-decoder; use every-k, block-influence or angular");
         }
-        boolean reads = criterion == Criterion.ACTIVATION || layerCriterion == Criterion.BLOCK_INFLUENCE;
+        if (criterion == Criterion.TAYLOR && options.taylor().family != TaylorVariant.Family.GATE) {
+            throw new ShearsException("--taylor " + options.taylor().key() + " is not supported for an encoder-decoder; use gate, gate-per-sequence, gate-mix or gate-mix-per-sequence");
+        }
+        if (angularSpan < 0) throw new ShearsException("--angular-span must be 0 (the layers each stack drops) or more, got " + angularSpan);
+        boolean widthReads = criterion == Criterion.ACTIVATION || criterion == Criterion.TAYLOR;
+        boolean reads = widthReads || layerCriterion == Criterion.BLOCK_INFLUENCE || layerCriterion == Criterion.ANGULAR;
         if (reads && calibration.data().isEmpty()) {
-            throw new ShearsException("the " + PruneRun.name(criterion == Criterion.ACTIVATION ? criterion : layerCriterion)
+            throw new ShearsException("the " + PruneRun.name(widthReads ? criterion : layerCriterion)
                     + " criterion needs calibration data: pass --calibration FILE|DIR, or choose magnitude or random and every-k");
         }
         if (!reads && calibration.data().isPresent()) {
-            throw new ShearsException("--calibration is read by --importance activation and --layer-importance block-influence only; "
+            throw new ShearsException("--calibration is read by --importance activation|taylor and --layer-importance block-influence|angular only; "
                     + PruneRun.name(criterion) + " and " + PruneRun.name(layerCriterion) + " are data-free");
         }
         if (target.isEmpty() && vocabulary.isEmpty()) throw new ShearsException("nothing to prune: give --heads, --ffn, --hidden, --enc-layers, --dec-layers or --vocab");
@@ -97,16 +112,19 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
      *
      * @param importance      a criterion's name ("" for activation with calibration data, else magnitude)
      * @param layerImportance a criterion's name ("" for block-influence with calibration data, else every-k)
+     * @param angularSpan     the angular block in both stacks (0: in each stack, the layers it drops)
+     * @param options         the criteria's variants ({@code --taylor}, {@code --angular-tokens}, {@code --final-state})
      * @param dtype           f32, f16 or bf16 ("" for f32)
      */
     public static T5PruneRun of(Path model, Path out, T5Target target, Optional<PruneRun.VocabularyRequest> vocabulary, String importance,
-                                String layerImportance, long seed, PruneRun.Calibration calibration, String dtype) {
+                                String layerImportance, long seed, int angularSpan, CriterionOptions options, PruneRun.Calibration calibration,
+                                String dtype) {
         boolean calibrated = calibration.data().isPresent();
         Criterion criterion = PruneStage.criterion(importance).orElse(calibrated ? Criterion.ACTIVATION : Criterion.MAGNITUDE);
         Criterion layerCriterion = PruneStage.criterion(layerImportance).orElse(calibrated ? Criterion.BLOCK_INFLUENCE : Criterion.EVERY_K);
         Optional<DType> written = dtype.isBlank() ? Optional.empty() : DType.parse(dtype);
         if (!dtype.isBlank() && written.isEmpty()) throw new ShearsException("--dtype must be f32, f16 or bf16, got '" + dtype + "'");
-        return new T5PruneRun(model, out, target, vocabulary, criterion, layerCriterion, seed, calibration, written);
+        return new T5PruneRun(model, out, target, vocabulary, criterion, layerCriterion, seed, angularSpan, options, calibration, written);
     }
 
     /**
@@ -126,11 +144,11 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
                          long paramsAfter, int perplexityWindows, Optional<Double> perplexityBefore, Optional<Double> perplexityAfter, double seconds) {
     }
 
-    /** The parent and the child in fp32 on the heap, and the child's bytes while they are written. */
+    /** The parent and the child in fp32 on the heap, and the child's bytes while they are written; with Taylor, one window's weight gradients. */
     public MemoryPlan plan() {
         long parameters = OpenBaConfig.describes(model) ? parameters(OpenBaConfig.read(model.resolve("config.json")))
                 : parameters(T5Config.read(model.resolve("config.json")));
-        return new MemoryPlan("pruning " + model, MemoryPlan.BASELINE + 3 * parameters * Float.BYTES, 0);
+        return new MemoryPlan("pruning " + model, MemoryPlan.BASELINE + (criterion == Criterion.TAYLOR ? 4 : 3) * parameters * Float.BYTES, 0);
     }
 
     private static long parameters(T5Config c) {
@@ -167,19 +185,33 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
     }
 
     public Result run(Consumer<String> log) {
+        return run(log, new SingleProcess());
+    }
+
+    /**
+     * The run on every rank of {@code collective}: each scores its share of the calibration windows and the windows' scores
+     * and losses are added in window order ({@link OrderedSum}), so every rank plans and slices the same child; rank 0
+     * alone writes it.
+     */
+    public Result run(Consumer<String> log, Collective collective) {
         long began = System.nanoTime();
         Outputs.checkNotAnInput(out, Optional.of(model), vocabulary.flatMap(PruneRun.VocabularyRequest::corpus), calibration.data());
         if (!AtomicFiles.isMissingOrEmpty(out)) throw new ShearsException(out + ": already exists and is not empty; choose another --out");
         EncoderDecoder parent = EncoderDecoder.load(model).orElseThrow(() -> new ShearsException(model + ": not a T5 or OpenBA folder"));
+        if (layerCriterion == Criterion.ANGULAR) {
+            int encoder = parent.config().encoder().size(), decoder = parent.config().decoder().size();
+            T5LayerScores.checkSpan(span(encoder, target.encoderLayers().orElse(encoder)), encoder, "encoder");
+            T5LayerScores.checkSpan(span(decoder, target.decoderLayers().orElse(decoder)), decoder, "decoder");
+        }
         Optional<Path> tokenizerFile = TokenizerFiles.find(model);
         Optional<KeptVocabulary> kept = vocabulary.map(v -> keptVocabulary(v, parent.vocabSize(), tokenizerFile, log));
         List<int[]> windows = calibration.data().map(d -> PruneRun.calibrationWindows(d, tokenizer(tokenizerFile, "calibration"), calibration.samples(),
                 calibration.seqLen(), log)).orElse(List.of());
+        T5Scores scores = scores(parent, windows, collective);
+        T5LayerScores layerScores = layerScores(parent, windows, collective);
         T5Plan planned = switch (parent) {
-            case T5Model t5 -> target.plan(t5.config(), scores(t5, windows), layerCriterion == Criterion.BLOCK_INFLUENCE
-                    ? T5LayerScores.blockInfluence(t5, windows) : T5LayerScores.everyK(t5.config()));
-            case OpenBaModel openBa -> target.plan(openBa.config(), scores(openBa, windows), layerCriterion == Criterion.BLOCK_INFLUENCE
-                    ? T5LayerScores.blockInfluence(openBa, windows) : T5LayerScores.everyK(openBa.config()));
+            case T5Model t5 -> target.plan(t5.config(), scores, layerScores);
+            case OpenBaModel openBa -> target.plan(openBa.config(), scores, layerScores);
         };
         T5Plan plan = kept.map(k -> planned.withVocab(k.kept())).orElse(planned);
         EncoderDecoder pruned = switch (parent) {
@@ -188,9 +220,13 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
         };
         // with a pruned vocabulary, before and after are compared on the windows made only of kept tokens (renumbered after)
         List<int[]> compared = kept.map(k -> windows.stream().filter(k::keepsAll).toList()).orElse(windows);
-        Optional<Double> before = compared.isEmpty() ? Optional.empty() : Optional.of(perplexity(parent, compared));
+        Optional<Double> before = compared.isEmpty() ? Optional.empty() : Optional.of(perplexity(parent, compared, collective));
         Optional<Double> after = compared.isEmpty() ? Optional.empty()
-                : Optional.of(perplexity(pruned, kept.map(k -> compared.stream().map(k::remap).toList()).orElse(compared)));
+                : Optional.of(perplexity(pruned, kept.map(k -> compared.stream().map(k::remap).toList()).orElse(compared), collective));
+        Result result = new Result(out, parent, pruned, plan, criterion, layerCriterion, kept, parent.parameterCount(), pruned.parameterCount(), compared.size(),
+                before, after, 0);
+        collective.barrier(); // every rank has checked that --out is free before rank 0 writes it
+        if (!collective.leads()) return result;
         DType written = dtype.orElse(DType.F32);
         ObjectNode base = remapIds((ObjectNode) ConfigJson.read(model.resolve("config.json"), "a Hugging Face encoder-decoder folder").node(), plan.vocab());
         AtomicFiles.writeFolder(out, dir -> {
@@ -217,32 +253,57 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
                 (System.nanoTime() - began) / 1e9);
     }
 
-    private T5Scores scores(T5Model parent, List<int[]> windows) {
+    private T5Scores scores(EncoderDecoder parent, List<int[]> windows, Collective collective) {
         return switch (criterion) {
-            case RANDOM -> T5Scores.random(parent.config(), seed);
-            case ACTIVATION -> T5Scores.activation(parent, windows);
-            default -> T5Scores.magnitude(parent);
+            case RANDOM -> switch (parent) {
+                case T5Model t5 -> T5Scores.random(t5.config(), seed);
+                case OpenBaModel openBa -> T5Scores.random(openBa.config(), seed);
+            };
+            case ACTIVATION -> T5Scores.activation(parent, windows, collective);
+            case TAYLOR -> T5Scores.taylor(parent, windows, options.taylor(), collective);
+            default -> switch (parent) {
+                case T5Model t5 -> T5Scores.magnitude(t5);
+                case OpenBaModel openBa -> T5Scores.magnitude(openBa);
+            };
         };
     }
 
-    private T5Scores scores(OpenBaModel parent, List<int[]> windows) {
-        return switch (criterion) {
-            case RANDOM -> T5Scores.random(parent.config(), seed);
-            case ACTIVATION -> T5Scores.activation(parent, windows);
-            default -> T5Scores.magnitude(parent);
+    /** The layer scores; angular's block in each stack is {@link #angularSpan}, or the layers the target drops from it. */
+    private T5LayerScores layerScores(EncoderDecoder parent, List<int[]> windows, Collective collective) {
+        int encoder = parent.config().encoder().size(), decoder = parent.config().decoder().size();
+        return switch (layerCriterion) {
+            case BLOCK_INFLUENCE -> T5LayerScores.blockInfluence(parent, windows, options.finalState(), collective);
+            case ANGULAR -> T5LayerScores.angular(parent, windows, span(encoder, target.encoderLayers().orElse(encoder)),
+                    span(decoder, target.decoderLayers().orElse(decoder)), options, collective);
+            default -> T5LayerScores.everyK(parent.config());
         };
+    }
+
+    /** The angular block of a stack of {@code layers} that keeps {@code kept}: none when it drops none. */
+    private int span(int layers, int kept) {
+        return kept >= layers || kept < 1 ? 0 : angularSpan > 0 ? angularSpan : layers - kept; // a count outside 1..layers is the target's one-line error
     }
 
     /** exp of the mean over the windows of each window's mean teacher-forced loss ({@link T5#forwardWindow}, {@link OpenBa#forwardWindow}). */
     static double perplexity(EncoderDecoder model, List<int[]> windows) {
-        double sum = 0;
-        for (int[] w : windows) {
-            sum += switch (model) {
+        return perplexity(model, windows, new SingleProcess());
+    }
+
+    /** {@link #perplexity(EncoderDecoder, List)} with the windows shared over the ranks: their losses gathered and added in window order. */
+    static double perplexity(EncoderDecoder model, List<int[]> windows, Collective collective) {
+        int n = windows.size(), rank = collective.rank(), size = collective.size();
+        List<int[]> mine = windows.subList(OrderedSum.first(n, rank, size), OrderedSum.first(n, rank + 1, size));
+        double[] losses = new double[mine.size()];
+        for (int i = 0; i < losses.length; i++) {
+            int[] w = mine.get(i);
+            losses[i] = switch (model) {
                 case T5Model t5 -> T5.loss(T5.forwardWindow(t5, w), T5.windowLabels(w), new float[0]);
                 case OpenBaModel openBa -> OpenBa.loss(OpenBa.forwardWindow(openBa, w), T5.windowLabels(w), new float[0]);
             };
         }
-        return Math.exp(sum / windows.size());
+        double sum = 0;
+        for (double loss : OrderedSum.gather(collective, n, losses)) sum += loss;
+        return Math.exp(sum / n);
     }
 
     /** The entries to keep, counted with the folder's tokenizer, which must not have more ids than the model has rows. */

@@ -127,10 +127,13 @@ public record OpenBaConfig(int dim, int headDim, int vocabSize, boolean qkvBias,
 
     /** Whether {@code model} is a Hugging Face folder whose config.json says OpenBA (its model_type or architecture). */
     public static boolean describes(Path model) {
-        return ConfigJson.peek(model)
-                .filter(n -> Set.of("openba", "OpenBT5").contains(n.path("model_type").asText(""))
-                        || ARCHITECTURES.contains(n.path("architectures").path(0).asText("")))
-                .isPresent();
+        return ConfigJson.peek(model).filter(OpenBaConfig::says).isPresent();
+    }
+
+    /** Whether a config.json's content says OpenBA (its model_type or architecture). */
+    public static boolean says(JsonNode config) {
+        return Set.of("openba", "OpenBT5").contains(config.path("model_type").asText(""))
+                || ARCHITECTURES.contains(config.path("architectures").path(0).asText(""));
     }
 
     /** Reads an OpenBA config.json; a bad value is a one-line error naming the file and the key. */

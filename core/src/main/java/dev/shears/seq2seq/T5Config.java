@@ -138,9 +138,12 @@ public record T5Config(int dim, int headDim, int vocabSize, int biasHeads, int n
 
     /** Whether {@code model} is a Hugging Face folder whose config.json says T5 ({@code model_type} t5 or a T5 architecture). */
     public static boolean describes(Path model) {
-        return ConfigJson.peek(model)
-                .filter(n -> n.path("model_type").asText("").equals("t5") || n.path("architectures").path(0).asText("").startsWith("T5"))
-                .isPresent();
+        return ConfigJson.peek(model).filter(T5Config::says).isPresent();
+    }
+
+    /** Whether a config.json's content says T5 ({@code model_type} t5 or a T5 architecture). */
+    public static boolean says(JsonNode config) {
+        return config.path("model_type").asText("").equals("t5") || config.path("architectures").path(0).asText("").startsWith("T5");
     }
 
     /** Reads a Hugging Face T5 config.json; a bad value is a one-line error naming the file and the key. */

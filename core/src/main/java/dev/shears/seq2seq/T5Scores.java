@@ -1,15 +1,15 @@
 package dev.shears.seq2seq;
 
 import dev.shears.ShearsException;
+import dev.shears.dist.Collective;
+import dev.shears.dist.SingleProcess;
 import dev.shears.prune.Criterion;
+import dev.shears.prune.TaylorVariant;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
-import java.util.function.Function;
-import java.util.function.Supplier;
 
 /**
  * One score per prunable unit of a T5 or an OpenBA, in the shape of a {@link T5Plan}; higher is kept.
@@ -38,8 +38,8 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
         decoder = List.copyOf(decoder);
     }
 
-    /** Every score 0, in the shapes of {@code c}: to accumulate into. */
-    static T5Scores zeros(T5Config c, Criterion criterion) {
+    /** Every score 0, in the shapes of either model's config {@code c}: to accumulate into. */
+    static T5Scores zeros(EncoderDecoderConfig c, Criterion criterion) {
         return zeros(c.dim(), c.encoder(), c.decoder(), criterion);
     }
 
@@ -87,7 +87,7 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
     public static T5Scores magnitude(OpenBaModel model) {
         OpenBaConfig c = model.config();
         OpenBaWeights w = model.weights();
-        T5Scores s = zeros(c.dim(), c.encoder(), c.decoder(), Criterion.MAGNITUDE);
+        T5Scores s = zeros(c, Criterion.MAGNITUDE);
         int d = c.dim();
         int hd = c.headDim();
         embedding(s.hidden, w.shared(), d);
@@ -126,7 +126,7 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
 
     /** {@link #random(T5Config, long)} for an OpenBA. */
     public static T5Scores random(OpenBaConfig c, long seed) {
-        return random(zeros(c.dim(), c.encoder(), c.decoder(), Criterion.RANDOM), seed);
+        return random(zeros(c, Criterion.RANDOM), seed);
     }
 
     private static T5Scores random(T5Scores s, long seed) {
@@ -147,25 +147,28 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
      * @param windows token ids, each at least 2 long
      */
     public static T5Scores activation(T5Model model, List<int[]> windows) {
-        T5Config c = model.config();
-        return activation(() -> zeros(c, Criterion.ACTIVATION), c.headDim(), windows, w -> WindowActivations.of(T5.forwardWindow(model, w)));
+        return activation(model, windows, new SingleProcess());
     }
 
     /** {@link #activation(T5Model, List)} of an OpenBA ({@link OpenBa#forwardWindow}): the same reads of the same activations. */
     public static T5Scores activation(OpenBaModel model, List<int[]> windows) {
-        OpenBaConfig c = model.config();
-        return activation(() -> zeros(c.dim(), c.encoder(), c.decoder(), Criterion.ACTIVATION), c.headDim(), windows,
-                w -> WindowActivations.of(OpenBa.forwardWindow(model, w)));
+        return activation(model, windows, new SingleProcess());
     }
 
-    private static T5Scores activation(Supplier<T5Scores> zeros, int headDim, List<int[]> windows, Function<int[], WindowActivations> forward) {
+    /**
+     * {@link #activation(T5Model, List)} of either model, the windows shared over the ranks of {@code collective}: each
+     * window's squared scores are added in window order ({@link SharedWindows}), the same bits for any number of ranks.
+     */
+    public static T5Scores activation(EncoderDecoder model, List<int[]> windows, Collective collective) {
         if (windows.isEmpty()) throw new ShearsException("the activation criterion needs calibration windows");
-        T5Scores s = zeros.get();
-        for (int[] w : windows) {
-            WindowActivations p = forward.apply(w);
+        EncoderDecoderConfig c = model.config();
+        int headDim = c.headDim();
+        T5Scores s = zeros(c, Criterion.ACTIVATION);
+        double[] sum = SharedWindows.sum(collective, windows, s.size(), w -> {
+            WindowActivations p = WindowActivations.forward(model, w);
             int srcLen = p.srcLen();
             int tgtLen = p.tgtLen();
-            T5Scores one = zeros.get();
+            T5Scores one = zeros(c, Criterion.ACTIVATION);
             for (int l = 0; l < p.encoder().size(); l++) {
                 WindowActivations.Layer a = p.encoder().get(l);
                 heads(one.encoder.get(l).heads, a.selfCtx(), headDim, srcLen);
@@ -182,18 +185,155 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
                 meanAbsColumns(one.hidden, a.crossNormed(), tgtLen);
                 meanAbsColumns(one.hidden, a.ffnNormed(), tgtLen);
             }
-            List<double[]> into = new ArrayList<>();
-            s.forEachRow(into::add);
-            int[] row = {0};
-            one.forEachRow(values -> {
-                double[] total = into.get(row[0]++);
-                for (int i = 0; i < values.length; i++) total[i] += values[i] * values[i];
-            });
-        }
-        s.forEachRow(row -> {
-            for (int i = 0; i < row.length; i++) row[i] = Math.sqrt(row[i]);
+            double[] v = one.values();
+            for (int i = 0; i < v.length; i++) v[i] *= v[i];
+            return v;
         });
+        for (int i = 0; i < sum.length; i++) sum[i] = Math.sqrt(sum[i]);
+        s.setValues(sum);
         return s;
+    }
+
+    /**
+     * First-order Taylor (LLM-Pruner, METHODS.md §4) at Shears' gates, as the decoder-only criterion's gate variants: a
+     * unit's gate z scales what it contributes (z = 1 is the model, z = 0 removes the unit), and its derivative
+     * g = ∂L/∂z = Σ w·∂L/∂w over the weights at the gate's site ({@link #gates(T5Model, T5Weights)}). L is a window's
+     * mean teacher-forced loss (its first half the encoder input, the rest the decoder's labels, as {@link T5#forwardWindow}
+     * cuts it); the gradients come from the model's own backward ({@link T5#backward}, {@link OpenBa#backward}). How the
+     * windows' g are scored is the {@code variant}'s ({@link TaylorVariant#salience} at w = 1): {@code gate-per-sequence}
+     * Σ_j |g_j|, {@code gate} |ḡ|, {@code gate-mix-per-sequence} Σ_j |g_j − ½·g_j²|, {@code gate-mix} |ḡ − ½·F| with
+     * F = (1/N)·Σ_j g_j². The windows are shared over the ranks of {@code collective} and their vectors added in window
+     * order ({@link SharedWindows}): the same bits for any number of ranks.
+     */
+    public static T5Scores taylor(EncoderDecoder model, List<int[]> windows, TaylorVariant variant, Collective collective) {
+        if (windows.isEmpty()) throw new ShearsException("the taylor criterion needs calibration windows");
+        if (variant.family != TaylorVariant.Family.GATE) {
+            throw new ShearsException("--taylor " + variant.key() + " is not supported for an encoder-decoder; use gate, gate-per-sequence, gate-mix or gate-mix-per-sequence");
+        }
+        T5Scores s = zeros(model.config(), Criterion.TAYLOR);
+        int units = s.size();
+        int n = windows.size();
+        double[] sum = SharedWindows.sum(collective, windows, variant.perSequence ? units : 2 * units, w -> {
+            double[] g = gates(model, w).values();
+            double[] v = new double[variant.perSequence ? units : 2 * units];
+            for (int u = 0; u < units; u++) {
+                if (variant.perSequence) {
+                    v[u] = Math.abs(variant.salience(1, g[u], g[u] * g[u]));
+                } else {
+                    v[u] = g[u] / n;
+                    v[units + u] = g[u] * g[u] / n;
+                }
+            }
+            return v;
+        });
+        double[] scores = variant.perSequence ? sum : new double[units];
+        if (!variant.perSequence) for (int u = 0; u < units; u++) scores[u] = Math.abs(variant.salience(1, sum[u], sum[units + u]));
+        s.setValues(scores);
+        return s;
+    }
+
+    /** One window's gate gradients g = ∂L/∂z of every unit, in the shape of the scores ({@link #taylor}). */
+    static T5Scores gates(EncoderDecoder model, int[] window) {
+        int[] labels = T5.windowLabels(window);
+        float[] dLogits = new float[labels.length * model.vocabSize()];
+        return switch (model) {
+            case T5Model t5 -> {
+                T5Pass p = T5.forwardWindow(t5, window);
+                T5.loss(p, labels, dLogits);
+                T5Weights grads = T5Weights.zeros(t5.config());
+                T5.backward(t5, p, dLogits, grads);
+                yield gates(t5, grads);
+            }
+            case OpenBaModel openBa -> {
+                OpenBaPass p = OpenBa.forwardWindow(openBa, window);
+                OpenBa.loss(p, labels, dLogits);
+                OpenBaWeights grads = OpenBaWeights.zeros(openBa.config());
+                OpenBa.backward(openBa, p, dLogits, grads);
+                yield gates(openBa, grads);
+            }
+        };
+    }
+
+    /**
+     * The gate gradients of a T5 from its weight gradients: Σ w·g over the weights whose output a unit's gate scales. A
+     * head's gate scales its context before o (its o columns), a neuron's what wo reads (its wo column), a hidden channel's
+     * channel j of the embedding's output, of every attention and FFN output and of each stack's final norm (the
+     * decoder's as the head's input): column j of the embedding table (with a tied head, its use as the head too), of an
+     * untied head, row j of every o and wo, and entry j of the encoder's final norm.
+     */
+    static T5Scores gates(T5Model model, T5Weights g) {
+        T5Config c = model.config();
+        T5Weights w = model.weights();
+        T5Scores s = zeros(c, Criterion.TAYLOR);
+        int d = c.dim();
+        int hd = c.headDim();
+        embeddingProducts(s.hidden, w.shared(), g.shared(), d);
+        if (!c.tiedEmbeddings()) embeddingProducts(s.hidden, w.lmHead(), g.lmHead(), d);
+        products(s.hidden, w.encoderNorm(), g.encoderNorm(), 1);
+        for (int l = 0; l < c.encoder().size(); l++) {
+            T5Weights.EncoderLayer wl = w.encoder().get(l), gl = g.encoder().get(l);
+            columnProducts(s.hidden, s.encoder.get(l).heads, wl.self().output(), gl.self().output(), d, wl.self().heads() * hd, hd);
+            columnProducts(s.hidden, s.encoder.get(l).ffn, wl.ffn().down(), gl.ffn().down(), d, wl.ffn().ffnDim(), 1);
+        }
+        for (int l = 0; l < c.decoder().size(); l++) {
+            T5Weights.DecoderLayer wl = w.decoder().get(l), gl = g.decoder().get(l);
+            columnProducts(s.hidden, s.decoder.get(l).heads, wl.self().output(), gl.self().output(), d, wl.self().heads() * hd, hd);
+            columnProducts(s.hidden, s.decoder.get(l).crossHeads, wl.cross().output(), gl.cross().output(), d, wl.cross().heads() * hd, hd);
+            columnProducts(s.hidden, s.decoder.get(l).ffn, wl.ffn().down(), gl.ffn().down(), d, wl.ffn().ffnDim(), 1);
+        }
+        return s;
+    }
+
+    /**
+     * {@link #gates(T5Model, T5Weights)} of an OpenBA: the same sites, where a hidden channel's also holds entry j of
+     * every attention's o bias and of the encoder's final LayerNorm's weight and bias.
+     */
+    static T5Scores gates(OpenBaModel model, OpenBaWeights g) {
+        OpenBaConfig c = model.config();
+        OpenBaWeights w = model.weights();
+        T5Scores s = zeros(c, Criterion.TAYLOR);
+        int d = c.dim();
+        int hd = c.headDim();
+        embeddingProducts(s.hidden, w.shared(), g.shared(), d);
+        if (!c.tiedEmbeddings()) embeddingProducts(s.hidden, w.lmHead(), g.lmHead(), d);
+        products(s.hidden, w.encoderNorm().weight(), g.encoderNorm().weight(), 1);
+        products(s.hidden, w.encoderNorm().bias(), g.encoderNorm().bias(), 1);
+        for (int l = 0; l < c.encoder().size(); l++) {
+            OpenBaWeights.EncoderLayer wl = w.encoder().get(l), gl = g.encoder().get(l);
+            columnProducts(s.hidden, s.encoder.get(l).heads, wl.self().output(), gl.self().output(), d, wl.self().heads() * hd, hd);
+            products(s.hidden, wl.self().outputBias(), gl.self().outputBias(), 1);
+            columnProducts(s.hidden, s.encoder.get(l).ffn, wl.ffn().fcOut(), gl.ffn().fcOut(), d, wl.ffn().ffnDim(), 1);
+        }
+        for (int l = 0; l < c.decoder().size(); l++) {
+            OpenBaWeights.DecoderLayer wl = w.decoder().get(l), gl = g.decoder().get(l);
+            columnProducts(s.hidden, s.decoder.get(l).heads, wl.self().output(), gl.self().output(), d, wl.self().heads() * hd, hd);
+            products(s.hidden, wl.self().outputBias(), gl.self().outputBias(), 1);
+            columnProducts(s.hidden, s.decoder.get(l).crossHeads, wl.cross().output(), gl.cross().output(), d, wl.cross().heads() * hd, hd);
+            products(s.hidden, wl.cross().outputBias(), gl.cross().outputBias(), 1);
+            columnProducts(s.hidden, s.decoder.get(l).ffn, wl.ffn().fcOut(), gl.ffn().fcOut(), d, wl.ffn().ffnDim(), 1);
+        }
+        return s;
+    }
+
+    /** A [rows, cols] table (the embedding, an untied head): w·g of each entry to its column's channel. */
+    private static void embeddingProducts(double[] hidden, float[] w, float[] g, int cols) {
+        for (int i = 0; i < w.length; i++) hidden[i % cols] += (double) w[i] * g[i];
+    }
+
+    /** A vector (a norm's weight or bias, an o bias): w·g of entry i to unit i / width. */
+    private static void products(double[] units, float[] w, float[] g, int width) {
+        for (int i = 0; i < w.length; i++) units[i / width] += (double) w[i] * g[i];
+    }
+
+    /** An output projection [hidden, cols]: w·g of each entry to its row's channel and to its column's unit (column / width). */
+    private static void columnProducts(double[] hidden, double[] units, float[] w, float[] g, int rows, int cols, int width) {
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+                double wg = (double) w[i * cols + j] * g[i * cols + j];
+                hidden[i] += wg;
+                units[j / width] += wg;
+            }
+        }
     }
 
     /** Per head: the mean over the rows of the L2 norm of its headDim context values; ctx [rows, heads·headDim]. */
@@ -212,6 +352,33 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
     private static void meanAbsColumns(double[] into, float[] x, int rows) {
         int cols = into.length;
         for (int r = 0; r < rows; r++) for (int j = 0; j < cols; j++) into[j] += Math.abs(x[r * cols + j]) / rows;
+    }
+
+    /** How many scores there are, over every axis. */
+    int size() {
+        int[] n = {0};
+        forEachRow(row -> n[0] += row.length);
+        return n[0];
+    }
+
+    /** Every score in {@link #forEachRow}'s order, one vector. */
+    double[] values() {
+        double[] v = new double[size()];
+        int[] at = {0};
+        forEachRow(row -> {
+            System.arraycopy(row, 0, v, at[0], row.length);
+            at[0] += row.length;
+        });
+        return v;
+    }
+
+    /** Puts {@code v} ({@link #values()}'s layout) into the score arrays. */
+    void setValues(double[] v) {
+        int[] at = {0};
+        forEachRow(row -> {
+            System.arraycopy(v, at[0], row, 0, row.length);
+            at[0] += row.length;
+        });
     }
 
     /** Every score array, in a fixed order: hidden, then each encoder layer's, then each decoder layer's. */

@@ -13,7 +13,8 @@ import java.util.OptionalInt;
  * a non-uniform parent stays proportionally so; every kept layer keeps at least one unit of each kind) and
  * the number of layers each stack keeps. Which layers go is the {@link T5LayerScores}' choice: under Jha et al.'s
  * data-free rule ({@link Criterion#EVERY_K}), of n layers, dropping k removes layers round((i+1)·n/(k+1)) for i &lt; k,
- * evenly spaced, layer 0 always kept; under any other criterion the k lowest-scoring layers.
+ * evenly spaced, layer 0 always kept; under Gromov et al.'s ({@link Criterion#ANGULAR}) the k consecutive layers from the
+ * lowest-scoring start ({@link PlanBuilder#contiguousRun}); under any other criterion the k lowest-scoring layers.
  *
  * @param heads         fraction of self- and cross-attention heads to remove, in [0, 1)
  * @param ffn           fraction of FFN neurons to remove, in [0, 1)
@@ -83,6 +84,8 @@ public record T5Target(double heads, double ffn, double hidden, OptionalInt enco
         int drop = n - k;
         if (criterion == Criterion.EVERY_K) {
             for (int i = 0; i < drop; i++) dropped[(int) Math.round((i + 1) * (double) n / (drop + 1))] = true;
+        } else if (criterion == Criterion.ANGULAR) {
+            return PlanBuilder.contiguousRun(scores, drop);
         } else {
             for (int l : PlanBuilder.bottomK(scores, drop)) dropped[l] = true;
         }

@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * What the data-driven pruning criteria ({@link T5Scores#activation}, {@link T5LayerScores#blockInfluence}) read of one
+ * What the data-driven pruning criteria ({@link T5Scores#activation}, {@link T5LayerScores}) read of one
  * calibration window's teacher-forced forward, alike for a T5 ({@link T5Pass}) and an OpenBA ({@link OpenBaPass}):
  * the two passes keep the same activations under the same names, and this view is all the criteria see of either.
  *
@@ -12,10 +12,13 @@ import java.util.List;
  * @param tgtLen     decoder positions
  * @param encoder    per encoder layer (its cross-attention arrays empty)
  * @param decoder    per decoder layer
- * @param encoderOut [srcLen, dim]: the encoder's final norm of its last layer's output
- * @param decoderOut [tgtLen, dim]: the decoder's
+ * @param encoderOut  [srcLen, dim]: the encoder's final norm of its last layer's output
+ * @param decoderOut  [tgtLen, dim]: the decoder's
+ * @param encoderLast [srcLen, dim]: the encoder's last layer's output, the residual stream its final norm reads
+ * @param decoderLast [tgtLen, dim]: the decoder's
  */
-record WindowActivations(int srcLen, int tgtLen, List<Layer> encoder, List<Layer> decoder, float[] encoderOut, float[] decoderOut) {
+record WindowActivations(int srcLen, int tgtLen, List<Layer> encoder, List<Layer> decoder, float[] encoderOut, float[] decoderOut,
+                         float[] encoderLast, float[] decoderLast) {
     /**
      * One layer's activations; rows are the stack's positions, {@code inner = heads·headDim} of the sub-layer.
      *
@@ -28,6 +31,14 @@ record WindowActivations(int srcLen, int tgtLen, List<Layer> encoder, List<Layer
      * @param act         [rows, ffnDim]: what the feed-forward's down projection reads
      */
     record Layer(float[] in, float[] selfNormed, float[] selfCtx, float[] crossNormed, float[] crossCtx, float[] ffnNormed, float[] act) {
+    }
+
+    /** The activations of {@code window}'s teacher-forced forward ({@link T5#forwardWindow}, {@link OpenBa#forwardWindow}). */
+    static WindowActivations forward(EncoderDecoder model, int[] window) {
+        return switch (model) {
+            case T5Model t5 -> of(T5.forwardWindow(t5, window));
+            case OpenBaModel openBa -> of(OpenBa.forwardWindow(openBa, window));
+        };
     }
 
     static WindowActivations of(T5Pass p) {
@@ -44,7 +55,7 @@ record WindowActivations(int srcLen, int tgtLen, List<Layer> encoder, List<Layer
             T5Pass.FeedForward ffn = p.decoderFfn.get(l);
             decoder.add(new Layer(self.in, self.normed, self.ctx, cross.normed, cross.ctx, ffn.normed, ffn.act));
         }
-        return new WindowActivations(p.srcLen, p.tgtLen, encoder, decoder, p.encoderOut, p.decoderOut);
+        return new WindowActivations(p.srcLen, p.tgtLen, encoder, decoder, p.encoderOut, p.decoderOut, p.encoderLast, p.decoderLast);
     }
 
     static WindowActivations of(OpenBaPass p) {
@@ -61,6 +72,6 @@ record WindowActivations(int srcLen, int tgtLen, List<Layer> encoder, List<Layer
             OpenBaPass.FeedForward ffn = p.decoderFfn.get(l);
             decoder.add(new Layer(self.in, self.normed, self.ctx, cross.normed, cross.ctx, ffn.normed, ffn.act));
         }
-        return new WindowActivations(p.srcLen, p.tgtLen, encoder, decoder, p.encoderOut, p.decoderOut);
+        return new WindowActivations(p.srcLen, p.tgtLen, encoder, decoder, p.encoderOut, p.decoderOut, p.encoderLast, p.decoderLast);
     }
 }

@@ -56,7 +56,7 @@ class PipelineTest {
     void stagesChainAndAKilledPipelineResumesToTheSameModel() throws IOException {
         Pipeline.Plan plan = Pipeline.load(pipeline("p.yaml", TWO_STAGES));
         assertEquals(List.of(4, 4, 4), plan.shapes().stream().map(s -> s.numLayers()).toList());
-        assertEquals(86, plan.shapes().get(2).layer(0).ffnDim());
+        assertEquals(86, ((ModelShape.Decoder) plan.shapes().get(2)).config().layer(0).ffnDim());
 
         Path straight = dir.resolve("straight");
         List<Pipeline.StageResult> results = Pipeline.run(plan, straight, false, Progress.SILENT, m -> { }, r -> { });

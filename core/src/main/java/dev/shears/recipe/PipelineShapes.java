@@ -1,0 +1,160 @@
+package dev.shears.recipe;
+
+import dev.shears.ShearsException;
+import dev.shears.format.ModelLoader;
+import dev.shears.format.hf.HfConfig;
+import dev.shears.model.ModelConfig;
+import dev.shears.prune.PlanBuilder;
+import dev.shears.prune.PruneTarget;
+import dev.shears.prune.TargetParser;
+import dev.shears.seq2seq.EncoderDecoderConfig;
+import dev.shears.seq2seq.OpenBaConfig;
+import dev.shears.seq2seq.T5Config;
+import dev.shears.seq2seq.T5LayerScores;
+import dev.shears.seq2seq.T5Scores;
+import dev.shears.seq2seq.T5Target;
+import dev.shears.train.TrainConfig;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * {@code shears pipeline check}'s simulation: the model's shape after every stage, from config files alone, each stage checked
+ * against the shape it will meet (a prune target the model has no room for, a key the model's kind does not take) and any
+ * problem reported with the stage's YAML path. A decoder-only model is followed through {@link TargetParser} and
+ * {@link PlanBuilder}; an encoder–decoder (T5, OpenBA) through {@link T5Target}'s plan of its config, the layers every-k
+ * would drop (the kept widths do not depend on which). A vocabulary cut is not followed: its size is counted on the corpus.
+ */
+final class PipelineShapes {
+    private PipelineShapes() {
+    }
+
+    /** The shape after each stage of {@code stages}; {@code model} is the pipeline's parent (empty: the first stage trains from {@code init}). */
+    static List<ModelShape> simulate(Path file, Optional<Path> model, Optional<Path> tokenizer, List<Pipeline.Stage> stages) {
+        Path base = file.toAbsolutePath().getParent();
+        ModelShape shape = model.map(ModelShape::of).orElseGet(() -> fromInit(file, stages.getFirst()));
+        if (model.isPresent()) checkTokenizer(file, model.get(), tokenizer, shape);
+        List<ModelShape> shapes = new ArrayList<>();
+        for (Pipeline.Stage s : stages) {
+            String at = file.getFileName() + ": stages[" + s.index() + "]." + s.kind();
+            try {
+                shape = switch (shape) {
+                    case ModelShape.Decoder d -> new ModelShape.Decoder(decoderOnly(d.config(), s.settings(), base));
+                    case ModelShape.Seq2Seq e -> new ModelShape.Seq2Seq(encoderDecoder(e.config(), s.settings(), base));
+                };
+            } catch (ShearsException e) {
+                throw new ShearsException(at + ": " + e.getMessage());
+            }
+            shapes.add(shape);
+        }
+        return shapes;
+    }
+
+    /** The shape a first stage that trains from scratch starts from: its {@code init} config, decoder-only. */
+    private static ModelShape fromInit(Path file, Pipeline.Stage first) {
+        Path init = ((TrainStage) first.settings()).config().source().init().orElseThrow();
+        if (EncoderDecoderConfig.readFile(init).isPresent()) {
+            throw new ShearsException(file.getFileName() + ": stages[0]." + first.kind() + ".init: an encoder-decoder starts from a folder: make one with "
+                    + "'shears init --config " + init.getFileName() + " --tokenizer T5_TOKENIZER --out DIR' and give it as 'model'");
+        }
+        return new ModelShape.Decoder(HfConfig.read(init));
+    }
+
+    /** A decoder-only parent needs its tokenizer beside it or named; an encoder–decoder folder carries its own, which the stages copy along. */
+    private static void checkTokenizer(Path file, Path model, Optional<Path> tokenizer, ModelShape shape) {
+        boolean beside = TokenizerFiles.find(model).isPresent();
+        switch (shape) {
+            case ModelShape.Decoder d -> {
+                if (tokenizer.isEmpty() && !beside && !"gguf".equals(ModelLoader.format(model))) {
+                    throw new ShearsException(file + ": model " + model + " has no tokenizer beside it; add 'tokenizer: FILE'");
+                }
+            }
+            case ModelShape.Seq2Seq e -> {
+                if (tokenizer.isPresent()) {
+                    throw new ShearsException(file + ": tokenizer: an encoder-decoder folder carries its own tokenizer, which every stage copies along "
+                            + "('shears init --tokenizer' puts it there); remove 'tokenizer'");
+                }
+                if (!beside) throw new ShearsException(file + ": model " + model + " has no tokenizer in its folder (spiece.model or tokenizer.json)");
+            }
+        }
+    }
+
+    /** The shape after one stage of a decoder-only model. */
+    private static ModelConfig decoderOnly(ModelConfig shape, StageSettings settings, Path base) {
+        Optional<TargetParser.Spec> spec = switch (settings) {
+            case PruneStage p -> Optional.of(p.spec(base));
+            case ShearConfig c -> Optional.of(ShearRun.spec(c));
+            case TrainStage t -> {
+                if (t.denoising().isPresent()) {
+                    throw new ShearsException("objective and dynamic train an encoder-decoder (T5 or OpenBA) on denoisers; this model is decoder-only");
+                }
+                yield Optional.empty();
+            }
+            case EvalStage e -> Optional.empty();
+            case ExportStage e -> Optional.empty();
+        };
+        if (spec.isEmpty()) return shape;
+        PruneTarget target;
+        try {
+            target = TargetParser.resolve(shape, spec.get());
+            PlanBuilder.check(shape, target);
+        } catch (ShearsException e) {
+            throw new ShearsException(e.getMessage() + " (the model has " + shape.describe() + " at this stage)");
+        }
+        // the widths of every kept layer (a dropped sub-layer is not followed: later stages see it whole)
+        return target.droppingSubLayers(0, 0).config(shape);
+    }
+
+    /** The shape after one stage of an encoder–decoder; a stage kind or key it does not take is refused. */
+    private static EncoderDecoderConfig encoderDecoder(EncoderDecoderConfig shape, StageSettings settings, Path base) {
+        return switch (settings) {
+            case PruneStage p -> {
+                T5PruneRun run = p.encoderDecoderRun(base, base, base);
+                if (run.vocabulary().isPresent() && run.vocabulary().get().corpus().isEmpty()) {
+                    throw new ShearsException("vocabCorpus: vocabulary pruning of an encoder-decoder counts tokens on a corpus; name a text file or prepared folder");
+                }
+                T5Target target = run.target();
+                try {
+                    yield pruned(shape, target);
+                } catch (ShearsException e) {
+                    throw new ShearsException(e.getMessage() + " (the model has " + shape.describe() + " at this stage)");
+                }
+            }
+            case TrainStage t -> {
+                checkTraining(t);
+                yield shape;
+            }
+            case ShearConfig c -> throw new ShearsException("a shear stage learns masks of a decoder-only model; prune an encoder-decoder with prune stages");
+            case EvalStage e -> shape;
+            case ExportStage e -> {
+                if (shape instanceof OpenBaConfig && e.format().equalsIgnoreCase("gguf")) {
+                    throw new ShearsException("format gguf: llama.cpp has no OpenBA; export it with format: hf");
+                }
+                yield shape;
+            }
+        };
+    }
+
+    /** The child's shape: the target's plan over scores that are only placeholders (the kept counts do not depend on them). */
+    static EncoderDecoderConfig pruned(EncoderDecoderConfig shape, T5Target target) {
+        return switch (shape) {
+            case T5Config t5 -> target.plan(t5, T5Scores.random(t5, 0), T5LayerScores.everyK(t5)).resultConfig(t5);
+            case OpenBaConfig openBa -> target.plan(openBa, T5Scores.random(openBa, 0), T5LayerScores.everyK(openBa)).resultConfig(openBa);
+        };
+    }
+
+    /** What {@link Seq2SeqTrainRun} refuses, refused before any work. */
+    private static void checkTraining(TrainStage t) {
+        TrainConfig c = t.config();
+        if (t.distill()) throw new ShearsException("distillation is not implemented for encoder-decoders; use a train stage");
+        if (c.batching().data().size() != 1) {
+            throw new ShearsException("data: an encoder-decoder stage reads one prepared folder or text file (its denoisers are the mixture), got "
+                    + c.batching().data().size());
+        }
+        if (c.dynamicBatchLoading().enabled()) {
+            throw new ShearsException("dynamicBatchLoading re-weights a decoder-only model's domains; an encoder-decoder re-weights its denoisers with dynamic: true");
+        }
+    }
+}
