@@ -148,6 +148,9 @@ class Seq2SeqShearRunTest {
         List<String> sa = Files.readAllLines(straight.resolve(ShearRun.METRICS)).stream().map(l -> l.replaceAll(",\"tokensPerSecond\":[^,}]*", "")).toList();
         List<String> sb = Files.readAllLines(crashed.resolve(ShearRun.METRICS)).stream().map(l -> l.replaceAll(",\"tokensPerSecond\":[^,}]*", "")).toList();
         assertEquals(sa, sb, "the same trajectory of losses, expected sizes and λ");
+        T5Target other = new T5Target(0.25, 0.5, 0.25, OptionalInt.of(2), OptionalInt.of(2));
+        ShearsException changed = assertThrows(ShearsException.class, () -> Seq2SeqShearRun.run(c, other, Seq2SeqTrainRun.Objective.UL2, false, crashed, true, Progress.SILENT));
+        assertTrue(changed.getMessage().contains("different configuration (changed: target)"), changed.getMessage());
     }
 
     @Test
