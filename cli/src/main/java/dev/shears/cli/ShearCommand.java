@@ -193,13 +193,15 @@ final class ShearCommand implements Runnable, Distributed {
         stdout.printf("  report: %s%n", out.resolve("report.html").toAbsolutePath());
     }
 
-    /** A T5 or OpenBA folder ({@link Seq2SeqShearRun}), in one process. */
+    /** A T5 or OpenBA folder ({@link Seq2SeqShearRun}); under mpirun the ranks share each step's micro-batches and rank 0 alone writes and prints. */
     private void shearEncoderDecoder(ShearConfig config, Path out) {
-        if (main.collective().size() > 1) throw new ShearsException("encoder-decoder shearing runs in one process; start it without mpirun");
         T5Target t = new T5Target(heads == null ? 0 : heads, ffn == null ? 0 : ffn, hidden == null ? 0 : hidden,
                 encLayers == null ? OptionalInt.empty() : OptionalInt.of(encLayers), decLayers == null ? OptionalInt.empty() : OptionalInt.of(decLayers));
         Seq2SeqTrainRun.Objective o = Seq2SeqTrainRun.Objective.parse(objective == null ? "ul2" : objective);
-        Seq2SeqShearRun.Result r = Seq2SeqShearRun.run(config, t, o, dynamic, out, training.resume, ProgressBar.stderr());
+        Collective collective = main.collective();
+        Seq2SeqShearRun.Result r = Seq2SeqShearRun.run(config, t, o, dynamic, out, training.resume, collective.leads() ? ProgressBar.stderr() : Progress.SILENT,
+                collective);
+        if (!collective.leads()) return;
         ObjectNode n = Json.object();
         n.put("out", r.out().toString()).put("objective", o.key).put("dynamic", dynamic).put("steps", r.steps()).put("resumedFrom", r.resumedFrom())
                 .put("seconds", r.seconds()).put("lastLoss", r.lastLoss()).put("paramsBefore", r.parent().parameterCount())

@@ -22,7 +22,8 @@ import java.util.function.LongToDoubleFunction;
 /**
  * The gate side of a shearing step of an encoder–decoder, as {@link Shearing} is for decoder-only models: draw each
  * micro-batch's gates ({@link #sample}); after the model's backward has filled {@link #gradients}, take the chain rule
- * to logAlpha ({@link #backwardDone}); once per step ({@link #update}) add the Lagrangian's gradient, descend logAlpha by
+ * to logAlpha ({@link #backwardInto} a micro-batch's own vector, or {@link #backwardDone} straight into the step's sum,
+ * {@link #lossGradient}); once per step ({@link #update}) add the Lagrangian's gradient, descend logAlpha by
  * {@link GateAdam} (then clamp it) and ascend λ by another. The gate and λ learning rates follow the model's schedule
  * ({@code lrScale}), as LLM-Shearing's one optimizer scales every parameter group. It owns what a checkpoint saves of
  * the gates, the metrics of each step and the final plan.
@@ -63,11 +64,9 @@ public final class EncoderDecoderShearing {
 
     /**
      * The gates of micro-batch {@code micro} of step {@code step}, drawn from a generator seeded by (seed, step, micro), so a
-     * resumed run draws the same; clears {@link #gradients}. The first micro-batch of a step also clears the step's
-     * accumulated logAlpha gradient.
+     * resumed run, and a rank that holds only some of the micro-batches, draws the same; clears {@link #gradients}.
      */
     public EncoderDecoderMasks sample(long step, int micro) {
-        if (micro == 0) Arrays.fill(dLogAlpha, 0);
         dMasks.fill(0f);
         return gates.sample(gateSeed, step, micro);
     }
@@ -77,9 +76,14 @@ public final class EncoderDecoderShearing {
         return dMasks;
     }
 
-    /** Takes the last sample's gate gradients to logAlpha, summed over the step's micro-batches. */
+    /** Takes the last sample's gate gradients to logAlpha, added into the step's sum ({@link #lossGradient}). */
     public void backwardDone() {
-        gates.backward(dMasks, dLogAlpha);
+        backwardInto(dLogAlpha);
+    }
+
+    /** Takes the last sample's gate gradients to logAlpha, added into {@code into} [gates]: one micro-batch's share of the step's sum. */
+    public void backwardInto(double[] into) {
+        gates.backward(dMasks, into);
     }
 
     /**
@@ -102,11 +106,16 @@ public final class EncoderDecoderShearing {
         gateOptimizer.descend(gates.logAlpha(), dLogAlpha, gateLr * scale);
         gates.clamp();
         lambdaOptimizer.ascend(lagrangian.lambda(), dLambda, lambdaLr * scale);
+        Arrays.fill(dLogAlpha, 0);
         return new Update(terms, expected);
     }
 
-    /** dL/dlogAlpha of the LM loss summed over the current step's micro-batches so far (for tests). */
-    double[] lossGradient() {
+    /**
+     * dL/dlogAlpha of the LM loss summed over the current step's micro-batches, live: {@link #backwardDone} adds to it, or
+     * a caller that sums the micro-batches itself (over ranks, in micro-batch order) writes it; {@link #update} reads it and
+     * clears it for the next step.
+     */
+    public double[] lossGradient() {
         return dLogAlpha;
     }
 

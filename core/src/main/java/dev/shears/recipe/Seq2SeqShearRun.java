@@ -3,6 +3,8 @@ package dev.shears.recipe;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
+import dev.shears.dist.Collective;
+import dev.shears.dist.SingleProcess;
 import dev.shears.format.hf.ConfigJson;
 import dev.shears.io.AtomicFiles;
 import dev.shears.l0.EncoderDecoderGates;
@@ -72,6 +74,17 @@ public final class Seq2SeqShearRun {
 
     public static Result run(ShearConfig config, T5Target target, Seq2SeqTrainRun.Objective objective, boolean dynamic, Path out, boolean resume,
                              Progress progress) {
+        return run(config, target, objective, dynamic, out, resume, progress, new SingleProcess());
+    }
+
+    /**
+     * As {@link #run(ShearConfig, T5Target, Seq2SeqTrainRun.Objective, boolean, Path, boolean, Progress)}, as one of the ranks
+     * of {@code collective}: the ranks share each step's micro-batches (weights' and gates' gradients added in micro-batch
+     * order) and the held-out batches, so every rank holds the same weights, gates and λ and the folder rank 0 alone writes
+     * has the bits of one process's.
+     */
+    public static Result run(ShearConfig config, T5Target target, Seq2SeqTrainRun.Objective objective, boolean dynamic, Path out, boolean resume,
+                             Progress progress, Collective collective) {
         TrainConfig tc = config.train();
         if (!config.target().isBlank() || !config.targetConfig().isBlank()) {
             throw new ShearsException("an encoder-decoder is sheared to --heads, --ffn, --hidden, --enc-layers and --dec-layers, not --target or --target-config");
@@ -81,6 +94,7 @@ public final class Seq2SeqShearRun {
             throw new ShearsException("--layer-gates sub-layers does not apply to an encoder-decoder: every layer has one gate on all its sub-layers");
         }
         TrainingSession.checkOutput(tc, ShearRun.CONFIG, out, resume);
+        collective.barrier(); // every rank has seen the folder as it was before rank 0 writes into it
         long began = System.nanoTime();
         Seq2SeqTrainRun.Setup setup = Seq2SeqTrainRun.setup(tc, objective, dynamic);
         TrainableEncoderDecoder inner = setup.trainable();
@@ -92,11 +106,12 @@ public final class Seq2SeqShearRun {
         TrainConfig.Optimiser o = tc.optimiser();
         EncoderDecoderShearing shearing = new EncoderDecoderShearing(parent, target, config.lagrangianWarmup(), total, tc.batching().seed(), config.gateLr(),
                 config.lambdaLr(), lrScale, o.beta1(), o.beta2(), o.epsilon());
-        ShearingTrainable trainable = new ShearingTrainable(inner, shearing);
-        Seq2SeqTrainer trainer = new Seq2SeqTrainer(trainable, setup.train(), setup.heldOut(), setup.trainConfig());
+        ShearingTrainable trainable = new ShearingTrainable(inner, shearing, setup.trainConfig().microBatches(), collective);
+        Seq2SeqTrainer trainer = new Seq2SeqTrainer(trainable, setup.train(), setup.heldOut(), setup.trainConfig(), collective);
         Target written = new Target(target.heads(), target.ffn(), target.hidden(), target.encoderLayers().orElse(parent.encoder().size()),
                 target.decoderLayers().orElse(parent.decoder().size()));
-        TrainingSession.prepareOutput(new Settings(objective.key, dynamic, written, config), ShearRun.CONFIG, out, resume);
+        if (collective.leads()) TrainingSession.prepareOutput(new Settings(objective.key, dynamic, written, config), ShearRun.CONFIG, out, resume);
+        collective.barrier(); // the folder is ready before any rank reads its checkpoint
         if (resume) Checkpoint.latest(out).ifPresent(dir -> Seq2SeqCheckpoint.restore(dir, trainer));
         long start = trainer.steps();
         String[] names = Seq2SeqTrainRun.names(setup.mixture());
@@ -104,7 +119,7 @@ public final class Seq2SeqShearRun {
         long stepTokens = (long) tc.batching().batchSize() * tc.batching().gradAccumulation() * tc.batching().seqLen();
         double[] lastLoss = {Double.NaN};
         progress.start("shear", total - start, "steps");
-        try (BufferedWriter metrics = TrainingSession.openMetrics(out, start)) {
+        try (BufferedWriter metrics = collective.leads() ? TrainingSession.openMetrics(out, start) : null) {
             trainer.run(total, out, new Seq2SeqTrainer.Listener() {
                 long stepBegan = System.nanoTime();
 
@@ -140,9 +155,11 @@ public final class Seq2SeqShearRun {
             };
             Map<String, Double> prunedLoss = Seq2SeqTrainRun.byName(names, trainer.heldOutLosses(child));
             Seq2SeqTrainRun.write(metrics, new MetricsLine.Final(total, prunedLoss, null), out);
-            Seq2SeqTrainRun.writeModel(child, setup.source(), out);
-            AtomicFiles.writeString(out.resolve(T5PruneRun.PLAN), T5PruneRun.planJson(plan).toPrettyString() + "\n");
-            AtomicFiles.writeString(out.resolve(ShearRun.GATES), shearing.gatesJson(JSON, plan).toPrettyString() + "\n");
+            if (collective.leads()) {
+                Seq2SeqTrainRun.writeModel(child, setup.source(), out);
+                AtomicFiles.writeString(out.resolve(T5PruneRun.PLAN), T5PruneRun.planJson(plan).toPrettyString() + "\n");
+                AtomicFiles.writeString(out.resolve(ShearRun.GATES), shearing.gatesJson(JSON, plan).toPrettyString() + "\n");
+            }
             return new Result(out, model, pruned, plan, total, start, lastLoss[0], gated, prunedLoss, shearing.expectedParameters(),
                     (System.nanoTime() - began) / 1e9);
         } catch (IOException e) {

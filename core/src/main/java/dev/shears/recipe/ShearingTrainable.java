@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
+import dev.shears.dist.Collective;
+import dev.shears.dist.OrderedSum;
+import dev.shears.dist.SingleProcess;
 import dev.shears.format.hf.FolderWeights.Visitor;
 import dev.shears.io.AtomicFiles;
 import dev.shears.l0.EncoderDecoderShearing;
@@ -16,14 +19,19 @@ import dev.shears.seq2seq.EncoderDecoderMasks;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 
 /**
  * An encoder–decoder that {@link Seq2SeqTrainer} trains together with learned L0 gates (Sheared-LLaMA's shearing on the
  * UL2 mixture): a decorator of the architecture's {@link TrainableEncoderDecoder} that the trainer drives unchanged.
  * Each micro-batch runs under its own gate sample ({@link EncoderDecoderShearing#sample}, seeded by step and micro-batch)
- * and takes its gate gradients to logAlpha; after the weights' optimizer step ({@link #stepDone}) the gates and λ take
- * theirs ({@link EncoderDecoderShearing#update}). Held-out losses are measured under the deterministic gates of the
+ * and takes its gate gradients to logAlpha in a vector of its own; after the weights' optimizer step ({@link #stepDone})
+ * the micro-batches' vectors are added in micro-batch order ({@link OrderedSum#sumDoubles}: over the ranks of a
+ * {@link Collective}, each holding its contiguous share of the micro-batches as the trainer gives them, the same bits as
+ * one process) and the gates and λ take their step ({@link EncoderDecoderShearing#update}) on every rank alike. Held-out losses are measured under the deterministic gates of the
  * current plan: the model as finalisation would cut it now. A checkpoint's model folder also holds
  * {@value #STATE} (the gates, λ, their optimizers and the step), so a resumed run draws and updates the gates as the
  * uninterrupted one.
@@ -35,13 +43,28 @@ public final class ShearingTrainable implements TrainableEncoderDecoder {
 
     private final TrainableEncoderDecoder inner;
     private final EncoderDecoderShearing shearing;
+    private final Collective collective;
+    private final int microBatches;
+    /** This rank's micro-batches' dL/dlogAlpha in the current step, in order; reused. */
+    private final List<double[]> perMicro = new ArrayList<>();
     private long step;
     private int micro;
     private Optional<EncoderDecoderShearing.Update> last = Optional.empty();
 
-    public ShearingTrainable(TrainableEncoderDecoder inner, EncoderDecoderShearing shearing) {
+    /**
+     * @param microBatches the micro-batches of a step (the trainer's), of which this rank of {@code collective} runs its
+     *                     contiguous share ({@link OrderedSum#first})
+     */
+    public ShearingTrainable(TrainableEncoderDecoder inner, EncoderDecoderShearing shearing, int microBatches, Collective collective) {
         this.inner = inner;
         this.shearing = shearing;
+        this.microBatches = microBatches;
+        this.collective = collective;
+    }
+
+    /** One process. */
+    public ShearingTrainable(TrainableEncoderDecoder inner, EncoderDecoderShearing shearing, int microBatches) {
+        this(inner, shearing, microBatches, new SingleProcess());
     }
 
     /** The gates being learned. */
@@ -79,12 +102,16 @@ public final class ShearingTrainable implements TrainableEncoderDecoder {
         inner.forEachGradient(visitor);
     }
 
-    /** The next micro-batch of the current step under its sampled gates; the gate gradients go on to logAlpha. */
+    /** This rank's next micro-batch of the current step under its sampled gates; its gate gradients go on to logAlpha. */
     @Override
     public double accumulate(DenoisingBatcher.Batch batch, float share) {
-        EncoderDecoderMasks masks = shearing.sample(step, micro++);
+        int index = OrderedSum.first(microBatches, collective.rank(), collective.size()) + micro;
+        EncoderDecoderMasks masks = shearing.sample(step, index);
         double loss = inner.accumulate(batch, share, masks, shearing.gradients());
-        shearing.backwardDone();
+        if (perMicro.size() <= micro) perMicro.add(new double[shearing.gates().size()]);
+        double[] mine = perMicro.get(micro++);
+        Arrays.fill(mine, 0);
+        shearing.backwardInto(mine);
         return loss;
     }
 
@@ -107,6 +134,7 @@ public final class ShearingTrainable implements TrainableEncoderDecoder {
     @Override
     public void stepDone(long done) {
         if (done != step) throw new IllegalStateException("the gates are at step " + step + ", the trainer finished step " + done);
+        OrderedSum.sumDoubles(collective, microBatches, perMicro.subList(0, micro), shearing.lossGradient());
         last = Optional.of(shearing.update(step));
         step++;
         micro = 0;
