@@ -158,8 +158,7 @@ public final class EncoderDecoderGates {
      * @return the gates (one buffer, overwritten by the next call)
      */
     public EncoderDecoderMasks sample(long seed, long step, int micro) {
-        long stream = seed * 0x9E3779B97F4A7C15L + step;
-        SplittableRandom random = new SplittableRandom(micro == 0 ? stream : stream * 0xBF58476D1CE4E5B9L + micro);
+        SplittableRandom random = L0Gates.uniforms(seed, step, micro);
         for (int i = 0; i < size; i++) u[i] = random.nextDouble();
         for (Row r : rows) {
             for (int i = r.offset(); i < r.offset() + r.units(); i++) z[i] = activeAt(r) ? HardConcrete.sample(logAlpha[i], u[i]) : 1;
