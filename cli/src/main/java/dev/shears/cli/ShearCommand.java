@@ -70,8 +70,11 @@ import java.util.OptionalInt;
                 "  shears shear ../shared/data/models/t5-tiny-random --heads 0.5 --ffn 0.5 --hidden 0.25 --enc-layers 3 \\",
                 "      --dec-layers 3 --data data/t5-tinystories --objective ul2 --steps 200 --batch 8 --seq 64 --out runs/t5-sheared"})
 final class ShearCommand implements Runnable, Distributed {
-    @Parameters(index = "0", paramLabel = "MODEL", description = "The model to prune: a Hugging Face folder (decoder-only, T5 or OpenBA), a .gguf file or a llama2.c .bin.")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL", description = "The model to prune: a Hugging Face folder (decoder-only, T5 or OpenBA), a .gguf file or a llama2.c .bin.")
     Path model;
+
+    @Option(names = "--model", paramLabel = "MODEL", description = "The model to prune, as 'shears train --model' names it (instead of MODEL).")
+    Path modelOption;
 
     @Mixin
     RunFolder folder;
@@ -144,6 +147,8 @@ final class ShearCommand implements Runnable, Distributed {
     @Override
     public void run() {
         Path out = folder.path;
+        if ((model == null) == (modelOption == null)) throw new ShearsException("give the model to prune once: MODEL or --model MODEL");
+        if (model == null) model = modelOption;
         boolean encoderDecoder = EncoderDecoder.describes(model);
         if (!encoderDecoder) {
             boolean seq2seqOptions = heads != null || ffn != null || hidden != null || encLayers != null || decLayers != null || objective != null || dynamic;

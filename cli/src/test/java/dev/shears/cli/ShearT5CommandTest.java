@@ -25,7 +25,7 @@ class ShearT5CommandTest {
         CliTest.Run prepared = CliTest.shears("data", "prepare", "--tokenizer", T5.toString(), "--out", data.toString(),
                 SharedData.require("eval/tinystories/tinystories_val_head.txt").toString());
         assertEquals(0, prepared.code(), prepared.err());
-        CliTest.Run r = CliTest.shears("shear", T5.toString(), "--heads", "0.5", "--ffn", "0.5", "--hidden", "0.25", "--enc-layers", "3", "--dec-layers", "2",
+        CliTest.Run r = CliTest.shears("shear", "--model", T5.toString(), "--heads", "0.5", "--ffn", "0.5", "--hidden", "0.25", "--enc-layers", "3", "--dec-layers", "2",
                 "--data", data.toString(), "--steps", "6", "--batch", "2", "--seq", "48", "--out", out.toString(), "--json",
                 "--set", "evalInterval=3", "--set", "evalWindows=2");
         assertEquals(0, r.code(), r.err());
@@ -53,6 +53,16 @@ class ShearT5CommandTest {
         CliTest.Run heads = CliTest.shears("shear", hf.toString(), "--heads", "0.5", "--data", tmp.toString(), "--out", tmp.resolve("b").toString());
         assertNotEquals(0, heads.code());
         assertTrue(heads.err().contains("shear an encoder-decoder"), heads.err());
+    }
+
+    @Test
+    void theModelIsGivenOnce(@TempDir Path tmp) {
+        CliTest.Run twice = CliTest.shears("shear", T5.toString(), "--model", T5.toString(), "--heads", "0.5", "--data", tmp.toString(), "--out", tmp.resolve("a").toString());
+        assertNotEquals(0, twice.code());
+        assertTrue(twice.err().contains("give the model to prune once"), twice.err());
+        CliTest.Run none = CliTest.shears("shear", "--heads", "0.5", "--data", tmp.toString(), "--out", tmp.resolve("b").toString());
+        assertNotEquals(0, none.code());
+        assertTrue(none.err().contains("give the model to prune once"), none.err());
     }
 
     @Test
