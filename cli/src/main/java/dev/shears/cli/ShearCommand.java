@@ -10,7 +10,11 @@ import dev.shears.l0.LayerGates;
 import dev.shears.progress.Progress;
 import dev.shears.recipe.MetricsLine;
 import dev.shears.recipe.ShearConfig;
+import dev.shears.recipe.Seq2SeqShearRun;
+import dev.shears.recipe.Seq2SeqTrainRun;
 import dev.shears.recipe.ShearRun;
+import dev.shears.seq2seq.EncoderDecoder;
+import dev.shears.seq2seq.T5Target;
 import dev.shears.train.TrainConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -26,6 +30,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * {@code shears shear}: prune to an exact target shape with learned hard-concrete masks (Sheared-LLaMA). Its
@@ -46,7 +51,14 @@ import java.util.Optional;
                 "Data and dynamic batch loading work as in 'shears train' (see its --help): sequences read once per epoch",
                 "per domain; evaluations during the run and the final evaluation use disjoint halves of the held-out",
                 "windows; --reference-preset sheared-llama-1.3b starts from RedPajama's mixture with the published",
-                "reference losses, as LLM-Shearing's pruning.sh does."},
+                "reference losses, as LLM-Shearing's pruning.sh does.",
+                "",
+                "A T5 or OpenBA folder is sheared on both stacks: gates on each stack's layers, the self-attention heads of every",
+                "layer, the cross-attention heads of every decoder layer, the FFN neurons and the hidden channels (one mask for",
+                "both stacks and the embedding), to the target of 'shears prune' for encoder-decoders: --heads, --ffn, --hidden",
+                "(fractions of every layer's width to remove) and --enc-layers, --dec-layers (layers to keep). The weights and",
+                "gates train together on a mixture of denoisers as in 'shears train' (--objective, --dynamic; one --data",
+                "folder); the child is written with the parent's tokenizer files."},
         footerHeading = "%nExamples:%n",
         footer = {"  shears data prepare --tokenizer ../shared/data/models/stories260K/tok512.bin --out data/tinystories \\",
                 "      ../shared/data/eval/tinystories/tinystories_val_head.txt",
@@ -54,10 +66,15 @@ import java.util.Optional;
                 "      --steps 200 --batch 8 --seq 64 --out runs/sheared",
                 "  shears shear MODEL --target-config small/config.json --data rp/wiki --data rp/book --data rp/github \\",
                 "      --dynamic-batch-loading --reference-model small --out sheared --steps 3200",
-                "  shears shear MODEL --target layers=4,ffn=86 --data data/tinystories --out runs/sheared --resume"})
+                "  shears shear MODEL --target layers=4,ffn=86 --data data/tinystories --out runs/sheared --resume",
+                "  shears shear ../shared/data/models/t5-tiny-random --heads 0.5 --ffn 0.5 --hidden 0.25 --enc-layers 3 \\",
+                "      --dec-layers 3 --data data/t5-tinystories --objective ul2 --steps 200 --batch 8 --seq 64 --out runs/t5-sheared"})
 final class ShearCommand implements Runnable, Distributed {
-    @Parameters(index = "0", paramLabel = "MODEL", description = "The model to prune: a Hugging Face folder, a .gguf file or a llama2.c .bin.")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL", description = "The model to prune: a Hugging Face folder (decoder-only, T5 or OpenBA), a .gguf file or a llama2.c .bin.")
     Path model;
+
+    @Option(names = "--model", paramLabel = "MODEL", description = "The model to prune, as 'shears train --model' names it (instead of MODEL).")
+    Path modelOption;
 
     @Mixin
     RunFolder folder;
@@ -67,6 +84,27 @@ final class ShearCommand implements Runnable, Distributed {
 
     @Option(names = "--target-config", paramLabel = "CONFIG.json", description = "Prune to the shape of this Hugging Face config.")
     Path targetConfig;
+
+    @Option(names = "--heads", paramLabel = "F", description = "Encoder-decoders: fraction of self- and cross-attention heads of every layer to remove.")
+    Double heads;
+
+    @Option(names = "--ffn", paramLabel = "F", description = "Encoder-decoders: fraction of FFN neurons of every layer to remove.")
+    Double ffn;
+
+    @Option(names = "--hidden", paramLabel = "F", description = "Encoder-decoders: fraction of hidden channels (d_model) to remove.")
+    Double hidden;
+
+    @Option(names = "--enc-layers", paramLabel = "N", description = "Encoder-decoders: encoder layers to keep.")
+    Integer encLayers;
+
+    @Option(names = "--dec-layers", paramLabel = "N", description = "Encoder-decoders: decoder layers to keep.")
+    Integer decLayers;
+
+    @Option(names = "--objective", paramLabel = "ul2|t5|openba-v2", description = "Encoder-decoders: the mixture of denoisers; default ul2.")
+    String objective;
+
+    @Option(names = "--dynamic", description = "Encoder-decoders: Dynamic-UL2, re-weighting the denoisers at every evaluation.")
+    boolean dynamic;
 
     @Option(names = "--data", required = true, paramLabel = "DIR[:WEIGHT]", description = "A prepared token folder and its sampling weight (default 1); repeat for domains.")
     List<String> data = new ArrayList<>();
@@ -109,7 +147,19 @@ final class ShearCommand implements Runnable, Distributed {
     @Override
     public void run() {
         Path out = folder.path;
-        if ((target == null) == (targetConfig == null)) throw new ShearsException("give exactly one of --target SHAPE or --target-config CONFIG.json");
+        if ((model == null) == (modelOption == null)) throw new ShearsException("give the model to prune once: MODEL or --model MODEL");
+        if (model == null) model = modelOption;
+        boolean encoderDecoder = EncoderDecoder.describes(model);
+        if (!encoderDecoder) {
+            boolean seq2seqOptions = heads != null || ffn != null || hidden != null || encLayers != null || decLayers != null || objective != null || dynamic;
+            if (seq2seqOptions) {
+                throw new ShearsException("--heads, --ffn, --hidden, --enc-layers, --dec-layers, --objective and --dynamic shear an encoder-decoder (a T5 or OpenBA folder); "
+                        + "a decoder-only model takes --target or --target-config");
+            }
+            if ((target == null) == (targetConfig == null)) throw new ShearsException("give exactly one of --target SHAPE or --target-config CONFIG.json");
+        } else if (target != null || targetConfig != null) {
+            throw new ShearsException("an encoder-decoder is sheared to --heads, --ffn, --hidden, --enc-layers and --dec-layers, not --target or --target-config");
+        }
         List<String> overrides = new ArrayList<>();
         overrides.add("model=" + model.toAbsolutePath());
         overrides.add("data=" + TrainCommand.dataJson(data));
@@ -122,11 +172,15 @@ final class ShearCommand implements Runnable, Distributed {
         TrainConfig train = ConfigLoader.load(ShearConfig.DEFAULT.train(), Optional.empty(), overrides);
         ShearConfig config = new ShearConfig(train, target == null ? "" : target, targetConfig == null ? "" : targetConfig.toAbsolutePath().toString(),
                 gateLr, lambdaLr, lagrangianWarmup, layerGates, gateSchedule);
+        if (encoderDecoder) {
+            shearEncoderDecoder(config, out);
+            return;
+        }
         Collective collective = main.collective();
         ShearRun.Result r = ShearRun.run(config, out, training.resume, collective.leads() ? ProgressBar.stderr() : Progress.SILENT, collective);
         if (!collective.leads()) return; // rank 0 writes the report and prints
         ObjectNode summary = summary(r);
-        writeReport(r, summary, train.dynamicBatchLoading().enabled());
+        writeReport(Report.of(r), summary, train.dynamicBatchLoading().enabled());
         PrintWriter stdout = output.out();
         if (output.json) {
             output.print(summary);
@@ -142,6 +196,37 @@ final class ShearCommand implements Runnable, Distributed {
                     r.gatedHeldOutLoss()[d]);
         }
         stdout.printf("  report: %s%n", out.resolve("report.html").toAbsolutePath());
+    }
+
+    /** A T5 or OpenBA folder ({@link Seq2SeqShearRun}); under mpirun the ranks share each step's micro-batches and rank 0 alone writes and prints. */
+    private void shearEncoderDecoder(ShearConfig config, Path out) {
+        T5Target t = new T5Target(heads == null ? 0 : heads, ffn == null ? 0 : ffn, hidden == null ? 0 : hidden,
+                encLayers == null ? OptionalInt.empty() : OptionalInt.of(encLayers), decLayers == null ? OptionalInt.empty() : OptionalInt.of(decLayers));
+        Seq2SeqTrainRun.Objective o = Seq2SeqTrainRun.Objective.parse(objective == null ? "ul2" : objective);
+        Collective collective = main.collective();
+        Seq2SeqShearRun.Result r = Seq2SeqShearRun.run(config, t, o, dynamic, out, training.resume, collective.leads() ? ProgressBar.stderr() : Progress.SILENT,
+                collective);
+        if (!collective.leads()) return;
+        ObjectNode n = Json.object();
+        n.put("out", r.out().toString()).put("objective", o.key).put("dynamic", dynamic).put("steps", r.steps()).put("resumedFrom", r.resumedFrom())
+                .put("seconds", r.seconds()).put("lastLoss", r.lastLoss()).put("paramsBefore", r.parent().parameterCount())
+                .put("paramsAfter", r.pruned().parameterCount()).put("expectedParamsAtEnd", r.expectedParameters())
+                .put("before", r.parent().describe()).put("after", r.pruned().describe());
+        ObjectNode held = n.putObject("heldOutLoss");
+        r.prunedHeldOutLoss().forEach((d, loss) -> held.putObject(d).put("pruned", loss).put("gatedParent", r.gatedHeldOutLoss().get(d)));
+        writeReport(Report.of(r), n, dynamic);
+        if (output.json) {
+            output.print(n);
+            return;
+        }
+        PrintWriter stdout = output.out();
+        stdout.printf(Locale.ROOT, "sheared %s -> %s: %d steps of %s denoising%s in %.1f s%n", model, out, r.steps(), o.key,
+                r.resumedFrom() > 0 ? " (resumed at step " + r.resumedFrom() + ")" : "", r.seconds());
+        stdout.printf(Locale.ROOT, "  parameters %,d -> %,d (%.1f%% kept)%n", r.parent().parameterCount(), r.pruned().parameterCount(),
+                100.0 * r.pruned().parameterCount() / r.parent().parameterCount());
+        stdout.printf("  shape %s -> %s%n", r.parent().describe(), r.pruned().describe());
+        r.prunedHeldOutLoss().forEach((d, loss) -> stdout.printf(Locale.ROOT, "  held-out loss %-20s %.4f (pruned model; gated parent %.4f)%n", d, loss,
+                r.gatedHeldOutLoss().get(d)));
     }
 
     /** {@code layer} or {@code sub-layers} (any case, - or _). */
@@ -168,12 +253,30 @@ final class ShearCommand implements Runnable, Distributed {
         return n;
     }
 
-    private static void writeReport(ShearRun.Result r, ObjectNode summary, boolean dynamicBatchLoading) {
+    /**
+     * What a shearing report shows, from either kind of run: both shapes in words and sizes, the steps and seconds, and per
+     * domain (a decoder-only run's data domains, an encoder-decoder's denoisers) the final held-out losses.
+     */
+    private record Report(Path out, String parent, String pruned, long paramsBefore, long paramsAfter, long steps, double seconds, List<String> domains,
+                          double[] prunedHeldOutLoss, double[] gatedHeldOutLoss) {
+        static Report of(ShearRun.Result r) {
+            return new Report(r.out(), r.parent().describe(), r.pruned().describe(), r.parent().parameterCount(), r.pruned().parameterCount(), r.steps(),
+                    r.seconds(), r.domains(), r.prunedHeldOutLoss(), r.gatedHeldOutLoss());
+        }
+
+        static Report of(Seq2SeqShearRun.Result r) {
+            List<String> names = List.copyOf(r.prunedHeldOutLoss().keySet());
+            return new Report(r.out(), r.parent().describe(), r.pruned().describe(), r.parent().parameterCount(), r.pruned().parameterCount(), r.steps(),
+                    r.seconds(), names, names.stream().mapToDouble(r.prunedHeldOutLoss()::get).toArray(), names.stream().mapToDouble(r.gatedHeldOutLoss()::get).toArray());
+        }
+    }
+
+    private static void writeReport(Report r, ObjectNode summary, boolean dynamicBatchLoading) {
         List<MetricsLine> lines = MetricsLine.read(r.out().resolve(ShearRun.METRICS));
         List<MetricsLine.Step> steps = lines.stream().filter(l -> l instanceof MetricsLine.Step).map(l -> (MetricsLine.Step) l).toList();
         List<MetricsLine.Eval> evals = lines.stream().filter(l -> l instanceof MetricsLine.Eval).map(l -> (MetricsLine.Eval) l).toList();
         Map<String, Double> epochs = lines.stream().filter(l -> l instanceof MetricsLine.Final).map(l -> ((MetricsLine.Final) l).epochs())
-                .reduce((a, b) -> b).orElse(Map.of());
+                .filter(java.util.Objects::nonNull).reduce((a, b) -> b).orElse(Map.of());
         summary.set("epochs", Json.MAPPER.valueToTree(epochs));
         double[] x = steps.stream().mapToDouble(MetricsLine.Step::step).toArray();
         List<Charts.Series> kept = new ArrayList<>();
@@ -200,9 +303,9 @@ final class ShearCommand implements Runnable, Distributed {
             weightChart = "<h2>Domain weights (dynamic batch loading)</h2>" + Charts.line("Domain weights", "step", "weight", ws);
         }
         StringBuilder md = new StringBuilder("# Shearing report\n\n");
-        md.append(String.format(Locale.ROOT, "%s → **%s** in %d steps (%.1f s).%n%n", r.parent().describe(), r.pruned().describe(), r.steps(), r.seconds()));
-        md.append(String.format(Locale.ROOT, "Parameters %,d → **%,d** (%.1f%% kept).%n%n", r.parent().parameterCount(), r.pruned().parameterCount(),
-                100.0 * r.pruned().parameterCount() / r.parent().parameterCount()));
+        md.append(String.format(Locale.ROOT, "%s → **%s** in %d steps (%.1f s).%n%n", r.parent(), r.pruned(), r.steps(), r.seconds()));
+        md.append(String.format(Locale.ROOT, "Parameters %,d → **%,d** (%.1f%% kept).%n%n", r.paramsBefore(), r.paramsAfter(),
+                100.0 * r.paramsAfter() / r.paramsBefore()));
         md.append("| axis | expected kept fraction at the end | target | λ1 | λ2 |\n|---|---:|---:|---:|---:|\n");
         StringBuilder axesHtml = new StringBuilder();
         finals.forEach((axis, v) -> {
@@ -219,9 +322,9 @@ final class ShearCommand implements Runnable, Distributed {
             lossHtml.append("<tr><td>").append(row.replace("|", "</td><td>")).append("</td></tr>");
         }
         md.append("\nThe trajectory of expected size vs target per axis is in metrics.jsonl and report.html.\n");
-        String html = Charts.page("Shears shearing report", "<h1>Shearing report</h1><p>" + Charts.esc(r.parent().describe()) + " → <b>" + Charts.esc(r.pruned().describe()) + "</b></p>"
-                + String.format(Locale.ROOT, "<p>Parameters %,d → <b>%,d</b> (%.1f%% kept); %d steps, %.1f s.</p>", r.parent().parameterCount(),
-                r.pruned().parameterCount(), 100.0 * r.pruned().parameterCount() / r.parent().parameterCount(), r.steps(), r.seconds())
+        String html = Charts.page("Shears shearing report", "<h1>Shearing report</h1><p>" + Charts.esc(r.parent()) + " → <b>" + Charts.esc(r.pruned()) + "</b></p>"
+                + String.format(Locale.ROOT, "<p>Parameters %,d → <b>%,d</b> (%.1f%% kept); %d steps, %.1f s.</p>", r.paramsBefore(),
+                r.paramsAfter(), 100.0 * r.paramsAfter() / r.paramsBefore(), r.steps(), r.seconds())
                 + "<h2>Expected size vs target</h2>" + sizeChart + paramChart
                 + "<table><tr><th>axis</th><th>expected kept fraction</th><th>target</th><th>λ1</th><th>λ2</th></tr>" + axesHtml + "</table>"
                 + "<h2>Loss</h2>" + lossChart

@@ -162,13 +162,22 @@ public final class L0Gates {
      * @return the gates as a MaskSet (one buffer, overwritten by the next call)
      */
     public MaskSet sample(long seed, long step, int micro) {
-        long stream = seed * 0x9E3779B97F4A7C15L + step;
-        SplittableRandom random = new SplittableRandom(micro == 0 ? stream : stream * 0xBF58476D1CE4E5B9L + micro);
+        SplittableRandom random = uniforms(seed, step, micro);
         for (int i = 0; i < size; i++) {
             u[i] = random.nextDouble();
             z[i] = isActive(axisOf(i)) ? HardConcrete.sample(logAlpha[i], u[i]) : 1;
         }
         return write(z);
+    }
+
+    /**
+     * The generator of the uniforms of (seed, step, micro-batch): the golden-ratio and SplitMix64 multipliers spread the
+     * three over the seed space; micro-batch 0 draws what earlier versions drew for the whole step. Shared with
+     * {@link EncoderDecoderGates#sample}.
+     */
+    static SplittableRandom uniforms(long seed, long step, int micro) {
+        long stream = seed * 0x9E3779B97F4A7C15L + step;
+        return new SplittableRandom(micro == 0 ? stream : stream * 0xBF58476D1CE4E5B9L + micro);
     }
 
     /** The flat gate values of the last sample (for tests). */

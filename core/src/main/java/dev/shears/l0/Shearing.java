@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.shears.ShearsException;
 import dev.shears.model.Axis;
 import dev.shears.model.MaskSet;
 import dev.shears.model.Model;
@@ -168,27 +167,12 @@ public final class Shearing {
 
     /** Gates, λ and both optimizers' state for a checkpoint (doubles round-trip exactly through JSON). */
     public ObjectNode state(ObjectMapper json) {
-        ObjectNode n = json.createObjectNode();
-        ArrayNode logAlpha = n.putArray("logAlpha");
-        for (double v : gates.logAlpha()) logAlpha.add(v);
-        ArrayNode lambda = n.putArray("lambda");
-        for (double v : lagrangian.lambda()) lambda.add(v);
-        n.set("gateOptimizer", gateOptimizer.toJson());
-        n.set("lambdaOptimizer", lambdaOptimizer.toJson());
-        return n;
+        return GateState.write(json, gates.logAlpha(), lagrangian.lambda(), gateOptimizer, lambdaOptimizer);
     }
 
     /** Restores {@link #state} from a checkpoint in {@code dir}. */
     public void restore(JsonNode state, Path dir) {
-        JsonNode logAlpha = state.path("logAlpha"), lambda = state.path("lambda");
-        if (logAlpha.size() != gates.size() || lambda.size() != lagrangian.lambda().length) {
-            throw new ShearsException(dir + ": the checkpoint holds no gates for this model and target (" + logAlpha.size() + " gates, expected "
-                    + gates.size() + ")");
-        }
-        for (int i = 0; i < gates.size(); i++) gates.logAlpha()[i] = logAlpha.get(i).asDouble();
-        for (int i = 0; i < lambda.size(); i++) lagrangian.lambda()[i] = lambda.get(i).asDouble();
-        gateOptimizer.restore(state.path("gateOptimizer"));
-        lambdaOptimizer.restore(state.path("lambdaOptimizer"));
+        GateState.read(state, dir, gates.logAlpha(), lagrangian.lambda(), gateOptimizer, lambdaOptimizer);
     }
 
     /** The learned gates: per active axis and row, logAlpha, keep probability, deterministic score; and the plan's size. */

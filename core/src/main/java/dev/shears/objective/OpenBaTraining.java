@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
 import dev.shears.format.hf.FolderWeights.Visitor;
 import dev.shears.io.DType;
+import dev.shears.seq2seq.EncoderDecoderMasks;
 import dev.shears.seq2seq.OpenBa;
 import dev.shears.seq2seq.OpenBaConfig;
 import dev.shears.seq2seq.OpenBaHfFolder;
@@ -38,12 +39,14 @@ public final class OpenBaTraining implements TrainableEncoderDecoder {
     private final OpenBaModel model;
     private final ObjectNode configJson;
     private final OpenBaWeights grads;
+    private final EncoderDecoderMasks ones;
 
     /** @param configJson the config.json {@code model} was read from, written again with every checkpoint */
     public OpenBaTraining(OpenBaModel model, ObjectNode configJson) {
         this.model = model;
         this.configJson = configJson.deepCopy();
         this.grads = OpenBaWeights.zeros(model.config());
+        this.ones = EncoderDecoderMasks.ones(model.config());
     }
 
     /** The model of a Hugging Face OpenBA folder, with its config.json. */
@@ -73,19 +76,29 @@ public final class OpenBaTraining implements TrainableEncoderDecoder {
 
     @Override
     public double accumulate(DenoisingBatcher.Batch batch, float share) {
+        return accumulate(batch, share, ones, EncoderDecoderMasks.filled(model.config(), 0f));
+    }
+
+    @Override
+    public double accumulate(DenoisingBatcher.Batch batch, float share, EncoderDecoderMasks masks, EncoderDecoderMasks dMasks) {
         int[] labels = Seq2SeqTrainer.labels(batch.targets(), OpenBa.IGNORE_LABEL);
-        OpenBaPass pass = forward(batch, labels);
+        OpenBaPass pass = forward(batch, labels, masks);
         float[] dLogits = new float[pass.logits().length];
         double loss = OpenBa.loss(pass, labels, dLogits);
         if (share != 1f) for (int j = 0; j < dLogits.length; j++) dLogits[j] *= share;
-        OpenBa.backward(model, pass, dLogits, grads);
+        OpenBa.backward(model, pass, dLogits, grads, dMasks);
         return loss;
     }
 
     @Override
     public double loss(DenoisingBatcher.Batch batch) {
+        return loss(batch, ones);
+    }
+
+    @Override
+    public double loss(DenoisingBatcher.Batch batch, EncoderDecoderMasks masks) {
         int[] labels = Seq2SeqTrainer.labels(batch.targets(), OpenBa.IGNORE_LABEL);
-        return OpenBa.loss(forward(batch, labels), labels, new float[0]);
+        return OpenBa.loss(forward(batch, labels, masks), labels, new float[0]);
     }
 
     @Override
@@ -101,8 +114,8 @@ public final class OpenBaTraining implements TrainableEncoderDecoder {
         Seq2SeqCheckpoint.copy(v -> OpenBaWeights.load(dir, c).forEach(c, v), this);
     }
 
-    private OpenBaPass forward(DenoisingBatcher.Batch batch, int[] labels) {
+    private OpenBaPass forward(DenoisingBatcher.Batch batch, int[] labels, EncoderDecoderMasks masks) {
         int b = batch.inputLengths().length;
-        return OpenBa.forward(model, batch.inputs(), Seq2SeqTrainer.attentionMask(batch), labels, b, batch.inputs().length / b, labels.length / b);
+        return OpenBa.forward(model, masks, batch.inputs(), Seq2SeqTrainer.attentionMask(batch), labels, b, batch.inputs().length / b, labels.length / b);
     }
 }

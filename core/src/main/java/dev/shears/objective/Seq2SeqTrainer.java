@@ -175,6 +175,7 @@ public class Seq2SeqTrainer {
         for (double l : OrderedSum.gather(collective, micro, losses)) loss += l;
         double norm = GradientClipping.globalNorm(grads);
         optimizer.update(params, grads, lr, GradientClipping.scale(norm, config.maxGradNorm()));
+        model.stepDone(step);
         step++;
         return new StepResult(step, loss / micro, lr, norm, tokens);
     }
@@ -184,11 +185,19 @@ public class Seq2SeqTrainer {
      * and gather each batch's summed loss in that order: the same bits for any number of ranks.
      */
     public double[] heldOutLosses() {
+        return heldOutLosses(model);
+    }
+
+    /**
+     * Each denoiser's mean token loss of {@code other} (another model on the same vocabulary, e.g. a pruned child) on the
+     * held-out batches, shared over the ranks as {@link #heldOutLosses()}.
+     */
+    public double[] heldOutLosses(TrainableEncoderDecoder other) {
         List<DenoisingBatcher.Batch> all = heldOut.stream().flatMap(List::stream).toList();
         int n = all.size();
         int first = OrderedSum.first(n, collective.rank(), collective.size());
         double[] mine = new double[OrderedSum.first(n, collective.rank() + 1, collective.size()) - first];
-        for (int i = 0; i < mine.length; i++) mine[i] = model.loss(all.get(first + i)) * scored(all.get(first + i));
+        for (int i = 0; i < mine.length; i++) mine[i] = other.loss(all.get(first + i)) * scored(all.get(first + i));
         double[] summed = OrderedSum.gather(collective, n, mine);
         double[] losses = new double[heldOut.size()];
         int at = 0;

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
 import dev.shears.format.hf.FolderWeights.Visitor;
 import dev.shears.io.DType;
+import dev.shears.seq2seq.EncoderDecoderMasks;
 import dev.shears.seq2seq.T5;
 import dev.shears.seq2seq.T5Config;
 import dev.shears.seq2seq.T5HfFolder;
@@ -24,12 +25,14 @@ public final class T5Training implements TrainableEncoderDecoder {
     private final T5Model model;
     private final ObjectNode configJson;
     private final T5Weights grads;
+    private final EncoderDecoderMasks ones;
 
     /** @param configJson the config.json {@code model} was read from: its other keys (eos_token_id, n_positions, ...) are written again */
     public T5Training(T5Model model, ObjectNode configJson) {
         this.model = model;
         this.configJson = configJson.deepCopy();
         this.grads = T5Weights.zeros(model.config());
+        this.ones = EncoderDecoderMasks.ones(model.config());
     }
 
     /** A model made here, with no config.json of its own: the config's keys alone are written. */
@@ -64,17 +67,27 @@ public final class T5Training implements TrainableEncoderDecoder {
 
     @Override
     public double accumulate(DenoisingBatcher.Batch batch, float share) {
-        T5Pass pass = forward(batch);
+        return accumulate(batch, share, ones, EncoderDecoderMasks.filled(model.config(), 0f));
+    }
+
+    @Override
+    public double accumulate(DenoisingBatcher.Batch batch, float share, EncoderDecoderMasks masks, EncoderDecoderMasks dMasks) {
+        T5Pass pass = forward(batch, masks);
         float[] dLogits = new float[pass.logits().length];
         double loss = T5.loss(pass, Seq2SeqTrainer.labels(batch.targets(), T5.IGNORE_LABEL), dLogits);
         if (share != 1f) for (int j = 0; j < dLogits.length; j++) dLogits[j] *= share;
-        T5.backward(model, pass, dLogits, grads);
+        T5.backward(model, pass, dLogits, grads, dMasks);
         return loss;
     }
 
     @Override
     public double loss(DenoisingBatcher.Batch batch) {
-        return T5.loss(forward(batch), Seq2SeqTrainer.labels(batch.targets(), T5.IGNORE_LABEL), new float[0]);
+        return loss(batch, ones);
+    }
+
+    @Override
+    public double loss(DenoisingBatcher.Batch batch, EncoderDecoderMasks masks) {
+        return T5.loss(forward(batch, masks), Seq2SeqTrainer.labels(batch.targets(), T5.IGNORE_LABEL), new float[0]);
     }
 
     @Override
@@ -90,9 +103,9 @@ public final class T5Training implements TrainableEncoderDecoder {
         Seq2SeqCheckpoint.copy(v -> T5Weights.load(dir, c).forEach(c, v), this);
     }
 
-    private T5Pass forward(DenoisingBatcher.Batch batch) {
+    private T5Pass forward(DenoisingBatcher.Batch batch, EncoderDecoderMasks masks) {
         int b = batch.inputLengths().length;
         int srcLen = batch.inputs().length / b, tgtLen = batch.targets().length / b;
-        return T5.forward(model, batch.inputs(), Seq2SeqTrainer.attentionMask(batch), Seq2SeqTrainer.labels(batch.targets(), T5.IGNORE_LABEL), b, srcLen, tgtLen);
+        return T5.forward(model, masks, batch.inputs(), Seq2SeqTrainer.attentionMask(batch), Seq2SeqTrainer.labels(batch.targets(), T5.IGNORE_LABEL), b, srcLen, tgtLen);
     }
 }

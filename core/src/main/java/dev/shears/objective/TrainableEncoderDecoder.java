@@ -2,6 +2,7 @@ package dev.shears.objective;
 
 import dev.shears.format.hf.FolderWeights.Visitor;
 import dev.shears.seq2seq.EncoderDecoder;
+import dev.shears.seq2seq.EncoderDecoderMasks;
 
 import java.nio.file.Path;
 
@@ -32,8 +33,26 @@ public interface TrainableEncoderDecoder {
      */
     double accumulate(DenoisingBatcher.Batch batch, float share);
 
+    /**
+     * {@link #accumulate(DenoisingBatcher.Batch, float)} under learned gates: the forward runs under {@code masks}, and
+     * {@code dMasks} (same shapes) accumulates {@code share} × d loss / d gate as the weights' gradients accumulate.
+     *
+     * @return the mean token loss of the batch
+     */
+    double accumulate(DenoisingBatcher.Batch batch, float share, EncoderDecoderMasks masks, EncoderDecoderMasks dMasks);
+
     /** The mean token loss of {@code batch}, no gradient. */
     double loss(DenoisingBatcher.Batch batch);
+
+    /** The mean token loss of {@code batch} under gates {@code masks}, no gradient. */
+    double loss(DenoisingBatcher.Batch batch, EncoderDecoderMasks masks);
+
+    /**
+     * Called by {@link Seq2SeqTrainer} after the optimizer step {@code step} (0-based) has updated the weights, before the
+     * step is counted: where something besides the weights learns per step (learned gates: {@code recipe.ShearingTrainable}).
+     */
+    default void stepDone(long step) {
+    }
 
     /** Writes the weights in F32 as a loadable Hugging Face folder ({@code config.json} + {@code model.safetensors}) into {@code dir}. */
     void write(Path dir);

@@ -101,34 +101,15 @@ public final class Seq2SeqTrainRun {
                              Collective collective) {
         TrainingSession.checkOutput(config, TrainRun.CONFIG, out, resume);
         collective.barrier(); // every rank has seen the folder as it was before rank 0 writes into it
-        if (config.source().init().isPresent()) throw new ShearsException("an encoder-decoder is trained from a folder: pass --model FOLDER, not --init (from scratch: shears init --config CONFIG.json --tokenizer T5_TOKENIZER --out FOLDER first)");
-        Path source = config.source().model().orElseThrow(() -> new ShearsException("no model: pass --model FOLDER"));
-        if (config.batching().data().size() != 1) {
-            throw new ShearsException("an encoder-decoder run reads one --data folder (its denoisers are the mixture), got " + config.batching().data().size());
-        }
-        if (config.distill().enabled()) throw new ShearsException("distillation is not implemented for encoder-decoder runs");
-        if (config.dynamicBatchLoading().enabled()) {
-            throw new ShearsException("an encoder-decoder run re-weights its denoisers with --dynamic (Dynamic-UL2), not dynamic batch loading over domains");
-        }
         long began = System.nanoTime();
-        TokenDataset data = TokenDataset.open(config.batching().data().getFirst().path());
-        TrainableEncoderDecoder trainable = T5Config.describes(source) ? T5Training.load(source) : OpenBaTraining.load(source);
+        Setup setup = setup(config, objective, dynamic);
+        Path source = setup.source();
+        TrainableEncoderDecoder trainable = setup.trainable();
         EncoderDecoder model = trainable.model();
-        Tokenizer tokenizer = TokenizerLoader.load(config.source().tokenizer().orElse(source));
-        if (tokenizer.vocabSize() > model.vocabSize()) {
-            throw new ShearsException(source + ": the tokenizer has " + tokenizer.vocabSize() + " tokens, the model's vocabulary " + model.vocabSize());
-        }
-        DenoiserMixture mixture = objective.mixture();
-        DenoiserTokens tokens = DenoiserTokens.of(tokenizer, mixture);
+        DenoiserMixture mixture = setup.mixture();
         int chunk = config.batching().seqLen();
-        long seed = config.batching().seed();
-        DenoisingBatcher train = DenoisingBatcher.padToLongest(mixture, tokens, ChunkSource.shuffled(data, Split.TRAIN, chunk, seed), seed);
-        DenoisingBatcher heldOut = DenoisingBatcher.padToLongest(mixture, tokens, ChunkSource.shuffled(data, Split.HELDOUT, chunk, seed + 1), seed + 1);
         int batchSize = config.batching().batchSize();
-        T5TrainConfig t5 = new T5TrainConfig(batchSize, config.batching().gradAccumulation(), config.learningRate(), config.optimiser().adamW(),
-                config.optimiser().gradClip(), config.evaluation().evalInterval(), Math.ceilDiv(config.evaluation().evalWindows(), batchSize), dynamic,
-                new double[0], config.checkpointing().checkpointInterval(), config.checkpointing().keepCheckpoints());
-        Seq2SeqTrainer trainer = new Seq2SeqTrainer(trainable, train, heldOut, t5, collective);
+        Seq2SeqTrainer trainer = new Seq2SeqTrainer(trainable, setup.train(), setup.heldOut(), setup.trainConfig(), collective);
         if (collective.leads()) TrainingSession.prepareOutput(new Settings(objective.key, dynamic, config), TrainRun.CONFIG, out, resume);
         collective.barrier(); // the folder is ready (debris of a killed run removed) before any rank reads its checkpoint
         if (resume) Checkpoint.latest(out).ifPresent(dir -> Seq2SeqCheckpoint.restore(dir, trainer));
@@ -169,8 +150,51 @@ public final class Seq2SeqTrainRun {
         }
     }
 
+    /**
+     * What a run of an encoder–decoder folder reads, made ready: the architecture's trainable, the mixture, the training and
+     * held-out batchers and the trainer's settings.
+     */
+    record Setup(Path source, TrainableEncoderDecoder trainable, DenoiserMixture mixture, DenoisingBatcher train, DenoisingBatcher heldOut,
+                 T5TrainConfig trainConfig) {
+    }
+
+    /**
+     * Checks what an encoder–decoder run cannot take (one --data folder, a --model rather than --init, no distillation, no
+     * dynamic batch loading over domains) and loads the model, the source's tokenizer and the data: the training batches
+     * from the data's train split, the held-out ones from its held-out split, each denoiser's {@code ⌈evalWindows / batchSize⌉}.
+     */
+    static Setup setup(TrainConfig config, Objective objective, boolean dynamic) {
+        if (config.source().init().isPresent()) throw new ShearsException("an encoder-decoder is trained from a folder: pass --model FOLDER, not --init (from scratch: shears init --config CONFIG.json --tokenizer T5_TOKENIZER --out FOLDER first)");
+        Path source = config.source().model().orElseThrow(() -> new ShearsException("no model: pass --model FOLDER"));
+        if (config.batching().data().size() != 1) {
+            throw new ShearsException("an encoder-decoder run reads one --data folder (its denoisers are the mixture), got " + config.batching().data().size());
+        }
+        if (config.distill().enabled()) throw new ShearsException("distillation is not implemented for encoder-decoder runs");
+        if (config.dynamicBatchLoading().enabled()) {
+            throw new ShearsException("an encoder-decoder run re-weights its denoisers with --dynamic (Dynamic-UL2), not dynamic batch loading over domains");
+        }
+        TokenDataset data = TokenDataset.open(config.batching().data().getFirst().path());
+        TrainableEncoderDecoder trainable = T5Config.describes(source) ? T5Training.load(source) : OpenBaTraining.load(source);
+        EncoderDecoder model = trainable.model();
+        Tokenizer tokenizer = TokenizerLoader.load(config.source().tokenizer().orElse(source));
+        if (tokenizer.vocabSize() > model.vocabSize()) {
+            throw new ShearsException(source + ": the tokenizer has " + tokenizer.vocabSize() + " tokens, the model's vocabulary " + model.vocabSize());
+        }
+        DenoiserMixture mixture = objective.mixture();
+        DenoiserTokens tokens = DenoiserTokens.of(tokenizer, mixture);
+        int chunk = config.batching().seqLen();
+        long seed = config.batching().seed();
+        DenoisingBatcher train = DenoisingBatcher.padToLongest(mixture, tokens, ChunkSource.shuffled(data, Split.TRAIN, chunk, seed), seed);
+        DenoisingBatcher heldOut = DenoisingBatcher.padToLongest(mixture, tokens, ChunkSource.shuffled(data, Split.HELDOUT, chunk, seed + 1), seed + 1);
+        int batchSize = config.batching().batchSize();
+        T5TrainConfig t5 = new T5TrainConfig(batchSize, config.batching().gradAccumulation(), config.learningRate(), config.optimiser().adamW(),
+                config.optimiser().gradClip(), config.evaluation().evalInterval(), Math.ceilDiv(config.evaluation().evalWindows(), batchSize), dynamic,
+                new double[0], config.checkpointing().checkpointInterval(), config.checkpointing().keepCheckpoints());
+        return new Setup(source, trainable, mixture, train, heldOut, t5);
+    }
+
     /** The final model beside the run's files (its architecture's folder, F32), and the source's tokenizer files. */
-    private static void writeModel(TrainableEncoderDecoder trainable, Path source, Path out) {
+    static void writeModel(TrainableEncoderDecoder trainable, Path source, Path out) {
         trainable.write(out);
         for (String name : Export.T5_FILES) {
             Path from = source.resolve(name);
@@ -179,7 +203,7 @@ public final class Seq2SeqTrainRun {
     }
 
     /** Each denoiser's label, made unique with its position where two share one. */
-    private static String[] names(DenoiserMixture mixture) {
+    static String[] names(DenoiserMixture mixture) {
         String[] names = new String[mixture.denoisers().size()];
         for (int d = 0; d < names.length; d++) {
             String label = mixture.denoisers().get(d).label();
@@ -188,14 +212,14 @@ public final class Seq2SeqTrainRun {
         return names;
     }
 
-    private static Map<String, Double> byName(String[] names, double[] values) {
+    static Map<String, Double> byName(String[] names, double[] values) {
         Map<String, Double> map = new LinkedHashMap<>();
         for (int d = 0; d < names.length; d++) map.put(names[d], values[d]);
         return map;
     }
 
     /** Writes {@code line} to the metrics; a rank that does not lead has none. */
-    private static void write(BufferedWriter metrics, MetricsLine line, Path out) {
+    static void write(BufferedWriter metrics, MetricsLine line, Path out) {
         if (metrics == null) return;
         try {
             metrics.write(line.toJson());

@@ -3,6 +3,7 @@ package dev.shears.seq2seq;
 import dev.shears.kernel.BiasedAttention;
 import dev.shears.kernel.BiasedAttention.Mask;
 import dev.shears.kernel.Embedding;
+import dev.shears.kernel.GateScale;
 import dev.shears.kernel.LayerNorm;
 import dev.shears.kernel.MatMul;
 import dev.shears.kernel.Rope;
@@ -77,6 +78,23 @@ public final class OpenBa {
      * @param attentionMask [batch, srcLen] 1 for a real token, 0 for padding; each sequence needs one real token
      */
     public static OpenBaPass forward(OpenBaModel model, int[] inputIds, int[] attentionMask, int[] labels, int batch, int srcLen, int tgtLen) {
+        return forward(model, EncoderDecoderMasks.ones(model.config()), inputIds, attentionMask, labels, batch, srcLen, tgtLen);
+    }
+
+    /**
+     * {@link #forward(OpenBaModel, int[], int[], int[], int, int, int)} under learned L0 gates ({@link EncoderDecoderMasks}):
+     * the hidden gates on the embedding and on every sub-layer's output, each layer's gate on its sub-layers' outputs,
+     * head gates on each head's context before {@code o}, neuron gates on the SwiGLU activation before {@code fc_out};
+     * every LayerNorm normalises the channels whose hidden gate is non-zero and writes 0 to the others
+     * ({@link LayerNorm#forwardMasked}).
+     *
+     * <pre>
+     *   x = shared(ids) ⊙ g_hidden
+     *   per layer l:  x = x + g_l · g_hidden ⊙ (o( g_head ⊙ attention(LN x) ) + o.bias)     (self; in the decoder also cross with g_cross)
+     *                 x = x + g_l · g_hidden ⊙ fc_out( g_ffn ⊙ silu(gate) · up )
+     * </pre>
+     */
+    public static OpenBaPass forward(OpenBaModel model, EncoderDecoderMasks masks, int[] inputIds, int[] attentionMask, int[] labels, int batch, int srcLen, int tgtLen) {
         OpenBaConfig c = model.config();
         OpenBaWeights w = model.weights();
         Labels.checkShape(inputIds, labels, batch, srcLen, tgtLen);
@@ -85,6 +103,8 @@ public final class OpenBa {
         int d = c.dim();
         int tgt = batch * tgtLen;
         OpenBaPass p = new OpenBaPass(c, batch, srcLen, tgtLen, inputIds, EncoderDecoderPass.visible(attentionMask, batch, srcLen), Labels.shiftRight(labels, batch, tgtLen, c.decoderStartToken(), c.padToken()));
+        p.masks = masks;
+        float[] hidden = masks.hidden();
 
         // encoder
         encoder(c, w, p);
@@ -92,14 +112,16 @@ public final class OpenBa {
         // decoder
         float[] x = new float[tgt * d];
         Embedding.forward(x, p.decoderIds, w.shared(), d);
+        GatedResidual.scaleChannels(x, hidden, tgt, d);
         for (int l = 0; l < w.decoder().size(); l++) {
             OpenBaWeights.DecoderLayer layer = w.decoder().get(l);
-            x = selfAttention(c, layer.self(), p.decoderSelf.get(l), p, x, Mask.CAUSAL, allVisible(batch, tgtLen), tgtLen);
-            x = crossAttention(c, layer.cross(), p.decoderCross.get(l), p, x);
-            x = feedForward(c, layer.ffn(), p.decoderFfn.get(l), x, tgt);
+            EncoderDecoderMasks.Layer m = masks.decoder().get(l);
+            x = selfAttention(c, layer.self(), p.decoderSelf.get(l), p, x, Mask.CAUSAL, allVisible(batch, tgtLen), tgtLen, m.heads(), m.gate());
+            x = crossAttention(c, layer.cross(), p.decoderCross.get(l), p, x, m.crossHeads(), m.gate());
+            x = feedForward(c, layer.ffn(), p.decoderFfn.get(l), x, tgt, m.ffn(), m.gate(), hidden);
         }
         p.decoderLast = x;
-        LayerNorm.forward(p.decoderOut, p.decoderMean, p.decoderRstd, x, w.decoderNorm().weight(), w.decoderNorm().bias(), tgt, d, OpenBaConfig.EPS);
+        LayerNorm.forwardMasked(p.decoderOut, p.decoderMean, p.decoderRstd, x, w.decoderNorm().weight(), w.decoderNorm().bias(), hidden, tgt, d, OpenBaConfig.EPS);
 
         // head
         float scale = c.headScale();
@@ -114,73 +136,26 @@ public final class OpenBa {
         int src = p.batch * p.srcLen;
         float[] x = new float[src * d];
         Embedding.forward(x, p.inputIds, w.shared(), d);
+        float[] hidden = p.masks.hidden();
+        GatedResidual.scaleChannels(x, hidden, src, d);
         for (int l = 0; l < w.encoder().size(); l++) {
             OpenBaWeights.EncoderLayer layer = w.encoder().get(l);
-            x = selfAttention(c, layer.self(), p.encoderSelf.get(l), p, x, Mask.NONE, p.encoderVisible, p.srcLen);
-            x = feedForward(c, layer.ffn(), p.encoderFfn.get(l), x, src);
+            EncoderDecoderMasks.Layer m = p.masks.encoder().get(l);
+            x = selfAttention(c, layer.self(), p.encoderSelf.get(l), p, x, Mask.NONE, p.encoderVisible, p.srcLen, m.heads(), m.gate());
+            x = feedForward(c, layer.ffn(), p.encoderFfn.get(l), x, src, m.ffn(), m.gate(), hidden);
         }
         p.encoderLast = x;
-        LayerNorm.forward(p.encoderOut, p.encoderMean, p.encoderRstd, x, w.encoderNorm().weight(), w.encoderNorm().bias(), src, d, OpenBaConfig.EPS);
+        LayerNorm.forwardMasked(p.encoderOut, p.encoderMean, p.encoderRstd, x, w.encoderNorm().weight(), w.encoderNorm().bias(), hidden, src, d, OpenBaConfig.EPS);
     }
 
     /**
-     * One decoder step with cached keys and values, as the published generation with {@code use_cache}: the token
-     * at position {@code t = cache.length()} is rotated at position t (the published {@code position_ids} start at
-     * the past length), attends to the cached self-attention keys of the positions before it and its own, and to
-     * the encoder through the cross-attention keys and values computed once in {@link OpenBaCache#of}.
+     * One decoder step with cached keys and values ({@link OpenBaDecoding#step}: the published generation with {@code use_cache}).
      *
      * @param token the decoder input at this position (decoder_start_token_id first)
      * @return [vocabSize] the logits of the next token
      */
     public static float[] forwardCached(OpenBaModel model, OpenBaCache cache, int token) {
-        OpenBaConfig c = model.config();
-        OpenBaWeights w = model.weights();
-        int d = c.dim();
-        int hd = c.headDim();
-        int t = cache.nextPosition();
-        float[] x = new float[d];
-        Embedding.forward(x, new int[]{token}, w.shared(), d);
-        for (int l = 0; l < w.decoder().size(); l++) {
-            OpenBaWeights.DecoderLayer layer = w.decoder().get(l);
-            OpenBaWeights.SelfAttention self = layer.self();
-            int inner = self.heads() * hd;
-            float[] qkv = new float[3 * inner];
-            MatMul.forward(qkv, norm(c, x, self.norm()), self.qkv(), self.qkvBias(), 1, d, 3 * inner);
-            float[] q = new float[inner];
-            KeyValues step = KeyValues.zeros(1, inner);
-            FusedRows.split(qkv, new float[][]{q, step.keys(), step.values()}, 1, self.heads(), hd);
-            Rope.forward(q, 1, 1, t, self.heads(), hd, cache.rope());
-            Rope.forward(step.keys(), 1, 1, t, self.heads(), hd, cache.rope());
-            cache.store(l, step);
-            x = attendCached(c, q, cache.self(l), t + 1, self.heads(), self.output(), self.outputBias(), x);
-            OpenBaWeights.CrossAttention cross = layer.cross();
-            float[] crossQ = new float[cross.heads() * hd];
-            MatMul.forward(crossQ, norm(c, x, cross.norm()), cross.query(), cross.queryBias(), 1, d, crossQ.length);
-            x = attendCached(c, crossQ, cache.cross(l), cache.srcLen(), cross.heads(), cross.output(), cross.outputBias(), x);
-            x = feedForward(c, layer.ffn(), new OpenBaPass.FeedForward(1, d, layer.ffn().ffnDim()), x, 1);
-        }
-        cache.advance();
-        float[] out = norm(c, x, w.decoderNorm());
-        scale(out, c.headScale());
-        float[] logits = new float[c.vocabSize()];
-        MatMul.forward(logits, out, w.lmHead(), w.lmHeadBias(), 1, d, c.vocabSize());
-        return logits;
-    }
-
-    /** One row through a LayerNorm: [dim]. */
-    private static float[] norm(OpenBaConfig c, float[] x, OpenBaWeights.Norm n) {
-        float[] out = new float[c.dim()];
-        LayerNorm.forward(out, new float[1], new float[1], x, n.weight(), n.bias(), 1, c.dim(), OpenBaConfig.EPS);
-        return out;
-    }
-
-    /** {@code x + o(attention(q/√headDim, keys, values))} for one query row [heads·headDim]; keys and values [≥ kLen, heads·headDim]. */
-    private static float[] attendCached(OpenBaConfig c, float[] q, KeyValues kv, int kLen, int heads, float[] output,
-                                        float[] outputBias, float[] x) {
-        scale(q, queryScale(c));
-        float[] ctx = new float[q.length];
-        BiasedAttention.forward(ctx, new float[heads * kLen], q, kv.keys(), kv.values(), new float[heads * kLen], Mask.NONE, allVisible(1, kLen), 1, 1, kLen, heads, c.headDim());
-        return output(c, ctx, output, outputBias, x, 1, q.length);
+        return OpenBaDecoding.step(model, cache, token);
     }
 
     /**
@@ -201,7 +176,13 @@ public final class OpenBa {
      * @param dLogits [batch·tgtLen, vocabSize]
      */
     public static void backward(OpenBaModel model, OpenBaPass p, float[] dLogits, OpenBaWeights grads) {
+        backward(model, p, dLogits, grads, EncoderDecoderMasks.filled(model.config(), 0f));
+    }
+
+    /** Backward of the masked {@link #forward}; {@code dMasks} accumulates d loss / d gate at every gate site (the norms' kept-channel count has no gradient). */
+    public static void backward(OpenBaModel model, OpenBaPass p, float[] dLogits, OpenBaWeights grads, EncoderDecoderMasks dMasks) {
         OpenBaConfig c = model.config();
+        float[] hidden = p.masks.hidden();
         OpenBaWeights w = model.weights();
         int d = c.dim();
         int src = p.batch * p.srcLen;
@@ -217,28 +198,32 @@ public final class OpenBa {
 
         // decoder, last layer first
         float[] dX = new float[tgt * d];
-        LayerNorm.backward(dX, grads.decoderNorm().weight(), grads.decoderNorm().bias(), dHeadIn, p.decoderLast, w.decoderNorm().weight(),
+        LayerNorm.backwardMasked(dX, grads.decoderNorm().weight(), grads.decoderNorm().bias(), dHeadIn, p.decoderLast, w.decoderNorm().weight(), hidden,
                 p.decoderMean, p.decoderRstd, tgt, d);
         float[] dEncoderOut = new float[src * d];
         for (int l = w.decoder().size() - 1; l >= 0; l--) {
             OpenBaWeights.DecoderLayer layer = w.decoder().get(l);
             OpenBaWeights.DecoderLayer dLayer = grads.decoder().get(l);
-            feedForwardBackward(c, layer.ffn(), dLayer.ffn(), p.decoderFfn.get(l), dX, tgt);
-            crossAttentionBackward(c, layer.cross(), dLayer.cross(), p.decoderCross.get(l), p, dX, dEncoderOut);
-            selfAttentionBackward(c, layer.self(), dLayer.self(), p.decoderSelf.get(l), p, dX, p.tgtLen);
+            EncoderDecoderMasks.Layer m = p.masks.decoder().get(l), dm = dMasks.decoder().get(l);
+            feedForwardBackward(c, layer.ffn(), dLayer.ffn(), p.decoderFfn.get(l), dX, tgt, m, dm, hidden, dMasks.hidden());
+            crossAttentionBackward(c, layer.cross(), dLayer.cross(), p.decoderCross.get(l), p, dX, dEncoderOut, m, dm, dMasks.hidden());
+            selfAttentionBackward(c, layer.self(), dLayer.self(), p.decoderSelf.get(l), p, dX, p.tgtLen, m, dm, dMasks.hidden());
         }
+        GatedResidual.scaleChannelsBackward(dX, p.decoderIds, w.shared(), hidden, dMasks.hidden(), d);
         Embedding.backward(grads.shared(), dX, p.decoderIds, d);
 
         // encoder, last layer first
         dX = new float[src * d];
-        LayerNorm.backward(dX, grads.encoderNorm().weight(), grads.encoderNorm().bias(), dEncoderOut, p.encoderLast, w.encoderNorm().weight(),
+        LayerNorm.backwardMasked(dX, grads.encoderNorm().weight(), grads.encoderNorm().bias(), dEncoderOut, p.encoderLast, w.encoderNorm().weight(), hidden,
                 p.encoderMean, p.encoderRstd, src, d);
         for (int l = w.encoder().size() - 1; l >= 0; l--) {
             OpenBaWeights.EncoderLayer layer = w.encoder().get(l);
             OpenBaWeights.EncoderLayer dLayer = grads.encoder().get(l);
-            feedForwardBackward(c, layer.ffn(), dLayer.ffn(), p.encoderFfn.get(l), dX, src);
-            selfAttentionBackward(c, layer.self(), dLayer.self(), p.encoderSelf.get(l), p, dX, p.srcLen);
+            EncoderDecoderMasks.Layer m = p.masks.encoder().get(l), dm = dMasks.encoder().get(l);
+            feedForwardBackward(c, layer.ffn(), dLayer.ffn(), p.encoderFfn.get(l), dX, src, m, dm, hidden, dMasks.hidden());
+            selfAttentionBackward(c, layer.self(), dLayer.self(), p.encoderSelf.get(l), p, dX, p.srcLen, m, dm, dMasks.hidden());
         }
+        GatedResidual.scaleChannelsBackward(dX, p.inputIds, w.shared(), hidden, dMasks.hidden(), d);
         Embedding.backward(grads.shared(), dX, p.inputIds, d);
     }
 
@@ -284,13 +269,13 @@ public final class OpenBa {
 
     /** {@code x + o(attention(rope(q), rope(k), v))} with q, k, v from {@code qkv(LN x)}; x [rows = batch·len, dim]. */
     private static float[] selfAttention(OpenBaConfig c, OpenBaWeights.SelfAttention w, OpenBaPass.Attention a, OpenBaPass p, float[] x,
-                                         Mask mask, boolean[] keyVisible, int len) {
+                                         Mask mask, boolean[] keyVisible, int len, float[] heads, float layerGate) {
         int d = c.dim();
         int hd = c.headDim();
         int inner = w.heads() * hd;
         int rows = p.batch * len;
         a.in = x;
-        LayerNorm.forward(a.normed, a.mean, a.rstd, x, w.norm().weight(), w.norm().bias(), rows, d, OpenBaConfig.EPS);
+        LayerNorm.forwardMasked(a.normed, a.mean, a.rstd, x, w.norm().weight(), w.norm().bias(), p.masks.hidden(), rows, d, OpenBaConfig.EPS);
         float[] qkv = new float[rows * 3 * inner];
         MatMul.forward(qkv, a.normed, w.qkv(), w.qkvBias(), rows, d, 3 * inner);
         FusedRows.split(qkv, new float[][]{a.q, a.k, a.v}, rows, w.heads(), hd);
@@ -298,23 +283,24 @@ public final class OpenBa {
         Rope.forward(a.k, rows, len, 0, w.heads(), hd, p.rope);
         scale(a.q, queryScale(c));
         BiasedAttention.forward(a.ctx, a.probs, a.q, a.k, a.v, p.noBias, mask, keyVisible, p.batch, len, len, w.heads(), hd);
-        return output(c, a.ctx, w.output(), w.outputBias(), x, rows, inner);
+        return gatedOutput(c, a, w.output(), w.outputBias(), rows, w.heads(), heads, layerGate, p.masks.hidden());
     }
 
     /** {@code x + o(attention(q(LN x), k(enc), v(enc)))} with [k | v] from {@code kv(enc)}; x [batch·tgtLen, dim]. */
-    private static float[] crossAttention(OpenBaConfig c, OpenBaWeights.CrossAttention w, OpenBaPass.Attention a, OpenBaPass p, float[] x) {
+    private static float[] crossAttention(OpenBaConfig c, OpenBaWeights.CrossAttention w, OpenBaPass.Attention a, OpenBaPass p, float[] x,
+                                          float[] heads, float layerGate) {
         int d = c.dim();
         int hd = c.headDim();
         int inner = w.heads() * hd;
         int rows = p.batch * p.tgtLen;
         int kRows = p.batch * p.srcLen;
         a.in = x;
-        LayerNorm.forward(a.normed, a.mean, a.rstd, x, w.norm().weight(), w.norm().bias(), rows, d, OpenBaConfig.EPS);
+        LayerNorm.forwardMasked(a.normed, a.mean, a.rstd, x, w.norm().weight(), w.norm().bias(), p.masks.hidden(), rows, d, OpenBaConfig.EPS);
         MatMul.forward(a.q, a.normed, w.query(), w.queryBias(), rows, d, inner);
         scale(a.q, queryScale(c));
         crossKeyValues(c, w, p.encoderOut, kRows, new KeyValues(a.k, a.v));
         BiasedAttention.forward(a.ctx, a.probs, a.q, a.k, a.v, p.noBias, Mask.NONE, p.encoderVisible, p.batch, p.tgtLen, p.srcLen, w.heads(), hd);
-        return output(c, a.ctx, w.output(), w.outputBias(), x, rows, inner);
+        return gatedOutput(c, a, w.output(), w.outputBias(), rows, w.heads(), heads, layerGate, p.masks.hidden());
     }
 
     /** The keys and values of {@code enc} [kRows, dim] into {@code out} [kRows, heads·headDim]: the fused {@code kv(enc)}, per head [k | v], split. */
@@ -326,41 +312,54 @@ public final class OpenBa {
     }
 
     /** {@code x + o(ctx) + o.bias}: ctx [rows, inner], x [rows, dim]. */
-    private static float[] output(OpenBaConfig c, float[] ctx, float[] weight, float[] bias, float[] x, int rows, int inner) {
+    static float[] output(OpenBaConfig c, float[] ctx, float[] weight, float[] bias, float[] x, int rows, int inner) {
         float[] out = new float[rows * c.dim()];
         MatMul.forward(out, ctx, weight, bias, rows, inner, c.dim());
         for (int i = 0; i < out.length; i++) out[i] += x[i];
         return out;
     }
 
-    /** {@code x + fc_out(silu(gate) · up)} with {@code [gate | up] = fc_in(LN x)}; x [rows, dim]. */
-    private static float[] feedForward(OpenBaConfig c, OpenBaWeights.FeedForward w, OpenBaPass.FeedForward a, float[] x, int rows) {
+    /**
+     * {@code x + g_layer·g_hidden ⊙ (o(g_head ⊙ ctx) + o.bias)}: a.ctx [rows, inner] and a.in [rows, dim] set; keeps a.gated and a.out.
+     */
+    private static float[] gatedOutput(OpenBaConfig c, OpenBaPass.Attention a, float[] weight, float[] bias, int rows, int numHeads, float[] heads,
+                                       float layerGate, float[] hidden) {
+        System.arraycopy(a.ctx, 0, a.gated, 0, a.ctx.length);
+        GateScale.forward(a.gated, rows, numHeads, c.headDim(), heads);
+        MatMul.forward(a.out, a.gated, weight, bias, rows, numHeads * c.headDim(), c.dim());
+        return GatedResidual.add(a.in, a.out, layerGate, hidden, rows, c.dim());
+    }
+
+    /** {@code x + g_layer·g_hidden ⊙ fc_out(g_ffn ⊙ silu(gate) · up)} with {@code [gate | up] = fc_in(LN x)}; x [rows, dim]. */
+    static float[] feedForward(OpenBaConfig c, OpenBaWeights.FeedForward w, OpenBaPass.FeedForward a, float[] x, int rows,
+                                       float[] neurons, float layerGate, float[] hidden) {
         int d = c.dim();
         int f = w.ffnDim();
         a.in = x;
-        LayerNorm.forward(a.normed, a.mean, a.rstd, x, w.norm().weight(), w.norm().bias(), rows, d, OpenBaConfig.EPS);
+        LayerNorm.forwardMasked(a.normed, a.mean, a.rstd, x, w.norm().weight(), w.norm().bias(), hidden, rows, d, OpenBaConfig.EPS);
         float[] fused = new float[rows * 2 * f];
         MatMul.forward(fused, a.normed, w.fcIn(), rows, d, 2 * f);
         FusedRows.split(fused, new float[][]{a.gate, a.up}, rows, 1, f);
         SwiGlu.forward(a.act, a.gate, a.up, rows * f);
-        float[] out = new float[rows * d];
-        MatMul.forward(out, a.act, w.fcOut(), rows, f, d);
-        for (int i = 0; i < out.length; i++) out[i] += x[i];
-        return out;
+        System.arraycopy(a.act, 0, a.gated, 0, a.act.length);
+        GateScale.forward(a.gated, rows, f, 1, neurons);
+        MatMul.forward(a.out, a.gated, w.fcOut(), rows, f, d);
+        return GatedResidual.add(x, a.out, layerGate, hidden, rows, d);
     }
 
-    private static void scale(float[] values, float by) {
+    static void scale(float[] values, float by) {
         for (int i = 0; i < values.length; i++) values[i] *= by;
     }
 
     /** Backward of {@link #selfAttention}: dX [rows, dim] holds d loss / d output and receives d loss / d x (in place). */
     private static void selfAttentionBackward(OpenBaConfig c, OpenBaWeights.SelfAttention w, OpenBaWeights.SelfAttention g, OpenBaPass.Attention a,
-                                              OpenBaPass p, float[] dX, int len) {
+                                              OpenBaPass p, float[] dX, int len, EncoderDecoderMasks.Layer m, EncoderDecoderMasks.Layer dm, float[] dHidden) {
         int d = c.dim();
         int hd = c.headDim();
         int inner = w.heads() * hd;
         int rows = p.batch * len;
-        float[] dCtx = outputBackward(c, w.output(), g.output(), g.outputBias(), a.ctx, dX, rows, inner);
+        float[] dOut = GatedResidual.backward(dX, a.out, m.gate(), p.masks.hidden(), dm.layer(), dHidden, rows, d);
+        float[] dCtx = outputBackward(c, w.output(), g.output(), g.outputBias(), a, dOut, rows, w.heads(), m.heads(), dm.heads());
         float[] dQ = new float[rows * inner];
         float[] dK = new float[rows * inner];
         float[] dV = new float[rows * inner];
@@ -374,18 +373,19 @@ public final class OpenBa {
         MatMul.backwardInput(dNormed, dQkv, w.qkv(), rows, d, 3 * inner);
         MatMul.backwardWeight(g.qkv(), dQkv, a.normed, rows, d, 3 * inner);
         addRowSums(g.qkvBias(), dQkv, rows, 3 * inner);
-        LayerNorm.backward(dX, g.norm().weight(), g.norm().bias(), dNormed, a.in, w.norm().weight(), a.mean, a.rstd, rows, d);
+        LayerNorm.backwardMasked(dX, g.norm().weight(), g.norm().bias(), dNormed, a.in, w.norm().weight(), p.masks.hidden(), a.mean, a.rstd, rows, d);
     }
 
     /** Backward of {@link #crossAttention}: as {@link #selfAttentionBackward}, and dEnc [batch·srcLen, dim] accumulates. */
     private static void crossAttentionBackward(OpenBaConfig c, OpenBaWeights.CrossAttention w, OpenBaWeights.CrossAttention g, OpenBaPass.Attention a,
-                                               OpenBaPass p, float[] dX, float[] dEnc) {
+                                               OpenBaPass p, float[] dX, float[] dEnc, EncoderDecoderMasks.Layer m, EncoderDecoderMasks.Layer dm, float[] dHidden) {
         int d = c.dim();
         int hd = c.headDim();
         int inner = w.heads() * hd;
         int rows = p.batch * p.tgtLen;
         int kRows = p.batch * p.srcLen;
-        float[] dCtx = outputBackward(c, w.output(), g.output(), g.outputBias(), a.ctx, dX, rows, inner);
+        float[] dOut = GatedResidual.backward(dX, a.out, m.gate(), p.masks.hidden(), dm.layer(), dHidden, rows, d);
+        float[] dCtx = outputBackward(c, w.output(), g.output(), g.outputBias(), a, dOut, rows, w.heads(), m.crossHeads(), dm.crossHeads());
         float[] dQ = new float[rows * inner];
         float[] dK = new float[kRows * inner];
         float[] dV = new float[kRows * inner];
@@ -400,26 +400,34 @@ public final class OpenBa {
         MatMul.backwardInput(dEnc, dKv, w.keyValue(), kRows, d, 2 * inner);
         MatMul.backwardWeight(g.keyValue(), dKv, p.encoderOut, kRows, d, 2 * inner);
         addRowSums(g.keyValueBias(), dKv, kRows, 2 * inner);
-        LayerNorm.backward(dX, g.norm().weight(), g.norm().bias(), dNormed, a.in, w.norm().weight(), a.mean, a.rstd, rows, d);
+        LayerNorm.backwardMasked(dX, g.norm().weight(), g.norm().bias(), dNormed, a.in, w.norm().weight(), p.masks.hidden(), a.mean, a.rstd, rows, d);
     }
 
-    /** Backward of {@link #output} without the residual: the output weight and bias accumulate; returns dCtx [rows, inner]. */
-    private static float[] outputBackward(OpenBaConfig c, float[] weight, float[] dWeight, float[] dBias, float[] ctx, float[] dOut, int rows, int inner) {
+    /**
+     * Backward of {@link #gatedOutput} from dOut [rows, dim] = d loss / d (o(gated) + bias): the output weight and bias accumulate,
+     * dHeads the head gates' gradients; returns dCtx [rows, inner].
+     */
+    private static float[] outputBackward(OpenBaConfig c, float[] weight, float[] dWeight, float[] dBias, OpenBaPass.Attention a, float[] dOut, int rows,
+                                          int numHeads, float[] heads, float[] dHeads) {
+        int inner = numHeads * c.headDim();
         float[] dCtx = new float[rows * inner];
         MatMul.backwardInput(dCtx, dOut, weight, rows, inner, c.dim());
-        MatMul.backwardWeight(dWeight, dOut, ctx, rows, inner, c.dim());
+        MatMul.backwardWeight(dWeight, dOut, a.gated, rows, inner, c.dim());
         addRowSums(dBias, dOut, rows, c.dim());
+        GateScale.backward(dCtx, a.ctx, rows, numHeads, c.headDim(), heads, dHeads);
         return dCtx;
     }
 
     /** Backward of {@link #feedForward}: dX [rows, dim] holds d loss / d output and receives d loss / d x (in place). */
     private static void feedForwardBackward(OpenBaConfig c, OpenBaWeights.FeedForward w, OpenBaWeights.FeedForward g, OpenBaPass.FeedForward a,
-                                            float[] dX, int rows) {
+                                            float[] dX, int rows, EncoderDecoderMasks.Layer m, EncoderDecoderMasks.Layer dm, float[] hidden, float[] dHidden) {
         int d = c.dim();
         int f = w.ffnDim();
+        float[] dOut = GatedResidual.backward(dX, a.out, m.gate(), hidden, dm.layer(), dHidden, rows, d);
         float[] dAct = new float[rows * f];
-        MatMul.backwardInput(dAct, dX, w.fcOut(), rows, f, d);
-        MatMul.backwardWeight(g.fcOut(), dX, a.act, rows, f, d);
+        MatMul.backwardInput(dAct, dOut, w.fcOut(), rows, f, d);
+        MatMul.backwardWeight(g.fcOut(), dOut, a.gated, rows, f, d);
+        GateScale.backward(dAct, a.act, rows, f, 1, m.ffn(), dm.ffn());
         float[] dGate = new float[rows * f];
         float[] dUp = new float[rows * f];
         SwiGlu.backward(dGate, dUp, dAct, a.gate, a.up, rows * f);
@@ -428,7 +436,7 @@ public final class OpenBa {
         float[] dNormed = new float[rows * d];
         MatMul.backwardInput(dNormed, dFused, w.fcIn(), rows, d, 2 * f);
         MatMul.backwardWeight(g.fcIn(), dFused, a.normed, rows, d, 2 * f);
-        LayerNorm.backward(dX, g.norm().weight(), g.norm().bias(), dNormed, a.in, w.norm().weight(), a.mean, a.rstd, rows, d);
+        LayerNorm.backwardMasked(dX, g.norm().weight(), g.norm().bias(), dNormed, a.in, w.norm().weight(), hidden, a.mean, a.rstd, rows, d);
     }
 
     /** [batch, kLen] all true: keys every query may read (the decoder has no padding; causality is the mask's). */

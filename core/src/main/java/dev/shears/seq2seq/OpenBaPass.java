@@ -22,6 +22,7 @@ public final class OpenBaPass extends EncoderDecoderPass {
     final float[] encoderRstd;   // [src]
     final float[] decoderMean;   // [tgt], of decoder.final_layernorm
     final float[] decoderRstd;   // [tgt]
+    EncoderDecoderMasks masks;   // the gates the pass runs under (all 1 unless a masked forward sets them)
 
     /** One attention sub-layer's activations; {@code kRows} is src for cross-attention, else the query rows. */
     static final class Attention {
@@ -34,6 +35,8 @@ public final class OpenBaPass extends EncoderDecoderPass {
         final float[] v;         // [kRows, inner]
         final float[] probs;     // [batch, heads, qLen, kLen]
         final float[] ctx;       // [rows, inner]
+        final float[] gated;     // [rows, inner], ctx ⊙ head gates: what o reads
+        final float[] out;       // [rows, dim], o(gated) + o.bias, before the layer and hidden gates
 
         Attention(int rows, int kRows, int dim, int inner, int batch, int heads, int qLen, int kLen) {
             mean = new float[rows];
@@ -44,6 +47,8 @@ public final class OpenBaPass extends EncoderDecoderPass {
             v = new float[kRows * inner];
             probs = new float[batch * heads * qLen * kLen];
             ctx = new float[rows * inner];
+            gated = new float[rows * inner];
+            out = new float[rows * dim];
         }
     }
 
@@ -55,7 +60,9 @@ public final class OpenBaPass extends EncoderDecoderPass {
         final float[] normed;    // [rows, dim]
         final float[] gate;      // [rows, ffnDim], the first half of fc_in · x
         final float[] up;        // [rows, ffnDim], the second half
-        final float[] act;       // [rows, ffnDim], silu(gate) · up: what fc_out reads
+        final float[] act;       // [rows, ffnDim], silu(gate) · up
+        final float[] gated;     // [rows, ffnDim], act ⊙ neuron gates: what fc_out reads
+        final float[] out;       // [rows, dim], fc_out(gated), before the layer and hidden gates
 
         FeedForward(int rows, int dim, int ffnDim) {
             mean = new float[rows];
@@ -64,6 +71,8 @@ public final class OpenBaPass extends EncoderDecoderPass {
             gate = new float[rows * ffnDim];
             up = new float[rows * ffnDim];
             act = new float[rows * ffnDim];
+            gated = new float[rows * ffnDim];
+            out = new float[rows * dim];
         }
     }
 
@@ -94,6 +103,7 @@ public final class OpenBaPass extends EncoderDecoderPass {
         encoderRstd = new float[src];
         decoderMean = new float[tgt];
         decoderRstd = new float[tgt];
+        masks = EncoderDecoderMasks.ones(c);
     }
 
 }

@@ -23,6 +23,7 @@ public final class T5Pass extends EncoderDecoderPass {
     final List<FeedForward> decoderFfn = new ArrayList<>();
     final float[] encoderRstd;     // [src], of encoder.final_layer_norm
     final float[] decoderRstd;     // [tgt], of decoder.final_layer_norm
+    EncoderDecoderMasks masks;     // the gates the pass ran under (all 1 when unmasked)
 
     /** One attention sub-layer's activations; {@code kRows} is src for cross-attention, else the query rows. */
     static final class Attention {
@@ -35,6 +36,8 @@ public final class T5Pass extends EncoderDecoderPass {
         final float[] bias;      // [heads, qLen, kLen]: self-attention: the layer's columns of its stack's relative bias; cross: zeros
         final float[] probs;     // [batch, heads, qLen, kLen]
         final float[] ctx;       // [rows, inner]
+        final float[] gated;     // [rows, inner], ctx ⊙ head gates: what o reads
+        final float[] out;       // [rows, dim], o(gated), before the layer and hidden gates
 
         Attention(int rows, int kRows, int dim, int inner, int batch, int heads, int qLen, int kLen) {
             rstd = new float[rows];
@@ -45,6 +48,8 @@ public final class T5Pass extends EncoderDecoderPass {
             bias = new float[heads * qLen * kLen];
             probs = new float[batch * heads * qLen * kLen];
             ctx = new float[rows * inner];
+            gated = new float[rows * inner];
+            out = new float[rows * dim];
         }
     }
 
@@ -55,7 +60,9 @@ public final class T5Pass extends EncoderDecoderPass {
         final float[] normed;    // [rows, dim]
         final float[] gate;      // [rows, ffnDim], wi_0 · x (gated-gelu; empty for relu)
         final float[] up;        // [rows, ffnDim], wi · x or wi_1 · x
-        final float[] act;       // [rows, ffnDim], what wo reads
+        final float[] act;       // [rows, ffnDim], the activation
+        final float[] gated;     // [rows, ffnDim], act ⊙ neuron gates: what wo reads
+        final float[] out;       // [rows, dim], wo(gated), before the layer and hidden gates
 
         FeedForward(int rows, int dim, int ffnDim, T5Config.FeedForward kind) {
             rstd = new float[rows];
@@ -63,6 +70,8 @@ public final class T5Pass extends EncoderDecoderPass {
             gate = new float[kind.gated() ? rows * ffnDim : 0];
             up = new float[rows * ffnDim];
             act = new float[rows * ffnDim];
+            gated = new float[rows * ffnDim];
+            out = new float[rows * dim];
         }
     }
 

@@ -72,7 +72,7 @@ public record T5Target(double heads, double ffn, double hidden, OptionalInt enco
     }
 
     /** Units kept of {@code units} when {@code removed} of them go: rounded, at least one of a non-empty axis. */
-    static int kept(int units, double removed) {
+    public static int kept(int units, double removed) {
         return units == 0 ? 0 : Math.max(1, (int) Math.round(units * (1 - removed)));
     }
 

@@ -32,9 +32,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * neurons or whole layers gives the logits of the full model whose dropped units' output weights are
  * zero (a head's o columns, a neuron's wo column, a layer's o and wo: its residual then passes through
  * unchanged, which is the forward that skips it); a kept vocabulary gives the full model's logits at the
- * kept ids. Hidden channels have no such twin (T5's RMSNorm divides by the number of channels, so
- * zeroing a channel is not removing it): a model cut there must load, run, and read back from its folder
- * with the same logits, as every sliced model must. On the reference fixtures and the real tiny T5.
+ * kept ids. Hidden channels have no such twin among the weights (T5's RMSNorm divides by the number of
+ * channels, so zeroing a channel's weights is not removing it; the masked forward, whose norms count only
+ * the channels with a non-zero gate, is their twin: {@link MaskedEncoderDecoderTest}): a model cut there must
+ * load, run, and read back from its folder with the same logits, as every sliced model must. On the
+ * reference fixtures and the real tiny T5.
  */
 class T5SliceTest {
     private static final int SRC_LEN = 7;
