@@ -19,10 +19,10 @@ import dev.shears.prune.TaylorVariant;
 import dev.shears.recipe.MemoryPlan;
 import dev.shears.recipe.PruneRun;
 import dev.shears.recipe.PruneStage;
-import dev.shears.recipe.T5PruneRun;
+import dev.shears.recipe.EncoderDecoderPruneRun;
 import dev.shears.seq2seq.EncoderDecoder;
-import dev.shears.seq2seq.T5Plan;
-import dev.shears.seq2seq.T5Target;
+import dev.shears.seq2seq.EncoderDecoderPlan;
+import dev.shears.seq2seq.EncoderDecoderTarget;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -212,10 +212,10 @@ final class PruneCommand implements Runnable, Planned, Distributed {
     }
 
     /**
-     * The run of a T5 or OpenBA folder: the axes of {@link T5Target}; an option only a decoder-only model
+     * The run of a T5 or OpenBA folder: the axes of {@link EncoderDecoderTarget}; an option only a decoder-only model
      * takes is a one-line error naming it.
      */
-    private T5PruneRun encoderDecoderRequest() {
+    private EncoderDecoderPruneRun encoderDecoderRequest() {
         Map<String, Boolean> decoderOnly = new LinkedHashMap<>();
         decoderOnly.put("--layers (use --enc-layers and --dec-layers)", layers != null);
         decoderOnly.put("--tokenizer", tokenizer != null);
@@ -226,9 +226,9 @@ final class PruneCommand implements Runnable, Planned, Distributed {
         decoderOnly.forEach((option, given) -> {
             if (given) throw new ShearsException(option + " does not apply to an encoder-decoder yet; a T5 or OpenBA takes --heads, --ffn, --hidden, --enc-layers, --dec-layers, --vocab, --importance magnitude|random|activation|taylor, --layer-importance every-k|block-influence|angular");
         });
-        T5Target t = new T5Target(heads == null ? 0 : heads, ffn == null ? 0 : ffn, hidden == null ? 0 : hidden,
+        EncoderDecoderTarget t = new EncoderDecoderTarget(heads == null ? 0 : heads, ffn == null ? 0 : ffn, hidden == null ? 0 : hidden,
                 encLayers == null ? OptionalInt.empty() : OptionalInt.of(encLayers), decLayers == null ? OptionalInt.empty() : OptionalInt.of(decLayers));
-        return T5PruneRun.of(model, out, t, stage().vocabulary(Path.of("")), importance == null ? "" : importance,
+        return EncoderDecoderPruneRun.of(model, out, t, stage().vocabulary(Path.of("")), importance == null ? "" : importance,
                 layerImportance == null ? "" : layerImportance, seed, angularSpan, stage().criteria().options(),
                 new PruneRun.Calibration(Optional.ofNullable(calibration), samples, seqLen), dtype == null ? "" : dtype);
     }
@@ -236,7 +236,7 @@ final class PruneCommand implements Runnable, Planned, Distributed {
     /** Under mpirun every rank scores its share of the calibration windows; rank 0 alone writes and prints. */
     private void runEncoderDecoder() {
         Collective collective = main.collective();
-        T5PruneRun.Result r = encoderDecoderRequest().run(collective.leads() ? m -> System.err.println("prune: " + m) : m -> { }, collective);
+        EncoderDecoderPruneRun.Result r = encoderDecoderRequest().run(collective.leads() ? m -> System.err.println("prune: " + m) : m -> { }, collective);
         if (!collective.leads()) return;
         ObjectNode n = Json.object();
         n.put("out", r.out().toString()).put("seconds", r.seconds()).put("widthCriterion", PruneRun.name(r.criterion()))
@@ -249,9 +249,9 @@ final class PruneCommand implements Runnable, Planned, Distributed {
         ObjectNode kept = n.putObject("keptPerLayer");
         for (String stack : List.of("encoder", "decoder")) {
             ArrayNode layersOut = kept.putArray(stack);
-            List<T5Plan.Layer> plans = stack.equals("encoder") ? r.plan().encoder() : r.plan().decoder();
+            List<EncoderDecoderPlan.Layer> plans = stack.equals("encoder") ? r.plan().encoder() : r.plan().decoder();
             for (int l = 0; l < plans.size(); l++) {
-                T5Plan.Layer p = plans.get(l);
+                EncoderDecoderPlan.Layer p = plans.get(l);
                 layersOut.addObject().put("layer", l).put("kept", p.kept()).put("heads", p.heads().length).put("crossHeads", p.crossHeads().length)
                         .put("ffn", p.ffn().length);
             }

@@ -14,7 +14,7 @@ import dev.shears.recipe.Seq2SeqShearRun;
 import dev.shears.recipe.Seq2SeqTrainRun;
 import dev.shears.recipe.ShearRun;
 import dev.shears.seq2seq.EncoderDecoder;
-import dev.shears.seq2seq.T5Target;
+import dev.shears.seq2seq.EncoderDecoderTarget;
 import dev.shears.train.TrainConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -200,7 +200,7 @@ final class ShearCommand implements Runnable, Distributed {
 
     /** A T5 or OpenBA folder ({@link Seq2SeqShearRun}); under mpirun the ranks share each step's micro-batches and rank 0 alone writes and prints. */
     private void shearEncoderDecoder(ShearConfig config, Path out) {
-        T5Target t = new T5Target(heads == null ? 0 : heads, ffn == null ? 0 : ffn, hidden == null ? 0 : hidden,
+        EncoderDecoderTarget t = new EncoderDecoderTarget(heads == null ? 0 : heads, ffn == null ? 0 : ffn, hidden == null ? 0 : hidden,
                 encLayers == null ? OptionalInt.empty() : OptionalInt.of(encLayers), decLayers == null ? OptionalInt.empty() : OptionalInt.of(decLayers));
         Seq2SeqTrainRun.Objective o = Seq2SeqTrainRun.Objective.parse(objective == null ? "ul2" : objective);
         Collective collective = main.collective();

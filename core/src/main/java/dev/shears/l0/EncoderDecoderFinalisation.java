@@ -12,7 +12,7 @@ import dev.shears.seq2seq.OpenBaModel;
 import dev.shears.seq2seq.OpenBaSlicer;
 import dev.shears.seq2seq.OpenBaWeights;
 import dev.shears.seq2seq.T5Model;
-import dev.shears.seq2seq.T5Plan;
+import dev.shears.seq2seq.EncoderDecoderPlan;
 import dev.shears.seq2seq.T5Slicer;
 import dev.shears.seq2seq.T5Weights;
 
@@ -25,7 +25,7 @@ import java.util.List;
  * <ol>
  *   <li>deterministic scores {@code σ(logAlpha/β·0.8)}, then top-k per row at the target's counts: each stack's layers by
  *       their layer gates, the hidden channels, and in every kept layer its heads, cross-attention heads and neurons
- *       ({@link #plan}, a {@link T5Plan});</li>
+ *       ({@link #plan}, a {@link EncoderDecoderPlan});</li>
  *   <li>the deterministic gates: the score on kept units, 0 on dropped ones ({@link #masks});</li>
  *   <li>the gate values folded into adjacent weights ({@link #fold});</li>
  *   <li>the dropped units sliced away by {@link T5Slicer} or {@link OpenBaSlicer}.</li>
@@ -37,22 +37,22 @@ public final class EncoderDecoderFinalisation {
     }
 
     /** The kept units: top-k of the deterministic scores in every row, at the target counts. */
-    public static T5Plan plan(EncoderDecoderGates gates) {
+    public static EncoderDecoderPlan plan(EncoderDecoderGates gates) {
         EncoderDecoderConfig c = gates.parent();
         double[] s = gates.scores();
         int[] hidden = topK(s, gates.row(Axis.HIDDEN));
         boolean[] encoder = mark(c.encoder().size(), topK(s, gates.row(Axis.ENCODER_LAYER)));
         boolean[] decoder = mark(c.decoder().size(), topK(s, gates.row(Axis.DECODER_LAYER)));
-        List<T5Plan.Layer> enc = new ArrayList<>(), dec = new ArrayList<>();
+        List<EncoderDecoderPlan.Layer> enc = new ArrayList<>(), dec = new ArrayList<>();
         for (int l = 0; l < encoder.length; l++) {
-            enc.add(encoder[l] ? T5Plan.Layer.of(topK(s, gates.row(Axis.HEAD, Stack.ENCODER, l)), new int[0], topK(s, gates.row(Axis.FFN, Stack.ENCODER, l)))
-                    : T5Plan.Layer.removed());
+            enc.add(encoder[l] ? EncoderDecoderPlan.Layer.of(topK(s, gates.row(Axis.HEAD, Stack.ENCODER, l)), new int[0], topK(s, gates.row(Axis.FFN, Stack.ENCODER, l)))
+                    : EncoderDecoderPlan.Layer.removed());
         }
         for (int l = 0; l < decoder.length; l++) {
-            dec.add(decoder[l] ? T5Plan.Layer.of(topK(s, gates.row(Axis.HEAD, Stack.DECODER, l)), topK(s, gates.row(Axis.CROSS_HEAD, Stack.DECODER, l)),
-                    topK(s, gates.row(Axis.FFN, Stack.DECODER, l))) : T5Plan.Layer.removed());
+            dec.add(decoder[l] ? EncoderDecoderPlan.Layer.of(topK(s, gates.row(Axis.HEAD, Stack.DECODER, l)), topK(s, gates.row(Axis.CROSS_HEAD, Stack.DECODER, l)),
+                    topK(s, gates.row(Axis.FFN, Stack.DECODER, l))) : EncoderDecoderPlan.Layer.removed());
         }
-        return new T5Plan(hidden, enc, dec, IndexSets.range(c.vocabSize()));
+        return new EncoderDecoderPlan(hidden, enc, dec, IndexSets.range(c.vocabSize()));
     }
 
     private static int[] topK(double[] scores, Row r) {
@@ -66,7 +66,7 @@ public final class EncoderDecoderFinalisation {
     }
 
     /** The deterministic gates of a plan: each kept unit's score, 0 elsewhere (a removed layer's gate 0). */
-    public static EncoderDecoderMasks masks(EncoderDecoderGates gates, T5Plan plan) {
+    public static EncoderDecoderMasks masks(EncoderDecoderGates gates, EncoderDecoderPlan plan) {
         EncoderDecoderMasks kept = EncoderDecoderMasks.of(plan, gates.parent());
         EncoderDecoderMasks scores = gates.write(gates.scores());
         multiply(kept.hidden(), scores.hidden());
@@ -187,7 +187,7 @@ public final class EncoderDecoderFinalisation {
     }
 
     /** The finalised model: deterministic gates folded into the weights, dropped units sliced away. */
-    public static EncoderDecoder finalise(EncoderDecoder parent, EncoderDecoderGates gates, T5Plan plan) {
+    public static EncoderDecoder finalise(EncoderDecoder parent, EncoderDecoderGates gates, EncoderDecoderPlan plan) {
         EncoderDecoder folded = fold(parent, masks(gates, plan));
         return switch (folded) {
             case T5Model t -> T5Slicer.slice(t, plan);

@@ -3,7 +3,7 @@ package dev.shears.l0;
 import dev.shears.ShearsException;
 import dev.shears.seq2seq.EncoderDecoderConfig;
 import dev.shears.seq2seq.EncoderDecoderMasks;
-import dev.shears.seq2seq.T5Target;
+import dev.shears.seq2seq.EncoderDecoderTarget;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -15,7 +15,7 @@ import java.util.SplittableRandom;
  * Learnable hard-concrete gates of an encoder–decoder (T5, OpenBA), the counterpart of {@link L0Gates}: one flat
  * {@code logAlpha} vector over every {@link Row} of every {@link Axis}, in the order hidden, encoder layers, decoder layers,
  * then per encoder layer its heads and FFN neurons, per decoder layer its heads, cross-attention heads and FFN
- * neurons. Every row knows the units its target keeps ({@link T5Target}: the fractions of every layer's own width,
+ * neurons. Every row knows the units its target keeps ({@link EncoderDecoderTarget}: the fractions of every layer's own width,
  * at least one unit; the layer counts of each stack). Axes the target does not prune are inactive: their gates stay
  * exactly 1, are never sampled and carry no Lagrangian term. Each gate acts directly at its site of
  * {@link EncoderDecoderMasks} (no products of gates as GQA groups need in the decoder-only model).
@@ -52,7 +52,7 @@ public final class EncoderDecoderGates {
     }
 
     private final EncoderDecoderConfig parent;
-    private final T5Target target;
+    private final EncoderDecoderTarget target;
     private final List<Row> rows = new ArrayList<>();
     private final boolean[] active = new boolean[Axis.values().length];
     private final int size;
@@ -61,23 +61,23 @@ public final class EncoderDecoderGates {
     private final double[] z;
     private final EncoderDecoderMasks masks;
 
-    public EncoderDecoderGates(EncoderDecoderConfig parent, T5Target target) {
+    public EncoderDecoderGates(EncoderDecoderConfig parent, EncoderDecoderTarget target) {
         this.parent = parent;
         this.target = target;
         int nE = parent.encoder().size(), nD = parent.decoder().size();
-        int next = add(Axis.HIDDEN, Stack.MODEL, -1, 0, parent.dim(), T5Target.kept(parent.dim(), target.hidden()));
+        int next = add(Axis.HIDDEN, Stack.MODEL, -1, 0, parent.dim(), EncoderDecoderTarget.kept(parent.dim(), target.hidden()));
         next = add(Axis.ENCODER_LAYER, Stack.MODEL, -1, next, nE, layers(target.encoderLayers().orElse(nE), nE, "--enc-layers", "encoder"));
         next = add(Axis.DECODER_LAYER, Stack.MODEL, -1, next, nD, layers(target.decoderLayers().orElse(nD), nD, "--dec-layers", "decoder"));
         for (int l = 0; l < nE; l++) {
             EncoderDecoderConfig.Layer b = parent.encoder().get(l);
-            next = add(Axis.HEAD, Stack.ENCODER, l, next, b.numHeads(), T5Target.kept(b.numHeads(), target.heads()));
-            next = add(Axis.FFN, Stack.ENCODER, l, next, b.ffnDim(), T5Target.kept(b.ffnDim(), target.ffn()));
+            next = add(Axis.HEAD, Stack.ENCODER, l, next, b.numHeads(), EncoderDecoderTarget.kept(b.numHeads(), target.heads()));
+            next = add(Axis.FFN, Stack.ENCODER, l, next, b.ffnDim(), EncoderDecoderTarget.kept(b.ffnDim(), target.ffn()));
         }
         for (int l = 0; l < nD; l++) {
             EncoderDecoderConfig.Layer b = parent.decoder().get(l);
-            next = add(Axis.HEAD, Stack.DECODER, l, next, b.numHeads(), T5Target.kept(b.numHeads(), target.heads()));
-            next = add(Axis.CROSS_HEAD, Stack.DECODER, l, next, b.crossHeads(), T5Target.kept(b.crossHeads(), target.heads()));
-            next = add(Axis.FFN, Stack.DECODER, l, next, b.ffnDim(), T5Target.kept(b.ffnDim(), target.ffn()));
+            next = add(Axis.HEAD, Stack.DECODER, l, next, b.numHeads(), EncoderDecoderTarget.kept(b.numHeads(), target.heads()));
+            next = add(Axis.CROSS_HEAD, Stack.DECODER, l, next, b.crossHeads(), EncoderDecoderTarget.kept(b.crossHeads(), target.heads()));
+            next = add(Axis.FFN, Stack.DECODER, l, next, b.ffnDim(), EncoderDecoderTarget.kept(b.ffnDim(), target.ffn()));
         }
         size = next;
         logAlpha = new double[size];
@@ -109,7 +109,7 @@ public final class EncoderDecoderGates {
         return parent;
     }
 
-    public T5Target target() {
+    public EncoderDecoderTarget target() {
         return target;
     }
 

@@ -9,8 +9,8 @@ import dev.shears.l0.EncoderDecoderGates.Row;
 import dev.shears.seq2seq.EncoderDecoder;
 import dev.shears.seq2seq.EncoderDecoderConfig;
 import dev.shears.seq2seq.EncoderDecoderMasks;
-import dev.shears.seq2seq.T5Plan;
-import dev.shears.seq2seq.T5Target;
+import dev.shears.seq2seq.EncoderDecoderPlan;
+import dev.shears.seq2seq.EncoderDecoderTarget;
 
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -46,7 +46,7 @@ public final class EncoderDecoderShearing {
      * @param seed             the run's seed: initial logAlpha and (salted) the gate samples
      * @param lrScale          the factor on {@code gateLr} and {@code lambdaLr} at a step
      */
-    public EncoderDecoderShearing(EncoderDecoderConfig parent, T5Target target, double lagrangianWarmup, long totalSteps, long seed, double gateLr,
+    public EncoderDecoderShearing(EncoderDecoderConfig parent, EncoderDecoderTarget target, double lagrangianWarmup, long totalSteps, long seed, double gateLr,
                                   double lambdaLr, LongToDoubleFunction lrScale, double beta1, double beta2, double epsilon) {
         gates = new EncoderDecoderGates(parent, target);
         gates.initialize(seed);
@@ -142,17 +142,17 @@ public final class EncoderDecoderShearing {
     }
 
     /** The kept units: top-k of the deterministic scores at the target counts. */
-    public T5Plan plan() {
+    public EncoderDecoderPlan plan() {
         return EncoderDecoderFinalisation.plan(gates);
     }
 
     /** The deterministic gates of a plan, to evaluate the model as it will be after finalisation. */
-    public EncoderDecoderMasks deterministic(T5Plan plan) {
+    public EncoderDecoderMasks deterministic(EncoderDecoderPlan plan) {
         return EncoderDecoderFinalisation.masks(gates, plan);
     }
 
     /** The model of exactly the target shape: deterministic gates folded into the weights, dropped units sliced away. */
-    public EncoderDecoder finalise(EncoderDecoder model, T5Plan plan) {
+    public EncoderDecoder finalise(EncoderDecoder model, EncoderDecoderPlan plan) {
         return EncoderDecoderFinalisation.finalise(model, gates, plan);
     }
 
@@ -167,7 +167,7 @@ public final class EncoderDecoderShearing {
     }
 
     /** The learned gates: per active axis and row, logAlpha, keep probability and deterministic score; and the plan's shape. */
-    public ObjectNode gatesJson(ObjectMapper json, T5Plan plan) {
+    public ObjectNode gatesJson(ObjectMapper json, EncoderDecoderPlan plan) {
         double[] keep = gates.keepProbabilities(), scores = gates.scores();
         ObjectNode n = json.createObjectNode();
         n.put("method", "hard-concrete L0 gates (Sheared-LLaMA) on both stacks of an encoder-decoder; one hidden mask for both stacks and the embedding");
@@ -188,8 +188,8 @@ public final class EncoderDecoderShearing {
             }
         }
         n.putObject("plan").put("hidden", plan.hidden().length)
-                .put("encoderLayersKept", plan.encoder().stream().filter(T5Plan.Layer::kept).count())
-                .put("decoderLayersKept", plan.decoder().stream().filter(T5Plan.Layer::kept).count());
+                .put("encoderLayersKept", plan.encoder().stream().filter(EncoderDecoderPlan.Layer::kept).count())
+                .put("decoderLayersKept", plan.decoder().stream().filter(EncoderDecoderPlan.Layer::kept).count());
         return n;
     }
 }

@@ -300,7 +300,7 @@ public final class Importance {
     /**
      * Gromov et al.'s distance between two states of one sequence, arccos(cos(in_t, out_t))/π at its last position
      * ({@code lastToken}) or averaged over its positions; a zero vector has cosine 1. The decoder-only criterion and an
-     * encoder–decoder's stacks ({@code seq2seq.T5LayerScores}) share it.
+     * encoder–decoder's stacks ({@code seq2seq.EncoderDecoderLayerScores}) share it.
      *
      * @param in  [rows, dim]
      * @param out [rows, dim]

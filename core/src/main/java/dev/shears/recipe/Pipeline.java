@@ -302,7 +302,7 @@ public final class Pipeline {
             ModelShape shape = switch (s.settings()) {
                 case PruneStage p when seq2seq -> {
                     byRankZero(collective, () -> clearStage(dir)); // an unfinished prune is redone from the start
-                    T5PruneRun.Result r = p.encoderDecoderRun(current, dir, plan.base()).run(log, collective);
+                    EncoderDecoderPruneRun.Result r = p.encoderDecoderRun(current, dir, plan.base()).run(log, collective);
                     outcome = new StageSummary.Pruned(r.paramsBefore(), r.paramsAfter(), r.perplexityBefore(), r.perplexityAfter());
                     yield new ModelShape.Seq2Seq(r.pruned().config());
                 }

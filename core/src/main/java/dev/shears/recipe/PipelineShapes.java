@@ -11,9 +11,9 @@ import dev.shears.seq2seq.EncoderDecoderConfig;
 import dev.shears.seq2seq.OpenBaConfig;
 import dev.shears.seq2seq.T5Config;
 import dev.shears.seq2seq.T5Gguf;
-import dev.shears.seq2seq.T5LayerScores;
-import dev.shears.seq2seq.T5Scores;
-import dev.shears.seq2seq.T5Target;
+import dev.shears.seq2seq.EncoderDecoderLayerScores;
+import dev.shears.seq2seq.EncoderDecoderScores;
+import dev.shears.seq2seq.EncoderDecoderTarget;
 import dev.shears.train.TrainConfig;
 
 import java.nio.file.Path;
@@ -25,7 +25,7 @@ import java.util.Optional;
  * {@code shears pipeline check}'s simulation: the model's shape after every stage, from config files alone, each stage checked
  * against the shape it will meet (a prune target the model has no room for, a key the model's kind does not take) and any
  * problem reported with the stage's YAML path. A decoder-only model is followed through {@link TargetParser} and
- * {@link PlanBuilder}; an encoder–decoder (T5, OpenBA) through {@link T5Target}'s plan of its config, the layers every-k
+ * {@link PlanBuilder}; an encoder–decoder (T5, OpenBA) through {@link EncoderDecoderTarget}'s plan of its config, the layers every-k
  * would drop (the kept widths do not depend on which). A vocabulary cut is not followed: its size is counted on the corpus.
  */
 final class PipelineShapes {
@@ -112,11 +112,11 @@ final class PipelineShapes {
     private static EncoderDecoderConfig encoderDecoder(EncoderDecoderConfig shape, StageSettings settings, Path base) {
         return switch (settings) {
             case PruneStage p -> {
-                T5PruneRun run = p.encoderDecoderRun(base, base, base);
+                EncoderDecoderPruneRun run = p.encoderDecoderRun(base, base, base);
                 if (run.vocabulary().isPresent() && run.vocabulary().get().corpus().isEmpty()) {
                     throw new ShearsException("vocabCorpus: vocabulary pruning of an encoder-decoder counts tokens on a corpus; name a text file or prepared folder");
                 }
-                T5Target target = run.target();
+                EncoderDecoderTarget target = run.target();
                 try {
                     yield pruned(shape, target);
                 } catch (ShearsException e) {
@@ -149,10 +149,10 @@ final class PipelineShapes {
     }
 
     /** The child's shape: the target's plan over scores that are only placeholders (the kept counts do not depend on them). */
-    static EncoderDecoderConfig pruned(EncoderDecoderConfig shape, T5Target target) {
+    static EncoderDecoderConfig pruned(EncoderDecoderConfig shape, EncoderDecoderTarget target) {
         return switch (shape) {
-            case T5Config t5 -> target.plan(t5, T5Scores.random(t5, 0), T5LayerScores.everyK(t5)).resultConfig(t5);
-            case OpenBaConfig openBa -> target.plan(openBa, T5Scores.random(openBa, 0), T5LayerScores.everyK(openBa)).resultConfig(openBa);
+            case T5Config t5 -> target.plan(t5, EncoderDecoderScores.random(t5, 0), EncoderDecoderLayerScores.everyK(t5)).resultConfig(t5);
+            case OpenBaConfig openBa -> target.plan(openBa, EncoderDecoderScores.random(openBa, 0), EncoderDecoderLayerScores.everyK(openBa)).resultConfig(openBa);
         };
     }
 

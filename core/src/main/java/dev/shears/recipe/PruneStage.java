@@ -12,7 +12,7 @@ import dev.shears.prune.TaylorVariant;
 import dev.shears.prune.TargetParser;
 import dev.shears.prune.VocabTarget;
 import dev.shears.prune.VocabularyOptions;
-import dev.shears.seq2seq.T5Target;
+import dev.shears.seq2seq.EncoderDecoderTarget;
 
 import java.nio.file.Path;
 import java.util.EnumMap;
@@ -225,10 +225,10 @@ public record PruneStage(@Flat Ratios ratios, @Flat Shape shape, @Flat Criteria 
     }
 
     /**
-     * The run that carries this stage out on the encoder–decoder folder {@code model} ({@link T5PruneRun}: the keys of
+     * The run that carries this stage out on the encoder–decoder folder {@code model} ({@link EncoderDecoderPruneRun}: the keys of
      * {@code shears prune} for a T5 or OpenBA); a key only a decoder-only model takes is refused in one line naming it.
      */
-    public T5PruneRun encoderDecoderRun(Path model, Path out, Path base) {
+    public EncoderDecoderPruneRun encoderDecoderRun(Path model, Path out, Path base) {
         CriterionOptions d = CriterionOptions.DEFAULT;
         Map<String, Boolean> decoderOnly = new java.util.LinkedHashMap<>();
         decoderOnly.put("layers (use encLayers and decLayers)", ratios.layers() != null);
@@ -248,9 +248,9 @@ public record PruneStage(@Flat Ratios ratios, @Flat Shape shape, @Flat Criteria 
                     + "taylor (gate variants), layerImportance (every-k, block-influence, angular), angularSpan, angularTokens, finalState, calibration, samples, seqLen, "
                     + "seed, dtype");
         }
-        T5Target target = new T5Target(orZero(ratios.heads()), orZero(ratios.ffn()), orZero(ratios.hidden()), layers(stacks.encLayers()),
+        EncoderDecoderTarget target = new EncoderDecoderTarget(orZero(ratios.heads()), orZero(ratios.ffn()), orZero(ratios.hidden()), layers(stacks.encLayers()),
                 layers(stacks.decLayers()));
-        return T5PruneRun.of(model, out, target, vocabulary(base), criteria.importance(), criteria.layerImportance(), criteria.seed(),
+        return EncoderDecoderPruneRun.of(model, out, target, vocabulary(base), criteria.importance(), criteria.layerImportance(), criteria.seed(),
                 criteria.angularSpan(), criteria.options(), new PruneRun.Calibration(windows.calibration().map(base::resolve), windows.samples(), windows.seqLen()), dtype);
     }
 

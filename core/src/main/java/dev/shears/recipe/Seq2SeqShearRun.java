@@ -21,8 +21,8 @@ import dev.shears.seq2seq.EncoderDecoder;
 import dev.shears.seq2seq.EncoderDecoderConfig;
 import dev.shears.seq2seq.OpenBaModel;
 import dev.shears.seq2seq.T5Model;
-import dev.shears.seq2seq.T5Plan;
-import dev.shears.seq2seq.T5Target;
+import dev.shears.seq2seq.EncoderDecoderPlan;
+import dev.shears.seq2seq.EncoderDecoderTarget;
 import dev.shears.train.Checkpoint;
 import dev.shears.train.LearningRateSchedule;
 import dev.shears.train.TrainConfig;
@@ -40,7 +40,7 @@ import java.util.function.LongToDoubleFunction;
  * composes the pieces of {@code shears train} and {@code shears prune} for encoder–decoders: {@link Seq2SeqTrainRun#setup}
  * loads the model and the UL2 batches, {@link Seq2SeqTrainer} steps over a {@link ShearingTrainable} (each micro-batch under
  * its own gate sample; after each weight step the gates descend LM loss + Lagrangian by Adam and λ ascends it), and at the
- * end {@link EncoderDecoderShearing#finalise} cuts the model to the exact {@link T5Target} shape (the axes and options of
+ * end {@link EncoderDecoderShearing#finalise} cuts the model to the exact {@link EncoderDecoderTarget} shape (the axes and options of
  * {@code shears prune} for encoder–decoders). The output folder holds {@code shear-config.json}, {@code metrics.jsonl}
  * (per step the LM loss, the Lagrangian, expected and target parameters and per pruned axis the expected sparsity, its
  * ramped target and λ; per evaluation each denoiser's held-out loss under the deterministic gates), checkpoints (with
@@ -65,25 +65,25 @@ public final class Seq2SeqShearRun {
      * @param gatedHeldOutLoss  per denoiser, the parent under the final deterministic gates
      * @param prunedHeldOutLoss per denoiser, the pruned model (the same, up to fp32 rounding)
      */
-    public record Result(Path out, EncoderDecoder parent, EncoderDecoder pruned, T5Plan plan, long steps, long resumedFrom, double lastLoss,
+    public record Result(Path out, EncoderDecoder parent, EncoderDecoder pruned, EncoderDecoderPlan plan, long steps, long resumedFrom, double lastLoss,
                          Map<String, Double> gatedHeldOutLoss, Map<String, Double> prunedHeldOutLoss, double expectedParameters, double seconds) {
     }
 
     private Seq2SeqShearRun() {
     }
 
-    public static Result run(ShearConfig config, T5Target target, Seq2SeqTrainRun.Objective objective, boolean dynamic, Path out, boolean resume,
+    public static Result run(ShearConfig config, EncoderDecoderTarget target, Seq2SeqTrainRun.Objective objective, boolean dynamic, Path out, boolean resume,
                              Progress progress) {
         return run(config, target, objective, dynamic, out, resume, progress, new SingleProcess());
     }
 
     /**
-     * As {@link #run(ShearConfig, T5Target, Seq2SeqTrainRun.Objective, boolean, Path, boolean, Progress)}, as one of the ranks
+     * As {@link #run(ShearConfig, EncoderDecoderTarget, Seq2SeqTrainRun.Objective, boolean, Path, boolean, Progress)}, as one of the ranks
      * of {@code collective}: the ranks share each step's micro-batches (weights' and gates' gradients added in micro-batch
      * order) and the held-out batches, so every rank holds the same weights, gates and λ and the folder rank 0 alone writes
      * has the bits of one process's.
      */
-    public static Result run(ShearConfig config, T5Target target, Seq2SeqTrainRun.Objective objective, boolean dynamic, Path out, boolean resume,
+    public static Result run(ShearConfig config, EncoderDecoderTarget target, Seq2SeqTrainRun.Objective objective, boolean dynamic, Path out, boolean resume,
                              Progress progress, Collective collective) {
         TrainConfig tc = config.train();
         if (!config.target().isBlank() || !config.targetConfig().isBlank()) {
@@ -145,7 +145,7 @@ public final class Seq2SeqShearRun {
             progress.finish();
             // resumed after the last step: the last loss is the one logged before
             if (start == total) for (MetricsLine line : MetricsLine.read(out.resolve(ShearRun.METRICS))) if (line instanceof MetricsLine.Step st) lastLoss[0] = st.loss();
-            T5Plan plan = shearing.plan();
+            EncoderDecoderPlan plan = shearing.plan();
             Map<String, Double> gated = Seq2SeqTrainRun.byName(names, trainer.heldOutLosses());
             EncoderDecoder pruned = shearing.finalise(model, plan);
             ObjectNode configJson = (ObjectNode) ConfigJson.read(setup.source().resolve("config.json"), "a Hugging Face encoder-decoder folder").node();
@@ -157,7 +157,7 @@ public final class Seq2SeqShearRun {
             Seq2SeqTrainRun.write(metrics, new MetricsLine.Final(total, prunedLoss, null), out);
             if (collective.leads()) {
                 Seq2SeqTrainRun.writeModel(child, setup.source(), out);
-                AtomicFiles.writeString(out.resolve(T5PruneRun.PLAN), T5PruneRun.planJson(plan).toPrettyString() + "\n");
+                AtomicFiles.writeString(out.resolve(EncoderDecoderPruneRun.PLAN), EncoderDecoderPruneRun.planJson(plan).toPrettyString() + "\n");
                 AtomicFiles.writeString(out.resolve(ShearRun.GATES), shearing.gatesJson(JSON, plan).toPrettyString() + "\n");
             }
             return new Result(out, model, pruned, plan, total, start, lastLoss[0], gated, prunedLoss, shearing.expectedParameters(),

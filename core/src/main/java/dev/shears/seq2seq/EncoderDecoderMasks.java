@@ -77,7 +77,7 @@ public record EncoderDecoderMasks(float[] hidden, List<Layer> encoder, List<Laye
      * The 0/1 gates of a plan: 1 on every unit {@code plan} keeps, 0 elsewhere (a removed layer's gate 0, its units' gates
      * 1 as they no longer matter). Under these gates the forward is the forward of the model sliced to {@code plan}.
      */
-    public static EncoderDecoderMasks of(T5Plan plan, EncoderDecoderConfig c) {
+    public static EncoderDecoderMasks of(EncoderDecoderPlan plan, EncoderDecoderConfig c) {
         EncoderDecoderMasks m = filled(c, 0f);
         for (int j : plan.hidden()) m.hidden[j] = 1f;
         mark(plan.encoder(), m.encoder);
@@ -85,9 +85,9 @@ public record EncoderDecoderMasks(float[] hidden, List<Layer> encoder, List<Laye
         return m;
     }
 
-    private static void mark(List<T5Plan.Layer> plans, List<Layer> layers) {
+    private static void mark(List<EncoderDecoderPlan.Layer> plans, List<Layer> layers) {
         for (int l = 0; l < plans.size(); l++) {
-            T5Plan.Layer p = plans.get(l);
+            EncoderDecoderPlan.Layer p = plans.get(l);
             Layer m = layers.get(l);
             if (!p.kept()) {
                 m.fill(1f);

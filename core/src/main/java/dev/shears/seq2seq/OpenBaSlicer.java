@@ -8,7 +8,7 @@ import java.util.List;
 import static dev.shears.seq2seq.T5Slicer.gather;
 
 /**
- * Cuts an OpenBA to a {@link T5Plan}, in the vocabulary of {@link dev.shears.prune.Slicer}, keeping the fused
+ * Cuts an OpenBA to a {@link EncoderDecoderPlan}, in the vocabulary of {@link dev.shears.prune.Slicer}, keeping the fused
  * tensors fused (docs/design.md, seq2seq): a self-attention head keeps its whole [q | k | v] block of rows of
  * {@code qkv} and of its bias, a cross-attention head its {@code q} rows and its [k | v] block of {@code kv}, and each
  * its {@code o} columns; an FFN neuron i keeps rows i and ffnDim + i of {@code fc_in} (its gate and its up) and column i
@@ -27,7 +27,7 @@ public final class OpenBaSlicer {
     }
 
     /** The pruned model, in new fp32 arrays (the parent is not changed). */
-    public static OpenBaModel slice(OpenBaModel parent, T5Plan plan) {
+    public static OpenBaModel slice(OpenBaModel parent, EncoderDecoderPlan plan) {
         OpenBaConfig c = parent.config();
         plan.validate(c);
         OpenBaConfig result = plan.resultConfig(c);
@@ -37,14 +37,14 @@ public final class OpenBaSlicer {
         int d = c.dim();
         List<OpenBaWeights.EncoderLayer> encoder = new ArrayList<>();
         for (int l = 0; l < c.encoder().size(); l++) {
-            T5Plan.Layer p = plan.encoder().get(l);
+            EncoderDecoderPlan.Layer p = plan.encoder().get(l);
             if (!p.kept()) continue;
             OpenBaWeights.EncoderLayer layer = w.encoder().get(l);
             encoder.add(new OpenBaWeights.EncoderLayer(self(c, layer.self(), p.heads(), hidden), feedForward(c, layer.ffn(), p.ffn(), hidden)));
         }
         List<OpenBaWeights.DecoderLayer> decoder = new ArrayList<>();
         for (int l = 0; l < c.decoder().size(); l++) {
-            T5Plan.Layer p = plan.decoder().get(l);
+            EncoderDecoderPlan.Layer p = plan.decoder().get(l);
             if (!p.kept()) continue;
             OpenBaWeights.DecoderLayer layer = w.decoder().get(l);
             decoder.add(new OpenBaWeights.DecoderLayer(self(c, layer.self(), p.heads(), hidden), cross(c, layer.cross(), p.crossHeads(), hidden),

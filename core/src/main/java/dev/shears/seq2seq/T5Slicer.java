@@ -6,7 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Cuts a T5 to a {@link T5Plan}, in the vocabulary of {@link dev.shears.prune.Slicer}: a head keeps its
+ * Cuts a T5 to a {@link EncoderDecoderPlan}, in the vocabulary of {@link dev.shears.prune.Slicer}: a head keeps its
  * q, k and v rows ({@code prune_out_channels}) and its o columns ({@code prune_in_channels}); an FFN
  * neuron its {@code wi} (or {@code wi_0} and {@code wi_1}) row and its {@code wo} column; a hidden channel
  * its column of the shared embedding, of an untied LM head and of every q, k, v, wi, its row of every o
@@ -23,7 +23,7 @@ public final class T5Slicer {
     }
 
     /** The pruned model, in new fp32 arrays (the parent is not changed). */
-    public static T5Model slice(T5Model parent, T5Plan plan) {
+    public static T5Model slice(T5Model parent, EncoderDecoderPlan plan) {
         T5Config c = parent.config();
         plan.validate(c);
         T5Config result = plan.resultConfig(c);
@@ -33,14 +33,14 @@ public final class T5Slicer {
         int d = c.dim();
         List<T5Weights.EncoderLayer> encoder = new ArrayList<>();
         for (int l = 0; l < c.encoder().size(); l++) {
-            T5Plan.Layer p = plan.encoder().get(l);
+            EncoderDecoderPlan.Layer p = plan.encoder().get(l);
             if (!p.kept()) continue;
             T5Weights.EncoderLayer layer = w.encoder().get(l);
             encoder.add(new T5Weights.EncoderLayer(attention(c, layer.self(), p.heads(), hidden), feedForward(c, layer.ffn(), p.ffn(), hidden)));
         }
         List<T5Weights.DecoderLayer> decoder = new ArrayList<>();
         for (int l = 0; l < c.decoder().size(); l++) {
-            T5Plan.Layer p = plan.decoder().get(l);
+            EncoderDecoderPlan.Layer p = plan.decoder().get(l);
             if (!p.kept()) continue;
             T5Weights.DecoderLayer layer = w.decoder().get(l);
             decoder.add(new T5Weights.DecoderLayer(attention(c, layer.self(), p.heads(), hidden), attention(c, layer.cross(), p.crossHeads(), hidden),

@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * What the data-driven pruning criteria ({@link T5Scores#activation}, {@link T5LayerScores}) read of one
+ * What the data-driven pruning criteria ({@link EncoderDecoderScores#activation}, {@link EncoderDecoderLayerScores}) read of one
  * calibration window's teacher-forced forward, alike for a T5 ({@link T5Pass}) and an OpenBA ({@link OpenBaPass}):
  * the two passes keep the same activations under the same names, and this view is all the criteria see of either.
  *

@@ -10,8 +10,8 @@ import dev.shears.seq2seq.OpenBaModel;
 import dev.shears.seq2seq.OpenBaWeights;
 import dev.shears.seq2seq.T5;
 import dev.shears.seq2seq.T5Model;
-import dev.shears.seq2seq.T5Plan;
-import dev.shears.seq2seq.T5Target;
+import dev.shears.seq2seq.EncoderDecoderPlan;
+import dev.shears.seq2seq.EncoderDecoderTarget;
 import dev.shears.seq2seq.T5Weights;
 import dev.shears.seq2seq.TinyEncoderDecoders;
 import org.junit.jupiter.api.RepeatedTest;
@@ -42,8 +42,8 @@ class EncoderDecoderGatesTest {
     }
 
     /** A target that prunes every axis the shape allows: a third of each width, one layer of each stack with more than one. */
-    static T5Target target(EncoderDecoderConfig c) {
-        return new T5Target(0.34, 0.34, 0.34, OptionalInt.of(Math.max(1, c.encoder().size() - 1)), OptionalInt.of(Math.max(1, c.decoder().size() - 1)));
+    static EncoderDecoderTarget target(EncoderDecoderConfig c) {
+        return new EncoderDecoderTarget(0.34, 0.34, 0.34, OptionalInt.of(Math.max(1, c.encoder().size() - 1)), OptionalInt.of(Math.max(1, c.decoder().size() - 1)));
     }
 
     @RepeatedTest(30)
@@ -52,7 +52,7 @@ class EncoderDecoderGatesTest {
         EncoderDecoder model = model(r, info.getCurrentRepetition());
         EncoderDecoderConfig c = model.config();
         EncoderDecoderGates gates = new EncoderDecoderGates(c, target(c));
-        T5Plan plan = TinyEncoderDecoders.plan(r, c);
+        EncoderDecoderPlan plan = TinyEncoderDecoders.plan(r, c);
         EncoderDecoderMasks zeroOne = EncoderDecoderMasks.of(plan, c);
         // a removed layer's units carry no size whatever their gates say
         for (int l = 0; l < plan.encoder().size(); l++) if (!plan.encoder().get(l).kept()) Arrays.fill(zeroOne.encoder().get(l).ffn(), 0f);
@@ -133,28 +133,28 @@ class EncoderDecoderGatesTest {
         SplittableRandom r = new SplittableRandom(2100 + info.getCurrentRepetition());
         EncoderDecoder model = model(r, info.getCurrentRepetition());
         EncoderDecoderConfig c = model.config();
-        T5Target target = target(c);
+        EncoderDecoderTarget target = target(c);
         EncoderDecoderGates gates = new EncoderDecoderGates(c, target);
         Random g = new Random(info.getCurrentRepetition());
         for (int i = 0; i < gates.size(); i++) gates.logAlpha()[i] = g.nextGaussian() * 2;
-        T5Plan plan = EncoderDecoderFinalisation.plan(gates);
+        EncoderDecoderPlan plan = EncoderDecoderFinalisation.plan(gates);
         EncoderDecoder child = EncoderDecoderFinalisation.finalise(model, gates, plan);
         EncoderDecoderConfig s = child.config();
         assertEquals(target.encoderLayers().getAsInt(), s.encoder().size(), "encoder layers");
         assertEquals(target.decoderLayers().getAsInt(), s.decoder().size(), "decoder layers");
-        assertEquals(T5Target.kept(c.dim(), target.hidden()), s.dim(), "hidden");
+        assertEquals(EncoderDecoderTarget.kept(c.dim(), target.hidden()), s.dim(), "hidden");
         int kept = 0;
         for (int l = 0; l < c.encoder().size(); l++) {
             if (!plan.encoder().get(l).kept()) continue;
-            assertEquals(T5Target.kept(c.encoder().get(l).numHeads(), target.heads()), s.encoder().get(kept).numHeads(), "encoder heads");
-            assertEquals(T5Target.kept(c.encoder().get(l).ffnDim(), target.ffn()), s.encoder().get(kept++).ffnDim(), "encoder ffn");
+            assertEquals(EncoderDecoderTarget.kept(c.encoder().get(l).numHeads(), target.heads()), s.encoder().get(kept).numHeads(), "encoder heads");
+            assertEquals(EncoderDecoderTarget.kept(c.encoder().get(l).ffnDim(), target.ffn()), s.encoder().get(kept++).ffnDim(), "encoder ffn");
         }
         kept = 0;
         for (int l = 0; l < c.decoder().size(); l++) {
             if (!plan.decoder().get(l).kept()) continue;
-            assertEquals(T5Target.kept(c.decoder().get(l).numHeads(), target.heads()), s.decoder().get(kept).numHeads(), "decoder heads");
-            assertEquals(T5Target.kept(c.decoder().get(l).crossHeads(), target.heads()), s.decoder().get(kept).crossHeads(), "decoder cross heads");
-            assertEquals(T5Target.kept(c.decoder().get(l).ffnDim(), target.ffn()), s.decoder().get(kept++).ffnDim(), "decoder ffn");
+            assertEquals(EncoderDecoderTarget.kept(c.decoder().get(l).numHeads(), target.heads()), s.decoder().get(kept).numHeads(), "decoder heads");
+            assertEquals(EncoderDecoderTarget.kept(c.decoder().get(l).crossHeads(), target.heads()), s.decoder().get(kept).crossHeads(), "decoder cross heads");
+            assertEquals(EncoderDecoderTarget.kept(c.decoder().get(l).ffnDim(), target.ffn()), s.decoder().get(kept++).ffnDim(), "decoder ffn");
         }
         int[] input = TinyEncoderDecoders.ids(r, c.vocabSize(), BATCH * SRC_LEN), labels = TinyEncoderDecoders.ids(r, c.vocabSize(), BATCH * TGT_LEN);
         float[] gated = logits(model, EncoderDecoderFinalisation.masks(gates, plan), input, labels);

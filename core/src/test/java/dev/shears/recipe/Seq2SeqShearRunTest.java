@@ -15,7 +15,7 @@ import dev.shears.seq2seq.OpenBaConfig;
 import dev.shears.seq2seq.OpenBaHfFolder;
 import dev.shears.seq2seq.OpenBaModel;
 import dev.shears.seq2seq.OpenBaWeights;
-import dev.shears.seq2seq.T5Target;
+import dev.shears.seq2seq.EncoderDecoderTarget;
 import dev.shears.train.Checkpoint;
 import dev.shears.train.LearningRateSchedule;
 import dev.shears.train.TrainConfig;
@@ -87,7 +87,7 @@ class Seq2SeqShearRunTest {
         return new ShearConfig(t, "", "", 1.0, 1.0, 0.2);
     }
 
-    static final T5Target TARGET = new T5Target(0.5, 0.5, 0.25, OptionalInt.of(2), OptionalInt.of(2));
+    static final EncoderDecoderTarget TARGET = new EncoderDecoderTarget(0.5, 0.5, 0.25, OptionalInt.of(2), OptionalInt.of(2));
 
     @ParameterizedTest
     @ValueSource(strings = {"t5", "openba"})
@@ -97,20 +97,20 @@ class Seq2SeqShearRunTest {
         EncoderDecoderConfig parent = r.parent().config(), child = r.pruned().config();
         assertEquals(2, child.encoder().size(), "encoder layers");
         assertEquals(2, child.decoder().size(), "decoder layers");
-        assertEquals(T5Target.kept(parent.dim(), 0.25), child.dim(), "hidden");
+        assertEquals(EncoderDecoderTarget.kept(parent.dim(), 0.25), child.dim(), "hidden");
         for (EncoderDecoderConfig.Layer l : child.encoder()) {
-            assertEquals(T5Target.kept(parent.encoder().getFirst().numHeads(), 0.5), l.numHeads());
-            assertEquals(T5Target.kept(parent.encoder().getFirst().ffnDim(), 0.5), l.ffnDim());
+            assertEquals(EncoderDecoderTarget.kept(parent.encoder().getFirst().numHeads(), 0.5), l.numHeads());
+            assertEquals(EncoderDecoderTarget.kept(parent.encoder().getFirst().ffnDim(), 0.5), l.ffnDim());
         }
         for (EncoderDecoderConfig.Layer l : child.decoder()) {
-            assertEquals(T5Target.kept(parent.decoder().getFirst().numHeads(), 0.5), l.numHeads());
-            assertEquals(T5Target.kept(parent.decoder().getFirst().crossHeads(), 0.5), l.crossHeads());
-            assertEquals(T5Target.kept(parent.decoder().getFirst().ffnDim(), 0.5), l.ffnDim());
+            assertEquals(EncoderDecoderTarget.kept(parent.decoder().getFirst().numHeads(), 0.5), l.numHeads());
+            assertEquals(EncoderDecoderTarget.kept(parent.decoder().getFirst().crossHeads(), 0.5), l.crossHeads());
+            assertEquals(EncoderDecoderTarget.kept(parent.decoder().getFirst().ffnDim(), 0.5), l.ffnDim());
         }
         EncoderDecoder loaded = EncoderDecoder.load(run).orElseThrow();
         assertEquals(child, loaded.config(), "the folder holds the pruned model");
         assertTrue(Files.isRegularFile(run.resolve("tokenizer.json")), "with the parent's tokenizer");
-        assertTrue(Files.isRegularFile(run.resolve(ShearRun.GATES)) && Files.isRegularFile(run.resolve(T5PruneRun.PLAN)));
+        assertTrue(Files.isRegularFile(run.resolve(ShearRun.GATES)) && Files.isRegularFile(run.resolve(EncoderDecoderPruneRun.PLAN)));
         r.gatedHeldOutLoss().forEach((d, loss) -> assertEquals(loss, r.prunedHeldOutLoss().get(d), 1e-4, d + ": the finalised model scores as the gated parent"));
 
         List<JsonNode> steps = lines(run, "step");
@@ -148,7 +148,7 @@ class Seq2SeqShearRunTest {
         List<String> sa = Files.readAllLines(straight.resolve(ShearRun.METRICS)).stream().map(l -> l.replaceAll(",\"tokensPerSecond\":[^,}]*", "")).toList();
         List<String> sb = Files.readAllLines(crashed.resolve(ShearRun.METRICS)).stream().map(l -> l.replaceAll(",\"tokensPerSecond\":[^,}]*", "")).toList();
         assertEquals(sa, sb, "the same trajectory of losses, expected sizes and λ");
-        T5Target other = new T5Target(0.25, 0.5, 0.25, OptionalInt.of(2), OptionalInt.of(2));
+        EncoderDecoderTarget other = new EncoderDecoderTarget(0.25, 0.5, 0.25, OptionalInt.of(2), OptionalInt.of(2));
         ShearsException changed = assertThrows(ShearsException.class, () -> Seq2SeqShearRun.run(c, other, Seq2SeqTrainRun.Objective.UL2, false, crashed, true, Progress.SILENT));
         assertTrue(changed.getMessage().contains("different configuration (changed: target)"), changed.getMessage());
     }
@@ -156,10 +156,10 @@ class Seq2SeqShearRunTest {
     @Test
     void badRequestsAreOneLineErrors(@TempDir Path tmp) {
         ShearConfig c = config(T5, 4);
-        ShearsException nothing = assertThrows(ShearsException.class, () -> Seq2SeqShearRun.run(c, new T5Target(0, 0, 0, OptionalInt.empty(), OptionalInt.empty()),
+        ShearsException nothing = assertThrows(ShearsException.class, () -> Seq2SeqShearRun.run(c, new EncoderDecoderTarget(0, 0, 0, OptionalInt.empty(), OptionalInt.empty()),
                 Seq2SeqTrainRun.Objective.UL2, false, tmp.resolve("a"), false, Progress.SILENT));
         assertTrue(nothing.getMessage().startsWith("nothing to shear"), nothing.getMessage());
-        ShearsException layers = assertThrows(ShearsException.class, () -> Seq2SeqShearRun.run(c, new T5Target(0, 0, 0, OptionalInt.of(9), OptionalInt.empty()),
+        ShearsException layers = assertThrows(ShearsException.class, () -> Seq2SeqShearRun.run(c, new EncoderDecoderTarget(0, 0, 0, OptionalInt.of(9), OptionalInt.empty()),
                 Seq2SeqTrainRun.Objective.UL2, false, tmp.resolve("b"), false, Progress.SILENT));
         assertEquals("--enc-layers 9 must keep 1..5 encoder layers", layers.getMessage());
         ShearsException decoderOnly = assertThrows(ShearsException.class, () -> Seq2SeqShearRun.run(new ShearConfig(c.train(), "layers=2", "", 1, 1, 0.2), TARGET,

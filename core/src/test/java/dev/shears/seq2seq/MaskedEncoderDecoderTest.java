@@ -74,7 +74,7 @@ class MaskedEncoderDecoderTest {
         SplittableRandom r = new SplittableRandom(8_000 + info.getCurrentRepetition());
         OpenBaModel model = TinyEncoderDecoders.openBa(r);
         OpenBaConfig c = model.config();
-        T5Plan plan = TinyEncoderDecoders.plan(r, c);
+        EncoderDecoderPlan plan = TinyEncoderDecoders.plan(r, c);
         OpenBaModel child = OpenBaSlicer.slice(model, plan);
         int[] input = ids(r, c.vocabSize(), BATCH * SRC_LEN), labels = ids(r, c.vocabSize(), BATCH * TGT_LEN);
         int[] attention = new int[input.length];
@@ -109,7 +109,7 @@ class MaskedEncoderDecoderTest {
         EncoderDecoder model = info.getCurrentRepetition() % 2 == 1 ? TinyEncoderDecoders.t5(r) : TinyEncoderDecoders.openBa(r);
         EncoderDecoderConfig c = model.config();
         EncoderDecoderMasks masks = randomGates(c, r);
-        T5Plan plan = TinyEncoderDecoders.plan(r, c);
+        EncoderDecoderPlan plan = TinyEncoderDecoders.plan(r, c);
         EncoderDecoderMasks zeroOne = EncoderDecoderMasks.of(plan, c);
         multiply(masks.hidden(), zeroOne.hidden());
         for (int l = 0; l < c.encoder().size(); l++) multiply(masks.encoder().get(l), zeroOne.encoder().get(l));
@@ -183,7 +183,7 @@ class MaskedEncoderDecoderTest {
         SplittableRandom r = new SplittableRandom(7_000 + info.getCurrentRepetition());
         T5Model model = TinyEncoderDecoders.t5(r);
         T5Config c = model.config();
-        T5Plan plan = TinyEncoderDecoders.plan(r, c);
+        EncoderDecoderPlan plan = TinyEncoderDecoders.plan(r, c);
         T5Model child = T5Slicer.slice(model, plan);
         int[] input = ids(r, c.vocabSize(), BATCH * SRC_LEN), labels = ids(r, c.vocabSize(), BATCH * TGT_LEN);
         int[] attention = new int[input.length];

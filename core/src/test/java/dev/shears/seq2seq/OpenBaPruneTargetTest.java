@@ -14,8 +14,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The one-shot criteria of an OpenBA ({@link T5Scores#magnitude(OpenBaModel)}, seeded random, activation, block
- * influence) and the shape {@link T5Target} cuts it to, on the biased reference fixture.
+ * The one-shot criteria of an OpenBA ({@link EncoderDecoderScores#magnitude(OpenBaModel)}, seeded random, activation, block
+ * influence) and the shape {@link EncoderDecoderTarget} cuts it to, on the biased reference fixture.
  */
 class OpenBaPruneTargetTest {
     private static OpenBaModel biased() {
@@ -28,7 +28,7 @@ class OpenBaPruneTargetTest {
         OpenBaConfig c = m.config();
         int d = c.dim();
         int hd = c.headDim();
-        T5Scores s = T5Scores.magnitude(m);
+        EncoderDecoderScores s = EncoderDecoderScores.magnitude(m);
         assertEquals(Criterion.MAGNITUDE, s.criterion());
 
         // cross head 1 of decoder layer 0: its q rows, its [k | v] block of kv, their biases, its o columns
@@ -63,7 +63,7 @@ class OpenBaPruneTargetTest {
         Arrays.fill(self.qkv(), head * 3 * hd * d, (head + 1) * 3 * hd * d, 0f);
         Arrays.fill(self.qkvBias(), head * 3 * hd, (head + 1) * 3 * hd, 0f);
         for (int r = 0; r < d; r++) Arrays.fill(self.output(), r * self.heads() * hd + head * hd, r * self.heads() * hd + (head + 1) * hd, 0f);
-        T5Plan plan = new T5Target(0.4, 0, 0, OptionalInt.empty(), OptionalInt.empty()).plan(c, T5Scores.magnitude(m), T5LayerScores.everyK(c));
+        EncoderDecoderPlan plan = new EncoderDecoderTarget(0.4, 0, 0, OptionalInt.empty(), OptionalInt.empty()).plan(c, EncoderDecoderScores.magnitude(m), EncoderDecoderLayerScores.everyK(c));
         assertEquals(2, plan.decoder().get(1).heads().length, "round(3 · 0.6) heads stay");
         assertFalse(Arrays.stream(plan.decoder().get(1).heads()).anyMatch(h -> h == head), "the head with a zero [q | k | v] block and o columns goes: " + plan);
     }
@@ -82,13 +82,13 @@ class OpenBaPruneTargetTest {
         // neuron 7 of the encoder's MLP has a zero gate row: silu(0) · up = 0 everywhere
         Arrays.fill(m.weights().encoder().getFirst().ffn().fcIn(), 7 * d, 8 * d, 0f);
         List<int[]> windows = List.of(new int[]{5, 9, 1, 3, 7, 2, 30, 8, 6, 1}, new int[]{10, 20, 30, 4, 15, 25, 35, 11});
-        T5Scores s = T5Scores.activation(m, windows);
+        EncoderDecoderScores s = EncoderDecoderScores.activation(m, windows);
         assertEquals(Criterion.ACTIVATION, s.criterion());
         assertEquals(0, s.decoder().getFirst().crossHeads()[head]);
         assertEquals(0, s.encoder().getFirst().ffn()[7]);
         assertTrue(s.decoder().getFirst().crossHeads()[0] > 0 && s.encoder().getFirst().ffn()[6] > 0);
         assertTrue(Arrays.stream(s.hidden()).allMatch(x -> x > 0), "every channel is read by some LayerNorm");
-        T5Plan plan = new T5Target(0.4, 0, 0, OptionalInt.empty(), OptionalInt.empty()).plan(c, s, T5LayerScores.everyK(c));
+        EncoderDecoderPlan plan = new EncoderDecoderTarget(0.4, 0, 0, OptionalInt.empty(), OptionalInt.empty()).plan(c, s, EncoderDecoderLayerScores.everyK(c));
         assertFalse(Arrays.stream(plan.decoder().getFirst().crossHeads()).anyMatch(h -> h == head), plan.toString());
     }
 
@@ -102,22 +102,22 @@ class OpenBaPruneTargetTest {
             Arrays.fill(w, 0f);
         }
         List<int[]> windows = List.of(new int[]{5, 9, 1, 3, 7, 2, 30, 8, 6, 1}, new int[]{10, 20, 30, 4, 15, 25, 35, 11});
-        T5LayerScores scores = T5LayerScores.blockInfluence(m, windows);
+        EncoderDecoderLayerScores scores = EncoderDecoderLayerScores.blockInfluence(m, windows);
         assertEquals(Criterion.BLOCK_INFLUENCE, scores.criterion());
         assertEquals(0, scores.decoder()[1], 1e-6);
         assertTrue(scores.decoder()[0] > 1e-3 && scores.decoder()[2] > 1e-3 && scores.encoder()[0] > 1e-3, Arrays.toString(scores.decoder()));
-        T5Plan plan = new T5Target(0, 0, 0, OptionalInt.empty(), OptionalInt.of(2)).plan(c, T5Scores.magnitude(m), scores);
+        EncoderDecoderPlan plan = new EncoderDecoderTarget(0, 0, 0, OptionalInt.empty(), OptionalInt.of(2)).plan(c, EncoderDecoderScores.magnitude(m), scores);
         assertFalse(plan.decoder().get(1).kept(), plan.toString());
     }
 
     @Test
     void randomScoresFollowTheSeedAndKeepTheVocabulary() {
         OpenBaConfig c = biased().config();
-        T5Target target = new T5Target(0.5, 0.5, 0.25, OptionalInt.of(1), OptionalInt.of(2));
-        T5Plan a = target.plan(c, T5Scores.random(c, 11), T5LayerScores.everyK(c));
-        assertEquals(a, target.plan(c, T5Scores.random(c, 11), T5LayerScores.everyK(c)));
-        assertNotEquals(a, target.plan(c, T5Scores.random(c, 12), T5LayerScores.everyK(c)));
-        assertArrayEquals(T5Plan.keepAll(c).vocab(), a.vocab());
+        EncoderDecoderTarget target = new EncoderDecoderTarget(0.5, 0.5, 0.25, OptionalInt.of(1), OptionalInt.of(2));
+        EncoderDecoderPlan a = target.plan(c, EncoderDecoderScores.random(c, 11), EncoderDecoderLayerScores.everyK(c));
+        assertEquals(a, target.plan(c, EncoderDecoderScores.random(c, 11), EncoderDecoderLayerScores.everyK(c)));
+        assertNotEquals(a, target.plan(c, EncoderDecoderScores.random(c, 12), EncoderDecoderLayerScores.everyK(c)));
+        assertArrayEquals(EncoderDecoderPlan.keepAll(c).vocab(), a.vocab());
         assertEquals(9, a.hidden().length);
     }
 }

@@ -67,7 +67,7 @@ class OpenBaSliceTest {
     void droppedUnitsEqualZeroedOutputWeights(String name, T5SliceTest.Axis axis) {
         OpenBaModel full = load(name);
         SplittableRandom r = new SplittableRandom(name.hashCode() * 31L + axis.ordinal());
-        T5Plan plan = randomPlan(full.config(), axis, r);
+        EncoderDecoderPlan plan = randomPlan(full.config(), axis, r);
         OpenBaModel sliced = OpenBaSlicer.slice(full, plan);
         OpenBaModel masked = load(name);
         zeroDropped(masked, plan);
@@ -84,7 +84,7 @@ class OpenBaSliceTest {
         OpenBaConfig c = full.config();
         SplittableRandom r = new SplittableRandom(name.hashCode());
         int[] vocab = IntStream.range(0, c.vocabSize()).filter(id -> id == c.decoderStartToken() || id == c.padToken() || r.nextInt(3) > 0).toArray();
-        OpenBaModel sliced = OpenBaSlicer.slice(full, T5Plan.keepAll(c).withVocab(vocab));
+        OpenBaModel sliced = OpenBaSlicer.slice(full, EncoderDecoderPlan.keepAll(c).withVocab(vocab));
         int[] source = ids(r, vocab.length, SRC_LEN);
         int[] target = ids(r, vocab.length, TGT_LEN);
         float[] all = full.logits(old(source, vocab), old(target, vocab));
@@ -99,7 +99,7 @@ class OpenBaSliceTest {
     @MethodSource("dev.shears.seq2seq.OpenBaReferenceTest#fixtures")
     void keepingEverythingChangesNoBit(String name) {
         OpenBaModel full = load(name);
-        OpenBaModel sliced = OpenBaSlicer.slice(full, T5Plan.keepAll(full.config()));
+        OpenBaModel sliced = OpenBaSlicer.slice(full, EncoderDecoderPlan.keepAll(full.config()));
         int[] source = ids(new SplittableRandom(1), full.config().vocabSize(), SRC_LEN);
         int[] target = ids(new SplittableRandom(2), full.config().vocabSize(), TGT_LEN);
         assertEquals(full.config(), sliced.config());
@@ -114,7 +114,7 @@ class OpenBaSliceTest {
         SplittableRandom r = new SplittableRandom(name.hashCode() + 7L);
         int[] hidden = subset(r, c.dim());
         int[] vocab = IntStream.range(0, c.vocabSize()).filter(id -> id == c.decoderStartToken() || id == c.padToken() || r.nextBoolean()).toArray();
-        T5Plan plan = randomPlan(c, T5SliceTest.Axis.ALL, r).withHidden(hidden).withVocab(vocab);
+        EncoderDecoderPlan plan = randomPlan(c, T5SliceTest.Axis.ALL, r).withHidden(hidden).withVocab(vocab);
         OpenBaModel sliced = OpenBaSlicer.slice(full, plan);
         assertEquals(hidden.length, sliced.config().dim());
         assertEquals(plan.resultConfig(c), sliced.config());
@@ -151,7 +151,7 @@ class OpenBaSliceTest {
         OpenBaConfig c = full.config();
         assertTrue(c.tiedEmbeddings(), "the fixture is tied");
         int[] hidden = IntStream.range(0, c.dim()).filter(i -> i % 4 != 1).toArray();
-        OpenBaModel sliced = OpenBaSlicer.slice(full, T5Plan.keepAll(c).withHidden(hidden));
+        OpenBaModel sliced = OpenBaSlicer.slice(full, EncoderDecoderPlan.keepAll(c).withHidden(hidden));
         float fold = (float) (Math.pow(c.dim(), -0.5) / Math.pow(hidden.length, -0.5));
         for (int i = 0; i < hidden.length; i++) {
             assertEquals(full.weights().decoderNorm().weight()[hidden[i]] * fold, sliced.weights().decoderNorm().weight()[i], 1e-6, "weight " + hidden[i]);
@@ -163,13 +163,13 @@ class OpenBaSliceTest {
     @Test
     void badPlansAreOneLineErrors() {
         OpenBaConfig c = load("openba_bias_asym").config();
-        T5Plan all = T5Plan.keepAll(c);
-        List<T5Plan.Layer> noCross = new ArrayList<>(all.decoder());
+        EncoderDecoderPlan all = EncoderDecoderPlan.keepAll(c);
+        List<EncoderDecoderPlan.Layer> noCross = new ArrayList<>(all.decoder());
         OpenBaConfig.Block b = c.decoder().getFirst();
-        noCross.set(0, T5Plan.Layer.of(IndexSets.range(b.numHeads()), new int[0], IndexSets.range(b.ffnDim())));
-        List<T5Plan.Layer> noEncoder = all.encoder().stream().map(l -> T5Plan.Layer.removed()).toList();
+        noCross.set(0, EncoderDecoderPlan.Layer.of(IndexSets.range(b.numHeads()), new int[0], IndexSets.range(b.ffnDim())));
+        List<EncoderDecoderPlan.Layer> noEncoder = all.encoder().stream().map(l -> EncoderDecoderPlan.Layer.removed()).toList();
         int[] noPad = IntStream.range(0, c.vocabSize()).filter(id -> id != c.padToken()).toArray();
-        for (T5Plan bad : List.of(all.withLayers(all.encoder(), noCross), all.withLayers(noEncoder, all.decoder()), all.withVocab(noPad),
+        for (EncoderDecoderPlan bad : List.of(all.withLayers(all.encoder(), noCross), all.withLayers(noEncoder, all.decoder()), all.withVocab(noPad),
                 all.withHidden(new int[]{3, 2}), all.withHidden(new int[]{c.dim()}))) {
             ShearsException e = assertThrows(ShearsException.class, () -> OpenBaSlicer.slice(load("openba_bias_asym"), bad));
             assertTrue(!e.getMessage().contains("\n") && e.getMessage().startsWith("OpenBA pruning plan"), e.getMessage());
@@ -177,26 +177,26 @@ class OpenBaSliceTest {
     }
 
     /** A random plan that removes something on {@code axis} only (everything on ALL); hidden and vocabulary whole. */
-    static T5Plan randomPlan(OpenBaConfig c, T5SliceTest.Axis axis, SplittableRandom r) {
+    static EncoderDecoderPlan randomPlan(OpenBaConfig c, T5SliceTest.Axis axis, SplittableRandom r) {
         boolean heads = axis == T5SliceTest.Axis.SELF_HEADS || axis == T5SliceTest.Axis.ALL;
         boolean cross = axis == T5SliceTest.Axis.CROSS_HEADS || axis == T5SliceTest.Axis.ALL;
         boolean ffn = axis == T5SliceTest.Axis.FFN || axis == T5SliceTest.Axis.ALL;
         boolean layers = axis == T5SliceTest.Axis.LAYERS || axis == T5SliceTest.Axis.ALL;
-        return T5Plan.keepAll(c).withLayers(layers(c.encoder(), heads, false, ffn, layers, r), layers(c.decoder(), heads, cross, ffn, layers, r));
+        return EncoderDecoderPlan.keepAll(c).withLayers(layers(c.encoder(), heads, false, ffn, layers, r), layers(c.decoder(), heads, cross, ffn, layers, r));
     }
 
     /** Zeroes in place what the plan drops: o columns of dropped heads, fc_out columns of dropped neurons, a dropped layer's o biases too. */
-    private static void zeroDropped(OpenBaModel model, T5Plan plan) {
+    private static void zeroDropped(OpenBaModel model, EncoderDecoderPlan plan) {
         OpenBaConfig c = model.config();
         for (int l = 0; l < c.encoder().size(); l++) {
-            T5Plan.Layer p = plan.encoder().get(l);
+            EncoderDecoderPlan.Layer p = plan.encoder().get(l);
             OpenBaWeights.EncoderLayer w = model.weights().encoder().get(l);
             zeroColumns(w.self().output(), c.dim(), w.self().heads(), c.headDim(), p.heads());
             zeroColumns(w.ffn().fcOut(), c.dim(), w.ffn().ffnDim(), 1, p.ffn());
             if (!p.kept()) Arrays.fill(w.self().outputBias(), 0f);
         }
         for (int l = 0; l < c.decoder().size(); l++) {
-            T5Plan.Layer p = plan.decoder().get(l);
+            EncoderDecoderPlan.Layer p = plan.decoder().get(l);
             OpenBaWeights.DecoderLayer w = model.weights().decoder().get(l);
             zeroColumns(w.self().output(), c.dim(), w.self().heads(), c.headDim(), p.heads());
             zeroColumns(w.cross().output(), c.dim(), w.cross().heads(), c.headDim(), p.crossHeads());

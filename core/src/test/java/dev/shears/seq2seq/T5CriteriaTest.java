@@ -101,7 +101,7 @@ class T5CriteriaTest {
     }
 
     /** The brute-force gate gradients of some units of each axis, and where Taylor's scores keep them. */
-    private record Probe(String name, Site site, java.util.function.Function<T5Scores, Double> score) {
+    private record Probe(String name, Site site, java.util.function.Function<EncoderDecoderScores, Double> score) {
     }
 
     private static List<Probe> t5Probes(T5Model m) {
@@ -199,15 +199,15 @@ class T5CriteriaTest {
         // a central difference of step h is off by O(h²) relative; fp32 losses add noise far below 1e-4 of the largest slope
         double tolerance = 1e-4 * scale;
         for (int i = 0; i < n; i++) {
-            T5Scores g = T5Scores.gates(m, windows.get(i));
+            EncoderDecoderScores g = EncoderDecoderScores.gates(m, windows.get(i));
             for (int p = 0; p < probes.size(); p++) {
                 assertEquals(slopes[p][i], probes.get(p).score().apply(g), 2e-3 * Math.abs(slopes[p][i]) + tolerance, probes.get(p).name() + ", window " + i);
             }
         }
-        T5Scores perSequence = T5Scores.taylor(m, windows, TaylorVariant.GATE_PER_SEQUENCE, new SingleProcess());
-        T5Scores batch = T5Scores.taylor(m, windows, TaylorVariant.GATE, new SingleProcess());
-        T5Scores mixPerSequence = T5Scores.taylor(m, windows, TaylorVariant.GATE_MIX_PER_SEQUENCE, new SingleProcess());
-        T5Scores mix = T5Scores.taylor(m, windows, TaylorVariant.GATE_MIX, new SingleProcess());
+        EncoderDecoderScores perSequence = EncoderDecoderScores.taylor(m, windows, TaylorVariant.GATE_PER_SEQUENCE, new SingleProcess());
+        EncoderDecoderScores batch = EncoderDecoderScores.taylor(m, windows, TaylorVariant.GATE, new SingleProcess());
+        EncoderDecoderScores mixPerSequence = EncoderDecoderScores.taylor(m, windows, TaylorVariant.GATE_MIX_PER_SEQUENCE, new SingleProcess());
+        EncoderDecoderScores mix = EncoderDecoderScores.taylor(m, windows, TaylorVariant.GATE_MIX, new SingleProcess());
         assertEquals(Criterion.TAYLOR, perSequence.criterion());
         for (int p = 0; p < probes.size(); p++) {
             double abs = 0, mean = 0, mixAbs = 0, fisher = 0;
@@ -223,7 +223,7 @@ class T5CriteriaTest {
             assertEquals(mixAbs, probe.score().apply(mixPerSequence), 2e-2 * (abs + fisher * n) + n * tolerance, probe.name() + ": gate-mix-per-sequence");
             assertEquals(Math.abs(mean - 0.5 * fisher), probe.score().apply(mix), 2e-2 * (abs + fisher * n) + tolerance, probe.name() + ": gate-mix");
         }
-        ShearsException e = assertThrows(ShearsException.class, () -> T5Scores.taylor(m, windows, TaylorVariant.PARAM_MIX, new SingleProcess()));
+        ShearsException e = assertThrows(ShearsException.class, () -> EncoderDecoderScores.taylor(m, windows, TaylorVariant.PARAM_MIX, new SingleProcess()));
         assertEquals(1, e.getMessage().lines().count());
     }
 
@@ -235,9 +235,9 @@ class T5CriteriaTest {
         T5Weights.Attention self = m.weights().encoder().get(2).self();
         int inner = self.heads() * hd;
         for (int r = 0; r < c.dim(); r++) Arrays.fill(self.output(), r * inner + hd, r * inner + 2 * hd, 0f);
-        T5Scores s = T5Scores.taylor(m, T5_WINDOWS, TaylorVariant.GATE_PER_SEQUENCE, new SingleProcess());
+        EncoderDecoderScores s = EncoderDecoderScores.taylor(m, T5_WINDOWS, TaylorVariant.GATE_PER_SEQUENCE, new SingleProcess());
         assertEquals(0, s.encoder().get(2).heads()[1]);
-        T5Plan plan = new T5Target(0.25, 0, 0, OptionalInt.empty(), OptionalInt.empty()).plan(c, s);
+        EncoderDecoderPlan plan = new EncoderDecoderTarget(0.25, 0, 0, OptionalInt.empty(), OptionalInt.empty()).plan(c, s);
         assertTrue(Arrays.stream(plan.encoder().get(2).heads()).noneMatch(h -> h == 1), plan.toString());
     }
 
@@ -253,7 +253,7 @@ class T5CriteriaTest {
         for (CriterionOptions.AngularTokens tokens : CriterionOptions.AngularTokens.values()) {
             for (CriterionOptions.FinalState state : CriterionOptions.FinalState.values()) {
                 CriterionOptions options = new CriterionOptions(CriterionOptions.DEFAULT.taylor(), CriterionOptions.DEFAULT.taylorReduction(), tokens, state);
-                T5LayerScores s = T5LayerScores.angular(m, T5_WINDOWS, 3, 2, options, new SingleProcess());
+                EncoderDecoderLayerScores s = EncoderDecoderLayerScores.angular(m, T5_WINDOWS, 3, 2, options, new SingleProcess());
                 assertEquals(Criterion.ANGULAR, s.criterion());
                 double[] encoder = new double[5], decoder = new double[5];
                 for (int[] w : T5_WINDOWS) {
@@ -273,7 +273,7 @@ class T5CriteriaTest {
                     assertEquals(l + 2 <= 5 ? decoder[l] : Double.POSITIVE_INFINITY, s.decoder()[l], 1e-9, "decoder layer " + l);
                 }
                 assertEquals(0, s.decoder()[1], 1e-6, "a pass-through block is at distance 0");
-                T5Plan plan = new T5Target(0, 0, 0, OptionalInt.of(2), OptionalInt.of(3)).plan(m.config(), T5Scores.magnitude(m), s);
+                EncoderDecoderPlan plan = new EncoderDecoderTarget(0, 0, 0, OptionalInt.of(2), OptionalInt.of(3)).plan(m.config(), EncoderDecoderScores.magnitude(m), s);
                 boolean[] kept = new boolean[5];
                 for (int l = 0; l < 5; l++) kept[l] = plan.decoder().get(l).kept();
                 assertArrayEquals(new boolean[]{true, false, false, true, true}, kept, "the block from the lowest start goes whole");
@@ -282,7 +282,7 @@ class T5CriteriaTest {
                 for (int l = 0; l < 5; l++) assertEquals(l < start || l >= start + 3, plan.encoder().get(l).kept(), "encoder layer " + l);
             }
         }
-        assertThrows(ShearsException.class, () -> T5LayerScores.angular(m, T5_WINDOWS, 6, 1, CriterionOptions.DEFAULT, new SingleProcess()));
+        assertThrows(ShearsException.class, () -> EncoderDecoderLayerScores.angular(m, T5_WINDOWS, 6, 1, CriterionOptions.DEFAULT, new SingleProcess()));
     }
 
     /** arccos(cos)/π at the last row, or averaged over the rows, written out. */

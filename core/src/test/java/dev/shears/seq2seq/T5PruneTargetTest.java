@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** One-shot criteria for T5 ({@link T5Scores}) and the shape a {@link T5Target} cuts to, on the real tiny T5. */
+/** One-shot criteria for T5 ({@link EncoderDecoderScores}) and the shape a {@link EncoderDecoderTarget} cuts to, on the real tiny T5. */
 class T5PruneTargetTest {
     private static T5Model tiny() {
         return T5Model.load(SharedData.require("models/t5-tiny-random"));
@@ -26,7 +26,7 @@ class T5PruneTargetTest {
     void magnitudeIsTheL2NormOfEveryWeightOfTheUnit() {
         T5Model m = tiny();
         T5Config c = m.config();
-        T5Scores s = T5Scores.magnitude(m);
+        EncoderDecoderScores s = EncoderDecoderScores.magnitude(m);
         T5Weights.DecoderLayer layer = m.weights().decoder().get(2);
         int head = 1;
         int hd = c.headDim();
@@ -56,7 +56,7 @@ class T5PruneTargetTest {
         int hd = m.config().headDim();
         for (int i = 2 * hd * m.config().dim(); i < 3 * hd * m.config().dim(); i++) shrunk.query()[i] = 0;
         for (int r = 0; r < m.config().dim(); r++) for (int j = 2 * hd; j < 3 * hd; j++) shrunk.output()[r * shrunk.heads() * hd + j] = 0;
-        T5Plan plan = new T5Target(0.25, 0, 0, OptionalInt.empty(), OptionalInt.empty()).plan(m.config(), T5Scores.magnitude(m));
+        EncoderDecoderPlan plan = new EncoderDecoderTarget(0.25, 0, 0, OptionalInt.empty(), OptionalInt.empty()).plan(m.config(), EncoderDecoderScores.magnitude(m));
         assertFalse(Arrays.stream(plan.encoder().get(1).heads()).anyMatch(h -> h == 2), "the head with no q and o weights goes: " + plan);
     }
 
@@ -71,16 +71,16 @@ class T5PruneTargetTest {
         // neuron 7 of encoder layer 4 (relu) has a zero wi row: relu(0) = 0 everywhere
         Arrays.fill(m.weights().encoder().get(4).ffn().up(), 7 * c.dim(), 8 * c.dim(), 0f);
         List<int[]> windows = List.of(new int[]{5, 9, 1, 3, 7, 2, 44, 8, 6, 1}, new int[]{100, 200, 300, 400, 500, 600, 700, 800});
-        T5Scores s = T5Scores.activation(m, windows);
+        EncoderDecoderScores s = EncoderDecoderScores.activation(m, windows);
         assertEquals(Criterion.ACTIVATION, s.criterion());
         assertEquals(0, s.decoder().get(1).crossHeads()[3]);
         assertEquals(0, s.encoder().get(4).ffn()[7]);
         assertTrue(s.decoder().get(1).crossHeads()[0] > 0 && s.encoder().get(4).ffn().length == 37);
         assertTrue(Arrays.stream(s.hidden()).allMatch(x -> x > 0), "every channel is read by some norm");
-        T5Plan plan = new T5Target(0.25, 0.1, 0, OptionalInt.empty(), OptionalInt.empty()).plan(c, s);
+        EncoderDecoderPlan plan = new EncoderDecoderTarget(0.25, 0.1, 0, OptionalInt.empty(), OptionalInt.empty()).plan(c, s);
         assertFalse(Arrays.stream(plan.decoder().get(1).crossHeads()).anyMatch(h -> h == 3), plan.toString());
         assertFalse(Arrays.stream(plan.encoder().get(4).ffn()).anyMatch(i -> i == 7), plan.toString());
-        assertArrayEquals(s.hidden(), T5Scores.activation(m, windows).hidden(), "the same windows give the same scores");
+        assertArrayEquals(s.hidden(), EncoderDecoderScores.activation(m, windows).hidden(), "the same windows give the same scores");
     }
 
     @Test
@@ -91,30 +91,30 @@ class T5PruneTargetTest {
         for (float[] w : List.of(d.self().output(), d.cross().output(), d.ffn().down())) Arrays.fill(w, 0f);
         T5Weights.EncoderLayer e = m.weights().encoder().get(1);
         for (float[] w : List.of(e.self().output(), e.ffn().down())) Arrays.fill(w, 0f);
-        T5LayerScores s = T5LayerScores.blockInfluence(m, List.of(new int[]{5, 9, 1, 3, 7, 2, 44, 8, 6, 1}, new int[]{100, 200, 300, 400, 500, 600}));
+        EncoderDecoderLayerScores s = EncoderDecoderLayerScores.blockInfluence(m, List.of(new int[]{5, 9, 1, 3, 7, 2, 44, 8, 6, 1}, new int[]{100, 200, 300, 400, 500, 600}));
         assertEquals(Criterion.BLOCK_INFLUENCE, s.criterion());
         assertEquals(0, s.decoder()[2], 1e-6);
         assertEquals(0, s.encoder()[1], 1e-6);
         for (double[] stack : List.of(s.encoder(), s.decoder())) for (double x : stack) assertTrue(x >= -1e-6 && x <= 2, Arrays.toString(stack));
-        T5Plan plan = new T5Target(0, 0, 0, OptionalInt.of(4), OptionalInt.of(4)).plan(m.config(), T5Scores.magnitude(m), s);
+        EncoderDecoderPlan plan = new EncoderDecoderTarget(0, 0, 0, OptionalInt.of(4), OptionalInt.of(4)).plan(m.config(), EncoderDecoderScores.magnitude(m), s);
         assertFalse(plan.decoder().get(2).kept(), plan.toString());
         assertFalse(plan.encoder().get(1).kept(), plan.toString());
-        assertEquals(4, plan.decoder().stream().filter(T5Plan.Layer::kept).count());
+        assertEquals(4, plan.decoder().stream().filter(EncoderDecoderPlan.Layer::kept).count());
     }
 
     @Test
     void randomScoresFollowTheSeed() {
         T5Config c = tiny().config();
-        T5Target t = new T5Target(0.5, 0.5, 0.5, OptionalInt.empty(), OptionalInt.empty());
-        assertEquals(t.plan(c, T5Scores.random(c, 7)), t.plan(c, T5Scores.random(c, 7)));
-        assertNotEquals(t.plan(c, T5Scores.random(c, 7)), t.plan(c, T5Scores.random(c, 8)));
+        EncoderDecoderTarget t = new EncoderDecoderTarget(0.5, 0.5, 0.5, OptionalInt.empty(), OptionalInt.empty());
+        assertEquals(t.plan(c, EncoderDecoderScores.random(c, 7)), t.plan(c, EncoderDecoderScores.random(c, 7)));
+        assertNotEquals(t.plan(c, EncoderDecoderScores.random(c, 7)), t.plan(c, EncoderDecoderScores.random(c, 8)));
     }
 
     @Test
     void fractionsCutEveryLayerAndLayersGoEvenlySpaced() {
         T5Model m = tiny();
         T5Config c = m.config(); // 5 + 5 layers, 4 heads, d_ff 37, d_model 32
-        T5Plan plan = new T5Target(0.5, 0.5, 0.25, OptionalInt.of(3), OptionalInt.of(4)).plan(c, T5Scores.magnitude(m));
+        EncoderDecoderPlan plan = new EncoderDecoderTarget(0.5, 0.5, 0.25, OptionalInt.of(3), OptionalInt.of(4)).plan(c, EncoderDecoderScores.magnitude(m));
         T5Config r = plan.resultConfig(c);
         assertEquals(24, r.dim());
         assertEquals(3, r.encoder().size());
@@ -129,7 +129,7 @@ class T5PruneTargetTest {
         assertArrayEquals(new boolean[]{true, true, true, false, true}, kept(plan.decoder()));
     }
 
-    private static boolean[] kept(List<T5Plan.Layer> layers) {
+    private static boolean[] kept(List<EncoderDecoderPlan.Layer> layers) {
         boolean[] k = new boolean[layers.size()];
         for (int l = 0; l < k.length; l++) k[l] = layers.get(l).kept();
         return k;
@@ -138,11 +138,11 @@ class T5PruneTargetTest {
     @Test
     void impossibleTargetsAreOneLineErrors() {
         T5Model m = tiny();
-        T5Scores s = T5Scores.magnitude(m);
-        for (Runnable bad : List.<Runnable>of(() -> new T5Target(1, 0, 0, OptionalInt.empty(), OptionalInt.empty()),
-                () -> new T5Target(0, -0.1, 0, OptionalInt.empty(), OptionalInt.empty()),
-                () -> new T5Target(0, 0, 0, OptionalInt.of(0), OptionalInt.empty()).plan(m.config(), s),
-                () -> new T5Target(0, 0, 0, OptionalInt.empty(), OptionalInt.of(6)).plan(m.config(), s))) {
+        EncoderDecoderScores s = EncoderDecoderScores.magnitude(m);
+        for (Runnable bad : List.<Runnable>of(() -> new EncoderDecoderTarget(1, 0, 0, OptionalInt.empty(), OptionalInt.empty()),
+                () -> new EncoderDecoderTarget(0, -0.1, 0, OptionalInt.empty(), OptionalInt.empty()),
+                () -> new EncoderDecoderTarget(0, 0, 0, OptionalInt.of(0), OptionalInt.empty()).plan(m.config(), s),
+                () -> new EncoderDecoderTarget(0, 0, 0, OptionalInt.empty(), OptionalInt.of(6)).plan(m.config(), s))) {
             ShearsException e = assertThrows(ShearsException.class, bad::run);
             assertTrue(e.getMessage().matches("--(heads|ffn|enc-layers|dec-layers) [^\\n]*"), e.getMessage());
         }

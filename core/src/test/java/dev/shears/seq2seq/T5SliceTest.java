@@ -71,7 +71,7 @@ class T5SliceTest {
     void droppedUnitsEqualZeroedOutputWeights(String name, Axis axis) {
         T5Model full = load(name);
         SplittableRandom r = new SplittableRandom(name.hashCode() * 31L + axis.ordinal());
-        T5Plan plan = randomPlan(full.config(), axis, r);
+        EncoderDecoderPlan plan = randomPlan(full.config(), axis, r);
         T5Model sliced = T5Slicer.slice(full, plan);
         T5Model masked = load(name);
         zeroDropped(masked, plan);
@@ -88,7 +88,7 @@ class T5SliceTest {
         T5Config c = full.config();
         SplittableRandom r = new SplittableRandom(name.hashCode());
         int[] vocab = IntStream.range(0, c.vocabSize()).filter(id -> id == c.decoderStartToken() || id == c.padToken() || r.nextInt(3) > 0).toArray();
-        T5Model sliced = T5Slicer.slice(full, T5Plan.keepAll(c).withVocab(vocab));
+        T5Model sliced = T5Slicer.slice(full, EncoderDecoderPlan.keepAll(c).withVocab(vocab));
         int[] source = new int[SRC_LEN];
         int[] target = new int[TGT_LEN];
         for (int i = 0; i < SRC_LEN; i++) source[i] = r.nextInt(vocab.length);
@@ -105,7 +105,7 @@ class T5SliceTest {
     @ValueSource(strings = {"t5_relu_tied", "t5_gated_untied", "t5_nonuniform", "t5-tiny-random"})
     void keepingEverythingChangesNoBit(String name) {
         T5Model full = load(name);
-        T5Model sliced = T5Slicer.slice(full, T5Plan.keepAll(full.config()));
+        T5Model sliced = T5Slicer.slice(full, EncoderDecoderPlan.keepAll(full.config()));
         int[] source = ids(new SplittableRandom(1), full.config().vocabSize(), SRC_LEN);
         int[] target = ids(new SplittableRandom(2), full.config().vocabSize(), TGT_LEN);
         assertEquals(full.config(), sliced.config());
@@ -120,7 +120,7 @@ class T5SliceTest {
         SplittableRandom r = new SplittableRandom(name.hashCode() + 7L);
         int[] hidden = subset(r, c.dim());
         int[] vocab = IntStream.range(0, c.vocabSize()).filter(id -> id == c.decoderStartToken() || id == c.padToken() || r.nextBoolean()).toArray();
-        T5Plan plan = randomPlan(c, Axis.ALL, r).withHidden(hidden).withVocab(vocab);
+        EncoderDecoderPlan plan = randomPlan(c, Axis.ALL, r).withHidden(hidden).withVocab(vocab);
         T5Model sliced = T5Slicer.slice(full, plan);
         assertEquals(hidden.length, sliced.config().dim());
         assertEquals(plan.resultConfig(c), sliced.config());
@@ -143,7 +143,7 @@ class T5SliceTest {
         T5Model full = load("t5_relu_tied");
         T5Config c = full.config();
         int[] hidden = IntStream.range(0, c.dim()).filter(i -> i % 4 != 1).toArray();
-        T5Model sliced = T5Slicer.slice(full, T5Plan.keepAll(c).withHidden(hidden));
+        T5Model sliced = T5Slicer.slice(full, EncoderDecoderPlan.keepAll(c).withHidden(hidden));
         float fold = (float) (Math.pow(c.dim(), -0.5) / Math.pow(hidden.length, -0.5));
         for (int i = 0; i < hidden.length; i++) {
             assertEquals(full.weights().decoderNorm()[hidden[i]] * fold, sliced.weights().decoderNorm()[i], 1e-6, "channel " + hidden[i]);
@@ -154,12 +154,12 @@ class T5SliceTest {
     @Test
     void badPlansAreOneLineErrors() {
         T5Config c = load("t5_gated_untied").config();
-        T5Plan all = T5Plan.keepAll(c);
-        List<T5Plan.Layer> noHeads = new ArrayList<>(all.encoder());
-        noHeads.set(0, T5Plan.Layer.of(new int[0], new int[0], IndexSets.range(c.encoder().get(0).ffnDim())));
-        List<T5Plan.Layer> noDecoder = all.decoder().stream().map(l -> T5Plan.Layer.removed()).toList();
+        EncoderDecoderPlan all = EncoderDecoderPlan.keepAll(c);
+        List<EncoderDecoderPlan.Layer> noHeads = new ArrayList<>(all.encoder());
+        noHeads.set(0, EncoderDecoderPlan.Layer.of(new int[0], new int[0], IndexSets.range(c.encoder().get(0).ffnDim())));
+        List<EncoderDecoderPlan.Layer> noDecoder = all.decoder().stream().map(l -> EncoderDecoderPlan.Layer.removed()).toList();
         int[] noStart = IntStream.range(0, c.vocabSize()).filter(id -> id != c.decoderStartToken()).toArray();
-        for (T5Plan bad : List.of(all.withLayers(noHeads, all.decoder()), all.withLayers(all.encoder(), noDecoder), all.withVocab(noStart),
+        for (EncoderDecoderPlan bad : List.of(all.withLayers(noHeads, all.decoder()), all.withLayers(all.encoder(), noDecoder), all.withVocab(noStart),
                 all.withHidden(new int[]{3, 2}), all.withHidden(new int[]{c.dim()}))) {
             ShearsException e = assertThrows(ShearsException.class, () -> bad.validate(c));
             assertTrue(!e.getMessage().contains("\n") && e.getMessage().startsWith("T5 pruning plan"), e.getMessage());
@@ -167,24 +167,24 @@ class T5SliceTest {
     }
 
     /** A random plan that removes something on {@code axis} only (everything on ALL); hidden and vocabulary whole. */
-    static T5Plan randomPlan(T5Config c, Axis axis, SplittableRandom r) {
+    static EncoderDecoderPlan randomPlan(T5Config c, Axis axis, SplittableRandom r) {
         boolean heads = axis == Axis.SELF_HEADS || axis == Axis.ALL;
         boolean cross = axis == Axis.CROSS_HEADS || axis == Axis.ALL;
         boolean ffn = axis == Axis.FFN || axis == Axis.ALL;
         boolean layers = axis == Axis.LAYERS || axis == Axis.ALL;
-        List<T5Plan.Layer> encoder = layers(c.encoder(), heads, false, ffn, layers, r);
-        List<T5Plan.Layer> decoder = layers(c.decoder(), heads, cross, ffn, layers, r);
-        return T5Plan.keepAll(c).withLayers(encoder, decoder);
+        List<EncoderDecoderPlan.Layer> encoder = layers(c.encoder(), heads, false, ffn, layers, r);
+        List<EncoderDecoderPlan.Layer> decoder = layers(c.decoder(), heads, cross, ffn, layers, r);
+        return EncoderDecoderPlan.keepAll(c).withLayers(encoder, decoder);
     }
 
     /** Per layer of a stack of either architecture: random strict subsets of the chosen kinds of unit, one random layer removed when {@code layers}. */
-    static List<T5Plan.Layer> layers(List<? extends EncoderDecoderConfig.Layer> blocks, boolean heads, boolean cross, boolean ffn, boolean layers, SplittableRandom r) {
-        List<T5Plan.Layer> out = new ArrayList<>();
+    static List<EncoderDecoderPlan.Layer> layers(List<? extends EncoderDecoderConfig.Layer> blocks, boolean heads, boolean cross, boolean ffn, boolean layers, SplittableRandom r) {
+        List<EncoderDecoderPlan.Layer> out = new ArrayList<>();
         // one layer of the stack is removed when another stays
         int removed = layers && blocks.size() > 1 ? r.nextInt(blocks.size()) : -1;
         for (int l = 0; l < blocks.size(); l++) {
             EncoderDecoderConfig.Layer b = blocks.get(l);
-            out.add(l == removed ? T5Plan.Layer.removed() : T5Plan.Layer.of(heads ? subset(r, b.numHeads()) : IndexSets.range(b.numHeads()),
+            out.add(l == removed ? EncoderDecoderPlan.Layer.removed() : EncoderDecoderPlan.Layer.of(heads ? subset(r, b.numHeads()) : IndexSets.range(b.numHeads()),
                     cross ? subset(r, b.crossHeads()) : IndexSets.range(b.crossHeads()), ffn ? subset(r, b.ffnDim()) : IndexSets.range(b.ffnDim())));
         }
         return out;
@@ -201,16 +201,16 @@ class T5SliceTest {
     }
 
     /** Zeroes in place what the plan drops: o columns of dropped heads, wo columns of dropped neurons, a dropped layer's o and wo. */
-    private static void zeroDropped(T5Model model, T5Plan plan) {
+    private static void zeroDropped(T5Model model, EncoderDecoderPlan plan) {
         T5Config c = model.config();
         for (int l = 0; l < c.encoder().size(); l++) {
-            T5Plan.Layer p = plan.encoder().get(l);
+            EncoderDecoderPlan.Layer p = plan.encoder().get(l);
             T5Weights.EncoderLayer w = model.weights().encoder().get(l);
             zeroColumns(w.self().output(), c.dim(), w.self().heads(), c.headDim(), p.heads());
             zeroColumns(w.ffn().down(), c.dim(), w.ffn().ffnDim(), 1, p.ffn());
         }
         for (int l = 0; l < c.decoder().size(); l++) {
-            T5Plan.Layer p = plan.decoder().get(l);
+            EncoderDecoderPlan.Layer p = plan.decoder().get(l);
             T5Weights.DecoderLayer w = model.weights().decoder().get(l);
             zeroColumns(w.self().output(), c.dim(), w.self().heads(), c.headDim(), p.heads());
             zeroColumns(w.cross().output(), c.dim(), w.cross().heads(), c.headDim(), p.crossHeads());

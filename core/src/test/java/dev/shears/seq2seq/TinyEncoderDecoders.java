@@ -43,17 +43,17 @@ public final class TinyEncoderDecoders {
     }
 
     /** A random plan: a random non-empty subset of every axis, each stack keeping at least one layer; the vocabulary whole. */
-    public static T5Plan plan(SplittableRandom r, EncoderDecoderConfig c) {
-        return new T5Plan(subset(r, c.dim()), layers(r, c.encoder(), false), layers(r, c.decoder(), true), IndexSets.range(c.vocabSize()));
+    public static EncoderDecoderPlan plan(SplittableRandom r, EncoderDecoderConfig c) {
+        return new EncoderDecoderPlan(subset(r, c.dim()), layers(r, c.encoder(), false), layers(r, c.decoder(), true), IndexSets.range(c.vocabSize()));
     }
 
-    private static List<T5Plan.Layer> layers(SplittableRandom r, List<? extends EncoderDecoderConfig.Layer> blocks, boolean decoder) {
+    private static List<EncoderDecoderPlan.Layer> layers(SplittableRandom r, List<? extends EncoderDecoderConfig.Layer> blocks, boolean decoder) {
         int keep = r.nextInt(blocks.size());
-        List<T5Plan.Layer> out = new ArrayList<>();
+        List<EncoderDecoderPlan.Layer> out = new ArrayList<>();
         for (int l = 0; l < blocks.size(); l++) {
             EncoderDecoderConfig.Layer b = blocks.get(l);
-            out.add(l != keep && r.nextInt(3) == 0 ? T5Plan.Layer.removed()
-                    : T5Plan.Layer.of(subset(r, b.numHeads()), decoder ? subset(r, b.crossHeads()) : new int[0], subset(r, b.ffnDim())));
+            out.add(l != keep && r.nextInt(3) == 0 ? EncoderDecoderPlan.Layer.removed()
+                    : EncoderDecoderPlan.Layer.of(subset(r, b.numHeads()), decoder ? subset(r, b.crossHeads()) : new int[0], subset(r, b.ffnDim())));
         }
         return out;
     }

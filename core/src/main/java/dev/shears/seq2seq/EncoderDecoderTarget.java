@@ -11,7 +11,7 @@ import java.util.OptionalInt;
 /**
  * The shape to prune a T5 or an OpenBA to in one shot: fractions of each axis to remove (of every layer's own width, so
  * a non-uniform parent stays proportionally so; every kept layer keeps at least one unit of each kind) and
- * the number of layers each stack keeps. Which layers go is the {@link T5LayerScores}' choice: under Jha et al.'s
+ * the number of layers each stack keeps. Which layers go is the {@link EncoderDecoderLayerScores}' choice: under Jha et al.'s
  * data-free rule ({@link Criterion#EVERY_K}), of n layers, dropping k removes layers round((i+1)·n/(k+1)) for i &lt; k,
  * evenly spaced, layer 0 always kept; under Gromov et al.'s ({@link Criterion#ANGULAR}) the k consecutive layers from the
  * lowest-scoring start ({@link PlanBuilder#contiguousRun}); under any other criterion the k lowest-scoring layers.
@@ -22,8 +22,8 @@ import java.util.OptionalInt;
  * @param encoderLayers encoder layers to keep (all when empty)
  * @param decoderLayers decoder layers to keep (all when empty)
  */
-public record T5Target(double heads, double ffn, double hidden, OptionalInt encoderLayers, OptionalInt decoderLayers) {
-    public T5Target {
+public record EncoderDecoderTarget(double heads, double ffn, double hidden, OptionalInt encoderLayers, OptionalInt decoderLayers) {
+    public EncoderDecoderTarget {
         fraction("--heads", heads);
         fraction("--ffn", ffn);
         fraction("--hidden", hidden);
@@ -34,38 +34,38 @@ public record T5Target(double heads, double ffn, double hidden, OptionalInt enco
         return heads == 0 && ffn == 0 && hidden == 0 && encoderLayers.isEmpty() && decoderLayers.isEmpty();
     }
 
-    /** {@link #plan(T5Config, T5Scores, T5LayerScores)} with evenly spaced layers removed. */
-    public T5Plan plan(T5Config parent, T5Scores scores) {
-        return plan(parent, scores, T5LayerScores.everyK(parent));
+    /** {@link #plan(T5Config, EncoderDecoderScores, EncoderDecoderLayerScores)} with evenly spaced layers removed. */
+    public EncoderDecoderPlan plan(T5Config parent, EncoderDecoderScores scores) {
+        return plan(parent, scores, EncoderDecoderLayerScores.everyK(parent));
     }
 
     /** The plan that keeps the top-scoring units of every axis; the vocabulary is whole. A target {@code parent} cannot take is a one-line error. */
-    public T5Plan plan(T5Config parent, T5Scores scores, T5LayerScores layerScores) {
-        T5Plan plan = plan(T5Plan.keepAll(parent), parent.encoder(), parent.decoder(), scores, layerScores);
+    public EncoderDecoderPlan plan(T5Config parent, EncoderDecoderScores scores, EncoderDecoderLayerScores layerScores) {
+        EncoderDecoderPlan plan = plan(EncoderDecoderPlan.keepAll(parent), parent.encoder(), parent.decoder(), scores, layerScores);
         plan.validate(parent);
         return plan;
     }
 
     /** The same for an OpenBA, whose axes are T5's. */
-    public T5Plan plan(OpenBaConfig parent, T5Scores scores, T5LayerScores layerScores) {
-        T5Plan plan = plan(T5Plan.keepAll(parent), parent.encoder(), parent.decoder(), scores, layerScores);
+    public EncoderDecoderPlan plan(OpenBaConfig parent, EncoderDecoderScores scores, EncoderDecoderLayerScores layerScores) {
+        EncoderDecoderPlan plan = plan(EncoderDecoderPlan.keepAll(parent), parent.encoder(), parent.decoder(), scores, layerScores);
         plan.validate(parent);
         return plan;
     }
 
-    private T5Plan plan(T5Plan all, List<? extends EncoderDecoderConfig.Layer> encoder, List<? extends EncoderDecoderConfig.Layer> decoder, T5Scores scores, T5LayerScores layerScores) {
+    private EncoderDecoderPlan plan(EncoderDecoderPlan all, List<? extends EncoderDecoderConfig.Layer> encoder, List<? extends EncoderDecoderConfig.Layer> decoder, EncoderDecoderScores scores, EncoderDecoderLayerScores layerScores) {
         boolean[] encoderDropped = dropped(layerScores.encoder(), layerScores.criterion(), encoderLayers, "--enc-layers", "encoder");
         boolean[] decoderDropped = dropped(layerScores.decoder(), layerScores.criterion(), decoderLayers, "--dec-layers", "decoder");
         int[] keptHidden = PlanBuilder.topK(scores.hidden(), kept(all.hidden().length, hidden));
-        return new T5Plan(keptHidden, layers(encoder, scores.encoder(), encoderDropped), layers(decoder, scores.decoder(), decoderDropped), all.vocab());
+        return new EncoderDecoderPlan(keptHidden, layers(encoder, scores.encoder(), encoderDropped), layers(decoder, scores.decoder(), decoderDropped), all.vocab());
     }
 
-    private List<T5Plan.Layer> layers(List<? extends EncoderDecoderConfig.Layer> blocks, List<T5Scores.Layer> scores, boolean[] dropped) {
-        List<T5Plan.Layer> out = new ArrayList<>();
+    private List<EncoderDecoderPlan.Layer> layers(List<? extends EncoderDecoderConfig.Layer> blocks, List<EncoderDecoderScores.Layer> scores, boolean[] dropped) {
+        List<EncoderDecoderPlan.Layer> out = new ArrayList<>();
         for (int l = 0; l < blocks.size(); l++) {
             EncoderDecoderConfig.Layer b = blocks.get(l);
-            T5Scores.Layer s = scores.get(l);
-            out.add(dropped[l] ? T5Plan.Layer.removed() : T5Plan.Layer.of(PlanBuilder.topK(s.heads(), kept(b.numHeads(), heads)),
+            EncoderDecoderScores.Layer s = scores.get(l);
+            out.add(dropped[l] ? EncoderDecoderPlan.Layer.removed() : EncoderDecoderPlan.Layer.of(PlanBuilder.topK(s.heads(), kept(b.numHeads(), heads)),
                     PlanBuilder.topK(s.crossHeads(), kept(b.crossHeads(), heads)), PlanBuilder.topK(s.ffn(), kept(b.ffnDim(), ffn))));
         }
         return out;

@@ -27,12 +27,12 @@ import dev.shears.seq2seq.OpenBaSlicer;
 import dev.shears.seq2seq.T5;
 import dev.shears.seq2seq.T5Config;
 import dev.shears.seq2seq.T5HfFolder;
-import dev.shears.seq2seq.T5LayerScores;
+import dev.shears.seq2seq.EncoderDecoderLayerScores;
 import dev.shears.seq2seq.T5Model;
-import dev.shears.seq2seq.T5Plan;
-import dev.shears.seq2seq.T5Scores;
+import dev.shears.seq2seq.EncoderDecoderPlan;
+import dev.shears.seq2seq.EncoderDecoderScores;
 import dev.shears.seq2seq.T5Slicer;
-import dev.shears.seq2seq.T5Target;
+import dev.shears.seq2seq.EncoderDecoderTarget;
 import dev.shears.tokenizer.Tokenizer;
 
 import java.nio.charset.StandardCharsets;
@@ -48,7 +48,7 @@ import java.util.function.Consumer;
  * {@code shears prune} of a T5 or an OpenBA folder: one-shot structured pruning of an encoder–decoder, data-free, by
  * activation or by first-order Taylor. The two share the plan, the target and the criteria' arithmetic and differ in the slicer
  * ({@link T5Slicer}, {@link OpenBaSlicer}) and the folder written ({@link T5HfFolder}, {@link OpenBaHfFolder}). Scores
- * every unit by {@code criterion}, keeps the target's share of each axis ({@link T5Target}), slices
+ * every unit by {@code criterion}, keeps the target's share of each axis ({@link EncoderDecoderTarget}), slices
  * ({@link T5Slicer}) and writes a Hugging Face folder (per-layer shapes in {@code shears_layer_shapes}) with
  * {@code pruning-plan.json} and the parent's tokenizer files (rewritten when the vocabulary is pruned), which appears
  * only when complete. Under {@code mpirun} the ranks share the calibration windows and add each window's scores (and
@@ -69,7 +69,7 @@ import java.util.function.Consumer;
  *                    input, the rest the decoder's labels)
  * @param dtype     the child's dtype (f32 when absent: the weights are held in fp32)
  */
-public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRun.VocabularyRequest> vocabulary, Criterion criterion,
+public record EncoderDecoderPruneRun(Path model, Path out, EncoderDecoderTarget target, Optional<PruneRun.VocabularyRequest> vocabulary, Criterion criterion,
                          Criterion layerCriterion, long seed, int angularSpan, CriterionOptions options, PruneRun.Calibration calibration,
                          Optional<DType> dtype) {
     /** The pruning plan beside the weights. */
@@ -83,7 +83,7 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
     /** The keys of config.json and generation_config.json that hold a token id. */
     private static final List<String> ID_KEYS = List.of("decoder_start_token_id", "pad_token_id", "eos_token_id", "bos_token_id", "unk_token_id");
 
-    public T5PruneRun {
+    public EncoderDecoderPruneRun {
         if (criterion != Criterion.MAGNITUDE && criterion != Criterion.RANDOM && criterion != Criterion.ACTIVATION && criterion != Criterion.TAYLOR) {
             throw new ShearsException("--importance " + PruneRun.name(criterion) + " does not rank the widths of an encoder-decoder; use magnitude, random, activation or taylor");
         }
@@ -116,7 +116,7 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
      * @param options         the criteria's variants ({@code --taylor}, {@code --angular-tokens}, {@code --final-state})
      * @param dtype           f32, f16 or bf16 ("" for f32)
      */
-    public static T5PruneRun of(Path model, Path out, T5Target target, Optional<PruneRun.VocabularyRequest> vocabulary, String importance,
+    public static EncoderDecoderPruneRun of(Path model, Path out, EncoderDecoderTarget target, Optional<PruneRun.VocabularyRequest> vocabulary, String importance,
                                 String layerImportance, long seed, int angularSpan, CriterionOptions options, PruneRun.Calibration calibration,
                                 String dtype) {
         boolean calibrated = calibration.data().isPresent();
@@ -124,7 +124,7 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
         Criterion layerCriterion = PruneStage.criterion(layerImportance).orElse(calibrated ? Criterion.BLOCK_INFLUENCE : Criterion.EVERY_K);
         Optional<DType> written = dtype.isBlank() ? Optional.empty() : DType.parse(dtype);
         if (!dtype.isBlank() && written.isEmpty()) throw new ShearsException("--dtype must be f32, f16 or bf16, got '" + dtype + "'");
-        return new T5PruneRun(model, out, target, vocabulary, criterion, layerCriterion, seed, angularSpan, options, calibration, written);
+        return new EncoderDecoderPruneRun(model, out, target, vocabulary, criterion, layerCriterion, seed, angularSpan, options, calibration, written);
     }
 
     /**
@@ -139,7 +139,7 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
      * @param perplexityBefore  the parent's teacher-forced perplexity on them, when there is calibration data
      * @param perplexityAfter   the child's
      */
-    public record Result(Path out, EncoderDecoder parent, EncoderDecoder pruned, T5Plan plan, Criterion criterion, Criterion layerCriterion, Optional<KeptVocabulary> vocabulary,
+    public record Result(Path out, EncoderDecoder parent, EncoderDecoder pruned, EncoderDecoderPlan plan, Criterion criterion, Criterion layerCriterion, Optional<KeptVocabulary> vocabulary,
                          long paramsBefore,
                          long paramsAfter, int perplexityWindows, Optional<Double> perplexityBefore, Optional<Double> perplexityAfter, double seconds) {
     }
@@ -200,20 +200,20 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
         EncoderDecoder parent = EncoderDecoder.load(model).orElseThrow(() -> new ShearsException(model + ": not a T5 or OpenBA folder"));
         if (layerCriterion == Criterion.ANGULAR) {
             int encoder = parent.config().encoder().size(), decoder = parent.config().decoder().size();
-            T5LayerScores.checkSpan(span(encoder, target.encoderLayers().orElse(encoder)), encoder, "encoder");
-            T5LayerScores.checkSpan(span(decoder, target.decoderLayers().orElse(decoder)), decoder, "decoder");
+            EncoderDecoderLayerScores.checkSpan(span(encoder, target.encoderLayers().orElse(encoder)), encoder, "encoder");
+            EncoderDecoderLayerScores.checkSpan(span(decoder, target.decoderLayers().orElse(decoder)), decoder, "decoder");
         }
         Optional<Path> tokenizerFile = TokenizerFiles.find(model);
         Optional<KeptVocabulary> kept = vocabulary.map(v -> keptVocabulary(v, parent.vocabSize(), tokenizerFile, log));
         List<int[]> windows = calibration.data().map(d -> PruneRun.calibrationWindows(d, tokenizer(tokenizerFile, "calibration"), calibration.samples(),
                 calibration.seqLen(), log)).orElse(List.of());
-        T5Scores scores = scores(parent, windows, collective);
-        T5LayerScores layerScores = layerScores(parent, windows, collective);
-        T5Plan planned = switch (parent) {
+        EncoderDecoderScores scores = scores(parent, windows, collective);
+        EncoderDecoderLayerScores layerScores = layerScores(parent, windows, collective);
+        EncoderDecoderPlan planned = switch (parent) {
             case T5Model t5 -> target.plan(t5.config(), scores, layerScores);
             case OpenBaModel openBa -> target.plan(openBa.config(), scores, layerScores);
         };
-        T5Plan plan = kept.map(k -> planned.withVocab(k.kept())).orElse(planned);
+        EncoderDecoderPlan plan = kept.map(k -> planned.withVocab(k.kept())).orElse(planned);
         EncoderDecoder pruned = switch (parent) {
             case T5Model t5 -> T5Slicer.slice(t5, plan);
             case OpenBaModel openBa -> OpenBaSlicer.slice(openBa, plan);
@@ -253,29 +253,29 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
                 (System.nanoTime() - began) / 1e9);
     }
 
-    private T5Scores scores(EncoderDecoder parent, List<int[]> windows, Collective collective) {
+    private EncoderDecoderScores scores(EncoderDecoder parent, List<int[]> windows, Collective collective) {
         return switch (criterion) {
             case RANDOM -> switch (parent) {
-                case T5Model t5 -> T5Scores.random(t5.config(), seed);
-                case OpenBaModel openBa -> T5Scores.random(openBa.config(), seed);
+                case T5Model t5 -> EncoderDecoderScores.random(t5.config(), seed);
+                case OpenBaModel openBa -> EncoderDecoderScores.random(openBa.config(), seed);
             };
-            case ACTIVATION -> T5Scores.activation(parent, windows, collective);
-            case TAYLOR -> T5Scores.taylor(parent, windows, options.taylor(), collective);
+            case ACTIVATION -> EncoderDecoderScores.activation(parent, windows, collective);
+            case TAYLOR -> EncoderDecoderScores.taylor(parent, windows, options.taylor(), collective);
             default -> switch (parent) {
-                case T5Model t5 -> T5Scores.magnitude(t5);
-                case OpenBaModel openBa -> T5Scores.magnitude(openBa);
+                case T5Model t5 -> EncoderDecoderScores.magnitude(t5);
+                case OpenBaModel openBa -> EncoderDecoderScores.magnitude(openBa);
             };
         };
     }
 
     /** The layer scores; angular's block in each stack is {@link #angularSpan}, or the layers the target drops from it. */
-    private T5LayerScores layerScores(EncoderDecoder parent, List<int[]> windows, Collective collective) {
+    private EncoderDecoderLayerScores layerScores(EncoderDecoder parent, List<int[]> windows, Collective collective) {
         int encoder = parent.config().encoder().size(), decoder = parent.config().decoder().size();
         return switch (layerCriterion) {
-            case BLOCK_INFLUENCE -> T5LayerScores.blockInfluence(parent, windows, options.finalState(), collective);
-            case ANGULAR -> T5LayerScores.angular(parent, windows, span(encoder, target.encoderLayers().orElse(encoder)),
+            case BLOCK_INFLUENCE -> EncoderDecoderLayerScores.blockInfluence(parent, windows, options.finalState(), collective);
+            case ANGULAR -> EncoderDecoderLayerScores.angular(parent, windows, span(encoder, target.encoderLayers().orElse(encoder)),
                     span(decoder, target.decoderLayers().orElse(decoder)), options, collective);
-            default -> T5LayerScores.everyK(parent.config());
+            default -> EncoderDecoderLayerScores.everyK(parent.config());
         };
     }
 
@@ -333,7 +333,7 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
     }
 
     /** The plan as data: kept indices of the parent on every axis. */
-    static ObjectNode planJson(T5Plan plan) {
+    static ObjectNode planJson(EncoderDecoderPlan plan) {
         ObjectNode n = JsonNodeFactory.instance.objectNode();
         ints(n.putArray("hidden"), plan.hidden());
         layers(n.putArray("encoder"), plan.encoder(), false);
@@ -342,8 +342,8 @@ public record T5PruneRun(Path model, Path out, T5Target target, Optional<PruneRu
         return n;
     }
 
-    private static void layers(ArrayNode out, List<T5Plan.Layer> layers, boolean cross) {
-        for (T5Plan.Layer l : layers) {
+    private static void layers(ArrayNode out, List<EncoderDecoderPlan.Layer> layers, boolean cross) {
+        for (EncoderDecoderPlan.Layer l : layers) {
             ObjectNode o = out.addObject().put("kept", l.kept());
             ints(o.putArray("heads"), l.heads());
             if (cross) ints(o.putArray("cross_heads"), l.crossHeads());

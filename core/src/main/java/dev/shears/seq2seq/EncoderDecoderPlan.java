@@ -20,7 +20,7 @@ import java.util.List;
  * @param decoder one entry per parent decoder layer
  * @param vocab   kept vocabulary ids (new id i is old id vocab[i])
  */
-public record T5Plan(int[] hidden, List<Layer> encoder, List<Layer> decoder, int[] vocab) {
+public record EncoderDecoderPlan(int[] hidden, List<Layer> encoder, List<Layer> decoder, int[] vocab) {
     /**
      * What one layer keeps.
      *
@@ -83,7 +83,7 @@ public record T5Plan(int[] hidden, List<Layer> encoder, List<Layer> decoder, int
         }
     }
 
-    public T5Plan {
+    public EncoderDecoderPlan {
         hidden = hidden.clone();
         encoder = List.copyOf(encoder);
         decoder = List.copyOf(decoder);
@@ -91,14 +91,14 @@ public record T5Plan(int[] hidden, List<Layer> encoder, List<Layer> decoder, int
     }
 
     /** The plan that keeps everything of {@code c}. */
-    public static T5Plan keepAll(T5Config c) {
-        return new T5Plan(IndexSets.range(c.dim()), c.encoder().stream().map(Layer::all).toList(), c.decoder().stream().map(Layer::all).toList(),
+    public static EncoderDecoderPlan keepAll(T5Config c) {
+        return new EncoderDecoderPlan(IndexSets.range(c.dim()), c.encoder().stream().map(Layer::all).toList(), c.decoder().stream().map(Layer::all).toList(),
                 IndexSets.range(c.vocabSize()));
     }
 
     /** The plan that keeps everything of {@code c}. */
-    public static T5Plan keepAll(OpenBaConfig c) {
-        return new T5Plan(IndexSets.range(c.dim()), c.encoder().stream().map(Layer::all).toList(), c.decoder().stream().map(Layer::all).toList(),
+    public static EncoderDecoderPlan keepAll(OpenBaConfig c) {
+        return new EncoderDecoderPlan(IndexSets.range(c.dim()), c.encoder().stream().map(Layer::all).toList(), c.decoder().stream().map(Layer::all).toList(),
                 IndexSets.range(c.vocabSize()));
     }
 
@@ -112,16 +112,16 @@ public record T5Plan(int[] hidden, List<Layer> encoder, List<Layer> decoder, int
         return vocab.clone();
     }
 
-    public T5Plan withHidden(int[] kept) {
-        return new T5Plan(kept, encoder, decoder, vocab);
+    public EncoderDecoderPlan withHidden(int[] kept) {
+        return new EncoderDecoderPlan(kept, encoder, decoder, vocab);
     }
 
-    public T5Plan withVocab(int[] kept) {
-        return new T5Plan(hidden, encoder, decoder, kept);
+    public EncoderDecoderPlan withVocab(int[] kept) {
+        return new EncoderDecoderPlan(hidden, encoder, decoder, kept);
     }
 
-    public T5Plan withLayers(List<Layer> newEncoder, List<Layer> newDecoder) {
-        return new T5Plan(hidden, newEncoder, newDecoder, vocab);
+    public EncoderDecoderPlan withLayers(List<Layer> newEncoder, List<Layer> newDecoder) {
+        return new EncoderDecoderPlan(hidden, newEncoder, newDecoder, vocab);
     }
 
     /** Throws a one-line {@link ShearsException} naming the first problem of this plan for {@code parent}. */
@@ -213,7 +213,7 @@ public record T5Plan(int[] hidden, List<Layer> encoder, List<Layer> decoder, int
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof T5Plan p && Arrays.equals(hidden, p.hidden) && encoder.equals(p.encoder) && decoder.equals(p.decoder) && Arrays.equals(vocab, p.vocab);
+        return o instanceof EncoderDecoderPlan p && Arrays.equals(hidden, p.hidden) && encoder.equals(p.encoder) && decoder.equals(p.decoder) && Arrays.equals(vocab, p.vocab);
     }
 
     @Override
@@ -223,6 +223,6 @@ public record T5Plan(int[] hidden, List<Layer> encoder, List<Layer> decoder, int
 
     @Override
     public String toString() {
-        return "T5Plan[hidden=" + hidden.length + ", encoder=" + encoder + ", decoder=" + decoder + ", vocab=" + vocab.length + "]";
+        return "EncoderDecoderPlan[hidden=" + hidden.length + ", encoder=" + encoder + ", decoder=" + decoder + ", vocab=" + vocab.length + "]";
     }
 }

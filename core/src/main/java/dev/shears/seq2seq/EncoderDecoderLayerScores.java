@@ -12,7 +12,7 @@ import java.util.List;
 
 /**
  * One score per layer of each stack of a T5 or an OpenBA, for choosing which layers go; lower goes first, except under
- * {@link Criterion#EVERY_K}, whose scores are the positions and whose rule is Jha et al.'s ({@link T5Target}), and under
+ * {@link Criterion#EVERY_K}, whose scores are the positions and whose rule is Jha et al.'s ({@link EncoderDecoderTarget}), and under
  * {@link Criterion#ANGULAR}, whose score of layer l is the distance over the block that starts there (the block with
  * the lowest goes whole).
  *
@@ -25,20 +25,20 @@ import java.util.List;
  * @param encoder   [encoder layers]
  * @param decoder   [decoder layers]
  */
-public record T5LayerScores(Criterion criterion, double[] encoder, double[] decoder) {
-    /** Layers scored by position only: {@link T5Target} removes evenly spaced ones, data-free. */
-    public static T5LayerScores everyK(T5Config c) {
-        return new T5LayerScores(Criterion.EVERY_K, positions(c.encoder().size()), positions(c.decoder().size()));
+public record EncoderDecoderLayerScores(Criterion criterion, double[] encoder, double[] decoder) {
+    /** Layers scored by position only: {@link EncoderDecoderTarget} removes evenly spaced ones, data-free. */
+    public static EncoderDecoderLayerScores everyK(T5Config c) {
+        return new EncoderDecoderLayerScores(Criterion.EVERY_K, positions(c.encoder().size()), positions(c.decoder().size()));
     }
 
     /** {@link #everyK(T5Config)} for an OpenBA. */
-    public static T5LayerScores everyK(OpenBaConfig c) {
-        return new T5LayerScores(Criterion.EVERY_K, positions(c.encoder().size()), positions(c.decoder().size()));
+    public static EncoderDecoderLayerScores everyK(OpenBaConfig c) {
+        return new EncoderDecoderLayerScores(Criterion.EVERY_K, positions(c.encoder().size()), positions(c.decoder().size()));
     }
 
     /** {@link #everyK(T5Config)} of either model. */
-    public static T5LayerScores everyK(EncoderDecoderConfig c) {
-        return new T5LayerScores(Criterion.EVERY_K, positions(c.encoder().size()), positions(c.decoder().size()));
+    public static EncoderDecoderLayerScores everyK(EncoderDecoderConfig c) {
+        return new EncoderDecoderLayerScores(Criterion.EVERY_K, positions(c.encoder().size()), positions(c.decoder().size()));
     }
 
     private static double[] positions(int n) {
@@ -48,12 +48,12 @@ public record T5LayerScores(Criterion criterion, double[] encoder, double[] deco
     }
 
     /** {@link #blockInfluence(EncoderDecoder, List, CriterionOptions.FinalState, Collective)} after the final norm, in one process. */
-    public static T5LayerScores blockInfluence(T5Model model, List<int[]> windows) {
+    public static EncoderDecoderLayerScores blockInfluence(T5Model model, List<int[]> windows) {
         return blockInfluence(model, windows, CriterionOptions.FinalState.NORMED, new SingleProcess());
     }
 
     /** {@link #blockInfluence(T5Model, List)} of an OpenBA (h_out after the last layer its final LayerNorm's output). */
-    public static T5LayerScores blockInfluence(OpenBaModel model, List<int[]> windows) {
+    public static EncoderDecoderLayerScores blockInfluence(OpenBaModel model, List<int[]> windows) {
         return blockInfluence(model, windows, CriterionOptions.FinalState.NORMED, new SingleProcess());
     }
 
@@ -63,7 +63,7 @@ public record T5LayerScores(Criterion criterion, double[] encoder, double[] deco
      * layer, or after the last layer the stack's final norm of it ({@code normed}: as transformers' last hidden state and
      * ShortGPT compare) or the residual stream itself.
      */
-    public static T5LayerScores blockInfluence(EncoderDecoder model, List<int[]> windows, CriterionOptions.FinalState finalState, Collective collective) {
+    public static EncoderDecoderLayerScores blockInfluence(EncoderDecoder model, List<int[]> windows, CriterionOptions.FinalState finalState, Collective collective) {
         if (windows.isEmpty()) throw new ShearsException("the block-influence criterion needs calibration windows");
         int d = model.config().dim();
         int encoderLayers = model.config().encoder().size();
@@ -83,7 +83,7 @@ public record T5LayerScores(Criterion criterion, double[] encoder, double[] deco
             }
             return v;
         });
-        return new T5LayerScores(Criterion.BLOCK_INFLUENCE, Arrays.copyOf(sum, encoderLayers), Arrays.copyOfRange(sum, encoderLayers, sum.length));
+        return new EncoderDecoderLayerScores(Criterion.BLOCK_INFLUENCE, Arrays.copyOf(sum, encoderLayers), Arrays.copyOfRange(sum, encoderLayers, sum.length));
     }
 
     /**
@@ -97,7 +97,7 @@ public record T5LayerScores(Criterion criterion, double[] encoder, double[] deco
      * @param encoderSpan n of the encoder, 0..encoder layers
      * @param decoderSpan n of the decoder, 0..decoder layers
      */
-    public static T5LayerScores angular(EncoderDecoder model, List<int[]> windows, int encoderSpan, int decoderSpan, CriterionOptions options,
+    public static EncoderDecoderLayerScores angular(EncoderDecoder model, List<int[]> windows, int encoderSpan, int decoderSpan, CriterionOptions options,
                                         Collective collective) {
         if (windows.isEmpty()) throw new ShearsException("the angular criterion needs calibration windows");
         int d = model.config().dim();
@@ -124,7 +124,7 @@ public record T5LayerScores(Criterion criterion, double[] encoder, double[] deco
         double[] decoder = Arrays.copyOfRange(sum, encoderLayers, sum.length);
         finish(encoder, encoderSpan, windows.size());
         finish(decoder, decoderSpan, windows.size());
-        return new T5LayerScores(Criterion.ANGULAR, encoder, decoder);
+        return new EncoderDecoderLayerScores(Criterion.ANGULAR, encoder, decoder);
     }
 
     /** A one-line error unless an angular block of {@code span} fits a stack of {@code layers} (0: the stack drops none). */

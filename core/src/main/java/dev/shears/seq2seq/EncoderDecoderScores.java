@@ -12,14 +12,14 @@ import java.util.SplittableRandom;
 import java.util.function.Consumer;
 
 /**
- * One score per prunable unit of a T5 or an OpenBA, in the shape of a {@link T5Plan}; higher is kept.
+ * One score per prunable unit of a T5 or an OpenBA, in the shape of a {@link EncoderDecoderPlan}; higher is kept.
  *
  * @param criterion how they were computed
  * @param hidden    [dim]: per hidden channel, over both stacks, the embedding and the head
  * @param encoder   per encoder layer
  * @param decoder   per decoder layer
  */
-public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder, List<Layer> decoder) {
+public record EncoderDecoderScores(Criterion criterion, double[] hidden, List<Layer> encoder, List<Layer> decoder) {
     /**
      * One layer's unit scores.
      *
@@ -33,18 +33,18 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
         }
     }
 
-    public T5Scores {
+    public EncoderDecoderScores {
         encoder = List.copyOf(encoder);
         decoder = List.copyOf(decoder);
     }
 
     /** Every score 0, in the shapes of either model's config {@code c}: to accumulate into. */
-    static T5Scores zeros(EncoderDecoderConfig c, Criterion criterion) {
+    static EncoderDecoderScores zeros(EncoderDecoderConfig c, Criterion criterion) {
         return zeros(c.dim(), c.encoder(), c.decoder(), criterion);
     }
 
-    private static T5Scores zeros(int dim, List<? extends EncoderDecoderConfig.Layer> encoder, List<? extends EncoderDecoderConfig.Layer> decoder, Criterion criterion) {
-        return new T5Scores(criterion, new double[dim], encoder.stream().map(Layer::zeros).toList(), decoder.stream().map(Layer::zeros).toList());
+    private static EncoderDecoderScores zeros(int dim, List<? extends EncoderDecoderConfig.Layer> encoder, List<? extends EncoderDecoderConfig.Layer> decoder, Criterion criterion) {
+        return new EncoderDecoderScores(criterion, new double[dim], encoder.stream().map(Layer::zeros).toList(), decoder.stream().map(Layer::zeros).toList());
     }
 
     /**
@@ -53,10 +53,10 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
      * column; a hidden channel its column of the embedding, an untied head and every q, k, v, wi, its row of every o
      * and wo, and its entry of every layer norm.
      */
-    public static T5Scores magnitude(T5Model model) {
+    public static EncoderDecoderScores magnitude(T5Model model) {
         T5Config c = model.config();
         T5Weights w = model.weights();
-        T5Scores s = zeros(c, Criterion.MAGNITUDE);
+        EncoderDecoderScores s = zeros(c, Criterion.MAGNITUDE);
         int d = c.dim();
         embedding(s.hidden, w.shared(), d);
         if (!c.tiedEmbeddings()) embedding(s.hidden, w.lmHead(), d);
@@ -84,10 +84,10 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
      * channel its column of the embedding, an untied head and every qkv, q, kv, fc_in, its row of every o and fc_out,
      * its entry of every o bias and of every LayerNorm's weight and bias. The LM-head bias is per token: no unit's.
      */
-    public static T5Scores magnitude(OpenBaModel model) {
+    public static EncoderDecoderScores magnitude(OpenBaModel model) {
         OpenBaConfig c = model.config();
         OpenBaWeights w = model.weights();
-        T5Scores s = zeros(c, Criterion.MAGNITUDE);
+        EncoderDecoderScores s = zeros(c, Criterion.MAGNITUDE);
         int d = c.dim();
         int hd = c.headDim();
         embedding(s.hidden, w.shared(), d);
@@ -120,16 +120,16 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
     }
 
     /** Seeded uniform scores (the OpenBA-V2 choice, and a baseline): the same seed gives the same units. */
-    public static T5Scores random(T5Config c, long seed) {
+    public static EncoderDecoderScores random(T5Config c, long seed) {
         return random(zeros(c, Criterion.RANDOM), seed);
     }
 
     /** {@link #random(T5Config, long)} for an OpenBA. */
-    public static T5Scores random(OpenBaConfig c, long seed) {
+    public static EncoderDecoderScores random(OpenBaConfig c, long seed) {
         return random(zeros(c, Criterion.RANDOM), seed);
     }
 
-    private static T5Scores random(T5Scores s, long seed) {
+    private static EncoderDecoderScores random(EncoderDecoderScores s, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         s.forEachRow(row -> {
             for (int i = 0; i < row.length; i++) row[i] = r.nextDouble();
@@ -146,12 +146,12 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
      *
      * @param windows token ids, each at least 2 long
      */
-    public static T5Scores activation(T5Model model, List<int[]> windows) {
+    public static EncoderDecoderScores activation(T5Model model, List<int[]> windows) {
         return activation(model, windows, new SingleProcess());
     }
 
     /** {@link #activation(T5Model, List)} of an OpenBA ({@link OpenBa#forwardWindow}): the same reads of the same activations. */
-    public static T5Scores activation(OpenBaModel model, List<int[]> windows) {
+    public static EncoderDecoderScores activation(OpenBaModel model, List<int[]> windows) {
         return activation(model, windows, new SingleProcess());
     }
 
@@ -159,16 +159,16 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
      * {@link #activation(T5Model, List)} of either model, the windows shared over the ranks of {@code collective}: each
      * window's squared scores are added in window order ({@link SharedWindows}), the same bits for any number of ranks.
      */
-    public static T5Scores activation(EncoderDecoder model, List<int[]> windows, Collective collective) {
+    public static EncoderDecoderScores activation(EncoderDecoder model, List<int[]> windows, Collective collective) {
         if (windows.isEmpty()) throw new ShearsException("the activation criterion needs calibration windows");
         EncoderDecoderConfig c = model.config();
         int headDim = c.headDim();
-        T5Scores s = zeros(c, Criterion.ACTIVATION);
+        EncoderDecoderScores s = zeros(c, Criterion.ACTIVATION);
         double[] sum = SharedWindows.sum(collective, windows, s.size(), w -> {
             WindowActivations p = WindowActivations.forward(model, w);
             int srcLen = p.srcLen();
             int tgtLen = p.tgtLen();
-            T5Scores one = zeros(c, Criterion.ACTIVATION);
+            EncoderDecoderScores one = zeros(c, Criterion.ACTIVATION);
             for (int l = 0; l < p.encoder().size(); l++) {
                 WindowActivations.Layer a = p.encoder().get(l);
                 heads(one.encoder.get(l).heads, a.selfCtx(), headDim, srcLen);
@@ -205,12 +205,12 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
      * F = (1/N)·Σ_j g_j². The windows are shared over the ranks of {@code collective} and their vectors added in window
      * order ({@link SharedWindows}): the same bits for any number of ranks.
      */
-    public static T5Scores taylor(EncoderDecoder model, List<int[]> windows, TaylorVariant variant, Collective collective) {
+    public static EncoderDecoderScores taylor(EncoderDecoder model, List<int[]> windows, TaylorVariant variant, Collective collective) {
         if (windows.isEmpty()) throw new ShearsException("the taylor criterion needs calibration windows");
         if (variant.family != TaylorVariant.Family.GATE) {
             throw new ShearsException("--taylor " + variant.key() + " is not supported for an encoder-decoder; use gate, gate-per-sequence, gate-mix or gate-mix-per-sequence");
         }
-        T5Scores s = zeros(model.config(), Criterion.TAYLOR);
+        EncoderDecoderScores s = zeros(model.config(), Criterion.TAYLOR);
         int units = s.size();
         int n = windows.size();
         double[] sum = SharedWindows.sum(collective, windows, variant.perSequence ? units : 2 * units, w -> {
@@ -233,7 +233,7 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
     }
 
     /** One window's gate gradients g = ∂L/∂z of every unit, in the shape of the scores ({@link #taylor}). */
-    static T5Scores gates(EncoderDecoder model, int[] window) {
+    static EncoderDecoderScores gates(EncoderDecoder model, int[] window) {
         int[] labels = T5.windowLabels(window);
         float[] dLogits = new float[labels.length * model.vocabSize()];
         return switch (model) {
@@ -261,10 +261,10 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
      * decoder's as the head's input): column j of the embedding table (with a tied head, its use as the head too), of an
      * untied head, row j of every o and wo, and entry j of the encoder's final norm.
      */
-    static T5Scores gates(T5Model model, T5Weights g) {
+    static EncoderDecoderScores gates(T5Model model, T5Weights g) {
         T5Config c = model.config();
         T5Weights w = model.weights();
-        T5Scores s = zeros(c, Criterion.TAYLOR);
+        EncoderDecoderScores s = zeros(c, Criterion.TAYLOR);
         int d = c.dim();
         int hd = c.headDim();
         embeddingProducts(s.hidden, w.shared(), g.shared(), d);
@@ -288,10 +288,10 @@ public record T5Scores(Criterion criterion, double[] hidden, List<Layer> encoder
      * {@link #gates(T5Model, T5Weights)} of an OpenBA: the same sites, where a hidden channel's also holds entry j of
      * every attention's o bias and of the encoder's final LayerNorm's weight and bias.
      */
-    static T5Scores gates(OpenBaModel model, OpenBaWeights g) {
+    static EncoderDecoderScores gates(OpenBaModel model, OpenBaWeights g) {
         OpenBaConfig c = model.config();
         OpenBaWeights w = model.weights();
-        T5Scores s = zeros(c, Criterion.TAYLOR);
+        EncoderDecoderScores s = zeros(c, Criterion.TAYLOR);
         int d = c.dim();
         int hd = c.headDim();
         embeddingProducts(s.hidden, w.shared(), g.shared(), d);
