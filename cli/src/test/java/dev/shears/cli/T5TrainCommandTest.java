@@ -13,6 +13,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -66,6 +67,21 @@ class T5TrainCommandTest {
         CliTest.Run refused = CliTest.shears(other.toArray(String[]::new));
         assertNotEquals(0, refused.code());
         assertTrue(refused.err().contains("different configuration"), refused.err());
+    }
+
+    /** A folder prepared before the vocabulary was pruned names ids the child has not, or other pieces: refused in one line before training. */
+    @Test
+    void refusesDataPreparedWithAnotherVocabulary(@TempDir Path tmp) {
+        Path text = SharedData.require("eval/tinystories/tinystories_val_head.txt");
+        Path data = tmp.resolve("data"), small = tmp.resolve("small");
+        assertEquals(0, CliTest.shears("data", "prepare", "--tokenizer", T5.toString(), "--out", data.toString(), text.toString()).code());
+        CliTest.Run pruned = CliTest.shears("prune", T5.toString(), "--vocab-size", "1200", "--vocab-corpus", text.toString(), "--out", small.toString());
+        assertEquals(0, pruned.code(), pruned.err());
+        CliTest.Run r = CliTest.shears("train", "--model", small.toString(), "--data", data.toString(), "--steps", "1", "--out", tmp.resolve("run").toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains(data + ": prepared with a ") && r.err().contains("-token vocabulary, but the model's tokenizer has 1200"), r.err());
+        assertEquals(1, r.err().lines().filter(l -> !l.startsWith("WARNING")).count(), r.err());
+        assertFalse(Files.exists(tmp.resolve("run", "model.safetensors")));
     }
 
     private static CliTest.Run train(Path data, Path out, boolean resume) {

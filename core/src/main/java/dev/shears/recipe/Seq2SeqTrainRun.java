@@ -180,6 +180,11 @@ public final class Seq2SeqTrainRun {
         if (tokenizer.vocabSize() > model.vocabSize()) {
             throw new ShearsException(source + ": the tokenizer has " + tokenizer.vocabSize() + " tokens, the model's vocabulary " + model.vocabSize());
         }
+        if (data.vocabSize() != tokenizer.vocabSize()) {
+            // e.g. a folder prepared before the vocabulary was pruned: its ids name other pieces, or none
+            throw new ShearsException(data.dir() + ": prepared with a " + data.vocabSize() + "-token vocabulary, but the model's tokenizer has "
+                    + tokenizer.vocabSize() + "; prepare the text again with this model's tokenizer (a pipeline stage given the text file does it)");
+        }
         DenoiserMixture mixture = objective.mixture();
         DenoiserTokens tokens = DenoiserTokens.of(tokenizer, mixture);
         int chunk = config.batching().seqLen();
