@@ -25,7 +25,7 @@ import java.util.List;
  * <ol>
  *   <li>deterministic scores {@code σ(logAlpha/β·0.8)}, then top-k per row at the target's counts: each stack's layers by
  *       their layer gates, the hidden channels, and in every kept layer its heads, cross-attention heads and neurons
- *       ({@link #plan}, a {@link EncoderDecoderPlan});</li>
+ *       ({@link #plan}, an {@link EncoderDecoderPlan});</li>
  *   <li>the deterministic gates: the score on kept units, 0 on dropped ones ({@link #masks});</li>
  *   <li>the gate values folded into adjacent weights ({@link #fold});</li>
  *   <li>the dropped units sliced away by {@link T5Slicer} or {@link OpenBaSlicer}.</li>

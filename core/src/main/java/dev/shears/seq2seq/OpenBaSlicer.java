@@ -8,7 +8,7 @@ import java.util.List;
 import static dev.shears.seq2seq.T5Slicer.gather;
 
 /**
- * Cuts an OpenBA to a {@link EncoderDecoderPlan}, in the vocabulary of {@link dev.shears.prune.Slicer}, keeping the fused
+ * Cuts an OpenBA to an {@link EncoderDecoderPlan}, in the vocabulary of {@link dev.shears.prune.Slicer}, keeping the fused
  * tensors fused (docs/design.md, seq2seq): a self-attention head keeps its whole [q | k | v] block of rows of
  * {@code qkv} and of its bias, a cross-attention head its {@code q} rows and its [k | v] block of {@code kv}, and each
  * its {@code o} columns; an FFN neuron i keeps rows i and ffnDim + i of {@code fc_in} (its gate and its up) and column i

@@ -6,7 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Cuts a T5 to a {@link EncoderDecoderPlan}, in the vocabulary of {@link dev.shears.prune.Slicer}: a head keeps its
+ * Cuts a T5 to an {@link EncoderDecoderPlan}, in the vocabulary of {@link dev.shears.prune.Slicer}: a head keeps its
  * q, k and v rows ({@code prune_out_channels}) and its o columns ({@code prune_in_channels}); an FFN
  * neuron its {@code wi} (or {@code wi_0} and {@code wi_1}) row and its {@code wo} column; a hidden channel
  * its column of the shared embedding, of an untied LM head and of every q, k, v, wi, its row of every o

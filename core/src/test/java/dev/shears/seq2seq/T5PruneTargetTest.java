@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** One-shot criteria for T5 ({@link EncoderDecoderScores}) and the shape a {@link EncoderDecoderTarget} cuts to, on the real tiny T5. */
+/** One-shot criteria for T5 ({@link EncoderDecoderScores}) and the shape an {@link EncoderDecoderTarget} cuts to, on the real tiny T5. */
 class T5PruneTargetTest {
     private static T5Model tiny() {
         return T5Model.load(SharedData.require("models/t5-tiny-random"));
