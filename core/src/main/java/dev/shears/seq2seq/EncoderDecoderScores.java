@@ -12,7 +12,7 @@ import java.util.SplittableRandom;
 import java.util.function.Consumer;
 
 /**
- * One score per prunable unit of a T5 or an OpenBA, in the shape of a {@link EncoderDecoderPlan}; higher is kept.
+ * One score per prunable unit of a T5 or an OpenBA, in the shape of an {@link EncoderDecoderPlan}; higher is kept.
  *
  * @param criterion how they were computed
  * @param hidden    [dim]: per hidden channel, over both stacks, the embedding and the head
