@@ -140,8 +140,8 @@ public final class Pipeline {
                 yield new TrainStage(withData(t, dataSources(at, base, t), init.map(base::resolve), base), kind.equals("distill"), denoising);
             }
             case "shear" -> {
+                // target/targetConfig (decoder-only) or heads...decLayers (encoder-decoder): checked against the model's kind (PipelineShapes)
                 ShearConfig c = ConfigLoader.section(ShearConfig.DEFAULT, node.get(kind), at);
-                if (c.target().isBlank() == c.targetConfig().isBlank()) throw new ShearsException(at + ": give exactly one of target or targetConfig");
                 TrainConfig t = c.train();
                 if (t.source().model().isPresent() || t.source().init().isPresent()) {
                     throw new ShearsException(at + ".train: a stage shears the previous stage's model; remove model/init");
@@ -316,6 +316,18 @@ public final class Pipeline {
                     Seq2SeqTrainRun.Result r = Seq2SeqTrainRun.run(config, d.objective(), d.dynamic(), dir, started, progress, collective);
                     outcome = new StageSummary.Trained(r.steps(), r.lastLoss(), r.resumedFrom(), r.heldOutLoss(), Map.of());
                     yield new ModelShape.Seq2Seq(r.model().config());
+                }
+                case ShearConfig c when seq2seq -> {
+                    boolean started = Files.isRegularFile(dir.resolve(ShearRun.CONFIG)); // every rank looks before rank 0 writes
+                    TrainConfig modelled = withModel(c.train(), current, tokenizer);
+                    Optional<dev.shears.tokenizer.Tokenizer> tok = ModelSource.tokenizer(current, tokenizer);
+                    byRankZero(collective, () -> preparedFiles(modelled, tok, dir, progress));
+                    ShearConfig config = c.withTrain(preparedFiles(modelled, tok, dir, progress)); // prepared by now: the paths alone
+                    ShearConfig.EncoderDecoderShear e = c.encoderDecoder();
+                    Seq2SeqShearRun.Result r = Seq2SeqShearRun.run(config, e.target(), e.denoisers(), e.dynamicWeights(), dir, started, progress, collective);
+                    outcome = new StageSummary.Sheared(r.steps(), r.lastLoss(), r.resumedFrom(), r.parent().parameterCount(), r.pruned().parameterCount(),
+                            r.prunedHeldOutLoss());
+                    yield new ModelShape.Seq2Seq(r.pruned().config());
                 }
                 case PruneStage p -> {
                     byRankZero(collective, () -> clearStage(dir)); // an unfinished prune is redone from the start
