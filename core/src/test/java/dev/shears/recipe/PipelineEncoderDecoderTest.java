@@ -217,7 +217,7 @@ class PipelineEncoderDecoderTest {
         assertEquals(1, expected.encoder().size());
         assertEquals(2, expected.decoder().size());
         assertEquals(EncoderDecoderTarget.kept(parent.dim(), 0.25), expected.dim());
-        assertEquals(new OpenBaConfig.Block(2, 2, 192), expected.decoder().getFirst(), "half of 4 heads of each kind, half of 384 neurons");
+        assertEquals(new OpenBaConfig.Block(2, 2, 128), expected.decoder().getFirst(), "half of 4 heads of each kind, half of 256 neurons");
         ShearConfig.EncoderDecoderShear e = ((ShearConfig) plan.stages().getFirst().settings()).encoderDecoder();
         assertEquals(Seq2SeqTrainRun.Objective.OPENBA_V2, e.denoisers());
         assertTrue(e.dynamicWeights());
