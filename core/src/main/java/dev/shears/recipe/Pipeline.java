@@ -123,8 +123,8 @@ public final class Pipeline {
                 mustExist("vocabCorpus", p.vocabulary().vocabCorpus().map(base::resolve));
             });
             case "train", "distill" -> {
-                Optional<TrainStage.Denoising> denoising = denoising(node.get(kind), at);
-                TrainConfig t = ConfigLoader.section(TrainConfig.DEFAULT, withoutDenoising(node.get(kind)), at);
+                Optional<TrainStage.Denoising> denoising = TrainStage.Denoising.of(node.get(kind), at);
+                TrainConfig t = ConfigLoader.section(TrainConfig.DEFAULT, TrainStage.Denoising.without(node.get(kind)), at);
                 if (kind.equals("distill")) {
                     // continued training against a teacher: the pipeline's parent unless another is named
                     if (t.distill().alpha() == 0) throw new ShearsException(at + ".distill.alpha: a distill stage needs alpha > 0");
@@ -217,29 +217,6 @@ public final class Pipeline {
             data.add(new TrainConfig.DataSource(p, sources.get(d).weight()));
         }
         return data;
-    }
-
-    /** The {@code objective} and {@code dynamic} keys of a train section (an encoder-decoder's denoisers), when it names either. */
-    private static Optional<TrainStage.Denoising> denoising(JsonNode section, String at) {
-        if (section == null || !section.isObject() || (!section.has("objective") && !section.has("dynamic"))) return Optional.empty();
-        JsonNode objective = section.path("objective"), dynamic = section.path("dynamic");
-        TrainStage.Denoising d = TrainStage.Denoising.DEFAULT;
-        if (!objective.isMissingNode() && !objective.isTextual()) throw new ShearsException(at + ".objective: one of ul2, t5, openba-v2, got " + objective);
-        if (!dynamic.isMissingNode() && !dynamic.isBoolean()) throw new ShearsException(at + ".dynamic: true or false, got " + dynamic);
-        try {
-            return Optional.of(new TrainStage.Denoising(objective.isMissingNode() ? d.objective() : Seq2SeqTrainRun.Objective.parse(objective.asText()),
-                    dynamic.asBoolean(d.dynamic())));
-        } catch (ShearsException e) {
-            throw new ShearsException(at + ".objective: " + e.getMessage().replace("--objective ", ""));
-        }
-    }
-
-    /** A train section without the encoder-decoder keys, which the training configuration does not know. */
-    private static JsonNode withoutDenoising(JsonNode section) {
-        if (section == null || !section.isObject()) return section;
-        com.fasterxml.jackson.databind.node.ObjectNode rest = section.deepCopy();
-        rest.remove(List.of("objective", "dynamic"));
-        return rest;
     }
 
     /** A training section with its paths (data, init, reference model, teacher, tokenizer) resolved against the pipeline's folder. */
