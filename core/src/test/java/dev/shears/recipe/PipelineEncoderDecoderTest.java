@@ -32,8 +32,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Pipelines of an encoder–decoder: a tiny OpenBA and a tiny T5 made by {@code shears init} at test time go through prune →
- * train (denoisers) → prune (vocabulary) → eval → export; a pipeline killed in its train stage resumes to the same bits;
- * problems are reported with their YAML path before any work.
+ * train (denoisers) → prune (vocabulary) → eval → export, and through a shear stage (learned gates to the exact target
+ * shape {@code pipeline check} foresaw); a pipeline killed in its train or shear stage resumes to the same bits; problems are
+ * reported with their YAML path before any work.
  */
 class PipelineEncoderDecoderTest {
     static final String OPENBA = """
