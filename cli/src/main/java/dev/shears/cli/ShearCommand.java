@@ -14,7 +14,6 @@ import dev.shears.recipe.Seq2SeqShearRun;
 import dev.shears.recipe.Seq2SeqTrainRun;
 import dev.shears.recipe.ShearRun;
 import dev.shears.seq2seq.EncoderDecoder;
-import dev.shears.seq2seq.EncoderDecoderTarget;
 import dev.shears.train.TrainConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -30,7 +29,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalInt;
 
 /**
  * {@code shears shear}: prune to an exact target shape with learned hard-concrete masks (Sheared-LLaMA). Its
@@ -170,8 +168,11 @@ final class ShearCommand implements Runnable, Distributed {
         overrides.add("warmupSteps=" + Math.round(steps * ShearConfig.WARMUP_FRACTION));
         overrides.addAll(training.overrides());
         TrainConfig train = ConfigLoader.load(ShearConfig.DEFAULT.train(), Optional.empty(), overrides);
+        if (objective != null) Seq2SeqTrainRun.Objective.parse(objective); // refused as --objective, before the settings name it as a file would
+        ShearConfig.EncoderDecoderShear encoderDecoderShear = encoderDecoder
+                ? new ShearConfig.EncoderDecoderShear(heads, ffn, hidden, encLayers, decLayers, objective, dynamic ? true : null) : ShearConfig.EncoderDecoderShear.NONE;
         ShearConfig config = new ShearConfig(train, target == null ? "" : target, targetConfig == null ? "" : targetConfig.toAbsolutePath().toString(),
-                gateLr, lambdaLr, lagrangianWarmup, layerGates, gateSchedule);
+                gateLr, lambdaLr, lagrangianWarmup, layerGates, gateSchedule, encoderDecoderShear);
         if (encoderDecoder) {
             shearEncoderDecoder(config, out);
             return;
@@ -200,12 +201,11 @@ final class ShearCommand implements Runnable, Distributed {
 
     /** A T5 or OpenBA folder ({@link Seq2SeqShearRun}); under mpirun the ranks share each step's micro-batches and rank 0 alone writes and prints. */
     private void shearEncoderDecoder(ShearConfig config, Path out) {
-        EncoderDecoderTarget t = new EncoderDecoderTarget(heads == null ? 0 : heads, ffn == null ? 0 : ffn, hidden == null ? 0 : hidden,
-                encLayers == null ? OptionalInt.empty() : OptionalInt.of(encLayers), decLayers == null ? OptionalInt.empty() : OptionalInt.of(decLayers));
-        Seq2SeqTrainRun.Objective o = Seq2SeqTrainRun.Objective.parse(objective == null ? "ul2" : objective);
+        ShearConfig.EncoderDecoderShear e = config.encoderDecoder(); // the same keys as a pipeline's shear stage of a T5 or OpenBA
+        Seq2SeqTrainRun.Objective o = e.denoisers();
         Collective collective = main.collective();
-        Seq2SeqShearRun.Result r = Seq2SeqShearRun.run(config, t, o, dynamic, out, training.resume, collective.leads() ? ProgressBar.stderr() : Progress.SILENT,
-                collective);
+        Seq2SeqShearRun.Result r = Seq2SeqShearRun.run(config, e.target(), o, e.dynamicWeights(), out, training.resume,
+                collective.leads() ? ProgressBar.stderr() : Progress.SILENT, collective);
         if (!collective.leads()) return;
         ObjectNode n = Json.object();
         n.put("out", r.out().toString()).put("objective", o.key).put("dynamic", dynamic).put("steps", r.steps()).put("resumedFrom", r.resumedFrom())

@@ -65,6 +65,25 @@ class MpiPipelineTest {
         assertRanksWriteTheSame(file, "encdec", new int[] {0, 2}, Path.of("02-heal", "model.safetensors"), Path.of("01-narrow", "pruning-plan.json"));
     }
 
+    /**
+     * A shear stage of an encoder-decoder pipeline: an OpenBA's gates and weights learned together on OpenBA-V2's denoisers
+     * (three micro-batches per step, uneven over 2 ranks), the gates' gradients shared as the weights' are, then finalised.
+     */
+    @Test
+    void anEncoderDecoderShearStageOnTwoRanksRunsAsOneProcess() throws Exception {
+        Path text = SharedData.require("eval/tinystories/tinystories_val_head.txt");
+        Path model = dir.resolve("openba-to-shear");
+        CliTest.Run init = CliTest.shears("init", "--config", PipelineEncoderDecoderExampleTest.EXAMPLES.resolve("openba-tiny-config.json").toString(), "--dtype", "f32",
+                "--tokenizer", SharedData.require("tokenizers/t5").toString(), "--out", model.toString());
+        assertEquals(0, init.code(), init.err());
+        Path file = dir.resolve("encdec-shear.yaml");
+        Files.writeString(file, "model: " + model + "\nstages:\n"
+                + "  - name: shear\n    shear: {decLayers: 4, heads: 0.5, ffn: 0.5, hidden: 0.25, objective: openba-v2, dynamic: true,"
+                + " train: {data: [{path: " + text + ", weight: 1}], steps: 2, batchSize: 2, seqLen: 32, gradAccumulation: 3, warmupSteps: 1,"
+                + " evalInterval: 2, evalWindows: 2, checkpointInterval: 1}}\n");
+        assertRanksWriteTheSame(file, "encdec-shear", new int[] {0, 2}, Path.of("01-shear", "model.safetensors"), Path.of("01-shear", "gates.json"));
+    }
+
     /** Runs {@code file} in one process (0) and on each other count of {@code ranks}, and compares what each wrote with one process's. */
     private static void assertRanksWriteTheSame(Path file, String label, int[] ranksToRun, Path... expected) throws Exception {
         List<Path> outs = new ArrayList<>();

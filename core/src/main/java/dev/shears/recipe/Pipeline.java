@@ -123,8 +123,8 @@ public final class Pipeline {
                 mustExist("vocabCorpus", p.vocabulary().vocabCorpus().map(base::resolve));
             });
             case "train", "distill" -> {
-                Optional<TrainStage.Denoising> denoising = denoising(node.get(kind), at);
-                TrainConfig t = ConfigLoader.section(TrainConfig.DEFAULT, withoutDenoising(node.get(kind)), at);
+                Optional<TrainStage.Denoising> denoising = TrainStage.Denoising.of(node.get(kind), at);
+                TrainConfig t = ConfigLoader.section(TrainConfig.DEFAULT, TrainStage.Denoising.without(node.get(kind)), at);
                 if (kind.equals("distill")) {
                     // continued training against a teacher: the pipeline's parent unless another is named
                     if (t.distill().alpha() == 0) throw new ShearsException(at + ".distill.alpha: a distill stage needs alpha > 0");
@@ -140,8 +140,8 @@ public final class Pipeline {
                 yield new TrainStage(withData(t, dataSources(at, base, t), init.map(base::resolve), base), kind.equals("distill"), denoising);
             }
             case "shear" -> {
+                // target/targetConfig (decoder-only) or heads...decLayers (encoder-decoder): checked against the model's kind (PipelineShapes)
                 ShearConfig c = ConfigLoader.section(ShearConfig.DEFAULT, node.get(kind), at);
-                if (c.target().isBlank() == c.targetConfig().isBlank()) throw new ShearsException(at + ": give exactly one of target or targetConfig");
                 TrainConfig t = c.train();
                 if (t.source().model().isPresent() || t.source().init().isPresent()) {
                     throw new ShearsException(at + ".train: a stage shears the previous stage's model; remove model/init");
@@ -219,29 +219,6 @@ public final class Pipeline {
         return data;
     }
 
-    /** The {@code objective} and {@code dynamic} keys of a train section (an encoder-decoder's denoisers), when it names either. */
-    private static Optional<TrainStage.Denoising> denoising(JsonNode section, String at) {
-        if (section == null || !section.isObject() || (!section.has("objective") && !section.has("dynamic"))) return Optional.empty();
-        JsonNode objective = section.path("objective"), dynamic = section.path("dynamic");
-        TrainStage.Denoising d = TrainStage.Denoising.DEFAULT;
-        if (!objective.isMissingNode() && !objective.isTextual()) throw new ShearsException(at + ".objective: one of ul2, t5, openba-v2, got " + objective);
-        if (!dynamic.isMissingNode() && !dynamic.isBoolean()) throw new ShearsException(at + ".dynamic: true or false, got " + dynamic);
-        try {
-            return Optional.of(new TrainStage.Denoising(objective.isMissingNode() ? d.objective() : Seq2SeqTrainRun.Objective.parse(objective.asText()),
-                    dynamic.asBoolean(d.dynamic())));
-        } catch (ShearsException e) {
-            throw new ShearsException(at + ".objective: " + e.getMessage().replace("--objective ", ""));
-        }
-    }
-
-    /** A train section without the encoder-decoder keys, which the training configuration does not know. */
-    private static JsonNode withoutDenoising(JsonNode section) {
-        if (section == null || !section.isObject()) return section;
-        com.fasterxml.jackson.databind.node.ObjectNode rest = section.deepCopy();
-        rest.remove(List.of("objective", "dynamic"));
-        return rest;
-    }
-
     /** A training section with its paths (data, init, reference model, teacher, tokenizer) resolved against the pipeline's folder. */
     private static TrainConfig withData(TrainConfig t, List<TrainConfig.DataSource> data, Optional<Path> init, Path base) {
         DynamicBatchLoading dbl = t.dynamicBatchLoading().withPaths(p -> base.resolve(p).toString());
@@ -316,6 +293,18 @@ public final class Pipeline {
                     Seq2SeqTrainRun.Result r = Seq2SeqTrainRun.run(config, d.objective(), d.dynamic(), dir, started, progress, collective);
                     outcome = new StageSummary.Trained(r.steps(), r.lastLoss(), r.resumedFrom(), r.heldOutLoss(), Map.of());
                     yield new ModelShape.Seq2Seq(r.model().config());
+                }
+                case ShearConfig c when seq2seq -> {
+                    boolean started = Files.isRegularFile(dir.resolve(ShearRun.CONFIG)); // every rank looks before rank 0 writes
+                    TrainConfig modelled = withModel(c.train(), current, tokenizer);
+                    Optional<dev.shears.tokenizer.Tokenizer> tok = ModelSource.tokenizer(current, tokenizer);
+                    byRankZero(collective, () -> preparedFiles(modelled, tok, dir, progress));
+                    ShearConfig config = c.withTrain(preparedFiles(modelled, tok, dir, progress)); // prepared by now: the paths alone
+                    ShearConfig.EncoderDecoderShear e = c.encoderDecoder();
+                    Seq2SeqShearRun.Result r = Seq2SeqShearRun.run(config, e.target(), e.denoisers(), e.dynamicWeights(), dir, started, progress, collective);
+                    outcome = new StageSummary.Sheared(r.steps(), r.lastLoss(), r.resumedFrom(), r.parent().parameterCount(), r.pruned().parameterCount(),
+                            r.prunedHeldOutLoss());
+                    yield new ModelShape.Seq2Seq(r.pruned().config());
                 }
                 case PruneStage p -> {
                     byRankZero(collective, () -> clearStage(dir)); // an unfinished prune is redone from the start

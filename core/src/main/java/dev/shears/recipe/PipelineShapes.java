@@ -86,7 +86,14 @@ final class PipelineShapes {
     private static ModelConfig decoderOnly(ModelConfig shape, StageSettings settings, Path base) {
         Optional<TargetParser.Spec> spec = switch (settings) {
             case PruneStage p -> Optional.of(p.spec(base));
-            case ShearConfig c -> Optional.of(ShearRun.spec(c));
+            case ShearConfig c -> {
+                if (!c.encoderDecoder().given().isEmpty()) {
+                    throw new ShearsException(String.join(", ", c.encoderDecoder().given()) + ": shear an encoder-decoder (T5 or OpenBA); "
+                            + "a decoder-only model is sheared to target or targetConfig");
+                }
+                if (c.target().isBlank() == c.targetConfig().isBlank()) throw new ShearsException("give exactly one of target or targetConfig");
+                yield Optional.of(ShearRun.spec(c));
+            }
             case TrainStage t -> {
                 if (t.denoising().isPresent()) {
                     throw new ShearsException("objective and dynamic train an encoder-decoder (T5 or OpenBA) on denoisers; this model is decoder-only");
@@ -127,7 +134,14 @@ final class PipelineShapes {
                 checkTraining(t);
                 yield shape;
             }
-            case ShearConfig c -> throw new ShearsException("a shear stage learns masks of a decoder-only model; prune an encoder-decoder with prune stages");
+            case ShearConfig c -> {
+                checkShear(c);
+                try {
+                    yield pruned(shape, c.encoderDecoder().target());
+                } catch (ShearsException e) {
+                    throw new ShearsException(e.getMessage() + " (the model has " + shape.describe() + " at this stage)");
+                }
+            }
             case EvalStage e -> shape;
             case ExportStage e -> {
                 if (e.format().equalsIgnoreCase("gguf")) {
@@ -156,10 +170,37 @@ final class PipelineShapes {
         };
     }
 
+    /**
+     * What {@link Seq2SeqShearRun} refuses, refused before any work: the decoder-only target keys and sub-layer gates, an empty
+     * target, and what an encoder-decoder's training does not take.
+     */
+    private static void checkShear(ShearConfig c) {
+        List<String> decoderOnly = new ArrayList<>();
+        if (!c.target().isBlank()) decoderOnly.add("target");
+        if (!c.targetConfig().isBlank()) decoderOnly.add("targetConfig");
+        if (c.layerGates() != ShearConfig.DEFAULT.layerGates()) decoderOnly.add("layerGates: sub-layers");
+        if (!decoderOnly.isEmpty()) {
+            throw new ShearsException(String.join(", ", decoderOnly) + ": not for an encoder-decoder; a T5 or OpenBA shear stage takes heads, ffn, hidden, "
+                    + "encLayers, decLayers (the target of its prune stage), objective, dynamic (as its train stage), gateLr, lambdaLr, lagrangianWarmup, "
+                    + "gateSchedule and train");
+        }
+        if (c.encoderDecoder().target().isEmpty()) throw new ShearsException("nothing to shear: give heads, ffn, hidden, encLayers or decLayers");
+        try {
+            checkTraining(c.train());
+        } catch (ShearsException e) {
+            throw new ShearsException("train." + e.getMessage());
+        }
+    }
+
     /** What {@link Seq2SeqTrainRun} refuses, refused before any work. */
     private static void checkTraining(TrainStage t) {
-        TrainConfig c = t.config();
         if (t.distill()) throw new ShearsException("distillation is not implemented for encoder-decoders; use a train stage");
+        checkTraining(t.config());
+    }
+
+    /** What an encoder-decoder's training settings cannot take (one data source; denoisers re-weighted by dynamic, not by domain). */
+    private static void checkTraining(TrainConfig c) {
+        if (c.distill().enabled()) throw new ShearsException("distill: distillation is not implemented for encoder-decoders");
         if (c.batching().data().size() != 1) {
             throw new ShearsException("data: an encoder-decoder stage reads one prepared folder or text file (its denoisers are the mixture), got "
                     + c.batching().data().size());

@@ -71,6 +71,9 @@ public final class ShearRun {
         if (config.target().isBlank() == config.targetConfig().isBlank()) {
             throw new ShearsException("give exactly one of --target SHAPE or --target-config CONFIG.json");
         }
+        if (!config.encoderDecoder().given().isEmpty()) {
+            throw new ShearsException(String.join(", ", config.encoderDecoder().given()) + ": shear an encoder-decoder (T5 or OpenBA); " + parentPath + " is decoder-only");
+        }
         TrainingSession.checkOutput(tc, CONFIG, out, resume);
         collective.barrier(); // every rank has seen the folder as it was before rank 0 writes into it
         List<TokenDataset> domains = TrainingSession.openDomains(tc);

@@ -1,10 +1,13 @@
 package dev.shears.recipe;
 
 import com.fasterxml.jackson.annotation.JsonValue;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shears.ShearsException;
 import dev.shears.config.ConfigLoader;
 import dev.shears.train.TrainConfig;
 
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -30,6 +33,28 @@ public record TrainStage(TrainConfig config, boolean distill, Optional<Denoising
     public record Denoising(Seq2SeqTrainRun.Objective objective, boolean dynamic) {
         /** The train command's default: UL2's seven denoisers, fixed weights. */
         public static final Denoising DEFAULT = new Denoising(Seq2SeqTrainRun.Objective.UL2, false);
+
+        /** The {@code objective} and {@code dynamic} keys of a pipeline's train section {@code section} (at YAML path {@code at}), when it names either. */
+        static Optional<Denoising> of(JsonNode section, String at) {
+            if (section == null || !section.isObject() || (!section.has("objective") && !section.has("dynamic"))) return Optional.empty();
+            JsonNode objective = section.path("objective"), dynamic = section.path("dynamic");
+            if (!objective.isMissingNode() && !objective.isTextual()) throw new ShearsException(at + ".objective: one of ul2, t5, openba-v2, got " + objective);
+            if (!dynamic.isMissingNode() && !dynamic.isBoolean()) throw new ShearsException(at + ".dynamic: true or false, got " + dynamic);
+            try {
+                return Optional.of(new Denoising(objective.isMissingNode() ? DEFAULT.objective() : Seq2SeqTrainRun.Objective.parse(objective.asText()),
+                        dynamic.asBoolean(DEFAULT.dynamic())));
+            } catch (ShearsException e) {
+                throw new ShearsException(at + ".objective: " + e.getMessage().replace("--objective ", ""));
+            }
+        }
+
+        /** A train section without these keys, which the training configuration does not know. */
+        static JsonNode without(JsonNode section) {
+            if (section == null || !section.isObject()) return section;
+            ObjectNode rest = section.deepCopy();
+            rest.remove(List.of("objective", "dynamic"));
+            return rest;
+        }
     }
 
     @Override

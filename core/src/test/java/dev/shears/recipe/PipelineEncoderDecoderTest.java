@@ -7,6 +7,7 @@ import dev.shears.ShearsException;
 import dev.shears.io.DType;
 import dev.shears.progress.Progress;
 import dev.shears.seq2seq.EncoderDecoder;
+import dev.shears.seq2seq.EncoderDecoderTarget;
 import dev.shears.seq2seq.OpenBaConfig;
 import dev.shears.seq2seq.OpenBaModel;
 import dev.shears.seq2seq.T5Config;
@@ -31,8 +32,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Pipelines of an encoder–decoder: a tiny OpenBA and a tiny T5 made by {@code shears init} at test time go through prune →
- * train (denoisers) → prune (vocabulary) → eval → export; a pipeline killed in its train stage resumes to the same bits;
- * problems are reported with their YAML path before any work.
+ * train (denoisers) → prune (vocabulary) → eval → export, and through a shear stage (learned gates to the exact target
+ * shape {@code pipeline check} foresaw); a pipeline killed in its train or shear stage resumes to the same bits; problems are
+ * reported with their YAML path before any work.
  */
 class PipelineEncoderDecoderTest {
     static final String OPENBA = """
@@ -179,7 +181,6 @@ class PipelineEncoderDecoderTest {
                 new Case(t5, "  - train: {data: [{path: ts.txt, weight: 1}], dynamic: yes please}\n", "stages[0].train.dynamic: true or false"),
                 new Case(t5, "  - train: {data: [{path: ts.txt, weight: 1}], objectiv: t5}\n", "stages[0].train.objectiv: unknown key"),
                 new Case(t5, "  - train: {data: [{path: ts.txt, weight: 1}, {path: ts.txt, weight: 1}]}\n", "stages[0].train: data: an encoder-decoder stage reads one"),
-                new Case(t5, "  - shear: {target: \"heads=2\", train: {data: [{path: ts.txt, weight: 1}]}}\n", "stages[0].shear: a shear stage learns masks"),
                 new Case(t5, "  - distill: {data: [{path: ts.txt, weight: 1}], distill: {alpha: 1.0}}\n", "stages[0].distill: distillation is not implemented"),
                 new Case(openBa, "  - export: {format: gguf}\n", "stages[0].export: format gguf: llama.cpp has no OpenBA"),
                 new Case(t5, "  - prune: {decLayers: 2, heads: 0.5}\n  - export: {format: gguf}\n", "stages[1].export: format gguf: llama.cpp's t5 has one head count"),
@@ -198,6 +199,119 @@ class PipelineEncoderDecoderTest {
         Path tokenizer = Files.writeString(dir.resolve("tok.yaml"), "model: " + openBa + "\ntokenizer: " + SharedData.require("tokenizers/t5")
                 + "\nstages:\n  - prune: {heads: 0.5}\n");
         assertTrue(assertThrows(ShearsException.class, () -> Pipeline.load(tokenizer)).getMessage().contains("tokenizer: an encoder-decoder folder carries its own"));
+    }
+
+    static final String SHEAR_TRAIN = "train: {data: [{path: ts.txt, weight: 1}], steps: 4, batchSize: 2, seqLen: 32, lr: 1.0e-3, warmupSteps: 1, "
+            + "evalInterval: 2, evalWindows: 2, checkpointInterval: 2}";
+
+    @Test
+    void anOpenBaShearStageLandsOnTheExactTargetAndAKilledRunResumesToTheSameBits() throws IOException {
+        Pipeline.Plan plan = Pipeline.load(pipeline("openba-shear.yaml", openBa, """
+                  - name: shear
+                    shear: {encLayers: 1, decLayers: 2, heads: 0.5, ffn: 0.5, hidden: 0.25, objective: openba-v2, dynamic: true, lagrangianWarmup: 0.5,
+                            TRAIN}
+                  - name: heal
+                    train: {data: [{path: ts.txt, weight: 1}], objective: openba-v2, steps: 2, batchSize: 2, seqLen: 32, lr: 1.0e-3, warmupSteps: 1}
+                """.replace("TRAIN", SHEAR_TRAIN)));
+        OpenBaConfig parent = OpenBaModel.load(openBa).config();
+        OpenBaConfig expected = (OpenBaConfig) assertInstanceOf(ModelShape.Seq2Seq.class, plan.shapes().getFirst()).config();
+        assertEquals(1, expected.encoder().size());
+        assertEquals(2, expected.decoder().size());
+        assertEquals(EncoderDecoderTarget.kept(parent.dim(), 0.25), expected.dim());
+        assertEquals(new OpenBaConfig.Block(2, 2, 128), expected.decoder().getFirst(), "half of 4 heads of each kind, half of 256 neurons");
+        ShearConfig.EncoderDecoderShear e = ((ShearConfig) plan.stages().getFirst().settings()).encoderDecoder();
+        assertEquals(Seq2SeqTrainRun.Objective.OPENBA_V2, e.denoisers());
+        assertTrue(e.dynamicWeights());
+
+        Path straight = dir.resolve("openba-shear-run");
+        List<Pipeline.StageResult> results = Pipeline.run(plan, straight, false, Progress.SILENT, m -> { }, r -> { });
+        OpenBaModel sheared = OpenBaModel.load(straight.resolve("01-shear"));
+        assertEquals(expected, sheared.config(), "the exact target shape, as pipeline check foresaw it");
+        assertEquals(expected, ((ModelShape.Seq2Seq) results.getFirst().shape()).config());
+        assertEquals(expected, OpenBaModel.load(straight.resolve("02-heal")).config());
+        StageSummary.Sheared summary = assertInstanceOf(StageSummary.Sheared.class, results.getFirst().summary().outcome());
+        assertEquals(4, summary.steps());
+        assertEquals(sheared.config().parameterCount(), summary.paramsAfter());
+        assertTrue(summary.paramsAfter() < summary.paramsBefore());
+        assertFalse(summary.heldOutLoss().isEmpty(), "a held-out loss per denoiser");
+        JsonNode written = new ObjectMapper().readTree(Files.readString(straight.resolve("01-shear").resolve(ShearRun.CONFIG)));
+        assertEquals("openba-v2", written.path("objective").asText(), written.toString());
+        assertTrue(written.path("dynamic").asBoolean(), written.toString());
+        assertTrue(Files.isRegularFile(straight.resolve("01-shear").resolve(ShearRun.GATES)));
+
+        // killed after the shear stage's step-2 checkpoint: --resume continues the gates and weights and ends with the same bits
+        Path crashed = dir.resolve("openba-shear-crashed");
+        assertThrows(IllegalStateException.class, () -> Pipeline.run(plan, crashed, false, killedAtStep(3), m -> { }, r -> { }));
+        assertFalse(Files.exists(crashed.resolve("01-shear").resolve(Pipeline.DONE)));
+        List<Pipeline.StageResult> resumed = Pipeline.run(plan, crashed, true, Progress.SILENT, m -> { }, r -> { });
+        assertEquals(2, ((StageSummary.Sheared) resumed.getFirst().summary().outcome()).resumedFrom());
+        for (String stage : List.of("01-shear", "02-heal")) {
+            assertArrayEquals(Files.readAllBytes(straight.resolve(stage).resolve("model.safetensors")),
+                    Files.readAllBytes(crashed.resolve(stage).resolve("model.safetensors")), stage);
+        }
+        assertArrayEquals(Files.readAllBytes(straight.resolve("01-shear").resolve(ShearRun.GATES)),
+                Files.readAllBytes(crashed.resolve("01-shear").resolve(ShearRun.GATES)));
+    }
+
+    @Test
+    void aT5ShearStageLandsOnTheExactTargetAndASeedChangesItsGatesNotItsShape() throws IOException {
+        Pipeline.Plan plan = Pipeline.load(pipeline("t5-shear.yaml", t5, """
+                  - name: shear
+                    shear: {decLayers: 2, heads: 0.5, ffn: 0.5, objective: t5, TRAIN}
+                  - name: eval
+                    eval: {tasks: [tinystories], dataDir: DATA, limit: 2}
+                """.replace("TRAIN", SHEAR_TRAIN).replace("DATA", SharedData.require("eval").toString())));
+        Path out = dir.resolve("t5-shear-run");
+        List<Pipeline.StageResult> results = Pipeline.run(plan, out, false, Progress.SILENT, m -> { }, r -> { });
+        T5Config sheared = T5Model.load(out.resolve("01-shear")).config();
+        assertEquals(2, sheared.encoder().size());
+        assertEquals(2, sheared.decoder().size());
+        for (T5Config.Block b : sheared.decoder()) {
+            assertEquals(2, b.numHeads());
+            assertEquals(16, b.ffnDim());
+        }
+        assertEquals(plan.shapes().getFirst().describe(), sheared.describe());
+        assertEquals(plan.shapes().getFirst().parameterCount(), sheared.parameterCount());
+        assertTrue(Files.readString(out.resolve("01-shear").resolve(ShearRun.CONFIG)).contains("\"t5\""));
+        assertTrue(((StageSummary.Evaluated) results.get(1).summary().outcome()).metrics().containsKey("tinystories"));
+
+        List<Pipeline.StageResult> seeded = Pipeline.run(SeedSweep.withSeed(plan, 9), dir.resolve("t5-shear-seed-9"), false, Progress.SILENT, m -> { }, r -> { });
+        assertEquals(results.stream().map(r -> r.shape().describe()).toList(), seeded.stream().map(r -> r.shape().describe()).toList());
+        assertNotEquals(((StageSummary.Sheared) results.getFirst().summary().outcome()).lastLoss(),
+                ((StageSummary.Sheared) seeded.getFirst().summary().outcome()).lastLoss());
+        assertTrue(SeedSweep.summarise(List.of(results, seeded)).get("01-shear").containsKey("lastLoss"));
+    }
+
+    @Test
+    void shearStageProblemsAreReportedWithTheirYamlPathBeforeAnyWork() throws IOException {
+        record Case(Path model, String shear, String expected) {
+        }
+        Path stories = SharedData.require("models/stories260K/hf");
+        String data = "train: {data: [{path: ts.txt, weight: 1}]}";
+        for (Case c : List.of(
+                new Case(t5, "{target: \"heads=2\", " + data + "}", "stages[0].shear: target: not for an encoder-decoder"),
+                new Case(openBa, "{heads: 0.5, targetConfig: " + dir.resolve("openba-config.json") + ", " + data + "}",
+                        "stages[0].shear: targetConfig: not for an encoder-decoder"),
+                new Case(openBa, "{heads: 0.5, layerGates: SUB_LAYERS, " + data + "}", "stages[0].shear: layerGates: sub-layers: not for an encoder-decoder"),
+                new Case(openBa, "{decLayers: 9, " + data + "}", "stages[0].shear: --dec-layers 9 must keep 1..4 decoder layers (the model has OpenBA 2+4 layers"),
+                new Case(openBa, "{" + data + "}", "stages[0].shear: nothing to shear: give heads, ffn, hidden, encLayers or decLayers"),
+                new Case(t5, "{heads: 1.5, " + data + "}", "stages[0].shear: --heads must be a fraction to remove in [0, 1)"),
+                new Case(t5, "{heads: 0.5, objective: ul3, " + data + "}", "stages[0].shear: objective: must be one of [ul2, t5, openba-v2]"),
+                new Case(t5, "{heads: 0.5, dynamic: yes please, " + data + "}", "stages[0].shear.dynamic: "),
+                new Case(t5, "{heads: 0.5, train: {data: [{path: ts.txt, weight: 1}, {path: ts.txt, weight: 1}]}}",
+                        "stages[0].shear: train.data: an encoder-decoder stage reads one"),
+                new Case(stories, "{target: \"layers=2\", heads: 0.5, objective: t5, " + data + "}",
+                        "stages[0].shear: heads, objective: shear an encoder-decoder (T5 or OpenBA)"),
+                new Case(stories, "{" + data + "}", "stages[0].shear: give exactly one of target or targetConfig"))) {
+            Path file = pipeline("bad.yaml", c.model(), "  - shear: " + c.shear() + "\n");
+            ShearsException e = assertThrows(ShearsException.class, () -> Pipeline.load(file), c.shear());
+            assertTrue(e.getMessage().contains("bad.yaml: " + c.expected()), c.expected() + " in: " + e.getMessage());
+            assertFalse(e.getMessage().contains("\n"), e.getMessage());
+        }
+        // a shear stage meets the shape an earlier prune left
+        Path later = pipeline("bad.yaml", openBa, "  - prune: {decLayers: 2}\n  - shear: {decLayers: 3, " + data + "}\n");
+        assertTrue(assertThrows(ShearsException.class, () -> Pipeline.load(later)).getMessage()
+                .contains("bad.yaml: stages[1].shear: --dec-layers 3 must keep 1..2 decoder layers"));
     }
 
     /** A progress that throws once the training has logged {@code step}: a run killed after that step. */
