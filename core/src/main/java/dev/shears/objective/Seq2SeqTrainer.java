@@ -30,9 +30,11 @@ import java.util.List;
  * process included.
  *
  * <p>Every {@code evalInterval} steps each denoiser's loss is measured on its own held-out batches: drawn
- * once, when the trainer is built, from a held-out batcher (a seeded draw over data never trained on) with
+ * once, when the trainer is built, from the steering held-out batcher (data never trained on) with
  * that denoiser alone (one-hot weights), as OpenBA-V2's {@code evaluate_dynamic_batch_loading} measures each
- * denoiser alone. With {@code dynamic}, {@link DynamicUl2#update} then moves the training batcher's weights.
+ * denoiser alone. With {@code dynamic}, {@link DynamicUl2#update} then moves the training batcher's weights. The loss a
+ * run reports at its end ({@link #heldOutLosses()}) is measured the same way on other held-out batches, which steered
+ * nothing, as a decoder-only run keeps its {@link dev.shears.data.HeldOutPart} halves apart.
  *
  * <p>A step depends only on the weights, the moments, the step number and the batcher's state (seed,
  * examples drawn, weights), all of which a checkpoint holds, so a run resumed from
@@ -60,7 +62,10 @@ public class Seq2SeqTrainer {
     private final TensorAdamW optimizer;
     private final List<float[]> params;
     private final List<float[]> grads;
-    private final List<List<DenoisingBatcher.Batch>> heldOut;
+    /** Per denoiser, the held-out batches the evaluations during the run measure (and Dynamic-UL2 re-weights by). */
+    private final List<List<DenoisingBatcher.Batch>> steering;
+    /** Per denoiser, the held-out batches the final loss is measured on: never seen by Dynamic-UL2. */
+    private final List<List<DenoisingBatcher.Batch>> reported;
     private final Collective collective;
     /** On the rank holding micro-batch 0: the sum of the step's micro-batches so far, while the next one's gradient starts from zero. */
     private List<float[]> running;
@@ -70,16 +75,19 @@ public class Seq2SeqTrainer {
     private long step;
 
     /**
-     * @param batcher the training batches (advanced by every step)
-     * @param heldOut a batcher over held-out data; its weights are set to each denoiser in turn to draw that
-     *                denoiser's {@code evalBatches} fixed batches, here, once
+     * @param batcher  the training batches (advanced by every step)
+     * @param steering a batcher over the held-out data the evaluations during the run read; its weights are set to each
+     *                 denoiser in turn to draw that denoiser's {@code evalBatches} fixed batches, here, once
+     * @param reported the same over other held-out data, for the final loss ({@link #heldOutLosses()})
      */
-    public Seq2SeqTrainer(TrainableEncoderDecoder model, DenoisingBatcher batcher, DenoisingBatcher heldOut, T5TrainConfig config) {
-        this(model, batcher, heldOut, config, new SingleProcess());
+    public Seq2SeqTrainer(TrainableEncoderDecoder model, DenoisingBatcher batcher, DenoisingBatcher steering, DenoisingBatcher reported,
+                          T5TrainConfig config) {
+        this(model, batcher, steering, reported, config, new SingleProcess());
     }
 
-    /** As {@link #Seq2SeqTrainer(TrainableEncoderDecoder, DenoisingBatcher, DenoisingBatcher, T5TrainConfig)}, one of the ranks of {@code collective}. */
-    public Seq2SeqTrainer(TrainableEncoderDecoder model, DenoisingBatcher batcher, DenoisingBatcher heldOut, T5TrainConfig config, Collective collective) {
+    /** As {@link #Seq2SeqTrainer(TrainableEncoderDecoder, DenoisingBatcher, DenoisingBatcher, DenoisingBatcher, T5TrainConfig)}, one of the ranks of {@code collective}. */
+    public Seq2SeqTrainer(TrainableEncoderDecoder model, DenoisingBatcher batcher, DenoisingBatcher steering, DenoisingBatcher reported,
+                          T5TrainConfig config, Collective collective) {
         this.collective = collective;
         int denoisers = batcher.mixture().denoisers().size();
         if (config.referenceLosses().length != 0 && config.referenceLosses().length != denoisers) {
@@ -92,15 +100,22 @@ public class Seq2SeqTrainer {
         this.params = TensorAdamW.tensors(model::forEachWeight);
         this.grads = TensorAdamW.tensors(model::forEachGradient);
         this.referenceLosses = config.referenceLosses();
-        this.heldOut = new ArrayList<>();
+        this.steering = fixedBatches(steering, denoisers, config);
+        this.reported = fixedBatches(reported, denoisers, config);
+    }
+
+    /** Each denoiser's {@code evalBatches} batches of {@code heldOut}, drawn once. */
+    private static List<List<DenoisingBatcher.Batch>> fixedBatches(DenoisingBatcher heldOut, int denoisers, T5TrainConfig config) {
+        List<List<DenoisingBatcher.Batch>> out = new ArrayList<>();
         for (int d = 0; d < denoisers; d++) {
             double[] oneHot = new double[denoisers];
             oneHot[d] = 1;
             heldOut.weights(oneHot);
             List<DenoisingBatcher.Batch> batches = new ArrayList<>();
             for (int b = 0; b < config.evalBatches(); b++) batches.add(heldOut.next(config.batchSize()));
-            this.heldOut.add(batches);
+            out.add(batches);
         }
+        return out;
     }
 
     /** Optimizer steps completed. */
@@ -181,11 +196,11 @@ public class Seq2SeqTrainer {
     }
 
     /**
-     * Each denoiser's mean token loss on its held-out batches. The ranks share the batches (every denoiser's, in order)
-     * and gather each batch's summed loss in that order: the same bits for any number of ranks.
+     * Each denoiser's mean token loss on the reported held-out batches (never seen by Dynamic-UL2). The ranks share the
+     * batches (every denoiser's, in order) and gather each batch's summed loss in that order: the same bits for any number of ranks.
      */
     public double[] heldOutLosses() {
-        return heldOutLosses(model);
+        return losses(model, reported);
     }
 
     /**
@@ -193,11 +208,16 @@ public class Seq2SeqTrainer {
      * held-out batches, shared over the ranks as {@link #heldOutLosses()}.
      */
     public double[] heldOutLosses(TrainableEncoderDecoder other) {
+        return losses(other, reported);
+    }
+
+    /** Each denoiser's mean token loss of {@code model} on {@code heldOut}'s batches, shared over the ranks. */
+    private double[] losses(TrainableEncoderDecoder model, List<List<DenoisingBatcher.Batch>> heldOut) {
         List<DenoisingBatcher.Batch> all = heldOut.stream().flatMap(List::stream).toList();
         int n = all.size();
         int first = OrderedSum.first(n, collective.rank(), collective.size());
         double[] mine = new double[OrderedSum.first(n, collective.rank() + 1, collective.size()) - first];
-        for (int i = 0; i < mine.length; i++) mine[i] = other.loss(all.get(first + i)) * scored(all.get(first + i));
+        for (int i = 0; i < mine.length; i++) mine[i] = model.loss(all.get(first + i)) * scored(all.get(first + i));
         double[] summed = OrderedSum.gather(collective, n, mine);
         double[] losses = new double[heldOut.size()];
         int at = 0;
@@ -232,11 +252,11 @@ public class Seq2SeqTrainer {
     }
 
     /**
-     * Measures the held-out losses and, with {@code dynamic}, re-weights the training mixture toward the denoisers
+     * Measures the steering held-out losses and, with {@code dynamic}, re-weights the training mixture toward the denoisers
      * whose loss exceeds its reference most (the first evaluation of a run without reference losses sets them).
      */
     public Evaluation evaluate() {
-        double[] losses = heldOutLosses();
+        double[] losses = losses(model, steering);
         if (config.dynamic()) {
             if (referenceLosses.length == 0) referenceLosses = losses.clone();
             batcher.weights(DynamicUl2.published(referenceLosses).update(batcher.weights(), losses));

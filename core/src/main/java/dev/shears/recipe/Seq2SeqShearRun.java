@@ -107,7 +107,7 @@ public final class Seq2SeqShearRun {
         EncoderDecoderShearing shearing = new EncoderDecoderShearing(parent, target, config.lagrangianWarmup(), total, tc.batching().seed(), config.gateLr(),
                 config.lambdaLr(), lrScale, o.beta1(), o.beta2(), o.epsilon());
         ShearingTrainable trainable = new ShearingTrainable(inner, shearing, setup.trainConfig().microBatches(), collective);
-        Seq2SeqTrainer trainer = new Seq2SeqTrainer(trainable, setup.train(), setup.heldOut(), setup.trainConfig(), collective);
+        Seq2SeqTrainer trainer = setup.trainer(trainable, collective);
         Target written = new Target(target.heads(), target.ffn(), target.hidden(), target.encoderLayers().orElse(parent.encoder().size()),
                 target.decoderLayers().orElse(parent.decoder().size()));
         if (collective.leads()) TrainingSession.prepareOutput(new Settings(objective.key, dynamic, written, config), ShearRun.CONFIG, out, resume);

@@ -1,6 +1,7 @@
 package dev.shears.recipe;
 
 import dev.shears.ShearsException;
+import dev.shears.data.HeldOutPart;
 import dev.shears.data.Split;
 import dev.shears.data.TokenDataset;
 import dev.shears.dist.Collective;
@@ -38,13 +39,15 @@ import java.util.function.Supplier;
 /**
  * {@code shears train --model T5_OR_OPENBA_FOLDER --objective ul2|t5|openba-v2 [--dynamic]}: continued pretraining of
  * an encoder–decoder on a mixture of denoisers ({@link Seq2SeqTrainer} over {@link T5Training} or {@link OpenBaTraining}). One prepared token folder is cut into chunks of
- * {@code seqLen} raw tokens; training reads its train split, evaluation a fixed draw from its held-out split
- * (the first {@code ⌈evalWindows / batchSize⌉} batches of each denoiser). Settings are {@code shears train}'s
+ * {@code seqLen} raw tokens; training reads its train split. Its held-out split is halved as a decoder-only run's is
+ * ({@link ChunkSource#heldOut}): the evaluations during the run (and Dynamic-UL2) read {@code ⌈evalWindows / batchSize⌉}
+ * batches of each denoiser from one half, the final loss as many from the other, both the same for every run of that
+ * folder whatever its seed. Settings are {@code shears train}'s
  * ({@link TrainConfig}: batchSize, gradAccumulation, the schedule, AdamW, gradClip, evalInterval, checkpoints,
  * seed); Dynamic-UL2's reference losses are the model's own held-out losses before its first step. The output
  * folder holds {@code train-config.json} (these settings with the objective), {@code metrics.jsonl} (a step
  * line per step, an eval line per evaluation with each denoiser's loss and weight, a final line with the
- * trained model's loss per denoiser on the same held-out batches), checkpoints, and at the end
+ * trained model's loss per denoiser on the reported half), checkpoints, and at the end
  * the trained model as a Hugging Face folder of its architecture (F32, the source's other config keys kept) with the
  * source's tokenizer files. With {@code resume} a
  * run continues from its newest checkpoint and ends with the bits of one never stopped. Under {@code mpirun} the ranks
@@ -75,6 +78,9 @@ public final class Seq2SeqTrainRun {
             throw new ShearsException("--objective must be one of " + Arrays.stream(values()).map(o -> o.key).toList() + ", got '" + key + "'");
         }
     }
+
+    /** Seeds the held-out batches' corruption: the same for every run, so runs of several seeds are measured alike. */
+    static final long HELD_OUT_SEED = 0x4E1D0E7L;
 
     /** What is written as {@code train-config.json}. */
     record Settings(String objective, boolean dynamic, TrainConfig train) {
@@ -109,7 +115,7 @@ public final class Seq2SeqTrainRun {
         DenoiserMixture mixture = setup.mixture();
         int chunk = config.batching().seqLen();
         int batchSize = config.batching().batchSize();
-        Seq2SeqTrainer trainer = new Seq2SeqTrainer(trainable, setup.train(), setup.heldOut(), setup.trainConfig(), collective);
+        Seq2SeqTrainer trainer = setup.trainer(trainable, collective);
         if (collective.leads()) TrainingSession.prepareOutput(new Settings(objective.key, dynamic, config), TrainRun.CONFIG, out, resume);
         collective.barrier(); // the folder is ready (debris of a killed run removed) before any rank reads its checkpoint
         if (resume) Checkpoint.latest(out).ifPresent(dir -> Seq2SeqCheckpoint.restore(dir, trainer));
@@ -151,11 +157,16 @@ public final class Seq2SeqTrainRun {
     }
 
     /**
-     * What a run of an encoder–decoder folder reads, made ready: the architecture's trainable, the mixture, the training and
-     * held-out batchers and the trainer's settings.
+     * What a run of an encoder–decoder folder reads, made ready: the architecture's trainable, the mixture, the training
+     * batcher, the held-out ones (the steering half the evaluations during the run read, the reported half the final loss)
+     * and the trainer's settings.
      */
-    record Setup(Path source, TrainableEncoderDecoder trainable, DenoiserMixture mixture, DenoisingBatcher train, DenoisingBatcher heldOut,
-                 T5TrainConfig trainConfig) {
+    record Setup(Path source, TrainableEncoderDecoder trainable, DenoiserMixture mixture, DenoisingBatcher train, DenoisingBatcher steering,
+                 DenoisingBatcher reported, T5TrainConfig trainConfig) {
+        /** The trainer of {@code trainable} (or of a decorator of it) over these batchers, one of the ranks of {@code collective}. */
+        Seq2SeqTrainer trainer(TrainableEncoderDecoder trained, Collective collective) {
+            return new Seq2SeqTrainer(trained, train, steering, reported, trainConfig, collective);
+        }
     }
 
     /**
@@ -190,12 +201,14 @@ public final class Seq2SeqTrainRun {
         int chunk = config.batching().seqLen();
         long seed = config.batching().seed();
         DenoisingBatcher train = DenoisingBatcher.padToLongest(mixture, tokens, ChunkSource.shuffled(data, Split.TRAIN, chunk, seed), seed);
-        DenoisingBatcher heldOut = DenoisingBatcher.padToLongest(mixture, tokens, ChunkSource.shuffled(data, Split.HELDOUT, chunk, seed + 1), seed + 1);
+        // the held-out halves and their corruption are the same for every run of this data, whatever its seed
+        DenoisingBatcher steering = DenoisingBatcher.padToLongest(mixture, tokens, ChunkSource.heldOut(data, HeldOutPart.STEERING, chunk), HELD_OUT_SEED);
+        DenoisingBatcher reported = DenoisingBatcher.padToLongest(mixture, tokens, ChunkSource.heldOut(data, HeldOutPart.FINAL, chunk), HELD_OUT_SEED);
         int batchSize = config.batching().batchSize();
         T5TrainConfig t5 = new T5TrainConfig(batchSize, config.batching().gradAccumulation(), config.learningRate(), config.optimiser().adamW(),
                 config.optimiser().gradClip(), config.evaluation().evalInterval(), Math.ceilDiv(config.evaluation().evalWindows(), batchSize), dynamic,
                 new double[0], config.checkpointing().checkpointInterval(), config.checkpointing().keepCheckpoints());
-        return new Setup(source, trainable, mixture, train, heldOut, t5);
+        return new Setup(source, trainable, mixture, train, steering, reported, t5);
     }
 
     /** The final model beside the run's files (its architecture's folder, F32), and the source's tokenizer files. */

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shears.ShearsException;
 import dev.shears.SharedData;
+import dev.shears.data.HeldOutPart;
 import dev.shears.data.Split;
 import dev.shears.data.TokenDataset;
 import dev.shears.data.TokenFolders;
@@ -253,6 +254,29 @@ class DenoisingBatcherTest {
         assertNotEquals(Arrays.toString(order[0]), Arrays.toString(order[1]));
         ShearsException e = assertThrows(ShearsException.class, () -> ChunkSource.shuffled(data, Split.HELDOUT, 11, 1));
         assertTrue(e.getMessage().endsWith("10 heldout tokens do not hold one example of 11 tokens"), e.getMessage());
+    }
+
+    /**
+     * The held-out halves: of n = 7 chunks of 10 tokens (75 tokens), the final half is chunks 0..3 and the steering half
+     * chunks 4..6, each read in order and wrapping around, the same whatever a run's seed; a split of one chunk is refused.
+     */
+    @Test
+    void heldOutHalvesAreDisjointFixedAndInOrder(@TempDir Path dir) {
+        TokenDataset data = TokenFolders.counting(dir, "d", 100, 75);
+        int[] out = new int[10];
+        for (HeldOutPart part : HeldOutPart.values()) {
+            ChunkSource source = ChunkSource.heldOut(data, part, 10);
+            int[] expected = part == HeldOutPart.FINAL ? new int[] {0, 1, 2, 3, 0} : new int[] {4, 5, 6, 4, 5};
+            for (int i = 0; i < expected.length; i++) {
+                source.read(i, out);
+                assertEquals(expected[i] * 10, out[0], part + " chunk " + i);
+                for (int p = 0; p < 10; p++) assertEquals(out[0] + p, out[p]);
+            }
+        }
+        TokenDataset small = TokenFolders.counting(dir, "small", 100, 15);
+        ShearsException e = assertThrows(ShearsException.class, () -> ChunkSource.heldOut(small, HeldOutPart.STEERING, 10));
+        assertTrue(e.getMessage().endsWith("15 held-out tokens do not hold two examples of 10 tokens (one to steer the run by, one to report on); "
+                + "prepare it with a larger --held-out"), e.getMessage());
     }
 
     /** Puts each sentinel's span from the targets back into the inputs. */

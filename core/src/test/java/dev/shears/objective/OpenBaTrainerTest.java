@@ -66,7 +66,7 @@ class OpenBaTrainerTest {
     static Seq2SeqTrainer trainer(String fixture, T5TrainConfig config) {
         OpenBaTraining model = OpenBaTraining.load(fixture(fixture));
         int vocab = model.model().vocabSize();
-        return new Seq2SeqTrainer(model, batcher(vocab, 11), batcher(vocab, 12), config);
+        return new Seq2SeqTrainer(model, batcher(vocab, 11), batcher(vocab, 12), batcher(vocab, 13), config);
     }
 
     static T5TrainConfig config(double lr, int steps, int microBatches, int evalInterval, boolean dynamic) {
