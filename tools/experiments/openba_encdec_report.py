@@ -87,12 +87,12 @@ def dropped_layers(seed_dir, parent_cfg):
 
 
 def heal_ends(seed_dir):
-    """Per training stage: (name, mean held-out loss at its step 0, i.e. right after the prune before it, and at its end)."""
+    """Per training stage: (name, mean steering held-out loss at its step 0, i.e. right after the prune before it, and at its end)."""
     out = []
     for name, s in stages(seed_dir):
         if s['kind'] == 'train':
             evals = [l for l in lines(f'{seed_dir}/{name}/metrics.jsonl') if l['type'] == 'eval']
-            out.append((name.split('-', 1)[1], statistics.fmean(evals[0]['heldOutLoss'].values()), statistics.fmean(s['heldOutLoss'].values())))
+            out.append((name.split('-', 1)[1], statistics.fmean(evals[0]['heldOutLoss'].values()), statistics.fmean(evals[-1]['heldOutLoss'].values())))
     return out
 
 
@@ -249,24 +249,23 @@ def main(work, out_md, img_dir):
         md.append(f'| {a} | {fmt(bpb[a])} | {fmt(tppl[a], 2)} | {fmt(wppl[a], 1)} |')
     md.append('')
     md.append('![bits per byte by arm: bars are means, whiskers ± one standard deviation, dots the seeds](img/openba-v2-encdec.svg)\n')
-    md.append('Held-out loss per denoiser (nats per target token) at the end of the last heal, same vocabulary in every arm. '
-              'A run draws its held-out batches (chunks and corruption) with its own seed, so they differ between seeds and are '
-              'the same for every arm at one seed: the last columns are the differences seed by seed.\n')
+    md.append('Held-out loss per denoiser (nats per target token) at the end of the last heal, same vocabulary and the same held-out '
+              'batches in every run (the reported half of the held-out split, which Dynamic-UL2 never steered by); the last columns are '
+              'the differences seed by seed:\n')
     staged_arms = [a for a in ARMS if a != 'direct']
-    md.append('| denoiser | parent | ' + ' | '.join(ARMS) + ' | ' + ' | '.join(f'{a} − direct, paired' for a in staged_arms)
-              + ' |\n|---|---:|' + '---:|' * (len(ARMS) + len(staged_arms)))
+    md.append('| denoiser | ' + ' | '.join(ARMS) + ' | ' + ' | '.join(f'{a} − direct, paired' for a in staged_arms)
+              + ' |\n|---|' + '---:|' * (len(ARMS) + len(staged_arms)))
     for d in denoisers:
         paired = [fmt([s[d] - t[d] for s, t in zip(losses[a], losses['direct'])]) for a in staged_arms]
-        md.append(f'| {d} | {parent_final["heldOutLoss"][d]:.4f} | ' + ' | '.join(fmt([l[d] for l in losses[a]]) for a in ARMS) + ' | '
-                  + ' | '.join(paired) + ' |')
-    md.append('| mean | ' + f'{statistics.fmean(parent_final["heldOutLoss"].values()):.4f} | ' + ' | '.join(fmt(mean_loss[a]) for a in ARMS)
+        md.append(f'| {d} | ' + ' | '.join(fmt([l[d] for l in losses[a]]) for a in ARMS) + ' | ' + ' | '.join(paired) + ' |')
+    md.append('| mean | ' + ' | '.join(fmt(mean_loss[a]) for a in ARMS)
               + ' | ' + ' | '.join(fmt([s - t for s, t in zip(mean_loss[a], mean_loss['direct'])]) for a in staged_arms) + ' |')
-    md.append('\n(The parent\'s column is on its own, larger vocabulary and its own held-out draw, so it compares with the arms only loosely.)\n')
+    md.append('')
     md.append('![held-out loss during healing; dashed lines mark where each staged heal begins](img/openba-v2-encdec-heal.svg)\n')
     md.append('What each prune cost and each heal won back: the held-out loss (mean over the denoisers) when a heal starts, right '
-              'after the prune before it, and when it ends; means over the seeds. Within a run every heal before the vocabulary step '
-              'reads the same held-out batches, so a start compares with the previous end; the vocabulary heal reads the text '
-              'tokenized anew.\n')
+              'after the prune before it, and when it ends, on the steering half of the held-out split (the evaluations during a heal); '
+              'means over the seeds. Every heal before the vocabulary step reads the same held-out batches, so a start compares '
+              'with the previous end; the vocabulary heal reads the text tokenized anew.\n')
     md.append('| arm | heal | loss at its start | at its end |\n|---|---|---:|---:|')
     for a in ARMS:
         per_seed = [heal_ends(d) for d in dirs[a]]
@@ -307,8 +306,8 @@ def main(work, out_md, img_dir):
               'width kept by activation importance where OpenBA-V2 kept random units.\n'
               '- In *staged* and *direct* each heal restarts its warm-up and decay, as the paper\'s separate stages do; *staged-continuing* '
               'shows what that costs the staged recipe. The direct arm re-warms once, for its vocabulary heal.\n'
-              '- The held-out batches of the losses during training are drawn with the run\'s seed (chunks and corruption), so those '
-              'losses compare across arms seed by seed; the final bits per byte are on the same items for every run.\n')
+              '- The denoising losses are on the prepared training data\'s own held-out split (RedPajama prose and TinyStories), the '
+              'bits per byte on TinyStories text no run trained, calibrated or steered on.\n')
     with open(out_md, 'w') as f:
         f.write('\n'.join(md))
 
