@@ -300,9 +300,14 @@ def main(work, out_md, img_dir):
               '(the model\'s own loss before the heal\'s first step):\n')
     md.append('![denoiser weights during a heal](img/openba-v2-encdec-weights.svg)\n')
     md.append('## Caveats\n')
-    md.append('- One small parent pretrained here for a few million tokens, not OpenBA\'s 15B: the direction of the result, not its '
+    below = [a for a in ARMS if statistics.fmean(bpb[a]) < parent_res['bits_per_byte']]
+    if below:
+        md.append(f'- {", ".join(below)} ends below its parent ({parent_res["bits_per_byte"]:.4f}): the parent saw only '
+                  f'{parent_steps * BATCH * SEQ:,} tokens, so the heals\' further training on the same data still improves on it. The '
+                  'comparison that counts is between the arms, at equal tokens.')
+    md.append(f'- One small parent pretrained here for {parent_steps * BATCH * SEQ:,} tokens, not OpenBA\'s 15B: the direction of the result, not its '
               'size, is what carries over, and it may not.\n'
-              '- The layers dropped are chosen by block influence in both arms, where OpenBA-V2 hand-picked far-apart middle layers; '
+              '- The layers dropped are chosen by block influence in every arm, where OpenBA-V2 hand-picked far-apart middle layers; '
               'width kept by activation importance where OpenBA-V2 kept random units.\n'
               '- In *staged* and *direct* each heal restarts its warm-up and decay, as the paper\'s separate stages do; *staged-continuing* '
               'shows what that costs the staged recipe. The direct arm re-warms once, for its vocabulary heal.\n'
