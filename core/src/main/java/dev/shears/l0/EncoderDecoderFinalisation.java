@@ -1,5 +1,6 @@
 package dev.shears.l0;
 
+import dev.shears.format.hf.FolderWeights;
 import dev.shears.l0.EncoderDecoderGates.Axis;
 import dev.shears.l0.EncoderDecoderGates.Row;
 import dev.shears.l0.EncoderDecoderGates.Stack;
@@ -69,21 +70,8 @@ public final class EncoderDecoderFinalisation {
     public static EncoderDecoderMasks masks(EncoderDecoderGates gates, EncoderDecoderPlan plan) {
         EncoderDecoderMasks kept = EncoderDecoderMasks.of(plan, gates.parent());
         EncoderDecoderMasks scores = gates.write(gates.scores());
-        multiply(kept.hidden(), scores.hidden());
-        for (int l = 0; l < kept.encoder().size(); l++) multiply(kept.encoder().get(l), scores.encoder().get(l));
-        for (int l = 0; l < kept.decoder().size(); l++) multiply(kept.decoder().get(l), scores.decoder().get(l));
+        kept.multiply(scores);
         return kept;
-    }
-
-    private static void multiply(EncoderDecoderMasks.Layer into, EncoderDecoderMasks.Layer by) {
-        multiply(into.layer(), by.layer());
-        multiply(into.heads(), by.heads());
-        multiply(into.crossHeads(), by.crossHeads());
-        multiply(into.ffn(), by.ffn());
-    }
-
-    private static void multiply(float[] into, float[] by) {
-        for (int i = 0; i < into.length; i++) into[i] *= by[i];
     }
 
     /**
@@ -107,10 +95,7 @@ public final class EncoderDecoderFinalisation {
     private static T5Model foldT5(T5Model parent, EncoderDecoderMasks m) {
         var c = parent.config();
         T5Weights w = T5Weights.zeros(c);
-        List<float[]> from = new ArrayList<>(), to = new ArrayList<>();
-        parent.weights().forEach(c, (name, shape, values) -> from.add(values));
-        w.forEach(c, (name, shape, values) -> to.add(values));
-        for (int t = 0; t < from.size(); t++) System.arraycopy(from.get(t), 0, to.get(t), 0, from.get(t).length);
+        FolderWeights.copy(v -> parent.weights().forEach(c, v), v -> w.forEach(c, v));
         int d = c.dim(), hd = c.headDim();
         float[] hidden = m.hidden();
         scaleColumns(w.shared(), d, hidden);
@@ -134,10 +119,7 @@ public final class EncoderDecoderFinalisation {
     private static OpenBaModel foldOpenBa(OpenBaModel parent, EncoderDecoderMasks m) {
         var c = parent.config();
         OpenBaWeights w = OpenBaWeights.zeros(c);
-        List<float[]> from = new ArrayList<>(), to = new ArrayList<>();
-        parent.weights().forEach(c, (name, shape, values) -> from.add(values));
-        w.forEach(c, (name, shape, values) -> to.add(values));
-        for (int t = 0; t < from.size(); t++) System.arraycopy(from.get(t), 0, to.get(t), 0, from.get(t).length);
+        FolderWeights.copy(v -> parent.weights().forEach(c, v), v -> w.forEach(c, v));
         int d = c.dim(), hd = c.headDim();
         float[] hidden = m.hidden();
         scaleColumns(w.shared(), d, hidden);

@@ -39,14 +39,12 @@ public final class OpenBaTraining implements TrainableEncoderDecoder {
     private final OpenBaModel model;
     private final ObjectNode configJson;
     private final OpenBaWeights grads;
-    private final EncoderDecoderMasks ones;
 
     /** @param configJson the config.json {@code model} was read from, written again with every checkpoint */
     public OpenBaTraining(OpenBaModel model, ObjectNode configJson) {
         this.model = model;
         this.configJson = configJson.deepCopy();
         this.grads = OpenBaWeights.zeros(model.config());
-        this.ones = EncoderDecoderMasks.ones(model.config());
     }
 
     /** The model of a Hugging Face OpenBA folder, with its config.json. */
@@ -75,11 +73,6 @@ public final class OpenBaTraining implements TrainableEncoderDecoder {
     }
 
     @Override
-    public double accumulate(DenoisingBatcher.Batch batch, float share) {
-        return accumulate(batch, share, ones, EncoderDecoderMasks.filled(model.config(), 0f));
-    }
-
-    @Override
     public double accumulate(DenoisingBatcher.Batch batch, float share, EncoderDecoderMasks masks, EncoderDecoderMasks dMasks) {
         int[] labels = Seq2SeqTrainer.labels(batch.targets(), OpenBa.IGNORE_LABEL);
         OpenBaPass pass = forward(batch, labels, masks);
@@ -88,11 +81,6 @@ public final class OpenBaTraining implements TrainableEncoderDecoder {
         if (share != 1f) for (int j = 0; j < dLogits.length; j++) dLogits[j] *= share;
         OpenBa.backward(model, pass, dLogits, grads, dMasks);
         return loss;
-    }
-
-    @Override
-    public double loss(DenoisingBatcher.Batch batch) {
-        return loss(batch, ones);
     }
 
     @Override

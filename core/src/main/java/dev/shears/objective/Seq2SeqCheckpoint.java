@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shears.ShearsException;
+import dev.shears.format.hf.FolderWeights;
 import dev.shears.format.hf.FolderWeights.Visitor;
 import dev.shears.format.hf.Safetensors;
 import dev.shears.io.AtomicFiles;
@@ -94,8 +95,7 @@ public final class Seq2SeqCheckpoint {
 
     /** Copies every tensor {@code from} lists into {@code model}'s weights, both in {@link TrainableEncoderDecoder#forEachWeight}'s order. */
     static void copy(Consumer<Visitor> from, TrainableEncoderDecoder model) {
-        List<float[]> source = TensorAdamW.tensors(from), target = TensorAdamW.tensors(model::forEachWeight);
-        for (int t = 0; t < source.size(); t++) System.arraycopy(source.get(t), 0, target.get(t), 0, source.get(t).length);
+        FolderWeights.copy(from::accept, model::forEachWeight);
     }
 
     /** The config.json of folder {@code dir}, as a tree; an unreadable one is a one-line error. */

@@ -25,14 +25,12 @@ public final class T5Training implements TrainableEncoderDecoder {
     private final T5Model model;
     private final ObjectNode configJson;
     private final T5Weights grads;
-    private final EncoderDecoderMasks ones;
 
     /** @param configJson the config.json {@code model} was read from: its other keys (eos_token_id, n_positions, ...) are written again */
     public T5Training(T5Model model, ObjectNode configJson) {
         this.model = model;
         this.configJson = configJson.deepCopy();
         this.grads = T5Weights.zeros(model.config());
-        this.ones = EncoderDecoderMasks.ones(model.config());
     }
 
     /** A model made here, with no config.json of its own: the config's keys alone are written. */
@@ -66,11 +64,6 @@ public final class T5Training implements TrainableEncoderDecoder {
     }
 
     @Override
-    public double accumulate(DenoisingBatcher.Batch batch, float share) {
-        return accumulate(batch, share, ones, EncoderDecoderMasks.filled(model.config(), 0f));
-    }
-
-    @Override
     public double accumulate(DenoisingBatcher.Batch batch, float share, EncoderDecoderMasks masks, EncoderDecoderMasks dMasks) {
         T5Pass pass = forward(batch, masks);
         float[] dLogits = new float[pass.logits().length];
@@ -78,11 +71,6 @@ public final class T5Training implements TrainableEncoderDecoder {
         if (share != 1f) for (int j = 0; j < dLogits.length; j++) dLogits[j] *= share;
         T5.backward(model, pass, dLogits, grads, dMasks);
         return loss;
-    }
-
-    @Override
-    public double loss(DenoisingBatcher.Batch batch) {
-        return loss(batch, ones);
     }
 
     @Override

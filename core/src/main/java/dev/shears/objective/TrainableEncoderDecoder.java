@@ -2,6 +2,7 @@ package dev.shears.objective;
 
 import dev.shears.format.hf.FolderWeights.Visitor;
 import dev.shears.seq2seq.EncoderDecoder;
+import dev.shears.seq2seq.EncoderDecoderConfig;
 import dev.shears.seq2seq.EncoderDecoderMasks;
 
 import java.nio.file.Path;
@@ -31,7 +32,10 @@ public interface TrainableEncoderDecoder {
      *
      * @return the mean token loss of the batch
      */
-    double accumulate(DenoisingBatcher.Batch batch, float share);
+    default double accumulate(DenoisingBatcher.Batch batch, float share) {
+        EncoderDecoderConfig c = model().config();
+        return accumulate(batch, share, EncoderDecoderMasks.ones(c), EncoderDecoderMasks.filled(c, 0f));
+    }
 
     /**
      * {@link #accumulate(DenoisingBatcher.Batch, float)} under learned gates: the forward runs under {@code masks}, and
@@ -42,7 +46,9 @@ public interface TrainableEncoderDecoder {
     double accumulate(DenoisingBatcher.Batch batch, float share, EncoderDecoderMasks masks, EncoderDecoderMasks dMasks);
 
     /** The mean token loss of {@code batch}, no gradient. */
-    double loss(DenoisingBatcher.Batch batch);
+    default double loss(DenoisingBatcher.Batch batch) {
+        return loss(batch, EncoderDecoderMasks.ones(model().config()));
+    }
 
     /** The mean token loss of {@code batch} under gates {@code masks}, no gradient. */
     double loss(DenoisingBatcher.Batch batch, EncoderDecoderMasks masks);

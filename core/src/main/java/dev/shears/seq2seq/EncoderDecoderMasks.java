@@ -50,6 +50,13 @@ public record EncoderDecoderMasks(float[] hidden, List<Layer> encoder, List<Laye
             Arrays.fill(ffn, value);
         }
 
+        void multiply(Layer by) {
+            times(layer, by.layer);
+            times(heads, by.heads);
+            times(crossHeads, by.crossHeads);
+            times(ffn, by.ffn);
+        }
+
         Layer copy() {
             return new Layer(layer.clone(), heads.clone(), crossHeads.clone(), ffn.clone());
         }
@@ -58,6 +65,17 @@ public record EncoderDecoderMasks(float[] hidden, List<Layer> encoder, List<Laye
     public EncoderDecoderMasks {
         encoder = List.copyOf(encoder);
         decoder = List.copyOf(decoder);
+    }
+
+    /** Multiplies every gate by {@code by}'s at the same site, in place (masks of one shape). */
+    public void multiply(EncoderDecoderMasks by) {
+        times(hidden, by.hidden);
+        for (int l = 0; l < encoder.size(); l++) encoder.get(l).multiply(by.encoder.get(l));
+        for (int l = 0; l < decoder.size(); l++) decoder.get(l).multiply(by.decoder.get(l));
+    }
+
+    private static void times(float[] into, float[] by) {
+        for (int i = 0; i < into.length; i++) into[i] *= by[i];
     }
 
     /** Every gate 1: the unmasked model. */

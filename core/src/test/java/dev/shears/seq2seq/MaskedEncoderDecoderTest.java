@@ -111,9 +111,7 @@ class MaskedEncoderDecoderTest {
         EncoderDecoderMasks masks = randomGates(c, r);
         EncoderDecoderPlan plan = TinyEncoderDecoders.plan(r, c);
         EncoderDecoderMasks zeroOne = EncoderDecoderMasks.of(plan, c);
-        multiply(masks.hidden(), zeroOne.hidden());
-        for (int l = 0; l < c.encoder().size(); l++) multiply(masks.encoder().get(l), zeroOne.encoder().get(l));
-        for (int l = 0; l < c.decoder().size(); l++) multiply(masks.decoder().get(l), zeroOne.decoder().get(l));
+        masks.multiply(zeroOne);
         int[] input = ids(r, c.vocabSize(), BATCH * SRC_LEN), labels = ids(r, c.vocabSize(), BATCH * TGT_LEN);
         int[] attention = new int[input.length];
         Arrays.fill(attention, 1);
@@ -134,17 +132,6 @@ class MaskedEncoderDecoderTest {
         GradCheck.checkAt(name + " hidden", masks.hidden(), dMasks.hidden(), loss, plan.hidden(), 1e-3, 1e-3, 3e-2);
         for (int l = 0; l < c.encoder().size(); l++) checkLayer(name + " encoder " + l, masks.encoder().get(l), dMasks.encoder().get(l), loss);
         for (int l = 0; l < c.decoder().size(); l++) checkLayer(name + " decoder " + l, masks.decoder().get(l), dMasks.decoder().get(l), loss);
-    }
-
-    private static void multiply(EncoderDecoderMasks.Layer into, EncoderDecoderMasks.Layer by) {
-        multiply(into.layer(), by.layer());
-        multiply(into.heads(), by.heads());
-        multiply(into.crossHeads(), by.crossHeads());
-        multiply(into.ffn(), by.ffn());
-    }
-
-    private static void multiply(float[] into, float[] by) {
-        for (int i = 0; i < into.length; i++) into[i] *= by[i];
     }
 
     static void checkLayer(String name, EncoderDecoderMasks.Layer m, EncoderDecoderMasks.Layer d, Supplier<Double> loss) {

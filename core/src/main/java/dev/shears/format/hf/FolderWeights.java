@@ -3,6 +3,7 @@ package dev.shears.format.hf;
 import dev.shears.io.Printable;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -32,6 +33,14 @@ public final class FolderWeights {
     @FunctionalInterface
     public interface Table {
         void forEach(Visitor visitor);
+    }
+
+    /** Copies every tensor {@code from} lists into the tensor {@code to} lists at the same position: two tables of one shape. */
+    public static void copy(Table from, Table to) {
+        List<float[]> source = new ArrayList<>(), target = new ArrayList<>();
+        from.forEach((name, shape, values) -> source.add(values));
+        to.forEach((name, shape, values) -> target.add(values));
+        for (int t = 0; t < source.size(); t++) System.arraycopy(source.get(t), 0, target.get(t), 0, source.get(t).length);
     }
 
     /**
