@@ -117,34 +117,25 @@ public final class Seq2SeqShearRun {
         String[] names = Seq2SeqTrainRun.names(setup.mixture());
         double targetParameters = targetParameters(shearing.gates());
         long stepTokens = (long) tc.batching().batchSize() * tc.batching().gradAccumulation() * tc.batching().seqLen();
-        double[] lastLoss = {Double.NaN};
         progress.start("shear", total - start, "steps");
         try (BufferedWriter metrics = collective.leads() ? TrainingSession.openMetrics(out, start) : null) {
-            trainer.run(total, out, new Seq2SeqTrainer.Listener() {
-                long stepBegan = System.nanoTime();
-
+            Seq2SeqTrainRun.MetricsListener listener = new Seq2SeqTrainRun.MetricsListener(metrics, out, names, progress) {
                 @Override
-                public void step(Seq2SeqTrainer.StepResult r) {
-                    double seconds = (System.nanoTime() - stepBegan) / 1e9;
-                    stepBegan = System.nanoTime();
-                    lastLoss[0] = r.loss();
+                MetricsLine.Step line(Seq2SeqTrainer.StepResult r, double tokensPerSecond) {
                     EncoderDecoderShearing.Update u = trainable.lastUpdate().orElseThrow();
-                    Seq2SeqTrainRun.write(metrics, new MetricsLine.Step(r.step(), r.step() * stepTokens, r.loss(), u.terms().total(), r.lr(), r.gradNorm(),
-                            u.expectedParameters(), targetParameters, r.tokens() / seconds, null, shearing.axes(u.terms())), out);
-                    progress.status(String.format(Locale.ROOT, "step %d/%d loss %.4f lagrangian %.4f", r.step(), total, r.loss(), u.terms().total()));
-                    progress.advance(1);
+                    return new MetricsLine.Step(r.step(), r.step() * stepTokens, r.loss(), u.terms().total(), r.lr(), r.gradNorm(),
+                            u.expectedParameters(), targetParameters, tokensPerSecond, null, shearing.axes(u.terms()));
                 }
 
                 @Override
-                public void evaluation(Seq2SeqTrainer.Evaluation e) {
-                    Seq2SeqTrainRun.write(metrics, new MetricsLine.Eval(e.step(), Seq2SeqTrainRun.byName(names, e.losses()),
-                            Seq2SeqTrainRun.byName(names, e.weights()), null), out);
-                    stepBegan = System.nanoTime();
+                String status(Seq2SeqTrainer.StepResult r) {
+                    return String.format(Locale.ROOT, "step %d/%d loss %.4f lagrangian %.4f", r.step(), total, r.loss(),
+                            trainable.lastUpdate().orElseThrow().terms().total());
                 }
-            });
+            };
+            trainer.run(total, out, listener);
             progress.finish();
-            // resumed after the last step: the last loss is the one logged before
-            if (start == total) for (MetricsLine line : MetricsLine.read(out.resolve(ShearRun.METRICS))) if (line instanceof MetricsLine.Step st) lastLoss[0] = st.loss();
+            double lastLoss = listener.lastLoss(start == total, out.resolve(ShearRun.METRICS));
             EncoderDecoderPlan plan = shearing.plan();
             Map<String, Double> gated = Seq2SeqTrainRun.byName(names, trainer.heldOutLosses());
             EncoderDecoder pruned = shearing.finalise(model, plan);
@@ -160,7 +151,7 @@ public final class Seq2SeqShearRun {
                 AtomicFiles.writeString(out.resolve(EncoderDecoderPruneRun.PLAN), EncoderDecoderPruneRun.planJson(plan).toPrettyString() + "\n");
                 AtomicFiles.writeString(out.resolve(ShearRun.GATES), shearing.gatesJson(JSON, plan).toPrettyString() + "\n");
             }
-            return new Result(out, model, pruned, plan, total, start, lastLoss[0], gated, prunedLoss, shearing.expectedParameters(),
+            return new Result(out, model, pruned, plan, total, start, lastLoss, gated, prunedLoss, shearing.expectedParameters(),
                     (System.nanoTime() - began) / 1e9);
         } catch (IOException e) {
             throw new ShearsException(out.resolve(ShearRun.METRICS) + ": cannot write: " + e.getMessage(), e);

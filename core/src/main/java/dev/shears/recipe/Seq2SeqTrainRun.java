@@ -121,38 +121,77 @@ public final class Seq2SeqTrainRun {
         if (resume) Checkpoint.latest(out).ifPresent(dir -> Seq2SeqCheckpoint.restore(dir, trainer));
         long start = trainer.steps(), total = config.totalSteps();
         String[] names = names(mixture);
-        double[] lastLoss = {Double.NaN};
         long stepTokens = (long) batchSize * config.batching().gradAccumulation() * chunk;
         progress.start("train", total - start, "steps");
         try (BufferedWriter metrics = collective.leads() ? TrainingSession.openMetrics(out, start) : null) {
-            trainer.run(total, out, new Seq2SeqTrainer.Listener() {
-                long stepBegan = System.nanoTime();
-
+            MetricsListener listener = new MetricsListener(metrics, out, names, progress) {
                 @Override
-                public void step(Seq2SeqTrainer.StepResult r) {
-                    double seconds = (System.nanoTime() - stepBegan) / 1e9;
-                    stepBegan = System.nanoTime();
-                    lastLoss[0] = r.loss();
-                    write(metrics, new MetricsLine.Step(r.step(), r.step() * stepTokens, r.loss(), null, r.lr(), r.gradNorm(), null, null, r.tokens() / seconds, null, null), out);
-                    progress.status(String.format(Locale.ROOT, "step %d/%d loss %.4f lr %.2e", r.step(), total, r.loss(), r.lr()));
-                    progress.advance(1);
+                MetricsLine.Step line(Seq2SeqTrainer.StepResult r, double tokensPerSecond) {
+                    return new MetricsLine.Step(r.step(), r.step() * stepTokens, r.loss(), null, r.lr(), r.gradNorm(), null, null, tokensPerSecond, null, null);
                 }
 
                 @Override
-                public void evaluation(Seq2SeqTrainer.Evaluation e) {
-                    write(metrics, new MetricsLine.Eval(e.step(), byName(names, e.losses()), byName(names, e.weights()), null), out);
-                    stepBegan = System.nanoTime();
+                String status(Seq2SeqTrainer.StepResult r) {
+                    return String.format(Locale.ROOT, "step %d/%d loss %.4f lr %.2e", r.step(), total, r.loss(), r.lr());
                 }
-            });
+            };
+            trainer.run(total, out, listener);
             progress.finish();
-            // resumed after the last step: the last loss is the one logged before
-            if (start == total) for (MetricsLine line : MetricsLine.read(out.resolve(TrainRun.METRICS))) if (line instanceof MetricsLine.Step st) lastLoss[0] = st.loss();
             Map<String, Double> finalLoss = byName(names, trainer.heldOutLosses());
             write(metrics, new MetricsLine.Final(total, finalLoss, null), out);
             if (collective.leads()) writeModel(trainable, source, out);
-            return new Result(out, model, total, start, lastLoss[0], finalLoss, (System.nanoTime() - began) / 1e9);
+            return new Result(out, model, total, start, listener.lastLoss(start == total, out.resolve(TrainRun.METRICS)), finalLoss,
+                    (System.nanoTime() - began) / 1e9);
         } catch (IOException e) {
             throw new ShearsException(out.resolve(TrainRun.METRICS) + ": cannot write: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Writes a run's step and evaluation lines to {@code metrics.jsonl} (rank 0 alone: null elsewhere) and advances its
+     * progress; the step line and the status text are the run's own.
+     */
+    abstract static class MetricsListener implements Seq2SeqTrainer.Listener {
+        private final BufferedWriter metrics;
+        private final Path out;
+        private final String[] names;
+        private final Progress progress;
+        private long stepBegan = System.nanoTime();
+        private double lastLoss = Double.NaN;
+
+        MetricsListener(BufferedWriter metrics, Path out, String[] names, Progress progress) {
+            this.metrics = metrics;
+            this.out = out;
+            this.names = names;
+            this.progress = progress;
+        }
+
+        /** The step's line, at {@code tokensPerSecond}. */
+        abstract MetricsLine.Step line(Seq2SeqTrainer.StepResult r, double tokensPerSecond);
+
+        /** The progress bar's status after the step. */
+        abstract String status(Seq2SeqTrainer.StepResult r);
+
+        @Override
+        public final void step(Seq2SeqTrainer.StepResult r) {
+            double seconds = (System.nanoTime() - stepBegan) / 1e9;
+            stepBegan = System.nanoTime();
+            lastLoss = r.loss();
+            write(metrics, line(r, r.tokens() / seconds), out);
+            progress.status(status(r));
+            progress.advance(1);
+        }
+
+        @Override
+        public final void evaluation(Seq2SeqTrainer.Evaluation e) {
+            write(metrics, new MetricsLine.Eval(e.step(), byName(names, e.losses()), byName(names, e.weights()), null), out);
+            stepBegan = System.nanoTime();
+        }
+
+        /** The last step's loss; a run resumed after its last step took none here, so its last loss is the one {@code file} logged. */
+        double lastLoss(boolean resumedAtEnd, Path file) {
+            if (resumedAtEnd) for (MetricsLine line : MetricsLine.read(file)) if (line instanceof MetricsLine.Step st) lastLoss = st.loss();
+            return lastLoss;
         }
     }
 
