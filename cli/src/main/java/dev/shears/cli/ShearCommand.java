@@ -40,7 +40,7 @@ import java.util.Optional;
                 "model weights, the gates and the Lagrange multipliers are optimised jointly (LM loss + the mean over each",
                 "axis's layers of λ1·(ŝ − t) + λ2·(ŝ − t)², λ by gradient ascent, the target t ramped up over",
                 "--lagrangian-warmup of the steps; one gate per layer unless --layer-gates sub-layers). The model's learning",
-                "rate warms up over the first 10% of the steps and decays by cosine to 0.1× (change with --set warmupSteps=N",
+                "rate warms up over the first 10%% of the steps and decays by cosine to 0.1× (change with --set warmupSteps=N",
                 "--set minLr=X); the gates' and λ's rates follow the same schedule (--gate-schedule constant keeps them). At",
                 "the end the gates are made deterministic, top-k per layer lands exactly on the target, the gate values",
                 "are folded into the weights and the rest is sliced away. --out receives the pruned model (loadable, with",
