@@ -287,8 +287,7 @@ public final class Pipeline {
                     boolean started = Files.isRegularFile(dir.resolve(TrainRun.CONFIG)); // every rank looks before rank 0 writes
                     TrainConfig modelled = withModel(stage.config(), current, tokenizer);
                     Optional<dev.shears.tokenizer.Tokenizer> tok = ModelSource.tokenizer(current, tokenizer);
-                    byRankZero(collective, () -> preparedFiles(modelled, tok, dir, progress));
-                    TrainConfig config = preparedFiles(modelled, tok, dir, progress); // prepared by now: the paths alone
+                    TrainConfig config = preparedFiles(modelled, tok, dir, progress, collective);
                     TrainStage.Denoising d = stage.denoising().orElse(TrainStage.Denoising.DEFAULT);
                     Seq2SeqTrainRun.Result r = Seq2SeqTrainRun.run(config, d.objective(), d.dynamic(), dir, started, progress, collective);
                     outcome = new StageSummary.Trained(r.steps(), r.lastLoss(), r.resumedFrom(), r.heldOutLoss(), Map.of());
@@ -298,8 +297,7 @@ public final class Pipeline {
                     boolean started = Files.isRegularFile(dir.resolve(ShearRun.CONFIG)); // every rank looks before rank 0 writes
                     TrainConfig modelled = withModel(c.train(), current, tokenizer);
                     Optional<dev.shears.tokenizer.Tokenizer> tok = ModelSource.tokenizer(current, tokenizer);
-                    byRankZero(collective, () -> preparedFiles(modelled, tok, dir, progress));
-                    ShearConfig config = c.withTrain(preparedFiles(modelled, tok, dir, progress)); // prepared by now: the paths alone
+                    ShearConfig config = c.withTrain(preparedFiles(modelled, tok, dir, progress, collective));
                     ShearConfig.EncoderDecoderShear e = c.encoderDecoder();
                     Seq2SeqShearRun.Result r = Seq2SeqShearRun.run(config, e.target(), e.denoisers(), e.dynamicWeights(), dir, started, progress, collective);
                     outcome = new StageSummary.Sheared(r.steps(), r.lastLoss(), r.resumedFrom(), r.parent().parameterCount(), r.pruned().parameterCount(),
@@ -318,8 +316,7 @@ public final class Pipeline {
                     TrainConfig modelled = fromScratch ? t : withModel(t, current, tokenizer);
                     Optional<dev.shears.tokenizer.Tokenizer> tok = fromScratch ? Optional.empty() : ModelSource.tokenizer(current, tokenizer);
                     boolean started = Files.isRegularFile(dir.resolve(TrainRun.CONFIG)); // every rank looks before rank 0 writes
-                    byRankZero(collective, () -> preparedFiles(modelled, tok, dir, progress));
-                    TrainConfig config = preparedFiles(modelled, tok, dir, progress); // prepared by now: the paths alone
+                    TrainConfig config = preparedFiles(modelled, tok, dir, progress, collective);
                     TrainRun.Result r = TrainRun.run(config, dir, started, progress, collective);
                     Map<String, Double> held = new LinkedHashMap<>(), epochs = new LinkedHashMap<>();
                     for (int d = 0; d < r.domains().size(); d++) {
@@ -373,6 +370,13 @@ public final class Pipeline {
     private static void byRankZero(Collective collective, Runnable write) {
         if (collective.leads()) write.run();
         collective.barrier();
+    }
+
+    /** {@link #preparedFiles} on rank 0; every rank then takes the prepared folders' paths, once they are there. */
+    private static TrainConfig preparedFiles(TrainConfig t, Optional<dev.shears.tokenizer.Tokenizer> tokenizer, Path dir, Progress progress,
+                                             Collective collective) {
+        byRankZero(collective, () -> preparedFiles(t, tokenizer, dir, progress));
+        return preparedFiles(t, tokenizer, dir, progress); // prepared by now: the paths alone
     }
 
     /**
